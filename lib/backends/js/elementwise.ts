@@ -1,0 +1,175 @@
+/**
+ * Elementwise kernels of the js backend. Each op is one expression; the loops
+ * (same shape, scalar operand, general broadcast) are generated once per op with
+ * `new Function`, so every loop is monomorphic and V8 compiles it tight.
+ */
+import { allocate, type TypedArray } from '../../dtype.js';
+import { sizeOf, stridesOf } from '../../shape.js';
+import type { Kernel, OutputSpec } from '../backend.js';
+import type { Tensor } from '../../tensor.js';
+import { JsStorage, valuesOf } from './storage.js';
+import { erf, erfinv, floorMod, roundHalfEven } from './special.js';
+
+const helpers = { erf, erfinv, floorMod, roundHalfEven };
+type Helpers = typeof helpers;
+
+/** Scalar expressions over `a` (and `b`); `h` holds the helpers above. */
+const UNARY: Record<string, string> = {
+  negative: '-a',
+  abs: 'Math.abs(a)',
+  sign: 'a > 0 ? 1 : a < 0 ? -1 : a === 0 ? 0 : NaN',
+  exp: 'Math.exp(a)',
+  expm1: 'Math.expm1(a)',
+  log: 'Math.log(a)',
+  log1p: 'Math.log1p(a)',
+  sqrt: 'Math.sqrt(a)',
+  rsqrt: '1 / Math.sqrt(a)',
+  reciprocal: '1 / a',
+  square: 'a * a',
+  sin: 'Math.sin(a)',
+  cos: 'Math.cos(a)',
+  tan: 'Math.tan(a)',
+  arcsin: 'Math.asin(a)',
+  arccos: 'Math.acos(a)',
+  arctan: 'Math.atan(a)',
+  sinh: 'Math.sinh(a)',
+  cosh: 'Math.cosh(a)',
+  tanh: 'Math.tanh(a)',
+  arcsinh: 'Math.asinh(a)',
+  arccosh: 'Math.acosh(a)',
+  arctanh: 'Math.atanh(a)',
+  floor: 'Math.floor(a)',
+  ceil: 'Math.ceil(a)',
+  round: 'h.roundHalfEven(a)',
+  erf: 'h.erf(a)',
+  erfinv: 'h.erfinv(a)',
+  sigmoid: 'a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))',
+  isnan: 'a !== a ? 1 : 0',
+  isinf: 'a === Infinity || a === -Infinity ? 1 : 0',
+  isfinite: 'Number.isFinite(a) ? 1 : 0',
+  logicalNot: 'a ? 0 : 1',
+};
+
+const BINARY: Record<string, string> = {
+  add: 'a + b',
+  subtract: 'a - b',
+  multiply: 'a * b',
+  divide: 'a / b',
+  floorDivide: 'Math.floor(a / b)',
+  mod: 'h.floorMod(a, b)',
+  power: 'Math.pow(a, b)',
+  maximum: 'a > b || a !== a ? a : b',
+  minimum: 'a < b || a !== a ? a : b',
+  arctan2: 'Math.atan2(a, b)',
+  equal: 'a === b ? 1 : 0',
+  notEqual: 'a !== b ? 1 : 0',
+  less: 'a < b ? 1 : 0',
+  lessEqual: 'a <= b ? 1 : 0',
+  greater: 'a > b ? 1 : 0',
+  greaterEqual: 'a >= b ? 1 : 0',
+  logicalAnd: 'a && b ? 1 : 0',
+  logicalOr: 'a || b ? 1 : 0',
+  logicalXor: '(a ? 1 : 0) !== (b ? 1 : 0) ? 1 : 0',
+};
+
+type UnaryLoop = (x: TypedArray, out: TypedArray, h: Helpers) => void;
+type NaryLoop = (ins: TypedArray[], out: TypedArray, outShape: number[], inStrides: number[][], h: Helpers) => void;
+
+function unaryLoop(expr: string): UnaryLoop {
+  return new Function('x', 'out', 'h', `for (let i = 0, n = out.length; i < n; i++) { const a = x[i]; out[i] = ${expr}; }`) as UnaryLoop;
+}
+
+/**
+ * A broadcasting loop over `arity` inputs: odometer over the outer dims, a strided
+ * inner loop over the last dim. Operands are named a, b, c.
+ */
+function naryLoop(expr: string, arity: number): NaryLoop {
+  const names = ['a', 'b', 'c'].slice(0, arity);
+  const body = `
+    const rank = outShape.length;
+    const n = out.length;
+    if (n === 0) return;
+    ${names.map((v, k) => `const d${k} = ins[${k}]; const s${k} = inStrides[${k}];`).join('\n')}
+    if (rank === 0) { ${names.map((v, k) => `const ${v} = d${k}[0];`).join(' ')} out[0] = ${expr}; return; }
+    const last = outShape[rank - 1];
+    ${names.map((v, k) => `const t${k} = s${k}[rank - 1];`).join('\n')}
+    const idx = new Array(rank).fill(0);
+    ${names.map((v, k) => `let o${k} = 0;`).join(' ')}
+    for (let base = 0; base < n; base += last) {
+      for (let j = 0; j < last; j++) {
+        ${names.map((v, k) => `const ${v} = d${k}[o${k} + j * t${k}];`).join(' ')}
+        out[base + j] = ${expr};
+      }
+      for (let dim = rank - 2; dim >= 0; dim--) {
+        idx[dim]++;
+        ${names.map((v, k) => `o${k} += s${k}[dim];`).join(' ')}
+        if (idx[dim] < outShape[dim]) break;
+        ${names.map((v, k) => `o${k} -= s${k}[dim] * outShape[dim];`).join(' ')}
+        idx[dim] = 0;
+      }
+    }`;
+  return new Function('ins', 'out', 'outShape', 'inStrides', 'h', body) as NaryLoop;
+}
+
+/** Strides of `shape` broadcast to `outShape` (0 on broadcast dims). */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const strides = stridesOf(shape);
+  const offset = outShape.length - shape.length;
+  return outShape.map((_, i) => (i < offset || shape[i - offset] === 1 ? 0 : strides[i - offset]));
+}
+
+function unaryKernel(expr: string): Kernel {
+  const loop = unaryLoop(expr);
+  return (inputs: Tensor[], _attrs, [out]: OutputSpec[]) => {
+    const res = allocate(out.dtype, sizeOf(out.shape));
+    loop(valuesOf(inputs[0]), res, helpers);
+    return [new JsStorage(res)];
+  };
+}
+
+function naryKernel(expr: string, arity: number): Kernel {
+  const loop = naryLoop(expr, arity);
+  const same = new Function('ins', 'out', 'h', `
+    ${['a', 'b', 'c'].slice(0, arity).map((v, k) => `const d${k} = ins[${k}];`).join(' ')}
+    for (let i = 0, n = out.length; i < n; i++) { ${['a', 'b', 'c'].slice(0, arity).map((v, k) => `const ${v} = d${k}[i];`).join(' ')} out[i] = ${expr}; }
+  `) as (ins: TypedArray[], out: TypedArray, h: Helpers) => void;
+  return (inputs: Tensor[], _attrs, [out]: OutputSpec[]) => {
+    const res = allocate(out.dtype, sizeOf(out.shape));
+    const data = inputs.map(valuesOf);
+    if (data.every((d) => d.length === res.length) && inputs.every((t) => t.shape.length === out.shape.length)) same(data, res, helpers);
+    else loop(data, res, out.shape, inputs.map((t) => broadcastStrides(t.shape, out.shape)), helpers);
+    return [new JsStorage(res)];
+  };
+}
+
+function mapValues<T, U>(obj: Record<string, T>, fn: (v: T) => U): Record<string, U> {
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, fn(v)]));
+}
+
+const castKernel: Kernel = (inputs, _attrs, [out]) => {
+  const src = valuesOf(inputs[0]);
+  const res = allocate(out.dtype, src.length);
+  if (out.dtype === 'bool') for (let i = 0; i < src.length; i++) res[i] = src[i] !== 0 ? 1 : 0;
+  else if (out.dtype === 'int32') for (let i = 0; i < src.length; i++) res[i] = Math.trunc(src[i]);
+  else res.set(src);
+  return [new JsStorage(res)];
+};
+
+const fullLikeKernel: Kernel = (_inputs, attrs, [out]) => {
+  const res = allocate(out.dtype, sizeOf(out.shape));
+  res.fill(Number(attrs.value));
+  return [new JsStorage(res)];
+};
+
+/** Identity ops share their input's storage. */
+const viewKernel: Kernel = (inputs) => [inputs[0].storage];
+
+export const elementwiseKernels: Record<string, Kernel> = {
+  ...mapValues(UNARY, unaryKernel),
+  ...mapValues(BINARY, (e) => naryKernel(e, 2)),
+  where: naryKernel('a ? b : c', 3),
+  cast: castKernel,
+  fullLike: fullLikeKernel,
+  stopGradient: viewKernel,
+  identity: viewKernel,
+};

@@ -1,0 +1,3 @@
+import type { Kernel } from '../backend.js';
+
+export const nnKernels: Record<string, Kernel> = {};

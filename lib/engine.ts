@@ -1,0 +1,210 @@
+/**
+ * The dispatcher every op call goes through. Eager: run the backend kernel now and
+ * let open gradient tapes record the call. Symbolic (an input is symbolic, or a
+ * trace is open): infer shapes and record a node, computing nothing.
+ */
+import { type DType, type TypedArray } from './dtype.js';
+import { KerasError, ValueError, fmtShape } from './errors.js';
+import type { Backend } from './backends/backend.js';
+import { getOp, type Attrs, type TensorSpec } from './ops/registry.js';
+import { isConcrete } from './shape.js';
+import { state } from './state.js';
+import { Tensor, type OpNode } from './tensor.js';
+
+/** Something that observes eager op calls: gradient tapes. */
+export interface OpRecorder {
+  onOp(node: OpNode): void;
+}
+
+/** An open trace: where symbolic nodes go and how captured values are represented. */
+export interface TraceContext {
+  /** Symbolic stand-in for an eager tensor or variable read inside the trace. */
+  capture(t: Tensor): Tensor;
+}
+
+const recorders: OpRecorder[] = [];
+const traces: TraceContext[] = [];
+const backends = new Map<string, () => Backend>();
+const loaded = new Map<string, Backend>();
+let defaultBackendName = process.env.KERAS_BACKEND ?? 'js';
+
+/** Registers a backend factory under a name (loaded lazily on first use). */
+export function registerBackend(name: string, factory: () => Backend): void {
+  backends.set(name, factory);
+}
+
+export function getBackend(name: string = defaultBackendName): Backend {
+  let b = loaded.get(name);
+  if (!b) {
+    const factory = backends.get(name);
+    if (!factory) throw new ValueError(`unknown backend ${JSON.stringify(name)}; available: ${[...backends.keys()].join(', ')}`);
+    b = factory();
+    loaded.set(name, b);
+  }
+  return b;
+}
+
+export function backendNames(): string[] {
+  return [...backends.keys()];
+}
+
+/** Selects the backend new tensors are created on (`keras.config.setBackend`). */
+export function setBackend(name: string): void {
+  getBackend(name);
+  defaultBackendName = name;
+}
+
+export function backendName(): string {
+  return defaultBackendName;
+}
+
+export function pushRecorder(r: OpRecorder): void {
+  recorders.push(r);
+}
+export function popRecorder(r: OpRecorder): void {
+  const i = recorders.lastIndexOf(r);
+  if (i >= 0) recorders.splice(i, 1);
+}
+
+export function currentTrace(): TraceContext | null {
+  return traces.length ? traces[traces.length - 1] : null;
+}
+export function pushTrace(t: TraceContext): void {
+  traces.push(t);
+}
+export function popTrace(t: TraceContext): void {
+  const i = traces.lastIndexOf(t);
+  if (i >= 0) traces.splice(i, 1);
+}
+
+/** Runs `fn` outside any open trace (e.g. to create weights eagerly while tracing). */
+export function eagerly<T>(fn: () => T): T {
+  const saved = traces.splice(0, traces.length);
+  try {
+    return fn();
+  } finally {
+    traces.push(...saved);
+  }
+}
+
+function describeInputs(inputs: readonly Tensor[]): string {
+  return inputs.map((t) => `${fmtShape(t.shape)} ${t.dtype}`).join(', ');
+}
+
+/**
+ * Runs primitive `opName` on `inputs`. Returns all outputs.
+ * `backend` chooses where creation ops (no inputs) run; defaults to the current backend.
+ */
+export function runOp(opName: string, inputs: Tensor[], attrs: Attrs = {}, backend?: Backend): Tensor[] {
+  const op = getOp(opName);
+  for (const key of Object.keys(attrs)) {
+    if (!op.attrs.includes(key)) {
+      throw new ValueError(`${opName}: unknown attribute ${JSON.stringify(key)}; accepted: ${op.attrs.join(', ') || 'none'}`);
+    }
+  }
+  const trace = currentTrace();
+  let symbolic = trace !== null;
+  for (const t of inputs) {
+    if (t.isSymbolic) symbolic = true;
+    else if (t.isDisposed) throw new KerasError(`${opName}: input tensor ${t.id} of shape ${fmtShape(t.shape)} was disposed`);
+  }
+  const specs: TensorSpec[] = op.infer(inputs as TensorSpec[], attrs);
+  if (symbolic) {
+    const symInputs = trace ? inputs.map((t) => (t.isSymbolic ? t : trace.capture(t))) : inputs;
+    const node: OpNode = { op, inputs: symInputs, outputs: [], attrs };
+    node.outputs = specs.map((s, i) => new Tensor({ shape: s.shape as number[], dtype: s.dtype, node, outputIndex: i }));
+    for (const r of recorders) r.onOp(node);
+    return node.outputs;
+  }
+  const be = inputs.length ? inputs[0].backend! : backend ?? getBackend();
+  for (const t of inputs) {
+    if (t.backend !== be) {
+      throw new KerasError(`${opName}: inputs live on different backends (${be.name} and ${t.backend!.name}); move them with ops.convertToTensor first`);
+    }
+  }
+  const kernel = be.kernel(opName);
+  if (!kernel) throw new KerasError(`${opName}: no kernel on backend ${be.name}`);
+  for (const s of specs) {
+    if (!isConcrete(s.shape)) throw new KerasError(`${opName}: output shape ${fmtShape(s.shape)} is not concrete for inputs ${describeInputs(inputs)}`);
+  }
+  const outs = kernel(inputs, attrs, specs as { shape: number[]; dtype: DType }[]);
+  const outputs = outs.map((storage, i) => new Tensor({ shape: specs[i].shape as number[], dtype: specs[i].dtype, backend: be, storage }));
+  if (recorders.length) {
+    const node: OpNode = { op, inputs, outputs, attrs };
+    for (const r of recorders) r.onOp(node);
+  }
+  return outputs;
+}
+
+/** Single-output convenience. */
+export function run1(opName: string, inputs: Tensor[], attrs: Attrs = {}, backend?: Backend): Tensor {
+  return runOp(opName, inputs, attrs, backend)[0];
+}
+
+/** A concrete tensor from a TypedArray on a backend (current one by default). */
+export function fromValues(values: TypedArray, shape: number[], dtype: DType, backend?: Backend): Tensor {
+  const be = backend ?? getBackend();
+  return new Tensor({ shape, dtype, backend: be, storage: be.upload(values, dtype) });
+}
+
+type Keepable = Tensor | { [k: string]: Keepable } | Keepable[] | unknown;
+
+function collect(value: Keepable, into: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (value && typeof value === 'object' && !seen.has(value)) {
+    seen.add(value);
+    if (Array.isArray(value)) for (const v of value) collect(v, into, seen);
+    else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+  }
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created except those it returns
+ * (found in arrays and plain objects) and those passed to `keep`.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Tensor[] = [];
+  state.scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    state.scopes.pop();
+    for (const t of scope) t.dispose();
+    throw e;
+  }
+  state.scopes.pop();
+  if (result instanceof Promise) throw new KerasError('tidy: fn must be synchronous (it returned a Promise)');
+  const kept = new Set<Tensor>();
+  collect(result, kept);
+  const parent = state.scopes[state.scopes.length - 1];
+  for (const t of scope) {
+    if (kept.has(t) || keptForever.has(t)) {
+      if (parent && !keptForever.has(t)) parent.push(t);
+    } else t.dispose();
+  }
+  return result;
+}
+
+const keptForever = new WeakSet<Tensor>();
+
+/** Exempts `t` from every enclosing tidy scope. */
+export function keep<T extends Tensor>(t: T): T {
+  keptForever.add(t);
+  return t;
+}
+
+/** Live tensors and bytes per backend. */
+export function memory(): { numTensors: number; numBytes: number; backends: Record<string, { numTensors: number; numBytes: number }> } {
+  const out: Record<string, { numTensors: number; numBytes: number }> = {};
+  let numTensors = 0;
+  let numBytes = 0;
+  for (const [name, b] of loaded) {
+    const n = state.live.get(name) ?? 0;
+    const bytes = b.memoryBytes();
+    out[name] = { numTensors: n, numBytes: bytes };
+    numTensors += n;
+    numBytes += bytes;
+  }
+  return { numTensors, numBytes, backends: out };
+}

@@ -1,0 +1,402 @@
+/**
+ * Elementwise ops: unary math, broadcasting binary arithmetic and comparisons,
+ * where, cast, clip. Each primitive is defined once here (inference + gradient);
+ * kernels live in the backends under the same name.
+ */
+import { FLOATX, isFloat, parseDType, type DType } from '../dtype.js';
+import { DTypeError, ValueError, fmtShape } from '../errors.js';
+import { run1 } from '../engine.js';
+import { defineOp, type GradFn, type TensorSpec } from './registry.js';
+import { broadcastShapes } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { asDType, asFloat, convertToTensor, promote, unbroadcast, type TensorLike } from './common.js';
+
+// ---------------------------------------------------------------- primitives
+
+type UnaryGrad = (x: Tensor, y: Tensor, dy: Tensor) => Tensor;
+
+interface UnarySpec {
+  /** 'float': needs a float input (public fn casts ints); 'bool': returns bool; 'same': any numeric. */
+  kind: 'float' | 'same' | 'bool';
+  grad?: UnaryGrad;
+}
+
+const zeroGrad: UnaryGrad = (x) => zerosLike(x);
+
+const UNARY: Record<string, UnarySpec> = {
+  negative: { kind: 'same', grad: (x, y, dy) => negative(dy) },
+  abs: { kind: 'same', grad: (x, y, dy) => multiply(dy, sign(x)) },
+  sign: { kind: 'same', grad: zeroGrad },
+  square: { kind: 'same', grad: (x, y, dy) => multiply(dy, multiply(x, 2)) },
+  exp: { kind: 'float', grad: (x, y, dy) => multiply(dy, y) },
+  expm1: { kind: 'float', grad: (x, y, dy) => multiply(dy, add(y, 1)) },
+  log: { kind: 'float', grad: (x, y, dy) => divide(dy, x) },
+  log1p: { kind: 'float', grad: (x, y, dy) => divide(dy, add(x, 1)) },
+  sqrt: { kind: 'float', grad: (x, y, dy) => divide(multiply(dy, 0.5), y) },
+  rsqrt: { kind: 'float', grad: (x, y, dy) => multiply(dy, multiply(power(y, 3), -0.5)) },
+  reciprocal: { kind: 'float', grad: (x, y, dy) => negative(multiply(dy, square(y))) },
+  sin: { kind: 'float', grad: (x, y, dy) => multiply(dy, cos(x)) },
+  cos: { kind: 'float', grad: (x, y, dy) => negative(multiply(dy, sin(x))) },
+  tan: { kind: 'float', grad: (x, y, dy) => multiply(dy, add(square(y), 1)) },
+  arcsin: { kind: 'float', grad: (x, y, dy) => multiply(dy, rsqrt(subtract(1, square(x)))) },
+  arccos: { kind: 'float', grad: (x, y, dy) => negative(multiply(dy, rsqrt(subtract(1, square(x))))) },
+  arctan: { kind: 'float', grad: (x, y, dy) => divide(dy, add(square(x), 1)) },
+  sinh: { kind: 'float', grad: (x, y, dy) => multiply(dy, cosh(x)) },
+  cosh: { kind: 'float', grad: (x, y, dy) => multiply(dy, sinh(x)) },
+  tanh: { kind: 'float', grad: (x, y, dy) => multiply(dy, subtract(1, square(y))) },
+  arcsinh: { kind: 'float', grad: (x, y, dy) => multiply(dy, rsqrt(add(square(x), 1))) },
+  arccosh: { kind: 'float', grad: (x, y, dy) => multiply(dy, rsqrt(subtract(square(x), 1))) },
+  arctanh: { kind: 'float', grad: (x, y, dy) => divide(dy, subtract(1, square(x))) },
+  floor: { kind: 'float', grad: zeroGrad },
+  ceil: { kind: 'float', grad: zeroGrad },
+  round: { kind: 'same', grad: zeroGrad },
+  erf: { kind: 'float', grad: (x, y, dy) => multiply(dy, multiply(exp(negative(square(x))), 2 / Math.sqrt(Math.PI))) },
+  erfinv: { kind: 'float', grad: (x, y, dy) => multiply(dy, multiply(exp(square(y)), Math.sqrt(Math.PI) / 2)) },
+  sigmoid: { kind: 'float', grad: (x, y, dy) => multiply(dy, multiply(y, subtract(1, y))) },
+  isnan: { kind: 'bool' },
+  isinf: { kind: 'bool' },
+  isfinite: { kind: 'bool' },
+  logicalNot: { kind: 'bool' },
+};
+
+for (const [name, spec] of Object.entries(UNARY)) {
+  const grad = spec.grad;
+  defineOp({
+    name,
+    category: 'unary',
+    attrs: [],
+    infer([x]) {
+      if (spec.kind === 'float' && !isFloat(x.dtype)) throw new DTypeError(`${name}: expected a float tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
+      if (spec.kind === 'same' && x.dtype === 'bool') throw new DTypeError(`${name}: bool input is not supported ${fmtShape(x.shape)}`);
+      return [{ shape: x.shape, dtype: spec.kind === 'bool' ? 'bool' : x.dtype }];
+    },
+    grad: grad ? ({ inputs: [x], outputs: [y] }, [dy]) => [grad(x, y, dy!)] : undefined,
+  });
+}
+
+type BinaryGrad = (a: Tensor, b: Tensor, y: Tensor, dy: Tensor) => [Tensor | null, Tensor | null];
+
+interface BinarySpec {
+  kind: 'arith' | 'compare' | 'logical';
+  grad?: BinaryGrad;
+}
+
+const BINARY: Record<string, BinarySpec> = {
+  add: { kind: 'arith', grad: (a, b, y, dy) => [dy, dy] },
+  subtract: { kind: 'arith', grad: (a, b, y, dy) => [dy, negative(dy)] },
+  multiply: { kind: 'arith', grad: (a, b, y, dy) => [multiply(dy, b), multiply(dy, a)] },
+  divide: { kind: 'arith', grad: (a, b, y, dy) => [divide(dy, b), negative(divide(multiply(dy, y), b))] },
+  floorDivide: { kind: 'arith', grad: (a, b) => [zerosLike(a), zerosLike(b)] },
+  mod: { kind: 'arith', grad: (a, b, y, dy) => [dy, negative(multiply(dy, floorDivide(a, b)))] },
+  power: {
+    kind: 'arith',
+    grad: (a, b, y, dy) => {
+      const da = multiply(dy, multiply(b, power(a, subtract(b, 1))));
+      // d/db a^b = a^b log a, taken as 0 where a <= 0 (as TF and JAX do at a = 0).
+      const safeLog = where(greater(a, 0), log(where(greater(a, 0), a, 1)), 0);
+      return [da, multiply(dy, multiply(y, safeLog))];
+    },
+  },
+  maximum: {
+    kind: 'arith',
+    grad: (a, b, y, dy) => {
+      const mask = greaterEqual(a, b);
+      return [where(mask, dy, 0), where(mask, 0, dy)];
+    },
+  },
+  minimum: {
+    kind: 'arith',
+    grad: (a, b, y, dy) => {
+      const mask = lessEqual(a, b);
+      return [where(mask, dy, 0), where(mask, 0, dy)];
+    },
+  },
+  arctan2: {
+    kind: 'arith',
+    grad: (a, b, y, dy) => {
+      const denom = add(square(a), square(b));
+      return [divide(multiply(dy, b), denom), negative(divide(multiply(dy, a), denom))];
+    },
+  },
+  equal: { kind: 'compare' },
+  notEqual: { kind: 'compare' },
+  less: { kind: 'compare' },
+  lessEqual: { kind: 'compare' },
+  greater: { kind: 'compare' },
+  greaterEqual: { kind: 'compare' },
+  logicalAnd: { kind: 'logical' },
+  logicalOr: { kind: 'logical' },
+  logicalXor: { kind: 'logical' },
+};
+
+function inferBinary(name: string, kind: BinarySpec['kind'], a: TensorSpec, b: TensorSpec): TensorSpec[] {
+  if (a.dtype !== b.dtype) throw new DTypeError(`${name}: operands must have one dtype, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
+  if (kind === 'arith' && a.dtype === 'bool') throw new DTypeError(`${name}: bool operands are not supported; cast them first`);
+  return [{ shape: broadcastShapes(a.shape, b.shape, name), dtype: kind === 'arith' ? a.dtype : 'bool' }];
+}
+
+for (const [name, spec] of Object.entries(BINARY)) {
+  const grad = spec.grad;
+  defineOp({
+    name,
+    category: 'binary',
+    attrs: [],
+    infer: ([a, b]) => inferBinary(name, spec.kind, a, b),
+    grad: grad
+      ? (({ inputs: [a, b], outputs: [y] }, [dy]) => {
+          const [da, db] = grad(a, b, y, dy!);
+          return [da && unbroadcast(da, a.shape), db && unbroadcast(db, b.shape)];
+        }) as GradFn
+      : undefined,
+  });
+}
+
+defineOp({
+  name: 'where',
+  category: 'binary',
+  attrs: [],
+  infer([c, a, b]) {
+    if (c.dtype !== 'bool') throw new DTypeError(`where: condition must be bool, received ${c.dtype} ${fmtShape(c.shape)}`);
+    if (a.dtype !== b.dtype) throw new DTypeError(`where: x1 and x2 must have one dtype, received ${a.dtype} and ${b.dtype}`);
+    return [{ shape: broadcastShapes(broadcastShapes(c.shape, a.shape, 'where'), b.shape, 'where'), dtype: a.dtype }];
+  },
+  nonDifferentiableInputs: [0],
+  grad: ({ inputs: [c, a, b] }, [dy]) => [null, unbroadcast(where(c, dy!, 0), a.shape), unbroadcast(where(c, 0, dy!), b.shape)],
+});
+
+defineOp<{ dtype: DType }>({
+  name: 'cast',
+  category: 'unary',
+  attrs: ['dtype'],
+  infer: ([x], { dtype }) => [{ shape: x.shape, dtype: parseDType(dtype, 'cast') }],
+  grad: ({ inputs: [x] }, [dy]) => [isFloat(x.dtype) && isFloat(dy!.dtype) ? cast(dy!, x.dtype) : null],
+});
+
+defineOp<{ value: number; dtype?: DType }>({
+  name: 'fullLike',
+  category: 'creation',
+  attrs: ['value', 'dtype'],
+  infer: ([x], { value, dtype }) => {
+    if (typeof value !== 'number' && typeof value !== 'boolean') throw new DTypeError(`fullLike: fill value must be a number, received ${typeof value}`);
+    return [{ shape: x.shape, dtype: dtype ? parseDType(dtype, 'fullLike') : x.dtype }];
+  },
+});
+
+defineOp({
+  name: 'stopGradient',
+  category: 'unary',
+  attrs: [],
+  infer: ([x]) => [{ shape: x.shape, dtype: x.dtype }],
+});
+
+defineOp({
+  name: 'identity',
+  category: 'unary',
+  attrs: [],
+  infer: ([x]) => [{ shape: x.shape, dtype: x.dtype }],
+  grad: (_ctx, [dy]) => [dy],
+});
+
+// ---------------------------------------------------------------- public API
+
+function unaryFloat(name: string) {
+  return (x: TensorLike): Tensor => run1(name, [asFloat(x, name)]);
+}
+
+function unarySame(name: string) {
+  return (x: TensorLike): Tensor => {
+    const t = convertToTensor(x, null, name);
+    return run1(name, [t.dtype === 'bool' ? cast(t, 'int32') : t]);
+  };
+}
+
+function predicate(name: string) {
+  return (x: TensorLike): Tensor => {
+    const t = convertToTensor(x, null, name);
+    if (!isFloat(t.dtype)) return fullLike(t, name === 'isfinite', 'bool');
+    return run1(name, [t]);
+  };
+}
+
+function arithmetic(name: string) {
+  return (x1: TensorLike, x2: TensorLike): Tensor => {
+    const { tensors } = promote(name, x1, x2);
+    return run1(name, tensors);
+  };
+}
+
+function comparison(name: string) {
+  return (x1: TensorLike, x2: TensorLike): Tensor => {
+    const { tensors } = promote(name, x1, x2);
+    return run1(name, tensors);
+  };
+}
+
+function logical(name: string) {
+  return (x1: TensorLike, x2: TensorLike): Tensor => run1(name, [asDType(x1, 'bool', name), asDType(x2, 'bool', name)]);
+}
+
+/** Elementwise -x. */
+export const negative = unarySame('negative');
+/** Elementwise |x|. */
+export const abs = unarySame('abs');
+/** Alias of abs. */
+export const absolute = abs;
+/** -1, 0 or 1 by the sign of x (NaN stays NaN). */
+export const sign = unarySame('sign');
+/** x * x. */
+export const square = unarySame('square');
+/** Round half to even, as numpy. */
+export const round = unarySame('round');
+/** e^x (ints become floatx). */
+export const exp = unaryFloat('exp');
+/** e^x - 1, accurate near 0. */
+export const expm1 = unaryFloat('expm1');
+/** Natural logarithm. */
+export const log = unaryFloat('log');
+/** log(1 + x), accurate near 0. */
+export const log1p = unaryFloat('log1p');
+/** Square root. */
+export const sqrt = unaryFloat('sqrt');
+/** 1 / sqrt(x). */
+export const rsqrt = unaryFloat('rsqrt');
+/** 1 / x. */
+export const reciprocal = unaryFloat('reciprocal');
+export const sin = unaryFloat('sin');
+export const cos = unaryFloat('cos');
+export const tan = unaryFloat('tan');
+export const arcsin = unaryFloat('arcsin');
+export const arccos = unaryFloat('arccos');
+export const arctan = unaryFloat('arctan');
+export const sinh = unaryFloat('sinh');
+export const cosh = unaryFloat('cosh');
+export const tanh = unaryFloat('tanh');
+export const arcsinh = unaryFloat('arcsinh');
+export const arccosh = unaryFloat('arccosh');
+export const arctanh = unaryFloat('arctanh');
+/** Largest integer <= x (as a float, as Keras). */
+export const floor = unaryFloat('floor');
+/** Smallest integer >= x (as a float, as Keras). */
+export const ceil = unaryFloat('ceil');
+/** Gauss error function. */
+export const erf = unaryFloat('erf');
+/** Inverse of erf on (-1, 1). */
+export const erfinv = unaryFloat('erfinv');
+/** 1 / (1 + e^-x). */
+export const sigmoid = unaryFloat('sigmoid');
+/** True where x is NaN. */
+export const isnan = predicate('isnan');
+/** True where x is +-inf. */
+export const isinf = predicate('isinf');
+/** True where x is neither NaN nor infinite. */
+export const isfinite = predicate('isfinite');
+
+/** Base-2 logarithm. */
+export function log2(x: TensorLike): Tensor {
+  return multiply(log(x), 1 / Math.LN2);
+}
+
+/** Base-10 logarithm. */
+export function log10(x: TensorLike): Tensor {
+  return multiply(log(x), 1 / Math.LN10);
+}
+
+/** Logical not (any input is read as bool). */
+export function logicalNot(x: TensorLike): Tensor {
+  return run1('logicalNot', [asDType(x, 'bool', 'logicalNot')]);
+}
+
+/** x1 + x2 with broadcasting and Keras dtype promotion. */
+export const add = arithmetic('add');
+/** x1 - x2. */
+export const subtract = arithmetic('subtract');
+/** x1 * x2. */
+export const multiply = arithmetic('multiply');
+/** Largest of x1, x2 elementwise (NaN propagates). */
+export const maximum = arithmetic('maximum');
+/** Smallest of x1, x2 elementwise (NaN propagates). */
+export const minimum = arithmetic('minimum');
+/** floor(x1 / x2); ints stay ints. */
+export const floorDivide = arithmetic('floorDivide');
+/** x1 mod x2 with the sign of x2 (numpy semantics). */
+export const mod = arithmetic('mod');
+/** x1 ** x2. */
+export const power = arithmetic('power');
+/** Element-wise x1 == x2. */
+export const equal = comparison('equal');
+export const notEqual = comparison('notEqual');
+export const less = comparison('less');
+export const lessEqual = comparison('lessEqual');
+export const greater = comparison('greater');
+export const greaterEqual = comparison('greaterEqual');
+export const logicalAnd = logical('logicalAnd');
+export const logicalOr = logical('logicalOr');
+export const logicalXor = logical('logicalXor');
+
+/** True division: integer operands give floatx, as Keras. */
+export function divide(x1: TensorLike, x2: TensorLike): Tensor {
+  const { dtype, tensors } = promote('divide', x1, x2);
+  return run1('divide', isFloat(dtype) ? tensors : tensors.map((t) => cast(t, FLOATX)));
+}
+
+/** Alias of divide. */
+export const trueDivide = divide;
+
+/** Angle of (x2, x1) in radians, quadrant-aware. */
+export function arctan2(x1: TensorLike, x2: TensorLike): Tensor {
+  const { dtype, tensors } = promote('arctan2', x1, x2);
+  return run1('arctan2', isFloat(dtype) ? tensors : tensors.map((t) => cast(t, FLOATX)));
+}
+
+/** Picks x1 where condition is true, else x2, with broadcasting. */
+export function where(condition: TensorLike, x1: TensorLike, x2: TensorLike): Tensor {
+  const c = asDType(condition, 'bool', 'where');
+  const { tensors } = promote('where', x1, x2);
+  return run1('where', [c, ...tensors]);
+}
+
+/** Converts to `dtype` (floats truncate toward zero when cast to int). */
+export function cast(x: TensorLike, dtype: DType): Tensor {
+  const t = convertToTensor(x, null, 'cast');
+  const d = parseDType(dtype, 'cast');
+  return t.dtype === d ? t : run1('cast', [t], { dtype: d });
+}
+
+/** A tensor shaped like x filled with `value`. */
+export function fullLike(x: TensorLike, fillValue: number | boolean, dtype?: DType): Tensor {
+  const t = convertToTensor(x, null, 'fullLike');
+  const d = dtype ? parseDType(dtype, 'fullLike') : t.dtype;
+  return run1('fullLike', [t], { value: Number(fillValue), dtype: d });
+}
+
+export function zerosLike(x: TensorLike, dtype?: DType): Tensor {
+  return fullLike(x, 0, dtype);
+}
+
+export function onesLike(x: TensorLike, dtype?: DType): Tensor {
+  return fullLike(x, 1, dtype);
+}
+
+/** x, with no gradient flowing back through it. */
+export function stopGradient(x: TensorLike): Tensor {
+  return run1('stopGradient', [convertToTensor(x, null, 'stopGradient')]);
+}
+
+/** Limits values to [xMin, xMax]. */
+export function clip(x: TensorLike, xMin: TensorLike, xMax: TensorLike): Tensor {
+  const t = convertToTensor(x, null, 'clip');
+  if (typeof xMin === 'number' && typeof xMax === 'number' && xMin > xMax) {
+    throw new ValueError(`clip: xMin (${xMin}) is greater than xMax (${xMax})`);
+  }
+  return minimum(maximum(t, xMin), xMax);
+}
+
+/** Replaces NaN with `nan` and infinities with `posinf`/`neginf` (default: the dtype's largest finite values). */
+export function nanToNum(x: TensorLike, options: { nan?: number; posinf?: number; neginf?: number } = {}): Tensor {
+  const t = convertToTensor(x, null, 'nanToNum');
+  if (!isFloat(t.dtype)) return t;
+  const big = t.dtype === 'float64' ? Number.MAX_VALUE : 3.4028234663852886e38;
+  const noNan = where(isnan(t), options.nan ?? 0, t);
+  const noPos = where(equal(noNan, Infinity), options.posinf ?? big, noNan);
+  return where(equal(noPos, -Infinity), options.neginf ?? -big, noPos);
+}

@@ -1,0 +1,264 @@
+/**
+ * Reductions and scans: sum, mean, max, min, prod, any, all, argmax, argmin,
+ * cumsum, cumprod (primitives) and var, std, logsumexp, norm (composites).
+ */
+import { FLOATX, isFloat } from '../dtype.js';
+import { DTypeError, ValueError, fmtShape } from '../errors.js';
+import { run1 } from '../engine.js';
+import { normalizeAxes, normalizeAxis, reducedShape } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { defineOp } from './registry.js';
+import { asDType, asFloat, convertToTensor, type TensorLike } from './common.js';
+import { abs, add, cast, divide, equal, maximum, multiply, power, sqrt, square, subtract, stopGradient, where, zerosLike, isinf, log, exp, notEqual } from './elementwise.js';
+import { reshape, reverse } from './shape.js';
+
+type ReduceAttrs = { axes: number[]; keepdims: boolean };
+
+/** Shape of the reduced result with keepdims, as reshape dims (-1 for an unknown dim). */
+function keepShape(x: Tensor, axes: readonly number[]): number[] {
+  return x.shape.map((d, i) => (axes.includes(i) ? 1 : d === null ? -1 : d));
+}
+
+/** Broadcasts a reduced gradient back over `x`'s shape (works with unknown dims). */
+function expandGrad(dy: Tensor, x: Tensor, axes: readonly number[], keepdims: boolean): Tensor {
+  const g = keepdims ? dy : reshape(dy, keepShape(x, axes));
+  return add(g, zerosLike(x, g.dtype));
+}
+
+/** Number of reduced elements, as a tensor shaped for broadcasting against the kept dims. */
+function reducedCount(x: Tensor, axes: readonly number[]): Tensor | number {
+  if (axes.every((a) => x.shape[a] !== null)) return axes.reduce((n, a) => n * x.shape[a], 1);
+  return run1('sum', [zerosLike(x, x.dtype === 'float64' ? 'float64' : FLOATX).dtype === x.dtype ? add(zerosLike(x), 1) : cast(add(zerosLike(x), 1), FLOATX)], { axes, keepdims: true });
+}
+
+function defineReduction(name: string, kind: 'numeric' | 'bool', grad?: (x: Tensor, y: Tensor, dy: Tensor, attrs: ReduceAttrs) => Tensor) {
+  defineOp<ReduceAttrs>({
+    name,
+    category: 'reduction',
+    attrs: ['axes', 'keepdims'],
+    infer([x], { axes, keepdims }) {
+      if (kind === 'numeric' && x.dtype === 'bool') throw new DTypeError(`${name}: bool input is not supported ${fmtShape(x.shape)}; cast it first`);
+      return [{ shape: reducedShape(x.shape, axes, keepdims), dtype: kind === 'bool' ? 'bool' : x.dtype }];
+    },
+    grad: grad ? ({ inputs: [x], outputs: [y], attrs }, [dy]) => [grad(x, y, dy!, attrs)] : undefined,
+  });
+}
+
+defineReduction('sum', 'numeric', (x, y, dy, { axes, keepdims }) => expandGrad(dy, x, axes, keepdims));
+defineReduction('mean', 'numeric', (x, y, dy, { axes, keepdims }) => divide(expandGrad(dy, x, axes, keepdims), reducedCount(x, axes)));
+defineReduction('prod', 'numeric', (x, y, dy, { axes, keepdims }) =>
+  // d prod / d x_i = prod / x_i; exact for non-zero inputs.
+  divide(multiply(expandGrad(dy, x, axes, keepdims), expandGrad(y, x, axes, keepdims)), x),
+);
+const extremumGrad = (x: Tensor, y: Tensor, dy: Tensor, { axes, keepdims }: ReduceAttrs) => {
+  // Ties share the gradient equally, as TF does.
+  const mask = cast(equal(x, expandGrad(y, x, axes, keepdims)), x.dtype);
+  const ties = run1('sum', [mask], { axes, keepdims: true });
+  return divide(multiply(mask, expandGrad(dy, x, axes, keepdims)), ties);
+};
+defineReduction('max', 'numeric', extremumGrad);
+defineReduction('min', 'numeric', extremumGrad);
+defineReduction('any', 'bool');
+defineReduction('all', 'bool');
+
+for (const name of ['argmax', 'argmin']) {
+  defineOp<{ axis: number }>({
+    name,
+    category: 'reduction',
+    attrs: ['axis'],
+    infer([x], { axis }) {
+      if (x.shape[axis] === 0) throw new ValueError(`${name}: cannot take ${name} over an empty axis ${axis} of shape ${fmtShape(x.shape)}`);
+      return [{ shape: reducedShape(x.shape, [axis], false), dtype: 'int32' }];
+    },
+  });
+}
+
+defineOp<{ axis: number }>({
+  name: 'cumsum',
+  category: 'reduction',
+  attrs: ['axis'],
+  infer: ([x], { axis }) => [{ shape: x.shape, dtype: x.dtype === 'bool' ? 'int32' : x.dtype }],
+  grad: ({ attrs: { axis } }, [dy]) => [reverse(cumsum(reverse(dy!, [axis]), axis), [axis])],
+});
+
+defineOp<{ axis: number }>({
+  name: 'cumprod',
+  category: 'reduction',
+  attrs: ['axis'],
+  infer: ([x], { axis }) => [{ shape: x.shape, dtype: x.dtype === 'bool' ? 'int32' : x.dtype }],
+  // dx_i = sum_{j >= i} dy_j * y_j / x_i; exact for non-zero inputs.
+  grad: ({ inputs: [x], outputs: [y], attrs: { axis } }, [dy]) => [divide(reverse(cumsum(reverse(multiply(dy!, y), [axis]), axis), [axis]), x)],
+});
+
+// ---------------------------------------------------------------- public API
+
+type Axis = number | number[] | null;
+
+/** Parses Keras' (x, axis, keepdims) with the options-object form. */
+function reduceArgs(axis: Axis | { axis?: Axis; keepdims?: boolean } | undefined, keepdims: boolean | undefined): { axis: Axis; keepdims: boolean } {
+  if (axis !== null && typeof axis === 'object' && !Array.isArray(axis)) return { axis: axis.axis ?? null, keepdims: axis.keepdims ?? false };
+  return { axis: axis ?? null, keepdims: keepdims ?? false };
+}
+
+function reduce(name: string, t: Tensor, axisArg: Axis | { axis?: Axis; keepdims?: boolean } | undefined, keepdimsArg?: boolean): Tensor {
+  const { axis, keepdims } = reduceArgs(axisArg, keepdimsArg);
+  const axes = normalizeAxes(axis, t.rank, name);
+  return run1(name, [t], { axes, keepdims });
+}
+
+type ReduceOptions = { axis?: Axis; keepdims?: boolean };
+
+/** Sum over `axis` (all axes by default); bools count as int32. */
+export function sum(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  const t = convertToTensor(x, null, 'sum');
+  return reduce('sum', t.dtype === 'bool' ? cast(t, 'int32') : t, axis, keepdims);
+}
+
+/** Arithmetic mean; integer inputs give floatx. */
+export function mean(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  return reduce('mean', asFloat(x, 'mean'), axis, keepdims);
+}
+
+/** Product over `axis`. */
+export function prod(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  const t = convertToTensor(x, null, 'prod');
+  return reduce('prod', t.dtype === 'bool' ? cast(t, 'int32') : t, axis, keepdims);
+}
+
+function checkNonEmpty(name: string, t: Tensor, axis: Axis | ReduceOptions | undefined, keepdims?: boolean): void {
+  const { axis: a } = reduceArgs(axis, keepdims);
+  const axes = normalizeAxes(a, t.rank, name);
+  if (axes.some((ax) => t.shape[ax] === 0)) throw new ValueError(`${name}: zero-size reduction over axis ${JSON.stringify(a)} of shape ${fmtShape(t.shape)} has no identity`);
+}
+
+/** Maximum over `axis`. */
+export function max(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  const t = convertToTensor(x, null, 'max');
+  checkNonEmpty('max', t, axis, keepdims);
+  return reduce('max', t.dtype === 'bool' ? cast(t, 'int32') : t, axis, keepdims);
+}
+
+/** Minimum over `axis`. */
+export function min(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  const t = convertToTensor(x, null, 'min');
+  checkNonEmpty('min', t, axis, keepdims);
+  return reduce('min', t.dtype === 'bool' ? cast(t, 'int32') : t, axis, keepdims);
+}
+
+/** Alias of max. */
+export const amax = max;
+/** Alias of min. */
+export const amin = min;
+
+/** True if any element along `axis` is true (non-zero). */
+export function any(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  return reduce('any', asDType(x, 'bool', 'any'), axis, keepdims);
+}
+
+/** True if all elements along `axis` are true (non-zero). */
+export function all(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  return reduce('all', asDType(x, 'bool', 'all'), axis, keepdims);
+}
+
+function argReduce(name: string, x: TensorLike, axis: number | null | { axis?: number | null; keepdims?: boolean } | undefined, keepdims?: boolean): Tensor {
+  let t = convertToTensor(x, null, name);
+  const opts = axis !== null && typeof axis === 'object' ? axis : { axis, keepdims };
+  if (t.dtype === 'bool') t = cast(t, 'int32');
+  if (opts.axis === null || opts.axis === undefined) {
+    const flat = run1(name, [reshape(t, [-1])], { axis: 0 });
+    return opts.keepdims ? reshape(flat, t.shape.map(() => 1)) : flat;
+  }
+  const a = normalizeAxis(opts.axis, t.rank, name);
+  const out = run1(name, [t], { axis: a });
+  return opts.keepdims ? reshape(out, keepShape(t, [a])) : out;
+}
+
+/** Index of the largest value along `axis` (of the flattened tensor when axis is null). First wins on ties. */
+export function argmax(x: TensorLike, axis?: number | null | { axis?: number | null; keepdims?: boolean }, keepdims?: boolean): Tensor {
+  return argReduce('argmax', x, axis, keepdims);
+}
+
+/** Index of the smallest value along `axis`. */
+export function argmin(x: TensorLike, axis?: number | null | { axis?: number | null; keepdims?: boolean }, keepdims?: boolean): Tensor {
+  return argReduce('argmin', x, axis, keepdims);
+}
+
+function scan(name: string, x: TensorLike, axis: number | null | undefined, dtype?: string): Tensor {
+  let t = convertToTensor(x, null, name);
+  if (dtype) t = cast(t, dtype as Tensor['dtype']);
+  if (t.dtype === 'bool') t = cast(t, 'int32');
+  if (axis === null || axis === undefined) return run1(name, [reshape(t, [-1])], { axis: 0 });
+  return run1(name, [t], { axis: normalizeAxis(axis, t.rank, name) });
+}
+
+/** Cumulative sum along `axis` (flattened when axis is null). */
+export function cumsum(x: TensorLike, axis: number | null = null, dtype?: string): Tensor {
+  return scan('cumsum', x, axis, dtype);
+}
+
+/** Cumulative product along `axis` (flattened when axis is null). */
+export function cumprod(x: TensorLike, axis: number | null = null, dtype?: string): Tensor {
+  return scan('cumprod', x, axis, dtype);
+}
+
+/** Variance (population, ddof 0, as Keras). */
+export function variance(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  const t = asFloat(x, 'var');
+  const { axis: a, keepdims: k } = reduceArgs(axis, keepdims);
+  const m = mean(t, a, true);
+  return mean(square(subtract(t, m)), a, k);
+}
+
+export { variance as var };
+
+/** Standard deviation (population). */
+export function std(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  return sqrt(variance(x, axis, keepdims));
+}
+
+/** log(sum(exp(x))) computed stably. */
+export function logsumexp(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
+  const t = asFloat(x, 'logsumexp');
+  const { axis: a, keepdims: k } = reduceArgs(axis, keepdims);
+  const m = stopGradient(max(t, a, true));
+  const safeM = where(isinf(m), 0, m);
+  const s = log(sum(exp(subtract(t, safeM)), a, true));
+  const out = add(s, safeM);
+  return k ? out : reshape(out, reducedShape(t.shape, normalizeAxes(a, t.rank, 'logsumexp'), false).map((d) => (d === null ? -1 : d)));
+}
+
+/**
+ * Vector norms (ord: 2 default, 1, Infinity, -Infinity, 0, or any p) over one axis,
+ * or matrix norms ('fro', 1, -1, Infinity, -Infinity) over two axes.
+ */
+export function norm(x: TensorLike, ord: number | 'fro' | null = null, axis: Axis = null, keepdims = false): Tensor {
+  const t = asFloat(x, 'norm');
+  const axes = normalizeAxes(axis, t.rank, 'norm');
+  const isMatrix = axis !== null && Array.isArray(axis) && axis.length === 2;
+  if (axis !== null && Array.isArray(axis) && axis.length > 2) throw new ValueError(`norm: axis must name 1 or 2 axes, received ${JSON.stringify(axis)}`);
+  if (ord === null || (ord === 'fro' && (isMatrix || axis === null))) return sqrt(sum(square(t), axes, keepdims));
+  if (!isMatrix) {
+    if (ord === 'fro') throw new ValueError(`norm: ord='fro' needs a matrix (two axes), received axis ${JSON.stringify(axis)}`);
+    if (axis === null && t.rank > 1) throw new ValueError(`norm: ord=${ord} needs axis for a tensor of rank ${t.rank}`);
+    if (ord === Infinity) return max(abs(t), axes, keepdims);
+    if (ord === -Infinity) return min(abs(t), axes, keepdims);
+    if (ord === 0) return sum(cast(notEqual(t, 0), t.dtype), axes, keepdims);
+    if (ord === 1) return sum(abs(t), axes, keepdims);
+    if (ord === 2) return sqrt(sum(square(t), axes, keepdims));
+    return power(sum(power(abs(t), ord), axes, keepdims), 1 / ord);
+  }
+  const [rowAxis, colAxis] = [normalizeAxis((axis as number[])[0], t.rank, 'norm'), normalizeAxis((axis as number[])[1], t.rank, 'norm')];
+  const reduceOuter = (inner: number, outer: number, pick: typeof max) => {
+    const s = sum(abs(t), inner, true);
+    const r = pick(s, outer, true);
+    return keepdims ? r : reshape(r, t.shape.filter((_, i) => i !== rowAxis && i !== colAxis).map((d) => (d === null ? -1 : d)));
+  };
+  if (ord === 1) return reduceOuter(rowAxis, colAxis, max);
+  if (ord === -1) return reduceOuter(rowAxis, colAxis, min);
+  if (ord === Infinity) return reduceOuter(colAxis, rowAxis, max);
+  if (ord === -Infinity) return reduceOuter(colAxis, rowAxis, min);
+  throw new ValueError(`norm: matrix ord=${ord} is not supported (supported: 'fro', 1, -1, Infinity, -Infinity); 'nuc' and 2 need an SVD`);
+}
+
+void isFloat;
+void maximum;

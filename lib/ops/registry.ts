@@ -1,0 +1,60 @@
+/**
+ * The op registry: one definition per primitive op (attributes, shape and dtype
+ * inference, gradient rule), and per-backend kernels keyed by op name.
+ * Composite ops are plain functions over primitives and are listed here only for docs.
+ */
+import type { DType } from '../dtype.js';
+import type { Dim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+
+export type Attrs = Record<string, unknown>;
+
+/** Shape and dtype of a tensor, known without its values. */
+export interface TensorSpec {
+  shape: Dim[];
+  dtype: DType;
+}
+
+/** What a gradient rule receives: the recorded call, and one upstream gradient per output (null if none flowed). */
+export interface GradContext<A extends Attrs = Attrs> {
+  inputs: Tensor[];
+  outputs: Tensor[];
+  attrs: A;
+}
+
+export type GradFn<A extends Attrs = Attrs> = (ctx: GradContext<A>, dys: (Tensor | null)[]) => (Tensor | null)[];
+
+export interface OpDef<A extends Attrs = Attrs> {
+  name: string;
+  /** Category for docs/ops.md. */
+  category: string;
+  /** Attribute names this op accepts; anything else is an error. */
+  attrs: readonly string[];
+  /** Shape/dtype inference; runs on symbolic tensors and throws errors naming the op and shapes. */
+  infer(inputs: TensorSpec[], attrs: A): TensorSpec[];
+  /** Gradient written in ops (so it runs on every backend and inside graphs). Absent: not differentiable. */
+  grad?: GradFn<A>;
+  /** Inputs that never receive gradients (e.g. indices). */
+  nonDifferentiableInputs?: readonly number[];
+  /** True for ops whose result depends on something other than their inputs (none today besides random via seed inputs). */
+  random?: boolean;
+}
+
+const OPS = new Map<string, OpDef>();
+
+/** Registers a primitive op; names are unique. */
+export function defineOp<A extends Attrs>(def: OpDef<A>): OpDef<A> {
+  if (OPS.has(def.name)) throw new Error(`op ${def.name} is defined twice`);
+  OPS.set(def.name, def as unknown as OpDef);
+  return def;
+}
+
+export function getOp(name: string): OpDef {
+  const def = OPS.get(name);
+  if (!def) throw new Error(`unknown op ${name}`);
+  return def;
+}
+
+export function allOps(): OpDef[] {
+  return [...OPS.values()];
+}

@@ -1,0 +1,323 @@
+/**
+ * Shape and data-movement primitives (reshape, transpose, broadcastTo, slice,
+ * reverse, concatenate, pad, gather, scatterAdd) and the public functions built
+ * directly on them.
+ */
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { run1 } from '../engine.js';
+import { normalizeAxis, normalizeAxes, broadcastShapes, type Dim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { defineOp, type TensorSpec } from './registry.js';
+import { convertToTensor, promote, assertInt, type TensorLike } from './common.js';
+import { isInt } from '../dtype.js';
+
+// ---------------------------------------------------------------- primitives
+
+/** Resolves a reshape target (one -1 allowed) against the input shape; unknown dims stay null. */
+export function resolveReshape(from: readonly Dim[], to: readonly number[], op = 'reshape'): Dim[] {
+  const unknownIdx = to.indexOf(-1);
+  if (to.some((d, i) => !Number.isInteger(d) || d < -1 || (d === -1 && i !== unknownIdx))) {
+    throw new ValueError(`${op}: invalid target shape ${JSON.stringify(to)}; dims must be non-negative integers with at most one -1`);
+  }
+  const known = to.reduce((n, d) => (d === -1 ? n : n * d), 1);
+  if (from.some((d) => d === null)) {
+    if (unknownIdx < 0) return [...to];
+    return to.map((d) => (d === -1 ? null : d));
+  }
+  const total = (from as number[]).reduce((n, d) => n * d, 1);
+  if (unknownIdx >= 0) {
+    if (known === 0 || total % known !== 0) throw new ShapeError(`${op}: cannot reshape ${fmtShape(from)} (${total} elements) into ${JSON.stringify(to)}`);
+    return to.map((d) => (d === -1 ? total / known : d));
+  }
+  if (known !== total) throw new ShapeError(`${op}: cannot reshape ${fmtShape(from)} (${total} elements) into ${fmtShape(to)} (${known} elements)`);
+  return [...to];
+}
+
+defineOp<{ shape: number[] }>({
+  name: 'reshape',
+  category: 'shape',
+  attrs: ['shape'],
+  infer: ([x], { shape }) => [{ shape: resolveReshape(x.shape, shape), dtype: x.dtype }],
+  grad: ({ inputs: [x] }, [dy]) => [reshape(dy!, x.shape.map((d) => (d === null ? -1 : d)))],
+});
+
+defineOp<{ perm: number[] }>({
+  name: 'transpose',
+  category: 'shape',
+  attrs: ['perm'],
+  infer([x], { perm }) {
+    const sorted = [...perm].sort((a, b) => a - b);
+    if (perm.length !== x.shape.length || sorted.some((p, i) => p !== i)) {
+      throw new ValueError(`transpose: axes ${JSON.stringify(perm)} are not a permutation of the ${x.shape.length} axes of ${fmtShape(x.shape)}`);
+    }
+    return [{ shape: perm.map((p) => x.shape[p]), dtype: x.dtype }];
+  },
+  grad: ({ attrs: { perm } }, [dy]) => {
+    const inv = new Array<number>(perm.length);
+    perm.forEach((p, i) => (inv[p] = i));
+    return [transpose(dy!, inv)];
+  },
+});
+
+defineOp<{ shape: number[] }>({
+  name: 'broadcastTo',
+  category: 'shape',
+  attrs: ['shape'],
+  infer([x], { shape }) {
+    const out = broadcastShapes(x.shape, shape, 'broadcastTo');
+    if (out.length !== shape.length || out.some((d, i) => d !== shape[i])) {
+      throw new ShapeError(`broadcastTo: cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
+    }
+    return [{ shape: [...shape], dtype: x.dtype }];
+  },
+  grad: ({ inputs: [x] }, [dy]) => [unbroadcastTo(dy!, x.shape)],
+});
+
+/** Sums a broadcast gradient back to `shape`. */
+function unbroadcastTo(dy: Tensor, shape: readonly Dim[]): Tensor {
+  const lead = dy.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < dy.rank; i++) if (i < lead || (shape[i - lead] === 1 && dy.shape[i] !== 1)) axes.push(i);
+  const summed = axes.length ? run1('sum', [dy], { axes, keepdims: true }) : dy;
+  return reshape(summed, shape.map((d) => (d === null ? -1 : d)));
+}
+
+defineOp<{ begin: number[]; size: number[] }>({
+  name: 'slice',
+  category: 'shape',
+  attrs: ['begin', 'size'],
+  infer([x], { begin, size }) {
+    if (begin.length !== x.shape.length || size.length !== x.shape.length) {
+      throw new ShapeError(`slice: start_indices ${JSON.stringify(begin)} and shape ${JSON.stringify(size)} must have one entry per axis of ${fmtShape(x.shape)}`);
+    }
+    const shape = size.map((s, i) => {
+      const d = x.shape[i];
+      if (begin[i] < 0 || (d !== null && begin[i] + s > d) || s < -1) {
+        throw new ShapeError(`slice: start ${begin[i]} with size ${s} is out of range for axis ${i} of ${fmtShape(x.shape)}`);
+      }
+      return s === -1 ? (d === null ? null : d - begin[i]) : s;
+    });
+    return [{ shape, dtype: x.dtype }];
+  },
+  grad: ({ inputs: [x], outputs: [y], attrs: { begin } }, [dy]) => {
+    if (x.shape.some((d) => d === null) || y.shape.some((d) => d === null)) {
+      throw new ShapeError(`slice: the gradient needs a known input shape, received ${fmtShape(x.shape)}`);
+    }
+    return [run1('pad', [dy!], { paddings: begin.map((b, i) => [b, x.shape[i] - b - y.shape[i]]), constantValue: 0 })];
+  },
+});
+
+defineOp<{ axes: number[] }>({
+  name: 'reverse',
+  category: 'shape',
+  attrs: ['axes'],
+  infer: ([x]) => [{ shape: x.shape, dtype: x.dtype }],
+  grad: ({ attrs: { axes } }, [dy]) => [reverse(dy!, axes)],
+});
+
+defineOp<{ axis: number }>({
+  name: 'concatenate',
+  category: 'shape',
+  attrs: ['axis'],
+  infer(inputs, { axis }) {
+    if (!inputs.length) throw new ValueError('concatenate: needs at least one tensor');
+    const first = inputs[0];
+    let total: Dim = 0;
+    for (const [i, t] of inputs.entries()) {
+      if (t.dtype !== first.dtype) throw new DTypeError(`concatenate: input ${i} has dtype ${t.dtype}, input 0 has ${first.dtype}`);
+      if (t.shape.length !== first.shape.length || t.shape.some((d, k) => k !== axis && d !== null && first.shape[k] !== null && d !== first.shape[k])) {
+        throw new ShapeError(`concatenate: input ${i} has shape ${fmtShape(t.shape)}, incompatible with ${fmtShape(first.shape)} along all axes but ${axis}`);
+      }
+      total = total === null || t.shape[axis] === null ? null : total + t.shape[axis]!;
+    }
+    const shape = first.shape.map((d, k) => (k === axis ? total : d ?? inputs.find((t) => t.shape[k] !== null)?.shape[k] ?? null));
+    return [{ shape, dtype: first.dtype }];
+  },
+  grad: ({ inputs, attrs: { axis } }, [dy]) => {
+    let start = 0;
+    return inputs.map((t) => {
+      const n = t.shape[axis];
+      if (n === null) throw new ShapeError(`concatenate: the gradient needs known sizes along axis ${axis}`);
+      const begin = t.shape.map((_, k) => (k === axis ? start : 0));
+      const size = t.shape.map((d, k) => (k === axis ? n : -1));
+      start += n;
+      return run1('slice', [dy!], { begin, size });
+    });
+  },
+});
+
+defineOp<{ paddings: [number, number][]; constantValue: number }>({
+  name: 'pad',
+  category: 'shape',
+  attrs: ['paddings', 'constantValue'],
+  infer([x], { paddings }) {
+    if (paddings.length !== x.shape.length || paddings.some((p) => p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0))) {
+      throw new ShapeError(`pad: pad_width ${JSON.stringify(paddings)} must hold one [before, after] pair of non-negative integers per axis of ${fmtShape(x.shape)}`);
+    }
+    return [{ shape: x.shape.map((d, i) => (d === null ? null : d + paddings[i][0] + paddings[i][1])), dtype: x.dtype }];
+  },
+  grad: ({ inputs: [x], attrs: { paddings } }, [dy]) => [
+    run1('slice', [dy!], { begin: paddings.map((p) => p[0]), size: x.shape.map((d) => (d === null ? -1 : d)) }),
+  ],
+});
+
+function gatherShape(x: TensorSpec, indices: TensorSpec, axis: number): Dim[] {
+  return [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
+}
+
+defineOp<{ axis: number }>({
+  name: 'gather',
+  category: 'shape',
+  attrs: ['axis'],
+  infer([x, indices], { axis }) {
+    if (!isInt(indices.dtype)) throw new DTypeError(`take: indices must be int32, received ${indices.dtype} ${fmtShape(indices.shape)}`);
+    return [{ shape: gatherShape(x, indices, axis), dtype: x.dtype }];
+  },
+  nonDifferentiableInputs: [1],
+  grad: ({ inputs: [x, indices], attrs: { axis } }, [dy]) => {
+    const dim = x.shape[axis];
+    if (dim === null) throw new ShapeError(`take: the gradient needs a known size of axis ${axis}, received ${fmtShape(x.shape)}`);
+    const flatIdx = reshape(indices, [-1]);
+    const updates = reshape(dy!, [...x.shape.slice(0, axis), -1, ...x.shape.slice(axis + 1)].map((d) => (d === null ? -1 : d)));
+    return [run1('scatterAdd', [flatIdx, updates], { axis, dimSize: dim }), null];
+  },
+});
+
+defineOp<{ axis: number; dimSize: number }>({
+  name: 'scatterAdd',
+  category: 'shape',
+  attrs: ['axis', 'dimSize'],
+  infer([indices, updates], { axis, dimSize }) {
+    if (!isInt(indices.dtype)) throw new DTypeError(`scatterAdd: indices must be int32, received ${indices.dtype}`);
+    if (indices.shape.length !== 1 || (indices.shape[0] !== null && updates.shape[axis] !== null && indices.shape[0] !== updates.shape[axis])) {
+      throw new ShapeError(`scatterAdd: indices ${fmtShape(indices.shape)} must be 1-D and match updates ${fmtShape(updates.shape)} along axis ${axis}`);
+    }
+    return [{ shape: updates.shape.map((d, i) => (i === axis ? dimSize : d)), dtype: updates.dtype }];
+  },
+  nonDifferentiableInputs: [0],
+  grad: ({ inputs: [indices], attrs: { axis } }, [dy]) => [null, run1('gather', [dy!, indices], { axis })],
+});
+
+// ---------------------------------------------------------------- public API
+
+/** Gives x a new shape with the same number of elements; one dim may be -1. */
+export function reshape(x: TensorLike, newShape: number | readonly number[]): Tensor {
+  const t = convertToTensor(x, null, 'reshape');
+  const shape = typeof newShape === 'number' ? [newShape] : [...newShape];
+  if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
+  return run1('reshape', [t], { shape });
+}
+
+/** Permutes the axes (reverses them by default). */
+export function transpose(x: TensorLike, axes?: readonly number[] | null): Tensor {
+  const t = convertToTensor(x, null, 'transpose');
+  const perm = axes ? axes.map((a) => normalizeAxis(a, t.rank, 'transpose', 'axes')) : t.shape.map((_, i) => t.rank - 1 - i);
+  if (perm.every((p, i) => p === i)) return t;
+  return run1('transpose', [t], { perm });
+}
+
+/** Reverses the order of elements along `axis` (all axes by default). */
+export function flip(x: TensorLike, axis: number | number[] | null = null): Tensor {
+  const t = convertToTensor(x, null, 'flip');
+  const axes = normalizeAxes(axis, t.rank, 'flip');
+  return axes.length ? run1('reverse', [t], { axes }) : t;
+}
+
+/** @internal Primitive reverse over already-normalized axes. */
+export function reverse(x: Tensor, axes: number[]): Tensor {
+  return run1('reverse', [x], { axes });
+}
+
+/** Inserts a size-1 axis at `axis` (several with an array). */
+export function expandDims(x: TensorLike, axis: number | number[]): Tensor {
+  const t = convertToTensor(x, null, 'expandDims');
+  const list = typeof axis === 'number' ? [axis] : axis;
+  const outRank = t.rank + list.length;
+  const axes = list.map((a) => normalizeAxis(a, outRank, 'expandDims'));
+  if (new Set(axes).size !== axes.length) throw new ValueError(`expandDims: repeated axis in ${JSON.stringify(axis)}`);
+  const shape: number[] = [];
+  let k = 0;
+  for (let i = 0; i < outRank; i++) shape.push(axes.includes(i) ? 1 : (t.shape[k++] ?? -1));
+  return reshape(t, shape.map((d) => (d === null ? -1 : d)));
+}
+
+/** Removes size-1 axes (the given ones, or all). */
+export function squeeze(x: TensorLike, axis: number | number[] | null = null): Tensor {
+  const t = convertToTensor(x, null, 'squeeze');
+  const axes = axis === null ? t.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes(axis, t.rank, 'squeeze');
+  for (const a of axes) {
+    if (t.shape[a] !== 1) throw new ShapeError(`squeeze: cannot squeeze axis ${a} of size ${t.shape[a]} in ${fmtShape(t.shape)}`);
+  }
+  return reshape(t, t.shape.filter((_, i) => !axes.includes(i)).map((d) => (d === null ? -1 : d)));
+}
+
+/** Broadcasts x to `shape` (numpy rules). */
+export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
+  const t = convertToTensor(x, null, 'broadcastTo');
+  if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
+  return run1('broadcastTo', [t], { shape: [...shape] });
+}
+
+/** Joins tensors along an existing axis (default 0), promoting dtypes. */
+export function concatenate(xs: TensorLike[], axis = 0): Tensor {
+  if (!Array.isArray(xs) || !xs.length) throw new ValueError('concatenate: needs a non-empty array of tensors');
+  const { tensors } = promote('concatenate', ...xs);
+  const a = normalizeAxis(axis, tensors[0].rank, 'concatenate');
+  return tensors.length === 1 ? tensors[0] : run1('concatenate', tensors, { axis: a });
+}
+
+/** Joins tensors along a new axis. */
+export function stack(xs: TensorLike[], axis = 0): Tensor {
+  if (!Array.isArray(xs) || !xs.length) throw new ValueError('stack: needs a non-empty array of tensors');
+  const { tensors } = promote('stack', ...xs);
+  const rank = tensors[0].rank;
+  tensors.forEach((t, i) => {
+    if (t.rank !== rank || t.shape.some((d, k) => d !== tensors[0].shape[k])) {
+      throw new ShapeError(`stack: input ${i} has shape ${fmtShape(t.shape)}, input 0 has ${fmtShape(tensors[0].shape)}; all must match`);
+    }
+  });
+  const a = normalizeAxis(axis, rank + 1, 'stack');
+  return concatenate(tensors.map((t) => expandDims(t, a)), a);
+}
+
+/** Keras `ops.slice(inputs, startIndices, shape)`: a contiguous block; -1 in shape means "to the end". */
+export function slice(x: TensorLike, startIndices: readonly number[], shape: readonly number[]): Tensor {
+  const t = convertToTensor(x, null, 'slice');
+  startIndices.forEach((s, i) => assertInt(s, 'slice', `startIndices[${i}]`));
+  return run1('slice', [t], { begin: [...startIndices], size: [...shape] });
+}
+
+type PadMode = 'constant' | 'reflect' | 'symmetric';
+
+/**
+ * Pads x. `padWidth` is one [before, after] pair per axis (or one pair / one number for all).
+ * Modes: constant (with `constantValue`), reflect (mirror without the edge), symmetric (with it).
+ */
+export function pad(x: TensorLike, padWidth: number | [number, number] | [number, number][], mode: PadMode = 'constant', constantValue: number | null = null): Tensor {
+  const t = convertToTensor(x, null, 'pad');
+  const pairs: [number, number][] =
+    typeof padWidth === 'number'
+      ? t.shape.map(() => [padWidth, padWidth])
+      : typeof padWidth[0] === 'number'
+        ? t.shape.map(() => padWidth as [number, number])
+        : (padWidth as [number, number][]);
+  if (mode === 'constant') return run1('pad', [t], { paddings: pairs, constantValue: constantValue ?? 0 });
+  if (mode !== 'reflect' && mode !== 'symmetric') throw new ValueError(`pad: unknown mode ${JSON.stringify(mode)}; expected constant, reflect or symmetric`);
+  if (constantValue !== null && constantValue !== 0) throw new ValueError(`pad: constantValue only applies to mode 'constant', received mode ${mode}`);
+  if (pairs.length !== t.rank) throw new ShapeError(`pad: pad_width ${JSON.stringify(padWidth)} must have one pair per axis of ${fmtShape(t.shape)}`);
+  // Mirror modes are a gather with mirrored indices per axis, so they differentiate for free.
+  let out = t;
+  pairs.forEach(([before, after], axis) => {
+    if (!before && !after) return;
+    const n = t.shape[axis];
+    if (n === null) throw new ShapeError(`pad: mode ${mode} needs a known size for axis ${axis}`);
+    const limit = mode === 'reflect' ? n - 1 : n;
+    if (before > limit || after > limit) throw new ShapeError(`pad: ${mode} padding of ${Math.max(before, after)} exceeds ${limit} for axis ${axis} of ${fmtShape(t.shape)}`);
+    const idx: number[] = [];
+    for (let i = before; i > 0; i--) idx.push(mode === 'reflect' ? i : i - 1);
+    for (let i = 0; i < n; i++) idx.push(i);
+    for (let i = 1; i <= after; i++) idx.push(mode === 'reflect' ? n - 1 - i : n - i);
+    out = run1('gather', [out, convertToTensor(idx, 'int32')], { axis });
+  });
+  return out;
+}

@@ -1,0 +1,12 @@
+/**
+ * Process-wide mutable state of the engine, in one place with no imports so every
+ * module can reach it without import cycles.
+ */
+import type { Tensor } from './tensor.js';
+
+export const state = {
+  /** tidy() scopes: tensors created inside each open scope. */
+  scopes: [] as Tensor[][],
+  /** Live concrete tensors per backend name. */
+  live: new Map<string, number>(),
+};

@@ -1,0 +1,177 @@
+/**
+ * Tensor: an immutable n-d array owned by a backend, or a symbolic tensor
+ * (shape and dtype only) recorded while tracing or building a functional model.
+ */
+import { allocate, type DType, type TypedArray } from './dtype.js';
+import { KerasError, fmtShape } from './errors.js';
+import type { Backend } from './backends/backend.js';
+import type { Attrs, OpDef } from './ops/registry.js';
+import { sizeOf } from './shape.js';
+import { formatTensor, type NestedArray, toNested } from './utils/format.js';
+import { state } from './state.js';
+
+/** One recorded op call: the unit of both the eager tape and the graph IR. */
+export interface OpNode {
+  op: OpDef;
+  inputs: Tensor[];
+  outputs: Tensor[];
+  attrs: Attrs;
+}
+
+let nextId = 1;
+
+/** Frees storage of tensors that were garbage collected without dispose(). */
+const finalizer = new FinalizationRegistry<{ backend: Backend; storage: unknown }>(({ backend, storage }) => {
+  state.live.set(backend.name, (state.live.get(backend.name) ?? 1) - 1);
+  backend.release(storage);
+});
+
+export class Tensor {
+  readonly id = nextId++;
+  /** Dims; for symbolic tensors, unknown dims (the batch dim) are `null` at run time. */
+  readonly shape: number[];
+  readonly dtype: DType;
+  /** The backend holding the values; null for symbolic tensors. */
+  readonly backend: Backend | null;
+  /** Backend-owned storage; null for symbolic tensors or after dispose. */
+  storage: unknown;
+  /** For symbolic tensors: the node producing it (null for placeholders) and which output. */
+  readonly node: OpNode | null;
+  readonly outputIndex: number;
+  /** Symbolic placeholder name (trace inputs, keras.Input), or a captured variable. */
+  readonly symbolicSource: unknown;
+  private pins = 0;
+  private disposePending = false;
+  private disposedFlag = false;
+
+  /** @internal Tensors are created by ops, `keras.ops.convertToTensor` or `tensor()`. */
+  constructor(init: {
+    shape: number[];
+    dtype: DType;
+    backend?: Backend | null;
+    storage?: unknown;
+    node?: OpNode | null;
+    outputIndex?: number;
+    symbolicSource?: unknown;
+  }) {
+    this.shape = init.shape;
+    this.dtype = init.dtype;
+    this.backend = init.backend ?? null;
+    this.storage = init.storage ?? null;
+    this.node = init.node ?? null;
+    this.outputIndex = init.outputIndex ?? 0;
+    this.symbolicSource = init.symbolicSource;
+    if (this.backend) {
+      this.backend.retain(this.storage);
+      state.live.set(this.backend.name, (state.live.get(this.backend.name) ?? 0) + 1);
+      finalizer.register(this, { backend: this.backend, storage: this.storage }, this);
+      const scope = state.scopes[state.scopes.length - 1];
+      if (scope) scope.push(this);
+    }
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** Number of elements (NaN for symbolic tensors with unknown dims). */
+  get size(): number {
+    return this.shape.some((d) => d === null) ? NaN : sizeOf(this.shape);
+  }
+
+  get isSymbolic(): boolean {
+    return this.backend === null;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposedFlag;
+  }
+
+  private checkReadable(what: string): void {
+    if (this.backend === null) {
+      throw new KerasError(`${what}: symbolic tensor of shape ${fmtShape(this.shape)} has no values; it only carries shape and dtype`);
+    }
+    if (this.disposedFlag) throw new KerasError(`${what}: tensor ${this.id} of shape ${fmtShape(this.shape)} was disposed`);
+  }
+
+  /** Values as a TypedArray (a copy the caller may keep). */
+  dataSync(): TypedArray {
+    this.checkReadable('dataSync');
+    return this.backend!.read(this.storage, this.dtype).slice();
+  }
+
+  /** Values as a TypedArray, without blocking the event loop where the backend allows. */
+  async data(): Promise<TypedArray> {
+    this.checkReadable('data');
+    return (await this.backend!.readAsync(this.storage, this.dtype)).slice();
+  }
+
+  /** Values as nested JS arrays (numbers, or booleans for bool). */
+  async array(): Promise<NestedArray> {
+    return toNested(await this.data(), this.shape, this.dtype);
+  }
+
+  arraySync(): NestedArray {
+    return toNested(this.dataSync(), this.shape, this.dtype);
+  }
+
+  /** @internal Read-only view of the values, without a copy where the backend allows. */
+  values(): TypedArray {
+    this.checkReadable('read');
+    return this.backend!.read(this.storage, this.dtype);
+  }
+
+  /** The single value of a size-1 tensor. */
+  item(): number {
+    const v = this.values();
+    if (v.length !== 1) throw new KerasError(`item: tensor of shape ${fmtShape(this.shape)} has ${v.length} elements, expected 1`);
+    return v[0];
+  }
+
+  /** Frees the storage now. Safe to call twice. Deferred while a gradient tape still needs the tensor. */
+  dispose(): void {
+    if (this.disposedFlag || this.backend === null) return;
+    if (this.pins > 0) {
+      this.disposePending = true;
+      return;
+    }
+    this.disposedFlag = true;
+    finalizer.unregister(this);
+    state.live.set(this.backend.name, (state.live.get(this.backend.name) ?? 1) - 1);
+    this.backend.release(this.storage);
+    this.storage = null;
+  }
+
+  /** @internal Keeps the storage alive for a gradient tape. */
+  pin(): void {
+    this.pins++;
+  }
+
+  /** @internal */
+  unpin(): void {
+    this.pins--;
+    if (this.pins === 0 && this.disposePending) {
+      this.disposePending = false;
+      this.dispose();
+    }
+  }
+
+  toString(): string {
+    if (this.backend === null) return `<KerasTensor shape=${fmtShape(this.shape)}, dtype=${this.dtype}>`;
+    if (this.disposedFlag) return `<disposed Tensor shape=${fmtShape(this.shape)}, dtype=${this.dtype}>`;
+    return formatTensor(this.values(), this.shape, this.dtype);
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/** Makes a concrete tensor from values already laid out row-major. */
+export function makeTensor(values: TypedArray, shape: number[], dtype: DType, backend: Backend): Tensor {
+  return new Tensor({ shape, dtype, backend, storage: backend.upload(values, dtype) });
+}
+
+export function emptyValues(dtype: DType, shape: number[]): TypedArray {
+  return allocate(dtype, sizeOf(shape));
+}

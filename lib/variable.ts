@@ -1,0 +1,134 @@
+/**
+ * keras.Variable: the mutable state of a model (weights, optimizer slots, seeds).
+ * Tensors are immutable; a variable holds a current tensor and swaps it on assign.
+ * Inside a trace, reads and writes become graph inputs and graph updates.
+ */
+import { type DType } from './dtype.js';
+import { DTypeError, KerasError, ShapeError, fmtShape } from './errors.js';
+import { currentTrace, eagerly, keep, run1 } from './engine.js';
+import { shapesEqual } from './shape.js';
+import { Tensor } from './tensor.js';
+
+let nextVariableId = 1;
+const usedNames = new Map<string, number>();
+
+/** Which variable a tensor is the current value of (for tapes watching trainable variables). */
+const owners = new WeakMap<Tensor, Variable>();
+
+export function variableOf(t: Tensor): Variable | undefined {
+  return owners.get(t);
+}
+
+/** Hooks for traces: a variable's value inside a trace is symbolic. */
+export interface VariableTraceHooks {
+  readVariable(v: Variable): Tensor;
+  assignVariable(v: Variable, value: Tensor): void;
+}
+
+export interface VariableOptions {
+  name?: string;
+  trainable?: boolean;
+  dtype?: DType;
+}
+
+function uniqueName(base: string): string {
+  const n = usedNames.get(base) ?? 0;
+  usedNames.set(base, n + 1);
+  return n === 0 ? base : `${base}_${n}`;
+}
+
+export class Variable {
+  readonly id = nextVariableId++;
+  readonly name: string;
+  trainable: boolean;
+  readonly shape: number[];
+  readonly dtype: DType;
+  private current: Tensor;
+
+  /**
+   * @param initialValue a concrete tensor (kept by the variable; the caller may dispose its own copy)
+   *   or a function producing one (run eagerly, even inside a trace).
+   */
+  constructor(initialValue: Tensor | (() => Tensor), options: VariableOptions = {}) {
+    const value = eagerly(() => (typeof initialValue === 'function' ? initialValue() : initialValue));
+    if (value.isSymbolic) throw new KerasError(`Variable ${options.name ?? ''}: the initial value must be concrete, received a symbolic tensor ${fmtShape(value.shape)}`);
+    if (options.dtype && options.dtype !== value.dtype) {
+      throw new DTypeError(`Variable ${options.name ?? ''}: initial value has dtype ${value.dtype}, expected ${options.dtype}`);
+    }
+    this.name = uniqueName(options.name ?? 'variable');
+    this.trainable = options.trainable ?? true;
+    this.shape = [...value.shape];
+    this.dtype = value.dtype;
+    this.current = this.own(value);
+  }
+
+  private own(t: Tensor): Tensor {
+    // A private handle on the same storage, outside every tidy scope.
+    const mine = keep(new Tensor({ shape: t.shape, dtype: t.dtype, backend: t.backend, storage: t.storage }));
+    owners.set(mine, this);
+    return mine;
+  }
+
+  /** The current value. Inside a trace this is the symbolic value at this point of the trace. */
+  get value(): Tensor {
+    const trace = currentTrace() as (VariableTraceHooks & object) | null;
+    if (trace && 'readVariable' in trace) return trace.readVariable(this);
+    return this.current;
+  }
+
+  /** @internal The concrete value, even inside a trace. */
+  get concreteValue(): Tensor {
+    return this.current;
+  }
+
+  /** Replaces the value; shape and dtype must match. */
+  assign(value: Tensor): this {
+    if (!shapesEqual(value.shape, this.shape) && !(value.isSymbolic && value.shape.every((d, i) => d === null || d === this.shape[i]))) {
+      throw new ShapeError(`Variable ${this.name}.assign: expected shape ${fmtShape(this.shape)}, received ${fmtShape(value.shape)}`);
+    }
+    if (value.dtype !== this.dtype) {
+      throw new DTypeError(`Variable ${this.name}.assign: expected dtype ${this.dtype}, received ${value.dtype}`);
+    }
+    const trace = currentTrace() as (VariableTraceHooks & object) | null;
+    if (trace && 'assignVariable' in trace) {
+      trace.assignVariable(this, value);
+      return this;
+    }
+    if (value.isSymbolic) throw new KerasError(`Variable ${this.name}.assign: received a symbolic tensor outside a trace`);
+    const old = this.current;
+    this.current = this.own(value);
+    old.dispose();
+    return this;
+  }
+
+  /** `this = this + delta` (same shape and dtype). */
+  assignAdd(delta: Tensor): this {
+    return this.assign(run1('add', [this.value, this.checkDelta(delta, 'assignAdd')]));
+  }
+
+  /** `this = this - delta` (same shape and dtype). */
+  assignSub(delta: Tensor): this {
+    return this.assign(run1('subtract', [this.value, this.checkDelta(delta, 'assignSub')]));
+  }
+
+  private checkDelta(delta: Tensor, what: string): Tensor {
+    if (delta.dtype !== this.dtype) throw new DTypeError(`Variable ${this.name}.${what}: expected dtype ${this.dtype}, received ${delta.dtype}`);
+    return delta;
+  }
+
+  /** @internal Installs a value produced by a compiled graph run, without copying. */
+  setConcrete(value: Tensor): void {
+    const old = this.current;
+    this.current = this.own(value);
+    old.dispose();
+  }
+
+  /** Frees the value. */
+  dispose(): void {
+    this.current.dispose();
+  }
+
+  toString(): string {
+    return `<Variable ${this.name} shape=${fmtShape(this.shape)}, dtype=${this.dtype}>`;
+  }
+}
