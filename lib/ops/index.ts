@@ -5,4 +5,8 @@
 export * from './elementwise.js';
 export * from './reduction.js';
 export * from './shape.js';
+export * from './indexing.js';
+export * from './creation.js';
+export * from './linalg.js';
+export * from './nn.js';
 export { convertToTensor, type TensorLike } from './common.js';

@@ -13,12 +13,14 @@ import { shapeKernels } from './shape.js';
 import { linalgKernels } from './linalg.js';
 import { nnKernels } from './nn.js';
 import { randomKernels } from './random.js';
+import { creationKernels } from './creation.js';
+import { indexingKernels } from './indexing.js';
 
 export class JsBackend implements Backend {
   readonly name = 'js';
   private bytes = 0;
   private readonly kernels = new Map<string, Kernel>(
-    Object.entries({ ...elementwiseKernels, ...reductionKernels, ...shapeKernels, ...linalgKernels, ...nnKernels, ...randomKernels }),
+    Object.entries({ ...elementwiseKernels, ...reductionKernels, ...shapeKernels, ...linalgKernels, ...nnKernels, ...randomKernels, ...creationKernels, ...indexingKernels }),
   );
 
   upload(values: TypedArray): unknown {
