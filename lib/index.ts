@@ -8,7 +8,7 @@
  */
 import './backends/index.js';
 import * as ops from './ops/index.js';
-import { backendName, backendNames, keep, memory, setBackend, tidy } from './engine.js';
+import { backendName, backendNames, getBackend, keep, memory, setBackend, tidy } from './engine.js';
 import { GradientTape } from './autodiff/tape.js';
 import { grad, valueAndGrad } from './autodiff/grad.js';
 import { trace } from './ir/trace.js';
@@ -32,6 +32,7 @@ export const config = {
   setBackend,
   backend: backendName,
   availableBackends: backendNames,
+  getBackend,
 };
 
 /** keras.backend helpers. */

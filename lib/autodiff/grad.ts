@@ -85,7 +85,15 @@ function differentiate(fn: AnyFn, options: GradOptions, args: unknown[]): { valu
 /** `grad(fn)(...args)`: gradients of scalar `fn` with respect to `args[argnums]`, shaped like those arguments. */
 export function grad(fn: AnyFn, options: GradOptions | number | number[] = {}): (...args: any[]) => any {
   const opts = typeof options === 'object' && !Array.isArray(options) ? options : { argnums: options };
-  return (...args: unknown[]) => differentiate(fn, opts, args).grads;
+  return (...args: unknown[]) => {
+    const { value, grads } = differentiate(fn, opts, args);
+    const keepers: (Tensor | Variable)[] = [];
+    flatten(grads, keepers);
+    const values: (Tensor | Variable)[] = [];
+    flatten(value, values);
+    for (const t of values) if (t instanceof Tensor && !keepers.includes(t)) t.dispose();
+    return grads;
+  };
 }
 
 /** `valueAndGrad(fn)(...args)` returns `[value, grads]` (value is `[value, aux]` with hasAux). */

@@ -81,7 +81,7 @@ export class GradientTape implements OpRecorder {
     sourceTensors.forEach((s, i) => {
       if (!isFloat(s.dtype)) throw new GradientError(`gradient: source ${i} has dtype ${s.dtype} ${fmtShape(s.shape)}; only float tensors have gradients`);
     });
-    const grads = backprop(this.nodes, target, outputGradient ?? run1('fullLike', [target], { value: 1 }));
+    const grads = backprop(this.nodes, target, this.tracked, outputGradient ?? run1('fullLike', [target], { value: 1 }));
     const result = sourceTensors.map((s) => grads.get(s.id) ?? run1('fullLike', [s], { value: 0 }));
     if (!this.options.persistent) this.dispose();
     return result;
@@ -98,7 +98,7 @@ export class GradientTape implements OpRecorder {
 }
 
 /** Accumulates gradients from `target` back through `nodes` (in recorded order). Returns grads by tensor id. */
-export function backprop(nodes: readonly OpNode[], target: Tensor, seed: Tensor): Map<number, Tensor> {
+export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: ReadonlySet<number>, seed: Tensor): Map<number, Tensor> {
   const grads = new Map<number, Tensor>();
   grads.set(target.id, seed);
   for (let n = nodes.length - 1; n >= 0; n--) {
@@ -113,7 +113,7 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, seed: Tensor)
     const dxs = node.op.grad!({ inputs: node.inputs, outputs: node.outputs, attrs: node.attrs }, dys);
     node.inputs.forEach((x, i) => {
       const dx = dxs[i];
-      if (!dx || node.op.nonDifferentiableInputs?.includes(i) || !isFloat(x.dtype)) return;
+      if (!dx || !tracked.has(x.id) || node.op.nonDifferentiableInputs?.includes(i) || !isFloat(x.dtype)) return;
       if (dx.shape.length !== x.shape.length || dx.shape.some((d, k) => d !== x.shape[k] && d !== null && x.shape[k] !== null)) {
         throw new KerasError(`internal: gradient of ${node.op.name} input ${i} has shape ${fmtShape(dx.shape)}, expected ${fmtShape(x.shape)}`);
       }

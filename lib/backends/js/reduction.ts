@@ -33,8 +33,9 @@ function reductionPlan(shape: readonly number[], axes: readonly number[]): { out
 }
 
 /** Initial value and accumulation step (over `acc` and `v`) of each reduction. */
-const REDUCERS: Record<string, { init: string; step: string }> = {
+const REDUCERS: Record<string, { init: string; step: string; finish?: string }> = {
   sum: { init: '0', step: 'acc + v' },
+  mean: { init: '0', step: 'acc + v', finish: 'acc / m' },
   prod: { init: '1', step: 'acc * v' },
   max: { init: '-Infinity', step: 'v > acc || v !== v ? v : acc' },
   min: { init: 'Infinity', step: 'v < acc || v !== v ? v : acc' },
@@ -45,14 +46,14 @@ const REDUCERS: Record<string, { init: string; step: string }> = {
 type ReduceLoop = (x: TypedArray, res: TypedArray, outBase: Int32Array, redOffsets: Int32Array) => void;
 
 /** The loop is generated per reduction so the step is inlined (see elementwise.ts). */
-function reduceKernel({ init, step }: { init: string; step: string }): Kernel {
+function reduceKernel({ init, step, finish }: { init: string; step: string; finish?: string }): Kernel {
   const loop = new Function('x', 'res', 'outBase', 'redOffsets', `
     const m = redOffsets.length;
     for (let o = 0; o < outBase.length; o++) {
       const base = outBase[o];
       let acc = ${init};
       for (let k = 0; k < m; k++) { const v = x[base + redOffsets[k]]; acc = ${step}; }
-      res[o] = acc;
+      res[o] = ${finish ?? 'acc'};
     }`) as ReduceLoop;
   return (inputs, attrs, [out]) => {
     const res = allocate(out.dtype, sizeOf(out.shape));

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import * as keras from '../../lib/index.js';
+import { checkGrad, expectClose, randomTensor } from '../helpers.js';
+
+const { ops } = keras;
+const f64 = (v: number[] | number) => ops.convertToTensor(v, 'float64');
+
+describe('grad and valueAndGrad', () => {
+  it('differentiate with respect to the selected arguments', () => {
+    const f = (x: keras.Tensor, y: keras.Tensor) => ops.sum(ops.multiply(ops.square(x), y));
+    const x = f64([1, 2]);
+    const y = f64([3, 4]);
+    expectClose(keras.grad(f)(x, y), [6, 16]);
+    const [gx, gy] = keras.grad(f, { argnums: [0, 1] })(x, y);
+    expectClose(gx, [6, 16]);
+    expectClose(gy, [1, 4]);
+    const [value, g] = keras.valueAndGrad(f, 1)(x, y);
+    expectClose(value, 19);
+    expectClose(g, [1, 4]);
+  });
+
+  it('accepts pytrees and hasAux', () => {
+    const params = { w: f64([1, 2]), b: [f64(3)] };
+    const f = (p: typeof params) => {
+      const loss = ops.add(ops.sum(ops.square(p.w)), ops.multiply(p.b[0], 2));
+      return [loss, { note: ops.sum(p.w) }];
+    };
+    const [[loss, aux], grads] = keras.valueAndGrad(f, { hasAux: true })(params);
+    expectClose(loss, 11);
+    expectClose(aux.note, 3);
+    expectClose(grads.w, [2, 4]);
+    expectClose(grads.b[0], 2);
+  });
+
+  it('gives zeros for sources the output does not depend on', () => {
+    expectClose(keras.grad((x: keras.Tensor, y: keras.Tensor) => ops.sum(x), [0, 1])(f64([1]), f64([1, 2]))[1], [0, 0]);
+  });
+
+  it('stopGradient blocks the flow', () => {
+    const g = keras.grad((x: keras.Tensor) => ops.sum(ops.multiply(x, ops.stopGradient(x))))(f64([2, 3]));
+    expectClose(g, [2, 3]);
+  });
+
+  it('accumulates over several uses of one tensor', () => {
+    const g = keras.grad((x: keras.Tensor) => ops.sum(ops.add(ops.multiply(x, x), ops.multiply(x, 3))))(f64([1, 2]));
+    expectClose(g, [5, 7]);
+  });
+
+  it('computes higher-order gradients by nesting', () => {
+    const d = (x: keras.Tensor) => keras.grad((z: keras.Tensor) => ops.sum(ops.power(z, 3)))(x);
+    const d2 = keras.grad((x: keras.Tensor) => ops.sum(d(x)))(f64([2]));
+    expectClose(d2, [12]);
+  });
+
+  it('refuses integer and non-scalar outputs, and integer sources, saying why', () => {
+    expect(() => keras.grad((x: keras.Tensor) => ops.argmax(x))(f64([1, 2]))).toThrow(/fn returned dtype int32; integer and bool outputs have no gradient/);
+    expect(() => keras.grad((x: keras.Tensor) => ops.square(x))(f64([1, 2]))).toThrow(/fn must return a scalar, received shape \[2\]/);
+    expect(() => keras.grad((x: keras.Tensor) => ops.sum(x))(ops.convertToTensor([1, 2]))).toThrow(/dtype int32; only float tensors have gradients/);
+  });
+
+  it('leaves no tensors behind', () => {
+    const x = f64([1, 2, 3]);
+    const before = keras.memory().backends.js.numTensors;
+    const g = keras.grad((t: keras.Tensor) => ops.sum(ops.exp(ops.multiply(t, 2))))(x);
+    expect(keras.memory().backends.js.numTensors).toBe(before + 1);
+    g.dispose();
+  });
+});
+
+describe('GradientTape', () => {
+  it('watches trainable variables automatically, as tf.GradientTape; unwatched sources get zeros', () => {
+    const w = new keras.Variable(f64([1, -1]));
+    const frozen = new keras.Variable(f64([5, 5]), { trainable: false });
+    const tape = new keras.GradientTape();
+    const loss = tape.record(() => ops.sum(ops.multiply(ops.square(w.value), frozen.value)));
+    const [gw, gf] = tape.gradient(loss, [w, frozen]);
+    expectClose(gw, [10, -10]);
+    expectClose(gf, [0, 0]);
+    expect(() => tape.gradient(loss, [w])).toThrow(/non-persistent tape can be used once/);
+  });
+
+  it('keeps tensors alive that were disposed inside the recording until gradient()', () => {
+    const x = f64([0.5]);
+    const tape = new keras.GradientTape();
+    tape.watch(x);
+    const y = tape.record(() => {
+      const e = ops.exp(x);
+      const out = ops.sum(ops.multiply(e, e));
+      e.dispose();
+      return out;
+    });
+    expectClose(tape.gradient(y, [x])[0], [2 * Math.exp(1)], { rtol: 1e-12 });
+  });
+});
+
+describe('trace and the graph IR', () => {
+  const fn = (x: keras.Tensor, y: keras.Tensor) => ops.tanh(ops.add(ops.multiply(x, y), ops.convertToTensor([1, 2, 3], 'float32')));
+
+  it('records nodes without computing, keeping a null batch dimension', () => {
+    const before = keras.memory().backends.js.numTensors;
+    const g = keras.trace(fn, [{ shape: [null, 3] }, { shape: [3] }]);
+    expect(g.outputs[0].shape).toEqual([null, 3]);
+    expect(g.outputs[0].isSymbolic).toBe(true);
+    expect(() => g.outputs[0].dataSync()).toThrow(/symbolic tensor of shape \(None, 3\) has no values/);
+    const json = g.toJSON();
+    expect(json.nodes.map((n) => n.op)).toEqual(['multiply', 'add', 'tanh']);
+    expect(json.placeholders.find((p) => p.kind === 'constant')).toMatchObject({ shape: [3], values: [1, 2, 3] });
+    expect(JSON.parse(JSON.stringify(json))).toEqual(json);
+    // Only the captured constant's graph-owned handle (and the temporary it came from) remain.
+    expect(keras.memory().backends.js.numTensors - before).toBeLessThanOrEqual(2);
+  });
+
+  it('raises shape errors at trace time naming the op and shapes', () => {
+    expect(() => keras.trace(fn, [{ shape: [null, 3] }, { shape: [4] }])).toThrow(/multiply: cannot broadcast shapes \(None, 3\) and \(4,\)/);
+    expect(() => keras.trace((x: keras.Tensor) => ops.sum(x, 3), [{ shape: [2, 2] }])).toThrow(/sum: axis=3 is out of range/);
+  });
+
+  it('executes with the same values as eager, for any batch size', () => {
+    const g = keras.trace(fn, [{ shape: [null, 3] }, { shape: [3] }]);
+    for (const batch of [1, 4]) {
+      const x = ops.reshape(ops.convertToTensor(Float32Array.from({ length: batch * 3 }, (_, i) => i / 7 - 0.5)), [batch, 3]);
+      const y = ops.convertToTensor([0.5, -1, 2], 'float32');
+      const [out] = keras.ir.run(g, [x, y]);
+      expectClose(out, fn(x, y), { rtol: 0, atol: 0 });
+    }
+    expect(() => keras.ir.run(g, [ops.convertToTensor([[1, 2]], 'float32'), ops.convertToTensor([1, 2, 3], 'float32')])).toThrow(/graph input 0: expected shape \(None, 3\), received \(1, 2\)/);
+  });
+
+  it('differentiates a graph into a graph whose values match eager gradients', () => {
+    const loss = (x: keras.Tensor, y: keras.Tensor) => ops.sum(ops.square(fn(x, y)));
+    const g = keras.trace(loss, [{ shape: [null, 3], dtype: 'float64' }, { shape: [3], dtype: 'float64' }]);
+    const dg = keras.ir.differentiate(g);
+    expect(dg.outputs.map((o) => o.shape)).toEqual([[], [null, 3], [3]]);
+    const x = randomTensor([2, 3], 3);
+    const y = randomTensor([3], 4);
+    const [value, gx, gy] = keras.ir.run(dg, [x, y]);
+    const [eagerGx, eagerGy] = keras.grad(loss, [0, 1])(x, y);
+    expectClose(value, loss(x, y), { rtol: 1e-12 });
+    expectClose(gx, eagerGx, { rtol: 1e-12 });
+    expectClose(gy, eagerGy, { rtol: 1e-12 });
+  });
+
+  it('turns variable reads into inputs and assigns into updates', () => {
+    const v = new keras.Variable(ops.convertToTensor([1, 2], 'float32'));
+    const g = keras.trace((x: keras.Tensor) => {
+      const out = ops.sum(ops.multiply(v.value, x));
+      v.assign(ops.add(v.value, x));
+      return out;
+    }, [{ shape: [2] }]);
+    expect(g.variableReads.map((r) => r.variable)).toEqual([v]);
+    expect(g.updates).toHaveLength(1);
+    expectClose(v.value, [1, 2]);
+    const x = ops.convertToTensor([10, 20], 'float32');
+    const [out1] = keras.ir.run(g, [x]);
+    expectClose(out1, 50);
+    expectClose(v.value, [11, 22]);
+    const [out2] = keras.ir.run(g, [x]);
+    expectClose(out2, 110 + 440);
+  });
+
+  it('grad inside a trace records the backward pass', () => {
+    const g = keras.trace((x: keras.Tensor) => keras.grad((z: keras.Tensor) => ops.sum(ops.sin(z)))(x), [{ shape: [null], dtype: 'float64' }]);
+    expect(g.nodes.some((n) => n.op.name === 'cos')).toBe(true);
+    const [out] = keras.ir.run(g, [f64([0, 1])]);
+    expectClose(out, [1, Math.cos(1)], { rtol: 1e-12 });
+  });
+
+  it('a compiled executable runs asynchronously and applies updates', async () => {
+    const v = new keras.Variable(ops.convertToTensor([0], 'float32'));
+    const g = keras.trace(() => {
+      v.assignAdd(ops.convertToTensor([1], 'float32'));
+      return v.value;
+    }, []);
+    const exe = keras.config.getBackend().compile(g);
+    await exe.run([]);
+    const [out] = await exe.run([]);
+    expectClose(out, [2]);
+    expectClose(v.value, [2]);
+    exe.dispose();
+  });
+
+  it('checkGrad harness agrees with analytic gradients through composite ops', () => {
+    checkGrad((x) => ops.logsumexp(ops.multiply(x, x), 0), [randomTensor([3, 2], 9)]);
+  });
+});
