@@ -1,0 +1,12 @@
+// Registers every CPU kernel with the device-neutral table.
+#pragma once
+#include "../kernels/kernel.h"
+
+namespace keras::cpu {
+
+void register_cpu_kernels(kernels::KernelRegistry& registry);
+
+// One registration function per kernel family file.
+void register_matmul(kernels::KernelRegistry& registry);
+
+}  // namespace keras::cpu

@@ -1,0 +1,93 @@
+// The one GEMM micro-kernel and FMA peak loop, written once over a SIMD vector
+// type V (simd/simd_<isa>.h) and instantiated per ISA in isa_<isa>.cc.
+// Every template here takes V, so instantiations for different ISAs are distinct
+// symbols and the linker can never mix code compiled with different flags.
+#pragma once
+#include <cstdint>
+
+namespace keras::cpu {
+
+// MR rows x NV vectors of accumulators stay in registers for the whole k loop:
+// per k step, NV aligned loads of B, MR broadcasts of A, MR*NV FMAs.
+template <class V, int MR, int NV>
+void gemm_microkernel(int64_t kc, const typename V::T* __restrict a, const typename V::T* __restrict b,
+                      typename V::T* __restrict c, int64_t ldc, typename V::T alpha, typename V::T beta) {
+  using Reg = typename V::Reg;
+  constexpr int W = V::kWidth;
+  static_assert(MR * NV + NV + 1 <= V::kRegisters, "register tile does not fit the register file");
+  Reg acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+  }
+  // Warm C's lines while the k loop runs, so the final update does not stall.
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) __builtin_prefetch(c + i * ldc, 1, 3);
+
+#pragma GCC unroll 2
+  for (int64_t p = 0; p < kc; ++p) {
+    Reg bv[NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      Reg av = V::set1(a[i]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+    }
+    a += MR;
+    b += NV * W;
+  }
+
+  const Reg valpha = V::set1(alpha);
+  if (beta == 0) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) V::storeu(c + i * ldc + j * W, V::mul(acc[i][j], valpha));
+    }
+  } else {
+    const Reg vbeta = V::set1(beta);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) {
+        Reg old = V::mul(V::loadu(c + i * ldc + j * W), vbeta);
+        V::storeu(c + i * ldc + j * W, V::fmadd(acc[i][j], valpha, old));
+      }
+    }
+  }
+}
+
+// CHAINS independent multiply-add chains: enough to cover FMA latency times
+// the number of FMA pipes on every current core (4 cycles x 2 pipes = 8).
+template <class V, int CHAINS>
+float fma_peak_loop(int64_t iterations) {
+  using Reg = typename V::Reg;
+  Reg acc[CHAINS];
+#pragma GCC unroll 32
+  for (int i = 0; i < CHAINS; ++i) acc[i] = V::set1(float(i) * 1e-3f);
+  // Values stay finite and normal: x*0.9999999 + 1e-7 converges, never overflows.
+  const Reg scale = V::set1(0.9999999f);
+  const Reg bias = V::set1(1e-7f);
+  for (int64_t it = 0; it < iterations; ++it) {
+#pragma GCC unroll 32
+    for (int i = 0; i < CHAINS; ++i) acc[i] = V::fmadd(acc[i], scale, bias);
+  }
+  Reg sum = acc[0];
+#pragma GCC unroll 32
+  for (int i = 1; i < CHAINS; ++i) sum = V::add(sum, acc[i]);
+  alignas(64) float lanes[V::kWidth];
+  V::storeu(lanes, sum);
+  float total = 0;
+  for (int i = 0; i < V::kWidth; ++i) total += lanes[i];
+  return total;
+}
+
+template <class V, int CHAINS>
+constexpr int64_t fma_peak_flops_per_iteration() {
+  return int64_t(CHAINS) * V::kWidth * 2;
+}
+
+}  // namespace keras::cpu

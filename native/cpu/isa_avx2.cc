@@ -1,0 +1,20 @@
+// avx2 instantiations of the kernel templates. Built with this ISA's compiler
+// flags (see binding.gyp / CMakeLists.txt); called only after cpuid says yes.
+#include "gemm_microkernel.h"
+#include "isa_kernels.h"
+#include "simd/simd_avx2.h"
+
+namespace keras::cpu {
+
+using F32 = avx2::Vec<float>;
+using F64 = avx2::Vec<double>;
+
+const IsaKernelTable kAvx2Kernels = {
+    "avx2",
+    {"f32_gemm_6x16_avx2", 6, 2 * F32::kWidth, &gemm_microkernel<F32, 6, 2>},
+    {"f64_gemm_6x8_avx2", 6, 2 * F64::kWidth, &gemm_microkernel<F64, 6, 2>},
+    &fma_peak_loop<F32, 12>,
+    fma_peak_flops_per_iteration<F32, 12>(),
+};
+
+}  // namespace keras::cpu

@@ -1,0 +1,20 @@
+// avx512 instantiations of the kernel templates. Built with this ISA's compiler
+// flags (see binding.gyp / CMakeLists.txt); called only after cpuid says yes.
+#include "gemm_microkernel.h"
+#include "isa_kernels.h"
+#include "simd/simd_avx512.h"
+
+namespace keras::cpu {
+
+using F32 = avx512::Vec<float>;
+using F64 = avx512::Vec<double>;
+
+const IsaKernelTable kAvx512Kernels = {
+    "avx512",
+    {"f32_gemm_14x32_avx512", 14, 2 * F32::kWidth, &gemm_microkernel<F32, 14, 2>},
+    {"f64_gemm_14x16_avx512", 14, 2 * F64::kWidth, &gemm_microkernel<F64, 14, 2>},
+    &fma_peak_loop<F32, 24>,
+    fma_peak_flops_per_iteration<F32, 24>(),
+};
+
+}  // namespace keras::cpu

@@ -1,0 +1,39 @@
+// The ISA-specific entry points. Each instruction set gets one translation unit
+// (isa_<name>.cc, compiled with that ISA's flags) that instantiates the same
+// templates and exports one table; the rest of the engine calls through it.
+#pragma once
+#include <cstdint>
+
+namespace keras::cpu {
+
+// C[0:MR, 0:NR] = alpha * (A panel * B panel) + beta * C, with C row stride ldc.
+// The A panel is kc x MR (k-major), the B panel kc x NR, both packed and aligned.
+// beta == 0 means C is write-only (never read, so NaNs in C do not leak through).
+template <class T>
+using GemmMicrokernelFn = void (*)(int64_t kc, const T* a_panel, const T* b_panel, T* c, int64_t ldc, T alpha,
+                                   T beta);
+
+template <class T>
+struct GemmMicrokernel {
+  const char* name;  // XNNPACK style: f32_gemm_14x32_avx512
+  int mr;
+  int nr;
+  GemmMicrokernelFn<T> run;
+};
+
+struct IsaKernelTable {
+  const char* isa;
+  GemmMicrokernel<float> f32_gemm;
+  GemmMicrokernel<double> f64_gemm;
+  // Runs `iterations` rounds of independent FMA chains; returns a value that
+  // depends on all of them so the loop is not optimized away.
+  float (*f32_fma_loop)(int64_t iterations);
+  int64_t f32_fma_loop_flops_per_iteration;
+};
+
+// Constant-initialized, so reading them never runs code of an ISA the CPU lacks.
+extern const IsaKernelTable kAvx512Kernels;
+extern const IsaKernelTable kAvx2Kernels;
+extern const IsaKernelTable kPortableKernels;
+
+}  // namespace keras::cpu

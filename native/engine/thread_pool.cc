@@ -1,0 +1,161 @@
+#include "thread_pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+
+#include "cpu_info.h"
+
+namespace keras::engine {
+namespace {
+thread_local bool t_inside_pool_job = false;
+}
+
+struct ThreadPool::Job {
+  const std::function<void(int64_t, int64_t)>* fn;
+  int64_t n;
+  int64_t chunk_size;
+  int64_t num_chunks;
+  int max_workers;  // workers with index below this join in
+  std::atomic<int64_t> next_chunk{0};
+  int refs = 0;  // threads currently inside run_chunks (guarded by the pool mutex)
+  std::mutex error_mutex;
+  std::exception_ptr error;
+};
+
+ThreadPool::ThreadPool(int num_threads) {
+  int workers = std::max(0, num_threads - 1);
+  workers_.reserve(workers);
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::run_chunks(Job& job) {
+  bool was_inside = t_inside_pool_job;
+  t_inside_pool_job = true;
+  for (;;) {
+    int64_t chunk = job.next_chunk.fetch_add(1, std::memory_order_relaxed);
+    if (chunk >= job.num_chunks) break;
+    int64_t begin = chunk * job.chunk_size;
+    int64_t end = std::min(job.n, begin + job.chunk_size);
+    try {
+      (*job.fn)(begin, end);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(job.error_mutex);
+      if (!job.error) job.error = std::current_exception();
+    }
+  }
+  t_inside_pool_job = was_inside;
+}
+
+void ThreadPool::worker_loop(int worker_index) {
+  uint64_t seen_generation = 0;
+  for (;;) {
+    Job* job = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_cv_.wait(lock, [&] { return stopping_ || generation_ != seen_generation; });
+      if (stopping_) return;
+      seen_generation = generation_;
+      job = job_;
+      if (!job || worker_index >= job->max_workers) continue;
+      job->refs += 1;
+    }
+    run_chunks(*job);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job->refs -= 1;
+      if (job->refs == 0) done_cv_.notify_all();
+    }
+  }
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
+                              int max_threads) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(1, grain);
+  int threads = max_threads > 0 ? std::min(max_threads, num_threads()) : num_threads();
+  int64_t max_chunks = (n + grain - 1) / grain;
+  // A few chunks per thread balances uneven work without much claiming traffic.
+  int64_t num_chunks = std::min<int64_t>(max_chunks, int64_t(threads) * 4);
+  std::unique_lock<std::mutex> owner(owner_mutex_, std::defer_lock);
+  if (threads <= 1 || num_chunks <= 1 || t_inside_pool_job || !owner.try_lock()) {
+    fn(0, n);
+    return;
+  }
+  Job job;
+  job.fn = &fn;
+  job.n = n;
+  job.chunk_size = (n + num_chunks - 1) / num_chunks;
+  job.num_chunks = (n + job.chunk_size - 1) / job.chunk_size;
+  job.max_workers = threads - 1;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job.refs = 1;
+    job_ = &job;
+    generation_ += 1;
+  }
+  wake_cv_.notify_all();
+  run_chunks(job);
+  {
+    std::unique_lock<std::mutex> lock(mutex_);
+    job.refs -= 1;
+    job_ = nullptr;  // late wakers must not join a finished job
+    done_cv_.wait(lock, [&] { return job.refs == 0; });
+  }
+  if (job.error) std::rethrow_exception(job.error);
+}
+
+void ThreadPool::run_on_threads(int count, const std::function<void(int, int)>& fn) {
+  count = std::max(1, std::min(count, num_threads()));
+  // One chunk per thread; every chunk holds its thread until the others have started,
+  // so the count runs truly side by side (needed for peak measurements).
+  std::atomic<int> started{0};
+  parallel_for(
+      count, 1,
+      [&](int64_t begin, int64_t end) {
+        started.fetch_add(int(end - begin));
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+        while (started.load() < count && std::chrono::steady_clock::now() < deadline) {
+        }
+        for (int64_t i = begin; i < end; ++i) fn(int(i), count);
+      },
+      count);
+}
+
+namespace {
+std::mutex g_pool_mutex;
+std::unique_ptr<ThreadPool> g_pool;
+}  // namespace
+
+int default_num_threads() {
+  if (const char* env = std::getenv("KERAS_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  return cpu_info().physical_cores;
+}
+
+ThreadPool& thread_pool() {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  if (!g_pool) g_pool = std::make_unique<ThreadPool>(default_num_threads());
+  return *g_pool;
+}
+
+void set_num_threads(int n) {
+  std::lock_guard<std::mutex> lock(g_pool_mutex);
+  g_pool.reset();
+  g_pool = std::make_unique<ThreadPool>(n > 0 ? n : default_num_threads());
+}
+
+}  // namespace keras::engine

@@ -1,0 +1,55 @@
+// A persistent pool of worker threads. Kernels split work with parallel_for;
+// the calling thread takes part, so a pool of N threads has N-1 workers.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace keras::engine {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return int(workers_.size()) + 1; }
+
+  // Calls fn(begin, end) over [0, n) in chunks of at least `grain` items, on up to
+  // max_threads threads (0 = all). Returns when every chunk ran; the first exception
+  // thrown by fn is rethrown here. Nested calls, and calls made while another
+  // thread owns the pool, run serially on the caller instead of waiting.
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
+                    int max_threads = 0);
+
+  // Runs fn(thread_index, thread_count) once on each of `count` threads at the same time.
+  void run_on_threads(int count, const std::function<void(int, int)>& fn);
+
+ private:
+  struct Job;
+  void worker_loop(int worker_index);
+  static void run_chunks(Job& job);
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_cv_;
+  std::condition_variable done_cv_;
+  uint64_t generation_ = 0;
+  Job* job_ = nullptr;
+  bool stopping_ = false;
+  std::mutex owner_mutex_;  // held by the one caller currently driving the workers
+};
+
+// The process-wide pool: KERAS_NUM_THREADS threads, default one per physical core.
+ThreadPool& thread_pool();
+int default_num_threads();
+// Replaces the pool with one of n threads (n <= 0: the default). Not thread-safe
+// with concurrent kernels; meant for configuration and benchmarks.
+void set_num_threads(int n);
+
+}  // namespace keras::engine

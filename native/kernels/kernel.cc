@@ -1,0 +1,124 @@
+#include "kernel.h"
+
+namespace keras::kernels {
+namespace {
+
+template <class V>
+const V* typed_attr(const std::map<std::string, AttrValue>& values, const std::string& op, const std::string& name,
+                    const char* expected) {
+  auto it = values.find(name);
+  if (it == values.end()) return nullptr;
+  if (const V* v = std::get_if<V>(&it->second)) return v;
+  throw OpError("ValueError", op + ": attribute '" + name + "' must be " + expected);
+}
+
+}  // namespace
+
+bool Attrs::get_bool(const std::string& op, const std::string& name, bool fallback) const {
+  const bool* v = typed_attr<bool>(values_, op, name, "a boolean");
+  return v ? *v : fallback;
+}
+
+int64_t Attrs::get_int(const std::string& op, const std::string& name, int64_t fallback) const {
+  auto it = values_.find(name);
+  if (it != values_.end()) {
+    if (const double* d = std::get_if<double>(&it->second)) {
+      if (*d == double(int64_t(*d))) return int64_t(*d);  // JS numbers arrive as doubles
+    }
+  }
+  const int64_t* v = typed_attr<int64_t>(values_, op, name, "an integer");
+  return v ? *v : fallback;
+}
+
+double Attrs::get_float(const std::string& op, const std::string& name, double fallback) const {
+  auto it = values_.find(name);
+  if (it != values_.end()) {
+    if (const int64_t* i = std::get_if<int64_t>(&it->second)) return double(*i);
+  }
+  const double* v = typed_attr<double>(values_, op, name, "a number");
+  return v ? *v : fallback;
+}
+
+std::string Attrs::get_string(const std::string& op, const std::string& name, const std::string& fallback) const {
+  const std::string* v = typed_attr<std::string>(values_, op, name, "a string");
+  return v ? *v : fallback;
+}
+
+std::vector<int64_t> Attrs::get_ints(const std::string& op, const std::string& name,
+                                     const std::vector<int64_t>& fallback) const {
+  auto it = values_.find(name);
+  if (it != values_.end()) {
+    if (const int64_t* i = std::get_if<int64_t>(&it->second)) return {*i};
+  }
+  const auto* v = typed_attr<std::vector<int64_t>>(values_, op, name, "a list of integers");
+  return v ? *v : fallback;
+}
+
+void KernelRegistry::define_op(const std::string& name, int num_inputs, InferFn infer) {
+  OpDef& def = ops_[name];
+  def.name = name;
+  def.num_inputs = num_inputs;
+  def.infer = infer;
+}
+
+void KernelRegistry::register_kernel(const std::string& name, Device device, KernelFn kernel) {
+  auto it = ops_.find(name);
+  if (it == ops_.end()) throw std::logic_error("register_kernel: op '" + name + "' is not defined");
+  it->second.kernels[int(device)] = kernel;
+}
+
+const OpDef& KernelRegistry::find(const std::string& name) const {
+  auto it = ops_.find(name);
+  if (it == ops_.end()) throw OpError("ValueError", "unknown op '" + name + "'");
+  return it->second;
+}
+
+std::vector<std::string> KernelRegistry::op_names(Device device) const {
+  std::vector<std::string> names;
+  for (const auto& [name, def] : ops_) {
+    if (def.kernels[int(device)]) names.push_back(name);
+  }
+  return names;
+}
+
+KernelRegistry& kernel_registry() {
+  static KernelRegistry registry;
+  return registry;
+}
+
+std::vector<engine::Tensor> run_op(const std::string& name, const std::vector<engine::Tensor>& inputs,
+                                   const Attrs& attrs, Device device) {
+  const OpDef& def = kernel_registry().find(name);
+  if (def.num_inputs >= 0 && int(inputs.size()) != def.num_inputs) {
+    throw OpError("ValueError", name + ": expected " + std::to_string(def.num_inputs) + " inputs, received " +
+                                    std::to_string(inputs.size()));
+  }
+  KernelFn kernel = def.kernels[int(device)];
+  if (!kernel) {
+    throw OpError("ValueError", name + ": no kernel for device " + engine::device_name(device));
+  }
+  std::vector<TensorSpec> specs;
+  std::vector<TensorView> input_views;
+  for (const auto& t : inputs) {
+    if (t.buffer->device() != device) {
+      throw OpError("ValueError", name + ": input on " + engine::device_name(t.buffer->device()) +
+                                      " but the kernel runs on " + engine::device_name(device));
+    }
+    specs.push_back({t.dtype, t.shape});
+    input_views.push_back({t.data(), t.dtype, t.shape, t.strides});
+  }
+  std::vector<TensorSpec> out_specs = def.infer(specs, attrs);
+  std::vector<engine::Tensor> outputs;
+  std::vector<TensorView> output_views;
+  for (const auto& spec : out_specs) {
+    // Only host memory exists today; a CUDA device brings its own allocation here.
+    outputs.push_back(engine::make_host_tensor(spec.dtype, spec.shape));
+    const auto& t = outputs.back();
+    output_views.push_back({t.data(), t.dtype, t.shape, t.strides});
+  }
+  KernelContext ctx{device, def.name.c_str()};
+  kernel(ctx, input_views, output_views, attrs);
+  return outputs;
+}
+
+}  // namespace keras::kernels

@@ -1,0 +1,113 @@
+// The device-neutral kernel interface. An op is registered once with its shape
+// inference; each device (cpu now, cuda later) adds one function of the same
+// signature. Nothing here knows about a particular device's code.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "../engine/dtype.h"
+#include "../engine/tensor.h"
+
+namespace keras::kernels {
+
+using engine::Device;
+using engine::DType;
+using engine::Shape;
+
+// A tensor as a kernel sees it: memory on the kernel's device, shape, strides
+// (elements), dtype. Kernels never own or allocate it.
+struct TensorView {
+  void* data = nullptr;
+  DType dtype = DType::Float32;
+  Shape shape;
+  Shape strides;
+  int64_t numel() const { return engine::shape_numel(shape); }
+  int rank() const { return int(shape.size()); }
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(data);
+  }
+};
+
+// What an op needs to know about an input before running: dtype and shape.
+struct TensorSpec {
+  DType dtype;
+  Shape shape;
+};
+
+using AttrValue = std::variant<bool, int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
+
+// Op attributes by name. Getters check the type and name the op on mismatch.
+class Attrs {
+ public:
+  void set(const std::string& name, AttrValue value) { values_[name] = std::move(value); }
+  bool has(const std::string& name) const { return values_.count(name) != 0; }
+  const std::map<std::string, AttrValue>& values() const { return values_; }
+
+  bool get_bool(const std::string& op, const std::string& name, bool fallback) const;
+  int64_t get_int(const std::string& op, const std::string& name, int64_t fallback) const;
+  double get_float(const std::string& op, const std::string& name, double fallback) const;
+  std::string get_string(const std::string& op, const std::string& name, const std::string& fallback) const;
+  std::vector<int64_t> get_ints(const std::string& op, const std::string& name,
+                                const std::vector<int64_t>& fallback) const;
+
+ private:
+  std::map<std::string, AttrValue> values_;
+};
+
+// Bad op input. `kind` matches the error class names of lib/errors.ts
+// (ShapeError, DTypeError, ValueError) so JS can rethrow the same class.
+class OpError : public std::invalid_argument {
+ public:
+  OpError(const char* kind, const std::string& message) : std::invalid_argument(message), kind_(kind) {}
+  const char* kind() const { return kind_; }
+
+ private:
+  const char* kind_;
+};
+
+struct KernelContext {
+  Device device;
+  const char* op_name;
+  int max_threads = 0;  // cpu: 0 = the whole pool
+};
+
+using InferFn = std::vector<TensorSpec> (*)(const std::vector<TensorSpec>& inputs, const Attrs& attrs);
+using KernelFn = void (*)(const KernelContext& ctx, const std::vector<TensorView>& inputs,
+                          const std::vector<TensorView>& outputs, const Attrs& attrs);
+
+struct OpDef {
+  std::string name;
+  int num_inputs = -1;  // -1: variadic
+  InferFn infer = nullptr;
+  KernelFn kernels[engine::kNumDevices] = {};
+};
+
+class KernelRegistry {
+ public:
+  void define_op(const std::string& name, int num_inputs, InferFn infer);
+  // The op must be defined first; a second kernel for the same device replaces the first.
+  void register_kernel(const std::string& name, Device device, KernelFn kernel);
+  // Throws OpError("ValueError") naming the op for unknown names.
+  const OpDef& find(const std::string& name) const;
+  std::vector<std::string> op_names(Device device) const;
+
+ private:
+  std::map<std::string, OpDef> ops_;
+};
+
+KernelRegistry& kernel_registry();
+
+// Infers output specs, allocates outputs on the device and runs the kernel.
+// Errors are OpError (bad input) or std::exception, with the op name in the message.
+std::vector<engine::Tensor> run_op(const std::string& name, const std::vector<engine::Tensor>& inputs,
+                                   const Attrs& attrs, Device device);
+
+// Device-neutral op definitions (shape/dtype inference), one function per file family.
+void define_core_ops(KernelRegistry& registry);
+
+}  // namespace keras::kernels

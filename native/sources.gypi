@@ -1,0 +1,28 @@
+# Source lists of the native addon, read by binding.gyp and by CMakeLists.txt.
+{
+  "variables": {
+    "keras_engine_sources": [
+      "native/engine/allocator.cc",
+      "native/engine/cpu_info.cc",
+      "native/engine/tensor.cc",
+      "native/engine/thread_pool.cc",
+    ],
+    "keras_kernels_sources": [
+      "native/kernels/kernel.cc",
+      "native/kernels/matmul.cc",
+    ],
+    "keras_cpu_sources": [
+      "native/cpu/gemm.cc",
+      "native/cpu/isa.cc",
+      "native/cpu/matmul.cc",
+      "native/cpu/peak.cc",
+    ],
+    "keras_cpu_avx512_sources": ["native/cpu/isa_avx512.cc"],
+    "keras_cpu_avx2_sources": ["native/cpu/isa_avx2.cc"],
+    "keras_cpu_portable_sources": ["native/cpu/isa_portable.cc"],
+    "keras_binding_sources": [
+      "native/binding/addon.cc",
+      "native/binding/tensor_handle.cc",
+    ],
+  },
+}

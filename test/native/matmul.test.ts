@@ -1,0 +1,138 @@
+/**
+ * matmul on the native CPU backend against a float64 loop reference, on every
+ * instruction-set path this machine has (portable always), through setIsa.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NativeDType, NativeTensor } from '../../lib/backends/cpu/native.js';
+import { addon, assertClose, randomArray, referenceMatmul } from './helpers.js';
+
+const native = addon();
+const isas = native.backendInfo().availableIsas;
+const defaultIsa = native.backendInfo().isa;
+
+afterAll(() => native.setIsa(defaultIsa));
+
+function upload(values: Float64Array, shape: number[], dtype: NativeDType): NativeTensor {
+  const data = dtype === 'float32' ? new Float32Array(values) : dtype === 'float64' ? new Float64Array(values)
+    : new Int32Array(values.map((v) => Math.round(v * 10)));
+  return native.createTensor(data, shape, dtype);
+}
+
+interface Case {
+  a: number[];
+  b: number[];
+  transposeA?: boolean;
+  transposeB?: boolean;
+}
+
+const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
+const tag = (c: Case) =>
+  `${JSON.stringify(c.a)} x ${JSON.stringify(c.b)}${c.transposeA ? ' tA' : ''}${c.transposeB ? ' tB' : ''}`;
+
+function check(c: Case, dtype: 'float32' | 'float64', seed: number): void {
+  const aValues = randomArray(size(c.a), seed);
+  const bValues = randomArray(size(c.b), seed + 1);
+  const a = upload(aValues, c.a, dtype);
+  const b = upload(bValues, c.b, dtype);
+  // The reference sees exactly the rounded inputs the kernel sees.
+  const want = referenceMatmul(a.read(), c.a, b.read(), c.b, c.transposeA, c.transposeB);
+  const [out] = native.runKernel('matmul', [a, b], { transposeA: c.transposeA, transposeB: c.transposeB });
+  // Rounding grows with k; bound it by a multiple of eps times the sum of |terms|.
+  const k = c.transposeA ? c.a[c.a.length - 2] ?? c.a[0]! : c.a[c.a.length - 1]!;
+  const eps = dtype === 'float32' ? 1.2e-7 : 2.3e-16;
+  assertClose(`${dtype} matmul ${tag(c)}`, out!.read(), out!.shape, want, 4 * eps * (k + 4), 1e-30);
+  expect(out!.dtype).toBe(dtype);
+  a.dispose();
+  b.dispose();
+  out!.dispose();
+}
+
+const shapes: Case[] = [
+  { a: [1, 1], b: [1, 1] },
+  { a: [7, 13], b: [13, 5] },
+  { a: [129, 65], b: [65, 257] },
+  { a: [14, 32], b: [32, 32] },
+  { a: [300, 600], b: [600, 270] }, // crosses the kc and mc blocks
+  { a: [19, 37], b: [19, 23], transposeA: true },
+  { a: [37, 19], b: [23, 19], transposeB: true },
+  { a: [19, 37], b: [23, 19], transposeA: true, transposeB: true },
+  { a: [130, 70], b: [90, 70], transposeB: true },
+  { a: [2, 1, 5, 7], b: [3, 7, 4] }, // batch dims broadcast to (2, 3)
+  { a: [4, 9, 6], b: [6, 11] },
+  { a: [9, 6], b: [4, 6, 11] },
+  { a: [3, 6, 9], b: [3, 11, 6], transposeA: true, transposeB: true },
+  { a: [7], b: [7, 4] },
+  { a: [5, 7], b: [7] },
+  { a: [7], b: [7] },
+  { a: [2, 5, 7], b: [7] },
+];
+
+describe.each(isas)('matmul on the %s path', (isa) => {
+  it('matches the float64 reference for float32 on odd sizes, transposes and broadcast batches', () => {
+    native.setIsa(isa);
+    shapes.forEach((c, i) => check(c, 'float32', 10 + i));
+  });
+
+  it('matches the float64 reference for float64', () => {
+    native.setIsa(isa);
+    shapes.forEach((c, i) => check(c, 'float64', 100 + i));
+  });
+
+  it('is exact for int32 (wrapping like numpy)', () => {
+    native.setIsa(isa);
+    const c: Case = { a: [3, 9, 6], b: [6, 5] };
+    const a = upload(randomArray(size(c.a), 7), c.a, 'int32');
+    const b = upload(randomArray(size(c.b), 8), c.b, 'int32');
+    const want = referenceMatmul(a.read(), c.a, b.read(), c.b);
+    const [out] = native.runKernel('matmul', [a, b]);
+    assertClose('int32 matmul', out!.read(), out!.shape, want, 0);
+  });
+
+  it('walks every blocking loop edge with tiny cache blocks', () => {
+    native.setIsa(isa);
+    process.env.KERAS_GEMM_BLOCKING = '28,16,64';
+    try {
+      check({ a: [61, 45], b: [45, 150] }, 'float32', 3);
+      check({ a: [45, 61], b: [150, 45], transposeA: true, transposeB: true }, 'float64', 4);
+    } finally {
+      delete process.env.KERAS_GEMM_BLOCKING;
+    }
+  });
+
+  it('handles size-0 dimensions', () => {
+    native.setIsa(isa);
+    const cases: [number[], number[], number[]][] = [
+      [[0, 5], [5, 3], [0, 3]],
+      [[4, 5], [5, 0], [4, 0]],
+      [[0, 2, 3], [3, 4], [0, 2, 4]],
+    ];
+    for (const [sa, sb, so] of cases) {
+      const [out] = native.runKernel('matmul', [upload(new Float64Array(size(sa)), sa, 'float32'),
+        upload(new Float64Array(size(sb)), sb, 'float32')]);
+      expect(out!.shape, `${JSON.stringify(sa)} x ${JSON.stringify(sb)}`).toEqual(so);
+      expect(out!.read().length).toBe(0);
+    }
+    // k = 0: an empty sum is zero.
+    const [zeros] = native.runKernel('matmul', [upload(new Float64Array(0), [3, 0], 'float32'),
+      upload(new Float64Array(0), [0, 4], 'float32')]);
+    expect(zeros!.shape).toEqual([3, 4]);
+    expect(Array.from(zeros!.read())).toEqual(new Array(12).fill(0));
+  });
+});
+
+describe('matmul on the thread pool', () => {
+  it('splits one large product and a batch across threads with the same result', () => {
+    check({ a: [512, 300], b: [300, 700] }, 'float32', 21);
+    check({ a: [3, 200, 150], b: [3, 150, 220] }, 'float32', 22);
+  });
+
+  it('runs off the event loop with runKernelAsync and gives the same values', async () => {
+    const a = upload(randomArray(64 * 48, 5), [64, 48], 'float32');
+    const b = upload(randomArray(48 * 33, 6), [48, 33], 'float32');
+    const [sync] = native.runKernel('matmul', [a, b]);
+    const pending = native.runKernelAsync('matmul', [a, b]);
+    a.dispose(); // the running kernel keeps its inputs alive
+    const [out] = await pending;
+    expect(Array.from(out!.read())).toEqual(Array.from(sync!.read()));
+  });
+});
