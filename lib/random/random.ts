@@ -1,0 +1,284 @@
+/**
+ * keras.random: one primitive, `randomUniform` (Philox4x32-10 keyed by an int32 [2]
+ * seed tensor), and every distribution as a composite of it and public ops, so they
+ * trace into graphs and run on every backend. docs/random.md is the bit-exact spec.
+ */
+import { FLOATX, isFloat, parseDType, type DType } from '../dtype.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { run1, tidy } from '../engine.js';
+import { defineOp } from '../ops/registry.js';
+import { convertToTensor, asFloat, type TensorLike } from '../ops/common.js';
+import { add, cast, clip, cos, divide, erfinv, floor, less, lessEqual, log, minimum, multiply, sin, sqrt, subtract, where, exp, zerosLike } from '../ops/elementwise.js';
+import { cumsum, max, sum } from '../ops/reduction.js';
+import { reshape, slice, stack, expandDims } from '../ops/shape.js';
+import { argsort } from '../ops/indexing.js';
+import { normalizeAxis, type Dim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { drawSeed, SeedGenerator, type SeedLike } from './seed_generator.js';
+
+// ---------------------------------------------------------------- primitive
+
+/**
+ * randomUniform(seed[, like]) -> uniforms in [0, 1) of `shape` and float `dtype`.
+ * `seed` is int32 [2], used as the Philox key (seed[0], seed[1]) as uint32. A `null` dim
+ * in `shape` takes the size of the same dim of `like` (for unknown batch sizes).
+ */
+defineOp<{ shape: Dim[]; dtype: DType }>({
+  name: 'randomUniform',
+  category: 'random',
+  attrs: ['shape', 'dtype'],
+  random: true,
+  nonDifferentiableInputs: [0, 1],
+  infer(inputs, { shape, dtype }) {
+    const [seed, like] = inputs;
+    if (inputs.length < 1 || inputs.length > 2) throw new ValueError(`randomUniform: expected a seed and an optional shape source, received ${inputs.length} inputs`);
+    if (seed.dtype !== 'int32') throw new DTypeError(`randomUniform: seed must be int32 of shape (2,), received ${seed.dtype} ${fmtShape(seed.shape)}`);
+    if (seed.shape.length !== 1 || (seed.shape[0] !== null && seed.shape[0] !== 2)) {
+      throw new ShapeError(`randomUniform: seed must have shape (2,), received ${fmtShape(seed.shape)}`);
+    }
+    const d = parseDType(dtype, 'randomUniform');
+    if (d !== 'float32' && d !== 'float64') throw new DTypeError(`randomUniform: dtype must be float32 or float64, received ${d}`);
+    if (!Array.isArray(shape)) throw new ValueError(`randomUniform: shape must be an array of dims, received ${JSON.stringify(shape)}`);
+    const out = shape.map((s, i) => {
+      if (s === null) {
+        if (!like || like.shape.length !== shape.length) {
+          throw new ShapeError(`randomUniform: shape ${fmtShape(shape)} has an unknown dim ${i}; it needs a shape source of the same rank, received ${like ? fmtShape(like.shape) : 'none'}`);
+        }
+        return like.shape[i];
+      }
+      if (!Number.isInteger(s) || s < 0) throw new ValueError(`randomUniform: shape ${JSON.stringify(shape)} must hold non-negative integers`);
+      return s;
+    });
+    return [{ shape: out, dtype: d }];
+  },
+});
+
+function uniformBits(shape: Dim[], dtype: DType, seed: Tensor, like?: Tensor): Tensor {
+  return run1('randomUniform', like ? [seed, like] : [seed], { shape, dtype });
+}
+
+// ---------------------------------------------------------------- argument helpers
+
+type ShapeArg = number | readonly number[];
+
+function isOptions(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
+}
+
+function checkShape(shape: ShapeArg, op: string): number[] {
+  const dims = typeof shape === 'number' ? [shape] : shape;
+  if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ValueError(`${op}: shape must be a non-negative integer or an array of them, received ${JSON.stringify(shape)}`);
+  }
+  return [...dims];
+}
+
+function floatDType(dtype: DType | null | undefined, op: string): DType {
+  const d = dtype === null || dtype === undefined ? FLOATX : parseDType(dtype, op);
+  if (!isFloat(d)) throw new DTypeError(`${op}: dtype must be a float dtype, received ${d}`);
+  return d;
+}
+
+/** y = x * scale + shift, skipped where it is the identity (bit-identical either way). */
+function affine(x: Tensor, scale: TensorLike, shift: TensorLike): Tensor {
+  const scaled = scale === 1 ? x : multiply(x, scale);
+  return shift === 0 ? scaled : add(scaled, shift);
+}
+
+// ---------------------------------------------------------------- distributions
+
+export interface UniformOptions {
+  minval?: TensorLike;
+  maxval?: TensorLike;
+  dtype?: DType | null;
+  seed?: SeedLike;
+}
+
+/**
+ * Uniform values in [minval, maxval): `u * (maxval - minval) + minval` with u from
+ * randomUniform (float32 may round the top value up to maxval, as in other frameworks).
+ */
+export function uniform(shape: ShapeArg, minval?: TensorLike | UniformOptions, maxval?: TensorLike, dtype?: DType | null, seed?: SeedLike): Tensor {
+  const o: UniformOptions = isOptions(minval) ? (minval as UniformOptions) : { minval: minval as TensorLike | undefined, maxval, dtype, seed };
+  const dims = checkShape(shape, 'uniform');
+  const d = floatDType(o.dtype, 'uniform');
+  const lo = o.minval ?? 0;
+  const hi = o.maxval ?? 1;
+  return tidy(() => {
+    const u = uniformBits(dims, d, drawSeed(o.seed, 'uniform'));
+    const range = typeof lo === 'number' && typeof hi === 'number' ? hi - lo : subtract(hi, lo);
+    return affine(u, range, lo);
+  });
+}
+
+export interface NormalOptions {
+  mean?: TensorLike;
+  stddev?: TensorLike;
+  dtype?: DType | null;
+  seed?: SeedLike;
+}
+
+function normalArgs(mean: TensorLike | NormalOptions | undefined, stddev: TensorLike | undefined, dtype: DType | null | undefined, seed: SeedLike): NormalOptions {
+  return isOptions(mean) ? (mean as NormalOptions) : { mean: mean as TensorLike | undefined, stddev, dtype, seed };
+}
+
+/** Standard normals by Box-Muller over adjacent pairs of uniforms (see docs/random.md). */
+function standardNormal(dims: number[], dtype: DType, key: Tensor): Tensor {
+  const n = dims.reduce((a, b) => a * b, 1);
+  if (n === 0) return uniformBits(dims, dtype, key);
+  const m = Math.ceil(n / 2);
+  const u = uniformBits([m, 2], dtype, key);
+  const u1 = reshape(slice(u, [0, 0], [m, 1]), [m]);
+  const u2 = reshape(slice(u, [0, 1], [m, 1]), [m]);
+  // 1 - u1 lies in (0, 1], so the log is finite.
+  const r = sqrt(multiply(log(subtract(1, u1)), -2));
+  const theta = multiply(u2, 2 * Math.PI);
+  let z = reshape(stack([multiply(r, cos(theta)), multiply(r, sin(theta))], 1), [2 * m]);
+  if (2 * m !== n) z = slice(z, [0], [n]);
+  return reshape(z, dims);
+}
+
+/** Normal values with `mean` and `stddev` (Box-Muller, bit-specified in docs/random.md). */
+export function normal(shape: ShapeArg, mean?: TensorLike | NormalOptions, stddev?: TensorLike, dtype?: DType | null, seed?: SeedLike): Tensor {
+  const o = normalArgs(mean, stddev, dtype, seed);
+  const dims = checkShape(shape, 'normal');
+  const d = floatDType(o.dtype, 'normal');
+  return tidy(() => affine(standardNormal(dims, d, drawSeed(o.seed, 'normal')), o.stddev ?? 1, o.mean ?? 0));
+}
+
+/** erf(sqrt(2)) = Phi(2) - Phi(-2): the mass of a standard normal within 2 stddev. */
+const ERF_SQRT2 = 0.9544997361036416;
+
+/**
+ * Normal values truncated to within 2 stddev of the mean, by the inverse CDF:
+ * x = sqrt(2) * erfinv(erf(sqrt(2)) * (2u - 1)), clipped to [-2, 2] against rounding.
+ */
+export function truncatedNormal(shape: ShapeArg, mean?: TensorLike | NormalOptions, stddev?: TensorLike, dtype?: DType | null, seed?: SeedLike): Tensor {
+  const o = normalArgs(mean, stddev, dtype, seed);
+  const dims = checkShape(shape, 'truncatedNormal');
+  const d = floatDType(o.dtype, 'truncatedNormal');
+  return tidy(() => {
+    const u = uniformBits(dims, d, drawSeed(o.seed, 'truncatedNormal'));
+    const x = multiply(erfinv(multiply(subtract(multiply(u, 2), 1), ERF_SQRT2)), Math.SQRT2);
+    return affine(clip(x, -2, 2), o.stddev ?? 1, o.mean ?? 0);
+  });
+}
+
+export interface RandintOptions {
+  dtype?: DType | 'int64';
+  seed?: SeedLike;
+}
+
+/** Integers uniform in [minval, maxval) (maxval exclusive, as Keras): minval + floor(u * (maxval - minval)), u float64. */
+export function randint(shape: ShapeArg, minval: number, maxval: number, dtype?: DType | 'int64' | RandintOptions, seed?: SeedLike): Tensor {
+  const o: RandintOptions = isOptions(dtype) ? (dtype as RandintOptions) : { dtype: dtype as DType | 'int64' | undefined, seed };
+  const dims = checkShape(shape, 'randint');
+  for (const [name, v] of [['minval', minval], ['maxval', maxval]] as const) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483648) {
+      throw new ValueError(`randint: ${name} must be an integer in the int32 range, received ${String(v)}`);
+    }
+  }
+  if (maxval <= minval) throw new ValueError(`randint: maxval (${maxval}) must be greater than minval (${minval})`);
+  // Keras' int64 is stored as int32 here.
+  const d = o.dtype === undefined || o.dtype === 'int64' ? 'int32' : parseDType(o.dtype, 'randint');
+  if (d !== 'int32') throw new DTypeError(`randint: dtype must be an integer dtype (int32), received ${d}`);
+  return tidy(() => {
+    const u = uniformBits(dims, 'float64', drawSeed(o.seed, 'randint'));
+    // u <= 1 - 2^-53 keeps floor(u * range) <= range - 1 after rounding (docs/random.md).
+    return cast(add(floor(multiply(u, maxval - minval)), minval), 'int32');
+  });
+}
+
+export interface DropoutOptions {
+  noiseShape?: (number | null)[] | null;
+  seed?: SeedLike;
+}
+
+/**
+ * Keras dropout: zeroes each value with probability `rate` and scales the kept ones by
+ * 1 / (1 - rate). `noiseShape` (null entries: the input's dim) shares the mask along size-1 dims.
+ */
+export function dropout(inputs: TensorLike, rate: number, noiseShape?: (number | null)[] | null | DropoutOptions, seed?: SeedLike): Tensor {
+  const o: DropoutOptions = isOptions(noiseShape) ? (noiseShape as DropoutOptions) : { noiseShape: noiseShape as (number | null)[] | null | undefined, seed };
+  const x = asFloat(inputs, 'dropout');
+  if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new ValueError(`dropout: rate must be a number in [0, 1], received ${String(rate)}`);
+  let noise: Dim[] = x.shape;
+  if (o.noiseShape !== null && o.noiseShape !== undefined) {
+    const ns = o.noiseShape;
+    if (!Array.isArray(ns) || ns.length !== x.rank) {
+      throw new ShapeError(`dropout: noiseShape ${JSON.stringify(ns)} must have one entry per axis of inputs ${fmtShape(x.shape)}`);
+    }
+    noise = ns.map((s, i) => {
+      if (s === null) return x.shape[i];
+      if (!Number.isInteger(s) || s < 0 || (s !== 1 && x.shape[i] !== null && s !== x.shape[i])) {
+        throw new ShapeError(`dropout: noiseShape ${JSON.stringify(ns)} is not broadcastable to inputs ${fmtShape(x.shape)}`);
+      }
+      return s;
+    });
+  }
+  return tidy(() => {
+    const key = drawSeed(o.seed, 'dropout');
+    const u = uniformBits(noise, 'float32', key, noise.includes(null) ? x : undefined);
+    const keep = 1 - rate;
+    // rate 1 drops everything; x / 0 would put NaN into the gradient.
+    if (keep === 0) return zerosLike(x);
+    return where(less(u, keep), divide(x, keep), 0);
+  });
+}
+
+export interface ShuffleOptions {
+  axis?: number;
+  seed?: SeedLike;
+}
+
+/**
+ * Shuffles x along `axis` (default 0): the permutation is the stable ascending argsort
+ * of float64 uniforms, then x is gathered along the axis.
+ */
+export function shuffle(x: TensorLike, axis?: number | ShuffleOptions, seed?: SeedLike): Tensor {
+  const o: ShuffleOptions = isOptions(axis) ? (axis as ShuffleOptions) : { axis: axis as number | undefined, seed };
+  const t = convertToTensor(x, null, 'shuffle');
+  if (t.rank === 0) throw new ShapeError(`shuffle: x must have at least one axis, received shape ${fmtShape(t.shape)}`);
+  const a = normalizeAxis(o.axis ?? 0, t.rank, 'shuffle');
+  const n = t.shape[a];
+  if (n === null) throw new ShapeError(`shuffle: the size of axis ${a} must be known, received ${fmtShape(t.shape)}`);
+  return tidy(() => {
+    const u = uniformBits([n], 'float64', drawSeed(o.seed, 'shuffle'));
+    const perm = argsort(u, 0);
+    return run1('gather', [t, perm], { axis: a });
+  });
+}
+
+export interface CategoricalOptions {
+  dtype?: DType | 'int64';
+  seed?: SeedLike;
+}
+
+/**
+ * Draws `numSamples` class indices per row of `logits` [batch, classes] (unnormalized log
+ * probabilities) by inverting the CDF: class k where cdf[k-1] <= u * cdf[C-1] < cdf[k].
+ */
+export function categorical(logits: TensorLike, numSamples: number, dtype?: DType | 'int64' | CategoricalOptions, seed?: SeedLike): Tensor {
+  const o: CategoricalOptions = isOptions(dtype) ? (dtype as CategoricalOptions) : { dtype: dtype as DType | 'int64' | undefined, seed };
+  const l = asFloat(logits, 'categorical');
+  if (l.rank !== 2) throw new ShapeError(`categorical: logits must have shape (batch_size, num_classes), received ${fmtShape(l.shape)}`);
+  if (!Number.isInteger(numSamples) || numSamples < 0) throw new ValueError(`categorical: numSamples must be a non-negative integer, received ${String(numSamples)}`);
+  const classes = l.shape[1];
+  if (classes === null || classes === 0) throw new ShapeError(`categorical: logits need a known, non-zero number of classes, received ${fmtShape(l.shape)}`);
+  const d = o.dtype === undefined || o.dtype === 'int64' ? 'int32' : parseDType(o.dtype, 'categorical');
+  if (d !== 'int32') throw new DTypeError(`categorical: dtype must be an integer dtype (int32), received ${d}`);
+  return tidy(() => {
+    const key = drawSeed(o.seed, 'categorical');
+    const u = uniformBits([l.shape[0], numSamples], l.dtype, key, l.shape[0] === null ? l : undefined);
+    const p = exp(subtract(l, max(l, -1, true)));
+    const cdf = cumsum(p, 1);
+    const total = slice(cdf, [0, classes - 1], [-1, 1]);
+    const target = multiply(u, total);
+    const below = cast(lessEqual(expandDims(cdf, 1), expandDims(target, 2)), 'int32');
+    const count = sum(below, 2);
+    // Rounding can put u * total at or past the last cdf value; that is the last class.
+    return minimum(count, classes - 1);
+  });
+}
+
+export { SeedGenerator };
