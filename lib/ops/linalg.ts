@@ -223,7 +223,9 @@ export function matmul(x1: TensorLike, x2: TensorLike): Tensor {
   if (bVec) b = reshape(b, target([b.shape[0], 1], 'matmul'));
   let out: Tensor;
   const lead = a.shape.slice(0, -1);
-  if (b.rank === 2 && a.rank > 2 && [...lead, b.shape[1]].filter((d) => d === null).length <= 1) {
+  const unknowns = (dims: Dim[]) => dims.filter((d) => d === null).length;
+  const foldable = unknowns([...lead, b.shape[1]]) <= 1 && unknowns([prodDims(lead), a.shape[a.rank - 1]]) <= 1;
+  if (b.rank === 2 && a.rank > 2 && foldable) {
     // A stack times one matrix is one big matrix product: cheaper, and its gradient needs no batch sum.
     const flat = matmulRaw(reshape(a, target([prodDims(lead), a.shape[a.rank - 1]], 'matmul')), b);
     out = reshape(flat, target([...lead, b.shape[1]], 'matmul'));
@@ -237,7 +239,7 @@ export function matmul(x1: TensorLike, x2: TensorLike): Tensor {
   return finish(out);
 }
 
-/** Options form of tensordot. */
+/** tensordot axes: a count N, or a pair [axesA, axesB]. */
 type Axes = number | [number | number[], number | number[]];
 
 /**

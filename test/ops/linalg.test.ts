@@ -99,6 +99,12 @@ describe('matmul', () => {
     expect(g.outputs[0].shape).toEqual([null, 3, 5]);
     const g2 = keras.trace((x: Tensor, y: Tensor) => ops.matmul(x, y), [{ shape: [null, 2, 4] }, { shape: [4, null] }]);
     expect(g2.outputs[0].shape).toEqual([null, 2, null]);
+    const g3 = keras.trace((x: Tensor, y: Tensor) => ops.matmul(x, y), [{ shape: [null, 2, null] }, { shape: [null, 3] }]);
+    expect(g3.outputs[0].shape).toEqual([null, 2, 3]);
+    const g4 = keras.trace((x: Tensor) => ops.einsum('bij,jk->bik', x, ones([3, 4])), [{ shape: [null, 2, 3] }]);
+    expect(g4.outputs[0].shape).toEqual([null, 2, 4]);
+    const x = randomTensor([3, 2, 3], 1);
+    expectClose(keras.ir.run(g4, [ops.cast(x, 'float32')])[0], ops.einsum('bij,jk->bik', x, ones([3, 4])), { rtol: 1e-5 });
     expect(() => keras.trace((x: Tensor) => ops.matmul(x, ones([5, 2])), [{ shape: [null, 4] }])).toThrow(/matmul.*\(None, 4\).*\(5, 2\)/);
   });
 
@@ -114,6 +120,32 @@ describe('matmul', () => {
         checkGrad((x, y) => run1('matmul', [x, y], { transposeA: tA, transposeB: tB }), [ab, bb]);
       }
     }
+  });
+
+  it('differentiates inside a traced graph with an unknown batch dim', () => {
+    const w = randomTensor([3, 2], 9);
+    const g = keras.trace((x: Tensor, y: Tensor) => ops.sum(ops.multiply(ops.matmul(x, y), ops.matmul(x, w))), [
+      { shape: [null, 2, 3], dtype: 'float64' },
+      { shape: [null, 3, 2], dtype: 'float64' },
+    ]);
+    const dg = keras.ir.differentiate(g);
+    const x = randomTensor([4, 2, 3], 1);
+    const y = randomTensor([4, 3, 2], 2);
+    const [, dx, dy] = keras.ir.run(dg, [x, y]);
+    const [ex, ey] = keras.grad((p: Tensor, q: Tensor) => ops.sum(ops.multiply(ops.matmul(p, q), ops.matmul(p, w))), { argnums: [0, 1] })(x, y) as Tensor[];
+    expectClose(dx, ex, { rtol: 1e-12 });
+    expectClose(dy, ey, { rtol: 1e-12 });
+  });
+
+  it('leaves no tensors behind inside tidy, gradients included', () => {
+    const a = randomTensor([2, 3, 4], 1);
+    const b = randomTensor([4, 5], 2);
+    const before = keras.memory().numTensors;
+    keras.tidy(() => {
+      ops.matmul(a, b);
+      keras.grad((x: Tensor, y: Tensor) => ops.sum(ops.matmul(x, y)), { argnums: [0, 1] })(a, b);
+    });
+    expect(keras.memory().numTensors).toBe(before);
   });
 
   it('differentiates the public function with 1-D and stacked operands', () => {
