@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../cpu/cpu_kernels.h"
+#include "../cpu/gemm.h"
 #include "../cpu/isa.h"
 #include "../cpu/peak.h"
 #include "../engine/allocator.h"
@@ -168,6 +169,12 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
   Napi::Object kernel_names = Napi::Object::New(env);
   kernel_names.Set("f32Gemm", table.f32_gemm.name);
   kernel_names.Set("f64Gemm", table.f64_gemm.name);
+  const auto blocking = cpu::gemm_blocking(table.f32_gemm.mr, table.f32_gemm.nr, int(sizeof(float)));
+  Napi::Object f32_blocking = Napi::Object::New(env);
+  f32_blocking.Set("mc", double(blocking.mc));
+  f32_blocking.Set("kc", double(blocking.kc));
+  f32_blocking.Set("nc", double(blocking.nc));
+  kernel_names.Set("f32GemmBlocking", f32_blocking);
   result.Set("kernels", kernel_names);
   Napi::Object processor = Napi::Object::New(env);
   processor.Set("vendor", cpu.vendor);

@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <new>
 
+#include "../engine/allocator.h"
 #include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "isa.h"
@@ -16,66 +16,17 @@ namespace {
 
 int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / multiple * multiple; }
 int64_t round_down_at_least(int64_t x, int64_t multiple) { return std::max(multiple, x / multiple * multiple); }
-
-// Packs rows [0, mc) x k-columns [0, kc) of op(A) into mr-row panels, k-major:
-// panel[p * mr + i]. Rows past mc are zero so the micro-kernel needs no tail code.
-template <class T>
-void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, int mr, T* out) {
-  for (int64_t ir = 0; ir < mc; ir += mr, out += kc * mr) {
-    const int64_t rows = std::min<int64_t>(mr, mc - ir);
-    const T* src = a + ir * rs;
-    if (rs == 1 && rows == mr) {  // op(A) columns are contiguous (A transposed)
-      for (int64_t p = 0; p < kc; ++p) std::memcpy(out + p * mr, src + p * cs, sizeof(T) * mr);
-      continue;
-    }
-    for (int64_t i = 0; i < rows; ++i) {
-      const T* row = src + i * rs;
-      if (cs == 1) {
-        for (int64_t p = 0; p < kc; ++p) out[p * mr + i] = row[p];
-      } else {
-        for (int64_t p = 0; p < kc; ++p) out[p * mr + i] = row[p * cs];
-      }
-    }
-    for (int64_t i = rows; i < mr; ++i) {
-      for (int64_t p = 0; p < kc; ++p) out[p * mr + i] = T(0);
-    }
-  }
-}
-
-// Packs k-rows [0, kc) x columns [0, nc) of op(B) into nr-column panels:
-// panel[p * nr + j], zero-padded past nc.
-template <class T>
-void pack_b(int64_t kc, int64_t nc, const T* b, int64_t rs, int64_t cs, int nr, T* out) {
-  for (int64_t jr = 0; jr < nc; jr += nr, out += kc * nr) {
-    const int64_t cols = std::min<int64_t>(nr, nc - jr);
-    const T* src = b + jr * cs;
-    if (cs == 1) {
-      for (int64_t p = 0; p < kc; ++p) {
-        std::memcpy(out + p * nr, src + p * rs, sizeof(T) * cols);
-        for (int64_t j = cols; j < nr; ++j) out[p * nr + j] = T(0);
-      }
-    } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        const T* col = src + j * cs;
-        for (int64_t p = 0; p < kc; ++p) out[p * nr + j] = col[p * rs];
-      }
-      for (int64_t j = cols; j < nr; ++j) {
-        for (int64_t p = 0; p < kc; ++p) out[p * nr + j] = T(0);
-      }
-    }
-  }
-}
+int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
 // Per-thread packing space, kept between calls so steady-state GEMMs never allocate.
 class Workspace {
  public:
   void* get(size_t bytes) {
     if (bytes > capacity_) {
-      data_.reset(static_cast<char*>(std::aligned_alloc(64, round_up(int64_t(bytes), 64))));
-      if (!data_) {
-        capacity_ = 0;
-        throw std::bad_alloc();
-      }
+      data_.reset();
+      capacity_ = 0;
+      data_.reset(static_cast<char*>(std::aligned_alloc(64, size_t(round_up(int64_t(bytes), 64)))));
+      if (!data_) throw std::bad_alloc();
       capacity_ = bytes;
     }
     return data_.get();
@@ -91,60 +42,140 @@ class Workspace {
 
 thread_local Workspace t_workspace;
 
-// One thread's share: C[0:m, 0:n] of one matrix, all five loops.
+// Elements of packing space, rounded to whole cache lines so regions stay aligned.
 template <class T>
-void gemm_tile(const GemmMicrokernel<T>& kernel, const GemmBlocking& blocking, int64_t m, int64_t n, int64_t k,
-               T alpha, T beta, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb, int64_t csb, T* c,
-               int64_t rsc) {
-  const int mr = kernel.mr, nr = kernel.nr;
-  if (k == 0) {  // empty sum: C = beta * C, with beta == 0 writing zeros even over NaN
-    for (int64_t i = 0; i < m; ++i) {
-      for (int64_t j = 0; j < n; ++j) c[i * rsc + j] = beta == T(0) ? T(0) : beta * c[i * rsc + j];
-    }
-    return;
-  }
-  const int64_t kc_max = std::min(blocking.kc, k);
-  const int64_t mc_max = std::min(blocking.mc, round_up(m, mr));
-  const int64_t nc_max = std::min(blocking.nc, round_up(n, nr));
-  const int64_t a_elems = round_up(mc_max, mr) * kc_max;
-  const int64_t b_elems = round_up(nc_max, nr) * kc_max;
-  T* a_packed = static_cast<T*>(t_workspace.get(sizeof(T) * (a_elems + b_elems + mr * nr) + 128));
-  T* b_packed = a_packed + round_up(a_elems, 64 / sizeof(T));
-  T* edge = b_packed + round_up(b_elems, 64 / sizeof(T));
+int64_t line_elems(int64_t elems) {
+  return round_up(elems, int64_t(64 / sizeof(T)));
+}
 
-  for (int64_t jc = 0; jc < n; jc += blocking.nc) {
-    const int64_t nc = std::min(blocking.nc, n - jc);
-    for (int64_t pc = 0; pc < k; pc += blocking.kc) {
-      const int64_t kc = std::min(blocking.kc, k - pc);
-      const T beta_now = pc == 0 ? beta : T(1);  // later k blocks accumulate
-      pack_b(kc, nc, b + pc * rsb + jc * csb, rsb, csb, nr, b_packed);
-      for (int64_t ic = 0; ic < m; ic += blocking.mc) {
-        const int64_t mc = std::min(blocking.mc, m - ic);
-        pack_a(mc, kc, a + ic * rsa + pc * csa, rsa, csa, mr, a_packed);
-        for (int64_t jr = 0; jr < nc; jr += nr) {
-          const int64_t cols = std::min<int64_t>(nr, nc - jr);
-          const T* b_panel = b_packed + jr * kc;
-          for (int64_t ir = 0; ir < mc; ir += mr) {
-            const int64_t rows = std::min<int64_t>(mr, mc - ir);
-            const T* a_panel = a_packed + ir * kc;
-            T* c_tile = c + (ic + ir) * rsc + jc + jr;
-            if (rows == mr && cols == nr) {
-              kernel.run(kc, a_panel, b_panel, c_tile, rsc, alpha, beta_now);
-              continue;
-            }
-            // Edge tile: compute the full register tile aside, merge the valid part.
-            kernel.run(kc, a_panel, b_panel, edge, nr, T(1), T(0));
-            for (int64_t i = 0; i < rows; ++i) {
-              for (int64_t j = 0; j < cols; ++j) {
-                T old = beta_now == T(0) ? T(0) : beta_now * c_tile[i * rsc + j];
-                c_tile[i * rsc + j] = alpha * edge[i * nr + j] + old;
-              }
-            }
-          }
+template <class T>
+struct Problem {
+  const GemmMicrokernel<T>& kernel;
+  GemmBlocking blocking;
+  T alpha, beta;
+  int64_t rsa, csa, rsb, csb, rsc;
+};
+
+// The two innermost loops: every MR x NR tile of C[0:mc, 0:nc] from packed panels.
+template <class T>
+void macro_kernel(const Problem<T>& p, int64_t mc, int64_t nc, int64_t kc, const T* a_packed, const T* b_packed,
+                  T* c, T beta, T* edge) {
+  const int mr = p.kernel.mr, nr = p.kernel.nr;
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    const int64_t cols = std::min<int64_t>(nr, nc - jr);
+    const T* b_panel = b_packed + jr * kc;
+    for (int64_t ir = 0; ir < mc; ir += mr) {
+      const int64_t rows = std::min<int64_t>(mr, mc - ir);
+      const T* a_panel = a_packed + ir * kc;
+      T* c_tile = c + ir * p.rsc + jr;
+      if (rows == mr && cols == nr) {
+        p.kernel.run(kc, a_panel, b_panel, c_tile, p.rsc, p.alpha, beta);
+        continue;
+      }
+      // Edge tile: compute the full register tile aside, merge the valid part.
+      p.kernel.run(kc, a_panel, b_panel, edge, nr, T(1), T(0));
+      for (int64_t i = 0; i < rows; ++i) {
+        for (int64_t j = 0; j < cols; ++j) {
+          const T old = beta == T(0) ? T(0) : beta * c_tile[i * p.rsc + j];
+          c_tile[i * p.rsc + j] = p.alpha * edge[i * nr + j] + old;
         }
       }
     }
   }
+}
+
+// An empty sum: C = beta * C, and beta == 0 writes zeros even over NaN.
+template <class T>
+void scale_c(int64_t m, int64_t n, T beta, T* c, int64_t rsc) {
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t j = 0; j < n; ++j) c[i * rsc + j] = beta == T(0) ? T(0) : beta * c[i * rsc + j];
+  }
+}
+
+// One thread's independent share, C[0:m, 0:n] of one matrix: all five loops,
+// packing both operands into its own workspace.
+template <class T>
+void gemm_tile(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c) {
+  if (k == 0) return scale_c(m, n, p.beta, c, p.rsc);
+  const int mr = p.kernel.mr, nr = p.kernel.nr;
+  const int64_t kc_max = std::min(p.blocking.kc, k);
+  const int64_t a_elems = line_elems<T>(round_up(std::min(p.blocking.mc, m), mr) * kc_max);
+  const int64_t b_elems = line_elems<T>(round_up(std::min(p.blocking.nc, n), nr) * kc_max);
+  T* a_packed = static_cast<T*>(t_workspace.get(sizeof(T) * size_t(a_elems + b_elems + mr * nr)));
+  T* b_packed = a_packed + a_elems;
+  T* edge = b_packed + b_elems;
+  for (int64_t jc = 0; jc < n; jc += p.blocking.nc) {
+    const int64_t nc = std::min(p.blocking.nc, n - jc);
+    for (int64_t pc = 0; pc < k; pc += p.blocking.kc) {
+      const int64_t kc = std::min(p.blocking.kc, k - pc);
+      const T beta = pc == 0 ? p.beta : T(1);  // later k blocks accumulate
+      p.kernel.pack_b(kc, nc, b + pc * p.rsb + jc * p.csb, p.rsb, p.csb, b_packed);
+      for (int64_t ic = 0; ic < m; ic += p.blocking.mc) {
+        const int64_t mc = std::min(p.blocking.mc, m - ic);
+        p.kernel.pack_a(mc, kc, a + ic * p.rsa + pc * p.csa, p.rsa, p.csa, a_packed);
+        macro_kernel(p, mc, nc, kc, a_packed, b_packed, c + ic * p.rsc + jc, beta, edge);
+      }
+    }
+  }
+}
+
+// One matrix on a team of threads sharing the packed B block: each member packs
+// a slice of B's panels, then multiplies its own rows of A against all of it.
+// Packing B once instead of once per thread is what makes a single large GEMM scale.
+template <class T>
+void gemm_team_member(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c,
+                      int member, int members, T* shared, engine::SpinBarrier& barrier) {
+  const int mr = p.kernel.mr, nr = p.kernel.nr;
+  const int64_t kc_max = std::min(p.blocking.kc, k);
+  const int64_t a_elems = line_elems<T>(round_up(std::min(p.blocking.mc, m), mr) * kc_max);
+  const int64_t b_elems = line_elems<T>(round_up(std::min(p.blocking.nc, n), nr) * kc_max);
+  T* b_packed = shared;
+  T* a_packed = shared + b_elems + member * (a_elems + line_elems<T>(mr * nr));
+  T* edge = a_packed + a_elems;
+  const int64_t rows_per_member = round_up(ceil_div(m, members), mr);
+  const int64_t m0 = std::min(m, member * rows_per_member), m1 = std::min(m, m0 + rows_per_member);
+  for (int64_t jc = 0; jc < n; jc += p.blocking.nc) {
+    const int64_t nc = std::min(p.blocking.nc, n - jc);
+    const int64_t panels = ceil_div(nc, nr);
+    const int64_t j0 = panels * member / members * nr, j1 = std::min(nc, panels * (member + 1) / members * nr);
+    for (int64_t pc = 0; pc < k; pc += p.blocking.kc) {
+      const int64_t kc = std::min(p.blocking.kc, k - pc);
+      const T beta = pc == 0 ? p.beta : T(1);
+      if (j1 > j0) p.kernel.pack_b(kc, j1 - j0, b + pc * p.rsb + (jc + j0) * p.csb, p.rsb, p.csb, b_packed + j0 * kc);
+      barrier.wait();  // all of B's block is packed
+      for (int64_t ic = m0; ic < m1; ic += p.blocking.mc) {
+        const int64_t mc = std::min(p.blocking.mc, m1 - ic);
+        p.kernel.pack_a(mc, kc, a + ic * p.rsa + pc * p.csa, p.rsa, p.csa, a_packed);
+        macro_kernel(p, mc, nc, kc, a_packed, b_packed, c + ic * p.rsc + jc, beta, edge);
+      }
+      barrier.wait();  // nobody still reads B's block before it is repacked
+    }
+  }
+}
+
+template <class T>
+bool gemm_team(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, int threads) {
+  const int mr = p.kernel.mr, nr = p.kernel.nr;
+  const int64_t kc_max = std::min(p.blocking.kc, k);
+  const int64_t a_elems = line_elems<T>(round_up(std::min(p.blocking.mc, m), mr) * kc_max);
+  const int64_t b_elems = line_elems<T>(round_up(std::min(p.blocking.nc, n), nr) * kc_max);
+  // Allocated up front: nothing inside the team may throw, or the others would
+  // wait at a barrier forever.
+  const size_t bytes = sizeof(T) * size_t(b_elems + threads * (a_elems + line_elems<T>(mr * nr)));
+  auto& allocator = engine::host_allocator();
+  T* shared = static_cast<T*>(allocator.allocate(bytes));
+  engine::SpinBarrier barrier(threads);
+  bool ran = false;
+  try {
+    ran = engine::thread_pool().run_team(threads, [&](int member, int members) {
+      gemm_team_member(p, m, n, k, a, b, c, member, members, shared, barrier);
+    });
+  } catch (...) {
+    allocator.deallocate(shared, bytes);
+    throw;
+  }
+  allocator.deallocate(shared, bytes);
+  return ran;
 }
 
 template <class T>
@@ -168,8 +199,7 @@ GemmBlocking gemm_blocking(int mr, int nr, int element_size) {
     }
   }
   const auto& info = engine::cpu_info();
-  // A full L1 of B slice measured best: A's broadcasts come from the stream
-  // prefetcher, so B may own L1.
+  // A full L1 of B slice measured best: A's panels stream in behind it.
   int64_t kc = info.l1d_bytes / (int64_t(nr) * element_size);
   kc = std::clamp<int64_t>(kc / 8 * 8, 128, 512);
   int64_t mc = info.l2_bytes / 2 / (kc * element_size);
@@ -184,22 +214,39 @@ template <class T>
 void gemm(const GemmBatch<T>& g, int max_threads) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
   const GemmMicrokernel<T>& kernel = select_kernel<T>(active_kernels());
-  const GemmBlocking blocking = gemm_blocking(kernel.mr, kernel.nr, int(sizeof(T)));
+  const Problem<T> p{kernel, gemm_blocking(kernel.mr, kernel.nr, int(sizeof(T))), g.alpha, g.beta,
+                     g.a_row_stride, g.a_col_stride, g.b_row_stride, g.b_col_stride, g.c_row_stride};
   engine::ThreadPool& pool = engine::thread_pool();
+  auto a_of = [&](int64_t i) { return g.a + (g.a_offsets.empty() ? 0 : g.a_offsets[size_t(i)]); };
+  auto b_of = [&](int64_t i) { return g.b + (g.b_offsets.empty() ? 0 : g.b_offsets[size_t(i)]); };
+  auto c_of = [&](int64_t i) { return g.c + (g.c_offsets.empty() ? 0 : g.c_offsets[size_t(i)]); };
 
   // Threads only pay off past a few MFLOP each; below that, wake-up costs dominate.
   const double flops = 2.0 * double(g.batch) * double(g.m) * double(g.n) * double(std::max<int64_t>(g.k, 1));
   int threads = max_threads > 0 ? std::min(max_threads, pool.num_threads()) : pool.num_threads();
   threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, int64_t(flops / 4e6))));
 
-  // Split each matrix into a tm x tn grid of C tiles when the batch alone cannot
-  // keep every thread busy. Tiles are independent: each thread packs its own
-  // panels, so no barriers are needed.
+  // Fewer matrices than threads, and enough rows to share: each matrix on the whole team.
+  if (threads > 1 && g.batch < threads && g.k > 0 && g.m >= int64_t(threads) * kernel.mr) {
+    bool ran = true;
+    for (int64_t i = 0; i < g.batch && ran; ++i) {
+      ran = gemm_team(p, g.m, g.n, g.k, a_of(i), b_of(i), c_of(i), threads);
+      if (!ran && i > 0) {
+        for (int64_t j = i; j < g.batch; ++j) gemm_tile(p, g.m, g.n, g.k, a_of(j), b_of(j), c_of(j));
+        return;
+      }
+    }
+    if (ran) return;  // else the pool was busy: fall through to the tile path
+  }
+
+  // Otherwise independent work items: whole matrices, or a tm x tn grid of C
+  // tiles per matrix when the batch alone cannot keep every thread busy.
   int64_t tm = 1, tn = 1;
   if (threads > 1 && g.batch % threads != 0 && g.batch < 8 * threads) {
     double best = 1e300;
     for (int64_t t = 1; t <= threads; ++t) {
       if (threads % t) continue;
+      // The most square tiles: least packing per flop.
       const double aspect = (double(g.m) / double(t)) / (double(g.n) / double(threads / t));
       const double badness = aspect > 1 ? aspect : 1 / aspect;
       if (badness < best) {
@@ -209,23 +256,18 @@ void gemm(const GemmBatch<T>& g, int max_threads) {
       }
     }
   }
-  const int64_t tile_m = round_up((g.m + tm - 1) / tm, kernel.mr);
-  const int64_t tile_n = round_up((g.n + tn - 1) / tn, kernel.nr);
-  tm = (g.m + tile_m - 1) / tile_m;
-  tn = (g.n + tile_n - 1) / tile_n;
+  const int64_t tile_m = round_up(ceil_div(g.m, tm), kernel.mr);
+  const int64_t tile_n = round_up(ceil_div(g.n, tn), kernel.nr);
+  tm = ceil_div(g.m, tile_m);
+  tn = ceil_div(g.n, tile_n);
   const int64_t tiles_per_matrix = tm * tn;
-
   auto run_items = [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t batch = item / tiles_per_matrix;
-      const int64_t tile = item % tiles_per_matrix;
+      const int64_t batch = item / tiles_per_matrix, tile = item % tiles_per_matrix;
       const int64_t i0 = (tile / tn) * tile_m, j0 = (tile % tn) * tile_n;
       const int64_t rows = std::min(tile_m, g.m - i0), cols = std::min(tile_n, g.n - j0);
-      const T* a = g.a + (g.a_offsets.empty() ? 0 : g.a_offsets[batch]) + i0 * g.a_row_stride;
-      const T* b = g.b + (g.b_offsets.empty() ? 0 : g.b_offsets[batch]) + j0 * g.b_col_stride;
-      T* c = g.c + (g.c_offsets.empty() ? 0 : g.c_offsets[batch]) + i0 * g.c_row_stride + j0;
-      gemm_tile<T>(kernel, blocking, rows, cols, g.k, g.alpha, g.beta, a, g.a_row_stride, g.a_col_stride, b,
-                   g.b_row_stride, g.b_col_stride, c, g.c_row_stride);
+      gemm_tile(p, rows, cols, g.k, a_of(batch) + i0 * g.a_row_stride, b_of(batch) + j0 * g.b_col_stride,
+                c_of(batch) + i0 * g.c_row_stride + j0);
     }
   };
   const int64_t items = g.batch * tiles_per_matrix;

@@ -23,7 +23,10 @@ void gemm_microkernel(int64_t kc, const typename V::T* __restrict a, const typen
   }
   // Warm C's lines while the k loop runs, so the final update does not stall.
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) __builtin_prefetch(c + i * ldc, 1, 3);
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) __builtin_prefetch(c + i * ldc + j * W, 1, 3);
+  }
 
 #pragma GCC unroll 2
   for (int64_t p = 0; p < kc; ++p) {

@@ -13,12 +13,21 @@ template <class T>
 using GemmMicrokernelFn = void (*)(int64_t kc, const T* a_panel, const T* b_panel, T* c, int64_t ldc, T alpha,
                                    T beta);
 
+// Packs op(A) rows [0, mc) x k [0, kc) into MR-row panels (see gemm_packing.h).
+template <class T>
+using GemmPackAFn = void (*)(int64_t mc, int64_t kc, const T* a, int64_t row_stride, int64_t col_stride, T* out);
+// Packs op(B) k [0, kc) x columns [0, nc) into NR-column panels.
+template <class T>
+using GemmPackBFn = void (*)(int64_t kc, int64_t nc, const T* b, int64_t row_stride, int64_t col_stride, T* out);
+
 template <class T>
 struct GemmMicrokernel {
   const char* name;  // XNNPACK style: f32_gemm_14x32_avx512
   int mr;
   int nr;
   GemmMicrokernelFn<T> run;
+  GemmPackAFn<T> pack_a;
+  GemmPackBFn<T> pack_b;
 };
 
 struct IsaKernelTable {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 #include <vector>
 
 #include "../engine/thread_pool.h"
@@ -16,7 +17,7 @@ double measure_fma_peak_gflops(int threads, double seconds) {
   threads = std::max(1, std::min(threads, pool.num_threads()));
   std::vector<double> gflops(size_t(threads), 0.0);
   std::vector<float> sinks(size_t(threads), 0.0f);
-  pool.run_on_threads(threads, [&](int index, int) {
+  const bool ran = pool.run_team(threads, [&](int index, int) {
     // Short slices, so each thread stops close to the deadline.
     const int64_t slice = 200000;
     int64_t iterations = 0;
@@ -31,6 +32,7 @@ double measure_fma_peak_gflops(int threads, double seconds) {
     sinks[size_t(index)] = sink;
     gflops[size_t(index)] = double(iterations) * double(table.f32_fma_loop_flops_per_iteration) / elapsed / 1e9;
   });
+  if (!ran) throw std::runtime_error("peakFlops: the thread pool is busy with other work");
   double total = 0;
   for (double g : gflops) total += g;
   return total;

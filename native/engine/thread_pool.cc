@@ -116,21 +116,45 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
   if (job.error) std::rethrow_exception(job.error);
 }
 
-void ThreadPool::run_on_threads(int count, const std::function<void(int, int)>& fn) {
-  count = std::max(1, std::min(count, num_threads()));
-  // One chunk per thread; every chunk holds its thread until the others have started,
-  // so the count runs truly side by side (needed for peak measurements).
+bool ThreadPool::run_team(int count, const std::function<void(int, int)>& fn) {
+  if (count <= 1) {
+    fn(0, 1);
+    return true;
+  }
+  if (count > num_threads() || t_inside_pool_job) return false;
+  std::unique_lock<std::mutex> owner(owner_mutex_, std::try_to_lock);
+  if (!owner.owns_lock()) return false;
+  owner.unlock();  // parallel_for takes it again; nobody else can get in between
+  // that matters: if they do, parallel_for would run serially, which the
+  // started-count check below turns into an error instead of a deadlock.
   std::atomic<int> started{0};
+  bool serial = false;
   parallel_for(
       count, 1,
       [&](int64_t begin, int64_t end) {
-        started.fetch_add(int(end - begin));
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
-        while (started.load() < count && std::chrono::steady_clock::now() < deadline) {
+        if (end - begin != 1) {
+          serial = true;  // one thread got several members: they could never meet
+          return;
         }
-        for (int64_t i = begin; i < end; ++i) fn(int(i), count);
+        started.fetch_add(1);
+        fn(int(begin), count);
       },
       count);
+  return !serial && started.load() == count;
+}
+
+void SpinBarrier::wait() {
+  const int generation = generation_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == count_) {
+    arrived_.store(0, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_release);
+    return;
+  }
+  while (generation_.load(std::memory_order_acquire) == generation) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // A persistent pool of worker threads. Kernels split work with parallel_for;
 // the calling thread takes part, so a pool of N threads has N-1 workers.
 #pragma once
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -27,8 +28,11 @@ class ThreadPool {
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
                     int max_threads = 0);
 
-  // Runs fn(thread_index, thread_count) once on each of `count` threads at the same time.
-  void run_on_threads(int count, const std::function<void(int, int)>& fn);
+  // Runs fn(thread_index, count) on `count` threads that are all running at the
+  // same time, so fn may synchronize them (SpinBarrier). Returns false, running
+  // nothing, when such a team cannot be had (nested call, pool owned by another
+  // thread, count above the pool size).
+  bool run_team(int count, const std::function<void(int, int)>& fn);
 
  private:
   struct Job;
@@ -43,6 +47,19 @@ class ThreadPool {
   Job* job_ = nullptr;
   bool stopping_ = false;
   std::mutex owner_mutex_;  // held by the one caller currently driving the workers
+};
+
+// A reusable barrier for a team from run_team: spins, since team members are
+// on their own cores and the waits are short.
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int count) : count_(count) {}
+  void wait();
+
+ private:
+  const int count_;
+  std::atomic<int> arrived_{0};
+  std::atomic<int> generation_{0};
 };
 
 // The process-wide pool: KERAS_NUM_THREADS threads, default one per physical core.

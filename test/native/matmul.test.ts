@@ -94,6 +94,9 @@ describe.each(isas)('matmul on the %s path', (isa) => {
     try {
       check({ a: [61, 45], b: [45, 150] }, 'float32', 3);
       check({ a: [45, 61], b: [150, 45], transposeA: true, transposeB: true }, 'float64', 4);
+      // Large enough for the thread team that shares packed B blocks between barriers.
+      check({ a: [301, 200], b: [200, 333] }, 'float32', 5);
+      check({ a: [200, 301], b: [333, 200], transposeA: true, transposeB: true }, 'float64', 6);
     } finally {
       delete process.env.KERAS_GEMM_BLOCKING;
     }

@@ -41,7 +41,7 @@ export interface NativeBackendInfo {
   build: string;
   compiler: string;
   /** Micro-kernels in use, e.g. f32_gemm_14x32_avx512. */
-  kernels: { f32Gemm: string; f64Gemm: string };
+  kernels: { f32Gemm: string; f64Gemm: string; f32GemmBlocking: { mc: number; kc: number; nc: number } };
   cpu: {
     vendor: string;
     brand: string;

@@ -1,0 +1,70 @@
+// Packing of GEMM operands into micro-kernel panels, written once and compiled
+// in each ISA's translation unit so the compiler vectorizes it for that ISA.
+// V only names the ISA (keeping each instantiation a distinct symbol).
+#pragma once
+#include <cstdint>
+
+namespace keras::cpu {
+
+// Rows [0, mc) x k-columns [0, kc) of op(A) (element (i, p) at a[i*rs + p*cs])
+// into MR-row panels, k-major: panel[p*MR + i]; rows past mc are zero so the
+// micro-kernel needs no tail code.
+template <class V, int MR>
+void pack_a_panels(int64_t mc, int64_t kc, const typename V::T* __restrict a, int64_t rs, int64_t cs,
+                   typename V::T* __restrict out) {
+  using T = typename V::T;
+  for (int64_t ir = 0; ir < mc; ir += MR, out += kc * MR) {
+    const int64_t rows = mc - ir < MR ? mc - ir : MR;
+    const T* src = a + ir * rs;
+    if (rows == MR && cs == 1) {
+      // Row-major A: MR row streams, interleaved one k step at a time.
+      const T* row[MR];
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) row[i] = src + i * rs;
+      for (int64_t p = 0; p < kc; ++p) {
+#pragma GCC unroll 32
+        for (int i = 0; i < MR; ++i) out[p * MR + i] = row[i][p];
+      }
+    } else if (rows == MR && rs == 1) {
+      // Transposed A: each k step is already MR contiguous values.
+      for (int64_t p = 0; p < kc; ++p) {
+#pragma GCC unroll 32
+        for (int i = 0; i < MR; ++i) out[p * MR + i] = src[p * cs + i];
+      }
+    } else {
+      for (int64_t p = 0; p < kc; ++p) {
+        for (int64_t i = 0; i < MR; ++i) out[p * MR + i] = i < rows ? src[i * rs + p * cs] : T(0);
+      }
+    }
+  }
+}
+
+// k-rows [0, kc) x columns [0, nc) of op(B) (element (p, j) at b[p*rs + j*cs])
+// into NR-column panels: panel[p*NR + j], zero-padded past nc.
+template <class V, int NR>
+void pack_b_panels(int64_t kc, int64_t nc, const typename V::T* __restrict b, int64_t rs, int64_t cs,
+                   typename V::T* __restrict out) {
+  using T = typename V::T;
+  for (int64_t jr = 0; jr < nc; jr += NR, out += kc * NR) {
+    const int64_t cols = nc - jr < NR ? nc - jr : NR;
+    const T* src = b + jr * cs;
+    if (cols == NR && cs == 1) {
+      for (int64_t p = 0; p < kc; ++p) {
+#pragma GCC unroll 64
+        for (int j = 0; j < NR; ++j) out[p * NR + j] = src[p * rs + j];
+      }
+    } else if (cols == NR && rs == 1) {
+      // Transposed B: NR column streams, interleaved one k step at a time.
+      for (int64_t p = 0; p < kc; ++p) {
+#pragma GCC unroll 64
+        for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j * cs + p];
+      }
+    } else {
+      for (int64_t p = 0; p < kc; ++p) {
+        for (int64_t j = 0; j < NR; ++j) out[p * NR + j] = j < cols ? src[p * rs + j * cs] : T(0);
+      }
+    }
+  }
+}
+
+}  // namespace keras::cpu
