@@ -7,11 +7,11 @@
 import { FLOATX, isFloat, isInt, parseDType, resultType, type DType } from '../dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
-import { broadcastShapes, normalizeAxis, shapesEqual } from '../shape.js';
+import { broadcastShapes, normalizeAxis, shapesEqual, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { asDType, dtypeOperand, type TensorLike } from './common.js';
-import { add, cast, divide, equal, floor, greaterEqual, multiply, subtract } from './elementwise.js';
+import { add, cast, divide, equal, floor, greaterEqual, multiply, subtract, where } from './elementwise.js';
 import { broadcastTo, concatenate, expandDims, reshape, slice, transpose } from './shape.js';
 
 // ---------------------------------------------------------------- primitives
@@ -85,6 +85,16 @@ function dtypeArg(dtype: unknown, op: string, fallback: DType): DType {
 /** @internal int32 [0, 1, ..., n-1] (a graph node inside a trace). */
 export function arangeInt(n: number): Tensor {
   return run1('arange', [], { start: 0, step: 1, size: n, dtype: 'int32' });
+}
+
+/**
+ * @internal broadcastTo that also works when `shape` has unknown (null) dims inside a
+ * trace: broadcastTo's target is a static attribute, so unknown dims come from x via `where`.
+ */
+export function broadcastToDims(x: Tensor, shape: readonly Dim[]): Tensor {
+  if (shape.every((d) => d !== null)) return broadcastTo(x, shape as number[]);
+  const mask = run1('fill', [], { shape: shape.map((d) => d ?? 1), value: 1, dtype: 'bool' });
+  return where(mask, x, x);
 }
 
 // ---------------------------------------------------------------- public API
@@ -183,7 +193,7 @@ export function linspace(start: TensorLike, stop: TensorLike, ...rest: unknown[]
     let y = add(s0, div > 0 ? divide(multiply(t, delta), div) : multiply(t, delta));
     if (endpoint && num > 1) {
       // The last sample is exactly stop, as numpy.
-      const last = shapesEqual(e.shape, bshape) ? e0 : broadcastTo(e0, [1, ...(bshape as number[])]);
+      const last = shapesEqual(e.shape, bshape) ? e0 : broadcastToDims(e0, [1, ...bshape]);
       y = concatenate([slice(y, y.shape.map(() => 0), [num - 1, ...bshape.map(() => -1)]), last], 0);
     }
     const perm = Array.from({ length: bshape.length + 1 }, (_, i) => i).slice(1);

@@ -17,7 +17,7 @@ import { asDType, convertToTensor, type TensorLike } from './common.js';
 import { add, cast, equal, less, multiply, notEqual, where, zerosLike } from './elementwise.js';
 import { sum } from './reduction.js';
 import { broadcastTo, concatenate, expandDims, pad, reshape, slice, transpose } from './shape.js';
-import { arangeInt, isOptionsObject, optionalArgs, tri } from './creation.js';
+import { arangeInt, broadcastToDims, isOptionsObject, optionalArgs, tri } from './creation.js';
 
 // ---------------------------------------------------------------- primitives
 
@@ -143,8 +143,7 @@ export function tile(x: TensorLike, repeats: number | readonly number[]): Tensor
   if (full.every((r) => r === 1)) return t;
   // [d0, d1] -> [1, d0, 1, d1] -> broadcast [r0, d0, r1, d1] -> [r0*d0, r1*d1].
   const interleaved = t.shape.flatMap((d) => [1, d]);
-  // Unknown dims stay null in the broadcast target (only symbolic tensors have them).
-  const expanded = broadcastTo(reshape(t, dims(interleaved)), t.shape.flatMap((d, i) => [full[i], d]));
+  const expanded = broadcastToDims(reshape(t, dims(interleaved)), t.shape.flatMap((d, i) => [full[i], d]));
   return reshape(expanded, t.shape.map((d, i) => (d === null ? -1 : d * full[i])));
 }
 
@@ -167,7 +166,7 @@ export function repeat(x: TensorLike, repeats: number | readonly number[] | Tens
     if (r === 1) return t;
     // [.., d, ..] -> [.., d, 1, ..] -> broadcast [.., d, r, ..] -> [.., d*r, ..].
     const withAxis = reshape(t, dims([...t.shape.slice(0, a + 1), 1, ...t.shape.slice(a + 1)]));
-    const expanded = broadcastTo(withAxis, dims([...t.shape.slice(0, a + 1), r, ...t.shape.slice(a + 1)]));
+    const expanded = broadcastToDims(withAxis, [...t.shape.slice(0, a + 1), r, ...t.shape.slice(a + 1)]);
     return reshape(expanded, dims(t.shape.map((d, i) => (i === a ? (d === null ? null : d * r) : d))));
   }
   const n = knownDim(t, a, 'repeat');
