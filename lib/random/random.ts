@@ -200,8 +200,12 @@ export interface DropoutOptions {
  */
 export function dropout(inputs: TensorLike, rate: number, noiseShape?: (number | null)[] | null | DropoutOptions, seed?: SeedLike): Tensor {
   const o: DropoutOptions = isOptions(noiseShape) ? (noiseShape as DropoutOptions) : { noiseShape: noiseShape as (number | null)[] | null | undefined, seed };
-  const x = asFloat(inputs, 'dropout');
   if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new ValueError(`dropout: rate must be a number in [0, 1], received ${String(rate)}`);
+  // One scope for the whole call, so a cast of int inputs is freed too.
+  return tidy(() => dropoutImpl(asFloat(inputs, 'dropout'), rate, o));
+}
+
+function dropoutImpl(x: Tensor, rate: number, o: DropoutOptions): Tensor {
   let noise: Dim[] = x.shape;
   if (o.noiseShape !== null && o.noiseShape !== undefined) {
     const ns = o.noiseShape;
@@ -216,14 +220,12 @@ export function dropout(inputs: TensorLike, rate: number, noiseShape?: (number |
       return s;
     });
   }
-  return tidy(() => {
-    const key = drawSeed(o.seed, 'dropout');
-    const u = uniformBits(noise, 'float32', key, noise.includes(null) ? x : undefined);
-    const keep = 1 - rate;
-    // rate 1 drops everything; x / 0 would put NaN into the gradient.
-    if (keep === 0) return zerosLike(x);
-    return where(less(u, keep), divide(x, keep), 0);
-  });
+  const key = drawSeed(o.seed, 'dropout');
+  const u = uniformBits(noise, 'float32', key, noise.includes(null) ? x : undefined);
+  const keep = 1 - rate;
+  // rate 1 drops everything; x / 0 would put NaN into the gradient.
+  if (keep === 0) return zerosLike(x);
+  return where(less(u, keep), divide(x, keep), 0);
 }
 
 export interface ShuffleOptions {
@@ -237,16 +239,16 @@ export interface ShuffleOptions {
  */
 export function shuffle(x: TensorLike, axis?: number | ShuffleOptions, seed?: SeedLike): Tensor {
   const o: ShuffleOptions = isOptions(axis) ? (axis as ShuffleOptions) : { axis: axis as number | undefined, seed };
-  const t = convertToTensor(x, null, 'shuffle');
+  return tidy(() => shuffleImpl(convertToTensor(x, null, 'shuffle'), o));
+}
+
+function shuffleImpl(t: Tensor, o: ShuffleOptions): Tensor {
   if (t.rank === 0) throw new ShapeError(`shuffle: x must have at least one axis, received shape ${fmtShape(t.shape)}`);
   const a = normalizeAxis(o.axis ?? 0, t.rank, 'shuffle');
   const n = t.shape[a];
   if (n === null) throw new ShapeError(`shuffle: the size of axis ${a} must be known, received ${fmtShape(t.shape)}`);
-  return tidy(() => {
-    const u = uniformBits([n], 'float64', drawSeed(o.seed, 'shuffle'));
-    const perm = argsort(u, 0);
-    return run1('gather', [t, perm], { axis: a });
-  });
+  const u = uniformBits([n], 'float64', drawSeed(o.seed, 'shuffle'));
+  return run1('gather', [t, argsort(u, 0)], { axis: a });
 }
 
 export interface CategoricalOptions {
@@ -260,25 +262,25 @@ export interface CategoricalOptions {
  */
 export function categorical(logits: TensorLike, numSamples: number, dtype?: DType | 'int64' | CategoricalOptions, seed?: SeedLike): Tensor {
   const o: CategoricalOptions = isOptions(dtype) ? (dtype as CategoricalOptions) : { dtype: dtype as DType | 'int64' | undefined, seed };
-  const l = asFloat(logits, 'categorical');
+  return tidy(() => categoricalImpl(asFloat(logits, 'categorical'), numSamples, o));
+}
+
+function categoricalImpl(l: Tensor, numSamples: number, o: CategoricalOptions): Tensor {
   if (l.rank !== 2) throw new ShapeError(`categorical: logits must have shape (batch_size, num_classes), received ${fmtShape(l.shape)}`);
   if (!Number.isInteger(numSamples) || numSamples < 0) throw new ValueError(`categorical: numSamples must be a non-negative integer, received ${String(numSamples)}`);
   const classes = l.shape[1];
   if (classes === null || classes === 0) throw new ShapeError(`categorical: logits need a known, non-zero number of classes, received ${fmtShape(l.shape)}`);
   const d = o.dtype === undefined || o.dtype === 'int64' ? 'int32' : parseDType(o.dtype, 'categorical');
   if (d !== 'int32') throw new DTypeError(`categorical: dtype must be an integer dtype (int32), received ${d}`);
-  return tidy(() => {
-    const key = drawSeed(o.seed, 'categorical');
-    const u = uniformBits([l.shape[0], numSamples], l.dtype, key, l.shape[0] === null ? l : undefined);
-    const p = exp(subtract(l, max(l, -1, true)));
-    const cdf = cumsum(p, 1);
-    const total = slice(cdf, [0, classes - 1], [-1, 1]);
-    const target = multiply(u, total);
-    const below = cast(lessEqual(expandDims(cdf, 1), expandDims(target, 2)), 'int32');
-    const count = sum(below, 2);
-    // Rounding can put u * total at or past the last cdf value; that is the last class.
-    return minimum(count, classes - 1);
-  });
+  const key = drawSeed(o.seed, 'categorical');
+  const u = uniformBits([l.shape[0], numSamples], l.dtype, key, l.shape[0] === null ? l : undefined);
+  const p = exp(subtract(l, max(l, -1, true)));
+  const cdf = cumsum(p, 1);
+  const total = slice(cdf, [0, classes - 1], [-1, 1]);
+  const target = multiply(u, total);
+  const below = cast(lessEqual(expandDims(cdf, 1), expandDims(target, 2)), 'int32');
+  // Rounding can put u * total at or past the last cdf value; that is the last class.
+  return minimum(sum(below, 2), classes - 1);
 }
 
 export { SeedGenerator };

@@ -48,8 +48,8 @@ export class SeedGenerator {
    */
   next(): Tensor {
     const current = this.state.value;
-    // A handle of our own: assign() below frees the variable's handle on the old value.
-    const key = run1('identity', [current]);
+    // Eagerly, assign() below frees the variable's handle on the old value: keep one of our own.
+    const key = current.isSymbolic ? current : run1('identity', [current]);
     const step = fromValues(Int32Array.of(0, 1), [2], 'int32');
     const advanced = run1('add', [current, step]);
     this.state.assign(advanced);

@@ -380,6 +380,15 @@ describe('random ops in graphs', () => {
     expect(values(y1)).toEqual(values(y));
   });
 
+  it('differentiates through a traced dropout with an unknown batch dim', () => {
+    const graph = keras.trace((x) => ops.sum(random.dropout(x, 0.5, { seed: 42 })), [{ shape: [null, 4], dtype: 'float64' }]);
+    const dg = keras.ir.differentiate(graph);
+    const x = ops.reshape(ops.convertToTensor(Float64Array.from([1, 2, 3, 4, 5, 6, 7, 8])), [2, 4]);
+    const [y, g] = keras.ir.run(dg, [x]);
+    expect(y.item()).toBe(2 * (2 + 3 + 4 + 6 + 8));
+    expectClose(g, [[0, 2, 2, 2], [0, 2, 0, 2]]);
+  });
+
   it('symbolic inputs give symbolic outputs with inferred shapes', () => {
     const graph = keras.trace((x) => {
       const y = random.dropout(x, 0.2, { seed: 1 });
@@ -398,10 +407,17 @@ describe('memory', () => {
       random.normal([10], { seed: 1 });
       random.truncatedNormal([10], { seed: 1 });
       random.dropout(ops.convertToTensor([1, 2, 3], 'float32'), 0.5, { seed: 1 });
+      random.dropout([1, 2, 3], 0.5, { seed: 1 });
       random.categorical([[0, 1]], 4, { seed: 1 });
       random.shuffle([1, 2, 3], { seed: 1 });
       random.randint([3], 0, 5, { seed: 1 });
     });
     expect(keras.memory().numTensors).toBe(before);
+    // Outside tidy, only the results stay alive.
+    const x = ops.convertToTensor([[0, 1], [2, 3]], 'int32');
+    const start = keras.memory().numTensors;
+    const outs = [random.dropout(x, 0.5, { seed: 1 }), random.shuffle(x, { seed: 1 }), random.categorical(x, 3, { seed: 1 }), random.normal([5], { seed: 1 })];
+    expect(keras.memory().numTensors).toBe(start + outs.length);
+    outs.forEach((t) => t.dispose());
   });
 });
