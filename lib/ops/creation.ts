@@ -111,6 +111,12 @@ export function ones(shape: number | readonly number[], dtype?: DType | null | {
   return run1('fill', [], { shape: shapeArg(shape, 'ones'), value: 1, dtype: dtypeArg(o.dtype, 'ones', FLOATX) });
 }
 
+/** Keras `empty`: a tensor of `shape` whose values are unspecified; here zeros (floatx by default). */
+export function empty(shape: number | readonly number[], dtype?: DType | null | { dtype?: DType | null }): Tensor {
+  const o = optionalArgs<{ dtype: DType | null }>('empty', ['dtype'], [dtype], { dtype: null });
+  return run1('fill', [], { shape: shapeArg(shape, 'empty'), value: 0, dtype: dtypeArg(o.dtype, 'empty', FLOATX) });
+}
+
 /**
  * A tensor of `shape` filled with `fillValue` (floatx by default, as Keras). A tensor
  * fill value is broadcast to `shape` (and differentiates).

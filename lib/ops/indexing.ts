@@ -1,7 +1,8 @@
 /**
  * Indexing and rearranging ops: the `sort` primitive (values and int32 indices along
  * the last axis) and composites over the shape primitives (gather, scatterAdd, slice,
- * concatenate, pad, transpose...): moveaxis, swapaxes, tile, repeat, split, roll, take,
+ * concatenate, pad, transpose...): moveaxis, swapaxes, rot90, ravel, unstack, hstack,
+ * vstack, tile, repeat, split, roll, take,
  * takeAlongAxis, scatter, scatterUpdate, sliceUpdate, oneHot, sort, argsort, topK,
  * triu, tril, diag, diagonal, trace, meshgrid. Composites get their gradients from
  * the primitives' rules.
@@ -16,7 +17,7 @@ import { defineOp } from './registry.js';
 import { asDType, convertToTensor, type TensorLike } from './common.js';
 import { add, cast, equal, less, multiply, notEqual, where, zerosLike } from './elementwise.js';
 import { sum } from './reduction.js';
-import { broadcastTo, concatenate, expandDims, pad, reshape, slice, transpose } from './shape.js';
+import { broadcastTo, concatenate, expandDims, flip, pad, reshape, slice, transpose } from './shape.js';
 import { arangeInt, broadcastToDims, isOptionsObject, optionalArgs, tri } from './creation.js';
 
 // ---------------------------------------------------------------- primitives
@@ -126,6 +127,57 @@ export function swapaxes(x: TensorLike, axis1: number, axis2: number): Tensor {
   const b = normalizeAxis(axis2, t.rank, 'swapaxes', 'axis2');
   const perm = t.shape.map((_, i) => (i === a ? b : i === b ? a : i));
   return transpose(t, perm);
+}
+
+/** Rotates by 90 degrees `k` times in the plane of `axes` (from the first axis towards the second), as numpy. */
+export function rot90(array: TensorLike, k: number | { k?: number; axes?: readonly [number, number] } = 1, axes?: readonly [number, number]): Tensor {
+  const o = optionalArgs<{ k: number; axes: readonly number[] }>('rot90', ['k', 'axes'], [k, axes], { k: 1, axes: [0, 1] });
+  const t = convertToTensor(array, null, 'rot90');
+  if (t.rank < 2) throw new ShapeError(`rot90: array must have rank >= 2, received shape ${fmtShape(t.shape)}`);
+  if (!Number.isInteger(o.k)) throw new ValueError(`rot90: k must be an integer, received ${JSON.stringify(o.k)}`);
+  if (!Array.isArray(o.axes) || o.axes.length !== 2) throw new ValueError(`rot90: axes must be two axes, received ${JSON.stringify(o.axes)}`);
+  const a0 = normalizeAxis(o.axes[0], t.rank, 'rot90', 'axes');
+  const a1 = normalizeAxis(o.axes[1], t.rank, 'rot90', 'axes');
+  if (a0 === a1) throw new ValueError(`rot90: axes must differ, received ${JSON.stringify(o.axes)} for shape ${fmtShape(t.shape)}`);
+  const turns = ((o.k % 4) + 4) % 4;
+  if (turns === 0) return t;
+  if (turns === 2) return flip(t, [a0, a1]);
+  return swapaxes(flip(t, turns === 1 ? a1 : a0), a0, a1);
+}
+
+/** Flattens x to 1-D. */
+export function ravel(x: TensorLike): Tensor {
+  return reshape(convertToTensor(x, null, 'ravel'), [-1]);
+}
+
+/** Splits x along `axis` into a list of its slices (the axis removed); `num`, if given, must match. */
+export function unstack(x: TensorLike, num?: number | null | { num?: number | null; axis?: number }, axis?: number): Tensor[] {
+  const o = optionalArgs<{ num: number | null; axis: number }>('unstack', ['num', 'axis'], [num, axis], { num: null, axis: 0 });
+  const t = convertToTensor(x, null, 'unstack');
+  const a = normalizeAxis(o.axis, t.rank, 'unstack');
+  const n = knownDim(t, a, 'unstack');
+  if (o.num !== null && o.num !== n) throw new ShapeError(`unstack: num=${o.num} does not match size ${n} of axis ${a} of ${fmtShape(t.shape)}`);
+  const rest = dims(t.shape.filter((_, i) => i !== a));
+  return Array.from({ length: n }, (_, i) =>
+    reshape(
+      slice(t, t.shape.map((_, k) => (k === a ? i : 0)), t.shape.map((_, k) => (k === a ? 1 : -1))),
+      rest,
+    ),
+  );
+}
+
+/** Concatenates along the second axis (the first for 1-D tensors), as numpy hstack. */
+export function hstack(xs: TensorLike[]): Tensor {
+  if (!Array.isArray(xs) || !xs.length) throw new ValueError('hstack: needs a non-empty array of tensors');
+  const ts = xs.map((x) => convertToTensor(x, null, 'hstack')).map((t) => (t.rank === 0 ? reshape(t, [1]) : t));
+  return concatenate(ts, ts[0].rank === 1 ? 0 : 1);
+}
+
+/** Concatenates along the first axis, 1-D tensors becoming rows, as numpy vstack. */
+export function vstack(xs: TensorLike[]): Tensor {
+  if (!Array.isArray(xs) || !xs.length) throw new ValueError('vstack: needs a non-empty array of tensors');
+  const ts = xs.map((x) => convertToTensor(x, null, 'vstack')).map((t) => (t.rank < 2 ? reshape(t, [1, -1]) : t));
+  return concatenate(ts, 0);
 }
 
 // ---------------------------------------------------------------- repetition
@@ -393,12 +445,13 @@ export function sliceUpdate(inputs: TensorLike, startIndices: readonly number[] 
   return where(mask, pad(u, paddings), x);
 }
 
-/** One-hot encoding: a new axis (`axis`, default last) of size numClasses; out-of-range values give all zeros. */
+/** One-hot encoding: a new axis (`axis`, default last) of size numClasses (floatx by default); out-of-range values give all zeros. */
 export function oneHot(x: TensorLike, numClasses: number, axis?: number | { axis?: number; dtype?: DType | null }, dtype?: DType | null): Tensor {
   const o = optionalArgs<{ axis: number; dtype: DType | null }>('oneHot', ['axis', 'dtype'], [axis, dtype], { axis: -1, dtype: null });
   let t = convertToTensor(x, null, 'oneHot');
   if (!Number.isInteger(numClasses) || numClasses < 0) throw new ValueError(`oneHot: numClasses must be a non-negative integer, received ${JSON.stringify(numClasses)}`);
-  if (!isInt(t.dtype)) t = cast(t, 'int32');
+  // Float labels compare by value (1.5 matches no class), as jax.nn.one_hot.
+  if (t.dtype === 'bool') t = cast(t, 'int32');
   const a = normalizeAxis(o.axis, t.rank + 1, 'oneHot');
   const classes = reshape(arangeInt(numClasses), new Array<number>(t.rank + 1).fill(1).map((d, i) => (i === a ? numClasses : d)));
   return cast(equal(expandDims(t, a), classes), o.dtype === null ? FLOATX : parseDType(o.dtype, 'oneHot'));

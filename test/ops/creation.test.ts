@@ -59,6 +59,13 @@ describe('zeros / ones / full', () => {
     expect(() => ops.zeros([2], { dtpye: 'int32' } as never)).toThrow(/zeros: unknown option "dtpye"/);
   });
 
+  it('empty gives a tensor of the shape and dtype (zeros here)', () => {
+    const e = ops.empty([2, 1], 'int32');
+    expect(e.dtype).toBe('int32');
+    expectClose(e, [[0], [0]], { shape: [2, 1] });
+    expect(ops.empty(3).dtype).toBe('float32');
+  });
+
   it('zerosLike / onesLike / fullLike (from elementwise) keep shape and dtype', () => {
     const x = ops.convertToTensor([[1, 2, 3]]);
     expectClose(ops.zerosLike(x), [[0, 0, 0]], { shape: [1, 3] });

@@ -36,6 +36,50 @@ describe('moveaxis / swapaxes', () => {
   });
 });
 
+describe('rot90 / ravel / unstack / hstack / vstack', () => {
+  it('rot90 turns counter-clockwise in the plane of axes, k modulo 4', () => {
+    const x = [[1, 2], [3, 4]];
+    expectClose(ops.rot90(x), [[2, 4], [1, 3]]);
+    expectClose(ops.rot90(x, 2), [[4, 3], [2, 1]]);
+    expectClose(ops.rot90(x, 3), [[3, 1], [4, 2]]);
+    expectClose(ops.rot90(x, -1), [[3, 1], [4, 2]]);
+    expectClose(ops.rot90(x, 4), x);
+    expectClose(ops.rot90(x, { axes: [1, 0] }), [[3, 1], [4, 2]]);
+    const r = ops.rot90(ops.reshape(ops.arange(6), [1, 2, 3]), 1, [-2, -1]);
+    expectClose(r, [[[2, 5], [1, 4], [0, 3]]], { shape: [1, 3, 2] });
+    checkGrad((a) => ops.rot90(a, 1, [0, 2]), [randomTensor([2, 1, 3], 40)]);
+    expect(() => ops.rot90([1, 2])).toThrow(/rot90: array must have rank >= 2, received shape \(2,\)/);
+    expect(() => ops.rot90(x, 1, [0, 0])).toThrow(/rot90: axes must differ/);
+  });
+
+  it('ravel flattens', () => {
+    expectClose(ops.ravel(m23()), [0, 1, 2, 3, 4, 5], { shape: [6] });
+    expect(ops.ravel(3).shape).toEqual([1]);
+  });
+
+  it('unstack removes the axis, negative axes, num check', () => {
+    const rows = ops.unstack(m23());
+    expect(rows.length).toBe(2);
+    expectClose(rows[1], [3, 4, 5], { shape: [3] });
+    const cols = ops.unstack(m23(), { axis: -1 });
+    expect(cols.length).toBe(3);
+    expectClose(cols[2], [2, 5]);
+    expect(ops.unstack(ops.zeros([0, 2])).length).toBe(0);
+    checkGrad((a) => ops.multiply(ops.unstack(a, 3, 1)[1], 2), [randomTensor([2, 3], 41)]);
+    expect(() => ops.unstack(m23(), 3)).toThrow(/unstack: num=3 does not match size 2 of axis 0 of \(2, 3\)/);
+  });
+
+  it('hstack and vstack follow numpy', () => {
+    expectClose(ops.hstack([[1, 2], [3]]), [1, 2, 3]);
+    expectClose(ops.hstack([[[1], [2]], [[3], [4]]]), [[1, 3], [2, 4]]);
+    expectClose(ops.vstack([[1, 2], [3, 4]]), [[1, 2], [3, 4]], { shape: [2, 2] });
+    expectClose(ops.vstack([m23(), [9, 9, 9]]), [[0, 1, 2], [3, 4, 5], [9, 9, 9]]);
+    expect(ops.vstack([1, 2]).shape).toEqual([2, 1]);
+    expect(() => ops.vstack([])).toThrow(/vstack: needs a non-empty array/);
+    expect(() => ops.hstack([m23(), [[1], [2], [3]]])).toThrow(/concatenate: input 1 has shape \(3, 1\)/);
+  });
+});
+
 describe('tile', () => {
   it('repeats whole axes', () => {
     expectClose(ops.tile([[1, 2]], [2, 2]), [[1, 2, 1, 2], [1, 2, 1, 2]], { shape: [2, 4] });
@@ -347,8 +391,10 @@ describe('oneHot', () => {
     expectClose(o, [[[0], [1]], [[1], [0]]], { shape: [2, 2, 1] });
   });
 
-  it('scalars and empty inputs', () => {
+  it('scalars, float and bool labels, empty inputs', () => {
     expectClose(ops.oneHot(1, 3), [0, 1, 0], { shape: [3] });
+    expectClose(ops.oneHot([1.0, 1.5], 2), [[0, 1], [0, 0]]);
+    expectClose(ops.oneHot([true, false], 2), [[0, 1], [1, 0]]);
     expect(ops.oneHot(ops.zeros([0], 'int32'), 4).shape).toEqual([0, 4]);
   });
 
