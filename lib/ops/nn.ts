@@ -1,1 +1,805 @@
-export {};
+/**
+ * Neural-network ops (keras.ops.nn): activations, convolutions and pooling,
+ * cross-entropies, moments and normalization.
+ *
+ * Primitives (channels_last, any number of spatial dims): conv, convBackpropInput,
+ * convBackpropFilter, maxPool, maxPoolGrad, avgPool, avgPoolGrad. Everything else is
+ * composite. channels_first is handled here by transposing around the primitives.
+ */
+import { FLOATX, isFloat } from '../dtype.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { run1 } from '../engine.js';
+import { normalizeAxes, normalizeAxis, type Dim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { defineOp, type TensorSpec } from './registry.js';
+import { asFloat, convertToTensor, promote, type TensorLike } from './common.js';
+import {
+  abs,
+  add,
+  cast,
+  clip,
+  divide,
+  equal,
+  erf,
+  exp,
+  expm1,
+  greater,
+  greaterEqual,
+  less,
+  log,
+  log1p,
+  maximum,
+  minimum,
+  multiply,
+  negative,
+  power,
+  rsqrt,
+  sigmoid,
+  square,
+  stopGradient,
+  subtract,
+  tanh,
+  where,
+} from './elementwise.js';
+import { max, mean, norm, sum } from './reduction.js';
+import { expandDims, reshape, squeeze, transpose } from './shape.js';
+
+// ---------------------------------------------------------------- primitives
+
+type Pair = [number, number];
+
+/** Attributes shared by the convolution primitives; one entry per spatial dim. */
+type ConvAttrs = {
+  strides: number[];
+  /** Explicit [before, after] padding per spatial dim (negative crops). */
+  padding: Pair[];
+  dilation: number[];
+  groups: number;
+};
+
+type PoolAttrs = {
+  poolSize: number[];
+  strides: number[];
+  padding: Pair[];
+};
+
+/** Output length of a window sweep; null when the input length is unknown. */
+function windowOut(op: string, n: Dim, k: number, s: number, d: number, [pb, pa]: Pair, what: () => string): Dim {
+  if (n === null) return null;
+  const eff = (k - 1) * d + 1;
+  const span = n + pb + pa - eff;
+  if (span < 0) throw new ShapeError(`${op}: the window (size ${k}, dilation ${d}) is larger than the padded input (${n} + ${pb} + ${pa}) for ${what()}`);
+  return Math.floor(span / s) + 1;
+}
+
+function checkSpatialAttrs(op: string, nsp: number, attrs: Record<string, unknown>, names: string[]): void {
+  for (const name of names) {
+    const v = attrs[name] as unknown[];
+    if (!Array.isArray(v) || v.length !== nsp) throw new ValueError(`${op}: attribute ${name} must have one entry per spatial dim (${nsp}), received ${JSON.stringify(v)}`);
+  }
+}
+
+function checkRank(op: string, arg: string, t: TensorSpec): number {
+  if (t.shape.length < 3 || t.shape.length > 5) {
+    throw new ShapeError(`${op}: ${arg} must have rank 3, 4 or 5 (batch, spatial dims..., channels), received shape ${fmtShape(t.shape)}`);
+  }
+  return t.shape.length - 2;
+}
+
+function checkFloatPair(op: string, a: TensorSpec, b: TensorSpec, names: [string, string]): void {
+  if (!isFloat(a.dtype) || a.dtype !== b.dtype) {
+    throw new DTypeError(`${op}: ${names[0]} and ${names[1]} must be float tensors of one dtype, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
+  }
+}
+
+/** Spatial output shape of a convolution of `inSpatial` with kernel `kSpatial`. */
+function convSpatial(op: string, inSpatial: Dim[], kSpatial: number[], attrs: ConvAttrs, what: () => string): Dim[] {
+  return inSpatial.map((n, i) => windowOut(op, n, kSpatial[i], attrs.strides[i], attrs.dilation[i], attrs.padding[i], what));
+}
+
+/** Checks that a given gradient's spatial dims are those the forward conv would produce. */
+function checkDySpatial(op: string, dy: TensorSpec, expected: Dim[], what: string): void {
+  const got = dy.shape.slice(1, -1);
+  if (got.some((d, i) => d !== null && expected[i] !== null && d !== expected[i])) {
+    throw new ShapeError(`${op}: dy of shape ${fmtShape(dy.shape)} does not match the convolution output spatial dims ${fmtShape(expected)} of ${what}`);
+  }
+}
+
+defineOp<ConvAttrs>({
+  name: 'conv',
+  category: 'nn',
+  attrs: ['strides', 'padding', 'dilation', 'groups'],
+  infer([x, k], attrs) {
+    const nsp = checkRank('conv', 'inputs', x);
+    if (k.shape.length !== nsp + 2) throw new ShapeError(`conv: kernel of shape ${fmtShape(k.shape)} must have rank ${nsp + 2} to match inputs of shape ${fmtShape(x.shape)}`);
+    checkFloatPair('conv', x, k, ['inputs', 'kernel']);
+    checkSpatialAttrs('conv', nsp, attrs, ['strides', 'padding', 'dilation']);
+    const { groups } = attrs;
+    const cin = x.shape[nsp + 1];
+    const kin = k.shape[nsp] as number;
+    const cout = k.shape[nsp + 1] as number;
+    if ((cin !== null && cin !== kin * groups) || cout % groups !== 0) {
+      throw new ShapeError(
+        `conv: inputs of shape ${fmtShape(x.shape)} have ${cin} channels but kernel of shape ${fmtShape(k.shape)} expects ${kin} input channels x ${groups} group(s)` +
+          (cout % groups ? ` (and ${cout} output channels are not divisible by ${groups} groups)` : ''),
+      );
+    }
+    const spatial = convSpatial('conv', x.shape.slice(1, -1), k.shape.slice(0, nsp) as number[], attrs, () => `inputs ${fmtShape(x.shape)} and kernel ${fmtShape(k.shape)}`);
+    return [{ shape: [x.shape[0], ...spatial, cout], dtype: x.dtype }];
+  },
+  grad: ({ inputs: [x, k], attrs }, [dy]) => [convBackpropInputPrim(dy!, k, knownSpatial(x, 'conv'), attrs), convBackpropFilterPrim(x, dy!, spatialOf(k), attrs)],
+});
+
+defineOp<ConvAttrs & { inputSize: number[] }>({
+  name: 'convBackpropInput',
+  category: 'nn',
+  attrs: ['inputSize', 'strides', 'padding', 'dilation', 'groups'],
+  infer([dy, k], attrs) {
+    const nsp = checkRank('convBackpropInput', 'dy', dy);
+    if (k.shape.length !== nsp + 2) throw new ShapeError(`convBackpropInput: kernel of shape ${fmtShape(k.shape)} must have rank ${nsp + 2} to match dy of shape ${fmtShape(dy.shape)}`);
+    checkFloatPair('convBackpropInput', dy, k, ['dy', 'kernel']);
+    checkSpatialAttrs('convBackpropInput', nsp, attrs, ['inputSize', 'strides', 'padding', 'dilation']);
+    const cout = dy.shape[nsp + 1];
+    if (cout !== null && cout !== k.shape[nsp + 1]) {
+      throw new ShapeError(`convBackpropInput: dy of shape ${fmtShape(dy.shape)} has ${cout} channels but kernel of shape ${fmtShape(k.shape)} has ${k.shape[nsp + 1]} output channels`);
+    }
+    const kSpatial = k.shape.slice(0, nsp) as number[];
+    const what = () => `input size ${fmtShape(attrs.inputSize)} and kernel ${fmtShape(k.shape)}`;
+    checkDySpatial('convBackpropInput', dy, convSpatial('convBackpropInput', attrs.inputSize, kSpatial, attrs, what), what());
+    return [{ shape: [dy.shape[0], ...attrs.inputSize, (k.shape[nsp] as number) * attrs.groups], dtype: dy.dtype }];
+  },
+  // Linear in both inputs: d/d dy is the forward conv; d/d kernel is the filter gradient with the upstream gradient as the conv input.
+  grad: ({ inputs: [dy, k], attrs }, [g]) => [convPrim(g!, k, attrs), convBackpropFilterPrim(g!, dy, spatialOf(k), attrs)],
+});
+
+defineOp<ConvAttrs & { kernelSize: number[] }>({
+  name: 'convBackpropFilter',
+  category: 'nn',
+  attrs: ['kernelSize', 'strides', 'padding', 'dilation', 'groups'],
+  infer([x, dy], attrs) {
+    const nsp = checkRank('convBackpropFilter', 'inputs', x);
+    if (dy.shape.length !== nsp + 2) throw new ShapeError(`convBackpropFilter: dy of shape ${fmtShape(dy.shape)} must have rank ${nsp + 2} to match inputs of shape ${fmtShape(x.shape)}`);
+    checkFloatPair('convBackpropFilter', x, dy, ['inputs', 'dy']);
+    checkSpatialAttrs('convBackpropFilter', nsp, attrs, ['kernelSize', 'strides', 'padding', 'dilation']);
+    const cin = x.shape[nsp + 1];
+    const cout = dy.shape[nsp + 1];
+    const { groups } = attrs;
+    if (cin === null || cout === null) throw new ShapeError(`convBackpropFilter: channels must be known, received inputs ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)}`);
+    if (cin % groups || cout % groups) throw new ShapeError(`convBackpropFilter: channels of inputs ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)} must be divisible by ${groups} groups`);
+    const what = () => `inputs ${fmtShape(x.shape)} and kernel size ${fmtShape(attrs.kernelSize)}`;
+    checkDySpatial('convBackpropFilter', dy, convSpatial('convBackpropFilter', x.shape.slice(1, -1), attrs.kernelSize, attrs, what), what());
+    return [{ shape: [...attrs.kernelSize, cin / groups, cout], dtype: x.dtype }];
+  },
+  // Bilinear in (inputs, dy): each gradient is one of the other two conv primitives.
+  grad: ({ inputs: [x, dy], attrs }, [g]) => [convBackpropInputPrim(dy, g!, knownSpatial(x, 'convBackpropFilter'), attrs), convPrim(x, g!, attrs)],
+});
+
+function inferPool(op: string, x: TensorSpec, attrs: PoolAttrs): Dim[] {
+  const nsp = checkRank(op, 'inputs', x);
+  checkSpatialAttrs(op, nsp, attrs, ['poolSize', 'strides', 'padding']);
+  const spatial = x.shape
+    .slice(1, -1)
+    .map((n, i) => windowOut(op, n, attrs.poolSize[i], attrs.strides[i], 1, attrs.padding[i], () => `inputs ${fmtShape(x.shape)} and pool size ${fmtShape(attrs.poolSize)}`));
+  return [x.shape[0], ...spatial, x.shape[nsp + 1]];
+}
+
+defineOp<PoolAttrs>({
+  name: 'maxPool',
+  category: 'nn',
+  attrs: ['poolSize', 'strides', 'padding'],
+  infer([x], attrs) {
+    if (x.dtype === 'bool') throw new DTypeError(`maxPool: bool inputs are not supported ${fmtShape(x.shape)}`);
+    return [{ shape: inferPool('maxPool', x, attrs), dtype: x.dtype }];
+  },
+  grad: ({ inputs: [x], attrs }, [dy]) => [run1('maxPoolGrad', [x, dy!], attrs)],
+});
+
+defineOp<PoolAttrs>({
+  name: 'maxPoolGrad',
+  category: 'nn',
+  attrs: ['poolSize', 'strides', 'padding'],
+  infer([x, dy], attrs) {
+    checkFloatPair('maxPoolGrad', x, dy, ['inputs', 'dy']);
+    const expected = inferPool('maxPoolGrad', x, attrs);
+    if (dy.shape.length !== expected.length || dy.shape.some((d, i) => d !== null && expected[i] !== null && d !== expected[i])) {
+      throw new ShapeError(`maxPoolGrad: dy of shape ${fmtShape(dy.shape)} does not match the pooled shape ${fmtShape(expected)} of inputs ${fmtShape(x.shape)}`);
+    }
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  // No grad rule: maxPoolGrad is not differentiable here (second derivatives of max pooling are not needed for training).
+});
+
+defineOp<PoolAttrs>({
+  name: 'avgPool',
+  category: 'nn',
+  attrs: ['poolSize', 'strides', 'padding'],
+  infer([x], attrs) {
+    if (!isFloat(x.dtype)) throw new DTypeError(`avgPool: expected a float tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
+    return [{ shape: inferPool('avgPool', x, attrs), dtype: x.dtype }];
+  },
+  grad: ({ inputs: [x], attrs }, [dy]) => [run1('avgPoolGrad', [dy!], { ...attrs, inputSize: knownSpatial(x, 'avgPool') })],
+});
+
+defineOp<PoolAttrs & { inputSize: number[] }>({
+  name: 'avgPoolGrad',
+  category: 'nn',
+  attrs: ['poolSize', 'strides', 'padding', 'inputSize'],
+  infer([dy], attrs) {
+    const nsp = checkRank('avgPoolGrad', 'dy', dy);
+    if (!isFloat(dy.dtype)) throw new DTypeError(`avgPoolGrad: expected a float tensor, received ${dy.dtype} ${fmtShape(dy.shape)}`);
+    checkSpatialAttrs('avgPoolGrad', nsp, attrs, ['inputSize']);
+    const x = { shape: [dy.shape[0], ...attrs.inputSize, dy.shape[nsp + 1]], dtype: dy.dtype };
+    const expected = inferPool('avgPoolGrad', x, attrs);
+    if (dy.shape.some((d, i) => d !== null && expected[i] !== null && d !== expected[i])) {
+      throw new ShapeError(`avgPoolGrad: dy of shape ${fmtShape(dy.shape)} does not match the pooled shape ${fmtShape(expected)} of inputs ${fmtShape(x.shape)}`);
+    }
+    return [x];
+  },
+  // Linear: its gradient is the average pool itself.
+  grad: ({ attrs: { inputSize: _inputSize, ...pool } }, [g]) => [run1('avgPool', [g!], pool)],
+});
+
+function spatialOf(t: Tensor): number[] {
+  return t.shape.slice(0, t.rank - 2);
+}
+
+/** Spatial dims of a channels_last tensor, which gradients need to be known. */
+function knownSpatial(x: Tensor, op: string): number[] {
+  const s = x.shape.slice(1, -1);
+  if (s.some((d) => d === null)) throw new ShapeError(`${op}: the gradient needs known spatial dims, received inputs of shape ${fmtShape(x.shape)}`);
+  return s;
+}
+
+function convPrim(x: Tensor, k: Tensor, a: ConvAttrs): Tensor {
+  return run1('conv', [x, k], { strides: a.strides, padding: a.padding, dilation: a.dilation, groups: a.groups });
+}
+
+function convBackpropInputPrim(dy: Tensor, k: Tensor, inputSize: number[], a: ConvAttrs): Tensor {
+  return run1('convBackpropInput', [dy, k], { inputSize, strides: a.strides, padding: a.padding, dilation: a.dilation, groups: a.groups });
+}
+
+function convBackpropFilterPrim(x: Tensor, dy: Tensor, kernelSize: number[], a: ConvAttrs): Tensor {
+  return run1('convBackpropFilter', [x, dy], { kernelSize, strides: a.strides, padding: a.padding, dilation: a.dilation, groups: a.groups });
+}
+
+// ---------------------------------------------------------------- argument helpers
+
+type Padding = 'valid' | 'same';
+type DataFormat = 'channels_last' | 'channels_first';
+/** Keras keyword arguments of the convolution ops. */
+export interface ConvOptions {
+  strides?: number | number[];
+  padding?: Padding;
+  dataFormat?: DataFormat | null;
+  dilationRate?: number | number[];
+}
+
+/** Keras keyword arguments of the pooling ops. */
+export interface PoolOptions {
+  strides?: number | number[] | null;
+  padding?: Padding;
+  dataFormat?: DataFormat | null;
+}
+
+function isOptions(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
+}
+
+/**
+ * Keras' optional arguments: given positionally (`positional`), or as one options
+ * object in place of the first of them (merged over `defaults`).
+ */
+function optionsOf<T extends object>(first: unknown, defaults: T, positional: T): T {
+  if (!isOptions(first)) return positional;
+  const given = Object.fromEntries(Object.entries(first).filter(([, v]) => v !== undefined));
+  return { ...defaults, ...given } as T;
+}
+
+function tuple(v: number | readonly number[], n: number, op: string, arg: string): number[] {
+  const list = typeof v === 'number' ? new Array<number>(n).fill(v) : [...v];
+  if (list.length !== n || list.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new ValueError(`${op}: ${arg} must be a positive integer or ${n} positive integers, received ${JSON.stringify(v)}`);
+  }
+  return list;
+}
+
+function parsePadding(padding: unknown, op: string): Padding {
+  const p = typeof padding === 'string' ? padding.toLowerCase() : padding;
+  if (p !== 'valid' && p !== 'same') throw new ValueError(`${op}: padding must be 'valid' or 'same', received ${JSON.stringify(padding)}`);
+  return p;
+}
+
+function parseDataFormat(df: unknown, op: string): DataFormat {
+  if (df === null || df === undefined) return 'channels_last';
+  if (df !== 'channels_last' && df !== 'channels_first') throw new ValueError(`${op}: dataFormat must be 'channels_last' or 'channels_first', received ${JSON.stringify(df)}`);
+  return df;
+}
+
+/** TF/Keras 'same' padding: output ceil(n / s), the odd pixel of padding goes after. */
+function samePad(n: Dim, k: number, s: number, d: number, op: string, shape: readonly Dim[]): Pair {
+  const eff = (k - 1) * d + 1;
+  if (n === null) {
+    if (s === 1) return [Math.floor((eff - 1) / 2), eff - 1 - Math.floor((eff - 1) / 2)];
+    throw new ShapeError(`${op}: padding 'same' with strides ${s} needs known spatial dims, received shape ${fmtShape(shape)}`);
+  }
+  const total = Math.max((Math.ceil(n / s) - 1) * s + eff - n, 0);
+  const before = Math.floor(total / 2);
+  return [before, total - before];
+}
+
+function explicitPadding(padding: Padding, x: Tensor, k: number[], s: number[], d: number[], op: string): Pair[] {
+  const spatial = x.shape.slice(1, -1);
+  return spatial.map((n, i) => (padding === 'valid' ? [0, 0] : samePad(n, k[i], s[i], d[i], op, x.shape)));
+}
+
+function checkInputRank(t: Tensor, op: string): number {
+  if (t.rank < 3 || t.rank > 5) throw new ShapeError(`${op}: inputs must have rank 3, 4 or 5 (batch, spatial dims..., channels), received shape ${fmtShape(t.shape)}`);
+  return t.rank - 2;
+}
+
+/** [N, C, ...S] -> [N, ...S, C] when channels_first. */
+function toChannelsLast(x: Tensor, df: DataFormat): Tensor {
+  if (df === 'channels_last') return x;
+  return transpose(x, [0, ...Array.from({ length: x.rank - 2 }, (_, i) => i + 2), 1]);
+}
+
+function fromChannelsLast(y: Tensor, df: DataFormat): Tensor {
+  if (df === 'channels_last') return y;
+  return transpose(y, [0, y.rank - 1, ...Array.from({ length: y.rank - 2 }, (_, i) => i + 1)]);
+}
+
+/** Inputs and kernel promoted to one float dtype. */
+function floatOperands(op: string, inputs: TensorLike, kernel: TensorLike): [Tensor, Tensor] {
+  const { dtype, tensors } = promote(op, inputs, kernel);
+  const [x, k] = isFloat(dtype) ? tensors : tensors.map((t) => cast(t, FLOATX));
+  return [x, k];
+}
+
+// ---------------------------------------------------------------- convolutions
+
+const CONV_DEFAULTS: Required<ConvOptions> = { strides: 1, padding: 'valid', dataFormat: null, dilationRate: 1 };
+
+interface ConvCall {
+  x: Tensor;
+  k: Tensor;
+  nsp: number;
+  strides: number[];
+  dilation: number[];
+  padding: Padding;
+  df: DataFormat;
+}
+
+function convCall(op: string, inputs: TensorLike, kernel: TensorLike, o: Required<ConvOptions>): ConvCall {
+  const [x0, k] = floatOperands(op, inputs, kernel);
+  const nsp = checkInputRank(x0, op);
+  if (k.rank !== nsp + 2) throw new ShapeError(`${op}: kernel of shape ${fmtShape(k.shape)} must have rank ${nsp + 2} to match inputs of shape ${fmtShape(x0.shape)}`);
+  const df = parseDataFormat(o.dataFormat, op);
+  return {
+    x: toChannelsLast(x0, df),
+    k,
+    nsp,
+    strides: tuple(o.strides, nsp, op, 'strides'),
+    dilation: tuple(o.dilationRate, nsp, op, 'dilationRate'),
+    padding: parsePadding(o.padding, op),
+    df,
+  };
+}
+
+/**
+ * General N-D convolution (1D, 2D or 3D), `keras.ops.conv`. Kernel is
+ * [...kernelSize, inChannels / groups, outChannels]; when the inputs have a
+ * multiple of the kernel's input channels the convolution is grouped, as Keras.
+ */
+export function conv(
+  inputs: TensorLike,
+  kernel: TensorLike,
+  strides: number | number[] | ConvOptions = 1,
+  padding: Padding = 'valid',
+  dataFormat: DataFormat | null = null,
+  dilationRate: number | number[] = 1,
+): Tensor {
+  const o = optionsOf<Required<ConvOptions>>(strides, CONV_DEFAULTS, { strides: strides as number, padding, dataFormat, dilationRate });
+  const c = convCall('conv', inputs, kernel, o);
+  const cin = c.x.shape[c.nsp + 1];
+  const kin = c.k.shape[c.nsp];
+  const cout = c.k.shape[c.nsp + 1];
+  const original = convertToTensor(inputs, null, 'conv').shape;
+  if (cin !== null && (kin === 0 || cin % kin !== 0)) {
+    throw new ShapeError(`conv: inputs of shape ${fmtShape(original)} have ${cin} channels, which is not a multiple of the kernel's ${kin} input channels (kernel shape ${fmtShape(c.k.shape)})`);
+  }
+  const groups = cin === null ? 1 : cin / kin;
+  if (cout % groups !== 0) {
+    throw new ShapeError(`conv: kernel of shape ${fmtShape(c.k.shape)} has ${cout} output channels, not divisible by the ${groups} groups that inputs of shape ${fmtShape(original)} imply`);
+  }
+  const kSpatial = spatialOf(c.k);
+  const pads = explicitPadding(c.padding, c.x, kSpatial, c.strides, c.dilation, 'conv');
+  const y = convPrim(c.x, c.k, { strides: c.strides, padding: pads, dilation: c.dilation, groups });
+  return fromChannelsLast(y, c.df);
+}
+
+/**
+ * Depthwise convolution, `keras.ops.depthwise_conv`: kernel [...kernelSize,
+ * inChannels, depthMultiplier]; output channel c * depthMultiplier + m.
+ */
+export function depthwiseConv(
+  inputs: TensorLike,
+  kernel: TensorLike,
+  strides: number | number[] | ConvOptions = 1,
+  padding: Padding = 'valid',
+  dataFormat: DataFormat | null = null,
+  dilationRate: number | number[] = 1,
+): Tensor {
+  const o = optionsOf<Required<ConvOptions>>(strides, CONV_DEFAULTS, { strides: strides as number, padding, dataFormat, dilationRate });
+  const c = convCall('depthwiseConv', inputs, kernel, o);
+  const cin = c.x.shape[c.nsp + 1];
+  const kin = c.k.shape[c.nsp];
+  if (cin !== kin) {
+    throw new ShapeError(`depthwiseConv: inputs of shape ${fmtShape(convertToTensor(inputs, null, 'depthwiseConv').shape)} have ${cin} channels but kernel of shape ${fmtShape(c.k.shape)} expects ${kin}`);
+  }
+  const kSpatial = spatialOf(c.k);
+  // Grouped conv with one group per input channel: [...k, C, M] -> [...k, 1, C*M] keeps channel c*M+m in group c.
+  const k = reshape(c.k, [...kSpatial, 1, kin * c.k.shape[c.nsp + 1]]);
+  const pads = explicitPadding(c.padding, c.x, kSpatial, c.strides, c.dilation, 'depthwiseConv');
+  const y = convPrim(c.x, k, { strides: c.strides, padding: pads, dilation: c.dilation, groups: kin });
+  return fromChannelsLast(y, c.df);
+}
+
+/**
+ * Separable convolution, `keras.ops.separable_conv`: a depthwise convolution
+ * followed by a 1x1 pointwise convolution (kernel [1.., inChannels * depthMultiplier, outChannels]).
+ */
+export function separableConv(
+  inputs: TensorLike,
+  depthwiseKernel: TensorLike,
+  pointwiseKernel: TensorLike,
+  strides: number | number[] | ConvOptions = 1,
+  padding: Padding = 'valid',
+  dataFormat: DataFormat | null = null,
+  dilationRate: number | number[] = 1,
+): Tensor {
+  const o = optionsOf<Required<ConvOptions>>(strides, CONV_DEFAULTS, { strides: strides as number, padding, dataFormat, dilationRate });
+  const depthwise = depthwiseConv(inputs, depthwiseKernel, o);
+  const pw = convertToTensor(pointwiseKernel, null, 'separableConv');
+  if (pw.shape.slice(0, -2).some((d) => d !== 1)) throw new ShapeError(`separableConv: pointwise kernel must be 1x1, received shape ${fmtShape(pw.shape)}`);
+  return conv(depthwise, pw, { strides: 1, padding: 'valid', dataFormat: o.dataFormat, dilationRate: 1 });
+}
+
+/** Keras conv-transpose padding (as its JAX backend): the [before, after] padding of the equivalent forward conv and the output length. */
+function transposePadding(n: Dim, k: number, s: number, d: number, padding: Padding, outputPadding: number | null): { pad: Pair; out: Dim } {
+  const eff = (k - 1) * d + 1;
+  let left: number;
+  let right: number;
+  if (padding === 'valid') {
+    const op = outputPadding ?? Math.max(eff, s) - eff;
+    left = eff - 1;
+    right = eff - 1 + op;
+  } else {
+    const padLen = outputPadding === null ? s + eff - 2 : eff + (eff % 2) - 2 + outputPadding;
+    left = Math.min(Math.floor(padLen / 2) + (padLen % 2), eff - 1);
+    right = padLen - left;
+  }
+  // The transposed conv pads its stride-dilated input by (left, right); the forward conv it is the gradient of pads by eff-1 minus those.
+  return { pad: [eff - 1 - left, eff - 1 - right], out: n === null ? null : (n - 1) * s + left + right - eff + 2 };
+}
+
+/**
+ * Transposed convolution, `keras.ops.conv_transpose` (the gradient of conv with
+ * respect to its input). Kernel is [...kernelSize, outChannels, inChannels].
+ */
+export function convTranspose(
+  inputs: TensorLike,
+  kernel: TensorLike,
+  strides: number | number[] | (ConvOptions & { outputPadding?: number | number[] | null }) = 1,
+  padding: Padding = 'valid',
+  outputPadding: number | number[] | null = null,
+  dataFormat: DataFormat | null = null,
+  dilationRate: number | number[] = 1,
+): Tensor {
+  const o = optionsOf<Required<ConvOptions> & { outputPadding: number | number[] | null }>(strides, { ...CONV_DEFAULTS, outputPadding: null }, { strides: strides as number, padding, outputPadding, dataFormat, dilationRate });
+  const c = convCall('convTranspose', inputs, kernel, o);
+  const cin = c.x.shape[c.nsp + 1];
+  if (cin !== null && cin !== c.k.shape[c.nsp + 1]) {
+    throw new ShapeError(`convTranspose: inputs of shape ${fmtShape(convertToTensor(inputs, null, 'convTranspose').shape)} have ${cin} channels but kernel of shape ${fmtShape(c.k.shape)} expects ${c.k.shape[c.nsp + 1]} (kernel is [...kernelSize, outChannels, inChannels])`);
+  }
+  const kSpatial = spatialOf(c.k);
+  const outPad = o.outputPadding === null || o.outputPadding === undefined ? null : o.outputPadding;
+  const ops = outPad === null ? null : typeof outPad === 'number' ? new Array<number>(c.nsp).fill(outPad) : [...outPad];
+  if (ops && (ops.length !== c.nsp || ops.some((p, i) => !Number.isInteger(p) || p < 0 || p >= Math.max(c.strides[i], c.dilation[i])))) {
+    throw new ValueError(`convTranspose: outputPadding must be ${c.nsp} non-negative integers smaller than the strides ${JSON.stringify(c.strides)}, received ${JSON.stringify(outPad)}`);
+  }
+  const spatial = c.x.shape.slice(1, -1);
+  const plan = spatial.map((n, i) => transposePadding(n, kSpatial[i], c.strides[i], c.dilation[i], c.padding, ops ? ops[i] : null));
+  const inputSize = plan.map((p) => p.out);
+  if (inputSize.some((n) => n === null)) throw new ShapeError(`convTranspose: needs known spatial dims, received inputs of shape ${fmtShape(c.x.shape)}`);
+  if (inputSize.some((n) => n! < 1)) throw new ShapeError(`convTranspose: output spatial dims ${fmtShape(inputSize)} are empty for inputs ${fmtShape(c.x.shape)} and kernel ${fmtShape(c.k.shape)}`);
+  const y = convBackpropInputPrim(c.x, c.k, inputSize as number[], { strides: c.strides, padding: plan.map((p) => p.pad), dilation: c.dilation, groups: 1 });
+  return fromChannelsLast(y, c.df);
+}
+
+// ---------------------------------------------------------------- pooling
+
+function pool(op: 'maxPool' | 'averagePool', inputs: TensorLike, poolSize: number | number[], o: PoolOptions): Tensor {
+  const t = op === 'maxPool' ? convertToTensor(inputs, null, op) : asFloat(inputs, op);
+  if (t.dtype === 'bool') throw new DTypeError(`${op}: bool inputs are not supported ${fmtShape(t.shape)}`);
+  const nsp = checkInputRank(t, op);
+  const df = parseDataFormat(o.dataFormat, op);
+  const x = toChannelsLast(t, df);
+  const size = tuple(poolSize, nsp, op, 'poolSize');
+  const strides = o.strides === null || o.strides === undefined ? size : tuple(o.strides, nsp, op, 'strides');
+  const padding = explicitPadding(parsePadding(o.padding ?? 'valid', op), x, size, strides, new Array<number>(nsp).fill(1), op);
+  const y = run1(op === 'maxPool' ? 'maxPool' : 'avgPool', [x], { poolSize: size, strides, padding });
+  return fromChannelsLast(y, df);
+}
+
+/** Max pooling, `keras.ops.max_pool`; strides default to poolSize. */
+export function maxPool(
+  inputs: TensorLike,
+  poolSize: number | number[],
+  strides: number | number[] | null | PoolOptions = null,
+  padding: Padding = 'valid',
+  dataFormat: DataFormat | null = null,
+): Tensor {
+  return pool('maxPool', inputs, poolSize, optionsOf<PoolOptions>(strides, {}, { strides: strides as number | null, padding, dataFormat }));
+}
+
+/** Average pooling, `keras.ops.average_pool`; with 'same' padding, padded positions are left out of each average (as Keras/TF). */
+export function averagePool(
+  inputs: TensorLike,
+  poolSize: number | number[],
+  strides: number | number[] | null | PoolOptions = null,
+  padding: Padding = 'valid',
+  dataFormat: DataFormat | null = null,
+): Tensor {
+  return pool('averagePool', inputs, poolSize, optionsOf<PoolOptions>(strides, {}, { strides: strides as number | null, padding, dataFormat }));
+}
+
+// ---------------------------------------------------------------- activations
+
+/** max(x, 0) (gradient 0 at 0). */
+export function relu(x: TensorLike): Tensor {
+  const t = convertToTensor(x, null, 'relu');
+  return where(greater(t, 0), t, 0);
+}
+
+/** min(max(x, 0), 6). */
+export function relu6(x: TensorLike): Tensor {
+  const t = convertToTensor(x, null, 'relu6');
+  return where(greater(t, 0), where(less(t, 6), t, 6), 0);
+}
+
+/** log(1 + e^x), computed stably as relu(x) + log1p(e^-|x|). */
+export function softplus(x: TensorLike): Tensor {
+  const t = asFloat(x, 'softplus');
+  const a = abs(t);
+  // (x + |x|) / 2 is relu with gradient 1/2 at 0, which makes the gradient sigmoid(0) exactly.
+  return add(multiply(add(t, a), 0.5), log1p(exp(negative(a))));
+}
+
+/** x / (1 + |x|). */
+export function softsign(x: TensorLike): Tensor {
+  const t = asFloat(x, 'softsign');
+  return divide(t, add(abs(t), 1));
+}
+
+/** x * sigmoid(x). */
+export function silu(x: TensorLike): Tensor {
+  const t = asFloat(x, 'silu');
+  return multiply(t, sigmoid(t));
+}
+
+/** Alias of silu. */
+export const swish = silu;
+
+/** log(sigmoid(x)) = -softplus(-x), stable for large |x|. */
+export function logSigmoid(x: TensorLike): Tensor {
+  return negative(softplus(negative(asFloat(x, 'logSigmoid'))));
+}
+
+/** Gaussian error linear unit; `approximate` (default true, as Keras) uses the tanh form, false the exact erf form. */
+export function gelu(x: TensorLike, approximate: boolean | { approximate?: boolean } = true): Tensor {
+  const approx = isOptions(approximate) ? (approximate.approximate ?? true) : approximate;
+  const t = asFloat(x, 'gelu');
+  if (approx) {
+    const inner = multiply(add(t, multiply(power(t, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+    return multiply(multiply(t, 0.5), add(tanh(inner), 1));
+  }
+  return multiply(multiply(t, 0.5), add(erf(multiply(t, Math.SQRT1_2)), 1));
+}
+
+/** x for x > 0, alpha * (e^x - 1) otherwise. */
+export function elu(x: TensorLike, alpha: number | { alpha?: number } = 1): Tensor {
+  const a = isOptions(alpha) ? (alpha.alpha ?? 1) : alpha;
+  const t = asFloat(x, 'elu');
+  // expm1 sees only non-positive values so the unused branch never overflows into a NaN gradient.
+  return where(greater(t, 0), t, multiply(expm1(minimum(t, 0)), a));
+}
+
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+/** Scaled ELU with the self-normalizing constants. */
+export function selu(x: TensorLike): Tensor {
+  return multiply(elu(x, SELU_ALPHA), SELU_SCALE);
+}
+
+/** x for x >= 0, negativeSlope * x otherwise (Keras default slope 0.2). */
+export function leakyRelu(x: TensorLike, negativeSlope: number | { negativeSlope?: number } = 0.2): Tensor {
+  const s = isOptions(negativeSlope) ? (negativeSlope.negativeSlope ?? 0.2) : negativeSlope;
+  const t = asFloat(x, 'leakyRelu');
+  return where(greaterEqual(t, 0), t, multiply(t, s));
+}
+
+/** relu6(x + 3) / 6. */
+export function hardSigmoid(x: TensorLike): Tensor {
+  return divide(relu6(add(asFloat(x, 'hardSigmoid'), 3)), 6);
+}
+
+/** x * hardSigmoid(x). */
+export function hardSilu(x: TensorLike): Tensor {
+  const t = asFloat(x, 'hardSilu');
+  return multiply(t, hardSigmoid(t));
+}
+
+/** Alias of hardSilu. */
+export const hardSwish = hardSilu;
+
+type AxisArg = number | number[];
+
+function softmaxArgs(op: string, x: TensorLike, axis: AxisArg | { axis?: AxisArg }): { t: Tensor; axes: number[] } {
+  const t = asFloat(x, op);
+  const a = isOptions(axis) ? ((axis as { axis?: AxisArg }).axis ?? -1) : axis;
+  return { t, axes: normalizeAxes(a as AxisArg, t.rank, op) };
+}
+
+/** exp(x) / sum(exp(x)) along `axis` (default -1), max-subtracted. */
+export function softmax(x: TensorLike, axis: AxisArg | { axis?: AxisArg } = -1): Tensor {
+  const { t, axes } = softmaxArgs('softmax', x, axis);
+  const e = exp(subtract(t, stopGradient(max(t, axes, true))));
+  return divide(e, sum(e, axes, true));
+}
+
+/** x - logsumexp(x) along `axis` (default -1), max-subtracted. */
+export function logSoftmax(x: TensorLike, axis: AxisArg | { axis?: AxisArg } = -1): Tensor {
+  const { t, axes } = softmaxArgs('logSoftmax', x, axis);
+  const shifted = subtract(t, stopGradient(max(t, axes, true)));
+  return subtract(shifted, log(sum(exp(shifted), axes, true)));
+}
+
+// ---------------------------------------------------------------- losses
+
+/** Keras' default fuzz factor (keras.config.epsilon()). */
+const EPSILON = 1e-7;
+
+function sameShape(op: string, target: Tensor, output: Tensor): void {
+  if (target.rank !== output.rank || target.shape.some((d, i) => d !== null && output.shape[i] !== null && d !== output.shape[i])) {
+    throw new ShapeError(`${op}: target and output must have the same shape, received target.shape=${fmtShape(target.shape)}, output.shape=${fmtShape(output.shape)}`);
+  }
+}
+
+function lossOperands(op: string, target: TensorLike, output: TensorLike): [Tensor, Tensor] {
+  const { dtype, tensors } = promote(op, target, output);
+  const [t, o] = isFloat(dtype) ? tensors : tensors.map((v) => cast(v, FLOATX));
+  return [t, o];
+}
+
+/**
+ * Elementwise binary cross-entropy, `keras.ops.binary_crossentropy`. Probabilities
+ * are clipped to [1e-7, 1 - 1e-7]; with fromLogits, softplus(x) - x * target.
+ */
+export function binaryCrossentropy(target: TensorLike, output: TensorLike, fromLogits: boolean | { fromLogits?: boolean } = false): Tensor {
+  const logits = isOptions(fromLogits) ? (fromLogits.fromLogits ?? false) : fromLogits;
+  const [t, o] = lossOperands('binaryCrossentropy', target, output);
+  sameShape('binaryCrossentropy', t, o);
+  if (logits) return subtract(softplus(o), multiply(o, t));
+  const p = clip(o, EPSILON, 1 - EPSILON);
+  return negative(add(multiply(t, log(p)), multiply(subtract(1, t), log(subtract(1, p)))));
+}
+
+type CceOptions = { fromLogits?: boolean; axis?: number };
+
+function logProbs(op: string, output: Tensor, fromLogits: boolean, axis: number): Tensor {
+  if (fromLogits) return logSoftmax(output, axis);
+  // Keras renormalizes probabilities to sum to one before clipping.
+  const p = divide(output, sum(output, axis, true));
+  return log(clip(p, EPSILON, 1 - EPSILON));
+}
+
+/**
+ * Categorical cross-entropy over `axis` (default -1), `keras.ops.categorical_crossentropy`:
+ * -sum(target * log(p)); probabilities are renormalized and clipped, logits go through logSoftmax.
+ */
+export function categoricalCrossentropy(target: TensorLike, output: TensorLike, fromLogits: boolean | CceOptions = false, axis = -1): Tensor {
+  const o = optionsOf<Required<CceOptions>>(fromLogits, { fromLogits: false, axis: -1 }, { fromLogits: fromLogits as boolean, axis });
+  const [t, out] = lossOperands('categoricalCrossentropy', target, output);
+  if (t.rank < 1) throw new ShapeError(`categoricalCrossentropy: target and output must be at least rank 1, received target.shape=${fmtShape(t.shape)}, output.shape=${fmtShape(out.shape)}`);
+  sameShape('categoricalCrossentropy', t, out);
+  const a = normalizeAxis(o.axis, out.rank, 'categoricalCrossentropy');
+  return negative(sum(multiply(t, logProbs('categoricalCrossentropy', out, o.fromLogits, a)), a));
+}
+
+/**
+ * Categorical cross-entropy with integer class targets, `keras.ops.sparse_categorical_crossentropy`.
+ * A trailing size-1 target dim is squeezed; out-of-range labels contribute 0.
+ */
+export function sparseCategoricalCrossentropy(target: TensorLike, output: TensorLike, fromLogits: boolean | CceOptions = false, axis = -1): Tensor {
+  const o = optionsOf<Required<CceOptions>>(fromLogits, { fromLogits: false, axis: -1 }, { fromLogits: fromLogits as boolean, axis });
+  const op = 'sparseCategoricalCrossentropy';
+  const out = asFloat(output, op);
+  let t = convertToTensor(target, null, op);
+  if (t.dtype !== 'int32') t = cast(t, 'int32');
+  if (out.rank < 1) throw new ShapeError(`${op}: output must be at least rank 1, received output.shape=${fmtShape(out.shape)}`);
+  if (t.rank === out.rank && t.shape[t.rank - 1] === 1) t = squeeze(t, -1);
+  const a = normalizeAxis(o.axis, out.rank, op);
+  const expected = out.shape.filter((_, i) => i !== a);
+  if (t.rank !== expected.length || t.shape.some((d, i) => d !== null && expected[i] !== null && d !== expected[i])) {
+    throw new ShapeError(`${op}: target must have the shape of output without axis ${o.axis}, received target.shape=${fmtShape(t.shape)}, output.shape=${fmtShape(out.shape)}`);
+  }
+  const classes = out.shape[a];
+  if (classes === null) throw new ShapeError(`${op}: the class axis ${o.axis} of output ${fmtShape(out.shape)} must be known`);
+  const lp = logProbs(op, out, o.fromLogits, a);
+  const ids = reshape(convertToTensor(Int32Array.from({ length: classes }, (_, i) => i)), out.shape.map((_, i) => (i === a ? classes : 1)));
+  const oneHot = cast(equal(expandDims(t, a), ids), lp.dtype);
+  return negative(sum(multiply(oneHot, lp), a));
+}
+
+// ---------------------------------------------------------------- statistics and normalization
+
+/** Mean and (population) variance over `axes`, `keras.ops.moments`. */
+export function moments(x: TensorLike, axes: number | number[], keepdims: boolean | { keepdims?: boolean } = false): [Tensor, Tensor] {
+  const keep = isOptions(keepdims) ? (keepdims.keepdims ?? false) : keepdims;
+  const t = asFloat(x, 'moments');
+  const ax = normalizeAxes(axes, t.rank, 'moments');
+  const m = mean(t, ax, true);
+  const v = mean(square(subtract(t, m)), ax, keep);
+  return [keep ? m : mean(t, ax, false), v];
+}
+
+type BnOptions = { offset?: TensorLike | null; scale?: TensorLike | null; epsilon?: number };
+
+/**
+ * (x - mean) / sqrt(variance + epsilon) * scale + offset with 1-D statistics
+ * along `axis`, `keras.ops.batch_normalization` (epsilon default 1e-3).
+ */
+export function batchNormalization(
+  x: TensorLike,
+  mean_: TensorLike,
+  variance: TensorLike,
+  axis: number,
+  offset: TensorLike | null | BnOptions = null,
+  scale: TensorLike | null = null,
+  epsilon = 1e-3,
+): Tensor {
+  const o: BnOptions = isOptions(offset) ? (offset as BnOptions) : { offset: offset as TensorLike | null, scale, epsilon };
+  const op = 'batchNormalization';
+  const t = asFloat(x, op);
+  const a = normalizeAxis(axis, t.rank, op);
+  const bshape = t.shape.map((_, i) => (i === a ? -1 : 1));
+  const stat = (v: TensorLike, name: string): Tensor => {
+    const s = convertToTensor(v, null, op);
+    const n = t.shape[a];
+    if (s.rank !== 1 || (n !== null && s.shape[0] !== null && s.shape[0] !== n)) {
+      throw new ShapeError(`${op}: ${name} must be 1-D with ${n} entries (axis ${axis} of x ${fmtShape(t.shape)}), received shape ${fmtShape(s.shape)}`);
+    }
+    return reshape(s, bshape);
+  };
+  let inv = rsqrt(add(stat(variance, 'variance'), o.epsilon ?? 1e-3));
+  if (o.scale !== null && o.scale !== undefined) inv = multiply(inv, stat(o.scale, 'scale'));
+  let res = multiply(negative(stat(mean_, 'mean')), inv);
+  if (o.offset !== null && o.offset !== undefined) res = add(res, stat(o.offset, 'offset'));
+  return add(multiply(t, inv), res);
+}
+
+/** x divided by its `order`-norm along `axis` (default L2 over -1), `keras.ops.normalize`. */
+export function normalize(x: TensorLike, axis: number | { axis?: number; order?: number; epsilon?: number | null } = -1, order = 2, epsilon: number | null = null): Tensor {
+  const o = optionsOf<{ axis: number; order: number; epsilon: number | null }>(axis, { axis: -1, order: 2, epsilon: null }, { axis: axis as number, order, epsilon });
+  if (!Number.isInteger(o.order) || o.order < 1) throw new ValueError(`normalize: order must be an integer >= 1, received ${JSON.stringify(o.order)}`);
+  let t = asFloat(x, 'normalize');
+  if (t.rank === 0) t = expandDims(t, 0);
+  const eps = o.epsilon ?? EPSILON;
+  if (o.order === 2) {
+    const inv = minimum(rsqrt(sum(square(t), o.axis, true)), 1 / eps);
+    return multiply(t, inv);
+  }
+  return divide(t, maximum(norm(t, o.order, o.axis, true), eps));
+}
+

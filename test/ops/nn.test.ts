@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import * as keras from '../../lib/index.js';
+import type { Tensor } from '../../lib/index.js';
+import { checkGrad, expectClose, randomTensor } from '../helpers.js';
+const { ops } = keras;
+
+const f64 = (v: Parameters<typeof ops.convertToTensor>[0]) => ops.convertToTensor(v, 'float64');
+const LN2 = Math.LN2;
+
+describe('activations at known points', () => {
+  it('relu, relu6 (int dtype kept by relu)', () => {
+    expectClose(ops.relu([-2, -0.5, 0, 3]), [0, 0, 0, 3]);
+    const ri = ops.relu([-1, 2]);
+    expect(ri.dtype).toBe('int32');
+    expectClose(ri, [0, 2]);
+    expectClose(ops.relu6([-1, 3, 6, 7.5]), [0, 3, 6, 6]);
+  });
+
+  it('softplus is stable at both ends; softsign', () => {
+    expectClose(ops.softplus([0, 1, -1, 2]), [LN2, 1.3132616875182228, 0.31326168751822286, 2.1269280110429727]);
+    expectClose(ops.softplus(f64([800, -800])), [800, 0], { atol: 0 });
+    expectClose(ops.softsign([-3, 0, 1]), [-0.75, 0, 0.5]);
+  });
+
+  it('silu / swish, logSigmoid', () => {
+    expectClose(ops.silu([0, 1, -1]), [0, 0.7310585786300049, -0.2689414213699951]);
+    expect(ops.swish).toBe(ops.silu);
+    expectClose(ops.logSigmoid(f64([0, -800, 800])), [-LN2, -800, 0], { atol: 1e-300 });
+  });
+
+  it('gelu: tanh approximation by default, exact erf form with approximate=false', () => {
+    expectClose(ops.gelu([1, -0.5, 0]), [0.8411919906082768, -0.15428599017485606, 0]);
+    expectClose(ops.gelu([1, -0.5], false), [0.8413447460685429, -0.15426876936299344]);
+    expectClose(ops.gelu([1], { approximate: false }), [0.8413447460685429]);
+  });
+
+  it('elu, selu, leakyRelu', () => {
+    expectClose(ops.elu([-1, 0, 2]), [Math.exp(-1) - 1, 0, 2]);
+    expectClose(ops.elu([-1], 2), [-1.2642411176571153]);
+    expectClose(ops.elu([-1], { alpha: 2 }), [-1.2642411176571153]);
+    expectClose(ops.selu([-1, 0, 2]), [-1.1113307378125625, 0, 2.101401974710961]);
+    expectClose(ops.leakyRelu([-2, 0, 3]), [-0.4, 0, 3]);
+    expectClose(ops.leakyRelu([-2, 3], 0.1), [-0.2, 3]);
+    expectClose(ops.leakyRelu([-2], { negativeSlope: 0.5 }), [-1]);
+  });
+
+  it('hardSigmoid, hardSilu / hardSwish', () => {
+    expectClose(ops.hardSigmoid([-4, -3, 0, 1.5, 3, 4]), [0, 0, 0.5, 0.75, 1, 1]);
+    expectClose(ops.hardSilu([-4, 0, 1, 4]), [0, 0, 2 / 3, 4]);
+    expect(ops.hardSwish).toBe(ops.hardSilu);
+  });
+
+  it('softmax and logSoftmax: axes, stability, ints, size-0', () => {
+    const p = [0.09003057317038046, 0.24472847105479767, 0.6652409557748219];
+    expectClose(ops.softmax([1, 2, 3]), p);
+    expectClose(ops.softmax([[1, 5], [2, 5], [3, 5]], 0), [[p[0], 1 / 3], [p[1], 1 / 3], [p[2], 1 / 3]]);
+    expectClose(ops.softmax([[1, 2], [3, 4]], { axis: [0, 1] }), [[1, Math.E, Math.E ** 2, Math.E ** 3].map((v) => v / (1 + Math.E + Math.E ** 2 + Math.E ** 3))].flat());
+    expectClose(ops.softmax(f64([1000, 1000, -1000])), [0.5, 0.5, 0]);
+    const si = ops.softmax([1, 1]);
+    expect(si.dtype).toBe('float32');
+    expectClose(si, [0.5, 0.5]);
+    expect(ops.softmax(ops.zeros([0, 3])).shape).toEqual([0, 3]);
+    expectClose(ops.logSoftmax([1, 2, 3]), p.map(Math.log));
+    expectClose(ops.logSoftmax(f64([1000, 0])), [0, -1000]);
+    expectClose(ops.logSoftmax([[1, 2], [1, 2]], -2), [[-LN2, -LN2], [-LN2, -LN2]]);
+  });
+});
+
+describe('activation gradients (float64)', () => {
+  const x = randomTensor([2, 5], 1, -4, 4);
+  const cases: [string, (t: Tensor) => Tensor][] = [
+    ['relu', ops.relu],
+    ['relu6', (t) => ops.relu6(ops.multiply(t, 2))],
+    ['softplus', ops.softplus],
+    ['softsign', ops.softsign],
+    ['silu', ops.silu],
+    ['logSigmoid', ops.logSigmoid],
+    ['gelu', (t) => ops.gelu(t)],
+    ['gelu exact', (t) => ops.gelu(t, false)],
+    ['elu', (t) => ops.elu(t, 1.5)],
+    ['selu', ops.selu],
+    ['leakyRelu', (t) => ops.leakyRelu(t)],
+    ['hardSigmoid', ops.hardSigmoid],
+    ['hardSilu', ops.hardSilu],
+    ['softmax', (t) => ops.softmax(t)],
+    ['softmax axis 0', (t) => ops.softmax(t, 0)],
+    ['logSoftmax', (t) => ops.logSoftmax(t)],
+    ['logSoftmax over all axes', (t) => ops.logSoftmax(t, [0, 1])],
+  ];
+  for (const [name, fn] of cases) it(name, () => checkGrad(fn, [x]));
+
+  it('softplus has gradient sigmoid(0) = 0.5 at 0; relu 0 at 0; no NaN from elu on large inputs', () => {
+    expectClose(keras.grad((t: Tensor) => ops.sum(ops.softplus(t)))(f64([0, 800, -800])) as Tensor, [0.5, 1, 0]);
+    expectClose(keras.grad((t: Tensor) => ops.sum(ops.relu(t)))(f64([0, 1])) as Tensor, [0, 1]);
+    expectClose(keras.grad((t: Tensor) => ops.sum(ops.elu(t)))(f64([1000, -1000])) as Tensor, [1, 0]);
+    expectClose(keras.grad((t: Tensor) => ops.sum(ops.softmax(t)))(f64([1000, 0])) as Tensor, [0, 0], { atol: 1e-12 });
+  });
+});
+
+describe('cross-entropies', () => {
+  it('binaryCrossentropy from probabilities (clipped to [1e-7, 1 - 1e-7])', () => {
+    expectClose(ops.binaryCrossentropy([1, 0, 1], [0.9, 0.2, 0.5]), [0.10536051565782628, 0.2231435513142097, LN2]);
+    expectClose(ops.binaryCrossentropy(f64([1, 1]), f64([0, 1])), [16.11809565095832, 1.0000000494736474e-7], { rtol: 1e-6 });
+    expectClose(ops.binaryCrossentropy([[1], [0]], [[0.9], [0.9]]), [[0.10536051565782628], [2.3025850929940455]]);
+  });
+
+  it('binaryCrossentropy from logits equals the sigmoid formula and is stable', () => {
+    const logits = [0, 2, -3];
+    const t = [1, 0, 0.5];
+    const want = logits.map((z, i) => {
+      const s = 1 / (1 + Math.exp(-z));
+      return -(t[i] * Math.log(s) + (1 - t[i]) * Math.log(1 - s));
+    });
+    expectClose(ops.binaryCrossentropy(t, logits, true), want);
+    expectClose(ops.binaryCrossentropy(t, logits, { fromLogits: true }), [LN2, 2.1269280110429727, 1.548587351573742]);
+    expectClose(ops.binaryCrossentropy(f64([0, 1]), f64([1000, -1000]), true), [1000, 1000]);
+  });
+
+  it('categoricalCrossentropy renormalizes probabilities; logits go through logSoftmax; axis', () => {
+    const t = [[0, 1, 0], [0.5, 0.5, 0]];
+    expectClose(ops.categoricalCrossentropy(t, [[0.2, 0.7, 0.1], [1, 1, 2]]), [0.35667494393873245, Math.log(4)], { shape: [2] });
+    expectClose(ops.categoricalCrossentropy([[0, 0, 1]], [[1, 2, 3]], true), [0.40760596444438013]);
+    expectClose(ops.categoricalCrossentropy([[0, 0, 1]], [[0, 1, 0]]), [16.11809565095832], { rtol: 1e-6 });
+    const tt = ops.transpose(ops.convertToTensor(t, 'float32'));
+    expectClose(ops.categoricalCrossentropy(tt, ops.transpose(ops.convertToTensor([[0.2, 0.7, 0.1], [1, 1, 2]], 'float32')), { axis: 0 }), [0.35667494393873245, Math.log(4)]);
+    expectClose(ops.categoricalCrossentropy(f64([[0, 1]]), f64([[1000, -1000]]), true), [2000]);
+  });
+
+  it('sparseCategoricalCrossentropy: int or float labels, trailing 1 squeezed, axis, out-of-range labels give 0', () => {
+    const probs = [[0.2, 0.7, 0.1], [0.25, 0.25, 0.5]];
+    const want = [0.35667494393873245, LN2];
+    expectClose(ops.sparseCategoricalCrossentropy([1, 2], probs), want, { shape: [2] });
+    expectClose(ops.sparseCategoricalCrossentropy([[1], [2]], probs), want, { shape: [2] });
+    expectClose(ops.sparseCategoricalCrossentropy([1.0, 2.0], probs), want);
+    expectClose(ops.sparseCategoricalCrossentropy([2], [[1, 2, 3]], true), [0.40760596444438013]);
+    expectClose(ops.sparseCategoricalCrossentropy([1, 2], ops.transpose(ops.convertToTensor(probs, 'float32')), { axis: 0 }), want);
+    expectClose(ops.sparseCategoricalCrossentropy([3], [[0.5, 0.5]]), [0]);
+  });
+
+  it('errors name the op and both shapes', () => {
+    expect(() => ops.binaryCrossentropy([1, 0], [0.5, 0.5, 0.5])).toThrow(/binaryCrossentropy: .*target.shape=\(2,\), output.shape=\(3,\)/);
+    expect(() => ops.categoricalCrossentropy([[1, 0]], [[0.5, 0.5, 0]])).toThrow(/categoricalCrossentropy: .*\(1, 2\).*\(1, 3\)/);
+    expect(() => ops.sparseCategoricalCrossentropy([1, 2, 0], [[0.5, 0.5]])).toThrow(/sparseCategoricalCrossentropy: .*target.shape=\(3,\), output.shape=\(1, 2\)/);
+  });
+
+  it('gradients (float64), both ways', () => {
+    const t = randomTensor([3, 4], 2, 0, 1);
+    const p = randomTensor([3, 4], 3, 0.1, 0.9);
+    const z = randomTensor([3, 4], 4, -3, 3);
+    checkGrad((a, b) => ops.binaryCrossentropy(a, b), [t, p]);
+    checkGrad((a, b) => ops.binaryCrossentropy(a, b, true), [t, z]);
+    checkGrad((a, b) => ops.categoricalCrossentropy(a, b), [t, p]);
+    checkGrad((a, b) => ops.categoricalCrossentropy(a, b, true, 0), [t, z]);
+    const labels = ops.convertToTensor([0, 3, 1]);
+    checkGrad((b) => ops.sparseCategoricalCrossentropy(labels, b), [p]);
+    checkGrad((b) => ops.sparseCategoricalCrossentropy(labels, b, { fromLogits: true }), [z]);
+  });
+});
+
+describe('moments, batchNormalization, normalize', () => {
+  it('moments: population variance, axes, keepdims, negative axes, ints', () => {
+    const x = [[1, 2], [3, 6]];
+    const [m0, v0] = ops.moments(x, 0);
+    expectClose(m0, [2, 4]);
+    expectClose(v0, [1, 4]);
+    const [m, v] = ops.moments(x, [0, 1], true);
+    expectClose(m, [[3]], { shape: [1, 1] });
+    expectClose(v, [[3.5]], { shape: [1, 1] });
+    const [m1, v1] = ops.moments(x, -1, { keepdims: false });
+    expect(m1.dtype).toBe('float32');
+    expectClose(m1, [1.5, 4.5], { shape: [2] });
+    expectClose(v1, [0.25, 2.25], { shape: [2] });
+  });
+
+  it('batchNormalization: statistics along axis, offset, scale, epsilon', () => {
+    const x = [[1, 2], [3, 4]];
+    expectClose(ops.batchNormalization(x, [2, 3], [1, 4], -1, [0, 1], [2, 1], 0), [[-2, 0.5], [2, 1.5]]);
+    expectClose(ops.batchNormalization(x, [2, 3], [1, 4], 1, { offset: [0, 1], scale: [2, 1], epsilon: 0 }), [[-2, 0.5], [2, 1.5]]);
+    const s = 1 / Math.sqrt(1.001);
+    expectClose(ops.batchNormalization(x, [2, 3], [1, 1], 1), [[-s, -s], [s, s]]);
+    // axis 0 of a rank-3 tensor (channels_first-like)
+    expectClose(ops.batchNormalization(ops.ones([2, 1, 2]), [0, 1], [1, 1], 0, null, null, 0), [[[1, 1]], [[0, 0]]]);
+  });
+
+  it('batchNormalization rejects statistics of the wrong length', () => {
+    expect(() => ops.batchNormalization([[1, 2]], [1, 2, 3], [1, 1], -1)).toThrow(/batchNormalization: mean must be 1-D with 2 entries.*\(1, 2\).*\(3,\)/);
+  });
+
+  it('normalize: L2 by default, other orders, zeros stay zero, rank 0', () => {
+    expectClose(ops.normalize([3, 4]), [0.6, 0.8]);
+    expectClose(ops.normalize([[3, 1], [4, 0]], 0), [[0.6, 1], [0.8, 0]]);
+    expectClose(ops.normalize([1, -3], { order: 1 }), [0.25, -0.75]);
+    expectClose(ops.normalize([0, 0]), [0, 0]);
+    expectClose(ops.normalize(5), [1], { shape: [1] });
+    expect(() => ops.normalize([1, 2], -1, 0)).toThrow(/normalize: order must be an integer >= 1/);
+  });
+
+  it('gradients (float64)', () => {
+    const x = randomTensor([3, 4], 5);
+    checkGrad((a) => ops.moments(a, 0)[0], [x]);
+    checkGrad((a) => ops.moments(a, [0, 1], true)[1], [x]);
+    const mean = randomTensor([4], 6);
+    const variance = randomTensor([4], 7, 0.5, 2);
+    checkGrad((a, m, v, o, s) => ops.batchNormalization(a, m, v, -1, o, s), [x, mean, variance, randomTensor([4], 8), randomTensor([4], 9)]);
+    checkGrad((a) => ops.normalize(a), [x]);
+    checkGrad((a) => ops.normalize(a, 0, 3), [x]);
+  });
+});
