@@ -601,4 +601,21 @@ describe('symbolic shapes (keras.trace)', () => {
     const [, grad] = keras.ir.run(dg, [f64([3, 1, 2], [3])]);
     expectClose(grad, [100, 1, 10]);
   });
+
+  it('leaves no tensors behind inside tidy', () => {
+    const x = ops.cast(m23(), 'float32');
+    const before = keras.memory().numTensors;
+    keras.tidy(() => {
+      ops.take(x, [-1, 0], 1);
+      ops.takeAlongAxis(x, [[0], [-1]], 1);
+      ops.scatterUpdate(x, [[0, 0], [0, 0]], [1, 2]);
+      ops.sliceUpdate(x, [0, 0], [[1]]);
+      ops.topK(x, 2);
+      ops.diag(ops.diag(x));
+      ops.repeat(x, [1, 2], 0);
+      ops.linspace([0, 1], 2, 3);
+      keras.grad((a: keras.Tensor) => ops.sum(ops.sort(a)))(x);
+    });
+    expect(keras.memory().numTensors).toBe(before);
+  });
 });
