@@ -9,8 +9,8 @@
  * on values (gradient accumulation boundaries, EMA overwrite) use `ops.where`, not `if`.
  *
  * Order of one `apply`, as Keras: unscale (lossScaleFactor) -> [accumulate] -> clip ->
- * weight decay (`w -= w * wd * lr`) -> `updateStep` per variable -> EMA -> iterations += 1
- * -> variable constraints.
+ * weight decay (`w -= w * wd * lr`) -> `updateStep` per variable -> EMA -> iterations += 1.
+ * Variable constraints are applied by the caller (the layer owns them; Model.trainStep applies them).
  */
 import { FLOATX, isFloat, type DType } from '../dtype.js';
 import { eagerly, tidy } from '../engine.js';
@@ -60,9 +60,6 @@ const BASE_KEYS = [
   'gradientAccumulationSteps',
   'name',
 ] as const;
-
-/** A variable constraint as layers may attach one (a function or an object with `call`). */
-type Constraint = ((w: Tensor) => Tensor) | { call(w: Tensor): Tensor };
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
@@ -389,12 +386,6 @@ export abstract class Optimizer {
       const scale = this.lossScaleFactor;
       const unscaled = scale === null ? gs : gs.map((g) => ops.divide(g, scale));
       this.backendApplyGradients(unscaled, vs);
-      for (const v of vs) {
-        const c = (v as unknown as { constraint?: Constraint | null }).constraint;
-        if (!c) continue;
-        const out = typeof c === 'function' ? c(v.value) : c.call(v.value);
-        v.assign(ops.cast(out, v.dtype));
-      }
     });
   }
 
@@ -501,6 +492,57 @@ export abstract class Optimizer {
       );
     }
     tidy(() => variables.forEach((v, i) => v.assign(this.averages[i].value)));
+  }
+
+  /** Assigns every optimizer variable (in `variables` order) from `weights`; the optimizer must be built. */
+  setWeights(weights: readonly Tensor[]): void {
+    if (!this.built) {
+      throw new ValueError(`${this.name}.setWeights: the optimizer has not been built yet. Call optimizer.build(trainableVariables) to create the optimizer weights first.`);
+    }
+    if (weights.length !== this.trackedVariables.length) {
+      throw new ValueError(`${this.name}.setWeights: expected ${this.trackedVariables.length} weights (one per optimizer variable), received ${weights.length}`);
+    }
+    this.trackedVariables.forEach((v, i) => {
+      const w = weights[i];
+      if (w.shape.length !== v.shape.length || w.shape.some((d, k) => d !== v.shape[k])) {
+        throw new ShapeError(`${this.name}.setWeights: optimizer variable ${v.name} has shape ${fmtShape(v.shape)}, not compatible with provided weight shape ${fmtShape(w.shape)}`);
+      }
+    });
+    tidy(() => this.trackedVariables.forEach((v, i) => v.assign(ops.cast(weights[i], v.dtype))));
+  }
+
+  /**
+   * Writes copies of the variables into `store` under '0', '1', ... (the layout of Keras'
+   * `.keras` weights file); the copies belong to the caller.
+   */
+  saveOwnVariables(store: Record<string, Tensor>): void {
+    this.trackedVariables.forEach((v, i) => {
+      store[String(i)] = eagerly(() => ops.multiply(v.value, 1));
+    });
+  }
+
+  /**
+   * Reads the variables back from `store`. As Keras, a store with a different number of
+   * entries (e.g. an optimizer that was never built) is skipped with a warning.
+   */
+  loadOwnVariables(store: Record<string, Tensor>): void {
+    const n = Object.keys(store).length;
+    if (n !== this.trackedVariables.length) {
+      let msg = `Skipping variable loading for optimizer '${this.name}', because it has ${this.trackedVariables.length} variables whereas the saved optimizer has ${n} variables.`;
+      if (!this.built) msg += ' This is likely because the optimizer has not been called/built yet.';
+      process.emitWarning(msg);
+      return;
+    }
+    tidy(() =>
+      this.trackedVariables.forEach((v, i) => {
+        const w = store[String(i)];
+        if (!w) throw new ValueError(`${this.name}.loadOwnVariables: the store has no entry '${i}'`);
+        if (w.shape.length !== v.shape.length || w.shape.some((d, k) => d !== v.shape[k])) {
+          throw new ShapeError(`${this.name}.loadOwnVariables: variable ${v.name} has shape ${fmtShape(v.shape)}, the saved value has shape ${fmtShape(w.shape)}`);
+        }
+        v.assign(ops.cast(w, v.dtype));
+      }),
+    );
   }
 
   /** Hyperparameters as a JSON-serializable object (camelCase keys; a schedule is serialized). */

@@ -664,3 +664,35 @@ describe('config and identifiers', () => {
     expect(() => new optimizers.SGD().build([ints])).toThrow(/variable counts\S* \(2,\) has dtype int32; only float variables can be optimized/);
   });
 });
+
+describe('weights', () => {
+  it('saveOwnVariables / loadOwnVariables restore the full state, so training continues identically', () => {
+    const make = () => new optimizers.Adam({ learningRate: 0.01, amsgrad: true });
+    const a = make();
+    const va = variable([1, 2, 3], 'float64', 'a');
+    a.apply([tensor([0.1, 0.2, 0.3])], [va]);
+    const store: Record<string, keras.Tensor> = {};
+    a.saveOwnVariables(store);
+    expect(Object.keys(store)).toEqual(['0', '1', '2', '3', '4']);
+    expect(store['0'].item()).toBe(1);
+
+    const b = make();
+    const vb = variable(Array.from(va.value.dataSync()), 'float64', 'b');
+    const unbuilt: Record<string, keras.Tensor> = {};
+    expect(() => b.setWeights(Object.values(store))).toThrow(/has not been built yet/);
+    b.build([vb]);
+    b.loadOwnVariables(store);
+    Object.values(store).forEach((t) => t.dispose());
+    expect(b.iterations.value.item()).toBe(1);
+    a.apply([tensor([0.5, -0.5, 0.1])], [va]);
+    b.apply([tensor([0.5, -0.5, 0.1])], [vb]);
+    expectClose(vb.value, va.value, { rtol: 1e-14 });
+
+    b.loadOwnVariables(unbuilt); // count mismatch: skipped with a warning, state unchanged
+    expect(b.iterations.value.item()).toBe(2);
+    expect(() => b.setWeights([tensor([1])])).toThrow(/expected 5 weights \(one per optimizer variable\), received 1/);
+    const bad = b.variables.map((v) => ops.cast(v.value, v.dtype));
+    bad[2] = tensor([1, 2]);
+    expect(() => b.setWeights(bad)).toThrow(/optimizer variable b\S*_momentum has shape \(3,\), not compatible with provided weight shape \(2,\)/);
+  });
+});
