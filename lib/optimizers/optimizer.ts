@@ -547,10 +547,8 @@ export abstract class Optimizer {
 
   /** Hyperparameters as a JSON-serializable object (camelCase keys; a schedule is serialized). */
   getConfig(): Record<string, unknown> {
-    let learningRate: unknown;
-    if (this.lr instanceof LearningRateSchedule) learningRate = serializeSchedule(this.lr);
-    else if (this.lr instanceof Variable) learningRate = this.learningRate;
-    else learningRate = this.learningRate;
+    // A function learning rate is saved as its current value (functions are not serializable).
+    const learningRate = this.lr instanceof LearningRateSchedule ? serializeSchedule(this.lr) : this.learningRate;
     return {
       name: this.name,
       learningRate,
