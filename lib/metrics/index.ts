@@ -12,7 +12,7 @@ import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/index.js';
-import { Loss, LossFunctionWrapper, toSnakeCase } from '../losses/loss.js';
+import { Loss, LossFunctionWrapper, configToOptions, toSnakeCase } from '../losses/loss.js';
 import * as L from '../losses/losses.js';
 import { isBinaryOrSparseCategorical } from '../losses/index.js';
 import { Metric, requirePred } from './metric.js';
@@ -212,3 +212,13 @@ export function serialize(metric: Metric): { class_name: string; config: Record<
   return { class_name: metric.constructor.name, config: metric.getConfig() };
 }
 
+
+/** A built-in metric from `{ class_name, config }` (as written by `serialize`). */
+export function deserialize(config: { class_name?: string; className?: string; config?: Record<string, unknown> }): Metric {
+  const className = config.class_name ?? config.className;
+  if (typeof className !== 'string' || !(className in CLASSES) || className === 'MeanMetricWrapper') {
+    throw new ValueError(`metrics.deserialize: unknown metric class ${JSON.stringify(className)}; known: ${Object.keys(CLASSES).join(', ')}`);
+  }
+  const ctor = CLASSES[className] as unknown as new (options: Record<string, unknown>) => Metric;
+  return new ctor(configToOptions(config.config ?? {}));
+}

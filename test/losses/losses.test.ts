@@ -393,3 +393,17 @@ describe('tracing', () => {
     expectClose(out, 2);
   });
 });
+
+describe('memory', () => {
+  it('compute under tidy leaves no tensors behind', () => {
+    const t = ops.convertToTensor([1, 2], 'int32');
+    const p = ops.convertToTensor([[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]], 'float32');
+    const loss = new losses.SparseCategoricalCrossentropy({ ignoreClass: 1 });
+    keras.tidy(() => loss.compute(t, p, [1, 2]));
+    const before = keras.memory().numTensors;
+    keras.tidy(() => {
+      loss.compute(t, p, [1, 2]);
+    });
+    expect(keras.memory().numTensors).toBe(before);
+  });
+});
