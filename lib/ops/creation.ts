@@ -7,12 +7,12 @@
 import { FLOATX, isFloat, isInt, parseDType, resultType, type DType } from '../dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
-import { broadcastShapes, normalizeAxis, shapesEqual, type Dim } from '../shape.js';
+import { broadcastShapes, normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { asDType, dtypeOperand, type TensorLike } from './common.js';
 import { add, cast, divide, equal, floor, greaterEqual, multiply, subtract, where } from './elementwise.js';
-import { broadcastTo, concatenate, expandDims, reshape, slice, transpose } from './shape.js';
+import { broadcastTo, concatenate, expandDims, reshape, transpose } from './shape.js';
 
 // ---------------------------------------------------------------- primitives
 
@@ -198,9 +198,9 @@ export function linspace(start: TensorLike, stop: TensorLike, ...rest: unknown[]
     // Multiplying before dividing keeps samples at integer fractions exact.
     let y = add(s0, div > 0 ? divide(multiply(t, delta), div) : multiply(t, delta));
     if (endpoint && num > 1) {
-      // The last sample is exactly stop, as numpy.
-      const last = shapesEqual(e.shape, bshape) ? e0 : broadcastToDims(e0, [1, ...bshape]);
-      y = concatenate([slice(y, y.shape.map(() => 0), [num - 1, ...bshape.map(() => -1)]), last], 0);
+      // The last sample is exactly stop, as numpy (a where, so unknown dims still differentiate).
+      const isLast = reshape(equal(arangeInt(num), num - 1), [num, ...bshape.map(() => 1)]);
+      y = where(isLast, e0, y);
     }
     const perm = Array.from({ length: bshape.length + 1 }, (_, i) => i).slice(1);
     perm.splice(ax, 0, 0);

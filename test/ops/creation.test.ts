@@ -236,4 +236,12 @@ describe('creation inside a trace', () => {
     expectClose(l, [0, 0.5, 1]);
     expectClose(z, [0, 0]);
   });
+
+  it('linspace over an unknown dim differentiates into a graph', () => {
+    const g = keras.trace((x) => ops.sum(ops.linspace(x, 1, 3)), [{ shape: [null], dtype: 'float64' }]);
+    const [value, grad] = keras.ir.run(keras.ir.differentiate(g), [ops.convertToTensor(new Float64Array([0, 2]))]);
+    // Samples x, (x + 1) / 2, 1: sum 1.5 + 4.5, d/dx 1.5 each.
+    expectClose(value, 6);
+    expectClose(grad, [1.5, 1.5]);
+  });
 });

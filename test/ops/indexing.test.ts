@@ -595,6 +595,13 @@ describe('symbolic shapes (keras.trace)', () => {
     expectClose(u, [[0, 1, 2], [3, 4, 9]]);
   });
 
+  it('tile and repeat over an unknown dim differentiate into a graph', () => {
+    const g = keras.trace((x) => ops.add(ops.sum(ops.tile(x, [2, 2])), ops.sum(ops.repeat(x, 3, 1))), [{ shape: [null, 2], dtype: 'float64' }]);
+    const [value, grad] = keras.ir.run(keras.ir.differentiate(g), [f64([1, 2, 3, 4], [2, 2])]);
+    expectClose(value, 70);
+    expectClose(grad, [[7, 7], [7, 7]]);
+  });
+
   it('a graph with sort differentiates into a graph', () => {
     const g = keras.trace((x) => ops.sum(ops.multiply(ops.sort(x), [1, 10, 100])), [{ shape: [3], dtype: 'float64' }]);
     const dg = keras.ir.differentiate(g);
