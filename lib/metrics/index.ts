@@ -121,16 +121,16 @@ export function knownMetricNames(): string[] {
 
 /** The accuracy matching a loss, as Keras compile does: binary / sparse categorical / categorical; null if the loss says nothing. */
 function accuracyForLoss(loss: unknown): 'binary' | 'sparse' | 'categorical' | null {
-  let key: string | null = null;
-  if (typeof loss === 'string') key = loss;
-  else if (loss instanceof LossFunctionWrapper) key = loss.fn.name ? toSnakeCase(loss.fn.name) : null;
-  else if (loss instanceof Loss) key = loss.constructor.name;
-  else if (typeof loss === 'function') key = loss.name;
-  if (!key) return null;
-  const k = toSnakeCase(key).replace(/^(bce)$/i, 'binary_crossentropy');
-  if (k === 'binary_crossentropy' || k === 'binary_focal_crossentropy') return 'binary';
-  if (k === 'sparse_categorical_crossentropy') return 'sparse';
-  if (k === 'categorical_crossentropy') return 'categorical';
+  const byFn = (fn: unknown) =>
+    fn === L.binaryCrossentropy || fn === L.binaryFocalCrossentropy ? 'binary' : fn === L.sparseCategoricalCrossentropy ? 'sparse' : fn === L.categoricalCrossentropy ? 'categorical' : null;
+  if (loss instanceof LossFunctionWrapper) return byFn(loss.fn);
+  if (typeof loss === 'function') return byFn(loss);
+  if (typeof loss === 'string') {
+    const k = toSnakeCase(loss);
+    if (k === 'binary_crossentropy' || k === 'bce' || k === 'binary_focal_crossentropy') return 'binary';
+    if (k === 'sparse_categorical_crossentropy') return 'sparse';
+    if (k === 'categorical_crossentropy') return 'categorical';
+  }
   return null;
 }
 

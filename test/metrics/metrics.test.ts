@@ -185,6 +185,22 @@ describe('accuracy metrics', () => {
     expectClose(big.result(), 1);
   });
 
+  it('bool and int labels, and an empty batch', () => {
+    const b = new metrics.BinaryAccuracy();
+    b.updateState([true, false, true], [0.9, 0.2, 0.1]);
+    expectClose(b.result(), 2 / 3);
+    // An empty (0, 1) batch adds nothing. (As in Keras, rank-1 inputs are averaged over their
+    // last axis into one value, so an empty rank-1 batch would add a NaN.)
+    b.updateState(ops.zeros([0, 1]), ops.zeros([0, 1]));
+    expectClose(b.result(), 2 / 3);
+    const m = new metrics.Mean();
+    m.updateState(ops.zeros([0]));
+    expectClose(m.result(), 0);
+    const a = new metrics.Accuracy();
+    a.updateState(ops.convertToTensor([1, 2, 3], 'int32'), ops.convertToTensor([1, 2, 0], 'int32'));
+    expectClose(a.result(), 2 / 3);
+  });
+
   it('inTopK handles ties, NaN and out-of-range targets', () => {
     expectClose(metrics.inTopK([0, 1, 2, 5], [[1, 1, 0], [0, NaN, 1], [0, 0, 1], [1, 2, 3]], 1), [1, 0, 1, 0]);
   });
@@ -203,6 +219,8 @@ describe('regression metrics', () => {
     const mae = new metrics.MeanAbsoluteError();
     mae.updateState([[0, 0], [1, 1]], [[1, 3], [1, 1]]);
     expectClose(mae.result(), 1);
+    mae.updateState([[4, 4]], [[0, 0]]);
+    expectClose(mae.result(), (2 + 0 + 4) / 3);
     mae.resetState();
     mae.updateState([[0, 0], [1, 1]], [[1, 3], [1, 1]], [0, 1]);
     expectClose(mae.result(), 0);
@@ -454,6 +472,9 @@ describe('metrics.get', () => {
     expect(metrics.get('accuracy', { loss: losses.get('categorical_crossentropy') })).toBeInstanceOf(metrics.CategoricalAccuracy);
     expect(metrics.get('accuracy', { loss: losses.get('SparseCategoricalCrossentropy') })).toBeInstanceOf(metrics.SparseCategoricalAccuracy);
     expect(metrics.get('accuracy', { loss: losses.categoricalCrossentropy as never })).toBeInstanceOf(metrics.CategoricalAccuracy);
+    class MyBce extends losses.BinaryCrossentropy {}
+    expect(metrics.get('accuracy', { loss: new MyBce() })).toBeInstanceOf(metrics.BinaryAccuracy);
+    expect(metrics.get('accuracy', { loss: 'bce' })).toBeInstanceOf(metrics.BinaryAccuracy);
   });
 
   it("resolves 'accuracy' by the shapes of the first update otherwise", () => {
