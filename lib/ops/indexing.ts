@@ -554,13 +554,13 @@ export function diag(x: TensorLike, k: number | { k?: number } = 0): Tensor {
   if (t.rank !== 1) throw new ShapeError(`diag: x must be 1-D or 2-D, received shape ${fmtShape(t.shape)}`);
   const len = knownDim(t, 0, 'diag');
   const size = len + Math.abs(kk);
-  if (len === 0) return run1('fill', [], { shape: [size, size], value: 0, dtype: t.dtype });
-  // out[i, j] = x[min(i, j)] on the diagonal j - i = k, zero elsewhere.
-  const idx = new Int32Array(size * size);
-  for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) idx[i * size + j] = Math.min(i, j, len - 1);
-  const gathered = run1('gather', [t, reshape(convertToTensor(idx), [size, size])], { axis: 0 });
-  const mask = equal(add(reshape(arangeInt(size), [size, 1]), kk), arangeInt(size));
-  return where(mask, gathered, zerosLike(gathered));
+  // Row i of [len, size + 1] holds x[i] then zeros; flattened, x[i] lands at i * (size + 1),
+  // i.e. on the main diagonal of a size x size matrix; shifting by `start` moves it to diagonal k.
+  const rows = reshape(pad(reshape(t, [len, 1]), [[0, 0], [0, size]]), [len * (size + 1)]);
+  const start = kk >= 0 ? kk : -kk * size;
+  const tail = size * size - start - len * (size + 1);
+  const flat = tail >= 0 ? pad(rows, [[start, tail]]) : slice(pad(rows, [[start, 0]]), [0], [size * size]);
+  return reshape(flat, [size, size]);
 }
 
 /** Sum of diagonal `offset` over axis1 and axis2 (ints and bools sum as int32). */

@@ -493,6 +493,9 @@ describe('diag / diagonal / trace', () => {
     expectClose(ops.diag([1, 2], 1), [[0, 1, 0], [0, 0, 2], [0, 0, 0]]);
     expectClose(ops.diag([1, 2], -1), [[0, 0, 0], [1, 0, 0], [0, 2, 0]]);
     expectClose(ops.diag([4]), [[4]]);
+    expectClose(ops.diag([1, 2], 2), [[0, 0, 1, 0], [0, 0, 0, 2], [0, 0, 0, 0], [0, 0, 0, 0]]);
+    expectClose(ops.diag([1, 2], -2), [[0, 0, 0, 0], [0, 0, 0, 0], [1, 0, 0, 0], [0, 2, 0, 0]]);
+    expect(ops.diag([true, true]).arraySync()).toEqual([[true, false], [false, true]]);
     expect(ops.diag(ops.zeros([0]), 2).shape).toEqual([2, 2]);
     expect(ops.diag([1, 2]).dtype).toBe('int32');
   });
@@ -522,6 +525,7 @@ describe('diag / diagonal / trace', () => {
 
   it('gradients', () => {
     checkGrad((v) => ops.diag(v, -1), [randomTensor([3], 27)]);
+    checkGrad((v) => ops.diag(v, 2), [randomTensor([2], 33)]);
     checkGrad((a) => ops.diag(a, 1), [randomTensor([3, 4], 28)]);
     checkGrad((a) => ops.diagonal(a, -1, 2, 0), [randomTensor([3, 2, 3], 29)]);
     checkGrad((a) => ops.trace(a), [randomTensor([3, 3], 30)]);
