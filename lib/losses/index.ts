@@ -36,6 +36,7 @@ const CLASSES: Record<string, LossClass> = {
   BinaryCrossentropy: L.BinaryCrossentropy,
   BinaryFocalCrossentropy: L.BinaryFocalCrossentropy,
   CategoricalCrossentropy: L.CategoricalCrossentropy,
+  CategoricalFocalCrossentropy: L.CategoricalFocalCrossentropy,
   SparseCategoricalCrossentropy: L.SparseCategoricalCrossentropy,
 };
 
@@ -56,6 +57,7 @@ const FUNCTIONS: Record<string, LossFunction> = {
   binary_crossentropy: L.binaryCrossentropy as LossFunction,
   binary_focal_crossentropy: L.binaryFocalCrossentropy as LossFunction,
   categorical_crossentropy: L.categoricalCrossentropy as LossFunction,
+  categorical_focal_crossentropy: L.categoricalFocalCrossentropy as LossFunction,
   sparse_categorical_crossentropy: L.sparseCategoricalCrossentropy as LossFunction,
 };
 

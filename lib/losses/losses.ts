@@ -197,6 +197,36 @@ export function categoricalCrossentropy(yTrue: TensorLike, yPred: TensorLike, fr
   return ops.categoricalCrossentropy(t, p, o.fromLogits, o.axis);
 }
 
+type CFCEOptions = { alpha?: number; gamma?: number; fromLogits?: boolean; labelSmoothing?: number; axis?: number };
+
+/**
+ * Categorical focal crossentropy: `sum(alpha * (1 - p)^gamma * -yTrue * log(p), axis)` with
+ * p the renormalized, clipped probabilities (softmax of logits with fromLogits).
+ */
+export function categoricalFocalCrossentropy(
+  yTrue: TensorLike,
+  yPred: TensorLike,
+  alpha?: number | CFCEOptions,
+  gamma?: number,
+  fromLogits?: boolean,
+  labelSmoothing?: number,
+  axis?: number,
+): Tensor {
+  const o = parseArgs('categorical_focal_crossentropy', { alpha: 0.25, gamma: 2.0, fromLogits: false, labelSmoothing: 0, axis: -1 }, [alpha, gamma, fromLogits, labelSmoothing, axis]);
+  let [t, p] = prepare('categorical_focal_crossentropy', yTrue, yPred, false);
+  checkSameShape('categorical_focal_crossentropy', t, p);
+  const a = normalizeAxis(o.axis, p.rank, 'categorical_focal_crossentropy');
+  if (o.labelSmoothing) {
+    const n = t.shape[a];
+    t = ops.add(ops.multiply(t, 1 - o.labelSmoothing), ops.divide(o.labelSmoothing, n === null ? ops.sum(ops.onesLike(t), a, true) : n));
+  }
+  if (o.fromLogits) p = ops.softmax(p, a);
+  const output = ops.clip(ops.divide(p, ops.sum(p, a, true)), EPSILON, 1 - EPSILON);
+  const cce = ops.multiply(ops.negative(t), ops.log(output));
+  const weighting = ops.multiply(ops.power(ops.subtract(1, output), o.gamma), o.alpha);
+  return ops.sum(ops.multiply(weighting, cce), a);
+}
+
 type SCCEOptions = { fromLogits?: boolean; ignoreClass?: number | null; axis?: number };
 
 /**
@@ -343,6 +373,14 @@ export class BinaryFocalCrossentropy extends LossFunctionWrapper {
 export class CategoricalCrossentropy extends LossFunctionWrapper {
   constructor(fromLogits?: boolean | (Base & CCEOptions), labelSmoothing?: number, axis?: number, reduction?: Reduction, name?: string, dtype?: DType) {
     super(categoricalCrossentropy, split(lossArgs('CategoricalCrossentropy', { fromLogits: false, labelSmoothing: 0, axis: -1 }, 'categorical_crossentropy', [fromLogits, labelSmoothing, axis, reduction, name, dtype]), ['fromLogits', 'labelSmoothing', 'axis']));
+  }
+}
+
+/** Categorical focal crossentropy. Arguments: alpha, gamma, fromLogits, labelSmoothing, axis, reduction, name, dtype. */
+export class CategoricalFocalCrossentropy extends LossFunctionWrapper {
+  constructor(alpha?: number | (Base & CFCEOptions), gamma?: number, fromLogits?: boolean, labelSmoothing?: number, axis?: number, reduction?: Reduction, name?: string, dtype?: DType) {
+    const all = lossArgs('CategoricalFocalCrossentropy', { alpha: 0.25, gamma: 2.0, fromLogits: false, labelSmoothing: 0, axis: -1 }, 'categorical_focal_crossentropy', [alpha, gamma, fromLogits, labelSmoothing, axis, reduction, name, dtype]);
+    super(categoricalFocalCrossentropy, split(all, ['alpha', 'gamma', 'fromLogits', 'labelSmoothing', 'axis']));
   }
 }
 

@@ -217,6 +217,16 @@ describe('probabilistic losses', () => {
     expectClose(losses.categoricalCrossentropy([[1, 0], [0, 1]], [[0.25, 0.5], [0.75, 0.5]], { axis: 0 }), [-ln(0.25), -ln(0.5)]);
   });
 
+  it('categoricalFocalCrossentropy: focal factor, logits, smoothing, alpha and gamma', () => {
+    const probs = [0.2, 0.5, 0.3];
+    const focal = (t: number[], alpha = 0.25, gamma = 2) => t.reduce((s, ti, i) => s + alpha * (1 - probs[i]) ** gamma * -ti * ln(probs[i]), 0);
+    expectClose(losses.categoricalFocalCrossentropy([[0, 1, 0]], [probs]), [focal([0, 1, 0])]);
+    expectClose(losses.categoricalFocalCrossentropy([[0, 1, 0]], [probs.map(ln)], { fromLogits: true }), [focal([0, 1, 0])]);
+    expectClose(losses.categoricalFocalCrossentropy([[0, 1, 0]], [probs], { labelSmoothing: 0.3 }), [focal([0.1, 0.8, 0.1])]);
+    expectClose(new losses.CategoricalFocalCrossentropy(0.5, 1).compute([[0, 0, 1]], [probs]), focal([0, 0, 1], 0.5, 1));
+    expectClose(losses.get('categorical_focal_crossentropy')!.compute([[0, 1, 0]], [probs]), focal([0, 1, 0]));
+  });
+
   it('sparseCategoricalCrossentropy with (batch,) and (batch, 1) labels, probabilities and logits', () => {
     expectClose(losses.sparseCategoricalCrossentropy([1, 2], yPredProbs), [-ln(0.95), -ln(0.1)]);
     expectClose(new losses.SparseCategoricalCrossentropy().compute([1, 2], yPredProbs), (-ln(0.95) - ln(0.1)) / 2);
@@ -366,6 +376,7 @@ describe('gradients (float64 finite differences)', () => {
     checkGrad((t, p) => losses.categoricalCrossentropy(t, p, { fromLogits: true, labelSmoothing: 0.2 }), [oneHot, logits], { argnums: [1] });
     checkGrad((t, p) => losses.categoricalCrossentropy(t, p), [oneHot, probs], { argnums: [1] });
     checkGrad((p) => losses.sparseCategoricalCrossentropy([1, 2], p, { fromLogits: true, ignoreClass: 2 }), [logits]);
+    checkGrad((t, p) => losses.categoricalFocalCrossentropy(t, p, { fromLogits: true, labelSmoothing: 0.1 }), [oneHot, logits], { argnums: [1] });
   });
 
   it('a reduced class loss with sample weights', () => {
