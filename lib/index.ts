@@ -3,7 +3,7 @@
  *
  * ```ts
  * import * as keras from 'keras-node';
- * const x = keras.ops.ones([2, 3]);
+ * const model = new keras.Sequential([keras.layers.Dense(10, { activation: 'softmax' })]);
  * ```
  */
 import './backends/index.js';
@@ -18,13 +18,32 @@ import { Tensor } from './tensor.js';
 import { Variable } from './variable.js';
 import * as errors from './errors.js';
 import { resultType } from './dtype.js';
+import * as random from './random/index.js';
+import * as layers from './layers/index.js';
+import * as activations from './activations/index.js';
+import * as initializers from './initializers/index.js';
+import * as regularizers from './regularizers/index.js';
+import * as constraints from './constraints/index.js';
+import * as losses from './losses/index.js';
+import * as metrics from './metrics/index.js';
+import * as optimizers from './optimizers/index.js';
+import * as callbacks from './callbacks/index.js';
+import * as datasets from './datasets/index.js';
+import { Model } from './models/model.js';
+import { Sequential } from './models/sequential.js';
+import { Input } from './models/input.js';
+import { setRandomSeed } from './random/index.js';
 
-export { ops, Tensor, Variable, GradientTape, grad, valueAndGrad, tidy, keep, memory, trace, Graph, errors };
+export {
+  ops, Tensor, Variable, GradientTape, grad, valueAndGrad, tidy, keep, memory, trace, Graph, errors, random,
+  layers, activations, initializers, regularizers, constraints, losses, metrics, optimizers, callbacks, datasets,
+  Model, Sequential, Input,
+};
 export type { DType, TypedArray } from './dtype.js';
 export type { Dim, Shape } from './shape.js';
 export { KerasError, ShapeError, DTypeError, ValueError, GradientError } from './errors.js';
 
-/** Graph IR utilities. */
+/** Graph IR utilities: trace, differentiate, evaluate and run graphs. */
 export const ir = { trace, differentiate: differentiateGraph, evaluate: evaluateGraph, run: runGraph, Graph };
 
 /** Global configuration, as keras.config. */
@@ -37,5 +56,8 @@ export const config = {
 
 /** keras.backend helpers. */
 export const backend = { resultType };
+
+/** keras.utils. */
+export const utils = { setRandomSeed };
 
 export { stopGradient } from './ops/elementwise.js';

@@ -60,6 +60,8 @@ export class Variable {
     this.shape = [...value.shape];
     this.dtype = value.dtype;
     this.current = this.own(value);
+    // A value made by the initializer function belongs to the variable alone.
+    if (typeof initialValue === 'function') value.dispose();
   }
 
   private own(t: Tensor): Tensor {
