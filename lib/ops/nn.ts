@@ -26,6 +26,7 @@ import {
   greater,
   greaterEqual,
   less,
+  lessEqual,
   log,
   log1p,
   maximum,
@@ -35,6 +36,7 @@ import {
   power,
   rsqrt,
   sigmoid,
+  sqrt,
   square,
   stopGradient,
   subtract,
@@ -42,7 +44,7 @@ import {
   where,
 } from './elementwise.js';
 import { max, mean, norm, sum } from './reduction.js';
-import { expandDims, reshape, squeeze, transpose } from './shape.js';
+import { expandDims, reshape, slice, squeeze, transpose } from './shape.js';
 
 // ---------------------------------------------------------------- primitives
 
@@ -643,6 +645,70 @@ export function hardSilu(x: TensorLike): Tensor {
 /** Alias of hardSilu. */
 export const hardSwish = hardSilu;
 
+/** x for x > 0, alpha * (e^(x / alpha) - 1) otherwise. */
+export function celu(x: TensorLike, alpha: number | { alpha?: number } = 1): Tensor {
+  const a = isOptions(alpha) ? (alpha.alpha ?? 1) : alpha;
+  const t = asFloat(x, 'celu');
+  return where(greater(t, 0), t, multiply(expm1(divide(minimum(t, 0), a)), a));
+}
+
+/** Gated linear unit: splits `axis` (default -1) in halves a, b and returns a * sigmoid(b). */
+export function glu(x: TensorLike, axis: number | { axis?: number } = -1): Tensor {
+  const t = asFloat(x, 'glu');
+  const a = normalizeAxis(isOptions(axis) ? (axis.axis ?? -1) : axis, t.rank, 'glu');
+  const n = t.shape[a];
+  if (n === null || n % 2) throw new ShapeError(`glu: axis ${a} of x ${fmtShape(t.shape)} must have an even size`);
+  const half = t.shape.map((d, i) => (i === a ? n / 2 : d === null ? -1 : d));
+  const first = slice(t, t.shape.map(() => 0), half);
+  const second = slice(t, t.shape.map((_, i) => (i === a ? n / 2 : 0)), half);
+  return multiply(first, sigmoid(second));
+}
+
+/** clip(x, -1, 1). */
+export function hardTanh(x: TensorLike): Tensor {
+  const t = asFloat(x, 'hardTanh');
+  return where(greater(t, 1), 1, where(less(t, -1), -1, t));
+}
+
+/** x where |x| > threshold (default 0.5), else 0. */
+export function hardShrink(x: TensorLike, threshold: number | { threshold?: number } = 0.5): Tensor {
+  const th = isOptions(threshold) ? (threshold.threshold ?? 0.5) : threshold;
+  const t = asFloat(x, 'hardShrink');
+  return where(greater(abs(t), th), t, 0);
+}
+
+/** x - threshold above threshold, x + threshold below -threshold, else 0 (default 0.5). */
+export function softShrink(x: TensorLike, threshold: number | { threshold?: number } = 0.5): Tensor {
+  const th = isOptions(threshold) ? (threshold.threshold ?? 0.5) : threshold;
+  const t = asFloat(x, 'softShrink');
+  return where(greater(t, th), subtract(t, th), where(less(t, -th), add(t, th), 0));
+}
+
+/** x - tanh(x). */
+export function tanhShrink(x: TensorLike): Tensor {
+  const t = asFloat(x, 'tanhShrink');
+  return subtract(t, tanh(t));
+}
+
+/** (x + sqrt(x^2 + b)) / 2, a smooth relu (default b = 4). */
+export function squareplus(x: TensorLike, b: number | { b?: number } = 4): Tensor {
+  const bb = isOptions(b) ? (b.b ?? 4) : b;
+  const t = asFloat(x, 'squareplus');
+  return multiply(add(t, sqrt(add(square(t), bb))), 0.5);
+}
+
+/** 0 for x <= -1, x for x >= 1, (x + 1)^2 / 4 between. */
+export function sparsePlus(x: TensorLike): Tensor {
+  const t = asFloat(x, 'sparsePlus');
+  return where(lessEqual(t, -1), 0, where(greaterEqual(t, 1), t, multiply(square(add(t, 1)), 0.25)));
+}
+
+/** x where x > threshold, else defaultValue. */
+export function threshold(x: TensorLike, threshold_: number, defaultValue: number): Tensor {
+  const t = convertToTensor(x, null, 'threshold');
+  return where(greater(t, threshold_), t, defaultValue);
+}
+
 type AxisArg = number | number[];
 
 function softmaxArgs(op: string, x: TensorLike, axis: AxisArg | { axis?: AxisArg }): { t: Tensor; axes: number[] } {
@@ -803,3 +869,11 @@ export function normalize(x: TensorLike, axis: number | { axis?: number; order?:
   return divide(t, maximum(norm(t, o.order, o.axis, true), eps));
 }
 
+/** Peak signal-to-noise ratio in dB: 20 log10(maxVal) - 10 log10(mean((x1 - x2)^2)). */
+export function psnr(x1: TensorLike, x2: TensorLike, maxVal: number): Tensor {
+  const { dtype, tensors } = promote('psnr', x1, x2);
+  const [a, b] = isFloat(dtype) ? tensors : tensors.map((t) => cast(t, FLOATX));
+  if (a.rank !== b.rank || a.shape.some((d, i) => d !== b.shape[i])) throw new ShapeError(`psnr: x1 and x2 must have the same shape, received ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  const mse = mean(square(subtract(a, b)));
+  return subtract(20 * Math.log10(maxVal), multiply(log(mse), 10 / Math.LN10));
+}

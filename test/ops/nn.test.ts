@@ -50,6 +50,30 @@ describe('activations at known points', () => {
     expect(ops.hardSwish).toBe(ops.hardSilu);
   });
 
+  it('celu, glu, hardTanh, hardShrink, softShrink, tanhShrink, squareplus, sparsePlus, threshold', () => {
+    expectClose(ops.celu([-1, 2], 2), [2 * (Math.exp(-0.5) - 1), 2]);
+    expectClose(ops.celu([-1], { alpha: 1 }), [Math.exp(-1) - 1]);
+    expectClose(ops.glu([[1, 2, 3, 4]]), [[0.9525741268224334, 1.964027580075817]], { shape: [1, 2] });
+    expectClose(ops.glu([[1], [3]], 0), [[0.9525741268224334]], { shape: [1, 1] });
+    expect(() => ops.glu([[1, 2, 3]])).toThrow(/glu: axis 1 of x \(1, 3\) must have an even size/);
+    expectClose(ops.hardTanh([-2, -0.5, 3]), [-1, -0.5, 1]);
+    expectClose(ops.hardShrink([-1, 0.3, 0.6]), [-1, 0, 0.6]);
+    expectClose(ops.hardShrink([-1, 2], 1), [0, 2]);
+    expectClose(ops.softShrink([-1, 0.3, 0.6]), [-0.5, 0, 0.1]);
+    expectClose(ops.softShrink([-3, 3], { threshold: 1 }), [-2, 2]);
+    expectClose(ops.tanhShrink([1, 0]), [0.23840584404423515, 0]);
+    expectClose(ops.squareplus([0, 1]), [1, 1.618033988749895]);
+    expectClose(ops.squareplus([-1, 2], 0), [0, 2]);
+    expectClose(ops.sparsePlus([-2, -1, 0, 0.5, 1, 3]), [0, 0, 0.25, 0.5625, 1, 3]);
+    expectClose(ops.threshold([1, 5, 3], 2, -1), [-1, 5, 3]);
+  });
+
+  it('psnr', () => {
+    expectClose(ops.psnr([0, 0, 0, 0], [0.5, 0.5, 0.5, 0.5], 1), 6.020599913279624);
+    expectClose(ops.psnr([[0, 2]], [[1, 2]], 255), 20 * Math.log10(255) - 10 * Math.log10(0.5));
+    expect(() => ops.psnr([1, 2], [1, 2, 3], 1)).toThrow(/psnr: .*\(2,\).*\(3,\)/);
+  });
+
   it('softmax and logSoftmax: axes, stability, ints, size-0', () => {
     const p = [0.09003057317038046, 0.24472847105479767, 0.6652409557748219];
     expectClose(ops.softmax([1, 2, 3]), p);
@@ -86,6 +110,16 @@ describe('activation gradients (float64)', () => {
     ['softmax axis 0', (t) => ops.softmax(t, 0)],
     ['logSoftmax', (t) => ops.logSoftmax(t)],
     ['logSoftmax over all axes', (t) => ops.logSoftmax(t, [0, 1])],
+    ['celu', (t) => ops.celu(t, 2)],
+    ['glu', (t) => ops.glu(t, 0)],
+    ['hardTanh', (t) => ops.hardTanh(ops.multiply(t, 0.5))],
+    ['hardShrink', (t) => ops.hardShrink(t, 1)],
+    ['softShrink', (t) => ops.softShrink(t, 1)],
+    ['tanhShrink', ops.tanhShrink],
+    ['squareplus', (t) => ops.squareplus(t)],
+    ['sparsePlus', (t) => ops.sparsePlus(ops.multiply(t, 0.5))],
+    ['threshold', (t) => ops.threshold(t, 0.5, -2)],
+    ['psnr', (t) => ops.psnr(t, ops.zeros([2, 5], 'float64'), 2)],
   ];
   for (const [name, fn] of cases) it(name, () => checkGrad(fn, [x]));
 

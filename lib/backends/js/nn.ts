@@ -1,9 +1,10 @@
 /**
  * Convolution and pooling kernels of the js backend, channels_last. Every op
  * views its operands as 3 spatial dims (1D and 2D get leading size-1 dims), so
- * one set of direct loops serves 1D/2D/3D. Loop order: for each output pixel and
- * kernel tap, the Cin x Cout weight row is inner-most and contiguous in Cout.
- * Accumulation is in float64.
+ * one set of direct loops serves 1D/2D/3D. Convolutions walk output pixels; each
+ * pixel's valid (tap, input channel) pairs form an im2col row, and the weight rows
+ * they select ([..., Cin/groups, Cout], contiguous in Cout) are the inner-most loop,
+ * unrolled 4 rows at a time. Accumulation is in float64.
  */
 import { allocate, type TypedArray } from '../../dtype.js';
 import { sizeOf } from '../../shape.js';
@@ -97,99 +98,171 @@ function finish(acc: Float64Array, dtype: Parameters<typeof allocate>[0]): JsSto
   return new JsStorage(res);
 }
 
-type ConvLoop = (g: Geom, a: TypedArray, b: TypedArray, out: Float64Array, cin: number, cout: number, groups: number) => void;
-
 /**
- * Generates a conv loop: the sweep above with `body` inlined for each (o, i, tap)
- * and group gi, so V8 compiles one monomorphic loop nest per kernel. The body sees
- * yb (output row), xg (input row) and wg (weight row) offsets of the group and
- * unrolls over 4 input channels to share loads.
+ * For each output pixel (batch excluded), its in-bounds kernel taps in CSR form:
+ * taps of pixel q are entries start[q]..start[q+1] with input pixel inPix and tap index.
+ * Padding taps are left out, so the conv loops never multiply by padded zeros.
  */
-function convLoop(body: string): ConvLoop {
-  return new Function('g', 'a', 'b', 'out', 'cin', 'cout', 'groups', `
-    const { n, inD, inH, inW, outD, outH, outW, kD, kH, kW, sD, sH, sW, dD, dH, dW, pD, pH, pW } = g;
-    const cinG = cin / groups, coutG = cout / groups, tapSize = cinG * cout;
-    let o = 0;
-    for (let bt = 0; bt < n; bt++)
-    for (let od = 0; od < outD; od++)
-    for (let oh = 0; oh < outH; oh++)
-    for (let ow = 0; ow < outW; ow++, o++) {
-      for (let kd = 0; kd < kD; kd++) {
-        const id = od * sD - pD + kd * dD;
-        if (id < 0 || id >= inD) continue;
-        for (let kh = 0; kh < kH; kh++) {
-          const ih = oh * sH - pH + kh * dH;
-          if (ih < 0 || ih >= inH) continue;
-          const rowBase = ((bt * inD + id) * inH + ih) * inW;
-          const tapBase = (kd * kH + kh) * kW;
-          for (let kw = 0; kw < kW; kw++) {
-            const iw = ow * sW - pW + kw * dW;
-            if (iw < 0 || iw >= inW) continue;
-            const ob = o * cout, xb = (rowBase + iw) * cin, wt = (tapBase + kw) * tapSize;
-            for (let gi = 0; gi < groups; gi++) {
-              const yb = ob + gi * coutG, xg = xb + gi * cinG, wg = wt + gi * coutG;
-              ${body}
-            }
-          }
-        }
-      }
-    }`) as ConvLoop;
+function tapTable(g: Geom): { start: Int32Array; inPix: Int32Array; tap: Int32Array; maxTaps: number } {
+  const pixels = g.outD * g.outH * g.outW;
+  const start = new Int32Array(pixels + 1);
+  const inPix: number[] = [];
+  const tap: number[] = [];
+  sweep({ ...g, n: 1 }, (o, i, t) => {
+    start[o + 1]++;
+    inPix.push(i);
+    tap.push(t);
+  });
+  let maxTaps = 0;
+  for (let q = 0; q < pixels; q++) {
+    maxTaps = Math.max(maxTaps, start[q + 1]);
+    start[q + 1] += start[q];
+  }
+  return { start, inPix: Int32Array.from(inPix), tap: Int32Array.from(tap), maxTaps };
 }
 
-/** y[o, co] += x[i, ci] * w[tap, ci, co]; a = x, b = w, out = y. */
-const convForward = convLoop(`
-  let ci = 0;
-  for (; ci + 4 <= cinG; ci += 4) {
-    const x0 = a[xg + ci], x1 = a[xg + ci + 1], x2 = a[xg + ci + 2], x3 = a[xg + ci + 3];
-    const w0 = wg + ci * cout, w1 = w0 + cout, w2 = w1 + cout, w3 = w2 + cout;
-    for (let j = 0; j < coutG; j++) out[yb + j] += x0 * b[w0 + j] + x1 * b[w1 + j] + x2 * b[w2 + j] + x3 * b[w3 + j];
-  }
-  for (; ci < cinG; ci++) {
-    const x0 = a[xg + ci], w0 = wg + ci * cout;
-    for (let j = 0; j < coutG; j++) out[yb + j] += x0 * b[w0 + j];
-  }`);
-
-/** dx[i, ci] += sum over co of dy[o, co] * w[tap, ci, co]; a = dy, b = w, out = dx. */
-const convInputGrad = convLoop(`
-  let ci = 0;
-  for (; ci + 4 <= cinG; ci += 4) {
-    const w0 = wg + ci * cout, w1 = w0 + cout, w2 = w1 + cout, w3 = w2 + cout;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let j = 0; j < coutG; j++) {
-      const d = a[yb + j];
-      s0 += d * b[w0 + j]; s1 += d * b[w1 + j]; s2 += d * b[w2 + j]; s3 += d * b[w3 + j];
-    }
-    out[xg + ci] += s0; out[xg + ci + 1] += s1; out[xg + ci + 2] += s2; out[xg + ci + 3] += s3;
-  }
-  for (; ci < cinG; ci++) {
-    const w0 = wg + ci * cout;
-    let s0 = 0;
-    for (let j = 0; j < coutG; j++) s0 += a[yb + j] * b[w0 + j];
-    out[xg + ci] += s0;
-  }`);
-
-/** dw[tap, ci, co] += x[i, ci] * dy[o, co]; a = x, b = dy, out = dw. */
-const convFilterGrad = convLoop(`
-  let ci = 0;
-  for (; ci + 4 <= cinG; ci += 4) {
-    const x0 = a[xg + ci], x1 = a[xg + ci + 1], x2 = a[xg + ci + 2], x3 = a[xg + ci + 3];
-    const w0 = wg + ci * cout, w1 = w0 + cout, w2 = w1 + cout, w3 = w2 + cout;
-    for (let j = 0; j < coutG; j++) {
-      const d = b[yb + j];
-      out[w0 + j] += x0 * d; out[w1 + j] += x1 * d; out[w2 + j] += x2 * d; out[w3 + j] += x3 * d;
+/**
+ * The im2col row of one output pixel, as offsets for group 0: xo[p] into the input
+ * and wo[p] to the start of a weight row (Cout contiguous weights), for each valid
+ * (tap, input channel) pair p. Group gi adds gi * cinG and gi * coutG. Returns the row length.
+ */
+function patchOffsets(table: ReturnType<typeof tapTable>, q: number, pixelBase: number, cin: number, cinG: number, cout: number, xo: Int32Array, wo: Int32Array): number {
+  const { start, inPix, tap } = table;
+  let k = 0;
+  for (let e = start[q]; e < start[q + 1]; e++) {
+    const xb = (pixelBase + inPix[e]) * cin;
+    const wb = tap[e] * cinG * cout;
+    for (let ci = 0; ci < cinG; ci++, k++) {
+      xo[k] = xb + ci;
+      wo[k] = wb + ci * cout;
     }
   }
-  for (; ci < cinG; ci++) {
-    const x0 = a[xg + ci], w0 = wg + ci * cout;
-    for (let j = 0; j < coutG; j++) out[w0 + j] += x0 * b[yb + j];
-  }`);
+  return k;
+}
+
+interface ConvArgs {
+  g: Geom;
+  cin: number;
+  cout: number;
+  groups: number;
+}
+
+/** Shared setup of the three conv loops: tap table and patch scratch space. */
+function convSetup({ g, cin, cout, groups }: ConvArgs) {
+  const table = tapTable(g);
+  const cinG = cin / groups;
+  const coutG = cout / groups;
+  const maxK = table.maxTaps * cinG;
+  return { table, cinG, coutG, xo: new Int32Array(maxK), wo: new Int32Array(maxK), pv: new Float64Array(maxK), pixels: table.start.length - 1, inPixels: g.inD * g.inH * g.inW };
+}
+
+/** y[o, co] += sum_p patch[p] * w[row p, co]: a GEMV per output pixel and group, unrolled by 4 rows. */
+function convForward(args: ConvArgs, x: TypedArray, w: TypedArray, y: Float64Array): void {
+  const { cin, cout, groups } = args;
+  const { table, cinG, coutG, xo, wo, pv, pixels, inPixels } = convSetup(args);
+  for (let b = 0; b < args.g.n; b++) {
+    for (let q = 0; q < pixels; q++) {
+      const k = patchOffsets(table, q, b * inPixels, cin, cinG, cout, xo, wo);
+      const ob = (b * pixels + q) * cout;
+      for (let gi = 0; gi < groups; gi++) {
+        const xs = gi * cinG;
+        const ws = gi * coutG;
+        const yb = ob + ws;
+        for (let p = 0; p < k; p++) pv[p] = x[xo[p] + xs];
+        let p = 0;
+        for (; p + 4 <= k; p += 4) {
+          const a0 = pv[p], a1 = pv[p + 1], a2 = pv[p + 2], a3 = pv[p + 3];
+          const w0 = wo[p] + ws, w1 = wo[p + 1] + ws, w2 = wo[p + 2] + ws, w3 = wo[p + 3] + ws;
+          for (let j = 0; j < coutG; j++) y[yb + j] += a0 * w[w0 + j] + a1 * w[w1 + j] + a2 * w[w2 + j] + a3 * w[w3 + j];
+        }
+        for (; p < k; p++) {
+          const a0 = pv[p], w0 = wo[p] + ws;
+          for (let j = 0; j < coutG; j++) y[yb + j] += a0 * w[w0 + j];
+        }
+      }
+    }
+  }
+}
+
+/** dx[patch p] += sum_co dy[o, co] * w[row p, co]: dot products contiguous in Cout, 4 rows share each dy load. */
+function convInputGrad(args: ConvArgs, dy: TypedArray, w: TypedArray, dx: Float64Array): void {
+  const { cin, cout, groups } = args;
+  const { table, cinG, coutG, xo, wo, pixels, inPixels } = convSetup(args);
+  for (let b = 0; b < args.g.n; b++) {
+    for (let q = 0; q < pixels; q++) {
+      const k = patchOffsets(table, q, b * inPixels, cin, cinG, cout, xo, wo);
+      const ob = (b * pixels + q) * cout;
+      for (let gi = 0; gi < groups; gi++) {
+        const xs = gi * cinG;
+        const ws = gi * coutG;
+        const yb = ob + ws;
+        let p = 0;
+        for (; p + 4 <= k; p += 4) {
+          const w0 = wo[p] + ws, w1 = wo[p + 1] + ws, w2 = wo[p + 2] + ws, w3 = wo[p + 3] + ws;
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (let j = 0; j < coutG; j++) {
+            const d = dy[yb + j];
+            s0 += d * w[w0 + j];
+            s1 += d * w[w1 + j];
+            s2 += d * w[w2 + j];
+            s3 += d * w[w3 + j];
+          }
+          dx[xo[p] + xs] += s0;
+          dx[xo[p + 1] + xs] += s1;
+          dx[xo[p + 2] + xs] += s2;
+          dx[xo[p + 3] + xs] += s3;
+        }
+        for (; p < k; p++) {
+          const w0 = wo[p] + ws;
+          let s0 = 0;
+          for (let j = 0; j < coutG; j++) s0 += dy[yb + j] * w[w0 + j];
+          dx[xo[p] + xs] += s0;
+        }
+      }
+    }
+  }
+}
+
+/** dw[row p, co] += patch[p] * dy[o, co]: rank-1 updates, 4 rows share each dy load. */
+function convFilterGrad(args: ConvArgs, x: TypedArray, dy: TypedArray, dw: Float64Array): void {
+  const { cin, cout, groups } = args;
+  const { table, cinG, coutG, xo, wo, pv, pixels, inPixels } = convSetup(args);
+  for (let b = 0; b < args.g.n; b++) {
+    for (let q = 0; q < pixels; q++) {
+      const k = patchOffsets(table, q, b * inPixels, cin, cinG, cout, xo, wo);
+      const ob = (b * pixels + q) * cout;
+      for (let gi = 0; gi < groups; gi++) {
+        const xs = gi * cinG;
+        const ws = gi * coutG;
+        const yb = ob + ws;
+        for (let p = 0; p < k; p++) pv[p] = x[xo[p] + xs];
+        let p = 0;
+        for (; p + 4 <= k; p += 4) {
+          const a0 = pv[p], a1 = pv[p + 1], a2 = pv[p + 2], a3 = pv[p + 3];
+          const w0 = wo[p] + ws, w1 = wo[p + 1] + ws, w2 = wo[p + 2] + ws, w3 = wo[p + 3] + ws;
+          for (let j = 0; j < coutG; j++) {
+            const d = dy[yb + j];
+            dw[w0 + j] += a0 * d;
+            dw[w1 + j] += a1 * d;
+            dw[w2 + j] += a2 * d;
+            dw[w3 + j] += a3 * d;
+          }
+        }
+        for (; p < k; p++) {
+          const a0 = pv[p], w0 = wo[p] + ws;
+          for (let j = 0; j < coutG; j++) dw[w0 + j] += a0 * dy[yb + j];
+        }
+      }
+    }
+  }
+}
 
 const conv: Kernel = ([x, w], attrs, [out]) => {
   const a = attrs as unknown as ConvAttrs;
   const r = x.shape.length;
   const g = geometry(x.shape[0], x.shape.slice(1, -1), out.shape.slice(1, -1), w.shape.slice(0, r - 2), a.strides, a.dilation, a.padding);
   const acc = new Float64Array(sizeOf(out.shape));
-  convForward(g, valuesOf(x), valuesOf(w), acc, x.shape[r - 1], w.shape[r - 1], a.groups);
+  convForward({ g, cin: x.shape[r - 1], cout: w.shape[r - 1], groups: a.groups }, valuesOf(x), valuesOf(w), acc);
   return [finish(acc, out.dtype)];
 };
 
@@ -198,7 +271,7 @@ const convBackpropInput: Kernel = ([dy, w], attrs, [out]) => {
   const r = dy.shape.length;
   const g = geometry(dy.shape[0], out.shape.slice(1, -1), dy.shape.slice(1, -1), w.shape.slice(0, r - 2), a.strides, a.dilation, a.padding);
   const acc = new Float64Array(sizeOf(out.shape));
-  convInputGrad(g, valuesOf(dy), valuesOf(w), acc, out.shape[r - 1], dy.shape[r - 1], a.groups);
+  convInputGrad({ g, cin: out.shape[r - 1], cout: dy.shape[r - 1], groups: a.groups }, valuesOf(dy), valuesOf(w), acc);
   return [finish(acc, out.dtype)];
 };
 
@@ -207,7 +280,7 @@ const convBackpropFilter: Kernel = ([x, dy], attrs, [out]) => {
   const r = x.shape.length;
   const g = geometry(x.shape[0], x.shape.slice(1, -1), dy.shape.slice(1, -1), out.shape.slice(0, r - 2), a.strides, a.dilation, a.padding);
   const acc = new Float64Array(sizeOf(out.shape));
-  convFilterGrad(g, valuesOf(x), valuesOf(dy), acc, x.shape[r - 1], dy.shape[r - 1], a.groups);
+  convFilterGrad({ g, cin: x.shape[r - 1], cout: dy.shape[r - 1], groups: a.groups }, valuesOf(x), valuesOf(dy), acc);
   return [finish(acc, out.dtype)];
 };
 
