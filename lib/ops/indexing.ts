@@ -280,10 +280,10 @@ export function roll(x: TensorLike, shift: number | readonly number[], axis: num
     const n = knownDim(t, a, 'roll');
     const s = n === 0 ? 0 : (((shifts[shifts.length === 1 ? 0 : i] % n) + n) % n);
     if (s === 0) continue;
-    // The last s elements come first.
-    const begin = (b: number) => out.shape.map((_, k) => (k === a ? b : 0));
-    const size = (m: number) => out.shape.map((_, k) => (k === a ? m : -1));
-    out = concatenate([slice(out, begin(n - s), size(s)), slice(out, begin(0), size(n - s))], a);
+    // out[j] = x[(j - s) mod n]: one gather, whose gradient also works beside unknown dims.
+    const idx = new Int32Array(n);
+    for (let j = 0; j < n; j++) idx[j] = (j - s + n) % n;
+    out = run1('gather', [out, convertToTensor(idx)], { axis: a });
   }
   return out;
 }
@@ -483,7 +483,10 @@ export function argsort(x: TensorLike, axis: number | null | { axis?: number | n
   return restore(indices);
 }
 
-/** The k largest values along the last axis and their int32 indices, largest first (ties: lower index first). */
+/**
+ * The k largest values along the last axis and their int32 indices, largest first
+ * (ties: lower index first). `sorted: false` is accepted; the result is sorted anyway.
+ */
 export function topK(x: TensorLike, k: number, sorted: boolean | { sorted?: boolean } = true): [Tensor, Tensor] {
   optionalArgs<{ sorted: boolean }>('topK', ['sorted'], [sorted], { sorted: true });
   const t = convertToTensor(x, null, 'topK');

@@ -606,6 +606,13 @@ describe('symbolic shapes (keras.trace)', () => {
     expectClose(grad, [[7, 7], [7, 7]]);
   });
 
+  it('roll over an unknown dim differentiates into a graph', () => {
+    const g = keras.trace((x) => ops.sum(ops.multiply(ops.roll(x, 1, 1), [1, 10])), [{ shape: [null, 2], dtype: 'float64' }]);
+    const [value, grad] = keras.ir.run(keras.ir.differentiate(g), [f64([1, 2, 3, 4], [2, 2])]);
+    expectClose(value, 46);
+    expectClose(grad, [[10, 1], [10, 1]]);
+  });
+
   it('a graph with sort differentiates into a graph', () => {
     const g = keras.trace((x) => ops.sum(ops.multiply(ops.sort(x), [1, 10, 100])), [{ shape: [3], dtype: 'float64' }]);
     const dg = keras.ir.differentiate(g);
