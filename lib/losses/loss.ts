@@ -226,11 +226,12 @@ export abstract class Loss {
   readonly reduction: Reduction;
   readonly dtype: DType;
 
-  constructor(options: LossOptions = {}) {
-    const { name, reduction = 'sum_over_batch_size', dtype } = parseArgs('Loss', { name: undefined as string | undefined, reduction: 'sum_over_batch_size' as Reduction, dtype: undefined as DType | undefined }, [options]);
-    this.name = name ?? autoName(new.target.name);
-    this.reduction = standardizeReduction(reduction);
-    this.dtype = dtype ? parseDType(dtype, `${this.name}: dtype`) : FLOATX;
+  /** Arguments in Keras order (name, reduction, dtype), or one options object. */
+  constructor(name?: string | LossOptions, reduction?: Reduction, dtype?: DType) {
+    const o = parseArgs('Loss', { name: undefined as string | undefined, reduction: 'sum_over_batch_size' as Reduction, dtype: undefined as DType | undefined }, [name, reduction, dtype]);
+    this.name = o.name ?? autoName(new.target.name);
+    this.reduction = standardizeReduction(o.reduction);
+    this.dtype = o.dtype ? parseDType(o.dtype, `${this.name}: dtype`) : FLOATX;
   }
 
   /** Per-sample losses. */

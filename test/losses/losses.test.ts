@@ -329,6 +329,16 @@ describe('custom losses', () => {
     expect(l.name).toBe('cubed');
     expectClose(l.compute([[0, 0], [0, 0]], [[1, 2], [1, 1]], [1, 2]), ((1 + 8) / 2 + 2 * 1) / 2);
     expect(new (class Unnamed extends Cubed {})().name).toBe('cubed');
+    // Keras' positional order (name, reduction, dtype), and an automatic snake_case name.
+    class AbsLoss extends losses.Loss {
+      call(yTrue: Tensor, yPred: Tensor): Tensor {
+        return ops.abs(ops.subtract(yTrue, yPred));
+      }
+    }
+    const pos = new AbsLoss('abs', 'sum', 'float64');
+    expect([pos.name, pos.reduction, pos.dtype]).toEqual(['abs', 'sum', 'float64']);
+    expectClose(pos.compute([1, 2], [2, 4]), 3);
+    expect(new AbsLoss().name).toMatch(/^abs_loss(_\d+)?$/);
   });
 
   it('LossFunctionWrapper passes options to the function', () => {
@@ -396,6 +406,19 @@ describe('tracing', () => {
     expectClose(out, loss.compute(y, p, w).arraySync() as number, { rtol: 1e-6 });
     const lse = ln(Math.exp(1) + Math.exp(2) + Math.exp(3));
     expectClose(out, ((lse - 2) + 0.5 * (lse - 1)) / 2, { rtol: 1e-6 });
+  });
+
+  it('the traced loss differentiates into a graph whose gradient matches eager (unknown batch)', () => {
+    const loss = new losses.CategoricalCrossentropy({ fromLogits: true, labelSmoothing: 0.1, dtype: 'float64' });
+    const g = keras.trace((y, p, w) => loss.compute(y, p, w), [{ shape: [null, 3], dtype: 'float64' }, { shape: [null, 3], dtype: 'float64' }, { shape: [null], dtype: 'float64' }]);
+    const dg = keras.ir.differentiate(g, { wrt: [1] });
+    const y = f64([[0, 1, 0], [1, 0, 0]]);
+    const p = randomTensor([2, 3], 21, -2, 2);
+    const w = f64([0.5, 2]);
+    const [value, dp] = keras.ir.run(dg, [y, p, w]);
+    expectClose(value, loss.compute(y, p, w), { rtol: 1e-12 });
+    const eager = keras.grad((q: Tensor) => loss.compute(y, q, w))(p) as Tensor;
+    expectClose(dp, eager, { rtol: 1e-12, atol: 1e-14 });
   });
 
   it('mean reduction over an unknown batch divides by the run-time size', () => {
