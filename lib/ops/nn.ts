@@ -869,6 +869,58 @@ export function normalize(x: TensorLike, axis: number | { axis?: number; order?:
   return divide(t, maximum(norm(t, o.order, o.axis, true), eps));
 }
 
+/** Reshapes a per-feature parameter (shaped like the normalized dims) to broadcast against x. */
+function alongAxes(v: TensorLike, x: Tensor, axes: number[], op: string, name: string): Tensor {
+  const t = convertToTensor(v, null, op);
+  const dims = axes.map((a) => x.shape[a]);
+  if (t.rank !== axes.length || t.rank === x.rank) return t;
+  if (t.shape.some((d, i) => d !== null && dims[i] !== null && d !== dims[i])) {
+    throw new ShapeError(`${op}: ${name} of shape ${fmtShape(t.shape)} does not match the normalized dims ${fmtShape(dims)} of x ${fmtShape(x.shape)}`);
+  }
+  return reshape(t, x.shape.map((d, i) => (axes.includes(i) ? (d ?? -1) : 1)));
+}
+
+type LayerNormOptions = { gamma?: TensorLike | null; beta?: TensorLike | null; axis?: number | number[]; epsilon?: number | null };
+
+/**
+ * Layer normalization over `axis` (default -1), `keras.ops.layer_normalization`:
+ * (x - mean) / sqrt(var + epsilon) * gamma + beta, epsilon default 1e-7.
+ */
+export function layerNormalization(
+  x: TensorLike,
+  gamma: TensorLike | null | LayerNormOptions = null,
+  beta: TensorLike | null = null,
+  axis: number | number[] = -1,
+  epsilon: number | null = null,
+): Tensor {
+  const o: LayerNormOptions = isOptions(gamma) ? (gamma as LayerNormOptions) : { gamma: gamma as TensorLike | null, beta, axis, epsilon };
+  const op = 'layerNormalization';
+  const t = asFloat(x, op);
+  const axes = normalizeAxes(o.axis ?? -1, t.rank, op);
+  const [m, v] = moments(t, axes, true);
+  let inv = rsqrt(add(v, o.epsilon ?? EPSILON));
+  if (o.gamma !== null && o.gamma !== undefined) inv = multiply(inv, alongAxes(o.gamma, t, axes, op, 'gamma'));
+  let res = multiply(negative(m), inv);
+  if (o.beta !== null && o.beta !== undefined) res = add(res, alongAxes(o.beta, t, axes, op, 'beta'));
+  return add(multiply(t, inv), res);
+}
+
+/** x / sqrt(mean(x^2) + epsilon) * scale over `axis` (default -1), `keras.ops.rms_normalization`. */
+export function rmsNormalization(
+  x: TensorLike,
+  scale: TensorLike | null | { scale?: TensorLike | null; axis?: number | number[]; epsilon?: number | null } = null,
+  axis: number | number[] = -1,
+  epsilon: number | null = null,
+): Tensor {
+  const o = isOptions(scale) ? (scale as { scale?: TensorLike | null; axis?: number | number[]; epsilon?: number | null }) : { scale: scale as TensorLike | null, axis, epsilon };
+  const op = 'rmsNormalization';
+  let t = asFloat(x, op);
+  if (t.rank === 0) t = expandDims(t, 0);
+  const axes = normalizeAxes(o.axis ?? -1, t.rank, op);
+  const out = multiply(t, rsqrt(add(mean(square(t), axes, true), o.epsilon ?? EPSILON)));
+  return o.scale !== null && o.scale !== undefined ? multiply(out, alongAxes(o.scale, t, axes, op, 'scale')) : out;
+}
+
 /** Peak signal-to-noise ratio in dB: 20 log10(maxVal) - 10 log10(mean((x1 - x2)^2)). */
 export function psnr(x1: TensorLike, x2: TensorLike, maxVal: number): Tensor {
   const { dtype, tensors } = promote('psnr', x1, x2);

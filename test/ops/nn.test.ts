@@ -229,6 +229,19 @@ describe('moments, batchNormalization, normalize', () => {
     expect(() => ops.normalize([1, 2], -1, 0)).toThrow(/normalize: order must be an integer >= 1/);
   });
 
+  it('layerNormalization and rmsNormalization', () => {
+    const ln = [-1.0690449523776269, -0.5345224761888134, 0, 1.6035674285664403];
+    expectClose(ops.layerNormalization([[1, 2, 3, 6]]), [ln]);
+    expectClose(ops.layerNormalization([[1, 2, 3, 6]], [1, 1, 1, 2], [0, 0, 0, 1]), [[ln[0], ln[1], 0, ln[3] * 2 + 1]]);
+    expectClose(ops.layerNormalization([[1, 10], [3, 30]], { gamma: [2, 1], axis: 0 }), [[-2, -2], [1, 1]], { rtol: 1e-5 });
+    expectClose(ops.layerNormalization(ops.reshape([1, 2, 3, 6], [1, 2, 2]), { axis: [1, 2] }), ln, { shape: [1, 2, 2] });
+    expect(() => ops.layerNormalization([[1, 2, 3]], [1, 1])).toThrow(/layerNormalization: gamma of shape \(2,\) does not match the normalized dims \(3,\) of x \(1, 3\)/);
+    const rms = [0.2828427113432482, 0.5656854226864964, 0.8485281340297445, 1.697056268059489];
+    expectClose(ops.rmsNormalization([1, 2, 3, 6]), rms);
+    expectClose(ops.rmsNormalization([[1, 2, 3, 6]], [1, 1, 1, 2]), [[rms[0], rms[1], rms[2], rms[3] * 2]]);
+    expectClose(ops.rmsNormalization([[1, 1], [2, 2], [3, 3], [6, 6]], { axis: 0 }), rms.map((r) => [r, r]));
+  });
+
   it('gradients (float64)', () => {
     const x = randomTensor([3, 4], 5);
     checkGrad((a) => ops.moments(a, 0)[0], [x]);
@@ -238,5 +251,8 @@ describe('moments, batchNormalization, normalize', () => {
     checkGrad((a, m, v, o, s) => ops.batchNormalization(a, m, v, -1, o, s), [x, mean, variance, randomTensor([4], 8), randomTensor([4], 9)]);
     checkGrad((a) => ops.normalize(a), [x]);
     checkGrad((a) => ops.normalize(a, 0, 3), [x]);
+    checkGrad((a, g, b) => ops.layerNormalization(a, g, b), [x, randomTensor([4], 10), randomTensor([4], 11)]);
+    checkGrad((a, g) => ops.layerNormalization(a, { gamma: g, axis: 0 }), [x, randomTensor([3], 12)]);
+    checkGrad((a, sc) => ops.rmsNormalization(a, sc), [x, randomTensor([4], 13)]);
   });
 });
