@@ -12,7 +12,7 @@ import type { Tensor } from '../tensor.js';
 import { Loss, LossFunctionWrapper, configToOptions } from './loss.js';
 import * as L from './losses.js';
 
-export { Loss, LossFunctionWrapper, squeezeOrExpandToSameRank, standardizeReduction, reduceValues, reduceWeightedValues, getKerasMask, setKerasMask } from './loss.js';
+export { Loss, LossFunctionWrapper, squeezeOrExpandToSameRank, standardizeReduction, reduceValues, reduceWeightedValues, getKerasMask, setKerasMask, combineMasks } from './loss.js';
 export type { Reduction, LossOptions, LossFn } from './loss.js';
 export * from './losses.js';
 

@@ -42,8 +42,14 @@ export function setKerasMask(t: Tensor, mask: Tensor): Tensor {
 }
 
 /** The mask attached to `t`, if any. */
-export function getKerasMask(t: Tensor): Tensor | undefined {
-  return masks.get(t);
+export function getKerasMask(t: unknown): Tensor | undefined {
+  return t !== null && typeof t === 'object' ? masks.get(t as Tensor) : undefined;
+}
+
+/** The logical and of two optional masks. */
+export function combineMasks(a: Tensor | undefined, b: Tensor | undefined): Tensor | undefined {
+  if (a && b) return ops.logicalAnd(a, b);
+  return a ?? b;
 }
 
 // ------------------------------------------------------------------ shape helpers
@@ -242,7 +248,9 @@ export abstract class Loss {
     const p = ops.convertToTensor(yPred, this.dtype);
     const t = ops.convertToTensor(yTrue, this.dtype);
     const losses = this.call(t, p);
-    return reduceWeightedValues(losses, sampleWeight, getKerasMask(losses), this.reduction, this.dtype, this.name);
+    // As Keras: the predictions' mask and the mask of the losses both exclude entries.
+    const mask = combineMasks(getKerasMask(yPred), getKerasMask(losses));
+    return reduceWeightedValues(losses, sampleWeight, mask, this.reduction, this.dtype, this.name);
   }
 
   /** Serializable configuration (snake_case keys, as Keras' `get_config`). */

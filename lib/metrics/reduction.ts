@@ -8,7 +8,7 @@ import type { Tensor } from '../tensor.js';
 import type { Variable } from '../variable.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/index.js';
-import { applyMask, divideNoNan, getKerasMask, parseArgs, squeezeOrExpandToSameRank, toSnakeCase } from '../losses/loss.js';
+import { applyMask, combineMasks, divideNoNan, getKerasMask, parseArgs, squeezeOrExpandToSameRank, toSnakeCase } from '../losses/loss.js';
 import { Metric, assignAdd, requirePred, type MetricOptions } from './metric.js';
 
 type ReduceFn = (x: Tensor, axis: number[]) => Tensor;
@@ -111,7 +111,7 @@ export class MeanMetricWrapper extends Mean {
     const p = requirePred(this.name, yPred);
     const values = Object.keys(this.fnOptions).length ? this.fn(yTrue, p, this.fnOptions) : this.fn(yTrue, p);
     const sw = sampleWeight === null || sampleWeight === undefined ? null : ops.convertToTensor(sampleWeight, this.dtype);
-    super.updateState(values, applyMask(sw, getKerasMask(values), this.dtype, 'sum'));
+    super.updateState(values, applyMask(sw, combineMasks(getKerasMask(yPred), getKerasMask(values)), this.dtype, 'sum'));
   }
 
   override getConfig(): Record<string, unknown> {

@@ -249,6 +249,17 @@ describe('probabilistic losses', () => {
   });
 });
 
+describe('masks', () => {
+  it('a mask attached to the predictions excludes entries from the mean', () => {
+    const p = ops.convertToTensor([[[0.5, 0.5], [0.2, 0.8]]], 'float32');
+    losses.setKerasMask(p, ops.convertToTensor([[true, false]]));
+    expectClose(new losses.SparseCategoricalCrossentropy().compute([[0, 1]], p), ln(2));
+    expectClose(new losses.SparseCategoricalCrossentropy('sum').compute([[0, 1]], p), ln(2));
+    // combined with ignoreClass on the other entry, nothing is left: 0, not NaN
+    expectClose(new losses.SparseCategoricalCrossentropy({ ignoreClass: 0 }).compute([[0, 1]], p), 0);
+  });
+});
+
 describe('configuration', () => {
   it('getConfig uses Keras keys and fromConfig-style construction round-trips', () => {
     const bce = new losses.BinaryCrossentropy({ fromLogits: true, labelSmoothing: 0.1 });

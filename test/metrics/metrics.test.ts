@@ -546,6 +546,19 @@ describe('errors', () => {
   });
 });
 
+describe('masks', () => {
+  it('a mask attached to the predictions excludes entries', () => {
+    const p = ops.convertToTensor([[[0.9, 0.1], [0.9, 0.1]]], 'float32');
+    losses.setKerasMask(p, ops.convertToTensor([[true, false]]));
+    const m = new metrics.SparseCategoricalAccuracy();
+    m.updateState([[0, 1]], p);
+    expectClose(m.result(), 1);
+    const scce = new metrics.SparseCategoricalCrossentropy();
+    scce.updateState([[0, 1]], p);
+    expectClose(scce.result(), -ln(0.9));
+  });
+});
+
 describe('configuration', () => {
   it('serialize / deserialize round-trips built-in metrics', () => {
     const ms = [
