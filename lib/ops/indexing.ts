@@ -36,8 +36,14 @@ defineOp<{ descending: boolean }>({
   // Each value moved from x[..., indices[..., j]] to out[..., j]: scatter the gradient back.
   grad: ({ inputs: [x], outputs: [, indices] }, [dValues]) => {
     if (!dValues) return [null];
-    if (x.shape.some((d) => d === null)) throw new ShapeError(`sort: the gradient needs a known input shape, received ${fmtShape(x.shape)}`);
     const n = x.shape[x.rank - 1];
+    if (n === null) throw new ShapeError(`sort: the gradient needs a known size of the sorted axis, received ${fmtShape(x.shape)}`);
+    if (x.shape.some((d) => d === null)) {
+      // Unknown leading dims (a graph with a batch dim): scatterAdd needs a static size, so
+      // route through a one-hot [..., n, n] mask instead: dx[..., i] = sum_j dy[..., j] [indices[..., j] == i].
+      const mask = equal(expandDims(indices, -1), arangeInt(n));
+      return [sum(where(mask, expandDims(dValues, -1), 0), -2)];
+    }
     const total = sizeOf(x.shape);
     const rows = n === 0 ? 0 : total / n;
     const offsets = reshape(multiply(arangeInt(rows), n), [...x.shape.slice(0, -1), 1]);

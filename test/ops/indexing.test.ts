@@ -621,6 +621,14 @@ describe('symbolic shapes (keras.trace)', () => {
     expectClose(grad, [[10, 1], [10, 1]]);
   });
 
+  it('sort over an unknown batch dim differentiates into a graph', () => {
+    const g = keras.trace((x) => ops.sum(ops.multiply(ops.sort(x), [1, 10, 100])), [{ shape: [null, 3], dtype: 'float64' }]);
+    const [value, grad] = keras.ir.run(keras.ir.differentiate(g), [f64([3, 1, 2, 0, 5, 4], [2, 3])]);
+    // Row 0 sorted [1, 2, 3] -> 321; row 1 sorted [0, 4, 5] -> 540.
+    expectClose(value, 321 + 540);
+    expectClose(grad, [[100, 1, 10], [1, 100, 10]]);
+  });
+
   it('a graph with sort differentiates into a graph', () => {
     const g = keras.trace((x) => ops.sum(ops.multiply(ops.sort(x), [1, 10, 100])), [{ shape: [3], dtype: 'float64' }]);
     const dg = keras.ir.differentiate(g);
