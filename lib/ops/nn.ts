@@ -283,8 +283,9 @@ export interface PoolOptions {
   dataFormat?: DataFormat | null;
 }
 
+/** A plain options object (not a tensor, variable, array or TypedArray, which are values). */
 function isOptions(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v);
+  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
 }
 
 /**

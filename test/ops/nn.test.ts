@@ -210,6 +210,9 @@ describe('moments, batchNormalization, normalize', () => {
     const x = [[1, 2], [3, 4]];
     expectClose(ops.batchNormalization(x, [2, 3], [1, 4], -1, [0, 1], [2, 1], 0), [[-2, 0.5], [2, 1.5]]);
     expectClose(ops.batchNormalization(x, [2, 3], [1, 4], 1, { offset: [0, 1], scale: [2, 1], epsilon: 0 }), [[-2, 0.5], [2, 1.5]]);
+    // Tensors and variables given positionally are values, not options.
+    const t = (v: number[]) => ops.convertToTensor(v, 'float32');
+    expectClose(ops.batchNormalization(t([1, 2, 3, 4]), t([2, 3, 2, 3]), t([1, 4, 1, 4]), 0, t([0, 1, 0, 1]), new keras.Variable(t([2, 1, 2, 1])), 0), [-2, 0.5, 2, 1.5]);
     const s = 1 / Math.sqrt(1.001);
     expectClose(ops.batchNormalization(x, [2, 3], [1, 1], 1), [[-s, -s], [s, s]]);
     // axis 0 of a rank-3 tensor (channels_first-like)
@@ -239,6 +242,8 @@ describe('moments, batchNormalization, normalize', () => {
     const rms = [0.2828427113432482, 0.5656854226864964, 0.8485281340297445, 1.697056268059489];
     expectClose(ops.rmsNormalization([1, 2, 3, 6]), rms);
     expectClose(ops.rmsNormalization([[1, 2, 3, 6]], [1, 1, 1, 2]), [[rms[0], rms[1], rms[2], rms[3] * 2]]);
+    expectClose(ops.rmsNormalization([[1, 2, 3, 6]], ops.convertToTensor([1, 1, 1, 2], 'float32')), [[rms[0], rms[1], rms[2], rms[3] * 2]]);
+    expectClose(ops.layerNormalization([[1, 2, 3, 6]], ops.convertToTensor([1, 1, 1, 2], 'float32'), ops.convertToTensor([0, 0, 0, 1], 'float32')), [[ln[0], ln[1], 0, ln[3] * 2 + 1]]);
     expectClose(ops.rmsNormalization([[1, 1], [2, 2], [3, 3], [6, 6]], { axis: 0 }), rms.map((r) => [r, r]));
   });
 
