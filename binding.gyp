@@ -16,7 +16,9 @@
       "target_name": "keras_cpu_avx512",
       "type": "static_library",
       "sources": ["<@(keras_cpu_avx512_sources)"],
-      "cflags": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mfma"],
+      "cflags": ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mfma",
+                 # GCC 12 false positive inside its own _mm512_sqrt_ps/pd.
+                 "-Wno-maybe-uninitialized"],
     },
     {
       "target_name": "keras_cpu_avx2",

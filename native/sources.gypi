@@ -8,18 +8,20 @@
       "native/engine/thread_pool.cc",
     ],
     "keras_kernels_sources": [
+      "native/kernels/elementwise.cc",
       "native/kernels/kernel.cc",
       "native/kernels/matmul.cc",
     ],
     "keras_cpu_sources": [
+      "native/cpu/elementwise.cc",
       "native/cpu/gemm.cc",
       "native/cpu/isa.cc",
       "native/cpu/matmul.cc",
       "native/cpu/peak.cc",
     ],
-    "keras_cpu_avx512_sources": ["native/cpu/isa_avx512.cc"],
-    "keras_cpu_avx2_sources": ["native/cpu/isa_avx2.cc"],
-    "keras_cpu_portable_sources": ["native/cpu/isa_portable.cc"],
+    "keras_cpu_avx512_sources": ["native/cpu/isa_avx512.cc", "native/cpu/elementwise_avx512.cc"],
+    "keras_cpu_avx2_sources": ["native/cpu/isa_avx2.cc", "native/cpu/elementwise_avx2.cc"],
+    "keras_cpu_portable_sources": ["native/cpu/isa_portable.cc", "native/cpu/elementwise_portable.cc"],
     "keras_binding_sources": [
       "native/binding/addon.cc",
       "native/binding/tensor_handle.cc",

@@ -18,6 +18,7 @@ const IsaKernelTable kAvx512Kernels = {
      &pack_a_panels<F64, 14>, &pack_b_panels<F64, 2 * F64::kWidth>},
     &fma_peak_loop<F32, 24>,
     fma_peak_flops_per_iteration<F32, 24>(),
+    &kAvx512Elementwise,
 };
 
 }  // namespace keras::cpu

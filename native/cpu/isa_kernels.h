@@ -4,6 +4,8 @@
 #pragma once
 #include <cstdint>
 
+#include "elementwise_table.h"
+
 namespace keras::cpu {
 
 // C[0:MR, 0:NR] = alpha * (A panel * B panel) + beta * C, with C row stride ldc.
@@ -38,6 +40,7 @@ struct IsaKernelTable {
   // depends on all of them so the loop is not optimized away.
   float (*f32_fma_loop)(int64_t iterations);
   int64_t f32_fma_loop_flops_per_iteration;
+  const ElementwiseTable* elementwise;
 };
 
 // Constant-initialized, so reading them never runs code of an ISA the CPU lacks.

@@ -18,6 +18,7 @@ const IsaKernelTable kPortableKernels = {
      &pack_a_panels<F64, 6>, &pack_b_panels<F64, 2 * F64::kWidth>},
     &fma_peak_loop<F32, 12>,
     fma_peak_flops_per_iteration<F32, 12>(),
+    &kPortableElementwise,
 };
 
 }  // namespace keras::cpu

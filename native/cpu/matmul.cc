@@ -89,6 +89,9 @@ void register_matmul(kernels::KernelRegistry& registry) {
   registry.register_kernel("matmul", engine::Device::CPU, matmul_cpu);
 }
 
-void register_cpu_kernels(kernels::KernelRegistry& registry) { register_matmul(registry); }
+void register_cpu_kernels(kernels::KernelRegistry& registry) {
+  register_matmul(registry);
+  register_elementwise(registry);
+}
 
 }  // namespace keras::cpu

@@ -1,5 +1,8 @@
 #include "kernel.h"
 
+#include "elementwise.h"
+#include "matmul.h"
+
 namespace keras::kernels {
 namespace {
 
@@ -119,6 +122,11 @@ std::vector<engine::Tensor> run_op(const std::string& name, const std::vector<en
   KernelContext ctx{device, def.name.c_str()};
   kernel(ctx, input_views, output_views, attrs);
   return outputs;
+}
+
+void define_core_ops(KernelRegistry& registry) {
+  define_matmul(registry);
+  define_elementwise_ops(registry);
 }
 
 }  // namespace keras::kernels

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+
 namespace keras::kernels {
 namespace {
 
@@ -126,6 +127,6 @@ std::vector<int64_t> matmul_batch_offsets(const MatmulPlan& plan, const Shape& b
 
 void define_matmul(KernelRegistry& registry) { registry.define_op("matmul", 2, infer_matmul); }
 
-void define_core_ops(KernelRegistry& registry) { define_matmul(registry); }
+
 
 }  // namespace keras::kernels

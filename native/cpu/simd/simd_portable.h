@@ -7,6 +7,12 @@ namespace keras::cpu::portable {
 
 typedef float f32x4 __attribute__((vector_size(16)));
 typedef double f64x2 __attribute__((vector_size(16)));
+typedef int i32x4 __attribute__((vector_size(16)));
+typedef long long i64x2 __attribute__((vector_size(16)));
+
+template <class Reg> struct MaskOf;
+template <> struct MaskOf<f32x4> { using type = i32x4; };
+template <> struct MaskOf<f64x2> { using type = i64x2; };
 
 template <class Element, class Register>
 struct VecImpl {
@@ -15,7 +21,11 @@ struct VecImpl {
   static constexpr int kWidth = int(sizeof(Reg) / sizeof(T));
   static constexpr int kRegisters = 16;
   static Reg zero() { return Reg{}; }
-  static Reg set1(T x) { return Reg{} + x; }
+  static Reg set1(T x) {
+    Reg v;
+    for (int i = 0; i < kWidth; ++i) v[i] = x;  // not Reg{} + x: that turns -0 into +0
+    return v;
+  }
   static Reg load(const T* p) { return *reinterpret_cast<const Reg*>(p); }  // aligned
   static Reg loadu(const T* p) {
     Reg v;
@@ -26,10 +36,29 @@ struct VecImpl {
   static Reg add(Reg a, Reg b) { return a + b; }
   static Reg mul(Reg a, Reg b) { return a * b; }
   static Reg fmadd(Reg a, Reg b, Reg c) { return a * b + c; }
+  static Reg sub(Reg a, Reg b) { return a - b; }
+  static Reg div(Reg a, Reg b) { return a / b; }
+  static Reg sqrt(Reg a) {
+    for (int i = 0; i < kWidth; ++i) a[i] = __builtin_sqrt(a[i]);
+    return a;
+  }
+  static Reg abs(Reg a) {
+    using Mask = typename MaskOf<Reg>::type;
+    return (Reg)((Mask)a & ~(Mask)set1(T(-0.0)));
+  }
+  // a > b || a is NaN ? a : b  (and the < form): numpy's NaN-propagating maximum/minimum.
+  static Reg pick_max(Reg a, Reg b) { return ((a > b) | (a != a)) ? a : b; }
+  static Reg pick_min(Reg a, Reg b) { return ((a < b) | (a != a)) ? a : b; }
 };
 
 template <class T> struct Vec;
 template <> struct Vec<float> : VecImpl<float, f32x4> {};
 template <> struct Vec<double> : VecImpl<double, f64x2> {};
+
+// Names this ISA for templates that need more than one element type.
+struct Isa {
+  template <class T>
+  using Vec = portable::Vec<T>;
+};
 
 }  // namespace keras::cpu::portable

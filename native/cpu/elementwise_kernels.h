@@ -1,0 +1,338 @@
+// Elementwise and reduction row functions, written once over an ISA tag
+// (simd/simd_<isa>.h's Isa) and instantiated per ISA in elementwise_<isa>.cc.
+//
+// Semantics match the js reference backend exactly: each element is computed in
+// double and stored the way a JS TypedArray stores a number (float32 rounds,
+// int32 wraps, NaN/inf become 0). Where a SIMD path exists (float add, divide,
+// maximum, sqrt, ...) it gives the same bits, because those operations are
+// correctly rounded in float as in double.
+//
+// Everything here is a template over the ISA or has internal linkage, so code
+// compiled with one ISA's flags can never be linked in place of another's.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+#include "elementwise_table.h"
+
+namespace keras::cpu {
+namespace elementwise_detail {
+
+using kernels::BinaryOp;
+using kernels::ReduceOp;
+using kernels::UnaryOp;
+
+// JS ToInt32: truncate, wrap modulo 2^32; NaN and infinities give 0.
+static inline int32_t to_int32(double d) {
+  if (!(d > -2147483649.0 && d < 2147483648.0)) {
+    if (!__builtin_isfinite(d)) return 0;
+    double m = __builtin_fmod(__builtin_trunc(d), 4294967296.0);
+    if (m < 0) m += 4294967296.0;
+    if (m >= 2147483648.0) m -= 4294967296.0;
+    return int32_t(m);
+  }
+  return int32_t(d);
+}
+
+template <class Out>
+static inline Out store(double d) {
+  if constexpr (std::is_same_v<Out, float>) return float(d);
+  else if constexpr (std::is_same_v<Out, double>) return d;
+  else if constexpr (std::is_same_v<Out, int32_t>) return to_int32(d);
+  else return d != 0 ? 1 : 0;  // bool results are 0/1 (NaN counts as true, as in JS)
+}
+
+static constexpr double kTwoOverSqrtPi = 1.1283791670955126;
+
+static inline double erfinv(double y) {
+  if (__builtin_isnan(y) || y < -1 || y > 1) return __builtin_nan("");
+  if (y == 1) return __builtin_inf();
+  if (y == -1) return -__builtin_inf();
+  // Giles' single-precision approximation, then Newton steps on erf.
+  double w = -__builtin_log((1 - y) * (1 + y));
+  double p;
+  if (w < 5) {
+    w -= 2.5;
+    p = 2.81022636e-8;
+    p = 3.43273939e-7 + p * w;
+    p = -3.5233877e-6 + p * w;
+    p = -4.39150654e-6 + p * w;
+    p = 0.00021858087 + p * w;
+    p = -0.00125372503 + p * w;
+    p = -0.00417768164 + p * w;
+    p = 0.246640727 + p * w;
+    p = 1.50140941 + p * w;
+  } else {
+    w = __builtin_sqrt(w) - 3;
+    p = -0.000200214257;
+    p = 0.000100950558 + p * w;
+    p = 0.00134934322 + p * w;
+    p = -0.00367342844 + p * w;
+    p = 0.00573950773 + p * w;
+    p = -0.0076224613 + p * w;
+    p = 0.00943887047 + p * w;
+    p = 1.00167406 + p * w;
+    p = 2.83297682 + p * w;
+  }
+  double x = p * y;
+  for (int i = 0; i < 3; ++i) x -= (__builtin_erf(x) - y) / (kTwoOverSqrtPi * __builtin_exp(-x * x));
+  return x;
+}
+
+static inline double apply(UnaryOp op, double a) {
+  switch (op) {
+    case UnaryOp::Negative: return -a;
+    case UnaryOp::Abs: return __builtin_fabs(a);
+    case UnaryOp::Sign: return a > 0 ? 1 : a < 0 ? -1 : a == 0 ? 0 : a;
+    case UnaryOp::Square: return a * a;
+    case UnaryOp::Round: return __builtin_nearbyint(a);  // half to even in the default rounding mode
+    case UnaryOp::Exp: return __builtin_exp(a);
+    case UnaryOp::Expm1: return __builtin_expm1(a);
+    case UnaryOp::Log: return __builtin_log(a);
+    case UnaryOp::Log1p: return __builtin_log1p(a);
+    case UnaryOp::Sqrt: return __builtin_sqrt(a);
+    case UnaryOp::Rsqrt: return 1 / __builtin_sqrt(a);
+    case UnaryOp::Reciprocal: return 1 / a;
+    case UnaryOp::Sin: return __builtin_sin(a);
+    case UnaryOp::Cos: return __builtin_cos(a);
+    case UnaryOp::Tan: return __builtin_tan(a);
+    case UnaryOp::Arcsin: return __builtin_asin(a);
+    case UnaryOp::Arccos: return __builtin_acos(a);
+    case UnaryOp::Arctan: return __builtin_atan(a);
+    case UnaryOp::Sinh: return __builtin_sinh(a);
+    case UnaryOp::Cosh: return __builtin_cosh(a);
+    case UnaryOp::Tanh: return __builtin_tanh(a);
+    case UnaryOp::Arcsinh: return __builtin_asinh(a);
+    case UnaryOp::Arccosh: return __builtin_acosh(a);
+    case UnaryOp::Arctanh: return __builtin_atanh(a);
+    case UnaryOp::Floor: return __builtin_floor(a);
+    case UnaryOp::Ceil: return __builtin_ceil(a);
+    case UnaryOp::Erf: return __builtin_erf(a);
+    case UnaryOp::Erfinv: return erfinv(a);
+    case UnaryOp::Sigmoid: {
+      // Never exp of a large positive number: no overflow to inf/inf.
+      if (a >= 0) return 1 / (1 + __builtin_exp(-a));
+      const double e = __builtin_exp(a);
+      return e / (1 + e);
+    }
+    case UnaryOp::Isnan: return __builtin_isnan(a) ? 1 : 0;
+    case UnaryOp::Isinf: return __builtin_isinf(a) ? 1 : 0;
+    case UnaryOp::Isfinite: return __builtin_isfinite(a) ? 1 : 0;
+    case UnaryOp::LogicalNot: return a != 0 ? 0 : 1;
+    default: return a;
+  }
+}
+
+static inline double apply(BinaryOp op, double a, double b) {
+  switch (op) {
+    case BinaryOp::Add: return a + b;
+    case BinaryOp::Subtract: return a - b;
+    case BinaryOp::Multiply: return a * b;
+    case BinaryOp::Divide: return a / b;
+    case BinaryOp::FloorDivide: return __builtin_floor(a / b);
+    case BinaryOp::Mod: {  // numpy: the result takes the divisor's sign
+      const double m = __builtin_fmod(a, b);
+      return m != 0 && ((m < 0) != (b < 0)) ? m + b : m;
+    }
+    case BinaryOp::Power:
+      // JS Math.pow, unlike C pow, gives NaN for 1**NaN and (+-1)**(+-inf).
+      if (__builtin_isnan(b)) return b;
+      if (__builtin_fabs(a) == 1 && __builtin_isinf(b)) return __builtin_nan("");
+      return __builtin_pow(a, b);
+    case BinaryOp::Maximum: return a > b || a != a ? a : b;
+    case BinaryOp::Minimum: return a < b || a != a ? a : b;
+    case BinaryOp::Arctan2: return __builtin_atan2(a, b);
+    case BinaryOp::Equal: return a == b ? 1 : 0;
+    case BinaryOp::NotEqual: return a != b ? 1 : 0;
+    case BinaryOp::Less: return a < b ? 1 : 0;
+    case BinaryOp::LessEqual: return a <= b ? 1 : 0;
+    case BinaryOp::Greater: return a > b ? 1 : 0;
+    case BinaryOp::GreaterEqual: return a >= b ? 1 : 0;
+    case BinaryOp::LogicalAnd: return a != 0 && b != 0 ? 1 : 0;
+    case BinaryOp::LogicalOr: return a != 0 || b != 0 ? 1 : 0;
+    case BinaryOp::LogicalXor: return (a != 0) != (b != 0) ? 1 : 0;
+    default: return a;
+  }
+}
+
+static constexpr double reduce_init(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::Prod: return 1;
+    case ReduceOp::Max: return -std::numeric_limits<double>::infinity();
+    case ReduceOp::Min: return std::numeric_limits<double>::infinity();
+    case ReduceOp::All: return 1;
+    default: return 0;
+  }
+}
+
+static inline double fold(ReduceOp op, double acc, double v) {
+  switch (op) {
+    case ReduceOp::Sum:
+    case ReduceOp::Mean: return acc + v;
+    case ReduceOp::Prod: return acc * v;
+    case ReduceOp::Max: return v > acc || v != v ? v : acc;
+    case ReduceOp::Min: return v < acc || v != v ? v : acc;
+    case ReduceOp::Any: return acc != 0 || v != 0 ? 1 : 0;
+    case ReduceOp::All: return acc != 0 && v != 0 ? 1 : 0;
+    default: return acc;
+  }
+}
+
+constexpr bool bool_result(UnaryOp op) {
+  return op == UnaryOp::Isnan || op == UnaryOp::Isinf || op == UnaryOp::Isfinite || op == UnaryOp::LogicalNot;
+}
+constexpr bool bool_result(BinaryOp op) { return op >= BinaryOp::Equal; }
+
+template <class T, bool to_bool>
+using ResultType = std::conditional_t<to_bool, uint8_t, T>;
+
+// Operations whose SIMD form gives exactly the scalar bits.
+template <class V>
+static inline bool vector_unary(UnaryOp op, typename V::Reg x, typename V::Reg* out) {
+  switch (op) {
+    case UnaryOp::Negative: *out = V::mul(x, V::set1(-1)); return true;
+    case UnaryOp::Abs: *out = V::abs(x); return true;
+    case UnaryOp::Square: *out = V::mul(x, x); return true;
+    case UnaryOp::Sqrt: *out = V::sqrt(x); return true;
+    case UnaryOp::Reciprocal: *out = V::div(V::set1(1), x); return true;
+    default: return false;
+  }
+}
+
+constexpr bool has_vector_form(UnaryOp op) {
+  return op == UnaryOp::Negative || op == UnaryOp::Abs || op == UnaryOp::Square || op == UnaryOp::Sqrt ||
+         op == UnaryOp::Reciprocal;
+}
+
+constexpr bool has_vector_form(BinaryOp op) { return op <= BinaryOp::Divide || op == BinaryOp::Maximum || op == BinaryOp::Minimum; }
+
+template <class V, BinaryOp OP>
+static inline typename V::Reg vector_binary(typename V::Reg a, typename V::Reg b) {
+  if constexpr (OP == BinaryOp::Add) return V::add(a, b);
+  else if constexpr (OP == BinaryOp::Subtract) return V::sub(a, b);
+  else if constexpr (OP == BinaryOp::Multiply) return V::mul(a, b);
+  else if constexpr (OP == BinaryOp::Divide) return V::div(a, b);
+  else if constexpr (OP == BinaryOp::Maximum) return V::pick_max(a, b);
+  else return V::pick_min(a, b);
+}
+
+}  // namespace elementwise_detail
+
+template <class Isa, class T, kernels::UnaryOp OP>
+void unary_row(int64_t n, const void* x_data, int64_t x_stride, void* out_data) {
+  using namespace elementwise_detail;
+  using Out = ResultType<T, bool_result(OP)>;
+  const T* x = static_cast<const T*>(x_data);
+  Out* out = static_cast<Out*>(out_data);
+  int64_t i = 0;
+  if constexpr (std::is_floating_point_v<T> && has_vector_form(OP)) {
+    using V = typename Isa::template Vec<T>;
+    if (x_stride == 1) {
+      for (; i + V::kWidth <= n; i += V::kWidth) {
+        typename V::Reg r;
+        vector_unary<V>(OP, V::loadu(x + i), &r);
+        V::storeu(out + i, r);
+      }
+    }
+  }
+  for (; i < n; ++i) out[i] = store<Out>(apply(OP, double(x[i * x_stride])));
+}
+
+template <class Isa, class T, kernels::BinaryOp OP>
+void binary_row(int64_t n, const void* a_data, int64_t a_stride, const void* b_data, int64_t b_stride,
+                void* out_data) {
+  using namespace elementwise_detail;
+  using Out = ResultType<T, bool_result(OP)>;
+  const T* a = static_cast<const T*>(a_data);
+  const T* b = static_cast<const T*>(b_data);
+  Out* out = static_cast<Out*>(out_data);
+  int64_t i = 0;
+  if constexpr (std::is_floating_point_v<T> && has_vector_form(OP)) {
+    using V = typename Isa::template Vec<T>;
+    constexpr int W = V::kWidth;
+    if (a_stride == 1 && b_stride == 1) {
+      for (; i + W <= n; i += W) V::storeu(out + i, vector_binary<V, OP>(V::loadu(a + i), V::loadu(b + i)));
+    } else if (a_stride == 0 && b_stride == 1) {
+      const auto va = V::set1(*a);
+      for (; i + W <= n; i += W) V::storeu(out + i, vector_binary<V, OP>(va, V::loadu(b + i)));
+    } else if (a_stride == 1 && b_stride == 0) {
+      const auto vb = V::set1(*b);
+      for (; i + W <= n; i += W) V::storeu(out + i, vector_binary<V, OP>(V::loadu(a + i), vb));
+    }
+  }
+  for (; i < n; ++i) out[i] = store<Out>(apply(OP, double(a[i * a_stride]), double(b[i * b_stride])));
+}
+
+template <class Isa, class T, kernels::ReduceOp OP>
+double reduce_row(int64_t n, const void* x_data, int64_t stride, double acc) {
+  using namespace elementwise_detail;
+  const T* x = static_cast<const T*>(x_data);
+  // Four independent chains: the adds overlap instead of waiting on each other.
+  double part[4] = {reduce_init(OP), reduce_init(OP), reduce_init(OP), reduce_init(OP)};
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int k = 0; k < 4; ++k) part[k] = fold(OP, part[k], double(x[(i + k) * stride]));
+  }
+  for (; i < n; ++i) part[0] = fold(OP, part[0], double(x[i * stride]));
+  for (int k = 0; k < 4; ++k) acc = fold(OP, acc, part[k]);
+  return acc;
+}
+
+template <class Isa, class T, kernels::ReduceOp OP>
+void reduce_columns(int64_t n, const void* x_data, int64_t stride, double* acc) {
+  using namespace elementwise_detail;
+  const T* x = static_cast<const T*>(x_data);
+  if (stride == 1) {
+    for (int64_t j = 0; j < n; ++j) acc[j] = fold(OP, acc[j], double(x[j]));
+  } else {
+    for (int64_t j = 0; j < n; ++j) acc[j] = fold(OP, acc[j], double(x[j * stride]));
+  }
+}
+
+namespace elementwise_detail {
+
+
+template <class Isa, size_t... I>
+constexpr void fill_unary(ElementwiseTable& t, std::index_sequence<I...>) {
+  ((t.unary[I][0] = &unary_row<Isa, float, UnaryOp(I)>, t.unary[I][1] = &unary_row<Isa, double, UnaryOp(I)>,
+    t.unary[I][2] = &unary_row<Isa, int32_t, UnaryOp(I)>, t.unary[I][3] = &unary_row<Isa, uint8_t, UnaryOp(I)>),
+   ...);
+}
+
+template <class Isa, size_t... I>
+constexpr void fill_binary(ElementwiseTable& t, std::index_sequence<I...>) {
+  ((t.binary[I][0] = &binary_row<Isa, float, BinaryOp(I)>, t.binary[I][1] = &binary_row<Isa, double, BinaryOp(I)>,
+    t.binary[I][2] = &binary_row<Isa, int32_t, BinaryOp(I)>, t.binary[I][3] = &binary_row<Isa, uint8_t, BinaryOp(I)>),
+   ...);
+}
+
+template <class Isa, size_t... I>
+constexpr void fill_reduce(ElementwiseTable& t, std::index_sequence<I...>) {
+  ((t.reduce_row[I][0] = &reduce_row<Isa, float, ReduceOp(I)>,
+    t.reduce_row[I][1] = &reduce_row<Isa, double, ReduceOp(I)>,
+    t.reduce_row[I][2] = &reduce_row<Isa, int32_t, ReduceOp(I)>,
+    t.reduce_row[I][3] = &reduce_row<Isa, uint8_t, ReduceOp(I)>,
+    t.reduce_columns[I][0] = &reduce_columns<Isa, float, ReduceOp(I)>,
+    t.reduce_columns[I][1] = &reduce_columns<Isa, double, ReduceOp(I)>,
+    t.reduce_columns[I][2] = &reduce_columns<Isa, int32_t, ReduceOp(I)>,
+    t.reduce_columns[I][3] = &reduce_columns<Isa, uint8_t, ReduceOp(I)>),
+   ...);
+}
+
+}  // namespace elementwise_detail
+
+// Every (op, dtype) entry; constant-initialized, so building it runs no code.
+template <class Isa>
+constexpr ElementwiseTable make_elementwise_table() {
+  using namespace elementwise_detail;
+  ElementwiseTable t{};
+  fill_unary<Isa>(t, std::make_index_sequence<kernels::kNumUnaryOps>{});
+  fill_binary<Isa>(t, std::make_index_sequence<kernels::kNumBinaryOps>{});
+  fill_reduce<Isa>(t, std::make_index_sequence<kernels::kNumReduceOps>{});
+  return t;
+}
+
+}  // namespace keras::cpu

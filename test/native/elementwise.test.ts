@@ -1,0 +1,229 @@
+/**
+ * Elementwise and reduction kernels of the native CPU backend against plain JS
+ * loops with the js backend's semantics (compute in double, store into the
+ * output TypedArray), on every ISA path this machine has.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NativeDType, NativeTensor, NativeTypedArray } from '../../lib/backends/cpu/native.js';
+import { erf, erfinv, floorMod, roundHalfEven } from '../../lib/backends/js/special.js';
+import { addon, randomArray } from './helpers.js';
+
+const native = addon();
+const isas = native.backendInfo().availableIsas;
+const defaultIsa = native.backendInfo().isa;
+afterAll(() => native.setIsa(defaultIsa));
+
+type Values = ArrayLike<number>;
+const ARRAY = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
+
+const UNARY: Record<string, (a: number) => number> = {
+  negative: (a) => -a,
+  abs: Math.abs,
+  sign: (a) => (a > 0 ? 1 : a < 0 ? -1 : a === 0 ? 0 : NaN),
+  square: (a) => a * a,
+  round: roundHalfEven,
+  exp: Math.exp, expm1: Math.expm1, log: Math.log, log1p: Math.log1p, sqrt: Math.sqrt,
+  rsqrt: (a) => 1 / Math.sqrt(a), reciprocal: (a) => 1 / a,
+  sin: Math.sin, cos: Math.cos, tan: Math.tan, arcsin: Math.asin, arccos: Math.acos, arctan: Math.atan,
+  sinh: Math.sinh, cosh: Math.cosh, tanh: Math.tanh, arcsinh: Math.asinh, arccosh: Math.acosh, arctanh: Math.atanh,
+  floor: Math.floor, ceil: Math.ceil, erf, erfinv,
+  sigmoid: (a) => (a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))),
+};
+const PREDICATES: Record<string, (a: number) => boolean> = {
+  isnan: Number.isNaN,
+  isinf: (a) => a === Infinity || a === -Infinity,
+  isfinite: Number.isFinite,
+};
+const EXACT_UNARY = new Set(['negative', 'abs', 'sign', 'square', 'round', 'sqrt', 'reciprocal', 'floor', 'ceil']);
+
+const ARITH: Record<string, (a: number, b: number) => number> = {
+  add: (a, b) => a + b, subtract: (a, b) => a - b, multiply: (a, b) => a * b, divide: (a, b) => a / b,
+  floorDivide: (a, b) => Math.floor(a / b), mod: floorMod, power: Math.pow,
+  maximum: (a, b) => (a > b || a !== a ? a : b), minimum: (a, b) => (a < b || a !== a ? a : b),
+  arctan2: Math.atan2,
+};
+const COMPARE: Record<string, (a: number, b: number) => boolean> = {
+  equal: (a, b) => a === b, notEqual: (a, b) => a !== b, less: (a, b) => a < b,
+  lessEqual: (a, b) => a <= b, greater: (a, b) => a > b, greaterEqual: (a, b) => a >= b,
+};
+
+const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
+
+function tensor(values: Values, shape: number[], dtype: NativeDType): NativeTensor {
+  return native.createTensor(ARRAY[dtype].from(values) as NativeTypedArray, shape, dtype);
+}
+
+/** Interesting values first (signed zeros, NaN, infinities, ties), then random ones. */
+function sample(n: number, seed: number, dtype: NativeDType): number[] {
+  const special = dtype === 'int32' ? [0, 1, -1, 7, -7, 2 ** 31 - 1, -(2 ** 31)] : [0, -0, NaN, Infinity, -Infinity, 0.5, -2.5, 1, -1];
+  const random = Array.from(randomArray(n, seed), (v) => (dtype === 'int32' ? Math.round(v * 20) : v * 3));
+  return [...special, ...random].slice(0, n);
+}
+
+/** Index-wise broadcasting reference over a flat output index. */
+function broadcastIndex(shape: number[], outShape: number[]): (flat: number) => number {
+  const offset = outShape.length - shape.length;
+  return (flat) => {
+    let index = 0, stride = 1, rest = flat;
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      const i = rest % outShape[d]!;
+      rest = Math.floor(rest / outShape[d]!);
+      if (d >= offset && shape[d - offset] !== 1) index += i * stride;
+      if (d >= offset) stride *= shape[d - offset]!;
+    }
+    return index;
+  };
+}
+
+function expectSame(label: string, got: NativeTypedArray, want: NativeTypedArray, relTol = 0): void {
+  expect(got.length, `${label}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!, w = want[i]!;
+    const ok = Object.is(g, w) || (relTol > 0 && Math.abs(g - w) <= relTol * Math.max(Math.abs(w), 1e-30)) ||
+      (relTol === 0 && g === w && g !== 0);
+    if (!ok) throw new Error(`${label}: element ${i} expected ${w} got ${g}`);
+  }
+}
+
+describe.each(isas)('elementwise on the %s path', (isa) => {
+  it('binary arithmetic matches the reference with broadcasting, for float32, float64 and int32', () => {
+    native.setIsa(isa);
+    const shapes: [number[], number[], number[]][] = [
+      [[3, 1, 5], [4, 1], [3, 4, 5]],
+      [[7, 33], [7, 33], [7, 33]],
+      [[], [2, 19], [2, 19]],
+      [[40000], [1], [40000]], // long enough for SIMD runs and the thread pool
+      [[2, 0, 3], [3], [2, 0, 3]],
+    ];
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      for (const [op, fn] of Object.entries(ARITH)) {
+        for (const [sa, sb, so] of shapes) {
+          const av = sample(size(sa), 1, dtype), bv = sample(size(sb), 2, dtype).reverse();
+          const a = tensor(av, sa, dtype), b = tensor(bv, sb, dtype);
+          const [out] = native.runKernel(op, [a, b]);
+          expect(out!.shape).toEqual(so);
+          const ia = broadcastIndex(sa, so), ib = broadcastIndex(sb, so);
+          const ar = a.read(), br = b.read();
+          const want = new ARRAY[dtype](size(so));
+          const got = out!.read();
+          for (let i = 0; i < want.length; i++) {
+            const exact = fn(ar[ia(i)]!, br[ib(i)]!);
+            // pow beyond 2^53 is not exactly representable: libm and V8 may differ in the last bit, and int32 wrapping shows it.
+            want[i] = dtype === 'int32' && Math.abs(exact) > 2 ** 53 ? got[i]! : exact;
+          }
+          const transcendental = op === 'power' || op === 'arctan2';
+          expectSame(`${dtype} ${op} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, out!.read(), want,
+            transcendental && dtype !== 'int32' ? (dtype === 'float32' ? 2e-7 : 1e-15) : 0);
+          a.dispose(); b.dispose(); out!.dispose();
+        }
+      }
+    }
+  });
+
+  it('comparisons and logical ops give bool', () => {
+    native.setIsa(isa);
+    const av = sample(60, 3, 'float32'), bv = [...av].reverse();
+    const a = tensor(av, [6, 10], 'float32'), b = tensor(bv, [6, 10], 'float32');
+    for (const [op, fn] of Object.entries(COMPARE)) {
+      const [out] = native.runKernel(op, [a, b]);
+      expect(out!.dtype).toBe('bool');
+      const ar = a.read(), br = b.read();
+      expectSame(op, out!.read(), Uint8Array.from(ar, (x, i) => (fn(x, br[i]!) ? 1 : 0)));
+    }
+    const p = tensor([1, 0, 1, 0], [4], 'bool'), q = tensor([1, 1, 0, 0], [4], 'bool');
+    expect(Array.from(native.runKernel('logicalAnd', [p, q])[0]!.read())).toEqual([1, 0, 0, 0]);
+    expect(Array.from(native.runKernel('logicalOr', [p, q])[0]!.read())).toEqual([1, 1, 1, 0]);
+    expect(Array.from(native.runKernel('logicalXor', [p, q])[0]!.read())).toEqual([0, 1, 1, 0]);
+    expect(Array.from(native.runKernel('logicalNot', [p])[0]!.read())).toEqual([0, 1, 0, 1]);
+  });
+
+  it('unary ops match the reference (exactly where IEEE rounds once)', () => {
+    native.setIsa(isa);
+    for (const dtype of ['float32', 'float64'] as const) {
+      const values = sample(5000, 4, dtype).map((v, i) => (i % 3 === 0 ? v / 3 : v)); // many inside (-1, 1)
+      const x = tensor(values, [50, 100], dtype);
+      const xr = x.read();
+      for (const [op, fn] of Object.entries(UNARY)) {
+        const [out] = native.runKernel(op, [x]);
+        const want = ARRAY[dtype].from(xr, fn);
+        const tol = EXACT_UNARY.has(op) ? 0 : dtype === 'float32' ? 2e-7 : op === 'erfinv' || op === 'erf' ? 1e-12 : 1e-15;
+        expectSame(`${dtype} ${op}`, out!.read(), want, tol);
+      }
+      for (const [op, fn] of Object.entries(PREDICATES)) {
+        expectSame(`${dtype} ${op}`, native.runKernel(op, [x])[0]!.read(), Uint8Array.from(xr, (v) => (fn(v) ? 1 : 0)));
+      }
+    }
+    const ints = tensor([-(2 ** 31), -3, 0, 5], [4], 'int32');
+    expect(Array.from(native.runKernel('negative', [ints])[0]!.read())).toEqual([-(2 ** 31), 3, 0, -5]);
+    expect(Array.from(native.runKernel('square', [ints])[0]!.read())).toEqual([0, 9, 0, 25]);
+  });
+
+  it('reductions match the reference over every axis combination, with keepdims', () => {
+    native.setIsa(isa);
+    const shape = [3, 4, 5];
+    const axesList = [[0], [1], [2], [0, 1], [0, 2], [1, 2], [0, 1, 2], [], [-1]];
+    const folds: Record<string, [number, (acc: number, v: number) => number]> = {
+      sum: [0, (a, v) => a + v], mean: [0, (a, v) => a + v], prod: [1, (a, v) => a * v],
+      max: [-Infinity, (a, v) => (v > a || v !== v ? v : a)], min: [Infinity, (a, v) => (v < a || v !== v ? v : a)],
+    };
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      const values = sample(60, 5, dtype);
+      if (dtype !== 'int32') values[7] = NaN;
+      const x = tensor(values, shape, dtype);
+      const xr = x.read();
+      for (const [op, [init, fold]] of Object.entries(folds)) {
+        for (const axesIn of axesList) {
+          const axes = axesIn.map((a) => (a < 0 ? a + 3 : a));
+          const kept = [0, 1, 2].filter((d) => !axes.includes(d));
+          const outShape = kept.map((d) => shape[d]!);
+          const acc = new Array(size(outShape)).fill(init);
+          const count = new Array(size(outShape)).fill(0);
+          for (let i = 0; i < 60; i++) {
+            const idx = [Math.floor(i / 20), Math.floor(i / 5) % 4, i % 5];
+            const o = kept.reduce((flat, d) => flat * shape[d]! + idx[d]!, 0);
+            acc[o] = fold(acc[o], xr[i]!);
+            count[o]++;
+          }
+          const want = ARRAY[dtype].from(acc, (v, o) => (op === 'mean' ? v / count[o] : v));
+          for (const keepdims of [false, true]) {
+            const [out] = native.runKernel(op, [x], { axes: axesIn, keepdims });
+            expect(out!.shape).toEqual(keepdims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : outShape);
+            expectSame(`${dtype} ${op} axes ${JSON.stringify(axesIn)}`, out!.read(), want, dtype === 'int32' ? 0 : 1e-6);
+          }
+        }
+      }
+    }
+  });
+
+  it('any/all, big reductions on the thread pool, and empty axes', () => {
+    native.setIsa(isa);
+    const b = tensor([0, 0, 1, 1, 1, 1], [2, 3], 'bool');
+    expect(Array.from(native.runKernel('any', [b], { axes: [1] })[0]!.read())).toEqual([1, 1]);
+    expect(Array.from(native.runKernel('all', [b], { axes: [1] })[0]!.read())).toEqual([0, 1]);
+    const n = 300, m = 700;
+    const values = Array.from(randomArray(n * m, 9));
+    const x = tensor(values, [n, m], 'float64');
+    const colSums = new Float64Array(m), rowSums = new Float64Array(n);
+    values.forEach((v, i) => { colSums[i % m] += v; rowSums[Math.floor(i / m)] += v; });
+    expectSame('column sums', native.runKernel('sum', [x], { axes: [0] })[0]!.read(), colSums, 1e-12);
+    expectSame('row sums', native.runKernel('sum', [x], { axes: [1] })[0]!.read(), rowSums, 1e-12);
+    const empty = tensor([], [0, 3], 'float32');
+    expect(Array.from(native.runKernel('sum', [empty], { axes: [0] })[0]!.read())).toEqual([0, 0, 0]);
+    expect(Array.from(native.runKernel('max', [empty], { axes: [0] })[0]!.read())).toEqual([-Infinity, -Infinity, -Infinity]);
+    expect(Array.from(native.runKernel('mean', [empty], { axes: [0] })[0]!.read())).toEqual([NaN, NaN, NaN]);
+  });
+});
+
+describe('elementwise errors', () => {
+  it('name the op, the dtypes and the shapes', () => {
+    const f = tensor([1, 2, 3], [3], 'float32');
+    const d = tensor([1, 2, 3], [3], 'float64');
+    const g = tensor([1, 2, 3, 4], [4], 'float32');
+    expect(() => native.runKernel('add', [f, d])).toThrowError(/add: operands must have one dtype, received float32 \(3,\) and float64 \(3,\)/);
+    expect(() => native.runKernel('multiply', [f, g])).toThrowError(/multiply: incompatible shapes \(3,\) and \(4,\)/);
+    expect(() => native.runKernel('exp', [tensor([1], [1], 'int32')])).toThrowError(/exp: expected a float tensor, received int32 \(1,\)/);
+    expect(() => native.runKernel('sum', [f], { axes: [1] })).toThrowError(/sum: axis 1 is out of bounds for rank 1/);
+    expect(() => native.runKernel('sum', [f], { axes: [0, -1] })).toThrowError(/sum: repeated axis -1/);
+    expect(() => native.runKernel('add', [f])).toThrowError(/add: expected 2 inputs, received 1/);
+  });
+});
