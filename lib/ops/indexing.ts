@@ -327,11 +327,21 @@ export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number |
   const a = normalizeAxis(o.axis ?? 0, t.rank, 'takeAlongAxis');
   const rest = (s: readonly Dim[]) => s.map((d, i) => (i === a ? 1 : d));
   const other = broadcastShapes(rest(t.shape), rest(idx.shape), 'takeAlongAxis');
-  if (other.some((d) => d === null)) throw new ShapeError(`takeAlongAxis: needs known shapes, received x ${fmtShape(t.shape)} and indices ${fmtShape(idx.shape)}`);
   const n = knownDim(t, a, 'takeAlongAxis');
+  const m = knownDim(idx, a, 'takeAlongAxis');
+  idx = wrapIndices(idx, n, 'takeAlongAxis', `axis ${a} of x ${fmtShape(t.shape)}, indices ${fmtShape(idx.shape)}`);
+  if (other.some((d) => d === null)) {
+    // Unknown dims (a graph with a batch dim) have no static strides: select with a one-hot
+    // mask over the axis instead, out[.., j, ..] = sum_i x[.., i, ..] [idx[.., j, ..] == i].
+    const xs = t.dtype === 'bool' ? cast(t, 'int32') : t;
+    const mask = equal(expandDims(idx, a + 1), reshape(arangeInt(n), t.shape.map(() => 1).concat(1).map((d, i) => (i === a + 1 ? n : d))));
+    const xe = expandDims(xs, a);
+    const picked = sum(where(mask, xe, zerosLike(xe)), a + 1);
+    return t.dtype === 'bool' ? cast(picked, 'bool') : picked;
+  }
   const xShape = other.map((d, i) => (i === a ? n : d)) as number[];
-  const outShape = other.map((d, i) => (i === a ? idx.shape[a] : d)) as number[];
-  idx = broadcastTo(wrapIndices(idx, n, 'takeAlongAxis', `axis ${a} of x ${fmtShape(t.shape)}, indices ${fmtShape(idx.shape)}`), outShape);
+  const outShape = other.map((d, i) => (i === a ? m : d)) as number[];
+  idx = broadcastTo(idx, outShape);
   // Linear index into the broadcast x: idx * stride[a] + sum_{k != a} coord_k * stride[k].
   const strides = stridesOf(xShape);
   let lin = multiply(idx, strides[a]);

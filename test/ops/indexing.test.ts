@@ -629,6 +629,19 @@ describe('symbolic shapes (keras.trace)', () => {
     expectClose(grad, [[100, 1, 10], [1, 100, 10]]);
   });
 
+  it('takeAlongAxis over an unknown batch dim runs and differentiates in a graph', () => {
+    const g = keras.trace((x, i) => ops.takeAlongAxis(x, i, 1), [{ shape: [null, 3], dtype: 'float64' }, { shape: [null, 2], dtype: 'int32' }]);
+    expect(g.outputs[0].shape).toEqual([null, 2]);
+    const x = f64([0, 1, 2, 3, 4, 5], [2, 3]);
+    const [y] = keras.ir.run(g, [x, ops.convertToTensor([[2, -3], [1, 1]])]);
+    expectClose(y, [[2, 0], [4, 4]]);
+    const gs = keras.trace((x, i) => ops.sum(ops.multiply(ops.takeAlongAxis(x, i, 1), [1, 10])), [{ shape: [null, 3], dtype: 'float64' }, { shape: [null, 2], dtype: 'int32' }]);
+    const [, dx] = keras.ir.run(keras.ir.differentiate(gs, { wrt: [0] }), [x, ops.convertToTensor([[2, 0], [1, 1]])]);
+    expectClose(dx, [[10, 0, 1], [0, 11, 0]]);
+    const gb = keras.trace((x) => ops.takeAlongAxis(x, [[1]], 1), [{ shape: [null, 2], dtype: 'bool' }]);
+    expect(keras.ir.run(gb, [ops.convertToTensor([[false, true], [true, false]])])[0].arraySync()).toEqual([[true], [false]]);
+  });
+
   it('a graph with sort differentiates into a graph', () => {
     const g = keras.trace((x) => ops.sum(ops.multiply(ops.sort(x), [1, 10, 100])), [{ shape: [3], dtype: 'float64' }]);
     const dg = keras.ir.differentiate(g);
