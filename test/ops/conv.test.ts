@@ -104,6 +104,8 @@ describe('convTranspose', () => {
     expectClose(ops.convTranspose(x, k, 1), [1, 12, 120, 200], { shape: [1, 4, 1] });
     // Stride smaller than the kernel: valid output is in * s + max(k - s, 0).
     expectClose(ops.convTranspose(x, ops.ones([2, 1, 1]), 3), [1, 1, 0, 2, 2, 0], { shape: [1, 6, 1] });
+    // 'same' with strides larger than the kernel: output in * s, the far padding crops nothing.
+    expectClose(ops.convTranspose(x, ops.ones([2, 1, 1]), 3, 'same'), [1, 1, 0, 2, 2, 0], { shape: [1, 6, 1] });
     // Dilation 2 spreads the taps.
     expectClose(ops.convTranspose(x, ops.reshape(ops.convertToTensor([1, 10], 'float32'), [2, 1, 1]), { dilationRate: 2 }), [1, 2, 10, 20]);
   });
@@ -125,6 +127,13 @@ describe('convTranspose', () => {
     const gx = keras.grad((v: Tensor) => ops.sum(ops.multiply(ops.conv(v, kk, 2, 'same'), dy)))(xin) as Tensor;
     const t = ops.convTranspose(dy, kk, 2, 'same', 0);
     expectClose(t, gx, { rtol: 1e-12, atol: 1e-12 });
+    // 2D with strides, dilation and output padding chosen so the sizes round-trip.
+    const x2 = randomTensor([1, 7, 6, 2], 6);
+    const k2 = randomTensor([2, 3, 2, 3], 7);
+    const dy2 = randomTensor([1, 4, 2, 3], 8);
+    const opts = { strides: [2, 3], padding: 'same' as const, dilationRate: [2, 1] };
+    const g2 = keras.grad((v: Tensor) => ops.sum(ops.multiply(ops.conv(v, k2, opts), dy2)))(x2) as Tensor;
+    expectClose(ops.convTranspose(dy2, k2, { ...opts, outputPadding: [0, 2] }), g2, { rtol: 1e-12, atol: 1e-12 });
   });
 });
 
@@ -188,6 +197,7 @@ describe('gradients (float64 finite differences)', () => {
     checkGrad((a, b) => ops.convTranspose(a, b, 2), [x, k]);
     checkGrad((a, b) => ops.convTranspose(a, b, 2, 'same', 1), [x, k]);
     checkGrad((a, b) => ops.convTranspose(a, b, [1, 2], 'same'), [x, k]);
+    checkGrad((a, b) => ops.convTranspose(a, b, { strides: 3, padding: 'same', dilationRate: [2, 1] }), [x, k]);
   });
 
   it('second order: the filter gradient is differentiable in inputs and dy', () => {
