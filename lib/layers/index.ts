@@ -15,3 +15,8 @@ export * from './merging/dot.js';
 export * from './activations/activations.js';
 export * from './normalization/batch_normalization.js';
 export * from './normalization/layer_normalization.js';
+export * from './rnn/base_rnn.js';
+export * from './rnn/simple_rnn.js';
+export * from './rnn/lstm.js';
+export * from './rnn/gru.js';
+export * from './rnn/bidirectional.js';
