@@ -121,47 +121,61 @@ void gemm_tile(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a,
 
 // One matrix on a team of threads sharing the packed B block: each member packs
 // a slice of B's panels, then multiplies its own rows of A against all of it.
-// Packing B once instead of once per thread is what makes a single large GEMM scale.
+// Packing B once instead of once per thread is what makes a single large GEMM
+// scale. B blocks alternate between two buffers, so one barrier per block is
+// enough: a member can only be repacking buffer i after everyone has passed the
+// barrier of the block in between, i.e. finished reading buffer i.
+template <class T>
+struct TeamLayout {
+  int64_t a_elems, b_elems, edge_elems;
+  size_t bytes(int members) const {
+    return sizeof(T) * size_t(2 * b_elems + members * (a_elems + edge_elems));
+  }
+};
+
+template <class T>
+TeamLayout<T> team_layout(const Problem<T>& p, int64_t m, int64_t n, int64_t k) {
+  const int mr = p.kernel.mr, nr = p.kernel.nr;
+  const int64_t kc_max = std::min(p.blocking.kc, k);
+  return {line_elems<T>(round_up(std::min(p.blocking.mc, m), mr) * kc_max),
+          line_elems<T>(round_up(std::min(p.blocking.nc, n), nr) * kc_max), line_elems<T>(mr * nr)};
+}
+
 template <class T>
 void gemm_team_member(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c,
                       int member, int members, T* shared, engine::SpinBarrier& barrier) {
   const int mr = p.kernel.mr, nr = p.kernel.nr;
-  const int64_t kc_max = std::min(p.blocking.kc, k);
-  const int64_t a_elems = line_elems<T>(round_up(std::min(p.blocking.mc, m), mr) * kc_max);
-  const int64_t b_elems = line_elems<T>(round_up(std::min(p.blocking.nc, n), nr) * kc_max);
-  T* b_packed = shared;
-  T* a_packed = shared + b_elems + member * (a_elems + line_elems<T>(mr * nr));
-  T* edge = a_packed + a_elems;
+  const TeamLayout<T> layout = team_layout(p, m, n, k);
+  T* const b_buffers[2] = {shared, shared + layout.b_elems};
+  T* a_packed = shared + 2 * layout.b_elems + member * (layout.a_elems + layout.edge_elems);
+  T* edge = a_packed + layout.a_elems;
   const int64_t rows_per_member = round_up(ceil_div(m, members), mr);
   const int64_t m0 = std::min(m, member * rows_per_member), m1 = std::min(m, m0 + rows_per_member);
+  int64_t block = 0;
   for (int64_t jc = 0; jc < n; jc += p.blocking.nc) {
     const int64_t nc = std::min(p.blocking.nc, n - jc);
     const int64_t panels = ceil_div(nc, nr);
     const int64_t j0 = panels * member / members * nr, j1 = std::min(nc, panels * (member + 1) / members * nr);
-    for (int64_t pc = 0; pc < k; pc += p.blocking.kc) {
+    for (int64_t pc = 0; pc < k; pc += p.blocking.kc, ++block) {
       const int64_t kc = std::min(p.blocking.kc, k - pc);
       const T beta = pc == 0 ? p.beta : T(1);
+      T* b_packed = b_buffers[block % 2];
       if (j1 > j0) p.kernel.pack_b(kc, j1 - j0, b + pc * p.rsb + (jc + j0) * p.csb, p.rsb, p.csb, b_packed + j0 * kc);
-      barrier.wait();  // all of B's block is packed
+      barrier.wait();  // the whole B block is packed
       for (int64_t ic = m0; ic < m1; ic += p.blocking.mc) {
         const int64_t mc = std::min(p.blocking.mc, m1 - ic);
         p.kernel.pack_a(mc, kc, a + ic * p.rsa + pc * p.csa, p.rsa, p.csa, a_packed);
         macro_kernel(p, mc, nc, kc, a_packed, b_packed, c + ic * p.rsc + jc, beta, edge);
       }
-      barrier.wait();  // nobody still reads B's block before it is repacked
     }
   }
 }
 
 template <class T>
 bool gemm_team(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, int threads) {
-  const int mr = p.kernel.mr, nr = p.kernel.nr;
-  const int64_t kc_max = std::min(p.blocking.kc, k);
-  const int64_t a_elems = line_elems<T>(round_up(std::min(p.blocking.mc, m), mr) * kc_max);
-  const int64_t b_elems = line_elems<T>(round_up(std::min(p.blocking.nc, n), nr) * kc_max);
   // Allocated up front: nothing inside the team may throw, or the others would
   // wait at a barrier forever.
-  const size_t bytes = sizeof(T) * size_t(b_elems + threads * (a_elems + line_elems<T>(mr * nr)));
+  const size_t bytes = team_layout(p, m, n, k).bytes(threads);
   auto& allocator = engine::host_allocator();
   T* shared = static_cast<T*>(allocator.allocate(bytes));
   engine::SpinBarrier barrier(threads);

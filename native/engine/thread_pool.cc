@@ -150,10 +150,16 @@ void SpinBarrier::wait() {
     generation_.fetch_add(1, std::memory_order_release);
     return;
   }
-  while (generation_.load(std::memory_order_acquire) == generation) {
+  // Spin briefly (members usually arrive within microseconds), then yield so an
+  // oversubscribed machine can run the member we are waiting for.
+  for (int spins = 0; generation_.load(std::memory_order_acquire) == generation; ++spins) {
+    if (spins < 4096) {
 #if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
+    } else {
+      std::this_thread::yield();
+    }
   }
 }
 

@@ -49,8 +49,8 @@ class ThreadPool {
   std::mutex owner_mutex_;  // held by the one caller currently driving the workers
 };
 
-// A reusable barrier for a team from run_team: spins, since team members are
-// on their own cores and the waits are short.
+// A reusable barrier for a team from run_team. Spins first, since members are
+// on their own cores and waits are short, then yields.
 class SpinBarrier {
  public:
   explicit SpinBarrier(int count) : count_(count) {}
