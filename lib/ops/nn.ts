@@ -29,6 +29,7 @@ import {
   lessEqual,
   log,
   log1p,
+  logicalAnd,
   maximum,
   minimum,
   multiply,
@@ -45,6 +46,7 @@ import {
 } from './elementwise.js';
 import { max, mean, norm, sum } from './reduction.js';
 import { expandDims, reshape, slice, squeeze, transpose } from './shape.js';
+import { matmul } from './linalg.js';
 
 // ---------------------------------------------------------------- primitives
 
@@ -807,6 +809,63 @@ export function sparseCategoricalCrossentropy(target: TensorLike, output: Tensor
   const ids = reshape(convertToTensor(Int32Array.from({ length: classes }, (_, i) => i)), out.shape.map((_, i) => (i === a ? classes : 1)));
   const oneHot = cast(equal(expandDims(t, a), ids), lp.dtype);
   return negative(sum(multiply(oneHot, lp), a));
+}
+
+// ---------------------------------------------------------------- attention
+
+type AttentionOptions = {
+  bias?: TensorLike | null;
+  mask?: TensorLike | null;
+  scale?: number | null;
+  isCausal?: boolean;
+  flashAttention?: boolean | null;
+};
+
+/**
+ * Scaled dot-product attention, `keras.ops.dot_product_attention`: query [B, T, N, H],
+ * key and value [B, S, K, H] (N a multiple of K: grouped-query attention), bias and
+ * bool mask broadcastable to [B, N, T, S]; scale defaults to 1 / sqrt(H). Masked
+ * logits become -0.7 * the dtype's max, as Keras' JAX backend, so fully masked rows
+ * average the values instead of producing NaN. Returns [B, T, N, H].
+ */
+export function dotProductAttention(query: TensorLike, key: TensorLike, value: TensorLike, bias: TensorLike | null | AttentionOptions = null, mask: TensorLike | null = null, scale: number | null = null, isCausal = false, flashAttention: boolean | null = null): Tensor {
+  const o: AttentionOptions = isOptions(bias) ? (bias as AttentionOptions) : { bias: bias as TensorLike | null, mask, scale, isCausal, flashAttention };
+  const op = 'dotProductAttention';
+  if (o.flashAttention) throw new ValueError(`${op}: flashAttention is not available on this backend; pass null or false`);
+  const { dtype, tensors } = promote(op, query, key, value);
+  const [q, k0, v0] = isFloat(dtype) ? tensors : tensors.map((t) => cast(t, FLOATX));
+  if (q.rank !== 4 || k0.rank !== 4 || v0.rank !== 4) {
+    throw new ShapeError(`${op}: only 4D inputs (batch, seq, heads, depth) are supported, received query.shape=${fmtShape(q.shape)}, key.shape=${fmtShape(k0.shape)}, value.shape=${fmtShape(v0.shape)}`);
+  }
+  const [, T, N, H] = q.shape;
+  const [, S, K] = k0.shape;
+  const mismatch = k0.shape[3] !== H || v0.shape[1] !== S || v0.shape[2] !== K || N === null || K === null || N % K !== 0;
+  if (mismatch) {
+    throw new ShapeError(`${op}: expected key and value of shape (B, S, K, ${H}) with ${N} query heads a multiple of K, received query.shape=${fmtShape(q.shape)}, key.shape=${fmtShape(k0.shape)}, value.shape=${fmtShape(v0.shape)}`);
+  }
+  // Grouped-query attention: kv head k serves query heads k * G .. k * G + G - 1 (jnp.repeat order).
+  const repeatHeads = (t: Tensor): Tensor => {
+    if (N === K) return t;
+    const dims = t.shape.map((d) => d ?? -1);
+    const g = N / K;
+    // [B, S, K, 1, H] + zeros [g, 1] broadcasts to [B, S, K, g, H].
+    const expanded = add(expandDims(t, 3), reshape(cast(convertToTensor(new Float32Array(g)), t.dtype), [g, 1]));
+    return reshape(expanded, [dims[0], dims[1], N, dims[3]]);
+  };
+  const k = repeatHeads(k0);
+  const v = repeatHeads(v0);
+  const sc = o.scale ?? 1 / Math.sqrt(H);
+  let logits = multiply(matmul(transpose(q, [0, 2, 1, 3]), transpose(k, [0, 2, 3, 1])), sc);
+  if (o.bias !== null && o.bias !== undefined) logits = add(logits, cast(convertToTensor(o.bias, null, op), logits.dtype));
+  let m: Tensor | null = o.mask !== null && o.mask !== undefined ? cast(convertToTensor(o.mask, null, op), 'bool') : null;
+  if (o.isCausal) {
+    if (T === null || S === null) throw new ShapeError(`${op}: isCausal needs known sequence lengths, received query.shape=${fmtShape(q.shape)}, key.shape=${fmtShape(k0.shape)}`);
+    const causal = convertToTensor(Array.from({ length: T }, (_, t) => Array.from({ length: S }, (_, j) => j <= t)));
+    m = m ? logicalAnd(m, causal) : causal;
+  }
+  if (m) logits = where(m, logits, -0.7 * (logits.dtype === 'float64' ? Number.MAX_VALUE : 3.4028234663852886e38));
+  const probs = softmax(logits, -1);
+  return transpose(matmul(probs, transpose(v, [0, 2, 1, 3])), [0, 2, 1, 3]);
 }
 
 // ---------------------------------------------------------------- statistics and normalization

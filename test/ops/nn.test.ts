@@ -191,6 +191,42 @@ describe('cross-entropies', () => {
   });
 });
 
+describe('dotProductAttention', () => {
+  const q = ops.reshape(ops.convertToTensor([1, 0], 'float32'), [1, 1, 1, 2]);
+  const k = ops.reshape(ops.convertToTensor([1, 0, 0, 1], 'float32'), [1, 2, 1, 2]);
+  const v = ops.reshape(ops.convertToTensor([1, 2, 3, 4], 'float32'), [1, 2, 1, 2]);
+  const w = 1 / (1 + Math.exp(-Math.SQRT1_2)); // softmax([1/sqrt(2), 0])[0]
+
+  it('softmax(q k^T / sqrt(H)) v, with scale, bias, mask and causal masking', () => {
+    expectClose(ops.dotProductAttention(q, k, v), [1 + 2 * (1 - w), 2 + 2 * (1 - w)], { shape: [1, 1, 1, 2] });
+    expectClose(ops.dotProductAttention(q, k, v, { scale: 0 }), [2, 3]);
+    expectClose(ops.dotProductAttention(q, k, v, [0, Math.log(3)], null, 0), [2.5, 3.5]);
+    expectClose(ops.dotProductAttention(q, k, v, { mask: [[[[true, false]]]] }), [1, 2]);
+    // A fully masked row averages the values (large negative, not -inf).
+    expectClose(ops.dotProductAttention(q, k, v, { mask: [false, false] }), [2, 3]);
+    const q2 = ops.reshape(ops.convertToTensor([1, 0, 0, 1], 'float32'), [1, 2, 1, 2]);
+    expectClose(ops.dotProductAttention(q2, k, v, { isCausal: true }), [[[[1, 2]], [[1 + 2 * w, 2 + 2 * w]]]]);
+  });
+
+  it('grouped-query attention repeats each kv head over its query heads', () => {
+    const qg = ops.reshape(ops.convertToTensor([1, 0, 0, 0], 'float32'), [1, 1, 2, 2]);
+    expectClose(ops.dotProductAttention(qg, k, v), [[[[1 + 2 * (1 - w), 2 + 2 * (1 - w)], [2, 3]]]], { shape: [1, 1, 2, 2] });
+  });
+
+  it('rejects other ranks and mismatched heads, naming the shapes', () => {
+    expect(() => ops.dotProductAttention(ops.zeros([1, 2, 2]), ops.zeros([1, 2, 2]), ops.zeros([1, 2, 2]))).toThrow(/dotProductAttention: only 4D .*query.shape=\(1, 2, 2\)/);
+    expect(() => ops.dotProductAttention(ops.zeros([1, 2, 3, 4]), ops.zeros([1, 2, 2, 4]), ops.zeros([1, 2, 2, 4]))).toThrow(/dotProductAttention: .*query.shape=\(1, 2, 3, 4\), key.shape=\(1, 2, 2, 4\)/);
+  });
+
+  it('gradients (float64) wrt query, key, value and bias, causal and grouped', () => {
+    const qq = randomTensor([1, 3, 2, 2], 30);
+    const kk = randomTensor([1, 3, 1, 2], 31);
+    const vv = randomTensor([1, 3, 1, 3], 32);
+    const bias = randomTensor([1, 1, 3, 3], 33);
+    checkGrad((a, b, c, d) => ops.dotProductAttention(a, b, c, { bias: d, isCausal: true }), [qq, kk, vv, bias]);
+  });
+});
+
 describe('moments, batchNormalization, normalize', () => {
   it('moments: population variance, axes, keepdims, negative axes, ints', () => {
     const x = [[1, 2], [3, 6]];
