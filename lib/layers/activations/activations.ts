@@ -74,7 +74,8 @@ export class LeakyReLU extends Layer {
   constructor(negativeSlope: number | LeakyReLUArgs = 0.3, args: LeakyReLUArgs = {}) {
     const opts = typeof negativeSlope === 'number' ? { ...args, negativeSlope } : negativeSlope;
     super(opts);
-    this.negativeSlope = opts.negativeSlope ?? 0.3;
+    // An explicit null is an error (as Keras' None), not the default.
+    this.negativeSlope = opts.negativeSlope === undefined ? 0.3 : (opts.negativeSlope as number);
     if (typeof this.negativeSlope !== 'number' || !(this.negativeSlope >= 0)) {
       throw new ValueError(`LeakyReLU: the negativeSlope value of a Leaky ReLU layer cannot be None or negative value. Expected a float. Received: negativeSlope=${this.negativeSlope}`);
     }
