@@ -52,6 +52,8 @@ export const config = {
   backend: backendName,
   availableBackends: backendNames,
   getBackend,
+  /** Facts about a backend (current by default): for `cpu` the ISA path, threads, CPU, build, and which ops are native. */
+  backendInfo: (name?: string): Record<string, unknown> => { const b = getBackend(name) as ReturnType<typeof getBackend> & { backendInfo?: () => object }; return { backend: b.name, kernels: b.kernelNames().length, ...b.backendInfo?.() }; },
 };
 
 /** keras.backend helpers. */

@@ -1,0 +1,367 @@
+/**
+ * The `cpu` backend: tensors in native memory (the C++ engine in native/), kernels
+ * run by the addon. Ops the engine has no kernel for yet run the `js` kernel on
+ * downloaded values and upload the result (the "js fallback"), so every op works
+ * on `cpu`; `nativeOps()` / `fallbackOps()` say which is which.
+ */
+import type { DType, TypedArray } from '../../dtype.js';
+import { KerasError, fmtShape } from '../../errors.js';
+import type { Attrs } from '../../ops/registry.js';
+import { getOp } from '../../ops/registry.js';
+import { state } from '../../state.js';
+import { Tensor } from '../../tensor.js';
+import type { Graph, Placeholder } from '../../ir/graph.js';
+import { Graph as GraphClass } from '../../ir/graph.js';
+import { interpretedExecutable } from '../../ir/execute.js';
+import { runOp } from '../../engine.js';
+import type { Backend, Executable, Kernel, OutputSpec } from '../backend.js';
+import { JsBackend } from '../js/index.js';
+import { JsStorage } from '../js/storage.js';
+import {
+  loadNativeAddon,
+  type NativeAddon,
+  type NativeAttrs,
+  type NativeAttrValue,
+  type NativeBackendInfo,
+  type NativeDType,
+  type NativeTensor,
+  type NativeTypedArray,
+} from './native.js';
+
+/**
+ * Storage of the cpu backend. Shape-free like every backend storage (the shape lives
+ * on the Tensor), so reshape is a view: tensors of different shapes share one storage,
+ * and the native tensor of each shape is made on first use by a native kernel
+ * (a native `reshape` view when the engine has one, else a copy), then cached.
+ */
+export class CpuStorage {
+  refs = 0;
+  /** Values uploaded from JS before any kernel needed them with a shape. */
+  pending: TypedArray | null;
+  /** Native tensors over these values, by shape ("2,3"); the first one is the base. */
+  readonly views = new Map<string, NativeTensor>();
+
+  constructor(init: NativeTensor | TypedArray) {
+    if (ArrayBuffer.isView(init)) this.pending = init;
+    else {
+      this.pending = null;
+      this.views.set(init.shape.join(','), init);
+    }
+  }
+
+  /** Any native tensor holding the values (all views hold the same ones). */
+  get base(): NativeTensor | undefined {
+    return this.views.values().next().value;
+  }
+}
+
+/** What `backendInfo()` reports for the cpu backend. */
+export interface CpuBackendInfo extends NativeBackendInfo {
+  backend: 'cpu';
+  /** Primitive ops run by a native kernel. */
+  nativeOps: string[];
+  /** Primitive ops that share their input's storage (reshape, identity, stopGradient). */
+  viewOps: string[];
+  /** Primitive ops run by the js kernel on downloaded values (no native kernel yet). */
+  fallbackOps: string[];
+  /** How `Executable.run()` executes a compiled graph. */
+  executor: string;
+}
+
+const toNativeDType = (dtype: DType, op: string): NativeDType => {
+  if (dtype === 'float32' || dtype === 'float64' || dtype === 'int32' || dtype === 'bool') return dtype;
+  throw new KerasError(`${op}: dtype ${dtype} is not supported by the cpu backend`);
+};
+
+/** Attributes as the addon takes them: nested arrays (pad's paddings, conv's padding pairs) flattened row-major. */
+export function nativeAttrs(attrs: Attrs): NativeAttrs {
+  const out: NativeAttrs = {};
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null) continue;
+    if (Array.isArray(value)) out[key] = (value as unknown[]).flat(Infinity) as number[];
+    else out[key] = value as NativeAttrValue;
+  }
+  return out;
+}
+
+/** Ops whose result is the input's storage seen with another shape (no kernel, no copy). */
+const VIEW_OPS = new Set(['identity', 'stopGradient', 'reshape']);
+
+/** Nodes whose inputs or outputs hold at least this many elements run off the event loop in `run()`. */
+const ASYNC_MIN_ELEMENTS = 1 << 14;
+/** `run()` yields to the event loop at least this often (ms) while running small nodes synchronously. */
+const YIELD_EVERY_MS = 8;
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  private readonly addon: NativeAddon;
+  private readonly js = new JsBackend();
+  private readonly native: Set<string>;
+  private readonly kernels = new Map<string, Kernel>();
+  /** Bytes uploaded but not yet in native memory (see CpuStorage.pending). */
+  private pendingBytes = 0;
+
+  /** Throws NativeBackendUnavailableError (with the reason and how to build) if the addon cannot load. */
+  constructor() {
+    this.addon = loadNativeAddon();
+    this.native = new Set(this.addon.backendInfo().ops);
+  }
+
+  // ------------------------------------------------------------- storage
+
+  /** Copies values into backend memory; the native tensor is made when a kernel first needs it with a shape. */
+  upload(values: TypedArray, dtype: DType, shape?: readonly number[]): unknown {
+    toNativeDType(dtype, 'upload');
+    if (shape) return new CpuStorage(this.addon.createTensor(values as NativeTypedArray, shape, dtype as NativeDType));
+    const copy = values.slice();
+    this.pendingBytes += copy.byteLength;
+    return new CpuStorage(copy);
+  }
+
+  read(storage: unknown): TypedArray {
+    const s = storage as CpuStorage;
+    if (s.pending) return s.pending;
+    const base = s.base;
+    if (!base) throw new KerasError('cpu backend: read of a released tensor');
+    return base.read();
+  }
+
+  async readAsync(storage: unknown): Promise<TypedArray> {
+    // NativeTensor.read is a memcpy; there is nothing to wait for.
+    return this.read(storage);
+  }
+
+  retain(storage: unknown): void {
+    (storage as CpuStorage).refs++;
+  }
+
+  release(storage: unknown): void {
+    const s = storage as CpuStorage;
+    if (--s.refs > 0) return;
+    if (s.pending) {
+      this.pendingBytes -= s.pending.byteLength;
+      s.pending = null;
+    }
+    for (const t of s.views.values()) t.dispose();
+    s.views.clear();
+  }
+
+  /** Bytes held by live native tensors (the addon's count) plus uploads not yet moved to native memory. */
+  memoryBytes(): number {
+    return this.addon.memoryInfo().liveBytes + this.pendingBytes;
+  }
+
+  /** The native tensor holding `t`'s values with `t`'s shape. */
+  nativeOf(t: Tensor): NativeTensor {
+    const s = t.storage as CpuStorage | null;
+    if (!(s instanceof CpuStorage)) throw new KerasError(`cpu backend: tensor ${t.id} of shape ${fmtShape(t.shape)} does not live on the cpu backend`);
+    const key = t.shape.join(',');
+    const hit = s.views.get(key);
+    if (hit) return hit;
+    let made: NativeTensor;
+    if (s.pending) {
+      made = this.addon.createTensor(s.pending as NativeTypedArray, t.shape, toNativeDType(t.dtype, 'upload'));
+      this.pendingBytes -= s.pending.byteLength;
+      s.pending = null;
+    } else {
+      const base = s.base;
+      if (!base) throw new KerasError(`cpu backend: tensor ${t.id} of shape ${fmtShape(t.shape)} was released`);
+      made = this.native.has('reshape')
+        ? this.addon.runKernel('reshape', [base], { shape: t.shape })[0]
+        : this.addon.createTensor(base.read(), t.shape, base.dtype);
+    }
+    s.views.set(key, made);
+    return made;
+  }
+
+  // ------------------------------------------------------------- kernels
+
+  kernel(op: string): Kernel | undefined {
+    let k = this.kernels.get(op);
+    if (k) return k;
+    if (VIEW_OPS.has(op)) k = (inputs) => [inputs[0].storage]; // a view: the same storage, no copy
+    else if (this.native.has(op)) k = (inputs, attrs, outputs) => this.wrapOutputs(op, this.addon.runKernel(op, inputs.map((t) => this.nativeOf(t)), nativeAttrs(attrs)), outputs);
+    else if (this.js.kernel(op)) k = this.fallback(op);
+    if (k) this.kernels.set(op, k);
+    return k;
+  }
+
+  kernelNames(): string[] {
+    return this.js.kernelNames().filter((op) => this.kernel(op));
+  }
+
+  /** Primitive ops that run a native kernel. */
+  nativeOps(): string[] {
+    return this.kernelNames().filter((op) => this.native.has(op) && !VIEW_OPS.has(op)).sort();
+  }
+
+  /** Primitive ops that return their input's storage (identity, stopGradient, reshape): no kernel, no copy. */
+  viewOps(): string[] {
+    return this.kernelNames().filter((op) => VIEW_OPS.has(op)).sort();
+  }
+
+  /** Primitive ops that run the js kernel on downloaded values (no native kernel yet). */
+  fallbackOps(): string[] {
+    return this.kernelNames().filter((op) => !this.native.has(op) && !VIEW_OPS.has(op)).sort();
+  }
+
+  /** Instruction set, threads, CPU, build and which ops are native (as keras.config.backendInfo()). */
+  backendInfo(): CpuBackendInfo {
+    return {
+      backend: 'cpu',
+      ...this.addon.backendInfo(),
+      nativeOps: this.nativeOps(),
+      viewOps: this.viewOps(),
+      fallbackOps: this.fallbackOps(),
+      executor: `interpreted; run() sends nodes with >= ${ASYNC_MIN_ELEMENTS} elements to a worker thread and yields every ${YIELD_EVERY_MS} ms`,
+    };
+  }
+
+  /** Switches the ISA path ('avx512' | 'avx2' | 'portable'; tests and benchmarks). Throws if this CPU lacks it. */
+  setIsa(isa: string): void {
+    this.addon.setIsa(isa);
+  }
+
+  /** Live native bytes, buffers and the allocator cache. */
+  memoryInfo(): ReturnType<NativeAddon['memoryInfo']> {
+    return this.addon.memoryInfo();
+  }
+
+  private wrapOutputs(op: string, results: NativeTensor[], outputs: OutputSpec[]): CpuStorage[] {
+    if (results.length !== outputs.length) {
+      for (const r of results) r.dispose();
+      throw new KerasError(`${op}: the native kernel returned ${results.length} outputs, expected ${outputs.length}`);
+    }
+    return results.map((r, i) => {
+      const want = outputs[i];
+      if (r.dtype !== want.dtype || r.shape.length !== want.shape.length || r.shape.some((d, k) => d !== want.shape[k])) {
+        for (const x of results) x.dispose();
+        throw new KerasError(`${op}: the native kernel returned output ${i} as ${r.dtype} ${fmtShape(r.shape)}, expected ${want.dtype} ${fmtShape(want.shape)}`);
+      }
+      return new CpuStorage(r);
+    });
+  }
+
+  /** The js kernel over downloaded values; outputs are uploaded with their shapes. */
+  private fallback(op: string): Kernel {
+    const jsKernel = this.js.kernel(op)!;
+    return (inputs, attrs, outputs) => {
+      // Stand-ins the js kernel reads: backend-less tensors (no tidy scope, no live count) over JsStorage.
+      const jsInputs = inputs.map((t) => new Tensor({ shape: t.shape, dtype: t.dtype, storage: new JsStorage(this.read(t.storage)) }));
+      const results = jsKernel(jsInputs, attrs, outputs) as JsStorage[];
+      return results.map((r, i) => this.upload(r.data, outputs[i].dtype, outputs[i].shape));
+    };
+  }
+
+  // ------------------------------------------------------------- graphs
+
+  /**
+   * The graph interpreted node by node (a native graph executor may replace it).
+   * `runSync` is the plain interpreter; `run` sends large native nodes to a worker
+   * thread (runKernelAsync) and yields between small ones, so training keeps the
+   * event loop responsive. Constants captured on another backend are copied here once.
+   */
+  compile(graph: Graph): Executable {
+    const copies: Tensor[] = [];
+    const placeholders = new Map<Tensor, Placeholder>();
+    for (const [t, p] of graph.placeholders) {
+      if (p.kind === 'constant' && p.value.backend !== this) {
+        // Owned by the executable, not by an enclosing tidy scope.
+        const copy = detached(() => new Tensor({ shape: p.value.shape, dtype: p.value.dtype, backend: this, storage: this.upload(p.value.values(), p.value.dtype, p.value.shape) }));
+        copies.push(copy);
+        placeholders.set(t, { kind: 'constant', value: copy });
+      } else placeholders.set(t, p);
+    }
+    const g = copies.length ? new GraphClass(graph.inputs, graph.nodes, graph.outputs, placeholders, graph.updates) : graph;
+    const base = interpretedExecutable(g, this);
+    return {
+      runSync: base.runSync,
+      run: (feeds) => this.runAsync(g, feeds),
+      dispose: () => {
+        base.dispose();
+        for (const p of graph.placeholders.values()) if (p.kind === 'constant') p.value.dispose();
+      },
+    };
+  }
+
+  /** evaluateGraph + runGraph's update step, awaiting large native kernels. */
+  private async runAsync(graph: Graph, feeds: Tensor[]): Promise<Tensor[]> {
+    // Same bookkeeping as evaluateGraph (lib/ir/execute.ts), with awaits between nodes.
+    if (feeds.length !== graph.inputs.length) throw new KerasError(`graph expects ${graph.inputs.length} inputs, received ${feeds.length}`);
+    const env = new Map<Tensor, Tensor>();
+    for (const [t, p] of graph.placeholders) {
+      env.set(t, p.kind === 'input' ? feeds[p.index] : p.kind === 'constant' ? p.value : p.variable.value);
+    }
+    for (const [i, f] of feeds.entries()) {
+      const spec = graph.inputs[i];
+      if (f.dtype !== spec.dtype || f.rank !== spec.rank || spec.shape.some((d, k) => d !== null && d !== f.shape[k])) {
+        throw new KerasError(`graph input ${i}: expected ${spec.dtype} ${fmtShape(spec.shape)}, received ${f.dtype} ${fmtShape(f.shape)}`);
+      }
+    }
+    const lastUse = new Map<Tensor, number>();
+    graph.nodes.forEach((n, i) => n.inputs.forEach((t) => lastUse.set(t, i)));
+    const results = new Set<Tensor>([...graph.outputs, ...graph.updates.map((u) => u.value)]);
+    const produced = new Set<Tensor>();
+    const free = (t: Tensor) => env.get(t)?.dispose();
+    let lastYield = Date.now();
+    try {
+      for (const [i, node] of graph.nodes.entries()) {
+        const ins = node.inputs.map((t) => {
+          const v = env.get(t);
+          if (!v) throw new KerasError(`graph: ${node.op.name} reads a value that was never produced`);
+          return v;
+        });
+        let outs: Tensor[];
+        if (this.native.has(node.op.name) && this.isLarge(ins, node.outputs)) {
+          const specs = getOp(node.op.name).infer(ins, node.attrs) as OutputSpec[];
+          const natives = await this.addon.runKernelAsync(node.op.name, ins.map((t) => this.nativeOf(t)), nativeAttrs(node.attrs));
+          const storages = this.wrapOutputs(node.op.name, natives, specs);
+          outs = detached(() => storages.map((s, k) => new Tensor({ shape: specs[k].shape, dtype: specs[k].dtype, backend: this, storage: s })));
+          lastYield = Date.now();
+        } else {
+          outs = detached(() => runOp(node.op.name, ins, node.attrs, this));
+          if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+            await new Promise((resolve) => setImmediate(resolve));
+            lastYield = Date.now();
+          }
+        }
+        node.outputs.forEach((o, k) => {
+          env.set(o, outs[k]);
+          produced.add(o);
+        });
+        for (const t of node.inputs) if (lastUse.get(t) === i && produced.has(t) && !results.has(t)) free(t);
+        for (const o of node.outputs) if (!lastUse.has(o) && !results.has(o)) free(o);
+      }
+    } catch (error) {
+      for (const t of produced) free(t);
+      throw error;
+    }
+    const get = (t: Tensor) => {
+      const v = env.get(t);
+      if (!v) throw new KerasError('graph: an output was never produced');
+      return v;
+    };
+    const outputs = graph.outputs.map(get);
+    graph.updates.forEach((u) => {
+      const value = get(u.value);
+      u.variable.assign(value);
+      if (!outputs.includes(value)) value.dispose();
+    });
+    return outputs;
+  }
+
+  private isLarge(ins: readonly Tensor[], outs: readonly Tensor[]): boolean {
+    const big = (t: Tensor) => t.shape.reduce((a, d) => a * (d ?? 1), 1) >= ASYNC_MIN_ELEMENTS;
+    return ins.some(big) || outs.some(big);
+  }
+}
+
+/** Runs `fn` so the tensors it creates join no enclosing tidy scope (they are owned by the executable's run). */
+function detached<T>(fn: () => T): T {
+  state.scopes.push([]);
+  try {
+    return fn();
+  } finally {
+    state.scopes.pop();
+  }
+}
