@@ -706,28 +706,36 @@ export function sparsePlus(x: TensorLike): Tensor {
   return where(lessEqual(t, -1), 0, where(greaterEqual(t, 1), t, multiply(square(add(t, 1)), 0.25)));
 }
 
+/** 0 for x <= -1, 1 for x >= 1, (x + 1) / 2 between. */
+export function sparseSigmoid(x: TensorLike): Tensor {
+  const t = asFloat(x, 'sparseSigmoid');
+  return where(lessEqual(t, -1), 0, where(greaterEqual(t, 1), 1, multiply(add(t, 1), 0.5)));
+}
+
 /** x where x > threshold, else defaultValue. */
 export function threshold(x: TensorLike, threshold_: number, defaultValue: number): Tensor {
   const t = convertToTensor(x, null, 'threshold');
   return where(greater(t, threshold_), t, defaultValue);
 }
 
-type AxisArg = number | number[];
+/** An axis, several axes, or null for all axes. */
+type AxisArg = number | number[] | null;
 
 function softmaxArgs(op: string, x: TensorLike, axis: AxisArg | { axis?: AxisArg }): { t: Tensor; axes: number[] } {
   const t = asFloat(x, op);
-  const a = isOptions(axis) ? ((axis as { axis?: AxisArg }).axis ?? -1) : axis;
+  const given = isOptions(axis) ? (axis as { axis?: AxisArg }).axis : axis;
+  const a = given === undefined ? -1 : given;
   return { t, axes: normalizeAxes(a as AxisArg, t.rank, op) };
 }
 
-/** exp(x) / sum(exp(x)) along `axis` (default -1), max-subtracted. */
+/** exp(x) / sum(exp(x)) along `axis` (default -1; null: all axes), max-subtracted. */
 export function softmax(x: TensorLike, axis: AxisArg | { axis?: AxisArg } = -1): Tensor {
   const { t, axes } = softmaxArgs('softmax', x, axis);
   const e = exp(subtract(t, stopGradient(max(t, axes, true))));
   return divide(e, sum(e, axes, true));
 }
 
-/** x - logsumexp(x) along `axis` (default -1), max-subtracted. */
+/** x - logsumexp(x) along `axis` (default -1; null: all axes), max-subtracted. */
 export function logSoftmax(x: TensorLike, axis: AxisArg | { axis?: AxisArg } = -1): Tensor {
   const { t, axes } = softmaxArgs('logSoftmax', x, axis);
   const shifted = subtract(t, stopGradient(max(t, axes, true)));

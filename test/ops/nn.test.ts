@@ -66,6 +66,7 @@ describe('activations at known points', () => {
     expectClose(ops.squareplus([-1, 2], 0), [0, 2]);
     expectClose(ops.sparsePlus([-2, -1, 0, 0.5, 1, 3]), [0, 0, 0.25, 0.5625, 1, 3]);
     expectClose(ops.threshold([1, 5, 3], 2, -1), [-1, 5, 3]);
+    expectClose(ops.sparseSigmoid([-2, -1, 0, 0.5, 1, 3]), [0, 0, 0.5, 0.75, 1, 1]);
   });
 
   it('psnr', () => {
@@ -80,6 +81,8 @@ describe('activations at known points', () => {
     expectClose(ops.softmax([[1, 5], [2, 5], [3, 5]], 0), [[p[0], 1 / 3], [p[1], 1 / 3], [p[2], 1 / 3]]);
     expectClose(ops.softmax([[1, 2], [3, 4]], { axis: [0, 1] }), [[1, Math.E, Math.E ** 2, Math.E ** 3].map((v) => v / (1 + Math.E + Math.E ** 2 + Math.E ** 3))].flat());
     expectClose(ops.softmax(f64([1000, 1000, -1000])), [0.5, 0.5, 0]);
+    expectClose(ops.softmax([[0, 0], [0, 0]], null), [[0.25, 0.25], [0.25, 0.25]]);
+    expectClose(ops.logSoftmax([[0, 0], [0, 0]], { axis: null }), [[-2 * LN2, -2 * LN2], [-2 * LN2, -2 * LN2]]);
     const si = ops.softmax([1, 1]);
     expect(si.dtype).toBe('float32');
     expectClose(si, [0.5, 0.5]);
@@ -119,6 +122,7 @@ describe('activation gradients (float64)', () => {
     ['squareplus', (t) => ops.squareplus(t)],
     ['sparsePlus', (t) => ops.sparsePlus(ops.multiply(t, 0.5))],
     ['threshold', (t) => ops.threshold(t, 0.5, -2)],
+    ['sparseSigmoid', (t) => ops.sparseSigmoid(ops.multiply(t, 0.5))],
     ['psnr', (t) => ops.psnr(t, ops.zeros([2, 5], 'float64'), 2)],
   ];
   for (const [name, fn] of cases) it(name, () => checkGrad(fn, [x]));
