@@ -250,6 +250,24 @@ describe('symbolic shapes', () => {
   });
 });
 
+describe('graph gradients', () => {
+  it('differentiates a traced conv/pool graph with an unknown batch', () => {
+    const g = keras.trace((x: Tensor, k: Tensor) => ops.sum(ops.averagePool(ops.maxPool(ops.conv(x, k, 2, 'same'), 2, 1, 'same'), 2, 1, 'same')), [
+      { shape: [null, 5, 4, 2], dtype: 'float64' },
+      { shape: [3, 2, 2, 3], dtype: 'float64' },
+    ]);
+    const dg = keras.ir.differentiate(g);
+    expect(dg.outputs.map((t) => t.shape)).toEqual([[], [null, 5, 4, 2], [3, 2, 2, 3]]);
+    const x = randomTensor([2, 5, 4, 2], 26);
+    const k = randomTensor([3, 2, 2, 3], 27);
+    const [, gx, gk] = keras.ir.run(dg, [x, k]);
+    const f = (a: Tensor, b: Tensor) => ops.sum(ops.averagePool(ops.maxPool(ops.conv(a, b, 2, 'same'), 2, 1, 'same'), 2, 1, 'same'));
+    const [ex, ek] = keras.grad(f, { argnums: [0, 1] })(x, k) as Tensor[];
+    expectClose(gx, ex, { rtol: 1e-12, atol: 1e-12 });
+    expectClose(gk, ek, { rtol: 1e-12, atol: 1e-12 });
+  });
+});
+
 describe('errors name the op and the shapes', () => {
   it('conv: mismatched channels, ranks, padding, windows', () => {
     expect(() => ops.conv(ops.zeros([1, 4, 4, 3]), ops.zeros([3, 3, 2, 8]))).toThrow(/conv: .*\(1, 4, 4, 3\).*\(3, 3, 2, 8\)/);
