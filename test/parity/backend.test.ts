@@ -1,0 +1,133 @@
+/**
+ * The cpu backend's adapter: storage views, memory accounting, the native / view /
+ * js-fallback split, attribute flattening, backendInfo, and cross-backend errors.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as keras from '../../lib/index.js';
+import { getBackend, setBackend } from '../../lib/engine.js';
+import { allOps } from '../../lib/ops/registry.js';
+import { CpuBackend, nativeAttrs } from '../../lib/backends/cpu/index.js';
+import { nativeUnavailableReason } from './harness.js';
+
+const { ops } = keras;
+const reason = nativeUnavailableReason();
+
+describe('nativeAttrs', () => {
+  it('flattens nested arrays row-major and drops null/undefined attrs', () => {
+    expect(nativeAttrs({ paddings: [[1, 2], [3, 4]], constantValue: 0.5, axis: null, keepdims: true, dtype: 'float32', other: undefined })).toEqual({
+      paddings: [1, 2, 3, 4],
+      constantValue: 0.5,
+      keepdims: true,
+      dtype: 'float32',
+    });
+    expect(nativeAttrs({ padding: [[[0, 1]], [[2, 3]]], axes: [] })).toEqual({ padding: [0, 1, 2, 3], axes: [] });
+  });
+});
+
+describe.skipIf(reason !== null)(`cpu backend adapter${reason ? ` (skipped: ${reason})` : ''}`, () => {
+  let cpu: CpuBackend;
+  beforeEach(() => {
+    setBackend('cpu');
+    cpu = getBackend('cpu') as CpuBackend;
+  });
+  afterEach(() => setBackend('js'));
+
+  it('computes on cpu: values, dtypes and the backend of results', async () => {
+    const x = ops.convertToTensor([[1, 2, 3], [4, 5, 6]], 'float32');
+    const y = ops.sum(ops.multiply(x, 2), 1);
+    expect(y.backend).toBe(cpu);
+    expect(y.dtype).toBe('float32');
+    expect(y.arraySync()).toEqual([12, 30]);
+    expect(await y.array()).toEqual([12, 30]);
+    const b = ops.greater(x, 2.5);
+    expect(b.arraySync()).toEqual([[false, false, true], [true, true, true]]);
+    const i = ops.argmax(x, 1); // a js-fallback op at the time of writing
+    expect(i.dtype).toBe('int32');
+    expect(i.arraySync()).toEqual([2, 2]);
+    for (const t of [x, y, b, i]) t.dispose();
+  });
+
+  it('reshape, identity and stopGradient share storage; values live until the last view is disposed', () => {
+    const bytes0 = cpu.memoryBytes();
+    const x = ops.convertToTensor(new Float32Array([1, 2, 3, 4, 5, 6]));
+    const y = ops.reshape(x, [2, 3]);
+    const z = ops.stopGradient(y);
+    expect(y.storage).toBe(x.storage);
+    expect(z.storage).toBe(x.storage);
+    expect(cpu.memoryBytes() - bytes0).toBe(24);
+    // A native kernel reading the [2, 3] view gets the values with that shape.
+    const s = ops.sum(y, 0);
+    expect(s.arraySync()).toEqual([5, 7, 9]);
+    x.dispose();
+    y.dispose();
+    expect(z.arraySync()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    const m = ops.max(z, 1);
+    expect(m.arraySync()).toEqual([3, 6]);
+    for (const t of [z, s, m]) t.dispose();
+    expect(cpu.memoryBytes()).toBe(bytes0);
+  });
+
+  it('memory stays flat over repeated tidy steps mixing native and fallback ops, and size-0 tensors', () => {
+    const step = () =>
+      keras.tidy(() => {
+        const a = ops.reshape(ops.arange(12, { dtype: 'float32' }), [3, 4]);
+        const b = ops.cumsum(ops.exp(ops.multiply(a, 0.1)), 1);
+        const c = ops.concatenate([b, ops.zeros([0, 4])], 0);
+        return ops.mean(ops.matmul(c, ops.transpose(a))).item();
+      });
+    const first = step();
+    const live = keras.memory().backends.cpu.numTensors;
+    const bytes = cpu.memoryBytes();
+    for (let i = 0; i < 5; i++) expect(step()).toBeCloseTo(first, 4);
+    expect(keras.memory().backends.cpu.numTensors).toBe(live);
+    expect(cpu.memoryBytes()).toBe(bytes);
+  });
+
+  it('every registered primitive is native, a view, or a js fallback (exactly one)', () => {
+    const native = cpu.nativeOps();
+    const views = cpu.viewOps();
+    const fallback = cpu.fallbackOps();
+    const all = [...native, ...views, ...fallback].sort();
+    expect(all).toEqual(allOps().map((o) => o.name).sort());
+    expect(new Set(all).size).toBe(all.length);
+    expect(views).toEqual(['identity', 'reshape', 'stopGradient']);
+    for (const op of native) expect(cpu.backendInfo().ops).toContain(op);
+    for (const op of fallback) expect(cpu.backendInfo().ops).not.toContain(op);
+  });
+
+  it('keras.config.backendInfo() reports the ISA, threads, CPU and op split', () => {
+    const info = keras.config.backendInfo() as Record<string, unknown>;
+    expect(info.backend).toBe('cpu');
+    expect(['avx512', 'avx2', 'portable']).toContain(info.isa);
+    expect(info.availableIsas).toContain('portable');
+    expect(info.threads).toBeGreaterThan(0);
+    expect(info.nativeOps).toEqual(cpu.nativeOps());
+    expect(info.fallbackOps).toEqual(cpu.fallbackOps());
+    expect((keras.config.backendInfo('js') as Record<string, unknown>).backend).toBe('js');
+  });
+
+  it('setIsa switches paths and rejects unknown ones', () => {
+    const { isa } = cpu.backendInfo();
+    cpu.setIsa('portable');
+    expect(cpu.backendInfo().isa).toBe('portable');
+    cpu.setIsa(isa);
+    expect(() => cpu.setIsa('sse1')).toThrow(/sse1/);
+  });
+
+  it('mixing backends in one op is an error naming the op and both backends', () => {
+    const a = ops.ones([2]);
+    setBackend('js');
+    const b = ops.ones([2]);
+    expect(() => ops.add(a, b)).toThrow(/add: inputs live on different backends \(cpu and js\)/);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('shape errors are raised before any kernel and name the op and shapes', () => {
+    const a = ops.ones([2, 3]);
+    const b = ops.ones([4]);
+    expect(() => ops.add(a, b)).toThrow(/add.*\(2, 3\).*\(4,?\)/);
+    a.dispose();
+    b.dispose();
+  });
+});
