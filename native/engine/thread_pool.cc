@@ -25,19 +25,32 @@ struct ThreadPool::Job {
   std::exception_ptr error;
 };
 
-ThreadPool::ThreadPool(int num_threads) {
-  int workers = std::max(0, num_threads - 1);
-  workers_.reserve(workers);
-  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+ThreadPool::ThreadPool(int num_threads) { start_workers(std::max(0, num_threads - 1)); }
+
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::start_workers(int count) {
+  workers_.reserve(size_t(count));
+  for (int i = 0; i < count; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  num_threads_.store(count + 1, std::memory_order_relaxed);
 }
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_cv_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
+  std::lock_guard<std::mutex> lock(mutex_);
+  stopping_ = false;
+}
+
+void ThreadPool::resize(int num_threads) {
+  std::lock_guard<std::mutex> owner(owner_mutex_);  // no job is in flight while we hold it
+  stop_workers();
+  start_workers(std::max(0, num_threads - 1));
 }
 
 void ThreadPool::run_chunks(Job& job) {
@@ -163,10 +176,6 @@ void SpinBarrier::wait() {
   }
 }
 
-namespace {
-std::mutex g_pool_mutex;
-std::unique_ptr<ThreadPool> g_pool;
-}  // namespace
 
 int default_num_threads() {
   if (const char* env = std::getenv("KERAS_NUM_THREADS")) {
@@ -177,15 +186,11 @@ int default_num_threads() {
 }
 
 ThreadPool& thread_pool() {
-  std::lock_guard<std::mutex> lock(g_pool_mutex);
-  if (!g_pool) g_pool = std::make_unique<ThreadPool>(default_num_threads());
-  return *g_pool;
+  // Leaked on purpose: joining threads during static destruction at exit can deadlock.
+  static ThreadPool* pool = new ThreadPool(default_num_threads());
+  return *pool;
 }
 
-void set_num_threads(int n) {
-  std::lock_guard<std::mutex> lock(g_pool_mutex);
-  g_pool.reset();
-  g_pool = std::make_unique<ThreadPool>(n > 0 ? n : default_num_threads());
-}
+void set_num_threads(int n) { thread_pool().resize(n > 0 ? n : default_num_threads()); }
 
 }  // namespace keras::engine

@@ -19,7 +19,11 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  int num_threads() const { return int(workers_.size()) + 1; }
+  int num_threads() const { return num_threads_.load(std::memory_order_relaxed); }
+
+  // Changes the thread count; waits for the work in flight to finish first.
+  // References to the pool stay valid.
+  void resize(int num_threads);
 
   // Calls fn(begin, end) over [0, n) in chunks of at least `grain` items, on up to
   // max_threads threads (0 = all). Returns when every chunk ran; the first exception
@@ -37,9 +41,12 @@ class ThreadPool {
  private:
   struct Job;
   void worker_loop(int worker_index);
+  void start_workers(int count);
+  void stop_workers();
   static void run_chunks(Job& job);
 
   std::vector<std::thread> workers_;
+  std::atomic<int> num_threads_{1};
   std::mutex mutex_;
   std::condition_variable wake_cv_;
   std::condition_variable done_cv_;
@@ -65,8 +72,8 @@ class SpinBarrier {
 // The process-wide pool: KERAS_NUM_THREADS threads, default one per physical core.
 ThreadPool& thread_pool();
 int default_num_threads();
-// Replaces the pool with one of n threads (n <= 0: the default). Not thread-safe
-// with concurrent kernels; meant for configuration and benchmarks.
+// Resizes the process-wide pool to n threads (n <= 0: the default), after the
+// work in flight; meant for configuration and benchmarks.
 void set_num_threads(int n);
 
 }  // namespace keras::engine
