@@ -20,3 +20,4 @@ export * from './rnn/simple_rnn.js';
 export * from './rnn/lstm.js';
 export * from './rnn/gru.js';
 export * from './rnn/bidirectional.js';
+export * from './attention/multi_head_attention.js';
