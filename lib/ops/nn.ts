@@ -365,6 +365,8 @@ function floatOperands(op: string, inputs: TensorLike, kernel: TensorLike): [Ten
 const CONV_DEFAULTS: Required<ConvOptions> = { strides: 1, padding: 'valid', dataFormat: null, dilationRate: 1 };
 
 interface ConvCall {
+  /** The inputs as given (for error messages) and as channels_last. */
+  inShape: number[];
   x: Tensor;
   k: Tensor;
   nsp: number;
@@ -380,6 +382,7 @@ function convCall(op: string, inputs: TensorLike, kernel: TensorLike, o: Require
   if (k.rank !== nsp + 2) throw new ShapeError(`${op}: kernel of shape ${fmtShape(k.shape)} must have rank ${nsp + 2} to match inputs of shape ${fmtShape(x0.shape)}`);
   const df = parseDataFormat(o.dataFormat, op);
   return {
+    inShape: x0.shape,
     x: toChannelsLast(x0, df),
     k,
     nsp,
@@ -408,7 +411,7 @@ export function conv(
   const cin = c.x.shape[c.nsp + 1];
   const kin = c.k.shape[c.nsp];
   const cout = c.k.shape[c.nsp + 1];
-  const original = convertToTensor(inputs, null, 'conv').shape;
+  const original = c.inShape;
   if (cin !== null && (kin === 0 || cin % kin !== 0)) {
     throw new ShapeError(`conv: inputs of shape ${fmtShape(original)} have ${cin} channels, which is not a multiple of the kernel's ${kin} input channels (kernel shape ${fmtShape(c.k.shape)})`);
   }
@@ -439,7 +442,7 @@ export function depthwiseConv(
   const cin = c.x.shape[c.nsp + 1];
   const kin = c.k.shape[c.nsp];
   if (cin !== kin) {
-    throw new ShapeError(`depthwiseConv: inputs of shape ${fmtShape(convertToTensor(inputs, null, 'depthwiseConv').shape)} have ${cin} channels but kernel of shape ${fmtShape(c.k.shape)} expects ${kin}`);
+    throw new ShapeError(`depthwiseConv: inputs of shape ${fmtShape(c.inShape)} have ${cin} channels but kernel of shape ${fmtShape(c.k.shape)} expects ${kin}`);
   }
   const kSpatial = spatialOf(c.k);
   // Grouped conv with one group per input channel: [...k, C, M] -> [...k, 1, C*M] keeps channel c*M+m in group c.
@@ -504,19 +507,19 @@ export function convTranspose(
   const c = convCall('convTranspose', inputs, kernel, o);
   const cin = c.x.shape[c.nsp + 1];
   if (cin !== null && cin !== c.k.shape[c.nsp + 1]) {
-    throw new ShapeError(`convTranspose: inputs of shape ${fmtShape(convertToTensor(inputs, null, 'convTranspose').shape)} have ${cin} channels but kernel of shape ${fmtShape(c.k.shape)} expects ${c.k.shape[c.nsp + 1]} (kernel is [...kernelSize, outChannels, inChannels])`);
+    throw new ShapeError(`convTranspose: inputs of shape ${fmtShape(c.inShape)} have ${cin} channels but kernel of shape ${fmtShape(c.k.shape)} expects ${c.k.shape[c.nsp + 1]} (kernel is [...kernelSize, outChannels, inChannels])`);
   }
   const kSpatial = spatialOf(c.k);
   const outPad = o.outputPadding === null || o.outputPadding === undefined ? null : o.outputPadding;
   const ops = outPad === null ? null : typeof outPad === 'number' ? new Array<number>(c.nsp).fill(outPad) : [...outPad];
   if (ops && (ops.length !== c.nsp || ops.some((p, i) => !Number.isInteger(p) || p < 0 || p >= Math.max(c.strides[i], c.dilation[i])))) {
-    throw new ValueError(`convTranspose: outputPadding must be ${c.nsp} non-negative integers smaller than the strides ${JSON.stringify(c.strides)}, received ${JSON.stringify(outPad)}`);
+    throw new ValueError(`convTranspose: outputPadding must be ${c.nsp} non-negative integers smaller than the strides ${JSON.stringify(c.strides)} (or the dilation rate where larger), received ${JSON.stringify(outPad)}`);
   }
   const spatial = c.x.shape.slice(1, -1);
   const plan = spatial.map((n, i) => transposePadding(n, kSpatial[i], c.strides[i], c.dilation[i], c.padding, ops ? ops[i] : null));
   const inputSize = plan.map((p) => p.out);
-  if (inputSize.some((n) => n === null)) throw new ShapeError(`convTranspose: needs known spatial dims, received inputs of shape ${fmtShape(c.x.shape)}`);
-  if (inputSize.some((n) => n! < 1)) throw new ShapeError(`convTranspose: output spatial dims ${fmtShape(inputSize)} are empty for inputs ${fmtShape(c.x.shape)} and kernel ${fmtShape(c.k.shape)}`);
+  if (inputSize.some((n) => n === null)) throw new ShapeError(`convTranspose: needs known spatial dims, received inputs of shape ${fmtShape(c.inShape)}`);
+  if (inputSize.some((n) => n! < 1)) throw new ShapeError(`convTranspose: output spatial dims ${fmtShape(inputSize)} are empty for inputs ${fmtShape(c.inShape)} and kernel ${fmtShape(c.k.shape)}`);
   const y = convBackpropInputPrim(c.x, c.k, inputSize as number[], { strides: c.strides, padding: plan.map((p) => p.pad), dilation: c.dilation, groups: 1 });
   return fromChannelsLast(y, c.df);
 }
