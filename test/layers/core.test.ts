@@ -134,7 +134,7 @@ describe('weightless core layers', () => {
     expectClose(y, Array.from({ length: 24 }, (_, i) => i));
     const sym = new layers.Flatten().apply(keras.Input({ shape: [3, 4] })) as Tensor;
     expect(sym.shape).toEqual([null, 12]);
-    expect(new layers.Flatten().apply(ops.zeros([5, 1])).shape).toEqual([5, 1]);
+    expect((new layers.Flatten().apply(ops.zeros([5, 1])) as Tensor).shape).toEqual([5, 1]);
     expect(() => new layers.Flatten({ name: 'flat_unknown' }).apply(keras.Input({ shape: [null, 4] }))).toThrow(/Flatten "flat_unknown": all non-batch dims must be known, received \(None, None, 4\)/);
   });
 
@@ -351,6 +351,14 @@ describe('EinsumDense', () => {
     const xs = x.arraySync() as number[][][];
     const ref = xs.map((xa) => [0, 1, 2, 3].map((c) => [0, 1, 2, 3, 4].map((e) => xa.reduce((s, row, b) => s + row[e] * K[b][c], 10 * (c + 1)))));
     expectClose(right.apply(x) as Tensor, ref, { shape: [2, 4, 5] });
+  });
+
+  it('symbolic inputs with an unknown batch', () => {
+    const s = keras.Input({ shape: [4, 3] });
+    expect((new layers.EinsumDense('abc,cd->abd', [4, 5], { biasAxes: 'd' }).apply(s) as Tensor).shape).toEqual([null, 4, 5]);
+    const left = new layers.EinsumDense('...b,bc->...c', 5);
+    expect((left.apply(s) as Tensor).shape).toEqual([null, 4, 5]);
+    expect(left.fullOutputShape).toEqual([null, 4, 5]);
   });
 
   it('float64 gradients with respect to inputs and weights', () => {

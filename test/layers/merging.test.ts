@@ -213,6 +213,16 @@ describe('Dot', () => {
     checkGrad((p, q) => n.apply([p, q]) as Tensor, [randomTensor([2, 3], 7), randomTensor([2, 3], 8)]);
   });
 
+  it('symbolic inputs with an unknown batch', () => {
+    const a = keras.Input({ shape: [4, 3] });
+    expect((new layers.Dot([2, 2]).apply([a, a]) as Tensor).shape).toEqual([null, 4, 4]);
+    expect((new layers.Dot(1, true).apply([keras.Input({ shape: [3] }), keras.Input({ shape: [3] })]) as Tensor).shape).toEqual([null, 1]);
+    const ids = keras.Input({ shape: [4], dtype: 'int32' });
+    const e = new layers.Embedding(10, 3, { maskZero: true }).apply(ids) as Tensor;
+    expect(maskOf(new layers.Concatenate().apply([e, e]) as Tensor)!.shape).toEqual([null, 4]);
+    expect(maskOf(new layers.Multiply().apply([e, e]) as Tensor)!.shape).toEqual([null, 4]);
+  });
+
   it('no output mask; config round trip; errors', () => {
     const m = b([[true, false]]);
     expect(maskOf(new layers.Dot(2).apply([ops.ones([1, 2, 3]), ops.ones([1, 2, 3])], { mask: [m, m] }) as Tensor)).toBeUndefined();

@@ -184,6 +184,23 @@ describe('BatchNormalization', () => {
     checkGrad((v) => bm.apply(v, { training: true, mask }) as Tensor, [x3]);
   });
 
+  it('traced: a training call records the two moving-stat updates; symbolic calls outside a trace only infer shapes', () => {
+    const bn = new layers.BatchNormalization({ momentum: 0.5 });
+    bn.apply(ops.zeros([1, 2]));
+    const graph = keras.trace((x) => bn.apply(x, { training: true }) as Tensor, [{ shape: [null, 2], dtype: 'float32' }]);
+    expect(graph.updates.map((u) => u.variable)).toEqual([bn.movingMean, bn.movingVariance]);
+    expectClose(bn.movingMean.value, [0, 0]);
+    const [y] = keras.ir.run(graph, [ops.convertToTensor(X, "float32")]);
+    const { mean, variance } = colMoments(X);
+    expectClose(y, X.map((r) => r.map((v, j) => (v - mean[j]) / Math.sqrt(variance[j] + EPS))));
+    expectClose(bn.movingMean.value, [1.5, 2]);
+    expectClose(bn.movingVariance.value, [0.5 + 4 / 3, 0.5 + 4 / 3]);
+    // Building a functional graph in training mode: shapes only, no update.
+    const sym = bn.apply(keras.Input({ shape: [2] }), { training: true }) as Tensor;
+    expect(sym.shape).toEqual([null, 2]);
+    expectClose(bn.movingMean.value, [1.5, 2]);
+  });
+
   it('updates the moving statistics inside a compiled fit, and predict uses them', async () => {
     keras.utils.setRandomSeed(3);
     const bn = new layers.BatchNormalization({ momentum: 0.5, center: false, scale: false, inputShape: [2] });

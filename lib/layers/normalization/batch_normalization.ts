@@ -5,6 +5,7 @@
 import * as initializers from '../../initializers/index.js';
 import * as regularizers from '../../regularizers/index.js';
 import * as constraints from '../../constraints/index.js';
+import { currentTrace } from '../../engine.js';
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import * as ops from '../../ops/index.js';
 import type { Dim } from '../../shape.js';
@@ -138,8 +139,11 @@ export class BatchNormalization extends Layer {
       [mean, variance] = this.moments(x, mask);
       const m = this.momentum;
       const update = (v: Variable, batch: Tensor) => v.assign(ops.stopGradient(ops.add(ops.multiply(v.value, m), ops.multiply(batch, 1 - m))));
-      update(this.movingMean, mean);
-      update(this.movingVariance, variance);
+      // Building a functional graph on symbolic inputs (no trace) computes shapes only, as Keras' symbolic call.
+      if (!mean.isSymbolic || currentTrace()) {
+        update(this.movingMean, mean);
+        update(this.movingVariance, variance);
+      }
     } else {
       mean = this.movingMean.value;
       variance = this.movingVariance.value;
