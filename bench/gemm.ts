@@ -1,17 +1,21 @@
 /**
  * SGEMM speed of the native CPU backend against the machine's own FP32 FMA peak
- * (measured in this run) and, when numpy is importable, OpenBLAS in the same run.
+ * and, when numpy is importable, OpenBLAS, all measured in this run.
  *
  *   npx tsx bench/gemm.ts            (KERAS_CPU_ISA=avx2 to bench another path)
  *
- * Every figure is a median of several repetitions; peaks are re-measured next to
- * each GEMM so a noisy neighbour shifts both alike.
+ * Shared machines are noisy, so measurements are interleaved: each repetition
+ * measures the peak (a short FMA loop), then our SGEMM, then OpenBLAS's, back to
+ * back, and the ratios are taken within a repetition. Reported figures are
+ * medians over repetitions (ratios too: the median of per-repetition ratios).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import * as readline from 'node:readline';
 import { loadNativeAddon, type NativeTensor } from '../lib/backends/cpu/native.js';
 
 const native = loadNativeAddon();
 const sizes = [1024, 2048];
+const repetitions = (n: number) => (n <= 1024 ? 15 : 7);
 const threadCounts = [...new Set([1, Math.min(2, native.backendInfo().threads)])];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -22,31 +26,18 @@ function randomTensor(n: number): NativeTensor {
   return native.createTensor(data, [n, n], 'float32');
 }
 
-function sgemmGflops(n: number, reps: number): number {
-  const a = randomTensor(n);
-  const b = randomTensor(n);
-  native.runKernel('matmul', [a, b])[0]!.dispose(); // warm packing buffers and caches
-  const rates: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const start = process.hrtime.bigint();
-    const [c] = native.runKernel('matmul', [a, b]);
-    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    c!.dispose();
-    rates.push((2 * n ** 3) / seconds / 1e9);
-  }
-  a.dispose();
-  b.dispose();
-  return median(rates);
+function timeSgemm(a: NativeTensor, b: NativeTensor, n: number): number {
+  const start = process.hrtime.bigint();
+  const [c] = native.runKernel('matmul', [a, b]);
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  c!.dispose();
+  return (2 * n ** 3) / seconds / 1e9;
 }
 
-function peakGflops(threads: number): number {
-  return median([0, 1, 2].map(() => native.peakFlops(threads, 0.25)));
-}
-
-const NUMPY_SCRIPT = `
+// A numpy child that times one a @ b per request line "n", answering GFLOP/s.
+const NUMPY_SERVER = `
 import json, sys, time
 import numpy as np
-sizes, reps = json.loads(sys.argv[1]), int(sys.argv[2])
 arch = None
 try:
     import threadpoolctl
@@ -54,61 +45,123 @@ try:
     arch = info[0].get('architecture') if info else None
 except Exception:
     pass
-out = {'numpy': np.__version__, 'architecture': arch, 'gflops': {}}
-for n in sizes:
-    a = np.random.rand(n, n).astype(np.float32)
-    b = np.random.rand(n, n).astype(np.float32)
-    a @ b
-    rates = []
-    for _ in range(reps if n <= 1024 else max(3, reps // 3)):
-        t = time.perf_counter(); a @ b; rates.append(2 * n**3 / (time.perf_counter() - t) / 1e9)
-    out['gflops'][str(n)] = sorted(rates)[len(rates) // 2]
-print(json.dumps(out))
+if arch is None:
+    # No threadpoolctl: ask the OpenBLAS bundled with numpy's wheel for its core kernel.
+    try:
+        import ctypes, glob, os
+        lib = ctypes.CDLL(glob.glob(os.path.join(os.path.dirname(np.__file__), '..', 'numpy.libs', '*openblas*'))[0])
+        for name in ('scipy_openblas_get_corename64_', 'scipy_openblas_get_corename', 'openblas_get_corename'):
+            if hasattr(lib, name):
+                getattr(lib, name).restype = ctypes.c_char_p
+                arch = getattr(lib, name)().decode()
+                break
+    except Exception:
+        pass
+print(json.dumps({'numpy': np.__version__, 'blas': arch}), flush=True)
+cache = {}
+for line in sys.stdin:
+    n = int(line)
+    if n not in cache:
+        cache[n] = (np.random.rand(n, n).astype(np.float32), np.random.rand(n, n).astype(np.float32))
+        cache[n][0] @ cache[n][1]
+    a, b = cache[n]
+    t = time.perf_counter(); a @ b; dt = time.perf_counter() - t
+    print(2 * n**3 / dt / 1e9, flush=True)
 `;
 
-interface NumpyResult {
-  numpy: string;
-  architecture: string | null;
-  gflops: Record<string, number>;
-}
+class NumpyTimer {
+  private constructor(
+    private readonly child: ReturnType<typeof spawn>,
+    private readonly lines: AsyncIterator<string>,
+    readonly about: string,
+  ) {}
 
-function numpyGflops(threads: number): NumpyResult | undefined {
-  // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be pinned on this machine for old
-  // OpenBLAS builds; they slow a current numpy, so drop them for this child only.
-  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const run = spawnSync('python3', ['-c', NUMPY_SCRIPT, JSON.stringify(sizes), '9'], { env, encoding: 'utf8' });
-  if (run.status !== 0) return undefined;
-  return JSON.parse(run.stdout) as NumpyResult;
-}
-
-const info = native.backendInfo();
-console.log(`cpu: ${info.cpu.brand} (${info.cpu.physicalCores} cores), isa ${info.isa}, ` +
-  `kernel ${info.kernels.f32Gemm}, blocking ${JSON.stringify(info.kernels.f32GemmBlocking)}, ${info.compiler}`);
-
-const rows: string[][] = [];
-for (const threads of threadCounts) {
-  native.setNumThreads(threads);
-  const numpy = numpyGflops(threads);
-  if (threads === threadCounts[0]) {
-    console.log(numpy ? `numpy ${numpy.numpy}, OpenBLAS kernel ${numpy.architecture ?? 'unknown'}` : 'numpy: not importable, no OpenBLAS comparison');
+  static async start(threads: number): Promise<NumpyTimer | undefined> {
+    // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be pinned on this machine for old
+    // OpenBLAS builds; they slow a current numpy, so drop them for this child only.
+    const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
+    delete env.OPENBLAS_CORETYPE;
+    delete env.OPENBLAS_L2_SIZE;
+    const child = spawn('python3', ['-c', NUMPY_SERVER], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    const failed = new Promise<undefined>((resolve) => {
+      child.on('error', () => resolve(undefined));
+      child.on('exit', () => resolve(undefined));
+    });
+    const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const first = await Promise.race([lines.next(), failed]);
+    if (!first || first.done) return undefined;
+    const { numpy, blas } = JSON.parse(first.value) as { numpy: string; blas: string | null };
+    return new NumpyTimer(child, lines, `numpy ${numpy}, OpenBLAS core ${blas ?? 'unknown'}`);
   }
-  for (const n of sizes) {
-    const peakBefore = peakGflops(threads);
-    const gflops = sgemmGflops(n, n <= 1024 ? 15 : 5);
-    const peak = Math.max(peakBefore, peakGflops(threads));
-    const blas = numpy?.gflops[String(n)];
-    rows.push([
-      String(threads), String(n), peak.toFixed(1), gflops.toFixed(1), `${((100 * gflops) / peak).toFixed(1)}%`,
-      blas === undefined ? '-' : blas.toFixed(1), blas === undefined ? '-' : (gflops / blas).toFixed(2),
-    ]);
+
+  async time(n: number): Promise<number> {
+    this.child.stdin!.write(`${n}\n`);
+    const line = await this.lines.next();
+    return Number(line.value);
+  }
+
+  close(): void {
+    this.child.stdin!.end();
   }
 }
-native.setNumThreads(0);
 
-const header = ['threads', 'n', 'peak GF/s', 'sgemm GF/s', 'of peak', 'OpenBLAS GF/s', 'vs OpenBLAS'];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
-console.log(line(header));
-for (const row of rows) console.log(line(row));
+interface Row {
+  threads: number;
+  n: number;
+  peak: number;
+  sgemm: number;
+  ofPeak: number;
+  blas?: number;
+  vsBlas?: number;
+}
+
+async function main(): Promise<void> {
+  const info = native.backendInfo();
+  console.log(`cpu: ${info.cpu.brand} (${info.cpu.physicalCores} cores), isa ${info.isa}, ` +
+    `kernel ${info.kernels.f32Gemm}, blocking ${JSON.stringify(info.kernels.f32GemmBlocking)}, ${info.compiler}`);
+  const rows: Row[] = [];
+  for (const threads of threadCounts) {
+    native.setNumThreads(threads);
+    const numpy = await NumpyTimer.start(threads);
+    if (threads === threadCounts[0]) console.log(numpy ? numpy.about : 'numpy: not importable, no OpenBLAS comparison');
+    for (const n of sizes) {
+      const a = randomTensor(n), b = randomTensor(n);
+      timeSgemm(a, b, n); // warm packing buffers and caches
+      if (numpy) await numpy.time(n);
+      const peaks: number[] = [], rates: number[] = [], blas: number[] = [], ofPeak: number[] = [], vsBlas: number[] = [];
+      for (let r = 0; r < repetitions(n); r++) {
+        const peak = native.peakFlops(threads, 0.1);
+        const rate = timeSgemm(a, b, n);
+        peaks.push(peak);
+        rates.push(rate);
+        ofPeak.push(rate / peak);
+        if (numpy) {
+          const other = await numpy.time(n);
+          blas.push(other);
+          vsBlas.push(rate / other);
+        }
+      }
+      a.dispose();
+      b.dispose();
+      rows.push({
+        threads, n, peak: median(peaks), sgemm: median(rates), ofPeak: median(ofPeak),
+        blas: numpy ? median(blas) : undefined, vsBlas: numpy ? median(vsBlas) : undefined,
+      });
+    }
+    numpy?.close();
+  }
+  native.setNumThreads(0);
+
+  const header = ['threads', 'n', 'peak GF/s', 'sgemm GF/s', 'of peak', 'OpenBLAS GF/s', 'vs OpenBLAS'];
+  const cells = rows.map((r) => [
+    String(r.threads), String(r.n), r.peak.toFixed(1), r.sgemm.toFixed(1), `${(100 * r.ofPeak).toFixed(1)}%`,
+    r.blas === undefined ? '-' : r.blas.toFixed(1), r.vsBlas === undefined ? '-' : r.vsBlas.toFixed(2),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => x.padStart(widths[i]!)).join('  ');
+  console.log(line(header));
+  for (const c of cells) console.log(line(c));
+  console.log('(medians over repetitions; "of peak" and "vs OpenBLAS" are medians of per-repetition ratios)');
+}
+
+await main();
