@@ -68,7 +68,7 @@ interface RefResult {
 }
 
 /** Runs a recurrent layer over x[batch][time][features] the way Keras does, with masks and goBackwards. */
-function refRNN(kind: Kind, u: number, w: RefWeights, x: number[][][], o: { goBackwards?: boolean; mask?: boolean[][]; initial?: Mat[] } = {}): RefResult {
+function refRNN(kind: Kind, u: number, w: RefWeights, x: number[][][], o: { goBackwards?: boolean; mask?: boolean[][]; initial?: Mat[]; zeroOutput?: boolean } = {}): RefResult {
   const nStates = kind === 'lstm' ? 2 : 1;
   const seq: number[][][] = [];
   const last: Mat = [];
@@ -81,6 +81,7 @@ function refRNN(kind: Kind, u: number, w: RefWeights, x: number[][][], o: { goBa
     if (o.goBackwards) order.reverse();
     for (const t of order) {
       if (o.mask && !o.mask[bi][t]) {
+        if (o.zeroOutput) prevOut = new Array(u).fill(0);
         outs.push(prevOut);
         continue;
       }
@@ -188,6 +189,17 @@ describe.each(KINDS)('%s recurrent layer vs the Keras formulas', (kind) => {
     // Backward with a mask: the mask is reversed with the inputs.
     const back = refRNN(kind, U, w, X, { mask, goBackwards: true });
     expectClose(make(kind, { goBackwards: true }).apply(x(), { mask: ops.convertToTensor(mask) }) as Tensor, back.last);
+  });
+
+  it('zeroOutputForMask: masked steps output zeros, states still carried', () => {
+    const mask = [
+      [true, true, false],
+      [false, true, true],
+    ];
+    const ref = refRNN(kind, U, w, X, { mask, zeroOutput: true });
+    const out = make(kind, { returnSequences: true, returnState: true, zeroOutputForMask: true }).apply(x(), { mask: ops.convertToTensor(mask) }) as Tensor[];
+    expectClose(out[0], ref.seq);
+    ref.states.forEach((s, i) => expectClose(out[i + 1], s));
   });
 
   it('initialState option sets the starting states', () => {
@@ -398,6 +410,14 @@ describe('Bidirectional', () => {
     const f = refRNN('lstm', U, w, X, { mask });
     const b = refRNN('lstm', U, wb, X, { mask, goBackwards: true });
     expectClose(bi('sum').apply(x(), { mask: ops.convertToTensor(mask) }) as Tensor, f.last.map((r, i) => r.map((v, k) => v + b.last[i][k])));
+    // With returnSequences, masked steps of each direction output zeros (Keras forces zeroOutputForMask).
+    const fz = refRNN('lstm', U, w, X, { mask, zeroOutput: true });
+    const bz = refRNN('lstm', U, wb, X, { mask, goBackwards: true, zeroOutput: true });
+    const seqLayer = bi('concat', { returnSequences: true });
+    expect(seqLayer.forwardLayer.zeroOutputForMask && seqLayer.backwardLayer.zeroOutputForMask).toBe(true);
+    const ys = seqLayer.apply(x(), { mask: ops.convertToTensor(mask) }) as Tensor;
+    expectClose(ys, fz.seq.map((s, b_) => s.map((row, t) => [...row, ...bz.seq[b_][2 - t]])));
+    expect(Array.from(ys.dataSync()).slice(2 * 2 * U, 3 * 2 * U)).toEqual(new Array(2 * U).fill(0));
     const g = new layers.Bidirectional(new layers.GRU(2, { returnSequences: true, dtype: 'float64' }), { mergeMode: 'concat', dtype: 'float64' });
     checkGrad((t) => g.apply(t) as Tensor, [randomTensor([2, 3, 2], 4)]);
     const config = bi('ave').getConfig();

@@ -42,6 +42,11 @@ export interface RNNArgs extends LayerArgs {
   /** Accepted for Keras compatibility: the loop is always unrolled (the time dim is static). */
   unroll?: boolean;
   seed?: number | null;
+  /**
+   * Masked timesteps output zeros instead of the previous output (states are still
+   * carried). Default false; Bidirectional sets it to returnSequences, as Keras.
+   */
+  zeroOutputForMask?: boolean;
 }
 
 /** Options of an RNN call: Keras' `initial_state`, `mask` and `training`. */
@@ -92,6 +97,8 @@ export abstract class BaseRNN extends Layer {
   readonly stateful: boolean;
   readonly unroll: boolean;
   readonly seed: number | null;
+  /** See RNNArgs.zeroOutputForMask; mutable because Bidirectional sets it on its sublayers (Keras). */
+  zeroOutputForMask: boolean;
   kernel!: Variable;
   recurrentKernel!: Variable;
   bias: Variable | null = null;
@@ -134,6 +141,7 @@ export abstract class BaseRNN extends Layer {
     this.stateful = false;
     this.unroll = args.unroll ?? false;
     this.seed = args.seed ?? null;
+    this.zeroOutputForMask = args.zeroOutputForMask ?? false;
     this.kernelInitializer = initializers.get(args.kernelInitializer ?? 'glorot_uniform');
     this.recurrentInitializer = initializers.get(args.recurrentInitializer ?? 'orthogonal');
     this.biasInitializer = initializers.get(args.biasInitializer ?? 'zeros');
@@ -281,10 +289,10 @@ export abstract class BaseRNN extends Layer {
       const h = recMask ? ops.multiply(states[0], recMask) : states[0];
       let { output, states: next } = this.step(xt, states, h, ctx);
       if (maskT) {
-        // Masked timesteps carry the previous states and output forward (Keras).
+        // Masked timesteps carry the previous states (and output, unless zeroOutputForMask) forward (Keras).
         const m = ops.expandDims(ops.take(maskT, t, 0), -1);
         next = next.map((s, i) => ops.where(m, s, states[i]));
-        output = ops.where(m, output, prevOutput);
+        output = ops.where(m, output, this.zeroOutputForMask ? 0 : prevOutput);
       }
       states = next;
       prevOutput = output;
@@ -327,6 +335,7 @@ export abstract class BaseRNN extends Layer {
       stateful: this.stateful,
       unroll: this.unroll,
       seed: this.seed,
+      zeroOutputForMask: this.zeroOutputForMask,
     };
   }
 }

@@ -76,6 +76,9 @@ export class Bidirectional extends Layer {
     }
     this.returnSequences = inner.returnSequences;
     this.returnState = inner.returnState;
+    // Keras: masked steps of both directions output zeros in returned sequences, so they merge cleanly.
+    this.forwardLayer.zeroOutputForMask = this.returnSequences;
+    this.backwardLayer.zeroOutputForMask = this.backwardLayer.returnSequences;
     this.supportsMasking = true;
   }
 
