@@ -305,6 +305,12 @@ describe('Embedding', () => {
     expect(e.losses[0].item()).toBeCloseTo(0.5 * 5, 6);
     const clone = roundTrip(e);
     expect([clone.inputDim, clone.outputDim, clone.maskZero]).toEqual([3, 2, true]);
+    // The constraint is handed to the optimizer step.
+    const c = new layers.Embedding(3, 2, { embeddingsConstraint: 'non_neg' });
+    c.apply(ops.zeros([1], 'int32'));
+    const updates = c.constraintUpdates();
+    expect(updates.map(([v]) => v)).toEqual([c.embeddings]);
+    expectClose(updates[0][1].call(ops.convertToTensor([-1, 2])), [0, 2]);
     // inputLength is accepted and ignored, as Keras 3.
     expect(new layers.Embedding(3, 2, { inputLength: 7 }).getConfig().inputLength).toBeUndefined();
     expect(() => new layers.Embedding(0, 2)).toThrow(/Embedding: inputDim must be a positive integer, received 0/);
@@ -352,6 +358,10 @@ describe('EinsumDense', () => {
     const y = left.apply(ops.ones([2, 3, 5])) as Tensor;
     expect(y.shape).toEqual([2, 3, 4]);
     expect(left.weights.map((w) => w.shape)).toEqual([[5, 4], [4]]);
+    // Several elided leading dims keep their order.
+    const many = new layers.EinsumDense('...b,bc->...c', 4);
+    expect((many.apply(ops.ones([2, 3, 6, 5])) as Tensor).shape).toEqual([2, 3, 6, 4]);
+    expect(many.fullOutputShape).toEqual([2, 3, 6, 4]);
     // Right ellipsis: the elided dims follow, and the bias gets trailing 1s to broadcast over them.
     const right = new layers.EinsumDense('ab...,bc->ac...', 4, { biasAxes: 'c' });
     const x = ops.reshape(ops.arange(30, undefined, undefined, 'float32'), [2, 3, 5]);

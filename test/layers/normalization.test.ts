@@ -127,6 +127,14 @@ describe('BatchNormalization', () => {
     expectClose((model.layers[0] as InstanceType<typeof layers.BatchNormalization>).movingMean.value, [0, 0]);
   });
 
+  it('size-1 batch in training gives beta; a size-0 batch keeps its shape at inference', () => {
+    const bn = new layers.BatchNormalization();
+    bn.apply(ops.zeros([1, 2]));
+    bn.setWeights([[3, 3], [0.5, -0.5], [0, 0], [1, 1]]);
+    expectClose(bn.apply(t([[7, -9]]), { training: true }) as Tensor, [[0.5, -0.5]]);
+    expect((bn.apply(ops.zeros([0, 2])) as Tensor).shape).toEqual([0, 2]);
+  });
+
   it('channels-first (axis 1) and NHWC inputs reduce over every other axis', () => {
     // (2, 2, 1, 2) with axis 1: channel c's values are x[:, c, :, :].
     const x = ops.reshape(t([1, 2, 10, 20, 3, 4, 30, 40]), [2, 2, 1, 2]);
@@ -278,6 +286,13 @@ describe('LayerNormalization', () => {
     expect(rev.gamma!.shape).toEqual([2, 3]);
     rev.setWeights([[[1, 3, 5], [2, 4, 6]]]);
     expectClose(rev.apply(x) as Tensor, rows.map((r) => norm(r).map((v, i) => v * g.flat()[i])));
+  });
+
+  it('a size-1 normalized axis gives beta', () => {
+    const ln = new layers.LayerNormalization();
+    ln.apply(ops.zeros([2, 1]));
+    ln.setWeights([[2], [0.25]]);
+    expectClose(ln.apply(t([[5], [-3]])) as Tensor, [[0.25], [0.25]]);
   });
 
   it('rmsScaling (deprecated in Keras): gamma / sqrt(variance + eps), no centering, no beta', () => {

@@ -55,8 +55,8 @@ function analyzeEinsum(layer: string, equation: string, biasAxes: string | null,
   }
   const outputShape: Dim[] = [inputShape[0], ...partialOutput];
   if (elided > 0 && leftElided) {
-    // The batch dim is already in place; the other elided leading dims follow it.
-    for (let i = 1; i < elided; i++) outputShape.splice(1, 0, inputShape[i]);
+    // The batch dim is already in place; the other elided leading dims follow it, in order.
+    outputShape.splice(1, 0, ...inputShape.slice(1, elided));
   } else if (elided > 0) {
     for (let i = inputShape.length - elided; i < inputShape.length; i++) outputShape.push(inputShape[i]);
   }
