@@ -213,6 +213,9 @@ describe('MultiHeadAttention', () => {
     const full = [0, 1].map((b) => [0, 1, 2].map((i) => [0, 1, 2, 3].map(() => qMask[b][i])));
     expectClose(out, refMHA(qRows, V, V, w, KEY, full).out);
     expect(Array.from(maskOf(out)!.dataSync())).toEqual([1, 1, 0, 1, 0, 1]);
+    const [out2, scores] = mha.apply([q, t(V)], { returnAttentionScores: true }) as Tensor[];
+    expect(Array.from(maskOf(out2)!.dataSync())).toEqual([1, 1, 0, 1, 0, 1]);
+    expect(maskOf(scores)).toBeUndefined();
   });
 
   it('attention over two axes (attentionAxes [1, 2]) equals attention over the flattened axes', () => {

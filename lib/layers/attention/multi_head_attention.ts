@@ -135,6 +135,8 @@ export class MultiHeadAttention extends Layer {
   private dotEquation = '';
   private combineEquation = '';
   private scoresRank = 0;
+  /** Whether the current call returns [output, scores] (read by computeMask, which runs right after call). */
+  private returningScores = false;
   private readonly kernelInitializer: initializers.Initializer;
   private readonly biasInitializer: initializers.Initializer;
   private readonly kernelRegularizer: regularizers.Regularizer | null;
@@ -282,6 +284,7 @@ export class MultiHeadAttention extends Layer {
       throw new ValueError(`MultiHeadAttention "${this.name}": call it on [query, value] or [query, value, key]${Array.isArray(inputs) ? `, received ${inputs.length} tensors` : `, received one tensor of shape ${fmtShape((inputs as Tensor).shape)}`}`);
     }
     const [query, value, key = value] = inputs;
+    this.returningScores = !!options.returnAttentionScores;
     const qd = this.queryDense!;
     const kd = this.keyDense!;
     const vd = this.valueDense!;
@@ -319,9 +322,10 @@ export class MultiHeadAttention extends Layer {
     return this.apply(key === undefined || key === null ? [query, value] : [query, value, key], options);
   }
 
-  /** The output carries the query's mask (scores carry none). */
+  /** The output carries the query's mask; the attention scores carry none. */
   override computeMask(_inputs: LayerInputs, mask: Tensor | null | (Tensor | null)[] | undefined): Tensor | null | (Tensor | null)[] {
-    return Array.isArray(mask) ? (mask[0] ?? null) : (mask ?? null);
+    const queryMask = Array.isArray(mask) ? (mask[0] ?? null) : (mask ?? null);
+    return this.returningScores ? [queryMask, null] : queryMask;
   }
 
   override getConfig(): Record<string, unknown> {
