@@ -237,3 +237,17 @@ describe('Dot', () => {
     expect(() => new layers.Dot([1, 0.5] as never)).toThrow(/Dot: invalid format for argument axes: list elements should be integers/);
   });
 });
+
+describe('in a functional model', () => {
+  it('two inputs through Add, Concatenate and Dot, run eagerly by the model', () => {
+    const a = keras.Input({ shape: [2] });
+    const b2 = keras.Input({ shape: [2] });
+    const sum = new layers.Add().apply([a, b2]) as Tensor;
+    const cat = new layers.Concatenate().apply([sum, a]) as Tensor;
+    const d = new layers.Dot(1).apply([sum, b2]) as Tensor;
+    const model = new keras.Model({ inputs: [a, b2], outputs: [cat, d] });
+    const [c, p] = model.apply([t([[1, 2], [3, 4]]), t([[10, 20], [30, 40]])]) as Tensor[];
+    expectClose(c, [[11, 22, 1, 2], [33, 44, 3, 4]], { shape: [2, 4] });
+    expectClose(p, [[11 * 10 + 22 * 20], [33 * 30 + 44 * 40]], { shape: [2, 1] });
+  });
+});
