@@ -110,7 +110,8 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
       return g;
     });
     if (!any) continue;
-    const dxs = node.op.grad!({ inputs: node.inputs, outputs: node.outputs, attrs: node.attrs }, dys);
+    const needs = node.inputs.map((x) => tracked.has(x.id));
+    const dxs = node.op.grad!({ inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs }, dys);
     node.inputs.forEach((x, i) => {
       const dx = dxs[i];
       if (!dx || !tracked.has(x.id) || node.op.nonDifferentiableInputs?.includes(i) || !isFloat(x.dtype)) return;

@@ -9,6 +9,7 @@ import { eagerly } from '../engine.js';
 import { convertToTensor, type TensorLike } from '../ops/common.js';
 import type { Dim } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { getKerasMask, setKerasMask } from '../mask.js';
 import { Variable } from '../variable.js';
 import * as initializers from '../initializers/index.js';
 import * as regularizers from '../regularizers/index.js';
@@ -47,7 +48,6 @@ export interface LayerNode {
 }
 
 const history = new WeakMap<Tensor, { node: LayerNode; index: number }>();
-const masks = new WeakMap<Tensor, Tensor>();
 
 /** The layer call that produced a symbolic tensor, if any. */
 export function kerasHistory(t: Tensor): { node: LayerNode; index: number } | undefined {
@@ -62,11 +62,11 @@ export function recordNode(node: LayerNode): void {
 
 /** The mask attached to a tensor (by Embedding(maskZero) or a masking layer). */
 export function maskOf(t: Tensor): Tensor | undefined {
-  return masks.get(t);
+  return getKerasMask(t);
 }
 
 export function setMask(t: Tensor, mask: Tensor | null | undefined): void {
-  if (mask) masks.set(t, mask);
+  setKerasMask(t, mask);
 }
 
 const usedNames = new Map<string, number>();
@@ -170,7 +170,7 @@ export class Layer {
     const training = options.training ?? (trainingStack.length ? trainingStack[trainingStack.length - 1] : false);
     let mask = options.mask;
     if (mask === undefined) {
-      const found = list.map((t) => masks.get(t) ?? null);
+      const found = list.map((t) => getKerasMask(t) ?? null);
       if (found.some((m) => m !== null)) mask = single ? found[0] : found;
     }
     trainingStack.push(training);

@@ -33,18 +33,8 @@ export function standardizeReduction(reduction: unknown): Reduction {
  * masks entries (sparse crossentropy with `ignoreClass`) registers its mask here, and
  * `Loss.compute` averages over the unmasked entries only, as Keras does.
  */
-const masks = new WeakMap<Tensor, Tensor>();
-
-/** Attaches a boolean mask to `t` (returns `t`). */
-export function setKerasMask(t: Tensor, mask: Tensor): Tensor {
-  masks.set(t, mask);
-  return t;
-}
-
-/** The mask attached to `t`, if any. */
-export function getKerasMask(t: unknown): Tensor | undefined {
-  return t !== null && typeof t === 'object' ? masks.get(t as Tensor) : undefined;
-}
+export { setKerasMask, getKerasMask } from '../mask.js';
+import { getKerasMask } from '../mask.js';
 
 /** The logical and of two optional masks. */
 export function combineMasks(a: Tensor | undefined, b: Tensor | undefined): Tensor | undefined {

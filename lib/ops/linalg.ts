@@ -89,12 +89,12 @@ defineOp<MatmulAttrs>({
     const batch = broadcastBatch(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul', a.shape, b.shape);
     return [{ shape: [...batch, m, n], dtype: a.dtype }];
   },
-  grad({ inputs: [a, b], attrs: { transposeA: tA = false, transposeB: tB = false } }, [dy]) {
+  grad({ inputs: [a, b], attrs: { transposeA: tA = false, transposeB: tB = false }, needs }, [dy]) {
     // op(X) is X or its transpose; Y = op(A) op(B). Transposes are absorbed into the attrs.
     const g = dy!;
-    const da = tA ? matmulRaw(b, g, tB, true) : matmulRaw(g, b, false, !tB);
-    const db = tB ? matmulRaw(g, a, true, tA) : matmulRaw(a, g, !tA, false);
-    return [unbroadcast(da, a.shape), unbroadcast(db, b.shape)];
+    const da = needs?.[0] === false ? null : tA ? matmulRaw(b, g, tB, true) : matmulRaw(g, b, false, !tB);
+    const db = needs?.[1] === false ? null : tB ? matmulRaw(g, a, true, tA) : matmulRaw(a, g, !tA, false);
+    return [da && unbroadcast(da, a.shape), db && unbroadcast(db, b.shape)];
   },
 });
 

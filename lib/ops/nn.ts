@@ -131,7 +131,10 @@ defineOp<ConvAttrs>({
     const spatial = convSpatial('conv', x.shape.slice(1, -1), k.shape.slice(0, nsp) as number[], attrs, () => `inputs ${fmtShape(x.shape)} and kernel ${fmtShape(k.shape)}`);
     return [{ shape: [x.shape[0], ...spatial, cout], dtype: x.dtype }];
   },
-  grad: ({ inputs: [x, k], attrs }, [dy]) => [convBackpropInputPrim(dy!, k, knownSpatial(x, 'conv'), attrs), convBackpropFilterPrim(x, dy!, spatialOf(k), attrs)],
+  grad: ({ inputs: [x, k], attrs, needs }, [dy]) => [
+    needs?.[0] === false ? null : convBackpropInputPrim(dy!, k, knownSpatial(x, 'conv'), attrs),
+    needs?.[1] === false ? null : convBackpropFilterPrim(x, dy!, spatialOf(k), attrs),
+  ],
 });
 
 defineOp<ConvAttrs & { inputSize: number[] }>({

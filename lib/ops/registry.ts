@@ -20,6 +20,8 @@ export interface GradContext<A extends Attrs = Attrs> {
   inputs: Tensor[];
   outputs: Tensor[];
   attrs: A;
+  /** Which inputs need a gradient (absent: all); rules may return null for the others to save work. */
+  needs?: boolean[];
 }
 
 export type GradFn<A extends Attrs = Attrs> = (ctx: GradContext<A>, dys: (Tensor | null)[]) => (Tensor | null)[];

@@ -100,10 +100,15 @@ defineOp<{ begin: number[]; size: number[] }>({
     return [{ shape, dtype: x.dtype }];
   },
   grad: ({ inputs: [x], outputs: [y], attrs: { begin } }, [dy]) => {
-    if (x.shape.some((d) => d === null) || y.shape.some((d) => d === null)) {
-      throw new ShapeError(`slice: the gradient needs a known input shape, received ${fmtShape(x.shape)}`);
-    }
-    return [run1('pad', [dy!], { paddings: begin.map((b, i) => [b, x.shape[i] - b - y.shape[i]]), constantValue: 0 })];
+    // Axes taken whole need no padding, so unknown (batch) dims are fine there.
+    const paddings = begin.map((b, i): [number, number] => {
+      if (b === 0 && y.shape[i] === x.shape[i]) return [0, 0];
+      if (x.shape[i] === null || y.shape[i] === null) {
+        throw new ShapeError(`slice: the gradient needs a known size of axis ${i}, received input ${fmtShape(x.shape)} and output ${fmtShape(y.shape)}`);
+      }
+      return [b, x.shape[i] - b - y.shape[i]];
+    });
+    return [run1('pad', [dy!], { paddings, constantValue: 0 })];
   },
 });
 
@@ -178,7 +183,13 @@ defineOp<{ axis: number }>({
     const dim = x.shape[axis];
     if (dim === null) throw new ShapeError(`take: the gradient needs a known size of axis ${axis}, received ${fmtShape(x.shape)}`);
     const flatIdx = reshape(indices, [-1]);
-    const updates = reshape(dy!, [...x.shape.slice(0, axis), -1, ...x.shape.slice(axis + 1)].map((d) => (d === null ? -1 : d)));
+    // Only one dim may be inferred: the index count when it is unknown, else x's unknown (batch) dim.
+    const count = indices.shape.some((d) => d === null) ? null : indices.shape.reduce((a, b) => a * b, 1);
+    const target = [...x.shape.slice(0, axis), count, ...x.shape.slice(axis + 1)];
+    if (target.filter((d) => d === null).length > 1) {
+      throw new ShapeError(`take: the gradient needs at most one unknown dim, received x ${fmtShape(x.shape)} and indices ${fmtShape(indices.shape)}`);
+    }
+    const updates = reshape(dy!, target.map((d) => (d === null ? -1 : d)));
     return [run1('scatterAdd', [flatIdx, updates], { axis, dimSize: dim }), null];
   },
 });
@@ -212,7 +223,7 @@ export function reshape(x: TensorLike, newShape: number | readonly number[]): Te
 export function transpose(x: TensorLike, axes?: readonly number[] | null): Tensor {
   const t = convertToTensor(x, null, 'transpose');
   const perm = axes ? axes.map((a) => normalizeAxis(a, t.rank, 'transpose', 'axes')) : t.shape.map((_, i) => t.rank - 1 - i);
-  if (perm.every((p, i) => p === i)) return t;
+  if (perm.length === t.rank && perm.every((p, i) => p === i)) return t;
   return run1('transpose', [t], { perm });
 }
 
@@ -293,14 +304,25 @@ type PadMode = 'constant' | 'reflect' | 'symmetric';
  * Pads x. `padWidth` is one [before, after] pair per axis (or one pair / one number for all).
  * Modes: constant (with `constantValue`), reflect (mirror without the edge), symmetric (with it).
  */
-export function pad(x: TensorLike, padWidth: number | [number, number] | [number, number][], mode: PadMode = 'constant', constantValue: number | null = null): Tensor {
+export function pad(x: TensorLike, padWidth: number | [number] | [number, number] | [number, number][], mode: PadMode = 'constant', constantValue: number | null = null): Tensor {
   const t = convertToTensor(x, null, 'pad');
+  // Keras shortcuts: n, [n], [before, after] and [[before, after]] apply to every axis.
+  const pw = padWidth as unknown[];
   const pairs: [number, number][] =
     typeof padWidth === 'number'
       ? t.shape.map(() => [padWidth, padWidth])
-      : typeof padWidth[0] === 'number'
-        ? t.shape.map(() => padWidth as [number, number])
-        : (padWidth as [number, number][]);
+      : pw.length === 1 && typeof pw[0] === 'number'
+        ? t.shape.map(() => [pw[0] as number, pw[0] as number])
+        : typeof pw[0] === 'number'
+          ? t.shape.map(() => padWidth as [number, number])
+          : pw.length === 1 && t.rank !== 1
+            ? t.shape.map(() => pw[0] as [number, number])
+            : (padWidth as [number, number][]);
+  for (const p of pairs) {
+    if (!Array.isArray(p) || p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0)) {
+      throw new ShapeError(`pad: pad_width ${JSON.stringify(padWidth)} must hold non-negative integer [before, after] pairs for ${fmtShape(t.shape)}`);
+    }
+  }
   if (mode === 'constant') return run1('pad', [t], { paddings: pairs, constantValue: constantValue ?? 0 });
   if (mode !== 'reflect' && mode !== 'symmetric') throw new ValueError(`pad: unknown mode ${JSON.stringify(mode)}; expected constant, reflect or symmetric`);
   if (constantValue !== null && constantValue !== 0) throw new ValueError(`pad: constantValue only applies to mode 'constant', received mode ${mode}`);

@@ -1,0 +1,206 @@
+/**
+ * Train-step benchmark (`npm run bench -- train`): ms per step of three models on each
+ * keras-node backend, beside TensorFlow.js (cpu, wasm) and PyTorch CPU when available,
+ * all measured in this run. Medians of timed steps after warm-up; printed, never asserted.
+ */
+import { spawnSync } from 'node:child_process';
+import * as keras from '../lib/index.js';
+
+const { ops, layers } = keras;
+
+interface Case {
+  name: string;
+  build: () => keras.Model;
+  x: () => keras.Tensor;
+  y: () => keras.Tensor;
+  steps: number;
+}
+
+function randomFloats(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = (s / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+function labels(n: number, classes: number): keras.Tensor {
+  return ops.convertToTensor(Int32Array.from({ length: n }, (_, i) => (i * 7) % classes));
+}
+
+const CASES: Case[] = [
+  {
+    name: 'MLP 784-512-512-10, batch 128, Adam',
+    build: () => new keras.Sequential([keras.Input({ shape: [784] }), new layers.Dense(512, { activation: 'relu' }), new layers.Dense(512, { activation: 'relu' }), new layers.Dense(10)]),
+    x: () => ops.reshape(ops.convertToTensor(randomFloats(128 * 784, 1)), [128, 784]),
+    y: () => labels(128, 10),
+    steps: 10,
+  },
+  {
+    name: 'CNN Conv32-Pool-Conv64-Pool-Dense128-Dense10, 28x28x1, batch 64, Adam',
+    build: () =>
+      new keras.Sequential([
+        keras.Input({ shape: [28, 28, 1] }),
+        new layers.Conv2D(32, 3, { activation: 'relu' }),
+        new layers.MaxPooling2D(2),
+        new layers.Conv2D(64, 3, { activation: 'relu' }),
+        new layers.MaxPooling2D(2),
+        new layers.Flatten(),
+        new layers.Dense(128, { activation: 'relu' }),
+        new layers.Dense(10),
+      ]),
+    x: () => ops.reshape(ops.convertToTensor(randomFloats(64 * 784, 2)), [64, 28, 28, 1]),
+    y: () => labels(64, 10),
+    steps: 5,
+  },
+  {
+    name: 'LSTM(128) over 50 steps of 64 features, batch 32, Dense(10), Adam',
+    build: () => {
+      const lstm = (layers as Record<string, unknown>).LSTM as (new (units: number) => keras.layers.Layer) | undefined;
+      if (!lstm) throw new Error('LSTM layer not available');
+      return new keras.Sequential([keras.Input({ shape: [50, 64] }), new lstm(128), new layers.Dense(10)]);
+    },
+    x: () => ops.reshape(ops.convertToTensor(randomFloats(32 * 50 * 64, 3)), [32, 50, 64]),
+    y: () => labels(32, 10),
+    steps: 3,
+  },
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function kerasNode(c: Case, backend: string): Promise<number | string> {
+  try {
+    keras.config.setBackend(backend);
+  } catch (e) {
+    return `unavailable (${(e as Error).message.split('\n')[0]})`;
+  }
+  try {
+    const model = c.build();
+    model.compile({ optimizer: new keras.optimizers.Adam(1e-3), loss: new keras.losses.SparseCategoricalCrossentropy({ fromLogits: true }) });
+    const x = c.x();
+    const y = c.y();
+    model.trainOnBatch(x, y);
+    model.trainOnBatch(x, y);
+    const times: number[] = [];
+    for (let i = 0; i < c.steps; i++) {
+      const t0 = performance.now();
+      model.trainOnBatch(x, y);
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  } catch (e) {
+    return `failed (${(e as Error).message.split('\n')[0]})`;
+  } finally {
+    keras.config.setBackend('js');
+  }
+}
+
+/** TensorFlow.js, if installed (optional devDependency). */
+async function tfjs(c: Case, index: number, backend: 'cpu' | 'wasm'): Promise<number | string> {
+  let tf: any;
+  try {
+    tf = await import('@tensorflow/tfjs' as string);
+    if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm' as string);
+    await tf.setBackend(backend);
+    await tf.ready();
+  } catch {
+    return 'not installed';
+  }
+  try {
+    const model = tf.sequential();
+    if (index === 0) {
+      model.add(tf.layers.dense({ units: 512, activation: 'relu', inputShape: [784] }));
+      model.add(tf.layers.dense({ units: 512, activation: 'relu' }));
+      model.add(tf.layers.dense({ units: 10 }));
+    } else if (index === 1) {
+      model.add(tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }));
+      model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      model.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }));
+      model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+      model.add(tf.layers.flatten());
+      model.add(tf.layers.dense({ units: 128, activation: 'relu' }));
+      model.add(tf.layers.dense({ units: 10 }));
+    } else {
+      model.add(tf.layers.lstm({ units: 128, inputShape: [50, 64] }));
+      model.add(tf.layers.dense({ units: 10 }));
+    }
+    // tfjs has no fromLogits: softmax output with one-hot categorical crossentropy does the same work.
+    model.add(tf.layers.activation({ activation: 'softmax' }));
+    model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+    const xs = c.x();
+    const x = tf.tensor(Array.from(xs.dataSync()), xs.shape);
+    const y = tf.oneHot(tf.tensor1d(Array.from(c.y().dataSync()), 'int32'), 10);
+    await model.trainOnBatch(x, y);
+    const times: number[] = [];
+    for (let i = 0; i < Math.max(2, Math.ceil(c.steps / 3)); i++) {
+      const t0 = performance.now();
+      await model.trainOnBatch(x, y);
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  } catch (e) {
+    return `failed (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+const TORCH = `
+import sys, time, torch, torch.nn as nn
+torch.set_num_threads(${Number(process.env.KERAS_NUM_THREADS ?? 2)})
+i = int(sys.argv[1])
+if i == 0:
+    m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)); x = torch.randn(128, 784); y = torch.randint(0, 10, (128,))
+elif i == 1:
+    m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10)); x = torch.randn(64, 1, 28, 28); y = torch.randint(0, 10, (64,))
+else:
+    class M(nn.Module):
+        def __init__(s): super().__init__(); s.l = nn.LSTM(64, 128, batch_first=True); s.d = nn.Linear(128, 10)
+        def forward(s, x): return s.d(s.l(x)[0][:, -1])
+    m = M(); x = torch.randn(32, 50, 64); y = torch.randint(0, 10, (32,))
+opt = torch.optim.Adam(m.parameters(), 1e-3); lf = nn.CrossEntropyLoss()
+def step():
+    opt.zero_grad(); l = lf(m(x), y); l.backward(); opt.step()
+for _ in range(3): step()
+ts = []
+for _ in range(20):
+    t = time.perf_counter(); step(); ts.append((time.perf_counter() - t) * 1e3)
+ts.sort(); print(ts[len(ts) // 2])
+`;
+
+function torch(index: number): number | string {
+  for (const py of ['/usr/bin/python3', 'python3']) {
+    const r = spawnSync(py, ['-c', TORCH, String(index)], { encoding: 'utf8', timeout: 300_000 });
+    if (r.status === 0) return Number(r.stdout.trim());
+  }
+  return 'not installed';
+}
+
+function fmt(v: number | string): string {
+  return typeof v === 'number' ? `${v.toFixed(2)} ms` : v;
+}
+
+export async function runTrainBench(): Promise<void> {
+  const backends = (process.env.BENCH_BACKENDS ?? 'cpu,js').split(',');
+  console.log(`train-step benchmark: median ms per step (same run), backends ${backends.join(', ')}`);
+  for (const [i, c] of CASES.entries()) {
+    console.log(`\n${c.name}`);
+    const results: Record<string, number | string> = {};
+    for (const b of backends) results[`keras-node ${b}`] = await kerasNode(c, b);
+    results['PyTorch CPU'] = torch(i);
+    results['tfjs cpu'] = await tfjs(c, i, 'cpu');
+    results['tfjs wasm'] = await tfjs(c, i, 'wasm');
+    const base = typeof results['PyTorch CPU'] === 'number' ? (results['PyTorch CPU'] as number) : null;
+    for (const [k, v] of Object.entries(results)) {
+      const ratio = base && typeof v === 'number' ? `  (${(v / base).toFixed(2)}x PyTorch)` : '';
+      console.log(`  ${k.padEnd(18)} ${fmt(v)}${ratio}`);
+    }
+  }
+}
