@@ -66,7 +66,7 @@ export class CSVLogger extends Callback {
     if (this.separator.length !== 1) throw new ValueError(`CSVLogger: separator must be a 1-character string, received ${JSON.stringify(this.separator)}`);
   }
 
-  override onTrainBegin(): void {
+  override onTrainBegin(_logs?: Logs): void {
     this.keys = null;
     this.prefix = '';
     this.appendHeader = true;
@@ -95,7 +95,7 @@ export class CSVLogger extends Callback {
     this.started = true;
   }
 
-  override onTrainEnd(): void {
+  override onTrainEnd(_logs?: Logs): void {
     this.keys = null;
   }
 

@@ -111,6 +111,7 @@ export class EarlyStopping extends Callback {
   private direction: 'min' | 'max' | null = null;
 
   constructor(options?: EarlyStoppingOptions);
+  constructor(monitor: string, options: Omit<EarlyStoppingOptions, 'monitor'>);
   constructor(monitor?: string, minDelta?: number, patience?: number, verbose?: number, mode?: MonitorMode, baseline?: number | null, restoreBestWeights?: boolean, startFromEpoch?: number);
   constructor(...args: unknown[]) {
     super();
@@ -132,7 +133,7 @@ export class EarlyStopping extends Callback {
     if (!(Number.isInteger(this.patience) && this.patience >= 0)) throw new ValueError(`EarlyStopping: patience must be a non-negative integer, received ${o.patience}`);
   }
 
-  override onTrainBegin(): void {
+  override onTrainBegin(_logs?: Logs): void {
     // Instances can be reused across fit calls.
     this.wait = 0;
     this.stoppedEpoch = 0;
@@ -166,7 +167,7 @@ export class EarlyStopping extends Callback {
     }
   }
 
-  override onTrainEnd(): void {
+  override onTrainEnd(_logs?: Logs): void {
     if (this.stoppedEpoch > 0 && this.verbose > 0) printMsg(`Epoch ${this.stoppedEpoch + 1}: early stopping`);
     if (this.restoreBestWeights && this.bestWeights !== null) {
       if (this.verbose > 0) printMsg(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);

@@ -25,7 +25,7 @@ export class LearningRateScheduler extends Callback {
     this.verbose = (typeof verbose === 'object' && verbose !== null ? verbose.verbose : verbose) ?? 0;
   }
 
-  override async onEpochBegin(epoch: number): Promise<void> {
+  override async onEpochBegin(epoch: number, _logs?: Logs): Promise<void> {
     const lr = currentLearningRate('LearningRateScheduler', this.model);
     const next = await this.schedule(epoch, lr);
     if (typeof next !== 'number' || !Number.isFinite(next)) {

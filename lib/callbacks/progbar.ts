@@ -24,6 +24,8 @@ export function pyFormat(x: number, kind: 'f' | 'e', digits: number): string {
   const a = Math.abs(x);
   let out: string;
   if (kind === 'f') {
+    // toFixed switches to exponent notation from 1e21; such doubles are integers, exact as BigInt.
+    if (a >= 1e21) return `${sign}${BigInt(a).toString()}${digits ? `.${'0'.repeat(digits)}` : ''}`;
     out = a.toFixed(digits);
     // Doubles near the magnitudes printed here expand exactly within 40 extra digits.
     const ext = a.toFixed(Math.min(100, digits + 40));
@@ -286,7 +288,7 @@ export class ProgbarLogger extends Callback {
     bar.update(this.target, logs, true);
   }
 
-  override onEpochBegin(epoch: number): void {
+  override onEpochBegin(epoch: number, _logs?: Logs): void {
     this.reset();
     this.ensureProgbar();
     if (this.verbose && this.epochs > 1) this.write(`Epoch ${epoch + 1}/${this.epochs}\n`);
@@ -300,7 +302,7 @@ export class ProgbarLogger extends Callback {
     this.finalize(logs);
   }
 
-  override onTestBegin(): void {
+  override onTestBegin(_logs?: Logs): void {
     if (this.calledInFit) return;
     this.reset();
     this.ensureProgbar();
@@ -314,16 +316,16 @@ export class ProgbarLogger extends Callback {
     if (!this.calledInFit) this.finalize(logs);
   }
 
-  override onPredictBegin(): void {
+  override onPredictBegin(_logs?: Logs): void {
     this.reset();
     this.ensureProgbar();
   }
 
-  override onPredictBatchEnd(batch: number): void {
+  override onPredictBatchEnd(batch: number, _logs?: Logs): void {
     this.updateBar(batch);
   }
 
-  override onPredictEnd(): void {
+  override onPredictEnd(_logs?: Logs): void {
     this.finalize();
   }
 }

@@ -56,6 +56,7 @@ export class ReduceLROnPlateau extends Callback {
   private direction: 'min' | 'max' | null = null;
 
   constructor(options?: ReduceLROnPlateauOptions);
+  constructor(monitor: string, options: Omit<ReduceLROnPlateauOptions, 'monitor'>);
   constructor(monitor?: string, factor?: number, patience?: number, verbose?: number, mode?: MonitorMode, minDelta?: number, cooldown?: number, minLr?: number);
   constructor(...args: unknown[]) {
     super();
@@ -88,7 +89,7 @@ export class ReduceLROnPlateau extends Callback {
     return this.cooldownCounter > 0;
   }
 
-  override onTrainBegin(): void {
+  override onTrainBegin(_logs?: Logs): void {
     this.reset();
   }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as keras from '../../lib/index.js';
+import { pyFormat, pyRepr } from '../../lib/callbacks/progbar.js';
 import { captureOutput, tinyData, tinyModel } from './helpers.js';
 
 const { Progbar, ProgbarLogger } = keras.callbacks;
@@ -13,6 +14,34 @@ function fakeClock(): { clock: () => number; set: (t: number) => void } {
   let t = 0;
   return { clock: () => t, set: (v) => (t = v) };
 }
+
+describe('Python number formats (values checked against CPython)', () => {
+  it('format(x, ".4f" / ".4e" / ".0f"): ties to even, nan/inf, 2-digit exponents, no exponent in f', () => {
+    const table: [number, string, string, string][] = [
+      [0.03125, '0.0312', '3.1250e-02', '0'],
+      [0.09375, '0.0938', '9.3750e-02', '0'],
+      [-0.03125, '-0.0312', '-3.1250e-02', '-0'],
+      [2.5, '2.5000', '2.5000e+00', '2'],
+      [3.5, '3.5000', '3.5000e+00', '4'],
+      [1e22, '10000000000000000000000.0000', '1.0000e+22', '10000000000000000000000'],
+      [12345.67891, '12345.6789', '1.2346e+04', '12346'],
+      [0.0005, '0.0005', '5.0000e-04', '0'],
+      [-0.5, '-0.5000', '-5.0000e-01', '-0'],
+      [NaN, 'nan', 'nan', 'nan'],
+      [-Infinity, '-inf', '-inf', '-inf'],
+      [0, '0.0000', '0.0000e+00', '0'],
+    ];
+    for (const [x, f4, e4, f0] of table) expect([pyFormat(x, 'f', 4), pyFormat(x, 'e', 4), pyFormat(x, 'f', 0)], String(x)).toEqual([f4, e4, f0]);
+  });
+
+  it('repr(float): shortest digits, exponent below 1e-4 and from 1e16', () => {
+    const table: [number, string][] = [
+      [0.1, '0.1'], [1, '1.0'], [1e-5, '1e-05'], [0.0001, '0.0001'], [1e16, '1e+16'], [123456789, '123456789.0'],
+      [0.6931471824645996, '0.6931471824645996'], [-2.5e-7, '-2.5e-07'], [5e-324, '5e-324'], [Infinity, 'inf'],
+    ];
+    for (const [x, r] of table) expect(pyRepr(x), String(x)).toBe(r);
+  });
+});
 
 describe('Progbar', () => {
   it('verbose 1 on a TTY: \\r redraws with ETA and time per step, averaged values, throttling, padding and a final newline', () => {
