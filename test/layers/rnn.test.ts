@@ -346,6 +346,23 @@ describe('recurrent layer details', () => {
     }
   });
 
+  it('keeps memory flat under tidy (training with dropout, gradients, Bidirectional)', () => {
+    const xs = ops.ones([2, 4, 3]);
+    const lstm = new layers.LSTM(3, { dropout: 0.2, recurrentDropout: 0.2, returnSequences: true });
+    const bid = new layers.Bidirectional(new layers.GRU(2));
+    const run = () =>
+      keras.tidy(() => {
+        lstm.apply(xs, { training: true });
+        bid.apply(xs, { training: true });
+        keras.grad((v: Tensor) => ops.sum(lstm.apply(v) as Tensor))(xs);
+      });
+    run();
+    const before = keras.memory().numTensors;
+    run();
+    run();
+    expect(keras.memory().numTensors).toBe(before);
+  });
+
   it('raises Keras-style errors naming the layer and shapes', () => {
     expect(() => new layers.LSTM(4, { stateful: true })).toThrow(/stateful=true is not supported/);
     expect(() => new layers.GRU(0)).toThrow(/GRU: units must be a positive integer, received 0/);
