@@ -18,6 +18,7 @@
       "native/cpu/isa.cc",
       "native/cpu/matmul.cc",
       "native/cpu/peak.cc",
+      "native/cpu/reduction.cc",
     ],
     "keras_cpu_avx512_sources": ["native/cpu/isa_avx512.cc", "native/cpu/elementwise_avx512.cc"],
     "keras_cpu_avx2_sources": ["native/cpu/isa_avx2.cc", "native/cpu/elementwise_avx2.cc"],

@@ -9,5 +9,6 @@ void register_cpu_kernels(kernels::KernelRegistry& registry);
 // One registration function per kernel family file.
 void register_matmul(kernels::KernelRegistry& registry);
 void register_elementwise(kernels::KernelRegistry& registry);
+void register_reductions(kernels::KernelRegistry& registry);
 
 }  // namespace keras::cpu

@@ -92,6 +92,7 @@ void register_matmul(kernels::KernelRegistry& registry) {
 void register_cpu_kernels(kernels::KernelRegistry& registry) {
   register_matmul(registry);
   register_elementwise(registry);
+  register_reductions(registry);
 }
 
 }  // namespace keras::cpu

@@ -72,7 +72,78 @@ std::vector<TensorSpec> infer_reduce(const char* name, const std::vector<TensorS
   return {{kind == ReduceKind::Bool ? DType::Bool : x.dtype, out}};
 }
 
+std::vector<TensorSpec> infer_where(const std::vector<TensorSpec>& in, const Attrs&) {
+  const TensorSpec& c = in[0];
+  const TensorSpec& a = in[1];
+  const TensorSpec& b = in[2];
+  if (c.dtype != DType::Bool) {
+    throw OpError("DTypeError", "where: condition must be bool, received " + described(c));
+  }
+  if (a.dtype != b.dtype) {
+    throw OpError("DTypeError", "where: x1 and x2 must have one dtype, received " + described(a) + " and " +
+                                    described(b));
+  }
+  return {{a.dtype, broadcast_shapes("where", broadcast_shapes("where", c.shape, a.shape), b.shape)}};
+}
+
+DType dtype_attr(const char* op, const Attrs& attrs, DType fallback) {
+  if (!attrs.has("dtype")) return fallback;
+  const std::string name = attrs.get_string(op, "dtype", "");
+  DType dtype;
+  if (!engine::parse_dtype(name, &dtype)) {
+    throw OpError("DTypeError", std::string(op) + ": unknown dtype \"" + name +
+                                    "\"; expected one of float32, float64, int32, bool");
+  }
+  return dtype;
+}
+
+std::vector<TensorSpec> infer_cast(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  if (!attrs.has("dtype")) throw OpError("ValueError", "cast: the dtype attribute is required");
+  return {{dtype_attr("cast", attrs, in[0].dtype), in[0].shape}};
+}
+
+std::vector<TensorSpec> infer_full_like(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  if (!attrs.has("value")) throw OpError("DTypeError", "fullLike: fill value must be a number");
+  return {{dtype_attr("fullLike", attrs, in[0].dtype), in[0].shape}};
+}
+
+std::vector<TensorSpec> infer_same(const std::vector<TensorSpec>& in, const Attrs&) { return {in[0]}; }
+
+int axis_attr(const char* op, const Attrs& attrs, const Shape& shape) {
+  const int rank = int(shape.size());
+  const int64_t axis = attrs.get_int(op, "axis", 0);
+  const int64_t normalized = axis < 0 ? axis + rank : axis;
+  if (normalized < 0 || normalized >= rank) {
+    throw OpError("ValueError", std::string(op) + ": axis " + std::to_string(axis) + " is out of bounds for shape " +
+                                    engine::format_shape(shape));
+  }
+  return int(normalized);
+}
+
+template <bool is_argmin>
+std::vector<TensorSpec> infer_arg(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  const char* op = is_argmin ? "argmin" : "argmax";
+  const TensorSpec& x = in[0];
+  const int axis = axis_attr(op, attrs, x.shape);
+  if (x.shape[size_t(axis)] == 0) {
+    throw OpError("ValueError", std::string(op) + ": cannot take " + op + " over an empty axis " +
+                                    std::to_string(axis) + " of shape " + engine::format_shape(x.shape));
+  }
+  Shape out = x.shape;
+  out.erase(out.begin() + axis);
+  return {{DType::Int32, out}};
+}
+
+template <bool is_cumprod>
+std::vector<TensorSpec> infer_scan(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  const TensorSpec& x = in[0];
+  axis_attr(is_cumprod ? "cumprod" : "cumsum", attrs, x.shape);
+  return {{x.dtype == DType::Bool ? DType::Int32 : x.dtype, x.shape}};
+}
+
 }  // namespace
+
+int reduction_axis(const char* op, const Attrs& attrs, const Shape& shape) { return axis_attr(op, attrs, shape); }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
   const size_t rank = std::max(a.size(), b.size());
@@ -127,6 +198,15 @@ void define_elementwise_ops(KernelRegistry& registry) {
   KERAS_UNARY_OPS(KERAS_DEFINE_UNARY)
   KERAS_BINARY_OPS(KERAS_DEFINE_BINARY)
   KERAS_REDUCE_OPS(KERAS_DEFINE_REDUCE)
+  registry.define_op("where", 3, infer_where);
+  registry.define_op("cast", 1, infer_cast);
+  registry.define_op("fullLike", 1, infer_full_like);
+  registry.define_op("identity", 1, infer_same);
+  registry.define_op("stopGradient", 1, infer_same);
+  registry.define_op("argmax", 1, infer_arg<false>);
+  registry.define_op("argmin", 1, infer_arg<true>);
+  registry.define_op("cumsum", 1, infer_scan<false>);
+  registry.define_op("cumprod", 1, infer_scan<true>);
 #undef KERAS_DEFINE_UNARY
 #undef KERAS_DEFINE_BINARY
 #undef KERAS_DEFINE_REDUCE

@@ -14,6 +14,11 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
 // OpError for out-of-range or repeated axes.
 std::vector<int> reduction_axes(const char* op, const Attrs& attrs, int rank);
 
+// The `axis` attr of argmax/argmin/cumsum/cumprod, made non-negative; throws OpError.
+int reduction_axis(const char* op, const Attrs& attrs, const Shape& shape);
+
+// Elementwise (unary, binary, where, cast, fullLike, identity, stopGradient) and
+// reduction (sum ... all, argmax, argmin, cumsum, cumprod) ops.
 void define_elementwise_ops(KernelRegistry& registry);
 
 }  // namespace keras::kernels

@@ -214,6 +214,58 @@ describe.each(isas)('elementwise on the %s path', (isa) => {
   });
 });
 
+describe('where, cast, fills, copies, arg-reductions and scans', () => {
+  it('where broadcasts condition and both branches', () => {
+    const c = tensor([1, 0, 1], [3], 'bool');
+    const a = tensor([1, 2, 3, 4, 5, 6], [2, 3], 'float32');
+    const b = tensor([-1], [], 'float32');
+    const [out] = native.runKernel('where', [c, a, b]);
+    expect(out!.shape).toEqual([2, 3]);
+    expect(Array.from(out!.read())).toEqual([1, -1, 3, 4, -1, 6]);
+  });
+
+  it('cast follows the js backend: bool is x != 0 (NaN is true), int32 truncates and wraps', () => {
+    const x = tensor([1.7, -1.7, NaN, 0, -0, 2 ** 32 + 5, Infinity], [7], 'float64');
+    expect(Array.from(native.runKernel('cast', [x], { dtype: 'bool' })[0]!.read())).toEqual([1, 1, 1, 0, 0, 1, 1]);
+    expect(Array.from(native.runKernel('cast', [x], { dtype: 'int32' })[0]!.read())).toEqual([1, -1, 0, 0, 0, 5, 0]);
+    const f = native.runKernel('cast', [x], { dtype: 'float32' })[0]!;
+    expect(f.dtype).toBe('float32');
+    expect(Array.from(f.read())).toEqual(Array.from(Float32Array.from(x.read())));
+    expect(() => native.runKernel('cast', [x], { dtype: 'complex64' })).toThrowError(/cast: unknown dtype "complex64"/);
+  });
+
+  it('fullLike, identity and stopGradient', () => {
+    const x = tensor([1, 2, 3, 4], [2, 2], 'int32');
+    expect(Array.from(native.runKernel('fullLike', [x], { value: 7 })[0]!.read())).toEqual([7, 7, 7, 7]);
+    const half = native.runKernel('fullLike', [x], { value: 0.5, dtype: 'float32' })[0]!;
+    expect([half.dtype, ...half.read()]).toEqual(['float32', 0.5, 0.5, 0.5, 0.5]);
+    expect(Array.from(native.runKernel('fullLike', [x], { value: true, dtype: 'bool' })[0]!.read())).toEqual([1, 1, 1, 1]);
+    for (const op of ['identity', 'stopGradient']) {
+      const [y] = native.runKernel(op, [x]);
+      expect([y!.shape, Array.from(y!.read())]).toEqual([[2, 2], [1, 2, 3, 4]]);
+    }
+  });
+
+  it('argmax/argmin pick the first extreme, and a NaN outright', () => {
+    const x = tensor([3, 9, 9, 1, NaN, 5, 2, 2, 0], [3, 3], 'float32');
+    expect(Array.from(native.runKernel('argmax', [x], { axis: 1 })[0]!.read())).toEqual([1, 1, 0]);
+    expect(Array.from(native.runKernel('argmin', [x], { axis: 1 })[0]!.read())).toEqual([0, 1, 2]);
+    expect(Array.from(native.runKernel('argmax', [x], { axis: 0 })[0]!.read())).toEqual([0, 1, 0]);
+    expect(Array.from(native.runKernel('argmin', [x], { axis: -2 })[0]!.read())).toEqual([1, 1, 2]);
+    expect(() => native.runKernel('argmax', [tensor([], [0, 3], 'float32')], { axis: 0 }))
+      .toThrowError(/argmax: cannot take argmax over an empty axis 0 of shape \(0, 3\)/);
+  });
+
+  it('cumsum/cumprod scan along any axis; bool scans count in int32', () => {
+    const x = tensor([1, 2, 3, 4, 5, 6], [2, 3], 'float64');
+    expect(Array.from(native.runKernel('cumsum', [x], { axis: 1 })[0]!.read())).toEqual([1, 3, 6, 4, 9, 15]);
+    expect(Array.from(native.runKernel('cumsum', [x], { axis: 0 })[0]!.read())).toEqual([1, 2, 3, 5, 7, 9]);
+    expect(Array.from(native.runKernel('cumprod', [x], { axis: 1 })[0]!.read())).toEqual([1, 2, 6, 4, 20, 120]);
+    const b = native.runKernel('cumsum', [tensor([1, 0, 1, 1], [4], 'bool')], { axis: 0 })[0]!;
+    expect([b.dtype, ...b.read()]).toEqual(['int32', 1, 1, 2, 3]);
+  });
+});
+
 describe('elementwise errors', () => {
   it('name the op, the dtypes and the shapes', () => {
     const f = tensor([1, 2, 3], [3], 'float32');
