@@ -2,6 +2,11 @@
  * The cpu backend's adapter: storage views, memory accounting, the native / view /
  * js-fallback split, attribute flattening, backendInfo, and cross-backend errors.
  */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as keras from '../../lib/index.js';
 import { getBackend, setBackend } from '../../lib/engine.js';
@@ -22,6 +27,36 @@ describe('nativeAttrs', () => {
     });
     expect(nativeAttrs({ padding: [[[0, 1]], [[2, 3]]], axes: [] })).toEqual({ padding: [0, 1, 2, 3], axes: [] });
   });
+});
+
+describe('cpu backend without its addon', () => {
+  it('setBackend("cpu") throws NativeBackendUnavailableError saying why and how to build; js keeps working', () => {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-no-addon-'));
+    // Makes node-gyp-build (the addon loader) fail as it does where no binary matches.
+    fs.writeFileSync(path.join(dir, 'preload.cjs'), `
+      const Module = require('node:module');
+      const load = Module._load;
+      Module._load = function (request, ...rest) {
+        if (request === 'node-gyp-build') throw new Error('simulated: no binary for this platform');
+        return load.call(this, request, ...rest);
+      };`);
+    fs.writeFileSync(path.join(dir, 'main.mts'), `
+      import * as keras from ${JSON.stringify(path.join(root, 'lib', 'index.ts'))};
+      let error;
+      try { keras.config.setBackend('cpu'); } catch (e) { error = { name: e.name, message: e.message }; }
+      console.log(JSON.stringify({ error, backend: keras.config.backend(), sum: keras.ops.sum(keras.ops.ones([3])).item() }));`);
+    try {
+      const out = execFileSync(process.execPath, ['--require', path.join(dir, 'preload.cjs'), '--import', 'tsx', path.join(dir, 'main.mts')], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+      const result = JSON.parse(out.trim().split('\n').pop()!);
+      expect(result.error.name).toBe('NativeBackendUnavailableError');
+      expect(result.error.message).toMatch(/cpu backend is unavailable.*simulated: no binary.*npx node-gyp rebuild.*'js' backend/);
+      expect(result.backend).toBe('js');
+      expect(result.sum).toBe(3);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe.skipIf(reason !== null)(`cpu backend adapter${reason ? ` (skipped: ${reason})` : ''}`, () => {

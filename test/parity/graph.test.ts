@@ -4,7 +4,7 @@
  * keras.trace and run through backend.compile for several steps, in float32 and float64.
  * On cpu both executions are checked: runSync and the async run().
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as keras from '../../lib/index.js';
 import type { DType, Tensor } from '../../lib/index.js';
 import { fromValues, getBackend, setBackend } from '../../lib/engine.js';
@@ -12,6 +12,7 @@ import { allocate } from '../../lib/dtype.js';
 import type { Backend } from '../../lib/backends/backend.js';
 import { makeValues } from './cases.js';
 import { nativeUnavailableReason } from './harness.js';
+import { loadNativeAddon } from '../../lib/backends/cpu/native.js';
 import { GRAPH, firstMismatch } from './tolerances.js';
 
 const { ops } = keras;
@@ -90,8 +91,13 @@ describe.skipIf(reason !== null)(`compiled MLP train step, cpu vs js${reason ? `
       const ref = await train('js', dtype, 'sync');
       // Training really happened: the loss went down.
       expect(ref.losses[STEPS - 1]).toBeLessThan(ref.losses[0]);
+      const spy = vi.spyOn(loadNativeAddon(), 'runKernelAsync');
       const sync = await train('cpu', dtype, 'sync');
+      expect(spy, 'runSync stays on the calling thread').not.toHaveBeenCalled();
       const async = await train('cpu', dtype, 'async');
+      // The large nodes (the 256 x 64 hidden layer and its gradients) went to worker threads.
+      expect(spy).toHaveBeenCalled();
+      spy.mockRestore();
       expectSameRun(sync, ref, dtype);
       expectSameRun(async, ref, dtype);
       // The cpu executables free what the js one frees (what tracing itself leaves alive shows on both).

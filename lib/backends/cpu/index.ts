@@ -5,9 +5,8 @@
  * on `cpu`; `nativeOps()` / `fallbackOps()` say which is which.
  */
 import type { DType, TypedArray } from '../../dtype.js';
-import { KerasError, fmtShape } from '../../errors.js';
+import { KerasError, ShapeError, fmtShape } from '../../errors.js';
 import type { Attrs } from '../../ops/registry.js';
-import { getOp } from '../../ops/registry.js';
 import { state } from '../../state.js';
 import { Tensor } from '../../tensor.js';
 import type { Graph, Placeholder } from '../../ir/graph.js';
@@ -295,7 +294,7 @@ export class CpuBackend implements Backend {
     for (const [i, f] of feeds.entries()) {
       const spec = graph.inputs[i];
       if (f.dtype !== spec.dtype || f.rank !== spec.rank || spec.shape.some((d, k) => d !== null && d !== f.shape[k])) {
-        throw new KerasError(`graph input ${i}: expected ${spec.dtype} ${fmtShape(spec.shape)}, received ${f.dtype} ${fmtShape(f.shape)}`);
+        throw new ShapeError(`graph input ${i}: expected ${spec.dtype} ${fmtShape(spec.shape)}, received ${f.dtype} ${fmtShape(f.shape)}`);
       }
     }
     const lastUse = new Map<Tensor, number>();
@@ -313,7 +312,7 @@ export class CpuBackend implements Backend {
         });
         let outs: Tensor[];
         if (this.native.has(node.op.name) && this.isLarge(ins, node.outputs)) {
-          const specs = getOp(node.op.name).infer(ins, node.attrs) as OutputSpec[];
+          const specs = node.op.infer(ins, node.attrs) as OutputSpec[];
           const natives = await this.addon.runKernelAsync(node.op.name, ins.map((t) => this.nativeOf(t)), nativeAttrs(node.attrs));
           const storages = this.wrapOutputs(node.op.name, natives, specs);
           outs = detached(() => storages.map((s, k) => new Tensor({ shape: specs[k].shape, dtype: specs[k].dtype, backend: this, storage: s })));
