@@ -16,7 +16,8 @@ const usedNames = new Map<string, number>();
 const owners = new WeakMap<Tensor, Variable>();
 
 export function variableOf(t: Tensor): Variable | undefined {
-  return owners.get(t);
+  // Inside a trace a variable read is a placeholder whose source is the variable.
+  return owners.get(t) ?? (t.symbolicSource instanceof Variable ? t.symbolicSource : undefined);
 }
 
 /** Hooks for traces: a variable's value inside a trace is symbolic. */

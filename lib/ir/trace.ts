@@ -4,7 +4,7 @@
  */
 import { parseDType, type DType } from '../dtype.js';
 import { KerasError, ShapeError, fmtShape } from '../errors.js';
-import { eagerly, keep, popTrace, pushTrace, type TraceContext } from '../engine.js';
+import { eagerly, keep, popTrace, pushTrace, tidy, type TraceContext } from '../engine.js';
 import type { Dim } from '../shape.js';
 import { Tensor, type OpNode } from '../tensor.js';
 import { Variable, variableOf, type VariableTraceHooks } from '../variable.js';
@@ -101,7 +101,9 @@ export function trace(fn: (...inputs: Tensor[]) => TraceOutput, specs: InputSpec
   pushTrace(rec);
   let out: unknown;
   try {
-    out = fn(...inputs);
+    // Eager tensors made while tracing (JS numbers turned into tensors) are captured as
+    // graph-owned copies; the originals are garbage, so free them now.
+    out = tidy(() => fn(...inputs));
   } finally {
     popTrace(rec);
   }

@@ -5,7 +5,7 @@
  */
 import { FLOATX, parseDType, type DType } from '../dtype.js';
 import { ShapeError, ValueError, fmtShape } from '../errors.js';
-import { eagerly } from '../engine.js';
+import { eagerly, run1 } from '../engine.js';
 import { convertToTensor, type TensorLike } from '../ops/common.js';
 import type { Dim } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -32,6 +32,8 @@ export interface LayerArgs {
   batchSize?: number | null;
   /** Full input shape including the batch dimension. */
   batchInputShape?: Dim[];
+  /** A penalty on the layer's outputs, added to the loss on every call. */
+  activityRegularizer?: regularizers.RegularizerLike | null;
 }
 
 export type LayerInputs = Tensor | Tensor[];
@@ -107,6 +109,7 @@ export class Layer {
   /** Declared input shape (with batch dim), from inputShape/batchInputShape. */
   batchInputShape?: Dim[];
   private trainableFlag: boolean;
+  protected readonly activityRegularizer: regularizers.Regularizer | null;
   private readonly ownWeights: Variable[] = [];
   private readonly weightRegularizers = new Map<Variable, regularizers.Regularizer>();
   private readonly weightConstraints = new Map<Variable, constraints.Constraint>();
@@ -118,6 +121,7 @@ export class Layer {
     this.name = args.name ?? uniqueLayerName(snakeCase(new.target.name));
     this.trainableFlag = args.trainable ?? true;
     this.dtype = args.dtype ? parseDType(args.dtype, `${this.name}`) : FLOATX;
+    this.activityRegularizer = args.activityRegularizer ? regularizers.get(args.activityRegularizer) : null;
     if (args.batchInputShape) this.batchInputShape = [...args.batchInputShape];
     else if (args.inputShape) this.batchInputShape = [args.batchSize ?? null, ...args.inputShape];
   }
@@ -180,7 +184,14 @@ export class Layer {
     } finally {
       trainingStack.pop();
     }
-    const outList = Array.isArray(outputs) ? outputs : [outputs];
+    let outList = Array.isArray(outputs) ? outputs : [outputs];
+    if (list.some((t) => t.isSymbolic) && outList.some((t) => list.includes(t))) {
+      // A layer that passes its input through (Identity, Dropout at inference) still needs a
+      // distinct output tensor, or the functional graph would see a cycle.
+      outList = outList.map((t) => (list.includes(t) ? run1('identity', [t]) : t));
+      outputs = Array.isArray(outputs) ? outList : outList[0];
+    }
+    if (this.activityRegularizer) for (const t of outList) this.addLoss(this.activityRegularizer.call(t));
     const outMask = this.computeMask(structured, mask ?? null);
     outList.forEach((t, i) => setMask(t, Array.isArray(outMask) ? outMask[i] : outMask));
     if (list.some((t) => t.isSymbolic) && outList.every((t) => t.isSymbolic)) {
@@ -360,6 +371,7 @@ export class Layer {
   /** Serializable constructor arguments (Keras get_config). */
   getConfig(): Record<string, unknown> {
     const config: Record<string, unknown> = { name: this.name, trainable: this.trainable, dtype: this.dtype };
+    if (this.activityRegularizer) config.activityRegularizer = regularizers.serialize(this.activityRegularizer);
     if (this.batchInputShape) config.batchInputShape = this.batchInputShape;
     return config;
   }

@@ -141,7 +141,6 @@ export class MultiHeadAttention extends Layer {
   private readonly biasInitializer: initializers.Initializer;
   private readonly kernelRegularizer: regularizers.Regularizer | null;
   private readonly biasRegularizer: regularizers.Regularizer | null;
-  private readonly activityRegularizer: regularizers.Regularizer | null;
   private readonly kernelConstraint: constraints.Constraint | null;
   private readonly biasConstraint: constraints.Constraint | null;
   private readonly seedGenerator: random.SeedGenerator | null;
@@ -174,7 +173,6 @@ export class MultiHeadAttention extends Layer {
     this.biasInitializer = initializers.get(opts.biasInitializer ?? 'zeros');
     this.kernelRegularizer = regularizers.get(opts.kernelRegularizer);
     this.biasRegularizer = regularizers.get(opts.biasRegularizer);
-    this.activityRegularizer = regularizers.get(opts.activityRegularizer);
     this.kernelConstraint = constraints.get(opts.kernelConstraint);
     this.biasConstraint = constraints.get(opts.biasConstraint);
     this.seedGenerator = this.dropout > 0 ? new random.SeedGenerator(this.seed ?? undefined) : null;
@@ -310,7 +308,6 @@ export class MultiHeadAttention extends Layer {
     const dropped = options.training && this.dropout > 0 ? random.dropout(probs, this.dropout, { seed: this.seedGenerator }) : probs;
     const context = ops.einsum(this.combineEquation, dropped, v);
     const out = this.outputDense!.apply(context) as Tensor;
-    if (this.activityRegularizer) this.addLoss(this.activityRegularizer.call(out));
     return options.returnAttentionScores ? [out, probs] : out;
   }
 
@@ -343,7 +340,6 @@ export class MultiHeadAttention extends Layer {
       biasInitializer: initializers.serialize(this.biasInitializer),
       kernelRegularizer: ser(this.kernelRegularizer, regularizers.serialize),
       biasRegularizer: ser(this.biasRegularizer, regularizers.serialize),
-      activityRegularizer: ser(this.activityRegularizer, regularizers.serialize),
       kernelConstraint: ser(this.kernelConstraint, constraints.serialize),
       biasConstraint: ser(this.biasConstraint, constraints.serialize),
       seed: this.seed,

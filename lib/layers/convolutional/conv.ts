@@ -13,6 +13,7 @@ import type { Tensor } from '../../tensor.js';
 import type { Variable } from '../../variable.js';
 import { Layer, incompatibleInput, type CallOptions, type LayerArgs } from '../layer.js';
 import { registerLayerClass } from '../registry.js';
+import { serializeExtras } from '../core/dense.js';
 
 export type Padding = 'valid' | 'same';
 export type DataFormat = 'channels_last' | 'channels_first';
@@ -64,6 +65,7 @@ abstract class BaseConv extends Layer {
   kernel!: Variable;
   pointwiseKernel: Variable | null = null;
   bias: Variable | null = null;
+  private builtChannels = 0;
   protected readonly args: ConvArgs;
 
   constructor(
@@ -98,6 +100,7 @@ abstract class BaseConv extends Layer {
     if (inputShape.length !== this.rank + 2) incompatibleInput(this, `expected ndim=${this.rank + 2}`, inputShape);
     const cin = inputShape[this.channelAxis(inputShape.length)];
     if (cin === null) incompatibleInput(this, 'the channel dimension of the inputs must be known', inputShape);
+    this.builtChannels = cin;
     const a = this.args;
     let kernelShape: number[];
     let outChannels = this.filters;
@@ -133,6 +136,11 @@ abstract class BaseConv extends Layer {
 
   override call(inputs: Tensor | Tensor[], _options: CallOptions = {}): Tensor {
     const x = inputs as Tensor;
+    const axis = this.channelAxis(x.rank);
+    if (x.rank !== this.rank + 2) incompatibleInput(this, `expected ndim=${this.rank + 2}`, x.shape);
+    if (x.shape[axis] !== null && x.shape[axis] !== this.builtChannels) {
+      incompatibleInput(this, `expected axis ${axis === 1 ? 1 : -1} of input shape to have value ${this.builtChannels}`, x.shape);
+    }
     const opts = { strides: this.strides, padding: this.padding, dataFormat: this.dataFormat, dilationRate: this.dilationRate };
     let y: Tensor;
     if (this.kind === 'conv') y = ops.conv(x, this.kernel.value, opts);
@@ -156,6 +164,7 @@ abstract class BaseConv extends Layer {
       dilationRate: this.dilationRate,
       activation: activations.serialize(this.activation),
       useBias: this.useBias,
+      ...serializeExtras(this.args as Record<string, unknown>),
     };
     if (this.kind !== 'depthwise') base.filters = this.filters;
     if (this.kind === 'conv') base.groups = this.groups;

@@ -3,8 +3,8 @@
  */
 import * as activations from '../../activations/index.js';
 import * as initializers from '../../initializers/index.js';
-import type * as regularizers from '../../regularizers/index.js';
-import type * as constraints from '../../constraints/index.js';
+import * as regularizers from '../../regularizers/index.js';
+import * as constraints from '../../constraints/index.js';
 import { ValueError } from '../../errors.js';
 import * as ops from '../../ops/index.js';
 import type { Dim } from '../../shape.js';
@@ -84,8 +84,20 @@ export class Dense extends Layer {
       useBias: this.useBias,
       kernelInitializer: initializers.serialize(initializers.get(this.args.kernelInitializer ?? 'glorot_uniform')),
       biasInitializer: initializers.serialize(initializers.get(this.args.biasInitializer ?? 'zeros')),
+      ...serializeExtras(this.args as Record<string, unknown>),
     };
   }
+}
+
+/** Regularizers and constraints of a layer's args, serialized for getConfig (absent ones are null). */
+export function serializeExtras(args: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(args)) {
+    if (value === null || value === undefined) continue;
+    if (key.endsWith('Regularizer') && key !== 'activityRegularizer') out[key] = regularizers.serialize(regularizers.get(value as regularizers.RegularizerLike)!);
+    else if (key.endsWith('Constraint')) out[key] = constraints.serialize(constraints.get(value as constraints.ConstraintLike)!);
+  }
+  return out;
 }
 
 registerLayerClass('Dense', Dense);

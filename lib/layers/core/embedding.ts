@@ -35,7 +35,6 @@ export class Embedding extends Layer {
   embeddings!: Variable;
   private readonly embeddingsInitializer: initializers.Initializer;
   private readonly embeddingsRegularizer: regularizers.Regularizer | null;
-  private readonly activityRegularizer: regularizers.Regularizer | null;
   private readonly embeddingsConstraint: constraints.Constraint | null;
 
   constructor(
@@ -54,7 +53,6 @@ export class Embedding extends Layer {
     this.supportsMasking = this.maskZero;
     this.embeddingsInitializer = initializers.get(opts.embeddingsInitializer ?? 'uniform');
     this.embeddingsRegularizer = regularizers.get(opts.embeddingsRegularizer);
-    this.activityRegularizer = regularizers.get(opts.activityRegularizer);
     this.embeddingsConstraint = constraints.get(opts.embeddingsConstraint);
   }
 
@@ -73,7 +71,6 @@ export class Embedding extends Layer {
     let ids = inputs as Tensor;
     if (ids.dtype !== 'int32') ids = ops.cast(ids, 'int32');
     const out = ops.take(this.embeddings.value, ids, 0);
-    if (this.activityRegularizer) this.addLoss(this.activityRegularizer.call(out));
     return out;
   }
 
@@ -90,7 +87,6 @@ export class Embedding extends Layer {
       outputDim: this.outputDim,
       embeddingsInitializer: initializers.serialize(this.embeddingsInitializer),
       embeddingsRegularizer: this.embeddingsRegularizer ? regularizers.serialize(this.embeddingsRegularizer) : null,
-      activityRegularizer: this.activityRegularizer ? regularizers.serialize(this.activityRegularizer) : null,
       embeddingsConstraint: this.embeddingsConstraint ? constraints.serialize(this.embeddingsConstraint) : null,
       maskZero: this.maskZero,
     };

@@ -5,7 +5,7 @@
 import { ShapeError, ValueError, fmtShape } from '../../errors.js';
 import * as ops from '../../ops/index.js';
 import type { Tensor } from '../../tensor.js';
-import { Layer, incompatibleInput, type LayerArgs } from '../layer.js';
+import { Layer, incompatibleInput, type CallOptions, type LayerArgs } from '../layer.js';
 import { registerLayerClass } from '../registry.js';
 import type { DataFormat, Padding } from '../convolutional/conv.js';
 
@@ -96,13 +96,25 @@ abstract class BaseGlobalPool extends Layer {
     super(args);
     this.dataFormat = args.dataFormat ?? 'channels_last';
     this.keepdims = args.keepdims ?? false;
+    this.supportsMasking = true;
   }
 
-  override call(inputs: Tensor | Tensor[]): Tensor {
+  override call(inputs: Tensor | Tensor[], options: CallOptions = {}): Tensor {
     const x = inputs as Tensor;
     if (x.rank !== this.rank + 2) incompatibleInput(this, `expected ndim=${this.rank + 2}`, x.shape);
     const axes = this.dataFormat === 'channels_last' ? Array.from({ length: this.rank }, (_, i) => i + 1) : Array.from({ length: this.rank }, (_, i) => i + 2);
+    const mask = options.mask as Tensor | null | undefined;
+    if (mask && this.mode === 'average' && this.rank === 1) {
+      // Keras averages only the unmasked steps.
+      const m = ops.expandDims(ops.cast(mask, x.dtype), this.dataFormat === 'channels_last' ? 2 : 1);
+      return ops.divide(ops.sum(ops.multiply(x, m), axes, this.keepdims), ops.sum(m, axes, this.keepdims));
+    }
     return this.mode === 'max' ? ops.max(x, axes, this.keepdims) : ops.mean(x, axes, this.keepdims);
+  }
+
+  /** The mask is consumed: pooled outputs have no time axis left to mask. */
+  override computeMask(): null {
+    return null;
   }
 
   override getConfig(): Record<string, unknown> {

@@ -61,17 +61,9 @@ export interface StepContext {
   rb: Tensor[] | null;
 }
 
-/**
- * Row `t` of a time-major [time, batch, units] tensor. With every dim known this is a
- * gather; with an unknown batch (traced models) the gather's gradient cannot be built by
- * the core (it reshapes to two unknown dims), so the row is picked by a one-hot matmul.
- */
+/** Row `t` of a time-major [time, batch, units] tensor (a gather, differentiable with an unknown batch). */
 function timestep(xT: Tensor, t: number): Tensor {
-  if (xT.shape.every((d) => d !== null)) return ops.take(xT, t, 0);
-  const steps = xT.shape[0];
-  const units = xT.shape[2];
-  const select = ops.reshape(ops.cast(ops.equal(ops.arange(steps), t), xT.dtype), [1, steps]);
-  return ops.reshape(ops.matmul(select, ops.reshape(xT, [steps, -1])), [-1, units]);
+  return ops.take(xT, t, 0);
 }
 
 /** One recurrent step: the projected input of this timestep and the previous states. */
@@ -108,7 +100,6 @@ export abstract class BaseRNN extends Layer {
   protected readonly kernelRegularizer: regularizers.Regularizer | null;
   protected readonly recurrentRegularizer: regularizers.Regularizer | null;
   protected readonly biasRegularizer: regularizers.Regularizer | null;
-  protected readonly activityRegularizer: regularizers.Regularizer | null;
   protected readonly kernelConstraint: constraints.Constraint | null;
   protected readonly recurrentConstraint: constraints.Constraint | null;
   protected readonly biasConstraint: constraints.Constraint | null;
@@ -148,7 +139,6 @@ export abstract class BaseRNN extends Layer {
     this.kernelRegularizer = regularizers.get(args.kernelRegularizer);
     this.recurrentRegularizer = regularizers.get(args.recurrentRegularizer);
     this.biasRegularizer = regularizers.get(args.biasRegularizer);
-    this.activityRegularizer = regularizers.get(args.activityRegularizer);
     this.kernelConstraint = constraints.get(args.kernelConstraint);
     this.recurrentConstraint = constraints.get(args.recurrentConstraint);
     this.biasConstraint = constraints.get(args.biasConstraint);
@@ -250,9 +240,8 @@ export abstract class BaseRNN extends Layer {
       // Keras draws one input dropout mask per sequence and reuses it at every timestep.
       x = random.dropout(x, this.dropout, { noiseShape: [null, 1, null], seed: this.seedGenerator });
     }
-    // The input projection of every timestep at once, one matmul per gate. Gates are kept as
-    // separate tensors: picking them out of a [batch, gates * units] tensor per step would need
-    // a gather or slice whose gradient the core cannot build for an unknown batch.
+    // The input projection of every timestep at once, one matmul per gate, kept as separate
+    // tensors so each step reads its gates without slicing.
     const kernel = this.kernel.value;
     const bias = this.inputBias();
     const projT: Tensor[] = [];
@@ -299,7 +288,6 @@ export abstract class BaseRNN extends Layer {
       if (this.returnSequences) outputs.push(output);
     }
     const out = this.returnSequences ? ops.stack(outputs, 1) : prevOutput;
-    if (this.activityRegularizer) this.addLoss(this.activityRegularizer.call(out));
     return this.returnState ? [out, ...states] : out;
   }
 
@@ -323,7 +311,6 @@ export abstract class BaseRNN extends Layer {
       kernelRegularizer: ser(this.kernelRegularizer, regularizers.serialize),
       recurrentRegularizer: ser(this.recurrentRegularizer, regularizers.serialize),
       biasRegularizer: ser(this.biasRegularizer, regularizers.serialize),
-      activityRegularizer: ser(this.activityRegularizer, regularizers.serialize),
       kernelConstraint: ser(this.kernelConstraint, constraints.serialize),
       recurrentConstraint: ser(this.recurrentConstraint, constraints.serialize),
       biasConstraint: ser(this.biasConstraint, constraints.serialize),
