@@ -219,6 +219,45 @@ static inline typename V::Reg vector_binary(typename V::Reg a, typename V::Reg b
   else return V::pick_min(a, b);
 }
 
+// exp in double SIMD, accurate to a few 1e-16: float results rounded from it are
+// the correctly rounded ones (as the js backend's Math.exp then fround) in all but
+// vanishingly rare ties. Inputs are clamped to where float results are finite and
+// non-zero; NaN passes through every step.
+template <class V>
+static inline typename V::Reg exp_for_float(typename V::Reg x) {
+  using Reg = typename V::Reg;
+  x = V::pick_max(V::pick_min(x, V::set1(89.0)), V::set1(-104.0));
+  const Reg n = V::round_nearest(V::mul(x, V::set1(1.4426950408889634)));
+  // Cody-Waite: ln2_hi has trailing zero bits, so n * ln2_hi is exact.
+  Reg r = V::fmadd(n, V::set1(-0.6931471803691238), x);
+  r = V::fmadd(n, V::set1(-1.9082149292705877e-10), r);
+  // Taylor series to r^12: |r| <= ln2/2 leaves a remainder below 2e-16.
+  Reg p = V::set1(1.0 / 479001600);
+  p = V::fmadd(p, r, V::set1(1.0 / 39916800));
+  p = V::fmadd(p, r, V::set1(1.0 / 3628800));
+  p = V::fmadd(p, r, V::set1(1.0 / 362880));
+  p = V::fmadd(p, r, V::set1(1.0 / 40320));
+  p = V::fmadd(p, r, V::set1(1.0 / 5040));
+  p = V::fmadd(p, r, V::set1(1.0 / 720));
+  p = V::fmadd(p, r, V::set1(1.0 / 120));
+  p = V::fmadd(p, r, V::set1(1.0 / 24));
+  p = V::fmadd(p, r, V::set1(1.0 / 6));
+  p = V::fmadd(p, r, V::set1(0.5));
+  p = V::fmadd(p, r, V::set1(1.0));
+  p = V::fmadd(p, r, V::set1(1.0));
+  return V::mul(p, V::exp2_int(n));
+}
+
+template <class V>
+static inline typename V::Reg sigmoid_for_float(typename V::Reg x) {
+  // e = exp(-|x|) never overflows; sigmoid = 1/(1+e) for x >= 0, e/(1+e) below.
+  const auto e = exp_for_float<V>(V::mul(V::abs(x), V::set1(-1.0)));
+  const auto q = V::div(V::set1(1.0), V::add(V::set1(1.0), e));
+  return V::select_negative(x, V::mul(e, q), q);
+}
+
+constexpr bool has_widened_form(UnaryOp op) { return op == UnaryOp::Exp || op == UnaryOp::Sigmoid; }
+
 }  // namespace elementwise_detail
 
 template <class Isa, class T, kernels::UnaryOp OP>
@@ -228,6 +267,16 @@ void unary_row(int64_t n, const void* x_data, int64_t x_stride, void* out_data) 
   const T* x = static_cast<const T*>(x_data);
   Out* out = static_cast<Out*>(out_data);
   int64_t i = 0;
+  if constexpr (std::is_same_v<T, float> && has_widened_form(OP)) {
+    // float transcendental ops: computed in double lanes, rounded once to float.
+    using VD = typename Isa::template Vec<double>;
+    if (x_stride == 1) {
+      for (; i + VD::kWidth <= n; i += VD::kWidth) {
+        const auto v = VD::load_float(x + i);
+        VD::store_float(out + i, OP == UnaryOp::Exp ? exp_for_float<VD>(v) : sigmoid_for_float<VD>(v));
+      }
+    }
+  }
   if constexpr (std::is_floating_point_v<T> && has_vector_form(OP)) {
     using V = typename Isa::template Vec<T>;
     if (x_stride == 1) {

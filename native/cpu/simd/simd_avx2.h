@@ -56,6 +56,20 @@ template <> struct Vec<double> {
   static Reg pick_min(Reg a, Reg b) {
     return _mm256_blendv_pd(b, a, _mm256_or_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ), _mm256_cmp_pd(a, a, _CMP_UNORD_Q)));
   }
+  // 2^n for integral n in [-1022, 1023], through the 1.5 * 2^52 rounding trick
+  // (AVX2 has no double -> int64 conversion).
+  static Reg exp2_int(Reg n) {
+    const __m256d magic = _mm256_set1_pd(6755399441055744.0);
+    const __m256i integer = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(n, magic)), _mm256_castpd_si256(magic));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_add_epi64(integer, _mm256_set1_epi64x(1023)), 52));
+  }
+  static Reg round_nearest(Reg a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static Reg select_negative(Reg x, Reg if_negative, Reg otherwise) {
+    return _mm256_blendv_pd(otherwise, if_negative, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ));
+  }
+  // kWidth floats widened to doubles, and back (rounding to nearest).
+  static Reg load_float(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+  static void store_float(float* p, Reg v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
 };
 
 // Names this ISA for templates that need more than one element type.

@@ -56,6 +56,18 @@ template <> struct Vec<double> {
   static Reg pick_min(Reg a, Reg b) {
     return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ) | _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), b, a);
   }
+  // 2^n for integral n in [-1022, 1023].
+  static Reg exp2_int(Reg n) {
+    const __m512i bits = _mm512_add_epi64(_mm512_cvtpd_epi64(n), _mm512_set1_epi64(1023));
+    return _mm512_castsi512_pd(_mm512_slli_epi64(bits, 52));
+  }
+  static Reg round_nearest(Reg a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static Reg select_negative(Reg x, Reg if_negative, Reg otherwise) {
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ), otherwise, if_negative);
+  }
+  // kWidth floats widened to doubles, and back (rounding to nearest).
+  static Reg load_float(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
+  static void store_float(float* p, Reg v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
 };
 
 // Names this ISA for templates that need more than one element type.

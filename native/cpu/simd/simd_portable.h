@@ -53,7 +53,28 @@ struct VecImpl {
 
 template <class T> struct Vec;
 template <> struct Vec<float> : VecImpl<float, f32x4> {};
-template <> struct Vec<double> : VecImpl<double, f64x2> {};
+template <> struct Vec<double> : VecImpl<double, f64x2> {
+  // 2^n for integral n in [-1022, 1023], through the 1.5 * 2^52 rounding trick.
+  static Reg exp2_int(Reg n) {
+    const Reg magic = set1(6755399441055744.0);
+    const i64x2 integer = (i64x2)(n + magic) - (i64x2)magic;
+    return (Reg)((integer + 1023) << 52);
+  }
+  static Reg round_nearest(Reg a) {
+    const Reg magic = set1(6755399441055744.0);  // exact for |a| < 2^51, ties to even
+    return (a + magic) - magic;
+  }
+  static Reg select_negative(Reg x, Reg if_negative, Reg otherwise) { return (x < 0) ? if_negative : otherwise; }
+  static Reg load_float(const float* p) {
+    float pair[2];
+    std::memcpy(pair, p, sizeof(pair));
+    return Reg{double(pair[0]), double(pair[1])};
+  }
+  static void store_float(float* p, Reg v) {
+    const float pair[2] = {float(v[0]), float(v[1])};
+    std::memcpy(p, pair, sizeof(pair));
+  }
+};
 
 // Names this ISA for templates that need more than one element type.
 struct Isa {

@@ -1,0 +1,123 @@
+// Shared pieces of the CPU convolution and pooling kernels: the window geometry
+// (every op seen as 3 spatial dims, 1D/2D getting leading size-1 dims, as the js
+// kernels do) and the per-ISA table of the inner loops (conv_kernels.h,
+// instantiated in conv_<isa>.cc).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../kernels/kernel.h"
+
+namespace keras::cpu {
+
+// A window sweep over (D, H, W): input and output extents, kernel size, stride,
+// dilation and the padding before each dim (negative crops).
+struct Window {
+  int64_t n = 0;
+  int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1};
+  int64_t s[3] = {1, 1, 1}, d[3] = {1, 1, 1}, p[3] = {0, 0, 0};
+  int64_t in_pixels() const { return in[0] * in[1] * in[2]; }
+  int64_t out_pixels() const { return out[0] * out[1] * out[2]; }
+  int64_t taps() const { return k[0] * k[1] * k[2]; }
+};
+
+// `padding` is the flattened [before0, after0, before1, after1, ...] list.
+Window make_window(int64_t n, const kernels::Shape& in_spatial, const kernels::Shape& out_spatial,
+                   const std::vector<int64_t>& k, const std::vector<int64_t>& strides,
+                   const std::vector<int64_t>& dilation, const std::vector<int64_t>& padding);
+
+// For output pixel q of one image: the input pixel of every tap (tap order kd, kh,
+// kw), or -1 where the tap falls in the padding. Returns how many are valid.
+int64_t window_taps(const Window& w, int64_t q, int64_t* in_pixel);
+
+// The transposed sweep, for input pixel i of one image: for every tap, the output
+// pixel that reads i through it, or -1 when none does (padding, or a stride skips i).
+int64_t window_taps_transposed(const Window& w, int64_t i, int64_t* out_pixel);
+
+// rows[t*MR + i] points at the `cin` reduction values of row i for tap t (zeros
+// for padding), weights[t] at that tap's packed cin x NR weight block. Computes
+// C[0:nrows, 0:ncols] = sum over taps and channels, C with row stride ldc.
+template <class T>
+using IgemmFn = void (*)(int64_t ntaps, int64_t cin, const T* const* rows, const T* const* weights, T* c,
+                         int64_t ldc, int64_t nrows, int64_t ncols);
+
+template <class T>
+struct IgemmKernel {
+  const char* name;
+  int mr, nr;
+  IgemmFn<T> run;
+};
+
+// Vectorized rows over channels.
+template <class T>
+struct RowOps {
+  void (*fma)(T* y, const T* a, const T* b, int64_t n);  // y += a * b
+  void (*axpy)(T* y, T s, const T* x, int64_t n);        // y += s * x
+  void (*add)(T* y, const T* x, int64_t n);              // y += x
+  void (*max)(T* best, const T* x, int64_t n);           // best = x > best || x is NaN ? x : best
+};
+
+struct ConvIsaTable {
+  const char* isa;
+  IgemmKernel<float> f32_igemm;
+  IgemmKernel<double> f64_igemm;
+  RowOps<float> f32_rows;
+  RowOps<double> f64_rows;
+};
+
+extern const ConvIsaTable kConvAvx512;
+extern const ConvIsaTable kConvAvx2;
+extern const ConvIsaTable kConvPortable;
+
+// The table of the ISA path in use (follows set_isa).
+const ConvIsaTable& conv_kernels();
+
+template <class T>
+const IgemmKernel<T>& igemm_kernel(const ConvIsaTable& t);
+template <>
+inline const IgemmKernel<float>& igemm_kernel<float>(const ConvIsaTable& t) {
+  return t.f32_igemm;
+}
+template <>
+inline const IgemmKernel<double>& igemm_kernel<double>(const ConvIsaTable& t) {
+  return t.f64_igemm;
+}
+template <class T>
+const RowOps<T>& row_ops(const ConvIsaTable& t);
+template <>
+inline const RowOps<float>& row_ops<float>(const ConvIsaTable& t) {
+  return t.f32_rows;
+}
+template <>
+inline const RowOps<double>& row_ops<double>(const ConvIsaTable& t) {
+  return t.f64_rows;
+}
+
+// The values of a view in row-major order: its own memory when contiguous, else
+// a copy kept in `storage`.
+template <class T>
+const T* contiguous_data(const kernels::TensorView& v, std::vector<T>& storage) {
+  int64_t expected = 1;
+  bool contiguous = true;
+  for (int d = v.rank() - 1; d >= 0; --d) {
+    if (v.shape[size_t(d)] != 1 && v.strides[size_t(d)] != expected) contiguous = false;
+    expected *= v.shape[size_t(d)];
+  }
+  if (contiguous) return v.as<T>();
+  storage.resize(size_t(v.numel()));
+  std::vector<int64_t> index(size_t(v.rank()), 0);
+  const T* src = v.as<T>();
+  for (int64_t i = 0; i < v.numel(); ++i) {
+    int64_t offset = 0;
+    for (int d = 0; d < v.rank(); ++d) offset += index[size_t(d)] * v.strides[size_t(d)];
+    storage[size_t(i)] = src[offset];
+    for (int d = v.rank() - 1; d >= 0; --d) {
+      if (++index[size_t(d)] < v.shape[size_t(d)]) break;
+      index[size_t(d)] = 0;
+    }
+  }
+  return storage.data();
+}
+
+}  // namespace keras::cpu

@@ -1,0 +1,120 @@
+// The convolution micro-kernel and channel-row loops, written once over a SIMD
+// vector type V (simd/simd_<isa>.h) and instantiated per ISA in conv_<isa>.cc.
+#pragma once
+#include <cstdint>
+
+#include "conv.h"
+
+namespace keras::cpu {
+
+// Indirect GEMM (XNNPACK's IGEMM): the A operand is never packed. Each of the MR
+// rows reads its reduction values straight from the NHWC input through a pointer
+// per tap, so an im2col matrix is neither built nor copied; B is the weights,
+// packed once per call into NR-wide panels. MR x NV vectors of accumulators stay
+// in registers over all taps and channels.
+template <class V, int MR, int NV>
+void igemm_microkernel(int64_t ntaps, int64_t cin, const typename V::T* const* rows,
+                       const typename V::T* const* weights, typename V::T* c, int64_t ldc, int64_t nrows,
+                       int64_t ncols) {
+  using T = typename V::T;
+  using Reg = typename V::Reg;
+  constexpr int W = V::kWidth;
+  constexpr int NR = NV * W;
+  static_assert(MR * NV + NV + 1 <= V::kRegisters, "register tile does not fit the register file");
+  Reg acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+  }
+  for (int64_t t = 0; t < ntaps; ++t) {
+    const T* a[MR];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) a[i] = rows[t * MR + i];
+    const T* w = weights[t];
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < cin; ++p) {
+      Reg bv[NV];
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) bv[j] = V::load(w + j * W);
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+        const Reg av = V::set1(a[i][p]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+      }
+      w += NR;
+    }
+  }
+  if (nrows == MR && ncols == NR) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) V::storeu(c + i * ldc + j * W, acc[i][j]);
+    }
+    return;
+  }
+  // Edge tile: the whole register tile aside, then its valid part.
+  alignas(64) T tile[MR * NR];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) V::storeu(tile + i * NR + j * W, acc[i][j]);
+  }
+  for (int64_t i = 0; i < nrows; ++i) {
+    for (int64_t j = 0; j < ncols; ++j) c[i * ldc + j] = tile[i * NR + j];
+  }
+}
+
+template <class V>
+void row_fma(typename V::T* y, const typename V::T* a, const typename V::T* b, int64_t n) {
+  constexpr int W = V::kWidth;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::storeu(y + i, V::fmadd(V::loadu(a + i), V::loadu(b + i), V::loadu(y + i)));
+  for (; i < n; ++i) y[i] += a[i] * b[i];
+}
+
+template <class V>
+void row_axpy(typename V::T* y, typename V::T s, const typename V::T* x, int64_t n) {
+  constexpr int W = V::kWidth;
+  const auto vs = V::set1(s);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::storeu(y + i, V::fmadd(vs, V::loadu(x + i), V::loadu(y + i)));
+  for (; i < n; ++i) y[i] += s * x[i];
+}
+
+template <class V>
+void row_add(typename V::T* y, const typename V::T* x, int64_t n) {
+  constexpr int W = V::kWidth;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::storeu(y + i, V::add(V::loadu(y + i), V::loadu(x + i)));
+  for (; i < n; ++i) y[i] += x[i];
+}
+
+// The js kernel's rule: a later tap replaces the best when greater, or NaN over a
+// number; ties keep the earlier one.
+template <class V>
+void row_max(typename V::T* best, const typename V::T* x, int64_t n) {
+  constexpr int W = V::kWidth;
+  int64_t i = 0;
+  for (; i + W <= n; i += W) V::storeu(best + i, V::pick_max(V::loadu(x + i), V::loadu(best + i)));
+  for (; i < n; ++i) {
+    const auto v = x[i], b = best[i];
+    if (v > b || (v != v && b == b)) best[i] = v;
+  }
+}
+
+template <class V, int MR32, int NV32, int MR64, int NV64>
+constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, const char* f64_name) {
+  using F32 = typename V::template Vec<float>;
+  using F64 = typename V::template Vec<double>;
+  return ConvIsaTable{
+      isa,
+      {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>},
+      {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>},
+      {&row_fma<F32>, &row_axpy<F32>, &row_add<F32>, &row_max<F32>},
+      {&row_fma<F64>, &row_axpy<F64>, &row_add<F64>, &row_max<F64>},
+  };
+}
+
+}  // namespace keras::cpu

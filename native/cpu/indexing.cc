@@ -1,0 +1,231 @@
+// CPU kernels of gather, scatterAdd and sort. Indices are data: every one is
+// bounds-checked (negative ones wrap once) before any output is written, and a
+// bad one is a ValueError naming the op, the index and the axis size.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "../engine/thread_pool.h"
+#include "cpu_kernels.h"
+
+namespace keras::cpu {
+namespace {
+
+using engine::DType;
+using engine::Shape;
+using kernels::Attrs;
+using kernels::KernelContext;
+using kernels::OpError;
+using kernels::TensorView;
+
+constexpr int64_t kParallelBytes = 1 << 18;
+constexpr int64_t kBytesPerItem = 1 << 16;
+
+bool contiguous(const TensorView& t) {
+  int64_t expected = 1;
+  for (size_t d = t.shape.size(); d-- > 0;) {
+    if (t.shape[d] != 1 && t.strides[d] != expected) return false;
+    expected *= t.shape[d];
+  }
+  return true;
+}
+
+void require_contiguous(const char* op, const TensorView& t) {
+  // Every tensor the binding hands over is dense; a strided view would be a new caller.
+  if (!contiguous(t)) throw std::invalid_argument(std::string(op) + ": expected a dense input");
+}
+
+template <class Fn>
+void parallel_items(int64_t items, int64_t item_bytes, int max_threads, Fn&& fn) {
+  if (items <= 0) return;
+  const int64_t bytes = std::max<int64_t>(1, item_bytes);
+  const int64_t grain = items * bytes < kParallelBytes ? items : std::max<int64_t>(1, kBytesPerItem / bytes);
+  engine::thread_pool().parallel_for(items, grain, fn, max_threads);
+}
+
+int normalized_axis(int64_t axis, int rank) { return int(axis < 0 ? axis + rank : axis); }
+
+// Resolved (wrapped, checked) indices; throws naming `op` at the first bad one.
+std::vector<int64_t> checked_indices(const char* op, const TensorView& indices, int64_t dim, int axis) {
+  const int32_t* idx = indices.as<int32_t>();
+  const int64_t m = indices.numel();
+  std::vector<int64_t> out(size_t(m));
+  for (int64_t k = 0; k < m; ++k) {
+    int64_t j = idx[k];
+    if (j < 0) j += dim;
+    if (j < 0 || j >= dim) {
+      throw OpError("ValueError", std::string(op) + ": index " + std::to_string(idx[k]) + " is out of bounds for axis " +
+                                      std::to_string(axis) + " with size " + std::to_string(dim));
+    }
+    out[size_t(k)] = j;
+  }
+  return out;
+}
+
+// gather: out[o, k, i] = x[o, idx[k], i] with o the dims before the axis and i those after.
+void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                const Attrs& attrs) {
+  const TensorView& x = in[0];
+  const TensorView& indices = in[1];
+  const TensorView& o = out[0];
+  require_contiguous("gather", x);
+  require_contiguous("gather", indices);
+  const int axis = normalized_axis(attrs.get_int("gather", "axis", 0), x.rank());
+  const int64_t dim = x.shape[size_t(axis)];
+  const int64_t outer = engine::shape_numel(Shape(x.shape.begin(), x.shape.begin() + axis));
+  const int64_t inner = engine::shape_numel(Shape(x.shape.begin() + axis + 1, x.shape.end()));
+  if (outer == 0) return;  // as the js kernel: no row, nothing read, nothing checked
+  const std::vector<int64_t> idx = checked_indices("gather", indices, dim, axis);
+  const int64_t m = int64_t(idx.size());
+  if (o.numel() == 0) return;
+  const size_t elem = engine::dtype_size(x.dtype);
+  const int64_t row = inner * int64_t(elem);
+  const char* src = static_cast<const char*>(x.data);
+  char* dst = static_cast<char*>(o.data);
+  auto copy_rows = [&](auto tag) {
+    using T = decltype(tag);
+    parallel_items(outer * m, row, ctx.max_threads, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t oi = item / m, k = item % m;
+        const char* from = src + (oi * dim + idx[size_t(k)]) * row;
+        char* to = dst + item * row;
+        if (inner == 1) {
+          *reinterpret_cast<T*>(to) = *reinterpret_cast<const T*>(from);
+        } else {
+          std::memcpy(to, from, size_t(row));
+        }
+      }
+    });
+  };
+  switch (elem) {
+    case 1: return copy_rows(uint8_t{});
+    case 4: return copy_rows(uint32_t{});
+    default: return copy_rows(uint64_t{});
+  }
+}
+
+// a += b as the js backend's TypedArray does: float32 rounds once (exact through
+// double), int32 and bool (Uint8Array) wrap.
+template <class T>
+inline T add_js(T a, T b) {
+  if constexpr (std::is_same_v<T, int32_t>) {
+    return int32_t(uint32_t(a) + uint32_t(b));
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    return uint8_t(unsigned(a) + unsigned(b));
+  } else {
+    return a + b;
+  }
+}
+
+// scatterAdd: out[o, idx[k], i] += updates[o, k, i], in k order for each element
+// (so float sums round as the js kernel's). Parallel over (o, i) blocks, never over k.
+template <class T>
+void scatter_add_typed(const KernelContext& ctx, const std::vector<int64_t>& idx, const TensorView& updates,
+                       const TensorView& o, int axis, int64_t dim) {
+  const int64_t outer = engine::shape_numel(Shape(o.shape.begin(), o.shape.begin() + axis));
+  const int64_t inner = engine::shape_numel(Shape(o.shape.begin() + axis + 1, o.shape.end()));
+  const int64_t m = int64_t(idx.size());
+  const T* upd = updates.as<T>();
+  T* res = o.as<T>();
+  std::memset(res, 0, size_t(o.numel()) * sizeof(T));
+  if (m == 0 || inner == 0) return;
+  // Column blocks of the inner dims, so one output row (outer == 1, embeddings) still splits.
+  const int64_t block = std::max<int64_t>(1, std::min<int64_t>(inner, 4096 / int64_t(sizeof(T))));
+  const int64_t blocks = (inner + block - 1) / block;
+  parallel_items(outer * blocks, m * block * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t oi = item / blocks, c0 = (item % blocks) * block, c1 = std::min(inner, c0 + block);
+      for (int64_t k = 0; k < m; ++k) {
+        T* to = res + (oi * dim + idx[size_t(k)]) * inner;
+        const T* from = upd + (oi * m + k) * inner;
+        for (int64_t c = c0; c < c1; ++c) to[c] = add_js(to[c], from[c]);
+      }
+    }
+  });
+}
+
+void scatter_add_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                     const Attrs& attrs) {
+  const TensorView& indices = in[0];
+  const TensorView& updates = in[1];
+  const TensorView& o = out[0];
+  require_contiguous("scatterAdd", indices);
+  require_contiguous("scatterAdd", updates);
+  const int axis = normalized_axis(attrs.get_int("scatterAdd", "axis", 0), updates.rank());
+  const int64_t dim = attrs.get_int("scatterAdd", "dimSize", 0);
+  const int64_t outer = engine::shape_numel(Shape(o.shape.begin(), o.shape.begin() + axis));
+  // As the js kernel: indices are only read (and checked) when there is a row to add into.
+  const std::vector<int64_t> idx = outer > 0 ? checked_indices("scatterAdd", indices, dim, axis) : std::vector<int64_t>();
+  if (o.numel() == 0) return;
+  switch (o.dtype) {
+    case DType::Float32: return scatter_add_typed<float>(ctx, idx, updates, o, axis, dim);
+    case DType::Float64: return scatter_add_typed<double>(ctx, idx, updates, o, axis, dim);
+    case DType::Int32: return scatter_add_typed<int32_t>(ctx, idx, updates, o, axis, dim);
+    case DType::Bool: return scatter_add_typed<uint8_t>(ctx, idx, updates, o, axis, dim);
+  }
+}
+
+template <class T>
+inline bool is_nan(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  return false;
+}
+
+// sort: stable along the last axis, NaN last in both directions; rows in parallel.
+template <class T>
+void sort_typed(const KernelContext& ctx, const TensorView& x, const TensorView& values, const TensorView& indices,
+                bool descending) {
+  const int64_t n = x.shape.back();
+  const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  const T* src = x.as<T>();
+  T* vals = values.as<T>();
+  int32_t* inds = indices.as<int32_t>();
+  parallel_items(rows, n * int64_t(sizeof(T) + 4) * 8, ctx.max_threads, [&](int64_t begin, int64_t end) {
+    std::vector<int32_t> order(size_t(n));
+    for (int64_t r = begin; r < end; ++r) {
+      const T* row = src + r * n;
+      std::iota(order.begin(), order.end(), 0);
+      if (descending) {
+        std::stable_sort(order.begin(), order.end(), [row](int32_t a, int32_t b) {
+          return !is_nan(row[a]) && (is_nan(row[b]) || row[a] > row[b]);
+        });
+      } else {
+        std::stable_sort(order.begin(), order.end(), [row](int32_t a, int32_t b) {
+          return !is_nan(row[a]) && (is_nan(row[b]) || row[a] < row[b]);
+        });
+      }
+      for (int64_t i = 0; i < n; ++i) {
+        vals[r * n + i] = row[order[size_t(i)]];
+        inds[r * n + i] = order[size_t(i)];
+      }
+    }
+  });
+}
+
+void sort_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+              const Attrs& attrs) {
+  const TensorView& x = in[0];
+  require_contiguous("sort", x);
+  if (x.shape.back() > 2147483647) throw OpError("ValueError", "sort: the sorted axis is too long for int32 indices");
+  const bool descending = attrs.get_bool("sort", "descending", false);
+  switch (x.dtype) {
+    case DType::Float32: return sort_typed<float>(ctx, x, out[0], out[1], descending);
+    case DType::Float64: return sort_typed<double>(ctx, x, out[0], out[1], descending);
+    case DType::Int32: return sort_typed<int32_t>(ctx, x, out[0], out[1], descending);
+    case DType::Bool: return sort_typed<uint8_t>(ctx, x, out[0], out[1], descending);
+  }
+}
+
+}  // namespace
+
+void register_indexing(kernels::KernelRegistry& registry) {
+  registry.register_kernel("gather", engine::Device::CPU, gather_cpu);
+  registry.register_kernel("scatterAdd", engine::Device::CPU, scatter_add_cpu);
+  registry.register_kernel("sort", engine::Device::CPU, sort_cpu);
+}
+
+}  // namespace keras::cpu

@@ -1,0 +1,54 @@
+// The one random primitive, randomUniform (lib/random/random.ts; docs/random.md
+// is the bit-exact spec of its values).
+#include <string>
+#include <vector>
+
+#include "kernel.h"
+
+namespace keras::kernels {
+namespace {
+
+// randomUniform {shape, dtype}: inputs (seed int32 (2,), optional like). A TS
+// `null` dim cannot cross the binding, so a negative dim (-1) stands for it: it
+// takes the same dim of `like`, which then must have shape's rank.
+std::vector<TensorSpec> infer_random_uniform(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  if (in.size() < 1 || in.size() > 2) {
+    throw OpError("ValueError", "randomUniform: expected a seed and an optional shape source, received " +
+                                    std::to_string(in.size()) + " inputs");
+  }
+  const TensorSpec& seed = in[0];
+  if (seed.dtype != DType::Int32) {
+    throw OpError("DTypeError", std::string("randomUniform: seed must be int32 of shape (2,), received ") +
+                                    engine::dtype_name(seed.dtype) + " " + engine::format_shape(seed.shape));
+  }
+  if (seed.shape.size() != 1 || seed.shape[0] != 2) {
+    throw OpError("ShapeError", "randomUniform: seed must have shape (2,), received " + engine::format_shape(seed.shape));
+  }
+  const std::string name = attrs.get_string("randomUniform", "dtype", "float32");
+  DType dtype;
+  if (!engine::parse_dtype(name, &dtype) || (dtype != DType::Float32 && dtype != DType::Float64)) {
+    throw OpError("DTypeError", "randomUniform: dtype must be float32 or float64, received " + name);
+  }
+  if (!attrs.has("shape")) throw OpError("ValueError", "randomUniform: the shape attribute is required");
+  const std::vector<int64_t> shape = attrs.get_ints("randomUniform", "shape", {});
+  Shape out;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] >= 0) {
+      out.push_back(shape[i]);
+      continue;
+    }
+    if (in.size() < 2 || in[1].shape.size() != shape.size()) {
+      throw OpError("ShapeError", "randomUniform: shape has an unknown dim " + std::to_string(i) +
+                                      "; it needs a shape source of the same rank, received " +
+                                      (in.size() < 2 ? std::string("none") : engine::format_shape(in[1].shape)));
+    }
+    out.push_back(in[1].shape[i]);
+  }
+  return {{dtype, out}};
+}
+
+}  // namespace
+
+void define_random_ops(KernelRegistry& registry) { registry.define_op("randomUniform", -1, infer_random_uniform); }
+
+}  // namespace keras::kernels
