@@ -237,6 +237,32 @@ function dataSource(
   return { steps: data.steps(batchSize), epoch: (seed) => data.batches(batchSize, shuffle, seed), data };
 }
 
+/**
+ * The callback list of fit/evaluate/predict, in Keras' order: the user's callbacks, then
+ * History (fit only), then the progress bar, unless the user passed their own.
+ */
+function standardCallbacks(user: Callback[], verbose: number, withHistory: boolean): CallbackList {
+  const list = [...user];
+  if (withHistory && !list.some((c) => c instanceof History)) list.push(new History());
+  if (verbose && !list.some((c) => c instanceof ProgbarLogger)) list.push(new ProgbarLogger(verbose));
+  return new CallbackList(list);
+}
+
+/** Frees the tensors fit/evaluate/predict made from the caller's arrays (never the caller's own tensors). */
+function disposeCreated(datas: (ArrayData | undefined)[], given: unknown[]): void {
+  const mine = new Set<unknown>();
+  const collectGiven = (v: unknown): void => {
+    if (v instanceof Tensor) mine.add(v);
+    else if (Array.isArray(v)) v.forEach(collectGiven);
+    else if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) Object.values(v).forEach(collectGiven);
+  };
+  given.forEach(collectGiven);
+  for (const d of datas) {
+    if (!d) continue;
+    for (const t of [...leaves(d.x), ...leaves(d.y), ...leaves(d.sampleWeight)]) if (!mine.has(t)) t.dispose();
+  }
+}
+
 /** Flattens log tensors into numbers (one sync read per value). */
 function readLogs(logs: Record<string, Tensor>): Logs {
   const out: Logs = {};
@@ -513,12 +539,14 @@ export abstract class Trainer extends Layer {
     let sampleWeight = args.sampleWeight;
     let source = dataSource(x, y, undefined, batchSize, shuffle);
     let validation: ReturnType<typeof dataSource> | null = null;
+    const made: (ArrayData | undefined)[] = [source.data];
     if (source.data) {
       let data = source.data;
       if (args.classWeight) sampleWeight = this.classWeightsToSampleWeights(data.y, args.classWeight);
-      if (sampleWeight !== undefined) data = new ArrayData(data.x, data.y, toTensors(sampleWeight as DataLike, 'sampleWeight'));
+      if (sampleWeight !== undefined) made.push((data = new ArrayData(data.x, data.y, toTensors(sampleWeight as DataLike, 'sampleWeight'))));
       if (args.validationSplit) {
         const [train, val] = data.split(args.validationSplit);
+        made.push(train, val);
         data = train;
         validation = { steps: val.steps(args.validationBatchSize ?? batchSize), epoch: () => val.batches(args.validationBatchSize ?? batchSize, false, 0), data: val };
       }
@@ -532,8 +560,8 @@ export abstract class Trainer extends Layer {
         : dataSource((vd as DataLike[])[0], (vd as DataLike[])[1], (vd as TensorLike[])[2], args.validationBatchSize ?? batchSize, false);
     }
     const steps = args.stepsPerEpoch ?? source.steps;
-    const history = new History();
-    const callbacks = new CallbackList([...(verbose ? [new ProgbarLogger(verbose)] : []), ...(args.callbacks ?? []), history]);
+    const callbacks = standardCallbacks(args.callbacks ?? [], verbose, true);
+    const history = callbacks.callbacks.find((c): c is History => c instanceof History)!;
     callbacks.setModel(this);
     callbacks.setParams({ epochs, steps, verbose });
     this.history = history;
@@ -566,6 +594,7 @@ export abstract class Trainer extends Layer {
       await callbacks.call('onTrainEnd', {});
     } finally {
       this.inFit = false;
+      disposeCreated([...made, validation?.data], [x, y, args.sampleWeight, args.validationData]);
     }
     return history;
   }
@@ -602,10 +631,15 @@ export abstract class Trainer extends Layer {
     this.ensureCompiled('evaluate');
     const verbose = args.verbose === undefined || args.verbose === 'auto' ? 1 : args.verbose;
     const source = dataSource(x, y, args.sampleWeight, args.batchSize ?? 32, false);
-    const callbacks = new CallbackList([...(verbose ? [new ProgbarLogger(verbose)] : []), ...(args.callbacks ?? [])]);
+    const callbacks = standardCallbacks(args.callbacks ?? [], verbose, false);
     callbacks.setModel(this);
     callbacks.setParams({ epochs: 1, steps: args.steps ?? source.steps, verbose });
-    const logs = await this.evaluateSource(source, callbacks, args.steps);
+    let logs: Logs;
+    try {
+      logs = await this.evaluateSource(source, callbacks, args.steps);
+    } finally {
+      disposeCreated([source.data], [x, y, args.sampleWeight]);
+    }
     if (args.returnDict) return logs;
     const values = this.metricsNames.map((n) => logs[n]);
     return values.length === 1 ? values[0] : values;
@@ -616,7 +650,7 @@ export abstract class Trainer extends Layer {
     const batchSize = args.batchSize ?? 32;
     const verbose = args.verbose === undefined || args.verbose === 'auto' ? 1 : args.verbose;
     const source = dataSource(x, undefined, undefined, batchSize, false);
-    const callbacks = new CallbackList([...(verbose ? [new ProgbarLogger(verbose)] : []), ...(args.callbacks ?? [])]);
+    const callbacks = standardCallbacks(args.callbacks ?? [], verbose, false);
     callbacks.setModel(this);
     callbacks.setParams({ epochs: 1, steps: args.steps ?? source.steps, verbose });
     await callbacks.call('onPredictBegin', {});
@@ -633,6 +667,7 @@ export abstract class Trainer extends Layer {
       await nextTick();
     }
     await callbacks.call('onPredictEnd', {});
+    disposeCreated([source.data], [x]);
     if (!chunks.length) throw new ValueError('predict: received no data');
     const result = chunks[0].map((_, k) => {
       const parts = chunks.map((c) => c[k]);
