@@ -10,5 +10,11 @@ void register_cpu_kernels(kernels::KernelRegistry& registry);
 void register_matmul(kernels::KernelRegistry& registry);
 void register_elementwise(kernels::KernelRegistry& registry);
 void register_reductions(kernels::KernelRegistry& registry);
+void register_conv(kernels::KernelRegistry& registry);
+void register_pool(kernels::KernelRegistry& registry);
+void register_shape(kernels::KernelRegistry& registry);
+void register_creation(kernels::KernelRegistry& registry);
+void register_indexing(kernels::KernelRegistry& registry);
+void register_random(kernels::KernelRegistry& registry);
 
 }  // namespace keras::cpu

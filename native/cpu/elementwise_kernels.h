@@ -256,7 +256,43 @@ static inline typename V::Reg sigmoid_for_float(typename V::Reg x) {
   return V::select_negative(x, V::mul(e, q), q);
 }
 
-constexpr bool has_widened_form(UnaryOp op) { return op == UnaryOp::Exp || op == UnaryOp::Sigmoid; }
+// 1/k! for k = 0..21.
+static constexpr double kInverseFactorials[22] = {
+    1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
+    1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0, 1.0 / 87178291200.0,
+    1.0 / 1307674368000.0, 1.0 / 20922789888000.0, 1.0 / 355687428096000.0, 1.0 / 6402373705728000.0,
+    1.0 / 121645100408832000.0, 1.0 / 2432902008176640000.0, 1.0 / 51090942171709440000.0};
+
+template <class V>
+static inline typename V::Reg tanh_for_float(typename V::Reg x) {
+  using Reg = typename V::Reg;
+  // Small |x|: expm1(2x) / (expm1(2x) + 2), expm1 by its Taylor series to y^21
+  // (|y| < 1.25 leaves a remainder below 1e-15 relative), odd, so -0 stays -0.
+  const Reg y = V::add(x, x);
+  Reg p = V::set1(kInverseFactorials[21]);
+#pragma GCC unroll 24
+  for (int k = 20; k >= 1; --k) p = V::fmadd(p, y, V::set1(kInverseFactorials[k]));
+  const Reg expm1 = V::mul(p, y);
+  // Larger |x|: (e - 1) / (e + 1) with e = exp(2|x|), free of cancellation once
+  // |x| >= 0.625. One division serves both branches.
+  const Reg e = exp_for_float<V>(V::mul(V::abs(x), V::set1(2.0)));
+  const Reg large_num = V::select_negative(x, V::sub(V::set1(1.0), e), V::sub(e, V::set1(1.0)));
+  const Reg is_small = V::sub(V::abs(x), V::set1(0.625));  // negative where |x| < 0.625
+  const Reg num = V::select_negative(is_small, expm1, large_num);
+  const Reg den = V::select_negative(is_small, V::add(expm1, V::set1(2.0)), V::add(e, V::set1(1.0)));
+  return V::div(num, den);
+}
+
+constexpr bool has_widened_form(UnaryOp op) {
+  return op == UnaryOp::Exp || op == UnaryOp::Sigmoid || op == UnaryOp::Tanh;
+}
+
+template <class V>
+static inline typename V::Reg widened_unary(UnaryOp op, typename V::Reg x) {
+  if (op == UnaryOp::Exp) return exp_for_float<V>(x);
+  if (op == UnaryOp::Sigmoid) return sigmoid_for_float<V>(x);
+  return tanh_for_float<V>(x);
+}
 
 }  // namespace elementwise_detail
 
@@ -273,7 +309,7 @@ void unary_row(int64_t n, const void* x_data, int64_t x_stride, void* out_data) 
     if (x_stride == 1) {
       for (; i + VD::kWidth <= n; i += VD::kWidth) {
         const auto v = VD::load_float(x + i);
-        VD::store_float(out + i, OP == UnaryOp::Exp ? exp_for_float<VD>(v) : sigmoid_for_float<VD>(v));
+        VD::store_float(out + i, widened_unary<VD>(OP, v));
       }
     }
   }

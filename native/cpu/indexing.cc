@@ -53,7 +53,7 @@ int normalized_axis(int64_t axis, int rank) { return int(axis < 0 ? axis + rank 
 std::vector<int64_t> checked_indices(const char* op, const TensorView& indices, int64_t dim, int axis) {
   const int32_t* idx = indices.as<int32_t>();
   const int64_t m = indices.numel();
-  std::vector<int64_t> out(size_t(m));
+  std::vector<int64_t> out(static_cast<size_t>(m));
   for (int64_t k = 0; k < m; ++k) {
     int64_t j = idx[k];
     if (j < 0) j += dim;
@@ -185,7 +185,7 @@ void sort_typed(const KernelContext& ctx, const TensorView& x, const TensorView&
   T* vals = values.as<T>();
   int32_t* inds = indices.as<int32_t>();
   parallel_items(rows, n * int64_t(sizeof(T) + 4) * 8, ctx.max_threads, [&](int64_t begin, int64_t end) {
-    std::vector<int32_t> order(size_t(n));
+    std::vector<int32_t> order(static_cast<size_t>(n));
     for (int64_t r = begin; r < end; ++r) {
       const T* row = src + r * n;
       std::iota(order.begin(), order.end(), 0);

@@ -93,6 +93,12 @@ void register_cpu_kernels(kernels::KernelRegistry& registry) {
   register_matmul(registry);
   register_elementwise(registry);
   register_reductions(registry);
+  register_shape(registry);
+  register_creation(registry);
+  register_indexing(registry);
+  register_random(registry);
+  register_conv(registry);
+  register_pool(registry);
 }
 
 }  // namespace keras::cpu

@@ -124,9 +124,24 @@ std::vector<engine::Tensor> run_op(const std::string& name, const std::vector<en
   return outputs;
 }
 
+// Data movement, creation, indexing and random ops (shape.cc, creation.cc, indexing.cc, random.cc).
+void define_shape_ops(KernelRegistry& registry);
+void define_creation_ops(KernelRegistry& registry);
+void define_indexing_ops(KernelRegistry& registry);
+void define_random_ops(KernelRegistry& registry);
+
+void define_conv_ops(KernelRegistry& registry);  // conv.cc
+void define_pool_ops(KernelRegistry& registry);  // pool.cc
+
 void define_core_ops(KernelRegistry& registry) {
   define_matmul(registry);
   define_elementwise_ops(registry);
+  define_shape_ops(registry);
+  define_creation_ops(registry);
+  define_indexing_ops(registry);
+  define_random_ops(registry);
+  define_conv_ops(registry);
+  define_pool_ops(registry);
 }
 
 }  // namespace keras::kernels

@@ -120,7 +120,7 @@ std::vector<TensorSpec> infer_slice(const std::vector<TensorSpec>& in, const Att
 // reverse {axes}: negative axes count from the end.
 std::vector<TensorSpec> infer_reverse(const std::vector<TensorSpec>& in, const Attrs& attrs) {
   const TensorSpec& x = in[0];
-  for (int64_t a : attrs.get_ints("reverse", "axes", {})) normalized_axis("reverse", a, x.rank(), x.shape);
+  for (int64_t a : attrs.get_ints("reverse", "axes", {})) normalized_axis("reverse", a, int(x.shape.size()), x.shape);
   return {{x.dtype, x.shape}};
 }
 
@@ -131,7 +131,7 @@ std::vector<TensorSpec> infer_concatenate(const std::vector<TensorSpec>& in, con
   if (first.shape.empty()) {
     throw OpError("ValueError", "concatenate: cannot concatenate rank-0 tensors, received " + format_shape(first.shape));
   }
-  const int axis = normalized_axis("concatenate", attrs.get_int("concatenate", "axis", 0), first.rank(), first.shape);
+  const int axis = normalized_axis("concatenate", attrs.get_int("concatenate", "axis", 0), int(first.shape.size()), first.shape);
   int64_t total = 0;
   for (size_t i = 0; i < in.size(); ++i) {
     const TensorSpec& t = in[i];
@@ -184,7 +184,7 @@ std::vector<TensorSpec> infer_gather(const std::vector<TensorSpec>& in, const At
     throw OpError("DTypeError", "gather: indices must be int32, received " + described(indices));
   }
   if (x.shape.empty()) throw OpError("ValueError", "gather: x must have rank >= 1, received shape ()");
-  const int axis = normalized_axis("gather", attrs.get_int("gather", "axis", 0), x.rank(), x.shape);
+  const int axis = normalized_axis("gather", attrs.get_int("gather", "axis", 0), int(x.shape.size()), x.shape);
   Shape out(x.shape.begin(), x.shape.begin() + axis);
   out.insert(out.end(), indices.shape.begin(), indices.shape.end());
   out.insert(out.end(), x.shape.begin() + axis + 1, x.shape.end());
@@ -200,7 +200,7 @@ std::vector<TensorSpec> infer_scatter_add(const std::vector<TensorSpec>& in, con
   }
   if (updates.shape.empty()) throw OpError("ValueError", "scatterAdd: updates must have rank >= 1, received shape ()");
   const int axis =
-      normalized_axis("scatterAdd", attrs.get_int("scatterAdd", "axis", 0), updates.rank(), updates.shape);
+      normalized_axis("scatterAdd", attrs.get_int("scatterAdd", "axis", 0), int(updates.shape.size()), updates.shape);
   if (indices.shape.size() != 1 || indices.shape[0] != updates.shape[size_t(axis)]) {
     throw OpError("ShapeError", "scatterAdd: indices " + format_shape(indices.shape) + " must be 1-D and match updates " +
                                     format_shape(updates.shape) + " along axis " + std::to_string(axis));

@@ -1,0 +1,215 @@
+// CPU max and average pooling (and their gradients), channels_last over 1-3
+// spatial dims. Every output pixel walks its window's valid taps (window_taps)
+// and combines whole channel rows with the vectorized row loops of conv_kernels.h.
+// Gradients scatter into their image, so they split over the batch.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "../engine/thread_pool.h"
+#include "conv.h"
+#include "cpu_kernels.h"
+
+namespace keras::cpu {
+namespace {
+
+using kernels::Attrs;
+using kernels::KernelContext;
+using kernels::TensorView;
+
+// x spatial `in`, pooled spatial `out`.
+Window pool_window(const char* op, const Attrs& attrs, int64_t n, const kernels::Shape& in, const kernels::Shape& out) {
+  const size_t nsp = in.size();
+  const auto pool = attrs.get_ints(op, "poolSize", std::vector<int64_t>(nsp, 1));
+  const auto strides = attrs.get_ints(op, "strides", pool);
+  const auto padding = attrs.get_ints(op, "padding", std::vector<int64_t>(2 * nsp, 0));
+  return make_window(n, in, out, pool, strides, std::vector<int64_t>(nsp, 1), padding);
+}
+
+kernels::Shape spatial(const TensorView& t) { return kernels::Shape(t.shape.begin() + 1, t.shape.end() - 1); }
+
+int chunk_grain(double work_per_item) { return int(std::max(1.0, 65536.0 / std::max(1.0, work_per_item))); }
+
+template <class T>
+void max_pool(const KernelContext& ctx, const Window& w, int64_t ch, const T* x, T* y) {
+  const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels(), rows = w.n * out_pix;
+  const RowOps<T>* ops = nullptr;
+  if constexpr (!std::is_same_v<T, int32_t>) ops = &row_ops<T>(conv_kernels());
+  engine::thread_pool().parallel_for(rows, chunk_grain(double(taps * ch)), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> pix(static_cast<size_t>(taps));
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t n = r / out_pix;
+      window_taps(w, r % out_pix, pix.data());
+      T* yr = y + r * ch;
+      bool first = true;
+      for (int64_t t = 0; t < taps; ++t) {
+        if (pix[size_t(t)] < 0) continue;
+        const T* xr = x + (n * in_pix + pix[size_t(t)]) * ch;
+        if (first) {
+          std::copy_n(xr, ch, yr);
+          first = false;
+        } else if constexpr (std::is_same_v<T, int32_t>) {
+          for (int64_t c = 0; c < ch; ++c) yr[c] = std::max(yr[c], xr[c]);
+        } else {
+          ops->max(yr, xr, ch);
+        }
+      }
+      // An empty window (padding only): -inf, which the js kernel's int32 store makes 0.
+      if (first) {
+        std::fill_n(yr, ch, std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : T(0));
+      }
+    }
+  }, ctx.max_threads);
+}
+
+template <class T>
+void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const T* x, const T* dy, T* dx) {
+  const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels();
+  engine::thread_pool().parallel_for(w.n, chunk_grain(double(out_pix * taps * ch)), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> pix(static_cast<size_t>(taps)), arg(static_cast<size_t>(ch));
+    std::vector<T> best(static_cast<size_t>(ch));
+    for (int64_t n = b; n < e; ++n) {
+      const T* xi = x + n * in_pix * ch;
+      T* dxi = dx + n * in_pix * ch;
+      std::fill_n(dxi, in_pix * ch, T(0));
+      for (int64_t q = 0; q < out_pix; ++q) {
+        window_taps(w, q, pix.data());
+        std::fill(arg.begin(), arg.end(), -1);
+        for (int64_t t = 0; t < taps; ++t) {
+          if (pix[size_t(t)] < 0) continue;
+          const int64_t base = pix[size_t(t)] * ch;
+          for (int64_t c = 0; c < ch; ++c) {
+            const T v = xi[base + c], bv = best[size_t(c)];
+            // First maximum wins; NaN beats numbers (the js kernel's rule).
+            if (arg[size_t(c)] < 0 || v > bv || (v != v && bv == bv)) {
+              best[size_t(c)] = v;
+              arg[size_t(c)] = base + c;
+            }
+          }
+        }
+        const T* dyr = dy + (n * out_pix + q) * ch;
+        for (int64_t c = 0; c < ch; ++c) {
+          if (arg[size_t(c)] >= 0) dxi[arg[size_t(c)]] += dyr[c];
+        }
+      }
+    }
+  }, ctx.max_threads);
+}
+
+template <class T>
+void avg_pool(const KernelContext& ctx, const Window& w, int64_t ch, const T* x, T* y) {
+  const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels(), rows = w.n * out_pix;
+  const RowOps<T>& ops = row_ops<T>(conv_kernels());
+  engine::thread_pool().parallel_for(rows, chunk_grain(double(taps * ch)), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> pix(static_cast<size_t>(taps));
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t n = r / out_pix;
+      const int64_t count = window_taps(w, r % out_pix, pix.data());
+      T* yr = y + r * ch;
+      std::fill_n(yr, ch, T(0));
+      for (int64_t t = 0; t < taps; ++t) {
+        if (pix[size_t(t)] >= 0) ops.add(yr, x + (n * in_pix + pix[size_t(t)]) * ch, ch);
+      }
+      // Padding is not counted; an empty window gives 0 * inf = NaN, as in js.
+      const T inv = T(1) / T(count);
+      for (int64_t c = 0; c < ch; ++c) yr[c] *= inv;
+    }
+  }, ctx.max_threads);
+}
+
+template <class T>
+void avg_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const T* dy, T* dx) {
+  const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels();
+  const RowOps<T>& ops = row_ops<T>(conv_kernels());
+  engine::thread_pool().parallel_for(w.n, chunk_grain(double(out_pix * taps * ch)), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> pix(static_cast<size_t>(taps));
+    for (int64_t n = b; n < e; ++n) {
+      T* dxi = dx + n * in_pix * ch;
+      std::fill_n(dxi, in_pix * ch, T(0));
+      for (int64_t q = 0; q < out_pix; ++q) {
+        const int64_t count = window_taps(w, q, pix.data());
+        const T inv = T(1) / T(count);
+        const T* dyr = dy + (n * out_pix + q) * ch;
+        for (int64_t t = 0; t < taps; ++t) {
+          if (pix[size_t(t)] >= 0) ops.axpy(dxi + pix[size_t(t)] * ch, inv, dyr, ch);
+        }
+      }
+    }
+  }, ctx.max_threads);
+}
+
+void max_pool_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                  const Attrs& attrs) {
+  const TensorView &x = in[0], &y = out[0];
+  if (y.numel() == 0) return;
+  const Window w = pool_window("maxPool", attrs, x.shape[0], spatial(x), spatial(y));
+  const int64_t ch = x.shape.back();
+  switch (x.dtype) {
+    case engine::DType::Float64: {
+      std::vector<double> s;
+      return max_pool<double>(ctx, w, ch, contiguous_data<double>(x, s), y.as<double>());
+    }
+    case engine::DType::Int32: {
+      std::vector<int32_t> s;
+      return max_pool<int32_t>(ctx, w, ch, contiguous_data<int32_t>(x, s), y.as<int32_t>());
+    }
+    default: {
+      std::vector<float> s;
+      return max_pool<float>(ctx, w, ch, contiguous_data<float>(x, s), y.as<float>());
+    }
+  }
+}
+
+void max_pool_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>& in,
+                       const std::vector<TensorView>& out, const Attrs& attrs) {
+  const TensorView &x = in[0], &dy = in[1], &dx = out[0];
+  if (dx.numel() == 0) return;
+  const Window w = pool_window("maxPoolGrad", attrs, x.shape[0], spatial(x), spatial(dy));
+  const int64_t ch = x.shape.back();
+  if (x.dtype == engine::DType::Float64) {
+    std::vector<double> s1, s2;
+    return max_pool_grad<double>(ctx, w, ch, contiguous_data<double>(x, s1), contiguous_data<double>(dy, s2),
+                                 dx.as<double>());
+  }
+  std::vector<float> s1, s2;
+  max_pool_grad<float>(ctx, w, ch, contiguous_data<float>(x, s1), contiguous_data<float>(dy, s2), dx.as<float>());
+}
+
+void avg_pool_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                  const Attrs& attrs) {
+  const TensorView &x = in[0], &y = out[0];
+  if (y.numel() == 0) return;
+  const Window w = pool_window("avgPool", attrs, x.shape[0], spatial(x), spatial(y));
+  const int64_t ch = x.shape.back();
+  if (x.dtype == engine::DType::Float64) {
+    std::vector<double> s;
+    return avg_pool<double>(ctx, w, ch, contiguous_data<double>(x, s), y.as<double>());
+  }
+  std::vector<float> s;
+  avg_pool<float>(ctx, w, ch, contiguous_data<float>(x, s), y.as<float>());
+}
+
+void avg_pool_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>& in,
+                       const std::vector<TensorView>& out, const Attrs& attrs) {
+  const TensorView &dy = in[0], &dx = out[0];
+  if (dx.numel() == 0) return;
+  const Window w = pool_window("avgPoolGrad", attrs, dy.shape[0], spatial(dx), spatial(dy));
+  const int64_t ch = dy.shape.back();
+  if (dy.dtype == engine::DType::Float64) {
+    std::vector<double> s;
+    return avg_pool_grad<double>(ctx, w, ch, contiguous_data<double>(dy, s), dx.as<double>());
+  }
+  std::vector<float> s;
+  avg_pool_grad<float>(ctx, w, ch, contiguous_data<float>(dy, s), dx.as<float>());
+}
+
+}  // namespace
+
+void register_pool(kernels::KernelRegistry& registry) {
+  registry.register_kernel("maxPool", engine::Device::CPU, max_pool_cpu);
+  registry.register_kernel("maxPoolGrad", engine::Device::CPU, max_pool_grad_cpu);
+  registry.register_kernel("avgPool", engine::Device::CPU, avg_pool_cpu);
+  registry.register_kernel("avgPoolGrad", engine::Device::CPU, avg_pool_grad_cpu);
+}
+
+}  // namespace keras::cpu

@@ -1,0 +1,55 @@
+// CPU kernel of randomUniform: the Philox4x32-10 stream of docs/random.md, bit-exact
+// with the js backend. Counter-based, so any range of elements is computed
+// independently: the output is split over the thread pool by blocks of 4 words.
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "../engine/thread_pool.h"
+#include "cpu_kernels.h"
+#include "philox.h"
+
+namespace keras::cpu {
+namespace {
+
+using kernels::TensorView;
+
+// Stream blocks per work item.
+constexpr int64_t kBlocksPerItem = 2048;
+
+void random_uniform_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& in,
+                        const std::vector<TensorView>& out, const kernels::Attrs&) {
+  const int32_t* seed = in[0].as<int32_t>();
+  const uint32_t k0 = uint32_t(seed[0]);
+  const uint32_t k1 = uint32_t(seed[in[0].strides.empty() ? 1 : in[0].strides[0]]);
+  const TensorView& o = out[0];
+  const int64_t n = o.numel();
+  if (n == 0) return;
+  const bool f64 = o.dtype == engine::DType::Float64;
+  // float32 element i is word i; float64 element i is words 2i, 2i+1 (two per block-half).
+  const int64_t per_block = f64 ? 2 : 4;
+  const int64_t blocks = (n + per_block - 1) / per_block;
+  const int64_t grain = n < 65536 ? blocks : kBlocksPerItem;
+  engine::thread_pool().parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
+    uint32_t w[4];
+    for (int64_t b = begin; b < end; ++b) {
+      philox::stream_block(uint64_t(b), k0, k1, w);
+      const int64_t first = b * per_block, count = std::min(per_block, n - first);
+      if (f64) {
+        double* dst = o.as<double>() + first;
+        for (int64_t i = 0; i < count; ++i) dst[i] = philox::words_to_float64(w[2 * i], w[2 * i + 1]);
+      } else {
+        float* dst = o.as<float>() + first;
+        for (int64_t i = 0; i < count; ++i) dst[i] = philox::word_to_float32(w[i]);
+      }
+    }
+  }, ctx.max_threads);
+}
+
+}  // namespace
+
+void register_random(kernels::KernelRegistry& registry) {
+  registry.register_kernel("randomUniform", engine::Device::CPU, random_uniform_cpu);
+}
+
+}  // namespace keras::cpu
