@@ -1,0 +1,245 @@
+/**
+ * Data-movement and creation kernels of the native CPU backend (reshape, transpose,
+ * broadcastTo, slice, reverse, concatenate, pad, fill, arange) against the js
+ * backend's kernels: same shapes, dtypes and values (NaN equals NaN, -0 differs
+ * from 0), on every dtype and every ISA path this machine has, plus errors.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import '../../lib/index.js';
+import { getOp, type Attrs } from '../../lib/ops/registry.js';
+import { JsBackend } from '../../lib/backends/js/index.js';
+import { JsStorage } from '../../lib/backends/js/storage.js';
+import { nativeAttrs } from '../../lib/backends/cpu/index.js';
+import { Tensor } from '../../lib/tensor.js';
+import type { NativeDType, NativeTensor, NativeTypedArray } from '../../lib/backends/cpu/native.js';
+import type { OutputSpec } from '../../lib/backends/backend.js';
+import { addon, randomArray } from './helpers.js';
+
+const native = addon();
+const isas = native.backendInfo().availableIsas;
+const defaultIsa = native.backendInfo().isa;
+afterAll(() => native.setIsa(defaultIsa));
+const js = new JsBackend();
+
+const ARRAY = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
+const DTYPES: NativeDType[] = ['float32', 'float64', 'int32', 'bool'];
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+interface Input {
+  values: NativeTypedArray;
+  shape: number[];
+  dtype: NativeDType;
+}
+
+/** Values of a dtype, with NaN, +-0 and infinities among the floats. */
+function data(shape: number[], dtype: NativeDType, seed = 1): Input {
+  const n = size(shape);
+  const r = randomArray(n, seed);
+  const values = new ARRAY[dtype](n);
+  const special = [NaN, -0, Infinity, -Infinity];
+  for (let i = 0; i < n; i++) {
+    if (dtype === 'bool') values[i] = r[i]! > 0 ? 1 : 0;
+    else if (dtype === 'int32') values[i] = Math.round(r[i]! * 1000);
+    else values[i] = i % 17 === 5 ? special[(i / 17) % 4 | 0]! : r[i]! * 10;
+  }
+  return { values, shape, dtype };
+}
+
+function sameValues(label: string, got: NativeTypedArray, want: ArrayLike<number>): void {
+  expect(got.length, `${label}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) throw new Error(`${label}: element ${i} is ${got[i]}, expected ${want[i]}`);
+  }
+}
+
+/** Runs `op` on the js kernel (reference) and the native kernel and asserts equal results. */
+function check(op: string, inputs: Input[], attrs: Attrs, label = ''): NativeTypedArray[] {
+  const tensors = inputs.map((t) => new Tensor({ shape: t.shape, dtype: t.dtype, storage: new JsStorage(t.values) }));
+  const specs = getOp(op).infer(tensors, attrs) as OutputSpec[];
+  const want = js.kernel(op)!(tensors, attrs, specs) as JsStorage[];
+  const handles = inputs.map((t) => native.createTensor(t.values, t.shape, t.dtype));
+  const got = native.runKernel(op, handles, nativeAttrs(attrs));
+  const name = `${op} ${label} ${JSON.stringify(attrs)} ${inputs.map((t) => `${t.dtype}${JSON.stringify(t.shape)}`).join(' ')}`;
+  try {
+    expect(got.length, name).toBe(specs.length);
+    return got.map((g, i) => {
+      expect(g.shape, name).toEqual(specs[i]!.shape);
+      expect(g.dtype, name).toBe(specs[i]!.dtype);
+      const values = g.read();
+      sameValues(name, values, want[i]!.data);
+      return values;
+    });
+  } finally {
+    for (const h of [...handles, ...got]) h.dispose();
+  }
+}
+
+/** The native error for `op` on these inputs (the kernel must throw). */
+function nativeError(op: string, inputs: Input[], attrs: Attrs): Error {
+  const handles: NativeTensor[] = inputs.map((t) => native.createTensor(t.values, t.shape, t.dtype));
+  try {
+    native.runKernel(op, handles, nativeAttrs(attrs));
+  } catch (e) {
+    return e as Error;
+  } finally {
+    for (const h of handles) h.dispose();
+  }
+  throw new Error(`${op}: expected an error`);
+}
+
+describe.each(isas)('native shape kernels on %s', (isa) => {
+  it('reshape copies the values in order, with -1 and size-0 dims', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      check('reshape', [data([2, 3, 4], dtype)], { shape: [4, -1] });
+      check('reshape', [data([6], dtype)], { shape: [1, 6, 1] });
+      check('reshape', [data([0, 3], dtype)], { shape: [3, 0] });
+      check('reshape', [data([], dtype)], { shape: [1, 1] });
+      check('reshape', [data([200, 300], dtype)], { shape: [-1] });
+    }
+  });
+
+  it('transpose: every permutation of rank 2-4, tiled and plain paths, all dtypes', () => {
+    native.setIsa(isa);
+    const perms: Record<number, number[][]> = {
+      1: [[0]],
+      2: [[0, 1], [1, 0]],
+      3: [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]],
+      4: [[3, 2, 1, 0], [0, 2, 3, 1], [1, 0, 3, 2], [0, 3, 1, 2]],
+    };
+    const shapes = [[5], [3, 4], [1, 7], [0, 3], [33, 70], [2, 3, 4], [5, 1, 9], [9, 40, 37], [2, 3, 4, 5], [3, 17, 1, 40]];
+    for (const dtype of DTYPES) {
+      for (const shape of shapes) {
+        for (const perm of perms[shape.length]!) check('transpose', [data(shape, dtype)], { perm });
+      }
+    }
+    check('transpose', [data([513, 1031], 'float32')], { perm: [1, 0] }, 'large');
+    check('transpose', [data([8, 130, 260], 'float64')], { perm: [0, 2, 1] }, 'large batched');
+    check('transpose', [data([64, 64, 64], 'float32')], { perm: [2, 0, 1] }, 'large rank 3');
+  });
+
+  it('broadcastTo: new leading dims, size-1 dims, scalars and size 0', () => {
+    native.setIsa(isa);
+    const cases: [number[], number[]][] = [
+      [[], [2, 3]], [[3], [2, 3]], [[2, 1], [2, 5]], [[1, 3, 1], [4, 3, 2]], [[1], [0]], [[2, 1], [0, 2, 7]],
+      [[1, 1], [1, 1]], [[300, 1], [300, 400]], [[1, 500], [300, 500]], [[7, 1, 5], [2, 7, 64, 5]],
+    ];
+    for (const dtype of DTYPES) for (const [from, to] of cases) check('broadcastTo', [data(from, dtype)], { shape: to });
+  });
+
+  it('slice: begins, sizes, -1 sizes and empty slices', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      const x = data([4, 5, 6], dtype);
+      check('slice', [x], { begin: [0, 0, 0], size: [4, 5, 6] });
+      check('slice', [x], { begin: [1, 2, 3], size: [2, 2, 2] });
+      check('slice', [x], { begin: [1, 0, 2], size: [-1, -1, -1] });
+      check('slice', [x], { begin: [3, 4, 5], size: [1, 1, 1] });
+      check('slice', [x], { begin: [0, 5, 0], size: [4, 0, 6] });
+      check('slice', [x], { begin: [0, 0, 6], size: [-1, -1, -1] });
+      check('slice', [data([7], dtype)], { begin: [2], size: [3] });
+      check('slice', [data([], dtype)], { begin: [], size: [] });
+      check('slice', [data([400, 300], dtype)], { begin: [17, 3], size: [300, 290] });
+    }
+  });
+
+  it('reverse: one, several, all and no axes, negative axes', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      const x = data([3, 4, 5], dtype);
+      for (const axes of [[], [0], [1], [2], [0, 2], [0, 1, 2], [-1]]) {
+        // The TS op receives normalized axes; the native op also takes negative ones.
+        const jsAxes = axes.map((a) => (a < 0 ? a + 3 : a));
+        const [want] = check('reverse', [x], { axes: jsAxes });
+        const h = native.createTensor(x.values, x.shape, x.dtype);
+        const [r] = native.runKernel('reverse', [h], { axes });
+        sameValues(`reverse ${axes}`, r!.read(), want!);
+        h.dispose();
+        r!.dispose();
+      }
+      check('reverse', [data([0, 3], dtype)], { axes: [0, 1] });
+      check('reverse', [data([300, 500], dtype)], { axes: [1] });
+    }
+  });
+
+  it('concatenate: any axis, many inputs, size-0 parts, negative axis', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      check('concatenate', [data([2, 3], dtype, 1), data([4, 3], dtype, 2)], { axis: 0 });
+      check('concatenate', [data([2, 3], dtype, 1), data([2, 1], dtype, 2), data([2, 5], dtype, 3)], { axis: 1 });
+      check('concatenate', [data([2, 3, 4], dtype, 1), data([2, 0, 4], dtype, 2), data([2, 2, 4], dtype, 3)], { axis: 1 });
+      check('concatenate', [data([2, 3, 4], dtype, 1), data([2, 3, 1], dtype, 2)], { axis: 2 });
+      check('concatenate', [data([5], dtype, 1)], { axis: 0 });
+      check('concatenate', [data([0, 2], dtype, 1), data([0, 3], dtype, 2)], { axis: 1 });
+      check('concatenate', [data([300, 200], dtype, 1), data([300, 100], dtype, 2)], { axis: 1 });
+      check('concatenate', [data([300, 200], dtype, 1), data([100, 200], dtype, 2)], { axis: 0 });
+    }
+    const a = data([2, 3], 'float32', 1), b = data([2, 2], 'float32', 2);
+    const [want] = check('concatenate', [a, b], { axis: 1 });
+    const ha = native.createTensor(a.values, a.shape, a.dtype), hb = native.createTensor(b.values, b.shape, b.dtype);
+    const [r] = native.runKernel('concatenate', [ha, hb], { axis: -1 });
+    sameValues('concatenate axis -1', r!.read(), want!);
+    for (const h of [ha, hb, r!]) h.dispose();
+  });
+
+  it('pad: before/after per axis (flattened pairs), constants as each dtype stores them', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      for (const constantValue of [0, 1.5, -2, 300]) {
+        check('pad', [data([2, 3], dtype)], { paddings: [[1, 2], [0, 1]], constantValue });
+        check('pad', [data([2, 3, 4], dtype)], { paddings: [[0, 0], [2, 0], [0, 0]], constantValue });
+      }
+      check('pad', [data([3], dtype)], { paddings: [[0, 0]], constantValue: 7 });
+      check('pad', [data([0, 2], dtype)], { paddings: [[1, 1], [2, 0]], constantValue: 1 });
+      check('pad', [data([2, 2], dtype)], { paddings: [[0, 3], [0, 0]], constantValue: 1 });
+      check('pad', [data([], dtype)], { paddings: [], constantValue: 1 });
+      check('pad', [data([64, 30, 30, 3], dtype)], { paddings: [[0, 0], [1, 1], [2, 2], [0, 0]], constantValue: 0 });
+    }
+    check('pad', [data([2, 2], 'float32')], { paddings: [[1, 0], [0, 1]], constantValue: NaN });
+    check('pad', [data([2, 2], 'int32')], { paddings: [[1, 0], [0, 1]], constantValue: 2 ** 32 + 5 });
+  });
+
+  it('fill and arange store values as the js typed arrays do', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      for (const value of [0, 1, -1.75, 2.5e9, NaN, Infinity, 256, 1e-50]) {
+        check('fill', [], { shape: [2, 3], value, dtype });
+      }
+      check('fill', [], { shape: [], value: 3, dtype });
+      check('fill', [], { shape: [0, 4], value: 3, dtype });
+      check('fill', [], { shape: [1000, 300], value: 0.1, dtype });
+      for (const [start, step, n] of [[0, 1, 10], [-3.5, 0.1, 50], [5, -2, 7], [0, 0, 3], [1e9, 1e9, 5], [0.3, 0.7, 100000], [0, 1, 0]]) {
+        check('arange', [], { start, step, size: n, dtype });
+      }
+    }
+  });
+
+  it('errors name the op and the shapes', () => {
+    native.setIsa(isa);
+    const x = data([2, 3], 'float32');
+    expect(nativeError('reshape', [x], { shape: [4, 2] }).message).toMatch(/reshape: cannot reshape \(2, 3\) \(6 elements\) into \(4, 2\)/);
+    expect(nativeError('reshape', [x], { shape: [-1, -1] }).message).toMatch(/reshape: invalid target shape \[-1,-1\]/);
+    expect(nativeError('reshape', [x], { shape: [4, -1] }).name).toBe('ShapeError');
+    expect(nativeError('transpose', [x], { perm: [0, 0] }).message).toMatch(/transpose: axes \[0,0\] are not a permutation of the 2 axes of \(2, 3\)/);
+    const e = nativeError('broadcastTo', [x], { shape: [3, 3] });
+    expect(e.name).toBe('ShapeError');
+    expect(e.message).toMatch(/broadcastTo: cannot broadcast \(2, 3\) to \(3, 3\)/);
+    expect(nativeError('broadcastTo', [x], { shape: [3] }).message).toMatch(/broadcastTo: cannot broadcast \(2, 3\) to \(3,\)/);
+    expect(nativeError('slice', [x], { begin: [1, 2], size: [2, 1] }).message).toMatch(/slice: start 1 with size 2 is out of range for axis 0 of \(2, 3\)/);
+    expect(nativeError('slice', [x], { begin: [0], size: [1] }).message).toMatch(/slice: start_indices \[0\] and shape \[1\] must have one entry per axis of \(2, 3\)/);
+    expect(nativeError('reverse', [x], { axes: [2] }).message).toMatch(/reverse: axis 2 is out of bounds for shape \(2, 3\)/);
+    expect(nativeError('concatenate', [x, data([3, 3], 'float32')], { axis: 1 }).message).toMatch(/concatenate: input 1 has shape \(3, 3\), incompatible with \(2, 3\) along all axes but 1/);
+    const d = nativeError('concatenate', [x, data([2, 3], 'int32')], { axis: 0 });
+    expect(d.name).toBe('DTypeError');
+    expect(d.message).toMatch(/concatenate: input 1 has dtype int32, input 0 has float32/);
+    expect(nativeError('concatenate', [x], { axis: 2 }).message).toMatch(/concatenate: axis 2 is out of bounds for shape \(2, 3\)/);
+    expect(nativeError('concatenate', [], { axis: 0 }).message).toMatch(/concatenate: needs at least one tensor/);
+    expect(nativeError('pad', [x], { paddings: [[1, 1]], constantValue: 0 }).message).toMatch(/pad: pad_width \[\[1,1\]\] must hold one \[before, after\] pair of non-negative integers per axis of \(2, 3\)/);
+    expect(nativeError('pad', [x], { paddings: [[1, -1], [0, 0]], constantValue: 0 }).name).toBe('ShapeError');
+    expect(nativeError('fill', [], { shape: [2, -1], value: 1, dtype: 'float32' }).message).toMatch(/fill: shape must be an array of non-negative integers, received \[2,-1\]/);
+    expect(nativeError('fill', [], { shape: [2], value: 1, dtype: 'int8' }).message).toMatch(/fill: unknown dtype "int8"/);
+    expect(nativeError('fill', [x], { shape: [2], value: 1, dtype: 'float32' }).message).toMatch(/fill: expected 0 inputs, received 1/);
+    expect(nativeError('arange', [], { start: 0, step: Infinity, size: 3, dtype: 'float32' }).message).toMatch(/arange: start and step must be finite/);
+    expect(nativeError('arange', [], { start: 0, step: 1, size: -3, dtype: 'float32' }).message).toMatch(/arange: size must be a non-negative integer, received -3/);
+  });
+});
