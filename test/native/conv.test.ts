@@ -1,0 +1,226 @@
+/**
+ * Native CPU convolutions (conv, convBackpropInput, convBackpropFilter) against
+ * the js backend's kernels, the reference, on every instruction-set path this
+ * machine has: 1D/2D/3D, strides, dilation, asymmetric and negative padding,
+ * groups 1/2/Cin (depthwise), size-1 and size-0 dims, float32 and float64.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NativeDType, NativeTensor } from '../../lib/backends/cpu/native.js';
+import { nnKernels } from '../../lib/backends/js/nn.js';
+import { JsStorage } from '../../lib/backends/js/storage.js';
+import '../../lib/ops/nn.js';
+import { getOp } from '../../lib/ops/registry.js';
+import type { Tensor } from '../../lib/tensor.js';
+import { addon, randomArray } from './helpers.js';
+
+const native = addon();
+const isas = native.backendInfo().availableIsas;
+const defaultIsa = native.backendInfo().isa;
+afterAll(() => native.setIsa(defaultIsa));
+
+type Pair = [number, number];
+type Dtype = 'float32' | 'float64';
+const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
+
+interface Operand {
+  shape: number[];
+  values: Float64Array;
+}
+
+/** The js kernel of `op` on float64 copies of the operands (it accumulates in float64 anyway). */
+function jsRun(op: string, inputs: Operand[], attrs: Record<string, unknown>): Operand {
+  const specs = inputs.map((t) => ({ shape: t.shape, dtype: 'float64' as const }));
+  const [out] = getOp(op).infer(specs, attrs);
+  const fake = inputs.map((t) => ({ shape: t.shape, dtype: 'float64', storage: new JsStorage(t.values) }) as unknown as Tensor);
+  const [storage] = nnKernels[op]!(fake, attrs, [{ shape: out!.shape as number[], dtype: 'float64' }]) as JsStorage[];
+  return { shape: out!.shape as number[], values: storage!.data as Float64Array };
+}
+
+function upload(t: Operand, dtype: Dtype): NativeTensor {
+  return native.createTensor(dtype === 'float32' ? new Float32Array(t.values) : new Float64Array(t.values), t.shape, dtype);
+}
+
+/** The operand as the native kernel sees it (rounded to float32 where it runs in float32). */
+function rounded(t: Operand, dtype: Dtype): Operand {
+  return { shape: t.shape, values: dtype === 'float32' ? Float64Array.from(new Float32Array(t.values)) : t.values };
+}
+
+const flat = (padding: Pair[]) => padding.flat();
+
+/**
+ * Runs `op` natively and through the js kernel and compares elementwise within
+ * a bound of eps * (terms + 4) * the sum of |terms| (the js kernel on |inputs|).
+ */
+function compare(op: string, inputs: Operand[], attrs: Record<string, unknown>, dtype: Dtype, label: string): void {
+  const exact = inputs.map((t) => rounded(t, dtype));
+  const want = jsRun(op, exact, attrs);
+  const magnitude = jsRun(op, exact.map((t) => ({ shape: t.shape, values: t.values.map(Math.abs) })), attrs);
+  const handles = inputs.map((t) => upload(t, dtype));
+  const nativeAttrs = { ...attrs, padding: flat(attrs.padding as Pair[]) };
+  const [out] = native.runKernel(op, handles, nativeAttrs);
+  try {
+    expect(out!.shape, label).toEqual(want.shape);
+    expect(out!.dtype).toBe(dtype);
+    const got = out!.read();
+    const eps = dtype === 'float32' ? 1.2e-7 : 2.3e-16;
+    const terms = Math.max(...inputs.map((t) => size(t.shape)));
+    for (let i = 0; i < got.length; i++) {
+      const tol = 8 * eps * Math.sqrt(terms + 4) * magnitude.values[i]! + 1e-300;
+      if (!(Math.abs(got[i]! - want.values[i]!) <= tol)) {
+        throw new Error(`${label}: element ${i} expected ${want.values[i]} got ${got[i]} (tol ${tol.toExponential(2)})`);
+      }
+    }
+  } finally {
+    handles.forEach((h) => h.dispose());
+    out!.dispose();
+  }
+}
+
+interface Case {
+  x: number[];
+  k: number[];
+  strides?: number[];
+  padding?: Pair[];
+  dilation?: number[];
+  groups?: number;
+}
+
+const cases: Case[] = [
+  // 2D, the common shapes
+  { x: [2, 7, 9, 8], k: [3, 3, 8, 16], padding: [[1, 1], [1, 1]] },
+  { x: [1, 6, 6, 3], k: [3, 3, 3, 5] },
+  { x: [2, 9, 8, 4], k: [3, 3, 4, 6], strides: [2, 2], padding: [[1, 1], [1, 1]] },
+  { x: [1, 11, 10, 3], k: [3, 2, 3, 4], dilation: [2, 3], padding: [[2, 2], [3, 1]] },
+  { x: [2, 7, 7, 5], k: [2, 3, 5, 7], strides: [2, 1], padding: [[0, 1], [2, 0]] }, // asymmetric
+  { x: [1, 8, 8, 4], k: [3, 3, 4, 4], padding: [[-1, 0], [0, -2]] }, // negative padding crops
+  { x: [3, 5, 5, 40], k: [1, 1, 40, 37] }, // 1x1: a plain GEMM, edge tiles in rows and columns
+  { x: [1, 4, 6, 64], k: [3, 3, 64, 33], padding: [[1, 1], [1, 1]] },
+  // groups
+  { x: [2, 6, 7, 8], k: [3, 3, 4, 6], groups: 2, padding: [[1, 1], [1, 1]] },
+  { x: [1, 7, 7, 6], k: [3, 3, 2, 9], groups: 3, strides: [2, 2] },
+  { x: [2, 9, 8, 20], k: [3, 3, 1, 20], groups: 20, padding: [[1, 1], [1, 1]] }, // depthwise
+  { x: [1, 8, 9, 19], k: [5, 3, 1, 19], groups: 19, strides: [2, 2], dilation: [1, 2], padding: [[2, 1], [0, 2]] },
+  { x: [2, 5, 5, 4], k: [3, 3, 1, 8], groups: 4, padding: [[1, 1], [1, 1]] }, // depth multiplier 2
+  // 1D and 3D
+  { x: [3, 17, 5], k: [4, 5, 7], strides: [3], padding: [[2, 1]] },
+  { x: [2, 12, 6], k: [3, 1, 6], dilation: [4], groups: 6 },
+  { x: [2, 4, 5, 6, 3], k: [2, 3, 3, 3, 4], padding: [[1, 0], [1, 1], [0, 2]], strides: [1, 2, 1] },
+  { x: [1, 5, 4, 4, 6], k: [3, 2, 2, 3, 4], groups: 2, dilation: [2, 1, 1] },
+  // size-1 dims: batch 1, one pixel, one channel, kernel as big as the input
+  { x: [1, 1, 1, 1], k: [1, 1, 1, 1] },
+  { x: [1, 5, 5, 1], k: [5, 5, 1, 1] },
+  { x: [4, 1, 9, 2], k: [1, 3, 2, 3], padding: [[0, 0], [1, 1]] },
+];
+
+const caseLabel = (c: Case) => JSON.stringify(c);
+
+function attrsOf(c: Case): { strides: number[]; padding: Pair[]; dilation: number[]; groups: number } {
+  const nsp = c.x.length - 2;
+  return {
+    strides: c.strides ?? new Array<number>(nsp).fill(1),
+    padding: c.padding ?? new Array<Pair>(nsp).fill([0, 0]),
+    dilation: c.dilation ?? new Array<number>(nsp).fill(1),
+    groups: c.groups ?? 1,
+  };
+}
+
+function checkCase(c: Case, dtype: Dtype, seed: number): void {
+  const attrs = attrsOf(c);
+  const nsp = c.x.length - 2;
+  const x = { shape: c.x, values: randomArray(size(c.x), seed) };
+  const k = { shape: c.k, values: randomArray(size(c.k), seed + 1) };
+  const yShape = jsRun('conv', [x, k], attrs).shape;
+  const dy = { shape: yShape, values: randomArray(size(yShape), seed + 2) };
+  const label = `${dtype} ${caseLabel(c)}`;
+  compare('conv', [x, k], attrs, dtype, `conv ${label}`);
+  compare('convBackpropInput', [dy, k], { ...attrs, inputSize: c.x.slice(1, -1) }, dtype, `convBackpropInput ${label}`);
+  compare('convBackpropFilter', [x, dy], { ...attrs, kernelSize: c.k.slice(0, nsp) }, dtype, `convBackpropFilter ${label}`);
+}
+
+describe.each(isas)('conv on the %s path', (isa) => {
+  it('float32 forward, input and filter gradients match the js kernels', () => {
+    native.setIsa(isa);
+    cases.forEach((c, i) => checkCase(c, 'float32', 10 + 3 * i));
+  });
+
+  it('float64 forward, input and filter gradients match the js kernels', () => {
+    native.setIsa(isa);
+    cases.forEach((c, i) => checkCase(c, 'float64', 200 + 3 * i));
+  });
+
+  it('a larger conv (threaded, many row tiles, K past one cache block) matches', () => {
+    native.setIsa(isa);
+    checkCase({ x: [4, 16, 16, 32], k: [3, 3, 32, 48], padding: [[1, 1], [1, 1]] }, 'float32', 7);
+    checkCase({ x: [3, 15, 15, 24], k: [3, 3, 24, 24], strides: [2, 2], padding: [[0, 1], [0, 1]] }, 'float64', 8);
+  });
+});
+
+describe('conv edge cases', () => {
+  it('size-0 batch and size-0 channels give empty or zero results', () => {
+    const attrs = { strides: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 };
+    const x0 = native.createTensor(new Float32Array(0), [0, 4, 4, 2], 'float32');
+    const k = native.createTensor(new Float32Array(3 * 3 * 2 * 5).fill(1), [3, 3, 2, 5], 'float32');
+    const [y0] = native.runKernel('conv', [x0, k], attrs);
+    expect(y0!.shape).toEqual([0, 2, 2, 5]);
+    const dy0 = native.createTensor(new Float32Array(0), [0, 2, 2, 5], 'float32');
+    const [dw0] = native.runKernel('convBackpropFilter', [x0, dy0], { ...attrs, kernelSize: [3, 3] });
+    expect(dw0!.shape).toEqual([3, 3, 2, 5]);
+    expect(Array.from(dw0!.read())).toEqual(new Array(90).fill(0)); // an empty sum
+    const [dx0] = native.runKernel('convBackpropInput', [dy0, k], { ...attrs, inputSize: [4, 4] });
+    expect(dx0!.shape).toEqual([0, 4, 4, 2]);
+    // No input channels: every output is an empty sum.
+    const xc = native.createTensor(new Float64Array(0), [1, 3, 3, 0], 'float64');
+    const kc = native.createTensor(new Float64Array(0), [1, 1, 0, 2], 'float64');
+    const [yc] = native.runKernel('conv', [xc, kc], { ...attrs, padding: [0, 0, 0, 0] });
+    expect(yc!.shape).toEqual([1, 3, 3, 2]);
+    expect(Array.from(yc!.read())).toEqual(new Array(18).fill(0));
+    [x0, k, y0, dy0, dw0, dx0, xc, kc, yc].forEach((t) => t!.dispose());
+  });
+
+  it('hand-computed: a 1D box filter with padding', () => {
+    const x = native.createTensor(new Float32Array([1, 2, 3, 4]), [1, 4, 1], 'float32');
+    const k = native.createTensor(new Float32Array([1, 1, 1]), [3, 1, 1], 'float32');
+    const [y] = native.runKernel('conv', [x, k], { strides: [1], padding: [1, 1], dilation: [1], groups: 1 });
+    expect(Array.from(y!.read())).toEqual([3, 6, 9, 7]);
+    const [y2] = native.runKernel('conv', [x, k], { strides: [2], padding: [1, 1], dilation: [1], groups: 1 });
+    expect(Array.from(y2!.read())).toEqual([3, 9]);
+    [x, k, y, y2].forEach((t) => t!.dispose());
+  });
+
+  it('repeated threaded calls give identical results (each output written by one thread, fixed sum order)', () => {
+    const xv = randomArray(4 * 12 * 12 * 16, 3), kv = randomArray(3 * 3 * 16 * 16, 4);
+    const x = native.createTensor(new Float32Array(xv), [4, 12, 12, 16], 'float32');
+    const k = native.createTensor(new Float32Array(kv), [3, 3, 16, 16], 'float32');
+    const attrs = { strides: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: 1 };
+    const [a] = native.runKernel('conv', [x, k], attrs);
+    const [b] = native.runKernel('conv', [x, k], attrs);
+    const [fa] = native.runKernel('convBackpropFilter', [x, a!], { ...attrs, kernelSize: [3, 3] });
+    const [fb] = native.runKernel('convBackpropFilter', [x, a!], { ...attrs, kernelSize: [3, 3] });
+    expect(Array.from(a!.read())).toEqual(Array.from(b!.read()));
+    expect(Array.from(fa!.read())).toEqual(Array.from(fb!.read()));
+    [x, k, a, b, fa, fb].forEach((t) => t!.dispose());
+  });
+});
+
+describe('conv errors', () => {
+  const t = (shape: number[], dtype: NativeDType = 'float32') => native.createTensor(new (dtype === 'float64' ? Float64Array : Float32Array)(size(shape)) as Float32Array, shape, dtype);
+  const attrs2 = { strides: [1, 1], padding: [0, 0, 0, 0], dilation: [1, 1], groups: 1 };
+
+  it('a channel mismatch names conv and both shapes', () => {
+    const x = t([1, 5, 5, 3]), k = t([3, 3, 4, 8]);
+    expect(() => native.runKernel('conv', [x, k], attrs2)).toThrow(/conv: inputs of shape \(1, 5, 5, 3\) have 3 channels but kernel of shape \(3, 3, 4, 8\)/);
+    expect(() => native.runKernel('conv', [t([1, 5, 5, 4]), t([3, 3, 2, 7])], { ...attrs2, groups: 2 })).toThrow(/conv: .*not divisible by 2 groups/);
+  });
+
+  it('rank, dtype, window and attribute errors name the op', () => {
+    expect(() => native.runKernel('conv', [t([5, 3]), t([3, 3, 8])], attrs2)).toThrow(/conv: inputs must have rank 3, 4 or 5/);
+    expect(() => native.runKernel('conv', [t([1, 5, 5, 3]), t([3, 3, 3, 8], 'float64')], attrs2)).toThrow(/conv: inputs and kernel must be float tensors of one dtype, received float32 \(1, 5, 5, 3\) and float64/);
+    expect(() => native.runKernel('conv', [t([1, 2, 2, 3]), t([3, 3, 3, 8])], attrs2)).toThrow(/conv: the window \(size 3, dilation 1\) is larger than the padded input/);
+    expect(() => native.runKernel('conv', [t([1, 5, 5, 3]), t([3, 3, 3, 8])], { ...attrs2, padding: [1, 1] })).toThrow(/conv: attribute padding must have 4 entries/);
+    expect(() => native.runKernel('conv', [t([1, 5, 5, 3]), t([3, 3, 3, 8])], { ...attrs2, strides: [0, 1] })).toThrow(/conv: attribute strides must be >= 1/);
+    expect(() => native.runKernel('convBackpropInput', [t([1, 3, 3, 7]), t([3, 3, 3, 8])], { ...attrs2, inputSize: [5, 5] })).toThrow(/convBackpropInput: dy of shape \(1, 3, 3, 7\) has 7 channels but kernel of shape \(3, 3, 3, 8\)/);
+    expect(() => native.runKernel('convBackpropInput', [t([1, 4, 3, 8]), t([3, 3, 3, 8])], { ...attrs2, inputSize: [5, 5] })).toThrow(/convBackpropInput: dy of shape \(1, 4, 3, 8\) does not match the convolution output spatial dims \(3, 3\)/);
+    expect(() => native.runKernel('convBackpropFilter', [t([1, 5, 5, 3]), t([1, 3, 4, 8])], { ...attrs2, kernelSize: [3, 3] })).toThrow(/convBackpropFilter: dy of shape \(1, 3, 4, 8\) does not match/);
+    expect(() => native.runKernel('convBackpropFilter', [t([1, 5, 5, 3]), t([1, 3, 3, 8])], { ...attrs2, groups: 2, kernelSize: [3, 3] })).toThrow(/convBackpropFilter: channels of inputs \(1, 5, 5, 3\) and dy \(1, 3, 3, 8\) must be divisible by 2 groups/);
+  });
+});
