@@ -170,6 +170,7 @@ const char* bytes_at(const TensorView& t, int64_t element_offset) {
 }
 
 bool contiguous(const TensorView& t) {
+  if (t.numel() == 0) return true;  // nothing to read
   int64_t expected = 1;
   for (size_t d = t.shape.size(); d-- > 0;) {
     if (t.shape[d] != 1 && t.strides[d] != expected) return false;

@@ -1,0 +1,182 @@
+/**
+ * Indexing kernels of the native CPU backend (gather, scatterAdd, sort) against the
+ * js backend's kernels: same shapes, dtypes and values (NaN equals NaN, -0 differs
+ * from 0), on every dtype and ISA path this machine has; bad indices are errors
+ * naming the op, the index and the axis size.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import '../../lib/index.js';
+import { getOp, type Attrs } from '../../lib/ops/registry.js';
+import { JsBackend } from '../../lib/backends/js/index.js';
+import { JsStorage } from '../../lib/backends/js/storage.js';
+import { nativeAttrs } from '../../lib/backends/cpu/index.js';
+import { Tensor } from '../../lib/tensor.js';
+import type { NativeDType, NativeTensor, NativeTypedArray } from '../../lib/backends/cpu/native.js';
+import type { OutputSpec } from '../../lib/backends/backend.js';
+import { addon, randomArray } from './helpers.js';
+
+const native = addon();
+const isas = native.backendInfo().availableIsas;
+const defaultIsa = native.backendInfo().isa;
+afterAll(() => native.setIsa(defaultIsa));
+const js = new JsBackend();
+
+const ARRAY = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
+const DTYPES: NativeDType[] = ['float32', 'float64', 'int32', 'bool'];
+const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+interface Input {
+  values: NativeTypedArray;
+  shape: number[];
+  dtype: NativeDType;
+}
+
+/** Values of a dtype, with NaN, +-0 and infinities among the floats. */
+function data(shape: number[], dtype: NativeDType, seed = 1): Input {
+  const n = size(shape);
+  const r = randomArray(n, seed);
+  const values = new ARRAY[dtype](n);
+  const special = [NaN, -0, Infinity, -Infinity];
+  for (let i = 0; i < n; i++) {
+    if (dtype === 'bool') values[i] = r[i]! > 0 ? 1 : 0;
+    else if (dtype === 'int32') values[i] = Math.round(r[i]! * 1000);
+    else values[i] = i % 17 === 5 ? special[(i / 17) % 4 | 0]! : r[i]! * 10;
+  }
+  return { values, shape, dtype };
+}
+
+function sameValues(label: string, got: NativeTypedArray, want: ArrayLike<number>): void {
+  expect(got.length, `${label}: length`).toBe(want.length);
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) throw new Error(`${label}: element ${i} is ${got[i]}, expected ${want[i]}`);
+  }
+}
+
+/** Runs `op` on the js kernel (reference) and the native kernel and asserts equal results. */
+function check(op: string, inputs: Input[], attrs: Attrs, label = ''): NativeTypedArray[] {
+  const tensors = inputs.map((t) => new Tensor({ shape: t.shape, dtype: t.dtype, storage: new JsStorage(t.values) }));
+  const specs = getOp(op).infer(tensors, attrs) as OutputSpec[];
+  const want = js.kernel(op)!(tensors, attrs, specs) as JsStorage[];
+  const handles = inputs.map((t) => native.createTensor(t.values, t.shape, t.dtype));
+  const got = native.runKernel(op, handles, nativeAttrs(attrs));
+  const name = `${op} ${label} ${JSON.stringify(attrs)} ${inputs.map((t) => `${t.dtype}${JSON.stringify(t.shape)}`).join(' ')}`;
+  try {
+    expect(got.length, name).toBe(specs.length);
+    return got.map((g, i) => {
+      expect(g.shape, name).toEqual(specs[i]!.shape);
+      expect(g.dtype, name).toBe(specs[i]!.dtype);
+      const values = g.read();
+      sameValues(name, values, want[i]!.data);
+      return values;
+    });
+  } finally {
+    for (const h of [...handles, ...got]) h.dispose();
+  }
+}
+
+/** The native error for `op` on these inputs (the kernel must throw). */
+function nativeError(op: string, inputs: Input[], attrs: Attrs): Error {
+  const handles: NativeTensor[] = inputs.map((t) => native.createTensor(t.values, t.shape, t.dtype));
+  try {
+    native.runKernel(op, handles, nativeAttrs(attrs));
+  } catch (e) {
+    return e as Error;
+  } finally {
+    for (const h of handles) h.dispose();
+  }
+  throw new Error(`${op}: expected an error`);
+}
+
+
+function indices(values: number[], shape = [values.length]): Input {
+  return { values: Int32Array.from(values), shape, dtype: 'int32' };
+}
+
+/** Float values with many ties, -0/0 pairs, infinities and NaN: what a stable sort must order exactly. */
+function tricky(shape: number[], dtype: NativeDType, seed: number): Input {
+  const n = size(shape);
+  const r = randomArray(n, seed);
+  const values = new ARRAY[dtype](n);
+  const pool = [NaN, 0, -0, 1, -1, 2.5, Infinity, -Infinity, 1, 0];
+  for (let i = 0; i < n; i++) {
+    if (dtype === 'bool') values[i] = r[i]! > 0 ? 1 : 0;
+    else if (dtype === 'int32') values[i] = Math.round(r[i]! * 4);
+    else values[i] = i % 3 === 0 ? pool[Math.floor((r[i]! + 1) * 5)]! : Math.round(r[i]! * 8) / 2;
+  }
+  return { values, shape, dtype };
+}
+
+describe.each(isas)('native indexing kernels on %s', (isa) => {
+  it('gather: every axis, negative indices, repeated indices, index tensors of any rank', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      const x = data([4, 5, 6], dtype);
+      check('gather', [x, indices([0, 3, -1, 2, 2])], { axis: 0 });
+      check('gather', [x, indices([4, -5, 1, 1], [2, 2])], { axis: 1 });
+      check('gather', [x, indices([5, 0, -6])], { axis: 2 });
+      check('gather', [x, indices([2], [])], { axis: 1 });
+      check('gather', [x, indices([], [0])], { axis: 0 });
+      check('gather', [data([0, 3], dtype), indices([1, 2])], { axis: 1 });
+      check('gather', [data([1000, 64], dtype), indices(Array.from(randomArray(3000, 7), (v) => Math.floor((v + 1) * 500)))], { axis: 0 }, 'embedding');
+      check('gather', [data([3000], dtype), indices(Array.from(randomArray(5000, 8), (v) => Math.floor((v + 1) * 1500)))], { axis: 0 }, 'scalars');
+    }
+    // Negative axis on the native side.
+    const x = data([3, 4], 'float32');
+    const [want] = check('gather', [x, indices([3, 0])], { axis: 1 });
+    const hx = native.createTensor(x.values, x.shape, x.dtype), hi = native.createTensor(Int32Array.from([3, 0]), [2], 'int32');
+    const [r] = native.runKernel('gather', [hx, hi], { axis: -1 });
+    sameValues('gather axis -1', r!.read(), want!);
+    for (const h of [hx, hi, r!]) h.dispose();
+  });
+
+  it('scatterAdd: the transpose of gather, duplicates summed in index order, every dtype', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      check('scatterAdd', [indices([0, 2, 2, -1]), data([4, 3], dtype)], { axis: 0, dimSize: 5 });
+      check('scatterAdd', [indices([1, 0, 1]), data([2, 3, 4], dtype)], { axis: 1, dimSize: 2 });
+      check('scatterAdd', [indices([3, 3, 0]), data([2, 3], dtype)], { axis: 1, dimSize: 4 });
+      check('scatterAdd', [indices([]), data([0, 3], dtype)], { axis: 0, dimSize: 4 });
+      check('scatterAdd', [indices([1, 1]), data([0, 2], dtype)], { axis: 1, dimSize: 3 });
+      const big = Array.from(randomArray(4000, 9), (v) => Math.floor((v + 1) * 50));
+      check('scatterAdd', [indices(big), data([4000, 96], dtype)], { axis: 0, dimSize: 100 }, 'embedding gradient');
+      check('scatterAdd', [indices(big.slice(0, 300)), data([40, 300, 3], dtype)], { axis: 1, dimSize: 100 }, 'middle axis');
+    }
+    // int32 sums wrap as an Int32Array does.
+    const [wrapped] = check('scatterAdd', [indices([0, 0]), { values: Int32Array.from([2 ** 31 - 1, 5]), shape: [2], dtype: 'int32' }], { axis: 0, dimSize: 1 });
+    expect(wrapped![0]).toBe(-(2 ** 31) + 4);
+  });
+
+  it('sort: stable, NaN last in both directions, ties and -0/0 in index order, every dtype', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      for (const descending of [false, true]) {
+        for (const shape of [[1], [7], [3, 10], [2, 3, 33], [4, 0], [0, 5], [50, 200], [2, 5000]]) {
+          check('sort', [tricky(shape, dtype, shape.length * 13 + shape[0]!)], { descending });
+        }
+      }
+    }
+    const [values, order] = check('sort', [{ values: Float64Array.from([3, NaN, -0, 1, 0, NaN, -Infinity, 1]), shape: [8], dtype: 'float64' }], { descending: true });
+    expect(Array.from(values!)).toEqual([3, 1, 1, -0, 0, -Infinity, NaN, NaN]);
+    expect(Array.from(order!)).toEqual([0, 3, 7, 2, 4, 6, 1, 5]);
+  });
+
+  it('errors: out-of-range indices name the op, the index and the axis size; bad shapes and dtypes', () => {
+    native.setIsa(isa);
+    const x = data([3, 4], 'float32');
+    const e = nativeError('gather', [x, indices([1, 4, 0])], { axis: 1 });
+    expect(e.name).toBe('ValueError');
+    expect(e.message).toMatch(/gather: index 4 is out of bounds for axis 1 with size 4/);
+    expect(nativeError('gather', [x, indices([-4])], { axis: 0 }).message).toMatch(/gather: index -4 is out of bounds for axis 0 with size 3/);
+    expect(nativeError('gather', [x, indices([2 ** 31 - 1])], { axis: 0 }).message).toMatch(/gather: index 2147483647 is out of bounds for axis 0 with size 3/);
+    expect(nativeError('gather', [x, data([2], 'float32')], { axis: 0 }).message).toMatch(/gather: indices must be int32, received float32 \(2,\)/);
+    expect(nativeError('gather', [x, indices([0])], { axis: 2 }).message).toMatch(/gather: axis 2 is out of bounds for shape \(3, 4\)/);
+    const s = nativeError('scatterAdd', [indices([0, 7]), data([2, 3], 'float64')], { axis: 0, dimSize: 5 });
+    expect(s.name).toBe('ValueError');
+    expect(s.message).toMatch(/scatterAdd: index 7 is out of bounds for axis 0 with size 5/);
+    expect(nativeError('scatterAdd', [indices([0, 1, 2]), data([2, 3], 'float64')], { axis: 0, dimSize: 5 }).message).toMatch(/scatterAdd: indices \(3,\) must be 1-D and match updates \(2, 3\) along axis 0/);
+    expect(nativeError('scatterAdd', [data([2], 'float32'), data([2, 3], 'float64')], { axis: 0, dimSize: 5 }).name).toBe('DTypeError');
+    const r = nativeError('sort', [data([], 'float32')], { descending: false });
+    expect(r.name).toBe('ShapeError');
+    expect(r.message).toMatch(/sort: x must have rank >= 1, received shape \(\)/);
+  });
+});
