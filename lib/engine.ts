@@ -144,7 +144,7 @@ export function run1(opName: string, inputs: Tensor[], attrs: Attrs = {}, backen
 /** A concrete tensor from a TypedArray on a backend (current one by default). */
 export function fromValues(values: TypedArray, shape: number[], dtype: DType, backend?: Backend): Tensor {
   const be = backend ?? getBackend();
-  return new Tensor({ shape, dtype, backend: be, storage: be.upload(values, dtype) });
+  return new Tensor({ shape, dtype, backend: be, storage: be.upload(values, dtype, shape) });
 }
 
 type Keepable = Tensor | { [k: string]: Keepable } | Keepable[] | unknown;

@@ -169,7 +169,7 @@ export class Tensor {
 
 /** Makes a concrete tensor from values already laid out row-major. */
 export function makeTensor(values: TypedArray, shape: number[], dtype: DType, backend: Backend): Tensor {
-  return new Tensor({ shape, dtype, backend, storage: backend.upload(values, dtype) });
+  return new Tensor({ shape, dtype, backend, storage: backend.upload(values, dtype, shape) });
 }
 
 export function emptyValues(dtype: DType, shape: number[]): TypedArray {

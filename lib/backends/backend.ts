@@ -26,7 +26,7 @@ export interface Executable {
 export interface Backend {
   readonly name: string;
   /** Copies values into backend memory. */
-  upload(values: TypedArray, dtype: DType): unknown;
+  upload(values: TypedArray, dtype: DType, shape?: readonly number[]): unknown;
   /** Reads values back (a fresh or read-only view; callers must not mutate it). */
   read(storage: unknown, dtype: DType): TypedArray;
   readAsync(storage: unknown, dtype: DType): Promise<TypedArray>;

@@ -6,6 +6,7 @@ import { FLOATX, isFloat, parseDType, resultType, type DType, type DTypeOperand,
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { fromValues, run1 } from '../engine.js';
 import { Tensor } from '../tensor.js';
+import type { Backend } from '../backends/backend.js';
 import { Variable } from '../variable.js';
 
 /** Anything keras.ops accepts where a tensor is expected. */
@@ -46,7 +47,7 @@ function dtypeOfTyped(v: TypedArray): DType {
  * `keras.ops.convertToTensor`: numbers become int32 if integral else float32 (as Keras
  * does for Python scalars), booleans bool, TypedArrays keep their type.
  */
-export function convertToTensor(x: TensorLike, dtype?: DType | null, op = 'convertToTensor'): Tensor {
+export function convertToTensor(x: TensorLike, dtype?: DType | null, op = 'convertToTensor', backend?: Backend): Tensor {
   const target = dtype ? parseDType(dtype, op) : null;
   let t: Tensor;
   if (x instanceof Tensor) t = x;
@@ -55,16 +56,16 @@ export function convertToTensor(x: TensorLike, dtype?: DType | null, op = 'conve
     const d = target ?? (typeof x === 'boolean' ? 'bool' : Number.isInteger(x) ? 'int32' : FLOATX);
     const values = allocate(d, 1);
     values[0] = Number(x);
-    return fromValues(values, [], d);
+    return fromValues(values, [], d, backend);
   } else if (ArrayBuffer.isView(x)) {
     const d = dtypeOfTyped(x);
-    t = fromValues(x instanceof Uint8Array ? Int32Array.from(x) : x, [x.length], d);
+    t = fromValues(x instanceof Uint8Array ? Int32Array.from(x) : x, [x.length], d, backend);
   } else if (Array.isArray(x)) {
     const { shape, flat } = inferNested(x, op);
     const d: DType = target ?? (flat.length && flat.every((v) => typeof v === 'boolean') ? 'bool' : flat.every((v) => Number.isInteger(v) || typeof v === 'boolean') && flat.length ? 'int32' : FLOATX);
     const values = allocate(d, flat.length);
     for (let i = 0; i < flat.length; i++) values[i] = Number(flat[i]);
-    return fromValues(values, shape, d);
+    return fromValues(values, shape, d, backend);
   } else {
     throw new ValueError(`${op}: cannot convert ${x === null ? 'null' : typeof x} to a tensor`);
   }
@@ -96,7 +97,9 @@ export function asDType(x: TensorLike, dtype: DType, op: string): Tensor {
 /** Converts all operands to their promoted dtype (Keras `result_type`). */
 export function promote(op: string, ...xs: TensorLike[]): { dtype: DType; tensors: Tensor[] } {
   const dtype = resultType(...xs.map(dtypeOperand));
-  return { dtype, tensors: xs.map((x) => asDType(x, dtype, op)) };
+  // JS values combined with tensors are made on those tensors' backend.
+  const home = xs.find((x): x is Tensor => x instanceof Tensor && x.backend !== null)?.backend;
+  return { dtype, tensors: xs.map((x) => (home && !(x instanceof Tensor) && !(x instanceof Variable) ? convertToTensor(x, dtype, op, home) : asDType(x, dtype, op))) };
 }
 
 /** A float tensor: ints and bools are cast to floatx, as Keras does for exp, sqrt, mean... */
