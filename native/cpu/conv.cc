@@ -72,7 +72,10 @@ namespace {
 // The output coordinate that reads input coordinate i through tap k, or -1.
 inline int64_t transposed_coord(int64_t i, int64_t k, int64_t s, int64_t d, int64_t p, int64_t out) {
   const int64_t num = i + p - k * d;
-  if (num < 0 || num % s != 0) return -1;
+  if (num < 0) return -1;
+  // Stride 1 skips the divisions: this runs for every (row, tap) of the input gradient.
+  if (s == 1) return num < out ? num : -1;
+  if (num % s != 0) return -1;
   const int64_t o = num / s;
   return o < out ? o : -1;
 }
@@ -340,15 +343,51 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   // Per-slot partial sums in the output's layout [taps, cin_g, cout].
   Scratch<T> partial(slots * dw_size, true);
   const bool depthwise = is_depthwise(c);
+  const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
+  const int64_t mr = kernel.mr, nr = kernel.nr;
+  // Channels of at least one register tile: read x and dy in place (outer_microkernel);
+  // fewer, and the tile would reach past a pixel's channels: im2col + GEMM.
+  const bool direct = !depthwise && red >= mr && cols >= nr;
   pool.parallel_for(slots, 1, [&](int64_t sb, int64_t se) {
     std::vector<int64_t> pix(static_cast<size_t>(taps));
-    std::vector<T> col(depthwise ? 0 : size_t(chunk * kg));
+    std::vector<T> col(depthwise || direct ? 0 : size_t(chunk * kg));
+    std::vector<int64_t> table(direct ? size_t(chunk * taps) : 0);
+    std::vector<const T*> a_ptr(direct ? size_t(chunk) : 0), b_ptr(direct ? size_t(chunk) : 0);
+    alignas(64) T tile[16 * 64];  // >= MR x NR of every table entry
     const RowOps<T>& ops = row_ops<T>(conv_kernels());
     for (int64_t slot = sb; slot < se; ++slot) {
       T* acc = partial.get() + slot * dw_size;
       const int64_t c0 = chunks * slot / slots, c1 = chunks * (slot + 1) / slots;
       for (int64_t ck = c0; ck < c1; ++ck) {
         const int64_t m0 = ck * chunk, m1 = std::min(rows, m0 + chunk);
+        if (direct) {
+          for (int64_t m = m0; m < m1; ++m) window_taps(win, m % out_pix, &table[size_t((m - m0) * taps)]);
+          for (int64_t g = 0; g < c.groups; ++g) {
+            for (int64_t t = 0; t < taps; ++t) {
+              int64_t count = 0;
+              for (int64_t m = m0; m < m1; ++m) {
+                const int64_t p = table[size_t((m - m0) * taps + t)];
+                if (p < 0) continue;
+                a_ptr[size_t(count)] = x + ((m / out_pix) * in_pix + p) * c.cin + g * red;
+                b_ptr[size_t(count++)] = dy + m * c.cout + g * cols;
+              }
+              if (count == 0) continue;
+              // Edge blocks are shifted back inside the channels; their overlap is not stored twice.
+              for (int64_t bi = 0; bi < ceil_div(red, mr); ++bi) {
+                const int64_t ci0 = std::min(bi * mr, red - mr), skip_i = bi * mr - ci0;
+                for (int64_t bj = 0; bj < ceil_div(cols, nr); ++bj) {
+                  const int64_t co0 = std::min(bj * nr, cols - nr), skip_j = bj * nr - co0;
+                  kernel.outer(count, a_ptr.data(), ci0, b_ptr.data(), co0, tile);
+                  for (int64_t i = skip_i; i < mr; ++i) {
+                    T* dst = acc + (t * red + ci0 + i) * c.cout + g * cols + co0;
+                    for (int64_t j = skip_j; j < nr; ++j) dst[j] += tile[i * nr + j];
+                  }
+                }
+              }
+            }
+          }
+          continue;
+        }
         if (depthwise) {
           const int64_t ch = c.cout;
           for (int64_t m = m0; m < m1; ++m) {

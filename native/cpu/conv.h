@@ -42,11 +42,18 @@ template <class T>
 using IgemmFn = void (*)(int64_t ntaps, int64_t cin, const T* const* rows, const T* const* weights, T* c,
                          int64_t ldc, int64_t nrows, int64_t ncols);
 
+// tile[MR x NR] (row-major) = sum over q < count of the outer product of
+// a[q][a_off : a_off+MR] and b[q][b_off : b_off+NR]: the filter gradient's
+// im2col^T x dy with both operands read in place through per-row pointers.
+template <class T>
+using OuterFn = void (*)(int64_t count, const T* const* a, int64_t a_off, const T* const* b, int64_t b_off, T* tile);
+
 template <class T>
 struct IgemmKernel {
   const char* name;
   int mr, nr;
   IgemmFn<T> run;
+  OuterFn<T> outer;  // same MR x NR register tile
 };
 
 // Vectorized rows over channels.

@@ -66,6 +66,42 @@ void igemm_microkernel(int64_t ntaps, int64_t cin, const typename V::T* const* r
   }
 }
 
+// The filter gradient's kernel: the reduction runs over output pixels q, each
+// contributing MR input channels (broadcast) times NR output-gradient channels.
+template <class V, int MR, int NV>
+void outer_microkernel(int64_t count, const typename V::T* const* a, int64_t a_off, const typename V::T* const* b,
+                       int64_t b_off, typename V::T* tile) {
+  using T = typename V::T;
+  using Reg = typename V::Reg;
+  constexpr int W = V::kWidth;
+  constexpr int NR = NV * W;
+  Reg acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+  }
+#pragma GCC unroll 2
+  for (int64_t q = 0; q < count; ++q) {
+    const T* aq = a[q] + a_off;
+    const T* bq = b[q] + b_off;
+    Reg bv[NV];
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) bv[j] = V::loadu(bq + j * W);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const Reg av = V::set1(aq[i]);
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) V::storeu(tile + i * NR + j * W, acc[i][j]);
+  }
+}
+
 template <class V>
 void row_fma(typename V::T* y, const typename V::T* a, const typename V::T* b, int64_t n) {
   constexpr int W = V::kWidth;
@@ -110,8 +146,10 @@ constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, co
   using F64 = typename V::template Vec<double>;
   return ConvIsaTable{
       isa,
-      {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>},
-      {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>},
+      {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>,
+       &outer_microkernel<F32, MR32, NV32>},
+      {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>,
+       &outer_microkernel<F64, MR64, NV64>},
       {&row_fma<F32>, &row_axpy<F32>, &row_add<F32>, &row_max<F32>},
       {&row_fma<F64>, &row_axpy<F64>, &row_add<F64>, &row_max<F64>},
   };
