@@ -36,8 +36,8 @@ export class SeedGenerator {
 
   constructor(seed?: number | null | { seed?: number | null; name?: string }, options: { name?: string } = {}) {
     const opts = seed !== null && typeof seed === 'object' ? seed : { seed, name: options.name };
-    // Keras draws a default seed in [1, 1e9] when none is given.
-    this.seed = opts.seed === null || opts.seed === undefined ? randomInt(1, 1_000_000_001) : checkSeed(opts.seed, 'SeedGenerator');
+    // Keras draws a default seed in [1, 1e9] when none is given (reproducible after setRandomSeed).
+    this.seed = opts.seed === null || opts.seed === undefined ? defaultSeed() : checkSeed(opts.seed, 'SeedGenerator');
     const initial = this.seed;
     this.state = new Variable(() => stateTensor(initial, 0), { name: opts.name ?? 'seed_generator_state', trainable: false });
   }
@@ -66,6 +66,18 @@ export class SeedGenerator {
 
 let globalGenerator: SeedGenerator | null = null;
 
+/** State of the stream of default seeds (Keras draws them from Python's `random`, which set_random_seed seeds). */
+let defaultSeedState = randomInt(1, 2 ** 31);
+
+/** The next default seed in [1, 1e9] (mulberry32 over `defaultSeedState`). */
+function defaultSeed(): number {
+  defaultSeedState = (defaultSeedState + 0x6d2b79f5) >>> 0;
+  let t = defaultSeedState;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return 1 + (((t ^ (t >>> 14)) >>> 0) % 1_000_000_000);
+}
+
 /** The generator used when no seed is given (created on first use with a random seed). */
 export function globalSeedGenerator(): SeedGenerator {
   if (!globalGenerator) globalGenerator = new SeedGenerator(null, { name: 'global_seed_generator_state' });
@@ -79,6 +91,7 @@ export function globalSeedGenerator(): SeedGenerator {
 export function setRandomSeed(seed: number): void {
   const s = checkSeed(seed, 'setRandomSeed');
   const g = globalSeedGenerator();
+  defaultSeedState = s >>> 0;
   eagerly(() => {
     const t = stateTensor(s, 0);
     g.state.assign(t);

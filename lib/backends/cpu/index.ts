@@ -77,7 +77,8 @@ export function nativeAttrs(attrs: Attrs): NativeAttrs {
   const out: NativeAttrs = {};
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined || value === null) continue;
-    if (Array.isArray(value)) out[key] = (value as unknown[]).flat(Infinity) as number[];
+    // Unknown dims (null, e.g. a traced batch) travel as -1, which kernels resolve from their inputs.
+    if (Array.isArray(value)) out[key] = (value as unknown[]).flat(Infinity).map((v) => (v === null ? -1 : v)) as number[];
     else out[key] = value as NativeAttrValue;
   }
   return out;
