@@ -87,26 +87,35 @@ void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, con
   const int64_t row = inner * int64_t(elem);
   const char* src = static_cast<const char*>(x.data);
   char* dst = static_cast<char*>(o.data);
-  auto copy_rows = [&](auto tag) {
-    using T = decltype(tag);
-    parallel_items(outer * m, row, ctx.max_threads, [&](int64_t begin, int64_t end) {
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t oi = item / m, k = item % m;
-        const char* from = src + (oi * dim + idx[size_t(k)]) * row;
-        char* to = dst + item * row;
-        if (inner == 1) {
-          *reinterpret_cast<T*>(to) = *reinterpret_cast<const T*>(from);
-        } else {
-          std::memcpy(to, from, size_t(row));
+  if (inner == 1) {
+    // Single elements: rows of the output (o fixed) in chunks of indices, no memcpy calls.
+    auto pick = [&](auto tag) {
+      using T = decltype(tag);
+      const T* s = reinterpret_cast<const T*>(src);
+      T* d = reinterpret_cast<T*>(dst);
+      const int64_t chunk = std::min<int64_t>(m, 4096);
+      const int64_t chunks = (m + chunk - 1) / chunk;
+      parallel_items(outer * chunks, chunk * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
+        for (int64_t item = begin; item < end; ++item) {
+          const int64_t oi = item / chunks, k0 = (item % chunks) * chunk, k1 = std::min(m, k0 + chunk);
+          const T* from = s + oi * dim;
+          T* to = d + oi * m;
+          for (int64_t k = k0; k < k1; ++k) to[k] = from[idx[size_t(k)]];
         }
-      }
-    });
-  };
-  switch (elem) {
-    case 1: return copy_rows(uint8_t{});
-    case 4: return copy_rows(uint32_t{});
-    default: return copy_rows(uint64_t{});
+      });
+    };
+    switch (elem) {
+      case 1: return pick(uint8_t{});
+      case 4: return pick(uint32_t{});
+      default: return pick(uint64_t{});
+    }
   }
+  parallel_items(outer * m, row, ctx.max_threads, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t oi = item / m, k = item % m;
+      std::memcpy(dst + item * row, src + (oi * dim + idx[size_t(k)]) * row, size_t(row));
+    }
+  });
 }
 
 // a += b as the js backend's TypedArray does: float32 rounds once (exact through
@@ -134,14 +143,25 @@ void scatter_add_typed(const KernelContext& ctx, const std::vector<int64_t>& idx
   T* res = o.as<T>();
   std::memset(res, 0, size_t(o.numel()) * sizeof(T));
   if (m == 0 || inner == 0) return;
-  // Column blocks of the inner dims, so one output row (outer == 1, embeddings) still splits.
-  const int64_t block = std::max<int64_t>(1, std::min<int64_t>(inner, 4096 / int64_t(sizeof(T))));
+  // Work items: (outer row, range of destination rows, block of inner columns). Each
+  // item walks every k but adds only into its own destinations, so one output row
+  // (outer == 1: an embedding gradient) still splits over threads.
+  const int threads = std::max(1, ctx.max_threads > 0 ? std::min(ctx.max_threads, engine::thread_pool().num_threads())
+                                                      : engine::thread_pool().num_threads());
+  const int64_t ranges = outer >= 4 * threads ? 1 : std::max<int64_t>(1, std::min<int64_t>(dim, 4 * threads));
+  const int64_t span = (dim + ranges - 1) / ranges;
+  const int64_t block = std::max<int64_t>(1, std::min<int64_t>(inner, 16384 / int64_t(sizeof(T))));
   const int64_t blocks = (inner + block - 1) / block;
-  parallel_items(outer * blocks, m * block * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
+  const int64_t work = m * std::min(block, inner) * int64_t(sizeof(T)) / ranges;
+  parallel_items(outer * ranges * blocks, work, ctx.max_threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t oi = item / blocks, c0 = (item % blocks) * block, c1 = std::min(inner, c0 + block);
+      const int64_t b = item % blocks, rg = (item / blocks) % ranges, oi = item / (blocks * ranges);
+      const int64_t c0 = b * block, c1 = std::min(inner, c0 + block);
+      const int64_t r0 = rg * span, r1 = std::min(dim, r0 + span);
       for (int64_t k = 0; k < m; ++k) {
-        T* to = res + (oi * dim + idx[size_t(k)]) * inner;
+        const int64_t j = idx[size_t(k)];
+        if (j < r0 || j >= r1) continue;
+        T* to = res + (oi * dim + j) * inner;
         const T* from = upd + (oi * m + k) * inner;
         for (int64_t c = c0; c < c1; ++c) to[c] = add_js(to[c], from[c]);
       }
@@ -177,6 +197,8 @@ inline bool is_nan(T v) {
 }
 
 // sort: stable along the last axis, NaN last in both directions; rows in parallel.
+// Stable order is the order of (value, index) pairs, a strict total order once the
+// NaNs are set aside, so an unstable sort of the pairs gives exactly the stable result.
 template <class T>
 void sort_typed(const KernelContext& ctx, const TensorView& x, const TensorView& values, const TensorView& indices,
                 bool descending) {
@@ -185,23 +207,35 @@ void sort_typed(const KernelContext& ctx, const TensorView& x, const TensorView&
   const T* src = x.as<T>();
   T* vals = values.as<T>();
   int32_t* inds = indices.as<int32_t>();
+  struct Item {
+    T v;
+    int32_t i;
+  };
   parallel_items(rows, n * int64_t(sizeof(T) + 4) * 8, ctx.max_threads, [&](int64_t begin, int64_t end) {
-    std::vector<int32_t> order(static_cast<size_t>(n));
+    std::vector<Item> items(static_cast<size_t>(n));
     for (int64_t r = begin; r < end; ++r) {
       const T* row = src + r * n;
-      std::iota(order.begin(), order.end(), 0);
+      // Numbers first in index order, then the NaNs in index order.
+      size_t numbers = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        if (!is_nan(row[i])) items[numbers++] = {row[i], int32_t(i)};
+      }
+      size_t at = numbers;
+      for (int64_t i = 0; i < n; ++i) {
+        if (is_nan(row[i])) items[at++] = {row[i], int32_t(i)};
+      }
       if (descending) {
-        std::stable_sort(order.begin(), order.end(), [row](int32_t a, int32_t b) {
-          return !is_nan(row[a]) && (is_nan(row[b]) || row[a] > row[b]);
+        std::sort(items.begin(), items.begin() + numbers, [](const Item& a, const Item& b) {
+          return a.v > b.v || (a.v == b.v && a.i < b.i);
         });
       } else {
-        std::stable_sort(order.begin(), order.end(), [row](int32_t a, int32_t b) {
-          return !is_nan(row[a]) && (is_nan(row[b]) || row[a] < row[b]);
+        std::sort(items.begin(), items.begin() + numbers, [](const Item& a, const Item& b) {
+          return a.v < b.v || (a.v == b.v && a.i < b.i);
         });
       }
       for (int64_t i = 0; i < n; ++i) {
-        vals[r * n + i] = row[order[size_t(i)]];
-        inds[r * n + i] = order[size_t(i)];
+        vals[r * n + i] = items[size_t(i)].v;
+        inds[r * n + i] = items[size_t(i)].i;
       }
     }
   });

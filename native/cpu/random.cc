@@ -3,10 +3,12 @@
 // independently: the output is split over the thread pool by blocks of 4 words.
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "../engine/thread_pool.h"
 #include "cpu_kernels.h"
+#include "isa.h"
 #include "philox.h"
 
 namespace keras::cpu {
@@ -26,22 +28,21 @@ void random_uniform_cpu(const kernels::KernelContext& ctx, const std::vector<Ten
   const int64_t n = o.numel();
   if (n == 0) return;
   const bool f64 = o.dtype == engine::DType::Float64;
-  // float32 element i is word i; float64 element i is words 2i, 2i+1 (two per block-half).
+  // float32 element i is word i; float64 element i is words 2i, 2i+1: 4 or 2 per block.
   const int64_t per_block = f64 ? 2 : 4;
   const int64_t blocks = (n + per_block - 1) / per_block;
   const int64_t grain = n < 65536 ? blocks : kBlocksPerItem;
+  const std::string isa = active_kernels().isa;
+  const bool avx512 = isa == "avx512", avx2 = isa == "avx2";
+  const philox::UniformF32Fn f32 = avx512 ? philox::uniform_f32_avx512
+                                   : avx2 ? philox::uniform_f32_avx2 : philox::uniform_f32_portable;
+  const philox::UniformF64Fn f64_fn = avx512 ? philox::uniform_f64_avx512
+                                      : avx2 ? philox::uniform_f64_avx2 : philox::uniform_f64_portable;
   engine::thread_pool().parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
-    uint32_t w[4];
-    for (int64_t b = begin; b < end; ++b) {
-      philox::stream_block(uint64_t(b), k0, k1, w);
-      const int64_t first = b * per_block, count = std::min(per_block, n - first);
-      if (f64) {
-        double* dst = o.as<double>() + first;
-        for (int64_t i = 0; i < count; ++i) dst[i] = philox::words_to_float64(w[2 * i], w[2 * i + 1]);
-      } else {
-        float* dst = o.as<float>() + first;
-        for (int64_t i = 0; i < count; ++i) dst[i] = philox::word_to_float32(w[i]);
-      }
+    if (f64) {
+      f64_fn(begin, end - begin, k0, k1, o.as<double>(), n);
+    } else {
+      f32(begin, end - begin, k0, k1, o.as<float>(), n);
     }
   }, ctx.max_threads);
 }

@@ -77,6 +77,8 @@ void copy_run(int64_t count, const T* src, int64_t ss, T* dst, int64_t ds) {
     std::memcpy(dst, src, size_t(count) * sizeof(T));
   } else if (ss == 0 && ds == 1) {
     std::fill(dst, dst + count, *src);
+  } else if (ss == -1 && ds == 1) {
+    std::reverse_copy(src - (count - 1), src + 1, dst);
   } else if (ds == 1) {
     for (int64_t i = 0; i < count; ++i) dst[i] = src[i * ss];
   } else {
@@ -121,12 +123,18 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
           const int64_t tj = item % tiles_j, tk = (item / tiles_j) % tiles_k, o = item / (tiles_j * tiles_k);
           int64_t so = 0, dof = 0;
           offsets_of(outer, outer.size.size(), o, &so, &dof);
-          const int64_t i0 = tk * kTile, i1 = std::min(n.size[k], i0 + kTile);
-          const int64_t j0 = tj * kTile, j1 = std::min(inner, j0 + kTile);
-          for (int64_t i = i0; i < i1; ++i) {
-            const T* s = src + so + i;
-            T* d = dst + dof + i * dk;
-            for (int64_t j = j0; j < j1; ++j) d[j] = s[j * ss];
+          const int64_t i0 = tk * kTile, ni = std::min(n.size[k], i0 + kTile) - i0;
+          const int64_t j0 = tj * kTile, nj = std::min(inner, j0 + kTile) - j0;
+          // Through an L1 buffer: both sides move contiguous runs, so power-of-two
+          // strides (4 KiB aliasing) never make a tile's lines evict each other.
+          T tile[kTile][kTile];
+          for (int64_t j = 0; j < nj; ++j) {
+            const T* s = src + so + i0 + (j0 + j) * ss;
+            for (int64_t i = 0; i < ni; ++i) tile[i][j] = s[i];
+          }
+          for (int64_t i = 0; i < ni; ++i) {
+            T* d = dst + dof + (i0 + i) * dk + j0;
+            for (int64_t j = 0; j < nj; ++j) d[j] = tile[i][j];
           }
         }
       });

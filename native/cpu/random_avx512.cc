@@ -1,0 +1,15 @@
+// avx512 instantiations of the Philox uniform fill (philox.h), 16 blocks per step.
+// Built with this ISA's flags; called only when it is the active path.
+#include "philox.h"
+
+namespace keras::cpu::philox {
+
+void uniform_f32_avx512(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, float* out, int64_t n) {
+  uniform_blocks<16>(b0, count, k0, k1, out, n);
+}
+
+void uniform_f64_avx512(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, double* out, int64_t n) {
+  uniform_blocks<16>(b0, count, k0, k1, out, n);
+}
+
+}  // namespace keras::cpu::philox
