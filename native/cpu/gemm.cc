@@ -213,9 +213,11 @@ GemmBlocking gemm_blocking(int mr, int nr, int element_size) {
     }
   }
   const auto& info = engine::cpu_info();
-  // A full L1 of B slice measured best: A's panels stream in behind it.
-  int64_t kc = info.l1d_bytes / (int64_t(nr) * element_size);
-  kc = std::clamp<int64_t>(kc / 8 * 8, 128, 512);
+  // kc: long enough that the C tile update (MR x NR loads and stores per call)
+  // is a small part of the k loop. Twice L1's worth of B panel measured best on
+  // Zen 4/5 (the panel streams well from L2; a 256 kc lost 4-8% to C updates).
+  int64_t kc = 2 * info.l1d_bytes / (int64_t(nr) * element_size);
+  kc = std::clamp<int64_t>(kc / 8 * 8, 256, 512);
   int64_t mc = info.l2_bytes / 2 / (kc * element_size);
   mc = std::clamp<int64_t>(round_down_at_least(mc, mr), mr, 4096);
   int64_t l3_share = info.l3_bytes / std::max(1, info.l3_sharing_cores);

@@ -34,7 +34,7 @@ struct GemmBlocking {
 };
 
 // Block sizes for a micro-kernel tile from the cache sizes (env override:
-// KERAS_GEMM_BLOCKING=mc,kc,nc). kc: a kc x nr slice of B fills L1;
+// KERAS_GEMM_BLOCKING=mc,kc,nc). kc: long k loops per C tile update;
 // mc: the packed mc x kc block of A in half of L2; nc: the kc x nc block of B
 // in this core's share of L3.
 GemmBlocking gemm_blocking(int mr, int nr, int element_size);
