@@ -26,6 +26,34 @@ const finalizer = new FinalizationRegistry<{ backend: Backend; storage: unknown 
   backend.release(storage);
 });
 
+/**
+ * Registering with the FinalizationRegistry costs about a microsecond, more than a small
+ * op. Most tensors are disposed (by tidy or by hand) in the same synchronous stretch that
+ * made them, so new tensors wait here and only those still alive at the next turn of the
+ * event loop are registered.
+ */
+let young: Tensor[] = [];
+let sweepScheduled = false;
+
+function registerSurvivors(): void {
+  const batch = young;
+  young = [];
+  for (const t of batch) if (!t.isDisposed) finalizer.register(t, { backend: t.backend!, storage: t.storage }, t);
+}
+
+function watchForLeak(t: Tensor): void {
+  young.push(t);
+  // A long synchronous loop must not keep every tensor it made alive until it ends.
+  if (young.length >= 4096) registerSurvivors();
+  else if (!sweepScheduled) {
+    sweepScheduled = true;
+    setImmediate(() => {
+      sweepScheduled = false;
+      registerSurvivors();
+    }).unref();
+  }
+}
+
 export class Tensor {
   readonly id = nextId++;
   /** Dims; for symbolic tensors, unknown dims (the batch dim) are `null` at run time. */
@@ -64,7 +92,7 @@ export class Tensor {
     if (this.backend) {
       this.backend.retain(this.storage);
       state.live.set(this.backend.name, (state.live.get(this.backend.name) ?? 0) + 1);
-      finalizer.register(this, { backend: this.backend, storage: this.storage }, this);
+      watchForLeak(this);
       const scope = state.scopes[state.scopes.length - 1];
       if (scope) scope.push(this);
     }
