@@ -146,6 +146,8 @@ class ArrayData {
   ) {
     const all = [...leaves(x), ...leaves(y), ...leaves(sampleWeight)];
     this.size = all[0].shape[0];
+    warnOnNaN(x, 'x');
+    warnOnNaN(y, 'y');
     for (const t of all) {
       if (t.rank === 0 || t.shape[0] !== this.size) {
         throw new ShapeError(`Data cardinality is ambiguous: all arrays must have the same first dimension; received shapes ${all.map((a) => fmtShape(a.shape)).join(', ')}`);
@@ -190,6 +192,17 @@ class ArrayData {
 
   steps(batchSize: number): number {
     return Math.ceil(this.size / batchSize);
+  }
+}
+
+/** NaN in the data makes every loss NaN; say so up front, naming the array and its shape. */
+function warnOnNaN(s: Structured | undefined, what: string): void {
+  for (const t of leaves(s)) {
+    if (t.isSymbolic || !isFloat(t.dtype)) continue;
+    const v = t.values();
+    let count = 0;
+    for (let i = 0; i < v.length; i++) if (v[i] !== v[i]) count++;
+    if (count) process.emitWarning(`${what} of shape ${fmtShape(t.shape)} contains ${count} NaN value(s); losses and gradients computed from them will be NaN`, 'KerasDataWarning');
   }
 }
 
@@ -701,5 +714,4 @@ export abstract class Trainer extends Layer {
   }
 }
 
-void isFloat;
 void keep;

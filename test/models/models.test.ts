@@ -231,3 +231,21 @@ describe('training API', () => {
     await expect(m2.fit(ops.ones([4, 2]), ops.ones([3, 1]), { verbose: 0 })).rejects.toThrow(/same first dimension; received shapes \(4, 2\), \(3, 1\)/);
   });
 });
+
+describe('bad data', () => {
+  it('warns about NaN inputs, naming the array and its shape', async () => {
+    const warnings: string[] = [];
+    const listener = (w: Error) => warnings.push(w.message);
+    process.on('warning', listener);
+    try {
+      const model = new keras.Sequential([new layers.Dense(1)]);
+      model.compile({ optimizer: 'sgd', loss: 'mse' });
+      const x = ops.convertToTensor([[1, NaN], [2, 3]], 'float32');
+      await model.fit(x, ops.ones([2, 1]), { epochs: 1, verbose: 0 });
+      await new Promise((r) => setImmediate(r));
+    } finally {
+      process.off('warning', listener);
+    }
+    expect(warnings.some((w) => /x of shape \(2, 2\) contains 1 NaN value/.test(w)), warnings.join('\n')).toBe(true);
+  });
+});
