@@ -244,14 +244,17 @@ void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, con
     const int64_t ch = c.cout;
     engine::thread_pool().parallel_for(rows, chunk_grain(rows, 2.0 * double(taps * ch)), [&](int64_t b, int64_t e) {
       std::vector<int64_t> pix(static_cast<size_t>(taps));
+      std::vector<const T*> pa(static_cast<size_t>(taps)), pb(static_cast<size_t>(taps));
       for (int64_t r = b; r < e; ++r) {
         const int64_t n = r / out_pix;
         window_taps(win, r % out_pix, pix.data());
-        T* yr = y + r * ch;
-        std::fill_n(yr, ch, T(0));
+        int64_t count = 0;
         for (int64_t t = 0; t < taps; ++t) {
-          if (pix[size_t(t)] >= 0) ops.fma(yr, x + (n * in_pix + pix[size_t(t)]) * ch, w + t * ch, ch);
+          if (pix[size_t(t)] < 0) continue;
+          pa[size_t(count)] = x + (n * in_pix + pix[size_t(t)]) * ch;
+          pb[size_t(count++)] = w + t * ch;
         }
+        ops.dot_rows(y + r * ch, false, count, pa.data(), pb.data(), ch);
       }
     }, ctx.max_threads);
     return;
@@ -289,14 +292,17 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
     const int64_t ch = c.cout;
     engine::thread_pool().parallel_for(rows, chunk_grain(rows, 2.0 * double(taps * ch)), [&](int64_t b, int64_t e) {
       std::vector<int64_t> pix(static_cast<size_t>(taps));
+      std::vector<const T*> pa(static_cast<size_t>(taps)), pb(static_cast<size_t>(taps));
       for (int64_t r = b; r < e; ++r) {
         const int64_t n = r / in_pix;
         window_taps_transposed(win, r % in_pix, pix.data());
-        T* xr = dx + r * ch;
-        std::fill_n(xr, ch, T(0));
+        int64_t count = 0;
         for (int64_t t = 0; t < taps; ++t) {
-          if (pix[size_t(t)] >= 0) ops.fma(xr, dy + (n * out_pix + pix[size_t(t)]) * ch, w + t * ch, ch);
+          if (pix[size_t(t)] < 0) continue;
+          pa[size_t(count)] = dy + (n * out_pix + pix[size_t(t)]) * ch;
+          pb[size_t(count++)] = w + t * ch;
         }
+        ops.dot_rows(dx + r * ch, false, count, pa.data(), pb.data(), ch);
       }
     }, ctx.max_threads);
     return;
@@ -351,9 +357,18 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   pool.parallel_for(slots, 1, [&](int64_t sb, int64_t se) {
     std::vector<int64_t> pix(static_cast<size_t>(taps));
     std::vector<T> col(depthwise || direct ? 0 : size_t(chunk * kg));
-    std::vector<int64_t> table(direct ? size_t(chunk * taps) : 0);
-    std::vector<const T*> a_ptr(direct ? size_t(chunk) : 0), b_ptr(direct ? size_t(chunk) : 0);
+    std::vector<int64_t> table(direct || depthwise ? size_t(chunk * taps) : 0);
+    std::vector<const T*> a_ptr(direct || depthwise ? size_t(chunk) : 0), b_ptr(direct || depthwise ? size_t(chunk) : 0);
     alignas(64) T tile[16 * 64];  // >= MR x NR of every table entry
+    // table[(m - m0) * taps + t]: the input pixel (batch included) of row m's tap t, or -1.
+    auto fill_table = [&](int64_t m0, int64_t m1) {
+      for (int64_t m = m0; m < m1; ++m) {
+        int64_t* entry = &table[size_t((m - m0) * taps)];
+        window_taps(win, m % out_pix, entry);
+        const int64_t base = (m / out_pix) * in_pix;
+        for (int64_t t = 0; t < taps; ++t) entry[t] += entry[t] < 0 ? 0 : base;
+      }
+    };
     const RowOps<T>& ops = row_ops<T>(conv_kernels());
     for (int64_t slot = sb; slot < se; ++slot) {
       T* acc = partial.get() + slot * dw_size;
@@ -361,14 +376,14 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
       for (int64_t ck = c0; ck < c1; ++ck) {
         const int64_t m0 = ck * chunk, m1 = std::min(rows, m0 + chunk);
         if (direct) {
-          for (int64_t m = m0; m < m1; ++m) window_taps(win, m % out_pix, &table[size_t((m - m0) * taps)]);
+          fill_table(m0, m1);
           for (int64_t g = 0; g < c.groups; ++g) {
             for (int64_t t = 0; t < taps; ++t) {
               int64_t count = 0;
               for (int64_t m = m0; m < m1; ++m) {
                 const int64_t p = table[size_t((m - m0) * taps + t)];
                 if (p < 0) continue;
-                a_ptr[size_t(count)] = x + ((m / out_pix) * in_pix + p) * c.cin + g * red;
+                a_ptr[size_t(count)] = x + p * c.cin + g * red;
                 b_ptr[size_t(count++)] = dy + m * c.cout + g * cols;
               }
               if (count == 0) continue;
@@ -389,13 +404,18 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
           continue;
         }
         if (depthwise) {
+          // dw[t] += sum over the chunk's rows m of x[pixel(m, t)] * dy[m], per tap.
           const int64_t ch = c.cout;
-          for (int64_t m = m0; m < m1; ++m) {
-            const int64_t n = m / out_pix;
-            window_taps(win, m % out_pix, pix.data());
-            for (int64_t t = 0; t < taps; ++t) {
-              if (pix[size_t(t)] >= 0) ops.fma(acc + t * ch, x + (n * in_pix + pix[size_t(t)]) * ch, dy + m * ch, ch);
+          fill_table(m0, m1);
+          for (int64_t t = 0; t < taps; ++t) {
+            int64_t count = 0;
+            for (int64_t m = m0; m < m1; ++m) {
+              const int64_t p = table[size_t((m - m0) * taps + t)];
+              if (p < 0) continue;
+              a_ptr[size_t(count)] = x + p * ch;
+              b_ptr[size_t(count++)] = dy + m * ch;
             }
+            ops.dot_rows(acc + t * ch, true, count, a_ptr.data(), b_ptr.data(), ch);
           }
           continue;
         }

@@ -60,9 +60,14 @@ struct IgemmKernel {
 template <class T>
 struct RowOps {
   void (*fma)(T* y, const T* a, const T* b, int64_t n);  // y += a * b
+  // y = (accumulate ? y : 0) + sum over q < count of a[q] * b[q], elementwise over n:
+  // a depthwise conv row over all its taps, with y kept in registers.
+  void (*dot_rows)(T* y, bool accumulate, int64_t count, const T* const* a, const T* const* b, int64_t n);
   void (*axpy)(T* y, T s, const T* x, int64_t n);        // y += s * x
   void (*add)(T* y, const T* x, int64_t n);              // y += x
   void (*max)(T* best, const T* x, int64_t n);           // best = x > best || x is NaN ? x : best
+  // The same rule, also recording in arg the tap that set each best value.
+  void (*argmax)(T* best, int32_t* arg, const T* x, int32_t tap, int64_t n);
 };
 
 struct ConvIsaTable {

@@ -111,6 +111,36 @@ void row_fma(typename V::T* y, const typename V::T* a, const typename V::T* b, i
 }
 
 template <class V>
+void row_dot_rows(typename V::T* y, bool accumulate, int64_t count, const typename V::T* const* a,
+                  const typename V::T* const* b, int64_t n) {
+  using Reg = typename V::Reg;
+  constexpr int W = V::kWidth;
+  int64_t c = 0;
+  // Four vectors of channels at a time, summed over all q in registers.
+  for (; c + 4 * W <= n; c += 4 * W) {
+    Reg acc[4];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) acc[j] = accumulate ? V::loadu(y + c + j * W) : V::zero();
+    for (int64_t q = 0; q < count; ++q) {
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) acc[j] = V::fmadd(V::loadu(a[q] + c + j * W), V::loadu(b[q] + c + j * W), acc[j]);
+    }
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) V::storeu(y + c + j * W, acc[j]);
+  }
+  for (; c + W <= n; c += W) {
+    Reg acc = accumulate ? V::loadu(y + c) : V::zero();
+    for (int64_t q = 0; q < count; ++q) acc = V::fmadd(V::loadu(a[q] + c), V::loadu(b[q] + c), acc);
+    V::storeu(y + c, acc);
+  }
+  for (; c < n; ++c) {
+    typename V::T acc = accumulate ? y[c] : 0;
+    for (int64_t q = 0; q < count; ++q) acc += a[q][c] * b[q][c];
+    y[c] = acc;
+  }
+}
+
+template <class V>
 void row_axpy(typename V::T* y, typename V::T s, const typename V::T* x, int64_t n) {
   constexpr int W = V::kWidth;
   const auto vs = V::set1(s);
@@ -140,6 +170,17 @@ void row_max(typename V::T* best, const typename V::T* x, int64_t n) {
   }
 }
 
+// Branch-free so the compiler vectorizes it (random data would mispredict every other branch).
+template <class V>
+void row_argmax(typename V::T* best, int32_t* arg, const typename V::T* x, int32_t tap, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const auto v = x[i], b = best[i];
+    const bool take = (v > b) | ((v != v) & (b == b));
+    best[i] = take ? v : b;
+    arg[i] = take ? tap : arg[i];
+  }
+}
+
 template <class V, int MR32, int NV32, int MR64, int NV64>
 constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, const char* f64_name) {
   using F32 = typename V::template Vec<float>;
@@ -150,8 +191,8 @@ constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, co
        &outer_microkernel<F32, MR32, NV32>},
       {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>,
        &outer_microkernel<F64, MR64, NV64>},
-      {&row_fma<F32>, &row_axpy<F32>, &row_add<F32>, &row_max<F32>},
-      {&row_fma<F64>, &row_axpy<F64>, &row_add<F64>, &row_max<F64>},
+      {&row_fma<F32>, &row_dot_rows<F32>, &row_axpy<F32>, &row_add<F32>, &row_max<F32>, &row_argmax<F32>},
+      {&row_fma<F64>, &row_dot_rows<F64>, &row_axpy<F64>, &row_add<F64>, &row_max<F64>, &row_argmax<F64>},
   };
 }
 

@@ -65,8 +65,10 @@ void max_pool(const KernelContext& ctx, const Window& w, int64_t ch, const T* x,
 template <class T>
 void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const T* x, const T* dy, T* dx) {
   const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels();
+  const RowOps<T>& ops = row_ops<T>(conv_kernels());
   engine::thread_pool().parallel_for(w.n, chunk_grain(double(out_pix * taps * ch)), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> pix(static_cast<size_t>(taps)), arg(static_cast<size_t>(ch));
+    std::vector<int64_t> pix(static_cast<size_t>(taps));
+    std::vector<int32_t> arg(static_cast<size_t>(ch));
     std::vector<T> best(static_cast<size_t>(ch));
     for (int64_t n = b; n < e; ++n) {
       const T* xi = x + n * in_pix * ch;
@@ -74,23 +76,22 @@ void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const 
       std::fill_n(dxi, in_pix * ch, T(0));
       for (int64_t q = 0; q < out_pix; ++q) {
         window_taps(w, q, pix.data());
-        std::fill(arg.begin(), arg.end(), -1);
+        // The first maximum over the taps in order wins, NaN over numbers (the js rule).
+        bool first = true;
         for (int64_t t = 0; t < taps; ++t) {
           if (pix[size_t(t)] < 0) continue;
-          const int64_t base = pix[size_t(t)] * ch;
-          for (int64_t c = 0; c < ch; ++c) {
-            const T v = xi[base + c], bv = best[size_t(c)];
-            // First maximum wins; NaN beats numbers (the js kernel's rule).
-            if (arg[size_t(c)] < 0 || v > bv || (v != v && bv == bv)) {
-              best[size_t(c)] = v;
-              arg[size_t(c)] = base + c;
-            }
+          const T* xr = xi + pix[size_t(t)] * ch;
+          if (first) {
+            std::copy_n(xr, ch, best.data());
+            std::fill(arg.begin(), arg.end(), int32_t(t));
+            first = false;
+          } else {
+            ops.argmax(best.data(), arg.data(), xr, int32_t(t), ch);
           }
         }
+        if (first) continue;  // a window of padding only takes no gradient
         const T* dyr = dy + (n * out_pix + q) * ch;
-        for (int64_t c = 0; c < ch; ++c) {
-          if (arg[size_t(c)] >= 0) dxi[arg[size_t(c)]] += dyr[c];
-        }
+        for (int64_t c = 0; c < ch; ++c) dxi[pix[size_t(arg[size_t(c)])] * ch + c] += dyr[c];
       }
     }
   }, ctx.max_threads);
