@@ -485,12 +485,26 @@ export abstract class Trainer extends Layer {
 
   /** Runs `step` on a batch, compiled into one graph when possible. */
   private runStep(kind: 'train' | 'test', batch: TensorBatch): Logs {
+    const prepared = this.prepareStep(kind, batch);
+    if (!prepared.compiled) return tidy(() => readLogs(prepared.step(batch)));
+    return this.readOutputs(prepared.compiled, prepared.compiled.exe.runSync(this.flatBatch(batch)));
+  }
+
+  /** Like runStep, but a compiled step runs through the executable's async `run` (off the event loop where the backend can). */
+  private async runStepAsync(kind: 'train' | 'test', batch: TensorBatch): Promise<Logs> {
+    const prepared = this.prepareStep(kind, batch);
+    if (!prepared.compiled) return tidy(() => readLogs(prepared.step(batch)));
+    return this.readOutputs(prepared.compiled, await prepared.compiled.exe.run(this.flatBatch(batch)));
+  }
+
+  private prepareStep(kind: 'train' | 'test', batch: TensorBatch): { step: (b: TensorBatch) => Record<string, Tensor>; compiled: CompiledStep | null } {
     const step = (b: TensorBatch) => (kind === 'train' ? this.trainStep(b) : this.testStep(b));
     if (!this.built) this.buildFromBatch(batch);
     if (kind === 'train') tidy(() => this.optimizer!.build(this.trainableWeights));
-    const compiled = this.jit === false ? null : this.compiledFor(kind, batch, step);
-    if (!compiled) return tidy(() => readLogs(step(batch)));
-    const outs = compiled.exe.runSync(this.flatBatch(batch));
+    return { step, compiled: this.jit === false ? null : this.compiledFor(kind, batch, step) };
+  }
+
+  private readOutputs(compiled: CompiledStep, outs: Tensor[]): Logs {
     const logs: Logs = {};
     compiled.keys.forEach((k, i) => {
       logs[k] = outs[i].item();
@@ -590,7 +604,7 @@ export abstract class Trainer extends Layer {
         for await (const batch of source.epoch(1337 + epoch)) {
           if (args.stepsPerEpoch !== undefined && stepIndex >= args.stepsPerEpoch) break;
           await callbacks.call('onTrainBatchBegin', stepIndex, {});
-          logs = this.runStep('train', batch);
+          logs = await this.runStepAsync('train', batch);
           for (const t of batch.owned ?? []) t.dispose();
           await callbacks.call('onTrainBatchEnd', stepIndex, logs);
           stepIndex++;
@@ -629,7 +643,7 @@ export abstract class Trainer extends Layer {
     for await (const batch of source.epoch(0)) {
       if (maxSteps !== undefined && i >= maxSteps) break;
       await callbacks.call('onTestBatchBegin', i, {});
-      logs = this.runStep('test', batch);
+      logs = await this.runStepAsync('test', batch);
       for (const t of batch.owned ?? []) t.dispose();
       await callbacks.call('onTestBatchEnd', i, logs);
       i++;
