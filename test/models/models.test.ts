@@ -249,3 +249,31 @@ describe('bad data', () => {
     expect(warnings.some((w) => /x of shape \(2, 2\) contains 1 NaN value/.test(w)), warnings.join('\n')).toBe(true);
   });
 });
+
+describe('a CNN', () => {
+  it('learns to tell horizontal from vertical bars (loss below 0.1)', async () => {
+    keras.utils.setRandomSeed(5);
+    const n = 96;
+    const x = new Float32Array(n * 8 * 8);
+    const y = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const vertical = i % 2;
+      const pos = 1 + ((i * 5) % 6);
+      for (let k = 0; k < 8; k++) x[i * 64 + (vertical ? k * 8 + pos : pos * 8 + k)] = 1;
+      y[i] = vertical;
+    }
+    class BarNet extends keras.Model {
+      conv = new layers.Conv2D(4, 3, { activation: 'relu' });
+      pool = new layers.GlobalMaxPooling2D();
+      out = new layers.Dense(2, { activation: 'softmax' });
+      override call(t: keras.Tensor | keras.Tensor[]): keras.Tensor {
+        return this.out.apply(this.pool.apply(this.conv.apply(t))) as keras.Tensor;
+      }
+    }
+    const model = new BarNet();
+    model.compile({ optimizer: new keras.optimizers.Adam(0.05), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+    const h = await model.fit(ops.reshape(ops.convertToTensor(x), [n, 8, 8, 1]), ops.convertToTensor(y), { epochs: 15, batchSize: 16, verbose: 0 });
+    expect(h.history.loss[14], `losses ${h.history.loss.map((l) => l.toFixed(3))}`).toBeLessThan(0.1);
+    expect(h.history.accuracy[14]).toBe(1);
+  });
+});
