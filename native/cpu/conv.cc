@@ -165,9 +165,12 @@ int chunk_grain(int64_t items, double flops_per_item) {
 // tap, the pixel base pointer (channel 0 of that pixel) or null for padding.
 // Group g reads channels [g*red, (g+1)*red) of those pixels and writes columns
 // [g*cols, (g+1)*cols) of out (row stride ldc). packed: [groups][panels][taps][red][NR].
+// `order`, when given, lists the rows in the order they are grouped into tiles
+// (rows that share their valid taps together); tiles of non-consecutive rows
+// are computed aside and copied out.
 template <class T, class Locate>
 void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t red, int64_t cols, int64_t groups,
-               const T* packed, T* out, int64_t ldc, const Locate& locate) {
+               const T* packed, T* out, int64_t ldc, const Locate& locate, const int64_t* order = nullptr) {
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
   const int mr = kernel.mr;
   const int64_t nr = kernel.nr, panels = ceil_div(cols, nr);
@@ -178,11 +181,19 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
     std::vector<const T*> pix(size_t(mr * ntaps)), ind(size_t(mr * std::max<int64_t>(ntaps, 1)));
     std::vector<const T*> wp(size_t(std::max<int64_t>(ntaps, 1)));
     std::vector<int64_t> tap_of(size_t(std::max<int64_t>(ntaps, 1)));
+    int64_t row_of[32];
+    alignas(64) T tile_out[16 * 64];  // >= MR x NR of every table entry
     for (int64_t tile = begin; tile < end; ++tile) {
-      const int64_t r0 = tile * mr, nrows = std::min<int64_t>(mr, rows - r0);
+      const int64_t t0 = tile * mr, nrows = std::min<int64_t>(mr, rows - t0);
+      bool consecutive = true;
+      for (int64_t i = 0; i < nrows; ++i) {
+        row_of[i] = order ? order[t0 + i] : t0 + i;
+        consecutive &= row_of[i] == row_of[0] + i;
+      }
+      const int64_t r0 = row_of[0];
       for (int64_t i = 0; i < mr; ++i) {
         if (i < nrows) {
-          locate(r0 + i, &pix[size_t(i * ntaps)]);
+          locate(row_of[i], &pix[size_t(i * ntaps)]);
         } else {
           std::fill_n(&pix[size_t(i * ntaps)], ntaps, nullptr);
         }
@@ -202,8 +213,15 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
         for (int64_t j = 0; j < panels; ++j) {
           const T* panel = packed + (g * panels + j) * ntaps * red * nr;
           for (int64_t q = 0; q < nt; ++q) wp[size_t(q)] = panel + tap_of[size_t(q)] * red * nr;
-          kernel.run(nt, red, ind.data(), wp.data(), out + r0 * ldc + g * cols + j * nr, ldc, nrows,
-                     std::min<int64_t>(nr, cols - j * nr));
+          const int64_t ncols = std::min<int64_t>(nr, cols - j * nr);
+          if (consecutive) {
+            kernel.run(nt, red, ind.data(), wp.data(), out + r0 * ldc + g * cols + j * nr, ldc, nrows, ncols);
+            continue;
+          }
+          kernel.run(nt, red, ind.data(), wp.data(), tile_out, nr, mr, nr);
+          for (int64_t i = 0; i < nrows; ++i) {
+            std::copy_n(tile_out + i * nr, ncols, out + row_of[i] * ldc + g * cols + j * nr);
+          }
         }
       }
     }
@@ -327,7 +345,30 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
     window_taps_transposed(win, row % in_pix, p);
     for (int64_t t = 0; t < taps; ++t) out[t] = p[t] < 0 ? nullptr : dy + (n * out_pix + p[t]) * c.cout;
   };
-  run_igemm<T>(ctx, rows, taps, red, cols, c.groups, packed.get(), dx, c.cin, locate);
+  // With a stride, a dx pixel is reached only by the taps of its phase (position
+  // modulo the stride): tiles of one phase drop the other taps instead of
+  // multiplying zeros. Rows ordered by (phase, image, position in the phase grid).
+  std::vector<int64_t> order;
+  if (win.s[0] * win.s[1] * win.s[2] > 1) {
+    order.reserve(size_t(rows));
+    for (int64_t pd = 0; pd < std::min(win.s[0], win.in[0]); ++pd) {
+      for (int64_t ph = 0; ph < std::min(win.s[1], win.in[1]); ++ph) {
+        for (int64_t pw = 0; pw < std::min(win.s[2], win.in[2]); ++pw) {
+          for (int64_t n = 0; n < win.n; ++n) {
+            for (int64_t id = pd; id < win.in[0]; id += win.s[0]) {
+              for (int64_t ih = ph; ih < win.in[1]; ih += win.s[1]) {
+                for (int64_t iw = pw; iw < win.in[2]; iw += win.s[2]) {
+                  order.push_back(n * in_pix + (id * win.in[1] + ih) * win.in[2] + iw);
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  run_igemm<T>(ctx, rows, taps, red, cols, c.groups, packed.get(), dx, c.cin, locate,
+               order.empty() ? nullptr : order.data());
 }
 
 // ---------------------------------------------------------------- filter gradient
