@@ -26,8 +26,10 @@ using kernels::TensorView;
 constexpr int64_t kParallelBytes = 1 << 18;
 // Bytes per work item: large enough to amortize dispatch.
 constexpr int64_t kBytesPerItem = 1 << 16;
-// Side of a transpose tile, in elements.
-constexpr int64_t kTile = 32;
+// Side of a transpose tile, in elements: 16 KiB of 4-byte elements (fits L1 with
+// room for the lines being read and written).
+template <class T>
+constexpr int64_t kTile = sizeof(T) >= 8 ? 32 : 64;
 
 int threads_of(const KernelContext& ctx) { return ctx.max_threads; }
 
@@ -115,19 +117,20 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
         outer.dst.push_back(n.dst[d]);
       }
       const int64_t outer_count = engine::shape_numel(outer.size);
-      const int64_t tiles_k = (n.size[k] + kTile - 1) / kTile, tiles_j = (inner + kTile - 1) / kTile;
+      constexpr int64_t tile_side = kTile<T>;
+      const int64_t tiles_k = (n.size[k] + tile_side - 1) / tile_side, tiles_j = (inner + tile_side - 1) / tile_side;
       const int64_t dk = n.dst[k];
-      parallel_items(outer_count * tiles_k * tiles_j, kTile * kTile * int64_t(sizeof(T)), max_threads,
+      parallel_items(outer_count * tiles_k * tiles_j, tile_side * tile_side * int64_t(sizeof(T)), max_threads,
                      [&](int64_t begin, int64_t end) {
         for (int64_t item = begin; item < end; ++item) {
           const int64_t tj = item % tiles_j, tk = (item / tiles_j) % tiles_k, o = item / (tiles_j * tiles_k);
           int64_t so = 0, dof = 0;
           offsets_of(outer, outer.size.size(), o, &so, &dof);
-          const int64_t i0 = tk * kTile, ni = std::min(n.size[k], i0 + kTile) - i0;
-          const int64_t j0 = tj * kTile, nj = std::min(inner, j0 + kTile) - j0;
+          const int64_t i0 = tk * tile_side, ni = std::min(n.size[k], i0 + tile_side) - i0;
+          const int64_t j0 = tj * tile_side, nj = std::min(inner, j0 + tile_side) - j0;
           // Through an L1 buffer: both sides move contiguous runs, so power-of-two
           // strides (4 KiB aliasing) never make a tile's lines evict each other.
-          T tile[kTile][kTile];
+          T tile[tile_side][tile_side];
           for (int64_t j = 0; j < nj; ++j) {
             const T* s = src + so + i0 + (j0 + j) * ss;
             for (int64_t i = 0; i < ni; ++i) tile[i][j] = s[i];
