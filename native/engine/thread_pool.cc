@@ -160,22 +160,26 @@ void SpinBarrier::wait() {
   const int generation = generation_.load(std::memory_order_acquire);
   if (arrived_.fetch_add(1, std::memory_order_acq_rel) + 1 == count_) {
     arrived_.store(0, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_release);
+    // Publish first, then look for sleepers (seq_cst both sides): either a
+    // sleeper sees the new generation before sleeping, or we see it and wake it.
+    generation_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+      { std::lock_guard<std::mutex> lock(mutex_); }  // it is inside cv_.wait or yet to check
+      cv_.notify_all();
+    }
     return;
   }
-  // Spin briefly (members usually arrive within microseconds), then yield so an
-  // oversubscribed machine can run the member we are waiting for.
-  for (int spins = 0; generation_.load(std::memory_order_acquire) == generation; ++spins) {
-    if (spins < 4096) {
+  for (int spins = 0; spins < 2048; ++spins) {
+    if (generation_.load(std::memory_order_acquire) != generation) return;
 #if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
+    __builtin_ia32_pause();
 #endif
-    } else {
-      std::this_thread::yield();
-    }
   }
+  std::unique_lock<std::mutex> lock(mutex_);
+  sleepers_.fetch_add(1, std::memory_order_seq_cst);
+  cv_.wait(lock, [&] { return generation_.load(std::memory_order_seq_cst) != generation; });
+  sleepers_.fetch_sub(1, std::memory_order_relaxed);
 }
-
 
 int default_num_threads() {
   if (const char* env = std::getenv("KERAS_NUM_THREADS")) {

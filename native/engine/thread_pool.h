@@ -57,7 +57,8 @@ class ThreadPool {
 };
 
 // A reusable barrier for a team from run_team. Spins first, since members are
-// on their own cores and waits are short, then yields.
+// on their own cores and waits are short; then sleeps, so a member whose partner
+// was descheduled (a busy machine) stops burning the core it waits on.
 class SpinBarrier {
  public:
   explicit SpinBarrier(int count) : count_(count) {}
@@ -67,6 +68,9 @@ class SpinBarrier {
   const int count_;
   std::atomic<int> arrived_{0};
   std::atomic<int> generation_{0};
+  std::atomic<int> sleepers_{0};
+  std::mutex mutex_;
+  std::condition_variable cv_;
 };
 
 // The process-wide pool: KERAS_NUM_THREADS threads, default one per physical core.
