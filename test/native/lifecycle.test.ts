@@ -52,3 +52,19 @@ describe('native tensor lifecycle', () => {
     expect(ticks - started, 'timer callbacks that ran during the matmul').toBeGreaterThan(0);
   });
 });
+
+describe('native loader', () => {
+  it('explains that the cpu backend is unavailable, and why, when no binary can be found', () => {
+    const script = `
+      import { loadNativeAddon } from ${JSON.stringify(path.join(root, 'lib/backends/cpu/native.ts'))};
+      try { loadNativeAddon(); console.log('loaded'); } catch (error) { console.log(error.name + ': ' + error.message); }
+    `;
+    // node-gyp-build looks in $KERAS_NODE_PREBUILD instead of the package when it is set.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      cwd: root,
+      env: { ...process.env, KERAS_NODE_PREBUILD: path.join(root, 'no-such-dir') },
+    });
+    expect(run.stdout).toMatch(/NativeBackendUnavailableError: The cpu backend is unavailable: the native addon could not be loaded \(No native build was found[\s\S]+\)\. Build it with `npx node-gyp rebuild`/);
+  });
+});
