@@ -1,0 +1,250 @@
+/**
+ * Memory-bound op speed (`npm run bench -- elementwise`): GB/s of bytes moved by
+ * add, exp, tanh, sigmoid, sum (all / last axis) and softmax on a 4096x4096 float32
+ * tensor (64 MiB, far larger than L2), on the `cpu` and `js` backends, as a ratio of
+ * the copy bandwidth measured in this run; numpy beside them when importable.
+ *
+ * The limit is a copy (read N bytes, write N bytes): the native `identity` kernel
+ * (a memcpy split over the thread pool) and TypedArray.set. Each repetition times
+ * the copies, then the op, and the ratio is taken within the repetition (shared
+ * machines drift); figures are medians over repetitions. Target, reported and never
+ * asserted: >= 70% of copy bandwidth on `cpu`.
+ */
+import { spawnSync } from 'node:child_process';
+import * as keras from '../lib/index.js';
+import { isNativeAvailable, loadNativeAddon, type NativeTensor } from '../lib/backends/cpu/native.js';
+
+const { ops } = keras;
+
+const ROWS = 4096;
+const COLS = 4096;
+const N = ROWS * COLS;
+const F32 = 4;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** Seconds taken by fn (one call). */
+function seconds(fn: () => void): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e9;
+}
+
+/** Uniform values in [-4, 4): wide enough that exp/tanh/sigmoid take their general path. */
+function randomFloats(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 4294967296) * 8 - 4;
+  }
+  return out;
+}
+
+interface OpCase {
+  name: string;
+  /** Bytes a single fused pass must move: inputs read plus output written. */
+  bytes: number;
+  run: (x: keras.Tensor, y: keras.Tensor) => unknown;
+  note?: string;
+}
+
+const CASES: OpCase[] = [
+  { name: 'add', bytes: 3 * N * F32, run: (x, y) => ops.add(x, y) },
+  { name: 'exp', bytes: 2 * N * F32, run: (x) => ops.exp(x) },
+  { name: 'tanh', bytes: 2 * N * F32, run: (x) => ops.tanh(x) },
+  { name: 'sigmoid', bytes: 2 * N * F32, run: (x) => ops.sigmoid(x) },
+  { name: 'sum (all)', bytes: N * F32, run: (x) => ops.sum(x) },
+  { name: 'sum (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.sum(x, -1) },
+  { name: 'softmax (axis -1)', bytes: 2 * N * F32, run: (x) => ops.softmax(x, -1), note: 'composite: max, subtract, exp, sum, divide; bytes counted as one fused pass' },
+];
+
+/** Copy limits: each call times one copy of N float32 and returns GB/s (read + write). */
+interface Copier {
+  name: string;
+  gbps: () => number;
+  dispose?: () => void;
+}
+
+function copiers(src: Float32Array): Copier[] {
+  const out: Copier[] = [];
+  const dst = new Float32Array(N);
+  dst.set(src); // touch every page before timing
+  out.push({ name: 'TypedArray.set (1 JS thread)', gbps: () => (2 * N * F32) / seconds(() => dst.set(src)) / 1e9 });
+  if (isNativeAvailable()) {
+    const addon = loadNativeAddon();
+    const t: NativeTensor = addon.createTensor(src, [ROWS, COLS], 'float32');
+    addon.runKernel('identity', [t])[0]!.dispose(); // warm the caching allocator
+    out.push({
+      name: `native identity (memcpy over ${addon.backendInfo().threads} pool threads)`,
+      gbps: () => {
+        let r: NativeTensor | undefined;
+        const s = seconds(() => {
+          r = addon.runKernel('identity', [t])[0];
+        });
+        r!.dispose();
+        return (2 * N * F32) / s / 1e9;
+      },
+      dispose: () => t.dispose(),
+    });
+  }
+  return out;
+}
+
+/** Buffer.copy of 256 MiB: a larger JS-side copy, as a cross-check of the limit. */
+function bufferCopyGBps(reps: number): number {
+  const bytes = 256 * 1024 * 1024;
+  const a = Buffer.alloc(bytes, 1);
+  const b = Buffer.alloc(bytes, 2);
+  a.copy(b);
+  const rates: number[] = [];
+  for (let r = 0; r < reps; r++) rates.push((2 * bytes) / seconds(() => a.copy(b)) / 1e9);
+  return median(rates);
+}
+
+interface Row {
+  backend: string;
+  op: string;
+  ms: number;
+  gbps: number;
+  ofCopy: number;
+}
+
+function benchBackend(backend: string, data: Float32Array, dataY: Float32Array, copy: Copier[], reps: number): Row[] | string {
+  try {
+    keras.config.setBackend(backend);
+  } catch (e) {
+    return `unavailable (${(e as Error).message.split('\n')[0]})`;
+  }
+  const rows: Row[] = [];
+  try {
+    const x = ops.reshape(ops.convertToTensor(data), [ROWS, COLS]);
+    const y = ops.reshape(ops.convertToTensor(dataY), [ROWS, COLS]);
+    for (const c of CASES) {
+      keras.tidy(() => {
+        c.run(x, y); // warm-up: native views, allocator cache, JIT
+      });
+      const times: number[] = [];
+      const ratios: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const limit = Math.max(...copy.map((k) => k.gbps()));
+        const s = seconds(() =>
+          keras.tidy(() => {
+            c.run(x, y);
+          }),
+        );
+        times.push(s);
+        ratios.push(c.bytes / s / 1e9 / limit);
+      }
+      const s = median(times);
+      rows.push({ backend, op: c.name, ms: s * 1e3, gbps: c.bytes / s / 1e9, ofCopy: median(ratios) });
+    }
+    x.dispose();
+    y.dispose();
+    return rows;
+  } catch (e) {
+    return `failed (${(e as Error).message.split('\n')[0]})`;
+  } finally {
+    keras.config.setBackend('js');
+  }
+}
+
+// numpy child: its own copy bandwidth, then each op; medians over repetitions, one JSON line.
+const NUMPY = `
+import json, sys, time
+import numpy as np
+R, C, reps = ${ROWS}, ${COLS}, int(sys.argv[1])
+rng = np.random.default_rng(0)
+x = rng.uniform(-4, 4, (R, C)).astype(np.float32)
+y = rng.uniform(-4, 4, (R, C)).astype(np.float32)
+dst = np.empty_like(x); np.copyto(dst, x)
+def softmax(a):
+    e = np.exp(a - a.max(-1, keepdims=True)); return e / e.sum(-1, keepdims=True)
+ops = {
+  'copy': lambda: np.copyto(dst, x),
+  'add': lambda: x + y, 'exp': lambda: np.exp(x), 'tanh': lambda: np.tanh(x),
+  'sigmoid': lambda: 1 / (1 + np.exp(-x)),
+  'sum (all)': lambda: x.sum(), 'sum (axis -1)': lambda: x.sum(-1), 'softmax (axis -1)': lambda: softmax(x),
+}
+out = {'numpy': np.__version__}
+for k, f in ops.items():
+    f(); ts = []
+    for _ in range(reps):
+        t = time.perf_counter(); f(); ts.append(time.perf_counter() - t)
+    ts.sort(); out[k] = ts[len(ts) // 2]
+print(json.dumps(out))
+`;
+
+function numpy(reps: number): Record<string, number> | string {
+  // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be pinned on this machine for old OpenBLAS builds; drop them for this child only.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync('python3', ['-c', NUMPY, String(reps)], { env, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) return r.error || /No module named/.test(r.stderr) ? 'not importable' : `failed (${r.stderr.trim().split('\n').pop()})`;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+function table(header: string[], cells: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join('  ');
+  console.log(line(header));
+  for (const c of cells) console.log(line(c));
+}
+
+/** Runs the memory-bandwidth benchmark and prints its table. */
+export async function runElementwiseBench(): Promise<void> {
+  const backends = (process.env.BENCH_BACKENDS ?? 'cpu,js').split(',');
+  const cpuInfo = isNativeAvailable() ? loadNativeAddon().backendInfo() : undefined;
+  console.log(`elementwise benchmark: ${ROWS}x${COLS} float32 (${(N * F32) / 2 ** 20} MiB per tensor), backends ${backends.join(', ')}`);
+  console.log(
+    cpuInfo
+      ? `cpu backend: isa ${cpuInfo.isa}, ${cpuInfo.threads} threads (KERAS_NUM_THREADS=${process.env.KERAS_NUM_THREADS ?? 'unset'}), L2 ${cpuInfo.cpu.l2Bytes / 1024} KiB, L3 ${cpuInfo.cpu.l3Bytes / 2 ** 20} MiB`
+      : 'cpu backend: native addon not loadable',
+  );
+
+  const data = randomFloats(N, 1);
+  const dataY = randomFloats(N, 2);
+  const copy = copiers(data);
+  const limitReps = 9;
+  console.log('\ncopy bandwidth (GB/s of bytes read + written, median of repetitions):');
+  const limits = copy.map((k) => {
+    k.gbps();
+    return median(Array.from({ length: limitReps }, () => k.gbps()));
+  });
+  copy.forEach((k, i) => console.log(`  ${k.name.padEnd(48)} ${limits[i]!.toFixed(1)}`));
+  console.log(`  ${'Buffer.copy 256 MiB (1 JS thread)'.padEnd(48)} ${bufferCopyGBps(5).toFixed(1)}`);
+  const np = numpy(5);
+  const npCopy = typeof np === 'string' ? undefined : (2 * N * F32) / np.copy! / 1e9;
+  if (npCopy !== undefined) console.log(`  ${'np.copyto (numpy process, 1 thread)'.padEnd(48)} ${npCopy.toFixed(1)}`);
+  console.log(`  limit used for the ratios of cpu and js: the faster of the first two, re-measured in every repetition`);
+
+  const header = ['op', 'backend', 'ms', 'GB/s', 'of copy'];
+  const cells: string[][] = [];
+  const notes = new Set<string>();
+  for (const b of backends) {
+    const rows = benchBackend(b, data, dataY, copy, b === 'js' ? 3 : 7);
+    if (typeof rows === 'string') {
+      cells.push(['*', b, rows, '', '']);
+      continue;
+    }
+    for (const r of rows) cells.push([r.op, r.backend, r.ms.toFixed(2), r.gbps.toFixed(1), `${(100 * r.ofCopy).toFixed(0)}%`]);
+  }
+  for (const c of CASES) if (c.note) notes.add(`${c.name}: ${c.note}`);
+
+  if (typeof np === 'string' || npCopy === undefined) console.log(`\nnumpy: ${np}`);
+  else {
+    for (const c of CASES) {
+      const s = np[c.name]!;
+      cells.push([c.name, `numpy ${np.numpy}`, (s * 1e3).toFixed(2), (c.bytes / s / 1e9).toFixed(1), `${((100 * c.bytes) / s / 1e9 / npCopy).toFixed(0)}%*`]);
+    }
+    notes.add(`numpy rows (*): ratio to numpy's own np.copyto measured in its process (${npCopy.toFixed(1)} GB/s); numpy runs these ops on one thread`);
+  }
+  console.log('');
+  cells.sort((a, b) => CASES.findIndex((c) => c.name === a[0]) - CASES.findIndex((c) => c.name === b[0]));
+  table(header, cells);
+  console.log('(GB/s: bytes one fused pass must move (inputs read + output written) / median time; "of copy": median of per-repetition');
+  console.log(' ratios to the copy limit timed just before the op; target for cpu >= 70%)');
+  for (const n of notes) console.log(`  ${n}`);
+  for (const k of copy) k.dispose?.();
+}
