@@ -217,7 +217,7 @@ export async function runElementwiseBench(): Promise<void> {
   const np = numpy(5);
   const npCopy = typeof np === 'string' ? undefined : (2 * N * F32) / np.copy! / 1e9;
   if (npCopy !== undefined) console.log(`  ${'np.copyto (numpy process, 1 thread)'.padEnd(48)} ${npCopy.toFixed(1)}`);
-  console.log(`  limit used for the ratios of cpu and js: the faster of the first two, re-measured in every repetition`);
+  console.log(`  limit for the ratios of cpu and js: ${copy.length > 1 ? 'the faster of' : ''} ${copy.map((k) => k.name.split(' (')[0]).join(' and ')}, re-timed in every repetition`);
 
   const header = ['op', 'backend', 'ms', 'GB/s', 'of copy'];
   const cells: string[][] = [];
@@ -225,7 +225,7 @@ export async function runElementwiseBench(): Promise<void> {
   for (const b of backends) {
     const rows = benchBackend(b, data, dataY, copy, b === 'js' ? 3 : 7);
     if (typeof rows === 'string') {
-      cells.push(['*', b, rows, '', '']);
+      notes.add(`${b}: ${rows}`);
       continue;
     }
     for (const r of rows) cells.push([r.op, r.backend, r.ms.toFixed(2), r.gbps.toFixed(1), `${(100 * r.ofCopy).toFixed(0)}%`]);

@@ -18,10 +18,18 @@ async function runModule(file: string): Promise<void> {
     console.log(`bench/${file}.ts is not there yet: skipped`);
     return;
   }
-  const mod = (await import(url.href)) as Record<string, unknown>;
-  const run = Object.entries(mod).find(([k, v]) => typeof v === 'function' && /^run\w*Bench$/.test(k))?.[1] ?? mod.default;
-  if (typeof run === 'function') await (run as () => unknown)();
+  try {
+    const mod = (await import(url.href)) as Record<string, unknown>;
+    const run = Object.entries(mod).find(([k, v]) => typeof v === 'function' && /^run\w*Bench$/.test(k))?.[1] ?? mod.default;
+    if (typeof run === 'function') await (run as () => unknown)();
+  } catch (error) {
+    // One failing benchmark (e.g. no native build) should not hide the others' figures.
+    failures.push(file);
+    console.log(`bench/${file}.ts failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  }
 }
+
+const failures: string[] = [];
 
 /** The machine and how loaded it is: figures from a busy machine read low, so say so up front. */
 function describeMachine(): void {
@@ -51,4 +59,8 @@ for (const name of NAMES) {
   if (!wanted.includes(name)) continue;
   console.log(`\n=== ${name} ===`);
   await runModule(name);
+}
+if (failures.length) {
+  console.log(`\nfailed: ${failures.join(', ')}`);
+  process.exitCode = 1;
 }
