@@ -44,8 +44,10 @@ Window make_window(int64_t n, const kernels::Shape& in_spatial, const kernels::S
   return w;
 }
 
-int64_t window_taps(const Window& w, int64_t q, int64_t* in_pixel) {
-  const int64_t ow = q % w.out[2], oh = q / w.out[2] % w.out[1], od = q / (w.out[2] * w.out[1]);
+namespace {
+
+// window_taps for output pixel (od, oh, ow).
+int64_t window_taps_at(const Window& w, int64_t od, int64_t oh, int64_t ow, int64_t* in_pixel) {
   int64_t valid = 0, t = 0;
   for (int64_t kd = 0; kd < w.k[0]; ++kd) {
     const int64_t id = od * w.s[0] - w.p[0] + kd * w.d[0];
@@ -67,6 +69,12 @@ int64_t window_taps(const Window& w, int64_t q, int64_t* in_pixel) {
   return valid;
 }
 
+}  // namespace
+
+int64_t window_taps(const Window& w, int64_t q, int64_t* in_pixel) {
+  return window_taps_at(w, q / (w.out[2] * w.out[1]), q / w.out[2] % w.out[1], q % w.out[2], in_pixel);
+}
+
 namespace {
 
 // The output coordinate that reads input coordinate i through tap k, or -1.
@@ -80,10 +88,9 @@ inline int64_t transposed_coord(int64_t i, int64_t k, int64_t s, int64_t d, int6
   return o < out ? o : -1;
 }
 
-}  // namespace
 
-int64_t window_taps_transposed(const Window& w, int64_t i, int64_t* out_pixel) {
-  const int64_t iw = i % w.in[2], ih = i / w.in[2] % w.in[1], id = i / (w.in[2] * w.in[1]);
+// window_taps_transposed for input pixel (id, ih, iw).
+int64_t window_taps_transposed_at(const Window& w, int64_t id, int64_t ih, int64_t iw, int64_t* out_pixel) {
   int64_t valid = 0, t = 0;
   for (int64_t kd = 0; kd < w.k[0]; ++kd) {
     const int64_t od = transposed_coord(id, kd, w.s[0], w.d[0], w.p[0], w.out[0]);
@@ -101,6 +108,41 @@ int64_t window_taps_transposed(const Window& w, int64_t i, int64_t* out_pixel) {
     }
   }
   return valid;
+}
+
+// Coordinates (n, d, h, w) of consecutive flat pixel indices over dims `dims`,
+// stepped without dividing when the next index follows the last.
+struct PixelCursor {
+  const int64_t* dims;
+  int64_t last = -2, n = 0, d = 0, h = 0, w = 0;
+  void seek(int64_t index) {
+    if (index == last + 1) {
+      if (++w == dims[2]) {
+        w = 0;
+        if (++h == dims[1]) {
+          h = 0;
+          if (++d == dims[0]) {
+            d = 0;
+            ++n;
+          }
+        }
+      }
+    } else {
+      const int64_t per = dims[0] * dims[1] * dims[2];
+      n = index / per;
+      const int64_t q = index % per;
+      d = q / (dims[1] * dims[2]);
+      h = q / dims[2] % dims[1];
+      w = q % dims[2];
+    }
+    last = index;
+  }
+};
+
+}  // namespace
+
+int64_t window_taps_transposed(const Window& w, int64_t i, int64_t* out_pixel) {
+  return window_taps_transposed_at(w, i / (w.in[2] * w.in[1]), i / w.in[2] % w.in[1], i % w.in[2], out_pixel);
 }
 
 const ConvIsaTable& conv_kernels() {
@@ -161,8 +203,9 @@ int chunk_grain(int64_t items, double flops_per_item) {
   return int(std::max<int64_t>(1, std::min<int64_t>(items, int64_t(1e6 / per))));
 }
 
-// Runs the indirect GEMM over `rows` GEMM rows. `locate(row, taps)` fills, per
-// tap, the pixel base pointer (channel 0 of that pixel) or null for padding.
+// Runs the indirect GEMM over `rows` GEMM rows. `locate(rows, count, pix)` fills,
+// for each listed row i and tap t, pix[i*taps + t] with the pixel base pointer
+// (channel 0 of that pixel) or null for padding.
 // Group g reads channels [g*red, (g+1)*red) of those pixels and writes columns
 // [g*cols, (g+1)*cols) of out (row stride ldc). packed: [groups][panels][taps][red][NR].
 // `order`, when given, lists the rows in the order they are grouped into tiles
@@ -177,11 +220,16 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
   Scratch<T> zeros(std::max<int64_t>(red, 1), true);
   const int64_t tiles = ceil_div(rows, mr);
   const double tile_flops = 2.0 * double(mr) * double(ntaps * red) * double(panels * nr * groups);
+  // Below a few channels per tap the kernel's per-tap pointer reloads dominate:
+  // gather such patches instead (first layers: 3 input channels).
+  const int64_t patch = ntaps * red;
+  const bool gather = red < 8 && ntaps > 1 && patch <= 4096;
   engine::thread_pool().parallel_for(tiles, chunk_grain(tiles, tile_flops), [&](int64_t begin, int64_t end) {
     std::vector<const T*> pix(size_t(mr * ntaps)), ind(size_t(mr * std::max<int64_t>(ntaps, 1)));
     std::vector<const T*> wp(size_t(std::max<int64_t>(ntaps, 1)));
     std::vector<int64_t> tap_of(size_t(std::max<int64_t>(ntaps, 1)));
     int64_t row_of[32];
+    std::vector<T> patches(gather ? size_t(mr * patch) : 0);
     alignas(64) T tile_out[16 * 64];  // >= MR x NR of every table entry
     for (int64_t tile = begin; tile < end; ++tile) {
       const int64_t t0 = tile * mr, nrows = std::min<int64_t>(mr, rows - t0);
@@ -191,14 +239,40 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
         consecutive &= row_of[i] == row_of[0] + i;
       }
       const int64_t r0 = row_of[0];
-      for (int64_t i = 0; i < mr; ++i) {
-        if (i < nrows) {
-          locate(row_of[i], &pix[size_t(i * ntaps)]);
-        } else {
-          std::fill_n(&pix[size_t(i * ntaps)], ntaps, nullptr);
-        }
-      }
+      locate(row_of, nrows, pix.data());
+      std::fill(pix.begin() + nrows * ntaps, pix.end(), nullptr);
       for (int64_t g = 0; g < groups; ++g) {
+        if (gather) {
+          // Few channels per tap: copy the tile's patches into one contiguous
+          // row each (zeros for padding) and run them as a single long tap.
+          for (int64_t i = 0; i < mr; ++i) {
+            T* dst = patches.data() + i * patch;
+            for (int64_t t = 0; t < ntaps; ++t) {
+              const T* p = pix[size_t(i * ntaps + t)];
+              // A fixed trip count (red < 8): unrolled moves instead of a memcpy call per tap.
+              const T* src = p ? p + g * red : nullptr;
+              T* to = dst + t * red;
+#pragma GCC unroll 8
+              for (int64_t r = 0; r < 8; ++r) {
+                if (r < red) to[r] = src ? src[r] : T(0);
+              }
+            }
+            ind[size_t(i)] = dst;
+          }
+          for (int64_t j = 0; j < panels; ++j) {
+            const T* panel = packed + (g * panels + j) * ntaps * red * nr;
+            const int64_t ncols = std::min<int64_t>(nr, cols - j * nr);
+            if (consecutive) {
+              kernel.run(1, patch, ind.data(), &panel, out + r0 * ldc + g * cols + j * nr, ldc, nrows, ncols);
+              continue;
+            }
+            kernel.run(1, patch, ind.data(), &panel, tile_out, nr, mr, nr);
+            for (int64_t i = 0; i < nrows; ++i) {
+              std::copy_n(tile_out + i * nr, ncols, out + row_of[i] * ldc + g * cols + j * nr);
+            }
+          }
+          continue;
+        }
         // Taps every row of the tile reads as padding are dropped.
         int64_t nt = 0;
         for (int64_t t = 0; t < ntaps; ++t) {
@@ -283,8 +357,7 @@ void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, con
   pack_weights<T>(kernel.nr, taps, red, cols, c.groups, packed.get(), [&](int64_t t, int64_t r, int64_t g, int64_t col) {
     return w[(t * red + r) * c.cout + g * cols + col];
   });
-  auto locate = [&](int64_t row, const T** out) {
-    const int64_t n = row / out_pix;
+  auto locate = [&](const int64_t* rows, int64_t count, const T** out) {
     int64_t pix[64];
     std::vector<int64_t> heap;
     int64_t* p = pix;
@@ -292,8 +365,13 @@ void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, con
       heap.resize(size_t(taps));
       p = heap.data();
     }
-    window_taps(win, row % out_pix, p);
-    for (int64_t t = 0; t < taps; ++t) out[t] = p[t] < 0 ? nullptr : x + (n * in_pix + p[t]) * c.cin;
+    PixelCursor at{win.out};
+    for (int64_t i = 0; i < count; ++i, out += taps) {
+      at.seek(rows[i]);
+      window_taps_at(win, at.d, at.h, at.w, p);
+      const T* image = x + at.n * in_pix * c.cin;
+      for (int64_t t = 0; t < taps; ++t) out[t] = p[t] < 0 ? nullptr : image + p[t] * c.cin;
+    }
   };
   run_igemm<T>(ctx, rows, taps, red, cols, c.groups, packed.get(), y, c.cout, locate);
 }
@@ -333,8 +411,7 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
   pack_weights<T>(kernel.nr, taps, red, cols, c.groups, packed.get(), [&](int64_t t, int64_t r, int64_t g, int64_t col) {
     return w[(t * cols + col) * c.cout + g * red + r];
   });
-  auto locate = [&](int64_t row, const T** out) {
-    const int64_t n = row / in_pix;
+  auto locate = [&](const int64_t* rows, int64_t count, const T** out) {
     int64_t pix[64];
     std::vector<int64_t> heap;
     int64_t* p = pix;
@@ -342,8 +419,13 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
       heap.resize(size_t(taps));
       p = heap.data();
     }
-    window_taps_transposed(win, row % in_pix, p);
-    for (int64_t t = 0; t < taps; ++t) out[t] = p[t] < 0 ? nullptr : dy + (n * out_pix + p[t]) * c.cout;
+    PixelCursor at{win.in};
+    for (int64_t i = 0; i < count; ++i, out += taps) {
+      at.seek(rows[i]);
+      window_taps_transposed_at(win, at.d, at.h, at.w, p);
+      const T* image = dy + at.n * out_pix * c.cout;
+      for (int64_t t = 0; t < taps; ++t) out[t] = p[t] < 0 ? nullptr : image + p[t] * c.cout;
+    }
   };
   // With a stride, a dx pixel is reached only by the taps of its phase (position
   // modulo the stride): tiles of one phase drop the other taps instead of
@@ -399,7 +481,7 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
     std::vector<int64_t> pix(static_cast<size_t>(taps));
     std::vector<T> col(depthwise || direct ? 0 : size_t(chunk * kg));
     std::vector<int64_t> table(direct || depthwise ? size_t(chunk * taps) : 0);
-    std::vector<const T*> a_ptr(direct || depthwise ? size_t(chunk) : 0), b_ptr(direct || depthwise ? size_t(chunk) : 0);
+    std::vector<const T*> a_ptr(static_cast<size_t>(chunk)), b_ptr(static_cast<size_t>(chunk));
     alignas(64) T tile[16 * 64];  // >= MR x NR of every table entry
     // table[(m - m0) * taps + t]: the input pixel (batch included) of row m's tap t, or -1.
     auto fill_table = [&](int64_t m0, int64_t m1) {
@@ -474,6 +556,27 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
             }
           }
           // acc[(t, ci), g*cols + co] += col^T (kg x rows) * dy (rows x cols).
+          if (kg >= mr && cols >= nr) {
+            // Few channels per tap but a register tile in all: the outer-product
+            // kernel over the im2col rows, all taps merged.
+            const int64_t count = m1 - m0;
+            for (int64_t q = 0; q < count; ++q) {
+              a_ptr[size_t(q)] = col.data() + q * kg;
+              b_ptr[size_t(q)] = dy + (m0 + q) * c.cout + g * cols;
+            }
+            for (int64_t bi = 0; bi < ceil_div(kg, mr); ++bi) {
+              const int64_t k0 = std::min(bi * mr, kg - mr), skip_i = bi * mr - k0;
+              for (int64_t bj = 0; bj < ceil_div(cols, nr); ++bj) {
+                const int64_t co0 = std::min(bj * nr, cols - nr), skip_j = bj * nr - co0;
+                kernel.outer(count, a_ptr.data(), k0, b_ptr.data(), co0, tile);
+                for (int64_t i = skip_i; i < mr; ++i) {
+                  T* dst = acc + (k0 + i) * c.cout + g * cols + co0;
+                  for (int64_t j = skip_j; j < nr; ++j) dst[j] += tile[i * nr + j];
+                }
+              }
+            }
+            continue;
+          }
           GemmBatch<T> gb;
           gb.m = kg;
           gb.n = cols;
