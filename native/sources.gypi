@@ -6,6 +6,7 @@
       "native/engine/cpu_info.cc",
       "native/engine/tensor.cc",
       "native/engine/thread_pool.cc",
+      "native/engine/executor.cc",
     ],
     "keras_kernels_sources": [
       "native/kernels/elementwise.cc",
@@ -41,6 +42,7 @@
     "keras_binding_sources": [
       "native/binding/addon.cc",
       "native/binding/tensor_handle.cc",
+      "native/binding/executable.cc",
     ],
   },
 }

@@ -14,6 +14,7 @@
 #include "../engine/thread_pool.h"
 #include "../kernels/kernel.h"
 #include "addon_state.h"
+#include "executable.h"
 #include "tensor_handle.h"
 
 #ifndef KERAS_BUILD_SYSTEM
@@ -256,6 +257,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("peakFlops", Napi::Function::New(env, PeakFlops, "peakFlops"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  register_executable(env, exports);
   return exports;
 }
 

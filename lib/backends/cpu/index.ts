@@ -16,6 +16,7 @@ import { runOp } from '../../engine.js';
 import type { Backend, Executable, Kernel, OutputSpec } from '../backend.js';
 import { JsBackend } from '../js/index.js';
 import { JsStorage } from '../js/storage.js';
+import { NativeGraphExecutable, nativeExecutorBlocker, type ExecutorHost } from './executor.js';
 import {
   loadNativeAddon,
   type NativeAddon,
@@ -213,7 +214,7 @@ export class CpuBackend implements Backend {
       nativeOps: this.nativeOps(),
       viewOps: this.viewOps(),
       fallbackOps: this.fallbackOps(),
-      executor: `interpreted; run() sends nodes with >= ${ASYNC_MIN_ELEMENTS} elements to a worker thread and yields every ${YIELD_EVERY_MS} ms`,
+      executor: `native graph executor when every node has a native kernel (one native call per run, off the event loop in run()); else interpreted: run() sends nodes with >= ${ASYNC_MIN_ELEMENTS} elements to a worker thread and yields every ${YIELD_EVERY_MS} ms`,
     };
   }
 
@@ -256,12 +257,17 @@ export class CpuBackend implements Backend {
   // ------------------------------------------------------------- graphs
 
   /**
-   * The graph interpreted node by node (a native graph executor may replace it).
-   * `runSync` is the plain interpreter; `run` sends large native nodes to a worker
-   * thread (runKernelAsync) and yields between small ones, so training keeps the
-   * event loop responsive. Constants captured on another backend are copied here once.
+   * Compiles a graph. When every node has a native kernel (or is a view op) and every
+   * value has an engine dtype, the native graph executor runs it (./executor.ts: one
+   * native call per run, fused elementwise chains, buffers freed at last use, in-place
+   * variable updates). Otherwise, or with `executor: 'interpreted'` (also
+   * KERAS_CPU_EXECUTOR=interpreted), the graph is interpreted node by node: `runSync`
+   * is the plain interpreter; `run` sends large native nodes to a worker thread
+   * (runKernelAsync) and yields between small ones, so training keeps the event loop
+   * responsive. `executor: 'native'` throws when the native executor cannot run the
+   * graph. Constants captured on another backend are copied here once.
    */
-  compile(graph: Graph): Executable {
+  compile(graph: Graph, options: { executor?: 'auto' | 'native' | 'interpreted' } = {}): Executable {
     const copies: Tensor[] = [];
     const placeholders = new Map<Tensor, Placeholder>();
     for (const [t, p] of graph.placeholders) {
@@ -274,13 +280,33 @@ export class CpuBackend implements Backend {
     }
     const g = copies.length ? new GraphClass(graph.inputs, graph.nodes, graph.outputs, placeholders, graph.updates) : graph;
     const base = interpretedExecutable(g, this);
-    return {
+    const interpreted: Executable = {
       runSync: base.runSync,
       run: (feeds) => this.runAsync(g, feeds),
       dispose: () => {
         base.dispose();
         for (const p of graph.placeholders.values()) if (p.kind === 'constant') p.value.dispose();
       },
+    };
+    const mode = options.executor ?? (process.env.KERAS_CPU_EXECUTOR as 'native' | 'interpreted' | undefined) ?? 'auto';
+    if (mode === 'interpreted') return interpreted;
+    const blocker = nativeExecutorBlocker(g, this.native, this.addon);
+    if (blocker === null) return new NativeGraphExecutable(g, this.executorHost(), interpreted);
+    if (mode === 'native') throw new KerasError(`cpu backend: the native graph executor cannot run this graph: ${blocker}`);
+    return interpreted;
+  }
+
+  private executorHost(): ExecutorHost {
+    return {
+      addon: this.addon,
+      name: this.name,
+      nativeOf: (t) => this.nativeOf(t),
+      adopt: (t, dtype) => new Tensor({ shape: t.shape, dtype, backend: this, storage: new CpuStorage(t) }),
+      soleOwner: (t) => {
+        const s = t.storage as CpuStorage;
+        return s.refs === 1 && s.views.size === 1 && !s.pending;
+      },
+      attrs: nativeAttrs,
     };
   }
 

@@ -1,0 +1,328 @@
+#include "executable.h"
+
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../engine/executor.h"
+#include "addon_state.h"
+#include "tensor_handle.h"
+
+namespace keras::binding {
+namespace {
+
+using engine::GraphExecutable;
+using engine::PlanSpec;
+using engine::RunResult;
+
+// The plan arrives from lib/backends/cpu/executor.ts, but the C++ layer trusts no
+// JS input: every field is type-checked and every slot id range-checked by the
+// engine.
+Napi::Error plan_error(Napi::Env env, const std::string& what) {
+  return Napi::TypeError::New(env, "compileGraph: " + what);
+}
+
+Napi::Value field(Napi::Env env, const Napi::Object& object, const char* name, const std::string& where) {
+  Napi::Value v = object.Get(name);
+  if (v.IsUndefined()) throw plan_error(env, where + " has no '" + name + "'");
+  return v;
+}
+
+Napi::Array array_field(Napi::Env env, const Napi::Object& object, const char* name, const std::string& where) {
+  Napi::Value v = field(env, object, name, where);
+  if (!v.IsArray()) throw plan_error(env, where + "." + name + " must be an array");
+  return v.As<Napi::Array>();
+}
+
+int64_t integer(Napi::Env env, const Napi::Value& v, const std::string& where) {
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!std::isfinite(d) || d != std::trunc(d) || std::fabs(d) > 9007199254740991.0) throw plan_error(env, where + " must be an integer");
+  return int64_t(d);
+}
+
+std::vector<int> ints(Napi::Env env, const Napi::Array& array, const std::string& where) {
+  std::vector<int> out;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    const int64_t v = integer(env, array.Get(i), where + "[" + std::to_string(i) + "]");
+    if (v < INT32_MIN || v > INT32_MAX) throw plan_error(env, where + " is out of range");
+    out.push_back(int(v));
+  }
+  return out;
+}
+
+// Same conversion as runKernel's attrs (addon.cc): integral numbers become ints,
+// arrays of integral numbers int lists.
+kernels::Attrs parse_attrs(Napi::Env env, const std::string& op, const Napi::Value& value) {
+  kernels::Attrs attrs;
+  if (value.IsUndefined() || value.IsNull()) return attrs;
+  if (!value.IsObject()) throw Napi::TypeError::New(env, op + ": attrs must be an object");
+  Napi::Object object = value.As<Napi::Object>();
+  Napi::Array names = object.GetPropertyNames();
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    std::string name = names.Get(i).ToString();
+    Napi::Value v = object.Get(name);
+    if (v.IsUndefined() || v.IsNull()) continue;
+    if (v.IsBoolean()) {
+      attrs.set(name, v.As<Napi::Boolean>().Value());
+    } else if (v.IsNumber()) {
+      const double d = v.As<Napi::Number>().DoubleValue();
+      if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18) attrs.set(name, int64_t(d));
+      else attrs.set(name, d);
+    } else if (v.IsString()) {
+      attrs.set(name, v.As<Napi::String>().Utf8Value());
+    } else if (v.IsArray()) {
+      Napi::Array array = v.As<Napi::Array>();
+      std::vector<double> values;
+      bool integral = true;
+      for (uint32_t j = 0; j < array.Length(); ++j) {
+        Napi::Value e = array.Get(j);
+        if (!e.IsNumber()) throw Napi::TypeError::New(env, op + ": attribute '" + name + "' must hold numbers");
+        const double d = e.As<Napi::Number>().DoubleValue();
+        integral = integral && std::isfinite(d) && d == std::trunc(d);
+        values.push_back(d);
+      }
+      if (integral) attrs.set(name, std::vector<int64_t>(values.begin(), values.end()));
+      else attrs.set(name, values);
+    } else {
+      throw Napi::TypeError::New(env, op + ": attribute '" + name + "' has an unsupported type");
+    }
+  }
+  return attrs;
+}
+
+PlanSpec parse_plan(Napi::Env env, const Napi::Value& value) {
+  if (!value.IsObject()) throw plan_error(env, "the plan must be an object");
+  Napi::Object plan = value.As<Napi::Object>();
+  PlanSpec spec;
+  Napi::Array slots = array_field(env, plan, "slots", "plan");
+  for (uint32_t i = 0; i < slots.Length(); ++i) {
+    const std::string where = "slots[" + std::to_string(i) + "]";
+    if (!slots.Get(i).IsObject()) throw plan_error(env, where + " must be an object");
+    Napi::Object slot = slots.Get(i).As<Napi::Object>();
+    engine::PlanSlot s;
+    Napi::Value dtype = field(env, slot, "dtype", where);
+    if (!dtype.IsString() || !engine::parse_dtype(dtype.As<Napi::String>().Utf8Value(), &s.dtype)) {
+      throw plan_error(env, where + ".dtype must be float32, float64, int32 or bool");
+    }
+    for (int d : ints(env, array_field(env, slot, "shape", where), where + ".shape")) {
+      if (d < 0) throw plan_error(env, where + ".shape must hold non-negative integers");
+      s.shape.push_back(d);
+    }
+    spec.slots.push_back(std::move(s));
+  }
+  Napi::Array steps = array_field(env, plan, "steps", "plan");
+  for (uint32_t i = 0; i < steps.Length(); ++i) {
+    const std::string where = "steps[" + std::to_string(i) + "]";
+    if (!steps.Get(i).IsObject()) throw plan_error(env, where + " must be an object");
+    Napi::Object step = steps.Get(i).As<Napi::Object>();
+    engine::PlanStep s;
+    Napi::Value op = field(env, step, "op", where);
+    if (!op.IsString()) throw plan_error(env, where + ".op must be a string");
+    s.op = op.As<Napi::String>().Utf8Value();
+    s.inputs = ints(env, array_field(env, step, "inputs", where), where + ".inputs");
+    s.outputs = ints(env, array_field(env, step, "outputs", where), where + ".outputs");
+    s.attrs = parse_attrs(env, s.op, step.Get("attrs"));
+    spec.steps.push_back(std::move(s));
+  }
+  spec.feeds = ints(env, array_field(env, plan, "feeds", "plan"), "feeds");
+  spec.variables = ints(env, array_field(env, plan, "variables", "plan"), "variables");
+  spec.outputs = ints(env, array_field(env, plan, "outputs", "plan"), "outputs");
+  Napi::Array constants = array_field(env, plan, "constants", "plan");
+  for (uint32_t i = 0; i < constants.Length(); ++i) {
+    const std::string where = "constants[" + std::to_string(i) + "]";
+    if (!constants.Get(i).IsObject()) throw plan_error(env, where + " must be an object");
+    Napi::Object c = constants.Get(i).As<Napi::Object>();
+    const int slot = int(integer(env, field(env, c, "slot", where), where + ".slot"));
+    spec.constants.emplace_back(slot, NativeTensor::FromValue(env, field(env, c, "tensor", where), where + ".tensor"));
+  }
+  Napi::Array updates = array_field(env, plan, "updates", "plan");
+  for (uint32_t i = 0; i < updates.Length(); ++i) {
+    const std::string where = "updates[" + std::to_string(i) + "]";
+    if (!updates.Get(i).IsObject()) throw plan_error(env, where + " must be an object");
+    Napi::Object u = updates.Get(i).As<Napi::Object>();
+    spec.updates.emplace_back(int(integer(env, field(env, u, "variable", where), where + ".variable")),
+                              int(integer(env, field(env, u, "slot", where), where + ".slot")));
+  }
+  return spec;
+}
+
+struct RunArgs {
+  std::vector<engine::Tensor> feeds;      // shared buffers: a dispose() in JS cannot free them mid-run
+  std::vector<engine::Tensor> variables;
+  std::vector<bool> donated;
+};
+
+RunArgs parse_run(const Napi::CallbackInfo& info, const char* function) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
+    throw Napi::TypeError::New(env, std::string(function) + "(feeds, variables, donate): expected arrays of NativeTensors");
+  }
+  RunArgs args;
+  Napi::Array feeds = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < feeds.Length(); ++i) {
+    args.feeds.push_back(NativeTensor::FromValue(env, feeds.Get(i), std::string(function) + ": feed " + std::to_string(i)));
+  }
+  Napi::Array variables = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < variables.Length(); ++i) {
+    args.variables.push_back(NativeTensor::FromValue(env, variables.Get(i), std::string(function) + ": variable " + std::to_string(i)));
+  }
+  Napi::Array donate = info.Length() > 2 && info[2].IsArray() ? info[2].As<Napi::Array>() : Napi::Array::New(env);
+  for (uint32_t i = 0; i < variables.Length(); ++i) {
+    const bool asked = i < donate.Length() && donate.Get(i).ToBoolean().Value();
+    // Exactly two owners (the JS handle and the copy above): no other handle,
+    // feed, constant or variable shares the buffer, so nobody else can see the
+    // in-place write. (JS tensors sharing that one handle are the caller's
+    // business: it asks only when the variable holds the only reference.)
+    args.donated.push_back(asked && args.variables[i].buffer.use_count() == 2);
+  }
+  return args;
+}
+
+Napi::Object wrap_result(Napi::Env env, RunResult& result) {
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Array outputs = Napi::Array::New(env, result.outputs.size());
+  for (size_t i = 0; i < result.outputs.size(); ++i) outputs.Set(uint32_t(i), NativeTensor::NewHandle(env, std::move(result.outputs[i])));
+  Napi::Array updates = Napi::Array::New(env, result.updates.size());
+  for (size_t i = 0; i < result.updates.size(); ++i) updates.Set(uint32_t(i), NativeTensor::NewHandle(env, std::move(result.updates[i])));
+  Napi::Object stats = Napi::Object::New(env);
+  stats.Set("peakBytes", double(result.stats.peak_bytes));
+  stats.Set("allocatedBytes", double(result.stats.allocated_bytes));
+  stats.Set("inPlace", double(result.stats.in_place));
+  stats.Set("kernels", double(result.stats.kernels));
+  out.Set("outputs", outputs);
+  out.Set("updates", updates);
+  out.Set("stats", stats);
+  return out;
+}
+
+class RunWorker : public Napi::AsyncWorker {
+ public:
+  RunWorker(Napi::Env env, std::shared_ptr<const GraphExecutable> exe, RunArgs args)
+      : Napi::AsyncWorker(env, "keras.graphRun"), exe_(std::move(exe)), args_(std::move(args)), deferred_(env) {}
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      result_ = exe_->run(args_.feeds, args_.variables, args_.donated);
+    } catch (const kernels::OpError& e) {
+      error_kind_ = e.kind();
+      SetError(e.what());
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+    args_ = RunArgs();
+  }
+  void OnOK() override { deferred_.Resolve(wrap_result(Env(), result_)); }
+  void OnError(const Napi::Error& error) override {
+    Napi::Error e = Napi::Error::New(Env(), error.Message());
+    if (error_kind_) e.Set("name", Napi::String::New(Env(), error_kind_));
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  std::shared_ptr<const GraphExecutable> exe_;
+  RunArgs args_;
+  RunResult result_;
+  const char* error_kind_ = nullptr;
+  Napi::Promise::Deferred deferred_;
+};
+
+class NativeExecutable : public Napi::ObjectWrap<NativeExecutable> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeExecutable",
+                       {
+                           InstanceMethod<&NativeExecutable::Run>("run"),
+                           InstanceMethod<&NativeExecutable::RunSync>("runSync"),
+                           InstanceMethod<&NativeExecutable::Plan>("plan"),
+                           InstanceMethod<&NativeExecutable::Dispose>("dispose"),
+                       });
+  }
+
+  explicit NativeExecutable(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NativeExecutable>(info) {
+    Napi::Env env = info.Env();
+    PlanSpec spec = parse_plan(env, info.Length() > 0 ? info[0] : env.Undefined());
+    try {
+      exe_ = std::make_shared<const GraphExecutable>(std::move(spec));
+    } catch (const std::exception& e) {
+      throw to_js_error(env, e);
+    }
+  }
+
+ private:
+  const std::shared_ptr<const GraphExecutable>& live(Napi::Env env, const char* what) const {
+    if (!exe_) throw Napi::Error::New(env, std::string(what) + ": the executable was disposed");
+    return exe_;
+  }
+
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto exe = live(env, "run");
+    auto* worker = new RunWorker(env, exe, parse_run(info, "run"));
+    Napi::Promise promise = worker->promise();
+    worker->Queue();  // deletes itself after settling; holds the executable until then
+    return promise;
+  }
+
+  Napi::Value RunSync(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    auto exe = live(env, "runSync");
+    RunArgs args = parse_run(info, "runSync");
+    RunResult result;
+    try {
+      result = exe->run(args.feeds, args.variables, args.donated);
+    } catch (const std::exception& e) {
+      throw to_js_error(env, e);
+    }
+    return wrap_result(env, result);
+  }
+
+  // The schedule: groups of steps (kernel, view or fused chain) and which input
+  // buffer each may write into.
+  Napi::Value Plan(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const auto& exe = live(env, "plan");
+    Napi::Object out = Napi::Object::New(env);
+    Napi::Array groups = Napi::Array::New(env);
+    for (const auto& g : exe->groups()) {
+      Napi::Object group = Napi::Object::New(env);
+      group.Set("kind", g.kind == engine::PlanGroup::Kind::Fused ? "fused" : g.kind == engine::PlanGroup::Kind::View ? "view" : "kernel");
+      Napi::Array ops = Napi::Array::New(env, g.steps.size());
+      Napi::Array steps = Napi::Array::New(env, g.steps.size());
+      for (size_t i = 0; i < g.steps.size(); ++i) {
+        ops.Set(uint32_t(i), exe->spec().steps[size_t(g.steps[i])].op);
+        steps.Set(uint32_t(i), g.steps[i]);
+      }
+      group.Set("ops", ops);
+      group.Set("steps", steps);
+      group.Set("inPlaceInput", g.in_place_input);
+      groups.Set(groups.Length(), group);
+    }
+    out.Set("groups", groups);
+    out.Set("plannedPeakBytes", double(exe->planned_peak_bytes()));
+    return out;
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    exe_.reset();  // runs in flight keep their own reference
+    return info.Env().Undefined();
+  }
+
+  std::shared_ptr<const GraphExecutable> exe_;
+};
+
+Napi::Value CompileGraph(const Napi::CallbackInfo& info) {
+  auto* constructor = static_cast<Napi::FunctionReference*>(info.Data());
+  return constructor->New({info.Length() > 0 ? info[0] : info.Env().Undefined()});
+}
+
+}  // namespace
+
+void register_executable(Napi::Env env, Napi::Object exports) {
+  auto* constructor = new Napi::FunctionReference(Napi::Persistent(NativeExecutable::Define(env)));
+  env.AddCleanupHook([constructor] { delete constructor; });
+  exports.Set("compileGraph", Napi::Function::New(env, CompileGraph, "compileGraph", constructor));
+}
+
+}  // namespace keras::binding

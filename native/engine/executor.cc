@@ -1,0 +1,530 @@
+#include "executor.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+// Fused chains call the active ISA's elementwise row functions directly (the
+// same ones the single-op kernels use, so a fused result is bit-identical).
+#include "../cpu/isa.h"
+#include "../kernels/elementwise_ops.h"
+#include "thread_pool.h"
+
+namespace keras::engine {
+namespace {
+
+using kernels::OpError;
+
+constexpr int kResult = INT_MAX;  // last use of outputs and update values: never dropped
+// Bytes of one tile of a fused chain per intermediate: a chain of ~10 ops keeps
+// its tiles in L2, and the operands of one op in L1.
+constexpr int64_t kTileBytes = 8192;
+// Tiles per work item of the thread pool (about 64 KiB of each operand).
+constexpr int64_t kTilesPerItem = 8;
+
+enum SlotKind : uint8_t { kIntermediate = 0, kFeed = 1, kConstant = 2, kVariable = 3 };
+
+bool is_view_op(const std::string& op) { return op == "reshape" || op == "identity" || op == "stopGradient"; }
+
+struct ElementwiseOp {
+  bool unary;
+  int index;
+};
+
+// Ops whose output element i depends on input element i only, output dtype = input dtype.
+const std::map<std::string, ElementwiseOp>& elementwise_ops() {
+  static const std::map<std::string, ElementwiseOp> table = [] {
+    std::map<std::string, ElementwiseOp> m;
+#define KERAS_EXEC_UNARY(name, Enum, kind) \
+  if (std::string(#kind) == "Same" || std::string(#kind) == "Float") m[#name] = {true, int(kernels::UnaryOp::Enum)};
+#define KERAS_EXEC_BINARY(name, Enum, kind) \
+  if (std::string(#kind) == "Arith") m[#name] = {false, int(kernels::BinaryOp::Enum)};
+    KERAS_UNARY_OPS(KERAS_EXEC_UNARY)
+    KERAS_BINARY_OPS(KERAS_EXEC_BINARY)
+#undef KERAS_EXEC_UNARY
+#undef KERAS_EXEC_BINARY
+    return m;
+  }();
+  return table;
+}
+
+std::string describe(DType dtype, const Shape& shape) { return std::string(dtype_name(dtype)) + " " + format_shape(shape); }
+
+}  // namespace
+
+GraphExecutable::GraphExecutable(PlanSpec spec) : spec_(std::move(spec)) {
+  validate();
+  plan_fusion();
+  plan_liveness();
+}
+
+void GraphExecutable::validate() {
+  const int n = int(spec_.slots.size());
+  auto check_slot = [&](int s, const std::string& what) {
+    if (s < 0 || s >= n) throw OpError("ValueError", "executor: " + what + " names slot " + std::to_string(s) + " of " + std::to_string(n));
+  };
+  slot_kind_.assign(size_t(n), kIntermediate);
+  slot_variable_.assign(size_t(n), -1);
+  std::vector<uint8_t> defined(size_t(n), 0);
+  auto define = [&](int s, uint8_t kind, const std::string& what) {
+    check_slot(s, what);
+    if (defined[size_t(s)]) throw OpError("ValueError", "executor: slot " + std::to_string(s) + " is defined twice (" + what + ")");
+    defined[size_t(s)] = 1;
+    slot_kind_[size_t(s)] = kind;
+  };
+  for (size_t i = 0; i < spec_.feeds.size(); ++i) define(spec_.feeds[i], kFeed, "feed " + std::to_string(i));
+  for (size_t i = 0; i < spec_.constants.size(); ++i) {
+    const auto& [s, t] = spec_.constants[i];
+    define(s, kConstant, "constant " + std::to_string(i));
+    const PlanSlot& slot = spec_.slots[size_t(s)];
+    if (!t.buffer || t.dtype != slot.dtype || t.shape != slot.shape || !t.is_contiguous() || t.buffer->device() != Device::CPU) {
+      throw OpError("ShapeError", "executor: constant " + std::to_string(i) + " is " + (t.buffer ? describe(t.dtype, t.shape) : "empty") +
+                                      ", expected a contiguous cpu " + describe(slot.dtype, slot.shape));
+    }
+  }
+  for (size_t i = 0; i < spec_.variables.size(); ++i) {
+    define(spec_.variables[i], kVariable, "variable " + std::to_string(i));
+    slot_variable_[size_t(spec_.variables[i])] = int(i);
+  }
+  const auto& registry = kernels::kernel_registry();
+  for (size_t i = 0; i < spec_.steps.size(); ++i) {
+    const PlanStep& step = spec_.steps[i];
+    const std::string where = "graph node " + std::to_string(i) + " (" + step.op + ")";
+    const kernels::OpDef& def = registry.find(step.op);
+    defs_.push_back(&def);
+    std::vector<kernels::TensorSpec> in_specs;
+    for (int s : step.inputs) {
+      check_slot(s, where + " input");
+      if (!defined[size_t(s)]) throw OpError("ValueError", "executor: " + where + " reads slot " + std::to_string(s) + " before it is produced");
+      in_specs.push_back({spec_.slots[size_t(s)].dtype, spec_.slots[size_t(s)].shape});
+    }
+    for (int s : step.outputs) define(s, kIntermediate, where + " output");
+    std::string ins;
+    for (const auto& t : in_specs) ins += (ins.empty() ? "" : ", ") + describe(t.dtype, t.shape);
+    if (is_view_op(step.op)) {
+      if (step.inputs.size() != 1 || step.outputs.size() != 1) {
+        throw OpError("ValueError", "executor: " + where + " must have one input and one output");
+      }
+      const PlanSlot& out = spec_.slots[size_t(step.outputs[0])];
+      if (out.dtype != in_specs[0].dtype || shape_numel(out.shape) != shape_numel(in_specs[0].shape)) {
+        throw OpError("ShapeError", step.op + ": cannot view " + ins + " as " + describe(out.dtype, out.shape) + " (" + where + ")");
+      }
+      continue;
+    }
+    if (!def.kernels[int(Device::CPU)]) throw OpError("ValueError", step.op + ": no cpu kernel (" + where + ")");
+    if (def.num_inputs >= 0 && int(step.inputs.size()) != def.num_inputs) {
+      throw OpError("ValueError", step.op + ": expected " + std::to_string(def.num_inputs) + " inputs, received " +
+                                      std::to_string(step.inputs.size()) + " (" + where + ")");
+    }
+    std::vector<kernels::TensorSpec> out_specs;
+    try {
+      out_specs = def.infer(in_specs, step.attrs);
+    } catch (const OpError& e) {
+      throw OpError(e.kind(), std::string(e.what()) + " (" + where + ")");
+    }
+    bool same = out_specs.size() == step.outputs.size();
+    for (size_t k = 0; same && k < out_specs.size(); ++k) {
+      const PlanSlot& o = spec_.slots[size_t(step.outputs[k])];
+      same = o.dtype == out_specs[k].dtype && o.shape == out_specs[k].shape;
+    }
+    if (!same) {
+      std::string declared, inferred;
+      for (int s : step.outputs) declared += (declared.empty() ? "" : ", ") + describe(spec_.slots[size_t(s)].dtype, spec_.slots[size_t(s)].shape);
+      for (const auto& t : out_specs) inferred += (inferred.empty() ? "" : ", ") + describe(t.dtype, t.shape);
+      throw OpError("ShapeError", step.op + ": inputs " + ins + " give outputs " + inferred + " but the graph declares " + declared +
+                                      " (" + where + ")");
+    }
+  }
+  for (size_t i = 0; i < spec_.outputs.size(); ++i) {
+    check_slot(spec_.outputs[i], "output " + std::to_string(i));
+    if (!defined[size_t(spec_.outputs[i])]) throw OpError("ValueError", "executor: output " + std::to_string(i) + " is never produced");
+  }
+  for (const auto& [v, s] : spec_.updates) {
+    check_slot(s, "update");
+    if (v < 0 || v >= int(spec_.variables.size()) || !defined[size_t(s)]) {
+      throw OpError("ValueError", "executor: update of variable " + std::to_string(v) + " names no variable or an unproduced value");
+    }
+    const PlanSlot& want = spec_.slots[size_t(spec_.variables[size_t(v)])];
+    const PlanSlot& got = spec_.slots[size_t(s)];
+    if (want.dtype != got.dtype || want.shape != got.shape) {
+      throw OpError("ShapeError", "executor: variable " + std::to_string(v) + " is " + describe(want.dtype, want.shape) +
+                                      " but its update is " + describe(got.dtype, got.shape));
+    }
+  }
+}
+
+void GraphExecutable::plan_fusion() {
+  const size_t n_steps = spec_.steps.size();
+  const auto& table = elementwise_ops();
+  std::vector<std::vector<int>> readers(spec_.slots.size());
+  for (size_t i = 0; i < n_steps; ++i) {
+    for (int s : spec_.steps[i].inputs) {
+      auto& r = readers[size_t(s)];
+      if (r.empty() || r.back() != int(i)) r.push_back(int(i));
+    }
+  }
+  std::vector<uint8_t> result(spec_.slots.size(), 0);
+  for (int s : spec_.outputs) result[size_t(s)] = 1;
+  for (const auto& u : spec_.updates) result[size_t(u.second)] = 1;
+
+  auto fusable = [&](size_t i) {
+    const PlanStep& step = spec_.steps[i];
+    if (step.outputs.size() != 1 || !table.count(step.op)) return false;
+    const PlanSlot& out = spec_.slots[size_t(step.outputs[0])];
+    if (out.dtype != DType::Float32 && out.dtype != DType::Float64) return false;
+    const int64_t n = shape_numel(out.shape);
+    if (n == 0) return false;
+    for (int s : step.inputs) {
+      const PlanSlot& in = spec_.slots[size_t(s)];
+      const int64_t m = shape_numel(in.shape);
+      if (in.dtype != out.dtype || (m != n && m != 1)) return false;
+    }
+    return true;
+  };
+
+  // Reverse pass: a step joins the chain of its readers when they all belong to
+  // one chain of the same size and dtype and its value is needed nowhere else,
+  // so the value never has to reach memory.
+  std::vector<int> chain_of(n_steps, -1);
+  std::vector<std::vector<int>> chains;
+  for (size_t i = n_steps; i-- > 0;) {
+    if (!fusable(i)) continue;
+    const int out = spec_.steps[i].outputs[0];
+    int join = -1;
+    const auto& r = readers[size_t(out)];
+    if (!result[size_t(out)] && !r.empty()) {
+      join = chain_of[size_t(r[0])];
+      for (int reader : r) {
+        if (chain_of[size_t(reader)] != join) join = -1;
+      }
+      if (join >= 0) {
+        const PlanSlot& mine = spec_.slots[size_t(out)];
+        const PlanSlot& theirs = spec_.slots[size_t(spec_.steps[size_t(chains[size_t(join)][0])].outputs[0])];
+        if (mine.dtype != theirs.dtype || shape_numel(mine.shape) != shape_numel(theirs.shape)) join = -1;
+      }
+    }
+    if (join < 0) {
+      join = int(chains.size());
+      chains.emplace_back();
+    }
+    chains[size_t(join)].push_back(int(i));
+    chain_of[i] = join;
+  }
+
+  // Groups in the order of their last step; a chain runs where its last op stood.
+  std::vector<std::pair<int, PlanGroup>> ordered;
+  for (size_t i = 0; i < n_steps; ++i) {
+    if (chain_of[i] >= 0) continue;
+    PlanGroup g;
+    g.kind = is_view_op(spec_.steps[i].op) ? PlanGroup::Kind::View : PlanGroup::Kind::Kernel;
+    g.steps = {int(i)};
+    ordered.emplace_back(int(i), g);
+  }
+  for (auto& chain : chains) {
+    std::sort(chain.begin(), chain.end());
+    PlanGroup g;
+    g.kind = chain.size() > 1 ? PlanGroup::Kind::Fused : PlanGroup::Kind::Kernel;
+    g.steps = chain;
+    ordered.emplace_back(chain.back(), g);
+  }
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [pos, g] : ordered) groups_.push_back(std::move(g));
+
+  fused_.resize(groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    if (groups_[g].kind != PlanGroup::Kind::Fused) continue;
+    std::map<int, int> member_of_slot;
+    for (size_t m = 0; m < groups_[g].steps.size(); ++m) {
+      const PlanStep& step = spec_.steps[size_t(groups_[g].steps[m])];
+      const ElementwiseOp& op = table.at(step.op);
+      FusedMember fm;
+      fm.unary = op.unary;
+      fm.op = op.index;
+      for (size_t k = 0; k < step.inputs.size() && k < 2; ++k) {
+        auto it = member_of_slot.find(step.inputs[k]);
+        if (it != member_of_slot.end()) fm.member[k] = it->second;
+        else fm.slot[k] = step.inputs[k];
+      }
+      member_of_slot[step.outputs[0]] = int(m);
+      fused_[g].push_back(fm);
+    }
+  }
+}
+
+void GraphExecutable::plan_liveness() {
+  const size_t n = spec_.slots.size();
+  root_.resize(n);
+  for (size_t s = 0; s < n; ++s) root_[s] = int(s);
+  last_use_.assign(n, -1);
+  std::vector<int> produced_by(n, -1);
+  auto external_inputs = [&](size_t g) {
+    std::vector<int> ins;
+    std::set<int> inside;
+    for (int i : groups_[g].steps) {
+      for (int s : spec_.steps[size_t(i)].inputs) {
+        if (!inside.count(s) && std::find(ins.begin(), ins.end(), s) == ins.end()) ins.push_back(s);
+      }
+      for (int s : spec_.steps[size_t(i)].outputs) inside.insert(s);
+    }
+    return ins;
+  };
+  std::vector<std::vector<int>> group_inputs(groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    group_inputs[g] = external_inputs(g);
+    for (int s : group_inputs[g]) last_use_[size_t(s)] = int(g);
+    const PlanGroup& group = groups_[g];
+    // A fused chain materializes only its last op's value.
+    const PlanStep& last = spec_.steps[size_t(group.steps.back())];
+    for (int s : last.outputs) {
+      produced_by[size_t(s)] = int(g);
+      if (last_use_[size_t(s)] < 0) last_use_[size_t(s)] = int(g);  // never read: dropped at once
+    }
+    if (group.kind == PlanGroup::Kind::View) root_[size_t(last.outputs[0])] = root_[size_t(last.inputs[0])];
+  }
+  for (size_t s = 0; s < n; ++s) {
+    if (produced_by[s] >= 0 && last_use_[s] < produced_by[s]) last_use_[s] = produced_by[s];
+  }
+  for (int s : spec_.outputs) last_use_[size_t(s)] = kResult;
+  for (const auto& u : spec_.updates) last_use_[size_t(u.second)] = kResult;
+  root_last_use_.assign(n, -1);
+  for (size_t s = 0; s < n; ++s) {
+    int& r = root_last_use_[size_t(root_[s])];
+    r = std::max(r, last_use_[s]);
+  }
+
+  const auto& table = elementwise_ops();
+  release_after_.assign(groups_.size(), {});
+  for (size_t s = 0; s < n; ++s) {
+    if (last_use_[s] >= 0 && last_use_[s] != kResult) release_after_[size_t(last_use_[s])].push_back(int(s));
+  }
+  // Placeholders nobody reads are never loaded (last_use_ stays -1).
+
+  // In-place candidates, and the peak of intermediates this schedule holds.
+  std::vector<int64_t> bytes_of_root(n, 0);
+  int64_t live = 0;
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    PlanGroup& group = groups_[g];
+    const PlanStep& last = spec_.steps[size_t(group.steps.back())];
+    const bool elementwise = group.kind == PlanGroup::Kind::Fused ||
+                             (group.kind == PlanGroup::Kind::Kernel && last.outputs.size() == 1 && table.count(last.op));
+    if (elementwise) {
+      const PlanSlot& out = spec_.slots[size_t(last.outputs[0])];
+      for (int s : group_inputs[g]) {
+        const PlanSlot& in = spec_.slots[size_t(s)];
+        const int root = root_[size_t(s)];
+        const uint8_t kind = slot_kind_[size_t(root)];
+        if (in.dtype == out.dtype && shape_numel(in.shape) == shape_numel(out.shape) && root_last_use_[size_t(root)] == int(g) &&
+            (kind == kIntermediate || kind == kVariable)) {
+          group.in_place_input = s;
+          if (kind == kIntermediate) break;  // prefer an intermediate; a variable needs the caller's consent
+        }
+      }
+    }
+    if (group.kind != PlanGroup::Kind::View) {
+      for (int s : last.outputs) {
+        const PlanSlot& slot = spec_.slots[size_t(s)];
+        const int64_t bytes = shape_numel(slot.shape) * int64_t(dtype_size(slot.dtype));
+        if (group.in_place_input >= 0) {
+          const int from = root_[size_t(group.in_place_input)];
+          if (slot_kind_[size_t(from)] == kIntermediate) {
+            bytes_of_root[size_t(s)] = bytes_of_root[size_t(from)];
+            bytes_of_root[size_t(from)] = 0;
+          }
+          continue;
+        }
+        bytes_of_root[size_t(s)] = bytes;
+        live += bytes;
+      }
+    }
+    planned_peak_bytes_ = std::max(planned_peak_bytes_, live);
+    for (int s : release_after_[g]) {
+      if (root_[size_t(s)] == s && root_last_use_[size_t(s)] == int(g)) {
+        live -= bytes_of_root[size_t(s)];
+        bytes_of_root[size_t(s)] = 0;
+      } else if (root_[size_t(s)] != s && root_last_use_[size_t(root_[size_t(s)])] == int(g)) {
+        live -= bytes_of_root[size_t(root_[size_t(s)])];
+        bytes_of_root[size_t(root_[size_t(s)])] = 0;
+      }
+    }
+  }
+}
+
+RunResult GraphExecutable::run(const std::vector<Tensor>& feeds, const std::vector<Tensor>& variables,
+                               const std::vector<bool>& donated) const {
+  if (feeds.size() != spec_.feeds.size()) {
+    throw OpError("ValueError", "executor: the graph takes " + std::to_string(spec_.feeds.size()) + " feeds, received " +
+                                    std::to_string(feeds.size()));
+  }
+  if (variables.size() != spec_.variables.size() || donated.size() != variables.size()) {
+    throw OpError("ValueError", "executor: the graph reads " + std::to_string(spec_.variables.size()) + " variables, received " +
+                                    std::to_string(variables.size()));
+  }
+  std::vector<Tensor> values(spec_.slots.size());
+  auto load = [&](int s, const Tensor& t, const std::string& what) {
+    const PlanSlot& slot = spec_.slots[size_t(s)];
+    if (!t.buffer || t.dtype != slot.dtype || t.shape != slot.shape) {
+      throw OpError("ShapeError", "executor: " + what + " is " + (t.buffer ? describe(t.dtype, t.shape) : "empty") + ", expected " +
+                                      describe(slot.dtype, slot.shape));
+    }
+    if (!t.is_contiguous() || t.buffer->device() != Device::CPU) throw OpError("ValueError", "executor: " + what + " must be a contiguous cpu tensor");
+    if (last_use_[size_t(s)] >= 0) values[size_t(s)] = t;
+  };
+  for (size_t i = 0; i < feeds.size(); ++i) load(spec_.feeds[i], feeds[i], "feed " + std::to_string(i));
+  for (size_t i = 0; i < variables.size(); ++i) load(spec_.variables[i], variables[i], "variable " + std::to_string(i));
+  for (const auto& [s, t] : spec_.constants) {
+    if (last_use_[size_t(s)] >= 0) values[size_t(s)] = t;
+  }
+
+  RunResult result;
+  std::vector<std::pair<std::weak_ptr<Buffer>, int64_t>> mine;  // buffers this run allocated
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    run_group(g, values, donated, result.stats, mine);
+    for (int s : release_after_[g]) values[size_t(s)] = Tensor();
+    int64_t live = 0;
+    mine.erase(std::remove_if(mine.begin(), mine.end(), [](const auto& m) { return m.first.expired(); }), mine.end());
+    for (const auto& m : mine) live += m.second;
+    result.stats.peak_bytes = std::max(result.stats.peak_bytes, live);
+  }
+  for (int s : spec_.outputs) result.outputs.push_back(values[size_t(s)]);
+  for (const auto& u : spec_.updates) result.updates.push_back(values[size_t(u.second)]);
+  return result;
+}
+
+void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std::vector<bool>& donated, RunStats& stats,
+                                std::vector<std::pair<std::weak_ptr<Buffer>, int64_t>>& mine) const {
+  const PlanGroup& group = groups_[g];
+  const int last_id = group.steps.back();
+  const PlanStep& last = spec_.steps[size_t(last_id)];
+  if (group.kind == PlanGroup::Kind::View) {
+    Tensor t = values[size_t(last.inputs[0])];
+    const PlanSlot& out = spec_.slots[size_t(last.outputs[0])];
+    t.shape = out.shape;
+    t.strides = contiguous_strides(out.shape);
+    values[size_t(last.outputs[0])] = std::move(t);
+    return;
+  }
+  // The input buffer the output takes over, if allowed this run.
+  const Tensor* reuse = nullptr;
+  if (group.in_place_input >= 0) {
+    const int root = root_[size_t(group.in_place_input)];
+    const bool allowed = slot_kind_[size_t(root)] == kIntermediate ||
+                         (slot_kind_[size_t(root)] == kVariable && donated[size_t(slot_variable_[size_t(root)])]);
+    if (allowed && values[size_t(group.in_place_input)].buffer) reuse = &values[size_t(group.in_place_input)];
+  }
+  auto output_tensor = [&](int s) {
+    const PlanSlot& slot = spec_.slots[size_t(s)];
+    Tensor t;
+    if (reuse) {
+      t = *reuse;
+      t.shape = slot.shape;
+      t.strides = contiguous_strides(slot.shape);
+      ++stats.in_place;
+    } else {
+      t = make_host_tensor(slot.dtype, slot.shape);
+      const int64_t bytes = int64_t(t.buffer->bytes());
+      stats.allocated_bytes += bytes;
+      mine.emplace_back(t.buffer, bytes);
+    }
+    return t;
+  };
+  auto context = [&](int step_id) {
+    const PlanStep& step = spec_.steps[size_t(step_id)];
+    std::string ins;
+    for (int s : step.inputs) ins += (ins.empty() ? "" : ", ") + describe(spec_.slots[size_t(s)].dtype, spec_.slots[size_t(s)].shape);
+    return "graph node " + std::to_string(step_id) + " (" + step.op + " of " + ins + "): ";
+  };
+  try {
+    if (group.kind == PlanGroup::Kind::Fused) {
+      Tensor out = output_tensor(last.outputs[0]);
+      run_fused(g, values, out);
+      values[size_t(last.outputs[0])] = std::move(out);
+      ++stats.kernels;
+      return;
+    }
+    const kernels::OpDef& def = *defs_[size_t(last_id)];
+    std::vector<kernels::TensorView> in_views;
+    for (int s : last.inputs) {
+      const Tensor& t = values[size_t(s)];
+      in_views.push_back({t.data(), t.dtype, t.shape, t.strides});
+    }
+    std::vector<Tensor> outs;
+    std::vector<kernels::TensorView> out_views;
+    for (int s : last.outputs) {
+      outs.push_back(output_tensor(s));
+      const Tensor& t = outs.back();
+      out_views.push_back({t.data(), t.dtype, t.shape, t.strides});
+    }
+    kernels::KernelContext ctx{Device::CPU, def.name.c_str()};
+    def.kernels[int(Device::CPU)](ctx, in_views, out_views, last.attrs);
+    ++stats.kernels;
+    for (size_t k = 0; k < last.outputs.size(); ++k) values[size_t(last.outputs[k])] = std::move(outs[k]);
+  } catch (const OpError& e) {
+    throw OpError(e.kind(), context(last_id) + e.what());
+  } catch (const std::bad_alloc&) {
+    throw std::runtime_error(context(last_id) + "out of memory");
+  } catch (const std::exception& e) {
+    throw std::runtime_error(context(last_id) + e.what());
+  }
+}
+
+void GraphExecutable::run_fused(size_t g, std::vector<Tensor>& values, const Tensor& out) const {
+  const auto& members = fused_[g];
+  const cpu::ElementwiseTable& table = *cpu::active_kernels().elementwise;
+  const DType dtype = out.dtype;
+  const int64_t esize = int64_t(dtype_size(dtype));
+  const int64_t n = out.numel();
+  const int64_t tile = kTileBytes / esize;
+  const int64_t tiles = (n + tile - 1) / tile;
+  // Operand bases resolved once: the chain's inputs are whole tensors or scalars.
+  struct Operand {
+    const char* base = nullptr;
+    int64_t stride = 0;  // 1: walks with the tile, 0: a broadcast scalar
+    int member = -1;
+  };
+  std::vector<Operand> operands(members.size() * 2);
+  for (size_t m = 0; m < members.size(); ++m) {
+    for (int k = 0; k < (members[m].unary ? 1 : 2); ++k) {
+      Operand& op = operands[m * 2 + size_t(k)];
+      if (members[m].slot[k] >= 0) {
+        const Tensor& t = values[size_t(members[m].slot[k])];
+        op.base = static_cast<const char*>(t.data());
+        op.stride = t.numel() == n ? 1 : 0;
+      } else {
+        op.member = members[m].member[k];
+      }
+    }
+  }
+  char* out_base = static_cast<char*>(out.data());
+  const size_t last = members.size() - 1;
+  const int dt = int(dtype);
+  thread_pool().parallel_for(tiles, kTilesPerItem, [&](int64_t begin, int64_t end) {
+    // One tile per non-final member; the final member writes to the output.
+    std::vector<double> scratch(size_t(members.size() * tile * esize / 8 + 8));
+    char* temps = reinterpret_cast<char*>(scratch.data());
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t start = t * tile;
+      const int64_t count = std::min(tile, n - start);
+      auto ptr = [&](const Operand& op) -> const void* {
+        if (op.member >= 0) return temps + int64_t(op.member) * tile * esize;
+        return op.base + (op.stride ? start * esize : 0);
+      };
+      for (size_t m = 0; m < members.size(); ++m) {
+        void* dst = m == last ? static_cast<void*>(out_base + start * esize) : static_cast<void*>(temps + int64_t(m) * tile * esize);
+        const Operand& a = operands[m * 2];
+        const int64_t sa = a.member >= 0 ? 1 : a.stride;
+        if (members[m].unary) {
+          table.unary[members[m].op][dt](count, ptr(a), sa, dst);
+        } else {
+          const Operand& b = operands[m * 2 + 1];
+          const int64_t sb = b.member >= 0 ? 1 : b.stride;
+          table.binary[members[m].op][dt](count, ptr(a), sa, ptr(b), sb, dst);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace keras::engine

@@ -1,0 +1,124 @@
+// The graph executor: a whole IR graph (a train step, a predict call) planned
+// once and run as one native call. The plan is an op list in topological order
+// over numbered value slots with concrete shapes (the JS side resolves the batch
+// dim and compiles one executable per input signature). Planning does:
+//  - views: reshape / identity / stopGradient share their input's buffer;
+//  - fusion: chains of float elementwise unary/binary ops of one element count
+//    (operands of that count or scalars) run as one pass over memory, tile by
+//    tile, each tile's intermediates staying in L1/L2;
+//  - liveness: every buffer is dropped after its last reader, so the caching
+//    allocator hands it to the next op;
+//  - in place: an elementwise op (or fused chain) writes into an input buffer
+//    that has no later reader: an intermediate, or a variable's old value when
+//    the caller donates it (the optimizer's update then costs no allocation).
+// Runs share nothing mutable: one executable may run on several threads at once.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../kernels/kernel.h"
+#include "tensor.h"
+
+namespace keras::engine {
+
+struct PlanSlot {
+  DType dtype = DType::Float32;
+  Shape shape;
+};
+
+struct PlanStep {
+  std::string op;
+  std::vector<int> inputs;   // slot ids
+  std::vector<int> outputs;  // slot ids, each written by exactly this step
+  kernels::Attrs attrs;
+};
+
+// What the JS side sends: slots, steps, and where placeholder values come from.
+struct PlanSpec {
+  std::vector<PlanSlot> slots;
+  std::vector<PlanStep> steps;
+  std::vector<int> feeds;                      // slot of feed i
+  std::vector<std::pair<int, Tensor>> constants;  // (slot, value), captured once
+  std::vector<int> variables;                  // slot of variable i (its value is passed to every run)
+  std::vector<int> outputs;                    // slots returned, in order
+  std::vector<std::pair<int, int>> updates;    // (variable index, slot of its new value)
+};
+
+struct RunStats {
+  int64_t peak_bytes = 0;       // most bytes of buffers this run allocated that were alive at once
+  int64_t allocated_bytes = 0;  // bytes of all buffers this run allocated
+  int64_t in_place = 0;         // kernels / fused chains that wrote into an input's buffer
+  int64_t kernels = 0;          // kernel calls and fused passes
+};
+
+struct RunResult {
+  std::vector<Tensor> outputs;
+  std::vector<Tensor> updates;  // new value of each PlanSpec::updates entry, in order
+  RunStats stats;
+};
+
+// One unit of the schedule.
+struct PlanGroup {
+  enum class Kind { Kernel, View, Fused };
+  Kind kind = Kind::Kernel;
+  std::vector<int> steps;  // step ids in execution order; one unless fused
+  // Slot whose buffer the output may take over (-1: none); for a donated
+  // variable's slot it is taken only when the run's caller donates it.
+  int in_place_input = -1;
+};
+
+class GraphExecutable {
+ public:
+  // Validates the plan (known ops with cpu kernels, input counts, each step's
+  // declared outputs equal to the op's inferred ones) and plans it. Throws
+  // OpError naming the step's op and shapes.
+  explicit GraphExecutable(PlanSpec spec);
+
+  // Runs the graph. `variables[i]` is the current value of variable i;
+  // `donated[i]` says its buffer may be overwritten (the caller holds no other
+  // reader). Kernel errors are rethrown as OpError/runtime_error naming the op
+  // and the input shapes. If a run fails after it began writing into donated
+  // buffers, those variables hold partly updated values.
+  RunResult run(const std::vector<Tensor>& feeds, const std::vector<Tensor>& variables,
+                const std::vector<bool>& donated) const;
+
+  const PlanSpec& spec() const { return spec_; }
+  const std::vector<PlanGroup>& groups() const { return groups_; }
+  // Bytes of intermediates alive at once under this schedule, assuming every
+  // in-place candidate is taken (the run's measured peak is RunStats::peak_bytes).
+  int64_t planned_peak_bytes() const { return planned_peak_bytes_; }
+
+ private:
+  // One op of a fused chain: operand k is slot `slot[k]` read from memory, or
+  // (slot[k] == -1) the tile result of chain member `member[k]`.
+  struct FusedMember {
+    bool unary = true;
+    int op = 0;  // kernels::UnaryOp / BinaryOp
+    int slot[2] = {-1, -1};
+    int member[2] = {-1, -1};
+  };
+
+  void validate();
+  void plan_fusion();
+  void plan_liveness();
+  void run_group(size_t g, std::vector<Tensor>& values, const std::vector<bool>& donated, RunStats& stats,
+                 std::vector<std::pair<std::weak_ptr<Buffer>, int64_t>>& mine) const;
+  void run_fused(size_t g, std::vector<Tensor>& values, const Tensor& out) const;
+
+  PlanSpec spec_;
+  std::vector<PlanGroup> groups_;
+  std::vector<const kernels::OpDef*> defs_;  // per step
+  std::vector<int> last_use_;                // per slot: group index of its last reader; INT32_MAX for results
+  std::vector<int> root_;                    // per slot: the slot whose buffer it views (itself if none)
+  std::vector<int> root_last_use_;           // per root slot: last use over all its views
+  std::vector<uint8_t> slot_kind_;           // 0 intermediate, 1 feed, 2 constant, 3 variable
+  std::vector<int> slot_variable_;           // variable index of a variable slot, else -1
+  std::vector<std::vector<int>> release_after_;  // per group: slots to drop once it ran
+  std::vector<std::vector<FusedMember>> fused_;  // per group (empty unless fused)
+  int64_t planned_peak_bytes_ = 0;
+};
+
+}  // namespace keras::engine

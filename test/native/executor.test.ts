@@ -1,0 +1,402 @@
+/**
+ * The cpu backend's native graph executor against the interpreted executable of the
+ * same graph (both run the same native kernels, so results agree bit for bit): an MLP
+ * train step with Adam, a conv net trained by trainOnBatch, fused elementwise chains
+ * (checked through exe.plan()), variable updates visible from JS, in-place updates
+ * that never clobber a value JS still holds, per-batch-size executables, async runs
+ * that leave the event loop free, kernel errors as exceptions, flat memory.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import * as keras from '../../lib/index.js';
+import type { DType, Tensor } from '../../lib/index.js';
+import { getBackend } from '../../lib/engine.js';
+import type { CpuBackend } from '../../lib/backends/cpu/index.js';
+import { NativeGraphExecutable, scheduleForInPlaceUpdates } from '../../lib/backends/cpu/executor.js';
+import type { Executable } from '../../lib/backends/backend.js';
+import { addon, randomArray } from './helpers.js';
+
+const { ops } = keras;
+
+let cpu: CpuBackend;
+beforeAll(() => {
+  keras.config.setBackend('cpu');
+  cpu = getBackend('cpu') as CpuBackend;
+});
+afterAll(() => keras.config.setBackend('js'));
+
+/** A cpu tensor of deterministic values in [-scale, scale). */
+function rand(shape: number[], seed: number, dtype: DType = 'float32', scale = 1): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const values = Array.from(randomArray(n, seed), (v) => v * scale);
+  return ops.reshape(ops.convertToTensor(values, dtype), shape);
+}
+
+function tensorOf(values: number[], shape: number[], dtype: DType = 'float32'): Tensor {
+  return ops.reshape(ops.convertToTensor(values, dtype), shape);
+}
+
+const native = (exe: Executable) => {
+  expect(exe).toBeInstanceOf(NativeGraphExecutable);
+  return exe as NativeGraphExecutable;
+};
+
+interface Mlp {
+  vars: keras.Variable[];
+  optimizer: keras.optimizers.Adam;
+  graph: keras.Graph;
+}
+
+/** A 2-layer MLP train step: forward, softmax cross-entropy, gradients, Adam (optimizer.apply). */
+function mlpStep(inputs: number, hidden: number, classes: number): Mlp {
+  const shapes = [[inputs, hidden], [hidden], [hidden, classes], [classes]];
+  const vars = shapes.map((s, i) => new keras.Variable(rand(s, 20 + i, 'float32', 0.3), { name: `mlp_w${i}` }));
+  const optimizer = new keras.optimizers.Adam(0.01);
+  optimizer.build(vars);
+  const graph = keras.trace(
+    (x: Tensor, y: Tensor) => {
+      const tape = new keras.GradientTape({ watchAccessedVariables: false });
+      tape.watch(...vars);
+      const loss = tape.record(() => {
+        const h = ops.relu(ops.add(ops.matmul(x, vars[0].value), vars[1].value));
+        const logits = ops.add(ops.matmul(h, vars[2].value), vars[3].value);
+        return ops.mean(ops.sparseCategoricalCrossentropy(y, logits, true));
+      });
+      optimizer.apply(tape.gradient(loss, vars), vars);
+      return [loss];
+    },
+    [{ shape: [null, inputs], dtype: 'float32' }, { shape: [null], dtype: 'int32' }],
+  );
+  return { vars, optimizer, graph };
+}
+
+const allVariables = (m: Mlp) => [...m.vars, ...m.optimizer.variables];
+const snapshot = (m: Mlp) => allVariables(m).map((v) => Array.from(v.value.dataSync()));
+
+describe('native graph executor', () => {
+  it('runs an MLP train step with Adam exactly as the interpreter does, updating variables in place', async () => {
+    const x = rand([32, 12], 1);
+    const y = tensorOf(Array.from({ length: 32 }, (_, i) => i % 5), [32], 'int32');
+    const runs = [];
+    for (const mode of ['interpreted', 'native-sync', 'native-async'] as const) {
+      const m = mlpStep(12, 16, 5);
+      const exe = cpu.compile(m.graph, { executor: mode === 'interpreted' ? 'interpreted' : 'native' });
+      const losses: number[] = [];
+      for (let s = 0; s < 5; s++) {
+        const [loss] = mode === 'native-async' ? await exe.run([x, y]) : exe.runSync([x, y]);
+        losses.push(loss.item());
+        loss.dispose();
+      }
+      const stats = mode === 'interpreted' ? null : native(exe).lastRunStats();
+      runs.push({ losses, weights: snapshot(m), stats, iterations: m.optimizer.iterations.value.item() });
+      exe.dispose();
+      for (const v of allVariables(m)) v.dispose();
+    }
+    expect(runs[0].losses[4]).toBeLessThan(runs[0].losses[0]);
+    for (const r of runs.slice(1)) {
+      expect(r.losses).toEqual(runs[0].losses);
+      expect(r.weights).toEqual(runs[0].weights);
+      expect(r.iterations).toBe(5);
+      // 4 weights + 8 Adam slots + the iteration count are written into their own buffers.
+      expect(r.stats!.inPlace).toBeGreaterThanOrEqual(12);
+    }
+    x.dispose();
+    y.dispose();
+  });
+
+  it('schedules an optimizer update after the other readers of the old value', () => {
+    const m = mlpStep(4, 6, 3);
+    const order = scheduleForInPlaceUpdates(m.graph);
+    expect(new Set(order)).toEqual(new Set(m.graph.nodes));
+    // Topological: every input is produced before it is read.
+    const produced = new Set<Tensor>([...m.graph.placeholders.keys()]);
+    for (const n of order) {
+      for (const t of n.inputs) expect(produced.has(t)).toBe(true);
+      n.outputs.forEach((o) => produced.add(o));
+    }
+    const w2 = m.graph.variableReads.find((r) => r.variable === m.vars[2])!.placeholder;
+    const readers = order.map((n, i) => (n.inputs.includes(w2) ? i : -1)).filter((i) => i >= 0);
+    const update = m.graph.updates.find((u) => u.variable === m.vars[2])!.value;
+    // The last reader of w2's old value feeds its update (so the update can write in place).
+    const last = order[readers[readers.length - 1]];
+    const feeds = (t: Tensor, target: keras.Tensor): boolean => t === target || (t.node?.inputs.some((i) => feeds(i, target)) ?? false);
+    expect(feeds(update, last.outputs[0])).toBe(true);
+    for (const v of allVariables(m)) v.dispose();
+  });
+
+  it('trains a conv net through trainOnBatch with the same losses as the interpreter', () => {
+    const ops_ = cpu.nativeOps();
+    if (!['conv', 'convBackpropFilter', 'convBackpropInput', 'maxPool', 'maxPoolGrad'].every((o) => ops_.includes(o))) return;
+    const losses: number[][] = [];
+    const kinds: string[] = [];
+    const spy = vi.spyOn(cpu, 'compile');
+    for (const mode of ['interpreted', 'auto']) {
+      if (mode === 'interpreted') process.env.KERAS_CPU_EXECUTOR = 'interpreted';
+      else delete process.env.KERAS_CPU_EXECUTOR;
+      try {
+        keras.utils.setRandomSeed(7);
+        const model = new keras.Sequential([
+          keras.Input({ shape: [8, 8, 2] }),
+          new keras.layers.Conv2D(4, 3, { activation: 'relu', padding: 'same' }),
+          new keras.layers.MaxPooling2D(2),
+          new keras.layers.Flatten(),
+          new keras.layers.Dense(3),
+        ]);
+        model.compile({ optimizer: new keras.optimizers.Adam(0.01), loss: new keras.losses.SparseCategoricalCrossentropy({ fromLogits: true }) });
+        const x = rand([6, 8, 8, 2], 3);
+        const y = tensorOf([0, 1, 2, 0, 1, 2], [6], 'int32');
+        const run: number[] = [];
+        for (let s = 0; s < 3; s++) {
+          const r = model.trainOnBatch(x, y) as unknown;
+          run.push(typeof r === 'number' ? r : Array.isArray(r) ? r[0] : (r as { loss: number }).loss);
+        }
+        losses.push(run);
+        kinds.push((spy.mock.results.at(-1)!.value as { executor?: string }).executor ?? 'interpreted');
+        x.dispose();
+        y.dispose();
+      } finally {
+        delete process.env.KERAS_CPU_EXECUTOR;
+      }
+    }
+    spy.mockRestore();
+    expect(kinds).toEqual(['interpreted', 'native']);
+    expect(losses[1]).toEqual(losses[0]);
+    expect(losses[0][2]).toBeLessThan(losses[0][0]);
+  });
+
+  it('fuses a chain of elementwise ops into one pass and matches the unfused result', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      // 5000 elements: several tiles, the last one partial.
+      const graph = keras.trace(
+        (a: Tensor, b: Tensor) => {
+          const s = ops.sigmoid(ops.multiply(ops.add(a, b), 2));
+          const chain = ops.subtract(ops.exp(ops.negative(ops.square(s))), ops.sqrt(ops.abs(b)));
+          return [ops.sum(chain), ops.tanh(chain)];
+        },
+        [{ shape: [null, 100], dtype }, { shape: [null, 100], dtype }],
+      );
+      const a = rand([50, 100], 5, dtype, 2);
+      const b = rand([50, 100], 6, dtype, 2);
+      const exe = native(cpu.compile(graph));
+      const [sum, t] = exe.runSync([a, b]);
+      const groups = exe.plan()!.groups;
+      const fused = groups.filter((g) => g.kind === 'fused');
+      // add, multiply, sigmoid, square, negative, exp, abs, sqrt, subtract: one chain (its value has two readers).
+      expect(fused.map((g) => [...g.ops].sort())).toEqual([['abs', 'add', 'exp', 'multiply', 'negative', 'sigmoid', 'sqrt', 'square', 'subtract']]);
+      expect(groups.map((g) => g.kind)).toEqual(['fused', 'kernel', 'kernel']); // then sum, tanh
+      const ref = cpu.compile(graph, { executor: 'interpreted' }).runSync([a, b]);
+      expect(Array.from(t.dataSync())).toEqual(Array.from(ref[1].dataSync()));
+      expect(sum.item()).toBe(ref[0].item());
+      // Hand check of one element.
+      const [av, bv] = [a.dataSync()[17], b.dataSync()[17]];
+      const sv = 1 / (1 + Math.exp(-2 * (av + bv)));
+      expect(t.dataSync()[17]).toBeCloseTo(Math.tanh(Math.exp(-sv * sv) - Math.sqrt(Math.abs(bv))), dtype === 'float32' ? 5 : 12);
+      for (const x of [a, b, sum, t, ...ref]) x.dispose();
+      exe.dispose();
+    }
+  });
+
+  it('fuses with broadcast scalars, writes a fused chain into a dead input, and leaves broadcast rows and int ops unfused', () => {
+    const graph = keras.trace(
+      (a: Tensor, bias: Tensor, i: Tensor) => {
+        const scaled = ops.multiply(ops.add(ops.multiply(a, 3), 1), 0.5); // scalars broadcast: fused
+        const row = ops.add(scaled, bias); // [n, 4] + [4]: not the same element count, a kernel
+        return [ops.relu(row), ops.add(ops.multiply(i, 2), 1)]; // int32: kernels
+      },
+      [{ shape: [null, 4] }, { shape: [4] }, { shape: [null], dtype: 'int32' }],
+    );
+    const a = tensorOf([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]);
+    const bias = tensorOf([0, -10, 0, -20], [4]);
+    const i = tensorOf([1, 2], [2], 'int32');
+    const exe = native(cpu.compile(graph));
+    const [r, k] = exe.runSync([a, bias, i]);
+    // (3a + 1) / 2 + bias, then relu.
+    expect(Array.from(r.dataSync())).toEqual([2, 0, 5, 0, 8, 0, 11, 0]);
+    expect(Array.from(k.dataSync())).toEqual([3, 5]);
+    const groups = exe.plan()!.groups;
+    expect(groups.filter((g) => g.kind === 'fused').map((g) => g.ops)).toEqual([['multiply', 'add', 'multiply']]);
+    expect(a.dataSync()[0]).toBe(1); // feeds are never written
+    for (const t of [a, bias, i, r, k]) t.dispose();
+    exe.dispose();
+  });
+
+  it('installs updated variables, readable from JS, and keeps an old value JS still holds', () => {
+    const v = new keras.Variable(tensorOf([1, 2, 3, 4], [2, 2]), { name: 'exec_v' });
+    const count = new keras.Variable(tensorOf([0], [], 'int32'), { name: 'exec_count' });
+    const graph = keras.trace(
+      (x: Tensor) => {
+        const out = ops.sum(ops.multiply(v.value, x));
+        v.assign(ops.subtract(v.value, ops.multiply(x, 0.5)));
+        count.assign(ops.add(count.value, 1));
+        return [out];
+      },
+      [{ shape: [2, 2] }],
+    );
+    const exe = native(cpu.compile(graph));
+    const x = tensorOf([2, 2, 2, 2], [2, 2]);
+    // The initial values share their storage with the caller's tensors: written to new buffers.
+    const [s1] = exe.runSync([x]);
+    expect(s1.item()).toBe(20);
+    expect(v.value.arraySync()).toEqual([[0, 1], [2, 3]]);
+    expect(count.value.item()).toBe(1);
+    expect(exe.lastRunStats()!.inPlace).toBe(0);
+    // Now the variables hold the only references: both are updated in their own buffers.
+    const [s2] = exe.runSync([x]);
+    expect(s2.item()).toBe(12);
+    expect(v.value.arraySync()).toEqual([[-1, 0], [1, 2]]);
+    expect(exe.lastRunStats()!.inPlace).toBe(2);
+    expect(exe.lastRunStats()!.allocatedBytes).toBe(16 + 4); // v * x and its sum: no update allocates
+    // A JS view of the current value (same storage) keeps the old values: no in-place write.
+    const held = ops.reshape(v.value, [4]);
+    const [s3] = exe.runSync([x]);
+    expect(s3.item()).toBe(4);
+    expect(Array.from(held.dataSync())).toEqual([-1, 0, 1, 2]);
+    expect(v.value.arraySync()).toEqual([[-2, -1], [0, 1]]);
+    expect(exe.lastRunStats()!.inPlace).toBe(1); // count only
+    // A feed that is the variable's own tensor is not overwritten either.
+    const [s4] = exe.runSync([v.value]);
+    expect(s4.item()).toBe(6);
+    expect(v.value.arraySync()).toEqual([[-1, -0.5], [0, 0.5]]);
+    expect(count.value.item()).toBe(4);
+    expect(exe.lastRunStats()!.inPlace).toBe(1);
+    for (const t of [s1, s2, s3, s4, held, x]) t.dispose();
+    exe.dispose();
+    v.dispose();
+    count.dispose();
+  });
+
+  it('compiles one executable per batch size', () => {
+    const w = new keras.Variable(tensorOf([1, -1, 2, 0.5], [2, 2]), { name: 'exec_w' });
+    const graph = keras.trace((x: Tensor) => [ops.reshape(ops.matmul(x, w.value), [-1])], [{ shape: [null, 2] }]);
+    const exe = native(cpu.compile(graph));
+    const [a] = exe.runSync([tensorOf([1, 1], [1, 2])]);
+    const [b] = exe.runSync([tensorOf([1, 0, 0, 1, 2, 2], [3, 2])]);
+    expect(Array.from(a.dataSync())).toEqual([3, -0.5]);
+    expect(b.shape).toEqual([6]);
+    expect(Array.from(b.dataSync())).toEqual([1, -1, 2, 0.5, 6, -1]);
+    expect(exe.plan()!.groups.map((g) => g.kind)).toEqual(['kernel', 'view']);
+    expect(() => exe.runSync([tensorOf([1, 2, 3], [1, 3])])).toThrow(/graph input 0: expected float32 \(None, 2\), received float32 \(1, 3\)/);
+    exe.dispose();
+    w.dispose();
+  });
+
+  it('keeps the event loop free during run()', async () => {
+    const n = 384;
+    const graph = keras.trace(
+      (a: Tensor) => {
+        let h = a;
+        for (let i = 0; i < 6; i++) h = ops.tanh(ops.matmul(h, a));
+        return [ops.sum(h)];
+      },
+      [{ shape: [n, n] }],
+    );
+    const a = rand([n, n], 9, 'float32', 0.05);
+    const exe = native(cpu.compile(graph));
+    exe.runSync([a])[0].dispose(); // compile the plan first
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const started = ticks;
+    const pending = exe.run([a]);
+    const during = ticks; // nothing ran yet: run() returned at once
+    const [s] = await pending;
+    clearInterval(timer);
+    expect(during).toBe(started);
+    expect(Number.isFinite(s.item())).toBe(true);
+    expect(ticks - started, 'timer callbacks while the graph ran').toBeGreaterThan(0);
+    s.dispose();
+    a.dispose();
+    exe.dispose();
+  });
+
+  it('reports a failing kernel as an exception naming the op and shapes, in runSync and run, without leaking', async () => {
+    const table = new keras.Variable(rand([5, 3], 4), { name: 'exec_table' });
+    const graph = keras.trace(
+      (idx: Tensor) => {
+        const rows = ops.take(table.value, idx, 0);
+        table.assign(ops.multiply(table.value, 2));
+        return [ops.sum(ops.exp(ops.multiply(rows, 2)))];
+      },
+      [{ shape: [null], dtype: 'int32' }],
+    );
+    const exe = native(cpu.compile(graph));
+    const good = tensorOf([0, 4], [2], 'int32');
+    const bad = tensorOf([1, 7], [2], 'int32');
+    exe.runSync([good])[0].dispose();
+    const before = table.value.dataSync();
+    const live = addon().memoryInfo().liveBytes;
+    const tensors = keras.memory().numTensors;
+    expect(() => exe.runSync([bad])).toThrow(/gather.*7.*(5|axis)/s);
+    expect(() => exe.runSync([bad])).toThrow(/graph node \d+ \(gather of float32 \(5, 3\), int32 \(2,\)\)/);
+    await expect(exe.run([bad])).rejects.toThrow(/gather.*int32 \(2,\)/s);
+    expect(addon().memoryInfo().liveBytes).toBe(live);
+    expect(keras.memory().numTensors).toBe(tensors);
+    // The failed runs changed nothing.
+    expect(Array.from(table.value.dataSync())).toEqual(Array.from(before));
+    exe.runSync([good])[0].dispose();
+    for (const t of [good, bad]) t.dispose();
+    exe.dispose();
+    table.dispose();
+  });
+
+  it('falls back to the interpreter when an op has no native kernel, and says why when native is required', () => {
+    const fallback = cpu.fallbackOps();
+    const ok = keras.trace((x: Tensor) => [ops.exp(x)], [{ shape: [2] }]);
+    expect(cpu.compile(ok)).toBeInstanceOf(NativeGraphExecutable);
+    expect(cpu.compile(ok, { executor: 'interpreted' })).not.toBeInstanceOf(NativeGraphExecutable);
+    if (fallback.length === 0) return;
+    // Find a public op that runs a js-fallback primitive by tracing candidates.
+    const candidates: ((x: Tensor) => Tensor)[] = [
+      (x) => ops.erfinv(ops.multiply(x, 0.5)), (x) => ops.sort(x), (x) => ops.argsort(x), (x) => ops.cumsum(x),
+      (x) => ops.topK(x, 1)[0], (x) => ops.logsumexp(x), (x) => ops.softmax(x),
+    ];
+    for (const fn of candidates) {
+      let g: keras.Graph;
+      try {
+        g = keras.trace((x: Tensor) => [fn(x)], [{ shape: [3] }]);
+      } catch {
+        continue;
+      }
+      const missing = g.nodes.map((n) => n.op.name).filter((o) => fallback.includes(o));
+      if (!missing.length) continue;
+      expect(cpu.compile(g)).not.toBeInstanceOf(NativeGraphExecutable);
+      expect(() => cpu.compile(g, { executor: 'native' })).toThrow(new RegExp(`no native kernel for .*${missing[0]}`));
+      return;
+    }
+  });
+
+  it('keeps memory flat over 100 train steps', async () => {
+    const m = mlpStep(20, 32, 4);
+    const x = rand([64, 20], 11);
+    const y = tensorOf(Array.from({ length: 64 }, (_, i) => i % 4), [64], 'int32');
+    const exe = native(cpu.compile(m.graph));
+    const step = async (i: number) => {
+      const [loss] = i % 2 ? await exe.run([x, y]) : exe.runSync([x, y]);
+      loss.dispose();
+    };
+    for (let i = 0; i < 5; i++) await step(i);
+    const liveBytes = addon().memoryInfo().liveBytes;
+    const mem = keras.memory();
+    for (let i = 0; i < 100; i++) await step(i);
+    expect(addon().memoryInfo().liveBytes).toBe(liveBytes);
+    expect(keras.memory().numTensors).toBe(mem.numTensors);
+    expect(keras.memory().numBytes).toBe(mem.numBytes);
+    const stats = exe.lastRunStats()!;
+    expect(stats.peakBytes).toBeGreaterThan(0);
+    expect(stats.peakBytes).toBeLessThanOrEqual(stats.allocatedBytes);
+    expect(exe.plan()!.plannedPeakBytes).toBeGreaterThan(0);
+    exe.dispose();
+    for (const v of allVariables(m)) v.dispose();
+    x.dispose();
+    y.dispose();
+  });
+
+  it('rejects malformed plans from JS with a TypeError and bad graphs with the op named', () => {
+    const compile = (addon() as unknown as { compileGraph: (p: unknown) => unknown }).compileGraph;
+    expect(() => compile(42)).toThrow(/compileGraph: the plan must be an object/);
+    expect(() => compile({ slots: [{ dtype: 'float16', shape: [2] }], steps: [], feeds: [], constants: [], variables: [], outputs: [], updates: [] })).toThrow(/slots\[0\]\.dtype/);
+    const slots = [{ dtype: 'float32', shape: [2, 3] }, { dtype: 'float32', shape: [4, 5] }, { dtype: 'float32', shape: [2, 5] }];
+    const plan = (op: string, inputs: number[]) => ({ slots, steps: [{ op, inputs, outputs: [2], attrs: {} }], feeds: [0, 1], constants: [], variables: [], outputs: [2], updates: [] });
+    expect(() => compile(plan('matmul', [0, 1]))).toThrow(/matmul.*\(2, 3\).*\(4, 5\).*graph node 0/);
+    expect(() => compile(plan('noSuchOp', [0, 1]))).toThrow(/unknown op 'noSuchOp'/);
+    expect(() => compile(plan('matmul', [0, 9]))).toThrow(/names slot 9 of 3/);
+  });
+});
