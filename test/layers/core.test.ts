@@ -3,50 +3,12 @@ import * as keras from '../../lib/index.js';
 import type { Tensor } from '../../lib/index.js';
 import { Layer, maskOf, type CallOptions } from '../../lib/layers/layer.js';
 import { layerFromConfig } from '../../lib/layers/registry.js';
+import { checkWeightGrads, roundTrip } from './helpers.js';
 import { checkGrad, expectClose, randomTensor } from '../helpers.js';
 const { ops, layers } = keras;
 
 const f64 = (v: Parameters<typeof ops.convertToTensor>[0]) => ops.convertToTensor(v, 'float64');
 const vals = (t: Tensor) => Array.from(t.dataSync());
-
-/**
- * Float64 central differences of sum(layer(x) * proj) with respect to each trainable
- * weight, against keras.grad taken with respect to the layer's variables.
- */
-function checkWeightGrads(layer: Layer, x: Tensor, callOptions: CallOptions = {}, eps = 1e-6): void {
-  const probe = layer.apply(x, callOptions) as Tensor;
-  const proj = randomTensor(probe.shape, 11, 0.5, 1.5);
-  const loss = () => ops.sum(ops.multiply(layer.apply(x, callOptions) as Tensor, proj));
-  const vars = layer.trainableWeights;
-  expect(vars.length).toBeGreaterThan(0);
-  const grads = keras.grad(() => loss(), { argnums: vars.map((_, i) => i) })(...vars) as unknown as Tensor[];
-  vars.forEach((v, k) => {
-    expect(v.dtype).toBe('float64');
-    const base = Float64Array.from(v.value.dataSync());
-    const at = (i: number, d: number) => {
-      const p = base.slice();
-      p[i] += d;
-      v.assign(ops.reshape(f64(p), v.shape));
-      return loss().item();
-    };
-    const g = grads[k].dataSync();
-    for (let i = 0; i < base.length; i++) {
-      const numeric = (at(i, eps) - at(i, -eps)) / (2 * eps);
-      if (Math.abs(g[i] - numeric) > 1e-7 + 1e-5 * Math.abs(numeric)) expect.fail(`weight ${v.name}[${i}]: autodiff ${g[i]}, finite differences ${numeric}`);
-    }
-    v.assign(ops.reshape(f64(base), v.shape));
-  });
-}
-
-/** getConfig -> fromConfig (direct and by class name) gives an equal config. */
-function roundTrip<T extends Layer>(layer: T): T {
-  const config = layer.getConfig();
-  const cls = layer.constructor as unknown as { fromConfig(c: Record<string, unknown>): T };
-  const clone = cls.fromConfig(JSON.parse(JSON.stringify(config)));
-  expect(clone.getConfig()).toEqual(config);
-  expect(layerFromConfig(layer.className, config).getConfig()).toEqual(config);
-  return clone;
-}
 
 /** Plain-JS x @ k + b over the last axis. */
 function denseRef(x: number[][], k: number[][], b: number[]): number[][] {

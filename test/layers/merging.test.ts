@@ -3,20 +3,12 @@ import * as keras from '../../lib/index.js';
 import type { Tensor } from '../../lib/index.js';
 import { maskOf, type Layer } from '../../lib/layers/layer.js';
 import { layerFromConfig } from '../../lib/layers/registry.js';
+import { roundTrip } from './helpers.js';
 import { checkGrad, expectClose, randomTensor } from '../helpers.js';
 const { ops, layers } = keras;
 
 const t = (v: Parameters<typeof ops.convertToTensor>[0]) => ops.convertToTensor(v);
 const b = (v: boolean[][]) => ops.convertToTensor(v, 'bool');
-
-function roundTrip<T extends Layer>(layer: T): T {
-  const config = layer.getConfig();
-  const cls = layer.constructor as unknown as { fromConfig(c: Record<string, unknown>): T };
-  const clone = cls.fromConfig(JSON.parse(JSON.stringify(config)));
-  expect(clone.getConfig()).toEqual(config);
-  expect(layerFromConfig(layer.className, config).getConfig()).toEqual(config);
-  return clone;
-}
 
 describe('elementwise merge layers', () => {
   const A = [[1, -2, 3], [4, 5, -6]];

@@ -3,46 +3,13 @@ import * as keras from '../../lib/index.js';
 import type { Tensor } from '../../lib/index.js';
 import { maskOf, type CallOptions, type Layer } from '../../lib/layers/layer.js';
 import { layerFromConfig } from '../../lib/layers/registry.js';
+import { checkWeightGrads, roundTrip } from './helpers.js';
 import { checkGrad, expectClose, randomTensor } from '../helpers.js';
 const { ops, layers } = keras;
 
 const t = (v: Parameters<typeof ops.convertToTensor>[0]) => ops.convertToTensor(v);
 const f64 = (v: Parameters<typeof ops.convertToTensor>[0]) => ops.convertToTensor(v, 'float64');
 const vals = (x: Tensor) => Array.from(x.dataSync());
-
-/** Float64 finite differences of sum(layer(x) * proj) with respect to each trainable weight vs keras.grad. */
-function checkWeightGrads(layer: Layer, x: Tensor, callOptions: CallOptions = {}, eps = 1e-6): void {
-  const probe = layer.apply(x, callOptions) as Tensor;
-  const proj = randomTensor(probe.shape, 11, 0.5, 1.5);
-  const loss = () => ops.sum(ops.multiply(layer.apply(x, callOptions) as Tensor, proj));
-  const vars = layer.trainableWeights;
-  expect(vars.length).toBeGreaterThan(0);
-  const grads = keras.grad(() => loss(), { argnums: vars.map((_, i) => i) })(...vars) as unknown as Tensor[];
-  vars.forEach((v, k) => {
-    const base = Float64Array.from(v.value.dataSync());
-    const at = (i: number, d: number) => {
-      const q = base.slice();
-      q[i] += d;
-      v.assign(ops.reshape(f64(q), v.shape));
-      return loss().item();
-    };
-    const g = grads[k].dataSync();
-    for (let i = 0; i < base.length; i++) {
-      const numeric = (at(i, eps) - at(i, -eps)) / (2 * eps);
-      if (Math.abs(g[i] - numeric) > 1e-7 + 1e-5 * Math.abs(numeric)) expect.fail(`weight ${v.name}[${i}]: autodiff ${g[i]}, finite differences ${numeric}`);
-    }
-    v.assign(ops.reshape(f64(base), v.shape));
-  });
-}
-
-function roundTrip<T extends Layer>(layer: T): T {
-  const config = layer.getConfig();
-  const cls = layer.constructor as unknown as { fromConfig(c: Record<string, unknown>): T };
-  const clone = cls.fromConfig(JSON.parse(JSON.stringify(config)));
-  expect(clone.getConfig()).toEqual(config);
-  expect(layerFromConfig(layer.className, config).getConfig()).toEqual(config);
-  return clone;
-}
 
 /** Column-wise (last axis) mean and biased variance of a 2-D array. */
 function colMoments(x: number[][]): { mean: number[]; variance: number[] } {
