@@ -55,10 +55,24 @@ function reduceKernel({ init, step, finish }: { init: string; step: string; fini
       for (let k = 0; k < m; k++) { const v = x[base + redOffsets[k]]; acc = ${step}; }
       res[o] = ${finish ?? 'acc'};
     }`) as ReduceLoop;
+  // Reducing trailing axes (or all) reads each output's inputs contiguously: no offset tables.
+  const contiguous = new Function('x', 'res', 'm', `
+    for (let o = 0, n = res.length; o < n; o++) {
+      const base = o * m;
+      let acc = ${init};
+      for (let k = 0; k < m; k++) { const v = x[base + k]; acc = ${step}; }
+      res[o] = ${finish ?? 'acc'};
+    }`) as (x: TypedArray, res: TypedArray, m: number) => void;
   return (inputs, attrs, [out]) => {
     const res = allocate(out.dtype, sizeOf(out.shape));
-    const { outBase, redOffsets } = reductionPlan(inputs[0].shape, attrs.axes as number[]);
-    loop(valuesOf(inputs[0]), res, outBase, redOffsets);
+    const shape = inputs[0].shape;
+    const axes = attrs.axes as number[];
+    const trailing = axes.every((a, i) => a === shape.length - axes.length + i);
+    if (trailing && res.length > 0) contiguous(valuesOf(inputs[0]), res, sizeOf(axes.map((a) => shape[a])));
+    else {
+      const { outBase, redOffsets } = reductionPlan(shape, axes);
+      loop(valuesOf(inputs[0]), res, outBase, redOffsets);
+    }
     return [new JsStorage(res)];
   };
 }
