@@ -468,12 +468,15 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const int64_t chunk = 256;
   const int64_t chunks = ceil_div(rows, chunk);
   const double flops = 2.0 * double(rows) * double(kg) * double(c.cout);
-  const int64_t slots = std::max<int64_t>(1, std::min<int64_t>({int64_t(threads), chunks, int64_t(flops / 2e6) + 1}));
+  // Per-slot partial sums cost memory: at most ~64 MB of them (large filters use fewer slots).
+  const int64_t memory_cap = std::max<int64_t>(1, (int64_t(64) << 20) / std::max<int64_t>(1, dw_size * int64_t(sizeof(T))));
+  const int64_t slots =
+      std::max<int64_t>(1, std::min<int64_t>({int64_t(threads), chunks, int64_t(flops / 2e6) + 1, memory_cap}));
   // Per-slot partial sums in the output's layout [taps, cin_g, cout].
   Scratch<T> partial(slots * dw_size, true);
   const bool depthwise = is_depthwise(c);
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
-  const int64_t mr = kernel.mr, nr = kernel.nr;
+  const int64_t mr = kernel.outer_mr, nr = kernel.outer_nr;
   // Channels of at least one register tile: read x and dy in place (outer_microkernel);
   // fewer, and the tile would reach past a pixel's channels: im2col + GEMM.
   const bool direct = !depthwise && red >= mr && cols >= nr;

@@ -53,7 +53,10 @@ struct IgemmKernel {
   const char* name;
   int mr, nr;
   IgemmFn<T> run;
-  OuterFn<T> outer;  // same MR x NR register tile
+  // The filter gradient's kernel and its tile: fewer rows than the forward's, so
+  // channel counts that are multiples of 8 split into whole tiles.
+  int outer_mr, outer_nr;
+  OuterFn<T> outer;
 };
 
 // Vectorized rows over channels.

@@ -181,16 +181,16 @@ void row_argmax(typename V::T* best, int32_t* arg, const typename V::T* x, int32
   }
 }
 
-template <class V, int MR32, int NV32, int MR64, int NV64>
+template <class V, int MR32, int NV32, int MR64, int NV64, int OMR, int ONV>
 constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, const char* f64_name) {
   using F32 = typename V::template Vec<float>;
   using F64 = typename V::template Vec<double>;
   return ConvIsaTable{
       isa,
-      {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>,
-       &outer_microkernel<F32, MR32, NV32>},
-      {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>,
-       &outer_microkernel<F64, MR64, NV64>},
+      {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>, OMR,
+       ONV * F32::kWidth, &outer_microkernel<F32, OMR, ONV>},
+      {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, OMR,
+       ONV * F64::kWidth, &outer_microkernel<F64, OMR, ONV>},
       {&row_fma<F32>, &row_dot_rows<F32>, &row_axpy<F32>, &row_add<F32>, &row_max<F32>, &row_argmax<F32>},
       {&row_fma<F64>, &row_dot_rows<F64>, &row_axpy<F64>, &row_add<F64>, &row_max<F64>, &row_argmax<F64>},
   };

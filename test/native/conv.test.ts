@@ -95,6 +95,8 @@ const cases: Case[] = [
   { x: [1, 8, 8, 4], k: [3, 3, 4, 4], padding: [[-1, 0], [0, -2]] }, // negative padding crops
   { x: [3, 5, 5, 40], k: [1, 1, 40, 37] }, // 1x1: a plain GEMM, edge tiles in rows and columns
   { x: [1, 4, 6, 64], k: [3, 3, 64, 33], padding: [[1, 1], [1, 1]] },
+  { x: [2, 6, 6, 20], k: [3, 3, 20, 40], padding: [[1, 1], [1, 1]] }, // channel blocks that overhang their tiles
+  { x: [2, 8, 8, 3], k: [3, 3, 3, 32], padding: [[1, 1], [1, 1]] }, // a first layer: 3 channels per tap
   // groups
   { x: [2, 6, 7, 8], k: [3, 3, 4, 6], groups: 2, padding: [[1, 1], [1, 1]] },
   { x: [1, 7, 7, 6], k: [3, 3, 2, 9], groups: 3, strides: [2, 2] },
