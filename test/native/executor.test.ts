@@ -35,6 +35,12 @@ function tensorOf(values: number[], shape: number[], dtype: DType = 'float32'): 
   return ops.reshape(ops.convertToTensor(values, dtype), shape);
 }
 
+/** Index of the first element differing by more than rtol (relative), or -1. */
+function firstMismatch(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number): number {
+  for (let i = 0; i < want.length; i++) if (!(Math.abs(got[i] - want[i]) <= rtol * Math.max(1, Math.abs(want[i])))) return i;
+  return -1;
+}
+
 const native = (exe: Executable) => {
   expect(exe).toBeInstanceOf(NativeGraphExecutable);
   return exe as NativeGraphExecutable;
@@ -186,6 +192,20 @@ describe('native graph executor', () => {
       const ref = cpu.compile(graph, { executor: 'interpreted' }).runSync([a, b]);
       expect(Array.from(t.dataSync())).toEqual(Array.from(ref[1].dataSync()));
       expect(sum.item()).toBe(ref[0].item());
+      // Every ISA path fuses with its own row functions: bit-identical to its unfused kernels.
+      const isa = cpu.backendInfo().isa;
+      try {
+        for (const path of cpu.backendInfo().availableIsas) {
+          cpu.setIsa(path);
+          const fusedRun = exe.runSync([a, b]);
+          const plainRun = cpu.compile(graph, { executor: 'interpreted' }).runSync([a, b]);
+          expect(Array.from(fusedRun[1].dataSync()), path).toEqual(Array.from(plainRun[1].dataSync()));
+          expect(firstMismatch(fusedRun[1].dataSync(), t.dataSync(), dtype === 'float32' ? 1e-6 : 1e-14), path).toBe(-1);
+          for (const r of [...fusedRun, ...plainRun]) r.dispose();
+        }
+      } finally {
+        cpu.setIsa(isa);
+      }
       // Hand check of one element.
       const [av, bv] = [a.dataSync()[17], b.dataSync()[17]];
       const sv = 1 / (1 + Math.exp(-2 * (av + bv)));

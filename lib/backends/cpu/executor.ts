@@ -89,6 +89,9 @@ export interface ExecutorHost {
   attrs(attrs: Attrs): NativeAttrs;
 }
 
+/** Async runs of any native executable not settled yet. */
+let asyncRunsInFlight = 0;
+
 const NATIVE_DTYPES = new Set<string>(['float32', 'float64', 'int32', 'bool']);
 /** Ops the executor runs as views of their input's buffer (as the cpu backend does). */
 export const EXECUTOR_VIEW_OPS = new Set(['identity', 'stopGradient', 'reshape']);
@@ -141,7 +144,13 @@ export class NativeGraphExecutable implements Executable {
   async run(feeds: Tensor[]): Promise<Tensor[]> {
     const call = this.prepare(feeds);
     if (!call) return this.fallback.run(feeds);
-    const result = await call.compiled.native.run(call.feeds, call.vars, call.donate);
+    asyncRunsInFlight++;
+    let result: NativeRunResult;
+    try {
+      result = await call.compiled.native.run(call.feeds, call.vars, call.donate);
+    } finally {
+      asyncRunsInFlight--;
+    }
     // Outputs settle outside any tidy scope: the awaiting caller owns them.
     return detached(() => this.finish(call.compiled, result));
   }
@@ -190,7 +199,8 @@ export class NativeGraphExecutable implements Executable {
       compiled,
       feeds: feeds.map((f) => this.host.nativeOf(f)),
       vars: values.map((t) => this.host.nativeOf(t)),
-      donate: values.map((t) => this.host.soleOwner(t)),
+      // Two runs in flight must not both write into one variable's buffer: donate only when alone.
+      donate: values.map((t) => asyncRunsInFlight === 0 && this.host.soleOwner(t)),
     };
   }
 
