@@ -103,11 +103,13 @@ const cases: Case[] = [
   { x: [2, 9, 8, 20], k: [3, 3, 1, 20], groups: 20, padding: [[1, 1], [1, 1]] }, // depthwise
   { x: [1, 8, 9, 19], k: [5, 3, 1, 19], groups: 19, strides: [2, 2], dilation: [1, 2], padding: [[2, 1], [0, 2]] },
   { x: [2, 5, 5, 4], k: [3, 3, 1, 8], groups: 4, padding: [[1, 1], [1, 1]] }, // depth multiplier 2
+  { x: [1, 5, 5, 32], k: [3, 3, 16, 64], groups: 2, padding: [[1, 1], [1, 1]] }, // groups with whole register tiles
   // 1D and 3D
   { x: [3, 17, 5], k: [4, 5, 7], strides: [3], padding: [[2, 1]] },
   { x: [2, 12, 6], k: [3, 1, 6], dilation: [4], groups: 6 },
   { x: [2, 4, 5, 6, 3], k: [2, 3, 3, 3, 4], padding: [[1, 0], [1, 1], [0, 2]], strides: [1, 2, 1] },
   { x: [1, 5, 4, 4, 6], k: [3, 2, 2, 3, 4], groups: 2, dilation: [2, 1, 1] },
+  { x: [1, 6, 6, 5, 2], k: [5, 5, 3, 2, 3], padding: [[2, 2], [1, 1], [1, 1]] }, // 75 taps
   // size-1 dims: batch 1, one pixel, one channel, kernel as big as the input
   { x: [1, 1, 1, 1], k: [1, 1, 1, 1] },
   { x: [1, 5, 5, 1], k: [5, 5, 1, 1] },
