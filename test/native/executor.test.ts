@@ -299,6 +299,22 @@ describe('native graph executor', () => {
     w.dispose();
   });
 
+  it('hands feeds from another backend to the interpreter, which names the problem', () => {
+    const graph = keras.trace((x: Tensor) => [ops.multiply(ops.exp(x), 2)], [{ shape: [2] }]);
+    const exe = native(cpu.compile(graph));
+    keras.config.setBackend('js');
+    const onJs = ops.convertToTensor([0, 1], 'float32');
+    keras.config.setBackend('cpu');
+    expect(() => exe.runSync([onJs])).toThrow(/multiply: inputs live on different backends \(js and cpu\)/);
+    const onCpu = ops.convertToTensor([0, 1], 'float32');
+    const [y] = exe.runSync([onCpu]);
+    expect(y.backend).toBe(cpu);
+    expect(y.dataSync()[0]).toBe(2);
+    expect(y.dataSync()[1]).toBeCloseTo(2 * Math.E, 5);
+    for (const t of [onJs, onCpu, y]) t.dispose();
+    exe.dispose();
+  });
+
   it('keeps the event loop free during run()', async () => {
     const n = 384;
     const graph = keras.trace(
