@@ -464,8 +464,9 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const int64_t dw_size = taps * c.cin_g() * c.cout;
   engine::ThreadPool& pool = engine::thread_pool();
   int threads = ctx.max_threads > 0 ? std::min(ctx.max_threads, pool.num_threads()) : pool.num_threads();
-  // Row chunks of the im2col matrix: about 256 rows keep a chunk's columns in L2.
-  const int64_t chunk = 256;
+  // Row chunks: 128 rows of one tap's pixels and of dy fit L1 per register-tile
+  // column block (and an im2col chunk stays in L2).
+  const int64_t chunk = 128;
   const int64_t chunks = ceil_div(rows, chunk);
   const double flops = 2.0 * double(rows) * double(kg) * double(c.cout);
   // Per-slot partial sums cost memory: at most ~64 MB of them (large filters use fewer slots).
@@ -514,10 +515,12 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
               }
               if (count == 0) continue;
               // Edge blocks are shifted back inside the channels; their overlap is not stored twice.
-              for (int64_t bi = 0; bi < ceil_div(red, mr); ++bi) {
-                const int64_t ci0 = std::min(bi * mr, red - mr), skip_i = bi * mr - ci0;
-                for (int64_t bj = 0; bj < ceil_div(cols, nr); ++bj) {
-                  const int64_t co0 = std::min(bj * nr, cols - nr), skip_j = bj * nr - co0;
+              // Output-channel blocks outer: the chunk's slice of dy for one block stays in L1
+              // while every input-channel block streams past it.
+              for (int64_t bj = 0; bj < ceil_div(cols, nr); ++bj) {
+                const int64_t co0 = std::min(bj * nr, cols - nr), skip_j = bj * nr - co0;
+                for (int64_t bi = 0; bi < ceil_div(red, mr); ++bi) {
+                  const int64_t ci0 = std::min(bi * mr, red - mr), skip_i = bi * mr - ci0;
                   kernel.outer(count, a_ptr.data(), ci0, b_ptr.data(), co0, tile);
                   for (int64_t i = skip_i; i < mr; ++i) {
                     T* dst = acc + (t * red + ci0 + i) * c.cout + g * cols + co0;
