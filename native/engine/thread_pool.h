@@ -50,9 +50,10 @@ class ThreadPool {
   std::mutex mutex_;
   std::condition_variable wake_cv_;
   std::condition_variable done_cv_;
-  uint64_t generation_ = 0;
+  // Written under mutex_; also read without it by workers spinning for the next job.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
   Job* job_ = nullptr;
-  bool stopping_ = false;
   std::mutex owner_mutex_;  // held by the one caller currently driving the workers
 };
 
