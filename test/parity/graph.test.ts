@@ -13,6 +13,7 @@ import type { Backend } from '../../lib/backends/backend.js';
 import { makeValues } from './cases.js';
 import { nativeUnavailableReason } from './harness.js';
 import { loadNativeAddon } from '../../lib/backends/cpu/native.js';
+import type { CpuBackend } from '../../lib/backends/cpu/index.js';
 import { GRAPH, firstMismatch } from './tolerances.js';
 
 const { ops } = keras;
@@ -38,7 +39,7 @@ interface Run {
 }
 
 /** Builds the MLP's variables on `backendName`, traces one train step and runs it STEPS times. */
-async function train(backendName: string, dtype: 'float32' | 'float64', mode: 'sync' | 'async'): Promise<Run> {
+async function train(backendName: string, dtype: 'float32' | 'float64', mode: 'sync' | 'async', executor: 'auto' | 'interpreted' = 'auto'): Promise<Run> {
   setBackend(backendName);
   const backend = getBackend(backendName);
   const live = () => keras.memory().backends[backendName]?.numTensors ?? 0;
@@ -63,7 +64,7 @@ async function train(backendName: string, dtype: 'float32' | 'float64', mode: 's
       },
       [{ shape: [null, IN], dtype }, { shape: [null], dtype: 'int32' }],
     );
-    const exe = backend.compile(graph);
+    const exe = backendName === 'cpu' ? (backend as CpuBackend).compile(graph, { executor }) : backend.compile(graph);
     const losses: number[] = [];
     for (let s = 0; s < STEPS; s++) {
       const [loss] = mode === 'sync' ? exe.runSync([x, labels]) : await exe.run([x, labels]);
@@ -91,15 +92,17 @@ describe.skipIf(reason !== null)(`compiled MLP train step, cpu vs js${reason ? `
       const ref = await train('js', dtype, 'sync');
       // Training really happened: the loss went down.
       expect(ref.losses[STEPS - 1]).toBeLessThan(ref.losses[0]);
-      const spy = vi.spyOn(loadNativeAddon(), 'runKernelAsync');
+      // The native executor runs the whole step in one call (synchronously or on a worker thread).
       const sync = await train('cpu', dtype, 'sync');
-      expect(spy, 'runSync stays on the calling thread').not.toHaveBeenCalled();
       const async = await train('cpu', dtype, 'async');
-      // The large nodes (the 256 x 64 hidden layer and its gradients) went to worker threads.
+      // The interpreted executable runs node by node; its large nodes go to worker threads.
+      const spy = vi.spyOn(loadNativeAddon(), 'runKernelAsync');
+      const interpretedSync = await train('cpu', dtype, 'sync', 'interpreted');
+      expect(spy, 'runSync stays on the calling thread').not.toHaveBeenCalled();
+      const interpretedAsync = await train('cpu', dtype, 'async', 'interpreted');
       expect(spy).toHaveBeenCalled();
       spy.mockRestore();
-      expectSameRun(sync, ref, dtype);
-      expectSameRun(async, ref, dtype);
+      for (const r of [sync, async, interpretedSync, interpretedAsync]) expectSameRun(r, ref, dtype);
       // The cpu executables free what the js one frees (what tracing itself leaves alive shows on both).
       expect(sync.leaked).toBe(ref.leaked);
       expect(async.leaked).toBe(ref.leaked);
