@@ -469,10 +469,12 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const int64_t chunk = 128;
   const int64_t chunks = ceil_div(rows, chunk);
   const double flops = 2.0 * double(rows) * double(kg) * double(c.cout);
-  // Per-slot partial sums cost memory: at most ~64 MB of them (large filters use fewer slots).
+  // Slots are fixed row ranges with their own partial sums (the result does not
+  // depend on which thread ran which); a few per thread balance a busy core.
+  // Partial sums cost memory: at most ~64 MB of them (large filters use fewer slots).
   const int64_t memory_cap = std::max<int64_t>(1, (int64_t(64) << 20) / std::max<int64_t>(1, dw_size * int64_t(sizeof(T))));
   const int64_t slots =
-      std::max<int64_t>(1, std::min<int64_t>({int64_t(threads), chunks, int64_t(flops / 2e6) + 1, memory_cap}));
+      std::max<int64_t>(1, std::min<int64_t>({int64_t(threads) * 4, chunks, int64_t(flops / 2e6) + 1, memory_cap}));
   // Per-slot partial sums in the output's layout [taps, cin_g, cout].
   Scratch<T> partial(slots * dw_size, true);
   const bool depthwise = is_depthwise(c);
