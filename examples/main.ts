@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   model.summary();
   model.compile({ optimizer: new keras.optimizers.Adam(1e-3), loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
 
-  const epochs = Number(process.env.EPOCHS ?? (source === 'bundled' ? 8 : 2));
+  const epochs = Number(process.env.EPOCHS ?? (source === 'bundled' ? 10 : 2));
   await model.fit(x, y, { batchSize: 64, epochs, validationSplit: 0.1 });
   const logs = (await model.evaluate(xt, yt, { verbose: 0, returnDict: true })) as Record<string, number>;
   const seconds = (performance.now() - started) / 1000;
