@@ -141,16 +141,45 @@ TeamLayout<T> team_layout(const Problem<T>& p, int64_t m, int64_t n, int64_t k) 
           line_elems<T>(round_up(std::min(p.blocking.nc, n), nr) * kc_max), line_elems<T>(mr * nr)};
 }
 
+// The rows of A a member owns in one B block, as units of mc rows that it takes
+// from the front while idle members take them from the back (work stealing, so
+// a member descheduled by a busy machine does not hold the others at the barrier).
+// next and end share one word, so taking a unit is a single compare-and-swap.
+struct alignas(64) RowUnits {
+  std::atomic<uint64_t> next_and_end{0};
+
+  void reset(uint32_t count) { next_and_end.store(uint64_t(count) << 32, std::memory_order_release); }
+  bool take_front(uint32_t* unit) { return take(unit, true); }
+  bool take_back(uint32_t* unit) { return take(unit, false); }
+
+ private:
+  bool take(uint32_t* unit, bool front) {
+    uint64_t word = next_and_end.load(std::memory_order_acquire);
+    for (;;) {
+      const uint32_t next = uint32_t(word), end = uint32_t(word >> 32);
+      if (next >= end) return false;
+      const uint64_t taken = front ? word + 1 : (uint64_t(end - 1) << 32) | next;
+      if (next_and_end.compare_exchange_weak(word, taken, std::memory_order_acq_rel)) {
+        *unit = front ? next : end - 1;
+        return true;
+      }
+    }
+  }
+};
+
 template <class T>
 void gemm_team_member(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c,
-                      int member, int members, T* shared, engine::SpinBarrier& barrier) {
+                      int member, int members, T* shared, RowUnits* units, engine::SpinBarrier& barrier) {
   const int mr = p.kernel.mr, nr = p.kernel.nr;
   const TeamLayout<T> layout = team_layout(p, m, n, k);
   T* const b_buffers[2] = {shared, shared + layout.b_elems};
   T* a_packed = shared + 2 * layout.b_elems + member * (layout.a_elems + layout.edge_elems);
   T* edge = a_packed + layout.a_elems;
   const int64_t rows_per_member = round_up(ceil_div(m, members), mr);
-  const int64_t m0 = std::min(m, member * rows_per_member), m1 = std::min(m, m0 + rows_per_member);
+  auto first_row = [&](int owner) { return std::min(m, owner * rows_per_member); };
+  auto unit_count = [&](int owner) {
+    return uint32_t(ceil_div(std::min(m, first_row(owner) + rows_per_member) - first_row(owner), p.blocking.mc));
+  };
   int64_t block = 0;
   for (int64_t jc = 0; jc < n; jc += p.blocking.nc) {
     const int64_t nc = std::min(p.blocking.nc, n - jc);
@@ -161,11 +190,20 @@ void gemm_team_member(const Problem<T>& p, int64_t m, int64_t n, int64_t k, cons
       const T beta = pc == 0 ? p.beta : T(1);
       T* b_packed = b_buffers[block % 2];
       if (j1 > j0) p.kernel.pack_b(kc, j1 - j0, b + pc * p.rsb + (jc + j0) * p.csb, p.rsb, p.csb, b_packed + j0 * kc);
-      barrier.wait();  // the whole B block is packed
-      for (int64_t ic = m0; ic < m1; ic += p.blocking.mc) {
-        const int64_t mc = std::min(p.blocking.mc, m1 - ic);
+      barrier.wait();  // the whole B block is packed, and the previous block's rows are all done
+      units[member].reset(unit_count(member));
+      auto compute = [&](int owner, uint32_t unit) {
+        const int64_t owner_end = std::min(m, first_row(owner) + rows_per_member);
+        const int64_t ic = first_row(owner) + int64_t(unit) * p.blocking.mc;
+        const int64_t mc = std::min(p.blocking.mc, owner_end - ic);
         p.kernel.pack_a(mc, kc, a + ic * p.rsa + pc * p.csa, p.rsa, p.csa, a_packed);
         macro_kernel(p, mc, nc, kc, a_packed, b_packed, c + ic * p.rsc + jc, beta, edge);
+      };
+      uint32_t unit;
+      while (units[member].take_front(&unit)) compute(member, unit);
+      for (int other = 1; other < members; ++other) {
+        const int victim = (member + other) % members;
+        while (units[victim].take_back(&unit)) compute(victim, unit);
       }
     }
   }
@@ -178,11 +216,12 @@ bool gemm_team(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a,
   const size_t bytes = team_layout(p, m, n, k).bytes(threads);
   auto& allocator = engine::host_allocator();
   T* shared = static_cast<T*>(allocator.allocate(bytes));
+  std::vector<RowUnits> units(static_cast<size_t>(threads));
   engine::SpinBarrier barrier(threads);
   bool ran = false;
   try {
     ran = engine::thread_pool().run_team(threads, [&](int member, int members) {
-      gemm_team_member(p, m, n, k, a, b, c, member, members, shared, barrier);
+      gemm_team_member(p, m, n, k, a, b, c, member, members, shared, units.data(), barrier);
     });
   } catch (...) {
     allocator.deallocate(shared, bytes);
