@@ -283,14 +283,43 @@ static inline typename V::Reg tanh_for_float(typename V::Reg x) {
   return V::div(num, den);
 }
 
+// log in double SIMD for float inputs (all of which are normal doubles):
+// log(x) = e*ln2 + 2*atanh(s), s = (m-1)/(m+1), m in [sqrt(1/2), sqrt(2)), |s| < 0.172.
+template <class V>
+static inline typename V::Reg log_for_float(typename V::Reg x) {
+  using Reg = typename V::Reg;
+  Reg m;
+  Reg e = V::split_exponent(x, &m);
+  // Centre m on 1: above sqrt(2), halve it and count one more power of two.
+  const Reg above = V::sub(V::set1(1.4142135623730951), m);  // negative where m > sqrt(2)
+  m = V::select_negative(above, V::mul(m, V::set1(0.5)), m);
+  e = V::select_negative(above, V::add(e, V::set1(1.0)), e);
+  const Reg s = V::div(V::sub(m, V::set1(1.0)), V::add(m, V::set1(1.0)));
+  const Reg s2 = V::mul(s, s);
+  // atanh(s)/s = sum s^(2k)/(2k+1); s2 < 0.0295, so 12 terms leave < 1e-18.
+  Reg p = V::set1(1.0 / 25);
+#pragma GCC unroll 16
+  for (int k = 11; k >= 0; --k) p = V::fmadd(p, s2, V::set1(1.0 / (2 * k + 1)));
+  const Reg log_m = V::mul(V::add(s, s), p);
+  Reg r = V::fmadd(e, V::set1(0.6931471805599453), log_m);
+  r = V::fmadd(e, V::set1(2.3190468138462996e-17), r);  // the rest of ln 2
+  // Outside (0, inf): NaN stays NaN (log x < x, so pick_min returns x only for NaN),
+  // +-0 gives -inf, +inf gives +inf, negatives give NaN.
+  r = V::pick_min(x, r);
+  r = V::select_negative(V::sub(V::abs(x), V::set1(1e-300)), V::set1(-__builtin_inf()), r);
+  r = V::select_negative(V::sub(V::set1(1e300), x), V::set1(__builtin_inf()), r);
+  return V::select_negative(x, V::set1(__builtin_nan("")), r);
+}
+
 constexpr bool has_widened_form(UnaryOp op) {
-  return op == UnaryOp::Exp || op == UnaryOp::Sigmoid || op == UnaryOp::Tanh;
+  return op == UnaryOp::Exp || op == UnaryOp::Sigmoid || op == UnaryOp::Tanh || op == UnaryOp::Log;
 }
 
 template <class V>
 static inline typename V::Reg widened_unary(UnaryOp op, typename V::Reg x) {
   if (op == UnaryOp::Exp) return exp_for_float<V>(x);
   if (op == UnaryOp::Sigmoid) return sigmoid_for_float<V>(x);
+  if (op == UnaryOp::Log) return log_for_float<V>(x);
   return tanh_for_float<V>(x);
 }
 

@@ -70,6 +70,17 @@ template <> struct Vec<double> {
   // kWidth floats widened to doubles, and back (rounding to nearest).
   static Reg load_float(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
   static void store_float(float* p, Reg v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
+  // x = mantissa * 2^exponent with mantissa in [1, 2), for positive normal x.
+  static Reg split_exponent(Reg x, Reg* mantissa) {
+    const __m256i bits = _mm256_castpd_si256(x);
+    const __m256i mantissa_bits = _mm256_and_si256(bits, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFLL));
+    *mantissa = _mm256_castsi256_pd(_mm256_or_si256(mantissa_bits, _mm256_set1_epi64x(0x3FF0000000000000LL)));
+    // The biased exponent (< 2048) placed in the mantissa of 2^52 converts exactly.
+    const __m256i biased = _mm256_srli_epi64(bits, 52);
+    const __m256d two52 = _mm256_set1_pd(4503599627370496.0);
+    const __m256d exponent = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(biased, _mm256_castpd_si256(two52))), two52);
+    return _mm256_sub_pd(exponent, _mm256_set1_pd(1023.0));
+  }
 };
 
 // Names this ISA for templates that need more than one element type.

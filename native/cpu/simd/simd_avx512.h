@@ -68,6 +68,11 @@ template <> struct Vec<double> {
   // kWidth floats widened to doubles, and back (rounding to nearest).
   static Reg load_float(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
   static void store_float(float* p, Reg v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
+  // x = mantissa * 2^exponent with mantissa in [1, 2), for positive normal x.
+  static Reg split_exponent(Reg x, Reg* mantissa) {
+    *mantissa = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    return _mm512_getexp_pd(x);
+  }
 };
 
 // Names this ISA for templates that need more than one element type.

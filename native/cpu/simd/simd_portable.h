@@ -65,6 +65,13 @@ template <> struct Vec<double> : VecImpl<double, f64x2> {
     return (a + magic) - magic;
   }
   static Reg select_negative(Reg x, Reg if_negative, Reg otherwise) { return (x < 0) ? if_negative : otherwise; }
+  // x = mantissa * 2^exponent with mantissa in [1, 2), for positive normal x.
+  static Reg split_exponent(Reg x, Reg* mantissa) {
+    const i64x2 bits = (i64x2)x;
+    *mantissa = (Reg)((bits & 0x000FFFFFFFFFFFFFLL) | 0x3FF0000000000000LL);
+    const i64x2 biased = (bits >> 52) & 0x7FF;
+    return Reg{double(biased[0]), double(biased[1])} - 1023.0;
+  }
   static Reg load_float(const float* p) {
     float pair[2];
     std::memcpy(pair, p, sizeof(pair));
