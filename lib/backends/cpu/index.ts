@@ -37,21 +37,45 @@ import {
 export class CpuStorage {
   refs = 0;
   /** Values uploaded from JS before any kernel needed them with a shape. */
-  pending: TypedArray | null;
-  /** Native tensors over these values, by shape ("2,3"); the first one is the base. */
-  readonly views = new Map<string, NativeTensor>();
+  pending: TypedArray | null = null;
+  /** The first native tensor over these values, and its shape (the common, only view). */
+  base: NativeTensor | undefined;
+  private baseShape: readonly number[] | undefined;
+  /** Native tensors of other shapes over the same values, by shape ("2,3"). */
+  private others: Map<string, NativeTensor> | null = null;
 
-  constructor(init: NativeTensor | TypedArray) {
+  constructor(init: NativeTensor | TypedArray, shape?: readonly number[]) {
     if (ArrayBuffer.isView(init)) this.pending = init;
     else {
-      this.pending = null;
-      this.views.set(init.shape.join(','), init);
+      this.base = init;
+      this.baseShape = shape ?? init.shape;
     }
   }
 
-  /** Any native tensor holding the values (all views hold the same ones). */
-  get base(): NativeTensor | undefined {
-    return this.views.values().next().value;
+  /** The native tensor of `shape` over these values, if one was made. */
+  view(shape: readonly number[]): NativeTensor | undefined {
+    const b = this.baseShape;
+    if (b && b.length === shape.length && b.every((d, i) => d === shape[i])) return this.base;
+    return this.others?.get(shape.join(','));
+  }
+
+  addView(shape: readonly number[], t: NativeTensor): void {
+    if (!this.base) {
+      this.base = t;
+      this.baseShape = [...shape];
+    } else (this.others ??= new Map()).set(shape.join(','), t);
+  }
+
+  get viewCount(): number {
+    return (this.base ? 1 : 0) + (this.others?.size ?? 0);
+  }
+
+  /** Frees every native tensor over these values. */
+  disposeViews(): void {
+    this.base?.dispose();
+    for (const t of this.others?.values() ?? []) t.dispose();
+    this.base = this.baseShape = undefined;
+    this.others = null;
   }
 }
 
@@ -101,6 +125,8 @@ export class CpuBackend implements Backend {
   private readonly kernels = new Map<string, Kernel>();
   /** Bytes uploaded but not yet in native memory (see CpuStorage.pending). */
   private pendingBytes = 0;
+  /** How many calls of each op had their outputs cross-checked against shape inference. */
+  private readonly outputChecks = new Map<string, number>();
 
   /** Throws NativeBackendUnavailableError (with the reason and how to build) if the addon cannot load. */
   constructor() {
@@ -113,7 +139,7 @@ export class CpuBackend implements Backend {
   /** Copies values into backend memory; the native tensor is made when a kernel first needs it with a shape. */
   upload(values: TypedArray, dtype: DType, shape?: readonly number[]): unknown {
     toNativeDType(dtype, 'upload');
-    if (shape) return new CpuStorage(this.addon.createTensor(values as NativeTypedArray, shape, dtype as NativeDType));
+    if (shape) return new CpuStorage(this.addon.createTensor(values as NativeTypedArray, shape, dtype as NativeDType), shape);
     const copy = values.slice();
     this.pendingBytes += copy.byteLength;
     return new CpuStorage(copy);
@@ -143,8 +169,7 @@ export class CpuBackend implements Backend {
       this.pendingBytes -= s.pending.byteLength;
       s.pending = null;
     }
-    for (const t of s.views.values()) t.dispose();
-    s.views.clear();
+    s.disposeViews();
   }
 
   /** Bytes held by live native tensors (the addon's count) plus uploads not yet moved to native memory. */
@@ -156,8 +181,7 @@ export class CpuBackend implements Backend {
   nativeOf(t: Tensor): NativeTensor {
     const s = t.storage as CpuStorage | null;
     if (!(s instanceof CpuStorage)) throw new KerasError(`cpu backend: tensor ${t.id} of shape ${fmtShape(t.shape)} does not live on the cpu backend`);
-    const key = t.shape.join(',');
-    const hit = s.views.get(key);
+    const hit = s.view(t.shape);
     if (hit) return hit;
     let made: NativeTensor;
     if (s.pending) {
@@ -171,7 +195,7 @@ export class CpuBackend implements Backend {
         ? this.addon.runKernel('reshape', [base], { shape: t.shape })[0]
         : this.addon.createTensor(base.read(), t.shape, base.dtype);
     }
-    s.views.set(key, made);
+    s.addView(t.shape, made);
     return made;
   }
 
@@ -233,13 +257,18 @@ export class CpuBackend implements Backend {
       for (const r of results) r.dispose();
       throw new KerasError(`${op}: the native kernel returned ${results.length} outputs, expected ${outputs.length}`);
     }
+    // The native shape inference agrees with the TypeScript one (the parity suite checks every
+    // op); reading shapes back costs native calls, so each op is cross-checked on its first calls only.
+    const checks = this.outputChecks.get(op) ?? 0;
+    const check = checks < 32;
+    if (check) this.outputChecks.set(op, checks + 1);
     return results.map((r, i) => {
       const want = outputs[i];
-      if (r.dtype !== want.dtype || r.shape.length !== want.shape.length || r.shape.some((d, k) => d !== want.shape[k])) {
+      if (check && (r.dtype !== want.dtype || r.shape.length !== want.shape.length || r.shape.some((d, k) => d !== want.shape[k]))) {
         for (const x of results) x.dispose();
         throw new KerasError(`${op}: the native kernel returned output ${i} as ${r.dtype} ${fmtShape(r.shape)}, expected ${want.dtype} ${fmtShape(want.shape)}`);
       }
-      return new CpuStorage(r);
+      return new CpuStorage(r, want.shape);
     });
   }
 
@@ -304,7 +333,7 @@ export class CpuBackend implements Backend {
       adopt: (t, dtype) => new Tensor({ shape: t.shape, dtype, backend: this, storage: new CpuStorage(t) }),
       soleOwner: (t) => {
         const s = t.storage as CpuStorage;
-        return s.refs === 1 && s.views.size === 1 && !s.pending;
+        return s.refs === 1 && s.viewCount === 1 && !s.pending;
       },
       attrs: nativeAttrs,
     };
