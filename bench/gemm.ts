@@ -91,6 +91,9 @@ for line in sys.stdin:
     a, b = cache[n]
     t, c = time.perf_counter(), time.process_time(); a @ b
     dt, dc = time.perf_counter() - t, time.process_time() - c
+    # OpenBLAS workers busy-wait ~0.1 s after a call: let them fall asleep before
+    # answering, or they would take cores from the next measurement of ours.
+    time.sleep(0.25)
     print(2 * n**3 / dt / 1e9, 2 * n**3 / max(dc, 1e-9) / 1e9, flush=True)
 `;
 
