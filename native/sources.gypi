@@ -18,6 +18,7 @@
       "native/kernels/creation.cc",
       "native/kernels/indexing.cc",
       "native/kernels/random.cc",
+      "native/kernels/linalg.cc",
     ],
     "keras_cpu_sources": [
       "native/cpu/elementwise.cc",
@@ -32,6 +33,7 @@
       "native/cpu/creation.cc",
       "native/cpu/indexing.cc",
       "native/cpu/random.cc",
+      "native/cpu/linalg.cc",
     ],
     "keras_cpu_avx512_sources": ["native/cpu/isa_avx512.cc", "native/cpu/elementwise_avx512.cc", "native/cpu/conv_avx512.cc",
                                  "native/cpu/random_avx512.cc"],

@@ -16,5 +16,6 @@ void register_shape(kernels::KernelRegistry& registry);
 void register_creation(kernels::KernelRegistry& registry);
 void register_indexing(kernels::KernelRegistry& registry);
 void register_random(kernels::KernelRegistry& registry);
+void register_linalg(kernels::KernelRegistry& registry);
 
 }  // namespace keras::cpu

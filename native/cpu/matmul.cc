@@ -99,6 +99,7 @@ void register_cpu_kernels(kernels::KernelRegistry& registry) {
   register_random(registry);
   register_conv(registry);
   register_pool(registry);
+  register_linalg(registry);
 }
 
 }  // namespace keras::cpu

@@ -132,6 +132,7 @@ void define_random_ops(KernelRegistry& registry);
 
 void define_conv_ops(KernelRegistry& registry);  // conv.cc
 void define_pool_ops(KernelRegistry& registry);  // pool.cc
+void define_linalg_ops(KernelRegistry& registry);  // linalg.cc
 
 void define_core_ops(KernelRegistry& registry) {
   define_matmul(registry);
@@ -142,6 +143,7 @@ void define_core_ops(KernelRegistry& registry) {
   define_random_ops(registry);
   define_conv_ops(registry);
   define_pool_ops(registry);
+  define_linalg_ops(registry);
 }
 
 }  // namespace keras::kernels
