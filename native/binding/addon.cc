@@ -84,8 +84,10 @@ KernelCall parse_call(const Napi::CallbackInfo& info, const char* function) {
   KernelCall call;
   call.name = info[0].As<Napi::String>().Utf8Value();
   Napi::Array inputs = info[1].As<Napi::Array>();
-  for (uint32_t i = 0; i < inputs.Length(); ++i) {
-    call.inputs.push_back(NativeTensor::FromValue(env, inputs.Get(i), call.name + ": input " + std::to_string(i)));
+  const uint32_t count = inputs.Length();
+  call.inputs.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    call.inputs.push_back(NativeTensor::FromValueLazy(env, inputs.Get(i), [&] { return call.name + ": input " + std::to_string(i); }));
   }
   call.attrs = parse_attrs(env, call.name, info.Length() > 2 ? info[2] : env.Undefined());
   return call;
@@ -97,12 +99,45 @@ Napi::Array wrap_outputs(Napi::Env env, std::vector<engine::Tensor>& outputs) {
   return result;
 }
 
+// Per-thread input vectors by input count, for RunKernel. Their tensors keep their
+// shape/stride capacity between calls, so copying handles' tensors in allocates nothing.
+struct InputScratch {
+  static constexpr uint32_t kMaxCount = 8;
+  std::vector<engine::Tensor> by_count[kMaxCount + 1];
+  bool busy = false;  // a JS getter met while reading the inputs may call runKernel again
+};
+
 Napi::Value RunKernel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  KernelCall call = parse_call(info, "runKernel");
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) {
+    throw Napi::TypeError::New(env, "runKernel(name, inputs, attrs): expected an op name and an array of tensors");
+  }
+  thread_local InputScratch scratch;
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  Napi::Array array = info[1].As<Napi::Array>();
+  const uint32_t count = array.Length();
+  std::vector<engine::Tensor> local;
+  const bool use_scratch = !scratch.busy && count <= InputScratch::kMaxCount;
+  std::vector<engine::Tensor>& inputs = use_scratch ? scratch.by_count[count] : local;
+  inputs.resize(count);
+  // Drops the buffer references when the call ends, however it ends, so a later
+  // dispose() in JS frees the memory.
+  struct Guard {
+    std::vector<engine::Tensor>& inputs;
+    InputScratch* scratch;
+    ~Guard() {
+      for (auto& t : inputs) t.buffer.reset();
+      if (scratch) scratch->busy = false;
+    }
+  } guard{inputs, use_scratch ? &scratch : nullptr};
+  if (use_scratch) scratch.busy = true;
+  for (uint32_t i = 0; i < count; ++i) {
+    inputs[i] = NativeTensor::FromValueLazy(env, array.Get(i), [&] { return name + ": input " + std::to_string(i); });
+  }
+  Attrs attrs = parse_attrs(env, name, info.Length() > 2 ? info[2] : env.Undefined());
   std::vector<engine::Tensor> outputs;
   try {
-    outputs = kernels::run_op(call.name, call.inputs, call.attrs, engine::Device::CPU);
+    outputs = kernels::run_op(name, inputs, attrs, engine::Device::CPU);
   } catch (const std::exception& e) {
     throw to_js_error(env, e);
   }
@@ -199,6 +234,7 @@ Napi::Value MemoryInfo(const Napi::CallbackInfo& info) {
   result.Set("liveBuffers", double(stats.live_buffers));
   result.Set("cachedBytes", double(stats.cached_bytes));
   result.Set("peakLiveBytes", double(stats.peak_live_bytes));
+  result.Set("reportedExternalBytes", double(reported_external_memory()));
   return result;
 }
 
@@ -245,6 +281,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* state = new AddonState();
   Napi::Function tensor_class = NativeTensor::Define(env);
   state->tensor_constructor = Napi::Persistent(tensor_class);
+  state->tensor_prototype = Napi::Persistent(tensor_class.Get("prototype").As<Napi::Object>());
   env.SetInstanceData<AddonState>(state);
 
   exports.Set("NativeTensor", tensor_class);

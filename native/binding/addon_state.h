@@ -6,6 +6,7 @@ namespace keras::binding {
 
 struct AddonState {
   Napi::FunctionReference tensor_constructor;
+  Napi::ObjectReference tensor_prototype;  // NativeTensor.prototype: how handles are recognized
 };
 
 inline AddonState& addon_state(Napi::Env env) { return *env.GetInstanceData<AddonState>(); }

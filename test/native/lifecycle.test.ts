@@ -53,6 +53,118 @@ describe('native tensor lifecycle', () => {
   });
 });
 
+/** Runs `script` in a child node with --expose-gc and the addon as `native`; returns its JSON output. */
+function child<T>(script: string): T {
+  const run = spawnSync(process.execPath, ['--expose-gc', '-e', `const native = require('node-gyp-build')(${JSON.stringify(root)});\n${script}`], {
+    encoding: 'utf8',
+    cwd: root,
+  });
+  expect(run.status, run.stderr).toBe(0);
+  return JSON.parse(run.stdout) as T;
+}
+
+describe('native tensor handles', () => {
+  it('frees exactly once: disposed handles are not finalized again, dropped ones are, and runKernel keeps no input alive', () => {
+    const { held, afterDispose, afterGc } = child<{ held: number; afterDispose: number; afterGc: number }>(`
+      const before = native.memoryInfo().liveBytes;
+      (function make() {
+        const a = native.createTensor(new Float32Array(1000), [1000], 'float32');
+        const kept = [];
+        for (let i = 0; i < 50; i++) kept.push(native.runKernel('add', [a, a])[0]);
+        for (let i = 0; i < 50; i++) native.runKernel('negative', [a]);  // dropped undisposed
+        globalThis.held = native.memoryInfo().liveBytes - before;
+        for (const t of kept) t.dispose();
+        a.dispose();
+        globalThis.afterDispose = native.memoryInfo().liveBytes - before;
+      })();
+      const collect = (left) => {
+        global.gc();
+        const now = native.memoryInfo().liveBytes - before;
+        if (now === 0 || left === 0) { console.log(JSON.stringify({ held: globalThis.held, afterDispose: globalThis.afterDispose, afterGc: now })); return; }
+        setImmediate(() => collect(left - 1));
+      };
+      collect(20);
+    `);
+    expect(held).toBe(101 * 4000);
+    expect(afterDispose).toBe(50 * 4000); // the 50 dropped outputs wait for the GC
+    expect(afterGc).toBe(0);
+  });
+
+  it('tells V8 about native memory, to within the batching tolerance, both ways', () => {
+    const batch = 1 << 20;
+    const r = child<{ grew: number; shrank: number; tinyGrew: number; tinyShrank: number }>(`
+      const src = new Float32Array(1 << 18);
+      const small = new Float32Array(16);
+      // V8 does not report this figure (process.memoryUsage().external counts ArrayBuffers only).
+      const ext = () => native.memoryInfo().reportedExternalBytes;
+      const e0 = ext();
+      const big = [];
+      for (let i = 0; i < 64; i++) big.push(native.createTensor(src, [1 << 18], 'float32'));
+      const e1 = ext();
+      for (const t of big) t.dispose();
+      const e2 = ext();
+      const tiny = [];
+      for (let i = 0; i < 20000; i++) tiny.push(native.createTensor(small, [16], 'float32'));
+      const e3 = ext();
+      for (const t of tiny) t.dispose();
+      const e4 = ext();
+      console.log(JSON.stringify({ grew: e1 - e0, shrank: e2 - e0, tinyGrew: e3 - e2, tinyShrank: e4 - e2 }));
+    `);
+    expect(Math.abs(r.grew - 64 * (1 << 20))).toBeLessThanOrEqual(batch);
+    expect(Math.abs(r.shrank)).toBeLessThanOrEqual(batch);
+    expect(Math.abs(r.tinyGrew - 20000 * 64)).toBeLessThanOrEqual(batch);
+    expect(Math.abs(r.tinyShrank)).toBeLessThanOrEqual(batch);
+  });
+
+  it('names the op and the input for values that are not live tensors, and frees nothing it should not', () => {
+    const a = native.createTensor(new Float32Array([1, 2]), [2], 'float32');
+    const gone = native.createTensor(new Float32Array([1, 2]), [2], 'float32');
+    gone.dispose();
+    gone.dispose(); // a second dispose is a no-op
+    expect(gone.disposed).toBe(true);
+    expect(gone.shape).toEqual([]);
+    expect(() => gone.read()).toThrow(/read: the tensor was already disposed/);
+    const live = native.memoryInfo().liveBuffers;
+    expect(() => native.runKernel('add', [a, gone])).toThrow(/add: input 1 was already disposed/);
+    expect(() => native.runKernel('add', [a, { shape: [2] } as never])).toThrow(/add: input 1 is not a NativeTensor/);
+    expect(() => native.runKernel('add', [a, 3 as never])).toThrow(/add: input 1 is not a NativeTensor/);
+    expect(() => native.runKernel('add', [a, Object.create(Object.getPrototypeOf(a))])).toThrow(/add: input 1 was already disposed/);
+    const b = native.createTensor(new Float32Array([1, 2, 3]), [3], 'float32');
+    expect(() => native.runKernel('add', [a, b])).toThrow(expect.objectContaining({ name: 'ShapeError', message: expect.stringMatching(/add.*\(2,\).*\(3,\)/) }));
+    expect(native.memoryInfo().liveBuffers).toBe(live + 1);
+    b.dispose();
+    // Accessors called on a foreign receiver read as a disposed handle instead of crashing.
+    const proto = Object.getPrototypeOf(a) as object;
+    expect(Object.getOwnPropertyDescriptor(proto, 'disposed')!.get!.call({})).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(proto, 'size')!.get!.call({})).toBe(0);
+    expect(() => (proto as { dispose(): void }).dispose.call({})).toThrow(TypeError); // V8's receiver check
+    const Ctor = (native as unknown as { NativeTensor: new () => { disposed: boolean } }).NativeTensor;
+    expect(new Ctor().disposed).toBe(true);
+    a.dispose();
+  });
+
+  it('survives runKernel being re-entered from a getter of its inputs array', () => {
+    const a = native.createTensor(new Float32Array([1, 2]), [2], 'float32');
+    const b = native.createTensor(new Float32Array([10, 20]), [2], 'float32');
+    let inner: Float32Array | undefined;
+    const inputs = [a, a];
+    Object.defineProperty(inputs, 1, {
+      get() {
+        const [t] = native.runKernel('multiply', [a, b]);
+        inner = t!.read() as Float32Array;
+        t!.dispose();
+        return b;
+      },
+    });
+    const [out] = native.runKernel('add', inputs);
+    expect(Array.from(out!.read())).toEqual([11, 22]);
+    expect(Array.from(inner!)).toEqual([10, 40]);
+    out!.dispose();
+    a.dispose();
+    b.dispose();
+  });
+});
+
 describe('native loader', () => {
   it('explains that the cpu backend is unavailable, and why, when no binary can be found', () => {
     const script = `

@@ -109,6 +109,12 @@ export function nativeAttrs(attrs: Attrs): NativeAttrs {
   return out;
 }
 
+/** True when `attrs` holds at least one defined value. */
+function hasAttrs(attrs: Attrs): boolean {
+  for (const key in attrs) if (attrs[key] !== undefined && attrs[key] !== null) return true;
+  return false;
+}
+
 /** Ops whose result is the input's storage seen with another shape (no kernel, no copy). */
 const VIEW_OPS = new Set(['identity', 'stopGradient', 'reshape']);
 
@@ -205,7 +211,14 @@ export class CpuBackend implements Backend {
     let k = this.kernels.get(op);
     if (k) return k;
     if (VIEW_OPS.has(op)) k = (inputs) => [inputs[0].storage]; // a view: the same storage, no copy
-    else if (this.native.has(op)) k = (inputs, attrs, outputs) => this.wrapOutputs(op, this.addon.runKernel(op, inputs.map((t) => this.nativeOf(t)), nativeAttrs(attrs)), outputs);
+    else if (this.native.has(op)) {
+      k = (inputs, attrs, outputs) => {
+        const natives: NativeTensor[] = [];
+        for (const t of inputs) natives.push(this.nativeOf(t));
+        // No attrs object when there are none: the addon then skips enumerating one.
+        return this.wrapOutputs(op, this.addon.runKernel(op, natives, hasAttrs(attrs) ? nativeAttrs(attrs) : undefined), outputs);
+      };
+    }
     else if (this.js.kernel(op)) k = this.fallback(op);
     if (k) this.kernels.set(op, k);
     return k;
