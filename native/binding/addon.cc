@@ -113,7 +113,13 @@ Napi::Value RunKernel(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "runKernel(name, inputs, attrs): expected an op name and an array of tensors");
   }
   thread_local InputScratch scratch;
-  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  // Op names fit a stack buffer: one N-API call instead of a length query and a copy.
+  char name_buffer[64];
+  size_t name_length = 0;
+  napi_status status = napi_get_value_string_utf8(env, info[0], name_buffer, sizeof(name_buffer), &name_length);
+  NAPI_THROW_IF_FAILED(env, status, Napi::Value());
+  const std::string name = name_length + 1 < sizeof(name_buffer) ? std::string(name_buffer, name_length)
+                                                                  : info[0].As<Napi::String>().Utf8Value();
   Napi::Array array = info[1].As<Napi::Array>();
   const uint32_t count = array.Length();
   std::vector<engine::Tensor> local;

@@ -55,7 +55,7 @@ export class CpuStorage {
   /** The native tensor of `shape` over these values, if one was made. */
   view(shape: readonly number[]): NativeTensor | undefined {
     const b = this.baseShape;
-    if (b && b.length === shape.length && b.every((d, i) => d === shape[i])) return this.base;
+    if (b && sameShape(b, shape)) return this.base;
     return this.others?.get(shape.join(','));
   }
 
@@ -77,6 +77,13 @@ export class CpuStorage {
     this.base = this.baseShape = undefined;
     this.others = null;
   }
+}
+
+/** Shape equality as a plain loop: the hot path of every native kernel call. */
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** What `backendInfo()` reports for the cpu backend. */
