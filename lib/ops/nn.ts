@@ -734,16 +734,78 @@ function softmaxArgs(op: string, x: TensorLike, axis: AxisArg | { axis?: AxisArg
   return { t, axes: normalizeAxes(a as AxisArg, t.rank, op) };
 }
 
-/** exp(x) / sum(exp(x)) along `axis` (default -1; null: all axes), max-subtracted. */
+/** Checks the single non-negative `axis` attr of softmax/logSoftmax against the input rank. */
+function inferRowOp(op: string, x: TensorSpec, axis: number): TensorSpec[] {
+  if (!isFloat(x.dtype)) throw new DTypeError(`${op}: expected a float tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
+  if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {
+    throw new ValueError(`${op}: axis ${axis} is out of range for input of shape ${fmtShape(x.shape)} (a non-negative axis is expected)`);
+  }
+  return [{ shape: x.shape, dtype: x.dtype }];
+}
+
+// Single-pass primitives over one (normalized, non-negative) axis; the public functions
+// keep the composite formula for several axes (or null) and reach these for one axis.
+defineOp<{ axis: number }>({
+  name: 'softmax',
+  category: 'nn',
+  attrs: ['axis'],
+  infer: ([x], { axis }) => inferRowOp('softmax', x, axis),
+  // dx = y * (dy - sum(dy * y)) over the axis.
+  grad: ({ outputs: [y], attrs: { axis } }, [dy]) => [multiply(y, subtract(dy!, sum(multiply(dy!, y), axis, true)))],
+});
+
+defineOp<{ axis: number }>({
+  name: 'logSoftmax',
+  category: 'nn',
+  attrs: ['axis'],
+  infer: ([x], { axis }) => inferRowOp('logSoftmax', x, axis),
+  // dx = dy - softmax(x) * sum(dy), softmax(x) = exp(y).
+  grad: ({ outputs: [y], attrs: { axis } }, [dy]) => [subtract(dy!, multiply(exp(y), sum(dy!, axis, true)))],
+});
+
+defineOp({
+  name: 'sparseSoftmaxCrossEntropy',
+  category: 'nn',
+  attrs: [],
+  infer([labels, logits]) {
+    const op = 'sparseSoftmaxCrossEntropy';
+    if (labels.dtype !== 'int32') throw new DTypeError(`${op}: labels must be int32, received ${labels.dtype} ${fmtShape(labels.shape)}`);
+    if (!isFloat(logits.dtype)) throw new DTypeError(`${op}: logits must be a float tensor, received ${logits.dtype} ${fmtShape(logits.shape)}`);
+    const lead = logits.shape.slice(0, -1);
+    if (logits.shape.length < 1 || labels.shape.length !== lead.length || labels.shape.some((d, i) => d !== null && lead[i] !== null && d !== lead[i])) {
+      throw new ShapeError(`${op}: labels must have the shape of logits without the last axis, received labels.shape=${fmtShape(labels.shape)}, logits.shape=${fmtShape(logits.shape)}`);
+    }
+    return [{ shape: lead.map((d, i) => d ?? labels.shape[i]), dtype: logits.dtype }];
+  },
+  nonDifferentiableInputs: [0],
+  // (softmax(logits) - oneHot(labels)) * dy; rows with an out-of-range label have loss 0 and gradient 0.
+  grad: ({ inputs: [labels, logits] }, [dy]) => {
+    const n = logits.shape[logits.rank - 1] as number;
+    const hot = cast(equal(expandDims(labels, -1), convertToTensor(Int32Array.from({ length: n }, (_, i) => i))), logits.dtype);
+    const valid = sum(hot, -1, true);
+    const p = run1('softmax', [logits], { axis: logits.rank - 1 });
+    return [null, multiply(subtract(multiply(p, valid), hot), expandDims(dy!, -1))];
+  },
+});
+
+/**
+ * exp(x) / sum(exp(x)) along `axis` (default -1; null: all axes), max-subtracted.
+ * One axis runs the single-pass `softmax` primitive; several axes use the composite formula.
+ */
 export function softmax(x: TensorLike, axis: AxisArg | { axis?: AxisArg } = -1): Tensor {
   const { t, axes } = softmaxArgs('softmax', x, axis);
+  if (axes.length === 1) return run1('softmax', [t], { axis: axes[0] });
   const e = exp(subtract(t, stopGradient(max(t, axes, true))));
   return divide(e, sum(e, axes, true));
 }
 
-/** x - logsumexp(x) along `axis` (default -1; null: all axes), max-subtracted. */
+/**
+ * x - logsumexp(x) along `axis` (default -1; null: all axes), max-subtracted.
+ * One axis runs the single-pass `logSoftmax` primitive; several axes use the composite formula.
+ */
 export function logSoftmax(x: TensorLike, axis: AxisArg | { axis?: AxisArg } = -1): Tensor {
   const { t, axes } = softmaxArgs('logSoftmax', x, axis);
+  if (axes.length === 1) return run1('logSoftmax', [t], { axis: axes[0] });
   const shifted = subtract(t, stopGradient(max(t, axes, true)));
   return subtract(shifted, log(sum(exp(shifted), axes, true)));
 }
@@ -819,6 +881,8 @@ export function sparseCategoricalCrossentropy(target: TensorLike, output: Tensor
   }
   const classes = out.shape[a];
   if (classes === null) throw new ShapeError(`${op}: the class axis ${o.axis} of output ${fmtShape(out.shape)} must be known`);
+  // Logits over the last axis: one fused pass (log-sum-exp minus the label's logit; 0 for out-of-range labels).
+  if (o.fromLogits && a === out.rank - 1) return run1('sparseSoftmaxCrossEntropy', [t, out]);
   const lp = logProbs(op, out, o.fromLogits, a);
   const ids = reshape(convertToTensor(Int32Array.from({ length: classes }, (_, i) => i)), out.shape.map((_, i) => (i === a ? classes : 1)));
   const oneHot = cast(equal(expandDims(t, a), ids), lp.dtype);

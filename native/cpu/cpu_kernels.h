@@ -17,5 +17,6 @@ void register_creation(kernels::KernelRegistry& registry);
 void register_indexing(kernels::KernelRegistry& registry);
 void register_random(kernels::KernelRegistry& registry);
 void register_linalg(kernels::KernelRegistry& registry);
+void register_softmax(kernels::KernelRegistry& registry);
 
 }  // namespace keras::cpu

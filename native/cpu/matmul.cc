@@ -100,6 +100,7 @@ void register_cpu_kernels(kernels::KernelRegistry& registry) {
   register_conv(registry);
   register_pool(registry);
   register_linalg(registry);
+  register_softmax(registry);
 }
 
 }  // namespace keras::cpu

@@ -424,6 +424,33 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([2], i32, { values: [-1, 2147483647] })], attrs: { shape: [0, 4], dtype: f32 } },
     { inputs: [x([2], i32, { values: [1, 1] })], attrs: { shape: [1001], dtype: f32 } },
   ],
+
+  // ------------------------------------------------------------ softmax family (single-axis rows)
+  softmax: [
+    { inputs: [x([3, 5], f32)], attrs: { axis: 1 } },
+    { inputs: [x([2, 4, 3], f64)], attrs: { axis: 1 } },
+    { inputs: [x([4, 1, 3], f32)], attrs: { axis: 0 } },
+    { inputs: [x([2, 0, 3], f32)], attrs: { axis: 2 } },
+    { inputs: [x([3, 67], f32)], attrs: { axis: 1 } },
+    { inputs: [x([5, 33], f64, 'any', 50)], attrs: { axis: 1 } },
+    { inputs: [x([2, 8], f32, { values: [-Infinity, 1, 2, -Infinity, 1e30, -1e30, 3, 0] })], attrs: { axis: 1 }, grad: false },
+  ],
+  logSoftmax: [
+    { inputs: [x([3, 5], f32)], attrs: { axis: 1 } },
+    { inputs: [x([2, 4, 3], f64)], attrs: { axis: 1 } },
+    { inputs: [x([4, 1, 3], f32)], attrs: { axis: 0 } },
+    { inputs: [x([2, 0, 3], f32)], attrs: { axis: 2 } },
+    { inputs: [x([3, 67], f32)], attrs: { axis: 1 } },
+    { inputs: [x([5, 33], f64, 'any', 50)], attrs: { axis: 1 } },
+    { inputs: [x([2, 8], f32, { values: [-Infinity, 1, 2, -Infinity, 1e30, -1e30, 3, 0] })], attrs: { axis: 1 }, grad: false },
+  ],
+  sparseSoftmaxCrossEntropy: [
+    { inputs: [x([4], i32, { index: 5 }), x([4, 5], f32)] },
+    { inputs: [x([2, 3], i32, { index: 7 }), x([2, 3, 7], f64)] },
+    { inputs: [x([6], i32, { values: [0, -1, 2, 3, 9, 1] }), x([6, 3], f32)] },
+    { inputs: [x([0], i32, { index: 3 }), x([0, 3], f32)] },
+    { inputs: [x([3], i32, { index: 67 }), x([3, 67], f32, 'any', 30)] },
+  ],
 };
 
 const SPECIAL = [0, -0, Infinity, -Infinity, Number.NaN, 1, -1, 0.5, -2.5, 1e30, -1e30, 1e-30, -1e-38, 3e38, 89, -104];

@@ -1,5 +1,5 @@
 /**
- * Convolution and pooling kernels of the js backend, channels_last. Every op
+ * Convolution, pooling and softmax kernels of the js backend. Conv and pooling are channels_last; every one
  * views its operands as 3 spatial dims (1D and 2D get leading size-1 dims), so
  * one set of direct loops serves 1D/2D/3D. Convolutions walk output pixels; each
  * pixel's valid (tap, input channel) pairs form an im2col row, and the weight rows
@@ -375,4 +375,67 @@ const avgPoolGrad: Kernel = ([dy], attrs, [out]) => {
   return [finish(acc, out.dtype)];
 };
 
-export const nnKernels: Record<string, Kernel> = { conv, convBackpropInput, convBackpropFilter, maxPool, maxPoolGrad, avgPool, avgPoolGrad };
+/**
+ * softmax / logSoftmax over one axis: the input is [outer, n, inner]; each (outer, inner)
+ * row is read with stride `inner`, its max subtracted, exps summed in float64 once.
+ */
+function rowKernel(log: boolean): Kernel {
+  return ([x], attrs, [out]) => {
+    const axis = attrs.axis as number;
+    const n = x.shape[axis];
+    const inner = sizeOf(x.shape.slice(axis + 1));
+    const outer = sizeOf(x.shape.slice(0, axis));
+    const v = valuesOf(x);
+    const res = allocate(out.dtype, v.length);
+    const e = new Float64Array(n);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i;
+        let m = -Infinity;
+        for (let k = 0; k < n; k++) m = Math.max(m, v[base + k * inner]);
+        let s = 0;
+        for (let k = 0; k < n; k++) s += e[k] = Math.exp(v[base + k * inner] - m);
+        if (log) {
+          const ls = Math.log(s);
+          for (let k = 0; k < n; k++) res[base + k * inner] = v[base + k * inner] - m - ls;
+        } else {
+          const inv = 1 / s;
+          for (let k = 0; k < n; k++) res[base + k * inner] = e[k] * inv;
+        }
+      }
+    }
+    return [new JsStorage(res)];
+  };
+}
+
+/** Per-row log-sum-exp minus the label's logit (last axis); 0 for labels outside [0, n). */
+const sparseSoftmaxCrossEntropy: Kernel = ([labels, logits], _attrs, [out]) => {
+  const n = logits.shape[logits.shape.length - 1];
+  const l = valuesOf(labels);
+  const v = valuesOf(logits);
+  const res = allocate(out.dtype, l.length);
+  for (let r = 0; r < l.length; r++) {
+    const lab = l[r];
+    if (lab < 0 || lab >= n) continue;
+    const base = r * n;
+    let m = -Infinity;
+    for (let k = 0; k < n; k++) m = Math.max(m, v[base + k]);
+    let s = 0;
+    for (let k = 0; k < n; k++) s += Math.exp(v[base + k] - m);
+    res[r] = Math.log(s) - (v[base + lab] - m);
+  }
+  return [new JsStorage(res)];
+};
+
+export const nnKernels: Record<string, Kernel> = {
+  conv,
+  convBackpropInput,
+  convBackpropFilter,
+  maxPool,
+  maxPoolGrad,
+  avgPool,
+  avgPoolGrad,
+  softmax: rowKernel(false),
+  logSoftmax: rowKernel(true),
+  sparseSoftmaxCrossEntropy,
+};

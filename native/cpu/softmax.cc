@@ -1,0 +1,156 @@
+// CPU kernels of softmax, logSoftmax and sparseSoftmaxCrossEntropy (lib/backends/js/nn.ts
+// is the reference). The input is seen as [outer, n, inner]: rows along the axis,
+// split over the thread pool. float32 rows run the ISA's vectorized row (softmax.h);
+// float64 rows are scalar in the js kernel's order. Rows of a non-last axis
+// (inner > 1) are gathered into a contiguous buffer and scattered back.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../engine/thread_pool.h"
+#include "conv.h"
+#include "cpu_kernels.h"
+#include "isa.h"
+#include "softmax.h"
+
+namespace keras::cpu {
+namespace {
+
+using kernels::Attrs;
+using kernels::KernelContext;
+using kernels::OpError;
+using kernels::TensorView;
+using engine::DType;
+
+const SoftmaxIsaTable& softmax_kernels() {
+  const std::string isa = active_kernels().isa;
+  if (isa == "avx512") return kSoftmaxAvx512;
+  if (isa == "avx2") return kSoftmaxAvx2;
+  return kSoftmaxPortable;
+}
+
+int64_t grain_for(int64_t n) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, n)); }
+
+// js order: max, sequential sum of exp(x - max), then one write pass.
+void f64_row(const double* x, double* y, int64_t n, bool log) {
+  if (n == 0) return;
+  double m = -INFINITY;
+  for (int64_t k = 0; k < n; ++k) m = (x[k] > m || x[k] != x[k]) ? x[k] : m;
+  double s = 0;
+  if (log) {
+    for (int64_t k = 0; k < n; ++k) s += std::exp(x[k] - m);
+    const double ls = std::log(s);
+    for (int64_t k = 0; k < n; ++k) y[k] = x[k] - m - ls;
+    return;
+  }
+  for (int64_t k = 0; k < n; ++k) s += y[k] = std::exp(x[k] - m);
+  const double inv = 1 / s;
+  for (int64_t k = 0; k < n; ++k) y[k] *= inv;
+}
+
+template <class T>
+void run_rows(const KernelContext& ctx, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log) {
+  const SoftmaxIsaTable& table = softmax_kernels();
+  auto row = [&](const T* xr, T* yr) {
+    if constexpr (std::is_same_v<T, float>) table.f32_row(xr, yr, n, log);
+    else f64_row(xr, yr, n, log);
+  };
+  const int64_t rows = outer * inner;
+  engine::thread_pool().parallel_for(rows, grain_for(n), [&](int64_t b, int64_t e) {
+    if (inner == 1) {
+      for (int64_t r = b; r < e; ++r) row(x + r * n, y + r * n);
+      return;
+    }
+    std::vector<T> xs(static_cast<size_t>(n)), ys(static_cast<size_t>(n));
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t base = (r / inner) * n * inner + r % inner;
+      for (int64_t k = 0; k < n; ++k) xs[size_t(k)] = x[base + k * inner];
+      row(xs.data(), ys.data());
+      for (int64_t k = 0; k < n; ++k) y[base + k * inner] = ys[size_t(k)];
+    }
+  }, ctx.max_threads);
+}
+
+void row_op(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+            const Attrs& attrs, bool log) {
+  const TensorView& x = in[0];
+  const char* op = log ? "logSoftmax" : "softmax";
+  const int64_t axis = attrs.get_int(op, "axis", 0);
+  const int64_t n = x.shape[size_t(axis)];
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[size_t(d)];
+  for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape[size_t(d)];
+  if (x.numel() == 0) return;
+  if (x.dtype == DType::Float32) {
+    std::vector<float> s;
+    run_rows<float>(ctx, contiguous_data<float>(x, s), out[0].as<float>(), outer, n, inner, log);
+  } else {
+    std::vector<double> s;
+    run_rows<double>(ctx, contiguous_data<double>(x, s), out[0].as<double>(), outer, n, inner, log);
+  }
+}
+
+void softmax_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                 const Attrs& attrs) {
+  row_op(ctx, in, out, attrs, false);
+}
+
+void log_softmax_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                     const Attrs& attrs) {
+  row_op(ctx, in, out, attrs, true);
+}
+
+// Per row: log(sum(exp(x - max))) - (x[label] - max); 0 for labels outside [0, n).
+template <class T>
+void sparse_ce(const KernelContext& ctx, const int32_t* labels, const T* x, T* y, int64_t rows, int64_t n) {
+  const SoftmaxIsaTable& table = softmax_kernels();
+  engine::thread_pool().parallel_for(rows, grain_for(n), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t lab = labels[r];
+      if (lab < 0 || lab >= n) {
+        y[r] = T(0);
+        continue;
+      }
+      const T* xr = x + r * n;
+      double m, ls;
+      if constexpr (std::is_same_v<T, float>) {
+        ls = table.f32_lse(xr, n, &m);
+      } else {
+        m = -INFINITY;
+        for (int64_t k = 0; k < n; ++k) m = (xr[k] > m || xr[k] != xr[k]) ? xr[k] : m;
+        double s = 0;
+        for (int64_t k = 0; k < n; ++k) s += std::exp(xr[k] - m);
+        ls = std::log(s);
+      }
+      y[r] = T(ls - (double(xr[lab]) - m));
+    }
+  }, ctx.max_threads);
+}
+
+void sparse_ce_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                   const Attrs&) {
+  const TensorView &labels = in[0], &logits = in[1];
+  const int64_t rows = labels.numel();
+  const int64_t n = logits.shape.back();
+  if (rows == 0) return;
+  std::vector<int32_t> ls;
+  const int32_t* l = contiguous_data<int32_t>(labels, ls);
+  if (logits.dtype == DType::Float32) {
+    std::vector<float> s;
+    sparse_ce<float>(ctx, l, contiguous_data<float>(logits, s), out[0].as<float>(), rows, n);
+  } else {
+    std::vector<double> s;
+    sparse_ce<double>(ctx, l, contiguous_data<double>(logits, s), out[0].as<double>(), rows, n);
+  }
+}
+
+}  // namespace
+
+void register_softmax(kernels::KernelRegistry& registry) {
+  registry.register_kernel("softmax", engine::Device::CPU, softmax_cpu);
+  registry.register_kernel("logSoftmax", engine::Device::CPU, log_softmax_cpu);
+  registry.register_kernel("sparseSoftmaxCrossEntropy", engine::Device::CPU, sparse_ce_cpu);
+}
+
+}  // namespace keras::cpu

@@ -1,0 +1,21 @@
+// The per-ISA row functions of the CPU softmax kernels (softmax_kernels.h,
+// instantiated in softmax_<isa>.cc). float32 rows are vectorized in double lanes
+// with the elementwise exp (exp_for_float); float64 rows are scalar (softmax.cc).
+#pragma once
+#include <cstdint>
+
+namespace keras::cpu {
+
+struct SoftmaxIsaTable {
+  const char* isa;
+  // y = softmax(x) (or logSoftmax when `log`) over one contiguous row of n floats.
+  void (*f32_row)(const float* x, float* y, int64_t n, bool log);
+  // The row's max into *m and returns log(sum(exp(x - m))), both in double.
+  double (*f32_lse)(const float* x, int64_t n, double* m);
+};
+
+extern const SoftmaxIsaTable kSoftmaxAvx512;
+extern const SoftmaxIsaTable kSoftmaxAvx2;
+extern const SoftmaxIsaTable kSoftmaxPortable;
+
+}  // namespace keras::cpu

@@ -1,0 +1,66 @@
+// Shape/dtype inference of the softmax family, as lib/ops/nn.ts defines it:
+//   softmax {axis}, logSoftmax {axis}: float x, one non-negative axis (the public
+//     functions normalize it and keep several axes on their composite path);
+//   sparseSoftmaxCrossEntropy [labels int32, logits float] over the last axis ->
+//     logits.shape[:-1]. No attrs.
+#include <string>
+
+#include "kernel.h"
+
+namespace keras::kernels {
+namespace {
+
+using engine::format_shape;
+
+bool is_float(DType d) { return d == DType::Float32 || d == DType::Float64; }
+
+std::vector<TensorSpec> infer_row(const char* op, const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  const TensorSpec& x = in[0];
+  if (!is_float(x.dtype)) {
+    throw OpError("DTypeError", std::string(op) + ": expected a float tensor, received " + engine::dtype_name(x.dtype) +
+                                    " " + format_shape(x.shape));
+  }
+  if (!attrs.has("axis")) throw OpError("ValueError", std::string(op) + ": attribute axis is required");
+  const int64_t axis = attrs.get_int(op, "axis", 0);
+  if (axis < 0 || axis >= int64_t(x.shape.size())) {
+    throw OpError("ValueError", std::string(op) + ": axis " + std::to_string(axis) + " is out of range for input of shape " +
+                                    format_shape(x.shape) + " (a non-negative axis is expected)");
+  }
+  return {{x.dtype, x.shape}};
+}
+
+std::vector<TensorSpec> infer_softmax(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  return infer_row("softmax", in, attrs);
+}
+
+std::vector<TensorSpec> infer_log_softmax(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  return infer_row("logSoftmax", in, attrs);
+}
+
+std::vector<TensorSpec> infer_sparse_ce(const std::vector<TensorSpec>& in, const Attrs&) {
+  const TensorSpec &labels = in[0], &logits = in[1];
+  const std::string op = "sparseSoftmaxCrossEntropy";
+  if (labels.dtype != DType::Int32) {
+    throw OpError("DTypeError", op + ": labels must be int32, received " + engine::dtype_name(labels.dtype) + " " +
+                                    format_shape(labels.shape));
+  }
+  if (!is_float(logits.dtype)) {
+    throw OpError("DTypeError", op + ": logits must be a float tensor, received " + engine::dtype_name(logits.dtype) +
+                                    " " + format_shape(logits.shape));
+  }
+  if (logits.shape.empty() || Shape(logits.shape.begin(), logits.shape.end() - 1) != labels.shape) {
+    throw OpError("ShapeError", op + ": labels must have the shape of logits without the last axis, received labels.shape=" +
+                                    format_shape(labels.shape) + ", logits.shape=" + format_shape(logits.shape));
+  }
+  return {{logits.dtype, labels.shape}};
+}
+
+}  // namespace
+
+void define_softmax_ops(KernelRegistry& registry) {
+  registry.define_op("softmax", 1, infer_softmax);
+  registry.define_op("logSoftmax", 1, infer_log_softmax);
+  registry.define_op("sparseSoftmaxCrossEntropy", 2, infer_sparse_ce);
+}
+
+}  // namespace keras::kernels

@@ -1,0 +1,158 @@
+/**
+ * Native CPU softmax, logSoftmax and sparseSoftmaxCrossEntropy against the js
+ * backend's kernels, the reference, on every instruction-set path: any axis (strided
+ * rows), rows past one vector and past one thread's chunk, size-0/size-1 dims,
+ * -inf / huge / NaN values, out-of-range labels, float32 and float64, and errors.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NativeDType, NativeTypedArray } from '../../lib/backends/cpu/native.js';
+import { nnKernels } from '../../lib/backends/js/nn.js';
+import { JsStorage } from '../../lib/backends/js/storage.js';
+import '../../lib/ops/nn.js';
+import { getOp } from '../../lib/ops/registry.js';
+import type { Tensor } from '../../lib/tensor.js';
+import { addon, randomArray } from './helpers.js';
+
+const native = addon();
+const isas = native.backendInfo().availableIsas;
+const defaultIsa = native.backendInfo().isa;
+afterAll(() => native.setIsa(defaultIsa));
+
+const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
+const ARRAY = { float32: Float32Array, float64: Float64Array, int32: Int32Array } as const;
+type Dtype = keyof typeof ARRAY;
+
+interface Operand {
+  shape: number[];
+  values: ArrayLike<number>;
+  dtype: Dtype;
+}
+
+function jsRun(op: string, inputs: Operand[], attrs: Record<string, unknown>): Operand {
+  const [out] = getOp(op).infer(inputs.map((t) => ({ shape: t.shape, dtype: t.dtype })), attrs);
+  const fake = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype, storage: new JsStorage(ARRAY[t.dtype].from(t.values)) }) as unknown as Tensor);
+  const [storage] = nnKernels[op]!(fake, attrs, [{ shape: out!.shape as number[], dtype: out!.dtype }]) as JsStorage[];
+  return { shape: out!.shape as number[], values: storage!.data, dtype: out!.dtype as Dtype };
+}
+
+/** Native vs js: |a - b| <= rtol * |b| + atol, equal infinities and NaNs. */
+function compare(op: string, inputs: Operand[], attrs: Record<string, unknown>, label: string): void {
+  const want = jsRun(op, inputs, attrs);
+  const f32 = want.dtype === 'float32';
+  const rtol = f32 ? 3e-7 : 1e-13;
+  // log(sum) of a row dominated by one entry is near 0 and only known to a few double ulps absolutely.
+  const atol = op === 'softmax' ? (f32 ? 1e-37 : 1e-300) : 1e-15;
+  const handles = inputs.map((t) => native.createTensor(ARRAY[t.dtype].from(t.values) as NativeTypedArray, t.shape, t.dtype as NativeDType));
+  const [out] = native.runKernel(op, handles, attrs);
+  try {
+    expect(out!.shape, label).toEqual(want.shape);
+    expect(out!.dtype, label).toBe(want.dtype);
+    const got = out!.read();
+    for (let i = 0; i < got.length; i++) {
+      const a = got[i]!, b = want.values[i]!;
+      const ok = Number.isNaN(b) ? Number.isNaN(a) : a === b || Math.abs(a - b) <= rtol * Math.abs(b) + atol;
+      if (!ok) throw new Error(`${label}: element ${i} expected ${b} got ${a}`);
+    }
+  } finally {
+    handles.forEach((h) => h.dispose());
+    out!.dispose();
+  }
+}
+
+const ROW_CASES: [number[], number][] = [
+  [[3, 5], 1],
+  [[2, 4, 3], 1], // strided rows
+  [[4, 1, 3], 0],
+  [[2, 0, 3], 2],
+  [[2, 3, 0], 1], // rows of length 0
+  [[3, 67], 1], // not a multiple of any vector width
+  [[64, 1000], 1], // several threads' chunks
+  [[300, 7, 5], 1],
+  [[7], 0],
+  [[1, 1], 1],
+  [[5, 33, 2], 2],
+];
+
+const SPECIAL = [-Infinity, 1, 2, -Infinity, 3e38, -3e38, 3, 0, 88, -103, 1e-30, -0, 50, -50, 7, 0.5, 2, 2, 2, 2, 2];
+
+describe.each(isas)('softmax family on the %s path', (isa) => {
+  it('softmax and logSoftmax match the js kernels on every axis, float32 and float64', () => {
+    native.setIsa(isa);
+    ROW_CASES.forEach(([shape, axis], i) => {
+      for (const dtype of ['float32', 'float64'] as const) {
+        for (const scale of [3, 60]) {
+          const x = { shape, dtype, values: randomArray(size(shape), 10 + i).map((v) => v * scale) };
+          compare('softmax', [x], { axis }, `softmax ${isa} ${dtype} ${JSON.stringify(shape)} axis ${axis} x${scale}`);
+          compare('logSoftmax', [x], { axis }, `logSoftmax ${isa} ${dtype} ${JSON.stringify(shape)} axis ${axis} x${scale}`);
+        }
+      }
+    });
+  });
+
+  it('-inf, huge magnitudes and NaN rows: no overflow, NaN only where js has it', () => {
+    native.setIsa(isa);
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const n of [3, 7, 21]) {
+        const x = { shape: [SPECIAL.length, n], dtype, values: Array.from({ length: SPECIAL.length * n }, (_, k) => SPECIAL[(k * 5) % SPECIAL.length]!) };
+        compare('softmax', [x], { axis: 1 }, `softmax special ${isa} ${dtype} n=${n}`);
+        compare('logSoftmax', [x], { axis: 1 }, `logSoftmax special ${isa} ${dtype} n=${n}`);
+        compare('softmax', [x], { axis: 0 }, `softmax special axis 0 ${isa} ${dtype} n=${n}`);
+      }
+      const nan = { shape: [2, 9], dtype, values: [1, 2, NaN, 4, 5, 6, 7, 8, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9] };
+      compare('softmax', [nan], { axis: 1 }, `softmax NaN ${isa} ${dtype}`);
+      compare('logSoftmax', [nan], { axis: 1 }, `logSoftmax NaN ${isa} ${dtype}`);
+      // a -inf entry gives exactly 0 / -inf, the rest are finite
+      const t = native.createTensor(ARRAY[dtype].from([-Infinity, 0, Math.log(3), 1, 1, 1, 1, 1, 1, 1]), [1, 10], dtype);
+      const [p] = native.runKernel('softmax', [t], { axis: 1 });
+      const [lp] = native.runKernel('logSoftmax', [t], { axis: 1 });
+      expect(p!.read()[0]).toBe(0);
+      expect(lp!.read()[0]).toBe(-Infinity);
+      expect(Array.from(lp!.read()).slice(1).every(Number.isFinite)).toBe(true);
+      [t, p, lp].forEach((h) => h!.dispose());
+    }
+  });
+
+  it('sparseSoftmaxCrossEntropy matches the js kernel, out-of-range labels give 0', () => {
+    native.setIsa(isa);
+    const shapes = [[4, 5], [2, 3, 7], [0, 3], [3, 67], [512, 100], [1, 1], [5, 0]];
+    shapes.forEach((shape, i) => {
+      const n = shape[shape.length - 1]!;
+      const rows = size(shape.slice(0, -1));
+      const labels = { shape: shape.slice(0, -1), dtype: 'int32' as const, values: Array.from({ length: rows }, (_, r) => (r % 5 === 4 ? (r % 2 ? -1 : n) : (r * 7) % Math.max(1, n))) };
+      for (const dtype of ['float32', 'float64'] as const) {
+        const logits = { shape, dtype, values: randomArray(size(shape), 50 + i).map((v) => v * 10) };
+        compare('sparseSoftmaxCrossEntropy', [labels, logits], {}, `sparseSoftmaxCrossEntropy ${isa} ${dtype} ${JSON.stringify(shape)}`);
+      }
+    });
+    for (const dtype of ['float32', 'float64'] as const) {
+      const logits = { shape: [3, 7], dtype, values: Array.from({ length: 21 }, (_, k) => SPECIAL[k]!) };
+      compare('sparseSoftmaxCrossEntropy', [{ shape: [3], dtype: 'int32', values: [1, 4, 6] }, logits], {}, `sparseSoftmaxCrossEntropy special ${isa} ${dtype}`);
+    }
+  });
+});
+
+describe('softmax family by hand and errors', () => {
+  it('hand values', () => {
+    const x = native.createTensor(new Float64Array([0, Math.log(3), 5, 5]), [2, 2], 'float64');
+    const [p] = native.runKernel('softmax', [x], { axis: 1 });
+    expect(Array.from(p!.read()).map((v) => +v.toFixed(12))).toEqual([0.25, 0.75, 0.5, 0.5]);
+    const [pc] = native.runKernel('softmax', [x], { axis: 0 });
+    const e = 1 / (1 + Math.exp(5));
+    Array.from(pc!.read()).forEach((v, i) => expect(v).toBeCloseTo([e, 3 / (3 + Math.exp(5)), 1 - e, Math.exp(5) / (3 + Math.exp(5))][i]!, 12));
+    const labels = native.createTensor(new Int32Array([1, 9]), [2], 'int32');
+    const [l] = native.runKernel('sparseSoftmaxCrossEntropy', [labels, x], {});
+    expect(l!.read()[0]).toBeCloseTo(Math.log(4 / 3), 14);
+    expect(l!.read()[1]).toBe(0);
+    [x, p, pc, labels, l].forEach((h) => h!.dispose());
+  });
+
+  it('errors name the op and the shapes', () => {
+    const f32 = (shape: number[]) => native.createTensor(new Float32Array(size(shape)), shape, 'float32');
+    const i32 = (shape: number[]) => native.createTensor(new Int32Array(size(shape)), shape, 'int32');
+    expect(() => native.runKernel('softmax', [f32([2, 3])], { axis: 2 })).toThrow(/softmax: axis 2 is out of range for input of shape \(2, 3\)/);
+    expect(() => native.runKernel('logSoftmax', [i32([2, 3])], { axis: 1 })).toThrow(/logSoftmax: expected a float tensor, received int32 \(2, 3\)/);
+    expect(() => native.runKernel('sparseSoftmaxCrossEntropy', [i32([3]), f32([2, 4])], {})).toThrow(/sparseSoftmaxCrossEntropy: labels must have the shape of logits without the last axis, received labels.shape=\(3,\), logits.shape=\(2, 4\)/);
+    expect(() => native.runKernel('sparseSoftmaxCrossEntropy', [f32([2]), f32([2, 4])], {})).toThrow(/sparseSoftmaxCrossEntropy: labels must be int32, received float32 \(2,\)/);
+    expect(() => native.runKernel('sparseSoftmaxCrossEntropy', [i32([2]), i32([2, 4])], {})).toThrow(/sparseSoftmaxCrossEntropy: logits must be a float tensor/);
+  });
+});
