@@ -2,9 +2,10 @@
  * Neural-network ops (keras.ops.nn): activations, convolutions and pooling,
  * cross-entropies, moments and normalization.
  *
- * Primitives (channels_last, any number of spatial dims): conv, convBackpropInput,
- * convBackpropFilter, maxPool, maxPoolGrad, avgPool, avgPoolGrad. Everything else is
- * composite. channels_first is handled here by transposing around the primitives.
+ * Primitives: conv, convBackpropInput, convBackpropFilter, maxPool, maxPoolGrad, avgPool,
+ * avgPoolGrad (channels_last, any number of spatial dims), and the single-pass softmax,
+ * logSoftmax and sparseSoftmaxCrossEntropy. Everything else is composite. channels_first
+ * is handled here by transposing around the primitives.
  */
 import { FLOATX, isFloat } from '../dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
