@@ -4,7 +4,8 @@
  * the prebuilt addon in prebuilds/linux-x64 must load), then import keras-node from
  * plain Node, select the cpu backend and check a computed value.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,8 +16,12 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const prebuildDir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
 let tmp = '';
 
-function sh(cmd: string, args: string[], cwd: string, timeout = 300_000): string {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', timeout, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+const execFileAsync = promisify(execFile);
+
+/** Runs a command without blocking this worker's event loop (vitest's worker RPC needs it). */
+async function sh(cmd: string, args: string[], cwd: string, timeout = 300_000): Promise<string> {
+  const { stdout } = await execFileAsync(cmd, args, { cwd, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' } });
+  return stdout;
 }
 
 const CHECK = `
@@ -34,20 +39,20 @@ console.log(JSON.stringify({ value: y.item(), dtype: y.dtype, backend: y.backend
 `;
 
 describe('npm package', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     // The tarball ships prebuilds/; make one if this checkout has none (a full native compile).
-    if (!fs.existsSync(prebuildDir) || !fs.readdirSync(prebuildDir).some((f) => f.endsWith('.node'))) sh('npm', ['run', 'prebuildify'], root, 900_000);
+    if (!fs.existsSync(prebuildDir) || !fs.readdirSync(prebuildDir).some((f) => f.endsWith('.node'))) await sh('npm', ['run', 'prebuildify'], root, 900_000);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-node-pack-'));
   }, 900_000);
   afterAll(() => {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('packs, installs offline without scripts, and computes on the cpu backend from the prebuild', () => {
-    sh('npm', ['pack', '--pack-destination', tmp], root);
+  it('packs, installs offline without scripts, and computes on the cpu backend from the prebuild', async () => {
+    await sh('npm', ['pack', '--pack-destination', tmp], root);
     const tgz = fs.readdirSync(tmp).find((f) => f.endsWith('.tgz'));
     expect(tgz, 'npm pack wrote a tarball').toBeDefined();
-    const listing = sh('tar', ['tzf', path.join(tmp, tgz!)], tmp).split('\n');
+    const listing = (await sh('tar', ['tzf', path.join(tmp, tgz!)], tmp)).split('\n');
     expect(listing).toContain('package/dist/lib/index.js');
     expect(listing.some((f) => /^package\/prebuilds\/linux-x64\/.*\.node$/.test(f)), 'a prebuilt addon is in the tarball').toBe(process.platform === 'linux' && process.arch === 'x64');
     expect(listing.filter((f) => f.startsWith('package/test/') || f.startsWith('package/build/')), 'tests and local builds stay out').toEqual([]);
@@ -56,13 +61,13 @@ describe('npm package', () => {
     fs.mkdirSync(project);
     fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, type: 'module' }));
     try {
-      sh('npm', ['install', '--ignore-scripts', '--offline', '--no-package-lock', path.join(tmp, tgz!)], project);
+      await sh('npm', ['install', '--ignore-scripts', '--offline', '--no-package-lock', path.join(tmp, tgz!)], project);
     } catch {
       // A cache missing a dependency: allow the registry for what the cache lacks.
-      sh('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-package-lock', path.join(tmp, tgz!)], project);
+      await sh('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-package-lock', path.join(tmp, tgz!)], project);
     }
     fs.writeFileSync(path.join(project, 'check.mjs'), CHECK);
-    const result = JSON.parse(sh('node', ['check.mjs'], project, 60_000).trim().split('\n').pop()!);
+    const result = JSON.parse((await sh('node', ['check.mjs'], project, 60_000)).trim().split('\n').pop()!);
     // sum([[1,2],[3,4]] @ [[2,3],[4,5]]) = sum([[10,13],[22,29]]) = 74
     expect(result).toMatchObject({ value: 74, dtype: 'float32', backend: 'cpu' });
     expect(['avx512', 'avx2', 'portable']).toContain(result.isa);
