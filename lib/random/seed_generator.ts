@@ -50,7 +50,7 @@ export class SeedGenerator {
     const current = this.state.value;
     // Eagerly, assign() below frees the variable's handle on the old value: keep one of our own.
     const key = current.isSymbolic ? current : run1('identity', [current]);
-    const step = fromValues(Int32Array.of(0, 1), [2], 'int32');
+    const step = fromValues(Int32Array.of(0, 1), [2], 'int32', current.backend ?? undefined);
     const advanced = run1('add', [current, step]);
     this.state.assign(advanced);
     advanced.dispose();
@@ -84,6 +84,14 @@ export function globalSeedGenerator(): SeedGenerator {
   return globalGenerator;
 }
 
+/** The global generator's state stays where it was made; its keys follow the current backend. */
+function toCurrentBackend(key: Tensor): Tensor {
+  if (key.isSymbolic || key.backend === getBackend()) return key;
+  const copy = fromValues(key.values().slice(), [2], 'int32');
+  key.dispose();
+  return copy;
+}
+
 /**
  * `keras.utils.set_random_seed`: resets the global generator to [seed, 0], so unseeded
  * random ops (and layers without a seed) become reproducible.
@@ -104,7 +112,7 @@ export function setRandomSeed(seed: number): void {
  * gives next(); a tensor is used as is; null/undefined draws from the global generator.
  */
 export function drawSeed(seed: SeedLike, op: string): Tensor {
-  if (seed === null || seed === undefined) return globalSeedGenerator().next();
+  if (seed === null || seed === undefined) return toCurrentBackend(globalSeedGenerator().next());
   if (seed instanceof SeedGenerator) return seed.next();
   if (seed instanceof Tensor) {
     if (seed.dtype !== 'int32' || seed.rank !== 1 || (seed.shape[0] !== null && seed.shape[0] !== 2)) {

@@ -60,3 +60,20 @@ describe.skipIf(!cpuAvailable())('the same model from the same seed on js and cp
     });
   });
 });
+
+describe.skipIf(!cpuAvailable())('switching backends', () => {
+  it('random draws and new models follow the current backend after a switch', () => {
+    try {
+      for (const be of ['cpu', 'js', 'cpu']) {
+        keras.config.setBackend(be);
+        expect(keras.random.uniform([3]).backend!.name).toBe(be);
+        const model = new keras.Sequential([keras.Input({ shape: [4] }), new layers.Dense(2)]);
+        expect(model.weights[0].value.backend!.name).toBe(be);
+        model.compile({ optimizer: 'adam', loss: 'mse' });
+        expect(Number.isFinite(model.trainOnBatch(ops.ones([2, 4]), ops.ones([2, 2])).loss)).toBe(true);
+      }
+    } finally {
+      keras.config.setBackend('js');
+    }
+  });
+});
