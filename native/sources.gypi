@@ -45,6 +45,7 @@
                                  "native/cpu/random_portable.cc", "native/cpu/softmax_portable.cc"],
     "keras_binding_sources": [
       "native/binding/addon.cc",
+      "native/binding/attrs.cc",
       "native/binding/tensor_handle.cc",
       "native/binding/executable.cc",
     ],

@@ -14,6 +14,7 @@
 #include "../engine/thread_pool.h"
 #include "../kernels/kernel.h"
 #include "addon_state.h"
+#include "attrs.h"
 #include "executable.h"
 #include "tensor_handle.h"
 
@@ -25,50 +26,6 @@ namespace keras::binding {
 namespace {
 
 using kernels::Attrs;
-
-Attrs parse_attrs(Napi::Env env, const std::string& op, const Napi::Value& value) {
-  Attrs attrs;
-  if (value.IsUndefined() || value.IsNull()) return attrs;
-  if (!value.IsObject()) throw Napi::TypeError::New(env, op + ": attrs must be an object");
-  Napi::Object object = value.As<Napi::Object>();
-  Napi::Array names = object.GetPropertyNames();
-  for (uint32_t i = 0; i < names.Length(); ++i) {
-    std::string name = names.Get(i).ToString();
-    Napi::Value v = object.Get(name);
-    if (v.IsUndefined() || v.IsNull()) continue;
-    if (v.IsBoolean()) {
-      attrs.set(name, v.As<Napi::Boolean>().Value());
-    } else if (v.IsNumber()) {
-      double d = v.As<Napi::Number>().DoubleValue();
-      if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18) {
-        attrs.set(name, int64_t(d));
-      } else {
-        attrs.set(name, d);
-      }
-    } else if (v.IsString()) {
-      attrs.set(name, v.As<Napi::String>().Utf8Value());
-    } else if (v.IsArray()) {
-      Napi::Array array = v.As<Napi::Array>();
-      std::vector<double> values;
-      bool integral = true;
-      for (uint32_t j = 0; j < array.Length(); ++j) {
-        Napi::Value e = array.Get(j);
-        if (!e.IsNumber()) throw Napi::TypeError::New(env, op + ": attribute '" + name + "' must hold numbers");
-        double d = e.As<Napi::Number>().DoubleValue();
-        integral = integral && std::isfinite(d) && d == std::trunc(d);
-        values.push_back(d);
-      }
-      if (integral) {
-        attrs.set(name, std::vector<int64_t>(values.begin(), values.end()));
-      } else {
-        attrs.set(name, values);
-      }
-    } else {
-      throw Napi::TypeError::New(env, op + ": attribute '" + name + "' has an unsupported type");
-    }
-  }
-  return attrs;
-}
 
 struct KernelCall {
   std::string name;

@@ -7,6 +7,7 @@
 
 #include "../engine/executor.h"
 #include "addon_state.h"
+#include "attrs.h"
 #include "tensor_handle.h"
 
 namespace keras::binding {
@@ -49,46 +50,6 @@ std::vector<int> ints(Napi::Env env, const Napi::Array& array, const std::string
     out.push_back(int(v));
   }
   return out;
-}
-
-// Same conversion as runKernel's attrs (addon.cc): integral numbers become ints,
-// arrays of integral numbers int lists.
-kernels::Attrs parse_attrs(Napi::Env env, const std::string& op, const Napi::Value& value) {
-  kernels::Attrs attrs;
-  if (value.IsUndefined() || value.IsNull()) return attrs;
-  if (!value.IsObject()) throw Napi::TypeError::New(env, op + ": attrs must be an object");
-  Napi::Object object = value.As<Napi::Object>();
-  Napi::Array names = object.GetPropertyNames();
-  for (uint32_t i = 0; i < names.Length(); ++i) {
-    std::string name = names.Get(i).ToString();
-    Napi::Value v = object.Get(name);
-    if (v.IsUndefined() || v.IsNull()) continue;
-    if (v.IsBoolean()) {
-      attrs.set(name, v.As<Napi::Boolean>().Value());
-    } else if (v.IsNumber()) {
-      const double d = v.As<Napi::Number>().DoubleValue();
-      if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18) attrs.set(name, int64_t(d));
-      else attrs.set(name, d);
-    } else if (v.IsString()) {
-      attrs.set(name, v.As<Napi::String>().Utf8Value());
-    } else if (v.IsArray()) {
-      Napi::Array array = v.As<Napi::Array>();
-      std::vector<double> values;
-      bool integral = true;
-      for (uint32_t j = 0; j < array.Length(); ++j) {
-        Napi::Value e = array.Get(j);
-        if (!e.IsNumber()) throw Napi::TypeError::New(env, op + ": attribute '" + name + "' must hold numbers");
-        const double d = e.As<Napi::Number>().DoubleValue();
-        integral = integral && std::isfinite(d) && d == std::trunc(d);
-        values.push_back(d);
-      }
-      if (integral) attrs.set(name, std::vector<int64_t>(values.begin(), values.end()));
-      else attrs.set(name, values);
-    } else {
-      throw Napi::TypeError::New(env, op + ": attribute '" + name + "' has an unsupported type");
-    }
-  }
-  return attrs;
 }
 
 PlanSpec parse_plan(Napi::Env env, const Napi::Value& value) {
