@@ -156,105 +156,89 @@ function convSetup({ g, cin, cout, groups }: ConvArgs) {
   return { table, cinG, coutG, xo: new Int32Array(maxK), wo: new Int32Array(maxK), pv: new Float64Array(maxK), pixels: table.start.length - 1, inPixels: g.inD * g.inH * g.inW };
 }
 
-/** y[o, co] += sum_p patch[p] * w[row p, co]: a GEMV per output pixel and group, unrolled by 4 rows. */
-function convForward(args: ConvArgs, x: TypedArray, w: TypedArray, y: Float64Array): void {
+/**
+ * The loop nest shared by the three conv kernels: for each batch, output pixel and group,
+ * the k valid taps of the patch (input offsets `xo`, weight-row offsets `wo`, scratch `pv`), the group's
+ * input-channel and output-channel starts (xs, ws) and the output row start (yb).
+ */
+function forEachPatch(args: ConvArgs, visit: (k: number, xs: number, ws: number, yb: number, xo: Int32Array, wo: Int32Array, coutG: number, pv: Float64Array) => void): void {
   const { cin, cout, groups } = args;
   const { table, cinG, coutG, xo, wo, pv, pixels, inPixels } = convSetup(args);
   for (let b = 0; b < args.g.n; b++) {
     for (let q = 0; q < pixels; q++) {
       const k = patchOffsets(table, q, b * inPixels, cin, cinG, cout, xo, wo);
       const ob = (b * pixels + q) * cout;
-      for (let gi = 0; gi < groups; gi++) {
-        const xs = gi * cinG;
-        const ws = gi * coutG;
-        const yb = ob + ws;
-        for (let p = 0; p < k; p++) pv[p] = x[xo[p] + xs];
-        let p = 0;
-        for (; p + 4 <= k; p += 4) {
-          const a0 = pv[p], a1 = pv[p + 1], a2 = pv[p + 2], a3 = pv[p + 3];
-          const w0 = wo[p] + ws, w1 = wo[p + 1] + ws, w2 = wo[p + 2] + ws, w3 = wo[p + 3] + ws;
-          for (let j = 0; j < coutG; j++) y[yb + j] += a0 * w[w0 + j] + a1 * w[w1 + j] + a2 * w[w2 + j] + a3 * w[w3 + j];
-        }
-        for (; p < k; p++) {
-          const a0 = pv[p], w0 = wo[p] + ws;
-          for (let j = 0; j < coutG; j++) y[yb + j] += a0 * w[w0 + j];
-        }
-      }
+      for (let gi = 0; gi < groups; gi++) visit(k, gi * cinG, gi * coutG, ob + gi * coutG, xo, wo, coutG, pv);
     }
   }
+}
+
+/** y[o, co] += sum_p patch[p] * w[row p, co]: a GEMV per output pixel and group, unrolled by 4 rows. */
+function convForward(args: ConvArgs, x: TypedArray, w: TypedArray, y: Float64Array): void {
+  forEachPatch(args, (k, xs, ws, yb, xo, wo, coutG, pv) => {
+    for (let p = 0; p < k; p++) pv[p] = x[xo[p] + xs];
+    let p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const a0 = pv[p], a1 = pv[p + 1], a2 = pv[p + 2], a3 = pv[p + 3];
+      const w0 = wo[p] + ws, w1 = wo[p + 1] + ws, w2 = wo[p + 2] + ws, w3 = wo[p + 3] + ws;
+      for (let j = 0; j < coutG; j++) y[yb + j] += a0 * w[w0 + j] + a1 * w[w1 + j] + a2 * w[w2 + j] + a3 * w[w3 + j];
+    }
+    for (; p < k; p++) {
+      const a0 = pv[p], w0 = wo[p] + ws;
+      for (let j = 0; j < coutG; j++) y[yb + j] += a0 * w[w0 + j];
+    }
+  });
 }
 
 /** dx[patch p] += sum_co dy[o, co] * w[row p, co]: dot products contiguous in Cout, 4 rows share each dy load. */
 function convInputGrad(args: ConvArgs, dy: TypedArray, w: TypedArray, dx: Float64Array): void {
-  const { cin, cout, groups } = args;
-  const { table, cinG, coutG, xo, wo, pixels, inPixels } = convSetup(args);
-  for (let b = 0; b < args.g.n; b++) {
-    for (let q = 0; q < pixels; q++) {
-      const k = patchOffsets(table, q, b * inPixels, cin, cinG, cout, xo, wo);
-      const ob = (b * pixels + q) * cout;
-      for (let gi = 0; gi < groups; gi++) {
-        const xs = gi * cinG;
-        const ws = gi * coutG;
-        const yb = ob + ws;
-        let p = 0;
-        for (; p + 4 <= k; p += 4) {
-          const w0 = wo[p] + ws, w1 = wo[p + 1] + ws, w2 = wo[p + 2] + ws, w3 = wo[p + 3] + ws;
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          for (let j = 0; j < coutG; j++) {
-            const d = dy[yb + j];
-            s0 += d * w[w0 + j];
-            s1 += d * w[w1 + j];
-            s2 += d * w[w2 + j];
-            s3 += d * w[w3 + j];
-          }
-          dx[xo[p] + xs] += s0;
-          dx[xo[p + 1] + xs] += s1;
-          dx[xo[p + 2] + xs] += s2;
-          dx[xo[p + 3] + xs] += s3;
-        }
-        for (; p < k; p++) {
-          const w0 = wo[p] + ws;
-          let s0 = 0;
-          for (let j = 0; j < coutG; j++) s0 += dy[yb + j] * w[w0 + j];
-          dx[xo[p] + xs] += s0;
-        }
+  forEachPatch(args, (k, xs, ws, yb, xo, wo, coutG) => {
+    let p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const w0 = wo[p] + ws, w1 = wo[p + 1] + ws, w2 = wo[p + 2] + ws, w3 = wo[p + 3] + ws;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let j = 0; j < coutG; j++) {
+        const d = dy[yb + j];
+        s0 += d * w[w0 + j];
+        s1 += d * w[w1 + j];
+        s2 += d * w[w2 + j];
+        s3 += d * w[w3 + j];
       }
+      dx[xo[p] + xs] += s0;
+      dx[xo[p + 1] + xs] += s1;
+      dx[xo[p + 2] + xs] += s2;
+      dx[xo[p + 3] + xs] += s3;
     }
-  }
+    for (; p < k; p++) {
+      const w0 = wo[p] + ws;
+      let s0 = 0;
+      for (let j = 0; j < coutG; j++) s0 += dy[yb + j] * w[w0 + j];
+      dx[xo[p] + xs] += s0;
+    }
+  });
 }
 
 /** dw[row p, co] += patch[p] * dy[o, co]: rank-1 updates, 4 rows share each dy load. */
 function convFilterGrad(args: ConvArgs, x: TypedArray, dy: TypedArray, dw: Float64Array): void {
-  const { cin, cout, groups } = args;
-  const { table, cinG, coutG, xo, wo, pv, pixels, inPixels } = convSetup(args);
-  for (let b = 0; b < args.g.n; b++) {
-    for (let q = 0; q < pixels; q++) {
-      const k = patchOffsets(table, q, b * inPixels, cin, cinG, cout, xo, wo);
-      const ob = (b * pixels + q) * cout;
-      for (let gi = 0; gi < groups; gi++) {
-        const xs = gi * cinG;
-        const ws = gi * coutG;
-        const yb = ob + ws;
-        for (let p = 0; p < k; p++) pv[p] = x[xo[p] + xs];
-        let p = 0;
-        for (; p + 4 <= k; p += 4) {
-          const a0 = pv[p], a1 = pv[p + 1], a2 = pv[p + 2], a3 = pv[p + 3];
-          const w0 = wo[p] + ws, w1 = wo[p + 1] + ws, w2 = wo[p + 2] + ws, w3 = wo[p + 3] + ws;
-          for (let j = 0; j < coutG; j++) {
-            const d = dy[yb + j];
-            dw[w0 + j] += a0 * d;
-            dw[w1 + j] += a1 * d;
-            dw[w2 + j] += a2 * d;
-            dw[w3 + j] += a3 * d;
-          }
-        }
-        for (; p < k; p++) {
-          const a0 = pv[p], w0 = wo[p] + ws;
-          for (let j = 0; j < coutG; j++) dw[w0 + j] += a0 * dy[yb + j];
-        }
+  forEachPatch(args, (k, xs, ws, yb, xo, wo, coutG, pv) => {
+    for (let p = 0; p < k; p++) pv[p] = x[xo[p] + xs];
+    let p = 0;
+    for (; p + 4 <= k; p += 4) {
+      const a0 = pv[p], a1 = pv[p + 1], a2 = pv[p + 2], a3 = pv[p + 3];
+      const w0 = wo[p] + ws, w1 = wo[p + 1] + ws, w2 = wo[p + 2] + ws, w3 = wo[p + 3] + ws;
+      for (let j = 0; j < coutG; j++) {
+        const d = dy[yb + j];
+        dw[w0 + j] += a0 * d;
+        dw[w1 + j] += a1 * d;
+        dw[w2 + j] += a2 * d;
+        dw[w3 + j] += a3 * d;
       }
     }
-  }
+    for (; p < k; p++) {
+      const a0 = pv[p], w0 = wo[p] + ws;
+      for (let j = 0; j < coutG; j++) dw[w0 + j] += a0 * dy[yb + j];
+    }
+  });
 }
 
 const conv: Kernel = ([x, w], attrs, [out]) => {
