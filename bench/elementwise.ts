@@ -1,6 +1,7 @@
 /**
  * Memory-bound op speed (`npm run bench -- elementwise`): GB/s of bytes moved by
- * add, exp, tanh, sigmoid, sum (all / last axis) and softmax on a 4096x4096 float32
+ * add, exp, tanh, sigmoid, sum (all / last axis), softmax and layer normalization (fused,
+ * and the composite it replaced) on a 4096x4096 float32
  * tensor (64 MiB, far larger than L2), on the `cpu` and `js` backends, as a ratio of
  * the copy bandwidth measured in this run; numpy beside them when importable.
  *
@@ -57,7 +58,16 @@ const CASES: OpCase[] = [
   { name: 'sum (all)', bytes: N * F32, run: (x) => ops.sum(x) },
   { name: 'sum (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.sum(x, -1) },
   { name: 'softmax (axis -1)', bytes: 2 * N * F32, run: (x) => ops.softmax(x, -1), note: 'one fused pass per row (the softmax primitive)' },
+  { name: 'layerNormalization (axis -1)', bytes: 2 * N * F32, run: (x) => ops.layerNormalization(x), note: 'one fused pass per row (the layerNorm primitive)' },
+  { name: 'layerNorm composite', bytes: 2 * N * F32, run: (x) => layerNormComposite(x), note: 'moments, rsqrt, multiply, add: the formula before the primitive' },
 ];
+
+/** Layer normalization over the last axis from separate ops (what the fused primitive replaces). */
+function layerNormComposite(x: keras.Tensor): keras.Tensor {
+  const [m, v] = ops.moments(x, [-1], true);
+  const inv = ops.rsqrt(ops.add(v, 1e-7));
+  return ops.add(ops.multiply(x, inv), ops.multiply(ops.negative(m), inv));
+}
 
 /** Copy limits: each call times one copy of N float32 and returns GB/s (read + write). */
 interface Copier {
@@ -160,11 +170,14 @@ y = rng.uniform(-4, 4, (R, C)).astype(np.float32)
 dst = np.empty_like(x); np.copyto(dst, x)
 def softmax(a):
     e = np.exp(a - a.max(-1, keepdims=True)); return e / e.sum(-1, keepdims=True)
+def layer_norm(a):
+    m = a.mean(-1, keepdims=True); return (a - m) / np.sqrt(((a - m) ** 2).mean(-1, keepdims=True) + 1e-7)
 ops = {
   'copy': lambda: np.copyto(dst, x),
   'add': lambda: x + y, 'exp': lambda: np.exp(x), 'tanh': lambda: np.tanh(x),
   'sigmoid': lambda: 1 / (1 + np.exp(-x)),
   'sum (all)': lambda: x.sum(), 'sum (axis -1)': lambda: x.sum(-1), 'softmax (axis -1)': lambda: softmax(x),
+  'layerNormalization (axis -1)': lambda: layer_norm(x),
 }
 out = {'numpy': np.__version__}
 for k, f in ops.items():
@@ -235,7 +248,8 @@ export async function runElementwiseBench(): Promise<void> {
   if (typeof np === 'string' || npCopy === undefined) console.log(`\nnumpy: ${np}`);
   else {
     for (const c of CASES) {
-      const s = np[c.name]!;
+      const s = np[c.name];
+      if (s === undefined) continue;
       cells.push([c.name, `numpy ${np.numpy}`, (s * 1e3).toFixed(2), (c.bytes / s / 1e9).toFixed(1), `${((100 * c.bytes) / s / 1e9 / npCopy).toFixed(0)}%*`]);
     }
     notes.add(`numpy rows (*): ratio to numpy's own np.copyto measured in its process (${npCopy.toFixed(1)} GB/s); numpy runs these ops on one thread`);

@@ -3,13 +3,14 @@
  * cross-entropies, moments and normalization.
  *
  * Primitives: conv, convBackpropInput, convBackpropFilter, maxPool, maxPoolGrad, avgPool,
- * avgPoolGrad (channels_last, any number of spatial dims), and the single-pass softmax,
- * logSoftmax and sparseSoftmaxCrossEntropy. Everything else is composite. channels_first
+ * avgPoolGrad (channels_last, any number of spatial dims), the single-pass softmax,
+ * logSoftmax and sparseSoftmaxCrossEntropy, and the fused layerNorm / layerNormGrad over
+ * trailing axes. Everything else is composite. channels_first
  * is handled here by transposing around the primitives.
  */
 import { FLOATX, isFloat } from '../dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
-import { run1 } from '../engine.js';
+import { run1, runOp } from '../engine.js';
 import { normalizeAxes, normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp, type TensorSpec } from './registry.js';
@@ -994,6 +995,89 @@ export function batchNormalization(
   return add(multiply(t, inv), res);
 }
 
+type LayerNormAttrs = { axis: number; epsilon: number; rms: boolean };
+
+/** Checks a normalized-dims operand (gamma, beta) or a per-row statistic against x. */
+function expectSpec(op: string, name: string, t: TensorSpec, dtype: string, shape: Dim[], what: string): void {
+  if (t.dtype !== dtype) throw new DTypeError(`${op}: ${name} must be ${dtype} like x, received ${t.dtype} ${fmtShape(t.shape)}`);
+  if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== null && shape[i] !== null && d !== shape[i])) {
+    throw new ShapeError(`${op}: ${name} must have the shape ${fmtShape(shape)} of ${what}, received ${fmtShape(t.shape)}`);
+  }
+}
+
+/** x float with at least one dim, `axis` the first of the normalized (trailing) dims. */
+function inferNormRows(op: string, x: TensorSpec, axis: number): { rows: Dim[]; dims: Dim[] } {
+  if (!isFloat(x.dtype)) throw new DTypeError(`${op}: expected a float tensor x, received ${x.dtype} ${fmtShape(x.shape)}`);
+  if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {
+    throw new ValueError(`${op}: axis ${axis} is out of range for x of shape ${fmtShape(x.shape)} (the first normalized axis, non-negative, is expected)`);
+  }
+  return { rows: x.shape.slice(0, axis), dims: x.shape.slice(axis) };
+}
+
+// Layer (or RMS) normalization of each row x[r, :] over the trailing dims axis..rank-1, in one
+// pass over memory: y = (x - mean) * rstd * gamma + beta with rstd = 1 / sqrt(var + epsilon);
+// rms: mean is 0 and var is mean(x^2). Also returns each row's mean and rstd (shape x.shape[:axis]),
+// which layerNormGrad reuses; they are not differentiable.
+defineOp<LayerNormAttrs>({
+  name: 'layerNorm',
+  category: 'nn',
+  attrs: ['axis', 'epsilon', 'rms'],
+  infer([x, gamma, beta], { axis, epsilon }) {
+    const { rows, dims } = inferNormRows('layerNorm', x, axis);
+    if (typeof epsilon !== 'number') throw new ValueError(`layerNorm: attribute epsilon must be a number, received ${JSON.stringify(epsilon)}`);
+    expectSpec('layerNorm', 'gamma', gamma, x.dtype, dims, `the normalized dims of x ${fmtShape(x.shape)}`);
+    expectSpec('layerNorm', 'beta', beta, x.dtype, dims, `the normalized dims of x ${fmtShape(x.shape)}`);
+    return [{ shape: x.shape, dtype: x.dtype }, { shape: rows, dtype: x.dtype }, { shape: rows, dtype: x.dtype }];
+  },
+  grad: ({ inputs: [x, gamma], outputs: [, m, rstd], attrs: { axis, rms } }, [dy]) => {
+    if (!dy) return [null, null, null];
+    const [dx, dgamma, dbeta] = runOp('layerNormGrad', [dy, x, gamma, m, rstd], { axis, rms });
+    return [dx, dgamma, dbeta];
+  },
+});
+
+// The gradient of layerNorm in one pass per row: with xhat = (x - mean) * rstd and g = dy * gamma,
+// dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) (rms: without mean(g)); dgamma = sum over rows
+// of dy * xhat, dbeta = sum over rows of dy.
+defineOp<{ axis: number; rms: boolean }>({
+  name: 'layerNormGrad',
+  category: 'nn',
+  attrs: ['axis', 'rms'],
+  infer([dy, x, gamma, m, rstd], { axis }) {
+    const op = 'layerNormGrad';
+    const { rows, dims } = inferNormRows(op, x, axis);
+    expectSpec(op, 'dy', dy, x.dtype, x.shape, 'x');
+    expectSpec(op, 'gamma', gamma, x.dtype, dims, `the normalized dims of x ${fmtShape(x.shape)}`);
+    expectSpec(op, 'mean', m, x.dtype, rows, `the rows of x ${fmtShape(x.shape)}`);
+    expectSpec(op, 'rstd', rstd, x.dtype, rows, `the rows of x ${fmtShape(x.shape)}`);
+    return [{ shape: x.shape, dtype: x.dtype }, { shape: gamma.shape, dtype: x.dtype }, { shape: gamma.shape, dtype: x.dtype }];
+  },
+  // No grad rule: second derivatives of layer normalization are not needed for training.
+});
+
+/**
+ * The fused layerNorm primitive when it computes what the composite would: `axes` are the
+ * trailing dims of x, and gamma/beta (when given) have x's dtype and the normalized dims'
+ * shape (leading 1s allowed). Returns null otherwise, so the caller keeps the composite.
+ */
+function fusedLayerNorm(op: string, t: Tensor, axes: number[], gamma: TensorLike | null | undefined, beta: TensorLike | null | undefined, epsilon: number, rms: boolean): Tensor | null {
+  const first = axes[0]!;
+  if (t.rank === 0 || axes.some((a, i) => a !== first + i) || axes[axes.length - 1] !== t.rank - 1) return null;
+  const dims = t.shape.slice(first);
+  if (dims.some((d) => d === null)) return null;
+  const param = (v: TensorLike | null | undefined, fill: number): Tensor | null => {
+    if (v === null || v === undefined) return run1('fill', [], { shape: dims, value: fill, dtype: t.dtype });
+    const p = convertToTensor(v, null, op);
+    const lead = p.rank - dims.length;
+    if (p.dtype !== t.dtype || lead < 0 || p.shape.some((d, i) => (i < lead ? d !== 1 : d !== dims[i - lead]))) return null;
+    return lead === 0 ? p : reshape(p, dims as number[]);
+  };
+  const g = param(gamma, 1);
+  const b = g && param(beta, 0);
+  if (!g || !b) return null;
+  return runOp('layerNorm', [t, g, b], { axis: first, epsilon, rms })[0]!;
+}
+
 /** x divided by its `order`-norm along `axis` (default L2 over -1), `keras.ops.normalize`. */
 export function normalize(x: TensorLike, axis: number | { axis?: number; order?: number; epsilon?: number | null } = -1, order = 2, epsilon: number | null = null): Tensor {
   const o = optionsOf<{ axis: number; order: number; epsilon: number | null }>(axis, { axis: -1, order: 2, epsilon: null }, { axis: axis as number, order, epsilon });
@@ -1023,7 +1107,8 @@ type LayerNormOptions = { gamma?: TensorLike | null; beta?: TensorLike | null; a
 
 /**
  * Layer normalization over `axis` (default -1), `keras.ops.layer_normalization`:
- * (x - mean) / sqrt(var + epsilon) * gamma + beta, epsilon default 1e-7.
+ * (x - mean) / sqrt(var + epsilon) * gamma + beta, epsilon default 1e-7. Trailing axes
+ * (the usual case) run the fused layerNorm primitive, forward and gradient.
  */
 export function layerNormalization(
   x: TensorLike,
@@ -1036,6 +1121,8 @@ export function layerNormalization(
   const op = 'layerNormalization';
   const t = asFloat(x, op);
   const axes = normalizeAxes(o.axis ?? -1, t.rank, op);
+  const fused = fusedLayerNorm(op, t, axes, o.gamma, o.beta, o.epsilon ?? EPSILON, false);
+  if (fused) return fused;
   const [m, v] = moments(t, axes, true);
   let inv = rsqrt(add(v, o.epsilon ?? EPSILON));
   if (o.gamma !== null && o.gamma !== undefined) inv = multiply(inv, alongAxes(o.gamma, t, axes, op, 'gamma'));
@@ -1044,7 +1131,10 @@ export function layerNormalization(
   return add(multiply(t, inv), res);
 }
 
-/** x / sqrt(mean(x^2) + epsilon) * scale over `axis` (default -1), `keras.ops.rms_normalization`. */
+/**
+ * x / sqrt(mean(x^2) + epsilon) * scale over `axis` (default -1), `keras.ops.rms_normalization`.
+ * Trailing axes run the fused layerNorm primitive (rms).
+ */
 export function rmsNormalization(
   x: TensorLike,
   scale: TensorLike | null | { scale?: TensorLike | null; axis?: number | number[]; epsilon?: number | null } = null,
@@ -1056,6 +1146,8 @@ export function rmsNormalization(
   let t = asFloat(x, op);
   if (t.rank === 0) t = expandDims(t, 0);
   const axes = normalizeAxes(o.axis ?? -1, t.rank, op);
+  const fused = fusedLayerNorm(op, t, axes, o.scale, null, o.epsilon ?? EPSILON, true);
+  if (fused) return fused;
   const out = multiply(t, rsqrt(add(mean(square(t), axes, true), o.epsilon ?? EPSILON)));
   return o.scale !== null && o.scale !== undefined ? multiply(out, alongAxes(o.scale, t, axes, op, 'scale')) : out;
 }

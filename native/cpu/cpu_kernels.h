@@ -18,5 +18,6 @@ void register_indexing(kernels::KernelRegistry& registry);
 void register_random(kernels::KernelRegistry& registry);
 void register_linalg(kernels::KernelRegistry& registry);
 void register_softmax(kernels::KernelRegistry& registry);
+void register_norm(kernels::KernelRegistry& registry);
 
 }  // namespace keras::cpu

@@ -101,6 +101,7 @@ void register_cpu_kernels(kernels::KernelRegistry& registry) {
   register_pool(registry);
   register_linalg(registry);
   register_softmax(registry);
+  register_norm(registry);
 }
 
 }  // namespace keras::cpu

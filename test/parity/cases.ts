@@ -451,6 +451,28 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([0], i32, { index: 3 }), x([0, 3], f32)] },
     { inputs: [x([3], i32, { index: 67 }), x([3, 67], f32, 'any', 30)] },
   ],
+
+  // ------------------------------------------------------------ fused layer normalization (trailing axes)
+  layerNorm: [
+    { inputs: [x([3, 5], f32), x([5], f32), x([5], f32)], attrs: { axis: 1, epsilon: 1e-3, rms: false } },
+    { inputs: [x([2, 4, 3], f64), x([4, 3], f64), x([4, 3], f64)], attrs: { axis: 1, epsilon: 1e-5, rms: false } },
+    { inputs: [x([4, 67], f32), x([67], f32), x([67], f32)], attrs: { axis: 1, epsilon: 1e-6, rms: true } },
+    { inputs: [x([5, 33], f64, 'any', 50), x([33], f64), x([33], f64)], attrs: { axis: 1, epsilon: 1e-7, rms: false } },
+    { inputs: [x([6, 19], f32, 'positive', 1e3), x([19], f32), x([19], f32)], attrs: { axis: 1, epsilon: 1e-3, rms: false } }, // mean far from 0
+    { inputs: [x([512, 64], f32), x([64], f32), x([64], f32)], attrs: { axis: 1, epsilon: 1e-3, rms: false } }, // several row blocks
+    { inputs: [x([7], f32), x([7], f32), x([7], f32)], attrs: { axis: 0, epsilon: 1e-3, rms: false } },
+    { inputs: [x([2, 0, 3], f32), x([0, 3], f32), x([0, 3], f32)], attrs: { axis: 1, epsilon: 1e-3, rms: false } },
+    { inputs: [x([0, 4], f32), x([4], f32), x([4], f32)], attrs: { axis: 1, epsilon: 1e-3, rms: true } },
+    { inputs: [x([2, 16], f32, 'special'), x([16], f32), x([16], f32)], attrs: { axis: 1, epsilon: 1e-3, rms: false }, grad: false },
+  ],
+  layerNormGrad: [
+    { inputs: [x([3, 5], f32), x([3, 5], f32), x([5], f32), x([3], f32), x([3], f32, 'positive')], attrs: { axis: 1, rms: false } },
+    { inputs: [x([2, 4, 3], f64), x([2, 4, 3], f64), x([4, 3], f64), x([2], f64), x([2], f64, 'positive')], attrs: { axis: 1, rms: true } },
+    { inputs: [x([512, 64], f32), x([512, 64], f32), x([64], f32), x([512], f32), x([512], f32, 'positive')], attrs: { axis: 1, rms: false } },
+    { inputs: [x([3, 67], f64), x([3, 67], f64), x([67], f64), x([3], f64), x([3], f64, 'positive')], attrs: { axis: 1, rms: false } },
+    { inputs: [x([2, 0, 3], f32), x([2, 0, 3], f32), x([0, 3], f32), x([2], f32), x([2], f32, 'positive')], attrs: { axis: 1, rms: false } },
+    { inputs: [x([0, 4], f32), x([0, 4], f32), x([4], f32), x([0], f32), x([0], f32, 'positive')], attrs: { axis: 1, rms: false } },
+  ],
 };
 
 const SPECIAL = [0, -0, Infinity, -Infinity, Number.NaN, 1, -1, 0.5, -2.5, 1e30, -1e30, 1e-30, -1e-38, 3e38, 89, -104];

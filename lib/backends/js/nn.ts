@@ -1,5 +1,5 @@
 /**
- * Convolution, pooling and softmax kernels of the js backend. Conv and pooling are channels_last; every one
+ * Convolution, pooling, softmax and layer-norm kernels of the js backend. Conv and pooling are channels_last; every one
  * views its operands as 3 spatial dims (1D and 2D get leading size-1 dims), so
  * one set of direct loops serves 1D/2D/3D. Convolutions walk output pixels; each
  * pixel's valid (tap, input channel) pairs form an im2col row, and the weight rows
@@ -411,6 +411,66 @@ const sparseSoftmaxCrossEntropy: Kernel = ([labels, logits], _attrs, [out]) => {
   return [new JsStorage(res)];
 };
 
+/**
+ * layerNorm: each row x[r, :] (the trailing dims from `axis`) in float64: mean (0 for rms),
+ * var = mean((x - mean)^2) (two passes), rstd = 1 / sqrt(var + epsilon),
+ * y = (x - mean) * rstd * gamma + beta, rounded once to x's dtype.
+ */
+const layerNorm: Kernel = ([x, gamma, beta], attrs, [yOut, statOut]) => {
+  const eps = attrs.epsilon as number;
+  const rms = attrs.rms as boolean;
+  const n = sizeOf(x.shape.slice(attrs.axis as number));
+  const rows = sizeOf(x.shape.slice(0, attrs.axis as number));
+  const v = valuesOf(x), g = valuesOf(gamma), b = valuesOf(beta);
+  const y = allocate(yOut.dtype, v.length);
+  const means = allocate(statOut.dtype, rows), rstds = allocate(statOut.dtype, rows);
+  for (let r = 0; r < rows; r++) {
+    const base = r * n;
+    let m = 0;
+    if (!rms) {
+      for (let k = 0; k < n; k++) m += v[base + k];
+      m /= n;
+    }
+    let ss = 0;
+    for (let k = 0; k < n; k++) ss += (v[base + k] - m) ** 2;
+    const rstd = 1 / Math.sqrt(ss / n + eps);
+    for (let k = 0; k < n; k++) y[base + k] = (v[base + k] - m) * rstd * g[k] + b[k];
+    means[r] = m;
+    rstds[r] = rstd;
+  }
+  return [new JsStorage(y), new JsStorage(means), new JsStorage(rstds)];
+};
+
+/**
+ * layerNormGrad, per row in float64 from the stored mean and rstd: xhat = (x - mean) * rstd,
+ * g = dy * gamma, dx = rstd * (g - mean(g) - xhat * mean(g * xhat)) (rms: no mean(g));
+ * dgamma and dbeta sum dy * xhat and dy over the rows.
+ */
+const layerNormGrad: Kernel = ([dy, x, gamma, mean, rstd], attrs, [dxOut, dgOut]) => {
+  const rms = attrs.rms as boolean;
+  const n = sizeOf(x.shape.slice(attrs.axis as number));
+  const rows = sizeOf(x.shape.slice(0, attrs.axis as number));
+  const d = valuesOf(dy), v = valuesOf(x), g = valuesOf(gamma), ms = valuesOf(mean), rs = valuesOf(rstd);
+  const dx = allocate(dxOut.dtype, v.length);
+  const dgamma = new Float64Array(n), dbeta = new Float64Array(n);
+  for (let r = 0; r < rows; r++) {
+    const base = r * n;
+    const m = ms[r], s = rs[r];
+    let sumG = 0, sumGx = 0;
+    for (let k = 0; k < n; k++) {
+      const xh = (v[base + k] - m) * s;
+      const gk = d[base + k] * g[k];
+      sumG += gk;
+      sumGx += gk * xh;
+      dgamma[k] += d[base + k] * xh;
+      dbeta[k] += d[base + k];
+    }
+    const a = rms ? 0 : sumG / n, c = sumGx / n;
+    for (let k = 0; k < n; k++) dx[base + k] = s * (d[base + k] * g[k] - a - (v[base + k] - m) * s * c);
+  }
+  return [new JsStorage(dx), finish(dgamma, dgOut.dtype), finish(dbeta, dgOut.dtype)];
+};
+
 export const nnKernels: Record<string, Kernel> = {
   conv,
   convBackpropInput,
@@ -422,4 +482,6 @@ export const nnKernels: Record<string, Kernel> = {
   softmax: rowKernel(false),
   logSoftmax: rowKernel(true),
   sparseSoftmaxCrossEntropy,
+  layerNorm,
+  layerNormGrad,
 };

@@ -108,12 +108,8 @@ export class LayerNormalization extends Layer {
       const variance = ops.variance(x, axes, true);
       return ops.multiply(ops.multiply(x, ops.rsqrt(ops.add(variance, this.epsilon))), gamma!);
     }
-    const [mean, variance] = ops.moments(x, axes, true);
-    let inv = ops.rsqrt(ops.add(variance, this.epsilon));
-    if (gamma) inv = ops.multiply(inv, gamma);
-    let res = ops.multiply(ops.negative(mean), inv);
-    if (beta) res = ops.add(res, beta);
-    return ops.add(ops.multiply(x, inv), res);
+    // Trailing axes (the default -1) run the fused layerNorm primitive.
+    return ops.layerNormalization(x, { gamma, beta, axis: axes, epsilon: this.epsilon });
   }
 
   override getConfig(): Record<string, unknown> {

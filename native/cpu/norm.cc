@@ -1,0 +1,132 @@
+// CPU kernels of layerNorm and layerNormGrad (lib/backends/js/nn.ts is the reference).
+// x is seen as [rows, n] with n the product of the normalized trailing dims; rows are
+// split over the thread pool and each runs the ISA's row function (norm.h). dgamma and
+// dbeta are summed over rows in double: each of a fixed number of row blocks keeps its
+// own partial sums, added in block order at the end.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "../engine/thread_pool.h"
+#include "conv.h"
+#include "cpu_kernels.h"
+#include "isa.h"
+#include "norm.h"
+
+namespace keras::cpu {
+namespace {
+
+using engine::DType;
+using kernels::Attrs;
+using kernels::KernelContext;
+using kernels::TensorView;
+
+const NormIsaTable& norm_kernels() {
+  const std::string isa = active_kernels().isa;
+  if (isa == "avx512") return kNormAvx512;
+  if (isa == "avx2") return kNormAvx2;
+  return kNormPortable;
+}
+
+template <class T>
+const LayerNormRows<T>& rows_of(const NormIsaTable& table) {
+  if constexpr (std::is_same_v<T, float>) return table.f32;
+  else return table.f64;
+}
+
+// Rows per work item: about 16K elements, so small rows are batched and large ones split evenly.
+int64_t grain_for(int64_t n) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, n)); }
+
+struct RowShape {
+  int64_t rows = 1, n = 1;
+};
+
+RowShape row_shape(const TensorView& x, int64_t axis) {
+  RowShape s;
+  for (int64_t d = 0; d < axis; ++d) s.rows *= x.shape[size_t(d)];
+  for (int64_t d = axis; d < x.rank(); ++d) s.n *= x.shape[size_t(d)];
+  return s;
+}
+
+template <class T>
+void forward(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+             const RowShape& s, double eps, bool rms) {
+  std::vector<T> xs, gs, bs;
+  const T* x = contiguous_data<T>(in[0], xs);
+  const T* gamma = contiguous_data<T>(in[1], gs);
+  const T* beta = contiguous_data<T>(in[2], bs);
+  T *y = out[0].as<T>(), *mean = out[1].as<T>(), *rstd = out[2].as<T>();
+  const auto row = rows_of<T>(norm_kernels()).forward;
+  engine::thread_pool().parallel_for(s.rows, grain_for(s.n), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      double m, rs;
+      row(x + r * s.n, gamma, beta, y + r * s.n, s.n, eps, rms, &m, &rs);
+      mean[r] = T(m);
+      rstd[r] = T(rs);
+    }
+  }, ctx.max_threads);
+}
+
+template <class T>
+void backward(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+              const RowShape& s, bool rms) {
+  std::vector<T> ds, xs, gs, ms, rs;
+  const T* dy = contiguous_data<T>(in[0], ds);
+  const T* x = contiguous_data<T>(in[1], xs);
+  const T* gamma = contiguous_data<T>(in[2], gs);
+  const T* mean = contiguous_data<T>(in[3], ms);
+  const T* rstd = contiguous_data<T>(in[4], rs);
+  T *dx = out[0].as<T>(), *dgamma = out[1].as<T>(), *dbeta = out[2].as<T>();
+  const auto row = rows_of<T>(norm_kernels()).backward;
+  // One block per thread when there is enough work for several; each owns 2n partial sums.
+  const int threads = ctx.max_threads > 0 ? std::min(ctx.max_threads, engine::thread_pool().num_threads())
+                                          : engine::thread_pool().num_threads();
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(threads, s.rows / grain_for(s.n)));
+  std::vector<double> partial(size_t(blocks * 2 * s.n), 0.0);
+  engine::thread_pool().parallel_for(blocks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t blk = b; blk < e; ++blk) {
+      double* dg = partial.data() + blk * 2 * s.n;
+      for (int64_t r = s.rows * blk / blocks; r < s.rows * (blk + 1) / blocks; ++r) {
+        row(dy + r * s.n, x + r * s.n, gamma, double(mean[r]), double(rstd[r]), rms, dx + r * s.n, dg, dg + s.n, s.n);
+      }
+    }
+  }, ctx.max_threads);
+  for (int64_t k = 0; k < s.n; ++k) {
+    double g = 0, b = 0;
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      g += partial[size_t(blk * 2 * s.n + k)];
+      b += partial[size_t(blk * 2 * s.n + s.n + k)];
+    }
+    dgamma[k] = T(g);
+    dbeta[k] = T(b);
+  }
+}
+
+void layer_norm_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                    const Attrs& attrs) {
+  const char* op = "layerNorm";
+  const RowShape s = row_shape(in[0], attrs.get_int(op, "axis", 0));
+  const double eps = attrs.get_float(op, "epsilon", 0);
+  const bool rms = attrs.get_bool(op, "rms", false);
+  if (s.rows == 0) return;
+  if (in[0].dtype == DType::Float32) forward<float>(ctx, in, out, s, eps, rms);
+  else forward<double>(ctx, in, out, s, eps, rms);
+}
+
+void layer_norm_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>& in,
+                         const std::vector<TensorView>& out, const Attrs& attrs) {
+  const char* op = "layerNormGrad";
+  const RowShape s = row_shape(in[1], attrs.get_int(op, "axis", 0));
+  const bool rms = attrs.get_bool(op, "rms", false);
+  if (in[1].dtype == DType::Float32) backward<float>(ctx, in, out, s, rms);
+  else backward<double>(ctx, in, out, s, rms);
+}
+
+}  // namespace
+
+void register_norm(kernels::KernelRegistry& registry) {
+  registry.register_kernel("layerNorm", engine::Device::CPU, layer_norm_cpu);
+  registry.register_kernel("layerNormGrad", engine::Device::CPU, layer_norm_grad_cpu);
+}
+
+}  // namespace keras::cpu

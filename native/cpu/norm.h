@@ -1,0 +1,30 @@
+// The per-ISA row functions of the fused layer normalization (norm_kernels.h,
+// instantiated in norm_<isa>.cc; driven by norm.cc). float32 rows are read into
+// double lanes, so statistics and outputs are computed in double, as the js kernel does.
+#pragma once
+#include <cstdint>
+
+namespace keras::cpu {
+
+template <class T>
+struct LayerNormRows {
+  // One row of n: y = (x - mean) * rstd * gamma + beta; the row's mean (0 when rms) and
+  // rstd = 1 / sqrt(var + eps) go to *mean and *rstd.
+  void (*forward)(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double eps, bool rms, double* mean,
+                  double* rstd);
+  // One row of the gradient: writes dx and adds dy * xhat to dgamma[k], dy to dbeta[k].
+  void (*backward)(const T* dy, const T* x, const T* gamma, double mean, double rstd, bool rms, T* dx, double* dgamma,
+                   double* dbeta, int64_t n);
+};
+
+struct NormIsaTable {
+  const char* isa;
+  LayerNormRows<float> f32;
+  LayerNormRows<double> f64;
+};
+
+extern const NormIsaTable kNormAvx512;
+extern const NormIsaTable kNormAvx2;
+extern const NormIsaTable kNormPortable;
+
+}  // namespace keras::cpu

@@ -1,0 +1,171 @@
+/**
+ * Native CPU layerNorm and layerNormGrad against the js kernels (the reference) on
+ * every instruction-set path: row lengths below, at and past each vector width, rows
+ * split over several threads and row blocks, size-0 rows and row counts, means far
+ * from 0, rms, float32 and float64; against a float64 textbook formula; by hand; errors.
+ */
+import { describe, expect, it } from 'vitest';
+import * as keras from '../../lib/index.js';
+import { getOp, type Attrs } from '../../lib/ops/registry.js';
+import { JsStorage } from '../../lib/backends/js/storage.js';
+import { nativeAttrs } from '../../lib/backends/cpu/index.js';
+import { Tensor } from '../../lib/tensor.js';
+import type { OutputSpec } from '../../lib/backends/backend.js';
+import type { NativeDType } from '../../lib/backends/cpu/native.js';
+import { randomArray } from './helpers.js';
+import { native, isas, js, ARRAY, size, nativeError, type Input } from './kernel_harness.js';
+
+type Float = 'float32' | 'float64';
+
+function floats(shape: number[], dtype: Float, seed: number, scale = 1, offset = 0): Input {
+  return { values: ARRAY[dtype].from(randomArray(size(shape), seed), (v) => v * scale + offset), shape, dtype };
+}
+
+/**
+ * Native vs js, elementwise |a - b| <= rtol * |b| + atol (NaN equals NaN). Both compute in
+ * double and round once; only summation order differs, so float32 results are at most an
+ * ulp apart and float64 results a few ulps (atol covers results that cancel to near 0).
+ */
+function checkClose(op: string, inputs: Input[], attrs: Attrs, label: string): void {
+  const tensors = inputs.map((t) => new Tensor({ shape: t.shape, dtype: t.dtype, storage: new JsStorage(t.values) }));
+  const specs = getOp(op).infer(tensors, attrs) as OutputSpec[];
+  const want = js.kernel(op)!(tensors, attrs, specs) as JsStorage[];
+  const handles = inputs.map((t) => native.createTensor(t.values, t.shape, t.dtype));
+  const got = native.runKernel(op, handles, nativeAttrs(attrs));
+  const f32 = inputs[0]!.dtype === 'float32';
+  const rtol = f32 ? 2.5e-7 : 1e-13, atol = f32 ? 1e-12 : 1e-13;
+  try {
+    expect(got.length, label).toBe(specs.length);
+    got.forEach((g, i) => {
+      expect(g.shape, `${label} output ${i}`).toEqual(specs[i]!.shape);
+      expect(g.dtype, `${label} output ${i}`).toBe(specs[i]!.dtype);
+      const a = g.read(), b = want[i]!.data;
+      for (let k = 0; k < b.length; k++) {
+        const ok = Number.isNaN(b[k]!) ? Number.isNaN(a[k]!) : a[k] === b[k] || Math.abs(a[k]! - b[k]!) <= rtol * Math.abs(b[k]!) + atol;
+        if (!ok) throw new Error(`${label}: output ${i} element ${k} is ${a[k]}, js has ${b[k]}`);
+      }
+    });
+  } finally {
+    for (const h of [...handles, ...got]) h.dispose();
+  }
+}
+
+/** [x shape, first normalized axis] */
+const ROWS: [number[], number][] = [
+  [[3, 5], 1],
+  [[2, 4, 3], 1], // two normalized dims
+  [[7], 0], // one row
+  [[4, 67], 1], // not a multiple of any vector width
+  [[6, 8], 1],
+  [[5, 16], 1],
+  [[300, 1000], 1], // several threads' chunks
+  [[4096, 24], 1], // many short rows: several row blocks in the gradient
+  [[2, 3, 2, 33], 2],
+  [[2, 0, 3], 1], // empty rows
+  [[0, 4], 1], // no rows
+];
+
+describe.each(isas)('layerNorm on the %s path', (isa) => {
+  it('forward and gradient match the js kernels, float32 and float64, layer and rms', () => {
+    native.setIsa(isa);
+    ROWS.forEach(([shape, axis], i) => {
+      const dims = shape.slice(axis), rows = shape.slice(0, axis);
+      for (const dtype of ['float32', 'float64'] as const) {
+        for (const rms of [false, true]) {
+          // Mean 4 * the spread: the variance pass must subtract the mean, not use E[x^2] - E[x]^2.
+          const x = floats(shape, dtype, 10 + i, 3, 12);
+          const gamma = floats(dims, dtype, 20 + i, 2), beta = floats(dims, dtype, 30 + i);
+          const label = `${isa} ${dtype} ${JSON.stringify(shape)} axis ${axis}${rms ? ' rms' : ''}`;
+          checkClose('layerNorm', [x, gamma, beta], { axis, epsilon: 1e-3, rms }, `layerNorm ${label}`);
+          const dy = floats(shape, dtype, 40 + i), mean = floats(rows, dtype, 50 + i, 1, 12), rstd = floats(rows, dtype, 60 + i, 0.1, 0.3);
+          checkClose('layerNormGrad', [dy, x, gamma, mean, rstd], { axis, rms }, `layerNormGrad ${label}`);
+        }
+      }
+    });
+  });
+
+  it('float32 output within an ulp of the float64 textbook formula', () => {
+    native.setIsa(isa);
+    const [rows, n, eps] = [9, 77, 1e-5];
+    const x = floats([rows, n], 'float32', 3, 5, -2);
+    const gamma = floats([n], 'float32', 4), beta = floats([n], 'float32', 5);
+    const handles = [x, gamma, beta].map((t) => native.createTensor(t.values, t.shape, t.dtype));
+    const [y, m, r] = native.runKernel('layerNorm', handles, { axis: 1, epsilon: eps, rms: false });
+    const got = y!.read();
+    for (let row = 0; row < rows; row++) {
+      const v = Array.from(x.values.subarray(row * n, row * n + n));
+      const mean = v.reduce((s, e) => s + e, 0) / n;
+      const variance = v.reduce((s, e) => s + (e - mean) ** 2, 0) / n;
+      expect(m!.read()[row], `mean of row ${row}`).toBe(Math.fround(mean));
+      expect(r!.read()[row]! / (1 / Math.sqrt(variance + eps)), `rstd of row ${row}`).toBeCloseTo(1, 6);
+      v.forEach((e, k) => {
+        const want = ((e - mean) / Math.sqrt(variance + eps)) * gamma.values[k]! + beta.values[k]!;
+        if (Math.abs(got[row * n + k]! - want) > 1.2e-7 * Math.abs(want) + 1e-12) throw new Error(`${isa} row ${row} element ${k}: ${got[row * n + k]} vs float64 ${want}`);
+      });
+    }
+    [...handles, y, m, r].forEach((h) => h!.dispose());
+  });
+});
+
+describe('layerNorm by hand, through keras.ops, and errors', () => {
+  const t = (values: number[], shape: number[], dtype: NativeDType = 'float64') => native.createTensor(ARRAY[dtype].from(values), shape, dtype);
+
+  it('hand values: x = [1, 2, 3, 6] has mean 3, variance 3.5, mean square 12.5', () => {
+    const [x, ones, zeros, dyOnes] = [t([1, 2, 3, 6], [1, 4]), t([1, 1, 1, 1], [4]), t([0, 0, 0, 0], [4]), t([1, 1, 1, 1], [1, 4])];
+    const [y, m, r] = native.runKernel('layerNorm', [x!, ones!, zeros!], { axis: 1, epsilon: 0, rms: false });
+    Array.from(y!.read()).forEach((v, k) => expect(v).toBeCloseTo([-2, -1, 0, 3][k]! / Math.sqrt(3.5), 14));
+    expect(m!.read()[0]).toBe(3);
+    expect(r!.read()[0]).toBeCloseTo(1 / Math.sqrt(3.5), 15);
+    const [yr, mr] = native.runKernel('layerNorm', [x!, ones!, zeros!], { axis: 1, epsilon: 0, rms: true });
+    Array.from(yr!.read()).forEach((v, k) => expect(v).toBeCloseTo([1, 2, 3, 6][k]! / Math.sqrt(12.5), 14));
+    expect(mr!.read()[0]).toBe(0);
+    // dy = 1, gamma = 1: dx = rstd * (1 - 1 - xhat * mean(xhat)) = 0; dgamma = xhat; dbeta = 1.
+    const [dx, dgamma, dbeta] = native.runKernel('layerNormGrad', [dyOnes!, x!, ones!, m!, r!], { axis: 1, rms: false });
+    Array.from(dx!.read()).forEach((v) => expect(Math.abs(v)).toBeLessThan(1e-15));
+    Array.from(dgamma!.read()).forEach((v, k) => expect(v).toBeCloseTo([-2, -1, 0, 3][k]! / Math.sqrt(3.5), 14));
+    expect(Array.from(dbeta!.read())).toEqual([1, 1, 1, 1]);
+    [x, ones, zeros, dyOnes, y, m, r, yr, mr, dx, dgamma, dbeta].forEach((h) => h!.dispose());
+  });
+
+  it('keras.ops.layerNormalization and rmsNormalization on cpu equal js, values and gradients', () => {
+    const { ops } = keras;
+    const run = (backend: string) => {
+      keras.config.setBackend(backend);
+      const x = ops.convertToTensor(Array.from(randomArray(2 * 3 * 40, 7), (v) => v * 4 + 1), 'float32');
+      const xr = ops.reshape(x, [2, 3, 40]);
+      const g = ops.convertToTensor(Array.from(randomArray(40, 8)), 'float32');
+      const b = ops.convertToTensor(Array.from(randomArray(40, 9)), 'float32');
+      const w = ops.reshape(ops.convertToTensor(Array.from(randomArray(240, 10)), 'float32'), [2, 3, 40]);
+      const loss = (a: Tensor, gg: Tensor, bb: Tensor) =>
+        ops.add(ops.sum(ops.multiply(ops.layerNormalization(a, { gamma: gg, beta: bb, epsilon: 1e-3 }), w)), ops.sum(ops.multiply(ops.rmsNormalization(a, { scale: gg }), w)));
+      const grads = keras.grad(loss, { argnums: [0, 1, 2] })(xr, g, b) as Tensor[];
+      return [loss(xr, g, b), ...grads].map((r) => Array.from(r.dataSync()));
+    };
+    try {
+      const [want, got] = [run('js'), run('cpu')];
+      got.forEach((vals, i) => vals.forEach((v, k) => {
+        if (Math.abs(v - want[i]![k]!) > 2e-5 * Math.abs(want[i]![k]!) + 2e-5) throw new Error(`result ${i} element ${k}: cpu ${v}, js ${want[i]![k]}`);
+      }));
+    } finally {
+      keras.config.setBackend('js');
+    }
+  });
+
+  it('errors name the op, the argument and the shapes', () => {
+    const f32 = (shape: number[]): Input => ({ values: new Float32Array(size(shape)), shape, dtype: 'float32' });
+    const f64 = (shape: number[]): Input => ({ values: new Float64Array(size(shape)), shape, dtype: 'float64' });
+    const i32 = (shape: number[]): Input => ({ values: new Int32Array(size(shape)), shape, dtype: 'int32' });
+    const attrs = { axis: 1, epsilon: 1e-3, rms: false };
+    expect(nativeError('layerNorm', [f32([2, 3]), f32([2]), f32([3])], attrs).message).toMatch(/layerNorm: gamma must have the shape \(3,\) of the normalized dims of x \(2, 3\), received \(2,\)/);
+    expect(nativeError('layerNorm', [f32([2, 3]), f32([3]), f64([3])], attrs).message).toMatch(/layerNorm: beta must be float32 like x, received float64 \(3,\)/);
+    expect(nativeError('layerNorm', [i32([2, 3]), i32([3]), i32([3])], attrs).message).toMatch(/layerNorm: expected a float tensor x, received int32 \(2, 3\)/);
+    expect(nativeError('layerNorm', [f32([2, 3]), f32([3]), f32([3])], { ...attrs, axis: 2 }).message).toMatch(/layerNorm: axis 2 is out of range for x of shape \(2, 3\)/);
+    expect(nativeError('layerNorm', [f32([2, 3]), f32([3]), f32([3])], { axis: 1, rms: false }).message).toMatch(/layerNorm: attribute epsilon is required/);
+    expect(nativeError('layerNormGrad', [f32([2, 3]), f32([2, 3]), f32([3]), f32([3]), f32([2])], { axis: 1, rms: false }).message).toMatch(
+      /layerNormGrad: mean must have the shape \(2,\) of the rows of x \(2, 3\), received \(3,\)/,
+    );
+    expect(nativeError('layerNormGrad', [f32([3, 2]), f32([2, 3]), f32([3]), f32([2]), f32([2])], { axis: 1, rms: false }).message).toMatch(/layerNormGrad: dy must have the shape \(2, 3\) of x, received \(3, 2\)/);
+    expect(nativeError('layerNorm', [f32([2, 3]), f32([3])], attrs).message).toMatch(/layerNorm: expected 3 inputs, received 2/);
+    expect(nativeError('layerNorm', [f32([2, 3]), f32([3]), f32([3])], { ...attrs, rms: 3 }).message).toMatch(/layerNorm: attribute 'rms' must be a boolean/);
+  });
+});
