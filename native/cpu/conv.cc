@@ -89,7 +89,8 @@ inline int64_t transposed_coord(int64_t i, int64_t k, int64_t s, int64_t d, int6
 }
 
 
-// window_taps_transposed for input pixel (id, ih, iw).
+// For input pixel (id, ih, iw) of one image: for every tap, the output pixel that
+// reads it through that tap, or -1 when none does (padding, or a stride skips it).
 int64_t window_taps_transposed_at(const Window& w, int64_t id, int64_t ih, int64_t iw, int64_t* out_pixel) {
   int64_t valid = 0, t = 0;
   for (int64_t kd = 0; kd < w.k[0]; ++kd) {
@@ -140,10 +141,6 @@ struct PixelCursor {
 };
 
 }  // namespace
-
-int64_t window_taps_transposed(const Window& w, int64_t i, int64_t* out_pixel) {
-  return window_taps_transposed_at(w, i / (w.in[2] * w.in[1]), i / w.in[2] % w.in[1], i % w.in[2], out_pixel);
-}
 
 const ConvIsaTable& conv_kernels() {
   const std::string isa = active_kernels().isa;
@@ -242,6 +239,9 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
       locate(row_of, nrows, pix.data());
       std::fill(pix.begin() + nrows * ntaps, pix.end(), nullptr);
       for (int64_t g = 0; g < groups; ++g) {
+        // The tile's taps (tap_of) over `depth` reduction values each, ind[q*mr + i]
+        // pointing at row i's values for tap q.
+        int64_t nt = 0, depth = red;
         if (gather) {
           // Few channels per tap: copy the tile's patches into one contiguous
           // row each (zeros for padding) and run them as a single long tap.
@@ -259,40 +259,30 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
             }
             ind[size_t(i)] = dst;
           }
-          for (int64_t j = 0; j < panels; ++j) {
-            const T* panel = packed + (g * panels + j) * ntaps * red * nr;
-            const int64_t ncols = std::min<int64_t>(nr, cols - j * nr);
-            if (consecutive) {
-              kernel.run(1, patch, ind.data(), &panel, out + r0 * ldc + g * cols + j * nr, ldc, nrows, ncols);
-              continue;
+          tap_of[0] = 0;
+          nt = 1;
+          depth = patch;
+        } else {
+          // Taps every row of the tile reads as padding are dropped.
+          for (int64_t t = 0; t < ntaps; ++t) {
+            bool any = false;
+            for (int64_t i = 0; i < mr; ++i) {
+              const T* p = pix[size_t(i * ntaps + t)];
+              ind[size_t(nt * mr + i)] = p ? p + g * red : zeros.get();
+              any |= p != nullptr;
             }
-            kernel.run(1, patch, ind.data(), &panel, tile_out, nr, mr, nr);
-            for (int64_t i = 0; i < nrows; ++i) {
-              std::copy_n(tile_out + i * nr, ncols, out + row_of[i] * ldc + g * cols + j * nr);
-            }
+            if (any) tap_of[size_t(nt++)] = t;
           }
-          continue;
-        }
-        // Taps every row of the tile reads as padding are dropped.
-        int64_t nt = 0;
-        for (int64_t t = 0; t < ntaps; ++t) {
-          bool any = false;
-          for (int64_t i = 0; i < mr; ++i) {
-            const T* p = pix[size_t(i * ntaps + t)];
-            ind[size_t(nt * mr + i)] = p ? p + g * red : zeros.get();
-            any |= p != nullptr;
-          }
-          if (any) tap_of[size_t(nt++)] = t;
         }
         for (int64_t j = 0; j < panels; ++j) {
           const T* panel = packed + (g * panels + j) * ntaps * red * nr;
-          for (int64_t q = 0; q < nt; ++q) wp[size_t(q)] = panel + tap_of[size_t(q)] * red * nr;
+          for (int64_t q = 0; q < nt; ++q) wp[size_t(q)] = panel + tap_of[size_t(q)] * depth * nr;
           const int64_t ncols = std::min<int64_t>(nr, cols - j * nr);
           if (consecutive) {
-            kernel.run(nt, red, ind.data(), wp.data(), out + r0 * ldc + g * cols + j * nr, ldc, nrows, ncols);
+            kernel.run(nt, depth, ind.data(), wp.data(), out + r0 * ldc + g * cols + j * nr, ldc, nrows, ncols);
             continue;
           }
-          kernel.run(nt, red, ind.data(), wp.data(), tile_out, nr, mr, nr);
+          kernel.run(nt, depth, ind.data(), wp.data(), tile_out, nr, mr, nr);
           for (int64_t i = 0; i < nrows; ++i) {
             std::copy_n(tile_out + i * nr, ncols, out + row_of[i] * ldc + g * cols + j * nr);
           }
@@ -324,109 +314,104 @@ void pack_weights(int64_t nr, int64_t ntaps, int64_t red, int64_t cols, int64_t 
 
 bool is_depthwise(const ConvParams& c) { return c.groups > 1 && c.cin_g() == 1 && c.cout_g() == 1; }
 
-// ---------------------------------------------------------------- forward
+// ---------------------------------------------------------------- forward and input gradient
+
+// The forward and the input gradient are the same gather: each row, a pixel of
+// the result, sums the source pixels its taps reach times those taps' weights.
+// The forward reads x through the window (rows: output pixels); the input
+// gradient reads dy through the transposed window (rows: input pixels).
+struct GatherSweep {
+  const Window& win;
+  bool transposed;
+  const int64_t* row_dims() const { return transposed ? win.in : win.out; }
+  int64_t row_pixels() const { return transposed ? win.in_pixels() : win.out_pixels(); }
+  int64_t source_pixels() const { return transposed ? win.out_pixels() : win.in_pixels(); }
+  // The source pixel of every tap of the row pixel at (d, h, w) of one image, or -1.
+  void taps_at(int64_t d, int64_t h, int64_t w, int64_t* pixel) const {
+    if (transposed) {
+      window_taps_transposed_at(win, d, h, w, pixel);
+    } else {
+      window_taps_at(win, d, h, w, pixel);
+    }
+  }
+};
+
+// Depthwise (one channel per group): dst[r] = sum over the taps t reaching row r
+// of src[pixel(r, t)] * w[t], elementwise over the `ch` channels.
+template <class T>
+void depthwise_gather(const KernelContext& ctx, const GatherSweep& sweep, const T* src, const T* w, T* dst,
+                      int64_t ch) {
+  const RowOps<T>& ops = row_ops<T>(conv_kernels());
+  const int64_t taps = sweep.win.taps(), rows = sweep.win.n * sweep.row_pixels();
+  engine::thread_pool().parallel_for(rows, chunk_grain(rows, 2.0 * double(taps * ch)), [&](int64_t b, int64_t e) {
+    std::vector<int64_t> pix(static_cast<size_t>(taps));
+    std::vector<const T*> pa(static_cast<size_t>(taps)), pb(static_cast<size_t>(taps));
+    PixelCursor at{sweep.row_dims()};
+    for (int64_t r = b; r < e; ++r) {
+      at.seek(r);
+      sweep.taps_at(at.d, at.h, at.w, pix.data());
+      const T* image = src + at.n * sweep.source_pixels() * ch;
+      int64_t count = 0;
+      for (int64_t t = 0; t < taps; ++t) {
+        if (pix[size_t(t)] < 0) continue;
+        pa[size_t(count)] = image + pix[size_t(t)] * ch;
+        pb[size_t(count++)] = w + t * ch;
+      }
+      ops.dot_rows(dst + r * ch, false, count, pa.data(), pb.data(), ch);
+    }
+  }, ctx.max_threads);
+}
+
+// run_igemm's `locate` for a sweep over `src` (channels per pixel: src_channels).
+template <class T>
+auto gather_locator(const GatherSweep& sweep, const T* src, int64_t src_channels) {
+  return [&sweep, src, src_channels](const int64_t* rows, int64_t count, const T** out) {
+    const int64_t taps = sweep.win.taps();
+    int64_t pix[64];
+    std::vector<int64_t> heap;
+    int64_t* p = pix;
+    if (taps > 64) {
+      heap.resize(size_t(taps));
+      p = heap.data();
+    }
+    PixelCursor at{sweep.row_dims()};
+    for (int64_t i = 0; i < count; ++i, out += taps) {
+      at.seek(rows[i]);
+      sweep.taps_at(at.d, at.h, at.w, p);
+      const T* image = src + at.n * sweep.source_pixels() * src_channels;
+      for (int64_t t = 0; t < taps; ++t) out[t] = p[t] < 0 ? nullptr : image + p[t] * src_channels;
+    }
+  };
+}
 
 template <class T>
 void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, const T* w, T* y) {
-  const Window& win = c.win;
-  const int64_t taps = win.taps(), in_pix = win.in_pixels(), out_pix = win.out_pixels();
-  const int64_t rows = win.n * out_pix;
-  if (is_depthwise(c)) {
-    const RowOps<T>& ops = row_ops<T>(conv_kernels());
-    const int64_t ch = c.cout;
-    engine::thread_pool().parallel_for(rows, chunk_grain(rows, 2.0 * double(taps * ch)), [&](int64_t b, int64_t e) {
-      std::vector<int64_t> pix(static_cast<size_t>(taps));
-      std::vector<const T*> pa(static_cast<size_t>(taps)), pb(static_cast<size_t>(taps));
-      for (int64_t r = b; r < e; ++r) {
-        const int64_t n = r / out_pix;
-        window_taps(win, r % out_pix, pix.data());
-        int64_t count = 0;
-        for (int64_t t = 0; t < taps; ++t) {
-          if (pix[size_t(t)] < 0) continue;
-          pa[size_t(count)] = x + (n * in_pix + pix[size_t(t)]) * ch;
-          pb[size_t(count++)] = w + t * ch;
-        }
-        ops.dot_rows(y + r * ch, false, count, pa.data(), pb.data(), ch);
-      }
-    }, ctx.max_threads);
-    return;
-  }
+  const GatherSweep sweep{c.win, false};
+  if (is_depthwise(c)) return depthwise_gather<T>(ctx, sweep, x, w, y, c.cout);
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
-  const int64_t red = c.cin_g(), cols = c.cout_g();
+  const int64_t taps = c.win.taps(), red = c.cin_g(), cols = c.cout_g();
   Scratch<T> packed(c.groups * ceil_div(cols, kernel.nr) * kernel.nr * taps * red);
   pack_weights<T>(kernel.nr, taps, red, cols, c.groups, packed.get(), [&](int64_t t, int64_t r, int64_t g, int64_t col) {
     return w[(t * red + r) * c.cout + g * cols + col];
   });
-  auto locate = [&](const int64_t* rows, int64_t count, const T** out) {
-    int64_t pix[64];
-    std::vector<int64_t> heap;
-    int64_t* p = pix;
-    if (taps > 64) {
-      heap.resize(size_t(taps));
-      p = heap.data();
-    }
-    PixelCursor at{win.out};
-    for (int64_t i = 0; i < count; ++i, out += taps) {
-      at.seek(rows[i]);
-      window_taps_at(win, at.d, at.h, at.w, p);
-      const T* image = x + at.n * in_pix * c.cin;
-      for (int64_t t = 0; t < taps; ++t) out[t] = p[t] < 0 ? nullptr : image + p[t] * c.cin;
-    }
-  };
-  run_igemm<T>(ctx, rows, taps, red, cols, c.groups, packed.get(), y, c.cout, locate);
+  run_igemm<T>(ctx, c.win.n * c.win.out_pixels(), taps, red, cols, c.groups, packed.get(), y, c.cout,
+               gather_locator(sweep, x, c.cin));
 }
-
-// ---------------------------------------------------------------- input gradient
 
 template <class T>
 void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy, const T* w, T* dx) {
   const Window& win = c.win;
-  const int64_t taps = win.taps(), in_pix = win.in_pixels(), out_pix = win.out_pixels();
-  const int64_t rows = win.n * in_pix;
-  if (is_depthwise(c)) {
-    const RowOps<T>& ops = row_ops<T>(conv_kernels());
-    const int64_t ch = c.cout;
-    engine::thread_pool().parallel_for(rows, chunk_grain(rows, 2.0 * double(taps * ch)), [&](int64_t b, int64_t e) {
-      std::vector<int64_t> pix(static_cast<size_t>(taps));
-      std::vector<const T*> pa(static_cast<size_t>(taps)), pb(static_cast<size_t>(taps));
-      for (int64_t r = b; r < e; ++r) {
-        const int64_t n = r / in_pix;
-        window_taps_transposed(win, r % in_pix, pix.data());
-        int64_t count = 0;
-        for (int64_t t = 0; t < taps; ++t) {
-          if (pix[size_t(t)] < 0) continue;
-          pa[size_t(count)] = dy + (n * out_pix + pix[size_t(t)]) * ch;
-          pb[size_t(count++)] = w + t * ch;
-        }
-        ops.dot_rows(dx + r * ch, false, count, pa.data(), pb.data(), ch);
-      }
-    }, ctx.max_threads);
-    return;
-  }
+  const GatherSweep sweep{win, true};
+  if (is_depthwise(c)) return depthwise_gather<T>(ctx, sweep, dy, w, dx, c.cout);
   // dx[i, g, ci] = sum over taps t and co of dy[o(i, t), g, co] * w[t, ci, g, co]:
   // reduction over co (cout_g per tap), columns ci.
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
-  const int64_t red = c.cout_g(), cols = c.cin_g();
+  const int64_t taps = win.taps(), red = c.cout_g(), cols = c.cin_g();
+  const int64_t in_pix = win.in_pixels(), rows = win.n * in_pix;
   Scratch<T> packed(c.groups * ceil_div(cols, kernel.nr) * kernel.nr * taps * red);
   pack_weights<T>(kernel.nr, taps, red, cols, c.groups, packed.get(), [&](int64_t t, int64_t r, int64_t g, int64_t col) {
     return w[(t * cols + col) * c.cout + g * red + r];
   });
-  auto locate = [&](const int64_t* rows, int64_t count, const T** out) {
-    int64_t pix[64];
-    std::vector<int64_t> heap;
-    int64_t* p = pix;
-    if (taps > 64) {
-      heap.resize(size_t(taps));
-      p = heap.data();
-    }
-    PixelCursor at{win.in};
-    for (int64_t i = 0; i < count; ++i, out += taps) {
-      at.seek(rows[i]);
-      window_taps_transposed_at(win, at.d, at.h, at.w, p);
-      const T* image = dy + at.n * out_pix * c.cout;
-      for (int64_t t = 0; t < taps; ++t) out[t] = p[t] < 0 ? nullptr : image + p[t] * c.cout;
-    }
-  };
   // With a stride, a dx pixel is reached only by the taps of its phase (position
   // modulo the stride): tiles of one phase drop the other taps instead of
   // multiplying zeros. Rows ordered by (phase, image, position in the phase grid).
@@ -449,11 +434,51 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
       }
     }
   }
-  run_igemm<T>(ctx, rows, taps, red, cols, c.groups, packed.get(), dx, c.cin, locate,
+  run_igemm<T>(ctx, rows, taps, red, cols, c.groups, packed.get(), dx, c.cin, gather_locator(sweep, dy, c.cout),
                order.empty() ? nullptr : order.data());
 }
 
 // ---------------------------------------------------------------- filter gradient
+
+// The filter gradient's register tile for one convolution: nv vectors of columns,
+// chosen so that tiles cover the columns with the least overhang (ties: wider).
+template <class T>
+struct OuterPlan {
+  OuterFn<T> run = nullptr;
+  int64_t mr = 0, nr = 0;
+};
+
+// No plan (run null) when the channels are narrower than one tile.
+template <class T>
+OuterPlan<T> outer_plan(const OuterKernels<T>& kernels, int64_t rows, int64_t cols) {
+  if (rows < kernels.mr || cols < kernels.lanes) return {};
+  int best = 1;
+  int64_t best_cover = 0;
+  for (int nv = 1; nv <= kernels.max_nv && nv * kernels.lanes <= cols; ++nv) {
+    const int64_t nr = int64_t(nv) * kernels.lanes, cover = ceil_div(cols, nr) * nr;
+    if (best_cover == 0 || cover <= best_cover) {
+      best = nv;
+      best_cover = cover;
+    }
+  }
+  return {kernels.run[best - 1], kernels.mr, int64_t(best) * kernels.lanes};
+}
+
+// dst[i, j] += sum over q < count of a[q][i] * b[q][j], for i < rows and j < cols
+// (dst row stride ldd), tile by tile; edge tiles are shifted back inside the
+// channels and skip what their neighbour adds. Column blocks outer: a block's
+// slice of b stays in L1 while every row block streams past it.
+template <class T>
+void add_outer_products(const OuterPlan<T>& plan, int64_t count, const T* const* a, int64_t rows, const T* const* b,
+                        int64_t cols, T* dst, int64_t ldd) {
+  for (int64_t bj = 0; bj < ceil_div(cols, plan.nr); ++bj) {
+    const int64_t j0 = std::min(bj * plan.nr, cols - plan.nr);
+    for (int64_t bi = 0; bi < ceil_div(rows, plan.mr); ++bi) {
+      const int64_t i0 = std::min(bi * plan.mr, rows - plan.mr);
+      plan.run(count, a, i0, b, j0, dst + i0 * ldd + j0, ldd, bi * plan.mr - i0, bj * plan.nr - j0);
+    }
+  }
+}
 
 template <class T>
 void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x, const T* dy, T* dw) {
@@ -463,7 +488,7 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const int64_t red = c.cin_g(), cols = c.cout_g(), kg = taps * red;
   const int64_t dw_size = taps * c.cin_g() * c.cout;
   engine::ThreadPool& pool = engine::thread_pool();
-  int threads = ctx.max_threads > 0 ? std::min(ctx.max_threads, pool.num_threads()) : pool.num_threads();
+  const int threads = ctx.max_threads > 0 ? std::min(ctx.max_threads, pool.num_threads()) : pool.num_threads();
   // Row chunks: 128 rows of one tap's pixels and of dy fit L1 per register-tile
   // column block (and an im2col chunk stays in L2).
   const int64_t chunk = 128;
@@ -475,20 +500,22 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const int64_t memory_cap = std::max<int64_t>(1, (int64_t(64) << 20) / std::max<int64_t>(1, dw_size * int64_t(sizeof(T))));
   const int64_t slots =
       std::max<int64_t>(1, std::min<int64_t>({int64_t(threads) * 4, chunks, int64_t(flops / 2e6) + 1, memory_cap}));
-  // Per-slot partial sums in the output's layout [taps, cin_g, cout].
-  Scratch<T> partial(slots * dw_size, true);
+  // Slot 0 sums straight into dw, the others into partial sums in dw's layout
+  // [taps, cin_g, cout], added to it at the end (in slot order, so the rounding
+  // is the same on any thread count).
+  Scratch<T> partial((slots - 1) * dw_size);
   const bool depthwise = is_depthwise(c);
-  const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
-  const int64_t mr = kernel.outer_mr, nr = kernel.outer_nr;
-  // Channels of at least one register tile: read x and dy in place (outer_microkernel);
-  // fewer, and the tile would reach past a pixel's channels: im2col + GEMM.
-  const bool direct = !depthwise && red >= mr && cols >= nr;
+  const OuterKernels<T>& outer = igemm_kernel<T>(conv_kernels()).outer;
+  // Channels of at least one register tile: read x and dy in place; fewer, and a
+  // tile would reach past a pixel's channels: im2col rows (all taps of a pixel).
+  const OuterPlan<T> direct = depthwise ? OuterPlan<T>{} : outer_plan(outer, red, cols);
+  const OuterPlan<T> merged = depthwise || direct.run ? OuterPlan<T>{} : outer_plan(outer, kg, cols);
+  const bool im2col = !depthwise && !direct.run;
   pool.parallel_for(slots, 1, [&](int64_t sb, int64_t se) {
     std::vector<int64_t> pix(static_cast<size_t>(taps));
-    std::vector<T> col(depthwise || direct ? 0 : size_t(chunk * kg));
-    std::vector<int64_t> table(direct || depthwise ? size_t(chunk * taps) : 0);
+    std::vector<T> col(im2col ? size_t(chunk * kg) : 0);
+    std::vector<int64_t> table(im2col ? 0 : size_t(chunk * taps));
     std::vector<const T*> a_ptr(static_cast<size_t>(chunk)), b_ptr(static_cast<size_t>(chunk));
-    alignas(64) T tile[16 * 64];  // >= MR x NR of every table entry
     // table[(m - m0) * taps + t]: the input pixel (batch included) of row m's tap t, or -1.
     auto fill_table = [&](int64_t m0, int64_t m1) {
       for (int64_t m = m0; m < m1; ++m) {
@@ -498,37 +525,33 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
         for (int64_t t = 0; t < taps; ++t) entry[t] += entry[t] < 0 ? 0 : base;
       }
     };
+    // The rows of [m0, m1) whose tap t reads a pixel: a_ptr at its channels
+    // [offset, ...) of x, b_ptr at the row of dy (from channel b_offset on).
+    auto gather_tap = [&](int64_t m0, int64_t m1, int64_t t, int64_t a_offset, int64_t b_offset) {
+      int64_t count = 0;
+      for (int64_t m = m0; m < m1; ++m) {
+        const int64_t p = table[size_t((m - m0) * taps + t)];
+        if (p < 0) continue;
+        a_ptr[size_t(count)] = x + p * c.cin + a_offset;
+        b_ptr[size_t(count++)] = dy + m * c.cout + b_offset;
+      }
+      return count;
+    };
     const RowOps<T>& ops = row_ops<T>(conv_kernels());
     for (int64_t slot = sb; slot < se; ++slot) {
-      T* acc = partial.get() + slot * dw_size;
+      T* acc = slot == 0 ? dw : partial.get() + (slot - 1) * dw_size;
+      std::fill_n(acc, dw_size, T(0));
       const int64_t c0 = chunks * slot / slots, c1 = chunks * (slot + 1) / slots;
       for (int64_t ck = c0; ck < c1; ++ck) {
         const int64_t m0 = ck * chunk, m1 = std::min(rows, m0 + chunk);
-        if (direct) {
+        if (direct.run) {
           fill_table(m0, m1);
           for (int64_t g = 0; g < c.groups; ++g) {
             for (int64_t t = 0; t < taps; ++t) {
-              int64_t count = 0;
-              for (int64_t m = m0; m < m1; ++m) {
-                const int64_t p = table[size_t((m - m0) * taps + t)];
-                if (p < 0) continue;
-                a_ptr[size_t(count)] = x + p * c.cin + g * red;
-                b_ptr[size_t(count++)] = dy + m * c.cout + g * cols;
-              }
-              if (count == 0) continue;
-              // Edge blocks are shifted back inside the channels; their overlap is not stored twice.
-              // Output-channel blocks outer: the chunk's slice of dy for one block stays in L1
-              // while every input-channel block streams past it.
-              for (int64_t bj = 0; bj < ceil_div(cols, nr); ++bj) {
-                const int64_t co0 = std::min(bj * nr, cols - nr), skip_j = bj * nr - co0;
-                for (int64_t bi = 0; bi < ceil_div(red, mr); ++bi) {
-                  const int64_t ci0 = std::min(bi * mr, red - mr), skip_i = bi * mr - ci0;
-                  kernel.outer(count, a_ptr.data(), ci0, b_ptr.data(), co0, tile);
-                  for (int64_t i = skip_i; i < mr; ++i) {
-                    T* dst = acc + (t * red + ci0 + i) * c.cout + g * cols + co0;
-                    for (int64_t j = skip_j; j < nr; ++j) dst[j] += tile[i * nr + j];
-                  }
-                }
+              const int64_t count = gather_tap(m0, m1, t, g * red, g * cols);
+              if (count > 0) {
+                add_outer_products(direct, count, a_ptr.data(), red, b_ptr.data(), cols, acc + t * red * c.cout + g * cols,
+                                   c.cout);
               }
             }
           }
@@ -536,17 +559,10 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
         }
         if (depthwise) {
           // dw[t] += sum over the chunk's rows m of x[pixel(m, t)] * dy[m], per tap.
-          const int64_t ch = c.cout;
           fill_table(m0, m1);
           for (int64_t t = 0; t < taps; ++t) {
-            int64_t count = 0;
-            for (int64_t m = m0; m < m1; ++m) {
-              const int64_t p = table[size_t((m - m0) * taps + t)];
-              if (p < 0) continue;
-              a_ptr[size_t(count)] = x + p * ch;
-              b_ptr[size_t(count++)] = dy + m * ch;
-            }
-            ops.dot_rows(acc + t * ch, true, count, a_ptr.data(), b_ptr.data(), ch);
+            const int64_t count = gather_tap(m0, m1, t, 0, 0);
+            ops.dot_rows(acc + t * c.cout, true, count, a_ptr.data(), b_ptr.data(), c.cout);
           }
           continue;
         }
@@ -564,25 +580,15 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
             }
           }
           // acc[(t, ci), g*cols + co] += col^T (kg x rows) * dy (rows x cols).
-          if (kg >= mr && cols >= nr) {
-            // Few channels per tap but a register tile in all: the outer-product
-            // kernel over the im2col rows, all taps merged.
+          if (merged.run) {
+            // Few channels per tap but a register tile in all: the im2col rows
+            // in place of the pixels, all taps merged.
             const int64_t count = m1 - m0;
             for (int64_t q = 0; q < count; ++q) {
               a_ptr[size_t(q)] = col.data() + q * kg;
               b_ptr[size_t(q)] = dy + (m0 + q) * c.cout + g * cols;
             }
-            for (int64_t bi = 0; bi < ceil_div(kg, mr); ++bi) {
-              const int64_t k0 = std::min(bi * mr, kg - mr), skip_i = bi * mr - k0;
-              for (int64_t bj = 0; bj < ceil_div(cols, nr); ++bj) {
-                const int64_t co0 = std::min(bj * nr, cols - nr), skip_j = bj * nr - co0;
-                kernel.outer(count, a_ptr.data(), k0, b_ptr.data(), co0, tile);
-                for (int64_t i = skip_i; i < mr; ++i) {
-                  T* dst = acc + (k0 + i) * c.cout + g * cols + co0;
-                  for (int64_t j = skip_j; j < nr; ++j) dst[j] += tile[i * nr + j];
-                }
-              }
-            }
+            add_outer_products(merged, count, a_ptr.data(), kg, b_ptr.data(), cols, acc + g * cols, c.cout);
             continue;
           }
           GemmBatch<T> gb;
@@ -603,12 +609,14 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
       }
     }
   }, threads);
-  T* first = partial.get();
-  for (int64_t s = 1; s < slots; ++s) {
-    const T* other = partial.get() + s * dw_size;
-    for (int64_t i = 0; i < dw_size; ++i) first[i] += other[i];
-  }
-  std::memcpy(dw, first, sizeof(T) * size_t(dw_size));
+  if (slots == 1) return;
+  // dw += the other slots' sums, split over threads by ranges of dw.
+  pool.parallel_for(dw_size, 1 << 14, [&](int64_t b, int64_t e) {
+    for (int64_t s = 1; s < slots; ++s) {
+      const T* other = partial.get() + (s - 1) * dw_size;
+      for (int64_t i = b; i < e; ++i) dw[i] += other[i];
+    }
+  }, threads);
 }
 
 // ---------------------------------------------------------------- kernels

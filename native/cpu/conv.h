@@ -31,10 +31,6 @@ Window make_window(int64_t n, const kernels::Shape& in_spatial, const kernels::S
 // kw), or -1 where the tap falls in the padding. Returns how many are valid.
 int64_t window_taps(const Window& w, int64_t q, int64_t* in_pixel);
 
-// The transposed sweep, for input pixel i of one image: for every tap, the output
-// pixel that reads i through it, or -1 when none does (padding, or a stride skips i).
-int64_t window_taps_transposed(const Window& w, int64_t i, int64_t* out_pixel);
-
 // rows[t*MR + i] points at the `cin` reduction values of row i for tap t (zeros
 // for padding), weights[t] at that tap's packed cin x NR weight block. Computes
 // C[0:nrows, 0:ncols] = sum over taps and channels, C with row stride ldc.
@@ -42,21 +38,32 @@ template <class T>
 using IgemmFn = void (*)(int64_t ntaps, int64_t cin, const T* const* rows, const T* const* weights, T* c,
                          int64_t ldc, int64_t nrows, int64_t ncols);
 
-// tile[MR x NR] (row-major) = sum over q < count of the outer product of
-// a[q][a_off : a_off+MR] and b[q][b_off : b_off+NR]: the filter gradient's
-// im2col^T x dy with both operands read in place through per-row pointers.
+// The filter gradient's im2col^T x dy with both operands read in place through
+// per-row pointers, added into c (row stride ldc):
+//   c[i, j] += sum over q < count of a[q][a_off + i] * b[q][b_off + j]
+// for rows first_row <= i < MR and columns first_col <= j < NR; the skipped rows
+// and columns belong to a neighbouring tile (edge tiles are shifted back inside
+// the channels, so no read passes a pixel's last channel).
 template <class T>
-using OuterFn = void (*)(int64_t count, const T* const* a, int64_t a_off, const T* const* b, int64_t b_off, T* tile);
+using OuterFn = void (*)(int64_t count, const T* const* a, int64_t a_off, const T* const* b, int64_t b_off, T* c,
+                         int64_t ldc, int64_t first_row, int64_t first_col);
+
+// Filter-gradient tiles: MR rows (input channels, broadcast) by nv vectors of
+// output-gradient channels, nv = 1..max_nv chosen per convolution so the tiles
+// cover the output channels with the least overhang.
+constexpr int kMaxOuterVectors = 4;
+template <class T>
+struct OuterKernels {
+  int mr, lanes, max_nv;
+  OuterFn<T> run[kMaxOuterVectors];  // run[nv - 1]
+};
 
 template <class T>
 struct IgemmKernel {
   const char* name;
   int mr, nr;
   IgemmFn<T> run;
-  // The filter gradient's kernel and its tile: fewer rows than the forward's, so
-  // channel counts that are multiples of 8 split into whole tiles.
-  int outer_mr, outer_nr;
-  OuterFn<T> outer;
+  OuterKernels<T> outer;
 };
 
 // Vectorized rows over channels.

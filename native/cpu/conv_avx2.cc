@@ -5,7 +5,7 @@
 
 namespace keras::cpu {
 
-constexpr ConvIsaTable kConvAvx2Table = make_conv_table<avx2::Isa, 6, 2, 6, 2, 4, 2>("avx2", "f32_igemm_6x16_avx2", "f64_igemm_6x8_avx2");
+constexpr ConvIsaTable kConvAvx2Table = make_conv_table<avx2::Isa, 6, 2, 6, 2, 6>("avx2", "f32_igemm_6x16_avx2", "f64_igemm_6x8_avx2");
 const ConvIsaTable kConvAvx2 = kConvAvx2Table;
 
 }  // namespace keras::cpu

@@ -5,7 +5,7 @@
 
 namespace keras::cpu {
 
-constexpr ConvIsaTable kConvAvx512Table = make_conv_table<avx512::Isa, 14, 2, 14, 2, 8, 2>("avx512", "f32_igemm_14x32_avx512", "f64_igemm_14x16_avx512");
+constexpr ConvIsaTable kConvAvx512Table = make_conv_table<avx512::Isa, 14, 2, 14, 2, 6>("avx512", "f32_igemm_14x32_avx512", "f64_igemm_14x16_avx512");
 const ConvIsaTable kConvAvx512 = kConvAvx512Table;
 
 }  // namespace keras::cpu

@@ -2,6 +2,7 @@
 // vector type V (simd/simd_<isa>.h) and instantiated per ISA in conv_<isa>.cc.
 #pragma once
 #include <cstdint>
+#include <utility>
 
 #include "conv.h"
 
@@ -66,15 +67,17 @@ void igemm_microkernel(int64_t ntaps, int64_t cin, const typename V::T* const* r
   }
 }
 
-// The filter gradient's kernel: the reduction runs over output pixels q, each
-// contributing MR input channels (broadcast) times NR output-gradient channels.
+// The filter gradient's kernel (OuterFn): the reduction runs over output pixels
+// q, each contributing MR input channels (broadcast) times NV vectors of
+// output-gradient channels, summed in registers and added into c once.
 template <class V, int MR, int NV>
 void outer_microkernel(int64_t count, const typename V::T* const* a, int64_t a_off, const typename V::T* const* b,
-                       int64_t b_off, typename V::T* tile) {
+                       int64_t b_off, typename V::T* c, int64_t ldc, int64_t first_row, int64_t first_col) {
   using T = typename V::T;
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
   constexpr int NR = NV * W;
+  static_assert(MR * NV + NV + 1 <= V::kRegisters, "register tile does not fit the register file");
   Reg acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {
@@ -95,10 +98,23 @@ void outer_microkernel(int64_t count, const typename V::T* const* a, int64_t a_o
       for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
     }
   }
+  if (first_col == 0) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      if (i < first_row) continue;
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) V::storeu(c + i * ldc + j * W, V::add(V::loadu(c + i * ldc + j * W), acc[i][j]));
+    }
+    return;
+  }
+  alignas(64) T tile[MR * NR];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) V::storeu(tile + i * NR + j * W, acc[i][j]);
+  }
+  for (int64_t i = first_row; i < MR; ++i) {
+    for (int64_t j = first_col; j < NR; ++j) c[i * ldc + j] += tile[i * NR + j];
   }
 }
 
@@ -181,16 +197,33 @@ void row_argmax(typename V::T* best, int32_t* arg, const typename V::T* x, int32
   }
 }
 
-template <class V, int MR32, int NV32, int MR64, int NV64, int OMR, int ONV>
+// The widest tile of MR rows that fits the register file: MR x NV accumulators,
+// NV column vectors and one broadcast.
+template <class V, int MR>
+constexpr int max_outer_vectors() {
+  int nv = 1;
+  while (nv < kMaxOuterVectors && MR * (nv + 1) + (nv + 1) + 1 <= V::kRegisters) ++nv;
+  return nv;
+}
+
+template <class V, int MR, int... NV>
+constexpr OuterKernels<typename V::T> make_outer_kernels(std::integer_sequence<int, NV...>) {
+  constexpr int widest = max_outer_vectors<V, MR>();
+  // Entries past the widest repeat it; they are never chosen (max_nv).
+  return {MR, V::kWidth, widest, {&outer_microkernel<V, MR, (NV + 1 < widest ? NV + 1 : widest)>...}};
+}
+
+// MR32/NV32 (MR64/NV64): the forward's float32 (float64) register tile; OMR: the
+// filter gradient's rows, with up to kMaxOuterVectors vectors of columns.
+template <class V, int MR32, int NV32, int MR64, int NV64, int OMR>
 constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, const char* f64_name) {
   using F32 = typename V::template Vec<float>;
   using F64 = typename V::template Vec<double>;
+  constexpr auto nvs = std::make_integer_sequence<int, kMaxOuterVectors>{};
   return ConvIsaTable{
       isa,
-      {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>, OMR,
-       ONV * F32::kWidth, &outer_microkernel<F32, OMR, ONV>},
-      {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, OMR,
-       ONV * F64::kWidth, &outer_microkernel<F64, OMR, ONV>},
+      {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>, make_outer_kernels<F32, OMR>(nvs)},
+      {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, make_outer_kernels<F64, OMR>(nvs)},
       {&row_fma<F32>, &row_dot_rows<F32>, &row_axpy<F32>, &row_add<F32>, &row_max<F32>, &row_argmax<F32>},
       {&row_fma<F64>, &row_dot_rows<F64>, &row_axpy<F64>, &row_add<F64>, &row_max<F64>, &row_argmax<F64>},
   };

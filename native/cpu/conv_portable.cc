@@ -5,7 +5,7 @@
 
 namespace keras::cpu {
 
-constexpr ConvIsaTable kConvPortableTable = make_conv_table<portable::Isa, 6, 2, 6, 2, 4, 2>("portable", "f32_igemm_6x8_portable", "f64_igemm_6x4_portable");
+constexpr ConvIsaTable kConvPortableTable = make_conv_table<portable::Isa, 6, 2, 6, 2, 6>("portable", "f32_igemm_6x8_portable", "f64_igemm_6x4_portable");
 const ConvIsaTable kConvPortable = kConvPortableTable;
 
 }  // namespace keras::cpu

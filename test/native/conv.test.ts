@@ -157,6 +157,21 @@ describe.each(isas)('conv on the %s path', (isa) => {
     checkCase({ x: [4, 16, 16, 32], k: [3, 3, 32, 48], padding: [[1, 1], [1, 1]] }, 'float32', 7);
     checkCase({ x: [3, 15, 15, 24], k: [3, 3, 24, 24], strides: [2, 2], padding: [[0, 1], [0, 1]] }, 'float64', 8);
   });
+
+  it('filter-gradient tiles: every column-vector count, overhanging channel blocks, several row slots', () => {
+    native.setIsa(isa);
+    // Input channels 13 and 7: whole row tiles plus one shifted back over its neighbour.
+    checkCase({ x: [2, 9, 9, 13], k: [3, 3, 13, 64], padding: [[1, 1], [1, 1]] }, 'float32', 31);
+    checkCase({ x: [2, 6, 7, 7], k: [3, 3, 7, 48], strides: [2, 1], padding: [[1, 1], [0, 0]] }, 'float32', 32);
+    // 24 and 20 output channels: a column tile shifted back (its first columns skipped).
+    checkCase({ x: [1, 8, 8, 16], k: [2, 2, 16, 24], dilation: [2, 2] }, 'float32', 33);
+    checkCase({ x: [2, 7, 7, 12], k: [3, 3, 6, 40], groups: 2, padding: [[1, 1], [1, 1]] }, 'float64', 34);
+    // 5 input channels: fewer than a row tile, so the im2col rows of all 9 taps at once.
+    checkCase({ x: [1, 6, 6, 5], k: [3, 3, 5, 80], padding: [[1, 1], [1, 1]] }, 'float32', 35);
+    // 1600 rows: 13 row chunks over up to 8 slots, summed at the end.
+    checkCase({ x: [4, 20, 20, 16], k: [3, 3, 16, 32], padding: [[1, 1], [1, 1]] }, 'float32', 36);
+    checkCase({ x: [4, 20, 20, 16], k: [3, 3, 16, 64], strides: [2, 2], padding: [[1, 1], [1, 1]] }, 'float64', 37);
+  });
 });
 
 describe('conv edge cases', () => {
