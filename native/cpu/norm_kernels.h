@@ -50,9 +50,10 @@ Acc reduce_row(int64_t n, int64_t* k, Acc zero, Step step, Merge merge) {
   return merge(merge(a0, a1), merge(a2, a3));
 }
 
-template <class V, class T>
+template <class Isa, class T>
 void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double eps, bool rms, double* mean,
              double* rstd) {
+  using V = typename Isa::template Vec<double>;
   constexpr int W = V::kWidth;
   using Reg = typename V::Reg;
   const auto add = [](Reg a, Reg b) { return V::add(a, b); };
@@ -73,6 +74,18 @@ void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double 
   const double r = 1 / std::sqrt(ss / double(n) + eps);
   const auto rv = V::set1(r);
   k = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    // The output pass in float lanes (twice the width, no conversions). x - mean is taken as
+    // (x - hi) - lo with mean = hi + lo split into floats: the first difference is exact for x
+    // near the mean, so y stays within a few float ulps of |xhat * gamma| + |beta|.
+    using VF = typename Isa::template Vec<float>;
+    const float hi = float(m), lo = float(m - double(hi));
+    const auto hv = VF::set1(hi), lv = VF::set1(lo), rf = VF::set1(float(r));
+    for (; k + VF::kWidth <= n; k += VF::kWidth) {
+      const auto d = VF::sub(VF::sub(VF::loadu(x + k), hv), lv);
+      VF::storeu(y + k, VF::fmadd(VF::mul(d, rf), VF::loadu(gamma + k), VF::loadu(beta + k)));
+    }
+  }
   for (; k + W <= n; k += W) {
     const auto xhat = V::mul(V::sub(load<V>(x + k), mv), rv);
     store<V>(y + k, V::fmadd(xhat, load<V>(gamma + k), load<V>(beta + k)));
@@ -82,9 +95,10 @@ void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double 
   *rstd = r;
 }
 
-template <class V, class T>
+template <class Isa, class T>
 void backward(const T* dy, const T* x, const T* gamma, double mean, double rstd, bool rms, T* dx, double* dgamma,
               double* dbeta, int64_t n) {
+  using V = typename Isa::template Vec<double>;
   constexpr int W = V::kWidth;
   using Reg = typename V::Reg;
   struct Sums {
@@ -127,10 +141,9 @@ void backward(const T* dy, const T* x, const T* gamma, double mean, double rstd,
 
 template <class Isa>
 constexpr NormIsaTable make_norm_table(const char* isa) {
-  using V = typename Isa::template Vec<double>;
   return NormIsaTable{isa,
-                      {norm_detail::forward<V, float>, norm_detail::backward<V, float>},
-                      {norm_detail::forward<V, double>, norm_detail::backward<V, double>}};
+                      {norm_detail::forward<Isa, float>, norm_detail::backward<Isa, float>},
+                      {norm_detail::forward<Isa, double>, norm_detail::backward<Isa, double>}};
 }
 
 }  // namespace keras::cpu
