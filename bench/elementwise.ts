@@ -1,6 +1,6 @@
 /**
  * Memory-bound op speed (`npm run bench -- elementwise`): GB/s of bytes moved by
- * add, exp, tanh, sigmoid, sum (all / last axis), softmax and layer normalization (fused,
+ * add, exp, tanh, sigmoid, erf, sum (all / last axis), softmax and layer normalization (fused,
  * and the composite it replaced) on a 4096x4096 float32
  * tensor (64 MiB, far larger than L2), on the `cpu` and `js` backends, as a ratio of
  * the copy bandwidth measured in this run; numpy beside them when importable.
@@ -55,6 +55,7 @@ const CASES: OpCase[] = [
   { name: 'exp', bytes: 2 * N * F32, run: (x) => ops.exp(x) },
   { name: 'tanh', bytes: 2 * N * F32, run: (x) => ops.tanh(x) },
   { name: 'sigmoid', bytes: 2 * N * F32, run: (x) => ops.sigmoid(x) },
+  { name: 'erf', bytes: 2 * N * F32, run: (x) => ops.erf(x) },
   { name: 'sum (all)', bytes: N * F32, run: (x) => ops.sum(x) },
   { name: 'sum (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.sum(x, -1) },
   { name: 'softmax (axis -1)', bytes: 2 * N * F32, run: (x) => ops.softmax(x, -1), note: 'one fused pass per row (the softmax primitive)' },
@@ -179,6 +180,11 @@ ops = {
   'sum (all)': lambda: x.sum(), 'sum (axis -1)': lambda: x.sum(-1), 'softmax (axis -1)': lambda: softmax(x),
   'layerNormalization (axis -1)': lambda: layer_norm(x),
 }
+try:  # numpy has no erf; scipy's when importable
+    from scipy.special import erf as sp_erf
+    ops['erf'] = lambda: sp_erf(x)
+except ImportError:
+    pass
 out = {'numpy': np.__version__}
 for k, f in ops.items():
     f(); ts = []
@@ -249,7 +255,7 @@ export async function runElementwiseBench(): Promise<void> {
   else {
     for (const c of CASES) {
       const s = np[c.name];
-      if (s === undefined) continue;
+      if (s === undefined) continue; // an op numpy (or scipy) lacks
       cells.push([c.name, `numpy ${np.numpy}`, (s * 1e3).toFixed(2), (c.bytes / s / 1e9).toFixed(1), `${((100 * c.bytes) / s / 1e9 / npCopy).toFixed(0)}%*`]);
     }
     notes.add(`numpy rows (*): ratio to numpy's own np.copyto measured in its process (${npCopy.toFixed(1)} GB/s); numpy runs these ops on one thread`);

@@ -5,18 +5,22 @@
 // double and stored the way a JS TypedArray stores a number (float32 rounds,
 // int32 wraps, NaN/inf become 0). Where a SIMD path exists (float add, divide,
 // maximum, sqrt, ...) it gives the same bits, because those operations are
-// correctly rounded in float as in double.
+// correctly rounded in float as in double. The exception: exp, log, tanh, sigmoid
+// and float32 erf run simd/vector_math.h in the tensor's own precision, a few ulps
+// from the correctly rounded result (test/native/math_accuracy.test.ts).
 //
 // Everything here is a template over the ISA or has internal linkage, so code
 // compiled with one ISA's flags can never be linked in place of another's.
 #pragma once
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 #include <utility>
 
 #include "elementwise_table.h"
+#include "simd/vector_math.h"
 
 namespace keras::cpu {
 namespace elementwise_detail {
@@ -219,108 +223,29 @@ static inline typename V::Reg vector_binary(typename V::Reg a, typename V::Reg b
   else return V::pick_min(a, b);
 }
 
-// exp in double SIMD, accurate to a few 1e-16: float results rounded from it are
-// the correctly rounded ones (as the js backend's Math.exp then fround) in all but
-// vanishingly rare ties. Inputs are clamped to where float results are finite and
-// non-zero; NaN passes through every step.
+// exp in double lanes for float inputs (the softmax rows' exp): accurate to a few
+// 1e-16, so float results rounded from it are the correctly rounded ones in all but
+// vanishingly rare ties.
 template <class V>
 static inline typename V::Reg exp_for_float(typename V::Reg x) {
-  using Reg = typename V::Reg;
-  x = V::pick_max(V::pick_min(x, V::set1(89.0)), V::set1(-104.0));
-  const Reg n = V::round_nearest(V::mul(x, V::set1(1.4426950408889634)));
-  // Cody-Waite: ln2_hi has trailing zero bits, so n * ln2_hi is exact.
-  Reg r = V::fmadd(n, V::set1(-0.6931471803691238), x);
-  r = V::fmadd(n, V::set1(-1.9082149292705877e-10), r);
-  // Taylor series to r^12: |r| <= ln2/2 leaves a remainder below 2e-16.
-  Reg p = V::set1(1.0 / 479001600);
-  p = V::fmadd(p, r, V::set1(1.0 / 39916800));
-  p = V::fmadd(p, r, V::set1(1.0 / 3628800));
-  p = V::fmadd(p, r, V::set1(1.0 / 362880));
-  p = V::fmadd(p, r, V::set1(1.0 / 40320));
-  p = V::fmadd(p, r, V::set1(1.0 / 5040));
-  p = V::fmadd(p, r, V::set1(1.0 / 720));
-  p = V::fmadd(p, r, V::set1(1.0 / 120));
-  p = V::fmadd(p, r, V::set1(1.0 / 24));
-  p = V::fmadd(p, r, V::set1(1.0 / 6));
-  p = V::fmadd(p, r, V::set1(0.5));
-  p = V::fmadd(p, r, V::set1(1.0));
-  p = V::fmadd(p, r, V::set1(1.0));
-  return V::mul(p, V::exp2_int(n));
+  return vector_math::exp<V>(x);
 }
 
-template <class V>
-static inline typename V::Reg sigmoid_for_float(typename V::Reg x) {
-  // e = exp(-|x|) never overflows; sigmoid = 1/(1+e) for x >= 0, e/(1+e) below.
-  const auto e = exp_for_float<V>(V::mul(V::abs(x), V::set1(-1.0)));
-  const auto q = V::div(V::set1(1.0), V::add(V::set1(1.0), e));
-  return V::select_negative(x, V::mul(e, q), q);
+// Ops computed by vector_math in the tensor's own precision (erf in float32 only;
+// float64 erf stays the scalar libm one).
+template <class T>
+constexpr bool has_math_form(UnaryOp op) {
+  return op == UnaryOp::Exp || op == UnaryOp::Log || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid ||
+         (op == UnaryOp::Erf && std::is_same_v<T, float>);
 }
 
-// 1/k! for k = 0..21.
-static constexpr double kInverseFactorials[22] = {
-    1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
-    1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0, 1.0 / 87178291200.0,
-    1.0 / 1307674368000.0, 1.0 / 20922789888000.0, 1.0 / 355687428096000.0, 1.0 / 6402373705728000.0,
-    1.0 / 121645100408832000.0, 1.0 / 2432902008176640000.0, 1.0 / 51090942171709440000.0};
-
-template <class V>
-static inline typename V::Reg tanh_for_float(typename V::Reg x) {
-  using Reg = typename V::Reg;
-  // Small |x|: expm1(2x) / (expm1(2x) + 2), expm1 by its Taylor series to y^21
-  // (|y| < 1.25 leaves a remainder below 1e-15 relative), odd, so -0 stays -0.
-  const Reg y = V::add(x, x);
-  Reg p = V::set1(kInverseFactorials[21]);
-#pragma GCC unroll 24
-  for (int k = 20; k >= 1; --k) p = V::fmadd(p, y, V::set1(kInverseFactorials[k]));
-  const Reg expm1 = V::mul(p, y);
-  // Larger |x|: (e - 1) / (e + 1) with e = exp(2|x|), free of cancellation once
-  // |x| >= 0.625. One division serves both branches.
-  const Reg e = exp_for_float<V>(V::mul(V::abs(x), V::set1(2.0)));
-  const Reg large_num = V::select_negative(x, V::sub(V::set1(1.0), e), V::sub(e, V::set1(1.0)));
-  const Reg is_small = V::sub(V::abs(x), V::set1(0.625));  // negative where |x| < 0.625
-  const Reg num = V::select_negative(is_small, expm1, large_num);
-  const Reg den = V::select_negative(is_small, V::add(expm1, V::set1(2.0)), V::add(e, V::set1(1.0)));
-  return V::div(num, den);
-}
-
-// log in double SIMD for float inputs (all of which are normal doubles):
-// log(x) = e*ln2 + 2*atanh(s), s = (m-1)/(m+1), m in [sqrt(1/2), sqrt(2)), |s| < 0.172.
-template <class V>
-static inline typename V::Reg log_for_float(typename V::Reg x) {
-  using Reg = typename V::Reg;
-  Reg m;
-  Reg e = V::split_exponent(x, &m);
-  // Centre m on 1: above sqrt(2), halve it and count one more power of two.
-  const Reg above = V::sub(V::set1(1.4142135623730951), m);  // negative where m > sqrt(2)
-  m = V::select_negative(above, V::mul(m, V::set1(0.5)), m);
-  e = V::select_negative(above, V::add(e, V::set1(1.0)), e);
-  const Reg s = V::div(V::sub(m, V::set1(1.0)), V::add(m, V::set1(1.0)));
-  const Reg s2 = V::mul(s, s);
-  // atanh(s)/s = sum s^(2k)/(2k+1); s2 < 0.0295, so 12 terms leave < 1e-18.
-  Reg p = V::set1(1.0 / 25);
-#pragma GCC unroll 16
-  for (int k = 11; k >= 0; --k) p = V::fmadd(p, s2, V::set1(1.0 / (2 * k + 1)));
-  const Reg log_m = V::mul(V::add(s, s), p);
-  Reg r = V::fmadd(e, V::set1(0.6931471805599453), log_m);
-  r = V::fmadd(e, V::set1(2.3190468138462996e-17), r);  // the rest of ln 2
-  // Outside (0, inf): NaN stays NaN (log x < x, so pick_min returns x only for NaN),
-  // +-0 gives -inf, +inf gives +inf, negatives give NaN.
-  r = V::pick_min(x, r);
-  r = V::select_negative(V::sub(V::abs(x), V::set1(1e-300)), V::set1(-__builtin_inf()), r);
-  r = V::select_negative(V::sub(V::set1(1e300), x), V::set1(__builtin_inf()), r);
-  return V::select_negative(x, V::set1(__builtin_nan("")), r);
-}
-
-constexpr bool has_widened_form(UnaryOp op) {
-  return op == UnaryOp::Exp || op == UnaryOp::Sigmoid || op == UnaryOp::Tanh || op == UnaryOp::Log;
-}
-
-template <class V>
-static inline typename V::Reg widened_unary(UnaryOp op, typename V::Reg x) {
-  if (op == UnaryOp::Exp) return exp_for_float<V>(x);
-  if (op == UnaryOp::Sigmoid) return sigmoid_for_float<V>(x);
-  if (op == UnaryOp::Log) return log_for_float<V>(x);
-  return tanh_for_float<V>(x);
+template <class V, UnaryOp OP>
+static inline typename V::Reg math_unary(typename V::Reg x) {
+  if constexpr (OP == UnaryOp::Exp) return vector_math::exp<V>(x);
+  else if constexpr (OP == UnaryOp::Log) return vector_math::log<V>(x);
+  else if constexpr (OP == UnaryOp::Tanh) return vector_math::tanh<V>(x);
+  else if constexpr (OP == UnaryOp::Sigmoid) return vector_math::sigmoid<V>(x);
+  else return vector_math::erf<V>(x);
 }
 
 }  // namespace elementwise_detail
@@ -332,15 +257,22 @@ void unary_row(int64_t n, const void* x_data, int64_t x_stride, void* out_data) 
   const T* x = static_cast<const T*>(x_data);
   Out* out = static_cast<Out*>(out_data);
   int64_t i = 0;
-  if constexpr (std::is_same_v<T, float> && has_widened_form(OP)) {
-    // float transcendental ops: computed in double lanes, rounded once to float.
-    using VD = typename Isa::template Vec<double>;
+  if constexpr (std::is_floating_point_v<T> && has_math_form<T>(OP)) {
+    // Every element, strided or in the tail too, goes through the same vector code,
+    // so a value's result never depends on where it sits.
+    using V = typename Isa::template Vec<T>;
+    constexpr int W = V::kWidth;
     if (x_stride == 1) {
-      for (; i + VD::kWidth <= n; i += VD::kWidth) {
-        const auto v = VD::load_float(x + i);
-        VD::store_float(out + i, widened_unary<VD>(OP, v));
-      }
+      for (; i + W <= n; i += W) V::storeu(out + i, math_unary<V, OP>(V::loadu(x + i)));
     }
+    alignas(64) T lanes[W];
+    for (; i < n; i += W) {
+      const int count = int(std::min<int64_t>(W, n - i));
+      for (int k = 0; k < W; ++k) lanes[k] = k < count ? x[(i + k) * x_stride] : T(0);
+      V::storeu(lanes, math_unary<V, OP>(V::loadu(lanes)));
+      for (int k = 0; k < count; ++k) out[i + k] = lanes[k];
+    }
+    return;
   }
   if constexpr (std::is_floating_point_v<T> && has_vector_form(OP)) {
     using V = typename Isa::template Vec<T>;

@@ -35,8 +35,6 @@ const PREDICATES: Record<string, (a: number) => boolean> = {
   isfinite: Number.isFinite,
 };
 const EXACT_UNARY = new Set(['negative', 'abs', 'sign', 'square', 'round', 'sqrt', 'reciprocal', 'floor', 'ceil']);
-/** float32 ops computed in double SIMD lanes and rounded once: the same bits as the js backend. */
-const EXACT_FLOAT32 = new Set(['exp', 'log', 'tanh', 'sigmoid']);
 
 const ARITH: Record<string, (a: number, b: number) => number> = {
   add: (a, b) => a + b, subtract: (a, b) => a - b, multiply: (a, b) => a * b, divide: (a, b) => a / b,
@@ -149,8 +147,9 @@ describe.each(isas)('elementwise on the %s path', (isa) => {
       for (const [op, fn] of Object.entries(UNARY)) {
         const [out] = native.runKernel(op, [x]);
         const want = ARRAY[dtype].from(xr, fn);
-        const exact = EXACT_UNARY.has(op) || (dtype === 'float32' && EXACT_FLOAT32.has(op));
-        const tol = exact ? 0 : dtype === 'float32' ? 2e-7 : op === 'erfinv' || op === 'erf' ? 1e-12 : 1e-15;
+        // float32 transcendentals are vector approximations a few ulps from the correctly
+        // rounded value (math_accuracy.test.ts bounds them in ulps): 4e-7 is 3.4 to 6.7 ulps.
+        const tol = EXACT_UNARY.has(op) ? 0 : dtype === 'float32' ? 4e-7 : op === 'erfinv' || op === 'erf' ? 1e-12 : 1e-15;
         expectSame(`${dtype} ${op}`, out!.read(), want, tol);
       }
       for (const [op, fn] of Object.entries(PREDICATES)) {

@@ -31,6 +31,35 @@ template <> struct Vec<float> {
   static Reg pick_min(Reg a, Reg b) {
     return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
   }
+  // Primitives of the vector math (vector_math.h).
+  // max(lo, min(hi, x)), and NaN for NaN x (vminps/vmaxps return the second operand on NaN).
+  static Reg clamp(Reg x, Reg lo, Reg hi) { return _mm256_max_ps(lo, _mm256_min_ps(hi, x)); }
+  static Reg round_nearest(Reg a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // 2^k for integral k in [-126, 127].
+  static Reg pow2(Reg k) {
+    const __m256i biased = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
+  }
+  // p * 2^n for integral n in [-250, 250] and p in [0.5, 2): two exact steps, then
+  // the one rounding (a subnormal result is rounded once, as a single ldexp would).
+  static Reg scale_pow2(Reg p, Reg n) {
+    const Reg half = round_nearest(mul(n, set1(0.5f)));
+    return mul(mul(p, pow2(half)), pow2(sub(n, half)));
+  }
+  static Reg select_less(Reg a, Reg b, Reg if_less, Reg otherwise) {
+    return _mm256_blendv_ps(otherwise, if_less, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
+  }
+  static Reg copy_sign(Reg magnitude, Reg sign) {
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    return _mm256_or_ps(_mm256_andnot_ps(sign_bit, magnitude), _mm256_and_ps(sign_bit, sign));
+  }
+  // x = mantissa * 2^exponent with mantissa in [1, 2), for positive normal x.
+  static Reg split_exponent(Reg x, Reg* mantissa) {
+    const __m256i bits = _mm256_castps_si256(x);
+    *mantissa = _mm256_castsi256_ps(
+        _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F800000)));
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127)));
+  }
 };
 
 template <> struct Vec<double> {
@@ -66,6 +95,19 @@ template <> struct Vec<double> {
   static Reg round_nearest(Reg a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static Reg select_negative(Reg x, Reg if_negative, Reg otherwise) {
     return _mm256_blendv_pd(otherwise, if_negative, _mm256_cmp_pd(x, _mm256_setzero_pd(), _CMP_LT_OQ));
+  }
+  // Primitives of the vector math (vector_math.h); see Vec<float>.
+  static Reg clamp(Reg x, Reg lo, Reg hi) { return _mm256_max_pd(lo, _mm256_min_pd(hi, x)); }
+  static Reg scale_pow2(Reg p, Reg n) {  // integral n in [-2040, 2040], p in [0.5, 2)
+    const Reg half = round_nearest(mul(n, set1(0.5)));
+    return mul(mul(p, exp2_int(half)), exp2_int(sub(n, half)));
+  }
+  static Reg select_less(Reg a, Reg b, Reg if_less, Reg otherwise) {
+    return _mm256_blendv_pd(otherwise, if_less, _mm256_cmp_pd(a, b, _CMP_LT_OQ));
+  }
+  static Reg copy_sign(Reg magnitude, Reg sign) {
+    const __m256d sign_bit = _mm256_set1_pd(-0.0);
+    return _mm256_or_pd(_mm256_andnot_pd(sign_bit, magnitude), _mm256_and_pd(sign_bit, sign));
   }
   // kWidth floats widened to doubles, and back (rounding to nearest).
   static Reg load_float(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }

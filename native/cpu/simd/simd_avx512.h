@@ -31,6 +31,26 @@ template <> struct Vec<float> {
   static Reg pick_min(Reg a, Reg b) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), b, a);
   }
+  // Primitives of the vector math (vector_math.h).
+  // max(lo, min(hi, x)), and NaN for NaN x (vminps/vmaxps return the second operand on NaN).
+  static Reg clamp(Reg x, Reg lo, Reg hi) { return _mm512_max_ps(lo, _mm512_min_ps(hi, x)); }
+  static Reg round_nearest(Reg a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // p * 2^n for integral n, rounded once (vscalefps handles overflow and subnormal results).
+  static Reg scale_pow2(Reg p, Reg n) { return _mm512_scalef_ps(p, n); }
+  static Reg select_less(Reg a, Reg b, Reg if_less, Reg otherwise) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), otherwise, if_less);
+  }
+  static Reg copy_sign(Reg magnitude, Reg sign) {
+    // One bitwise select, sign_bit ? sign : magnitude (truth table 0xAC).
+    const __m512i sign_bit = _mm512_set1_epi32(int(0x80000000u));
+    return _mm512_castsi512_ps(
+        _mm512_ternarylogic_epi32(sign_bit, _mm512_castps_si512(magnitude), _mm512_castps_si512(sign), 0xAC));
+  }
+  // x = mantissa * 2^exponent with mantissa in [1, 2), for positive finite x (subnormals too).
+  static Reg split_exponent(Reg x, Reg* mantissa) {
+    *mantissa = _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    return _mm512_getexp_ps(x);
+  }
 };
 
 template <> struct Vec<double> {
@@ -65,10 +85,21 @@ template <> struct Vec<double> {
   static Reg select_negative(Reg x, Reg if_negative, Reg otherwise) {
     return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ), otherwise, if_negative);
   }
+  // Primitives of the vector math (vector_math.h); see Vec<float>.
+  static Reg clamp(Reg x, Reg lo, Reg hi) { return _mm512_max_pd(lo, _mm512_min_pd(hi, x)); }
+  static Reg scale_pow2(Reg p, Reg n) { return _mm512_scalef_pd(p, n); }
+  static Reg select_less(Reg a, Reg b, Reg if_less, Reg otherwise) {
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ), otherwise, if_less);
+  }
+  static Reg copy_sign(Reg magnitude, Reg sign) {
+    const __m512i sign_bit = _mm512_set1_epi64(int64_t(0x8000000000000000ull));
+    return _mm512_castsi512_pd(
+        _mm512_ternarylogic_epi64(sign_bit, _mm512_castpd_si512(magnitude), _mm512_castpd_si512(sign), 0xAC));
+  }
   // kWidth floats widened to doubles, and back (rounding to nearest).
   static Reg load_float(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
   static void store_float(float* p, Reg v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
-  // x = mantissa * 2^exponent with mantissa in [1, 2), for positive normal x.
+  // x = mantissa * 2^exponent with mantissa in [1, 2), for positive finite x (subnormals too).
   static Reg split_exponent(Reg x, Reg* mantissa) {
     *mantissa = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
     return _mm512_getexp_pd(x);

@@ -49,10 +49,41 @@ struct VecImpl {
   // a > b || a is NaN ? a : b  (and the < form): numpy's NaN-propagating maximum/minimum.
   static Reg pick_max(Reg a, Reg b) { return ((a > b) | (a != a)) ? a : b; }
   static Reg pick_min(Reg a, Reg b) { return ((a < b) | (a != a)) ? a : b; }
+  // Primitives of the vector math (vector_math.h).
+  // max(lo, min(hi, x)), and NaN for NaN x.
+  static Reg clamp(Reg x, Reg lo, Reg hi) {
+    x = (x > hi) ? hi : x;
+    return (x < lo) ? lo : x;
+  }
+  static Reg select_less(Reg a, Reg b, Reg if_less, Reg otherwise) { return (a < b) ? if_less : otherwise; }
+  static Reg copy_sign(Reg magnitude, Reg sign) {
+    using Mask = typename MaskOf<Reg>::type;
+    const Mask sign_bit = (Mask)set1(T(-0.0));
+    return (Reg)(((Mask)magnitude & ~sign_bit) | ((Mask)sign & sign_bit));
+  }
 };
 
 template <class T> struct Vec;
-template <> struct Vec<float> : VecImpl<float, f32x4> {};
+template <> struct Vec<float> : VecImpl<float, f32x4> {
+  static Reg round_nearest(Reg a) {
+    const Reg magic = set1(12582912.0f);  // 1.5 * 2^23: exact for |a| < 2^22, ties to even
+    return (a + magic) - magic;
+  }
+  // 2^k for integral k in [-126, 127].
+  static Reg pow2(Reg k) { return (Reg)((__builtin_convertvector(k, i32x4) + 127) << 23); }
+  // p * 2^n for integral n in [-250, 250] and p in [0.5, 2): two exact steps, then
+  // the one rounding (a subnormal result is rounded once, as a single ldexp would).
+  static Reg scale_pow2(Reg p, Reg n) {
+    const Reg half = round_nearest(n * 0.5f);
+    return p * pow2(half) * pow2(n - half);
+  }
+  // x = mantissa * 2^exponent with mantissa in [1, 2), for positive normal x.
+  static Reg split_exponent(Reg x, Reg* mantissa) {
+    const i32x4 bits = (i32x4)x;
+    *mantissa = (Reg)((bits & 0x007FFFFF) | 0x3F800000);
+    return __builtin_convertvector(((bits >> 23) & 0xFF) - 127, f32x4);
+  }
+};
 template <> struct Vec<double> : VecImpl<double, f64x2> {
   // 2^n for integral n in [-1022, 1023], through the 1.5 * 2^52 rounding trick.
   static Reg exp2_int(Reg n) {
@@ -65,6 +96,10 @@ template <> struct Vec<double> : VecImpl<double, f64x2> {
     return (a + magic) - magic;
   }
   static Reg select_negative(Reg x, Reg if_negative, Reg otherwise) { return (x < 0) ? if_negative : otherwise; }
+  static Reg scale_pow2(Reg p, Reg n) {  // integral n in [-2040, 2040], p in [0.5, 2); see Vec<float>
+    const Reg half = round_nearest(n * 0.5);
+    return p * exp2_int(half) * exp2_int(n - half);
+  }
   // x = mantissa * 2^exponent with mantissa in [1, 2), for positive normal x.
   static Reg split_exponent(Reg x, Reg* mantissa) {
     const i64x2 bits = (i64x2)x;

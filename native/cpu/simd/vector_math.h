@@ -1,0 +1,200 @@
+// Vectorized transcendental functions, written once over a vector type V
+// (simd_<isa>.h's Vec<float> or Vec<double>) and evaluated in V's own precision:
+// float32 lanes for float32 tensors (16 per AVX-512 register), float64 lanes for
+// float64. Each is accurate to a few ulps of its type over its whole domain,
+// subnormal results included, and gives the IEEE answers at the edges: NaN in,
+// NaN out; +-inf, +-0 and overflow as the C library does (test/native/math_accuracy).
+//
+// Beside the lane arithmetic of Vec, the functions need: clamp, round_nearest,
+// scale_pow2 (p * 2^n, rounded once), select_less, copy_sign, split_exponent.
+// No branches and no table lookups: every lane takes the same instructions, so the
+// cost per element is fixed and a row's result does not depend on its neighbours.
+#pragma once
+#include <cstddef>
+#include <limits>
+#include <type_traits>
+
+namespace keras::cpu::vector_math {
+
+template <class V>
+using Reg = typename V::Reg;
+
+template <class V>
+constexpr bool kSingle = std::is_same_v<typename V::T, float>;
+
+// c[0] + c[1] x + ... + c[N-1] x^(N-1), by Horner's rule (one fmadd per term).
+template <class V, size_t N>
+inline Reg<V> polynomial(Reg<V> x, const typename V::T (&c)[N]) {
+  Reg<V> p = V::set1(c[N - 1]);
+  for (size_t k = N - 1; k-- > 0;) p = V::fmadd(p, x, V::set1(c[k]));
+  return p;
+}
+
+template <class V>
+inline Reg<V> negate(Reg<V> x) {
+  return V::sub(V::zero(), x);  // not for zeros (0 - 0 is +0); callers negate nonzero or |x|
+}
+
+// e^x. x = n ln2 + r with |r| <= ln2/2 (Cody-Waite: n * kLn2Hi is exact, so r
+// carries one rounding), e^r by a polynomial, then scale_pow2 by n, which also
+// rounds subnormal results once. Inputs are clamped to where the result is neither
+// inf nor 0 any more, so n stays in scale_pow2's range; NaN passes every step.
+template <class V>
+inline Reg<V> exp(Reg<V> x) {
+  using T = typename V::T;
+  if constexpr (kSingle<V>) {
+    x = V::clamp(x, V::set1(-104.0f), V::set1(89.0f));
+    const Reg<V> n = V::round_nearest(V::mul(x, V::set1(1.44269504088896341f)));
+    Reg<V> r = V::fmadd(n, V::set1(-0.693359375f), x);  // 9 significant bits: n * this is exact
+    r = V::fmadd(n, V::set1(2.12194440e-4f), r);
+    // Cephes expf: e^r = 1 + r + r^2 P(r), under 1 ulp on |r| <= ln2/2.
+    static constexpr T kP[] = {5.0000001201e-1f, 1.6666665459e-1f, 4.1665795894e-2f,
+                               8.3334519073e-3f, 1.3981999507e-3f, 1.9875691500e-4f};
+    const Reg<V> p = V::add(V::fmadd(polynomial<V>(r, kP), V::mul(r, r), r), V::set1(1.0f));
+    return V::scale_pow2(p, n);
+  } else {
+    x = V::clamp(x, V::set1(-746.0), V::set1(710.0));
+    const Reg<V> n = V::round_nearest(V::mul(x, V::set1(1.4426950408889634)));
+    // fdlibm's split of ln 2: the high part has 32 significant bits.
+    Reg<V> r = V::fmadd(n, V::set1(-6.93147180369123816490e-01), x);
+    r = V::fmadd(n, V::set1(-1.90821492927058770002e-10), r);
+    // Taylor series to r^12: |r| <= ln2/2 leaves a remainder below 2e-17.
+    static constexpr T kP[] = {1.0,         1.0,          1.0 / 2,       1.0 / 6,         1.0 / 24,
+                               1.0 / 120,   1.0 / 720,    1.0 / 5040,    1.0 / 40320,     1.0 / 362880,
+                               1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600};
+    return V::scale_pow2(polynomial<V>(r, kP), n);
+  }
+}
+
+// 1 / (1 + e^-x). With e = e^-|x| (never overflows): 1/(1+e) for x >= 0 and
+// e/(1+e) below, as one division.
+template <class V>
+inline Reg<V> sigmoid(Reg<V> x) {
+  const Reg<V> one = V::set1(1);
+  const Reg<V> e = exp<V>(negate<V>(V::abs(x)));
+  return V::div(V::select_less(x, V::zero(), e, one), V::add(one, e));
+}
+
+// tanh. Below |x| = 0.625 an odd polynomial (float) or expm1(2x)/(expm1(2x) + 2)
+// with expm1 by its Taylor series (double); above, 1 - 2/(e^2|x| + 1), which loses
+// no accuracy there (tanh >= 0.55), with the sign copied back. Both are computed
+// and one selected.
+template <class V>
+inline Reg<V> tanh(Reg<V> x) {
+  using T = typename V::T;
+  const Reg<V> a = V::abs(x);
+  const Reg<V> one = V::set1(1);
+  Reg<V> small;
+  if constexpr (kSingle<V>) {
+    // x + x^3 P(x^2), fitted to relative error (Lawson minimax): 0.07 ulp on [0, 0.625].
+    static constexpr T kP[] = {-0.333332807f, 0.133314416f, -0.0537397154f, 0.0206390899f, -0.00570499059f};
+    const Reg<V> x2 = V::mul(x, x);
+    small = V::fmadd(V::mul(x, x2), polynomial<V>(x2, kP), x);
+  } else {
+    // expm1(y)/y = sum y^k/(k+1)! to y^20 (|y| < 1.25: remainder below 1e-19).
+    static constexpr T kP[] = {1.0,
+                               1.0 / 2,
+                               1.0 / 6,
+                               1.0 / 24,
+                               1.0 / 120,
+                               1.0 / 720,
+                               1.0 / 5040,
+                               1.0 / 40320,
+                               1.0 / 362880,
+                               1.0 / 3628800,
+                               1.0 / 39916800,
+                               1.0 / 479001600,
+                               1.0 / 6227020800.0,
+                               1.0 / 87178291200.0,
+                               1.0 / 1307674368000.0,
+                               1.0 / 20922789888000.0,
+                               1.0 / 355687428096000.0,
+                               1.0 / 6402373705728000.0,
+                               1.0 / 121645100408832000.0,
+                               1.0 / 2432902008176640000.0,
+                               1.0 / 51090942171709440000.0};
+    const Reg<V> y = V::add(x, x);
+    const Reg<V> expm1 = V::mul(polynomial<V>(y, kP), y);
+    small = V::div(expm1, V::add(expm1, V::set1(2.0)));
+  }
+  // tanh rounds to 1 beyond 9.01 (float) / 19.06 (double): clamping keeps e finite.
+  const Reg<V> clamped = V::clamp(a, V::zero(), V::set1(kSingle<V> ? T(9.5) : T(20)));
+  const Reg<V> e = exp<V>(V::add(clamped, clamped));
+  const Reg<V> large = V::sub(one, V::div(V::set1(2), V::add(e, one)));
+  // tanh is odd: the sign of x, which also keeps -0 (x + x^3 P gives +0 there).
+  return V::copy_sign(V::select_less(a, V::set1(T(0.625)), small, large), x);
+}
+
+// Natural log. x = m 2^e with m in [sqrt(1/2), sqrt(2)); log m by a polynomial in
+// f = m - 1 (float, Cephes logf) or 2 atanh((m-1)/(m+1)) (double); e ln2 added in
+// two parts. Subnormal x is scaled into the normal range first.
+template <class V>
+inline Reg<V> log(Reg<V> x) {
+  using T = typename V::T;
+  using Limits = std::numeric_limits<T>;
+  constexpr T kSubnormalScale = kSingle<V> ? T(16777216.0) : T(18014398509481984.0);  // 2^24, 2^54
+  constexpr T kSubnormalBits = kSingle<V> ? T(24) : T(54);
+  const Reg<V> min_normal = V::set1(Limits::min());
+  const Reg<V> scaled = V::select_less(x, min_normal, V::mul(x, V::set1(kSubnormalScale)), x);
+  Reg<V> m;
+  Reg<V> e = V::split_exponent(scaled, &m);
+  e = V::select_less(x, min_normal, V::sub(e, V::set1(kSubnormalBits)), e);
+  // Centre m on 1: above sqrt(2), halve it and count one more power of two.
+  const Reg<V> above = V::select_less(V::set1(T(1.41421356237309505)), m, V::set1(T(1)), V::zero());
+  m = V::fmadd(V::mul(m, V::set1(T(-0.5))), above, m);  // m / 2 where above
+  e = V::add(e, above);
+  Reg<V> r;
+  if constexpr (kSingle<V>) {
+    const Reg<V> f = V::sub(m, V::set1(1.0f));
+    const Reg<V> f2 = V::mul(f, f);
+    static constexpr T kP[] = {3.3333331174e-1f, -2.4999993993e-1f, 2.0000714765e-1f,
+                               -1.6668057665e-1f, 1.4249322787e-1f,  -1.2420140846e-1f,
+                               1.1676998740e-1f,  -1.1514610310e-1f, 7.0376836292e-2f};
+    Reg<V> y = V::mul(V::mul(f, f2), polynomial<V>(f, kP));
+    y = V::fmadd(e, V::set1(-2.12194440e-4f), y);
+    y = V::fmadd(f2, V::set1(-0.5f), y);
+    r = V::fmadd(e, V::set1(0.693359375f), V::add(f, y));
+  } else {
+    const Reg<V> s = V::div(V::sub(m, V::set1(1.0)), V::add(m, V::set1(1.0)));
+    // atanh(s)/s = sum s^(2k)/(2k+1); |s| < 0.172, s^2 < 0.0295: 13 terms leave < 1e-19.
+    static constexpr T kP[] = {1.0,      1.0 / 3,  1.0 / 5,  1.0 / 7,  1.0 / 9,  1.0 / 11, 1.0 / 13,
+                               1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23, 1.0 / 25};
+    const Reg<V> log_m = V::mul(V::add(s, s), polynomial<V>(V::mul(s, s), kP));
+    r = V::fmadd(e, V::set1(2.3190468138462996e-17), log_m);  // the part of ln 2 below
+    r = V::fmadd(e, V::set1(0.6931471805599453), r);
+  }
+  // Outside (0, inf): NaN stays NaN (log x < x, so pick_min gives x only for NaN),
+  // +-0 gives -inf, +inf gives +inf, negatives (and -inf) give NaN.
+  r = V::pick_min(x, r);
+  r = V::select_less(V::abs(x), V::set1(Limits::denorm_min()), V::set1(-Limits::infinity()), r);
+  r = V::select_less(V::set1(Limits::max()), x, V::set1(Limits::infinity()), r);
+  return V::select_less(x, V::zero(), V::set1(Limits::quiet_NaN()), r);
+}
+
+// erf (float). Below |x| = 1, x + x P(x^2) (the leading 2/sqrt(pi) - 1 of P is
+// small, so its rounding to float costs nothing); above, 1 - e^-x^2 Q(|x| - 1) with Q fitted
+// to erfc(x) e^(x^2) on [1, 3.93] (erf rounds to 1 beyond), weighted so the absolute
+// error stays under 0.05 ulp of erf (both fits: Lawson minimax, 0.02 and 0.04 ulp).
+// x^2 in the exponent carries its rounding error lo (x^2 = hi + lo exactly):
+// e^-(hi + lo) = e^-hi (1 - lo).
+template <class V>
+inline Reg<V> erf(Reg<V> x) {
+  using T = typename V::T;
+  static_assert(kSingle<V>, "erf is vectorized for float32 lanes only");
+  static constexpr T kSmall[] = {0.128379166f,   -0.376126260f,   0.112835854f,   -0.0268538166f,
+                                 0.00518833427f, -0.000801024726f, 7.85402517e-05f};
+  static constexpr T kLarge[] = {0.427583575f,  -0.273211151f,  0.154351890f,   -0.0790611804f,
+                                 0.0368966013f, -0.0151411537f, 0.00493491860f, -0.00106608518f,
+                                 0.000108194952f};
+  const Reg<V> one = V::set1(1.0f);
+  const Reg<V> a = V::clamp(V::abs(x), V::zero(), V::set1(3.93f));
+  const Reg<V> small = V::fmadd(x, polynomial<V>(V::mul(x, x), kSmall), x);
+  const Reg<V> hi = V::mul(a, a);
+  const Reg<V> lo = V::fmadd(a, a, negate<V>(hi));
+  Reg<V> g = exp<V>(negate<V>(hi));
+  g = V::fmadd(g, negate<V>(lo), g);
+  const Reg<V> erfc = V::mul(g, polynomial<V>(V::sub(a, one), kLarge));
+  return V::select_less(a, one, small, V::copy_sign(V::sub(one, erfc), x));
+}
+
+}  // namespace keras::cpu::vector_math

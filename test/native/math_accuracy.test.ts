@@ -1,0 +1,191 @@
+/**
+ * Accuracy of the native vector math (native/cpu/simd/vector_math.h), in ulps of the
+ * result against float64 references (Math.*, the js backend's erf), on every ISA
+ * path: float32 exp, log, tanh, sigmoid and erf over a sweep of the whole float range
+ * by bit pattern plus dense grids where the approximations switch branches; float64
+ * exp, log, tanh and sigmoid over random values of every magnitude; and the IEEE
+ * edges (NaN, +-inf, +-0, subnormal results, overflow), which must be exact.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NativeDType } from '../../lib/backends/cpu/native.js';
+import { erf } from '../../lib/backends/js/special.js';
+import { addon, randomArray } from './helpers.js';
+
+const native = addon();
+const isas = native.backendInfo().availableIsas;
+const defaultIsa = native.backendInfo().isa;
+afterAll(() => native.setIsa(defaultIsa));
+
+const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+const REFERENCE: Record<string, (x: number) => number> = {
+  exp: Math.exp, log: Math.log, tanh: Math.tanh, sigmoid,
+  // The js series returns +0 for -0; erf is odd, so -0 (as C's erf gives).
+  erf: (x) => (x === 0 ? x : erf(x)),
+};
+/** A number as text, -0 included. */
+const show = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+
+/** Largest error allowed, in ulps of the correctly rounded result (measured: see the comments). */
+const FLOAT32_ULPS: Record<string, number> = {
+  exp: 1.5, // 0.98 over every float
+  log: 1.5, // 0.77
+  tanh: 2, // 1.25
+  sigmoid: 3, // 2.2 (e/(1 + e) below 0 rounds e, 1 + e and the quotient)
+  erf: 2, // 0.86 with FMA, 1.2 on the portable path (no FMA)
+};
+/** float64: the vector math's error plus the reference's own (Math.* is within 1 ulp). */
+const FLOAT64_ULPS: Record<string, number> = { exp: 4, log: 4, tanh: 4, sigmoid: 4 };
+
+/** The spacing of floats (float32 or float64) at the magnitude of `value` rounded to that type. */
+function ulp(value: number, dtype: NativeDType): number {
+  const [mantissaBits, minExponent, maxFinite] = dtype === 'float32' ? [23, -126, 3.4028234663852886e38] : [52, -1022, Number.MAX_VALUE];
+  let a = Math.abs(dtype === 'float32' ? Math.fround(value) : value);
+  if (a === Infinity) a = maxFinite;
+  if (a < 2 ** minExponent) return 2 ** (minExponent - mantissaBits);
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  return 2 ** (e - mantissaBits);
+}
+
+interface Worst {
+  ulps: number;
+  x: number;
+  got: number;
+  want: number;
+}
+
+/** Runs `op` natively on `inputs` and returns the largest ulp error against the reference. */
+function worstError(op: string, inputs: Float32Array | Float64Array, dtype: NativeDType): Worst {
+  const x = native.createTensor(inputs, [inputs.length], dtype);
+  const [out] = native.runKernel(op, [x]);
+  const got = out!.read();
+  x.dispose();
+  out!.dispose();
+  const reference = REFERENCE[op]!;
+  const worst: Worst = { ulps: 0, x: NaN, got: NaN, want: NaN };
+  for (let i = 0; i < inputs.length; i++) {
+    const want = reference(inputs[i]!);
+    const g = got[i]!;
+    if (Number.isNaN(want) && Number.isNaN(g)) continue;
+    const rounded = dtype === 'float32' ? Math.fround(want) : want;
+    // Infinities and zeros must match exactly (signs included); an error of any size fails.
+    const ulps = g === rounded && Object.is(g, rounded) ? 0 : Number.isFinite(g) && Number.isFinite(rounded) ? Math.abs(g - want) / ulp(want, dtype) : Infinity;
+    if (ulps > worst.ulps || Number.isNaN(ulps)) Object.assign(worst, { ulps: Number.isNaN(ulps) ? Infinity : ulps, x: inputs[i]!, got: g, want });
+  }
+  return worst;
+}
+
+const describeWorst = (op: string, w: Worst) => `${op}(${show(w.x)}) = ${show(w.got)}, want ${show(w.want)} (${w.ulps.toFixed(2)} ulps)`;
+
+/** Every `step`-th float32 bit pattern, both signs, NaNs and infinities excluded. */
+function bitPatternSweep(step: number): Float32Array {
+  const bits = new Uint32Array(2 * Math.ceil(0x7f800000 / step));
+  let n = 0;
+  for (let b = 0; b < 0x7f800000; b += step) {
+    bits[n++] = b;
+    bits[n++] = (b | 0x80000000) >>> 0;
+  }
+  return new Float32Array(bits.buffer, 0, n);
+}
+
+/** `count` consecutive float32 values on each side of `centre`. */
+function around(centre: number, count: number): number[] {
+  const f = new Float32Array([centre]);
+  const bits = new Int32Array(f.buffer);
+  const out: number[] = [];
+  for (let k = -count; k <= count; k++) {
+    const b = new Int32Array([bits[0]! + k]);
+    out.push(new Float32Array(b.buffer)[0]!);
+  }
+  return out;
+}
+
+function float32Inputs(): Float32Array {
+  const grid = Array.from({ length: 200001 }, (_, i) => -12 + (24 * i) / 200000);
+  // Where the approximations switch branch or range: tanh at |x| = 0.625, erf at 1 and
+  // 3.93, log's mantissa at sqrt(2) and the subnormal boundary, exp's overflow and
+  // underflow thresholds.
+  const edges = [0.625, 1, 3.93, Math.SQRT2, 2 ** -126, 88.72283, 103.97, -87.33655, -103.2789, 9.01].flatMap((c) => [...around(c, 300), ...around(-c, 300)]);
+  return Float32Array.from([...bitPatternSweep(1009), ...grid, ...edges]);
+}
+
+function float64Inputs(): Float64Array {
+  const u = randomArray(300000, 11);
+  // A third uniform in [-40, 40], the rest log-uniform in magnitude over 1e-300..1e300 (exp/tanh: up to 750).
+  return Float64Array.from(u, (v, i) => (i % 3 === 0 ? 40 * v : Math.sign(v) * 10 ** (300 * Math.abs(u[(i * 7) % u.length]!) * (i % 3 === 1 ? 1 : 0.01))));
+}
+
+/**
+ * Inputs at the IEEE edges: NaN, infinities, signed zeros, the float32 overflow and
+ * underflow thresholds of exp, subnormal inputs and results.
+ */
+const EDGES: Record<string, number[]> = {
+  exp: [NaN, Infinity, -Infinity, 0, -0, 88.72283172607422, 88.72283935546875, 1000, -103.27892303466797, -103.97, -104, -1000, 1e-45, -87.33654022216797, 709.7, 710, -745.1, -746],
+  log: [NaN, Infinity, -Infinity, 0, -0, -1, -1e-45, 1, 1e-45, 1.1754942106924411e-38, 3.4028234663852886e38, 5e-324, 2.2250738585072014e-308, Number.MAX_VALUE],
+  tanh: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-40, 5e-324, 20, -20, 400, -400],
+  sigmoid: [NaN, Infinity, -Infinity, 0, -0, -200, 200, -100, -700, -745, -800, 800],
+  erf: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-40, -5, 5, 3.93, -3.92],
+};
+
+describe.each(isas)('vector math on the %s path', (isa) => {
+  const inputs32 = float32Inputs();
+
+  it.each(Object.keys(FLOAT32_ULPS))('float32 %s is within its ulp bound over the whole float range', (op) => {
+    native.setIsa(isa);
+    const worst = worstError(op, inputs32, 'float32');
+    expect(worst.ulps, describeWorst(op, worst)).toBeLessThanOrEqual(FLOAT32_ULPS[op]!);
+  });
+
+  it.each(Object.keys(FLOAT64_ULPS))('float64 %s is within a few ulps over every magnitude', (op) => {
+    native.setIsa(isa);
+    const worst = worstError(op, float64Inputs(), 'float64');
+    expect(worst.ulps, describeWorst(op, worst)).toBeLessThanOrEqual(FLOAT64_ULPS[op]!);
+  });
+
+  it('gives the exact IEEE results at the edges (NaN, infinities, signed zeros, overflow, subnormals)', () => {
+    native.setIsa(isa);
+    for (const [op, inputs] of Object.entries(EDGES)) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        if (dtype === 'float64' && op === 'erf') continue;  // float64 erf is libm's, not vector math
+        const Array_ = dtype === 'float32' ? Float32Array : Float64Array;
+        const xs = Array_.from(inputs);
+        const x = native.createTensor(xs, [xs.length], dtype);
+        const [out] = native.runKernel(op, [x]);
+        const got = Array.from(out!.read());
+        xs.forEach((input, i) => {
+          const exact = REFERENCE[op]!(input);
+          const want = dtype === 'float32' ? Math.fround(exact) : exact;
+          // NaN, infinities and zeros exactly (sign included); finite results within the bound.
+          const special = Number.isNaN(want) || !Number.isFinite(want) || want === 0;
+          const bound = dtype === 'float32' ? FLOAT32_ULPS[op]! : FLOAT64_ULPS[op]!;
+          const ok = special ? Object.is(got[i], want) : Math.abs(got[i]! - exact) <= bound * ulp(exact, dtype);
+          expect(ok, `${dtype} ${op}(${show(input)}) = ${show(got[i]!)}, want ${show(want)}`).toBe(true);
+        });
+        x.dispose();
+        out!.dispose();
+      }
+    }
+  });
+
+  it('gives a value the same result wherever it sits in a row (vector body, tail, single element)', () => {
+    native.setIsa(isa);
+    for (const op of Object.keys(REFERENCE)) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const values = [0.3, -0.7, 1.6, -2.9, 4.4, 0.02];
+        const row = Array.from({ length: 37 }, (_, i) => values[i % values.length]!);
+        const Array_ = dtype === 'float32' ? Float32Array : Float64Array;
+        const x = native.createTensor(Array_.from(row), [row.length], dtype);
+        const [out] = native.runKernel(op, [x]);
+        const got = Array.from(out!.read());
+        for (let i = 0; i < row.length; i++) {
+          expect(got[i], `${dtype} ${op} element ${i} differs from element ${i % values.length}`).toBe(got[i % values.length]);
+        }
+        const single = native.createTensor(Array_.from([values[2]!]), [], dtype);
+        const [one] = native.runKernel(op, [single]);
+        expect(one!.read()[0], `${dtype} ${op} of a scalar`).toBe(got[2]);
+        for (const t of [x, out!, single, one!]) t.dispose();
+      }
+    }
+  });
+});
