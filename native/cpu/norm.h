@@ -1,6 +1,6 @@
 // The per-ISA row functions of the fused layer normalization (norm_kernels.h,
-// instantiated in norm_<isa>.cc; driven by norm.cc). float32 rows are read into
-// double lanes, so statistics and outputs are computed in double, as the js kernel does.
+// instantiated in norm_<isa>.cc; driven by norm.cc). Row statistics and sums are computed
+// in double, as the js kernel does; float32 outputs (y, dx) in float lanes.
 #pragma once
 #include <cstdint>
 

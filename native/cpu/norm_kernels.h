@@ -1,8 +1,8 @@
-// Layer-normalization rows over an ISA tag, one template for float32 and float64:
-// elements are loaded into Vec<double> lanes (float32 converted), so sums and the
-// affine output are in double, as the js reference. Forward: sum, then sum of squared
-// deviations (two passes over a row that is in cache), then one write pass. Backward:
-// one pass for the row sums and the dgamma/dbeta partials, one write pass.
+// Layer-normalization rows over an ISA tag, one template for float32 and float64.
+// Statistics and sums are in Vec<double> lanes (float32 converted), as the js reference;
+// float32 outputs (y, dx) are written from float lanes, a few ulps from double. Forward:
+// sum, then sum of squared deviations (two passes over a row that is in cache), then one
+// write pass. Backward: one pass for the row sums and the dgamma/dbeta partials, one write pass.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -50,6 +50,19 @@ Acc reduce_row(int64_t n, int64_t* k, Acc zero, Step step, Merge merge) {
   return merge(merge(a0, a1), merge(a2, a3));
 }
 
+// x - mean in float lanes without losing the low bits of the double mean: mean = hi + lo as
+// two floats, and x - hi is exact for x near the mean.
+template <class VF>
+struct FloatCentering {
+  typename VF::Reg hi, lo;
+  explicit FloatCentering(double mean) {
+    const float h = float(mean);
+    hi = VF::set1(h);
+    lo = VF::set1(float(mean - double(h)));
+  }
+  typename VF::Reg operator()(const float* x) const { return VF::sub(VF::sub(VF::loadu(x), hi), lo); }
+};
+
 template <class Isa, class T>
 void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double eps, bool rms, double* mean,
              double* rstd) {
@@ -75,15 +88,13 @@ void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double 
   const auto rv = V::set1(r);
   k = 0;
   if constexpr (std::is_same_v<T, float>) {
-    // The output pass in float lanes (twice the width, no conversions). x - mean is taken as
-    // (x - hi) - lo with mean = hi + lo split into floats: the first difference is exact for x
-    // near the mean, so y stays within a few float ulps of |xhat * gamma| + |beta|.
+    // The output pass in float lanes (twice the width, no conversions): y stays within a few
+    // float ulps of |xhat * gamma| + |beta|.
     using VF = typename Isa::template Vec<float>;
-    const float hi = float(m), lo = float(m - double(hi));
-    const auto hv = VF::set1(hi), lv = VF::set1(lo), rf = VF::set1(float(r));
+    const FloatCentering<VF> centered(m);
+    const auto rf = VF::set1(float(r));
     for (; k + VF::kWidth <= n; k += VF::kWidth) {
-      const auto d = VF::sub(VF::sub(VF::loadu(x + k), hv), lv);
-      VF::storeu(y + k, VF::fmadd(VF::mul(d, rf), VF::loadu(gamma + k), VF::loadu(beta + k)));
+      VF::storeu(y + k, VF::fmadd(VF::mul(centered(x + k), rf), VF::loadu(gamma + k), VF::loadu(beta + k)));
     }
   }
   for (; k + W <= n; k += W) {
@@ -125,6 +136,18 @@ void backward(const T* dy, const T* x, const T* gamma, double mean, double rstd,
   const double a = rms ? 0 : sum_g / double(n), c = sum_gx / double(n);
   const auto av = V::set1(a), cv = V::set1(c);
   k = 0;
+  if constexpr (std::is_same_v<T, float>) {
+    // dx in float lanes, as the forward output: within a few float ulps of
+    // rstd * (|g| + |a| + |xhat * c|).
+    using VF = typename Isa::template Vec<float>;
+    const FloatCentering<VF> centered(mean);
+    const auto rf = VF::set1(float(rstd)), af = VF::set1(float(a)), cf = VF::set1(float(c));
+    for (; k + VF::kWidth <= n; k += VF::kWidth) {
+      const auto xhat = VF::mul(centered(x + k), rf);
+      const auto g = VF::mul(VF::loadu(dy + k), VF::loadu(gamma + k));
+      VF::storeu(dx + k, VF::mul(rf, VF::sub(VF::sub(g, af), VF::mul(xhat, cf))));
+    }
+  }
   for (; k + W <= n; k += W) {
     const auto xhat = V::mul(V::sub(load<V>(x + k), mv), rv);
     const auto g = V::mul(load<V>(dy + k), load<V>(gamma + k));

@@ -3,8 +3,8 @@
  * every instruction-set path: row lengths below, at and past each vector width, rows
  * split over several threads and row blocks, size-0 rows and row counts, means far
  * from 0, rms, float32 and float64; against a float64 textbook formula; by hand; errors.
- * Statistics and gradients are computed in double (an ulp from js); the float32 forward
- * output is computed in float lanes, within Y_ULPS ulps of the terms it sums.
+ * Statistics, dgamma and dbeta are computed in double (an ulp from js); the float32 y and dx
+ * outputs in float lanes, within Y_ULPS ulps of the terms they sum.
  */
 import { describe, expect, it } from 'vitest';
 import * as keras from '../../lib/index.js';
@@ -23,23 +23,38 @@ function floats(shape: number[], dtype: Float, seed: number, scale = 1, offset =
   return { values: ARRAY[dtype].from(randomArray(size(shape), seed), (v) => v * scale + offset), shape, dtype };
 }
 
-/** Float32 ulps allowed in the layerNorm output, relative to |xhat * gamma| + |beta| of the element. */
+/** Float32 ulps allowed in the float32 y and dx outputs, relative to the magnitude of the terms they sum. */
 const Y_ULPS = 3;
 
 /**
- * The allowed error of each float32 layerNorm output: the native output pass runs in float lanes
- * (x - mean split exactly, then * rstd, then one fma with gamma and beta), so its error is a few
- * ulps of the terms it adds, |xhat * gamma| + |beta|, with xhat from the reference mean and rstd.
+ * The allowed error of each float32 y (layerNorm) or dx (layerNormGrad): the native kernels write
+ * them from float lanes (x - mean split exactly, then float multiplies and adds), so their error
+ * is a few ulps of the terms summed: |xhat * gamma| + |beta| for y, rstd * (|g| + |mean(g)| +
+ * |xhat * mean(g * xhat)|) with g = dy * gamma for dx; xhat from the reference mean and rstd.
  */
-function layerNormBound(inputs: Input[], want: JsStorage[], attrs: Attrs): Float64Array {
-  const [x, gamma, beta] = inputs as [Input, Input, Input];
-  const n = size(gamma.shape);
-  const mean = want[1]!.data, rstd = want[2]!.data;
-  const bound = new Float64Array(x.values.length);
-  for (let i = 0; i < bound.length; i++) {
-    const r = Math.floor(i / n), k = i % n;
-    const xhat = (x.values[i]! - (attrs.rms ? 0 : mean[r]!)) * rstd[r]!;
-    bound[i] = Y_ULPS * 2 ** -23 * (Math.abs(xhat * gamma.values[k]!) + Math.abs(beta.values[k]!));
+function floatOutputBound(op: string, inputs: Input[], want: JsStorage[], attrs: Attrs): Float64Array {
+  const grad = op === 'layerNormGrad';
+  const [dy, x, gamma, meanIn, rstdIn] = grad ? inputs : [null, ...inputs];
+  const n = size(gamma!.shape);
+  const mean = grad ? meanIn!.values : want[1]!.data, rstd = grad ? rstdIn!.values : want[2]!.data;
+  const bound = new Float64Array(x!.values.length);
+  for (let r = 0; r * n < bound.length; r++) {
+    const xhat = (k: number) => (x!.values[r * n + k]! - (attrs.rms && !grad ? 0 : mean[r]!)) * rstd[r]!;
+    let a = 0, c = 0;
+    if (grad) {
+      for (let k = 0; k < n; k++) {
+        const g = dy!.values[r * n + k]! * gamma!.values[k]!;
+        a += g / n;
+        c += (g * xhat(k)) / n;
+      }
+      if (attrs.rms) a = 0;
+    }
+    for (let k = 0; k < n; k++) {
+      const terms = grad
+        ? rstd[r]! * (Math.abs(dy!.values[r * n + k]! * gamma!.values[k]!) + Math.abs(a) + Math.abs(xhat(k) * c))
+        : Math.abs(xhat(k) * gamma!.values[k]!) + Math.abs(inputs[2]!.values[k]!);
+      bound[r * n + k] = Y_ULPS * 2 ** -23 * terms;
+    }
   }
   return bound;
 }
@@ -48,7 +63,7 @@ function layerNormBound(inputs: Input[], want: JsStorage[], attrs: Attrs): Float
  * Native vs js, elementwise |a - b| <= rtol * |b| + atol (NaN equals NaN). Both compute the
  * statistics and gradients in double and round once; only summation order differs, so float32
  * results are at most an ulp apart and float64 results a few ulps (atol covers results that cancel
- * to near 0). The float32 layerNorm output has its own bound (layerNormBound).
+ * to near 0). The float32 y and dx outputs have their own bound (floatOutputBound).
  */
 function checkClose(op: string, inputs: Input[], attrs: Attrs, label: string): void {
   const tensors = inputs.map((t) => new Tensor({ shape: t.shape, dtype: t.dtype, storage: new JsStorage(t.values) }));
@@ -58,7 +73,7 @@ function checkClose(op: string, inputs: Input[], attrs: Attrs, label: string): v
   const got = native.runKernel(op, handles, nativeAttrs(attrs));
   const f32 = inputs[0]!.dtype === 'float32';
   const rtol = f32 ? 2.5e-7 : 1e-13, atol = f32 ? 1e-12 : 1e-13;
-  const yBound = op === 'layerNorm' && f32 ? layerNormBound(inputs, want, attrs) : null;
+  const yBound = f32 ? floatOutputBound(op, inputs, want, attrs) : null;
   try {
     expect(got.length, label).toBe(specs.length);
     got.forEach((g, i) => {
