@@ -74,10 +74,11 @@ void backward(const KernelContext& ctx, const std::vector<TensorView>& in, const
   const T* dy = contiguous_data<T>(in[0], ds);
   const T* x = contiguous_data<T>(in[1], xs);
   const T* gamma = contiguous_data<T>(in[2], gs);
-  const T* mean = contiguous_data<T>(in[3], ms);
-  const T* rstd = contiguous_data<T>(in[4], rs);
+  const T* mean_t = contiguous_data<T>(in[3], ms);
+  const T* rstd_t = contiguous_data<T>(in[4], rs);
+  const std::vector<double> mean(mean_t, mean_t + s.rows), rstd(rstd_t, rstd_t + s.rows);
   T *dx = out[0].as<T>(), *dgamma = out[1].as<T>(), *dbeta = out[2].as<T>();
-  const auto row = rows_of<T>(norm_kernels()).backward;
+  const auto backward_rows = rows_of<T>(norm_kernels()).backward;
   // One block per thread when there is enough work for several; each owns 2n partial sums.
   const int threads = ctx.max_threads > 0 ? std::min(ctx.max_threads, engine::thread_pool().num_threads())
                                           : engine::thread_pool().num_threads();
@@ -86,9 +87,8 @@ void backward(const KernelContext& ctx, const std::vector<TensorView>& in, const
   engine::thread_pool().parallel_for(blocks, 1, [&](int64_t b, int64_t e) {
     for (int64_t blk = b; blk < e; ++blk) {
       double* dg = partial.data() + blk * 2 * s.n;
-      for (int64_t r = s.rows * blk / blocks; r < s.rows * (blk + 1) / blocks; ++r) {
-        row(dy + r * s.n, x + r * s.n, gamma, double(mean[r]), double(rstd[r]), rms, dx + r * s.n, dg, dg + s.n, s.n);
-      }
+      const int64_t r = s.rows * blk / blocks, count = s.rows * (blk + 1) / blocks - r;
+      backward_rows(dy + r * s.n, x + r * s.n, gamma, mean.data() + r, rstd.data() + r, count, rms, dx + r * s.n, dg, dg + s.n, s.n);
     }
   }, ctx.max_threads);
   for (int64_t k = 0; k < s.n; ++k) {

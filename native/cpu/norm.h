@@ -12,10 +12,14 @@ struct LayerNormRows {
   // rstd = 1 / sqrt(var + eps) go to *mean and *rstd.
   void (*forward)(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double eps, bool rms, double* mean,
                   double* rstd);
-  // One row of the gradient: writes dx and adds dy * xhat to dgamma[k], dy to dbeta[k].
-  void (*backward)(const T* dy, const T* x, const T* gamma, double mean, double rstd, bool rms, T* dx, double* dgamma,
-                   double* dbeta, int64_t n);
+  // The gradient of `rows` consecutive rows (stride n) with their means and rstds: writes dx
+  // and adds dy * xhat to dgamma[k], dy to dbeta[k].
+  void (*backward)(const T* dy, const T* x, const T* gamma, const double* mean, const double* rstd, int64_t rows,
+                   bool rms, T* dx, double* dgamma, double* dbeta, int64_t n);
 };
+
+// Rows the backward pass takes at once (each vector of dgamma/dbeta is loaded and stored once per block).
+constexpr int kGradRows = 4;
 
 struct NormIsaTable {
   const char* isa;

@@ -2,7 +2,8 @@
 // Statistics and sums are in Vec<double> lanes (float32 converted), as the js reference;
 // float32 outputs (y, dx) are written from float lanes, a few ulps from double. Forward:
 // sum, then sum of squared deviations (two passes over a row that is in cache), then one
-// write pass. Backward: one pass for the row sums and the dgamma/dbeta partials, one write pass.
+// write pass. Backward: one pass over a block of rows for their sums and the dgamma/dbeta
+// partials, then one write pass per row.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -106,36 +107,12 @@ void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double 
   *rstd = r;
 }
 
+// dx of one row from its sums a = mean(g) (0 for rms) and c = mean(g * xhat).
 template <class Isa, class T>
-void backward(const T* dy, const T* x, const T* gamma, double mean, double rstd, bool rms, T* dx, double* dgamma,
-              double* dbeta, int64_t n) {
+void write_dx(const T* dy, const T* x, const T* gamma, double mean, double rstd, double a, double c, T* dx, int64_t n) {
   using V = typename Isa::template Vec<double>;
   constexpr int W = V::kWidth;
-  using Reg = typename V::Reg;
-  struct Sums {
-    Reg g, gx;  // sum(g), sum(g * xhat)
-  };
-  const auto mv = V::set1(mean), rv = V::set1(rstd);
   int64_t k = 0;
-  const Sums sums = reduce_row<V>(n, &k, Sums{V::zero(), V::zero()}, [&](Sums acc, int64_t i) {
-    const Reg d = load<V>(dy + i);
-    const Reg xhat = V::mul(V::sub(load<V>(x + i), mv), rv);
-    const Reg g = V::mul(d, load<V>(gamma + i));
-    V::storeu(dgamma + i, V::fmadd(d, xhat, V::loadu(dgamma + i)));
-    V::storeu(dbeta + i, V::add(V::loadu(dbeta + i), d));
-    return Sums{V::add(acc.g, g), V::fmadd(g, xhat, acc.gx)};
-  }, [](Sums a, Sums b) { return Sums{V::add(a.g, b.g), V::add(a.gx, b.gx)}; });
-  double sum_g = hsum<V>(sums.g), sum_gx = hsum<V>(sums.gx);
-  for (; k < n; ++k) {
-    const double d = double(dy[k]), xhat = (double(x[k]) - mean) * rstd, g = d * double(gamma[k]);
-    sum_g += g;
-    sum_gx += g * xhat;
-    dgamma[k] += d * xhat;
-    dbeta[k] += d;
-  }
-  const double a = rms ? 0 : sum_g / double(n), c = sum_gx / double(n);
-  const auto av = V::set1(a), cv = V::set1(c);
-  k = 0;
   if constexpr (std::is_same_v<T, float>) {
     // dx in float lanes, as the forward output: within a few float ulps of
     // rstd * (|g| + |a| + |xhat * c|).
@@ -148,16 +125,76 @@ void backward(const T* dy, const T* x, const T* gamma, double mean, double rstd,
       VF::storeu(dx + k, VF::mul(rf, VF::sub(VF::sub(g, af), VF::mul(xhat, cf))));
     }
   }
+  const auto mv = V::set1(mean), rv = V::set1(rstd), av = V::set1(a), cv = V::set1(c);
   for (; k + W <= n; k += W) {
     const auto xhat = V::mul(V::sub(load<V>(x + k), mv), rv);
     const auto g = V::mul(load<V>(dy + k), load<V>(gamma + k));
-    // rstd * (g - a - xhat * c)
     store<V>(dx + k, V::mul(rv, V::sub(V::sub(g, av), V::mul(xhat, cv))));
   }
   for (; k < n; ++k) {
     const double xhat = (double(x[k]) - mean) * rstd;
     dx[k] = T(rstd * (double(dy[k]) * double(gamma[k]) - a - xhat * c));
   }
+}
+
+// R consecutive rows (stride n) at once: each vector of gamma, dgamma and dbeta is loaded and
+// stored once for the R rows, and the R rows' sums are independent add chains.
+template <class Isa, class T, int R>
+void backward_block(const T* dy, const T* x, const T* gamma, const double* mean, const double* rstd, bool rms, T* dx,
+                    double* dgamma, double* dbeta, int64_t n) {
+  using V = typename Isa::template Vec<double>;
+  using Reg = typename V::Reg;
+  constexpr int W = V::kWidth;
+  Reg mv[R], rv[R], sum_g[R], sum_gx[R];
+  for (int j = 0; j < R; ++j) {
+    mv[j] = V::set1(mean[j]);
+    rv[j] = V::set1(rstd[j]);
+    sum_g[j] = sum_gx[j] = V::zero();
+  }
+  int64_t k = 0;
+  for (; k + W <= n; k += W) {
+    const Reg gm = load<V>(gamma + k);
+    Reg dg = V::loadu(dgamma + k), db = V::loadu(dbeta + k);
+    for (int j = 0; j < R; ++j) {
+      const Reg d = load<V>(dy + j * n + k);
+      const Reg xhat = V::mul(V::sub(load<V>(x + j * n + k), mv[j]), rv[j]);
+      const Reg g = V::mul(d, gm);
+      sum_g[j] = V::add(sum_g[j], g);
+      sum_gx[j] = V::fmadd(g, xhat, sum_gx[j]);
+      dg = V::fmadd(d, xhat, dg);
+      db = V::add(db, d);
+    }
+    V::storeu(dgamma + k, dg);
+    V::storeu(dbeta + k, db);
+  }
+  double sg[R], sgx[R];
+  for (int j = 0; j < R; ++j) {
+    sg[j] = hsum<V>(sum_g[j]);
+    sgx[j] = hsum<V>(sum_gx[j]);
+  }
+  for (; k < n; ++k) {
+    for (int j = 0; j < R; ++j) {
+      const double d = double(dy[j * n + k]), xhat = (double(x[j * n + k]) - mean[j]) * rstd[j], g = d * double(gamma[k]);
+      sg[j] += g;
+      sgx[j] += g * xhat;
+      dgamma[k] += d * xhat;
+      dbeta[k] += d;
+    }
+  }
+  for (int j = 0; j < R; ++j) {
+    const double a = rms ? 0 : sg[j] / double(n), c = sgx[j] / double(n);
+    write_dx<Isa, T>(dy + j * n, x + j * n, gamma, mean[j], rstd[j], a, c, dx + j * n, n);
+  }
+}
+
+template <class Isa, class T>
+void backward(const T* dy, const T* x, const T* gamma, const double* mean, const double* rstd, int64_t rows, bool rms,
+              T* dx, double* dgamma, double* dbeta, int64_t n) {
+  int64_t r = 0;
+  for (; r + kGradRows <= rows; r += kGradRows) {
+    backward_block<Isa, T, kGradRows>(dy + r * n, x + r * n, gamma, mean + r, rstd + r, rms, dx + r * n, dgamma, dbeta, n);
+  }
+  for (; r < rows; ++r) backward_block<Isa, T, 1>(dy + r * n, x + r * n, gamma, mean + r, rstd + r, rms, dx + r * n, dgamma, dbeta, n);
 }
 
 }  // namespace norm_detail
