@@ -1,10 +1,13 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <new>
+#include <thread>
 
 #include "../engine/allocator.h"
 #include "../engine/cpu_info.h"
@@ -119,116 +122,137 @@ void gemm_tile(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a,
   }
 }
 
-// One matrix on a team of threads sharing the packed B block: each member packs
-// a slice of B's panels, then multiplies its own rows of A against all of it.
-// Packing B once instead of once per thread is what makes a single large GEMM
-// scale. B blocks alternate between two buffers, so one barrier per block is
-// enough: a member can only be repacking buffer i after everyone has passed the
-// barrier of the block in between, i.e. finished reading buffer i.
+// One matrix on several threads sharing each packed B block, with no barrier.
+// B blocks (one per (jc, pc) step) alternate between two buffers. The NR-column
+// panels of a block, then its units of A rows, are claimed from shared counters
+// by whichever threads are running, so a late or descheduled thread holds nobody
+// up, and a thread out of units in one block goes on to pack and compute the
+// next while others finish (no idle tail per block, only at the very end).
+// Ordering: a block's units start once all its panels are packed; a unit (rows
+// of C, accumulated over k blocks) starts once the same unit of the previous
+// block is done; a buffer is repacked once every unit of the block that last
+// read it is done. Every wait is on work that another thread has claimed.
 template <class T>
-struct TeamLayout {
+struct SharedLayout {
   int64_t a_elems, b_elems, edge_elems;
-  size_t bytes(int members) const {
-    return sizeof(T) * size_t(2 * b_elems + members * (a_elems + edge_elems));
+  size_t bytes(int threads) const {
+    return sizeof(T) * size_t(2 * b_elems + threads * (a_elems + edge_elems));
+  }
+};
+
+struct alignas(64) SharedBlock {
+  std::atomic<int64_t> panels_claimed{0}, panels_packed{0}, units_claimed{0}, units_done{0};
+};
+
+struct alignas(64) UnitProgress {
+  std::atomic<int64_t> blocks_done{0};
+};
+
+// Waits are short on a quiet machine (one panel being packed, the tail of one
+// unit); on a busy one the thread waited for may be descheduled, so the waiter
+// spins, then yields, then sleeps briefly and frees the core.
+template <class Ready>
+void wait_until(const Ready& ready) {
+  for (int spins = 0; !ready(); ++spins) {
+    if (spins < 4096) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    } else if (spins < 4096 + 64) {
+      std::this_thread::yield();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
+  }
+}
+
+template <class T>
+struct SharedGemm {
+  const Problem<T>& p;
+  int64_t m, n, k;
+  const T *a, *b;
+  T* c;
+  int64_t unit_rows, units;
+  // The last block splits each unit into `last_parts` row ranges of at most
+  // last_rows: nothing follows it to keep the others busy, so the final
+  // imbalance between threads is a fraction of a unit.
+  int64_t last_block, last_rows, last_parts;
+  SharedLayout<T> layout;
+  T* memory;
+  SharedBlock* blocks;
+  UnitProgress* progress;
+
+  // Thread `slot`'s part: everything it can claim, in block order.
+  void run(int slot) const {
+    const int nr = p.kernel.nr;
+    T* const b_buffers[2] = {memory, memory + layout.b_elems};
+    T* a_packed = memory + 2 * layout.b_elems + slot * (layout.a_elems + layout.edge_elems);
+    T* edge = a_packed + layout.a_elems;
+    int64_t block = 0;
+    for (int64_t jc = 0; jc < n; jc += p.blocking.nc) {
+      const int64_t nc = std::min(p.blocking.nc, n - jc), panels = ceil_div(nc, nr);
+      for (int64_t pc = 0; pc < k; pc += p.blocking.kc, ++block) {
+        const int64_t kc = std::min(p.blocking.kc, k - pc);
+        const T beta = pc == 0 ? p.beta : T(1);  // later k blocks accumulate
+        SharedBlock& s = blocks[block];
+        T* b_packed = b_buffers[block % 2];
+        // Block - 2 is never the last, so it had one part per unit.
+        if (block >= 2) wait_until([&] { return blocks[block - 2].units_done.load(std::memory_order_acquire) == units; });
+        for (int64_t panel; (panel = s.panels_claimed.fetch_add(1, std::memory_order_relaxed)) < panels;) {
+          const int64_t j0 = panel * nr;
+          p.kernel.pack_b(kc, std::min<int64_t>(nr, nc - j0), b + pc * p.rsb + (jc + j0) * p.csb, p.rsb, p.csb,
+                          b_packed + j0 * kc);
+          s.panels_packed.fetch_add(1, std::memory_order_release);
+        }
+        wait_until([&] { return s.panels_packed.load(std::memory_order_acquire) == panels; });
+        const int64_t parts = block == last_block ? last_parts : 1, part_rows = parts > 1 ? last_rows : unit_rows;
+        for (int64_t claim; (claim = s.units_claimed.fetch_add(1, std::memory_order_relaxed)) < units * parts;) {
+          const int64_t unit = claim / parts;
+          UnitProgress& rows = progress[unit];
+          wait_until([&] { return rows.blocks_done.load(std::memory_order_acquire) == block; });
+          const int64_t ic = unit * unit_rows + claim % parts * part_rows;
+          const int64_t mc = std::min({part_rows, m - ic, (unit + 1) * unit_rows - ic});
+          if (mc > 0) {
+            p.kernel.pack_a(mc, kc, a + ic * p.rsa + pc * p.csa, p.rsa, p.csa, a_packed);
+            macro_kernel(p, mc, nc, kc, a_packed, b_packed, c + ic * p.rsc + jc, beta, edge);
+          }
+          if (parts == 1) rows.blocks_done.store(block + 1, std::memory_order_release);
+          s.units_done.fetch_add(1, std::memory_order_release);
+        }
+      }
+    }
   }
 };
 
 template <class T>
-TeamLayout<T> team_layout(const Problem<T>& p, int64_t m, int64_t n, int64_t k) {
+void gemm_shared(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, int threads) {
   const int mr = p.kernel.mr, nr = p.kernel.nr;
+  // Units of at most mc rows, and at least two per thread, so that the last
+  // block ends with little idle time.
+  const int64_t unit_rows = std::min(p.blocking.mc, round_up(ceil_div(m, 2 * int64_t(threads)), mr));
   const int64_t kc_max = std::min(p.blocking.kc, k);
-  return {line_elems<T>(round_up(std::min(p.blocking.mc, m), mr) * kc_max),
-          line_elems<T>(round_up(std::min(p.blocking.nc, n), nr) * kc_max), line_elems<T>(mr * nr)};
-}
-
-// The rows of A a member owns in one B block, as units of mc rows that it takes
-// from the front while idle members take them from the back (work stealing, so
-// a member descheduled by a busy machine does not hold the others at the barrier).
-// next and end share one word, so taking a unit is a single compare-and-swap.
-struct alignas(64) RowUnits {
-  std::atomic<uint64_t> next_and_end{0};
-
-  void reset(uint32_t count) { next_and_end.store(uint64_t(count) << 32, std::memory_order_release); }
-  bool take_front(uint32_t* unit) { return take(unit, true); }
-  bool take_back(uint32_t* unit) { return take(unit, false); }
-
- private:
-  bool take(uint32_t* unit, bool front) {
-    uint64_t word = next_and_end.load(std::memory_order_acquire);
-    for (;;) {
-      const uint32_t next = uint32_t(word), end = uint32_t(word >> 32);
-      if (next >= end) return false;
-      const uint64_t taken = front ? word + 1 : (uint64_t(end - 1) << 32) | next;
-      if (next_and_end.compare_exchange_weak(word, taken, std::memory_order_acq_rel)) {
-        *unit = front ? next : end - 1;
-        return true;
-      }
-    }
-  }
-};
-
-template <class T>
-void gemm_team_member(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c,
-                      int member, int members, T* shared, RowUnits* units, engine::SpinBarrier& barrier) {
-  const int mr = p.kernel.mr, nr = p.kernel.nr;
-  const TeamLayout<T> layout = team_layout(p, m, n, k);
-  T* const b_buffers[2] = {shared, shared + layout.b_elems};
-  T* a_packed = shared + 2 * layout.b_elems + member * (layout.a_elems + layout.edge_elems);
-  T* edge = a_packed + layout.a_elems;
-  const int64_t rows_per_member = round_up(ceil_div(m, members), mr);
-  auto first_row = [&](int owner) { return std::min(m, owner * rows_per_member); };
-  auto unit_count = [&](int owner) {
-    return uint32_t(ceil_div(std::min(m, first_row(owner) + rows_per_member) - first_row(owner), p.blocking.mc));
-  };
-  int64_t block = 0;
-  for (int64_t jc = 0; jc < n; jc += p.blocking.nc) {
-    const int64_t nc = std::min(p.blocking.nc, n - jc);
-    const int64_t panels = ceil_div(nc, nr);
-    const int64_t j0 = panels * member / members * nr, j1 = std::min(nc, panels * (member + 1) / members * nr);
-    for (int64_t pc = 0; pc < k; pc += p.blocking.kc, ++block) {
-      const int64_t kc = std::min(p.blocking.kc, k - pc);
-      const T beta = pc == 0 ? p.beta : T(1);
-      T* b_packed = b_buffers[block % 2];
-      if (j1 > j0) p.kernel.pack_b(kc, j1 - j0, b + pc * p.rsb + (jc + j0) * p.csb, p.rsb, p.csb, b_packed + j0 * kc);
-      barrier.wait();  // the whole B block is packed, and the previous block's rows are all done
-      units[member].reset(unit_count(member));
-      auto compute = [&](int owner, uint32_t unit) {
-        const int64_t owner_end = std::min(m, first_row(owner) + rows_per_member);
-        const int64_t ic = first_row(owner) + int64_t(unit) * p.blocking.mc;
-        const int64_t mc = std::min(p.blocking.mc, owner_end - ic);
-        p.kernel.pack_a(mc, kc, a + ic * p.rsa + pc * p.csa, p.rsa, p.csa, a_packed);
-        macro_kernel(p, mc, nc, kc, a_packed, b_packed, c + ic * p.rsc + jc, beta, edge);
-      };
-      uint32_t unit;
-      while (units[member].take_front(&unit)) compute(member, unit);
-      for (int other = 1; other < members; ++other) {
-        const int victim = (member + other) % members;
-        while (units[victim].take_back(&unit)) compute(victim, unit);
-      }
-    }
-  }
-}
-
-template <class T>
-bool gemm_team(const Problem<T>& p, int64_t m, int64_t n, int64_t k, const T* a, const T* b, T* c, int threads) {
-  // Allocated up front: nothing inside the team may throw, or the others would
-  // wait at a barrier forever.
-  const size_t bytes = team_layout(p, m, n, k).bytes(threads);
+  const SharedLayout<T> layout{line_elems<T>(unit_rows * kc_max),
+                               line_elems<T>(round_up(std::min(p.blocking.nc, n), nr) * kc_max), line_elems<T>(mr * nr)};
+  const int64_t blocks = ceil_div(n, p.blocking.nc) * ceil_div(k, p.blocking.kc);
+  std::vector<SharedBlock> block_state(static_cast<size_t>(blocks));
+  std::vector<UnitProgress> progress(static_cast<size_t>(ceil_div(m, unit_rows)));
+  const size_t bytes = layout.bytes(threads);
   auto& allocator = engine::host_allocator();
-  T* shared = static_cast<T*>(allocator.allocate(bytes));
-  std::vector<RowUnits> units(static_cast<size_t>(threads));
-  engine::SpinBarrier barrier(threads);
-  bool ran = false;
+  T* memory = static_cast<T*>(allocator.allocate(bytes));
+  const int64_t last_rows = std::min(unit_rows, round_up(ceil_div(unit_rows, 4), mr));
+  const SharedGemm<T> job{p, m, n, k, a, b, c, unit_rows, ceil_div(m, unit_rows), blocks - 1, last_rows,
+                          ceil_div(unit_rows, last_rows), layout, memory, block_state.data(), progress.data()};
   try {
-    ran = engine::thread_pool().run_team(threads, [&](int member, int members) {
-      gemm_team_member(p, m, n, k, a, b, c, member, members, shared, units.data(), barrier);
-    });
+    // Nothing in run() throws. If the pool runs the slots one after another
+    // (busy or nested), the first does all the work and the rest find none.
+    engine::thread_pool().parallel_for(threads, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t slot = begin; slot < end; ++slot) job.run(int(slot));
+    }, threads);
   } catch (...) {
-    allocator.deallocate(shared, bytes);
+    allocator.deallocate(memory, bytes);
     throw;
   }
-  allocator.deallocate(shared, bytes);
-  return ran;
+  allocator.deallocate(memory, bytes);
 }
 
 template <class T>
@@ -281,17 +305,12 @@ void gemm(const GemmBatch<T>& g, int max_threads) {
   int threads = max_threads > 0 ? std::min(max_threads, pool.num_threads()) : pool.num_threads();
   threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, int64_t(flops / 4e6))));
 
-  // Fewer matrices than threads, and enough rows to share: each matrix on the whole team.
-  if (threads > 1 && g.batch < threads && g.k > 0 && g.m >= int64_t(threads) * kernel.mr) {
-    bool ran = true;
-    for (int64_t i = 0; i < g.batch && ran; ++i) {
-      ran = gemm_team(p, g.m, g.n, g.k, a_of(i), b_of(i), c_of(i), threads);
-      if (!ran && i > 0) {
-        for (int64_t j = i; j < g.batch; ++j) gemm_tile(p, g.m, g.n, g.k, a_of(j), b_of(j), c_of(j));
-        return;
-      }
-    }
-    if (ran) return;  // else the pool was busy: fall through to the tile path
+  // Fewer matrices than threads, enough rows to share and more than one panel of
+  // B to pack: each matrix on all threads. (A single panel, as in a matrix-vector
+  // product, is cheaper to pack per thread than to share.)
+  if (threads > 1 && g.batch < threads && g.k > 0 && g.m >= int64_t(threads) * kernel.mr && g.n > kernel.nr) {
+    for (int64_t i = 0; i < g.batch; ++i) gemm_shared(p, g.m, g.n, g.k, a_of(i), b_of(i), c_of(i), threads);
+    return;
   }
 
   // Otherwise independent work items: whole matrices, or a tm x tn grid of C

@@ -3,7 +3,7 @@
  * instruction-set path this machine has (portable always), through setIsa.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { NativeDType, NativeTensor } from '../../lib/backends/cpu/native.js';
+import type { NativeDType, NativeTensor, NativeTypedArray } from '../../lib/backends/cpu/native.js';
 import { addon, assertClose, randomArray, referenceMatmul } from './helpers.js';
 
 const native = addon();
@@ -127,6 +127,59 @@ describe('matmul on the thread pool', () => {
   it('splits one large product and a batch across threads with the same result', () => {
     check({ a: [512, 300], b: [300, 700] }, 'float32', 21);
     check({ a: [3, 200, 150], b: [3, 150, 220] }, 'float32', 22);
+  });
+
+  it('gives the same bits on 1 to 4 threads: shared B blocks, odd edges, tiny and transposed operands', () => {
+    // Every thread count sums each element over k in the same blocks and order, so
+    // the results agree exactly; against the float64 reference within rounding.
+    // Tiny cache blocks: many B blocks per product, so buffers are reused and units
+    // wait on the previous k block of their rows.
+    // Sizes are above the engine's threading threshold (about 4 MFLOP per thread).
+    const cases: Case[] = [
+      { a: [29, 700], b: [700, 407] }, // 2 threads: just past 2 register tiles of rows each (avx512); 3-4: row-column tiles
+      { a: [301, 200], b: [200, 333] },
+      { a: [200, 301], b: [333, 200], transposeA: true, transposeB: true },
+      { a: [1, 230, 170], b: [170, 131] }, // a batch of one, broadcast B
+      { a: [3, 120, 150], b: [3, 150, 200] }, // fewer matrices than 4 threads
+      { a: [1, 2000], b: [2000, 2100] }, // one row: fewer rows than threads
+      { a: [1400, 3000], b: [3000, 1] }, // one column: a single panel of B, not shared
+      { a: [5, 3], b: [3, 2] }, // smaller than one register tile
+    ];
+    const previous = process.env.KERAS_GEMM_BLOCKING;
+    try {
+      cases.forEach((c, i) => {
+        const aValues = randomArray(size(c.a), 40 + i), bValues = randomArray(size(c.b), 41 + i);
+        for (const dtype of ['float32', 'float64'] as const) {
+          const a = upload(aValues, c.a, dtype);
+          const b = upload(bValues, c.b, dtype);
+          for (const blocking of ['28,16,64', undefined]) {
+            if (blocking) process.env.KERAS_GEMM_BLOCKING = blocking;
+            else delete process.env.KERAS_GEMM_BLOCKING;
+            const results: NativeTypedArray[] = [];
+            for (const threads of [1, 2, 3, 4]) {
+              native.setNumThreads(threads);
+              const [out] = native.runKernel('matmul', [a, b], { transposeA: c.transposeA, transposeB: c.transposeB });
+              results.push(out!.read());
+              out!.dispose();
+            }
+            for (let t = 1; t < results.length; t++) {
+              const first = results[t]!.findIndex((v, j) => !Object.is(v, results[0]![j]));
+              if (first >= 0) {
+                throw new Error(`${dtype} ${tag(c)} blocking ${blocking ?? 'default'}: element ${first} is ${results[t]![first]} on ${t + 1} threads, ${results[0]![first]} on 1`);
+              }
+            }
+          }
+          a.dispose();
+          b.dispose();
+          native.setNumThreads(0);
+          check(c, dtype, 40 + i);
+        }
+      });
+    } finally {
+      native.setNumThreads(0);
+      if (previous === undefined) delete process.env.KERAS_GEMM_BLOCKING;
+      else process.env.KERAS_GEMM_BLOCKING = previous;
+    }
   });
 
   it('runs off the event loop with runKernelAsync and gives the same values', async () => {
