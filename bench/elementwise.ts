@@ -58,6 +58,7 @@ const CASES: OpCase[] = [
   { name: 'erf', bytes: 2 * N * F32, run: (x) => ops.erf(x) },
   { name: 'sum (all)', bytes: N * F32, run: (x) => ops.sum(x) },
   { name: 'sum (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.sum(x, -1) },
+  { name: 'sum (axis 0)', bytes: (N + COLS) * F32, run: (x) => ops.sum(x, 0), note: 'leading axis: column accumulation, as bias gradients' },
   { name: 'softmax (axis -1)', bytes: 2 * N * F32, run: (x) => ops.softmax(x, -1), note: 'one fused pass per row (the softmax primitive)' },
   { name: 'layerNormalization (axis -1)', bytes: 2 * N * F32, run: (x) => ops.layerNormalization(x), note: 'one fused pass per row (the layerNorm primitive)' },
   { name: 'layerNorm composite', bytes: 2 * N * F32, run: (x) => layerNormComposite(x), note: 'moments, rsqrt, multiply, add: the formula before the primitive' },
@@ -177,7 +178,7 @@ ops = {
   'copy': lambda: np.copyto(dst, x),
   'add': lambda: x + y, 'exp': lambda: np.exp(x), 'tanh': lambda: np.tanh(x),
   'sigmoid': lambda: 1 / (1 + np.exp(-x)),
-  'sum (all)': lambda: x.sum(), 'sum (axis -1)': lambda: x.sum(-1), 'softmax (axis -1)': lambda: softmax(x),
+  'sum (all)': lambda: x.sum(), 'sum (axis -1)': lambda: x.sum(-1), 'sum (axis 0)': lambda: x.sum(0), 'softmax (axis -1)': lambda: softmax(x),
   'layerNormalization (axis -1)': lambda: layer_norm(x),
 }
 try:  # numpy has no erf; scipy's when importable

@@ -1,7 +1,10 @@
 // CPU drivers of the reductions (sum ... all), argmax/argmin and cumsum/cumprod.
-// Folds accumulate in double, as the js backend does, and store with its rules.
+// Folds accumulate in double, as the js backend does, and store with its rules; the
+// per-ISA folds (reduction_kernels.h) vectorize them, and the drivers here split the
+// work over the thread pool so that even a single output is folded on every thread.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "../engine/thread_pool.h"
@@ -9,22 +12,36 @@
 #include "cpu_kernels.h"
 #include "isa.h"
 #include "loop_nest.h"
+#include "reduction.h"
 
 namespace keras::cpu {
 namespace {
 
 using namespace loops;
 
-const ElementwiseTable& table() { return *active_kernels().elementwise; }
+const ReductionIsaTable& reduction_kernels() {
+  const char* isa = active_kernels().isa;
+  if (std::strcmp(isa, "avx512") == 0) return kReductionAvx512;
+  if (std::strcmp(isa, "avx2") == 0) return kReductionAvx2;
+  return kReductionPortable;
+}
 
-constexpr double reduce_identity(kernels::ReduceOp op) {
-  switch (op) {
-    case kernels::ReduceOp::Prod:
-    case kernels::ReduceOp::All: return 1;
-    case kernels::ReduceOp::Max: return -HUGE_VAL;
-    case kernels::ReduceOp::Min: return HUGE_VAL;
-    default: return 0;
-  }
+// Runs longer than this are cut into segments folded in parallel. A fixed size (not
+// one per thread) keeps results identical for every thread count.
+constexpr int64_t kSegmentElements = 1 << 16;
+// Column folds keep this many double accumulators per work item (32 KiB: L1/L2).
+constexpr int64_t kMaxColumnBlock = 4096;
+// Rows of one column-fold chunk: its row blocks fold into the chunk's accumulators in
+// sequence, and the chunks pairwise, which bounds the depth of every sum's tree.
+constexpr int64_t kMaxChunkRows = 4096;
+// Elements per row chunk when rows are split for the threads (few column blocks).
+constexpr int64_t kRowChunkElements = 1 << 20;
+
+// Partials folded pairwise (halves, recursively), so their rounding adds log2(n) steps.
+double fold_pairwise(kernels::ReduceOp op, const double* v, int64_t n) {
+  if (n == 1) return v[0];
+  const int64_t half = n / 2;
+  return reduce_fold(op, fold_pairwise(op, v, half), fold_pairwise(op, v + half, n - half));
 }
 
 // A reduction as dims of the input: kept dims index the output, reduced dims
@@ -68,100 +85,181 @@ ReductionNest plan_reduction(const TensorView& x, const std::vector<int>& axes) 
   return nest;
 }
 
+// Offset of kept index `o` (over the first `dims` kept dims) in the input and the output.
+void kept_offsets(const ReductionNest& nest, int64_t o, size_t dims, int64_t* x_offset, int64_t* out_offset) {
+  *x_offset = 0;
+  *out_offset = 0;
+  for (size_t d = dims; d-- > 0;) {
+    const int64_t index = o % nest.kept_sizes[d];
+    o /= nest.kept_sizes[d];
+    *x_offset += index * nest.kept_x_strides[d];
+    *out_offset += index * nest.kept_out_strides[d];
+  }
+}
+
+// Calls visit(offset) for every combination of the first `dims` reduced dims, in order.
+template <class Visit>
+void for_each_reduced(const ReductionNest& nest, size_t dims, Visit visit) {
+  Shape index(dims, 0);
+  int64_t offset = 0;
+  for (;;) {
+    visit(offset);
+    size_t d = dims;
+    while (d-- > 0) {
+      offset += nest.reduced_strides[d];
+      if (++index[d] < nest.reduced_sizes[d]) break;
+      offset -= nest.reduced_strides[d] * nest.reduced_sizes[d];
+      index[d] = 0;
+    }
+    if (d == size_t(-1)) return;
+  }
+}
+
+// The reduced dims end with the input's innermost dim: each output folds runs along it.
+// A single long run per output is cut into segments folded in parallel, then pairwise.
+void reduce_runs(kernels::ReduceOp op, FoldRunFn fold_run, const TensorView& x, const TensorView& out,
+                 const ReductionNest& nest, double divisor) {
+  const int64_t out_count = out.numel(), total = x.numel();
+  const size_t kept_rank = nest.kept_sizes.size(), reduced_rank = nest.reduced_sizes.size();
+  const int64_t run = reduced_rank ? nest.reduced_sizes.back() : 1;
+  const int64_t run_stride = reduced_rank ? nest.reduced_strides.back() : 0;
+  const size_t outer_reduced = reduced_rank ? reduced_rank - 1 : 0;
+  const int64_t element_size = int64_t(engine::dtype_size(x.dtype));
+  const bool parallel = total >= kParallelElements;
+  const int64_t segments = outer_reduced == 0 && run > kSegmentElements ? (run + kSegmentElements - 1) / kSegmentElements : 1;
+  const int64_t segment = (run + segments - 1) / segments;
+  const int64_t items = out_count * segments;
+  const int64_t per_item = total / items;
+  const int64_t grain = parallel ? std::max<int64_t>(1, kElementsPerItem / std::max<int64_t>(1, per_item)) : items;
+  auto input_of = [&](int64_t o, int64_t* out_offset) {
+    int64_t x_offset;
+    kept_offsets(nest, o, kept_rank, &x_offset, out_offset);
+    return static_cast<const char*>(x.data) + x_offset * element_size;
+  };
+  if (segments == 1) {
+    engine::thread_pool().parallel_for(out_count, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t o = begin; o < end; ++o) {
+        int64_t out_offset;
+        const char* base = input_of(o, &out_offset);
+        double acc = reduce_identity(op);
+        for_each_reduced(nest, outer_reduced, [&](int64_t offset) {
+          acc = reduce_fold(op, acc, fold_run(base + offset * element_size, run, run_stride));
+        });
+        store_js(out, out_offset, acc / divisor);
+      }
+    });
+    return;
+  }
+  std::vector<double> partials(static_cast<size_t>(items));
+  engine::thread_pool().parallel_for(items, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t o = item / segments, start = (item % segments) * segment;
+      int64_t out_offset;
+      const char* base = input_of(o, &out_offset);
+      partials[size_t(item)] =
+          fold_run(base + start * run_stride * element_size, std::min(segment, run - start), run_stride);
+    }
+  });
+  for (int64_t o = 0; o < out_count; ++o) {
+    int64_t out_offset;
+    input_of(o, &out_offset);
+    store_js(out, out_offset, fold_pairwise(op, partials.data() + o * segments, segments) / divisor);
+  }
+}
+
+// The innermost dim is kept: outputs along it are folded together, a block of columns
+// at a time, over the rows of the reduced dims. The rows of a single reduced dim are
+// cut into chunks (more of them when there are few column blocks to share among the
+// threads) whose partials are folded pairwise.
+void reduce_columns(kernels::ReduceOp op, FoldColumnsFn fold_columns, const TensorView& x, const TensorView& out,
+                    const ReductionNest& nest, double divisor) {
+  const int64_t out_count = out.numel(), total = x.numel();
+  const size_t kept_rank = nest.kept_sizes.size(), reduced_rank = nest.reduced_sizes.size();
+  const int64_t cols = nest.kept_sizes.back();
+  const int64_t col_stride = nest.kept_x_strides.back();
+  const int64_t out_col_stride = nest.kept_out_strides.back();
+  const int64_t outer_outputs = out_count / cols;
+  const int64_t element_size = int64_t(engine::dtype_size(x.dtype));
+  const bool parallel = total >= kParallelElements;
+  const int64_t col_blocks = (cols + kMaxColumnBlock - 1) / kMaxColumnBlock;
+  const int64_t col_block = (cols + col_blocks - 1) / col_blocks;
+  // Rows of the innermost reduced dim (one row when every reduced dim has size 1);
+  // outer reduced dims are walked around them.
+  const int64_t rows = reduced_rank ? nest.reduced_sizes.back() : 1;
+  const int64_t row_stride = reduced_rank ? nest.reduced_strides.back() : 0;
+  const size_t outer_reduced = reduced_rank ? reduced_rank - 1 : 0;
+  int64_t chunk_rows = outer_reduced == 0 ? kMaxChunkRows : rows;
+  if (parallel && outer_reduced == 0 && outer_outputs * col_blocks < 8) {
+    chunk_rows = std::min(chunk_rows, std::max(kColumnBlockRows, kRowChunkElements / col_block));
+  }
+  const int64_t row_chunks = (rows + chunk_rows - 1) / chunk_rows;
+  const int64_t row_chunk = (rows + row_chunks - 1) / row_chunks;
+  const int64_t items = outer_outputs * col_blocks * row_chunks;
+  const int64_t per_item = total / items;
+  const int64_t grain = parallel ? std::max<int64_t>(1, kElementsPerItem / std::max<int64_t>(1, per_item)) : items;
+  // Accumulators of every item when rows are split; else of the item being folded.
+  std::vector<double> partials(row_chunks > 1 ? static_cast<size_t>(items * col_block) : 0);
+  engine::thread_pool().parallel_for(items, grain, [&](int64_t begin, int64_t end) {
+    std::vector<double> own(row_chunks > 1 ? 0 : static_cast<size_t>(col_block)), block(static_cast<size_t>(col_block));
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t chunk = item % row_chunks, col_item = item / row_chunks;
+      const int64_t outer = col_item / col_blocks, j0 = (col_item % col_blocks) * col_block;
+      const int64_t n = std::min(col_block, cols - j0);
+      const int64_t r0 = chunk * row_chunk, r_count = std::min(row_chunk, rows - r0);
+      double* acc = row_chunks > 1 ? partials.data() + item * col_block : own.data();
+      std::fill(acc, acc + n, reduce_identity(op));
+      int64_t x_offset, out_offset;
+      kept_offsets(nest, outer, kept_rank - 1, &x_offset, &out_offset);
+      const char* base = static_cast<const char*>(x.data) + (x_offset + j0 * col_stride + r0 * row_stride) * element_size;
+      for_each_reduced(nest, outer_reduced, [&](int64_t offset) {
+        fold_columns(base + offset * element_size, r_count, row_stride, n, col_stride, acc, block.data());
+      });
+      if (row_chunks > 1) continue;
+      for (int64_t j = 0; j < n; ++j) store_js(out, out_offset + (j0 + j) * out_col_stride, acc[size_t(j)] / divisor);
+    }
+  });
+  if (row_chunks == 1) return;
+  // Each block's row-chunk partials folded pairwise, whole arrays at a time: chunk c
+  // takes in chunk c + width for width = 1, 2, 4, ...
+  for (int64_t col_item = 0; col_item < outer_outputs * col_blocks; ++col_item) {
+    double* chunk_partials = partials.data() + col_item * row_chunks * col_block;
+    const int64_t outer = col_item / col_blocks, j0 = (col_item % col_blocks) * col_block;
+    const int64_t n = std::min(col_block, cols - j0);
+    for (int64_t width = 1; width < row_chunks; width *= 2) {
+      for (int64_t c = 0; c + width < row_chunks; c += 2 * width) {
+        double* into = chunk_partials + c * col_block;
+        const double* from = chunk_partials + (c + width) * col_block;
+        for (int64_t j = 0; j < n; ++j) into[j] = reduce_fold(op, into[j], from[j]);
+      }
+    }
+    int64_t x_offset, out_offset;
+    kept_offsets(nest, outer, kept_rank - 1, &x_offset, &out_offset);
+    for (int64_t j = 0; j < n; ++j) store_js(out, out_offset + (j0 + j) * out_col_stride, chunk_partials[j] / divisor);
+  }
+}
+
 template <kernels::ReduceOp OP>
 void reduce_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& inputs,
                 const std::vector<TensorView>& outputs, const kernels::Attrs& attrs) {
   const TensorView& x = inputs[0];
   const TensorView& out = outputs[0];
-  const int64_t out_count = out.numel();
-  if (out_count == 0) return;
+  if (out.numel() == 0) return;
   const std::vector<int> axes = kernels::reduction_axes(ctx.op_name, attrs, x.rank());
   int64_t reduced_count = 1;
   for (int axis : axes) reduced_count *= x.shape[size_t(axis)];
-  auto finish = [&](double acc) { return OP == kernels::ReduceOp::Mean ? acc / double(reduced_count) : acc; };
+  // Every fold ends divided by this: the count for mean, else 1 (exact).
+  const double divisor = OP == kernels::ReduceOp::Mean ? double(reduced_count) : 1;
   if (reduced_count == 0) {  // empty folds: the identity (mean: 0/0 = NaN)
-    for (int64_t i = 0; i < out_count; ++i) store_js(out, i, finish(reduce_identity(OP)));
+    for (int64_t i = 0; i < out.numel(); ++i) store_js(out, i, reduce_identity(OP) / divisor);
     return;
   }
   const ReductionNest nest = plan_reduction(x, axes);
-  const ReduceRowFn row_fn = table().reduce_row[int(OP)][int(x.dtype)];
-  const ReduceColumnsFn columns_fn = table().reduce_columns[int(OP)][int(x.dtype)];
-  const size_t kept_rank = nest.kept_sizes.size(), reduced_rank = nest.reduced_sizes.size();
-  const int64_t per_output = reduced_count;
-
-  // Offset of output element `o`'s first input element, and its output index.
-  auto kept_offsets = [&](int64_t o, size_t dims, int64_t* x_offset, int64_t* out_offset) {
-    *x_offset = 0;
-    *out_offset = 0;
-    for (size_t d = dims; d-- > 0;) {
-      const int64_t index = o % nest.kept_sizes[d];
-      o /= nest.kept_sizes[d];
-      *x_offset += index * nest.kept_x_strides[d];
-      *out_offset += index * nest.kept_out_strides[d];
-    }
-  };
-  // Visits the element offset of every combination of the first `dims` reduced dims.
-  auto for_each_reduced = [&](size_t dims, auto visit) {
-    std::vector<int64_t> index(dims, 0);
-    int64_t offset = 0;
-    for (;;) {
-      visit(offset);
-      size_t d = dims;
-      while (d-- > 0) {
-        offset += nest.reduced_strides[d];
-        if (++index[d] < nest.reduced_sizes[d]) break;
-        offset -= nest.reduced_strides[d] * nest.reduced_sizes[d];
-        index[d] = 0;
-      }
-      if (d == size_t(-1)) return;
-    }
-  };
-
-  const int64_t total = x.numel();
-  if (nest.last_dim_reduced || kept_rank == 0) {
-    // Each output folds runs along the contiguous reduced inner dim.
-    const int64_t inner = reduced_rank ? nest.reduced_sizes.back() : 1;
-    const int64_t inner_stride = reduced_rank ? nest.reduced_strides.back() : 0;
-    const size_t outer_reduced = reduced_rank ? reduced_rank - 1 : 0;
-    const int64_t grain = total >= kParallelElements ? std::max<int64_t>(1, kElementsPerItem / per_output) : out_count;
-    engine::thread_pool().parallel_for(out_count, grain, [&](int64_t begin, int64_t end) {
-      for (int64_t o = begin; o < end; ++o) {
-        int64_t x_offset, out_offset;
-        kept_offsets(o, kept_rank, &x_offset, &out_offset);
-        double acc = reduce_identity(OP);
-        const char* base = static_cast<const char*>(x.data) + x_offset * int64_t(engine::dtype_size(x.dtype));
-        for_each_reduced(outer_reduced, [&](int64_t offset) {
-          acc = row_fn(inner, base + offset * int64_t(engine::dtype_size(x.dtype)), inner_stride, acc);
-        });
-        store_js(out, out_offset, finish(acc));
-      }
-    });
-    return;
+  const ReductionIsaTable& kernels = reduction_kernels();
+  if (nest.last_dim_reduced || nest.kept_sizes.empty()) {
+    reduce_runs(OP, kernels.fold_run[int(OP)][int(x.dtype)], x, out, nest, divisor);
+  } else {
+    reduce_columns(OP, kernels.fold_columns[int(OP)][int(x.dtype)], x, out, nest, divisor);
   }
-  // The inner dim is kept: fold whole rows of outputs at once, column-wise.
-  const int64_t inner = nest.kept_sizes.back();
-  const int64_t inner_x_stride = nest.kept_x_strides.back();
-  const int64_t outer_rows = out_count / inner;
-  const int64_t chunks = total >= kParallelElements ? std::max<int64_t>(1, inner / 4096) : 1;
-  const int64_t chunk = (inner + chunks - 1) / chunks;
-  const int64_t items = outer_rows * chunks;
-  const int64_t grain = total >= kParallelElements ? std::max<int64_t>(1, kElementsPerItem / (chunk * per_output)) : items;
-  engine::thread_pool().parallel_for(items, grain, [&](int64_t begin, int64_t end) {
-    std::vector<double> acc(static_cast<size_t>(chunk));
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t row = item / chunks, j0 = (item % chunks) * chunk;
-      const int64_t n = std::min(chunk, inner - j0);
-      int64_t x_offset, out_offset;
-      kept_offsets(row, kept_rank - 1, &x_offset, &out_offset);
-      std::fill(acc.begin(), acc.begin() + n, reduce_identity(OP));
-      const char* base = static_cast<const char*>(x.data) +
-                         (x_offset + j0 * inner_x_stride) * int64_t(engine::dtype_size(x.dtype));
-      for_each_reduced(reduced_rank, [&](int64_t offset) {
-        columns_fn(n, base + offset * int64_t(engine::dtype_size(x.dtype)), inner_x_stride, acc.data());
-      });
-      for (int64_t j = 0; j < n; ++j) store_js(out, out_offset + (j0 + j) * nest.kept_out_strides.back(), finish(acc[size_t(j)]));
-    }
-  });
 }
 
 // The input as [outer, axis, inner] element offsets: outer and inner dims are

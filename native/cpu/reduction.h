@@ -1,0 +1,60 @@
+// The per-ISA fold functions of the CPU reductions (reduction_kernels.h, instantiated in
+// reduction_<isa>.cc) and the fold semantics they share with the driver (reduction.cc).
+// Every fold runs in double, with the js backend's rules per step; only the order of
+// the steps differs (lanes, blocks, pairwise partials), which bounds the rounding error
+// by the depth of the summation tree instead of the element count.
+#pragma once
+#include <cstdint>
+
+#include "../kernels/elementwise_ops.h"
+
+namespace keras::cpu {
+
+constexpr int kReductionDTypes = 4;  // engine::DType order: float32, float64, int32, bool
+
+// The fold of x[i * stride], i < n, from the op's identity.
+using FoldRunFn = double (*)(const void* x, int64_t n, int64_t stride);
+// acc[j] = fold(acc[j], x[r * row_stride + j * col_stride] for r < rows), j < cols.
+// `block` is scratch for cols doubles (rows are folded in blocks, then into acc).
+using FoldColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t cols, int64_t col_stride,
+                               double* acc, double* block);
+
+// Rows per block of a column fold: rows fold into the block, blocks into acc.
+constexpr int64_t kColumnBlockRows = 64;
+
+struct ReductionIsaTable {
+  const char* isa;
+  FoldRunFn fold_run[kernels::kNumReduceOps][kReductionDTypes];
+  FoldColumnsFn fold_columns[kernels::kNumReduceOps][kReductionDTypes];
+};
+
+extern const ReductionIsaTable kReductionAvx512;
+extern const ReductionIsaTable kReductionAvx2;
+extern const ReductionIsaTable kReductionPortable;
+
+// Static, so each ISA's translation unit keeps its own copy (no cross-ISA merging).
+static inline double reduce_identity(kernels::ReduceOp op) {
+  switch (op) {
+    case kernels::ReduceOp::Prod:
+    case kernels::ReduceOp::All: return 1;
+    case kernels::ReduceOp::Max: return -__builtin_inf();
+    case kernels::ReduceOp::Min: return __builtin_inf();
+    default: return 0;
+  }
+}
+
+// One js step: acc = acc <op> v. Also combines two partial folds (acc, v).
+static inline double reduce_fold(kernels::ReduceOp op, double acc, double v) {
+  switch (op) {
+    case kernels::ReduceOp::Sum:
+    case kernels::ReduceOp::Mean: return acc + v;
+    case kernels::ReduceOp::Prod: return acc * v;
+    case kernels::ReduceOp::Max: return v > acc || v != v ? v : acc;
+    case kernels::ReduceOp::Min: return v < acc || v != v ? v : acc;
+    case kernels::ReduceOp::Any: return acc != 0 || v != 0 ? 1 : 0;
+    case kernels::ReduceOp::All: return acc != 0 && v != 0 ? 1 : 0;
+    default: return acc;
+  }
+}
+
+}  // namespace keras::cpu

@@ -1,0 +1,186 @@
+// The reduction folds, written once over an ISA tag (simd/simd_<isa>.h's Isa) and
+// instantiated per ISA in reduction_<isa>.cc.
+//
+// One core serves every (op, dtype): a fold over "lanes". float and double data
+// folded by sum/mean/prod/max/min use the ISA's double vector (floats widened on
+// load, as the js backend computes in double); other dtypes, any/all and strided
+// runs use one scalar lane. Accuracy: a run is folded in blocks (4 chains of lanes),
+// and the block results are combined pairwise (a binary counter of partials), so a
+// sum's rounding error grows with the tree depth, not with n.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+
+#include "reduction.h"
+
+namespace keras::cpu {
+namespace reduction_detail {
+
+using kernels::ReduceOp;
+
+constexpr bool is_vector_op(ReduceOp op) {
+  return op == ReduceOp::Sum || op == ReduceOp::Mean || op == ReduceOp::Prod || op == ReduceOp::Max ||
+         op == ReduceOp::Min;
+}
+
+template <class T, ReduceOp OP>
+constexpr bool kVectorizable = (std::is_same_v<T, float> || std::is_same_v<T, double>) && is_vector_op(OP);
+
+// Double lanes of the ISA vector V over float or double data.
+template <class V, class T, ReduceOp OP>
+struct VectorLanes {
+  using Reg = typename V::Reg;
+  static constexpr int kWidth = V::kWidth;
+  static Reg identity() { return V::set1(reduce_identity(OP)); }
+  static Reg load(const T* p, int64_t) {
+    if constexpr (std::is_same_v<T, float>) return V::load_float(p);
+    else return V::loadu(p);
+  }
+  static Reg fold(Reg acc, Reg v) {
+    if constexpr (OP == ReduceOp::Prod) return V::mul(acc, v);
+    else if constexpr (OP == ReduceOp::Max) return V::pick_max(v, acc);  // v > acc || v is NaN ? v : acc
+    else if constexpr (OP == ReduceOp::Min) return V::pick_min(v, acc);
+    else return V::add(acc, v);
+  }
+  // The lanes folded pairwise into one double.
+  static double lanes(Reg r) {
+    alignas(64) double v[kWidth];
+    V::storeu(v, r);
+    for (int width = kWidth / 2; width >= 1; width /= 2) {
+      for (int i = 0; i < width; ++i) v[i] = reduce_fold(OP, v[i], v[i + width]);
+    }
+    return v[0];
+  }
+};
+
+// One double lane, for any dtype and stride. Tagged with the ISA although it uses
+// no vector: code built with one ISA's flags must not be shared with another's.
+template <class Isa, class T, ReduceOp OP>
+struct ScalarLanes {
+  using Reg = double;
+  static constexpr int kWidth = 1;
+  static Reg identity() { return reduce_identity(OP); }
+  static Reg load(const T* p, int64_t) { return double(*p); }
+  static Reg fold(Reg acc, Reg v) { return reduce_fold(OP, acc, v); }
+  static double lanes(Reg r) { return r; }
+};
+
+constexpr int kChains = 4;         // independent accumulators: folds overlap instead of waiting
+constexpr int kStepsPerBlock = 16; // each chain folds this many lanes' worth per block
+
+// Fold of x[i * stride], i < n (vector lanes are only used with stride 1).
+template <class L, class T, ReduceOp OP>
+double fold_lanes(const T* x, int64_t n, int64_t stride) {
+  using Reg = typename L::Reg;
+  constexpr int W = L::kWidth;
+  constexpr int64_t kBlock = int64_t(kChains) * W * kStepsPerBlock;
+  // partial[level] holds the fold of 2^level blocks, present where bit `level` of
+  // `blocks` is set: merging equal-sized partials makes the combination pairwise.
+  Reg partial[64];
+  uint64_t blocks = 0;
+  int64_t i = 0;
+  for (; i + kBlock <= n; i += kBlock) {
+    Reg chain[kChains];
+    for (int c = 0; c < kChains; ++c) chain[c] = L::identity();
+    for (int64_t s = 0; s < kBlock; s += kChains * W) {
+      for (int c = 0; c < kChains; ++c) chain[c] = L::fold(chain[c], L::load(x + (i + s + c * W) * stride, stride));
+    }
+    Reg block = L::fold(L::fold(chain[0], chain[1]), L::fold(chain[2], chain[3]));
+    int level = 0;
+    for (uint64_t m = blocks; m & 1; m >>= 1, ++level) block = L::fold(partial[level], block);
+    partial[level] = block;
+    ++blocks;
+  }
+  Reg tail = L::identity();
+  for (; i + W <= n; i += W) tail = L::fold(tail, L::load(x + i * stride, stride));
+  for (int level = 0; blocks >> level; ++level) {
+    if ((blocks >> level) & 1) tail = L::fold(partial[level], tail);
+  }
+  double acc = L::lanes(tail);
+  for (; i < n; ++i) acc = reduce_fold(OP, acc, double(x[i * stride]));
+  return acc;
+}
+
+template <class Isa, class T, ReduceOp OP>
+double fold_run(const void* x_data, int64_t n, int64_t stride) {
+  const T* x = static_cast<const T*>(x_data);
+  if constexpr (kVectorizable<T, OP>) {
+    if (stride == 1) return fold_lanes<VectorLanes<typename Isa::template Vec<double>, T, OP>, T, OP>(x, n, 1);
+  }
+  return fold_lanes<ScalarLanes<Isa, T, OP>, T, OP>(x, n, stride);
+}
+
+// into[j] = fold(into[j], rows r < count of x[r * row_stride + j * col_stride]);
+// four rows are folded together per step, so `into` is loaded and stored once per four.
+template <class Isa, class T, ReduceOp OP>
+void fold_rows_into(const T* x, int64_t count, int64_t row_stride, int64_t cols, int64_t col_stride, double* into) {
+  int64_t r = 0;
+  if constexpr (kVectorizable<T, OP>) {
+    if (col_stride == 1) {
+      using L = VectorLanes<typename Isa::template Vec<double>, T, OP>;
+      using V = typename Isa::template Vec<double>;
+      constexpr int W = L::kWidth;
+      for (; r + 4 <= count; r += 4) {
+        const T* x0 = x + r * row_stride;
+        const T *x1 = x0 + row_stride, *x2 = x1 + row_stride, *x3 = x2 + row_stride;
+        int64_t j = 0;
+        for (; j + W <= cols; j += W) {
+          const auto rows = L::fold(L::fold(L::load(x0 + j, 1), L::load(x1 + j, 1)),
+                                    L::fold(L::load(x2 + j, 1), L::load(x3 + j, 1)));
+          V::storeu(into + j, L::fold(V::loadu(into + j), rows));
+        }
+        for (; j < cols; ++j) {
+          const double rows = reduce_fold(OP, reduce_fold(OP, double(x0[j]), double(x1[j])),
+                                          reduce_fold(OP, double(x2[j]), double(x3[j])));
+          into[j] = reduce_fold(OP, into[j], rows);
+        }
+      }
+    }
+  }
+  for (; r < count; ++r) {
+    const T* row = x + r * row_stride;
+    for (int64_t j = 0; j < cols; ++j) into[j] = reduce_fold(OP, into[j], double(row[j * col_stride]));
+  }
+}
+
+template <class Isa, class T, ReduceOp OP>
+void fold_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, int64_t col_stride,
+                  double* acc, double* block) {
+  const T* x = static_cast<const T*>(x_data);
+  if (rows <= kColumnBlockRows) {
+    fold_rows_into<Isa, T, OP>(x, rows, row_stride, cols, col_stride, acc);
+    return;
+  }
+  for (int64_t r = 0; r < rows; r += kColumnBlockRows) {
+    for (int64_t j = 0; j < cols; ++j) block[j] = reduce_identity(OP);
+    const int64_t count = rows - r < kColumnBlockRows ? rows - r : kColumnBlockRows;
+    fold_rows_into<Isa, T, OP>(x + r * row_stride, count, row_stride, cols, col_stride, block);
+    for (int64_t j = 0; j < cols; ++j) acc[j] = reduce_fold(OP, acc[j], block[j]);
+  }
+}
+
+template <class Isa, size_t... I>
+constexpr void fill_folds(ReductionIsaTable& t, std::index_sequence<I...>) {
+  ((t.fold_run[I][0] = &fold_run<Isa, float, ReduceOp(I)>, t.fold_run[I][1] = &fold_run<Isa, double, ReduceOp(I)>,
+    t.fold_run[I][2] = &fold_run<Isa, int32_t, ReduceOp(I)>, t.fold_run[I][3] = &fold_run<Isa, uint8_t, ReduceOp(I)>,
+    t.fold_columns[I][0] = &fold_columns<Isa, float, ReduceOp(I)>,
+    t.fold_columns[I][1] = &fold_columns<Isa, double, ReduceOp(I)>,
+    t.fold_columns[I][2] = &fold_columns<Isa, int32_t, ReduceOp(I)>,
+    t.fold_columns[I][3] = &fold_columns<Isa, uint8_t, ReduceOp(I)>),
+   ...);
+}
+
+}  // namespace reduction_detail
+
+// Every (op, dtype) entry; constant-initialized, so building it runs no code.
+template <class Isa>
+constexpr ReductionIsaTable make_reduction_table(const char* isa) {
+  ReductionIsaTable t{};
+  t.isa = isa;
+  reduction_detail::fill_folds<Isa>(t, std::make_index_sequence<kernels::kNumReduceOps>{});
+  return t;
+}
+
+}  // namespace keras::cpu

@@ -1,0 +1,232 @@
+/**
+ * Native CPU reductions (sum, mean, prod, max, min, any, all) on every instruction-set
+ * path: accuracy of long sums against a compensated float64 reference, every layout
+ * the driver distinguishes (all axes, trailing, leading and middle axes, several
+ * unmergeable axes) against the js kernels, NaN and infinities, and results that do
+ * not depend on the thread count.
+ *
+ * The accuracy bound. Every fold is a tree of double additions whose depth is at most
+ * 128 for any element (reduction_kernels.h: a block of 4 chains x 16 steps is 18 deep,
+ * pairwise block partials add at most log2 of the block count, a run's tail of fewer
+ * than one block at most 63 vector steps and 7 scalar ones, the lanes 3, segment or
+ * row-chunk partials log2 of their count; a column fold: 18 within a block of 64 rows,
+ * at most 64 blocks per chunk, then chunks pairwise). So |sum - exact| <= 128 u sum|x|
+ * with u = 2^-53 (Higham, 4.3), plus the final rounding to the output type: half an
+ * ulp of float32 (2^-24 |exact|), and for the float64 reference its own error (2u |exact|).
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NativeDType, NativeTensor, NativeTypedArray } from '../../lib/backends/cpu/native.js';
+import { reductionKernels } from '../../lib/backends/js/reduction.js';
+import { JsStorage } from '../../lib/backends/js/storage.js';
+import type { Tensor } from '../../lib/tensor.js';
+import { addon, randomArray } from './helpers.js';
+
+const native = addon();
+const isas = native.backendInfo().availableIsas;
+const defaultIsa = native.backendInfo().isa;
+const defaultThreads = native.backendInfo().threads;
+afterAll(() => {
+  native.setIsa(defaultIsa);
+  native.setNumThreads(0);
+});
+
+const ARRAY = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
+type Dtype = keyof typeof ARRAY;
+const U = 2 ** -53;
+const DEPTH = 128;
+
+const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
+
+/** Runs a reduction natively and returns its values (handles disposed). */
+function run(op: string, values: ArrayLike<number>, shape: number[], dtype: Dtype, axes?: number[]): number[] {
+  const x = native.createTensor(ARRAY[dtype].from(values) as NativeTypedArray, shape, dtype as NativeDType);
+  let out: NativeTensor | undefined;
+  try {
+    [out] = native.runKernel(op, [x], axes ? { axes } : {});
+    return Array.from(out!.read());
+  } finally {
+    x.dispose();
+    out?.dispose();
+  }
+}
+
+/** The js backend's kernel (the reference semantics). */
+function jsRun(op: string, values: ArrayLike<number>, shape: number[], dtype: Dtype, axes: number[]): number[] {
+  const outShape = shape.filter((_, d) => !axes.includes(d));
+  const outDtype = op === 'any' || op === 'all' ? 'bool' : dtype;
+  const input = { shape, dtype, storage: new JsStorage(ARRAY[dtype].from(values)) } as unknown as Tensor;
+  const [storage] = reductionKernels[op]!([input], { axes, keepdims: false }, [{ shape: outShape, dtype: outDtype }]) as JsStorage[];
+  return Array.from(storage!.data);
+}
+
+/** Neumaier's compensated sum and sum|x| of the elements at `offsets`: the exact sum to about u. */
+function exactSum(values: ArrayLike<number>, offsets: Iterable<number>): { sum: number; magnitude: number } {
+  let sum = 0, compensation = 0, magnitude = 0;
+  for (const i of offsets) {
+    const v = values[i]!;
+    const t = sum + v;
+    compensation += Math.abs(sum) >= Math.abs(v) ? sum - t + v : v - t + sum;
+    sum = t;
+    magnitude += Math.abs(v);
+  }
+  return { sum: sum + compensation, magnitude };
+}
+
+function* range(start: number, count: number, stride: number): Generator<number> {
+  for (let k = 0; k < count; k++) yield start + k * stride;
+}
+
+/** Checks got against the exact sums within the derived bound; names the first output that misses. */
+function expectAccurate(label: string, got: number[], exact: { sum: number; magnitude: number }[], dtype: Dtype): void {
+  expect(got.length, label).toBe(exact.length);
+  exact.forEach(({ sum, magnitude }, i) => {
+    const rounding = dtype === 'float32' ? 2 ** -24 * Math.abs(sum) : 2 * U * Math.abs(sum);
+    const bound = DEPTH * U * magnitude + rounding;
+    const error = Math.abs(got[i]! - sum);
+    if (!(error <= bound)) throw new Error(`${label}: output ${i} is ${got[i]}, exact ${sum}: error ${error} > bound ${bound}`);
+  });
+}
+
+/**
+ * Values in [1, 5/3) with full 53-bit significands (the division by 3): the partial sums
+ * grow with n, so a sequential sum's error (about sqrt(n) u n; 9e-8 for the first test's
+ * data) is past the bound (2e-8), which a tree of depth <= 128 keeps.
+ */
+function positive(n: number, seed: number): Float64Array {
+  return randomArray(n, seed).map((v) => 1 + (v + 1) / 3);
+}
+
+/** Identical element by element (NaN equal to NaN); -0 and 0 count as equal, as in the parity suite. */
+function expectSameValues(label: string, got: number[], want: number[]): void {
+  expect(got.length, label).toBe(want.length);
+  want.forEach((w, i) => {
+    const g = got[i]!;
+    if (!(g === w || (Number.isNaN(g) && Number.isNaN(w)))) throw new Error(`${label}: output ${i} is ${g}, js gives ${w}`);
+  });
+}
+
+/** Within rtol of the js kernel, which folds sequentially in double. */
+function expectClose(label: string, got: number[], want: number[], rtol: number): void {
+  expect(got.length, label).toBe(want.length);
+  want.forEach((w, i) => {
+    const g = got[i]!;
+    if (g === w || (Number.isNaN(g) && Number.isNaN(w))) return;
+    if (!(Math.abs(g - w) <= rtol * Math.abs(w))) throw new Error(`${label}: output ${i} is ${g}, js gives ${w}`);
+  });
+}
+
+describe.each(isas)('reductions on the %s path', (isa) => {
+  it('sums over all axes of 2^20 + 4099 elements within 128 u sum|x| of the exact sum (float64 and float32)', () => {
+    native.setIsa(isa);
+    const n = 2 ** 20 + 4099; // several segments, and a tail shorter than a block and a vector
+    const values = positive(n, 1);
+    expectAccurate('float64 sum', run('sum', values, [n], 'float64'), [exactSum(values, range(0, n, 1))], 'float64');
+    const floats = Float32Array.from(values);
+    expectAccurate('float32 sum', run('sum', floats, [n], 'float32'), [exactSum(floats, range(0, n, 1))], 'float32');
+    const exact = exactSum(values, range(0, n, 1));
+    expectAccurate('float64 mean', run('mean', values, [n], 'float64'), [{ sum: exact.sum / n, magnitude: exact.magnitude / n }], 'float64');
+  });
+
+  it('sums over a leading axis (tall, wide and middle axes) within the bound', () => {
+    native.setIsa(isa);
+    // Tall and narrow: many row chunks of one column block, columns not a vector multiple.
+    const [rows, cols] = [65539, 17];
+    const tall = positive(rows * cols, 2);
+    expectAccurate('sum over axis 0 of [65539, 17]', run('sum', tall, [rows, cols], 'float64', [0]),
+      Array.from({ length: cols }, (_, j) => exactSum(tall, range(j, rows, cols))), 'float64');
+    // Wider than one column block (4096 accumulators).
+    const [r2, c2] = [300, 5000];
+    const wide = Float32Array.from(positive(r2 * c2, 3));
+    expectAccurate('float32 sum over axis 0 of [300, 5000]', run('sum', wide, [r2, c2], 'float32', [0]),
+      Array.from({ length: c2 }, (_, j) => exactSum(wide, range(j, r2, c2))), 'float32');
+    // A middle axis: outputs of both outer and inner kept dims.
+    const [a, b, c] = [3, 5000, 70];
+    const middle = positive(a * b * c, 4);
+    const exact = [];
+    for (let i = 0; i < a; i++) for (let k = 0; k < c; k++) exact.push(exactSum(middle, range(i * b * c + k, b, c)));
+    expectAccurate('sum over axis 1 of [3, 5000, 70]', run('sum', middle, [a, b, c], 'float64', [1]), exact, 'float64');
+    // Trailing axis, rows longer than one segment (65536).
+    const [r4, c4] = [3, 70001];
+    const longRows = positive(r4 * c4, 5);
+    expectAccurate('sum over axis 1 of [3, 70001]', run('sum', longRows, [r4, c4], 'float64', [1]),
+      Array.from({ length: r4 }, (_, i) => exactSum(longRows, range(i * c4, c4, 1))), 'float64');
+  });
+
+  it('every reduction matches the js kernels on every layout the driver distinguishes', () => {
+    native.setIsa(isa);
+    const cases: [number[], number[]][] = [
+      [[70000], [0]], // one run cut into segments
+      [[257, 300], [1]], // trailing axis
+      [[300, 257], [0]], // leading axis, column block narrower than the input
+      [[5, 7, 9, 11], [0, 2]], // kept innermost dim, two reduced dims
+      [[5, 7, 9, 11], [1, 3]], // reduced innermost dim, two reduced dims
+      [[4, 1, 33], [1]], // only size-1 dims reduced
+      [[3, 1, 5], [0, 1]],
+      [[1, 1], [0, 1]],
+      [[6], [0]],
+    ];
+    const ops = ['sum', 'mean', 'prod', 'max', 'min', 'any', 'all'];
+    for (const [shape, axes] of cases) {
+      const n = size(shape);
+      // Near 1 so long products stay finite; a few exact zeros for any/all.
+      const values = randomArray(n, n).map((v, i) => (i % 997 === 5 ? 0 : 1 + v / 64));
+      for (const dtype of ['float32', 'float64', 'int32', 'bool'] as Dtype[]) {
+        const typed = dtype === 'int32' ? values.map((v, i) => Math.round(v * 1000) - 1000 + (i % 7)) : dtype === 'bool' ? values.map((v) => (v > 1 ? 1 : 0)) : values;
+        for (const op of ops) {
+          if ((dtype === 'bool') !== (op === 'any' || op === 'all')) continue; // any/all take bool only
+          // int32 products pass 2^53 within a few dozen elements, and the int32 wrap of an
+          // inexact double depends on the order of the multiplications.
+          if (dtype === 'int32' && op === 'prod' && n > 6) continue;
+          const label = `${op} ${dtype} [${shape}] axes [${axes}]`;
+          const got = run(op, typed, shape, dtype, axes);
+          const want = jsRun(op, ARRAY[dtype].from(typed), shape, dtype, axes);
+          const exact = op === 'max' || op === 'min' || op === 'any' || op === 'all' || dtype === 'int32' || dtype === 'bool';
+          if (exact) expectSameValues(label, got, want);
+          // Both fold in double, in other orders: float32 results may round one ulp apart.
+          else expectClose(label, got, want, dtype === 'float32' ? 2.4e-7 : 1e-12);
+        }
+      }
+    }
+  });
+
+  it('NaN anywhere gives NaN, infinities fold as in js, any/all see a single element', () => {
+    native.setIsa(isa);
+    const n = 200003;
+    for (const dtype of ['float32', 'float64'] as Dtype[]) {
+      for (const at of [0, 77777, n - 1]) {
+        const values = positive(n, at);
+        values[at] = NaN;
+        for (const op of ['sum', 'max', 'min', 'prod', 'mean']) {
+          expect(run(op, values, [n], dtype)[0], `${op} ${dtype} with NaN at ${at}`).toBeNaN();
+        }
+      }
+      const values = positive(n, 9);
+      values[12345] = Infinity;
+      values[150000] = -Infinity;
+      expect(run('sum', values, [n], dtype)[0], `inf + -inf (${dtype})`).toBeNaN();
+      expect(run('max', values, [n], dtype), `max with inf (${dtype})`).toEqual([Infinity]);
+      expect(run('min', values, [n], dtype), `min with -inf (${dtype})`).toEqual([-Infinity]);
+    }
+    const ones = new Uint8Array(n).fill(1);
+    expect(run('all', ones, [n], 'bool'), 'all of ones').toEqual([1]);
+    ones[199999] = 0;
+    expect(run('all', ones, [n], 'bool'), 'all with one zero').toEqual([0]);
+    const zeros = new Uint8Array(n);
+    expect(run('any', zeros, [n], 'bool'), 'any of zeros').toEqual([0]);
+    zeros[3] = 1;
+    expect(run('any', zeros, [n], 'bool'), 'any with one one').toEqual([1]);
+  });
+
+  it('gives the same bits on 1 and 2 threads (work is split by size, not by thread count)', () => {
+    native.setIsa(isa);
+    const shape = [2048, 1030];
+    const values = randomArray(size(shape), 11);
+    const layouts: (number[] | undefined)[] = [undefined, [0], [1]];
+    const results = [1, 2].map((threads) => {
+      native.setNumThreads(threads);
+      return layouts.map((axes) => run('sum', values, shape, 'float32', axes));
+    });
+    native.setNumThreads(defaultThreads);
+    layouts.forEach((axes, i) => expect(results[0]![i], `sum over ${axes ?? 'all'} axes`).toEqual(results[1]![i]));
+  });
+});
