@@ -5,6 +5,7 @@
 // (inner > 1) are gathered into a contiguous buffer and scattered back.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,9 @@ using kernels::TensorView;
 using engine::DType;
 
 const SoftmaxIsaTable& softmax_kernels() {
-  const std::string isa = active_kernels().isa;
-  if (isa == "avx512") return kSoftmaxAvx512;
-  if (isa == "avx2") return kSoftmaxAvx2;
+  const char* isa = active_kernels().isa;
+  if (std::strcmp(isa, "avx512") == 0) return kSoftmaxAvx512;
+  if (std::strcmp(isa, "avx2") == 0) return kSoftmaxAvx2;
   return kSoftmaxPortable;
 }
 

@@ -1,6 +1,6 @@
 // The per-ISA row functions of the CPU softmax kernels (softmax_kernels.h,
-// instantiated in softmax_<isa>.cc). float32 rows are vectorized in double lanes
-// with the elementwise exp (exp_for_float); float64 rows are scalar (softmax.cc).
+// instantiated in softmax_<isa>.cc). float32 rows are vectorized, their exp in
+// float lanes (vector_math.h) and their sum in double; float64 rows are scalar (softmax.cc).
 #pragma once
 #include <cstdint>
 
