@@ -1,7 +1,7 @@
 // Layer-normalization rows over an ISA tag, one template for float32 and float64.
 // Statistics and sums are in Vec<double> lanes (float32 converted), as the js reference;
 // float32 outputs (y, dx) are written from float lanes, a few ulps from double. Forward:
-// sum, then sum of squared deviations (two passes over a row that is in cache), then one
+// the row's moments (one shifted pass for float32, two passes for float64), then one
 // write pass. Backward: one pass over a block of rows for their sums and the dgamma/dbeta
 // partials, then one write pass per row.
 #pragma once
@@ -71,23 +71,52 @@ void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double 
   constexpr int W = V::kWidth;
   using Reg = typename V::Reg;
   const auto add = [](Reg a, Reg b) { return V::add(a, b); };
-  double m = 0;
-  if (!rms) {
+  double m = 0, var;
+  if (std::is_same_v<T, float> && !rms && n > 0) {
+    // float32: one pass for the sums of d = x - x[0] and d^2 in double; var = E[d^2] - E[d]^2
+    // then loses about n double ulps relative to var at most (x[0] is in the row, so
+    // (mean - x[0])^2 <= n * var), far below a float32 ulp.
+    struct Sums {
+      Reg d, dd;
+    };
+    // A non-finite x[0] makes the row's statistics inf/NaN anyway; shifting by 0 keeps the js kernel's inf mean.
+    const double shift = std::isfinite(double(x[0])) ? double(x[0]) : 0.0;
+    const auto sv = V::set1(shift);
     int64_t k = 0;
-    double s = hsum<V>(reduce_row<V>(n, &k, V::zero(), [&](Reg acc, int64_t i) { return V::add(acc, load<V>(x + i)); }, add));
-    for (; k < n; ++k) s += double(x[k]);
-    m = s / double(n);
+    const Sums sums = reduce_row<V>(n, &k, Sums{V::zero(), V::zero()}, [&](Sums acc, int64_t i) {
+      const Reg d = V::sub(load<V>(x + i), sv);
+      return Sums{V::add(acc.d, d), V::fmadd(d, d, acc.dd)};
+    }, [](Sums a, Sums b) { return Sums{V::add(a.d, b.d), V::add(a.dd, b.dd)}; });
+    double s1 = hsum<V>(sums.d), s2 = hsum<V>(sums.dd);
+    for (; k < n; ++k) {
+      const double d = double(x[k]) - shift;
+      s1 += d;
+      s2 += d * d;
+    }
+    const double e1 = s1 / double(n);
+    m = shift + e1;
+    var = s2 / double(n) - e1 * e1;
+    if (var < 0) var = 0;  // rounding of a constant row; NaN stays NaN
+  } else {
+    // float64 (and rms): the mean, then the mean of squared deviations, as the js kernel.
+    if (!rms) {
+      int64_t k = 0;
+      double s = hsum<V>(reduce_row<V>(n, &k, V::zero(), [&](Reg acc, int64_t i) { return V::add(acc, load<V>(x + i)); }, add));
+      for (; k < n; ++k) s += double(x[k]);
+      m = s / double(n);
+    }
+    const auto mv = V::set1(m);
+    int64_t k = 0;
+    double ss = hsum<V>(reduce_row<V>(n, &k, V::zero(), [&](Reg acc, int64_t i) {
+      const Reg d = V::sub(load<V>(x + i), mv);
+      return V::fmadd(d, d, acc);
+    }, add));
+    for (; k < n; ++k) ss += (double(x[k]) - m) * (double(x[k]) - m);
+    var = ss / double(n);
   }
-  const auto mv = V::set1(m);
+  const double r = 1 / std::sqrt(var + eps);
+  const auto rv = V::set1(r), mv = V::set1(m);
   int64_t k = 0;
-  double ss = hsum<V>(reduce_row<V>(n, &k, V::zero(), [&](Reg acc, int64_t i) {
-    const Reg d = V::sub(load<V>(x + i), mv);
-    return V::fmadd(d, d, acc);
-  }, add));
-  for (; k < n; ++k) ss += (double(x[k]) - m) * (double(x[k]) - m);
-  const double r = 1 / std::sqrt(ss / double(n) + eps);
-  const auto rv = V::set1(r);
-  k = 0;
   if constexpr (std::is_same_v<T, float>) {
     // The output pass in float lanes (twice the width, no conversions): y stays within a few
     // float ulps of |xhat * gamma| + |beta|.

@@ -173,6 +173,25 @@ describe('layerNorm by hand, through keras.ops, and errors', () => {
     [x, ones, zeros, dyOnes, y, m, r, yr, mr, dx, dgamma, dbeta].forEach((h) => h!.dispose());
   });
 
+  it('a constant float32 row has variance 0 (rstd = 1 / sqrt(epsilon), y = beta); an infinite first value gives an infinite mean', () => {
+    for (const isa of isas) {
+      native.setIsa(isa);
+      const x = t(Array.from({ length: 37 }, () => 1e4 / 3), [1, 37], 'float32');
+      const gamma = t(Array.from({ length: 37 }, (_, k) => k + 1), [37], 'float32'), beta = t(Array.from({ length: 37 }, (_, k) => -k - 1), [37], 'float32');
+      const [y, m, r] = native.runKernel('layerNorm', [x, gamma, beta], { axis: 1, epsilon: 0.25, rms: false });
+      expect(m!.read()[0], isa).toBe(Math.fround(1e4 / 3));
+      expect(r!.read()[0], isa).toBe(2);
+      expect(Array.from(y!.read()), isa).toEqual(Array.from({ length: 37 }, (_, k) => -k - 1));
+      const inf = t([Infinity, ...Array.from({ length: 16 }, (_, k) => k)], [1, 17], 'float32');
+      const [ones, zeros] = [t(new Array(17).fill(1), [17], 'float32'), t(new Array(17).fill(0), [17], 'float32')];
+      const [yi, mi, ri] = native.runKernel('layerNorm', [inf, ones!, zeros!], { axis: 1, epsilon: 1e-3, rms: false });
+      expect(mi!.read()[0], isa).toBe(Infinity);
+      expect(ri!.read()[0], isa).toBeNaN();
+      expect(Array.from(yi!.read()).every(Number.isNaN), isa).toBe(true);
+      [x, gamma, beta, y, m, r, inf, ones, zeros, yi, mi, ri].forEach((h) => h!.dispose());
+    }
+  });
+
   it('keras.ops.layerNormalization and rmsNormalization on cpu equal js, values and gradients', () => {
     const { ops } = keras;
     const run = (backend: string) => {
