@@ -4,9 +4,10 @@
  * torch.add (and numpy's np.add) on 1-element arrays in the same run, and a breakdown of
  * where the cpu backend's time goes, layer by layer:
  *
- *   N-API floor       a NativeTensor property getter: the cost of crossing into C++ at all
- *   handle            addon.createTensor of 1 element + dispose: making and freeing a handle
- *   native call       addon.runKernel('add') on prepared native handles + dispose
+ *   N-API floor       releaseTensor of an id that is not live: the cost of crossing into C++ at all
+ *   tensor            raw createTensor of 1 element + releaseTensor: making and freeing an engine tensor
+ *   native call       raw runOp('add') on the ids of two prepared tensors + releaseTensor
+ *   runKernel         the same through addon.runKernel: handle objects in and out
  *   backend kernel    CpuBackend's kernel (handle lookup, attrs, output checks, storage) + release
  *   engine runOp      attrs check, shape/dtype inference, Tensor objects + dispose
  *   ops.add           the public op (argument conversion, dtype promotion) + dispose
@@ -59,24 +60,32 @@ function variants(): { list: Variant[]; skipped: string[] } {
     const addon = loadNativeAddon();
     const na = addon.createTensor(new Float32Array([1]), [1], 'float32');
     const nb = addon.createTensor(new Float32Array([2]), [1], 'float32');
-    // Two floors under the native call: crossing into C++ at all, and making a tensor handle.
+    // Two floors under the native call: crossing into C++ at all, and making a tensor.
+    const raw = addon.raw;
+    const addId = addon.opId('add');
     const one32 = new Float32Array([1]);
     let sink = 0;
     list.push({
-      name: 'cpu: N-API floor (NativeTensor.size getter)',
+      name: 'cpu: N-API floor (releaseTensor of a stale id)',
       loop: (n) => {
-        for (let i = 0; i < n; i++) sink += na.size;
+        for (let i = 0; i < n; i++) sink += raw.releaseTensor(-1) ? 1 : 0;
       },
       cleanup: () => void sink,
     });
     list.push({
-      name: 'cpu: handle (createTensor 1 elt + dispose)',
+      name: 'cpu: tensor (createTensor 1 elt + release)',
       loop: (n) => {
-        for (let i = 0; i < n; i++) addon.createTensor(one32, [1], 'float32').dispose();
+        for (let i = 0; i < n; i++) raw.releaseTensor(raw.createTensor(one32, [1], 'float32'));
       },
     });
     list.push({
-      name: 'cpu: native call (addon.runKernel)',
+      name: 'cpu: native call (raw runOp + release)',
+      loop: (n) => {
+        for (let i = 0; i < n; i++) raw.releaseTensor(raw.runOp(addId, undefined, na.id, nb.id) as number);
+      },
+    });
+    list.push({
+      name: 'cpu: addon.runKernel (handles)',
       loop: (n) => {
         for (let i = 0; i < n; i++) addon.runKernel('add', [na, nb])[0]!.dispose();
       },
@@ -212,8 +221,8 @@ export async function runOverheadBench(): Promise<void> {
 
   const get = (k: string) => med.get(k);
   const layers: [string, string | undefined, string][] = [
-    ['native call', undefined, 'cpu: native call (addon.runKernel)'],
-    ['CpuBackend kernel wrapper', 'cpu: native call (addon.runKernel)', 'cpu: backend kernel (CpuBackend)'],
+    ['native call', undefined, 'cpu: native call (raw runOp + release)'],
+    ['CpuBackend kernel wrapper', 'cpu: native call (raw runOp + release)', 'cpu: backend kernel (CpuBackend)'],
     ['engine runOp (infer, Tensor objects)', 'cpu: backend kernel (CpuBackend)', 'cpu: engine runOp'],
     ['public op (convert, promote)', 'cpu: engine runOp', 'cpu: ops.add'],
   ];

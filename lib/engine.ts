@@ -97,7 +97,7 @@ function describeInputs(inputs: readonly Tensor[]): string {
  */
 export function runOp(opName: string, inputs: Tensor[], attrs: Attrs = {}, backend?: Backend): Tensor[] {
   const op = getOp(opName);
-  for (const key of Object.keys(attrs)) {
+  for (const key in attrs) {
     if (!op.attrs.includes(key)) {
       throw new ValueError(`${opName}: unknown attribute ${JSON.stringify(key)}; accepted: ${op.attrs.join(', ') || 'none'}`);
     }
@@ -128,7 +128,8 @@ export function runOp(opName: string, inputs: Tensor[], attrs: Attrs = {}, backe
     if (!isConcrete(s.shape)) throw new KerasError(`${opName}: output shape ${fmtShape(s.shape)} is not concrete for inputs ${describeInputs(inputs)}`);
   }
   const outs = kernel(inputs, attrs, specs as { shape: number[]; dtype: DType }[]);
-  const outputs = outs.map((storage, i) => new Tensor({ shape: specs[i].shape as number[], dtype: specs[i].dtype, backend: be, storage }));
+  const outputs: Tensor[] = [];
+  for (let i = 0; i < outs.length; i++) outputs.push(new Tensor({ shape: specs[i].shape as number[], dtype: specs[i].dtype, backend: be, storage: outs[i] }));
   if (recorders.length) {
     const node: OpNode = { op, inputs, outputs, attrs };
     for (const r of recorders) r.onOp(node);
@@ -200,7 +201,7 @@ export function memory(): { numTensors: number; numBytes: number; backends: Reco
   let numTensors = 0;
   let numBytes = 0;
   for (const [name, b] of loaded) {
-    const n = state.live.get(name) ?? 0;
+    const n = state.live.get(name)?.n ?? 0;
     const bytes = b.memoryBytes();
     out[name] = { numTensors: n, numBytes: bytes };
     numTensors += n;

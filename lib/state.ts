@@ -7,6 +7,6 @@ import type { Tensor } from './tensor.js';
 export const state = {
   /** tidy() scopes: tensors created inside each open scope. */
   scopes: [] as Tensor[][],
-  /** Live concrete tensors per backend name. */
-  live: new Map<string, number>(),
+  /** Live concrete tensors per backend name (a counter object each Tensor holds on to). */
+  live: new Map<string, { n: number }>(),
 };

@@ -22,9 +22,16 @@ let nextId = 1;
 
 /** Frees storage of tensors that were garbage collected without dispose(). */
 const finalizer = new FinalizationRegistry<{ backend: Backend; storage: unknown }>(({ backend, storage }) => {
-  state.live.set(backend.name, (state.live.get(backend.name) ?? 1) - 1);
+  liveCount(backend).n--;
   backend.release(storage);
 });
+
+/** The live-tensor counter of a backend (state.live holds one per backend name). */
+function liveCount(backend: Backend): { n: number } {
+  let c = state.live.get(backend.name);
+  if (!c) state.live.set(backend.name, (c = { n: 0 }));
+  return c;
+}
 
 /**
  * Registering with the FinalizationRegistry costs about a microsecond, more than a small
@@ -38,7 +45,7 @@ let sweepScheduled = false;
 function registerSurvivors(): void {
   const batch = young;
   young = [];
-  for (const t of batch) if (!t.isDisposed) finalizer.register(t, { backend: t.backend!, storage: t.storage }, t);
+  for (const t of batch) t.registerForCollection();
 }
 
 function watchForLeak(t: Tensor): void {
@@ -71,6 +78,10 @@ export class Tensor {
   private pins = 0;
   private disposePending = false;
   private disposedFlag = false;
+  /** Registered with the GC safety net (see registerSurvivors). */
+  private registered = false;
+  /** The backend's live counter, held so counting costs no map lookup per tensor. */
+  private readonly live: { n: number } | null = null;
 
   /** @internal Tensors are created by ops, `keras.ops.convertToTensor` or `tensor()`. */
   constructor(init: {
@@ -91,7 +102,8 @@ export class Tensor {
     this.symbolicSource = init.symbolicSource;
     if (this.backend) {
       this.backend.retain(this.storage);
-      state.live.set(this.backend.name, (state.live.get(this.backend.name) ?? 0) + 1);
+      this.live = liveCount(this.backend);
+      this.live.n++;
       watchForLeak(this);
       const scope = state.scopes[state.scopes.length - 1];
       if (scope) scope.push(this);
@@ -164,10 +176,17 @@ export class Tensor {
       return;
     }
     this.disposedFlag = true;
-    finalizer.unregister(this);
-    state.live.set(this.backend.name, (state.live.get(this.backend.name) ?? 1) - 1);
+    if (this.registered) finalizer.unregister(this);
+    this.live!.n--;
     this.backend.release(this.storage);
     this.storage = null;
+  }
+
+  /** @internal Hands a tensor that outlived its synchronous stretch to the GC safety net. */
+  registerForCollection(): void {
+    if (this.disposedFlag || this.registered || this.backend === null) return;
+    this.registered = true;
+    finalizer.register(this, { backend: this.backend, storage: this.storage }, this);
   }
 
   /** @internal Keeps the storage alive for a gradient tape. */

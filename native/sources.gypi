@@ -51,7 +51,7 @@
     "keras_binding_sources": [
       "native/binding/addon.cc",
       "native/binding/attrs.cc",
-      "native/binding/tensor_handle.cc",
+      "native/binding/tensor_table.cc",
       "native/binding/executable.cc",
     ],
   },

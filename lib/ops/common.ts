@@ -96,6 +96,9 @@ export function asDType(x: TensorLike, dtype: DType, op: string): Tensor {
 
 /** Converts all operands to their promoted dtype (Keras `result_type`). */
 export function promote(op: string, ...xs: TensorLike[]): { dtype: DType; tensors: Tensor[] } {
+  // Tensors of one dtype, the common case of every eager op: nothing to convert.
+  const first = xs[0];
+  if (first instanceof Tensor && xs.every((x) => x instanceof Tensor && x.dtype === first.dtype)) return { dtype: first.dtype, tensors: xs as Tensor[] };
   const dtype = resultType(...xs.map(dtypeOperand));
   // JS values combined with tensors are made on those tensors' backend.
   const home = xs.find((x): x is Tensor => x instanceof Tensor && x.backend !== null)?.backend;

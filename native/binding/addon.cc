@@ -16,7 +16,7 @@
 #include "addon_state.h"
 #include "attrs.h"
 #include "executable.h"
-#include "tensor_handle.h"
+#include "tensor_table.h"
 
 #ifndef KERAS_BUILD_SYSTEM
 #define KERAS_BUILD_SYSTEM "unknown"
@@ -27,105 +27,71 @@ namespace {
 
 using kernels::Attrs;
 
-struct KernelCall {
-  std::string name;
-  std::vector<engine::Tensor> inputs;  // shared buffers: a dispose() in JS cannot free them mid-run
-  Attrs attrs;
-};
-
-KernelCall parse_call(const Napi::CallbackInfo& info, const char* function) {
+// runOp(opId, attrs, ...inputIds) / runOpAsync(...): the op by the id opId() gave.
+const kernels::OpDef& op_from_value(const Napi::CallbackInfo& info, const char* function) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) {
-    throw Napi::TypeError::New(env, std::string(function) + "(name, inputs, attrs): expected an op name and an array of tensors");
+  const auto& ops = addon_state(env).ops;
+  const double id = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+  if (!(id >= 0 && id < double(ops.size())) || id != double(size_t(id))) {
+    throw Napi::TypeError::New(env, std::string(function) + "(opId, attrs, ...inputs): opId must come from opId(name)");
   }
-  KernelCall call;
-  call.name = info[0].As<Napi::String>().Utf8Value();
-  Napi::Array inputs = info[1].As<Napi::Array>();
-  const uint32_t count = inputs.Length();
-  call.inputs.reserve(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    call.inputs.push_back(NativeTensor::FromValueLazy(env, inputs.Get(i), [&] { return call.name + ": input " + std::to_string(i); }));
-  }
-  call.attrs = parse_attrs(env, call.name, info.Length() > 2 ? info[2] : env.Undefined());
-  return call;
+  return *ops[size_t(id)];
 }
 
-Napi::Array wrap_outputs(Napi::Env env, std::vector<engine::Tensor>& outputs) {
+// Inputs of a call as the table's tensors. The pointers stay valid until the
+// table changes, i.e. until outputs are inserted.
+void find_inputs(const Napi::CallbackInfo& info, const kernels::OpDef& def, std::vector<const engine::Tensor*>& inputs) {
+  Napi::Env env = info.Env();
+  const TensorTable& table = addon_state(env).tensors;
+  inputs.resize(info.Length() - 2);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    inputs[i] = &tensor_from_value(env, table, info[i + 2], [&] { return def.name + ": input " + std::to_string(i); });
+  }
+}
+
+// One id for a single output (the common case: no array to make), else an array of ids.
+Napi::Value insert_outputs(Napi::Env env, std::vector<engine::Tensor>& outputs) {
+  TensorTable& table = addon_state(env).tensors;
+  if (outputs.size() == 1) return Napi::Number::New(env, table.insert(env, std::move(outputs[0])));
   Napi::Array result = Napi::Array::New(env, outputs.size());
-  for (size_t i = 0; i < outputs.size(); ++i) result.Set(uint32_t(i), NativeTensor::NewHandle(env, std::move(outputs[i])));
+  for (size_t i = 0; i < outputs.size(); ++i) result.Set(uint32_t(i), table.insert(env, std::move(outputs[i])));
   return result;
 }
 
-// Per-thread input vectors by input count, for RunKernel. Their tensors keep their
-// shape/stride capacity between calls, so copying handles' tensors in allocates nothing.
-struct InputScratch {
-  static constexpr uint32_t kMaxCount = 8;
-  std::vector<engine::Tensor> by_count[kMaxCount + 1];
-  bool busy = false;  // a JS getter met while reading the inputs may call runKernel again
-};
-
-Napi::Value RunKernel(const Napi::CallbackInfo& info) {
+Napi::Value RunOp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsArray()) {
-    throw Napi::TypeError::New(env, "runKernel(name, inputs, attrs): expected an op name and an array of tensors");
-  }
-  thread_local InputScratch scratch;
-  // Op names fit a stack buffer: one N-API call instead of a length query and a copy.
-  char name_buffer[64];
-  size_t name_length = 0;
-  napi_status status = napi_get_value_string_utf8(env, info[0], name_buffer, sizeof(name_buffer), &name_length);
-  NAPI_THROW_IF_FAILED(env, status, Napi::Value());
-  const std::string name = name_length + 1 < sizeof(name_buffer) ? std::string(name_buffer, name_length)
-                                                                  : info[0].As<Napi::String>().Utf8Value();
-  Napi::Array array = info[1].As<Napi::Array>();
-  const uint32_t count = array.Length();
-  std::vector<engine::Tensor> local;
-  const bool use_scratch = !scratch.busy && count <= InputScratch::kMaxCount;
-  std::vector<engine::Tensor>& inputs = use_scratch ? scratch.by_count[count] : local;
-  inputs.resize(count);
-  // Drops the buffer references when the call ends, however it ends, so a later
-  // dispose() in JS frees the memory.
-  struct Guard {
-    std::vector<engine::Tensor>& inputs;
-    InputScratch* scratch;
-    ~Guard() {
-      for (auto& t : inputs) t.buffer.reset();
-      if (scratch) scratch->busy = false;
-    }
-  } guard{inputs, use_scratch ? &scratch : nullptr};
-  if (use_scratch) scratch.busy = true;
-  for (uint32_t i = 0; i < count; ++i) {
-    inputs[i] = NativeTensor::FromValueLazy(env, array.Get(i), [&] { return name + ": input " + std::to_string(i); });
-  }
-  Attrs attrs = parse_attrs(env, name, info.Length() > 2 ? info[2] : env.Undefined());
+  const kernels::OpDef& def = op_from_value(info, "runOp");
+  thread_local std::vector<const engine::Tensor*> inputs;
+  find_inputs(info, def, inputs);
+  Attrs attrs = parse_attrs(env, def.name, info.Length() > 1 ? info[1] : env.Undefined());
   std::vector<engine::Tensor> outputs;
   try {
-    outputs = kernels::run_op(name, inputs, attrs, engine::Device::CPU);
+    outputs = kernels::run_op(def, inputs.data(), inputs.size(), attrs, engine::Device::CPU);
   } catch (const std::exception& e) {
     throw to_js_error(env, e);
   }
-  return wrap_outputs(env, outputs);
+  return insert_outputs(env, outputs);
 }
 
-// Runs a kernel on a libuv worker thread and settles a Promise with its outputs.
-class RunKernelWorker : public Napi::AsyncWorker {
+// Runs a kernel on a libuv worker thread and settles a Promise with its output ids.
+class RunOpWorker : public Napi::AsyncWorker {
  public:
-  RunKernelWorker(Napi::Env env, KernelCall call)
-      : Napi::AsyncWorker(env, "keras.runKernelAsync"), call_(std::move(call)), deferred_(env) {}
+  RunOpWorker(Napi::Env env, const kernels::OpDef& def, std::vector<engine::Tensor> inputs, Attrs attrs)
+      : Napi::AsyncWorker(env, "keras.runOpAsync"), def_(def), inputs_(std::move(inputs)), attrs_(std::move(attrs)), deferred_(env) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
-      outputs_ = kernels::run_op(call_.name, call_.inputs, call_.attrs, engine::Device::CPU);
+      outputs_ = kernels::run_op(def_.name, inputs_, attrs_, engine::Device::CPU);
     } catch (const kernels::OpError& e) {
       error_kind_ = e.kind();
       SetError(e.what());
     } catch (const std::exception& e) {
       SetError(e.what());
     }
-    call_.inputs.clear();
+    inputs_.clear();
   }
-  void OnOK() override { deferred_.Resolve(wrap_outputs(Env(), outputs_)); }
+  void OnOK() override { deferred_.Resolve(insert_outputs(Env(), outputs_)); }
   void OnError(const Napi::Error& error) override {
     Napi::Error e = Napi::Error::New(Env(), error.Message());
     if (error_kind_) e.Set("name", Napi::String::New(Env(), error_kind_));
@@ -133,18 +99,39 @@ class RunKernelWorker : public Napi::AsyncWorker {
   }
 
  private:
-  KernelCall call_;
+  const kernels::OpDef& def_;
+  std::vector<engine::Tensor> inputs_;  // shared buffers: a release from JS cannot free them mid-run
+  Attrs attrs_;
   std::vector<engine::Tensor> outputs_;
   const char* error_kind_ = nullptr;
   Napi::Promise::Deferred deferred_;
 };
 
-Napi::Value RunKernelAsync(const Napi::CallbackInfo& info) {
+Napi::Value RunOpAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto* worker = new RunKernelWorker(env, parse_call(info, "runKernelAsync"));
+  const kernels::OpDef& def = op_from_value(info, "runOpAsync");
+  std::vector<const engine::Tensor*> found;
+  find_inputs(info, def, found);
+  std::vector<engine::Tensor> inputs;
+  inputs.reserve(found.size());
+  for (const auto* t : found) inputs.push_back(*t);
+  Attrs attrs = parse_attrs(env, def.name, info.Length() > 1 ? info[1] : env.Undefined());
+  auto* worker = new RunOpWorker(env, def, std::move(inputs), std::move(attrs));
   Napi::Promise promise = worker->promise();
   worker->Queue();  // the worker deletes itself after settling
   return promise;
+}
+
+// opId(name): the id runOp takes, or -1 when the engine does not know the op.
+Napi::Value OpId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "opId(name): name must be a string");
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  auto& ops = addon_state(env).ops;
+  for (size_t i = 0; i < ops.size(); ++i) {
+    if (ops[i]->name == name) return Napi::Number::New(env, double(i));
+  }
+  return Napi::Number::New(env, -1);
 }
 
 Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
@@ -198,6 +185,7 @@ Napi::Value MemoryInfo(const Napi::CallbackInfo& info) {
   result.Set("cachedBytes", double(stats.cached_bytes));
   result.Set("peakLiveBytes", double(stats.peak_live_bytes));
   result.Set("reportedExternalBytes", double(reported_external_memory()));
+  result.Set("liveTensors", double(addon_state(info.Env()).tensors.live_count()));
   return result;
 }
 
@@ -242,15 +230,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }();
   (void)registered;
   auto* state = new AddonState();
-  Napi::Function tensor_class = NativeTensor::Define(env);
-  state->tensor_constructor = Napi::Persistent(tensor_class);
-  state->tensor_prototype = Napi::Persistent(tensor_class.Get("prototype").As<Napi::Object>());
+  for (const auto& name : kernels::kernel_registry().op_names(engine::Device::CPU)) {
+    state->ops.push_back(&kernels::kernel_registry().find(name));
+  }
   env.SetInstanceData<AddonState>(state);
 
-  exports.Set("NativeTensor", tensor_class);
-  exports.Set("createTensor", Napi::Function::New(env, CreateTensor, "createTensor"));
-  exports.Set("runKernel", Napi::Function::New(env, RunKernel, "runKernel"));
-  exports.Set("runKernelAsync", Napi::Function::New(env, RunKernelAsync, "runKernelAsync"));
+  register_tensor_functions(env, exports);
+  napi_value run_op = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_create_function(env, "runOp", NAPI_AUTO_LENGTH, bare_callback<RunOp>, nullptr, &run_op), exports);
+  exports.Set("runOp", run_op);
+  exports.Set("runOpAsync", Napi::Function::New(env, RunOpAsync, "runOpAsync"));
+  exports.Set("opId", Napi::Function::New(env, OpId, "opId"));
   exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
   exports.Set("memoryInfo", Napi::Function::New(env, MemoryInfo, "memoryInfo"));
   exports.Set("releaseCache", Napi::Function::New(env, ReleaseCache, "releaseCache"));

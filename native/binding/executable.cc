@@ -8,7 +8,7 @@
 #include "../engine/executor.h"
 #include "addon_state.h"
 #include "attrs.h"
-#include "tensor_handle.h"
+#include "tensor_table.h"
 
 namespace keras::binding {
 namespace {
@@ -50,6 +50,11 @@ std::vector<int> ints(Napi::Env env, const Napi::Array& array, const std::string
     out.push_back(int(v));
   }
   return out;
+}
+
+// A copy of the live tensor behind an id (sharing its buffer).
+engine::Tensor live_tensor(Napi::Env env, const Napi::Value& value, const std::string& what) {
+  return tensor_from_value(env, addon_state(env).tensors, value, [&] { return what; });
 }
 
 PlanSpec parse_plan(Napi::Env env, const Napi::Value& value) {
@@ -95,7 +100,7 @@ PlanSpec parse_plan(Napi::Env env, const Napi::Value& value) {
     if (!constants.Get(i).IsObject()) throw plan_error(env, where + " must be an object");
     Napi::Object c = constants.Get(i).As<Napi::Object>();
     const int slot = int(integer(env, field(env, c, "slot", where), where + ".slot"));
-    spec.constants.emplace_back(slot, NativeTensor::FromValue(env, field(env, c, "tensor", where), where + ".tensor"));
+    spec.constants.emplace_back(slot, live_tensor(env, field(env, c, "tensor", where), where + ".tensor"));
   }
   Napi::Array updates = array_field(env, plan, "updates", "plan");
   for (uint32_t i = 0; i < updates.Length(); ++i) {
@@ -117,21 +122,21 @@ struct RunArgs {
 RunArgs parse_run(const Napi::CallbackInfo& info, const char* function) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
-    throw Napi::TypeError::New(env, std::string(function) + "(feeds, variables, donate): expected arrays of NativeTensors");
+    throw Napi::TypeError::New(env, std::string(function) + "(feeds, variables, donate): expected arrays of tensor ids");
   }
   RunArgs args;
   Napi::Array feeds = info[0].As<Napi::Array>();
   for (uint32_t i = 0; i < feeds.Length(); ++i) {
-    args.feeds.push_back(NativeTensor::FromValue(env, feeds.Get(i), std::string(function) + ": feed " + std::to_string(i)));
+    args.feeds.push_back(live_tensor(env, feeds.Get(i), std::string(function) + ": feed " + std::to_string(i)));
   }
   Napi::Array variables = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < variables.Length(); ++i) {
-    args.variables.push_back(NativeTensor::FromValue(env, variables.Get(i), std::string(function) + ": variable " + std::to_string(i)));
+    args.variables.push_back(live_tensor(env, variables.Get(i), std::string(function) + ": variable " + std::to_string(i)));
   }
   Napi::Array donate = info.Length() > 2 && info[2].IsArray() ? info[2].As<Napi::Array>() : Napi::Array::New(env);
   for (uint32_t i = 0; i < variables.Length(); ++i) {
     const bool asked = i < donate.Length() && donate.Get(i).ToBoolean().Value();
-    // Exactly two owners (the JS handle and the copy above): no other handle,
+    // Exactly two owners (the table's slot and the copy above): no other handle,
     // feed, constant or variable shares the buffer, so nobody else can see the
     // in-place write. (JS tensors sharing that one handle are the caller's
     // business: it asks only when the variable holds the only reference.)
@@ -141,11 +146,12 @@ RunArgs parse_run(const Napi::CallbackInfo& info, const char* function) {
 }
 
 Napi::Object wrap_result(Napi::Env env, RunResult& result) {
+  TensorTable& table = addon_state(env).tensors;
   Napi::Object out = Napi::Object::New(env);
   Napi::Array outputs = Napi::Array::New(env, result.outputs.size());
-  for (size_t i = 0; i < result.outputs.size(); ++i) outputs.Set(uint32_t(i), NativeTensor::NewHandle(env, std::move(result.outputs[i])));
+  for (size_t i = 0; i < result.outputs.size(); ++i) outputs.Set(uint32_t(i), table.insert(env, std::move(result.outputs[i])));
   Napi::Array updates = Napi::Array::New(env, result.updates.size());
-  for (size_t i = 0; i < result.updates.size(); ++i) updates.Set(uint32_t(i), NativeTensor::NewHandle(env, std::move(result.updates[i])));
+  for (size_t i = 0; i < result.updates.size(); ++i) updates.Set(uint32_t(i), table.insert(env, std::move(result.updates[i])));
   Napi::Object stats = Napi::Object::New(env);
   stats.Set("peakBytes", double(result.stats.peak_bytes));
   stats.Set("allocatedBytes", double(result.stats.allocated_bytes));

@@ -28,6 +28,9 @@ void unary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& inp
   const TensorView& out = outputs[0];
   if (out.numel() == 0) return;
   const UnaryRowFn fn = table().unary[int(OP)][int(x.dtype)];
+  if (small_flat_output(out)) {
+    if (const int64_t step = flat_step(x, out); step >= 0) return fn(out.numel(), x.data, step, out.data);
+  }
   const LoopNest nest = collapse(out.shape, {x.strides, out.strides});
   const int64_t x_step = nest.strides[0].back();
   for_each_run(nest, [&](int64_t n, const int64_t* off) { fn(n, byte_ptr(x, off[0]), x_step, byte_ptr(out, off[1])); });
@@ -41,6 +44,10 @@ void binary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& in
   const TensorView& out = outputs[0];
   if (out.numel() == 0) return;
   const BinaryRowFn fn = table().binary[int(OP)][int(a.dtype)];
+  if (small_flat_output(out)) {
+    const int64_t a_step = flat_step(a, out), b_step = flat_step(b, out);
+    if (a_step >= 0 && b_step >= 0) return fn(out.numel(), a.data, a_step, b.data, b_step, out.data);
+  }
   const LoopNest nest =
       collapse(out.shape, {broadcast_strides(a, out.shape), broadcast_strides(b, out.shape), out.strides});
   const int64_t a_step = nest.strides[0].back(), b_step = nest.strides[1].back();

@@ -97,6 +97,24 @@ inline Shape broadcast_strides(const TensorView& t, const Shape& out_shape) {
   return strides;
 }
 
+// The step of `t` along a flat walk of `out` when one run covers it: 1 when t is
+// contiguous with out's shape, 0 when it is one element; -1 otherwise. Small ops
+// with every operand flat run as one call: building a loop nest (a handful of
+// vectors) costs more than adding a few numbers.
+inline int64_t flat_step(const TensorView& t, const TensorView& out) {
+  if (t.numel() == 1) return 0;
+  if (t.shape != out.shape) return -1;
+  int64_t expected = 1;
+  for (size_t d = t.shape.size(); d-- > 0;) {
+    if (t.shape[d] != 1 && t.strides[d] != expected) return -1;
+    expected *= t.shape[d];
+  }
+  return 1;
+}
+
+// True when `out` is small enough for the calling thread alone and is contiguous.
+inline bool small_flat_output(const TensorView& out) { return out.numel() < kParallelElements && flat_step(out, out) >= 0; }
+
 // Stores a double the way a JS TypedArray would (see elementwise_kernels.h).
 inline void store_js(const TensorView& out, int64_t index, double value) {
   switch (out.dtype) {

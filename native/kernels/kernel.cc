@@ -91,36 +91,75 @@ KernelRegistry& kernel_registry() {
 
 std::vector<engine::Tensor> run_op(const std::string& name, const std::vector<engine::Tensor>& inputs,
                                    const Attrs& attrs, Device device) {
-  const OpDef& def = kernel_registry().find(name);
-  if (def.num_inputs >= 0 && int(inputs.size()) != def.num_inputs) {
+  std::vector<const engine::Tensor*> pointers;
+  pointers.reserve(inputs.size());
+  for (const auto& t : inputs) pointers.push_back(&t);
+  return run_op(kernel_registry().find(name), pointers.data(), pointers.size(), attrs, device);
+}
+
+namespace {
+
+// Specs and views of one call. Kept per thread and reused, so that a small op
+// allocates only its outputs: assigning a shape into a vector that already has
+// the capacity allocates nothing.
+struct CallScratch {
+  std::vector<TensorSpec> specs;
+  std::vector<TensorView> input_views;
+  std::vector<TensorView> output_views;
+  bool busy = false;  // a kernel that runs another op through run_op gets fresh vectors
+};
+
+void set_view(TensorView& view, const engine::Tensor& t) {
+  view.data = t.data();
+  view.dtype = t.dtype;
+  view.shape.assign(t.shape.begin(), t.shape.end());
+  view.strides.assign(t.strides.begin(), t.strides.end());
+}
+
+}  // namespace
+
+std::vector<engine::Tensor> run_op(const OpDef& def, const engine::Tensor* const* inputs, size_t count,
+                                   const Attrs& attrs, Device device) {
+  const std::string& name = def.name;
+  if (def.num_inputs >= 0 && int(count) != def.num_inputs) {
     throw OpError("ValueError", name + ": expected " + std::to_string(def.num_inputs) + " inputs, received " +
-                                    std::to_string(inputs.size()));
+                                    std::to_string(count));
   }
   KernelFn kernel = def.kernels[int(device)];
   if (!kernel) {
     throw OpError("ValueError", name + ": no kernel for device " + engine::device_name(device));
   }
-  std::vector<TensorSpec> specs;
-  std::vector<TensorView> input_views;
-  for (const auto& t : inputs) {
+  thread_local CallScratch shared;
+  CallScratch local;
+  CallScratch& scratch = shared.busy ? local : shared;
+  struct Release {
+    CallScratch& s;
+    ~Release() { s.busy = false; }
+  } release{scratch};
+  scratch.busy = true;
+  scratch.specs.resize(count);
+  scratch.input_views.resize(count);
+  for (size_t i = 0; i < count; ++i) {
+    const engine::Tensor& t = *inputs[i];
     if (t.buffer->device() != device) {
       throw OpError("ValueError", name + ": input on " + engine::device_name(t.buffer->device()) +
                                       " but the kernel runs on " + engine::device_name(device));
     }
-    specs.push_back({t.dtype, t.shape});
-    input_views.push_back({t.data(), t.dtype, t.shape, t.strides});
+    scratch.specs[i].dtype = t.dtype;
+    scratch.specs[i].shape.assign(t.shape.begin(), t.shape.end());
+    set_view(scratch.input_views[i], t);
   }
-  std::vector<TensorSpec> out_specs = def.infer(specs, attrs);
+  std::vector<TensorSpec> out_specs = def.infer(scratch.specs, attrs);
   std::vector<engine::Tensor> outputs;
-  std::vector<TensorView> output_views;
-  for (const auto& spec : out_specs) {
+  outputs.reserve(out_specs.size());
+  scratch.output_views.resize(out_specs.size());
+  for (size_t i = 0; i < out_specs.size(); ++i) {
     // Only host memory exists today; a CUDA device brings its own allocation here.
-    outputs.push_back(engine::make_host_tensor(spec.dtype, spec.shape));
-    const auto& t = outputs.back();
-    output_views.push_back({t.data(), t.dtype, t.shape, t.strides});
+    outputs.push_back(engine::make_host_tensor(out_specs[i].dtype, out_specs[i].shape));
+    set_view(scratch.output_views[i], outputs.back());
   }
-  KernelContext ctx{device, def.name.c_str()};
-  kernel(ctx, input_views, output_views, attrs);
+  KernelContext ctx{device, name.c_str()};
+  kernel(ctx, scratch.input_views, scratch.output_views, attrs);
   return outputs;
 }
 

@@ -106,6 +106,10 @@ KernelRegistry& kernel_registry();
 // Errors are OpError (bad input) or std::exception, with the op name in the message.
 std::vector<engine::Tensor> run_op(const std::string& name, const std::vector<engine::Tensor>& inputs,
                                    const Attrs& attrs, Device device);
+// The same for an op already looked up, with `count` inputs behind pointers: the
+// eager hot path, which neither copies the callers' tensors nor searches by name.
+std::vector<engine::Tensor> run_op(const OpDef& def, const engine::Tensor* const* inputs, size_t count,
+                                   const Attrs& attrs, Device device);
 
 // Device-neutral op definitions (shape/dtype inference), one function per file family.
 void define_core_ops(KernelRegistry& registry);

@@ -96,7 +96,7 @@ describe.skipIf(reason !== null)(`compiled MLP train step, cpu vs js${reason ? `
       const sync = await train('cpu', dtype, 'sync');
       const async = await train('cpu', dtype, 'async');
       // The interpreted executable runs node by node; its large nodes go to worker threads.
-      const spy = vi.spyOn(loadNativeAddon(), 'runKernelAsync');
+      const spy = vi.spyOn(loadNativeAddon().raw, 'runOpAsync');
       const interpretedSync = await train('cpu', dtype, 'sync', 'interpreted');
       expect(spy, 'runSync stays on the calling thread').not.toHaveBeenCalled();
       const interpretedAsync = await train('cpu', dtype, 'async', 'interpreted');

@@ -24,7 +24,7 @@ import {
   type NativeAttrValue,
   type NativeBackendInfo,
   type NativeDType,
-  type NativeTensor,
+  NativeTensor,
   type NativeTypedArray,
 } from './native.js';
 
@@ -73,7 +73,7 @@ export class CpuStorage {
   /** Frees every native tensor over these values. */
   disposeViews(): void {
     this.base?.dispose();
-    for (const t of this.others?.values() ?? []) t.dispose();
+    if (this.others) for (const t of this.others.values()) t.dispose();
     this.base = this.baseShape = undefined;
     this.others = null;
   }
@@ -152,7 +152,7 @@ export class CpuBackend implements Backend {
   /** Copies values into backend memory; the native tensor is made when a kernel first needs it with a shape. */
   upload(values: TypedArray, dtype: DType, shape?: readonly number[]): unknown {
     toNativeDType(dtype, 'upload');
-    if (shape) return new CpuStorage(this.addon.createTensor(values as NativeTypedArray, shape, dtype as NativeDType), shape);
+    if (shape) return new CpuStorage(new NativeTensor(this.addon.raw, this.addon.raw.createTensor(values as NativeTypedArray, shape, dtype as NativeDType), false), shape);
     const copy = values.slice();
     this.pendingBytes += copy.byteLength;
     return new CpuStorage(copy);
@@ -198,15 +198,17 @@ export class CpuBackend implements Backend {
     if (hit) return hit;
     let made: NativeTensor;
     if (s.pending) {
-      made = this.addon.createTensor(s.pending as NativeTypedArray, t.shape, toNativeDType(t.dtype, 'upload'));
+      made = new NativeTensor(this.addon.raw, this.addon.raw.createTensor(s.pending as NativeTypedArray, t.shape, toNativeDType(t.dtype, 'upload')), false);
       this.pendingBytes -= s.pending.byteLength;
       s.pending = null;
     } else {
       const base = s.base;
       if (!base) throw new KerasError(`cpu backend: tensor ${t.id} of shape ${fmtShape(t.shape)} was released`);
-      made = this.native.has('reshape')
-        ? this.addon.runKernel('reshape', [base], { shape: t.shape })[0]
-        : this.addon.createTensor(base.read(), t.shape, base.dtype);
+      const raw = this.addon.raw;
+      const id = this.native.has('reshape')
+        ? (raw.runOp(this.addon.opId('reshape'), { shape: t.shape }, base.id) as number)
+        : raw.createTensor(base.read(), t.shape, base.dtype);
+      made = new NativeTensor(raw, id, false);
     }
     s.addView(t.shape, made);
     return made;
@@ -219,11 +221,18 @@ export class CpuBackend implements Backend {
     if (k) return k;
     if (VIEW_OPS.has(op)) k = (inputs) => [inputs[0].storage]; // a view: the same storage, no copy
     else if (this.native.has(op)) {
+      const raw = this.addon.raw;
+      const id = this.addon.opId(op);
+      const idOf = (t: Tensor) => this.nativeOf(t).id;
       k = (inputs, attrs, outputs) => {
-        const natives: NativeTensor[] = [];
-        for (const t of inputs) natives.push(this.nativeOf(t));
         // No attrs object when there are none: the addon then skips enumerating one.
-        return this.wrapOutputs(op, this.addon.runKernel(op, natives, hasAttrs(attrs) ? nativeAttrs(attrs) : undefined), outputs);
+        const a = hasAttrs(attrs) ? nativeAttrs(attrs) : undefined;
+        // Inputs as arguments, not an array: the common arities without a spread.
+        let r: number | number[];
+        if (inputs.length === 1) r = raw.runOp(id, a, idOf(inputs[0]));
+        else if (inputs.length === 2) r = raw.runOp(id, a, idOf(inputs[0]), idOf(inputs[1]));
+        else r = raw.runOp(id, a, ...inputs.map(idOf));
+        return this.wrapOutputs(op, r, outputs);
       };
     }
     else if (this.js.kernel(op)) k = this.fallback(op);
@@ -272,7 +281,10 @@ export class CpuBackend implements Backend {
     return this.addon.memoryInfo();
   }
 
-  private wrapOutputs(op: string, results: NativeTensor[], outputs: OutputSpec[]): CpuStorage[] {
+  private wrapOutputs(op: string, ids: number | number[], outputs: OutputSpec[]): CpuStorage[] {
+    const raw = this.addon.raw;
+    // Handles owned by storages: the GC safety net is their Tensors'.
+    const results = typeof ids === 'number' ? [new NativeTensor(raw, ids, false)] : ids.map((id) => new NativeTensor(raw, id, false));
     if (results.length !== outputs.length) {
       for (const r of results) r.dispose();
       throw new KerasError(`${op}: the native kernel returned ${results.length} outputs, expected ${outputs.length}`);
@@ -282,14 +294,17 @@ export class CpuBackend implements Backend {
     const checks = this.outputChecks.get(op) ?? 0;
     const check = checks < 32;
     if (check) this.outputChecks.set(op, checks + 1);
-    return results.map((r, i) => {
+    const storages: CpuStorage[] = [];
+    for (let i = 0; i < results.length; i++) {
+      const r = results[i];
       const want = outputs[i];
       if (check && (r.dtype !== want.dtype || r.shape.length !== want.shape.length || r.shape.some((d, k) => d !== want.shape[k]))) {
         for (const x of results) x.dispose();
         throw new KerasError(`${op}: the native kernel returned output ${i} as ${r.dtype} ${fmtShape(r.shape)}, expected ${want.dtype} ${fmtShape(want.shape)}`);
       }
-      return new CpuStorage(r, want.shape);
-    });
+      storages.push(new CpuStorage(r, want.shape));
+    }
+    return storages;
   }
 
   /** The js kernel over downloaded values; outputs are uploaded with their shapes. */
@@ -389,8 +404,8 @@ export class CpuBackend implements Backend {
         let outs: Tensor[];
         if (this.native.has(node.op.name) && this.isLarge(ins, node.outputs)) {
           const specs = node.op.infer(ins, node.attrs) as OutputSpec[];
-          const natives = await this.addon.runKernelAsync(node.op.name, ins.map((t) => this.nativeOf(t)), nativeAttrs(node.attrs));
-          const storages = this.wrapOutputs(node.op.name, natives, specs);
+          const ids = await this.addon.raw.runOpAsync(this.addon.opId(node.op.name), nativeAttrs(node.attrs), ...ins.map((t) => this.nativeOf(t).id));
+          const storages = this.wrapOutputs(node.op.name, ids, specs);
           outs = detached(() => storages.map((s, k) => new Tensor({ shape: specs[k].shape, dtype: specs[k].dtype, backend: this, storage: s })));
           lastYield = Date.now();
         } else {

@@ -19,18 +19,6 @@ export type NativeTypedArray = Float32Array | Float64Array | Int32Array | Uint8A
 export type NativeAttrValue = boolean | number | string | number[];
 export type NativeAttrs = Record<string, NativeAttrValue | undefined | null>;
 
-/** A tensor in native memory. Free it with `dispose()`; GC frees it too, later. */
-export interface NativeTensor {
-  readonly shape: number[];
-  readonly dtype: NativeDType;
-  /** Number of elements. */
-  readonly size: number;
-  readonly disposed: boolean;
-  /** Copies the values into a new TypedArray (Uint8Array for bool). */
-  read(): NativeTypedArray;
-  dispose(): void;
-}
-
 export interface NativeBackendInfo {
   /** The instruction-set path in use: 'avx512' | 'avx2' | 'portable'. */
   isa: string;
@@ -67,18 +55,157 @@ export interface NativeMemoryInfo {
    * dropped handles under memory pressure). Told in batches: within 1 MiB of their bytes.
    */
   reportedExternalBytes: number;
+  /** Tensors held by JS (handles not yet disposed or collected). */
+  liveTensors: number;
+}
+
+/** The addon's own exports (native/binding): tensors are numbers, ids into its tensor table. */
+export interface RawNativeAddon {
+  createTensor(data: NativeTypedArray, shape: readonly number[], dtype: NativeDType): number;
+  /** Frees a tensor; false for an id that is not live (already released: harmless). */
+  releaseTensor(id: number): boolean;
+  /** undefined for an id that is not live. */
+  tensorShape(id: number): number[] | undefined;
+  tensorDType(id: number): NativeDType | undefined;
+  readTensor(id: number): NativeTypedArray;
+  /** The id runOp takes for an op name; -1 when the engine has no such op. */
+  opId(name: string): number;
+  /** Runs an op: one output id, or an array of ids for several outputs. */
+  runOp(opId: number, attrs: NativeAttrs | undefined, ...inputs: number[]): number | number[];
+  runOpAsync(opId: number, attrs: NativeAttrs | undefined, ...inputs: number[]): Promise<number | number[]>;
+  backendInfo(): NativeBackendInfo;
+  memoryInfo(): NativeMemoryInfo;
+  releaseCache(): void;
+  peakFlops(threads: number, seconds: number): number;
+  setIsa(isa: string): void;
+  setNumThreads(n: number): void;
+  compileGraph?(plan: unknown): RawNativeGraph;
+}
+
+interface RawRunResult {
+  outputs: number[];
+  updates: number[];
+  stats: unknown;
+}
+
+interface RawNativeGraph {
+  run(feeds: number[], variables: number[], donate: boolean[]): Promise<RawRunResult>;
+  runSync(feeds: number[], variables: number[], donate: boolean[]): RawRunResult;
+  plan(): unknown;
+  dispose(): void;
 }
 
 /**
- * The addon's exports. Errors from bad input are thrown (or, for the async
- * variant, rejected) as Error objects whose `name` is ShapeError, DTypeError or
- * ValueError and whose message names the op and the shapes.
+ * Handles that outlived the synchronous stretch that made them are registered here,
+ * so a dropped handle's tensor is freed by the GC. Registering costs about a
+ * microsecond, more than a small op, and most handles are disposed right away, so
+ * new handles wait in `young` until the next turn of the event loop (as lib/tensor.ts
+ * does for Tensors). A double release (dispose racing the GC) is harmless: ids are
+ * never reused for another tensor.
+ */
+const dropped = new FinalizationRegistry<{ raw: RawNativeAddon; id: number }>(({ raw, id }) => raw.releaseTensor(id));
+let young: NativeTensor[] = [];
+let sweepScheduled = false;
+
+function registerSurvivors(): void {
+  const batch = young;
+  young = [];
+  for (const h of batch) h.registerIfLive(dropped);
+}
+
+function watch(h: NativeTensor): void {
+  young.push(h);
+  // A long synchronous loop must not keep every handle it made alive until it ends.
+  if (young.length >= 4096) registerSurvivors();
+  else if (!sweepScheduled) {
+    sweepScheduled = true;
+    setImmediate(() => {
+      sweepScheduled = false;
+      registerSurvivors();
+    }).unref();
+  }
+}
+
+/**
+ * A tensor in native memory: a plain JS object around the engine's id. Free it with
+ * `dispose()`; a handle dropped undisposed is freed by the GC, later.
+ */
+export class NativeTensor {
+  /** The engine's id; -1 once disposed. */
+  id: number;
+  private shapeCache: number[] | undefined;
+  private dtypeCache: NativeDType | undefined;
+  private registered = false;
+
+  /**
+   * @internal Handles come from the addon's functions. `watched = false` is for owners
+   * that free the tensor themselves, GC included (the cpu backend's storages, whose
+   * Tensors carry the GC safety net).
+   */
+  constructor(
+    private readonly raw: RawNativeAddon,
+    id: number,
+    watched = true,
+  ) {
+    this.id = id;
+    if (watched) watch(this);
+  }
+
+  get shape(): number[] {
+    if (!(this.id >= 0)) return [];
+    return (this.shapeCache ??= this.raw.tensorShape(this.id) ?? []);
+  }
+
+  get dtype(): NativeDType {
+    return (this.dtypeCache ??= (this.id >= 0 ? this.raw.tensorDType(this.id) : undefined) ?? 'float32');
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.id >= 0 ? this.shape.reduce((a, d) => a * d, 1) : 0;
+  }
+
+  get disposed(): boolean {
+    return !(this.id >= 0);
+  }
+
+  /** Copies the values into a new TypedArray (Uint8Array for bool). */
+  read(): NativeTypedArray {
+    if (!(this.id >= 0)) throw new Error('read: the tensor was already disposed');
+    return this.raw.readTensor(this.id);
+  }
+
+  /** Frees the native memory now. Safe to call twice. */
+  dispose(): void {
+    if (!(this.id >= 0)) return;
+    this.raw.releaseTensor(this.id);
+    this.id = -1;
+    if (this.registered) dropped.unregister(this);
+  }
+
+  /** @internal */
+  registerIfLive(registry: FinalizationRegistry<{ raw: RawNativeAddon; id: number }>): void {
+    if (!(this.id >= 0) || this.registered) return;
+    this.registered = true;
+    registry.register(this, { raw: this.raw, id: this.id }, this);
+  }
+}
+
+/**
+ * The addon as the rest of the library uses it: handles instead of ids. Errors from
+ * bad input are thrown (or, for the async variant, rejected) as Error objects whose
+ * `name` is ShapeError, DTypeError or ValueError and whose message names the op and
+ * the shapes.
  */
 export interface NativeAddon {
+  /** The id-based exports, for hot paths that manage ids themselves. */
+  readonly raw: RawNativeAddon;
   createTensor(data: NativeTypedArray, shape: readonly number[], dtype: NativeDType): NativeTensor;
   runKernel(op: string, inputs: readonly NativeTensor[], attrs?: NativeAttrs): NativeTensor[];
   /** Same as runKernel, computed off the event loop. Inputs stay alive until it settles. */
   runKernelAsync(op: string, inputs: readonly NativeTensor[], attrs?: NativeAttrs): Promise<NativeTensor[]>;
+  /** The id raw.runOp takes for `op`; throws a ValueError-named Error for ops the engine lacks. */
+  opId(op: string): number;
   backendInfo(): NativeBackendInfo;
   memoryInfo(): NativeMemoryInfo;
   /** Returns the allocator's cached blocks to the OS. */
@@ -89,6 +216,78 @@ export interface NativeAddon {
   setIsa(isa: string): void;
   /** Resizes the thread pool; n <= 0 restores the default. Not while kernels run. */
   setNumThreads(n: number): void;
+}
+
+/** A plan for compileGraph, with its constants as handles. */
+export interface NativeGraphPlan {
+  constants: { slot: number; tensor: NativeTensor }[];
+  [field: string]: unknown;
+}
+
+/** A compiled graph; runs return handles. */
+export interface NativeGraphHandle {
+  run(feeds: NativeTensor[], variables: NativeTensor[], donate: boolean[]): Promise<{ outputs: NativeTensor[]; updates: NativeTensor[]; stats: unknown }>;
+  runSync(feeds: NativeTensor[], variables: NativeTensor[], donate: boolean[]): { outputs: NativeTensor[]; updates: NativeTensor[]; stats: unknown };
+  plan(): unknown;
+  dispose(): void;
+}
+
+/** The ids of handles given to the addon; a disposed handle passes -1, which the engine reports as disposed. */
+function idsOf(op: string, what: string, handles: readonly NativeTensor[]): number[] {
+  const ids: number[] = [];
+  for (let i = 0; i < handles.length; i++) {
+    const h = handles[i];
+    if (!(h instanceof NativeTensor)) throw new TypeError(`${op}: ${what} ${i} is not a NativeTensor`);
+    ids.push(h.id >= 0 ? h.id : -1);
+  }
+  return ids;
+}
+
+/**
+ * The facade over the raw exports. It also carries `compileGraph(plan)`, typed by its
+ * one user, lib/backends/cpu/executor.ts (ExecutorAddon).
+ */
+function wrapAddon(raw: RawNativeAddon): NativeAddon & { compileGraph?: (plan: NativeGraphPlan) => NativeGraphHandle } {
+  const opIds = new Map<string, number>();
+  const opId = (op: string): number => {
+    let id = opIds.get(op);
+    if (id === undefined) {
+      id = raw.opId(op);
+      opIds.set(op, id);
+    }
+    if (id < 0) throw Object.assign(new Error(`unknown op '${op}'`), { name: 'ValueError' });
+    return id;
+  };
+  const handles = (r: number | number[]): NativeTensor[] => (typeof r === 'number' ? [new NativeTensor(raw, r)] : r.map((id) => new NativeTensor(raw, id)));
+  const wrapRun = (r: RawRunResult) => ({ outputs: handles(r.outputs), updates: handles(r.updates), stats: r.stats });
+  return {
+    raw,
+    createTensor: (data, shape, dtype) => new NativeTensor(raw, raw.createTensor(data, shape, dtype)),
+    runKernel: (op, inputs, attrs) => handles(raw.runOp(opId(op), attrs, ...idsOf(op, 'input', inputs))),
+    runKernelAsync: async (op, inputs, attrs) => handles(await raw.runOpAsync(opId(op), attrs, ...idsOf(op, 'input', inputs))),
+    opId,
+    backendInfo: () => raw.backendInfo(),
+    memoryInfo: () => raw.memoryInfo(),
+    releaseCache: () => raw.releaseCache(),
+    peakFlops: (threads, seconds) => raw.peakFlops(threads, seconds),
+    setIsa: (isa) => raw.setIsa(isa),
+    setNumThreads: (n) => raw.setNumThreads(n),
+    compileGraph: raw.compileGraph
+      ? (plan) => {
+          // A malformed plan goes to the engine as it is, which names what is wrong with it.
+          const constants = Array.isArray(plan?.constants)
+            ? plan.constants.map((c) => (c?.tensor instanceof NativeTensor ? { ...c, tensor: c.tensor.id } : c))
+            : plan?.constants;
+          const graph = raw.compileGraph!(plan && typeof plan === 'object' ? { ...plan, constants } : plan);
+          return {
+            run: async (feeds, variables, donate) => wrapRun(await graph.run(idsOf('run', 'feed', feeds), idsOf('run', 'variable', variables), donate)),
+            runSync: (feeds, variables, donate) => wrapRun(graph.runSync(idsOf('runSync', 'feed', feeds), idsOf('runSync', 'variable', variables), donate)),
+            plan: () => graph.plan(),
+            dispose: () => graph.dispose(),
+          };
+        }
+      : undefined,
+  };
 }
 
 /** Thrown when the native addon cannot be loaded; `cause` holds the loader's error. */
@@ -119,7 +318,7 @@ export function loadNativeAddon(): NativeAddon {
   try {
     const root = packageRoot();
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    cached = nodeGypBuild(root) as NativeAddon;
+    cached = wrapAddon(nodeGypBuild(root) as RawNativeAddon);
     return cached;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);

@@ -1,0 +1,209 @@
+#include "tensor_table.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "addon_state.h"
+
+namespace keras::binding {
+namespace {
+
+using engine::DType;
+
+constexpr double kIndexSpan = 4294967296.0;  // 2^32: ids are generation * 2^32 + index
+constexpr uint32_t kMaxGeneration = 1u << 20;  // keeps ids below 2^53, exact in a double
+
+thread_local int64_t t_unreported_external = 0;
+thread_local int64_t t_reported_external = 0;
+
+napi_typedarray_type typed_array_type_for(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return napi_float32_array;
+    case DType::Float64: return napi_float64_array;
+    case DType::Int32: return napi_int32_array;
+    case DType::Bool: return napi_uint8_array;
+  }
+  return napi_uint8_array;
+}
+
+const char* typed_array_name(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return "Float32Array";
+    case DType::Float64: return "Float64Array";
+    case DType::Int32: return "Int32Array";
+    case DType::Bool: return "Uint8Array";
+  }
+  return "TypedArray";
+}
+
+engine::Shape parse_shape(Napi::Env env, const Napi::Value& value, const char* where) {
+  if (!value.IsArray()) throw Napi::TypeError::New(env, std::string(where) + ": shape must be an array of integers");
+  Napi::Array array = value.As<Napi::Array>();
+  engine::Shape shape;
+  for (uint32_t i = 0; i < array.Length(); ++i) {
+    Napi::Value d = array.Get(i);
+    double v = d.IsNumber() ? d.As<Napi::Number>().DoubleValue() : -1;
+    if (!(v >= 0) || v != double(int64_t(v)) || v > 9007199254740991.0) {
+      throw Napi::TypeError::New(env, std::string(where) + ": shape[" + std::to_string(i) +
+                                          "] must be a non-negative integer");
+    }
+    shape.push_back(int64_t(v));
+  }
+  return shape;
+}
+
+double id_argument(const Napi::CallbackInfo& info) {
+  return info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+}
+
+Napi::Value CreateTensor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "createTensor(data, shape, dtype): expected 3 arguments");
+  if (!info[2].IsString()) throw Napi::TypeError::New(env, "createTensor: dtype must be a string");
+  std::string dtype_name = info[2].As<Napi::String>();
+  DType dtype;
+  if (!engine::parse_dtype(dtype_name, &dtype)) {
+    throw Napi::TypeError::New(env, "createTensor: unknown dtype '" + dtype_name +
+                                        "'; expected float32, float64, int32 or bool");
+  }
+  engine::Shape shape = parse_shape(env, info[1], "createTensor");
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != typed_array_type_for(dtype)) {
+    throw Napi::TypeError::New(env, std::string("createTensor: dtype ") + dtype_name + " needs a " + typed_array_name(dtype));
+  }
+  Napi::TypedArray data = info[0].As<Napi::TypedArray>();
+  const int64_t count = engine::shape_numel(shape);
+  if (int64_t(data.ElementLength()) != count) {
+    throw Napi::RangeError::New(env, "createTensor: shape " + engine::format_shape(shape) + " holds " +
+                                         std::to_string(count) + " elements but the data has " +
+                                         std::to_string(data.ElementLength()));
+  }
+  engine::Tensor tensor;
+  try {
+    tensor = engine::make_host_tensor(dtype, shape);
+  } catch (const std::exception& e) {
+    throw to_js_error(env, e);
+  }
+  const size_t bytes = size_t(count) * engine::dtype_size(dtype);
+  if (bytes) std::memcpy(tensor.data(), static_cast<const char*>(data.ArrayBuffer().Data()) + data.ByteOffset(), bytes);
+  return Napi::Number::New(env, addon_state(env).tensors.insert(env, std::move(tensor)));
+}
+
+// releaseTensor(id): true when it freed a tensor, false for an id that is not live.
+napi_value ReleaseTensor(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  double id = -1;
+  napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, nullptr);
+  if (argc < 1 || napi_get_value_double(env, arg, &id) != napi_ok) id = -1;
+  napi_value result = nullptr;
+  napi_get_boolean(env, addon_state(env).tensors.release(env, id), &result);
+  return result;
+}
+
+// tensorShape(id) / tensorDType(id): undefined for an id that is not live.
+Napi::Value TensorShape(const Napi::CallbackInfo& info) {
+  const engine::Tensor* t = addon_state(info.Env()).tensors.find(id_argument(info));
+  if (!t) return info.Env().Undefined();
+  Napi::Array result = Napi::Array::New(info.Env(), t->shape.size());
+  for (size_t i = 0; i < t->shape.size(); ++i) result.Set(uint32_t(i), double(t->shape[i]));
+  return result;
+}
+
+Napi::Value TensorDType(const Napi::CallbackInfo& info) {
+  const engine::Tensor* t = addon_state(info.Env()).tensors.find(id_argument(info));
+  if (!t) return info.Env().Undefined();
+  return Napi::String::New(info.Env(), engine::dtype_name(t->dtype));
+}
+
+Napi::Value ReadTensor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const engine::Tensor* t = addon_state(env).tensors.find(id_argument(info));
+  if (!t) throw Napi::Error::New(env, "read: the tensor was already disposed");
+  const engine::Tensor& tensor = *t;
+  if (!tensor.is_contiguous()) throw Napi::Error::New(env, "read: non-contiguous tensors are not readable yet");
+  const size_t count = size_t(tensor.numel());
+  const size_t bytes = count * engine::dtype_size(tensor.dtype);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes) std::memcpy(buffer.Data(), tensor.data(), bytes);
+  switch (tensor.dtype) {
+    case DType::Float32: return Napi::Float32Array::New(env, count, buffer, 0);
+    case DType::Float64: return Napi::Float64Array::New(env, count, buffer, 0);
+    case DType::Int32: return Napi::Int32Array::New(env, count, buffer, 0);
+    case DType::Bool: return Napi::Uint8Array::New(env, count, buffer, 0);
+  }
+  return env.Undefined();
+}
+
+}  // namespace
+
+double TensorTable::insert(napi_env env, engine::Tensor tensor) {
+  uint32_t index;
+  if (free_.empty()) {
+    index = uint32_t(slots_.size());
+    slots_.emplace_back();
+  } else {
+    index = free_.back();
+    free_.pop_back();
+  }
+  Slot& slot = slots_[index];
+  slot.reported_bytes = tensor.buffer ? int64_t(tensor.buffer->bytes()) : 0;
+  slot.tensor = std::move(tensor);
+  slot.live = true;
+  account_external_memory(env, slot.reported_bytes);
+  return double(slot.generation) * kIndexSpan + double(index);
+}
+
+TensorTable::Slot* TensorTable::slot_of(double id) {
+  if (!(id >= 0) || id != std::floor(id)) return nullptr;  // NaN, negative, fractional
+  const double generation = std::floor(id / kIndexSpan);
+  const double index = id - generation * kIndexSpan;
+  if (index >= double(slots_.size())) return nullptr;
+  Slot& slot = slots_[size_t(index)];
+  return slot.live && double(slot.generation) == generation ? &slot : nullptr;
+}
+
+const engine::Tensor* TensorTable::find(double id) const {
+  Slot* slot = const_cast<TensorTable*>(this)->slot_of(id);
+  return slot ? &slot->tensor : nullptr;
+}
+
+bool TensorTable::release(napi_env env, double id) {
+  Slot* slot = slot_of(id);
+  if (!slot) return false;
+  account_external_memory(env, -slot->reported_bytes);
+  slot->tensor = engine::Tensor();  // the buffer goes back to the allocator here
+  slot->live = false;
+  slot->generation = slot->generation + 1 == kMaxGeneration ? 1 : slot->generation + 1;
+  free_.push_back(uint32_t(slot - slots_.data()));
+  return true;
+}
+
+void TensorTable::clear() {
+  slots_.clear();
+  free_.clear();
+}
+
+void account_external_memory(napi_env env, int64_t delta) {
+  t_unreported_external += delta;
+  if (t_unreported_external >= kExternalMemoryBatch || t_unreported_external <= -kExternalMemoryBatch) {
+    int64_t total = 0;
+    if (napi_adjust_external_memory(env, t_unreported_external, &total) == napi_ok) {
+      t_reported_external += t_unreported_external;
+      t_unreported_external = 0;
+    }
+  }
+}
+
+int64_t reported_external_memory() { return t_reported_external; }
+
+void register_tensor_functions(Napi::Env env, Napi::Object exports) {
+  exports.Set("createTensor", Napi::Function::New(env, CreateTensor, "createTensor"));
+  napi_value release = nullptr;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, "releaseTensor", NAPI_AUTO_LENGTH, ReleaseTensor, nullptr, &release));
+  exports.Set("releaseTensor", release);
+  exports.Set("tensorShape", Napi::Function::New(env, TensorShape, "tensorShape"));
+  exports.Set("tensorDType", Napi::Function::New(env, TensorDType, "tensorDType"));
+  exports.Set("readTensor", Napi::Function::New(env, ReadTensor, "readTensor"));
+}
+
+}  // namespace keras::binding

@@ -1,0 +1,70 @@
+// The engine tensors JS holds, by id. JS sees a tensor as a number: making a JS
+// object per tensor in C++ (a wrapped instance with a weak reference and a
+// finalizer) cost more than a small op, so handles are plain JS objects made by
+// lib/backends/cpu/native.ts around these ids, and the GC safety net for dropped
+// handles lives there too (a FinalizationRegistry that calls releaseTensor).
+//
+// An id is generation * 2^32 + slot index, exact in a double. A slot's generation
+// changes when it is freed, so a stale id (a disposed tensor, a double release)
+// finds nothing instead of another tensor. One table per JS environment (worker
+// thread); it is touched only from that environment's JS thread: async kernels
+// copy their inputs out before leaving it and insert their outputs after returning.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../engine/tensor.h"
+
+namespace keras::binding {
+
+class TensorTable {
+ public:
+  // Stores the tensor and returns its id.
+  double insert(napi_env env, engine::Tensor tensor);
+  // The live tensor of an id, or null (stale, released, or never issued).
+  const engine::Tensor* find(double id) const;
+  // Frees the tensor of an id; false (and nothing freed) when the id is not live.
+  bool release(napi_env env, double id);
+  size_t live_count() const { return slots_.size() - free_.size(); }
+  // Frees every tensor (environment teardown).
+  void clear();
+
+ private:
+  struct Slot {
+    engine::Tensor tensor;
+    uint32_t generation = 1;
+    bool live = false;
+    int64_t reported_bytes = 0;
+  };
+  Slot* slot_of(double id);
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> free_;
+};
+
+// The engine tensor behind a JS value that should be a live id; a JS TypeError
+// naming `what()` otherwise. `what` is a callable so hot paths build no string.
+template <class What>
+const engine::Tensor& tensor_from_value(napi_env env, const TensorTable& table, napi_value value, const What& what) {
+  double id = -1;
+  if (napi_get_value_double(env, value, &id) != napi_ok) throw Napi::TypeError::New(env, what() + " is not a tensor id");
+  if (const engine::Tensor* t = table.find(id)) return *t;
+  throw Napi::Error::New(env, what() + " was already disposed");
+}
+
+// Tells V8 about native bytes gained (> 0) or freed (< 0), so dropped handles are
+// collected under memory pressure. Small changes are summed per thread and passed
+// on once they reach kExternalMemoryBatch: the call is too costly to make per tensor.
+constexpr int64_t kExternalMemoryBatch = int64_t(1) << 20;
+void account_external_memory(napi_env env, int64_t delta);
+// Bytes of live tensors on this thread that V8 has been told about (memoryInfo,
+// tests): within kExternalMemoryBatch of the bytes those tensors hold.
+int64_t reported_external_memory();
+
+// The functions over ids that lib/backends/cpu/native.ts wraps: createTensor,
+// releaseTensor, tensorShape, tensorDType, readTensor.
+void register_tensor_functions(Napi::Env env, Napi::Object exports);
+
+}  // namespace keras::binding
