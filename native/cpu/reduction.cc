@@ -29,6 +29,8 @@ const ReductionIsaTable& reduction_kernels() {
 // Runs longer than this are cut into segments folded in parallel. A fixed size (not
 // one per thread) keeps results identical for every thread count.
 constexpr int64_t kSegmentElements = 1 << 16;
+// Runs up to this long are folded as columns when there are many of them.
+constexpr int64_t kShortRun = 8;
 // Column folds keep this many double accumulators per work item (32 KiB: L1/L2).
 constexpr int64_t kMaxColumnBlock = 4096;
 // Rows of one column-fold chunk: its row blocks fold into the chunk's accumulators in
@@ -87,6 +89,11 @@ ReductionNest plan_reduction(const TensorView& x, const std::vector<int>& axes) 
 
 // Offset of kept index `o` (over the first `dims` kept dims) in the input and the output.
 void kept_offsets(const ReductionNest& nest, int64_t o, size_t dims, int64_t* x_offset, int64_t* out_offset) {
+  if (dims == 1) {  // the common case, without the division (many short folds pay for it)
+    *x_offset = o * nest.kept_x_strides[0];
+    *out_offset = o * nest.kept_out_strides[0];
+    return;
+  }
   *x_offset = 0;
   *out_offset = 0;
   for (size_t d = dims; d-- > 0;) {
@@ -255,7 +262,14 @@ void reduce_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>
   }
   const ReductionNest nest = plan_reduction(x, axes);
   const ReductionIsaTable& kernels = reduction_kernels();
-  if (nest.last_dim_reduced || nest.kept_sizes.empty()) {
+  if (nest.last_dim_reduced && nest.kept_sizes.size() == 1 && nest.reduced_sizes.size() == 1 &&
+      nest.reduced_sizes[0] <= kShortRun) {
+    // Many short runs: folded as columns (outputs side by side, one step per run
+    // position) instead of one fold call per output.
+    ReductionNest as_columns = nest;
+    as_columns.last_dim_reduced = false;
+    reduce_columns(OP, kernels.fold_columns[int(OP)][int(x.dtype)], x, out, as_columns, divisor);
+  } else if (nest.last_dim_reduced || nest.kept_sizes.empty()) {
     reduce_runs(OP, kernels.fold_run[int(OP)][int(x.dtype)], x, out, nest, divisor);
   } else {
     reduce_columns(OP, kernels.fold_columns[int(OP)][int(x.dtype)], x, out, nest, divisor);

@@ -78,7 +78,9 @@ double fold_lanes(const T* x, int64_t n, int64_t stride) {
   constexpr int64_t kBlock = int64_t(kChains) * W * kStepsPerBlock;
   // partial[level] holds the fold of 2^level blocks, present where bit `level` of
   // `blocks` is set: merging equal-sized partials makes the combination pairwise.
-  Reg partial[64];
+  // 40 levels cover 2^40 blocks; fewer than 64 keep the frame under a page, so short
+  // folds pay no stack probing.
+  Reg partial[40];
   uint64_t blocks = 0;
   int64_t i = 0;
   for (; i + kBlock <= n; i += kBlock) {
@@ -107,7 +109,9 @@ template <class Isa, class T, ReduceOp OP>
 double fold_run(const void* x_data, int64_t n, int64_t stride) {
   const T* x = static_cast<const T*>(x_data);
   if constexpr (kVectorizable<T, OP>) {
-    if (stride == 1) return fold_lanes<VectorLanes<typename Isa::template Vec<double>, T, OP>, T, OP>(x, n, 1);
+    using V = typename Isa::template Vec<double>;
+    // Runs shorter than a vector skip the vector setup and the lane fold.
+    if (stride == 1 && n >= V::kWidth) return fold_lanes<VectorLanes<V, T, OP>, T, OP>(x, n, 1);
   }
   return fold_lanes<ScalarLanes<Isa, T, OP>, T, OP>(x, n, stride);
 }

@@ -157,6 +157,8 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     const cases: [number[], number[]][] = [
       [[70000], [0]], // one run cut into segments
       [[257, 300], [1]], // trailing axis
+      [[20000, 5], [1]], // many short runs, folded as columns
+      [[7, 300, 8], [2]], // the same, kept dims merged
       [[300, 257], [0]], // leading axis, column block narrower than the input
       [[5, 7, 9, 11], [0, 2]], // kept innermost dim, two reduced dims
       [[5, 7, 9, 11], [1, 3]], // reduced innermost dim, two reduced dims
