@@ -26,10 +26,16 @@ const finalizer = new FinalizationRegistry<{ backend: Backend; storage: unknown 
   backend.release(storage);
 });
 
-/** The live-tensor counter of a backend (state.live holds one per backend name). */
+let lastBackend: Backend | null = null;
+let lastCount: { n: number } = { n: 0 };
+
+/** The live-tensor counter of a backend (state.live holds one per backend name); the last one is cached. */
 function liveCount(backend: Backend): { n: number } {
+  if (backend === lastBackend) return lastCount;
   let c = state.live.get(backend.name);
   if (!c) state.live.set(backend.name, (c = { n: 0 }));
+  lastBackend = backend;
+  lastCount = c;
   return c;
 }
 

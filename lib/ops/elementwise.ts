@@ -8,7 +8,7 @@ import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
 import { defineOp, type GradFn, type TensorSpec } from './registry.js';
 import { broadcastShapes } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
 import { asDType, asFloat, convertToTensor, promote, unbroadcast, type TensorLike } from './common.js';
 
 // ---------------------------------------------------------------- primitives
@@ -220,6 +220,8 @@ function predicate(name: string) {
 
 function arithmetic(name: string) {
   return (x1: TensorLike, x2: TensorLike): Tensor => {
+    // Two tensors of one dtype: nothing to promote (the common eager case, kept cheap).
+    if (x1 instanceof Tensor && x2 instanceof Tensor && x1.dtype === x2.dtype) return run1(name, [x1, x2]);
     const { tensors } = promote(name, x1, x2);
     return run1(name, tensors);
   };

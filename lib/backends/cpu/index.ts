@@ -283,7 +283,11 @@ export class CpuBackend implements Backend {
 
   private wrapOutputs(op: string, ids: number | number[], outputs: OutputSpec[]): CpuStorage[] {
     const raw = this.addon.raw;
-    // Handles owned by storages: the GC safety net is their Tensors'.
+    // One output, checked enough times already: the eager hot path, no intermediate arrays.
+    // Handles owned by storages are not watched: the GC safety net is their Tensors'.
+    if (typeof ids === 'number' && outputs.length === 1 && (this.outputChecks.get(op) ?? 0) >= 32) {
+      return [new CpuStorage(new NativeTensor(raw, ids, false), outputs[0].shape)];
+    }
     const results = typeof ids === 'number' ? [new NativeTensor(raw, ids, false)] : ids.map((id) => new NativeTensor(raw, id, false));
     if (results.length !== outputs.length) {
       for (const r of results) r.dispose();
