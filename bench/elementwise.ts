@@ -1,6 +1,6 @@
 /**
  * Memory-bound op speed (`npm run bench -- elementwise`): GB/s of bytes moved by
- * add, exp, tanh, sigmoid, erf, sum (all / last axis), softmax and layer normalization (fused,
+ * add, exp, tanh, sigmoid, erf, gelu (both forms), sum (all / last axis), softmax and layer normalization (fused,
  * and the composite it replaced) on a 4096x4096 float32
  * tensor (64 MiB, far larger than L2), on the `cpu` and `js` backends, as a ratio of
  * the copy bandwidth measured in this run; numpy beside them when importable.
@@ -56,6 +56,8 @@ const CASES: OpCase[] = [
   { name: 'tanh', bytes: 2 * N * F32, run: (x) => ops.tanh(x) },
   { name: 'sigmoid', bytes: 2 * N * F32, run: (x) => ops.sigmoid(x) },
   { name: 'erf', bytes: 2 * N * F32, run: (x) => ops.erf(x) },
+  { name: 'gelu (erf form)', bytes: 2 * N * F32, run: (x) => ops.gelu(x, false) },
+  { name: 'gelu (tanh form)', bytes: 2 * N * F32, run: (x) => ops.gelu(x, true) },
   { name: 'sum (all)', bytes: N * F32, run: (x) => ops.sum(x) },
   { name: 'sum (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.sum(x, -1) },
   { name: 'sum (axis 0)', bytes: (N + COLS) * F32, run: (x) => ops.sum(x, 0), note: 'leading axis: column accumulation, as bias gradients' },
@@ -178,12 +180,14 @@ ops = {
   'copy': lambda: np.copyto(dst, x),
   'add': lambda: x + y, 'exp': lambda: np.exp(x), 'tanh': lambda: np.tanh(x),
   'sigmoid': lambda: 1 / (1 + np.exp(-x)),
+  'gelu (tanh form)': lambda: 0.5 * x * (1 + np.tanh(np.float32(0.7978845608) * (x + np.float32(0.044715) * x * x * x))),
   'sum (all)': lambda: x.sum(), 'sum (axis -1)': lambda: x.sum(-1), 'sum (axis 0)': lambda: x.sum(0), 'softmax (axis -1)': lambda: softmax(x),
   'layerNormalization (axis -1)': lambda: layer_norm(x),
 }
 try:  # numpy has no erf; scipy's when importable
     from scipy.special import erf as sp_erf
     ops['erf'] = lambda: sp_erf(x)
+    ops['gelu (erf form)'] = lambda: 0.5 * x * (1 + sp_erf(x * np.float32(0.7071067811865476)))
 except ImportError:
     pass
 out = {'numpy': np.__version__}

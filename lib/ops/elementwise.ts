@@ -22,6 +22,8 @@ interface UnarySpec {
 }
 
 const zeroGrad: UnaryGrad = (x) => zerosLike(x);
+/** 2 sqrt(2/pi): gelu's tanh form is x sigmoid(this * (x + 0.044715 x^3)). */
+const GELU_2_SQRT_2_OVER_PI = 2 * Math.sqrt(2 / Math.PI);
 
 const UNARY: Record<string, UnarySpec> = {
   negative: { kind: 'same', grad: (x, y, dy) => negative(dy) },
@@ -53,6 +55,25 @@ const UNARY: Record<string, UnarySpec> = {
   erf: { kind: 'float', grad: (x, y, dy) => multiply(dy, multiply(exp(negative(square(x))), 2 / Math.sqrt(Math.PI))) },
   erfinv: { kind: 'float', grad: (x, y, dy) => multiply(dy, multiply(exp(square(y)), Math.sqrt(Math.PI) / 2)) },
   sigmoid: { kind: 'float', grad: (x, y, dy) => multiply(dy, multiply(y, subtract(1, y))) },
+  // x Phi(x) (ops.gelu's exact form): Phi(x) + x phi(x).
+  gelu: {
+    kind: 'float',
+    grad: (x, y, dy) => {
+      const cdf = multiply(add(erf(multiply(x, Math.SQRT1_2)), 1), 0.5);
+      const pdf = multiply(exp(multiply(square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return multiply(dy, add(cdf, multiply(x, pdf)));
+    },
+  },
+  // x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3) (ops.gelu's tanh form): s + x s (1 - s) 2u'.
+  geluTanh: {
+    kind: 'float',
+    grad: (x, y, dy) => {
+      const x2 = square(x);
+      const s = sigmoid(multiply(multiply(x, add(multiply(x2, 0.044715), 1)), GELU_2_SQRT_2_OVER_PI));
+      const dw = multiply(add(multiply(x2, 3 * 0.044715), 1), GELU_2_SQRT_2_OVER_PI);
+      return multiply(dy, add(s, multiply(multiply(x, multiply(s, subtract(1, s))), dw)));
+    },
+  },
   isnan: { kind: 'bool' },
   isinf: { kind: 'bool' },
   isfinite: { kind: 'bool' },

@@ -22,7 +22,6 @@ import {
   clip,
   divide,
   equal,
-  erf,
   exp,
   expm1,
   greater,
@@ -36,7 +35,6 @@ import {
   minimum,
   multiply,
   negative,
-  power,
   rsqrt,
   sigmoid,
   sqrt,
@@ -611,12 +609,8 @@ export function logSigmoid(x: TensorLike): Tensor {
 /** Gaussian error linear unit; `approximate` (default true, as Keras) uses the tanh form, false the exact erf form. */
 export function gelu(x: TensorLike, approximate: boolean | { approximate?: boolean } = true): Tensor {
   const approx = isOptions(approximate) ? (approximate.approximate ?? true) : approximate;
-  const t = asFloat(x, 'gelu');
-  if (approx) {
-    const inner = multiply(add(t, multiply(power(t, 3), 0.044715)), Math.sqrt(2 / Math.PI));
-    return multiply(multiply(t, 0.5), add(tanh(inner), 1));
-  }
-  return multiply(multiply(t, 0.5), add(erf(multiply(t, Math.SQRT1_2)), 1));
+  // One primitive each (one pass; the negative tail without 1 + erf / 1 + tanh cancellation).
+  return run1(approx ? 'geluTanh' : 'gelu', [asFloat(x, 'gelu')]);
 }
 
 /** x for x > 0, alpha * (e^x - 1) otherwise. */

@@ -6,7 +6,7 @@
 // int32 wraps, NaN/inf become 0). Where a SIMD path exists (float add, divide,
 // maximum, sqrt, ...) it gives the same bits, because those operations are
 // correctly rounded in float as in double. The exception: exp, log, tanh, sigmoid
-// and float32 erf run simd/vector_math.h in the tensor's own precision, a few ulps
+// and float32 erf and gelu run simd/vector_math.h in the tensor's own precision, a few ulps
 // from the correctly rounded result (test/native/math_accuracy.test.ts).
 //
 // Everything here is a template over the ISA or has internal linkage, so code
@@ -122,6 +122,12 @@ static inline double apply(UnaryOp op, double a) {
       const double e = __builtin_exp(a);
       return e / (1 + e);
     }
+    case UnaryOp::Gelu:  // x Phi(x); erfc keeps the negative tail accurate
+      return 0.5 * a * __builtin_erfc(-a * 0.7071067811865476);
+    case UnaryOp::GeluTanh: {  // x (1 + tanh(u)) / 2 = x sigmoid(2u)
+      const double w = 1.5957691216057308 * (a + 0.044715 * a * a * a);
+      return w >= 0 ? a / (1 + __builtin_exp(-w)) : a * __builtin_exp(w) / (1 + __builtin_exp(w));
+    }
     case UnaryOp::Isnan: return __builtin_isnan(a) ? 1 : 0;
     case UnaryOp::Isinf: return __builtin_isinf(a) ? 1 : 0;
     case UnaryOp::Isfinite: return __builtin_isfinite(a) ? 1 : 0;
@@ -231,12 +237,12 @@ static inline typename V::Reg exp_for_float(typename V::Reg x) {
   return vector_math::exp<V>(x);
 }
 
-// Ops computed by vector_math in the tensor's own precision (erf in float32 only;
-// float64 erf stays the scalar libm one).
+// Ops computed by vector_math in the tensor's own precision (erf and gelu in float32
+// only; their float64 forms stay the scalar libm ones).
 template <class T>
 constexpr bool has_math_form(UnaryOp op) {
   return op == UnaryOp::Exp || op == UnaryOp::Log || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid ||
-         (op == UnaryOp::Erf && std::is_same_v<T, float>);
+         (std::is_same_v<T, float> && (op == UnaryOp::Erf || op == UnaryOp::Gelu || op == UnaryOp::GeluTanh));
 }
 
 template <class V, UnaryOp OP>
@@ -245,6 +251,8 @@ static inline typename V::Reg math_unary(typename V::Reg x) {
   else if constexpr (OP == UnaryOp::Log) return vector_math::log<V>(x);
   else if constexpr (OP == UnaryOp::Tanh) return vector_math::tanh<V>(x);
   else if constexpr (OP == UnaryOp::Sigmoid) return vector_math::sigmoid<V>(x);
+  else if constexpr (OP == UnaryOp::Gelu) return vector_math::gelu<V>(x);
+  else if constexpr (OP == UnaryOp::GeluTanh) return vector_math::gelu_tanh<V>(x);
   else return vector_math::erf<V>(x);
 }
 

@@ -196,6 +196,8 @@ export const CASES: Record<string, OpCase[]> = {
   erf: unaryFloat('any'),
   erfinv: unaryFloat('unit', { large: false }),
   sigmoid: unaryFloat('any'),
+  gelu: unaryFloat('any'),
+  geluTanh: unaryFloat('any'),
   isnan: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],
   isinf: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],
   isfinite: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],

@@ -8,9 +8,20 @@ import { sizeOf, stridesOf } from '../../shape.js';
 import type { Kernel, OutputSpec } from '../backend.js';
 import type { Tensor } from '../../tensor.js';
 import { JsStorage, valuesOf } from './storage.js';
-import { erf, erfinv, floorMod, roundHalfEven } from './special.js';
+import { erf, erfc, erfinv, floorMod, roundHalfEven } from './special.js';
 
-const helpers = { erf, erfinv, floorMod, roundHalfEven };
+/** gelu, exact form: x Phi(x) = x erfc(-x/sqrt 2) / 2 (erfc: no cancellation in the negative tail). */
+function gelu(x: number): number {
+  return 0.5 * x * erfc(-x * Math.SQRT1_2);
+}
+
+/** gelu, tanh form: x (1 + tanh(u)) / 2 = x sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3). */
+function geluTanh(x: number): number {
+  const w = 1.5957691216057308 * (x + 0.044715 * x * x * x);
+  return w >= 0 ? x / (1 + Math.exp(-w)) : (x * Math.exp(w)) / (1 + Math.exp(w));
+}
+
+const helpers = { erf, erfinv, floorMod, roundHalfEven, gelu, geluTanh };
 type Helpers = typeof helpers;
 
 /** Scalar expressions over `a` (and `b`); `h` holds the helpers above. */
@@ -44,6 +55,8 @@ const UNARY: Record<string, string> = {
   erf: 'h.erf(a)',
   erfinv: 'h.erfinv(a)',
   sigmoid: 'a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))',
+  gelu: 'h.gelu(a)',
+  geluTanh: 'h.geluTanh(a)',
   isnan: 'a !== a ? 1 : 0',
   isinf: 'a === Infinity || a === -Infinity ? 1 : 0',
   isfinite: 'Number.isFinite(a) ? 1 : 0',

@@ -25,6 +25,13 @@ export function erf(x: number): number {
   return x > 0 ? 1 - erfc : erfc - 1;
 }
 
+/** erfc = 1 - erf without the cancellation: the continued fraction directly for |x| >= 2.5. */
+export function erfc(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  if (x >= 2.5) return x > 27 ? 0 : erfcContinuedFraction(x);
+  return x <= -2.5 ? 2 - (x < -27 ? 0 : erfcContinuedFraction(-x)) : 1 - erf(x);
+}
+
 /** erfc(x) for x >= 2.5 by Lentz's method on the Laplace continued fraction. */
 function erfcContinuedFraction(x: number): number {
   // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...))))

@@ -12,6 +12,7 @@ template <> struct Vec<float> {
   using Reg = __m256;
   static constexpr int kWidth = 8;
   static constexpr int kRegisters = 16;
+  static constexpr bool kFusedMultiplyAdd = true;  // fmadd rounds once
   static Reg zero() { return _mm256_setzero_ps(); }
   static Reg set1(T x) { return _mm256_set1_ps(x); }
   static Reg load(const T* p) { return _mm256_load_ps(p); }  // 32-byte aligned
@@ -67,6 +68,7 @@ template <> struct Vec<double> {
   using Reg = __m256d;
   static constexpr int kWidth = 4;
   static constexpr int kRegisters = 16;
+  static constexpr bool kFusedMultiplyAdd = true;  // fmadd rounds once
   static Reg zero() { return _mm256_setzero_pd(); }
   static Reg set1(T x) { return _mm256_set1_pd(x); }
   static Reg load(const T* p) { return _mm256_load_pd(p); }

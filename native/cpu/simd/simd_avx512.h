@@ -12,6 +12,7 @@ template <> struct Vec<float> {
   using Reg = __m512;
   static constexpr int kWidth = 16;
   static constexpr int kRegisters = 32;
+  static constexpr bool kFusedMultiplyAdd = true;  // fmadd rounds once
   static Reg zero() { return _mm512_setzero_ps(); }
   static Reg set1(T x) { return _mm512_set1_ps(x); }
   static Reg load(const T* p) { return _mm512_load_ps(p); }  // 64-byte aligned
@@ -58,6 +59,7 @@ template <> struct Vec<double> {
   using Reg = __m512d;
   static constexpr int kWidth = 8;
   static constexpr int kRegisters = 32;
+  static constexpr bool kFusedMultiplyAdd = true;  // fmadd rounds once
   static Reg zero() { return _mm512_setzero_pd(); }
   static Reg set1(T x) { return _mm512_set1_pd(x); }
   static Reg load(const T* p) { return _mm512_load_pd(p); }

@@ -20,6 +20,7 @@ struct VecImpl {
   using Reg = Register;
   static constexpr int kWidth = int(sizeof(Reg) / sizeof(T));
   static constexpr int kRegisters = 16;
+  static constexpr bool kFusedMultiplyAdd = false;  // fmadd rounds once
   static Reg zero() { return Reg{}; }
   static Reg set1(T x) {
     Reg v;

@@ -39,11 +39,14 @@ inline Reg<V> negate(Reg<V> x) {
 // carries one rounding), e^r by a polynomial, then scale_pow2 by n, which also
 // rounds subnormal results once. Inputs are clamped to where the result is neither
 // inf nor 0 any more, so n stays in scale_pow2's range; NaN passes every step.
-template <class V>
+// kPow2 != 0 gives e^x 2^kPow2 in one rounding, for callers whose e^x alone would be
+// subnormal (gelu's tail).
+template <class V, int kPow2 = 0>
 inline Reg<V> exp(Reg<V> x) {
   using T = typename V::T;
+  constexpr T kShift = T(kPow2 * 0.6931471805599453);
   if constexpr (kSingle<V>) {
-    x = V::clamp(x, V::set1(-104.0f), V::set1(89.0f));
+    x = V::clamp(x, V::set1(-104.0f - kShift), V::set1(89.0f - kShift));
     const Reg<V> n = V::round_nearest(V::mul(x, V::set1(1.44269504088896341f)));
     Reg<V> r = V::fmadd(n, V::set1(-0.693359375f), x);  // 9 significant bits: n * this is exact
     r = V::fmadd(n, V::set1(2.12194440e-4f), r);
@@ -51,9 +54,9 @@ inline Reg<V> exp(Reg<V> x) {
     static constexpr T kP[] = {5.0000001201e-1f, 1.6666665459e-1f, 4.1665795894e-2f,
                                8.3334519073e-3f, 1.3981999507e-3f, 1.9875691500e-4f};
     const Reg<V> p = V::add(V::fmadd(polynomial<V>(r, kP), V::mul(r, r), r), V::set1(1.0f));
-    return V::scale_pow2(p, n);
+    return V::scale_pow2(p, kPow2 == 0 ? n : V::add(n, V::set1(T(kPow2))));
   } else {
-    x = V::clamp(x, V::set1(-746.0), V::set1(710.0));
+    x = V::clamp(x, V::set1(-746.0 - kShift), V::set1(710.0 - kShift));
     const Reg<V> n = V::round_nearest(V::mul(x, V::set1(1.4426950408889634)));
     // fdlibm's split of ln 2: the high part has 32 significant bits.
     Reg<V> r = V::fmadd(n, V::set1(-6.93147180369123816490e-01), x);
@@ -62,7 +65,7 @@ inline Reg<V> exp(Reg<V> x) {
     static constexpr T kP[] = {1.0,         1.0,          1.0 / 2,       1.0 / 6,         1.0 / 24,
                                1.0 / 120,   1.0 / 720,    1.0 / 5040,    1.0 / 40320,     1.0 / 362880,
                                1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600};
-    return V::scale_pow2(polynomial<V>(r, kP), n);
+    return V::scale_pow2(polynomial<V>(r, kP), kPow2 == 0 ? n : V::add(n, V::set1(T(kPow2))));
   }
 }
 
@@ -171,30 +174,93 @@ inline Reg<V> log(Reg<V> x) {
   return V::select_less(x, V::zero(), V::set1(Limits::quiet_NaN()), r);
 }
 
-// erf (float). Below |x| = 1, x + x P(x^2) (the leading 2/sqrt(pi) - 1 of P is
-// small, so its rounding to float costs nothing); above, 1 - e^-x^2 Q(|x| - 1) with Q fitted
+// erf(x) for |x| < 1 (float): x + x P(x^2), Lawson-fitted to relative error (0.02
+// ulp); the leading 2/sqrt(pi) - 1 of P is small, so its rounding to float costs nothing.
+template <class V>
+inline Reg<V> erf_small(Reg<V> x) {
+  using T = typename V::T;
+  static constexpr T kP[] = {0.128379166f,   -0.376126260f,    0.112835854f, -0.0268538166f,
+                             0.00518833427f, -0.000801024726f, 7.85402517e-05f};
+  return V::fmadd(x, polynomial<V>(V::mul(x, x), kP), x);
+}
+
+// e^-(x^2 * scale) 2^kPow2 for |x| = a, with x^2 = hi + lo split exactly (fmadd), so
+// the exponent carries no rounding error: e^-(hi + lo) s = e^-hi s (1 - lo s). Used
+// where erfc's relative error would otherwise grow like x^2 ulps.
+template <class V, int kPow2 = 0>
+inline Reg<V> exp_minus_square(Reg<V> a, typename V::T scale) {
+  using T = typename V::T;
+  const Reg<V> hi = V::mul(a, a);
+  Reg<V> lo;
+  if constexpr (V::kFusedMultiplyAdd) {
+    lo = V::fmadd(a, a, negate<V>(hi));
+  } else {  // Veltkamp's split of a into halves, then Dekker's exact product
+    const Reg<V> c = V::mul(a, V::set1(kSingle<V> ? T(4097.0) : T(134217729.0)));
+    const Reg<V> a_hi = V::sub(c, V::sub(c, a));
+    const Reg<V> a_lo = V::sub(a, a_hi);
+    lo = V::add(V::add(V::sub(V::mul(a_hi, a_hi), hi), V::mul(V::add(a_hi, a_hi), a_lo)), V::mul(a_lo, a_lo));
+  }
+  const Reg<V> g = exp<V, kPow2>(V::mul(hi, V::set1(-scale)));
+  return V::fmadd(g, V::mul(lo, V::set1(-scale)), g);
+}
+
+// erf (float). Below |x| = 1, erf_small; above, 1 - e^-x^2 Q(|x| - 1) with Q fitted
 // to erfc(x) e^(x^2) on [1, 3.93] (erf rounds to 1 beyond), weighted so the absolute
-// error stays under 0.05 ulp of erf (both fits: Lawson minimax, 0.02 and 0.04 ulp).
-// x^2 in the exponent carries its rounding error lo (x^2 = hi + lo exactly):
-// e^-(hi + lo) = e^-hi (1 - lo).
+// error stays under 0.05 ulp of erf (Lawson minimax).
 template <class V>
 inline Reg<V> erf(Reg<V> x) {
   using T = typename V::T;
   static_assert(kSingle<V>, "erf is vectorized for float32 lanes only");
-  static constexpr T kSmall[] = {0.128379166f,   -0.376126260f,   0.112835854f,   -0.0268538166f,
-                                 0.00518833427f, -0.000801024726f, 7.85402517e-05f};
   static constexpr T kLarge[] = {0.427583575f,  -0.273211151f,  0.154351890f,   -0.0790611804f,
                                  0.0368966013f, -0.0151411537f, 0.00493491860f, -0.00106608518f,
                                  0.000108194952f};
   const Reg<V> one = V::set1(1.0f);
   const Reg<V> a = V::clamp(V::abs(x), V::zero(), V::set1(3.93f));
-  const Reg<V> small = V::fmadd(x, polynomial<V>(V::mul(x, x), kSmall), x);
-  const Reg<V> hi = V::mul(a, a);
-  const Reg<V> lo = V::fmadd(a, a, negate<V>(hi));
-  Reg<V> g = exp<V>(negate<V>(hi));
-  g = V::fmadd(g, negate<V>(lo), g);
-  const Reg<V> erfc = V::mul(g, polynomial<V>(V::sub(a, one), kLarge));
-  return V::select_less(a, one, small, V::copy_sign(V::sub(one, erfc), x));
+  const Reg<V> erfc = V::mul(exp_minus_square<V>(a, 1.0f), polynomial<V>(V::sub(a, one), kLarge));
+  return V::select_less(a, one, erf_small<V>(x), V::copy_sign(V::sub(one, erfc), x));
+}
+
+// gelu(x) = x Phi(x), Phi the standard normal CDF (Keras' approximate=False), from
+// the lower tail T(|x|) = erfc(|x|/sqrt 2)/2 = e^(-x^2/2) G(|x|)/2: Phi = T below 0
+// and 1 - T above, so the negative side keeps its relative accuracy (x (1 + erf) / 2
+// in float cancels against 1). G = erfc(z) e^(z^2) at z = |x|/sqrt 2 is fitted to
+// relative error: below |x| = sqrt 2 as a polynomial in z - 1/2, beyond as t F(t)
+// with t = 1/z on t in [0.095, 1] (|x| up to 14.9, past which x T underflows).
+template <class V>
+inline Reg<V> gelu(Reg<V> x) {
+  using T = typename V::T;
+  static_assert(kSingle<V>, "gelu is vectorized for float32 lanes only");
+  static constexpr T kNear[] = {0.615690351f,  -0.512688816f, 0.359345555f,  -0.222010851f, 0.124182500f,
+                                -0.0639685243f, 0.0305914674f, -0.0138694840f, 0.00656711636f, -0.00259811757f};
+  static constexpr T kFar[] = {0.502353430f,   -0.170035139f,  -0.0203657579f, 0.0983599201f,
+                               -0.0969082788f, 0.0497970805f,  0.00955586694f, -0.0598084778f,
+                               0.106271021f,   -0.0990982279f, -0.0493665487f, 0.125094920f};
+  const Reg<V> sqrt2 = V::set1(1.41421356f);
+  const Reg<V> a = V::clamp(V::abs(x), V::zero(), V::set1(15.0f));  // NaN stays NaN
+  const Reg<V> z = V::mul(a, V::set1(0.707106781f));
+  const Reg<V> t = V::div(sqrt2, a);  // 1/z; inf at 0, where the near branch is taken
+  const Reg<V> near = polynomial<V>(V::sub(z, V::set1(0.5f)), kNear);
+  const Reg<V> far = V::mul(t, polynomial<V>(V::sub(t, V::set1(0.55f)), kFar));
+  // T carried times 2^64: e^(-x^2/2) is subnormal from |x| = 13.2 on, and x T must
+  // be rounded once, at the end.
+  Reg<V> tail_2p64 = V::mul(V::mul(exp_minus_square<V, 64>(a, 0.5f), V::set1(0.5f)),
+                            V::select_less(a, sqrt2, near, far));
+  tail_2p64 = V::select_less(a, V::set1(15.0f), tail_2p64, V::zero());  // x T rounds to 0 beyond
+  const Reg<V> lower = V::scale_pow2(V::mul(x, tail_2p64), V::set1(-64.0f));                      // x T
+  const Reg<V> upper = V::mul(x, V::fmadd(tail_2p64, V::set1(-5.42101086e-20f), V::set1(1.0f)));  // x (1 - T)
+  return V::select_less(x, V::zero(), lower, upper);
+}
+
+// The tanh form of gelu (Keras' approximate=True), x (1 + tanh(u)) / 2 with
+// u = sqrt(2/pi) (x + 0.044715 x^3), evaluated as x sigmoid(2u): the same function
+// without the cancellation of 1 + tanh(u) for negative x. In the far negative tail
+// (x < -6) the rounding of 2u (~|2u| ulps absolute) limits the relative accuracy.
+template <class V>
+inline Reg<V> gelu_tanh(Reg<V> x) {
+  static_assert(kSingle<V>, "gelu_tanh is vectorized for float32 lanes only");
+  // 2u = x (2 sqrt(2/pi) + 2 sqrt(2/pi) 0.044715 x^2)
+  const Reg<V> w = V::mul(x, V::fmadd(V::mul(x, x), V::set1(0.0713548162f), V::set1(1.59576912f)));
+  return V::mul(x, sigmoid<V>(w));
 }
 
 }  // namespace keras::cpu::vector_math
