@@ -50,6 +50,62 @@ interface OpCase {
   note?: string;
 }
 
+// ------------------------------------------------------------ normalization training rows
+
+const NHWC = [32, 64, 64, 128]; // the same 16M values seen as a batch of images, 128 channels
+
+/** BatchNormalization in training before the fused primitive: moments, then normalize with them. */
+function batchNormComposite(x: keras.Tensor, gamma: keras.Tensor, beta: keras.Tensor): keras.Tensor {
+  const [m, v] = ops.moments(x, [0, 1, 2]);
+  return ops.batchNormalization(x, m, v, -1, { scale: gamma, offset: beta, epsilon: 1e-3 });
+}
+
+function batchNormFused(x: keras.Tensor, gamma: keras.Tensor, beta: keras.Tensor): keras.Tensor {
+  return ops.fusedBatchNormalization(x, -1, { scale: gamma, offset: beta, epsilon: 1e-3 })[0];
+}
+
+/** Layer normalization over the last axis with gamma/beta, from separate ops. */
+function layerNormAffineComposite(x: keras.Tensor, gamma: keras.Tensor, beta: keras.Tensor): keras.Tensor {
+  const [m, v] = ops.moments(x, [-1], true);
+  const inv = ops.multiply(ops.rsqrt(ops.add(v, 1e-3)), gamma);
+  return ops.add(ops.multiply(x, inv), ops.add(ops.multiply(ops.negative(m), inv), beta));
+}
+
+function layerNormAffineFused(x: keras.Tensor, gamma: keras.Tensor, beta: keras.Tensor): keras.Tensor {
+  return ops.layerNormalization(x, { gamma, beta, epsilon: 1e-3 });
+}
+
+type Norm = (x: keras.Tensor, gamma: keras.Tensor, beta: keras.Tensor) => keras.Tensor;
+
+/** Forward, then dx, dgamma, dbeta for the upstream gradient dy (a GradientTape). */
+function forwardBackward(f: Norm, x: keras.Tensor, dy: keras.Tensor, gamma: keras.Tensor, beta: keras.Tensor): unknown {
+  const tape = new keras.GradientTape();
+  tape.watch(x, gamma, beta);
+  const out = tape.record(() => f(x, gamma, beta));
+  return tape.gradient(out, [x, gamma, beta], dy);
+}
+
+/** Training-step rows, fused vs composite: layer norm forward+backward; batch norm (NHWC) forward and forward+backward. */
+function normTrainingCases(): OpCase[] {
+  const params = (n: number): [keras.Tensor, keras.Tensor] => [ops.ones([n]), ops.zeros([n])];
+  const nhwc = (t: keras.Tensor) => ops.reshape(t, NHWC);
+  const C = NHWC[3]!;
+  const lnGrad = (f: Norm) => (x: keras.Tensor, dy: keras.Tensor) => forwardBackward(f, x, dy, ...params(COLS));
+  const bn = (f: Norm) => (x: keras.Tensor) => f(nhwc(x), ...params(C));
+  const bnGrad = (f: Norm) => (x: keras.Tensor, dy: keras.Tensor) => forwardBackward(f, nhwc(x), nhwc(dy), ...params(C));
+  // Bytes of one fused forward (read x, write y) and backward (read x and dy, write dx).
+  const fwd = 2 * N * F32;
+  const fwdBwd = 5 * N * F32;
+  return [
+    { name: 'layerNorm fwd+bwd, fused', bytes: fwdBwd, run: lnGrad(layerNormAffineFused), note: 'fwd+bwd rows: forward, then dx, dgamma, dbeta for a given dy (GradientTape); bytes of one forward and one backward pass' },
+    { name: 'layerNorm fwd+bwd, composite', bytes: fwdBwd, run: lnGrad(layerNormAffineComposite) },
+    { name: 'batchNorm train NHWC, fused', bytes: fwd, run: bn(batchNormFused), note: `batchNorm rows: training mode (batch statistics) over NHWC ${NHWC.join('x')}, gamma and beta per channel` },
+    { name: 'batchNorm train NHWC, composite', bytes: fwd, run: bn(batchNormComposite), note: 'composite: moments, then batchNormalization with them (the layer before the fused primitive)' },
+    { name: 'batchNorm fwd+bwd, fused', bytes: fwdBwd, run: bnGrad(batchNormFused) },
+    { name: 'batchNorm fwd+bwd, composite', bytes: fwdBwd, run: bnGrad(batchNormComposite) },
+  ];
+}
+
 const CASES: OpCase[] = [
   { name: 'add', bytes: 3 * N * F32, run: (x, y) => ops.add(x, y) },
   { name: 'exp', bytes: 2 * N * F32, run: (x) => ops.exp(x) },
@@ -64,6 +120,7 @@ const CASES: OpCase[] = [
   { name: 'softmax (axis -1)', bytes: 2 * N * F32, run: (x) => ops.softmax(x, -1), note: 'one fused pass per row (the softmax primitive)' },
   { name: 'layerNormalization (axis -1)', bytes: 2 * N * F32, run: (x) => ops.layerNormalization(x), note: 'one fused pass per row (the layerNorm primitive)' },
   { name: 'layerNorm composite', bytes: 2 * N * F32, run: (x) => layerNormComposite(x), note: 'moments, rsqrt, multiply, add: the formula before the primitive' },
+  ...normTrainingCases(),
 ];
 
 /** Layer normalization over the last axis from separate ops (what the fused primitive replaces). */

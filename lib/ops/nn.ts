@@ -4,8 +4,9 @@
  *
  * Primitives: conv, convBackpropInput, convBackpropFilter, maxPool, maxPoolGrad, avgPool,
  * avgPoolGrad (channels_last, any number of spatial dims), the single-pass softmax,
- * logSoftmax and sparseSoftmaxCrossEntropy, and the fused layerNorm / layerNormGrad over
- * trailing axes. Everything else is composite. channels_first
+ * logSoftmax and sparseSoftmaxCrossEntropy, the fused layerNorm / layerNormGrad over
+ * trailing axes, and the fused batchNorm / batchNormGrad (batch statistics over every axis
+ * but the channels). Everything else is composite. channels_first
  * is handled here by transposing around the primitives.
  */
 import { FLOATX, isFloat } from '../dtype.js';
@@ -43,6 +44,7 @@ import {
   subtract,
   tanh,
   where,
+  zerosLike,
 } from './elementwise.js';
 import { max, mean, norm, sum } from './reduction.js';
 import { expandDims, reshape, slice, squeeze, transpose } from './shape.js';
@@ -1070,6 +1072,108 @@ function fusedLayerNorm(op: string, t: Tensor, axes: number[], gamma: TensorLike
   const b = g && param(beta, 0);
   if (!g || !b) return null;
   return runOp('layerNorm', [t, g, b], { axis: first, epsilon, rms })[0]!;
+}
+
+type BatchNormAttrs = { axis: number; epsilon: number };
+
+/** x float, `axis` its channel axis (non-negative); returns the channel count as a shape. */
+function inferChannels(op: string, x: TensorSpec, axis: number): Dim[] {
+  if (!isFloat(x.dtype)) throw new DTypeError(`${op}: expected a float tensor x, received ${x.dtype} ${fmtShape(x.shape)}`);
+  if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {
+    throw new ValueError(`${op}: axis ${axis} is out of range for x of shape ${fmtShape(x.shape)} (the channel axis, non-negative, is expected)`);
+  }
+  return [x.shape[axis]];
+}
+
+function checkEpsilon(op: string, epsilon: unknown): void {
+  if (typeof epsilon !== 'number' || !(epsilon >= 0)) throw new ValueError(`${op}: attribute epsilon must be a non-negative number, received ${JSON.stringify(epsilon)}`);
+}
+
+// Batch normalization with the batch's own statistics over every axis but `axis` (the
+// channels), in one pass of sums and one write pass: y = (x - mean) / sqrt(var + epsilon)
+// * gamma + beta. Returns the per-channel mean and biased variance too (the layer updates
+// its moving averages with them); gradients flowing into them are honoured.
+defineOp<BatchNormAttrs>({
+  name: 'batchNorm',
+  category: 'nn',
+  attrs: ['axis', 'epsilon'],
+  infer([x, gamma, beta], { axis, epsilon }) {
+    const op = 'batchNorm';
+    const c = inferChannels(op, x, axis);
+    checkEpsilon(op, epsilon);
+    const what = `the channels (axis ${axis}) of x ${fmtShape(x.shape)}`;
+    expectSpec(op, 'gamma', gamma, x.dtype, c, what);
+    expectSpec(op, 'beta', beta, x.dtype, c, what);
+    return [{ shape: x.shape, dtype: x.dtype }, { shape: c, dtype: x.dtype }, { shape: c, dtype: x.dtype }];
+  },
+  grad: ({ inputs: [x, gamma], outputs: [, m, v], attrs }, [dy, dm, dv]) => {
+    const [dx, dgamma, dbeta] = dy ? runOp('batchNormGrad', [dy, x, gamma, m, v], attrs) : [null, null, null];
+    return [addGrads(dx, momentsGrad(x, attrs.axis, m, dm, dv)), dgamma, dbeta];
+  },
+});
+
+// The gradient of batchNorm in one pass of per-channel sums and one write pass: with
+// xhat = (x - mean) / sqrt(var + epsilon) and count values per channel,
+// dbeta = sum(dy), dgamma = sum(dy * xhat), dx = gamma / sqrt(var + epsilon) * (dy - dbeta / count - xhat * dgamma / count).
+defineOp<BatchNormAttrs>({
+  name: 'batchNormGrad',
+  category: 'nn',
+  attrs: ['axis', 'epsilon'],
+  infer([dy, x, gamma, m, v], { axis, epsilon }) {
+    const op = 'batchNormGrad';
+    const c = inferChannels(op, x, axis);
+    checkEpsilon(op, epsilon);
+    const what = `the channels (axis ${axis}) of x ${fmtShape(x.shape)}`;
+    expectSpec(op, 'dy', dy, x.dtype, x.shape, 'x');
+    expectSpec(op, 'gamma', gamma, x.dtype, c, what);
+    expectSpec(op, 'mean', m, x.dtype, c, what);
+    expectSpec(op, 'variance', v, x.dtype, c, what);
+    return [{ shape: x.shape, dtype: x.dtype }, { shape: c, dtype: x.dtype }, { shape: c, dtype: x.dtype }];
+  },
+  // No grad rule: second derivatives of batch normalization are not needed for training.
+});
+
+function addGrads(a: Tensor | null, b: Tensor | null): Tensor | null {
+  return a && b ? add(a, b) : (a ?? b);
+}
+
+/**
+ * The part of dx flowing through per-channel batch moments (mean m, biased variance) used
+ * downstream: d mean / dx = 1 / count, d var / dx = 2 (x - m) / count.
+ */
+function momentsGrad(x: Tensor, axis: number, m: Tensor, dm: Tensor | null, dv: Tensor | null): Tensor | null {
+  if (!dm && !dv) return null;
+  const count = x.shape.reduce((p, d) => p * d, 1) / x.shape[axis];
+  const perChannel = (s: Tensor) => reshape(s, x.shape.map((d, i) => (i === axis ? d : 1)));
+  let g = dv ? multiply(perChannel(dv), multiply(subtract(x, perChannel(m)), 2 / count)) : null;
+  if (dm) g = add(g ?? zerosLike(x), divide(perChannel(dm), count));
+  return g;
+}
+
+type FusedBnOptions = { scale?: TensorLike | null; offset?: TensorLike | null; epsilon?: number };
+
+/**
+ * Batch normalization with the batch's own statistics, in one fused primitive (not a Keras
+ * op; TensorFlow's `fused_batch_norm` in training mode): normalizes over every axis but
+ * `axis` and returns `[y, mean, variance]` (the biased variance), the statistics of a
+ * moving-average update. scale/offset: 1-D over `axis`, of x's float dtype; epsilon default 1e-3.
+ */
+export function fusedBatchNormalization(x: TensorLike, axis = -1, options: FusedBnOptions = {}): [Tensor, Tensor, Tensor] {
+  const op = 'fusedBatchNormalization';
+  const t = asFloat(x, op);
+  const a = normalizeAxis(axis, t.rank, op);
+  const c = t.shape[a];
+  if (c === null) throw new ShapeError(`${op}: axis ${axis} of x ${fmtShape(t.shape)} must have a known size`);
+  const param = (v: TensorLike | null | undefined, fill: number, name: string): Tensor => {
+    if (v === null || v === undefined) return run1('fill', [], { shape: [c], value: fill, dtype: t.dtype });
+    const p = convertToTensor(v, null, op);
+    if (p.dtype !== t.dtype || p.rank !== 1 || p.shape[0] !== c) {
+      throw new ShapeError(`${op}: ${name} must be 1-D with ${c} entries of dtype ${t.dtype} (axis ${axis} of x ${fmtShape(t.shape)}), received ${p.dtype} ${fmtShape(p.shape)}`);
+    }
+    return p;
+  };
+  const [y, m, v] = runOp('batchNorm', [t, param(options.scale, 1, 'scale'), param(options.offset, 0, 'offset')], { axis: a, epsilon: options.epsilon ?? 1e-3 });
+  return [y!, m!, v!];
 }
 
 /** x divided by its `order`-norm along `axis` (default L2 over -1), `keras.ops.normalize`. */

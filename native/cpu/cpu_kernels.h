@@ -19,5 +19,6 @@ void register_random(kernels::KernelRegistry& registry);
 void register_linalg(kernels::KernelRegistry& registry);
 void register_softmax(kernels::KernelRegistry& registry);
 void register_norm(kernels::KernelRegistry& registry);
+void register_batch_norm(kernels::KernelRegistry& registry);
 
 }  // namespace keras::cpu

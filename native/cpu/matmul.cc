@@ -102,6 +102,7 @@ void register_cpu_kernels(kernels::KernelRegistry& registry) {
   register_linalg(registry);
   register_softmax(registry);
   register_norm(registry);
+  register_batch_norm(registry);
 }
 
 }  // namespace keras::cpu

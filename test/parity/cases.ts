@@ -475,6 +475,25 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([2, 0, 3], f32), x([2, 0, 3], f32), x([0, 3], f32), x([2], f32), x([2], f32, 'positive')], attrs: { axis: 1, rms: false } },
     { inputs: [x([0, 4], f32), x([0, 4], f32), x([4], f32), x([0], f32), x([0], f32, 'positive')], attrs: { axis: 1, rms: false } },
   ],
+
+  // ------------------------------------------------------------ fused batch normalization (batch statistics over all but `axis`)
+  batchNorm: [
+    { inputs: [x([6, 4], f32), x([4], f32), x([4], f32)], attrs: { axis: 1, epsilon: 1e-3 } },
+    { inputs: [x([2, 3, 4, 5], f64), x([3], f64), x([3], f64)], attrs: { axis: 1, epsilon: 1e-3 } }, // channels first: runs
+    { inputs: [x([2, 3, 3, 8], f32), x([8], f32), x([8], f32)], attrs: { axis: 3, epsilon: 1e-5 } }, // NHWC
+    { inputs: [x([37, 19], f32, 'positive', 1e3), x([19], f32), x([19], f32)], attrs: { axis: 1, epsilon: 1e-3 } }, // mean far from 0, C off the vector widths
+    { inputs: [x([3, 67], f64), x([3], f64), x([3], f64)], attrs: { axis: 0, epsilon: 1e-3 } },
+    { inputs: [x([5, 1], f32), x([5], f32), x([5], f32)], attrs: { axis: 0, epsilon: 1e-3 } }, // one value per channel
+    { inputs: [x([0, 3], f32), x([3], f32), x([3], f32)], attrs: { axis: 1, epsilon: 1e-3 } },
+    { inputs: [x([4, 0], f32), x([0], f32), x([0], f32)], attrs: { axis: 1, epsilon: 1e-3 } },
+    { inputs: [x([16, 2], f32, 'special'), x([2], f32), x([2], f32)], attrs: { axis: 1, epsilon: 1e-3 }, grad: false },
+  ],
+  batchNormGrad: [
+    { inputs: [x([6, 4], f32), x([6, 4], f32), x([4], f32), x([4], f32), x([4], f32, 'positive')], attrs: { axis: 1, epsilon: 1e-3 } },
+    { inputs: [x([2, 3, 4, 5], f64), x([2, 3, 4, 5], f64), x([3], f64), x([3], f64), x([3], f64, 'positive')], attrs: { axis: 1, epsilon: 1e-3 } },
+    { inputs: [x([2, 3, 3, 19], f32), x([2, 3, 3, 19], f32), x([19], f32), x([19], f32), x([19], f32, 'positive')], attrs: { axis: 3, epsilon: 1e-5 } },
+    { inputs: [x([0, 3], f32), x([0, 3], f32), x([3], f32), x([3], f32), x([3], f32, 'positive')], attrs: { axis: 1, epsilon: 1e-3 } },
+  ],
 };
 
 const SPECIAL = [0, -0, Infinity, -Infinity, Number.NaN, 1, -1, 0.5, -2.5, 1e30, -1e30, 1e-30, -1e-38, 3e38, 89, -104];

@@ -12,6 +12,7 @@ import { reductionKernels } from './reduction.js';
 import { shapeKernels } from './shape.js';
 import { linalgKernels } from './linalg.js';
 import { nnKernels } from './nn.js';
+import { normKernels } from './norm.js';
 import { randomKernels } from './random.js';
 import { creationKernels } from './creation.js';
 import { indexingKernels } from './indexing.js';
@@ -20,7 +21,7 @@ export class JsBackend implements Backend {
   readonly name = 'js';
   private bytes = 0;
   private readonly kernels = new Map<string, Kernel>(
-    Object.entries({ ...elementwiseKernels, ...reductionKernels, ...shapeKernels, ...linalgKernels, ...nnKernels, ...randomKernels, ...creationKernels, ...indexingKernels }),
+    Object.entries({ ...elementwiseKernels, ...reductionKernels, ...shapeKernels, ...linalgKernels, ...nnKernels, ...normKernels, ...randomKernels, ...creationKernels, ...indexingKernels }),
   );
 
   upload(values: TypedArray): unknown {

@@ -110,10 +110,9 @@ export class BatchNormalization extends Layer {
     return Array.from({ length: rank }, (_, i) => i).filter((i) => i !== a);
   }
 
-  /** Batch mean and biased variance over every axis but `axis`, weighted by the mask when given (Keras' _moments). */
-  private moments(x: Tensor, mask: Tensor | null): [Tensor, Tensor] {
+  /** Batch mean and biased variance over every axis but `axis`, weighted by the mask (Keras' _moments). */
+  private moments(x: Tensor, mask: Tensor): [Tensor, Tensor] {
     const axes = this.reductionAxes(x.rank);
-    if (!mask) return ops.moments(x, axes);
     const w = ops.expandDims(ops.cast(mask, x.dtype), -1);
     const weighted = ops.multiply(w, x);
     const count = ops.add(ops.sum(ops.multiply(w, ops.onesLike(x)), axes, true), FUZZ);
@@ -135,8 +134,11 @@ export class BatchNormalization extends Layer {
     const x = raw.dtype === this.dtype ? raw : ops.cast(raw, this.dtype);
     let mean: Tensor;
     let variance: Tensor;
+    let y: Tensor | null = null;
     if (options.training && this.trainable) {
-      [mean, variance] = this.moments(x, mask);
+      // Unmasked: batch statistics and normalization in one fused op; masked: weighted moments.
+      if (mask) [mean, variance] = this.moments(x, mask);
+      else [y, mean, variance] = ops.fusedBatchNormalization(x, this.axis, { scale: this.gamma?.value ?? null, offset: this.beta?.value ?? null, epsilon: this.epsilon });
       const m = this.momentum;
       const update = (v: Variable, batch: Tensor) => v.assign(ops.stopGradient(ops.add(ops.multiply(v.value, m), ops.multiply(batch, 1 - m))));
       // Building a functional graph on symbolic inputs (no trace) computes shapes only, as Keras' symbolic call.
@@ -148,7 +150,7 @@ export class BatchNormalization extends Layer {
       mean = this.movingMean.value;
       variance = this.movingVariance.value;
     }
-    return ops.batchNormalization(x, mean, variance, this.axis, { offset: this.beta?.value ?? null, scale: this.gamma?.value ?? null, epsilon: this.epsilon });
+    return y ?? ops.batchNormalization(x, mean, variance, this.axis, { offset: this.beta?.value ?? null, scale: this.gamma?.value ?? null, epsilon: this.epsilon });
   }
 
   override getConfig(): Record<string, unknown> {
