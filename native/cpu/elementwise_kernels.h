@@ -229,14 +229,6 @@ static inline typename V::Reg vector_binary(typename V::Reg a, typename V::Reg b
   else return V::pick_min(a, b);
 }
 
-// exp in double lanes for float inputs (the softmax rows' exp): accurate to a few
-// 1e-16, so float results rounded from it are the correctly rounded ones in all but
-// vanishingly rare ties.
-template <class V>
-static inline typename V::Reg exp_for_float(typename V::Reg x) {
-  return vector_math::exp<V>(x);
-}
-
 // Ops computed by vector_math in the tensor's own precision (erf and gelu in float32
 // only; their float64 forms stay the scalar libm ones).
 template <class T>
