@@ -25,6 +25,7 @@
     ],
     "keras_cpu_sources": [
       "native/cpu/elementwise.cc",
+      "native/cpu/fused_chain.cc",
       "native/cpu/gemm.cc",
       "native/cpu/isa.cc",
       "native/cpu/matmul.cc",

@@ -20,5 +20,6 @@ void register_linalg(kernels::KernelRegistry& registry);
 void register_softmax(kernels::KernelRegistry& registry);
 void register_norm(kernels::KernelRegistry& registry);
 void register_batch_norm(kernels::KernelRegistry& registry);
+void register_fused_chain(kernels::KernelRegistry& registry);  // fused_chain.cc
 
 }  // namespace keras::cpu

@@ -9,9 +9,7 @@
 
 // Fused chains call the active ISA's elementwise row functions directly (the
 // same ones the single-op kernels use, so a fused result is bit-identical).
-#include "../cpu/isa.h"
 #include "../kernels/elementwise_ops.h"
-#include "thread_pool.h"
 
 namespace keras::engine {
 namespace {
@@ -19,11 +17,6 @@ namespace {
 using kernels::OpError;
 
 constexpr int kResult = INT_MAX;  // last use of outputs and update values: never dropped
-// Bytes of one tile of a fused chain per intermediate: a chain of ~10 ops keeps
-// its tiles in L2, and the operands of one op in L1.
-constexpr int64_t kTileBytes = 8192;
-// Tiles per work item of the thread pool (about 64 KiB of each operand).
-constexpr int64_t kTilesPerItem = 8;
 
 enum SlotKind : uint8_t { kIntermediate = 0, kFeed = 1, kConstant = 2, kVariable = 3 };
 
@@ -471,60 +464,26 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
 }
 
 void GraphExecutable::run_fused(size_t g, std::vector<Tensor>& values, const Tensor& out) const {
-  const auto& members = fused_[g];
-  const cpu::ElementwiseTable& table = *cpu::active_kernels().elementwise;
-  const DType dtype = out.dtype;
-  const int64_t esize = int64_t(dtype_size(dtype));
+  const kernels::FusedChainFn run_chain = kernels::kernel_registry().fused_chain(Device::CPU);
+  if (!run_chain) throw std::logic_error("no fused-chain runner is registered for the cpu device");
   const int64_t n = out.numel();
-  const int64_t tile = kTileBytes / esize;
-  const int64_t tiles = (n + tile - 1) / tile;
-  // Operand bases resolved once: the chain's inputs are whole tensors or scalars.
-  struct Operand {
-    const char* base = nullptr;
-    int64_t stride = 0;  // 1: walks with the tile, 0: a broadcast scalar
-    int member = -1;
-  };
-  std::vector<Operand> operands(members.size() * 2);
-  for (size_t m = 0; m < members.size(); ++m) {
-    for (int k = 0; k < (members[m].unary ? 1 : 2); ++k) {
-      Operand& op = operands[m * 2 + size_t(k)];
-      if (members[m].slot[k] >= 0) {
-        const Tensor& t = values[size_t(members[m].slot[k])];
-        op.base = static_cast<const char*>(t.data());
-        op.stride = t.numel() == n ? 1 : 0;
+  std::vector<kernels::FusedMember> chain(fused_[g].size());
+  for (size_t m = 0; m < chain.size(); ++m) {
+    const FusedMember& planned = fused_[g][m];
+    kernels::FusedMember& member = chain[m];
+    member.unary = planned.unary;
+    member.op = planned.op;
+    for (int k = 0; k < (planned.unary ? 1 : 2); ++k) {
+      if (planned.slot[k] >= 0) {
+        const Tensor& t = values[size_t(planned.slot[k])];
+        member.data[k] = t.data();
+        member.scalar[k] = t.numel() != n;  // fusion admits whole tensors and scalars only
       } else {
-        op.member = members[m].member[k];
+        member.member[k] = planned.member[k];
       }
     }
   }
-  char* out_base = static_cast<char*>(out.data());
-  const size_t last = members.size() - 1;
-  const int dt = int(dtype);
-  thread_pool().parallel_for(tiles, kTilesPerItem, [&](int64_t begin, int64_t end) {
-    // One tile per non-final member; the final member writes to the output.
-    std::vector<double> scratch(size_t(members.size() * tile * esize / 8 + 8));
-    char* temps = reinterpret_cast<char*>(scratch.data());
-    for (int64_t t = begin; t < end; ++t) {
-      const int64_t start = t * tile;
-      const int64_t count = std::min(tile, n - start);
-      auto ptr = [&](const Operand& op) -> const void* {
-        if (op.member >= 0) return temps + int64_t(op.member) * tile * esize;
-        return op.base + (op.stride ? start * esize : 0);
-      };
-      for (size_t m = 0; m < members.size(); ++m) {
-        void* dst = m == last ? static_cast<void*>(out_base + start * esize) : static_cast<void*>(temps + int64_t(m) * tile * esize);
-        const Operand& a = operands[m * 2];
-        const int64_t sa = a.member >= 0 ? 1 : a.stride;
-        if (members[m].unary) {
-          table.unary[members[m].op][dt](count, ptr(a), sa, dst);
-        } else {
-          const Operand& b = operands[m * 2 + 1];
-          const int64_t sb = b.member >= 0 ? 1 : b.stride;
-          table.binary[members[m].op][dt](count, ptr(a), sa, ptr(b), sb, dst);
-        }
-      }
-    }
-  });
+  run_chain(chain, {out.data(), out.dtype, out.shape, out.strides});
 }
 
 }  // namespace keras::engine

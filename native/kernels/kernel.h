@@ -80,6 +80,21 @@ using InferFn = std::vector<TensorSpec> (*)(const std::vector<TensorSpec>& input
 using KernelFn = void (*)(const KernelContext& ctx, const std::vector<TensorView>& inputs,
                           const std::vector<TensorView>& outputs, const Attrs& attrs);
 
+// One op of a chain of elementwise ops that the graph executor fuses into one
+// pass over memory. Operand k is read from memory (`data[k]`: a tensor with the
+// chain's element count, or a single element broadcast when `scalar[k]`) or, when
+// `data[k]` is null, is the result of the earlier member `member[k]`. The last
+// member writes the chain's output. Every operand has the output's dtype.
+struct FusedMember {
+  bool unary = true;
+  int op = 0;  // UnaryOp or BinaryOp (elementwise_ops.h)
+  const void* data[2] = {nullptr, nullptr};
+  bool scalar[2] = {false, false};
+  int member[2] = {-1, -1};
+};
+// Runs a fused chain on a device: how it tiles and threads the pass is the device's business.
+using FusedChainFn = void (*)(const std::vector<FusedMember>& chain, const TensorView& out);
+
 struct OpDef {
   std::string name;
   int num_inputs = -1;  // -1: variadic
@@ -95,9 +110,13 @@ class KernelRegistry {
   // Throws OpError("ValueError") naming the op for unknown names.
   const OpDef& find(const std::string& name) const;
   std::vector<std::string> op_names(Device device) const;
+  // The device's runner of fused elementwise chains (null: the device fuses nothing).
+  void register_fused_chain(Device device, FusedChainFn fn) { fused_chains_[int(device)] = fn; }
+  FusedChainFn fused_chain(Device device) const { return fused_chains_[int(device)]; }
 
  private:
   std::map<std::string, OpDef> ops_;
+  FusedChainFn fused_chains_[engine::kNumDevices] = {};
 };
 
 KernelRegistry& kernel_registry();

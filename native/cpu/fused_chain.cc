@@ -1,0 +1,68 @@
+// The cpu runner of fused elementwise chains (planned by engine/executor.cc): the
+// output is walked in tiles, and each member of the chain runs the active ISA's
+// row function on one tile, reading its operands from memory or from the tiles
+// of earlier members, so intermediates never leave the cache.
+#include <algorithm>
+#include <vector>
+
+#include "../engine/thread_pool.h"
+#include "cpu_kernels.h"
+#include "isa.h"
+
+namespace keras::cpu {
+namespace {
+
+// Bytes of one tile per intermediate: a chain of ~10 ops keeps its tiles in L2,
+// and the operands of one op in L1.
+constexpr int64_t kTileBytes = 8192;
+// Tiles per work item of the thread pool (about 64 KiB of each operand).
+constexpr int64_t kTilesPerItem = 8;
+
+void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kernels::TensorView& out) {
+  const ElementwiseTable& table = *active_kernels().elementwise;
+  const int dt = int(out.dtype);
+  const int64_t esize = int64_t(engine::dtype_size(out.dtype));
+  const int64_t n = out.numel();
+  const int64_t tile = kTileBytes / esize;
+  const int64_t tiles = (n + tile - 1) / tile;
+  char* out_base = static_cast<char*>(out.data);
+  const size_t last = chain.size() - 1;
+  engine::thread_pool().parallel_for(tiles, kTilesPerItem, [&](int64_t begin, int64_t end) {
+    // One tile per non-final member; the final member writes to the output.
+    std::vector<double> scratch(size_t(chain.size() * tile * esize / 8 + 8));
+    char* temps = reinterpret_cast<char*>(scratch.data());
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t start = t * tile;
+      const int64_t count = std::min(tile, n - start);
+      // Operand k of member m and its step: a tile of an earlier member, a run of memory, or a scalar.
+      auto operand = [&](const kernels::FusedMember& m, int k, int64_t* step) -> const void* {
+        if (!m.data[k]) {
+          *step = 1;
+          return temps + int64_t(m.member[k]) * tile * esize;
+        }
+        *step = m.scalar[k] ? 0 : 1;
+        return static_cast<const char*>(m.data[k]) + (m.scalar[k] ? 0 : start * esize);
+      };
+      for (size_t i = 0; i < chain.size(); ++i) {
+        const kernels::FusedMember& m = chain[i];
+        void* dst = i == last ? static_cast<void*>(out_base + start * esize) : static_cast<void*>(temps + int64_t(i) * tile * esize);
+        int64_t sa = 0, sb = 0;
+        const void* a = operand(m, 0, &sa);
+        if (m.unary) {
+          table.unary[m.op][dt](count, a, sa, dst);
+        } else {
+          const void* b = operand(m, 1, &sb);
+          table.binary[m.op][dt](count, a, sa, b, sb, dst);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void register_fused_chain(kernels::KernelRegistry& registry) {
+  registry.register_fused_chain(engine::Device::CPU, run_fused_chain);
+}
+
+}  // namespace keras::cpu
