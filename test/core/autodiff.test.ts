@@ -67,6 +67,27 @@ describe('grad and valueAndGrad', () => {
   });
 });
 
+describe('second derivatives through backward primitives', () => {
+  // The fused backward ops have no derivative of their own; a gradient reaching one must fail,
+  // not pass zero (the second derivative of these functions is not zero).
+  const w = f64([[0.5, -1, 2, 0.25]]);
+  const x = f64([[1, 2, 3, 6]]);
+  it('layer normalization: first order works, second order is a GradientError naming layerNormGrad', () => {
+    const f = (u: keras.Tensor) => ops.sum(ops.multiply(ops.layerNormalization(u), w));
+    const g1 = keras.grad(f)(x) as keras.Tensor;
+    expect(Math.max(...Array.from(g1.dataSync()).map(Math.abs)), 'first derivative is not zero').toBeGreaterThan(0.01);
+    expect(() => keras.grad((u: keras.Tensor) => ops.sum(ops.square(keras.grad(f)(u) as keras.Tensor)))(x)).toThrow(
+      expect.objectContaining({ name: 'GradientError', message: expect.stringMatching(/layerNormGrad: second derivatives through fused layer normalization are not supported/) }),
+    );
+  });
+  it('max pooling: second order is a GradientError naming maxPoolGrad', () => {
+    const img = ops.reshape(f64([1, 5, 2, 4]), [1, 2, 2, 1]);
+    const f = (u: keras.Tensor) => ops.sum(ops.square(ops.maxPool(u, 2)));
+    expect(Array.from((keras.grad(f)(img) as keras.Tensor).dataSync())).toEqual([0, 10, 0, 0]);
+    expect(() => keras.grad((u: keras.Tensor) => ops.sum(keras.grad(f)(u) as keras.Tensor))(img)).toThrow(/maxPoolGrad: second derivatives through max pooling are not supported/);
+  });
+});
+
 describe('GradientTape', () => {
   it('watches trainable variables automatically, as tf.GradientTape; unwatched sources get zeros', () => {
     const w = new keras.Variable(f64([1, -1]));
