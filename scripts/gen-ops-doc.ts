@@ -226,7 +226,7 @@ export function generateOpsDoc(): string {
   out('| --- | --- | --- | --- | --- | --- |');
   for (const p of [...prims].sort((a, b) => a.category.localeCompare(b.category) || a.name.localeCompare(b.name))) {
     const def = getOp(p.name);
-    out(`| \`${p.name}\` | ${p.category} | ${def.attrs.map((a) => `\`${a}\``).join(', ') || '-'} | ${def.grad ? 'yes' : 'no'} | ${js.kernel(p.name) ? 'kernel' : 'missing'} | ${cpuStatusOf(p.name, cpu)} |`);
+    out(`| \`${p.name}\` | ${p.category} | ${def.attrs.map((a) => `\`${a}\``).join(', ') || '-'} | ${def.grad ? 'yes' : def.gradientUnsupported ? 'no (GradientError)' : 'no'} | ${js.kernel(p.name) ? 'kernel' : 'missing'} | ${cpuStatusOf(p.name, cpu)} |`);
   }
   for (const [module] of MODULES) {
     const mine = rows.filter((r) => r.module === module);

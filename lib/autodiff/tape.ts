@@ -43,7 +43,7 @@ export class GradientTape implements OpRecorder {
   /** @internal OpRecorder. */
   onOp(node: OpNode): void {
     const op = node.op;
-    if (!op.grad) return;
+    if (!op.grad && !op.gradientUnsupported) return;
     let flows = false;
     node.inputs.forEach((t, i) => {
       if (op.nonDifferentiableInputs?.includes(i)) return;
@@ -111,7 +111,8 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
     });
     if (!any) continue;
     const needs = node.inputs.map((x) => tracked.has(x.id));
-    const dxs = node.op.grad!({ inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs }, dys);
+    if (!node.op.grad) throw new GradientError(`${node.op.name}: ${node.op.gradientUnsupported}`);
+    const dxs = node.op.grad({ inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs }, dys);
     node.inputs.forEach((x, i) => {
       const dx = dxs[i];
       if (!dx || !tracked.has(x.id) || node.op.nonDifferentiableInputs?.includes(i) || !isFloat(x.dtype)) return;

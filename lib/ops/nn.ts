@@ -10,11 +10,11 @@
  * is handled here by transposing around the primitives.
  */
 import { FLOATX, isFloat } from '../dtype.js';
-import { DTypeError, GradientError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { run1, runOp } from '../engine.js';
 import { normalizeAxes, normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { defineOp, type GradFn, type TensorSpec } from './registry.js';
+import { defineOp, type TensorSpec } from './registry.js';
 import { asFloat, convertToTensor, promote, type TensorLike } from './common.js';
 import {
   abs,
@@ -203,15 +203,9 @@ defineOp<PoolAttrs>({
   grad: ({ inputs: [x], attrs }, [dy]) => [run1('maxPoolGrad', [x, dy!], attrs)],
 });
 
-/**
- * The grad rule of a backward-pass primitive whose own derivative is not implemented. A
- * gradient reaching it (a second derivative, e.g. a gradient penalty) fails loudly: an op
- * without a rule would pass zero, silently wrong here.
- */
-function secondOrderUnsupported(op: string, what: string): GradFn {
-  return () => {
-    throw new GradientError(`${op}: second derivatives through ${what} are not supported; compute them with the composite ops (for example ops.moments and arithmetic) instead`);
-  };
+/** Why a backward-pass primitive has no derivative of its own (OpDef.gradientUnsupported). */
+function secondOrderUnsupported(what: string): string {
+  return `second derivatives through ${what} are not supported; compute them with the composite ops (for example ops.moments and arithmetic) instead`;
 }
 
 defineOp<PoolAttrs>({
@@ -226,7 +220,7 @@ defineOp<PoolAttrs>({
     }
     return [{ shape: x.shape, dtype: x.dtype }];
   },
-  grad: secondOrderUnsupported('maxPoolGrad', 'max pooling'),
+  gradientUnsupported: secondOrderUnsupported('max pooling'),
 });
 
 defineOp<PoolAttrs>({
@@ -1059,7 +1053,7 @@ defineOp<{ axis: number; rms: boolean }>({
     expectSpec(op, 'rstd', rstd, x.dtype, rows, `the rows of x ${fmtShape(x.shape)}`);
     return [{ shape: x.shape, dtype: x.dtype }, { shape: gamma.shape, dtype: x.dtype }, { shape: gamma.shape, dtype: x.dtype }];
   },
-  grad: secondOrderUnsupported('layerNormGrad', 'fused layer normalization'),
+  gradientUnsupported: secondOrderUnsupported('fused layer normalization'),
 });
 
 /**
@@ -1141,7 +1135,7 @@ defineOp<BatchNormAttrs>({
     expectSpec(op, 'variance', v, x.dtype, c, what);
     return [{ shape: x.shape, dtype: x.dtype }, { shape: c, dtype: x.dtype }, { shape: c, dtype: x.dtype }];
   },
-  grad: secondOrderUnsupported('batchNormGrad', 'fused batch normalization'),
+  gradientUnsupported: secondOrderUnsupported('fused batch normalization'),
 });
 
 function addGrads(a: Tensor | null, b: Tensor | null): Tensor | null {

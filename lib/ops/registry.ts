@@ -36,6 +36,12 @@ export interface OpDef<A extends Attrs = Attrs> {
   infer(inputs: TensorSpec[], attrs: A): TensorSpec[];
   /** Gradient written in ops (so it runs on every backend and inside graphs). Absent: not differentiable. */
   grad?: GradFn<A>;
+  /**
+   * For ops that are differentiable in principle but have no rule here (the backward-pass
+   * primitives): why. A gradient reaching such an op raises a GradientError with this
+   * text instead of passing zero, which would be silently wrong.
+   */
+  gradientUnsupported?: string;
   /** Inputs that never receive gradients (e.g. indices). */
   nonDifferentiableInputs?: readonly number[];
   /** True for ops whose result depends on something other than their inputs (none today besides random via seed inputs). */
