@@ -10,46 +10,15 @@
 #include <type_traits>
 
 #include "norm.h"
+#include "norm_simd.h"
 
 namespace keras::cpu {
 namespace norm_detail {
 
-template <class V, class T>
-typename V::Reg load(const T* p) {
-  if constexpr (std::is_same_v<T, float>) return V::load_float(p);
-  else return V::loadu(p);
-}
-
-template <class V, class T>
-void store(T* p, typename V::Reg v) {
-  if constexpr (std::is_same_v<T, float>) V::store_float(p, v);
-  else V::storeu(p, v);
-}
-
-template <class V>
-double hsum(typename V::Reg r) {
-  alignas(64) double lanes[V::kWidth];
-  V::storeu(lanes, r);
-  double s = 0;
-  for (int i = 0; i < V::kWidth; ++i) s += lanes[i];
-  return s;
-}
-
-// Folds step(acc, k) over the full vectors of a row from *k on, with four independent
-// accumulators (one would make the loop wait on the add latency), then merges them.
-template <class V, class Acc, class Step, class Merge>
-Acc reduce_row(int64_t n, int64_t* k, Acc zero, Step step, Merge merge) {
-  constexpr int W = V::kWidth;
-  Acc a0 = zero, a1 = zero, a2 = zero, a3 = zero;
-  for (; *k + 4 * W <= n; *k += 4 * W) {
-    a0 = step(a0, *k);
-    a1 = step(a1, *k + W);
-    a2 = step(a2, *k + 2 * W);
-    a3 = step(a3, *k + 3 * W);
-  }
-  for (; *k + W <= n; *k += W) a0 = step(a0, *k);
-  return merge(merge(a0, a1), merge(a2, a3));
-}
+using norm_simd::hsum;
+using norm_simd::load;
+using norm_simd::reduce_run;
+using norm_simd::store;
 
 // x - mean in float lanes without losing the low bits of the double mean: mean = hi + lo as
 // two floats, and x - hi is exact for x near the mean.
@@ -83,7 +52,7 @@ void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double 
     const double shift = std::isfinite(double(x[0])) ? double(x[0]) : 0.0;
     const auto sv = V::set1(shift);
     int64_t k = 0;
-    const Sums sums = reduce_row<V>(n, &k, Sums{V::zero(), V::zero()}, [&](Sums acc, int64_t i) {
+    const Sums sums = reduce_run<V>(n, &k, Sums{V::zero(), V::zero()}, [&](Sums acc, int64_t i) {
       const Reg d = V::sub(load<V>(x + i), sv);
       return Sums{V::add(acc.d, d), V::fmadd(d, d, acc.dd)};
     }, [](Sums a, Sums b) { return Sums{V::add(a.d, b.d), V::add(a.dd, b.dd)}; });
@@ -101,13 +70,13 @@ void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double 
     // float64 (and rms): the mean, then the mean of squared deviations, as the js kernel.
     if (!rms) {
       int64_t k = 0;
-      double s = hsum<V>(reduce_row<V>(n, &k, V::zero(), [&](Reg acc, int64_t i) { return V::add(acc, load<V>(x + i)); }, add));
+      double s = hsum<V>(reduce_run<V>(n, &k, V::zero(), [&](Reg acc, int64_t i) { return V::add(acc, load<V>(x + i)); }, add));
       for (; k < n; ++k) s += double(x[k]);
       m = s / double(n);
     }
     const auto mv = V::set1(m);
     int64_t k = 0;
-    double ss = hsum<V>(reduce_row<V>(n, &k, V::zero(), [&](Reg acc, int64_t i) {
+    double ss = hsum<V>(reduce_run<V>(n, &k, V::zero(), [&](Reg acc, int64_t i) {
       const Reg d = V::sub(load<V>(x + i), mv);
       return V::fmadd(d, d, acc);
     }, add));
