@@ -24,12 +24,7 @@ using kernels::Attrs;
 using kernels::KernelContext;
 using kernels::TensorView;
 
-const BatchNormIsaTable& batch_norm_table() {
-  const std::string isa = active_kernels().isa;
-  if (isa == "avx512") return kBatchNormAvx512;
-  if (isa == "avx2") return kBatchNormAvx2;
-  return kBatchNormPortable;
-}
+const BatchNormIsaTable& batch_norm_table() { return for_active_isa(kBatchNormAvx512, kBatchNormAvx2, kBatchNormPortable); }
 
 template <class T>
 const BatchNormRows<T>& batch_rows() {

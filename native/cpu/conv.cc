@@ -142,12 +142,7 @@ struct PixelCursor {
 
 }  // namespace
 
-const ConvIsaTable& conv_kernels() {
-  const std::string isa = active_kernels().isa;
-  if (isa == "avx512") return kConvAvx512;
-  if (isa == "avx2") return kConvAvx2;
-  return kConvPortable;
-}
+const ConvIsaTable& conv_kernels() { return for_active_isa(kConvAvx512, kConvAvx2, kConvPortable); }
 
 namespace {
 

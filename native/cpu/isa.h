@@ -2,6 +2,7 @@
 // by KERAS_CPU_ISA=avx512|avx2|portable, and switchable at run time for tests.
 #pragma once
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "isa_kernels.h"
@@ -12,6 +13,13 @@ namespace keras::cpu {
 std::vector<std::string> available_isas();
 // The table in use now.
 const IsaKernelTable& active_kernels();
+// Of a kernel family's three per-ISA tables (or functions), the one of the active path.
+template <class T>
+const T& for_active_isa(const T& avx512, const T& avx2, const T& portable) {
+  const std::string_view isa = active_kernels().isa;
+  return isa == "avx512" ? avx512 : isa == "avx2" ? avx2 : portable;
+}
+
 // Switches the path; throws std::invalid_argument for unknown names or ISAs
 // this CPU lacks.
 void set_isa(const std::string& name);

@@ -21,12 +21,7 @@ using kernels::Attrs;
 using kernels::KernelContext;
 using kernels::TensorView;
 
-const NormIsaTable& norm_kernels() {
-  const std::string isa = active_kernels().isa;
-  if (isa == "avx512") return kNormAvx512;
-  if (isa == "avx2") return kNormAvx2;
-  return kNormPortable;
-}
+const NormIsaTable& norm_kernels() { return for_active_isa(kNormAvx512, kNormAvx2, kNormPortable); }
 
 template <class T>
 const LayerNormRows<T>& rows_of(const NormIsaTable& table) {

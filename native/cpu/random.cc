@@ -32,12 +32,8 @@ void random_uniform_cpu(const kernels::KernelContext& ctx, const std::vector<Ten
   const int64_t per_block = f64 ? 2 : 4;
   const int64_t blocks = (n + per_block - 1) / per_block;
   const int64_t grain = n < 65536 ? blocks : kBlocksPerItem;
-  const std::string isa = active_kernels().isa;
-  const bool avx512 = isa == "avx512", avx2 = isa == "avx2";
-  const philox::UniformF32Fn f32 = avx512 ? philox::uniform_f32_avx512
-                                   : avx2 ? philox::uniform_f32_avx2 : philox::uniform_f32_portable;
-  const philox::UniformF64Fn f64_fn = avx512 ? philox::uniform_f64_avx512
-                                      : avx2 ? philox::uniform_f64_avx2 : philox::uniform_f64_portable;
+  const philox::UniformF32Fn f32 = for_active_isa(philox::uniform_f32_avx512, philox::uniform_f32_avx2, philox::uniform_f32_portable);
+  const philox::UniformF64Fn f64_fn = for_active_isa(philox::uniform_f64_avx512, philox::uniform_f64_avx2, philox::uniform_f64_portable);
   engine::thread_pool().parallel_for(blocks, grain, [&](int64_t begin, int64_t end) {
     if (f64) {
       f64_fn(begin, end - begin, k0, k1, o.as<double>(), n);
