@@ -94,3 +94,23 @@ export function broadcastIndexer(inShape: readonly number[], outShape: readonly 
     return idx;
   };
 }
+
+/** Resolves a reshape target (one -1 allowed) against the input shape; unknown dims stay null. */
+export function resolveReshape(from: readonly Dim[], to: readonly number[], op = 'reshape'): Dim[] {
+  const unknownIdx = to.indexOf(-1);
+  if (to.some((d, i) => !Number.isInteger(d) || d < -1 || (d === -1 && i !== unknownIdx))) {
+    throw new ValueError(`${op}: invalid target shape ${JSON.stringify(to)}; dims must be non-negative integers with at most one -1`);
+  }
+  const known = to.reduce((n, d) => (d === -1 ? n : n * d), 1);
+  if (from.some((d) => d === null)) {
+    if (unknownIdx < 0) return [...to];
+    return to.map((d) => (d === -1 ? null : d));
+  }
+  const total = (from as number[]).reduce((n, d) => n * d, 1);
+  if (unknownIdx >= 0) {
+    if (known === 0 || total % known !== 0) throw new ShapeError(`${op}: cannot reshape ${fmtShape(from)} (${total} elements) into ${JSON.stringify(to)}`);
+    return to.map((d) => (d === -1 ? total / known : d));
+  }
+  if (known !== total) throw new ShapeError(`${op}: cannot reshape ${fmtShape(from)} (${total} elements) into ${fmtShape(to)} (${known} elements)`);
+  return [...to];
+}

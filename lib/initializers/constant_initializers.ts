@@ -7,7 +7,7 @@ import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { tidy } from '../engine.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/common.js';
-import { optionalArgs } from '../ops/creation.js';
+import { optionalArgs } from '../ops/common.js';
 import { Tensor } from '../tensor.js';
 import { Variable } from '../variable.js';
 import { Initializer, checkInitDType, checkInitShape, type ShapeArg } from './initializer.js';

@@ -7,7 +7,7 @@
  */
 import { FLOATX, parseDType, type DType } from '../dtype.js';
 import { KerasError, ShapeError, ValueError } from '../errors.js';
-import { isOptionsObject } from '../ops/creation.js';
+import { isOptionsObject } from '../ops/common.js';
 import { Tensor } from '../tensor.js';
 import { camelizeConfig, type Config } from './registry.js';
 

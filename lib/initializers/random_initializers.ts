@@ -11,7 +11,7 @@
 import { isFloat, type DType } from '../dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { eagerly, fromValues, tidy } from '../engine.js';
-import { optionalArgs } from '../ops/creation.js';
+import { optionalArgs } from '../ops/common.js';
 import * as ops from '../ops/index.js';
 import * as random from '../random/index.js';
 import type { Tensor } from '../tensor.js';

@@ -10,7 +10,7 @@ import { run1 } from '../engine.js';
 import { broadcastShapes, normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
-import { asDType, dtypeOperand, type TensorLike } from './common.js';
+import { arangeInt, asDType, dtypeOperand, optionalArgs, type TensorLike } from './common.js';
 import { add, cast, divide, equal, floor, greaterEqual, multiply, subtract, where } from './elementwise.js';
 import { broadcastTo, concatenate, expandDims, reshape, transpose } from './shape.js';
 
@@ -48,53 +48,12 @@ defineOp<{ start: number; step: number; size: number; dtype: DType }>({
 
 // ---------------------------------------------------------------- helpers
 
-/** @internal True for a trailing options object (a plain object, not a tensor or array). */
-export function isOptionsObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
-}
-
-/**
- * @internal Resolves Keras-style optional arguments given positionally or as one
- * trailing options object (camelCase names); unknown option names are an error.
- */
-export function optionalArgs<T extends Record<string, unknown>>(op: string, names: readonly (keyof T & string)[], values: readonly unknown[], defaults: T): T {
-  let last = values.length - 1;
-  while (last >= 0 && values[last] === undefined) last--;
-  const out: Record<string, unknown> = { ...defaults };
-  let options: Record<string, unknown> | null = null;
-  if (last >= 0 && isOptionsObject(values[last])) options = values[last] as Record<string, unknown>;
-  else last++;
-  for (let i = 0; i < last; i++) if (values[i] !== undefined) out[names[i]] = values[i];
-  if (options) {
-    for (const [k, v] of Object.entries(options)) {
-      if (!names.includes(k)) throw new ValueError(`${op}: unknown option ${JSON.stringify(k)}; accepted: ${names.join(', ')}`);
-      if (v !== undefined) out[k] = v;
-    }
-  }
-  return out as T;
-}
-
 function shapeArg(shape: number | readonly number[], op: string): number[] {
   return checkShape(typeof shape === 'number' ? [shape] : [...shape], op);
 }
 
 function dtypeArg(dtype: unknown, op: string, fallback: DType): DType {
   return dtype === null || dtype === undefined ? fallback : parseDType(dtype, op);
-}
-
-/** @internal int32 [0, 1, ..., n-1] (a graph node inside a trace). */
-export function arangeInt(n: number): Tensor {
-  return run1('arange', [], { start: 0, step: 1, size: n, dtype: 'int32' });
-}
-
-/**
- * @internal broadcastTo that also works when `shape` has unknown (null) dims inside a
- * trace: broadcastTo's target is a static attribute, so unknown dims come from x via `where`.
- */
-export function broadcastToDims(x: Tensor, shape: readonly Dim[]): Tensor {
-  if (shape.every((d) => d !== null)) return broadcastTo(x, shape as number[]);
-  const mask = run1('fill', [], { shape: shape.map((d) => d ?? 1), value: 1, dtype: 'bool' });
-  return where(mask, x, x);
 }
 
 // ---------------------------------------------------------------- public API

@@ -14,11 +14,21 @@ import { broadcastShapes, normalizeAxis, sizeOf, stridesOf, type Dim } from '../
 import { Tensor } from '../tensor.js';
 import { Variable } from '../variable.js';
 import { defineOp } from './registry.js';
-import { asDType, convertToTensor, type TensorLike } from './common.js';
+import { arangeInt, asDType, convertToTensor, isOptionsObject, optionalArgs, type TensorLike } from './common.js';
 import { add, cast, equal, less, multiply, notEqual, where, zerosLike } from './elementwise.js';
 import { sum } from './reduction.js';
 import { broadcastTo, concatenate, expandDims, flip, pad, reshape, slice, transpose } from './shape.js';
-import { arangeInt, broadcastToDims, isOptionsObject, optionalArgs, tri } from './creation.js';
+import { tri } from './creation.js';
+
+/**
+ * broadcastTo that also works when `shape` has unknown (null) dims inside a
+ * trace: broadcastTo's target is a static attribute, so unknown dims come from x via `where`.
+ */
+function broadcastToDims(x: Tensor, shape: readonly Dim[]): Tensor {
+  if (shape.every((d) => d !== null)) return broadcastTo(x, shape as number[]);
+  const mask = run1('fill', [], { shape: shape.map((d) => d ?? 1), value: 1, dtype: 'bool' });
+  return where(mask, x, x);
+}
 
 // ---------------------------------------------------------------- primitives
 

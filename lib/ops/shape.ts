@@ -5,33 +5,13 @@
  */
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
-import { normalizeAxis, normalizeAxes, broadcastShapes, type Dim } from '../shape.js';
+import { normalizeAxis, normalizeAxes, broadcastShapes, resolveReshape, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp, type TensorSpec } from './registry.js';
 import { convertToTensor, promote, assertInt, type TensorLike } from './common.js';
 import { isInt } from '../dtype.js';
 
 // ---------------------------------------------------------------- primitives
-
-/** Resolves a reshape target (one -1 allowed) against the input shape; unknown dims stay null. */
-export function resolveReshape(from: readonly Dim[], to: readonly number[], op = 'reshape'): Dim[] {
-  const unknownIdx = to.indexOf(-1);
-  if (to.some((d, i) => !Number.isInteger(d) || d < -1 || (d === -1 && i !== unknownIdx))) {
-    throw new ValueError(`${op}: invalid target shape ${JSON.stringify(to)}; dims must be non-negative integers with at most one -1`);
-  }
-  const known = to.reduce((n, d) => (d === -1 ? n : n * d), 1);
-  if (from.some((d) => d === null)) {
-    if (unknownIdx < 0) return [...to];
-    return to.map((d) => (d === -1 ? null : d));
-  }
-  const total = (from as number[]).reduce((n, d) => n * d, 1);
-  if (unknownIdx >= 0) {
-    if (known === 0 || total % known !== 0) throw new ShapeError(`${op}: cannot reshape ${fmtShape(from)} (${total} elements) into ${JSON.stringify(to)}`);
-    return to.map((d) => (d === -1 ? total / known : d));
-  }
-  if (known !== total) throw new ShapeError(`${op}: cannot reshape ${fmtShape(from)} (${total} elements) into ${fmtShape(to)} (${known} elements)`);
-  return [...to];
-}
 
 defineOp<{ shape: number[] }>({
   name: 'reshape',

@@ -5,7 +5,7 @@
  */
 import { KerasError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { asFloat, type TensorLike } from '../ops/common.js';
-import { optionalArgs } from '../ops/creation.js';
+import { optionalArgs } from '../ops/common.js';
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
 import { camelizeConfig, type Config } from '../initializers/registry.js';
