@@ -31,8 +31,10 @@ const ReductionIsaTable& reduction_kernels() {
 constexpr int64_t kSegmentElements = 1 << 16;
 // Runs up to this long are folded as columns when there are many of them.
 constexpr int64_t kShortRun = 8;
-// Column folds keep this many double accumulators per work item (32 KiB: L1/L2).
-constexpr int64_t kMaxColumnBlock = 4096;
+// Column folds keep this many double accumulators per work item, plus as many for the
+// current row block: 2 x 8 KiB, half of L1. It also sets the prefetch distance of the
+// column fold (the next 8 rows of the block: 32 KiB of float32 ahead).
+constexpr int64_t kMaxColumnBlock = 1024;
 // Rows of one column-fold chunk: its row blocks fold into the chunk's accumulators in
 // sequence, and the chunks pairwise, which bounds the depth of every sum's tree.
 constexpr int64_t kMaxChunkRows = 4096;

@@ -117,7 +117,10 @@ double fold_run(const void* x_data, int64_t n, int64_t stride) {
 }
 
 // into[j] = fold(into[j], rows r < count of x[r * row_stride + j * col_stride]);
-// four rows are folded together per step, so `into` is loaded and stored once per four.
+// eight rows are folded together per step (a tree of depth 3), so `into` is loaded and
+// stored once per eight rows, and the next eight rows are prefetched a line at a time
+// (eight streams 16 KiB apart defeat the hardware prefetcher: sum over axis 0 of
+// [4096, 4096] float32 read at about half the speed of a sum over axis -1).
 template <class Isa, class T, ReduceOp OP>
 void fold_rows_into(const T* x, int64_t count, int64_t row_stride, int64_t cols, int64_t col_stride, double* into) {
   int64_t r = 0;
@@ -126,6 +129,29 @@ void fold_rows_into(const T* x, int64_t count, int64_t row_stride, int64_t cols,
       using L = VectorLanes<typename Isa::template Vec<double>, T, OP>;
       using V = typename Isa::template Vec<double>;
       constexpr int W = L::kWidth;
+      for (; r + 8 <= count; r += 8) {
+        const T* x0 = x + r * row_stride;
+        const T *x1 = x0 + row_stride, *x2 = x1 + row_stride, *x3 = x2 + row_stride;
+        const T *x4 = x3 + row_stride, *x5 = x4 + row_stride, *x6 = x5 + row_stride, *x7 = x6 + row_stride;
+        int64_t j = 0;
+        const T* next = x7 + row_stride;  // the next group's rows, prefetched a line at a time
+        const bool prefetch = r + 16 <= count;
+        for (; j + W <= cols; j += W) {
+          if (prefetch && (j * int64_t(sizeof(T))) % 64 == 0) {
+            for (int k = 0; k < 8; ++k) __builtin_prefetch(next + k * row_stride + j);
+          }
+          const auto lo = L::fold(L::fold(L::load(x0 + j, 1), L::load(x1 + j, 1)),
+                                  L::fold(L::load(x2 + j, 1), L::load(x3 + j, 1)));
+          const auto hi = L::fold(L::fold(L::load(x4 + j, 1), L::load(x5 + j, 1)),
+                                  L::fold(L::load(x6 + j, 1), L::load(x7 + j, 1)));
+          V::storeu(into + j, L::fold(V::loadu(into + j), L::fold(lo, hi)));
+        }
+        for (; j < cols; ++j) {
+          double rows = reduce_identity(OP);
+          for (const T* row : {x0, x1, x2, x3, x4, x5, x6, x7}) rows = reduce_fold(OP, rows, double(row[j]));
+          into[j] = reduce_fold(OP, into[j], rows);
+        }
+      }
       for (; r + 4 <= count; r += 4) {
         const T* x0 = x + r * row_stride;
         const T *x1 = x0 + row_stride, *x2 = x1 + row_stride, *x3 = x2 + row_stride;

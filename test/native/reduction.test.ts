@@ -9,7 +9,7 @@
  * 128 for any element (reduction_kernels.h: a block of 4 chains x 16 steps is 18 deep,
  * pairwise block partials add at most log2 of the block count, a run's tail of fewer
  * than one block at most 63 vector steps and 7 scalar ones, the lanes 3, segment or
- * row-chunk partials log2 of their count; a column fold: 18 within a block of 64 rows,
+ * row-chunk partials log2 of their count; a column fold: 11 within a block of 64 rows (8 rows a step),
  * at most 64 blocks per chunk, then chunks pairwise). So |sum - exact| <= 128 u sum|x|
  * with u = 2^-53 (Higham, 4.3), plus the final rounding to the output type: half an
  * ulp of float32 (2^-24 |exact|), and for the float64 reference its own error (2u |exact|).
