@@ -9,6 +9,7 @@ import type { Attrs, OpDef } from './ops/registry.js';
 import { sizeOf } from './shape.js';
 import { formatTensor, type NestedArray, toNested } from './utils/format.js';
 import { state } from './state.js';
+import { SurvivorQueue } from './utils/survivors.js';
 
 /** One recorded op call: the unit of both the eager tape and the graph IR. */
 export interface OpNode {
@@ -39,33 +40,8 @@ function liveCount(backend: Backend): { n: number } {
   return c;
 }
 
-/**
- * Registering with the FinalizationRegistry costs about a microsecond, more than a small
- * op. Most tensors are disposed (by tidy or by hand) in the same synchronous stretch that
- * made them, so new tensors wait here and only those still alive at the next turn of the
- * event loop are registered.
- */
-let young: Tensor[] = [];
-let sweepScheduled = false;
-
-function registerSurvivors(): void {
-  const batch = young;
-  young = [];
-  for (const t of batch) t.registerForCollection();
-}
-
-function watchForLeak(t: Tensor): void {
-  young.push(t);
-  // A long synchronous loop must not keep every tensor it made alive until it ends.
-  if (young.length >= 4096) registerSurvivors();
-  else if (!sweepScheduled) {
-    sweepScheduled = true;
-    setImmediate(() => {
-      sweepScheduled = false;
-      registerSurvivors();
-    }).unref();
-  }
-}
+/** Tensors that outlive their synchronous stretch get the GC safety net (see SurvivorQueue). */
+const survivors = new SurvivorQueue<Tensor>((t) => t.registerForCollection());
 
 export class Tensor {
   readonly id = nextId++;
@@ -84,7 +60,7 @@ export class Tensor {
   private pins = 0;
   private disposePending = false;
   private disposedFlag = false;
-  /** Registered with the GC safety net (see registerSurvivors). */
+  /** Registered with the GC safety net (see SurvivorQueue). */
   private registered = false;
   /** The backend's live counter, held so counting costs no map lookup per tensor. */
   private readonly live: { n: number } | null = null;
@@ -110,7 +86,7 @@ export class Tensor {
       this.backend.retain(this.storage);
       this.live = liveCount(this.backend);
       this.live.n++;
-      watchForLeak(this);
+      survivors.watch(this);
       const scope = state.scopes[state.scopes.length - 1];
       if (scope) scope.push(this);
     }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import { SurvivorQueue } from '../../utils/survivors.js';
 
 /** dtype names the engine stores; `bool` is held as one byte per element. */
 export type NativeDType = 'float32' | 'float64' | 'int32' | 'bool';
@@ -97,34 +98,12 @@ interface RawNativeGraph {
 
 /**
  * Handles that outlived the synchronous stretch that made them are registered here,
- * so a dropped handle's tensor is freed by the GC. Registering costs about a
- * microsecond, more than a small op, and most handles are disposed right away, so
- * new handles wait in `young` until the next turn of the event loop (as lib/tensor.ts
- * does for Tensors). A double release (dispose racing the GC) is harmless: ids are
+ * so a dropped handle's tensor is freed by the GC (deferred as for Tensors: see
+ * SurvivorQueue). A double release (dispose racing the GC) is harmless: ids are
  * never reused for another tensor.
  */
 const dropped = new FinalizationRegistry<{ raw: RawNativeAddon; id: number }>(({ raw, id }) => raw.releaseTensor(id));
-let young: NativeTensor[] = [];
-let sweepScheduled = false;
-
-function registerSurvivors(): void {
-  const batch = young;
-  young = [];
-  for (const h of batch) h.registerIfLive(dropped);
-}
-
-function watch(h: NativeTensor): void {
-  young.push(h);
-  // A long synchronous loop must not keep every handle it made alive until it ends.
-  if (young.length >= 4096) registerSurvivors();
-  else if (!sweepScheduled) {
-    sweepScheduled = true;
-    setImmediate(() => {
-      sweepScheduled = false;
-      registerSurvivors();
-    }).unref();
-  }
-}
+const survivors = new SurvivorQueue<NativeTensor>((h) => h.registerIfLive(dropped));
 
 /**
  * A tensor in native memory: a plain JS object around the engine's id. Free it with
@@ -148,7 +127,7 @@ export class NativeTensor {
     watched = true,
   ) {
     this.id = id;
-    if (watched) watch(this);
+    if (watched) survivors.watch(this);
   }
 
   get shape(): number[] {
