@@ -17,6 +17,7 @@ namespace batch_norm_detail {
 using norm_simd::hsum;
 using norm_simd::load;
 using norm_simd::reduce_run;
+using norm_simd::shifted_sums;
 using norm_simd::store;
 
 template <class V, class T, int U>
@@ -57,28 +58,6 @@ void sums_cols(const T* x, int64_t rows, int64_t C, const double* shift, double*
     s1[j] += r1;
     s2[j] += r2;
   }
-}
-
-template <class V, class T>
-void sums_run(const T* x, int64_t n, double shift, double* s1, double* s2) {
-  using Reg = typename V::Reg;
-  struct Sums {
-    Reg d, dd;
-  };
-  const auto sv = V::set1(shift);
-  int64_t k = 0;
-  const Sums sums = reduce_run<V>(n, &k, Sums{V::zero(), V::zero()}, [&](Sums acc, int64_t i) {
-    const Reg d = V::sub(load<V>(x + i), sv);
-    return Sums{V::add(acc.d, d), V::fmadd(d, d, acc.dd)};
-  }, [](Sums a, Sums b) { return Sums{V::add(a.d, b.d), V::add(a.dd, b.dd)}; });
-  double r1 = hsum<V>(sums.d), r2 = hsum<V>(sums.dd);
-  for (; k < n; ++k) {
-    const double d = double(x[k]) - shift;
-    r1 += d;
-    r2 += d * d;
-  }
-  *s1 = r1;
-  *s2 = r2;
 }
 
 template <class V, class T>
@@ -202,7 +181,7 @@ void grad_dx_run(const T* dy, const T* x, T* dx, int64_t n, double mean, double 
 
 template <class V, class T>
 constexpr BatchNormRows<T> batch_rows() {
-  return BatchNormRows<T>{sums_cols<V, T>,      sums_run<V, T>,      normalize_cols<V, T>, normalize_run<V, T>,
+  return BatchNormRows<T>{sums_cols<V, T>,      shifted_sums<V, T>,      normalize_cols<V, T>, normalize_run<V, T>,
                           grad_sums_cols<V, T>, grad_sums_run<V, T>, grad_dx_cols<V, T>,   grad_dx_run<V, T>};
 }
 

@@ -18,6 +18,7 @@ namespace norm_detail {
 using norm_simd::hsum;
 using norm_simd::load;
 using norm_simd::reduce_run;
+using norm_simd::shifted_sums;
 using norm_simd::store;
 
 // x - mean in float lanes without losing the low bits of the double mean: mean = hi + lo as
@@ -45,23 +46,10 @@ void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double 
     // float32: one pass for the sums of d = x - x[0] and d^2 in double; var = E[d^2] - E[d]^2
     // then loses about n double ulps relative to var at most (x[0] is in the row, so
     // (mean - x[0])^2 <= n * var), far below a float32 ulp.
-    struct Sums {
-      Reg d, dd;
-    };
     // A non-finite x[0] makes the row's statistics inf/NaN anyway; shifting by 0 keeps the js kernel's inf mean.
     const double shift = std::isfinite(double(x[0])) ? double(x[0]) : 0.0;
-    const auto sv = V::set1(shift);
-    int64_t k = 0;
-    const Sums sums = reduce_run<V>(n, &k, Sums{V::zero(), V::zero()}, [&](Sums acc, int64_t i) {
-      const Reg d = V::sub(load<V>(x + i), sv);
-      return Sums{V::add(acc.d, d), V::fmadd(d, d, acc.dd)};
-    }, [](Sums a, Sums b) { return Sums{V::add(a.d, b.d), V::add(a.dd, b.dd)}; });
-    double s1 = hsum<V>(sums.d), s2 = hsum<V>(sums.dd);
-    for (; k < n; ++k) {
-      const double d = double(x[k]) - shift;
-      s1 += d;
-      s2 += d * d;
-    }
+    double s1, s2;
+    shifted_sums<V>(x, n, shift, &s1, &s2);
     const double e1 = s1 / double(n);
     m = shift + e1;
     var = s2 / double(n) - e1 * e1;

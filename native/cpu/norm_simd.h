@@ -46,4 +46,28 @@ Acc reduce_run(int64_t n, int64_t* k, Acc zero, Step step, Merge merge) {
   return merge(merge(a0, a1), merge(a2, a3));
 }
 
+// Sums of d = x[k] - shift and of d^2 over a run, in double lanes: one pass for the moments
+// (var = E[d^2] - E[d]^2 does not cancel when the shift is a value of the run).
+template <class V, class T>
+void shifted_sums(const T* x, int64_t n, double shift, double* s1, double* s2) {
+  using Reg = typename V::Reg;
+  struct Sums {
+    Reg d, dd;
+  };
+  const auto sv = V::set1(shift);
+  int64_t k = 0;
+  const Sums sums = reduce_run<V>(n, &k, Sums{V::zero(), V::zero()}, [&](Sums acc, int64_t i) {
+    const Reg d = V::sub(load<V>(x + i), sv);
+    return Sums{V::add(acc.d, d), V::fmadd(d, d, acc.dd)};
+  }, [](Sums a, Sums b) { return Sums{V::add(a.d, b.d), V::add(a.dd, b.dd)}; });
+  double r1 = hsum<V>(sums.d), r2 = hsum<V>(sums.dd);
+  for (; k < n; ++k) {
+    const double d = double(x[k]) - shift;
+    r1 += d;
+    r2 += d * d;
+  }
+  *s1 = r1;
+  *s2 = r2;
+}
+
 }  // namespace keras::cpu::norm_simd
