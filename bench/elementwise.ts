@@ -10,6 +10,8 @@
  * the copies, then the op, and the ratio is taken within the repetition (shared
  * machines drift); figures are medians over repetitions. Target, reported and never
  * asserted: >= 70% of copy bandwidth on `cpu`.
+ *
+ * Narrowing a run: BENCH_OPS=<regex> (row names), BENCH_BACKENDS=cpu,js, BENCH_NUMPY=0.
  */
 import { spawnSync } from 'node:child_process';
 import * as keras from '../lib/index.js';
@@ -106,7 +108,7 @@ function normTrainingCases(): OpCase[] {
   ];
 }
 
-const CASES: OpCase[] = [
+const ALL_CASES: OpCase[] = [
   { name: 'add', bytes: 3 * N * F32, run: (x, y) => ops.add(x, y) },
   { name: 'exp', bytes: 2 * N * F32, run: (x) => ops.exp(x) },
   { name: 'tanh', bytes: 2 * N * F32, run: (x) => ops.tanh(x) },
@@ -122,6 +124,9 @@ const CASES: OpCase[] = [
   { name: 'layerNorm composite', bytes: 2 * N * F32, run: (x) => layerNormComposite(x), note: 'moments, rsqrt, multiply, add: the formula before the primitive' },
   ...normTrainingCases(),
 ];
+
+/** BENCH_OPS=<regex> keeps the rows whose name matches (e.g. BENCH_OPS='softmax|gelu'); all rows by default. */
+const CASES = process.env.BENCH_OPS ? ALL_CASES.filter((c) => new RegExp(process.env.BENCH_OPS!).test(c.name)) : ALL_CASES;
 
 /** Layer normalization over the last axis from separate ops (what the fused primitive replaces). */
 function layerNormComposite(x: keras.Tensor): keras.Tensor {
@@ -295,7 +300,7 @@ export async function runElementwiseBench(): Promise<void> {
   });
   copy.forEach((k, i) => console.log(`  ${k.name.padEnd(48)} ${limits[i]!.toFixed(1)}`));
   console.log(`  ${'Buffer.copy 256 MiB (1 JS thread)'.padEnd(48)} ${bufferCopyGBps(5).toFixed(1)}`);
-  const np = numpy(5);
+  const np = process.env.BENCH_NUMPY === '0' ? 'skipped (BENCH_NUMPY=0)' : numpy(5);
   const npCopy = typeof np === 'string' ? undefined : (2 * N * F32) / np.copy! / 1e9;
   if (npCopy !== undefined) console.log(`  ${'np.copyto (numpy process, 1 thread)'.padEnd(48)} ${npCopy.toFixed(1)}`);
   console.log(`  limit for the ratios of cpu and js: ${copy.length > 1 ? 'the faster of' : ''} ${copy.map((k) => k.name.split(' (')[0]).join(' and ')}, re-timed in every repetition`);
