@@ -16,13 +16,13 @@
 import { spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import { loadNativeAddon, type NativeTensor } from '../lib/backends/cpu/native.js';
+import { median } from './common.js';
 
 const native = loadNativeAddon();
 const [N, H, W, C, K, F] = [32, 32, 32, 64, 3, 64];
 const flops = 2 * N * H * W * K * K * C * F;
 const repetitions = 9;
 const threadCounts = [...new Set([1, native.backendInfo().threads])];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function random(shape: number[]): NativeTensor {
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));

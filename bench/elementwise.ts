@@ -16,6 +16,7 @@
 import { spawnSync } from 'node:child_process';
 import * as keras from '../lib/index.js';
 import { isNativeAvailable, loadNativeAddon, type NativeTensor } from '../lib/backends/cpu/native.js';
+import { median } from './common.js';
 
 const { ops } = keras;
 
@@ -24,7 +25,6 @@ const COLS = 4096;
 const N = ROWS * COLS;
 const F32 = 4;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Seconds taken by fn (one call). */
 function seconds(fn: () => void): number {

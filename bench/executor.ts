@@ -12,26 +12,11 @@ import { getBackend } from '../lib/engine.js';
 import type { CpuBackend } from '../lib/backends/cpu/index.js';
 import type { Executable } from '../lib/backends/backend.js';
 import { NativeGraphExecutable } from '../lib/backends/cpu/executor.js';
+import { compileForBench, median, mlp, randomFloats } from './common.js';
 
 const { ops, layers } = keras;
 const BATCH = 128;
 const STEPS = 15;
-
-function randomFloats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface Timing {
   syncMs: number;
@@ -49,8 +34,8 @@ async function time(mode: 'interpreted' | 'auto'): Promise<Timing> {
   cpu.compile = (g, o) => (exe = compile(g, o));
   try {
     keras.utils.setRandomSeed(1);
-    const model = new keras.Sequential([keras.Input({ shape: [784] }), new layers.Dense(512, { activation: 'relu' }), new layers.Dense(512, { activation: 'relu' }), new layers.Dense(10)]);
-    model.compile({ optimizer: new keras.optimizers.Adam(1e-3), loss: new keras.losses.SparseCategoricalCrossentropy({ fromLogits: true }) });
+    const model = mlp();
+    compileForBench(model);
     const x = ops.reshape(ops.convertToTensor(randomFloats(BATCH * 784, 1)), [BATCH, 784]);
     const y = ops.convertToTensor(Int32Array.from({ length: BATCH }, (_, i) => (i * 7) % 10));
     for (let i = 0; i < 3; i++) model.trainOnBatch(x, y);

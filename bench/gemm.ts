@@ -15,13 +15,13 @@
 import { spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import { loadNativeAddon, type NativeTensor } from '../lib/backends/cpu/native.js';
+import { median } from './common.js';
 
 const native = loadNativeAddon();
 const sizes = [1024, 2048];
 const repetitions = (n: number) => (n <= 1024 ? 15 : 7);
 const threadCounts = [...new Set([1, Math.min(2, native.backendInfo().threads)])];
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 function randomTensor(n: number): NativeTensor {
   const data = new Float32Array(n * n);

@@ -25,6 +25,7 @@ import * as keras from '../lib/index.js';
 import { runOp } from '../lib/engine.js';
 import type { Kernel, OutputSpec } from '../lib/backends/backend.js';
 import { isNativeAvailable, loadNativeAddon } from '../lib/backends/cpu/native.js';
+import { median } from './common.js';
 
 const { ops } = keras;
 
@@ -35,7 +36,6 @@ const BATCHES = 7;
 v8.setFlagsFromString('--expose-gc');
 const collectGarbage = vm.runInNewContext('gc') as () => void;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 interface Variant {
   name: string;

@@ -5,6 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as keras from '../lib/index.js';
+import { compileForBench, labels, median, mlp, randomFloats } from './common.js';
 
 const { ops, layers } = keras;
 
@@ -16,28 +17,10 @@ interface Case {
   steps: number;
 }
 
-function randomFloats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-
-function labels(n: number, classes: number): keras.Tensor {
-  return ops.convertToTensor(Int32Array.from({ length: n }, (_, i) => (i * 7) % classes));
-}
-
 const CASES: Case[] = [
   {
     name: 'MLP 784-512-512-10, batch 128, Adam',
-    build: () => new keras.Sequential([keras.Input({ shape: [784] }), new layers.Dense(512, { activation: 'relu' }), new layers.Dense(512, { activation: 'relu' }), new layers.Dense(10)]),
+    build: mlp,
     x: () => ops.reshape(ops.convertToTensor(randomFloats(128 * 784, 1)), [128, 784]),
     y: () => labels(128, 10),
     steps: 10,
@@ -72,11 +55,6 @@ const CASES: Case[] = [
   },
 ];
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
 async function kerasNode(c: Case, backend: string): Promise<number | string> {
   try {
     keras.config.setBackend(backend);
@@ -85,7 +63,7 @@ async function kerasNode(c: Case, backend: string): Promise<number | string> {
   }
   try {
     const model = c.build();
-    model.compile({ optimizer: new keras.optimizers.Adam(1e-3), loss: new keras.losses.SparseCategoricalCrossentropy({ fromLogits: true }) });
+    compileForBench(model);
     const x = c.x();
     const y = c.y();
     model.trainOnBatch(x, y);
