@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as keras from '../../lib/index.js';
 import { checkGrad, expectClose, randomTensor } from '../helpers.js';
+import { isNativeAvailable } from '../../lib/backends/cpu/native.js';
 
 const { ops } = keras;
 type Fn = (x: keras.Tensor) => keras.Tensor;
@@ -50,6 +51,27 @@ describe('unary ops', () => {
       const y32 = fn(ops.convertToTensor(points, 'float32'));
       expect(y32.dtype).toBe('float32');
       expectClose(y32, points.map(ref), { rtol: 2e-6, atol: 1e-6 });
+    });
+  }
+
+  const ODD_FUNCTIONS: [string, Fn][] = [
+    ['sin', ops.sin], ['tan', ops.tan], ['arcsin', ops.arcsin], ['arctan', ops.arctan], ['sinh', ops.sinh], ['tanh', ops.tanh],
+    ['arcsinh', ops.arcsinh], ['arctanh', ops.arctanh], ['erf', ops.erf], ['erfinv', ops.erfinv], ['expm1', ops.expm1], ['log1p', ops.log1p],
+    ['gelu', (x) => ops.gelu(x, false)], ['gelu (tanh form)', (x) => ops.gelu(x, true)],
+  ];
+  for (const backend of ['js', ...(isNativeAvailable() ? ['cpu'] : [])]) {
+    it(`functions with f(x) ~ c*x at 0 keep the sign of zero (IEEE, as libm), ${backend}`, () => {
+      keras.config.setBackend(backend);
+      try {
+        for (const dtype of ['float32', 'float64'] as const) {
+          for (const [name, fn] of ODD_FUNCTIONS) {
+            const y = fn(ops.convertToTensor([-0, 0], dtype)).arraySync() as number[];
+            expect(y.map((v) => Object.is(v, -0)), `${name}([-0, +0]) in ${dtype} on ${backend} gave ${y.map((v) => (Object.is(v, -0) ? '-0' : String(v)))}`).toEqual([true, false]);
+          }
+        }
+      } finally {
+        keras.config.setBackend('js');
+      }
     });
   }
 

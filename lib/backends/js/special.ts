@@ -7,6 +7,7 @@ const TWO_OVER_SQRT_PI = 1.1283791670955126;
 /** erf: Maclaurin series for |x| < 2.5 (terms stay small enough to lose < 4 digits), continued fraction for erfc beyond. */
 export function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
+  if (x === 0) return x; // erf is odd: erf(-0) = -0 (the series would sum -0 + 0 = +0)
   const ax = Math.abs(x);
   if (ax < 2.5) {
     let term = x;
