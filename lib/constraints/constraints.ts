@@ -4,10 +4,10 @@
  */
 import { ValueError } from '../errors.js';
 import { asFloat, type TensorLike } from '../ops/common.js';
-import { optionalArgs } from '../ops/common.js';
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
 import { camelizeConfig, type Config } from '../initializers/registry.js';
+import { optionalArgs } from '../utils/args.js';
 
 /** Keras' `backend.epsilon()`. */
 const EPSILON = 1e-7;
@@ -73,7 +73,7 @@ export class MaxNorm extends Constraint {
 
   constructor(maxValue?: number | { maxValue?: number; axis?: NormAxis }, axis?: NormAxis) {
     super();
-    const o = optionalArgs<{ maxValue: number; axis: NormAxis }>('MaxNorm', ['maxValue', 'axis'], [maxValue, axis], { maxValue: 2, axis: 0 });
+    const o = optionalArgs<{ maxValue: number; axis: NormAxis }>('MaxNorm', { maxValue: 2, axis: 0 }, [maxValue, axis]);
     this.maxValue = checkNumber(o.maxValue, 'MaxNorm', 'maxValue');
     this.axis = checkAxis(o.axis, 'MaxNorm');
   }
@@ -95,7 +95,7 @@ export class NonNeg extends Constraint {
   /** Takes no arguments (an empty options object from a config is accepted). */
   constructor(options: Record<string, never> = {}) {
     super();
-    optionalArgs('NonNeg', [], [options], {});
+    optionalArgs('NonNeg', {}, [options]);
   }
 
   override call(w: Tensor): Tensor {
@@ -109,7 +109,7 @@ export class UnitNorm extends Constraint {
 
   constructor(axis?: NormAxis | { axis?: NormAxis }) {
     super();
-    const o = optionalArgs<{ axis: NormAxis }>('UnitNorm', ['axis'], [axis], { axis: 0 });
+    const o = optionalArgs<{ axis: NormAxis }>('UnitNorm', { axis: 0 }, [axis]);
     this.axis = checkAxis(o.axis, 'UnitNorm');
   }
 
@@ -135,12 +135,7 @@ export class MinMaxNorm extends Constraint {
 
   constructor(minValue?: number | { minValue?: number; maxValue?: number; rate?: number; axis?: NormAxis }, maxValue?: number, rate?: number, axis?: NormAxis) {
     super();
-    const o = optionalArgs<{ minValue: number; maxValue: number; rate: number; axis: NormAxis }>(
-      'MinMaxNorm',
-      ['minValue', 'maxValue', 'rate', 'axis'],
-      [minValue, maxValue, rate, axis],
-      { minValue: 0, maxValue: 1, rate: 1, axis: 0 },
-    );
+    const o = optionalArgs<{ minValue: number; maxValue: number; rate: number; axis: NormAxis }>('MinMaxNorm', { minValue: 0, maxValue: 1, rate: 1, axis: 0 }, [minValue, maxValue, rate, axis]);
     this.minValue = checkNumber(o.minValue, 'MinMaxNorm', 'minValue');
     this.maxValue = checkNumber(o.maxValue, 'MinMaxNorm', 'maxValue');
     this.rate = checkNumber(o.rate, 'MinMaxNorm', 'rate');

@@ -7,18 +7,18 @@ import { ShapeError, ValueError, fmtShape } from '../errors.js';
 import { tidy } from '../engine.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/common.js';
-import { optionalArgs } from '../ops/common.js';
 import { Tensor } from '../tensor.js';
 import { Variable } from '../variable.js';
 import { Initializer, checkInitDType, checkInitShape, type ShapeArg } from './initializer.js';
 import type { Config } from './registry.js';
+import { optionalArgs } from '../utils/args.js';
 
 /** Initializer that generates tensors of zeros (`'zeros'`, `'zero'`). */
 export class Zeros extends Initializer {
   /** Takes no arguments (an empty options object from a config is accepted). */
   constructor(options: Record<string, never> = {}) {
     super();
-    optionalArgs('Zeros', [], [options], {});
+    optionalArgs('Zeros', {}, [options]);
   }
 
   call(shape: ShapeArg, dtype?: DType | null): Tensor {
@@ -31,7 +31,7 @@ export class Ones extends Initializer {
   /** Takes no arguments (an empty options object from a config is accepted). */
   constructor(options: Record<string, never> = {}) {
     super();
-    optionalArgs('Ones', [], [options], {});
+    optionalArgs('Ones', {}, [options]);
   }
 
   call(shape: ShapeArg, dtype?: DType | null): Tensor {
@@ -48,7 +48,7 @@ export class Constant extends Initializer {
 
   constructor(value?: number | boolean | TensorLike | { value?: number | boolean | TensorLike }) {
     super();
-    const o = optionalArgs<{ value: number | boolean | TensorLike }>('Constant', ['value'], [value], { value: 0 });
+    const o = optionalArgs<{ value: number | boolean | TensorLike }>('Constant', { value: 0 }, [value]);
     if (o.value === null || o.value === undefined || typeof o.value === 'string') throw new ValueError(`Constant: value must be a number or a tensor, received ${JSON.stringify(o.value)}`);
     this.value = o.value;
   }
@@ -83,7 +83,7 @@ export class IdentityInitializer extends Initializer {
 
   constructor(gain?: number | { gain?: number }) {
     super();
-    const o = optionalArgs<{ gain: number }>('Identity', ['gain'], [gain], { gain: 1 });
+    const o = optionalArgs<{ gain: number }>('Identity', { gain: 1 }, [gain]);
     if (typeof o.gain !== 'number' || !Number.isFinite(o.gain)) throw new ValueError(`Identity: gain must be a finite number, received ${JSON.stringify(o.gain)}`);
     this.gain = o.gain;
   }

@@ -7,9 +7,9 @@
  */
 import { FLOATX, parseDType, type DType } from '../dtype.js';
 import { KerasError, ShapeError, ValueError } from '../errors.js';
-import { isOptionsObject } from '../ops/common.js';
 import { Tensor } from '../tensor.js';
 import { camelizeConfig, type Config } from './registry.js';
+import { isPlainObject } from '../utils/args.js';
 
 /** A weight shape: dims (or one dim as a number). */
 export type ShapeArg = number | readonly number[];
@@ -46,7 +46,7 @@ export abstract class Initializer {
   apply(shape: ShapeArg, dtype?: DType | null | { dtype?: DType | null }): Tensor {
     const owner = this.constructor.name;
     let d: unknown = dtype;
-    if (isOptionsObject(dtype)) {
+    if (isPlainObject(dtype)) {
       for (const k of Object.keys(dtype)) if (k !== 'dtype') throw new ValueError(`${owner}: unknown option ${JSON.stringify(k)}; accepted: dtype`);
       d = (dtype as { dtype?: DType | null }).dtype;
     }

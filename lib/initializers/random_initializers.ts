@@ -11,12 +11,12 @@
 import { isFloat, type DType } from '../dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { eagerly, fromValues, tidy } from '../engine.js';
-import { optionalArgs } from '../ops/common.js';
 import * as ops from '../ops/index.js';
 import * as random from '../random/index.js';
 import type { Tensor } from '../tensor.js';
 import { Initializer, checkInitDType, checkInitShape, type ShapeArg } from './initializer.js';
-import { isPlainObject, type Config } from './registry.js';
+import type { Config } from './registry.js';
+import { isPlainObject, optionalArgs } from '../utils/args.js';
 
 /** What an initializer's `seed` may be: an integer, a SeedGenerator, or null for a seed drawn at construction. */
 export type InitializerSeed = number | random.SeedGenerator | null;
@@ -97,7 +97,7 @@ export class RandomNormal extends RandomInitializer {
   readonly stddev: number;
 
   constructor(mean?: number | DistributionOptions, stddev?: number, seed?: InitializerSeed) {
-    const o = optionalArgs<{ mean: number; stddev: number; seed: InitializerSeed }>('RandomNormal', ['mean', 'stddev', 'seed'], [mean, stddev, seed], { mean: 0, stddev: 0.05, seed: null });
+    const o = optionalArgs<{ mean: number; stddev: number; seed: InitializerSeed }>('RandomNormal', { mean: 0, stddev: 0.05, seed: null }, [mean, stddev, seed]);
     super(o.seed);
     this.mean = checkNumber(o.mean, 'RandomNormal', 'mean');
     this.stddev = checkNumber(o.stddev, 'RandomNormal', 'stddev');
@@ -124,7 +124,7 @@ export class TruncatedNormal extends RandomInitializer {
   readonly stddev: number;
 
   constructor(mean?: number | DistributionOptions, stddev?: number, seed?: InitializerSeed) {
-    const o = optionalArgs<{ mean: number; stddev: number; seed: InitializerSeed }>('TruncatedNormal', ['mean', 'stddev', 'seed'], [mean, stddev, seed], { mean: 0, stddev: 0.05, seed: null });
+    const o = optionalArgs<{ mean: number; stddev: number; seed: InitializerSeed }>('TruncatedNormal', { mean: 0, stddev: 0.05, seed: null }, [mean, stddev, seed]);
     super(o.seed);
     this.mean = checkNumber(o.mean, 'TruncatedNormal', 'mean');
     this.stddev = checkNumber(o.stddev, 'TruncatedNormal', 'stddev');
@@ -148,7 +148,7 @@ export class RandomUniform extends RandomInitializer {
   readonly maxval: number;
 
   constructor(minval?: number | { minval?: number; maxval?: number; seed?: InitializerSeed }, maxval?: number, seed?: InitializerSeed) {
-    const o = optionalArgs<{ minval: number; maxval: number; seed: InitializerSeed }>('RandomUniform', ['minval', 'maxval', 'seed'], [minval, maxval, seed], { minval: -0.05, maxval: 0.05, seed: null });
+    const o = optionalArgs<{ minval: number; maxval: number; seed: InitializerSeed }>('RandomUniform', { minval: -0.05, maxval: 0.05, seed: null }, [minval, maxval, seed]);
     super(o.seed);
     this.minval = checkNumber(o.minval, 'RandomUniform', 'minval');
     this.maxval = checkNumber(o.maxval, 'RandomUniform', 'maxval');
@@ -189,12 +189,7 @@ export class VarianceScaling extends RandomInitializer {
     seed?: InitializerSeed,
   ) {
     const owner = new.target.name;
-    const o = optionalArgs<{ scale: number; mode: FanMode; distribution: string; seed: InitializerSeed }>(
-      owner,
-      ['scale', 'mode', 'distribution', 'seed'],
-      [scale, mode, distribution, seed],
-      { scale: 1, mode: 'fan_in', distribution: 'truncated_normal', seed: null },
-    );
+    const o = optionalArgs<{ scale: number; mode: FanMode; distribution: string; seed: InitializerSeed }>(owner, { scale: 1, mode: 'fan_in', distribution: 'truncated_normal', seed: null }, [scale, mode, distribution, seed]);
     super(o.seed);
     if (typeof o.scale !== 'number' || !(o.scale > 0) || !Number.isFinite(o.scale)) throw new ValueError(`${owner}: argument scale must be a positive float, received scale=${JSON.stringify(o.scale)}`);
     if (!['fan_in', 'fan_out', 'fan_avg'].includes(o.mode)) throw new ValueError(`${owner}: invalid mode ${JSON.stringify(o.mode)}; use one of fan_in, fan_out, fan_avg`);
@@ -236,7 +231,7 @@ export class VarianceScaling extends RandomInitializer {
 type SeedOnly = InitializerSeed | { seed?: InitializerSeed };
 
 function seedArg(owner: string, seed: SeedOnly | undefined): InitializerSeed {
-  return optionalArgs<{ seed: InitializerSeed }>(owner, ['seed'], [seed], { seed: null }).seed;
+  return optionalArgs<{ seed: InitializerSeed }>(owner, { seed: null }, [seed]).seed;
 }
 
 /** A VarianceScaling preset: takes only a seed, and its config is only `{seed}` (as Keras). */
@@ -354,7 +349,7 @@ export class OrthogonalInitializer extends RandomInitializer {
   readonly gain: number;
 
   constructor(gain?: number | { gain?: number; seed?: InitializerSeed }, seed?: InitializerSeed) {
-    const o = optionalArgs<{ gain: number; seed: InitializerSeed }>('Orthogonal', ['gain', 'seed'], [gain, seed], { gain: 1, seed: null });
+    const o = optionalArgs<{ gain: number; seed: InitializerSeed }>('Orthogonal', { gain: 1, seed: null }, [gain, seed]);
     super(o.seed);
     this.gain = checkNumber(o.gain, 'Orthogonal', 'gain');
   }

@@ -8,6 +8,7 @@
  * `fromConfig` accepts snake_case or camelCase keys.
  */
 import { KerasError, ValueError } from '../errors.js';
+import { isPlainObject } from '../utils/args.js';
 
 /** A JSON-serializable configuration dict. */
 export type Config = Record<string, unknown>;
@@ -45,11 +46,6 @@ export function camelizeConfig(config: Config): Config {
   const out: Config = {};
   for (const [k, v] of Object.entries(config)) out[toCamelCase(k)] = v;
   return out;
-}
-
-/** True for a plain `{...}` object (not a tensor, array or class instance). */
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 }
 
 function describe(v: unknown): string {

@@ -35,6 +35,7 @@ export function standardizeReduction(reduction: unknown): Reduction {
  */
 export { setKerasMask, getKerasMask } from '../mask.js';
 import { getKerasMask } from '../mask.js';
+import { optionalArgs } from '../utils/args.js';
 
 /** The logical and of two optional masks. */
 export function combineMasks(a: Tensor | undefined, b: Tensor | undefined): Tensor | undefined {
@@ -135,40 +136,7 @@ export function reduceWeightedValues(values: Tensor, sampleWeight: TensorLike | 
   return reduceValues(v, sw, reduction);
 }
 
-// ------------------------------------------------------------------ argument parsing
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
-}
-
-/**
- * Keras-style arguments: optional ones positional in Keras order, or one trailing options
- * object with camelCase names. Unknown option names are an error naming `who`.
- */
-export function parseArgs<T extends Record<string, unknown>>(who: string, defaults: T, args: readonly unknown[]): T {
-  const names = Object.keys(defaults);
-  const out: Record<string, unknown> = { ...defaults };
-  let positional = args;
-  while (positional.length && positional[positional.length - 1] === undefined) positional = positional.slice(0, -1);
-  let options: Record<string, unknown> | null = null;
-  if (positional.length && isPlainObject(positional[positional.length - 1])) {
-    options = positional[positional.length - 1] as Record<string, unknown>;
-    positional = positional.slice(0, -1);
-  }
-  const misplaced = positional.findIndex((v) => isPlainObject(v));
-  if (misplaced >= 0) throw new ValueError(`${who}: an options object must be the last argument, found one at optional argument ${misplaced + 1}`);
-  if (positional.length > names.length) throw new ValueError(`${who}: expected at most ${names.length} optional arguments (${names.join(', ')}), received ${positional.length}`);
-  positional.forEach((v, i) => {
-    if (v !== undefined) out[names[i]] = v;
-  });
-  if (options) {
-    for (const [k, v] of Object.entries(options)) {
-      if (!names.includes(k)) throw new ValueError(`${who}: unknown option ${JSON.stringify(k)}; accepted: ${names.join(', ')}`);
-      if (v !== undefined) out[k] = v;
-    }
-  }
-  return out as T;
-}
+// ------------------------------------------------------------------ names
 
 /** `fooBar` -> `foo_bar`, `MeanSquaredError` -> `mean_squared_error`. */
 export function toSnakeCase(name: string): string {
@@ -224,7 +192,7 @@ export abstract class Loss {
 
   /** Arguments in Keras order (name, reduction, dtype), or one options object. */
   constructor(name?: string | LossOptions, reduction?: Reduction, dtype?: DType) {
-    const o = parseArgs('Loss', { name: undefined as string | undefined, reduction: 'sum_over_batch_size' as Reduction, dtype: undefined as DType | undefined }, [name, reduction, dtype]);
+    const o = optionalArgs('Loss', { name: undefined as string | undefined, reduction: 'sum_over_batch_size' as Reduction, dtype: undefined as DType | undefined }, [name, reduction, dtype]);
     this.name = o.name ?? autoName(new.target.name);
     this.reduction = standardizeReduction(o.reduction);
     this.dtype = o.dtype ? parseDType(o.dtype, `${this.name}: dtype`) : FLOATX;

@@ -9,7 +9,8 @@ import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/index.js';
-import { LossFunctionWrapper, checkBroadcastable, checkSameShape, parseArgs, setKerasMask, squeezeOrExpandToSameRank, type LossOptions, type Reduction } from './loss.js';
+import { LossFunctionWrapper, checkBroadcastable, checkSameShape, setKerasMask, squeezeOrExpandToSameRank, type LossOptions, type Reduction } from './loss.js';
+import { optionalArgs } from '../utils/args.js';
 
 /** Keras' `backend.epsilon()`. */
 export const EPSILON = 1e-7;
@@ -62,7 +63,7 @@ function l2Normalize(x: Tensor, axis: number): Tensor {
 
 /** Negative cosine similarity along `axis`: `-sum(l2Normalize(yTrue) * l2Normalize(yPred), axis)`. */
 export function cosineSimilarity(yTrue: TensorLike, yPred: TensorLike, axis?: number | { axis?: number }): Tensor {
-  const o = parseArgs('cosine_similarity', { axis: -1 }, [axis]);
+  const o = optionalArgs('cosine_similarity', { axis: -1 }, [axis]);
   const [t, p] = prepare('cosine_similarity', yTrue, yPred);
   normalizeAxis(o.axis, t.rank, 'cosine_similarity');
   normalizeAxis(o.axis, p.rank, 'cosine_similarity');
@@ -72,7 +73,7 @@ export function cosineSimilarity(yTrue: TensorLike, yPred: TensorLike, axis?: nu
 
 /** Huber loss: quadratic for |error| <= delta, linear beyond; averaged over the last axis. */
 export function huber(yTrue: TensorLike, yPred: TensorLike, delta?: number | { delta?: number }): Tensor {
-  const o = parseArgs('huber', { delta: 1.0 }, [delta]);
+  const o = optionalArgs('huber', { delta: 1.0 }, [delta]);
   const [t, p] = prepare('huber', yTrue, yPred);
   const error = ops.subtract(p, t);
   const absError = ops.abs(error);
@@ -139,7 +140,7 @@ type BCEOptions = { fromLogits?: boolean; labelSmoothing?: number; axis?: number
  * `yTrue * (1 - labelSmoothing) + 0.5 * labelSmoothing`.
  */
 export function binaryCrossentropy(yTrue: TensorLike, yPred: TensorLike, fromLogits?: boolean | BCEOptions, labelSmoothing?: number, axis?: number): Tensor {
-  const o = parseArgs('binary_crossentropy', { fromLogits: false, labelSmoothing: 0, axis: -1 }, [fromLogits, labelSmoothing, axis]);
+  const o = optionalArgs('binary_crossentropy', { fromLogits: false, labelSmoothing: 0, axis: -1 }, [fromLogits, labelSmoothing, axis]);
   let [t, p] = prepare('binary_crossentropy', yTrue, yPred);
   checkSameShape('binary_crossentropy', t, p);
   if (o.labelSmoothing) t = ops.add(ops.multiply(t, 1 - o.labelSmoothing), 0.5 * o.labelSmoothing);
@@ -162,7 +163,7 @@ export function binaryFocalCrossentropy(
   labelSmoothing?: number,
   axis?: number,
 ): Tensor {
-  const o = parseArgs('binary_focal_crossentropy', { applyClassBalancing: false, alpha: 0.25, gamma: 2.0, fromLogits: false, labelSmoothing: 0, axis: -1 }, [applyClassBalancing, alpha, gamma, fromLogits, labelSmoothing, axis]);
+  const o = optionalArgs('binary_focal_crossentropy', { applyClassBalancing: false, alpha: 0.25, gamma: 2.0, fromLogits: false, labelSmoothing: 0, axis: -1 }, [applyClassBalancing, alpha, gamma, fromLogits, labelSmoothing, axis]);
   let [t, p] = prepare('binary_focal_crossentropy', yTrue, yPred);
   checkSameShape('binary_focal_crossentropy', t, p);
   if (o.labelSmoothing) t = ops.add(ops.multiply(t, 1 - o.labelSmoothing), 0.5 * o.labelSmoothing);
@@ -184,7 +185,7 @@ type CCEOptions = { fromLogits?: boolean; labelSmoothing?: number; axis?: number
  * the labels with the uniform distribution: `yTrue * (1 - ls) + ls / numClasses`.
  */
 export function categoricalCrossentropy(yTrue: TensorLike, yPred: TensorLike, fromLogits?: boolean | CCEOptions, labelSmoothing?: number, axis?: number): Tensor {
-  const o = parseArgs('categorical_crossentropy', { fromLogits: false, labelSmoothing: 0, axis: -1 }, [fromLogits, labelSmoothing, axis]);
+  const o = optionalArgs('categorical_crossentropy', { fromLogits: false, labelSmoothing: 0, axis: -1 }, [fromLogits, labelSmoothing, axis]);
   if (typeof o.axis !== 'number') throw new ValueError(`categorical_crossentropy: axis must be an integer, received ${JSON.stringify(o.axis)}`);
   let [t, p] = prepare('categorical_crossentropy', yTrue, yPred, false);
   checkSameShape('categorical_crossentropy', t, p);
@@ -212,7 +213,7 @@ export function categoricalFocalCrossentropy(
   labelSmoothing?: number,
   axis?: number,
 ): Tensor {
-  const o = parseArgs('categorical_focal_crossentropy', { alpha: 0.25, gamma: 2.0, fromLogits: false, labelSmoothing: 0, axis: -1 }, [alpha, gamma, fromLogits, labelSmoothing, axis]);
+  const o = optionalArgs('categorical_focal_crossentropy', { alpha: 0.25, gamma: 2.0, fromLogits: false, labelSmoothing: 0, axis: -1 }, [alpha, gamma, fromLogits, labelSmoothing, axis]);
   let [t, p] = prepare('categorical_focal_crossentropy', yTrue, yPred, false);
   checkSameShape('categorical_focal_crossentropy', t, p);
   const a = normalizeAxis(o.axis, p.rank, 'categorical_focal_crossentropy');
@@ -234,7 +235,7 @@ type SCCEOptions = { fromLogits?: boolean; ignoreClass?: number | null; axis?: n
  * `ignoreClass` contribute 0 and are masked out of the average (as Keras' `_keras_mask`).
  */
 export function sparseCategoricalCrossentropy(yTrue: TensorLike, yPred: TensorLike, fromLogits?: boolean | SCCEOptions, ignoreClass?: number | null, axis?: number): Tensor {
-  const o = parseArgs('sparse_categorical_crossentropy', { fromLogits: false, ignoreClass: null as number | null, axis: -1 }, [fromLogits, ignoreClass, axis]);
+  const o = optionalArgs('sparse_categorical_crossentropy', { fromLogits: false, ignoreClass: null as number | null, axis: -1 }, [fromLogits, ignoreClass, axis]);
   let p = ops.convertToTensor(yPred, null, 'sparse_categorical_crossentropy');
   if (!isFloat(p.dtype)) p = ops.cast(p, FLOATX);
   let t = ops.convertToTensor(yTrue, null, 'sparse_categorical_crossentropy');
@@ -260,7 +261,7 @@ export function sparseCategoricalCrossentropy(yTrue: TensorLike, yPred: TensorLi
 type Base = LossOptions;
 
 function lossArgs<T extends Record<string, unknown>>(who: string, own: T, name: string, args: readonly unknown[]): T & { reduction: Reduction; name: string; dtype: DType | undefined } {
-  return parseArgs(who, { ...own, reduction: 'sum_over_batch_size' as Reduction, name, dtype: undefined as DType | undefined }, args);
+  return optionalArgs(who, { ...own, reduction: 'sum_over_batch_size' as Reduction, name, dtype: undefined as DType | undefined }, args);
 }
 
 /** A loss class over one of the function forms; `ownKeys` are the function's options. */
@@ -387,7 +388,7 @@ export class CategoricalFocalCrossentropy extends LossFunctionWrapper {
 /** Sparse categorical crossentropy. Arguments: fromLogits, ignoreClass, reduction, axis, name, dtype (Keras order). */
 export class SparseCategoricalCrossentropy extends LossFunctionWrapper {
   constructor(fromLogits?: boolean | (Base & SCCEOptions), ignoreClass?: number | null, reduction?: Reduction, axis?: number, name?: string, dtype?: DType) {
-    const all = parseArgs('SparseCategoricalCrossentropy', { fromLogits: false, ignoreClass: null as number | null, reduction: 'sum_over_batch_size' as Reduction, axis: -1, name: 'sparse_categorical_crossentropy', dtype: undefined as DType | undefined }, [fromLogits, ignoreClass, reduction, axis, name, dtype]);
+    const all = optionalArgs('SparseCategoricalCrossentropy', { fromLogits: false, ignoreClass: null as number | null, reduction: 'sum_over_batch_size' as Reduction, axis: -1, name: 'sparse_categorical_crossentropy', dtype: undefined as DType | undefined }, [fromLogits, ignoreClass, reduction, axis, name, dtype]);
     super(sparseCategoricalCrossentropy, split(all, ['fromLogits', 'ignoreClass', 'axis']));
   }
 }

@@ -7,9 +7,10 @@ import { ValueError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/index.js';
-import { parseArgs, squeezeOrExpandToSameRank } from '../losses/loss.js';
+import { squeezeOrExpandToSameRank } from '../losses/loss.js';
 import type { MetricOptions } from './metric.js';
 import { MeanMetricWrapper, type MetricFn } from './reduction.js';
+import { optionalArgs } from '../utils/args.js';
 
 const toDims = (shape: readonly (number | null)[]): number[] => shape.map((d) => (d === null ? -1 : d));
 
@@ -24,7 +25,7 @@ export function accuracy(yTrue: TensorLike, yPred: TensorLike): Tensor {
 
 /** 1.0 where `yPred > threshold` equals the binary label, averaged over the last axis. */
 export function binaryAccuracy(yTrue: TensorLike, yPred: TensorLike, threshold: number | { threshold?: number } = 0.5): Tensor {
-  const o = parseArgs('binary_accuracy', { threshold: 0.5 }, [threshold]);
+  const o = optionalArgs('binary_accuracy', { threshold: 0.5 }, [threshold]);
   let t = ops.convertToTensor(yTrue, null, 'binary_accuracy');
   let p = ops.convertToTensor(yPred, null, 'binary_accuracy');
   [t, p] = squeezeOrExpandToSameRank(t, p);
@@ -78,20 +79,20 @@ function topKMatches(who: string, labels: Tensor, yPred: TensorLike, k: number):
 
 /** 1.0 where the one-hot label's class is among the top `k` predictions (default 5). */
 export function topKCategoricalAccuracy(yTrue: TensorLike, yPred: TensorLike, k: number | { k?: number } = 5): Tensor {
-  const o = parseArgs('top_k_categorical_accuracy', { k: 5 }, [k]);
+  const o = optionalArgs('top_k_categorical_accuracy', { k: 5 }, [k]);
   return topKMatches('top_k_categorical_accuracy', ops.argmax(yTrue, -1), yPred, o.k);
 }
 
 /** 1.0 where the integer label is among the top `k` predictions (default 5). */
 export function sparseTopKCategoricalAccuracy(yTrue: TensorLike, yPred: TensorLike, k: number | { k?: number } = 5): Tensor {
-  const o = parseArgs('sparse_top_k_categorical_accuracy', { k: 5 }, [k]);
+  const o = optionalArgs('sparse_top_k_categorical_accuracy', { k: 5 }, [k]);
   return topKMatches('sparse_top_k_categorical_accuracy', ops.convertToTensor(yTrue, null, 'sparse_top_k_categorical_accuracy'), yPred, o.k);
 }
 
 /** How often predictions equal labels. */
 export class Accuracy extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'accuracy', dtype?: DType) {
-    const o = parseArgs('Accuracy', { name: 'accuracy', dtype: undefined as DType | undefined }, [name, dtype]);
+    const o = optionalArgs('Accuracy', { name: 'accuracy', dtype: undefined as DType | undefined }, [name, dtype]);
     super(accuracy, o);
   }
 }
@@ -101,7 +102,7 @@ export class BinaryAccuracy extends MeanMetricWrapper {
   readonly threshold: number;
 
   constructor(name: string | (MetricOptions & { threshold?: number }) = 'binary_accuracy', dtype?: DType, threshold?: number) {
-    const o = parseArgs('BinaryAccuracy', { name: 'binary_accuracy', dtype: undefined as DType | undefined, threshold: 0.5 }, [name, dtype, threshold]);
+    const o = optionalArgs('BinaryAccuracy', { name: 'binary_accuracy', dtype: undefined as DType | undefined, threshold: 0.5 }, [name, dtype, threshold]);
     if (!(o.threshold > 0 && o.threshold < 1)) throw new ValueError(`BinaryAccuracy: invalid value for argument \`threshold\`. Expected a value in interval (0, 1). Received: threshold=${o.threshold}`);
     super(binaryAccuracy as MetricFn, o);
     this.threshold = o.threshold;
@@ -111,14 +112,14 @@ export class BinaryAccuracy extends MeanMetricWrapper {
 /** How often argmax(yPred) matches one-hot labels. */
 export class CategoricalAccuracy extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'categorical_accuracy', dtype?: DType) {
-    super(categoricalAccuracy, parseArgs('CategoricalAccuracy', { name: 'categorical_accuracy', dtype: undefined as DType | undefined }, [name, dtype]));
+    super(categoricalAccuracy, optionalArgs('CategoricalAccuracy', { name: 'categorical_accuracy', dtype: undefined as DType | undefined }, [name, dtype]));
   }
 }
 
 /** How often argmax(yPred) matches integer labels. */
 export class SparseCategoricalAccuracy extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'sparse_categorical_accuracy', dtype?: DType) {
-    super(sparseCategoricalAccuracy, parseArgs('SparseCategoricalAccuracy', { name: 'sparse_categorical_accuracy', dtype: undefined as DType | undefined }, [name, dtype]));
+    super(sparseCategoricalAccuracy, optionalArgs('SparseCategoricalAccuracy', { name: 'sparse_categorical_accuracy', dtype: undefined as DType | undefined }, [name, dtype]));
   }
 }
 
@@ -127,7 +128,7 @@ export class TopKCategoricalAccuracy extends MeanMetricWrapper {
   readonly k: number;
 
   constructor(k: number | (MetricOptions & { k?: number }) = 5, name?: string, dtype?: DType) {
-    const o = parseArgs('TopKCategoricalAccuracy', { k: 5, name: 'top_k_categorical_accuracy', dtype: undefined as DType | undefined }, [k, name, dtype]);
+    const o = optionalArgs('TopKCategoricalAccuracy', { k: 5, name: 'top_k_categorical_accuracy', dtype: undefined as DType | undefined }, [k, name, dtype]);
     super(topKCategoricalAccuracy as MetricFn, o);
     this.k = o.k;
   }
@@ -138,7 +139,7 @@ export class SparseTopKCategoricalAccuracy extends MeanMetricWrapper {
   readonly k: number;
 
   constructor(k: number | (MetricOptions & { k?: number }) = 5, name?: string, dtype?: DType) {
-    const o = parseArgs('SparseTopKCategoricalAccuracy', { k: 5, name: 'sparse_top_k_categorical_accuracy', dtype: undefined as DType | undefined }, [k, name, dtype]);
+    const o = optionalArgs('SparseTopKCategoricalAccuracy', { k: 5, name: 'sparse_top_k_categorical_accuracy', dtype: undefined as DType | undefined }, [k, name, dtype]);
     super(sparseTopKCategoricalAccuracy as MetricFn, o);
     this.k = o.k;
   }

@@ -9,8 +9,9 @@ import type { Variable } from '../variable.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/index.js';
 import { EPSILON } from '../losses/losses.js';
-import { divideNoNan, parseArgs, squeezeOrExpandToSameRank } from '../losses/loss.js';
+import { divideNoNan, squeezeOrExpandToSameRank } from '../losses/loss.js';
 import { Metric, type MetricOptions } from './metric.js';
+import { optionalArgs } from '../utils/args.js';
 
 /** Keras' NEG_INF: the threshold used with `topK`, below any kept prediction. */
 export const NEG_INF = -1e10;
@@ -148,7 +149,7 @@ abstract class ConfusionCount extends Metric {
   protected abstract readonly which: keyof ConfusionVariables;
 
   constructor(who: string, args: readonly unknown[]) {
-    const o = parseArgs(who, { thresholds: null as number | number[] | null, name: undefined as string | undefined, dtype: undefined as DType | undefined }, args);
+    const o = optionalArgs(who, { thresholds: null as number | number[] | null, name: undefined as string | undefined, dtype: undefined as DType | undefined }, args);
     super({ name: o.name, dtype: o.dtype });
     this.initThresholds = o.thresholds;
     this.thresholds = parseThresholds(who, o.thresholds, 0.5);
@@ -215,7 +216,7 @@ abstract class PrecisionRecall extends Metric {
   private readonly evenly: boolean;
 
   constructor(who: string, otherName: string, args: readonly unknown[]) {
-    const o = parseArgs(who, { thresholds: null as number | number[] | null, topK: null as number | null, classId: null as number | null, name: undefined as string | undefined, dtype: undefined as DType | undefined }, args);
+    const o = optionalArgs(who, { thresholds: null as number | number[] | null, topK: null as number | null, classId: null as number | null, name: undefined as string | undefined, dtype: undefined as DType | undefined }, args);
     super({ name: o.name, dtype: o.dtype });
     this.initThresholds = o.thresholds;
     this.topK = o.topK;
@@ -321,7 +322,7 @@ export class AUC extends Metric {
     labelWeights?: number[] | null,
     fromLogits?: boolean,
   ) {
-    const o = parseArgs(
+    const o = optionalArgs(
       'AUC',
       {
         numThresholds: 200,

@@ -9,8 +9,8 @@ import type { Variable } from '../variable.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/index.js';
 import { EPSILON } from '../losses/losses.js';
-import { parseArgs } from '../losses/loss.js';
 import { Metric, type MetricOptions } from './metric.js';
+import { optionalArgs } from '../utils/args.js';
 
 /** How per-class scores are combined. */
 export type FScoreAverage = null | 'micro' | 'macro' | 'weighted';
@@ -34,7 +34,7 @@ export class FBetaScore extends Metric {
   private readonly axis: number | null;
 
   constructor(average?: FScoreAverage | FBetaOptions, beta?: number, threshold?: number | null, name?: string, dtype?: DType) {
-    const o = parseArgs('FBetaScore', { average: null as FScoreAverage, beta: 1.0, threshold: null as number | null, name: 'fbeta_score', dtype: undefined as DType | undefined }, [average, beta, threshold, name, dtype]);
+    const o = optionalArgs('FBetaScore', { average: null as FScoreAverage, beta: 1.0, threshold: null as number | null, name: 'fbeta_score', dtype: undefined as DType | undefined }, [average, beta, threshold, name, dtype]);
     super({ name: o.name, dtype: o.dtype });
     if (![null, 'micro', 'macro', 'weighted'].includes(o.average)) {
       throw new ValueError(`${this.name}: invalid \`average\` argument value. Expected one of: null, 'micro', 'macro', 'weighted'. Received: average=${JSON.stringify(o.average)}`);
@@ -109,7 +109,7 @@ export class FBetaScore extends Metric {
 /** F-1 score: FBetaScore with beta 1. Arguments: average, threshold, name, dtype. */
 export class F1Score extends FBetaScore {
   constructor(average?: FScoreAverage | (MetricOptions & { average?: FScoreAverage; threshold?: number | null }), threshold?: number | null, name?: string, dtype?: DType) {
-    const o = parseArgs('F1Score', { average: null as FScoreAverage, threshold: null as number | null, name: 'f1_score', dtype: undefined as DType | undefined }, [average, threshold, name, dtype]);
+    const o = optionalArgs('F1Score', { average: null as FScoreAverage, threshold: null as number | null, name: 'f1_score', dtype: undefined as DType | undefined }, [average, threshold, name, dtype]);
     super({ ...o, beta: 1.0 });
   }
 

@@ -8,8 +8,9 @@ import type { Tensor } from '../tensor.js';
 import type { Variable } from '../variable.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/index.js';
-import { applyMask, combineMasks, divideNoNan, getKerasMask, parseArgs, squeezeOrExpandToSameRank, toSnakeCase } from '../losses/loss.js';
+import { applyMask, combineMasks, divideNoNan, getKerasMask, squeezeOrExpandToSameRank, toSnakeCase } from '../losses/loss.js';
 import { Metric, assignAdd, requirePred, type MetricOptions } from './metric.js';
+import { optionalArgs } from '../utils/args.js';
 
 type ReduceFn = (x: Tensor, axis: number[]) => Tensor;
 
@@ -44,7 +45,7 @@ export class Sum extends Metric {
   readonly total: Variable;
 
   constructor(name: string | MetricOptions = 'sum', dtype?: DType) {
-    super(parseArgs('Sum', { name: 'sum', dtype: undefined as DType | undefined }, [name, dtype]));
+    super(optionalArgs('Sum', { name: 'sum', dtype: undefined as DType | undefined }, [name, dtype]));
     this.total = this.addVariable([], 'total');
   }
 
@@ -65,7 +66,7 @@ export class Mean extends Metric {
   readonly count: Variable;
 
   constructor(name: string | MetricOptions = 'mean', dtype?: DType) {
-    super(parseArgs('Mean', { name: 'mean', dtype: undefined as DType | undefined }, [name, dtype]));
+    super(optionalArgs('Mean', { name: 'mean', dtype: undefined as DType | undefined }, [name, dtype]));
     this.total = this.addVariable([], 'total');
     this.count = this.addVariable([], 'count');
   }

@@ -7,44 +7,45 @@ import type { Tensor } from '../tensor.js';
 import * as ops from '../ops/index.js';
 import type { TensorLike } from '../ops/index.js';
 import * as L from '../losses/losses.js';
-import { checkBroadcastable, divideNoNan, parseArgs, squeezeOrExpandToSameRank } from '../losses/loss.js';
+import { checkBroadcastable, divideNoNan, squeezeOrExpandToSameRank } from '../losses/loss.js';
 import type { MetricOptions } from './metric.js';
 import { Mean, MeanMetricWrapper, type MetricFn } from './reduction.js';
+import { optionalArgs } from '../utils/args.js';
 
 type D = DType | undefined;
 
 /** Mean of `square(yTrue - yPred)`. Arguments: name, dtype. */
 export class MeanSquaredError extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'mean_squared_error', dtype?: DType) {
-    super(L.meanSquaredError, parseArgs('MeanSquaredError', { name: 'mean_squared_error', dtype: undefined as D }, [name, dtype]));
+    super(L.meanSquaredError, optionalArgs('MeanSquaredError', { name: 'mean_squared_error', dtype: undefined as D }, [name, dtype]));
   }
 }
 
 /** Mean of `abs(yTrue - yPred)`. */
 export class MeanAbsoluteError extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'mean_absolute_error', dtype?: DType) {
-    super(L.meanAbsoluteError, parseArgs('MeanAbsoluteError', { name: 'mean_absolute_error', dtype: undefined as D }, [name, dtype]));
+    super(L.meanAbsoluteError, optionalArgs('MeanAbsoluteError', { name: 'mean_absolute_error', dtype: undefined as D }, [name, dtype]));
   }
 }
 
 /** Mean absolute percentage error. */
 export class MeanAbsolutePercentageError extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'mean_absolute_percentage_error', dtype?: DType) {
-    super(L.meanAbsolutePercentageError, parseArgs('MeanAbsolutePercentageError', { name: 'mean_absolute_percentage_error', dtype: undefined as D }, [name, dtype]));
+    super(L.meanAbsolutePercentageError, optionalArgs('MeanAbsolutePercentageError', { name: 'mean_absolute_percentage_error', dtype: undefined as D }, [name, dtype]));
   }
 }
 
 /** Mean squared logarithmic error. */
 export class MeanSquaredLogarithmicError extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'mean_squared_logarithmic_error', dtype?: DType) {
-    super(L.meanSquaredLogarithmicError, parseArgs('MeanSquaredLogarithmicError', { name: 'mean_squared_logarithmic_error', dtype: undefined as D }, [name, dtype]));
+    super(L.meanSquaredLogarithmicError, optionalArgs('MeanSquaredLogarithmicError', { name: 'mean_squared_logarithmic_error', dtype: undefined as D }, [name, dtype]));
   }
 }
 
 /** Mean of `log(cosh(yPred - yTrue))`. */
 export class LogCoshError extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'logcosh', dtype?: DType) {
-    super(L.logCosh, parseArgs('LogCoshError', { name: 'logcosh', dtype: undefined as D }, [name, dtype]));
+    super(L.logCosh, optionalArgs('LogCoshError', { name: 'logcosh', dtype: undefined as D }, [name, dtype]));
   }
 }
 
@@ -56,7 +57,7 @@ export function cosineSimilarity(yTrue: TensorLike, yPred: TensorLike, axis: num
 /** Mean cosine similarity between labels and predictions. Arguments: name, dtype, axis. */
 export class CosineSimilarity extends MeanMetricWrapper {
   constructor(name: string | (MetricOptions & { axis?: number }) = 'cosine_similarity', dtype?: DType, axis?: number) {
-    super(cosineSimilarity as MetricFn, parseArgs('CosineSimilarity', { name: 'cosine_similarity', dtype: undefined as D, axis: -1 }, [name, dtype, axis]));
+    super(cosineSimilarity as MetricFn, optionalArgs('CosineSimilarity', { name: 'cosine_similarity', dtype: undefined as D, axis: -1 }, [name, dtype, axis]));
   }
 }
 
@@ -66,7 +67,7 @@ export class CosineSimilarity extends MeanMetricWrapper {
  */
 export class RootMeanSquaredError extends Mean {
   constructor(name: string | MetricOptions = 'root_mean_squared_error', dtype?: DType) {
-    super(parseArgs('RootMeanSquaredError', { name: 'root_mean_squared_error', dtype: undefined as D }, [name, dtype]));
+    super(optionalArgs('RootMeanSquaredError', { name: 'root_mean_squared_error', dtype: undefined as D }, [name, dtype]));
   }
 
   override updateState(yTrue: TensorLike, yPred?: TensorLike | null, sampleWeight?: TensorLike | null): void {
@@ -86,55 +87,55 @@ export class RootMeanSquaredError extends Mean {
 /** Mean binary crossentropy. Arguments: name, dtype, fromLogits, labelSmoothing. */
 export class BinaryCrossentropy extends MeanMetricWrapper {
   constructor(name: string | (MetricOptions & { fromLogits?: boolean; labelSmoothing?: number }) = 'binary_crossentropy', dtype?: DType, fromLogits?: boolean, labelSmoothing?: number) {
-    super(L.binaryCrossentropy as MetricFn, parseArgs('BinaryCrossentropy', { name: 'binary_crossentropy', dtype: undefined as D, fromLogits: false, labelSmoothing: 0 }, [name, dtype, fromLogits, labelSmoothing]));
+    super(L.binaryCrossentropy as MetricFn, optionalArgs('BinaryCrossentropy', { name: 'binary_crossentropy', dtype: undefined as D, fromLogits: false, labelSmoothing: 0 }, [name, dtype, fromLogits, labelSmoothing]));
   }
 }
 
 /** Mean categorical crossentropy. Arguments: name, dtype, fromLogits, labelSmoothing, axis. */
 export class CategoricalCrossentropy extends MeanMetricWrapper {
   constructor(name: string | (MetricOptions & { fromLogits?: boolean; labelSmoothing?: number; axis?: number }) = 'categorical_crossentropy', dtype?: DType, fromLogits?: boolean, labelSmoothing?: number, axis?: number) {
-    super(L.categoricalCrossentropy as MetricFn, parseArgs('CategoricalCrossentropy', { name: 'categorical_crossentropy', dtype: undefined as D, fromLogits: false, labelSmoothing: 0, axis: -1 }, [name, dtype, fromLogits, labelSmoothing, axis]));
+    super(L.categoricalCrossentropy as MetricFn, optionalArgs('CategoricalCrossentropy', { name: 'categorical_crossentropy', dtype: undefined as D, fromLogits: false, labelSmoothing: 0, axis: -1 }, [name, dtype, fromLogits, labelSmoothing, axis]));
   }
 }
 
 /** Mean sparse categorical crossentropy. Arguments: name, dtype, fromLogits, axis. */
 export class SparseCategoricalCrossentropy extends MeanMetricWrapper {
   constructor(name: string | (MetricOptions & { fromLogits?: boolean; axis?: number }) = 'sparse_categorical_crossentropy', dtype?: DType, fromLogits?: boolean, axis?: number) {
-    super(L.sparseCategoricalCrossentropy as MetricFn, parseArgs('SparseCategoricalCrossentropy', { name: 'sparse_categorical_crossentropy', dtype: undefined as D, fromLogits: false, axis: -1 }, [name, dtype, fromLogits, axis]));
+    super(L.sparseCategoricalCrossentropy as MetricFn, optionalArgs('SparseCategoricalCrossentropy', { name: 'sparse_categorical_crossentropy', dtype: undefined as D, fromLogits: false, axis: -1 }, [name, dtype, fromLogits, axis]));
   }
 }
 
 /** Mean KL divergence. */
 export class KLDivergence extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'kl_divergence', dtype?: DType) {
-    super(L.klDivergence, parseArgs('KLDivergence', { name: 'kl_divergence', dtype: undefined as D }, [name, dtype]));
+    super(L.klDivergence, optionalArgs('KLDivergence', { name: 'kl_divergence', dtype: undefined as D }, [name, dtype]));
   }
 }
 
 /** Mean Poisson loss. */
 export class Poisson extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'poisson', dtype?: DType) {
-    super(L.poisson, parseArgs('Poisson', { name: 'poisson', dtype: undefined as D }, [name, dtype]));
+    super(L.poisson, optionalArgs('Poisson', { name: 'poisson', dtype: undefined as D }, [name, dtype]));
   }
 }
 
 /** Mean hinge loss. */
 export class Hinge extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'hinge', dtype?: DType) {
-    super(L.hinge, parseArgs('Hinge', { name: 'hinge', dtype: undefined as D }, [name, dtype]));
+    super(L.hinge, optionalArgs('Hinge', { name: 'hinge', dtype: undefined as D }, [name, dtype]));
   }
 }
 
 /** Mean squared hinge loss. */
 export class SquaredHinge extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'squared_hinge', dtype?: DType) {
-    super(L.squaredHinge, parseArgs('SquaredHinge', { name: 'squared_hinge', dtype: undefined as D }, [name, dtype]));
+    super(L.squaredHinge, optionalArgs('SquaredHinge', { name: 'squared_hinge', dtype: undefined as D }, [name, dtype]));
   }
 }
 
 /** Mean categorical hinge loss. */
 export class CategoricalHinge extends MeanMetricWrapper {
   constructor(name: string | MetricOptions = 'categorical_hinge', dtype?: DType) {
-    super(L.categoricalHinge, parseArgs('CategoricalHinge', { name: 'categorical_hinge', dtype: undefined as D }, [name, dtype]));
+    super(L.categoricalHinge, optionalArgs('CategoricalHinge', { name: 'categorical_hinge', dtype: undefined as D }, [name, dtype]));
   }
 }

@@ -134,32 +134,6 @@ export function assertInt(value: unknown, op: string, arg: string): number {
   return value;
 }
 
-/** True for a trailing options object (a plain object, not a tensor or array). */
-export function isOptionsObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
-}
-
-/**
- * Resolves Keras-style optional arguments given positionally or as one
- * trailing options object (camelCase names); unknown option names are an error.
- */
-export function optionalArgs<T extends Record<string, unknown>>(op: string, names: readonly (keyof T & string)[], values: readonly unknown[], defaults: T): T {
-  let last = values.length - 1;
-  while (last >= 0 && values[last] === undefined) last--;
-  const out: Record<string, unknown> = { ...defaults };
-  let options: Record<string, unknown> | null = null;
-  if (last >= 0 && isOptionsObject(values[last])) options = values[last] as Record<string, unknown>;
-  else last++;
-  for (let i = 0; i < last; i++) if (values[i] !== undefined) out[names[i]] = values[i];
-  if (options) {
-    for (const [k, v] of Object.entries(options)) {
-      if (!names.includes(k)) throw new ValueError(`${op}: unknown option ${JSON.stringify(k)}; accepted: ${names.join(', ')}`);
-      if (v !== undefined) out[k] = v;
-    }
-  }
-  return out as T;
-}
-
 /** int32 [0, 1, ..., n-1] (a graph node inside a trace). */
 export function arangeInt(n: number): Tensor {
   return run1('arange', [], { start: 0, step: 1, size: n, dtype: 'int32' });

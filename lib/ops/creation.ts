@@ -10,9 +10,10 @@ import { run1 } from '../engine.js';
 import { broadcastShapes, normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
-import { arangeInt, asDType, dtypeOperand, optionalArgs, type TensorLike } from './common.js';
+import { arangeInt, asDType, dtypeOperand, type TensorLike } from './common.js';
 import { add, cast, divide, equal, floor, greaterEqual, multiply, subtract, where } from './elementwise.js';
 import { broadcastTo, concatenate, expandDims, reshape, transpose } from './shape.js';
+import { optionalArgs } from '../utils/args.js';
 
 // ---------------------------------------------------------------- primitives
 
@@ -60,19 +61,19 @@ function dtypeArg(dtype: unknown, op: string, fallback: DType): DType {
 
 /** A tensor of `shape` filled with zeros (floatx by default). */
 export function zeros(shape: number | readonly number[], dtype?: DType | null | { dtype?: DType | null }): Tensor {
-  const o = optionalArgs<{ dtype: DType | null }>('zeros', ['dtype'], [dtype], { dtype: null });
+  const o = optionalArgs<{ dtype: DType | null }>('zeros', { dtype: null }, [dtype]);
   return run1('fill', [], { shape: shapeArg(shape, 'zeros'), value: 0, dtype: dtypeArg(o.dtype, 'zeros', FLOATX) });
 }
 
 /** A tensor of `shape` filled with ones (floatx by default). */
 export function ones(shape: number | readonly number[], dtype?: DType | null | { dtype?: DType | null }): Tensor {
-  const o = optionalArgs<{ dtype: DType | null }>('ones', ['dtype'], [dtype], { dtype: null });
+  const o = optionalArgs<{ dtype: DType | null }>('ones', { dtype: null }, [dtype]);
   return run1('fill', [], { shape: shapeArg(shape, 'ones'), value: 1, dtype: dtypeArg(o.dtype, 'ones', FLOATX) });
 }
 
 /** Keras `empty`: a tensor of `shape` whose values are unspecified; here zeros (floatx by default). */
 export function empty(shape: number | readonly number[], dtype?: DType | null | { dtype?: DType | null }): Tensor {
-  const o = optionalArgs<{ dtype: DType | null }>('empty', ['dtype'], [dtype], { dtype: null });
+  const o = optionalArgs<{ dtype: DType | null }>('empty', { dtype: null }, [dtype]);
   return run1('fill', [], { shape: shapeArg(shape, 'empty'), value: 0, dtype: dtypeArg(o.dtype, 'empty', FLOATX) });
 }
 
@@ -81,7 +82,7 @@ export function empty(shape: number | readonly number[], dtype?: DType | null | 
  * fill value is broadcast to `shape` (and differentiates).
  */
 export function full(shape: number | readonly number[], fillValue: TensorLike, dtype?: DType | null | { dtype?: DType | null }): Tensor {
-  const o = optionalArgs<{ dtype: DType | null }>('full', ['dtype'], [dtype], { dtype: null });
+  const o = optionalArgs<{ dtype: DType | null }>('full', { dtype: null }, [dtype]);
   const s = shapeArg(shape, 'full');
   const d = dtypeArg(o.dtype, 'full', FLOATX);
   if (typeof fillValue === 'number' || typeof fillValue === 'boolean') {
@@ -100,7 +101,7 @@ type ArangeOptions = { stop?: number | null; step?: number; dtype?: DType | null
  * Keras: int32 when start, stop and step are integers, else floatx.
  */
 export function arange(start: number, stop?: number | null | ArangeOptions, step?: number | ArangeOptions, dtype?: DType | null | ArangeOptions): Tensor {
-  const o = optionalArgs<{ stop: number | null; step: number; dtype: DType | null }>('arange', ['stop', 'step', 'dtype'], [stop, step, dtype], { stop: null, step: 1, dtype: null });
+  const o = optionalArgs<{ stop: number | null; step: number; dtype: DType | null }>('arange', { stop: null, step: 1, dtype: null }, [stop, step, dtype]);
   for (const [k, v] of [['start', start], ['stop', o.stop], ['step', o.step]] as const) {
     if (v !== null && (typeof v !== 'number' || !Number.isFinite(v))) throw new ValueError(`arange: ${k} must be a finite number, received ${JSON.stringify(v)}`);
   }
@@ -123,12 +124,7 @@ export function linspace(start: TensorLike, stop: TensorLike, num: number, endpo
 export function linspace(start: TensorLike, stop: TensorLike, options: LinspaceOptions & { retstep: true }): [Tensor, Tensor];
 export function linspace(start: TensorLike, stop: TensorLike, options?: LinspaceOptions & { retstep?: false }): Tensor;
 export function linspace(start: TensorLike, stop: TensorLike, ...rest: unknown[]): Tensor | [Tensor, Tensor] {
-  const o = optionalArgs<{ num: number; endpoint: boolean; retstep: boolean; dtype: DType | null; axis: number }>(
-    'linspace',
-    ['num', 'endpoint', 'retstep', 'dtype', 'axis'],
-    rest,
-    { num: 50, endpoint: true, retstep: false, dtype: null, axis: 0 },
-  );
+  const o = optionalArgs<{ num: number; endpoint: boolean; retstep: boolean; dtype: DType | null; axis: number }>('linspace', { num: 50, endpoint: true, retstep: false, dtype: null, axis: 0 }, rest);
   const { num, endpoint } = o;
   if (!Number.isInteger(num) || num < 0) throw new ValueError(`linspace: num must be a non-negative integer, received ${JSON.stringify(num)}`);
   const floatDType = resultType(dtypeOperand(start), dtypeOperand(stop), 'weak-float');
@@ -174,7 +170,7 @@ type EyeOptions = { M?: number | null; k?: number; dtype?: DType | null };
 
 /** A 2-D tensor with ones on the k-th diagonal and zeros elsewhere (floatx by default). */
 export function eye(N: number, M?: number | null | EyeOptions, k?: number | EyeOptions, dtype?: DType | null | EyeOptions): Tensor {
-  const o = optionalArgs<{ M: number | null; k: number; dtype: DType | null }>('eye', ['M', 'k', 'dtype'], [M, k, dtype], { M: null, k: 0, dtype: null });
+  const o = optionalArgs<{ M: number | null; k: number; dtype: DType | null }>('eye', { M: null, k: 0, dtype: null }, [M, k, dtype]);
   const rows = N;
   const cols = o.M ?? N;
   checkShape([rows, cols], 'eye');
@@ -185,13 +181,13 @@ export function eye(N: number, M?: number | null | EyeOptions, k?: number | EyeO
 
 /** The n x n identity matrix (floatx by default). */
 export function identity(n: number, dtype?: DType | null | { dtype?: DType | null }): Tensor {
-  const o = optionalArgs<{ dtype: DType | null }>('identity', ['dtype'], [dtype], { dtype: null });
+  const o = optionalArgs<{ dtype: DType | null }>('identity', { dtype: null }, [dtype]);
   return eye(n, n, 0, o.dtype);
 }
 
 /** A 2-D tensor with ones at and below the k-th diagonal (j <= i + k), zeros elsewhere. */
 export function tri(N: number, M?: number | null | EyeOptions, k?: number | EyeOptions, dtype?: DType | null | EyeOptions): Tensor {
-  const o = optionalArgs<{ M: number | null; k: number; dtype: DType | null }>('tri', ['M', 'k', 'dtype'], [M, k, dtype], { M: null, k: 0, dtype: null });
+  const o = optionalArgs<{ M: number | null; k: number; dtype: DType | null }>('tri', { M: null, k: 0, dtype: null }, [M, k, dtype]);
   const rows = N;
   const cols = o.M ?? N;
   checkShape([rows, cols], 'tri');

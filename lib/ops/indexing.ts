@@ -14,11 +14,12 @@ import { broadcastShapes, normalizeAxis, sizeOf, stridesOf, type Dim } from '../
 import { Tensor } from '../tensor.js';
 import { Variable } from '../variable.js';
 import { defineOp } from './registry.js';
-import { arangeInt, asDType, convertToTensor, isOptionsObject, optionalArgs, type TensorLike } from './common.js';
+import { arangeInt, asDType, convertToTensor, type TensorLike } from './common.js';
 import { add, cast, equal, less, multiply, notEqual, where, zerosLike } from './elementwise.js';
 import { sum } from './reduction.js';
 import { broadcastTo, concatenate, expandDims, flip, pad, reshape, slice, transpose } from './shape.js';
 import { tri } from './creation.js';
+import { isPlainObject, optionalArgs } from '../utils/args.js';
 
 /**
  * broadcastTo that also works when `shape` has unknown (null) dims inside a
@@ -147,7 +148,7 @@ export function swapaxes(x: TensorLike, axis1: number, axis2: number): Tensor {
 
 /** Rotates by 90 degrees `k` times in the plane of `axes` (from the first axis towards the second), as numpy. */
 export function rot90(array: TensorLike, k: number | { k?: number; axes?: readonly [number, number] } = 1, axes?: readonly [number, number]): Tensor {
-  const o = optionalArgs<{ k: number; axes: readonly number[] }>('rot90', ['k', 'axes'], [k, axes], { k: 1, axes: [0, 1] });
+  const o = optionalArgs<{ k: number; axes: readonly number[] }>('rot90', { k: 1, axes: [0, 1] }, [k, axes]);
   const t = convertToTensor(array, null, 'rot90');
   if (t.rank < 2) throw new ShapeError(`rot90: array must have rank >= 2, received shape ${fmtShape(t.shape)}`);
   if (!Number.isInteger(o.k)) throw new ValueError(`rot90: k must be an integer, received ${JSON.stringify(o.k)}`);
@@ -168,7 +169,7 @@ export function ravel(x: TensorLike): Tensor {
 
 /** Splits x along `axis` into a list of its slices (the axis removed); `num`, if given, must match. */
 export function unstack(x: TensorLike, num?: number | null | { num?: number | null; axis?: number }, axis?: number): Tensor[] {
-  const o = optionalArgs<{ num: number | null; axis: number }>('unstack', ['num', 'axis'], [num, axis], { num: null, axis: 0 });
+  const o = optionalArgs<{ num: number | null; axis: number }>('unstack', { num: null, axis: 0 }, [num, axis]);
   const t = convertToTensor(x, null, 'unstack');
   const a = normalizeAxis(o.axis, t.rank, 'unstack');
   const n = knownDim(t, a, 'unstack');
@@ -220,7 +221,7 @@ export function tile(x: TensorLike, repeats: number | readonly number[]): Tensor
  * `repeats` is one count, or one count per element of that axis.
  */
 export function repeat(x: TensorLike, repeats: number | readonly number[] | Tensor, axis: number | null | { axis?: number | null } = null): Tensor {
-  const o = optionalArgs<{ axis: number | null }>('repeat', ['axis'], [axis], { axis: null });
+  const o = optionalArgs<{ axis: number | null }>('repeat', { axis: null }, [axis]);
   let t = convertToTensor(x, null, 'repeat');
   if (o.axis === null) {
     t = reshape(t, [-1]);
@@ -253,7 +254,7 @@ export function repeat(x: TensorLike, repeats: number | readonly number[] | Tens
  * the given indices (numpy semantics: pieces may be empty). Returns an array.
  */
 export function split(x: TensorLike, indicesOrSections: number | readonly number[], axis: number | { axis?: number } = 0): Tensor[] {
-  const o = optionalArgs<{ axis: number }>('split', ['axis'], [axis], { axis: 0 });
+  const o = optionalArgs<{ axis: number }>('split', { axis: 0 }, [axis]);
   const t = convertToTensor(x, null, 'split');
   const a = normalizeAxis(o.axis, t.rank, 'split');
   const n = knownDim(t, a, 'split');
@@ -278,7 +279,7 @@ export function split(x: TensorLike, indicesOrSections: number | readonly number
 
 /** Rolls elements along `axis` by `shift` (wrapping around); flattened when axis is null. */
 export function roll(x: TensorLike, shift: number | readonly number[], axis: number | readonly number[] | null | { axis?: number | readonly number[] | null } = null): Tensor {
-  const o = optionalArgs<{ axis: number | readonly number[] | null }>('roll', ['axis'], [axis], { axis: null });
+  const o = optionalArgs<{ axis: number | readonly number[] | null }>('roll', { axis: null }, [axis]);
   const t = convertToTensor(x, null, 'roll');
   const shifts = intList(shift, 'roll', 'shift');
   if (o.axis === null) {
@@ -312,7 +313,7 @@ export function roll(x: TensorLike, shift: number | readonly number[], axis: num
  * count from the end; out-of-range indices are an error.
  */
 export function take(x: TensorLike, indices: TensorLike, axis: number | null | { axis?: number | null } = null): Tensor {
-  const o = optionalArgs<{ axis: number | null }>('take', ['axis'], [axis], { axis: null });
+  const o = optionalArgs<{ axis: number | null }>('take', { axis: null }, [axis]);
   let t = convertToTensor(x, null, 'take');
   const idx = indexTensor(indices, 'take');
   if (o.axis === null) t = reshape(t, [-1]);
@@ -326,7 +327,7 @@ export function take(x: TensorLike, indices: TensorLike, axis: number | null | {
  * rank and broadcasts against x on the other axes. With axis null x is flattened.
  */
 export function takeAlongAxis(x: TensorLike, indices: TensorLike, axis: number | null | { axis?: number | null } = null): Tensor {
-  const o = optionalArgs<{ axis: number | null }>('takeAlongAxis', ['axis'], [axis], { axis: null });
+  const o = optionalArgs<{ axis: number | null }>('takeAlongAxis', { axis: null }, [axis]);
   let t = convertToTensor(x, null, 'takeAlongAxis');
   let idx = indexTensor(indices, 'takeAlongAxis');
   if (o.axis === null) {
@@ -473,7 +474,7 @@ export function sliceUpdate(inputs: TensorLike, startIndices: readonly number[] 
 
 /** One-hot encoding: a new axis (`axis`, default last) of size numClasses (floatx by default); out-of-range values give all zeros. */
 export function oneHot(x: TensorLike, numClasses: number, axis?: number | { axis?: number; dtype?: DType | null }, dtype?: DType | null): Tensor {
-  const o = optionalArgs<{ axis: number; dtype: DType | null }>('oneHot', ['axis', 'dtype'], [axis, dtype], { axis: -1, dtype: null });
+  const o = optionalArgs<{ axis: number; dtype: DType | null }>('oneHot', { axis: -1, dtype: null }, [axis, dtype]);
   let t = convertToTensor(x, null, 'oneHot');
   if (!Number.isInteger(numClasses) || numClasses < 0) throw new ValueError(`oneHot: numClasses must be a non-negative integer, received ${JSON.stringify(numClasses)}`);
   // Float labels compare by value (1.5 matches no class), as jax.nn.one_hot.
@@ -486,7 +487,7 @@ export function oneHot(x: TensorLike, numClasses: number, axis?: number | { axis
 // ---------------------------------------------------------------- sorting
 
 function sortAlong(name: string, x: TensorLike, axis: number | null | { axis?: number | null } | undefined): { values: Tensor; indices: Tensor; restore: (t: Tensor) => Tensor } {
-  const o = optionalArgs<{ axis: number | null }>(name, ['axis'], [axis], { axis: -1 });
+  const o = optionalArgs<{ axis: number | null }>(name, { axis: -1 }, [axis]);
   let t = convertToTensor(x, null, name);
   if (o.axis === null) t = reshape(t, [-1]);
   if (t.rank === 0) throw new ShapeError(`${name}: x must have rank >= 1, received shape ${fmtShape(t.shape)}`);
@@ -514,7 +515,7 @@ export function argsort(x: TensorLike, axis: number | null | { axis?: number | n
  * (ties: lower index first). `sorted: false` is accepted; the result is sorted anyway.
  */
 export function topK(x: TensorLike, k: number, sorted: boolean | { sorted?: boolean } = true): [Tensor, Tensor] {
-  optionalArgs<{ sorted: boolean }>('topK', ['sorted'], [sorted], { sorted: true });
+  optionalArgs<{ sorted: boolean }>('topK', { sorted: true }, [sorted]);
   const t = convertToTensor(x, null, 'topK');
   if (t.rank === 0) throw new ShapeError(`topK: x must have rank >= 1, received shape ${fmtShape(t.shape)}`);
   const n = knownDim(t, t.rank - 1, 'topK');
@@ -533,7 +534,7 @@ function lastTwo(t: Tensor, op: string): [number, number] {
 }
 
 function kArg(k: unknown, op: string): number {
-  const v = isOptionsObject(k) ? (k as { k?: number }).k ?? 0 : k ?? 0;
+  const v = isPlainObject(k) ? (k as { k?: number }).k ?? 0 : k ?? 0;
   if (!Number.isInteger(v)) throw new ValueError(`${op}: k must be an integer, received ${JSON.stringify(v)}`);
   return v as number;
 }
@@ -557,7 +558,7 @@ export function triu(x: TensorLike, k: number | { k?: number } = 0): Tensor {
  * and the diagonal becomes the last axis (numpy).
  */
 export function diagonal(x: TensorLike, offset: number | { offset?: number; axis1?: number; axis2?: number } = 0, axis1?: number, axis2?: number): Tensor {
-  const o = optionalArgs<{ offset: number; axis1: number; axis2: number }>('diagonal', ['offset', 'axis1', 'axis2'], [offset, axis1, axis2], { offset: 0, axis1: 0, axis2: 1 });
+  const o = optionalArgs<{ offset: number; axis1: number; axis2: number }>('diagonal', { offset: 0, axis1: 0, axis2: 1 }, [offset, axis1, axis2]);
   const t = convertToTensor(x, null, 'diagonal');
   if (t.rank < 2) throw new ShapeError(`diagonal: x must have rank >= 2, received shape ${fmtShape(t.shape)}`);
   const a1 = normalizeAxis(o.axis1, t.rank, 'diagonal', 'axis1');
@@ -594,7 +595,7 @@ export function diag(x: TensorLike, k: number | { k?: number } = 0): Tensor {
 
 /** Sum of diagonal `offset` over axis1 and axis2 (ints and bools sum as int32). */
 export function trace(x: TensorLike, offset: number | { offset?: number; axis1?: number; axis2?: number } = 0, axis1?: number, axis2?: number): Tensor {
-  const o = optionalArgs<{ offset: number; axis1: number; axis2: number }>('trace', ['offset', 'axis1', 'axis2'], [offset, axis1, axis2], { offset: 0, axis1: 0, axis2: 1 });
+  const o = optionalArgs<{ offset: number; axis1: number; axis2: number }>('trace', { offset: 0, axis1: 0, axis2: 1 }, [offset, axis1, axis2]);
   return sum(diagonal(x, o.offset, o.axis1, o.axis2), -1);
 }
 
@@ -605,8 +606,8 @@ export function trace(x: TensorLike, offset: number | { offset?: number; axis1?:
  */
 export function meshgrid(...args: (TensorLike | { indexing?: 'xy' | 'ij' })[]): Tensor[] {
   let indexing: unknown = 'xy';
-  if (args.length && isOptionsObject(args[args.length - 1])) {
-    const o = optionalArgs<{ indexing: string }>('meshgrid', ['indexing'], [args.pop()], { indexing: 'xy' });
+  if (args.length && isPlainObject(args[args.length - 1])) {
+    const o = optionalArgs<{ indexing: string }>('meshgrid', { indexing: 'xy' }, [args.pop()]);
     indexing = o.indexing;
   }
   if (indexing !== 'xy' && indexing !== 'ij') throw new ValueError(`meshgrid: indexing must be 'xy' or 'ij', received ${JSON.stringify(indexing)}`);

@@ -49,6 +49,7 @@ import {
 import { max, mean, norm, sum } from './reduction.js';
 import { expandDims, reshape, slice, squeeze, transpose } from './shape.js';
 import { matmul } from './linalg.js';
+import { optionalArgs } from '../utils/args.js';
 
 // ---------------------------------------------------------------- primitives
 
@@ -295,21 +296,6 @@ export interface PoolOptions {
   dataFormat?: DataFormat | null;
 }
 
-/** A plain options object (not a tensor, variable, array or TypedArray, which are values). */
-function isOptions(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
-}
-
-/**
- * Keras' optional arguments: given positionally (`positional`), or as one options
- * object in place of the first of them (merged over `defaults`).
- */
-function optionsOf<T extends object>(first: unknown, defaults: T, positional: T): T {
-  if (!isOptions(first)) return positional;
-  const given = Object.fromEntries(Object.entries(first).filter(([, v]) => v !== undefined));
-  return { ...defaults, ...given } as T;
-}
-
 function tuple(v: number | readonly number[], n: number, op: string, arg: string): number[] {
   const list = typeof v === 'number' ? new Array<number>(n).fill(v) : [...v];
   if (list.length !== n || list.some((d) => !Number.isInteger(d) || d < 1)) {
@@ -411,12 +397,12 @@ function convCall(op: string, inputs: TensorLike, kernel: TensorLike, o: Require
 export function conv(
   inputs: TensorLike,
   kernel: TensorLike,
-  strides: number | number[] | ConvOptions = 1,
-  padding: Padding = 'valid',
-  dataFormat: DataFormat | null = null,
-  dilationRate: number | number[] = 1,
+  strides?: number | number[] | ConvOptions,
+  padding?: Padding,
+  dataFormat?: DataFormat | null,
+  dilationRate?: number | number[],
 ): Tensor {
-  const o = optionsOf<Required<ConvOptions>>(strides, CONV_DEFAULTS, { strides: strides as number, padding, dataFormat, dilationRate });
+  const o = optionalArgs('conv', CONV_DEFAULTS, [strides, padding, dataFormat, dilationRate]);
   const c = convCall('conv', inputs, kernel, o);
   const cin = c.x.shape[c.nsp + 1];
   const kin = c.k.shape[c.nsp];
@@ -442,12 +428,12 @@ export function conv(
 export function depthwiseConv(
   inputs: TensorLike,
   kernel: TensorLike,
-  strides: number | number[] | ConvOptions = 1,
-  padding: Padding = 'valid',
-  dataFormat: DataFormat | null = null,
-  dilationRate: number | number[] = 1,
+  strides?: number | number[] | ConvOptions,
+  padding?: Padding,
+  dataFormat?: DataFormat | null,
+  dilationRate?: number | number[],
 ): Tensor {
-  const o = optionsOf<Required<ConvOptions>>(strides, CONV_DEFAULTS, { strides: strides as number, padding, dataFormat, dilationRate });
+  const o = optionalArgs('depthwiseConv', CONV_DEFAULTS, [strides, padding, dataFormat, dilationRate]);
   const c = convCall('depthwiseConv', inputs, kernel, o);
   const cin = c.x.shape[c.nsp + 1];
   const kin = c.k.shape[c.nsp];
@@ -470,12 +456,12 @@ export function separableConv(
   inputs: TensorLike,
   depthwiseKernel: TensorLike,
   pointwiseKernel: TensorLike,
-  strides: number | number[] | ConvOptions = 1,
-  padding: Padding = 'valid',
-  dataFormat: DataFormat | null = null,
-  dilationRate: number | number[] = 1,
+  strides?: number | number[] | ConvOptions,
+  padding?: Padding,
+  dataFormat?: DataFormat | null,
+  dilationRate?: number | number[],
 ): Tensor {
-  const o = optionsOf<Required<ConvOptions>>(strides, CONV_DEFAULTS, { strides: strides as number, padding, dataFormat, dilationRate });
+  const o = optionalArgs('separableConv', CONV_DEFAULTS, [strides, padding, dataFormat, dilationRate]);
   const depthwise = depthwiseConv(inputs, depthwiseKernel, o);
   const pw = convertToTensor(pointwiseKernel, null, 'separableConv');
   if (pw.shape.slice(0, -2).some((d) => d !== 1)) throw new ShapeError(`separableConv: pointwise kernel must be 1x1, received shape ${fmtShape(pw.shape)}`);
@@ -507,13 +493,14 @@ function transposePadding(n: Dim, k: number, s: number, d: number, padding: Padd
 export function convTranspose(
   inputs: TensorLike,
   kernel: TensorLike,
-  strides: number | number[] | (ConvOptions & { outputPadding?: number | number[] | null }) = 1,
-  padding: Padding = 'valid',
-  outputPadding: number | number[] | null = null,
-  dataFormat: DataFormat | null = null,
-  dilationRate: number | number[] = 1,
+  strides?: number | number[] | (ConvOptions & { outputPadding?: number | number[] | null }),
+  padding?: Padding,
+  outputPadding?: number | number[] | null,
+  dataFormat?: DataFormat | null,
+  dilationRate?: number | number[],
 ): Tensor {
-  const o = optionsOf<Required<ConvOptions> & { outputPadding: number | number[] | null }>(strides, { ...CONV_DEFAULTS, outputPadding: null }, { strides: strides as number, padding, outputPadding, dataFormat, dilationRate });
+  const defaults: Required<ConvOptions> & { outputPadding: number | number[] | null } = { strides: 1, padding: 'valid', outputPadding: null, dataFormat: null, dilationRate: 1 };
+  const o = optionalArgs('convTranspose', defaults, [strides, padding, outputPadding, dataFormat, dilationRate]);
   const c = convCall('convTranspose', inputs, kernel, o);
   const cin = c.x.shape[c.nsp + 1];
   if (cin !== null && cin !== c.k.shape[c.nsp + 1]) {
@@ -536,6 +523,8 @@ export function convTranspose(
 
 // ---------------------------------------------------------------- pooling
 
+const POOL_DEFAULTS: Required<PoolOptions> = { strides: null, padding: 'valid', dataFormat: null };
+
 function pool(op: 'maxPool' | 'averagePool', inputs: TensorLike, poolSize: number | number[], o: PoolOptions): Tensor {
   const t = op === 'maxPool' ? convertToTensor(inputs, null, op) : asFloat(inputs, op);
   if (t.dtype === 'bool') throw new DTypeError(`${op}: bool inputs are not supported ${fmtShape(t.shape)}`);
@@ -553,22 +542,22 @@ function pool(op: 'maxPool' | 'averagePool', inputs: TensorLike, poolSize: numbe
 export function maxPool(
   inputs: TensorLike,
   poolSize: number | number[],
-  strides: number | number[] | null | PoolOptions = null,
-  padding: Padding = 'valid',
-  dataFormat: DataFormat | null = null,
+  strides?: number | number[] | null | PoolOptions,
+  padding?: Padding,
+  dataFormat?: DataFormat | null,
 ): Tensor {
-  return pool('maxPool', inputs, poolSize, optionsOf<PoolOptions>(strides, {}, { strides: strides as number | null, padding, dataFormat }));
+  return pool('maxPool', inputs, poolSize, optionalArgs('maxPool', POOL_DEFAULTS, [strides, padding, dataFormat]));
 }
 
 /** Average pooling, `keras.ops.average_pool`; with 'same' padding, padded positions are left out of each average (as Keras/TF). */
 export function averagePool(
   inputs: TensorLike,
   poolSize: number | number[],
-  strides: number | number[] | null | PoolOptions = null,
-  padding: Padding = 'valid',
-  dataFormat: DataFormat | null = null,
+  strides?: number | number[] | null | PoolOptions,
+  padding?: Padding,
+  dataFormat?: DataFormat | null,
 ): Tensor {
-  return pool('averagePool', inputs, poolSize, optionsOf<PoolOptions>(strides, {}, { strides: strides as number | null, padding, dataFormat }));
+  return pool('averagePool', inputs, poolSize, optionalArgs('averagePool', POOL_DEFAULTS, [strides, padding, dataFormat]));
 }
 
 // ---------------------------------------------------------------- activations
@@ -614,15 +603,15 @@ export function logSigmoid(x: TensorLike): Tensor {
 }
 
 /** Gaussian error linear unit; `approximate` (default true, as Keras) uses the tanh form, false the exact erf form. */
-export function gelu(x: TensorLike, approximate: boolean | { approximate?: boolean } = true): Tensor {
-  const approx = isOptions(approximate) ? (approximate.approximate ?? true) : approximate;
+export function gelu(x: TensorLike, approximate?: boolean | { approximate?: boolean }): Tensor {
+  const approx = optionalArgs('gelu', { approximate: true as boolean }, [approximate]).approximate;
   // One primitive each (one pass; the negative tail without 1 + erf / 1 + tanh cancellation).
   return run1(approx ? 'geluTanh' : 'gelu', [asFloat(x, 'gelu')]);
 }
 
 /** x for x > 0, alpha * (e^x - 1) otherwise. */
-export function elu(x: TensorLike, alpha: number | { alpha?: number } = 1): Tensor {
-  const a = isOptions(alpha) ? (alpha.alpha ?? 1) : alpha;
+export function elu(x: TensorLike, alpha?: number | { alpha?: number }): Tensor {
+  const a = optionalArgs('elu', { alpha: 1 as number }, [alpha]).alpha;
   const t = asFloat(x, 'elu');
   // expm1 sees only non-positive values so the unused branch never overflows into a NaN gradient.
   return where(greater(t, 0), t, multiply(expm1(minimum(t, 0)), a));
@@ -637,8 +626,8 @@ export function selu(x: TensorLike): Tensor {
 }
 
 /** x for x >= 0, negativeSlope * x otherwise (Keras default slope 0.2). */
-export function leakyRelu(x: TensorLike, negativeSlope: number | { negativeSlope?: number } = 0.2): Tensor {
-  const s = isOptions(negativeSlope) ? (negativeSlope.negativeSlope ?? 0.2) : negativeSlope;
+export function leakyRelu(x: TensorLike, negativeSlope?: number | { negativeSlope?: number }): Tensor {
+  const s = optionalArgs('leakyRelu', { negativeSlope: 0.2 as number }, [negativeSlope]).negativeSlope;
   const t = asFloat(x, 'leakyRelu');
   return where(greaterEqual(t, 0), t, multiply(t, s));
 }
@@ -658,16 +647,16 @@ export function hardSilu(x: TensorLike): Tensor {
 export const hardSwish = hardSilu;
 
 /** x for x > 0, alpha * (e^(x / alpha) - 1) otherwise. */
-export function celu(x: TensorLike, alpha: number | { alpha?: number } = 1): Tensor {
-  const a = isOptions(alpha) ? (alpha.alpha ?? 1) : alpha;
+export function celu(x: TensorLike, alpha?: number | { alpha?: number }): Tensor {
+  const a = optionalArgs('celu', { alpha: 1 as number }, [alpha]).alpha;
   const t = asFloat(x, 'celu');
   return where(greater(t, 0), t, multiply(expm1(divide(minimum(t, 0), a)), a));
 }
 
 /** Gated linear unit: splits `axis` (default -1) in halves a, b and returns a * sigmoid(b). */
-export function glu(x: TensorLike, axis: number | { axis?: number } = -1): Tensor {
+export function glu(x: TensorLike, axis?: number | { axis?: number }): Tensor {
   const t = asFloat(x, 'glu');
-  const a = normalizeAxis(isOptions(axis) ? (axis.axis ?? -1) : axis, t.rank, 'glu');
+  const a = normalizeAxis(optionalArgs('glu', { axis: -1 }, [axis]).axis, t.rank, 'glu');
   const n = t.shape[a];
   if (n === null || n % 2) throw new ShapeError(`glu: axis ${a} of x ${fmtShape(t.shape)} must have an even size`);
   const half = t.shape.map((d, i) => (i === a ? n / 2 : d === null ? -1 : d));
@@ -683,15 +672,15 @@ export function hardTanh(x: TensorLike): Tensor {
 }
 
 /** x where |x| > threshold (default 0.5), else 0. */
-export function hardShrink(x: TensorLike, threshold: number | { threshold?: number } = 0.5): Tensor {
-  const th = isOptions(threshold) ? (threshold.threshold ?? 0.5) : threshold;
+export function hardShrink(x: TensorLike, threshold?: number | { threshold?: number }): Tensor {
+  const th = optionalArgs('hardShrink', { threshold: 0.5 as number }, [threshold]).threshold;
   const t = asFloat(x, 'hardShrink');
   return where(greater(abs(t), th), t, 0);
 }
 
 /** x - threshold above threshold, x + threshold below -threshold, else 0 (default 0.5). */
-export function softShrink(x: TensorLike, threshold: number | { threshold?: number } = 0.5): Tensor {
-  const th = isOptions(threshold) ? (threshold.threshold ?? 0.5) : threshold;
+export function softShrink(x: TensorLike, threshold?: number | { threshold?: number }): Tensor {
+  const th = optionalArgs('softShrink', { threshold: 0.5 as number }, [threshold]).threshold;
   const t = asFloat(x, 'softShrink');
   return where(greater(t, th), subtract(t, th), where(less(t, -th), add(t, th), 0));
 }
@@ -703,8 +692,8 @@ export function tanhShrink(x: TensorLike): Tensor {
 }
 
 /** (x + sqrt(x^2 + b)) / 2, a smooth relu (default b = 4). */
-export function squareplus(x: TensorLike, b: number | { b?: number } = 4): Tensor {
-  const bb = isOptions(b) ? (b.b ?? 4) : b;
+export function squareplus(x: TensorLike, b?: number | { b?: number }): Tensor {
+  const bb = optionalArgs('squareplus', { b: 4 as number }, [b]).b;
   const t = asFloat(x, 'squareplus');
   return multiply(add(t, sqrt(add(square(t), bb))), 0.5);
 }
@@ -732,9 +721,7 @@ type AxisArg = number | number[] | null;
 
 function softmaxArgs(op: string, x: TensorLike, axis: AxisArg | { axis?: AxisArg }): { t: Tensor; axes: number[] } {
   const t = asFloat(x, op);
-  const given = isOptions(axis) ? (axis as { axis?: AxisArg }).axis : axis;
-  const a = given === undefined ? -1 : given;
-  return { t, axes: normalizeAxes(a as AxisArg, t.rank, op) };
+  return { t, axes: normalizeAxes(optionalArgs(op, { axis: -1 as AxisArg }, [axis]).axis, t.rank, op) };
 }
 
 /** Checks the single non-negative `axis` attr of softmax/logSoftmax against the input rank. */
@@ -834,8 +821,8 @@ function lossOperands(op: string, target: TensorLike, output: TensorLike): [Tens
  * Elementwise binary cross-entropy, `keras.ops.binary_crossentropy`. Probabilities
  * are clipped to [1e-7, 1 - 1e-7]; with fromLogits, softplus(x) - x * target.
  */
-export function binaryCrossentropy(target: TensorLike, output: TensorLike, fromLogits: boolean | { fromLogits?: boolean } = false): Tensor {
-  const logits = isOptions(fromLogits) ? (fromLogits.fromLogits ?? false) : fromLogits;
+export function binaryCrossentropy(target: TensorLike, output: TensorLike, fromLogits?: boolean | { fromLogits?: boolean }): Tensor {
+  const logits = optionalArgs('binaryCrossentropy', { fromLogits: false }, [fromLogits]).fromLogits;
   const [t, o] = lossOperands('binaryCrossentropy', target, output);
   sameShape('binaryCrossentropy', t, o);
   if (logits) return subtract(softplus(o), multiply(o, t));
@@ -844,6 +831,7 @@ export function binaryCrossentropy(target: TensorLike, output: TensorLike, fromL
 }
 
 type CceOptions = { fromLogits?: boolean; axis?: number };
+const CCE_DEFAULTS: Required<CceOptions> = { fromLogits: false, axis: -1 };
 
 function logProbs(op: string, output: Tensor, fromLogits: boolean, axis: number): Tensor {
   if (fromLogits) return logSoftmax(output, axis);
@@ -856,8 +844,8 @@ function logProbs(op: string, output: Tensor, fromLogits: boolean, axis: number)
  * Categorical cross-entropy over `axis` (default -1), `keras.ops.categorical_crossentropy`:
  * -sum(target * log(p)); probabilities are renormalized and clipped, logits go through logSoftmax.
  */
-export function categoricalCrossentropy(target: TensorLike, output: TensorLike, fromLogits: boolean | CceOptions = false, axis = -1): Tensor {
-  const o = optionsOf<Required<CceOptions>>(fromLogits, { fromLogits: false, axis: -1 }, { fromLogits: fromLogits as boolean, axis });
+export function categoricalCrossentropy(target: TensorLike, output: TensorLike, fromLogits?: boolean | CceOptions, axis?: number): Tensor {
+  const o = optionalArgs('categoricalCrossentropy', CCE_DEFAULTS, [fromLogits, axis]);
   const [t, out] = lossOperands('categoricalCrossentropy', target, output);
   if (t.rank < 1) throw new ShapeError(`categoricalCrossentropy: target and output must be at least rank 1, received target.shape=${fmtShape(t.shape)}, output.shape=${fmtShape(out.shape)}`);
   sameShape('categoricalCrossentropy', t, out);
@@ -869,8 +857,8 @@ export function categoricalCrossentropy(target: TensorLike, output: TensorLike, 
  * Categorical cross-entropy with integer class targets, `keras.ops.sparse_categorical_crossentropy`.
  * A trailing size-1 target dim is squeezed; out-of-range labels contribute 0.
  */
-export function sparseCategoricalCrossentropy(target: TensorLike, output: TensorLike, fromLogits: boolean | CceOptions = false, axis = -1): Tensor {
-  const o = optionsOf<Required<CceOptions>>(fromLogits, { fromLogits: false, axis: -1 }, { fromLogits: fromLogits as boolean, axis });
+export function sparseCategoricalCrossentropy(target: TensorLike, output: TensorLike, fromLogits?: boolean | CceOptions, axis?: number): Tensor {
+  const o = optionalArgs('sparseCategoricalCrossentropy', CCE_DEFAULTS, [fromLogits, axis]);
   const op = 'sparseCategoricalCrossentropy';
   const out = asFloat(output, op);
   let t = convertToTensor(target, null, op);
@@ -909,8 +897,9 @@ type AttentionOptions = {
  * logits become -0.7 * the dtype's max, as Keras' JAX backend, so fully masked rows
  * average the values instead of producing NaN. Returns [B, T, N, H].
  */
-export function dotProductAttention(query: TensorLike, key: TensorLike, value: TensorLike, bias: TensorLike | null | AttentionOptions = null, mask: TensorLike | null = null, scale: number | null = null, isCausal = false, flashAttention: boolean | null = null): Tensor {
-  const o: AttentionOptions = isOptions(bias) ? (bias as AttentionOptions) : { bias: bias as TensorLike | null, mask, scale, isCausal, flashAttention };
+export function dotProductAttention(query: TensorLike, key: TensorLike, value: TensorLike, bias?: TensorLike | null | AttentionOptions, mask?: TensorLike | null, scale?: number | null, isCausal?: boolean, flashAttention?: boolean | null): Tensor {
+  const defaults: Required<AttentionOptions> = { bias: null, mask: null, scale: null, isCausal: false, flashAttention: null };
+  const o = optionalArgs('dotProductAttention', defaults, [bias, mask, scale, isCausal, flashAttention]);
   const op = 'dotProductAttention';
   if (o.flashAttention) throw new ValueError(`${op}: flashAttention is not available on this backend; pass null or false`);
   const { dtype, tensors } = promote(op, query, key, value);
@@ -952,8 +941,8 @@ export function dotProductAttention(query: TensorLike, key: TensorLike, value: T
 // ---------------------------------------------------------------- statistics and normalization
 
 /** Mean and (population) variance over `axes`, `keras.ops.moments`. */
-export function moments(x: TensorLike, axes: number | number[], keepdims: boolean | { keepdims?: boolean } = false): [Tensor, Tensor] {
-  const keep = isOptions(keepdims) ? (keepdims.keepdims ?? false) : keepdims;
+export function moments(x: TensorLike, axes: number | number[], keepdims?: boolean | { keepdims?: boolean }): [Tensor, Tensor] {
+  const keep = optionalArgs('moments', { keepdims: false }, [keepdims]).keepdims;
   const t = asFloat(x, 'moments');
   const ax = normalizeAxes(axes, t.rank, 'moments');
   const m = mean(t, ax, true);
@@ -972,11 +961,11 @@ export function batchNormalization(
   mean_: TensorLike,
   variance: TensorLike,
   axis: number,
-  offset: TensorLike | null | BnOptions = null,
-  scale: TensorLike | null = null,
-  epsilon = 1e-3,
+  offset?: TensorLike | null | BnOptions,
+  scale?: TensorLike | null,
+  epsilon?: number,
 ): Tensor {
-  const o: BnOptions = isOptions(offset) ? (offset as BnOptions) : { offset: offset as TensorLike | null, scale, epsilon };
+  const o = optionalArgs<Required<BnOptions>>('batchNormalization', { offset: null, scale: null, epsilon: 1e-3 }, [offset, scale, epsilon]);
   const op = 'batchNormalization';
   const t = asFloat(x, op);
   const a = normalizeAxis(axis, t.rank, op);
@@ -1182,8 +1171,8 @@ export function fusedBatchNormalization(x: TensorLike, axis = -1, options: Fused
 }
 
 /** x divided by its `order`-norm along `axis` (default L2 over -1), `keras.ops.normalize`. */
-export function normalize(x: TensorLike, axis: number | { axis?: number; order?: number; epsilon?: number | null } = -1, order = 2, epsilon: number | null = null): Tensor {
-  const o = optionsOf<{ axis: number; order: number; epsilon: number | null }>(axis, { axis: -1, order: 2, epsilon: null }, { axis: axis as number, order, epsilon });
+export function normalize(x: TensorLike, axis?: number | { axis?: number; order?: number; epsilon?: number | null }, order?: number, epsilon?: number | null): Tensor {
+  const o = optionalArgs<{ axis: number; order: number; epsilon: number | null }>('normalize', { axis: -1, order: 2, epsilon: null }, [axis, order, epsilon]);
   if (!Number.isInteger(o.order) || o.order < 1) throw new ValueError(`normalize: order must be an integer >= 1, received ${JSON.stringify(o.order)}`);
   let t = asFloat(x, 'normalize');
   if (t.rank === 0) t = expandDims(t, 0);
@@ -1215,12 +1204,12 @@ type LayerNormOptions = { gamma?: TensorLike | null; beta?: TensorLike | null; a
  */
 export function layerNormalization(
   x: TensorLike,
-  gamma: TensorLike | null | LayerNormOptions = null,
-  beta: TensorLike | null = null,
-  axis: number | number[] = -1,
-  epsilon: number | null = null,
+  gamma?: TensorLike | null | LayerNormOptions,
+  beta?: TensorLike | null,
+  axis?: number | number[],
+  epsilon?: number | null,
 ): Tensor {
-  const o: LayerNormOptions = isOptions(gamma) ? (gamma as LayerNormOptions) : { gamma: gamma as TensorLike | null, beta, axis, epsilon };
+  const o = optionalArgs<Required<LayerNormOptions>>('layerNormalization', { gamma: null, beta: null, axis: -1, epsilon: null }, [gamma, beta, axis, epsilon]);
   const op = 'layerNormalization';
   const t = asFloat(x, op);
   const axes = normalizeAxes(o.axis ?? -1, t.rank, op);
@@ -1240,11 +1229,11 @@ export function layerNormalization(
  */
 export function rmsNormalization(
   x: TensorLike,
-  scale: TensorLike | null | { scale?: TensorLike | null; axis?: number | number[]; epsilon?: number | null } = null,
-  axis: number | number[] = -1,
-  epsilon: number | null = null,
+  scale?: TensorLike | null | { scale?: TensorLike | null; axis?: number | number[]; epsilon?: number | null },
+  axis?: number | number[],
+  epsilon?: number | null,
 ): Tensor {
-  const o = isOptions(scale) ? (scale as { scale?: TensorLike | null; axis?: number | number[]; epsilon?: number | null }) : { scale: scale as TensorLike | null, axis, epsilon };
+  const o = optionalArgs<{ scale: TensorLike | null; axis: number | number[]; epsilon: number | null }>('rmsNormalization', { scale: null, axis: -1, epsilon: null }, [scale, axis, epsilon]);
   const op = 'rmsNormalization';
   let t = asFloat(x, op);
   if (t.rank === 0) t = expandDims(t, 0);

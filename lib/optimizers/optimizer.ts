@@ -20,6 +20,7 @@ import { Tensor } from '../tensor.js';
 import { Variable } from '../variable.js';
 import { camelizeKeys, checkKnownKeys, shortestFloat32 } from './config.js';
 import { LearningRateSchedule, deserialize as deserializeSchedule, serialize as serializeSchedule } from './schedules/learning_rate_schedule.js';
+import { isPlainObject } from '../utils/args.js';
 
 /** A constant rate, a schedule of the iteration count, or a function of nothing (called every step). */
 export type LearningRate = number | LearningRateSchedule | (() => Tensor | number);
@@ -60,10 +61,6 @@ const BASE_KEYS = [
   'gradientAccumulationSteps',
   'name',
 ] as const;
-
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
-}
 
 /**
  * Keras' calling convention for optimizer constructors: `new Adam()`, `new Adam(0.01)`,

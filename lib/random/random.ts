@@ -15,6 +15,7 @@ import { argsort } from '../ops/indexing.js';
 import { normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { drawSeed, SeedGenerator, type SeedLike } from './seed_generator.js';
+import { optionalArgs } from '../utils/args.js';
 
 // ---------------------------------------------------------------- primitive
 
@@ -61,10 +62,6 @@ function uniformBits(shape: Dim[], dtype: DType, seed: Tensor, like?: Tensor): T
 
 type ShapeArg = number | readonly number[];
 
-function isOptions(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype;
-}
-
 function checkShape(shape: ShapeArg, op: string): number[] {
   const dims = typeof shape === 'number' ? [shape] : shape;
   if (!Array.isArray(dims) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
@@ -99,7 +96,7 @@ export interface UniformOptions {
  * randomUniform (float32 may round the top value up to maxval, as in other frameworks).
  */
 export function uniform(shape: ShapeArg, minval?: TensorLike | UniformOptions, maxval?: TensorLike, dtype?: DType | null, seed?: SeedLike): Tensor {
-  const o: UniformOptions = isOptions(minval) ? (minval as UniformOptions) : { minval: minval as TensorLike | undefined, maxval, dtype, seed };
+  const o = optionalArgs<Required<UniformOptions>>('uniform', { minval: 0, maxval: 1, dtype: null, seed: null }, [minval, maxval, dtype, seed]);
   const dims = checkShape(shape, 'uniform');
   const d = floatDType(o.dtype, 'uniform');
   const lo = o.minval ?? 0;
@@ -118,8 +115,8 @@ export interface NormalOptions {
   seed?: SeedLike;
 }
 
-function normalArgs(mean: TensorLike | NormalOptions | undefined, stddev: TensorLike | undefined, dtype: DType | null | undefined, seed: SeedLike): NormalOptions {
-  return isOptions(mean) ? (mean as NormalOptions) : { mean: mean as TensorLike | undefined, stddev, dtype, seed };
+function normalArgs(op: string, mean: TensorLike | NormalOptions | undefined, stddev: TensorLike | undefined, dtype: DType | null | undefined, seed: SeedLike): Required<NormalOptions> {
+  return optionalArgs<Required<NormalOptions>>(op, { mean: 0, stddev: 1, dtype: null, seed: null }, [mean, stddev, dtype, seed]);
 }
 
 /** Standard normals by Box-Muller over adjacent pairs of uniforms (see docs/random.md). */
@@ -140,7 +137,7 @@ function standardNormal(dims: number[], dtype: DType, key: Tensor): Tensor {
 
 /** Normal values with `mean` and `stddev` (Box-Muller, bit-specified in docs/random.md). */
 export function normal(shape: ShapeArg, mean?: TensorLike | NormalOptions, stddev?: TensorLike, dtype?: DType | null, seed?: SeedLike): Tensor {
-  const o = normalArgs(mean, stddev, dtype, seed);
+  const o = normalArgs('normal', mean, stddev, dtype, seed);
   const dims = checkShape(shape, 'normal');
   const d = floatDType(o.dtype, 'normal');
   return tidy(() => affine(standardNormal(dims, d, drawSeed(o.seed, 'normal')), o.stddev ?? 1, o.mean ?? 0));
@@ -154,7 +151,7 @@ const ERF_SQRT2 = 0.9544997361036416;
  * x = sqrt(2) * erfinv(erf(sqrt(2)) * (2u - 1)), clipped to [-2, 2] against rounding.
  */
 export function truncatedNormal(shape: ShapeArg, mean?: TensorLike | NormalOptions, stddev?: TensorLike, dtype?: DType | null, seed?: SeedLike): Tensor {
-  const o = normalArgs(mean, stddev, dtype, seed);
+  const o = normalArgs('truncatedNormal', mean, stddev, dtype, seed);
   const dims = checkShape(shape, 'truncatedNormal');
   const d = floatDType(o.dtype, 'truncatedNormal');
   return tidy(() => {
@@ -171,7 +168,7 @@ export interface RandintOptions {
 
 /** Integers uniform in [minval, maxval) (maxval exclusive, as Keras): minval + floor(u * (maxval - minval)), u float64. */
 export function randint(shape: ShapeArg, minval: number, maxval: number, dtype?: DType | 'int64' | RandintOptions, seed?: SeedLike): Tensor {
-  const o: RandintOptions = isOptions(dtype) ? (dtype as RandintOptions) : { dtype: dtype as DType | 'int64' | undefined, seed };
+  const o = optionalArgs<Required<RandintOptions>>('randint', { dtype: 'int32', seed: null }, [dtype, seed]);
   const dims = checkShape(shape, 'randint');
   for (const [name, v] of [['minval', minval], ['maxval', maxval]] as const) {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < -2147483648 || v > 2147483648) {
@@ -199,7 +196,7 @@ export interface DropoutOptions {
  * 1 / (1 - rate). `noiseShape` (null entries: the input's dim) shares the mask along size-1 dims.
  */
 export function dropout(inputs: TensorLike, rate: number, noiseShape?: (number | null)[] | null | DropoutOptions, seed?: SeedLike): Tensor {
-  const o: DropoutOptions = isOptions(noiseShape) ? (noiseShape as DropoutOptions) : { noiseShape: noiseShape as (number | null)[] | null | undefined, seed };
+  const o = optionalArgs<Required<DropoutOptions>>('dropout', { noiseShape: null, seed: null }, [noiseShape, seed]);
   if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) throw new ValueError(`dropout: rate must be a number in [0, 1], received ${String(rate)}`);
   // One scope for the whole call, so a cast of int inputs is freed too.
   return tidy(() => dropoutImpl(asFloat(inputs, 'dropout'), rate, o));
@@ -238,7 +235,7 @@ export interface ShuffleOptions {
  * of float64 uniforms, then x is gathered along the axis.
  */
 export function shuffle(x: TensorLike, axis?: number | ShuffleOptions, seed?: SeedLike): Tensor {
-  const o: ShuffleOptions = isOptions(axis) ? (axis as ShuffleOptions) : { axis: axis as number | undefined, seed };
+  const o = optionalArgs<Required<ShuffleOptions>>('shuffle', { axis: 0, seed: null }, [axis, seed]);
   return tidy(() => shuffleImpl(convertToTensor(x, null, 'shuffle'), o));
 }
 
@@ -261,7 +258,7 @@ export interface CategoricalOptions {
  * probabilities) by inverting the CDF: class k where cdf[k-1] <= u * cdf[C-1] < cdf[k].
  */
 export function categorical(logits: TensorLike, numSamples: number, dtype?: DType | 'int64' | CategoricalOptions, seed?: SeedLike): Tensor {
-  const o: CategoricalOptions = isOptions(dtype) ? (dtype as CategoricalOptions) : { dtype: dtype as DType | 'int64' | undefined, seed };
+  const o = optionalArgs<Required<CategoricalOptions>>('categorical', { dtype: 'int32', seed: null }, [dtype, seed]);
   return tidy(() => categoricalImpl(asFloat(logits, 'categorical'), numSamples, o));
 }
 

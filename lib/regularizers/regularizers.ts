@@ -5,10 +5,10 @@
  */
 import { KerasError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { asFloat, type TensorLike } from '../ops/common.js';
-import { optionalArgs } from '../ops/common.js';
 import * as ops from '../ops/index.js';
 import type { Tensor } from '../tensor.js';
 import { camelizeConfig, type Config } from '../initializers/registry.js';
+import { optionalArgs } from '../utils/args.js';
 
 /** Keras' `backend.epsilon()`. */
 const EPSILON = 1e-7;
@@ -79,7 +79,7 @@ export class L1L2 extends Regularizer {
 
   constructor(l1?: number | null | { l1?: number | null; l2?: number | null }, l2?: number | null) {
     super();
-    const o = optionalArgs<{ l1: number | null; l2: number | null }>('L1L2', ['l1', 'l2'], [l1, l2], { l1: 0, l2: 0 });
+    const o = optionalArgs<{ l1: number | null; l2: number | null }>('L1L2', { l1: 0, l2: 0 }, [l1, l2]);
     this.l1 = factorArg(o.l1 ?? 0, 'L1L2', 'l1');
     this.l2 = factorArg(o.l2 ?? 0, 'L1L2', 'l2');
   }
@@ -103,7 +103,7 @@ export class L1 extends Regularizer {
 
   constructor(l1?: number | null | { l1?: number | null }) {
     super();
-    const o = optionalArgs<{ l1: number | null }>('L1', ['l1'], [l1], { l1: 0.01 });
+    const o = optionalArgs<{ l1: number | null }>('L1', { l1: 0.01 }, [l1]);
     this.l1 = factorArg(o.l1 ?? 0.01, 'L1', 'l1');
   }
 
@@ -122,7 +122,7 @@ export class L2 extends Regularizer {
 
   constructor(l2?: number | null | { l2?: number | null }) {
     super();
-    const o = optionalArgs<{ l2: number | null }>('L2', ['l2'], [l2], { l2: 0.01 });
+    const o = optionalArgs<{ l2: number | null }>('L2', { l2: 0.01 }, [l2]);
     this.l2 = factorArg(o.l2 ?? 0.01, 'L2', 'l2');
   }
 
@@ -146,7 +146,7 @@ export class OrthogonalRegularizer extends Regularizer {
 
   constructor(factor?: number | { factor?: number; mode?: 'rows' | 'columns' }, mode?: 'rows' | 'columns') {
     super();
-    const o = optionalArgs<{ factor: number; mode: 'rows' | 'columns' }>('OrthogonalRegularizer', ['factor', 'mode'], [factor, mode], { factor: 0.01, mode: 'rows' });
+    const o = optionalArgs<{ factor: number; mode: 'rows' | 'columns' }>('OrthogonalRegularizer', { factor: 0.01, mode: 'rows' }, [factor, mode]);
     this.factor = factorArg(o.factor, 'OrthogonalRegularizer', 'factor');
     if (o.mode !== 'rows' && o.mode !== 'columns') throw new ValueError(`OrthogonalRegularizer: invalid value for argument mode; expected one of "rows", "columns", received mode=${JSON.stringify(o.mode)}`);
     this.mode = o.mode;

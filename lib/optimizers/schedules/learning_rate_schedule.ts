@@ -9,6 +9,7 @@ import * as ops from '../../ops/index.js';
 import type { TensorLike } from '../../ops/index.js';
 import type { Tensor } from '../../tensor.js';
 import { camelizeKeys, checkKnownKeys } from '../config.js';
+import { isPlainObject } from '../../utils/args.js';
 
 /**
  * Base class of learning rate schedules. Subclasses implement `call(step)` (step: a
@@ -42,15 +43,11 @@ export abstract class LearningRateSchedule {
 
 type Args = unknown[];
 
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
-}
-
 /**
  * Keras' calling convention for constructors: required arguments positional, optional ones
  * positional or as one trailing options object; a single object holding everything (a config) also works.
  */
-function parseArgs(owner: string, params: readonly string[], required: number, defaults: Record<string, unknown>, args: Args): Record<string, unknown> {
+function scheduleArgs(owner: string, params: readonly string[], required: number, defaults: Record<string, unknown>, args: Args): Record<string, unknown> {
   let positional = args;
   let options: Record<string, unknown> = {};
   if (args.length === 1 && isPlainObject(args[0])) {
@@ -110,7 +107,7 @@ export class ExponentialDecay extends LearningRateSchedule {
   constructor(config: { initialLearningRate: number; decaySteps: number; decayRate: number } & ExponentialDecayOptions);
   constructor(...args: Args) {
     super();
-    const c = parseArgs('ExponentialDecay', ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name'], 3, { staircase: false, name: 'ExponentialDecay' }, args);
+    const c = scheduleArgs('ExponentialDecay', ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name'], 3, { staircase: false, name: 'ExponentialDecay' }, args);
     this.initialLearningRate = num('ExponentialDecay', 'initialLearningRate', c.initialLearningRate);
     this.decaySteps = positiveSteps('ExponentialDecay', 'decaySteps', c.decaySteps);
     this.decayRate = num('ExponentialDecay', 'decayRate', c.decayRate);
@@ -142,7 +139,7 @@ export class PiecewiseConstantDecay extends LearningRateSchedule {
   constructor(config: { boundaries: number[]; values: number[]; name?: string });
   constructor(...args: Args) {
     super();
-    const c = parseArgs('PiecewiseConstantDecay', ['boundaries', 'values', 'name'], 2, { name: 'PiecewiseConstant' }, args);
+    const c = scheduleArgs('PiecewiseConstantDecay', ['boundaries', 'values', 'name'], 2, { name: 'PiecewiseConstant' }, args);
     if (!Array.isArray(c.boundaries) || !Array.isArray(c.values)) {
       throw new ValueError(`PiecewiseConstantDecay: boundaries and values must be arrays of numbers, received ${JSON.stringify(c.boundaries)} and ${JSON.stringify(c.values)}`);
     }
@@ -204,7 +201,7 @@ export class PolynomialDecay extends LearningRateSchedule {
   constructor(config: { initialLearningRate: number; decaySteps: number } & PolynomialDecayOptions);
   constructor(...args: Args) {
     super();
-    const c = parseArgs('PolynomialDecay', ['initialLearningRate', 'decaySteps', 'endLearningRate', 'power', 'cycle', 'name'], 2, { endLearningRate: 0.0001, power: 1.0, cycle: false, name: 'PolynomialDecay' }, args);
+    const c = scheduleArgs('PolynomialDecay', ['initialLearningRate', 'decaySteps', 'endLearningRate', 'power', 'cycle', 'name'], 2, { endLearningRate: 0.0001, power: 1.0, cycle: false, name: 'PolynomialDecay' }, args);
     this.initialLearningRate = num('PolynomialDecay', 'initialLearningRate', c.initialLearningRate);
     this.decaySteps = positiveSteps('PolynomialDecay', 'decaySteps', c.decaySteps);
     this.endLearningRate = num('PolynomialDecay', 'endLearningRate', c.endLearningRate);
@@ -249,7 +246,7 @@ export class InverseTimeDecay extends LearningRateSchedule {
   constructor(config: { initialLearningRate: number; decaySteps: number; decayRate: number } & InverseTimeDecayOptions);
   constructor(...args: Args) {
     super();
-    const c = parseArgs('InverseTimeDecay', ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name'], 3, { staircase: false, name: 'InverseTimeDecay' }, args);
+    const c = scheduleArgs('InverseTimeDecay', ['initialLearningRate', 'decaySteps', 'decayRate', 'staircase', 'name'], 3, { staircase: false, name: 'InverseTimeDecay' }, args);
     this.initialLearningRate = num('InverseTimeDecay', 'initialLearningRate', c.initialLearningRate);
     this.decaySteps = positiveSteps('InverseTimeDecay', 'decaySteps', c.decaySteps);
     this.decayRate = num('InverseTimeDecay', 'decayRate', c.decayRate);
@@ -291,7 +288,7 @@ export class CosineDecay extends LearningRateSchedule {
   constructor(config: { initialLearningRate: number; decaySteps: number } & CosineDecayOptions);
   constructor(...args: Args) {
     super();
-    const c = parseArgs('CosineDecay', ['initialLearningRate', 'decaySteps', 'alpha', 'name', 'warmupTarget', 'warmupSteps'], 2, { alpha: 0.0, name: 'CosineDecay', warmupTarget: null, warmupSteps: 0 }, args);
+    const c = scheduleArgs('CosineDecay', ['initialLearningRate', 'decaySteps', 'alpha', 'name', 'warmupTarget', 'warmupSteps'], 2, { alpha: 0.0, name: 'CosineDecay', warmupTarget: null, warmupSteps: 0 }, args);
     this.initialLearningRate = num('CosineDecay', 'initialLearningRate', c.initialLearningRate);
     this.decaySteps = positiveSteps('CosineDecay', 'decaySteps', c.decaySteps);
     this.alpha = num('CosineDecay', 'alpha', c.alpha);
@@ -349,7 +346,7 @@ export class CosineDecayRestarts extends LearningRateSchedule {
   constructor(config: { initialLearningRate: number; firstDecaySteps: number } & CosineDecayRestartsOptions);
   constructor(...args: Args) {
     super();
-    const c = parseArgs('CosineDecayRestarts', ['initialLearningRate', 'firstDecaySteps', 'tMul', 'mMul', 'alpha', 'name'], 2, { tMul: 2.0, mMul: 1.0, alpha: 0.0, name: 'SGDRDecay' }, args);
+    const c = scheduleArgs('CosineDecayRestarts', ['initialLearningRate', 'firstDecaySteps', 'tMul', 'mMul', 'alpha', 'name'], 2, { tMul: 2.0, mMul: 1.0, alpha: 0.0, name: 'SGDRDecay' }, args);
     this.initialLearningRate = num('CosineDecayRestarts', 'initialLearningRate', c.initialLearningRate);
     this.firstDecaySteps = positiveSteps('CosineDecayRestarts', 'firstDecaySteps', c.firstDecaySteps);
     this.tMul = num('CosineDecayRestarts', 'tMul', c.tMul);
