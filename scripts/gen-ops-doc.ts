@@ -74,13 +74,9 @@ const SAMPLES: Record<string, () => unknown[]> = {
   tile: () => [mat(2, 3), [2, 1]],
   batchNormalization: () => [mat(2, 3), vec(3), vec(3), 1],
   convertToTensor: () => [[1.5, 2]],
+  binaryCrossentropy: () => [mat(2, 3), mat(2, 3)], // probabilities (the default), not logits
 };
 
-/**
- * Helpers other lib/ops modules import, which `export *` in lib/ops/index.ts also puts
- * on keras.ops; they are not Keras ops (listed so the table stays complete).
- */
-const HELPERS = new Set(['resolveReshape', 'broadcastToDims', 'isOptionsObject', 'optionalArgs']);
 
 /** A float32 matrix with values in (0.1, 0.9): inside every elementwise domain. */
 function mat(r: number, c: number): Tensor {
@@ -172,10 +168,6 @@ export function generateOpsDoc(): string {
       // Sorted: the order of a module's exports differs between loaders (tsx, vitest).
       for (const [name, value] of Object.entries(exports).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         if (typeof value !== 'function' || !(name in ops)) continue;
-        if (HELPERS.has(name)) {
-          rows.push({ module, name, kind: 'helper (not a Keras op)', used: '', js: '-', cpu: '-' });
-          continue;
-        }
         const used = samplePrimitives(name, value as Fn);
         const isPrimitive = primNames.has(name) && (used === null || used.includes(name));
         let kind: string;
