@@ -77,7 +77,6 @@ const SAMPLES: Record<string, () => unknown[]> = {
   binaryCrossentropy: () => [mat(2, 3), mat(2, 3)], // probabilities (the default), not logits
 };
 
-
 /** A float32 matrix with values in (0.1, 0.9): inside every elementwise domain. */
 function mat(r: number, c: number): Tensor {
   return ops.reshape(ops.convertToTensor(Float32Array.from({ length: r * c }, (_, i) => 0.1 + (0.8 * ((i * 7) % (r * c))) / (r * c))), [r, c]);
