@@ -38,10 +38,23 @@ const binary = createRequire(import.meta.url)('node-gyp-build').path(pkg);
 console.log(JSON.stringify({ value: y.item(), dtype: y.dtype, backend: y.backend.name, isa: info.isa, binary: path.relative(pkg, binary) }));
 `;
 
+/** Newest modification time of the addon's sources and build files (ms). */
+function newestNativeSource(): number {
+  const files = fs.readdirSync(path.join(root, 'native'), { recursive: true, encoding: 'utf8' }).map((f) => path.join(root, 'native', f));
+  return Math.max(...[...files, path.join(root, 'binding.gyp')].filter((f) => fs.statSync(f).isFile()).map((f) => fs.statSync(f).mtimeMs));
+}
+
+/** The prebuilt addon, unless there is none or it predates a native source (a build from an older checkout). */
+function currentPrebuild(): string | undefined {
+  if (!fs.existsSync(prebuildDir)) return undefined;
+  const binary = fs.readdirSync(prebuildDir).find((f) => f.endsWith('.node'));
+  return binary && fs.statSync(path.join(prebuildDir, binary)).mtimeMs >= newestNativeSource() ? binary : undefined;
+}
+
 describe('npm package', () => {
   beforeAll(async () => {
-    // The tarball ships prebuilds/; make one if this checkout has none (a full native compile).
-    if (!fs.existsSync(prebuildDir) || !fs.readdirSync(prebuildDir).some((f) => f.endsWith('.node'))) await sh('npm', ['run', 'prebuildify'], root, 900_000);
+    // The tarball ships prebuilds/; make one if this checkout has none or a stale one (a full native compile).
+    if (!currentPrebuild()) await sh('npm', ['run', 'prebuildify'], root, 900_000);
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'keras-node-pack-'));
   }, 900_000);
   afterAll(() => {
