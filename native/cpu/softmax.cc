@@ -5,7 +5,6 @@
 // (inner > 1) are gathered into a contiguous buffer and scattered back.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -24,12 +23,7 @@ using kernels::OpError;
 using kernels::TensorView;
 using engine::DType;
 
-const SoftmaxIsaTable& softmax_kernels() {
-  const char* isa = active_kernels().isa;
-  if (std::strcmp(isa, "avx512") == 0) return kSoftmaxAvx512;
-  if (std::strcmp(isa, "avx2") == 0) return kSoftmaxAvx2;
-  return kSoftmaxPortable;
-}
+const SoftmaxIsaTable& softmax_kernels() { return for_active_isa(kSoftmaxAvx512, kSoftmaxAvx2, kSoftmaxPortable); }
 
 int64_t grain_for(int64_t n) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, n)); }
 
@@ -53,21 +47,21 @@ void f64_row(const double* x, double* y, int64_t n, bool log) {
 template <class T>
 void run_rows(const KernelContext& ctx, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log) {
   const SoftmaxIsaTable& table = softmax_kernels();
-  auto row = [&](const T* xr, T* yr) {
-    if constexpr (std::is_same_v<T, float>) table.f32_row(xr, yr, n, log);
+  auto row = [&](const T* xr, T* yr, const T* next) {
+    if constexpr (std::is_same_v<T, float>) table.f32_row(xr, yr, n, log, next);
     else f64_row(xr, yr, n, log);
   };
   const int64_t rows = outer * inner;
   engine::thread_pool().parallel_for(rows, grain_for(n), [&](int64_t b, int64_t e) {
     if (inner == 1) {
-      for (int64_t r = b; r < e; ++r) row(x + r * n, y + r * n);
+      for (int64_t r = b; r < e; ++r) row(x + r * n, y + r * n, r + 1 < e ? x + (r + 1) * n : nullptr);
       return;
     }
     std::vector<T> xs(static_cast<size_t>(n)), ys(static_cast<size_t>(n));
     for (int64_t r = b; r < e; ++r) {
       const int64_t base = (r / inner) * n * inner + r % inner;
       for (int64_t k = 0; k < n; ++k) xs[size_t(k)] = x[base + k * inner];
-      row(xs.data(), ys.data());
+      row(xs.data(), ys.data(), nullptr);
       for (int64_t k = 0; k < n; ++k) y[base + k * inner] = ys[size_t(k)];
     }
   }, ctx.max_threads);
@@ -116,7 +110,7 @@ void sparse_ce(const KernelContext& ctx, const int32_t* labels, const T* x, T* y
       const T* xr = x + r * n;
       double m, ls;
       if constexpr (std::is_same_v<T, float>) {
-        ls = table.f32_lse(xr, n, &m);
+        ls = table.f32_lse(xr, n, &m, r + 1 < e ? xr + n : nullptr);
       } else {
         m = -INFINITY;
         for (int64_t k = 0; k < n; ++k) m = (xr[k] > m || xr[k] != xr[k]) ? xr[k] : m;

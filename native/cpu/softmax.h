@@ -1,6 +1,6 @@
 // The per-ISA row functions of the CPU softmax kernels (softmax_kernels.h,
-// instantiated in softmax_<isa>.cc). float32 rows are vectorized, their exp in
-// float lanes (vector_math.h) and their sum in double; float64 rows are scalar (softmax.cc).
+// instantiated in softmax_<isa>.cc). float32 rows are vectorized in float lanes
+// (exp: vector_math.h), their sum in double; float64 rows are scalar (softmax.cc).
 #pragma once
 #include <cstdint>
 
@@ -8,10 +8,11 @@ namespace keras::cpu {
 
 struct SoftmaxIsaTable {
   const char* isa;
-  // y = softmax(x) (or logSoftmax when `log`) over one contiguous row of n floats.
-  void (*f32_row)(const float* x, float* y, int64_t n, bool log);
+  // y = softmax(x) (or logSoftmax when `log`) over one contiguous row of n floats;
+  // `next`, the row computed after this one (or null), is prefetched meanwhile.
+  void (*f32_row)(const float* x, float* y, int64_t n, bool log, const float* next);
   // The row's max into *m and returns log(sum(exp(x - m))), both in double.
-  double (*f32_lse)(const float* x, int64_t n, double* m);
+  double (*f32_lse)(const float* x, int64_t n, double* m, const float* next);
 };
 
 extern const SoftmaxIsaTable kSoftmaxAvx512;

@@ -1,14 +1,19 @@
-// float32 softmax rows over an ISA tag: the max in float lanes, then exp(x - max)
-// in float lanes (vector_math::exp, twice the lanes of double) summed in double,
-// then one scaling pass in double lanes.
+// float32 softmax rows over an ISA tag, all in float lanes but the sum: the max,
+// then p = exp(x - max) (vector_math::exp), stored to y and summed, then y = p / sum
+// as one multiply-add per vector. A 16 KiB row stays in L1 between the passes, so the
+// cost is lane operations per element: each step below is as few as exactness allows.
 //
-// Accuracy: x - max is rounded in float, which for |x - max| up to 104 would cost
-// up to 104 * 2^-24 relative in the exp; its rounding error is recovered exactly
-// (TwoSum) and applied as e^(d + err) = e^d (1 + err). So each exp is within 1.5
-// float ulps (the exp's 1 and the correction's 0.5) and the sum, in double, within
-// the weighted mean of those errors; with the final rounding a softmax output is at
-// worst 3.5 ulps from the js result (which rounds once from double), and typically
-// under 2, as the exps' errors average out in the sum.
+// Accuracy (test/native/softmax.test.ts compares every element with the js kernel,
+// which computes in double and rounds once):
+// - x - max is rounded in float, which for |x - max| up to 104 would cost up to
+//   104 * 2^-24 relative in the exp; its rounding error is recovered exactly (TwoSum)
+//   and applied as e^(d + err) = e^d (1 + err): each p within 1.5 float ulps.
+// - The sum: for softmax, pairs of p vectors are added in float (one rounding, 2^-24
+//   of a pair's sum at most), and the pair sums in double, so the sum is within 2^-24
+//   relative plus the weighted mean of the p errors, which average out.
+// - 1/sum is applied as hi + lo (two floats holding the double 1/sum), so the product
+//   is rounded once, as the js result is.
+// A softmax output is typically within 2.5 float ulps of the js result.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -19,88 +24,179 @@
 namespace keras::cpu {
 namespace softmax_detail {
 
-// NaN-propagating max (a NaN anywhere makes the row NaN, as Math.max does in js).
+// The row's max. A NaN is passed over here (acc < NaN is false), which costs nothing:
+// e^(NaN - max) makes the sum, and so every output of the row, NaN, as js's Math.max
+// does. Four accumulators: one would wait on its own compare each vector.
 template <class Isa>
-double row_max(const float* x, int64_t n) {
+float row_max(const float* x, int64_t n) {
   using F = typename Isa::template Vec<float>;
-  constexpr int W = F::kWidth;
+  constexpr int W = F::kWidth, kAcc = 4;
   float m = -INFINITY;
   int64_t k = 0;
-  if (n >= W) {
-    auto acc = F::set1(-INFINITY);
-    for (; k + W <= n; k += W) acc = F::pick_max(F::loadu(x + k), acc);
+  if (n >= kAcc * W) {
+    typename F::Reg acc[kAcc];
+    for (int a = 0; a < kAcc; ++a) acc[a] = F::loadu(x + a * W);
+    for (k = kAcc * W; k + kAcc * W <= n; k += kAcc * W) {
+      for (int a = 0; a < kAcc; ++a) {
+        const auto v = F::loadu(x + k + a * W);
+        acc[a] = F::select_less(acc[a], v, v, acc[a]);
+      }
+    }
+    for (; k + W <= n; k += W) acc[0] = F::select_less(acc[0], F::loadu(x + k), F::loadu(x + k), acc[0]);
+    for (int a = 1; a < kAcc; ++a) acc[0] = F::select_less(acc[0], acc[a], acc[a], acc[0]);
     alignas(64) float lanes[W];
-    F::storeu(lanes, acc);
+    F::storeu(lanes, acc[0]);
     for (int i = 0; i < W; ++i) m = (lanes[i] > m || lanes[i] != lanes[i]) ? lanes[i] : m;
   }
   for (; k < n; ++k) m = (x[k] > m || x[k] != x[k]) ? x[k] : m;
   return m;
 }
 
-// sum(exp(x - m)) in double; with `e` given, also stores each exp (a float) there.
+// e^(x - m) of one vector of a row whose max m is finite.
+template <class F, bool kLargeMax>
+struct ExpShifted {
+  using Reg = typename F::Reg;
+  Reg lo, hi, neg_m;
+
+  explicit ExpShifted(float m)
+      // x below lo has e^(x - m) = 0 in float; clamping it there keeps x - m finite
+      // (x = -inf) and inside the range of exp's unclamped form. |m| < 2^24: lo - m is
+      // within 1 of -112.
+      : lo(F::set1(float(double(m) - 112))), hi(F::set1(m)), neg_m(F::set1(-m)) {}
+
+  Reg operator()(Reg x) const {
+    // |m| >= 2^24: any x within 104 of m is within a factor 2 of it, so x - m is
+    // exact (Sterbenz), and the rest gives 0 through exp's clamp.
+    if constexpr (kLargeMax) return vector_math::exp<F>(F::add(x, neg_m));
+    const Reg xc = F::clamp(x, lo, hi);  // NaN stays NaN
+    const Reg d = F::add(xc, neg_m);
+    const Reg b = F::sub(d, xc);
+    const Reg err = F::add(F::sub(xc, F::sub(d, b)), F::sub(neg_m, b));  // d + err = x - m exactly
+    const Reg v = vector_math::exp<F, 0, false>(d);
+    return F::fmadd(v, err, v);
+  }
+};
+
+// Pair sums of p wait here, as floats, and are added in double lanes kStash vectors
+// at a time (Vec has no register float-to-double widening, and a store read back at
+// once would stall on store forwarding).
 template <class Isa>
-double row_exp_sum(const float* x, int64_t n, double m, float* e) {
+struct StashedSum {
   using F = typename Isa::template Vec<float>;
   using D = typename Isa::template Vec<double>;
-  constexpr int W = F::kWidth, kHalves = F::kWidth / D::kWidth;
+  static constexpr int kStash = 8;
+  alignas(64) float stash[kStash * F::kWidth];
+  typename D::Reg acc[2] = {D::zero(), D::zero()};
+  int used = 0;
+
+  void add(typename F::Reg v) {
+    F::storeu(stash + used * F::kWidth, v);
+    if (++used == kStash) flush();
+  }
+  void flush() {
+    for (int i = 0; i < used * F::kWidth; i += 2 * D::kWidth) {
+      acc[0] = D::add(acc[0], D::load_float(stash + i));
+      acc[1] = D::add(acc[1], D::load_float(stash + i + D::kWidth));  // F::kWidth is 2 D::kWidth or more
+    }
+    used = 0;
+  }
+  double total() {
+    flush();
+    alignas(64) double sums[D::kWidth];
+    D::storeu(sums, D::add(acc[0], acc[1]));
+    double s = 0;
+    for (int i = 0; i < D::kWidth; ++i) s += sums[i];
+    return s;
+  }
+};
+
+// sum(e^(x - m)) for the vectors from x[0], p stored to e when kStore; returns the sum
+// and sets *done to the elements covered. `next` (the next row, or null) is prefetched
+// meanwhile: this pass computes from L1, and the next row's max pass would otherwise
+// wait on memory with nothing to overlap.
+//
+// softmax (kStore) adds p in float pairs first (its outputs need the sum to 2^-24
+// relative); logSoftmax and the cross-entropy keep every p's own bits in the double
+// sum: log(sum) near 0 (one dominant entry) needs sum - 1 to a few ulps.
+template <class Isa, bool kStore, bool kLargeMax>
+double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* next, int64_t* done) {
+  using F = typename Isa::template Vec<float>;
+  constexpr int W = F::kWidth;
+  constexpr int kLine = 64 / sizeof(float);
+  const ExpShifted<F, kLargeMax> term(m);
+  StashedSum<Isa> sum;
+  int64_t k = 0;
+  for (; k + 2 * W <= n; k += 2 * W) {
+    if (next)
+      for (int j = 0; j < 2 * W; j += kLine) __builtin_prefetch(next + k + j);
+    const auto p0 = term(F::loadu(x + k)), p1 = term(F::loadu(x + k + W));
+    if constexpr (kStore) {
+      F::storeu(e + k, p0);
+      F::storeu(e + k + W, p1);
+      sum.add(F::add(p0, p1));
+    } else {
+      sum.add(p0);
+      sum.add(p1);
+    }
+  }
+  if (k + W <= n) {
+    const auto p = term(F::loadu(x + k));
+    if constexpr (kStore) F::storeu(e + k, p);
+    sum.add(p);
+    k += W;
+  }
+  *done = k;
+  return sum.total();
+}
+
+// sum(exp(x - m)) in double; with kStore, also stores each exp (a float) to e.
+template <class Isa, bool kStore>
+double row_exp_sum(const float* x, int64_t n, float m, float* e, const float* next) {
   int64_t k = 0;
   double s = 0;
   // A row whose max is +-inf or NaN has no finite differences: the scalar steps give js's NaN/0.
   if (std::isfinite(m)) {
-    const auto neg_m = F::set1(-float(m));  // m is the max of floats: exact
-    const auto finite = F::set1(INFINITY);
-    typename D::Reg acc[kHalves];
-    for (int h = 0; h < kHalves; ++h) acc[h] = D::zero();
-    alignas(64) float lanes[W];
-    for (; k + W <= n; k += W) {
-      const auto xv = F::loadu(x + k);
-      const auto d = F::add(xv, neg_m);
-      const auto b = F::sub(d, xv);
-      auto err = F::add(F::sub(xv, F::sub(d, b)), F::sub(neg_m, b));
-      err = F::select_less(F::abs(err), finite, err, F::zero());  // x = -inf: NaN error, exp 0 anyway
-      const auto v = vector_math::exp<F>(d);
-      const auto p = F::fmadd(v, err, v);
-      if (e) F::storeu(e + k, p);
-      F::storeu(lanes, p);
-      for (int h = 0; h < kHalves; ++h) acc[h] = D::add(acc[h], D::load_float(lanes + h * D::kWidth));
-    }
-    for (int h = 1; h < kHalves; ++h) acc[0] = D::add(acc[0], acc[h]);
-    alignas(64) double sums[D::kWidth];
-    D::storeu(sums, acc[0]);
-    for (int i = 0; i < D::kWidth; ++i) s += sums[i];
+    s = std::fabs(m) < 16777216.0f ? exp_sum_lanes<Isa, kStore, false>(x, n, m, e, next, &k)
+                                   : exp_sum_lanes<Isa, kStore, true>(x, n, m, e, next, &k);
   }
   for (; k < n; ++k) {
     const double v = std::exp(double(x[k]) - m);
     s += v;
-    if (e) e[k] = float(v);
+    if constexpr (kStore) e[k] = float(v);
   }
   return s;
 }
 
 template <class Isa>
-void f32_row(const float* x, float* y, int64_t n, bool log) {
+void f32_row(const float* x, float* y, int64_t n, bool log, const float* next) {
+  using F = typename Isa::template Vec<float>;
   using D = typename Isa::template Vec<double>;
-  constexpr int W = D::kWidth;
   if (n == 0) return;
-  const double m = row_max<Isa>(x, n);
+  const float m = row_max<Isa>(x, n);
   int64_t k = 0;
   if (log) {
-    const double ls = std::log(row_exp_sum<Isa>(x, n, m, nullptr));
+    // x - m - log(sum) in double: two subtractions, as js, so an output near 0 keeps its digits.
+    const double ls = std::log(row_exp_sum<Isa, false>(x, n, m, nullptr, next));
     const auto mv = D::set1(m), lv = D::set1(ls);
-    for (; k + W <= n; k += W) D::store_float(y + k, D::sub(D::sub(D::load_float(x + k), mv), lv));
+    for (; k + D::kWidth <= n; k += D::kWidth) D::store_float(y + k, D::sub(D::sub(D::load_float(x + k), mv), lv));
     for (; k < n; ++k) y[k] = float(double(x[k]) - m - ls);
     return;
   }
-  const double inv = 1 / row_exp_sum<Isa>(x, n, m, y);
-  const auto iv = D::set1(inv);
-  for (; k + W <= n; k += W) D::store_float(y + k, D::mul(D::load_float(y + k), iv));
+  const double inv = 1 / row_exp_sum<Isa, true>(x, n, m, y, next);
+  const float inv_hi = float(inv), inv_lo = float(inv - inv_hi);
+  const auto hi = F::set1(inv_hi), lo = F::set1(inv_lo);
+  for (; k + F::kWidth <= n; k += F::kWidth) {
+    const auto p = F::loadu(y + k);
+    F::storeu(y + k, F::fmadd(p, hi, F::mul(p, lo)));
+  }
   for (; k < n; ++k) y[k] = float(double(y[k]) * inv);
 }
 
 template <class Isa>
-double f32_lse(const float* x, int64_t n, double* m) {
-  *m = row_max<Isa>(x, n);
-  return std::log(row_exp_sum<Isa>(x, n, *m, nullptr));
+double f32_lse(const float* x, int64_t n, double* m, const float* next) {
+  const float mf = row_max<Isa>(x, n);
+  *m = mf;
+  return std::log(row_exp_sum<Isa, false>(x, n, mf, nullptr, next));
 }
 
 }  // namespace softmax_detail
