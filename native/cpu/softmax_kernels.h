@@ -52,22 +52,34 @@ float row_max(const float* x, int64_t n) {
   return m;
 }
 
-// e^(x - m) of one vector of a row whose max m is finite.
-template <class F, bool kLargeMax>
-struct ExpShifted {
+// How a row forms its p, by its max m (finite). Softmax needs p only up to a common
+// factor; logSoftmax's log(sum) near 0 needs the max's own term to be exactly 1.
+enum class Shift {
+  kNone,        // softmax, 0 <= m <= 48: p = e^x; x is exact, so p is within exp's 1 ulp
+  kPow2,        // softmax, -40 <= m < 0: p = e^x 2^64 (in exp's one rounding), normal where e^x is not
+  kRecovered,   // p = e^(x - m): x - m rounded in float, its rounding error recovered exactly
+  kLargeMax,    // |m| >= 2^24: p = e^(x - m), exact wherever p is not 0
+};
+
+template <class F, Shift kShift>
+struct RowExp {
   using Reg = typename F::Reg;
+  static constexpr int kPow2 = kShift == Shift::kPow2 ? 64 : 0;
   Reg lo, hi, neg_m;
 
-  explicit ExpShifted(float m)
-      // x below lo has e^(x - m) = 0 in float; clamping it there keeps x - m finite
-      // (x = -inf) and inside the range of exp's unclamped form. |m| < 2^24: lo - m is
-      // within 1 of -112.
+  explicit RowExp(float m)
+      // kRecovered: x below lo has e^(x - m) = 0 in float; clamping it there keeps x - m
+      // finite (x = -inf) and inside the range of exp's unclamped form (|m| < 2^24: lo - m
+      // is within 1 of -112).
       : lo(F::set1(float(double(m) - 112))), hi(F::set1(m)), neg_m(F::set1(-m)) {}
 
   Reg operator()(Reg x) const {
-    // |m| >= 2^24: any x within 104 of m is within a factor 2 of it, so x - m is
-    // exact (Sterbenz), and the rest gives 0 through exp's clamp.
-    if constexpr (kLargeMax) return vector_math::exp<F>(F::add(x, neg_m));
+    // kNone and kPow2: with m in their ranges, e^x 2^kPow2 <= e^48 and is normal wherever
+    // p / sum is (x >= m - 87.3); below, p / sum is subnormal anyway.
+    if constexpr (kShift == Shift::kNone || kShift == Shift::kPow2) return vector_math::exp<F, kPow2>(x);
+    // Any x within 104 of m is within a factor 2 of it: x - m is exact (Sterbenz), and
+    // the rest gives 0 through exp's clamp.
+    if constexpr (kShift == Shift::kLargeMax) return vector_math::exp<F>(F::add(x, neg_m));
     const Reg xc = F::clamp(x, lo, hi);  // NaN stays NaN
     const Reg d = F::add(xc, neg_m);
     const Reg b = F::sub(d, xc);
@@ -77,90 +89,95 @@ struct ExpShifted {
   }
 };
 
-// Pair sums of p wait here, as floats, and are added in double lanes kStash vectors
-// at a time (Vec has no register float-to-double widening, and a store read back at
-// once would stall on store forwarding).
-template <class Isa>
-struct StashedSum {
+// sum(p) over the vectors from x[0], p stored to e when kStore; returns the sum and sets
+// *done to the elements covered. This pass computes from L1, so it is when memory is
+// free to work: `next` (the next row, or null) is prefetched meanwhile, or the next
+// row's max pass would wait on it with nothing to overlap, and `out` (null, or where a
+// later pass writes the row) is brought in for writing.
+//
+// The sum: kStash vectors wait in a stash, as floats, and are added in double lanes
+// together (Vec has no register float-to-double widening, and a store read back at once
+// would stall on store forwarding). softmax (kStore) stashes p in float pairs (one
+// rounding, 2^-24 of the pair at most: its outputs need the sum to 2^-24 relative);
+// logSoftmax and the cross-entropy stash every p as it is: log(sum) near 0 (one
+// dominant entry) needs sum - 1 to a few ulps.
+template <class Isa, bool kStore, Shift kShift>
+double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* next, const float* out,
+                     int64_t* done) {
   using F = typename Isa::template Vec<float>;
   using D = typename Isa::template Vec<double>;
-  static constexpr int kStash = 8;
-  alignas(64) float stash[kStash * F::kWidth];
+  constexpr int W = F::kWidth, kLine = 64 / sizeof(float), kStash = 8;
+  constexpr int kPer = kStore ? 2 : 1;  // vectors per stash entry
+  constexpr int64_t kChunk = int64_t(kStash) * kPer * W;
+  const RowExp<F, kShift> term(m);
+  alignas(64) float stash[kStash * W];
   typename D::Reg acc[2] = {D::zero(), D::zero()};
-  int used = 0;
-
-  void add(typename F::Reg v) {
-    F::storeu(stash + used * F::kWidth, v);
-    if (++used == kStash) flush();
-  }
-  void flush() {
-    for (int i = 0; i < used * F::kWidth; i += 2 * D::kWidth) {
+  auto drain = [&](int entries) {
+    for (int i = 0; i < entries * W; i += 2 * D::kWidth) {  // W is a multiple of 2 D::kWidth
       acc[0] = D::add(acc[0], D::load_float(stash + i));
-      acc[1] = D::add(acc[1], D::load_float(stash + i + D::kWidth));  // F::kWidth is 2 D::kWidth or more
+      acc[1] = D::add(acc[1], D::load_float(stash + i + D::kWidth));
     }
-    used = 0;
-  }
-  double total() {
-    flush();
-    alignas(64) double sums[D::kWidth];
-    D::storeu(sums, D::add(acc[0], acc[1]));
-    double s = 0;
-    for (int i = 0; i < D::kWidth; ++i) s += sums[i];
-    return s;
-  }
-};
-
-// sum(e^(x - m)) for the vectors from x[0], p stored to e when kStore; returns the sum
-// and sets *done to the elements covered. `next` (the next row, or null) is prefetched
-// meanwhile: this pass computes from L1, and the next row's max pass would otherwise
-// wait on memory with nothing to overlap.
-//
-// softmax (kStore) adds p in float pairs first (its outputs need the sum to 2^-24
-// relative); logSoftmax and the cross-entropy keep every p's own bits in the double
-// sum: log(sum) near 0 (one dominant entry) needs sum - 1 to a few ulps.
-template <class Isa, bool kStore, bool kLargeMax>
-double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* next, int64_t* done) {
-  using F = typename Isa::template Vec<float>;
-  constexpr int W = F::kWidth;
-  constexpr int kLine = 64 / sizeof(float);
-  const ExpShifted<F, kLargeMax> term(m);
-  StashedSum<Isa> sum;
+  };
+  auto entry = [&](int64_t k, int slot) {
+    for (int j = 0; j < kPer * W; j += kLine) {
+      if (next) __builtin_prefetch(next + k + j);
+      if (out) __builtin_prefetch(out + k + j, 1);
+    }
+    auto sum = term(F::loadu(x + k));
+    if constexpr (kStore) F::storeu(e + k, sum);
+    for (int v = 1; v < kPer; ++v) {
+      const auto p = term(F::loadu(x + k + v * W));
+      if constexpr (kStore) F::storeu(e + k + v * W, p);
+      sum = F::add(sum, p);
+    }
+    F::storeu(stash + slot * W, sum);
+  };
   int64_t k = 0;
-  for (; k + 2 * W <= n; k += 2 * W) {
-    if (next)
-      for (int j = 0; j < 2 * W; j += kLine) __builtin_prefetch(next + k + j);
-    const auto p0 = term(F::loadu(x + k)), p1 = term(F::loadu(x + k + W));
-    if constexpr (kStore) {
-      F::storeu(e + k, p0);
-      F::storeu(e + k + W, p1);
-      sum.add(F::add(p0, p1));
-    } else {
-      sum.add(p0);
-      sum.add(p1);
-    }
+  for (; k + kChunk <= n; k += kChunk) {
+    for (int i = 0; i < kStash; ++i) entry(k + i * kPer * W, i);
+    drain(kStash);
   }
-  if (k + W <= n) {
+  int used = 0;
+  for (; k + kPer * W <= n; k += kPer * W) entry(k, used++);
+  for (; k + W <= n; k += W) {  // one vector left (kPer 2)
     const auto p = term(F::loadu(x + k));
     if constexpr (kStore) F::storeu(e + k, p);
-    sum.add(p);
-    k += W;
+    F::storeu(stash + used++ * W, p);
   }
+  drain(used);
   *done = k;
-  return sum.total();
+  alignas(64) double sums[D::kWidth];
+  D::storeu(sums, D::add(acc[0], acc[1]));
+  double s = 0;
+  for (int i = 0; i < D::kWidth; ++i) s += sums[i];
+  return s;
 }
 
-// sum(exp(x - m)) in double; with kStore, also stores each exp (a float) to e.
+// sum(p) in double; with kStore (softmax), also stores each p (a float) to e.
 template <class Isa, bool kStore>
-double row_exp_sum(const float* x, int64_t n, float m, float* e, const float* next) {
+double row_exp_sum(const float* x, int64_t n, float m, float* e, const float* next, const float* out) {
   int64_t k = 0;
-  double s = 0;
+  double s = 0, shift = m;  // the scalar steps form p = e^(x - shift) 2^pow2, as the lanes do
+  int pow2 = 0;
   // A row whose max is +-inf or NaN has no finite differences: the scalar steps give js's NaN/0.
   if (std::isfinite(m)) {
-    s = std::fabs(m) < 16777216.0f ? exp_sum_lanes<Isa, kStore, false>(x, n, m, e, next, &k)
-                                   : exp_sum_lanes<Isa, kStore, true>(x, n, m, e, next, &k);
+    // n < 2^32 keeps a kNone or kPow2 sum under 2^102, so 1/sum and its low part are normal floats.
+    const bool scaled = kStore && n < (int64_t(1) << 32);
+    if (scaled && m >= 0 && m <= 48) {
+      s = exp_sum_lanes<Isa, kStore, Shift::kNone>(x, n, m, e, next, out, &k);
+      shift = 0;
+    } else if (scaled && m >= -40 && m < 0) {
+      s = exp_sum_lanes<Isa, kStore, Shift::kPow2>(x, n, m, e, next, out, &k);
+      shift = 0;
+      pow2 = RowExp<typename Isa::template Vec<float>, Shift::kPow2>::kPow2;
+    } else if (std::fabs(m) < 16777216.0f) {
+      s = exp_sum_lanes<Isa, kStore, Shift::kRecovered>(x, n, m, e, next, out, &k);
+    } else {
+      s = exp_sum_lanes<Isa, kStore, Shift::kLargeMax>(x, n, m, e, next, out, &k);
+    }
   }
   for (; k < n; ++k) {
-    const double v = std::exp(double(x[k]) - m);
+    const double v = std::ldexp(std::exp(double(x[k]) - shift), pow2);
     s += v;
     if constexpr (kStore) e[k] = float(v);
   }
@@ -176,13 +193,13 @@ void f32_row(const float* x, float* y, int64_t n, bool log, const float* next) {
   int64_t k = 0;
   if (log) {
     // x - m - log(sum) in double: two subtractions, as js, so an output near 0 keeps its digits.
-    const double ls = std::log(row_exp_sum<Isa, false>(x, n, m, nullptr, next));
+    const double ls = std::log(row_exp_sum<Isa, false>(x, n, m, nullptr, next, y));
     const auto mv = D::set1(m), lv = D::set1(ls);
     for (; k + D::kWidth <= n; k += D::kWidth) D::store_float(y + k, D::sub(D::sub(D::load_float(x + k), mv), lv));
     for (; k < n; ++k) y[k] = float(double(x[k]) - m - ls);
     return;
   }
-  const double inv = 1 / row_exp_sum<Isa, true>(x, n, m, y, next);
+  const double inv = 1 / row_exp_sum<Isa, true>(x, n, m, y, next, n > 512 ? y + 256 : nullptr);
   const float inv_hi = float(inv), inv_lo = float(inv - inv_hi);
   const auto hi = F::set1(inv_hi), lo = F::set1(inv_lo);
   for (; k + F::kWidth <= n; k += F::kWidth) {
@@ -196,7 +213,7 @@ template <class Isa>
 double f32_lse(const float* x, int64_t n, double* m, const float* next) {
   const float mf = row_max<Isa>(x, n);
   *m = mf;
-  return std::log(row_exp_sum<Isa, false>(x, n, mf, nullptr, next));
+  return std::log(row_exp_sum<Isa, false>(x, n, mf, nullptr, next, nullptr));
 }
 
 }  // namespace softmax_detail
