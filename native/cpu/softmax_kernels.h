@@ -55,16 +55,27 @@ float row_max(const float* x, int64_t n) {
 // How a row forms its p, by its max m (finite). Softmax needs p only up to a common
 // factor; logSoftmax's log(sum) near 0 needs the max's own term to be exactly 1.
 enum class Shift {
-  kNone,        // softmax, 0 <= m <= 48: p = e^x; x is exact, so p is within exp's 1 ulp
-  kPow2,        // softmax, -40 <= m < 0: p = e^x 2^64 (in exp's one rounding), normal where e^x is not
-  kRecovered,   // p = e^(x - m): x - m rounded in float, its rounding error recovered exactly
-  kLargeMax,    // |m| >= 2^24: p = e^(x - m), exact wherever p is not 0
+  kPow2,       // softmax, -84 <= m <= 88: p = e^x 2^kPow2 (in exp's one rounding), x exact
+  kRecovered,  // p = e^(x - m): x - m rounded in float, its rounding error recovered exactly
+  kLargeMax,   // |m| >= 2^24: p = e^(x - m), exact wherever p is not 0
 };
 
-template <class F, Shift kShift>
+constexpr int kNoPow2 = 1;
+
+// kPow2 for a softmax row's max, kNoPow2 where the row takes another Shift: 2^kPow2 brings
+// e^m into [1, e^48], so p is normal wherever p / sum is (x >= m - 87.3; below, p / sum
+// is subnormal anyway), and n p fits well inside float (n < 2^32: see row_exp_sum).
+inline int pow2_for_max(float m) {
+  if (m >= 0 && m <= 48) return 0;
+  if (m > 48 && m <= 88) return -64;
+  if (m >= -40 && m < 0) return 64;
+  if (m >= -84 && m < -40) return 128;
+  return kNoPow2;
+}
+
+template <class F, Shift kShift, int kPow2 = 0>
 struct RowExp {
   using Reg = typename F::Reg;
-  static constexpr int kPow2 = kShift == Shift::kPow2 ? 64 : 0;
   Reg lo, hi, neg_m;
 
   explicit RowExp(float m)
@@ -74,9 +85,7 @@ struct RowExp {
       : lo(F::set1(float(double(m) - 112))), hi(F::set1(m)), neg_m(F::set1(-m)) {}
 
   Reg operator()(Reg x) const {
-    // kNone and kPow2: with m in their ranges, e^x 2^kPow2 <= e^48 and is normal wherever
-    // p / sum is (x >= m - 87.3); below, p / sum is subnormal anyway.
-    if constexpr (kShift == Shift::kNone || kShift == Shift::kPow2) return vector_math::exp<F, kPow2>(x);
+    if constexpr (kShift == Shift::kPow2) return vector_math::exp<F, kPow2>(x);
     // Any x within 104 of m is within a factor 2 of it: x - m is exact (Sterbenz), and
     // the rest gives 0 through exp's clamp.
     if constexpr (kShift == Shift::kLargeMax) return vector_math::exp<F>(F::add(x, neg_m));
@@ -101,7 +110,7 @@ struct RowExp {
 // rounding, 2^-24 of the pair at most: its outputs need the sum to 2^-24 relative);
 // logSoftmax and the cross-entropy stash every p as it is: log(sum) near 0 (one
 // dominant entry) needs sum - 1 to a few ulps.
-template <class Isa, bool kStore, Shift kShift>
+template <class Isa, bool kStore, Shift kShift, int kPow2 = 0>
 double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* next, const float* out,
                      int64_t* done) {
   using F = typename Isa::template Vec<float>;
@@ -109,7 +118,7 @@ double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* 
   constexpr int W = F::kWidth, kLine = 64 / sizeof(float), kStash = 8;
   constexpr int kPer = kStore ? 2 : 1;  // vectors per stash entry
   constexpr int64_t kChunk = int64_t(kStash) * kPer * W;
-  const RowExp<F, kShift> term(m);
+  const RowExp<F, kShift, kPow2> term(m);
   alignas(64) float stash[kStash * W];
   typename D::Reg acc[2] = {D::zero(), D::zero()};
   auto drain = [&](int entries) {
@@ -161,19 +170,20 @@ double row_exp_sum(const float* x, int64_t n, float m, float* e, const float* ne
   int pow2 = 0;
   // A row whose max is +-inf or NaN has no finite differences: the scalar steps give js's NaN/0.
   if (std::isfinite(m)) {
-    // n < 2^32 keeps a kNone or kPow2 sum under 2^102, so 1/sum and its low part are normal floats.
-    const bool scaled = kStore && n < (int64_t(1) << 32);
-    if (scaled && m >= 0 && m <= 48) {
-      s = exp_sum_lanes<Isa, kStore, Shift::kNone>(x, n, m, e, next, out, &k);
+    // n < 2^32 keeps a kPow2 sum under 2^102, so 1/sum and its low part are normal floats.
+    const int scale = kStore && n < (int64_t(1) << 32) ? pow2_for_max(m) : kNoPow2;
+    switch (scale) {
+      case 0: s = exp_sum_lanes<Isa, kStore, Shift::kPow2, 0>(x, n, m, e, next, out, &k); break;
+      case -64: s = exp_sum_lanes<Isa, kStore, Shift::kPow2, -64>(x, n, m, e, next, out, &k); break;
+      case 64: s = exp_sum_lanes<Isa, kStore, Shift::kPow2, 64>(x, n, m, e, next, out, &k); break;
+      case 128: s = exp_sum_lanes<Isa, kStore, Shift::kPow2, 128>(x, n, m, e, next, out, &k); break;
+      default:
+        s = std::fabs(m) < 16777216.0f ? exp_sum_lanes<Isa, kStore, Shift::kRecovered>(x, n, m, e, next, out, &k)
+                                       : exp_sum_lanes<Isa, kStore, Shift::kLargeMax>(x, n, m, e, next, out, &k);
+    }
+    if (scale != kNoPow2) {
       shift = 0;
-    } else if (scaled && m >= -40 && m < 0) {
-      s = exp_sum_lanes<Isa, kStore, Shift::kPow2>(x, n, m, e, next, out, &k);
-      shift = 0;
-      pow2 = RowExp<typename Isa::template Vec<float>, Shift::kPow2>::kPow2;
-    } else if (std::fabs(m) < 16777216.0f) {
-      s = exp_sum_lanes<Isa, kStore, Shift::kRecovered>(x, n, m, e, next, out, &k);
-    } else {
-      s = exp_sum_lanes<Isa, kStore, Shift::kLargeMax>(x, n, m, e, next, out, &k);
+      pow2 = scale;
     }
   }
   for (; k < n; ++k) {

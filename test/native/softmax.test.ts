@@ -112,6 +112,76 @@ describe.each(isas)('softmax family on the %s path', (isa) => {
     }
   });
 
+  // float32 softmax rows form e^(x - max) differently by where the max lies
+  // (softmax_kernels.h): e^x 2^k, k in {128, 64, 0, -64}, for a max in [-84, 88]; else
+  // x - max with its rounding recovered (logSoftmax always), or exact when |max| >= 2^24.
+  // Each edge, in rows long enough for the vector loops and their stash (n = 300, 1100),
+  // with -inf, NaN, and entries far below the max inside them.
+  it('every range of the row max, in long rows: softmax, logSoftmax and cross-entropy match js', () => {
+    native.setIsa(isa);
+    const maxima = [-3e7, -1e5, -85, -84, -41, -40, -20, -1e-3, 0, 1e-30, 30, 48, 48.5, 70, 88, 88.5, 1e5, 2e7];
+    for (const n of [300, 1100]) {
+      const base = randomArray(maxima.length * n, 77 + n);
+      const values = Array.from(base, (v, k) => {
+        const r = Math.floor(k / n), j = k % n;
+        if (j === 7) return maxima[r]!; // the max itself
+        if (j === 11 && r % 3 === 0) return -Infinity;
+        return maxima[r]! - 20 * (1 + v); // within 40 below the max
+      });
+      const x = { shape: [maxima.length, n], dtype: 'float32' as const, values };
+      compare('softmax', [x], { axis: 1 }, `softmax max ranges ${isa} n=${n}`);
+      compare('logSoftmax', [x], { axis: 1 }, `logSoftmax max ranges ${isa} n=${n}`);
+      const labels = { shape: [maxima.length], dtype: 'int32' as const, values: maxima.map((_, r) => (r * 37) % n) };
+      compare('sparseSoftmaxCrossEntropy', [labels, x], {}, `sparseSoftmaxCrossEntropy max ranges ${isa} n=${n}`);
+      const wide = { shape: [maxima.length, n], dtype: 'float32' as const, values: values.map((v, k) => (k % n === 5 ? maxima[Math.floor(k / n)]! - 150 : v)) };
+      compare('softmax', [wide], { axis: 1 }, `softmax max ranges, an entry 150 below ${isa} n=${n}`);
+      const nan = { shape: [2, n], dtype: 'float32' as const, values: values.slice(6 * n, 8 * n).map((v, k) => (k === 250 || k === n + 3 ? NaN : v)) };
+      compare('softmax', [nan], { axis: 1 }, `softmax NaN in a long row ${isa} n=${n}`);
+      compare('logSoftmax', [nan], { axis: 1 }, `logSoftmax NaN in a long row ${isa} n=${n}`);
+    }
+  });
+
+  it('logSoftmax and cross-entropy of long rows with one dominant entry keep log(sum) near 0 to its last digits', () => {
+    native.setIsa(isa);
+    // (a wider gap leaves log(sum) to the js kernel's own double rounding of sum, ~1e-15)
+    for (const gap of [12, 20]) {
+      const n = 1000;
+      const values = Array.from(randomArray(4 * n, gap), (v, k) => (k % n === 123 ? 5 * (k / n) : 5 * Math.floor(k / n) - gap + v));
+      const x = { shape: [4, n], dtype: 'float32' as const, values };
+      compare('logSoftmax', [x], { axis: 1 }, `logSoftmax dominant entry ${isa} gap ${gap}`);
+      compare('sparseSoftmaxCrossEntropy', [{ shape: [4], dtype: 'int32', values: [123, 123, 0, 999] }, x], {}, `sparseSoftmaxCrossEntropy dominant entry ${isa} gap ${gap}`);
+    }
+  });
+
+  it('float32 softmax and logSoftmax of 4096-wide rows stay within 2.5 ulps of the float64 result', () => {
+    native.setIsa(isa);
+    const rows = 16, n = 4096;
+    for (const scale of [4, 60]) {
+      const x = Float32Array.from(randomArray(rows * n, scale), (v) => v * scale);
+      const t = native.createTensor(x, [rows, n], 'float32');
+      for (const op of ['softmax', 'logSoftmax'] as const) {
+        const [out] = native.runKernel(op, [t], { axis: 1 });
+        const got = out!.read();
+        out!.dispose();
+        let worst = { ulps: 0, at: -1, want: 0 };
+        for (let r = 0; r < rows; r++) {
+          const row = x.subarray(r * n, (r + 1) * n);
+          const m = row.reduce((a, b) => Math.max(a, b), -Infinity);
+          const s = row.reduce((a, v) => a + Math.exp(v - m), 0);
+          for (let k = 0; k < n; k++) {
+            const want = op === 'softmax' ? Math.exp(row[k]! - m) / s : row[k]! - m - Math.log(s);
+            if (Math.abs(want) < 2 ** -126) continue; // subnormal outputs: absolute error only
+            const ulp = 2 ** (Math.floor(Math.log2(Math.abs(want))) - 23);
+            const ulps = Math.abs(got[r * n + k]! - want) / ulp;
+            if (ulps > worst.ulps) worst = { ulps, at: r * n + k, want };
+          }
+        }
+        expect(worst.ulps, `${op} ${isa} x${scale}: element ${worst.at} is ${worst.ulps.toFixed(2)} ulps from ${worst.want}`).toBeLessThanOrEqual(2.5);
+      }
+      t.dispose();
+    }
+  });
+
   it('sparseSoftmaxCrossEntropy matches the js kernel, out-of-range labels give 0', () => {
     native.setIsa(isa);
     const shapes = [[4, 5], [2, 3, 7], [0, 3], [3, 67], [512, 100], [1, 1], [5, 0]];
