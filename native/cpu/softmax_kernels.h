@@ -129,7 +129,7 @@ double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* 
   };
   auto entry = [&](int64_t k, int slot) {
     for (int j = 0; j < kPer * W; j += kLine) {
-      if (next) __builtin_prefetch(next + k + j);
+      if (next) __builtin_prefetch(next + k + j, 0, 2);
       if (out) __builtin_prefetch(out + k + j, 1);
     }
     auto sum = term(F::loadu(x + k));
@@ -202,10 +202,20 @@ void f32_row(const float* x, float* y, int64_t n, bool log, const float* next) {
   const float m = row_max<Isa>(x, n);
   int64_t k = 0;
   if (log) {
-    // x - m - log(sum) in double: two subtractions, as js, so an output near 0 keeps its digits.
     const double ls = std::log(row_exp_sum<Isa, false>(x, n, m, nullptr, next, y));
-    const auto mv = D::set1(m), lv = D::set1(ls);
-    for (; k + D::kWidth <= n; k += D::kWidth) D::store_float(y + k, D::sub(D::sub(D::load_float(x + k), mv), lv));
+    const double c = double(m) + ls;
+    if (ls * 1024 >= std::fabs(c)) {
+      // x - c in float lanes, c as two floats: (x - c_hi) is within 2^-14 of y (c_lo is
+      // at most 2^-24 |c| <= 2^-14 log(sum) <= 2^-14 |y|), so y is within 1 ulp.
+      const float c_hi = float(c), c_lo = float(c - c_hi);
+      const auto hi = F::set1(c_hi), lo = F::set1(c_lo);
+      for (; k + F::kWidth <= n; k += F::kWidth) F::storeu(y + k, F::sub(F::sub(F::loadu(x + k), hi), lo));
+    } else {
+      // log(sum) tiny beside c (a dominant entry, whose output is -log(sum)): x - m - log(sum)
+      // in double, two subtractions as js, so that output keeps its digits.
+      const auto mv = D::set1(m), lv = D::set1(ls);
+      for (; k + D::kWidth <= n; k += D::kWidth) D::store_float(y + k, D::sub(D::sub(D::load_float(x + k), mv), lv));
+    }
     for (; k < n; ++k) y[k] = float(double(x[k]) - m - ls);
     return;
   }
