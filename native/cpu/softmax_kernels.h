@@ -24,32 +24,48 @@
 namespace keras::cpu {
 namespace softmax_detail {
 
-// The row's max. A NaN is passed over here (acc < NaN is false), which costs nothing:
+struct Range {
+  float max, min;
+};
+
+// The row's max and min; the min lets a row whose values all lie where exp needs no
+// clamp skip it (two lane ops of the exp pass, which computes, where this pass waits on
+// memory). A NaN is passed over here (acc < NaN is false), which costs nothing:
 // e^(NaN - max) makes the sum, and so every output of the row, NaN, as js's Math.max
-// does. Four accumulators: one would wait on its own compare each vector.
+// does. Four accumulators each: one would wait on its own compare each vector.
 template <class Isa>
-float row_max(const float* x, int64_t n) {
+Range row_range(const float* x, int64_t n) {
   using F = typename Isa::template Vec<float>;
   constexpr int W = F::kWidth, kAcc = 4;
-  float m = -INFINITY;
+  Range r{-INFINITY, INFINITY};
   int64_t k = 0;
   if (n >= kAcc * W) {
-    typename F::Reg acc[kAcc];
-    for (int a = 0; a < kAcc; ++a) acc[a] = F::loadu(x + a * W);
-    for (k = kAcc * W; k + kAcc * W <= n; k += kAcc * W) {
-      for (int a = 0; a < kAcc; ++a) {
-        const auto v = F::loadu(x + k + a * W);
-        acc[a] = F::select_less(acc[a], v, v, acc[a]);
-      }
+    typename F::Reg hi[kAcc], lo[kAcc];
+    for (int a = 0; a < kAcc; ++a) hi[a] = lo[a] = F::loadu(x + a * W);
+    auto take = [&](int a, typename F::Reg v) {
+      hi[a] = F::select_less(hi[a], v, v, hi[a]);
+      lo[a] = F::select_less(v, lo[a], v, lo[a]);
+    };
+    for (k = kAcc * W; k + kAcc * W <= n; k += kAcc * W)
+      for (int a = 0; a < kAcc; ++a) take(a, F::loadu(x + k + a * W));
+    for (; k + W <= n; k += W) take(0, F::loadu(x + k));
+    for (int a = 1; a < kAcc; ++a) {
+      take(0, hi[a]);
+      take(0, lo[a]);
     }
-    for (; k + W <= n; k += W) acc[0] = F::select_less(acc[0], F::loadu(x + k), F::loadu(x + k), acc[0]);
-    for (int a = 1; a < kAcc; ++a) acc[0] = F::select_less(acc[0], acc[a], acc[a], acc[0]);
-    alignas(64) float lanes[W];
-    F::storeu(lanes, acc[0]);
-    for (int i = 0; i < W; ++i) m = (lanes[i] > m || lanes[i] != lanes[i]) ? lanes[i] : m;
+    alignas(64) float his[W], los[W];
+    F::storeu(his, hi[0]);
+    F::storeu(los, lo[0]);
+    for (int i = 0; i < W; ++i) {
+      r.max = (his[i] > r.max || his[i] != his[i]) ? his[i] : r.max;
+      r.min = los[i] < r.min ? los[i] : r.min;
+    }
   }
-  for (; k < n; ++k) m = (x[k] > m || x[k] != x[k]) ? x[k] : m;
-  return m;
+  for (; k < n; ++k) {
+    r.max = (x[k] > r.max || x[k] != x[k]) ? x[k] : r.max;
+    r.min = x[k] < r.min ? x[k] : r.min;
+  }
+  return r;
 }
 
 // How a row forms its p, by its max m (finite). Softmax needs p only up to a common
@@ -73,7 +89,8 @@ inline int pow2_for_max(float m) {
   return kNoPow2;
 }
 
-template <class F, Shift kShift, int kPow2 = 0>
+// kNarrow: every x of the row lies where the exp needs no clamp (narrow_enough).
+template <class F, Shift kShift, int kPow2, bool kNarrow>
 struct RowExp {
   using Reg = typename F::Reg;
   Reg lo, hi, neg_m;
@@ -85,11 +102,11 @@ struct RowExp {
       : lo(F::set1(float(double(m) - 112))), hi(F::set1(m)), neg_m(F::set1(-m)) {}
 
   Reg operator()(Reg x) const {
-    if constexpr (kShift == Shift::kPow2) return vector_math::exp<F, kPow2>(x);
+    if constexpr (kShift == Shift::kPow2) return vector_math::exp<F, kPow2, !kNarrow>(x);
     // Any x within 104 of m is within a factor 2 of it: x - m is exact (Sterbenz), and
     // the rest gives 0 through exp's clamp.
     if constexpr (kShift == Shift::kLargeMax) return vector_math::exp<F>(F::add(x, neg_m));
-    const Reg xc = F::clamp(x, lo, hi);  // NaN stays NaN
+    const Reg xc = kNarrow ? x : F::clamp(x, lo, hi);  // NaN stays NaN
     const Reg d = F::add(xc, neg_m);
     const Reg b = F::sub(d, xc);
     const Reg err = F::add(F::sub(xc, F::sub(d, b)), F::sub(neg_m, b));  // d + err = x - m exactly
@@ -110,7 +127,7 @@ struct RowExp {
 // rounding, 2^-24 of the pair at most: its outputs need the sum to 2^-24 relative);
 // logSoftmax and the cross-entropy stash every p as it is: log(sum) near 0 (one
 // dominant entry) needs sum - 1 to a few ulps.
-template <class Isa, bool kStore, Shift kShift, int kPow2 = 0>
+template <class Isa, bool kStore, Shift kShift, int kPow2, bool kNarrow>
 double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* next, const float* out,
                      int64_t* done) {
   using F = typename Isa::template Vec<float>;
@@ -118,7 +135,7 @@ double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* 
   constexpr int W = F::kWidth, kLine = 64 / sizeof(float), kStash = 8;
   constexpr int kPer = kStore ? 2 : 1;  // vectors per stash entry
   constexpr int64_t kChunk = int64_t(kStash) * kPer * W;
-  const RowExp<F, kShift, kPow2> term(m);
+  const RowExp<F, kShift, kPow2, kNarrow> term(m);
   alignas(64) float stash[kStash * W];
   typename D::Reg acc[2] = {D::zero(), D::zero()};
   auto drain = [&](int entries) {
@@ -162,9 +179,26 @@ double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* 
   return s;
 }
 
+// Whether every x in [min, max] lies where the exp of kShift (kPow2) needs no clamp:
+// exp's own bounds for kPow2, and x - max >= -112 for kRecovered (lo in RowExp).
+template <Shift kShift, int kPow2>
+bool narrow_enough(Range r) {
+  if constexpr (kShift == Shift::kPow2) return r.min >= -104.0 - kPow2 * 0.6931471805599453;
+  return double(r.min) >= double(r.max) - 112;
+}
+
+template <class Isa, bool kStore, Shift kShift, int kPow2 = 0>
+double exp_sum_by_range(const float* x, int64_t n, Range r, float* e, const float* next, const float* out,
+                        int64_t* done) {
+  if (kShift != Shift::kLargeMax && narrow_enough<kShift, kPow2>(r))
+    return exp_sum_lanes<Isa, kStore, kShift, kPow2, true>(x, n, r.max, e, next, out, done);
+  return exp_sum_lanes<Isa, kStore, kShift, kPow2, false>(x, n, r.max, e, next, out, done);
+}
+
 // sum(p) in double; with kStore (softmax), also stores each p (a float) to e.
 template <class Isa, bool kStore>
-double row_exp_sum(const float* x, int64_t n, float m, float* e, const float* next, const float* out) {
+double row_exp_sum(const float* x, int64_t n, Range r, float* e, const float* next, const float* out) {
+  const float m = r.max;
   int64_t k = 0;
   double s = 0, shift = m;  // the scalar steps form p = e^(x - shift) 2^pow2, as the lanes do
   int pow2 = 0;
@@ -173,13 +207,13 @@ double row_exp_sum(const float* x, int64_t n, float m, float* e, const float* ne
     // n < 2^32 keeps a kPow2 sum under 2^102, so 1/sum and its low part are normal floats.
     const int scale = kStore && n < (int64_t(1) << 32) ? pow2_for_max(m) : kNoPow2;
     switch (scale) {
-      case 0: s = exp_sum_lanes<Isa, kStore, Shift::kPow2, 0>(x, n, m, e, next, out, &k); break;
-      case -64: s = exp_sum_lanes<Isa, kStore, Shift::kPow2, -64>(x, n, m, e, next, out, &k); break;
-      case 64: s = exp_sum_lanes<Isa, kStore, Shift::kPow2, 64>(x, n, m, e, next, out, &k); break;
-      case 128: s = exp_sum_lanes<Isa, kStore, Shift::kPow2, 128>(x, n, m, e, next, out, &k); break;
+      case 0: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 0>(x, n, r, e, next, out, &k); break;
+      case -64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, -64>(x, n, r, e, next, out, &k); break;
+      case 64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 64>(x, n, r, e, next, out, &k); break;
+      case 128: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 128>(x, n, r, e, next, out, &k); break;
       default:
-        s = std::fabs(m) < 16777216.0f ? exp_sum_lanes<Isa, kStore, Shift::kRecovered>(x, n, m, e, next, out, &k)
-                                       : exp_sum_lanes<Isa, kStore, Shift::kLargeMax>(x, n, m, e, next, out, &k);
+        s = std::fabs(m) < 16777216.0f ? exp_sum_by_range<Isa, kStore, Shift::kRecovered>(x, n, r, e, next, out, &k)
+                                       : exp_sum_by_range<Isa, kStore, Shift::kLargeMax>(x, n, r, e, next, out, &k);
     }
     if (scale != kNoPow2) {
       shift = 0;
@@ -199,10 +233,11 @@ void f32_row(const float* x, float* y, int64_t n, bool log, const float* next) {
   using F = typename Isa::template Vec<float>;
   using D = typename Isa::template Vec<double>;
   if (n == 0) return;
-  const float m = row_max<Isa>(x, n);
+  const Range r = row_range<Isa>(x, n);
+  const float m = r.max;
   int64_t k = 0;
   if (log) {
-    const double ls = std::log(row_exp_sum<Isa, false>(x, n, m, nullptr, next, y));
+    const double ls = std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, next, y));
     const double c = double(m) + ls;
     if (ls * 1024 >= std::fabs(c)) {
       // x - c in float lanes, c as two floats: (x - c_hi) is within 2^-14 of y (c_lo is
@@ -219,7 +254,7 @@ void f32_row(const float* x, float* y, int64_t n, bool log, const float* next) {
     for (; k < n; ++k) y[k] = float(double(x[k]) - m - ls);
     return;
   }
-  const double inv = 1 / row_exp_sum<Isa, true>(x, n, m, y, next, n > 512 ? y + 256 : nullptr);
+  const double inv = 1 / row_exp_sum<Isa, true>(x, n, r, y, next, n > 512 ? y + 256 : nullptr);
   const float inv_hi = float(inv), inv_lo = float(inv - inv_hi);
   const auto hi = F::set1(inv_hi), lo = F::set1(inv_lo);
   for (; k + F::kWidth <= n; k += F::kWidth) {
@@ -231,9 +266,9 @@ void f32_row(const float* x, float* y, int64_t n, bool log, const float* next) {
 
 template <class Isa>
 double f32_lse(const float* x, int64_t n, double* m, const float* next) {
-  const float mf = row_max<Isa>(x, n);
-  *m = mf;
-  return std::log(row_exp_sum<Isa, false>(x, n, mf, nullptr, next, nullptr));
+  const Range r = row_range<Isa>(x, n);
+  *m = r.max;
+  return std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, next, nullptr));
 }
 
 }  // namespace softmax_detail
