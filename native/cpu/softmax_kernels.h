@@ -85,7 +85,10 @@ constexpr int kNoPow2 = 1;
 // kPow2 for a softmax row's max, kNoPow2 where the row takes another Shift: 2^kPow2 brings
 // e^m into [1, e^48], so p is normal wherever p / sum is (x >= m - 87.3; below, p / sum
 // is subnormal anyway), and n p fits well inside float (n < 2^32: see row_exp_sum).
-inline int pow2_for_max(float m) {
+// (Templates over Isa, as every function here: a copy compiled with AVX flags must not be
+// the one the linker keeps for another path.)
+template <class Isa>
+int pow2_for_max(float m) {
   if (m >= 0 && m <= 48) return 0;
   if (m > 48 && m <= 88) return -64;
   if (m >= -40 && m < 0) return 64;
@@ -185,7 +188,7 @@ double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* 
 
 // Whether every x in [min, max] lies where the exp of kShift (kPow2) needs no clamp:
 // exp's own bounds for kPow2, and x - max >= -112 for kRecovered (lo in RowExp).
-template <Shift kShift, int kPow2>
+template <class Isa, Shift kShift, int kPow2>
 bool narrow_enough(Range r) {
   if constexpr (kShift == Shift::kPow2) return r.min >= -104.0 - kPow2 * 0.6931471805599453;
   return double(r.min) >= double(r.max) - 112;
@@ -194,7 +197,7 @@ bool narrow_enough(Range r) {
 template <class Isa, bool kStore, Shift kShift, int kPow2 = 0>
 double exp_sum_by_range(const float* x, int64_t n, Range r, float* e, const float* next, const float* out,
                         int64_t* done) {
-  if (kShift != Shift::kLargeMax && narrow_enough<kShift, kPow2>(r))
+  if (kShift != Shift::kLargeMax && narrow_enough<Isa, kShift, kPow2>(r))
     return exp_sum_lanes<Isa, kStore, kShift, kPow2, true>(x, n, r.max, e, next, out, done);
   return exp_sum_lanes<Isa, kStore, kShift, kPow2, false>(x, n, r.max, e, next, out, done);
 }
@@ -209,7 +212,7 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, const float* ne
   // A row whose max is +-inf or NaN has no finite differences: the scalar steps give js's NaN/0.
   if (std::isfinite(m)) {
     // n < 2^32 keeps a kPow2 sum under 2^102, so 1/sum and its low part are normal floats.
-    const int scale = kStore && n < (int64_t(1) << 32) ? pow2_for_max(m) : kNoPow2;
+    const int scale = kStore && n < (int64_t(1) << 32) ? pow2_for_max<Isa>(m) : kNoPow2;
     switch (scale) {
       case 0: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 0>(x, n, r, e, next, out, &k); break;
       case -64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, -64>(x, n, r, e, next, out, &k); break;
