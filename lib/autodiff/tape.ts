@@ -5,7 +5,7 @@
  */
 import { isFloat } from '../dtype.js';
 import { GradientError, KerasError, fmtShape } from '../errors.js';
-import { popRecorder, pushRecorder, run1, type OpRecorder } from '../engine.js';
+import { popRecorder, pushRecorder, run1, tidy, type OpRecorder } from '../engine.js';
 import type { Tensor, OpNode } from '../tensor.js';
 import { Variable, variableOf } from '../variable.js';
 
@@ -81,7 +81,7 @@ export class GradientTape implements OpRecorder {
     sourceTensors.forEach((s, i) => {
       if (!isFloat(s.dtype)) throw new GradientError(`gradient: source ${i} has dtype ${s.dtype} ${fmtShape(s.shape)}; only float tensors have gradients`);
     });
-    const grads = backprop(this.nodes, target, this.tracked, outputGradient ?? run1('fullLike', [target], { value: 1 }));
+    const grads = backprop(this.nodes, target, this.tracked, outputGradient ?? run1('fullLike', [target], { value: 1 }), new Set(sourceTensors.map((s) => s.id)));
     const result = sourceTensors.map((s) => grads.get(s.id) ?? run1('fullLike', [s], { value: 0 }));
     if (!this.options.persistent) this.dispose();
     return result;
@@ -97,10 +97,34 @@ export class GradientTape implements OpRecorder {
   }
 }
 
-/** Accumulates gradients from `target` back through `nodes` (in recorded order). Returns grads by tensor id. */
-export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: ReadonlySet<number>, seed: Tensor): Map<number, Tensor> {
+/**
+ * Accumulates gradients from `target` back through `nodes` (in recorded order). Returns grads by
+ * tensor id: those of `keep` (the sources) and of tracked tensors no node produced.
+ *
+ * Tensors made here (ids above every recorded one) belong to nobody else, so each is freed as
+ * soon as no gradient entry holds it: a rule's temporaries when the rule returns, an output's
+ * gradient once its node is done. The backward then needs about as much memory as the forward,
+ * and its buffers come back from the allocator's cache instead of fresh pages (faulting in 64 MiB
+ * of new pages costs more than the arithmetic on it).
+ */
+export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: ReadonlySet<number>, seed: Tensor, keep: ReadonlySet<number> = new Set()): Map<number, Tensor> {
+  let lastOutside = seed.id;
+  for (const node of nodes) for (const o of node.outputs) if (o.id > lastOutside) lastOutside = o.id;
   const grads = new Map<number, Tensor>();
-  grads.set(target.id, seed);
+  const holders = new Map<Tensor, number>(); // entries of grads holding each tensor (rules may return one tensor twice)
+  const hold = (id: number, g: Tensor) => {
+    grads.set(id, g);
+    holders.set(g, (holders.get(g) ?? 0) + 1);
+  };
+  const release = (g: Tensor) => {
+    const n = (holders.get(g) ?? 0) - 1;
+    if (n > 0) holders.set(g, n);
+    else {
+      holders.delete(g);
+      if (g.id > lastOutside) g.dispose();
+    }
+  };
+  hold(target.id, seed);
   for (let n = nodes.length - 1; n >= 0; n--) {
     const node = nodes[n];
     let any = false;
@@ -112,7 +136,8 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
     if (!any) continue;
     const needs = node.inputs.map((x) => tracked.has(x.id));
     if (!node.op.grad) throw new GradientError(`${node.op.name}: ${node.op.gradientUnsupported}`);
-    const dxs = node.op.grad({ inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs }, dys);
+    const grad = node.op.grad;
+    const dxs = tidy(() => grad({ inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs }, dys));
     node.inputs.forEach((x, i) => {
       const dx = dxs[i];
       if (!dx || !tracked.has(x.id) || node.op.nonDifferentiableInputs?.includes(i) || !isFloat(x.dtype)) return;
@@ -120,8 +145,18 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
         throw new KerasError(`internal: gradient of ${node.op.name} input ${i} has shape ${fmtShape(dx.shape)}, expected ${fmtShape(x.shape)}`);
       }
       const prev = grads.get(x.id);
-      grads.set(x.id, prev ? run1('add', [prev, dx]) : dx);
+      if (prev) {
+        hold(x.id, run1('add', [prev, dx]));
+        release(prev);
+      } else hold(x.id, dx);
     });
+    for (const dx of dxs) if (dx && !holders.has(dx) && dx.id > lastOutside) dx.dispose();
+    for (const o of node.outputs) {
+      const g = grads.get(o.id);
+      if (!g || keep.has(o.id)) continue;
+      grads.delete(o.id);
+      release(g);
+    }
   }
   return grads;
 }

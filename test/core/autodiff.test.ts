@@ -114,6 +114,53 @@ describe('GradientTape', () => {
   });
 });
 
+describe('GradientTape frees the backward as it goes', () => {
+  // Layer normalization from separate ops (a custom layer's way), and the fused op as the reference.
+  const composite = (x: keras.Tensor, gamma: keras.Tensor, beta: keras.Tensor) => {
+    const [m, v] = ops.moments(x, [-1], true);
+    const inv = ops.multiply(ops.rsqrt(ops.add(v, 1e-3)), gamma);
+    return ops.add(ops.multiply(x, inv), ops.add(ops.multiply(ops.negative(m), inv), beta));
+  };
+  const x = f64([[1, 2, 4, 8], [-3, 0.5, 0, 2], [5, 5, 6, 7]]);
+  const gamma = f64([0.5, -1, 2, 1.5]);
+  const beta = f64([0.1, 0, -0.2, 3]);
+  const dy = f64([[1, -1, 0.5, 2], [0, 3, -2, 1], [0.25, 0.5, -0.75, 1]]);
+
+  it('keeps only the results: every intermediate gradient is freed, the caller\'s dy is not', () => {
+    const before = keras.memory().numTensors;
+    const tape = new keras.GradientTape();
+    tape.watch(x, gamma, beta);
+    // The forward's intermediates are disposed by tidy once the tape lets them go.
+    const out = tape.record(() => keras.tidy(() => composite(x, gamma, beta)));
+    const grads = tape.gradient(out, [x, gamma, beta], dy);
+    expect(keras.memory().numTensors - before, 'tensors alive after gradient() besides out and the three gradients').toBe(4);
+    const tape2 = new keras.GradientTape();
+    tape2.watch(x, gamma, beta);
+    const want = tape2.gradient(tape2.record(() => ops.layerNormalization(x, { gamma, beta, epsilon: 1e-3 })), [x, gamma, beta], dy);
+    grads.forEach((g, i) => expectClose(g, want[i], { rtol: 1e-9, atol: 1e-12 }));
+    expectClose(dy, [[1, -1, 0.5, 2], [0, 3, -2, 1], [0.25, 0.5, -0.75, 1]], { rtol: 0, atol: 0 });
+  });
+
+  it('keeps the gradient of a watched intermediate, and a tensor used twice by one op sums both uses', () => {
+    const u = f64([0.5, -1]);
+    const tape = new keras.GradientTape({ persistent: true });
+    tape.watch(u);
+    let h!: keras.Tensor;
+    const y = tape.record(() => {
+      h = ops.multiply(u, 3);
+      tape.watch(h);
+      const e = ops.exp(h);
+      return ops.sum(ops.add(e, e)); // add's rule returns one dy for both inputs
+    });
+    for (let call = 0; call < 2; call++) {
+      const [gu, gh] = tape.gradient(y, [u, h]);
+      expectClose(gh, [2 * Math.exp(1.5), 2 * Math.exp(-3)], { rtol: 1e-12 });
+      expectClose(gu, [6 * Math.exp(1.5), 6 * Math.exp(-3)], { rtol: 1e-12 });
+    }
+    tape.dispose();
+  });
+});
+
 describe('trace and the graph IR', () => {
   const fn = (x: keras.Tensor, y: keras.Tensor) => ops.tanh(ops.add(ops.multiply(x, y), ops.convertToTensor([1, 2, 3], 'float32')));
 
