@@ -104,9 +104,10 @@ interface BinarySpec {
 
 const BINARY: Record<string, BinarySpec> = {
   add: { kind: 'arith', grad: (a, b, y, dy) => [dy, dy] },
-  subtract: { kind: 'arith', grad: (a, b, y, dy) => [dy, negative(dy)] },
+  // Negated after summing to b's shape (exact either way): a broadcast b is not negated element by element.
+  subtract: { kind: 'arith', grad: (a, b, y, dy) => [dy, negative(unbroadcast(dy, b.shape))] },
   multiply: { kind: 'arith', grad: (a, b, y, dy) => [multiply(dy, b), multiply(dy, a)] },
-  divide: { kind: 'arith', grad: (a, b, y, dy) => [divide(dy, b), negative(divide(multiply(dy, y), b))] },
+  divide: { kind: 'arith', grad: (a, b, y, dy) => [divide(dy, b), negative(unbroadcast(divide(multiply(dy, y), b), b.shape))] },
   floorDivide: { kind: 'arith', grad: (a, b) => [zerosLike(a), zerosLike(b)] },
   mod: { kind: 'arith', grad: (a, b, y, dy) => [dy, negative(multiply(dy, floorDivide(a, b)))] },
   power: {

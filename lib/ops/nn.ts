@@ -947,7 +947,10 @@ export function moments(x: TensorLike, axes: number | number[], keepdims?: boole
   const ax = normalizeAxes(axes, t.rank, 'moments');
   const m = mean(t, ax, true);
   const v = mean(square(subtract(t, m)), ax, keep);
-  return [keep ? m : mean(t, ax, false), v];
+  if (keep) return [m, v];
+  // Without keepdims the mean is m without its reduced dims (a view), not a second pass over x;
+  // a reshape takes at most one unknown dim.
+  return [v.shape.filter((d) => d === null).length <= 1 ? squeeze(m, ax) : mean(t, ax, false), v];
 }
 
 type BnOptions = { offset?: TensorLike | null; scale?: TensorLike | null; epsilon?: number };

@@ -10,7 +10,7 @@ import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { asDType, asFloat, convertToTensor, type TensorLike } from './common.js';
 import { abs, add, cast, divide, equal, maximum, multiply, power, sqrt, square, subtract, stopGradient, where, zerosLike, isinf, log, exp, notEqual } from './elementwise.js';
-import { reshape, reverse } from './shape.js';
+import { broadcastTo, reshape, reverse } from './shape.js';
 
 type ReduceAttrs = { axes: number[]; keepdims: boolean };
 
@@ -19,9 +19,16 @@ function keepShape(x: Tensor, axes: readonly number[]): number[] {
   return x.shape.map((d, i) => (axes.includes(i) ? 1 : d === null ? -1 : d));
 }
 
+/** The reduced gradient with the reduced dims kept (size 1). */
+function keptGrad(dy: Tensor, x: Tensor, axes: readonly number[], keepdims: boolean): Tensor {
+  return keepdims ? dy : reshape(dy, keepShape(x, axes));
+}
+
 /** Broadcasts a reduced gradient back over `x`'s shape (works with unknown dims). */
 function expandGrad(dy: Tensor, x: Tensor, axes: readonly number[], keepdims: boolean): Tensor {
-  const g = keepdims ? dy : reshape(dy, keepShape(x, axes));
+  const g = keptGrad(dy, x, axes, keepdims);
+  // One write of x's size; only a traced unknown dim needs x itself (adding zeros like it).
+  if (x.shape.every((d) => d !== null)) return broadcastTo(g, x.shape as number[]);
   return add(g, zerosLike(x, g.dtype));
 }
 
@@ -45,7 +52,8 @@ function defineReduction(name: string, kind: 'numeric' | 'bool', grad?: (x: Tens
 }
 
 defineReduction('sum', 'numeric', (x, y, dy, { axes, keepdims }) => expandGrad(dy, x, axes, keepdims));
-defineReduction('mean', 'numeric', (x, y, dy, { axes, keepdims }) => divide(expandGrad(dy, x, axes, keepdims), reducedCount(x, axes)));
+// Divided before the broadcast: one division per reduced value, not per element of x.
+defineReduction('mean', 'numeric', (x, y, dy, { axes, keepdims }) => expandGrad(divide(keptGrad(dy, x, axes, keepdims), reducedCount(x, axes)), x, axes, true));
 defineReduction('prod', 'numeric', (x, y, dy, { axes, keepdims }) =>
   // d prod / d x_i = prod / x_i; exact for non-zero inputs.
   divide(multiply(expandGrad(dy, x, axes, keepdims), expandGrad(y, x, axes, keepdims)), x),

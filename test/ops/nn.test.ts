@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import * as keras from '../../lib/index.js';
 import type { Tensor } from '../../lib/index.js';
 import { checkGrad, expectClose, randomTensor } from '../helpers.js';
+import { setBackend } from '../../lib/engine.js';
+import { isNativeAvailable } from '../../lib/backends/cpu/native.js';
 const { ops } = keras;
 
 const f64 = (v: Parameters<typeof ops.convertToTensor>[0]) => ops.convertToTensor(v, 'float64');
@@ -245,6 +247,35 @@ describe('moments, batchNormalization, normalize', () => {
     expectClose(m1, [1.5, 4.5], { shape: [2] });
     expectClose(v1, [0.25, 2.25], { shape: [2] });
   });
+
+  for (const backend of ['js', ...(isNativeAvailable() ? ['cpu'] : [])]) {
+    it(`moments gradients on ${backend}: x_i gets a/n + 2b(x_i - mean)/n from a*mean + b*variance, with and without keepdims`, () => {
+      setBackend(backend);
+      try {
+        // Rows [1, 2, 4, 9] (mean 4) and [0, -2, 6, 0] (mean 1), normalized over axis 1; then NHWC-like axes [0, 1].
+        const x = ops.convertToTensor([[1, 2, 4, 9], [0, -2, 6, 0]], 'float32');
+        const a = ops.convertToTensor([[3], [-1]], 'float32');
+        const b = ops.convertToTensor([[0.5], [2]], 'float32');
+        const want = [[1, 2, 4, 9].map((v) => 3 / 4 + (2 * 0.5 * (v - 4)) / 4), [0, -2, 6, 0].map((v) => -1 / 4 + (2 * 2 * (v - 1)) / 4)];
+        for (const keepdims of [true, false]) {
+          const shaped = (t: Tensor) => (keepdims ? t : ops.reshape(t, [2]));
+          const g = keras.grad((t: Tensor) => {
+            const [m, v] = ops.moments(t, 1, keepdims);
+            expect(m.shape, `mean shape, keepdims ${keepdims}`).toEqual(keepdims ? [2, 1] : [2]);
+            return ops.sum(ops.add(ops.multiply(m, shaped(a)), ops.multiply(v, shaped(b))));
+          })(x) as Tensor;
+          expectClose(g, want, { rtol: 1e-6, atol: 1e-6 });
+        }
+        const g01 = keras.grad((t: Tensor) => {
+          const [m, v] = ops.moments(ops.reshape(t, [2, 4, 1]), [0, 1]); // 8 values, mean 2.5, one channel
+          return ops.sum(ops.add(ops.multiply(m, 3), ops.multiply(v, 0.5)));
+        })(x) as Tensor;
+        expectClose(g01, [[1, 2, 4, 9].map((v) => 3 / 8 + (v - 2.5) / 8), [0, -2, 6, 0].map((v) => 3 / 8 + (v - 2.5) / 8)], { rtol: 1e-6, atol: 1e-6 });
+      } finally {
+        setBackend('js');
+      }
+    });
+  }
 
   it('batchNormalization: statistics along axis, offset, scale, epsilon', () => {
     const x = [[1, 2], [3, 4]];
