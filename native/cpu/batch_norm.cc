@@ -1,11 +1,14 @@
 // CPU kernels of batchNorm and batchNormGrad (lib/backends/js/norm.ts is the reference;
 // native/kernels/batch_norm.cc infers shapes). x is [outer, C, inner] around the channel
-// axis. Channels last (inner = 1): rows of C, per-channel column sums over blocks of rows.
-// Otherwise: contiguous runs of `inner` values of one channel. Per-channel sums (of x about
-// a shift, or of dy and dy * xhat) are split into one block per thread, each with its own
-// accumulators, added in block order; then one parallel pass writes y or dx.
+// axis. Channels last (inner = 1): rows of C, per-channel column sums down the rows.
+// Otherwise: contiguous runs of `inner` values of one channel. Two passes each way, since
+// the statistics need all of x before the first output: one reduction pass for the
+// per-channel sums (of x about a shift, or of dy and dy * (x - mean)) over fixed chunks,
+// each with its own accumulators, added in chunk order (the same bits on any thread
+// count); then one streaming pass writes y or dx.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -47,35 +50,56 @@ ChannelShape channel_shape(const TensorView& x, int64_t axis) {
   return s;
 }
 
-// Rows per column-sum call: about 64 KiB of each operand, so a block stays in L2 while
-// every group of channels sweeps it.
-int64_t col_block_rows(int64_t channels, size_t bytes) {
-  return std::max<int64_t>(1, 65536 / std::max<int64_t>(1, channels * int64_t(bytes)));
-}
+template <class T>
+T finite_or_zero(T v) { return std::isfinite(v) ? v : T(0); }
 
-double finite_or_zero(double v) { return std::isfinite(v) ? v : 0.0; }
+// Values per chunk of the reduction passes: fixed, so the sums do not depend on the thread
+// count, and large (512 KiB of float32), so a thread reads long runs and the chunks' partial
+// sums (2C doubles each) stay small beside the data.
+constexpr int64_t kChunkElements = int64_t(1) << 17;
 
 /**
- * Sums over [0, units) split into one contiguous block per thread (fewer for small work):
- * fn(begin, end, acc) adds into its own `width` doubles; returns the blocks' total, added in
- * block order.
+ * Sums over [0, units) in fixed chunks of about kChunkElements values: fn(begin, end, acc)
+ * adds its chunk into its own `width` doubles; returns the chunks' sums added in chunk
+ * order. Threads claim contiguous ranges of chunks.
  */
 template <class Fn>
-std::vector<double> blocked_sums(const KernelContext& ctx, int64_t units, int64_t elements_per_unit, size_t width, Fn fn) {
-  const int threads = ctx.max_threads > 0 ? std::min(ctx.max_threads, engine::thread_pool().num_threads())
-                                          : engine::thread_pool().num_threads();
-  const int64_t by_work = std::max<int64_t>(1, units * std::max<int64_t>(1, elements_per_unit) / 16384);
-  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>({int64_t(threads), by_work, units}));
-  std::vector<double> acc(size_t(blocks) * width, 0.0);
-  engine::thread_pool().parallel_for(blocks, 1, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) fn(p * units / blocks, (p + 1) * units / blocks, acc.data() + size_t(p) * width);
+std::vector<double> chunked_sums(const KernelContext& ctx, int64_t units, int64_t elements_per_unit, size_t width, Fn fn) {
+  const int64_t per_chunk = std::max<int64_t>(1, kChunkElements / std::max<int64_t>(1, elements_per_unit));
+  const int64_t chunks = std::max<int64_t>(1, (units + per_chunk - 1) / per_chunk);
+  std::vector<double> acc(size_t(chunks) * width, 0.0);
+  engine::thread_pool().parallel_for(chunks, 1, [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      fn(k * per_chunk, std::min(units, (k + 1) * per_chunk), acc.data() + size_t(k) * width);
+    }
   }, ctx.max_threads);
-  for (int64_t p = 1; p < blocks; ++p) {
-    for (size_t i = 0; i < width; ++i) acc[i] += acc[size_t(p) * width + i];
+  for (int64_t k = 1; k < chunks; ++k) {
+    for (size_t i = 0; i < width; ++i) acc[i] += acc[size_t(k) * width + i];
   }
   acc.resize(width);
   return acc;
 }
+
+/**
+ * `count` arrays of C values of T for the channels-last passes, each 64-byte aligned: a
+ * vector load of the per-channel constants that splits a cache line made the write passes
+ * ~20% slower.
+ */
+template <class T>
+class ChannelArrays {
+ public:
+  ChannelArrays(int count, int64_t channels)
+      : stride_((channels + kPerLine - 1) / kPerLine * kPerLine), store_(size_t(count * stride_ + kPerLine)) {}
+  T* operator[](int k) {
+    const uintptr_t at = reinterpret_cast<uintptr_t>(store_.data());
+    return reinterpret_cast<T*>((at + 63) & ~uintptr_t(63)) + k * stride_;
+  }
+
+ private:
+  static constexpr int64_t kPerLine = 64 / int64_t(sizeof(T));
+  int64_t stride_;
+  std::vector<T> store_;
+};
 
 template <class T>
 std::vector<double> doubles_of(const TensorView& v) {
@@ -92,23 +116,22 @@ void batch_forward(const KernelContext& ctx, const std::vector<TensorView>& in, 
   const T* x = contiguous_data<T>(in[0], xs);
   const std::vector<double> gamma = doubles_of<T>(in[1]), beta = doubles_of<T>(in[2]);
   const BatchNormRows<T>& f = batch_rows<T>();
-  std::vector<double> shift(static_cast<size_t>(C), 0.0);
-  if (s.outer > 0 && inner > 0) {
-    for (int64_t c = 0; c < C; ++c) shift[size_t(c)] = finite_or_zero(double(x[c * inner]));
-  }
+  // Per channel: the shift of the sums (a value of the channel), then the constants of y.
+  ChannelArrays<T> lanes(4, C);
+  T *shift = lanes[0], *center = lanes[1], *a = lanes[2], *b = lanes[3];
+  for (int64_t c = 0; c < C; ++c) shift[c] = s.outer > 0 && inner > 0 ? finite_or_zero(x[c * inner]) : T(0);
   // Sums of (x - shift), then of (x - shift)^2, C each.
   std::vector<double> sums;
   if (inner == 1) {
-    const int64_t block = col_block_rows(C, sizeof(T));
-    sums = blocked_sums(ctx, s.outer, C, size_t(2 * C), [&](int64_t b, int64_t e, double* acc) {
-      for (int64_t r = b; r < e; r += block) f.sums_cols(x + r * C, std::min(block, e - r), C, shift.data(), acc, acc + C);
+    sums = chunked_sums(ctx, s.outer, C, size_t(2 * C), [&](int64_t r0, int64_t r1, double* acc) {
+      f.sums_cols(x + r0 * C, r1 - r0, C, shift, acc, acc + C);
     });
   } else {
-    sums = blocked_sums(ctx, s.outer * C, inner, size_t(2 * C), [&](int64_t b, int64_t e, double* acc) {
-      for (int64_t u = b; u < e; ++u) {
+    sums = chunked_sums(ctx, s.outer * C, inner, size_t(2 * C), [&](int64_t u0, int64_t u1, double* acc) {
+      for (int64_t u = u0; u < u1; ++u) {
         const int64_t c = u % C;
         double s1, s2;
-        f.sums_run(x + u * inner, inner, shift[size_t(c)], &s1, &s2);
+        f.sums_run(x + u * inner, inner, double(shift[c]), &s1, &s2);
         acc[c] += s1;
         acc[C + c] += s2;
       }
@@ -120,19 +143,27 @@ void batch_forward(const KernelContext& ctx, const std::vector<TensorView>& in, 
   for (size_t c = 0; c < size_t(C); ++c) {
     const double m1 = sums[c] / count, v = sums[size_t(C) + c] / count - m1 * m1;
     const double variance = v < 0 ? 0.0 : v;  // NaN stays NaN
-    mean[c] = shift[c] + m1;
+    mean[c] = double(shift[c]) + m1;
     scale[c] = 1 / std::sqrt(variance + eps) * gamma[c];
     mean_out[c] = T(mean[c]);
     var_out[c] = T(variance);
   }
   T* y = out[0].as<T>();
   if (inner == 1) {
-    engine::thread_pool().parallel_for(s.outer, grain_for(C), [&](int64_t b, int64_t e) {
-      f.normalize_cols(x + b * C, y + b * C, e - b, C, mean.data(), scale.data(), beta.data());
+    // y = (x - center) * a + b in T: center is the mean rounded to T and b absorbs the rest of
+    // it, so x - center stays exact or nearly when |mean| >> std, and no constant is large.
+    for (int64_t c = 0; c < C; ++c) {
+      const size_t k = size_t(c);
+      center[c] = T(mean[k]);
+      a[c] = T(scale[k]);
+      b[c] = T(beta[k] - (mean[k] - double(center[c])) * scale[k]);
+    }
+    engine::thread_pool().parallel_for(s.outer, grain_for(C), [&](int64_t r0, int64_t r1) {
+      f.normalize_cols(x + r0 * C, y + r0 * C, r1 - r0, C, center, a, b);
     }, ctx.max_threads);
   } else {
-    engine::thread_pool().parallel_for(s.outer * C, grain_for(inner), [&](int64_t b, int64_t e) {
-      for (int64_t u = b; u < e; ++u) {
+    engine::thread_pool().parallel_for(s.outer * C, grain_for(inner), [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u) {
         const size_t c = size_t(u % C);
         f.normalize_run(x + u * inner, y + u * inner, inner, mean[c], scale[c], beta[c]);
       }
@@ -151,28 +182,33 @@ void batch_backward(const KernelContext& ctx, const std::vector<TensorView>& in,
   std::vector<double> inv(static_cast<size_t>(C));
   for (size_t c = 0; c < size_t(C); ++c) inv[c] = 1 / std::sqrt(variance[c] + eps);
   const BatchNormRows<T>& f = batch_rows<T>();
-  // Sums of dy (dbeta), then of dy * xhat (dgamma), C each.
+  // Per channel: the mean (as given, in T), then the constants of dx.
+  ChannelArrays<T> lanes(4, C);
+  T *mean_t = lanes[0], *a = lanes[1], *b = lanes[2], *c0 = lanes[3];
+  for (int64_t c = 0; c < C; ++c) mean_t[c] = T(mean[size_t(c)]);
+  // Sums of dy (dbeta), then of dy * (x - mean) (dgamma / inv), C each.
   std::vector<double> sums;
   if (inner == 1) {
-    const int64_t block = col_block_rows(C, 2 * sizeof(T));
-    sums = blocked_sums(ctx, s.outer, 2 * C, size_t(2 * C), [&](int64_t b, int64_t e, double* acc) {
-      for (int64_t r = b; r < e; r += block) {
-        f.grad_sums_cols(dy + r * C, x + r * C, std::min(block, e - r), C, mean.data(), inv.data(), acc, acc + C);
-      }
+    sums = chunked_sums(ctx, s.outer, 2 * C, size_t(2 * C), [&](int64_t r0, int64_t r1, double* acc) {
+      f.grad_sums_cols(dy + r0 * C, x + r0 * C, r1 - r0, C, mean_t, acc, acc + C);
     });
   } else {
-    sums = blocked_sums(ctx, s.outer * C, 2 * inner, size_t(2 * C), [&](int64_t b, int64_t e, double* acc) {
-      for (int64_t u = b; u < e; ++u) {
+    sums = chunked_sums(ctx, s.outer * C, 2 * inner, size_t(2 * C), [&](int64_t u0, int64_t u1, double* acc) {
+      for (int64_t u = u0; u < u1; ++u) {
         const size_t c = size_t(u % C);
-        double sd, sdx;
-        f.grad_sums_run(dy + u * inner, x + u * inner, inner, mean[c], inv[c], &sd, &sdx);
+        double sd, sdd;
+        f.grad_sums_run(dy + u * inner, x + u * inner, inner, mean[c], &sd, &sdd);
         acc[c] += sd;
-        acc[size_t(C) + c] += sdx;
+        acc[size_t(C) + c] += sdd;
       }
     });
   }
   // dx = gamma * inv * (dy - dbeta / count - xhat * dgamma / count).
   const double count = double(s.outer * inner);
+  // dgamma = inv * sum(dy * (x - mean)); an empty x has dgamma 0 whatever inv (NaN here).
+  if (count > 0) {
+    for (size_t c = 0; c < size_t(C); ++c) sums[size_t(C) + c] *= inv[c];
+  }
   std::vector<double> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C)), slope(static_cast<size_t>(C));
   T *dgamma = out[1].as<T>(), *dbeta = out[2].as<T>();
   for (size_t c = 0; c < size_t(C); ++c) {
@@ -184,12 +220,19 @@ void batch_backward(const KernelContext& ctx, const std::vector<TensorView>& in,
   }
   T* dx = out[0].as<T>();
   if (inner == 1) {
-    engine::thread_pool().parallel_for(s.outer, grain_for(2 * C), [&](int64_t b, int64_t e) {
-      f.grad_dx_cols(dy + b * C, x + b * C, dx + b * C, e - b, C, mean.data(), scale.data(), shift.data(), slope.data());
+    // dx = scale * dy + (-scale * slope) * (x - mean) - scale * shift, two FMAs in T.
+    for (int64_t c = 0; c < C; ++c) {
+      const size_t k = size_t(c);
+      a[c] = T(scale[k]);
+      b[c] = T(-scale[k] * slope[k]);
+      c0[c] = T(-scale[k] * shift[k]);
+    }
+    engine::thread_pool().parallel_for(s.outer, grain_for(2 * C), [&](int64_t r0, int64_t r1) {
+      f.grad_dx_cols(dy + r0 * C, x + r0 * C, dx + r0 * C, r1 - r0, C, mean_t, a, b, c0);
     }, ctx.max_threads);
   } else {
-    engine::thread_pool().parallel_for(s.outer * C, grain_for(2 * inner), [&](int64_t b, int64_t e) {
-      for (int64_t u = b; u < e; ++u) {
+    engine::thread_pool().parallel_for(s.outer * C, grain_for(2 * inner), [&](int64_t u0, int64_t u1) {
+      for (int64_t u = u0; u < u1; ++u) {
         const size_t c = size_t(u % C);
         f.grad_dx_run(dy + u * inner, x + u * inner, dx + u * inner, inner, mean[c], scale[c], shift[c], slope[c]);
       }

@@ -1,9 +1,10 @@
 /**
  * Native fused batch normalization kernels (batchNorm, batchNormGrad) against the js
  * kernels, the reference, on every instruction-set path, at sizes the parity suite does
- * not reach: rows past one thread's block, channel counts off the vector widths (channels
- * last), long runs of a middle channel axis, offsets far larger than the spread
- * (|mean| >> std), float32 and float64; and the native errors.
+ * not reach: rows past one thread's block and past one chunk of the sums (2^17 values),
+ * channel counts off the vector widths and past one register tile (channels last), long runs
+ * of a middle channel axis, offsets far larger than the spread (|mean| >> std), float32 and
+ * float64; the same bits on any thread count; and the native errors.
  */
 import { describe, expect, it } from 'vitest';
 import type { NativeDType } from '../../lib/backends/cpu/native.js';
@@ -71,7 +72,22 @@ const BATCH: [number[], number, NativeDType, number][] = [
   [[5, 3000], 0, 'float64', 0],
   [[2048, 64], 1, 'float32', 1], // many rows: one block of rows per thread
   [[3, 2, 1], 2, 'float32', 0],
+  [[1200, 200], 1, 'float32', 1000], // two chunks; 200 channels: a wide tile, single vectors, a scalar tail
+  [[2, 6, 40, 300], 1, 'float32', -50], // runs of 12000, two chunks
 ];
+
+/** Forward and backward outputs of a case on `threads` pool threads. */
+function outputsOn(threads: number, c: ReturnType<typeof batchCase>): ArrayLike<number>[] {
+  native.setNumThreads(threads);
+  const results: ArrayLike<number>[] = [];
+  for (const [op, inputs] of [['batchNorm', c.forward], ['batchNormGrad', c.backward]] as const) {
+    const handles = inputs.map((t) => native.createTensor(t.values, t.shape, t.dtype));
+    const got = native.runKernel(op, handles, nativeAttrs(c.attrs));
+    results.push(...got.map((g) => g.read()));
+    for (const h of [...handles, ...got]) h.dispose();
+  }
+  return results;
+}
 
 describe('native fused batch normalization vs the js kernels', () => {
   for (const isa of isas) {
@@ -85,6 +101,33 @@ describe('native fused batch normalization vs the js kernels', () => {
       });
     });
   }
+
+  it('gives the same bits on 1, 2 and 3 threads (fixed chunks of the sums, added in order)', () => {
+    const cases: [number[], number][] = [
+      [[4096, 96], 1], // rows of 96 channels, three chunks
+      [[8, 12, 64, 64], 1], // runs of 4096, three chunks
+    ];
+    try {
+      for (const [shape, axis] of cases) {
+        for (const dtype of ['float32', 'float64'] as const) {
+          const c = batchCase(shape, axis, dtype, 3, 77);
+          const one = outputsOn(1, c);
+          for (const threads of [2, 3]) {
+            outputsOn(threads, c).forEach((got, k) => {
+              const want = one[k]!;
+              for (let i = 0; i < want.length; i++) {
+                if (!Object.is(got[i], want[i])) {
+                  throw new Error(`${dtype}${JSON.stringify(shape)} output ${k} (y, mean, variance, dx, dgamma, dbeta) element ${i} is ${got[i]} on ${threads} threads, ${want[i]} on 1`);
+                }
+              }
+            });
+          }
+        }
+      }
+    } finally {
+      native.setNumThreads(0);
+    }
+  });
 
   it('rejects bad operands with errors naming the op, the argument and the shapes', () => {
     const x = values([2, 3], 'float32', 1);
