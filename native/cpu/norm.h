@@ -8,10 +8,11 @@ namespace keras::cpu {
 
 template <class T>
 struct LayerNormRows {
-  // One row of n: y = (x - mean) * rstd * gamma + beta; the row's mean (0 when rms) and
-  // rstd = 1 / sqrt(var + eps) go to *mean and *rstd.
-  void (*forward)(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double eps, bool rms, double* mean,
-                  double* rstd);
+  // `rows` consecutive rows of n: y = (x - mean) * rstd * gamma + beta; each row's mean (0 when
+  // rms) and rstd = 1 / sqrt(var + eps) go to mean[r] and rstd[r]. A row's results do not depend
+  // on which rows come with it (so not on the thread count).
+  void (*forward)(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int64_t n, double eps, bool rms,
+                  T* mean, T* rstd);
   // The gradient of `rows` consecutive rows (stride n) with their means and rstds: writes dx
   // and adds dy * xhat to dgamma[k], dy to dbeta[k].
   void (*backward)(const T* dy, const T* x, const T* gamma, const double* mean, const double* rstd, int64_t rows,
