@@ -34,16 +34,18 @@ struct FloatCentering {
   typename VF::Reg operator()(const float* x) const { return VF::sub(VF::sub(VF::loadu(x), hi), lo); }
 };
 
-// Software prefetch of the lines kAhead bytes past [p, p + count): a core keeps more reads in
+// Software prefetch of the lines `ahead` bytes past [p, p + count): a core keeps more reads in
 // flight than the hardware prefetcher alone starts while the loop computes (at 4096 x 4096 on
 // one thread, with the pipeline, the float32 forward went from about 70% to 88% of copy and the
 // backward from 65% to 72%; the backward reads 8 rows at once, and 2 KiB ahead of each did
-// better than 4). Past the end of the data it only prefetches lines nobody reads. (A template on
-// the ISA, as every function here: see norm_simd.h.)
-template <class Isa, int64_t kAhead>
-void prefetch_ahead(const float* p, int64_t count) {
-  const char* c = reinterpret_cast<const char*>(p) + kAhead;
-  for (int64_t b = 0; b < count * int64_t(sizeof(float)); b += 64) __builtin_prefetch(c + b, 0, 3);
+// better than 4). Past the end of the data it only prefetches lines nobody reads (integer
+// addresses: no pointer is formed there). A template on the ISA, as every function here.
+template <class Isa>
+void prefetch_lines(const float* p, int64_t ahead, int64_t count) {
+  const uintptr_t first = reinterpret_cast<uintptr_t>(p) + uintptr_t(ahead);
+  for (int64_t b = 0; b < count * int64_t(sizeof(float)); b += 64) {
+    __builtin_prefetch(reinterpret_cast<const void*>(first + uintptr_t(b)), 0, 3);
+  }
 }
 
 // One row of any dtype (float64, and float32 rows of length 0): the mean, then the mean of
@@ -94,7 +96,8 @@ struct F32Rows {
   static constexpr int kStep = 4 * W;
   static_assert(kStep % VF::kWidth == 0, "a step is whole float vectors");
 
-  // One-pass moments of a row in double lanes: sums of d = x - shift and d^2, var = E[d^2] -
+  // One-pass moments of a row in double lanes, as norm_simd::shifted_sums but in steps that a
+  // pipeline interleaves with another row's output: sums of d = x - shift and d^2, var = E[d^2] -
   // E[d]^2, which then loses about n double ulps relative to var at most (the shift is x[0], a
   // value of the row, so (mean - x[0])^2 <= n * var): far below a float32 ulp. rms: shift 0 and
   // the mean square. The sums run in the same order whether or not an output pass runs beside.
@@ -184,7 +187,7 @@ struct F32Rows {
       if (r + 1 < rows) {
         next.start(x + (r + 1) * n, rms);
         for (int64_t k = 0; k < steps_end; k += kStep) {
-          prefetch_ahead<Isa, 4096>(next.x + k, kStep);
+          prefetch_lines<Isa>(next.x + k, 4096, kStep);
           next.step(k);
           out.step(k);
         }
@@ -229,8 +232,8 @@ void write_dx(const T* dy, const T* x, const T* gamma, double mean, double rstd,
     const auto rf = VF::set1(float(rstd)), af = VF::set1(float(a)), cf = VF::set1(float(c));
     for (; k + VF::kWidth <= n; k += VF::kWidth) {
       if (k % 16 == 0) {
-        prefetch_ahead<Isa, 0>(dy + ahead + k, 16);
-        prefetch_ahead<Isa, 0>(x + ahead + k, 16);
+        prefetch_lines<Isa>(dy + k, ahead * int64_t(sizeof(float)), 16);
+        prefetch_lines<Isa>(x + k, ahead * int64_t(sizeof(float)), 16);
       }
       const auto xhat = VF::mul(centered(x + k), rf);
       const auto g = VF::mul(VF::loadu(dy + k), VF::loadu(gamma + k));
@@ -266,11 +269,12 @@ void backward_block(const T* dy, const T* x, const T* gamma, const double* mean,
   int64_t k = 0;
   for (; k + W <= n; k += W) {
     if constexpr (std::is_same_v<T, float>) {
-      // The previous block's dx pass prefetched these rows; 2 KiB ahead again for the first block and lines evicted since.
+      // The previous block's dx pass prefetched these rows; 2 KiB ahead again for the first
+      // block and for lines evicted since.
       if (k % 16 == 0) {
         for (int j = 0; j < R; ++j) {
-          prefetch_ahead<Isa, 2048>(dy + j * n + k, 16);
-          prefetch_ahead<Isa, 2048>(x + j * n + k, 16);
+          prefetch_lines<Isa>(dy + j * n + k, 2048, 16);
+          prefetch_lines<Isa>(x + j * n + k, 2048, 16);
         }
       }
     }
