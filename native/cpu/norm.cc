@@ -32,6 +32,9 @@ const LayerNormRows<T>& rows_of(const NormIsaTable& table) {
 // Rows per work item: about 16K elements, so small rows are batched and large ones split evenly.
 int64_t grain_for(int64_t n) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, n)); }
 
+// Row blocks of the gradient: enough for 16 threads.
+constexpr int64_t kMaxGradBlocks = 16;
+
 struct RowShape {
   int64_t rows = 1, n = 1;
 };
@@ -70,10 +73,11 @@ void backward(const KernelContext& ctx, const std::vector<TensorView>& in, const
   const std::vector<double> mean(mean_t, mean_t + s.rows), rstd(rstd_t, rstd_t + s.rows);
   T *dx = out[0].as<T>(), *dgamma = out[1].as<T>(), *dbeta = out[2].as<T>();
   const auto backward_rows = rows_of<T>(norm_kernels()).backward;
-  // One block per thread when there is enough work for several; each owns 2n partial sums.
-  const int threads = ctx.max_threads > 0 ? std::min(ctx.max_threads, engine::thread_pool().num_threads())
-                                          : engine::thread_pool().num_threads();
-  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(threads, s.rows / grain_for(s.n)));
+  // Row blocks from the sizes alone, never the thread count, so dgamma and dbeta are the same bits
+  // on any thread count. Each owns 2n partial sums: with at least kGradRows rows a block, they
+  // take at most half the bytes of dy and x.
+  const int64_t blocks =
+      std::clamp<int64_t>(s.rows / std::max<int64_t>(grain_for(s.n), kGradRows), 1, kMaxGradBlocks);
   std::vector<double> partial(size_t(blocks * 2 * s.n), 0.0);
   engine::thread_pool().parallel_for(blocks, 1, [&](int64_t b, int64_t e) {
     for (int64_t blk = b; blk < e; ++blk) {
