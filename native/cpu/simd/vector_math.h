@@ -175,6 +175,23 @@ inline Reg<V> log(Reg<V> x) {
   return V::select_less(x, V::zero(), V::set1(Limits::quiet_NaN()), r);
 }
 
+// a b - fl(a b), exactly: one fmadd, or where fmadd rounds twice (portable) Dekker's
+// product of the halves from Veltkamp's split. For |a|, |b| far from overflow.
+template <class V>
+inline Reg<V> product_error(Reg<V> a, Reg<V> b, Reg<V> ab) {
+  using T = typename V::T;
+  if constexpr (V::kFusedMultiplyAdd) {
+    return V::fmadd(a, b, negate<V>(ab));
+  } else {
+    const Reg<V> split = V::set1(kSingle<V> ? T(4097.0) : T(134217729.0));  // 2^12 + 1, 2^27 + 1
+    const Reg<V> ca = V::mul(a, split), cb = V::mul(b, split);
+    const Reg<V> a_hi = V::sub(ca, V::sub(ca, a)), b_hi = V::sub(cb, V::sub(cb, b));
+    const Reg<V> a_lo = V::sub(a, a_hi), b_lo = V::sub(b, b_hi);
+    const Reg<V> e = V::add(V::add(V::sub(V::mul(a_hi, b_hi), ab), V::mul(a_hi, b_lo)), V::mul(a_lo, b_hi));
+    return V::add(e, V::mul(a_lo, b_lo));
+  }
+}
+
 // erf(x) for |x| < 1 (float): x + x P(x^2), Lawson-fitted to relative error (0.02
 // ulp); the leading 2/sqrt(pi) - 1 of P is small, so its rounding to float costs nothing.
 template <class V>
@@ -183,26 +200,6 @@ inline Reg<V> erf_small(Reg<V> x) {
   static constexpr T kP[] = {0.128379166f,   -0.376126260f,    0.112835854f, -0.0268538166f,
                              0.00518833427f, -0.000801024726f, 7.85402517e-05f};
   return V::fmadd(x, polynomial<V>(V::mul(x, x), kP), x);
-}
-
-// e^-(x^2 * scale) 2^kPow2 for |x| = a, with x^2 = hi + lo split exactly (fmadd), so
-// the exponent carries no rounding error: e^-(hi + lo) s = e^-hi s (1 - lo s). Used
-// where erfc's relative error would otherwise grow like x^2 ulps. kClamp as in exp.
-template <class V, int kPow2 = 0, bool kClamp = true>
-inline Reg<V> exp_minus_square(Reg<V> a, typename V::T scale) {
-  using T = typename V::T;
-  const Reg<V> hi = V::mul(a, a);
-  Reg<V> lo;
-  if constexpr (V::kFusedMultiplyAdd) {
-    lo = V::fmadd(a, a, negate<V>(hi));
-  } else {  // Veltkamp's split of a into halves, then Dekker's exact product
-    const Reg<V> c = V::mul(a, V::set1(kSingle<V> ? T(4097.0) : T(134217729.0)));
-    const Reg<V> a_hi = V::sub(c, V::sub(c, a));
-    const Reg<V> a_lo = V::sub(a, a_hi);
-    lo = V::add(V::add(V::sub(V::mul(a_hi, a_hi), hi), V::mul(V::add(a_hi, a_hi), a_lo)), V::mul(a_lo, a_lo));
-  }
-  const Reg<V> g = exp<V, kPow2, kClamp>(V::mul(hi, V::set1(-scale)));
-  return V::fmadd(g, V::mul(lo, V::set1(-scale)), g);
 }
 
 // erf (float). Below |x| = 1, erf_small; above, 1 - erfc(|x|) with erfc a polynomial
@@ -225,34 +222,45 @@ inline Reg<V> erf(Reg<V> x) {
 }
 
 // gelu(x) = x Phi(x), Phi the standard normal CDF (Keras' approximate=False), from
-// the lower tail T(|x|) = erfc(|x|/sqrt 2)/2 = e^(-x^2/2) G(|x|)/2: Phi = T below 0
-// and 1 - T above, so the negative side keeps its relative accuracy (x (1 + erf) / 2
-// in float cancels against 1). G = erfc(z) e^(z^2) at z = |x|/sqrt 2 is fitted to
-// relative error: below |x| = sqrt 2 as a polynomial in z - 1/2, beyond as t F(t)
-// with t = 1/z on t in [0.095, 1] (|x| up to 14.9, past which x T underflows).
+// the lower tail T(a) = Phi(-a) = e^(-a^2/2) h(a), a = |x|: Phi = T below 0 and 1 - T
+// above, so the negative side keeps its relative accuracy (x (1 + erf) / 2 in float
+// cancels against 1). h = Phi(-a) e^(a^2/2) (0.5 at 0, ~0.4/a far out) is one
+// rational P(a)/Q(a) of degrees 4 and 5 on [0, 15] (past 15, x T underflows): 6e-9
+// relative, all coefficients positive, so one division replaces the two polynomial
+// fits and the reciprocal it needed before. P and Q are evaluated as even + a odd
+// parts in y = -a^2/2, the exponent of e^(-a^2/2) (coefficients scaled by powers of
+// -2): a shorter chain than Horner in a, and the rounding of y, shared by P and Q,
+// cancels in their ratio (Horner in a loses up to 6 x 2^-24 far out, this 4).
 template <class V>
 inline Reg<V> gelu(Reg<V> x) {
   using T = typename V::T;
   static_assert(kSingle<V>, "gelu is vectorized for float32 lanes only");
-  static constexpr T kNear[] = {0.615690351f,  -0.512688816f, 0.359345555f,  -0.222010851f, 0.124182500f,
-                                -0.0639685243f, 0.0305914674f, -0.0138694840f, 0.00656711636f, -0.00259811757f};
-  static constexpr T kFar[] = {0.502353430f,   -0.170035139f,  -0.0203657579f, 0.0983599201f,
-                               -0.0969082788f, 0.0497970805f,  0.00955586694f, -0.0598084778f,
-                               0.106271021f,   -0.0990982279f, -0.0493665487f, 0.125094920f};
-  const Reg<V> sqrt2 = V::set1(1.41421356f);
+  // P(a) = 0.5 + 0.439284086 a + 0.183969632 a^2 + 0.0408812910 a^3 + 0.00415325398 a^4,
+  // Q(a) = 1 + 1.67645311 a + 1.20555031 a^2 + 0.471409976 a^3 + 0.102480322 a^4 + 0.0104105519 a^5.
+  static constexpr T kPEven[] = {0.5f, -0.367939264f, 0.0166130159f};
+  static constexpr T kPOdd[] = {0.439284086f, -0.0817625821f};
+  static constexpr T kQEven[] = {1.0f, -2.41110063f, 0.409921288f};
+  static constexpr T kQOdd[] = {1.67645311f, -0.942819953f, 0.0416422077f};
   const Reg<V> a = V::clamp(V::abs(x), V::zero(), V::set1(15.0f));  // NaN stays NaN
-  const Reg<V> z = V::mul(a, V::set1(0.707106781f));
-  const Reg<V> t = V::div(sqrt2, a);  // 1/z; inf at 0, where the near branch is taken
-  const Reg<V> near = polynomial<V>(V::sub(z, V::set1(0.5f)), kNear);
-  const Reg<V> far = V::mul(t, polynomial<V>(V::sub(t, V::set1(0.55f)), kFar));
-  // T carried times 2^64: e^(-x^2/2) is subnormal from |x| = 13.2 on, and x T must
-  // be rounded once, at the end. e^(-x^2/2) 2^63 is e^(-x^2/2)/2 times 2^64; with
-  // |x| <= 15 the exponent (>= -112.5) needs no clamp.
-  Reg<V> tail_2p64 = V::mul(exp_minus_square<V, 63, false>(a, 0.5f), V::select_less(a, sqrt2, near, far));
-  tail_2p64 = V::select_less(a, V::set1(15.0f), tail_2p64, V::zero());  // x T rounds to 0 beyond
-  const Reg<V> lower = V::scale_pow2(V::mul(x, tail_2p64), V::set1(-64.0f));                      // x T
-  const Reg<V> upper = V::mul(x, V::fmadd(tail_2p64, V::set1(-5.42101086e-20f), V::set1(1.0f)));  // x (1 - T)
-  return V::select_less(x, V::zero(), lower, upper);
+  // -a^2/2 = y + y_lo exactly (-a/2 is exact), so that e^(-a^2/2) = e^y (1 + y_lo)
+  // carries no rounding of its argument (tens of ulps of e^y far out otherwise).
+  const Reg<V> minus_half_a = V::mul(a, V::set1(-0.5f));
+  const Reg<V> y = V::mul(a, minus_half_a);
+  const Reg<V> y_lo = product_error<V>(a, minus_half_a, y);
+  const Reg<V> p = V::fmadd(a, polynomial<V>(y, kPOdd), polynomial<V>(y, kPEven));
+  const Reg<V> q = V::fmadd(a, polynomial<V>(y, kQOdd), polynomial<V>(y, kQEven));
+  const Reg<V> h = V::div(p, q);
+  const Reg<V> e = exp<V, 0, false>(y);  // y >= -112.5: no clamp; 0 from a = 14.4 on
+  // x T = x h e (1 + y_lo), with the product by e and the small correction in one
+  // fmadd (a rounding less). e goes in last: it is subnormal from a = 13.2 on and
+  // x h is not, so a subnormal result is rounded once. NaN only for x = -inf, as in libm.
+  const Reg<V> xh = V::mul(x, h);
+  const Reg<V> lower = V::fmadd(xh, e, V::mul(V::mul(xh, y_lo), e));
+  // x (1 - T), without the (1 + y_lo): it moves 1 - T by far less than an ulp. +inf stays +inf.
+  const Reg<V> upper = V::mul(x, V::sub(V::set1(1.0f), V::mul(h, e)));
+  // 0 < x takes x (1 - T); -0 takes x T = -0. The sign of x is copied back because
+  // x T underflows to a zero that takes the sign of y_lo.
+  return V::copy_sign(V::select_less(V::zero(), x, upper, lower), x);
 }
 
 // The tanh form of gelu (Keras' approximate=True), x (1 + tanh(u)) / 2 with
