@@ -21,7 +21,6 @@
       "native/kernels/linalg.cc",
       "native/kernels/softmax.cc",
       "native/kernels/norm.cc",
-      "native/kernels/batch_norm.cc",
     ],
     "keras_cpu_sources": [
       "native/cpu/elementwise.cc",

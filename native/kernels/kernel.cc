@@ -173,8 +173,7 @@ void define_conv_ops(KernelRegistry& registry);  // conv.cc
 void define_pool_ops(KernelRegistry& registry);  // pool.cc
 void define_linalg_ops(KernelRegistry& registry);  // linalg.cc
 void define_softmax_ops(KernelRegistry& registry);  // softmax.cc
-void define_norm_ops(KernelRegistry& registry);  // norm.cc
-void define_batch_norm_ops(KernelRegistry& registry);  // batch_norm.cc
+void define_norm_ops(KernelRegistry& registry);  // norm.cc (layer and batch norm)
 
 void define_core_ops(KernelRegistry& registry) {
   define_matmul(registry);
@@ -188,7 +187,6 @@ void define_core_ops(KernelRegistry& registry) {
   define_linalg_ops(registry);
   define_softmax_ops(registry);
   define_norm_ops(registry);
-  define_batch_norm_ops(registry);
 }
 
 }  // namespace keras::kernels
