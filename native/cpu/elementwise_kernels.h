@@ -1,4 +1,4 @@
-// Elementwise and reduction row functions, written once over an ISA tag
+// Elementwise row functions (reductions: reduction_kernels.h), written once over an ISA tag
 // (simd/simd_<isa>.h's Isa) and instantiated per ISA in elementwise_<isa>.cc.
 //
 // Semantics match the js reference backend exactly: each element is computed in
@@ -15,7 +15,6 @@
 #include <cmath>
 #include <algorithm>
 #include <cstdint>
-#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -26,7 +25,6 @@ namespace keras::cpu {
 namespace elementwise_detail {
 
 using kernels::BinaryOp;
-using kernels::ReduceOp;
 using kernels::UnaryOp;
 
 // JS ToInt32: truncate, wrap modulo 2^32; NaN and infinities give 0.
@@ -168,29 +166,6 @@ static inline double apply(BinaryOp op, double a, double b) {
   }
 }
 
-static constexpr double reduce_init(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::Prod: return 1;
-    case ReduceOp::Max: return -std::numeric_limits<double>::infinity();
-    case ReduceOp::Min: return std::numeric_limits<double>::infinity();
-    case ReduceOp::All: return 1;
-    default: return 0;
-  }
-}
-
-static inline double fold(ReduceOp op, double acc, double v) {
-  switch (op) {
-    case ReduceOp::Sum:
-    case ReduceOp::Mean: return acc + v;
-    case ReduceOp::Prod: return acc * v;
-    case ReduceOp::Max: return v > acc || v != v ? v : acc;
-    case ReduceOp::Min: return v < acc || v != v ? v : acc;
-    case ReduceOp::Any: return acc != 0 || v != 0 ? 1 : 0;
-    case ReduceOp::All: return acc != 0 && v != 0 ? 1 : 0;
-    default: return acc;
-  }
-}
-
 constexpr bool bool_result(UnaryOp op) {
   return op == UnaryOp::Isnan || op == UnaryOp::Isinf || op == UnaryOp::Isfinite || op == UnaryOp::LogicalNot;
 }
@@ -312,32 +287,6 @@ void binary_row(int64_t n, const void* a_data, int64_t a_stride, const void* b_d
   for (; i < n; ++i) out[i] = store<Out>(apply(OP, double(a[i * a_stride]), double(b[i * b_stride])));
 }
 
-template <class Isa, class T, kernels::ReduceOp OP>
-double reduce_row(int64_t n, const void* x_data, int64_t stride, double acc) {
-  using namespace elementwise_detail;
-  const T* x = static_cast<const T*>(x_data);
-  // Four independent chains: the adds overlap instead of waiting on each other.
-  double part[4] = {reduce_init(OP), reduce_init(OP), reduce_init(OP), reduce_init(OP)};
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    for (int k = 0; k < 4; ++k) part[k] = fold(OP, part[k], double(x[(i + k) * stride]));
-  }
-  for (; i < n; ++i) part[0] = fold(OP, part[0], double(x[i * stride]));
-  for (int k = 0; k < 4; ++k) acc = fold(OP, acc, part[k]);
-  return acc;
-}
-
-template <class Isa, class T, kernels::ReduceOp OP>
-void reduce_columns(int64_t n, const void* x_data, int64_t stride, double* acc) {
-  using namespace elementwise_detail;
-  const T* x = static_cast<const T*>(x_data);
-  if (stride == 1) {
-    for (int64_t j = 0; j < n; ++j) acc[j] = fold(OP, acc[j], double(x[j]));
-  } else {
-    for (int64_t j = 0; j < n; ++j) acc[j] = fold(OP, acc[j], double(x[j * stride]));
-  }
-}
-
 namespace elementwise_detail {
 
 
@@ -355,19 +304,6 @@ constexpr void fill_binary(ElementwiseTable& t, std::index_sequence<I...>) {
    ...);
 }
 
-template <class Isa, size_t... I>
-constexpr void fill_reduce(ElementwiseTable& t, std::index_sequence<I...>) {
-  ((t.reduce_row[I][0] = &reduce_row<Isa, float, ReduceOp(I)>,
-    t.reduce_row[I][1] = &reduce_row<Isa, double, ReduceOp(I)>,
-    t.reduce_row[I][2] = &reduce_row<Isa, int32_t, ReduceOp(I)>,
-    t.reduce_row[I][3] = &reduce_row<Isa, uint8_t, ReduceOp(I)>,
-    t.reduce_columns[I][0] = &reduce_columns<Isa, float, ReduceOp(I)>,
-    t.reduce_columns[I][1] = &reduce_columns<Isa, double, ReduceOp(I)>,
-    t.reduce_columns[I][2] = &reduce_columns<Isa, int32_t, ReduceOp(I)>,
-    t.reduce_columns[I][3] = &reduce_columns<Isa, uint8_t, ReduceOp(I)>),
-   ...);
-}
-
 }  // namespace elementwise_detail
 
 // Every (op, dtype) entry; constant-initialized, so building it runs no code.
@@ -377,7 +313,6 @@ constexpr ElementwiseTable make_elementwise_table() {
   ElementwiseTable t{};
   fill_unary<Isa>(t, std::make_index_sequence<kernels::kNumUnaryOps>{});
   fill_binary<Isa>(t, std::make_index_sequence<kernels::kNumBinaryOps>{});
-  fill_reduce<Isa>(t, std::make_index_sequence<kernels::kNumReduceOps>{});
   return t;
 }
 

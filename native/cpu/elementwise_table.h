@@ -1,4 +1,5 @@
-// Per-ISA row functions of the elementwise and reduction kernels. The CPU
+// Per-ISA row functions of the elementwise kernels (reductions have their own table,
+// reduction.h). The CPU
 // drivers (elementwise.cc) handle shapes, broadcasting and threads, and call
 // these on runs of elements; each ISA builds one constant table from the same
 // templates (elementwise_kernels.h).
@@ -15,16 +16,10 @@ constexpr int kNumDTypes = 4;  // engine::DType order: float32, float64, int32, 
 using UnaryRowFn = void (*)(int64_t n, const void* x, int64_t x_stride, void* out);
 // out[i] = op(a[i * a_stride], b[i * b_stride]); a stride of 0 broadcasts.
 using BinaryRowFn = void (*)(int64_t n, const void* a, int64_t a_stride, const void* b, int64_t b_stride, void* out);
-// Folds x[i * stride], i < n, into acc (accumulated in double, as the js backend does).
-using ReduceRowFn = double (*)(int64_t n, const void* x, int64_t stride, double acc);
-// acc[j] = fold(acc[j], x[j * stride]) for j < n: one step of many reductions at once.
-using ReduceColumnsFn = void (*)(int64_t n, const void* x, int64_t stride, double* acc);
 
 struct ElementwiseTable {
   UnaryRowFn unary[kernels::kNumUnaryOps][kNumDTypes];
   BinaryRowFn binary[kernels::kNumBinaryOps][kNumDTypes];
-  ReduceRowFn reduce_row[kernels::kNumReduceOps][kNumDTypes];
-  ReduceColumnsFn reduce_columns[kernels::kNumReduceOps][kNumDTypes];
 };
 
 extern const ElementwiseTable kAvx512Elementwise;
