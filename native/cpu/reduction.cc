@@ -4,7 +4,6 @@
 // work over the thread pool so that even a single output is folded on every thread.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #include "../engine/thread_pool.h"
@@ -20,10 +19,7 @@ namespace {
 using namespace loops;
 
 const ReductionIsaTable& reduction_kernels() {
-  const char* isa = active_kernels().isa;
-  if (std::strcmp(isa, "avx512") == 0) return kReductionAvx512;
-  if (std::strcmp(isa, "avx2") == 0) return kReductionAvx2;
-  return kReductionPortable;
+  return for_active_isa(kReductionAvx512, kReductionAvx2, kReductionPortable);
 }
 
 // Runs longer than this are cut into segments folded in parallel. A fixed size (not
@@ -32,8 +28,8 @@ constexpr int64_t kSegmentElements = 1 << 16;
 // Runs up to this long are folded as columns when there are many of them.
 constexpr int64_t kShortRun = 8;
 // Column folds keep this many double accumulators per work item, plus as many for the
-// current row block: 2 x 8 KiB, half of L1. It also sets the prefetch distance of the
-// column fold (the next 8 rows of the block: 32 KiB of float32 ahead).
+// current row block: 2 x 8 KiB, half of L1. (Blocks of 4096, full rows of a [4096, 4096]
+// input folded by row chunks, measured no faster once the rows are prefetched.)
 constexpr int64_t kMaxColumnBlock = 1024;
 // Rows of one column-fold chunk: its row blocks fold into the chunk's accumulators in
 // sequence, and the chunks pairwise, which bounds the depth of every sum's tree.

@@ -116,11 +116,17 @@ double fold_run(const void* x_data, int64_t n, int64_t stride) {
   return fold_lanes<ScalarLanes<Isa, T, OP>, T, OP>(x, n, stride);
 }
 
+// Bytes the column fold prefetches ahead in each row: eight streams of at most one
+// column block (4 KiB of float32, a page) each start cold for the hardware prefetcher.
+// Measured on [4096, 4096] float32 over axis 0 against prefetching the next eight rows
+// whole (the previous scheme) and column blocks of 4096: 1 KiB ahead in the same rows
+// was fastest.
+constexpr int64_t kColumnPrefetchBytes = 1024;
+
 // into[j] = fold(into[j], rows r < count of x[r * row_stride + j * col_stride]);
 // eight rows are folded together per step (a tree of depth 3), so `into` is loaded and
-// stored once per eight rows, and the next eight rows are prefetched a line at a time
-// (eight streams 16 KiB apart defeat the hardware prefetcher: sum over axis 0 of
-// [4096, 4096] float32 read at about half the speed of a sum over axis -1).
+// stored once per eight rows; each row is prefetched kColumnPrefetchBytes ahead, and
+// near the end of the rows, the next eight rows' beginnings.
 template <class Isa, class T, ReduceOp OP>
 void fold_rows_into(const T* x, int64_t count, int64_t row_stride, int64_t cols, int64_t col_stride, double* into) {
   int64_t r = 0;
@@ -134,11 +140,16 @@ void fold_rows_into(const T* x, int64_t count, int64_t row_stride, int64_t cols,
         const T *x1 = x0 + row_stride, *x2 = x1 + row_stride, *x3 = x2 + row_stride;
         const T *x4 = x3 + row_stride, *x5 = x4 + row_stride, *x6 = x5 + row_stride, *x7 = x6 + row_stride;
         int64_t j = 0;
-        const T* next = x7 + row_stride;  // the next group's rows, prefetched a line at a time
-        const bool prefetch = r + 16 <= count;
+        constexpr int64_t kAhead = kColumnPrefetchBytes / int64_t(sizeof(T));
+        const bool next_group = r + 16 <= count;
         for (; j + W <= cols; j += W) {
-          if (prefetch && (j * int64_t(sizeof(T))) % 64 == 0) {
-            for (int k = 0; k < 8; ++k) __builtin_prefetch(next + k * row_stride + j);
+          if ((j * int64_t(sizeof(T))) % 64 == 0) {  // one prefetch per line
+            const int64_t ahead = j + kAhead;
+            if (ahead < cols) {
+              for (int k = 0; k < 8; ++k) __builtin_prefetch(x0 + k * row_stride + ahead);
+            } else if (next_group) {
+              for (int k = 0; k < 8; ++k) __builtin_prefetch(x0 + (8 + k) * row_stride + (ahead - cols));
+            }
           }
           const auto lo = L::fold(L::fold(L::load(x0 + j, 1), L::load(x1 + j, 1)),
                                   L::fold(L::load(x2 + j, 1), L::load(x3 + j, 1)));
