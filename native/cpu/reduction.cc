@@ -122,7 +122,7 @@ void for_each_reduced(const ReductionNest& nest, size_t dims, Visit visit) {
 
 // The reduced dims end with the input's innermost dim: each output folds runs along it.
 // A single long run per output is cut into segments folded in parallel, then pairwise.
-void reduce_runs(kernels::ReduceOp op, FoldRunFn fold_run, const TensorView& x, const TensorView& out,
+void reduce_runs(kernels::ReduceOp op, FoldRunsFn fold_runs, const TensorView& x, const TensorView& out,
                  const ReductionNest& nest, double divisor) {
   const int64_t out_count = out.numel(), total = x.numel();
   const size_t kept_rank = nest.kept_sizes.size(), reduced_rank = nest.reduced_sizes.size();
@@ -141,6 +141,27 @@ void reduce_runs(kernels::ReduceOp op, FoldRunFn fold_run, const TensorView& x, 
     kept_offsets(nest, o, kept_rank, &x_offset, out_offset);
     return static_cast<const char*>(x.data) + x_offset * element_size;
   };
+  if (segments == 1 && kept_rank == 1 && outer_reduced == 0) {
+    // One run per output along one kept dim: the kernel folds a batch of outputs per
+    // call (short runs cost a call and a walk of the reduced dims each otherwise).
+    const int64_t x_step = nest.kept_x_strides[0], out_step = nest.kept_out_strides[0];
+    engine::thread_pool().parallel_for(out_count, grain, [&](int64_t begin, int64_t end) {
+      constexpr int64_t kBatch = 256;
+      double folded[kBatch];
+      for (int64_t o = begin; o < end; o += kBatch) {
+        const int64_t count = std::min(kBatch, end - o);
+        fold_runs(static_cast<const char*>(x.data) + o * x_step * element_size, count, x_step, run, run_stride, folded);
+        for (int64_t k = 0; k < count; ++k) store_js(out, (o + k) * out_step, folded[k] / divisor);
+      }
+    });
+    return;
+  }
+  // One fold of a run: the kernel with a batch of one.
+  auto fold_run = [&](const char* base, int64_t n) {
+    double folded;
+    fold_runs(base, 1, 0, n, run_stride, &folded);
+    return folded;
+  };
   if (segments == 1) {
     engine::thread_pool().parallel_for(out_count, grain, [&](int64_t begin, int64_t end) {
       for (int64_t o = begin; o < end; ++o) {
@@ -148,7 +169,7 @@ void reduce_runs(kernels::ReduceOp op, FoldRunFn fold_run, const TensorView& x, 
         const char* base = input_of(o, &out_offset);
         double acc = reduce_identity(op);
         for_each_reduced(nest, outer_reduced, [&](int64_t offset) {
-          acc = reduce_fold(op, acc, fold_run(base + offset * element_size, run, run_stride));
+          acc = reduce_fold(op, acc, fold_run(base + offset * element_size, run));
         });
         store_js(out, out_offset, acc / divisor);
       }
@@ -161,8 +182,7 @@ void reduce_runs(kernels::ReduceOp op, FoldRunFn fold_run, const TensorView& x, 
       const int64_t o = item / segments, start = (item % segments) * segment;
       int64_t out_offset;
       const char* base = input_of(o, &out_offset);
-      partials[size_t(item)] =
-          fold_run(base + start * run_stride * element_size, std::min(segment, run - start), run_stride);
+      partials[size_t(item)] = fold_run(base + start * run_stride * element_size, std::min(segment, run - start));
     }
   });
   for (int64_t o = 0; o < out_count; ++o) {
@@ -268,7 +288,7 @@ void reduce_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>
     as_columns.last_dim_reduced = false;
     reduce_columns(OP, kernels.fold_columns[int(OP)][int(x.dtype)], x, out, as_columns, divisor);
   } else if (nest.last_dim_reduced || nest.kept_sizes.empty()) {
-    reduce_runs(OP, kernels.fold_run[int(OP)][int(x.dtype)], x, out, nest, divisor);
+    reduce_runs(OP, kernels.fold_runs[int(OP)][int(x.dtype)], x, out, nest, divisor);
   } else {
     reduce_columns(OP, kernels.fold_columns[int(OP)][int(x.dtype)], x, out, nest, divisor);
   }

@@ -12,8 +12,9 @@ namespace keras::cpu {
 
 constexpr int kReductionDTypes = 4;  // engine::DType order: float32, float64, int32, bool
 
-// The fold of x[i * stride], i < n, from the op's identity.
-using FoldRunFn = double (*)(const void* x, int64_t n, int64_t stride);
+// out[k] = the fold of x[k * run_step + i * stride], i < n, from the op's identity, for
+// k < count (element offsets): one run per output, many outputs per call.
+using FoldRunsFn = void (*)(const void* x, int64_t count, int64_t run_step, int64_t n, int64_t stride, double* out);
 // acc[j] = fold(acc[j], x[r * row_stride + j * col_stride] for r < rows), j < cols.
 // `block` is scratch for cols doubles (rows are folded in blocks, then into acc).
 using FoldColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t cols, int64_t col_stride,
@@ -24,7 +25,7 @@ constexpr int64_t kColumnBlockRows = 64;
 
 struct ReductionIsaTable {
   const char* isa;
-  FoldRunFn fold_run[kernels::kNumReduceOps][kReductionDTypes];
+  FoldRunsFn fold_runs[kernels::kNumReduceOps][kReductionDTypes];
   FoldColumnsFn fold_columns[kernels::kNumReduceOps][kReductionDTypes];
 };
 

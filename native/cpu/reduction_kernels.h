@@ -70,20 +70,20 @@ struct ScalarLanes {
 constexpr int kChains = 4;         // independent accumulators: folds overlap instead of waiting
 constexpr int kStepsPerBlock = 16; // each chain folds this many lanes' worth per block
 
-// Fold of x[i * stride], i < n (vector lanes are only used with stride 1).
+// The blocks of kBlock elements of x[i * stride], i < blocks * kBlock, folded into
+// `tail` (the fold of what follows them). Out of line: its partials take a 2.5 KiB
+// frame that short runs, which have no whole block, should not pay for.
 template <class L, class T, ReduceOp OP>
-double fold_lanes(const T* x, int64_t n, int64_t stride) {
+[[gnu::noinline]] typename L::Reg fold_blocks(const T* x, int64_t blocks, int64_t stride, typename L::Reg tail) {
   using Reg = typename L::Reg;
   constexpr int W = L::kWidth;
   constexpr int64_t kBlock = int64_t(kChains) * W * kStepsPerBlock;
   // partial[level] holds the fold of 2^level blocks, present where bit `level` of
-  // `blocks` is set: merging equal-sized partials makes the combination pairwise.
-  // 40 levels cover 2^40 blocks; fewer than 64 keep the frame under a page, so short
-  // folds pay no stack probing.
+  // `done` is set: merging equal-sized partials makes the combination pairwise.
+  // 40 levels cover 2^40 blocks; fewer than 64 keep the frame under a page (no stack probes).
   Reg partial[40];
-  uint64_t blocks = 0;
-  int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) {
+  uint64_t done = 0;
+  for (int64_t i = 0; i < blocks * kBlock; i += kBlock) {
     Reg chain[kChains];
     for (int c = 0; c < kChains; ++c) chain[c] = L::identity();
     for (int64_t s = 0; s < kBlock; s += kChains * W) {
@@ -91,29 +91,46 @@ double fold_lanes(const T* x, int64_t n, int64_t stride) {
     }
     Reg block = L::fold(L::fold(chain[0], chain[1]), L::fold(chain[2], chain[3]));
     int level = 0;
-    for (uint64_t m = blocks; m & 1; m >>= 1, ++level) block = L::fold(partial[level], block);
+    for (uint64_t m = done; m & 1; m >>= 1, ++level) block = L::fold(partial[level], block);
     partial[level] = block;
-    ++blocks;
+    ++done;
   }
+  for (int level = 0; done >> level; ++level) {
+    if ((done >> level) & 1) tail = L::fold(partial[level], tail);
+  }
+  return tail;
+}
+
+// Fold of x[i * stride], i < n (vector lanes are only used with stride 1).
+template <class L, class T, ReduceOp OP>
+double fold_lanes(const T* x, int64_t n, int64_t stride) {
+  using Reg = typename L::Reg;
+  constexpr int W = L::kWidth;
+  constexpr int64_t kBlock = int64_t(kChains) * W * kStepsPerBlock;
+  const int64_t blocked = n / kBlock * kBlock;
   Reg tail = L::identity();
+  int64_t i = blocked;
   for (; i + W <= n; i += W) tail = L::fold(tail, L::load(x + i * stride, stride));
-  for (int level = 0; blocks >> level; ++level) {
-    if ((blocks >> level) & 1) tail = L::fold(partial[level], tail);
-  }
+  if (blocked > 0) tail = fold_blocks<L, T, OP>(x, blocked / kBlock, stride, tail);
   double acc = L::lanes(tail);
   for (; i < n; ++i) acc = reduce_fold(OP, acc, double(x[i * stride]));
   return acc;
 }
 
+// out[k] = fold of x[k * run_step + i * stride], i < n, for k < count: the runs of many
+// outputs in one call, so that short runs cost no call each.
 template <class Isa, class T, ReduceOp OP>
-double fold_run(const void* x_data, int64_t n, int64_t stride) {
+void fold_runs(const void* x_data, int64_t count, int64_t run_step, int64_t n, int64_t stride, double* out) {
   const T* x = static_cast<const T*>(x_data);
   if constexpr (kVectorizable<T, OP>) {
     using V = typename Isa::template Vec<double>;
     // Runs shorter than a vector skip the vector setup and the lane fold.
-    if (stride == 1 && n >= V::kWidth) return fold_lanes<VectorLanes<V, T, OP>, T, OP>(x, n, 1);
+    if (stride == 1 && n >= V::kWidth) {
+      for (int64_t k = 0; k < count; ++k) out[k] = fold_lanes<VectorLanes<V, T, OP>, T, OP>(x + k * run_step, n, 1);
+      return;
+    }
   }
-  return fold_lanes<ScalarLanes<Isa, T, OP>, T, OP>(x, n, stride);
+  for (int64_t k = 0; k < count; ++k) out[k] = fold_lanes<ScalarLanes<Isa, T, OP>, T, OP>(x + k * run_step, n, stride);
 }
 
 // Bytes the column fold prefetches ahead in each row: eight streams of at most one
@@ -204,8 +221,8 @@ void fold_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t 
 
 template <class Isa, size_t... I>
 constexpr void fill_folds(ReductionIsaTable& t, std::index_sequence<I...>) {
-  ((t.fold_run[I][0] = &fold_run<Isa, float, ReduceOp(I)>, t.fold_run[I][1] = &fold_run<Isa, double, ReduceOp(I)>,
-    t.fold_run[I][2] = &fold_run<Isa, int32_t, ReduceOp(I)>, t.fold_run[I][3] = &fold_run<Isa, uint8_t, ReduceOp(I)>,
+  ((t.fold_runs[I][0] = &fold_runs<Isa, float, ReduceOp(I)>, t.fold_runs[I][1] = &fold_runs<Isa, double, ReduceOp(I)>,
+    t.fold_runs[I][2] = &fold_runs<Isa, int32_t, ReduceOp(I)>, t.fold_runs[I][3] = &fold_runs<Isa, uint8_t, ReduceOp(I)>,
     t.fold_columns[I][0] = &fold_columns<Isa, float, ReduceOp(I)>,
     t.fold_columns[I][1] = &fold_columns<Isa, double, ReduceOp(I)>,
     t.fold_columns[I][2] = &fold_columns<Isa, int32_t, ReduceOp(I)>,

@@ -158,6 +158,7 @@ describe.each(isas)('reductions on the %s path', (isa) => {
       [[70000], [0]], // one run cut into segments
       [[257, 300], [1]], // trailing axis
       [[20000, 5], [1]], // many short runs, folded as columns
+      [[1000, 17], [1]], // runs of two vectors and a scalar tail, folded in batches of outputs
       [[7, 300, 8], [2]], // the same, kept dims merged
       [[300, 257], [0]], // leading axis, column block narrower than the input
       [[5, 7, 9, 11], [0, 2]], // kept innermost dim, two reduced dims
@@ -224,11 +225,13 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     const shape = [2048, 1030];
     const values = randomArray(size(shape), 11);
     const layouts: (number[] | undefined)[] = [undefined, [0], [1]];
+    const rowsOf20 = [size(shape) / 20, 20]; // many short runs, folded in batches of outputs
     const results = [1, 2].map((threads) => {
       native.setNumThreads(threads);
-      return layouts.map((axes) => run('sum', values, shape, 'float32', axes));
+      return [...layouts.map((axes) => run('sum', values, shape, 'float32', axes)), run('sum', values, rowsOf20, 'float32', [1])];
     });
     native.setNumThreads(defaultThreads);
     layouts.forEach((axes, i) => expect(results[0]![i], `sum over ${axes ?? 'all'} axes`).toEqual(results[1]![i]));
+    expect(results[0]![layouts.length], `sum over axis 1 of [${rowsOf20}]`).toEqual(results[1]![layouts.length]);
   });
 });
