@@ -13,8 +13,8 @@ using engine::DType;
 constexpr double kIndexSpan = 4294967296.0;  // 2^32: ids are generation * 2^32 + index
 constexpr uint32_t kMaxGeneration = 1u << 20;  // keeps ids below 2^53, exact in a double
 
-thread_local int64_t t_unreported_external = 0;
-thread_local int64_t t_reported_external = 0;
+thread_local int64_t t_live_external = 0;      // bytes held by this thread's live tensors
+thread_local int64_t t_reported_external = 0;  // what V8 has been told
 
 napi_typedarray_type typed_array_type_for(DType dtype) {
   switch (dtype) {
@@ -184,14 +184,15 @@ void TensorTable::clear() {
 }
 
 void account_external_memory(napi_env env, int64_t delta) {
-  t_unreported_external += delta;
-  if (t_unreported_external >= kExternalMemoryBatch || t_unreported_external <= -kExternalMemoryBatch) {
-    int64_t total = 0;
-    if (napi_adjust_external_memory(env, t_unreported_external, &total) == napi_ok) {
-      t_reported_external += t_unreported_external;
-      t_unreported_external = 0;
-    }
-  }
+  t_live_external += delta;
+  const int64_t live = t_live_external, reported = t_reported_external;
+  // Up once live passes the report by a batch; down only once live falls under half of it. V8 starts
+  // a full mark-compact when external memory rises 64 MiB over its level at the last GC, so reporting
+  // every 64 MiB output made and freed by a training step cost one full GC per step (5-12 ms each,
+  // measured); a step's churn stays inside this band and is reported once, at its first peak.
+  if (live < reported + kExternalMemoryBatch && live >= reported / 2) return;
+  int64_t total = 0;
+  if (napi_adjust_external_memory(env, live - reported, &total) == napi_ok) t_reported_external = live;
 }
 
 int64_t reported_external_memory() { return t_reported_external; }

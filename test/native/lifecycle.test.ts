@@ -118,6 +118,41 @@ describe('native tensor handles', () => {
     expect(Math.abs(r.tinyShrank)).toBeLessThanOrEqual(batch);
   });
 
+  it('reports memory made and freed within a step once, at its peak, so a steady loop starts no full GCs', () => {
+    const r = child<{ steps: number[]; atPeak: number; afterDrop: number; markCompacts: number }>(`
+      const { PerformanceObserver, constants } = await import('node:perf_hooks');
+      let markCompacts = 0;
+      const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) if (e.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) markCompacts++; });
+      obs.observe({ entryTypes: ['gc'] });
+      const MB = 1 << 20;
+      const ext = () => native.memoryInfo().reportedExternalBytes;
+      const base = native.createTensor(new Float32Array(16 * MB), [16 * MB], 'float32'); // 64 MiB held throughout
+      const steps = [];
+      for (let i = 0; i < 30; i++) {
+        // A step: a 64 MiB output made and freed, and a small JS allocation (which is where V8 would run a pending GC).
+        const out = native.runKernel('identity', [base]);
+        steps.push(ext());
+        globalThis.sink = new Float32Array(1024);
+        out[0].dispose();
+        steps.push(ext());
+      }
+      const atPeak = ext();
+      base.dispose();
+      const afterDrop = ext();
+      await new Promise((r) => setTimeout(r, 50));
+      obs.disconnect();
+      console.log(JSON.stringify({ steps, atPeak, afterDrop, markCompacts }));
+    `);
+    const MB = 1 << 20;
+    // The report stays put, inside each step and between steps: the churn lies between the held 64 MiB and the 128 MiB peak.
+    expect(new Set(r.steps), 'reported bytes at and after the peak of each step').toEqual(new Set([r.steps[0]]));
+    expect(r.atPeak).toBeGreaterThanOrEqual(128 * MB);
+    expect(r.atPeak).toBeLessThanOrEqual(128 * MB + MB);
+    // Dropping below half of the report is passed on at once.
+    expect(r.afterDrop, 'reported after freeing everything').toBeLessThanOrEqual(MB);
+    expect(r.markCompacts, 'full GCs over 30 steps (about one per step when every 64 MiB was reported)').toBeLessThan(10);
+  });
+
   it('names the op and the input for values that are not live tensors, and frees nothing it should not', () => {
     const a = native.createTensor(new Float32Array([1, 2]), [2], 'float32');
     const gone = native.createTensor(new Float32Array([1, 2]), [2], 'float32');
