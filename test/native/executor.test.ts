@@ -316,11 +316,13 @@ describe('native graph executor', () => {
   });
 
   it('keeps the event loop free during run()', async () => {
-    const n = 384;
+    // ~5 GFLOP: tens of ms even on a fast quiet machine, so 1 ms timers must fire while it runs
+    // (at 6 x 384^3 the graph could finish before the first timer came due).
+    const n = 640;
     const graph = keras.trace(
       (a: Tensor) => {
         let h = a;
-        for (let i = 0; i < 6; i++) h = ops.tanh(ops.matmul(h, a));
+        for (let i = 0; i < 10; i++) h = ops.tanh(ops.matmul(h, a));
         return [ops.sum(h)];
       },
       [{ shape: [n, n] }],
