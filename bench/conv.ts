@@ -71,7 +71,9 @@ class TorchTimer {
   private constructor(private readonly child: ReturnType<typeof spawn>, private readonly lines: AsyncIterator<string>, readonly about: string) {}
 
   static async start(threads: number): Promise<TorchTimer | undefined> {
-    const env = { ...process.env, OMP_NUM_THREADS: String(threads) };
+    // PASSIVE: OpenMP threads otherwise spin for a while after each of PyTorch's passes, on the cores our
+    // next pass (interleaved with PyTorch's) is timed on: the passes after PyTorch's read ~1.5x slow.
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
     const child = spawn('/usr/bin/python3', ['-c', TORCH_SERVER, String(threads)], { env, stdio: ['pipe', 'pipe', 'ignore'] });
     const failed = new Promise<undefined>((resolve) => {
       child.on('error', () => resolve(undefined));
