@@ -28,11 +28,12 @@ afterAll(() => keras.config.setBackend('js'));
 function rand(shape: number[], seed: number, dtype: DType = 'float32', scale = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const values = Array.from(randomArray(n, seed), (v) => v * scale);
-  return ops.reshape(ops.convertToTensor(values, dtype), shape);
+  return tensorOf(values, shape, dtype);
 }
 
+/** The flat tensor is disposed here (the reshape shares its storage): left to the GC, it would be freed in the middle of a later test's memory count. */
 function tensorOf(values: number[], shape: number[], dtype: DType = 'float32'): Tensor {
-  return ops.reshape(ops.convertToTensor(values, dtype), shape);
+  return keras.tidy(() => ops.reshape(ops.convertToTensor(values, dtype), shape));
 }
 
 /** Index of the first element differing by more than rtol (relative), or -1. */
