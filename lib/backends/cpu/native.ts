@@ -76,12 +76,19 @@ export interface RawNativeAddon {
   runOpAsync(opId: number, attrs: NativeAttrs | undefined, ...inputs: number[]): Promise<number | number[]>;
   backendInfo(): NativeBackendInfo;
   memoryInfo(): NativeMemoryInfo;
+  /** Returns the allocator's cached blocks to the OS. */
   releaseCache(): void;
+  /** Measured FP32 FMA throughput of `threads` threads, in GFLOP/s. */
   peakFlops(threads: number, seconds: number): number;
+  /** Switches the ISA path (tests, benchmarks); throws if this CPU lacks it. */
   setIsa(isa: string): void;
+  /** Resizes the thread pool; n <= 0 restores the default. Not while kernels run. */
   setNumThreads(n: number): void;
   compileGraph?(plan: unknown): RawNativeGraph;
 }
+
+/** Exports the handle-based addon passes through from the raw one unchanged. */
+type SharedExports = 'backendInfo' | 'memoryInfo' | 'releaseCache' | 'peakFlops' | 'setIsa' | 'setNumThreads';
 
 interface RawRunResult {
   outputs: number[];
@@ -176,7 +183,7 @@ export class NativeTensor {
  * `name` is ShapeError, DTypeError or ValueError and whose message names the op and
  * the shapes.
  */
-export interface NativeAddon {
+export interface NativeAddon extends Pick<RawNativeAddon, SharedExports> {
   /** The id-based exports, for hot paths that manage ids themselves. */
   readonly raw: RawNativeAddon;
   createTensor(data: NativeTypedArray, shape: readonly number[], dtype: NativeDType): NativeTensor;
@@ -185,16 +192,6 @@ export interface NativeAddon {
   runKernelAsync(op: string, inputs: readonly NativeTensor[], attrs?: NativeAttrs): Promise<NativeTensor[]>;
   /** The id raw.runOp takes for `op`; throws a ValueError-named Error for ops the engine lacks. */
   opId(op: string): number;
-  backendInfo(): NativeBackendInfo;
-  memoryInfo(): NativeMemoryInfo;
-  /** Returns the allocator's cached blocks to the OS. */
-  releaseCache(): void;
-  /** Measured FP32 FMA throughput of `threads` threads, in GFLOP/s. */
-  peakFlops(threads: number, seconds: number): number;
-  /** Switches the ISA path (tests, benchmarks); throws if this CPU lacks it. */
-  setIsa(isa: string): void;
-  /** Resizes the thread pool; n <= 0 restores the default. Not while kernels run. */
-  setNumThreads(n: number): void;
 }
 
 /** A plan for compileGraph, with its constants as handles. */
