@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "elementwise_table.h"
+#include "simd/pack.h"
 #include "simd/vector_math.h"
 
 namespace keras::cpu {
@@ -223,6 +224,15 @@ static inline typename V::Reg math_unary(typename V::Reg x) {
   else return vector_math::erf<V>(x);
 }
 
+// out[i] = OP(x[i]) for the whole vectors of P in [0, n); returns where it stopped.
+// flatten: the math inlined whole, so P's K chains interleave in registers.
+template <class P, UnaryOp OP, class T>
+__attribute__((flatten)) int64_t math_contiguous(int64_t n, const T* x, T* out) {
+  int64_t i = 0;
+  for (; i + P::kWidth <= n; i += P::kWidth) P::storeu(out + i, math_unary<P, OP>(P::loadu(x + i)));
+  return i;
+}
+
 }  // namespace elementwise_detail
 
 template <class Isa, class T, kernels::UnaryOp OP>
@@ -238,6 +248,7 @@ void unary_row(int64_t n, const void* x_data, int64_t x_stride, void* out_data) 
     using V = typename Isa::template Vec<T>;
     constexpr int W = V::kWidth;
     if (x_stride == 1) {
+      i = math_contiguous<MathPack<V>, OP>(n, x, out);
       for (; i + W <= n; i += W) V::storeu(out + i, math_unary<V, OP>(V::loadu(x + i)));
     }
     alignas(64) T lanes[W];
