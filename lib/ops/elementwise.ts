@@ -74,6 +74,8 @@ const UNARY: Record<string, UnarySpec> = {
       return multiply(dy, add(s, multiply(multiply(x, multiply(s, subtract(1, s))), dw)));
     },
   },
+  // max(x, 0), NaN kept (as torch.relu and jax.nn.relu); gradient 0 at 0, as Keras.
+  relu: { kind: 'same', grad: (x, y, dy) => where(greater(x, 0), dy, 0) },
   isnan: { kind: 'bool' },
   isinf: { kind: 'bool' },
   isfinite: { kind: 'bool' },

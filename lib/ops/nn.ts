@@ -562,10 +562,9 @@ export function averagePool(
 
 // ---------------------------------------------------------------- activations
 
-/** max(x, 0) (gradient 0 at 0). */
+/** max(x, 0): one primitive (NaN stays NaN, as in torch and jax; gradient 0 at 0). */
 export function relu(x: TensorLike): Tensor {
-  const t = convertToTensor(x, null, 'relu');
-  return where(greater(t, 0), t, 0);
+  return run1('relu', [convertToTensor(x, null, 'relu')]);
 }
 
 /** min(max(x, 0), 6). */

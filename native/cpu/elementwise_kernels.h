@@ -127,6 +127,7 @@ static inline double apply(UnaryOp op, double a) {
       const double w = 1.5957691216057308 * (a + 0.044715 * a * a * a);
       return w >= 0 ? a / (1 + __builtin_exp(-w)) : a * __builtin_exp(w) / (1 + __builtin_exp(w));
     }
+    case UnaryOp::Relu: return a > 0 || a != a ? a : 0;  // NaN stays NaN; -0 gives +0
     case UnaryOp::Isnan: return __builtin_isnan(a) ? 1 : 0;
     case UnaryOp::Isinf: return __builtin_isinf(a) ? 1 : 0;
     case UnaryOp::Isfinite: return __builtin_isfinite(a) ? 1 : 0;
@@ -184,13 +185,14 @@ static inline bool vector_unary(UnaryOp op, typename V::Reg x, typename V::Reg* 
     case UnaryOp::Square: *out = V::mul(x, x); return true;
     case UnaryOp::Sqrt: *out = V::sqrt(x); return true;
     case UnaryOp::Reciprocal: *out = V::div(V::set1(1), x); return true;
+    case UnaryOp::Relu: *out = V::pick_max(x, V::zero()); return true;
     default: return false;
   }
 }
 
 constexpr bool has_vector_form(UnaryOp op) {
   return op == UnaryOp::Negative || op == UnaryOp::Abs || op == UnaryOp::Square || op == UnaryOp::Sqrt ||
-         op == UnaryOp::Reciprocal;
+         op == UnaryOp::Reciprocal || op == UnaryOp::Relu;
 }
 
 constexpr bool has_vector_form(BinaryOp op) { return op <= BinaryOp::Divide || op == BinaryOp::Maximum || op == BinaryOp::Minimum; }

@@ -129,6 +129,15 @@ describe('activation gradients (float64)', () => {
   ];
   for (const [name, fn] of cases) it(name, () => checkGrad(fn, [x]));
 
+  it('relu is max(x, 0) with NaN kept and +0 for -0, on floats and ints', () => {
+    const y = Array.from(ops.relu(f64([-2, -0, 0, 1.5, NaN, -Infinity, Infinity])).dataSync());
+    const want = [0, 0, 0, 1.5, NaN, 0, Infinity];
+    want.forEach((w, i) => expect(Object.is(y[i], w), `relu element ${i}: ${y[i]}, want ${w}`).toBe(true));
+    const yi = ops.relu(ops.convertToTensor(new Int32Array([-3, 0, 4])));
+    expect(yi.dtype).toBe('int32');
+    expect(Array.from(yi.dataSync())).toEqual([0, 0, 4]);
+  });
+
   it('softplus has gradient sigmoid(0) = 0.5 at 0; relu 0 at 0; no NaN from elu on large inputs', () => {
     expectClose(keras.grad((t: Tensor) => ops.sum(ops.softplus(t)))(f64([0, 800, -800])) as Tensor, [0.5, 1, 0]);
     expectClose(keras.grad((t: Tensor) => ops.sum(ops.relu(t)))(f64([0, 1])) as Tensor, [0, 1]);

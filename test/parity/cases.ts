@@ -198,6 +198,7 @@ export const CASES: Record<string, OpCase[]> = {
   sigmoid: unaryFloat('any'),
   gelu: unaryFloat('any'),
   geluTanh: unaryFloat('any'),
+  relu: [...unarySame(), { inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }],
   isnan: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],
   isinf: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],
   isfinite: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],

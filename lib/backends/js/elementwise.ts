@@ -57,6 +57,7 @@ const UNARY: Record<string, string> = {
   sigmoid: 'a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))',
   gelu: 'h.gelu(a)',
   geluTanh: 'h.geluTanh(a)',
+  relu: 'a > 0 || a !== a ? a : 0',
   isnan: 'a !== a ? 1 : 0',
   isinf: 'a === Infinity || a === -Infinity ? 1 : 0',
   isfinite: 'Number.isFinite(a) ? 1 : 0',
