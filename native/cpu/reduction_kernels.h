@@ -9,9 +9,10 @@
 // sum's rounding error grows with the tree depth, not with n.
 //
 // Memory: a fold only reads, so one core's misses in flight bound it. The hardware
-// prefetcher follows a stream within a 4 KiB page and starts cold on each new one;
-// the folds touch the next pages ahead of the loads (see kick_page_ahead) and leave
-// the lines in between to it.
+// prefetcher follows a stream within a 4 KiB page and starts cold on each new one:
+// contiguous folds touch each page ahead of the loads (kick_page_ahead) and leave the
+// lines in between to it; column folds, whose eight rows are streams of a page or
+// less, prefetch every line ahead (kColumnPrefetchBytes).
 #pragma once
 #include <cstddef>
 #include <cstdint>
