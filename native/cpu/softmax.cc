@@ -47,21 +47,22 @@ void f64_row(const double* x, double* y, int64_t n, bool log) {
 template <class T>
 void run_rows(const KernelContext& ctx, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log) {
   const SoftmaxIsaTable& table = softmax_kernels();
-  auto row = [&](const T* xr, T* yr, const T* next) {
-    if constexpr (std::is_same_v<T, float>) table.f32_row(xr, yr, n, log, next);
-    else f64_row(xr, yr, n, log);
+  auto rows_at = [&](const T* xr, T* yr, int64_t count) {
+    if constexpr (std::is_same_v<T, float>) table.f32_rows(xr, yr, count, n, log);
+    else
+      for (int64_t r = 0; r < count; ++r) f64_row(xr + r * n, yr + r * n, n, log);
   };
   const int64_t rows = outer * inner;
   engine::thread_pool().parallel_for(rows, grain_for(n), [&](int64_t b, int64_t e) {
     if (inner == 1) {
-      for (int64_t r = b; r < e; ++r) row(x + r * n, y + r * n, r + 1 < e ? x + (r + 1) * n : nullptr);
+      rows_at(x + b * n, y + b * n, e - b);
       return;
     }
     std::vector<T> xs(static_cast<size_t>(n)), ys(static_cast<size_t>(n));
     for (int64_t r = b; r < e; ++r) {
       const int64_t base = (r / inner) * n * inner + r % inner;
       for (int64_t k = 0; k < n; ++k) xs[size_t(k)] = x[base + k * inner];
-      row(xs.data(), ys.data(), nullptr);
+      rows_at(xs.data(), ys.data(), 1);
       for (int64_t k = 0; k < n; ++k) y[base + k * inner] = ys[size_t(k)];
     }
   }, ctx.max_threads);

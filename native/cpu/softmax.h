@@ -8,9 +8,9 @@ namespace keras::cpu {
 
 struct SoftmaxIsaTable {
   const char* isa;
-  // y = softmax(x) (or logSoftmax when `log`) over one contiguous row of n floats;
-  // `next`, the row computed after this one (or null), is prefetched meanwhile.
-  void (*f32_row)(const float* x, float* y, int64_t n, bool log, const float* next);
+  // y = softmax(x) (or logSoftmax when `log`) over `rows` contiguous rows of n floats.
+  // A row's results do not depend on which rows come with it (so not on the thread count).
+  void (*f32_rows)(const float* x, float* y, int64_t rows, int64_t n, bool log);
   // The row's max into *m and returns log(sum(exp(x - m))), both in double.
   double (*f32_lse)(const float* x, int64_t n, double* m, const float* next);
 };

@@ -1,9 +1,10 @@
-// float32 softmax rows over an ISA tag, in float lanes but the sum. Three passes over a
-// row, which stays in L1 between them: its min and max (the pass that waits on memory);
-// p = e^(x - c), c of the row's choosing (vector_math::exp), stored to y and summed; then
-// y = p / sum as one multiply-add per vector (logSoftmax: y = x - max - log(sum)). The
-// middle pass computes from L1, so the next row is prefetched during it. Past that, the
-// cost is lane operations per element: each step below is as few as exactness allows.
+// float32 softmax rows over an ISA tag, in float lanes but the sum. Three steps per row,
+// which stays in L1 between them: its min and max; p = e^(x - c), c of the row's choosing
+// (vector_math::exp), stored to y and summed; then y = p / sum as one multiply-add per
+// vector (logSoftmax: y = x - max - log(sum)). The exp pass computes from L1, so it also
+// reads the next row's min and max from memory (softmax; logSoftmax prefetches the next
+// row then, and reads it in a pass of its own). Past that, the cost is lane operations
+// per element: each step below is as few as exactness allows.
 //
 // Accuracy (test/native/softmax.test.ts: every element against the js kernel, which
 // computes in double and rounds once, and 4096-wide rows against float64):
@@ -22,6 +23,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "simd/pack.h"
 #include "simd/vector_math.h"
 #include "softmax.h"
 
@@ -32,44 +34,70 @@ struct Range {
   float max, min;
 };
 
-// The row's max and min; the min lets a row whose values all lie where exp needs no
+// The max and min of a row x; the min lets a row whose values all lie where exp needs no
 // clamp skip it (two lane ops of the exp pass, which computes, where this pass waits on
 // memory). A NaN is passed over here (acc < NaN is false), which costs nothing:
 // e^(NaN - max) makes the sum, and so every output of the row, NaN, as js's Math.max
-// does. Four accumulators each: one would wait on its own compare each vector.
+// does. Four accumulators each: one would wait on its own compare each vector. Blocks
+// of four vectors are taken in order from x[0], by the row's own pass (row_range) or by
+// the previous row's exp pass (exp_sum_lanes): the same steps, so the same Range.
+template <class F>
+struct RangeAcc {
+  using Reg = typename F::Reg;
+  static constexpr int W = F::kWidth, kAcc = 4, kBlock = kAcc * W;
+  const float* x;
+  int64_t done = 0;  // elements taken, whole blocks
+  Reg hi[kAcc], lo[kAcc];
+
+  explicit RangeAcc(const float* row) : x(row) {
+    for (int a = 0; a < kAcc; ++a) hi[a] = lo[a] = F::zero();
+  }
+  void take(int a, Reg v) {
+    hi[a] = F::select_less(hi[a], v, v, hi[a]);
+    lo[a] = F::select_less(v, lo[a], v, lo[a]);
+  }
+  // x[done, done + kBlock): the first block starts the accumulators.
+  void block() {
+    for (int a = 0; a < kAcc; ++a) {
+      const Reg v = F::loadu(x + done + a * W);
+      if (done == 0) hi[a] = lo[a] = v;
+      else take(a, v);
+    }
+    done += kBlock;
+  }
+  // The rest of a row of n.
+  Range finish(int64_t n) {
+    Range r{-INFINITY, INFINITY};
+    int64_t k = 0;
+    if (n >= kBlock) {
+      while (done + kBlock <= n) block();
+      for (k = done; k + W <= n; k += W) take(0, F::loadu(x + k));
+      for (int a = 1; a < kAcc; ++a) {
+        take(0, hi[a]);
+        take(0, lo[a]);
+      }
+      alignas(64) float his[W], los[W];
+      F::storeu(his, hi[0]);
+      F::storeu(los, lo[0]);
+      for (int i = 0; i < W; ++i) {
+        r.max = (his[i] > r.max || his[i] != his[i]) ? his[i] : r.max;
+        r.min = los[i] < r.min ? los[i] : r.min;
+      }
+    }
+    for (; k < n; ++k) {
+      r.max = (x[k] > r.max || x[k] != x[k]) ? x[k] : r.max;
+      r.min = x[k] < r.min ? x[k] : r.min;
+    }
+    return r;
+  }
+};
+
+template <class Isa>
+using RangeOf = RangeAcc<typename Isa::template Vec<float>>;
+
 template <class Isa>
 Range row_range(const float* x, int64_t n) {
-  using F = typename Isa::template Vec<float>;
-  constexpr int W = F::kWidth, kAcc = 4;
-  Range r{-INFINITY, INFINITY};
-  int64_t k = 0;
-  if (n >= kAcc * W) {
-    typename F::Reg hi[kAcc], lo[kAcc];
-    for (int a = 0; a < kAcc; ++a) hi[a] = lo[a] = F::loadu(x + a * W);
-    auto take = [&](int a, typename F::Reg v) {
-      hi[a] = F::select_less(hi[a], v, v, hi[a]);
-      lo[a] = F::select_less(v, lo[a], v, lo[a]);
-    };
-    for (k = kAcc * W; k + kAcc * W <= n; k += kAcc * W)
-      for (int a = 0; a < kAcc; ++a) take(a, F::loadu(x + k + a * W));
-    for (; k + W <= n; k += W) take(0, F::loadu(x + k));
-    for (int a = 1; a < kAcc; ++a) {
-      take(0, hi[a]);
-      take(0, lo[a]);
-    }
-    alignas(64) float his[W], los[W];
-    F::storeu(his, hi[0]);
-    F::storeu(los, lo[0]);
-    for (int i = 0; i < W; ++i) {
-      r.max = (his[i] > r.max || his[i] != his[i]) ? his[i] : r.max;
-      r.min = los[i] < r.min ? los[i] : r.min;
-    }
-  }
-  for (; k < n; ++k) {
-    r.max = (x[k] > r.max || x[k] != x[k]) ? x[k] : r.max;
-    r.min = x[k] < r.min ? x[k] : r.min;
-  }
-  return r;
+  return RangeOf<Isa>(x).finish(n);
 }
 
 // How a row forms its p, by its max m (finite). Softmax needs p only up to a common
@@ -122,11 +150,23 @@ struct RowExp {
   }
 };
 
+// The address `offset` floats past p (0 for null), for prefetches: past the end of the
+// data they request lines nobody reads, and no pointer is formed there.
+template <class Isa>
+uintptr_t address(const float* p, int64_t offset = 0) {
+  return p ? reinterpret_cast<uintptr_t>(p) + uintptr_t(offset) * sizeof(float) : 0;
+}
+
 // sum(p) over the vectors from x[0], p stored to e when kStore; returns the sum and sets
 // *done to the elements covered. This pass computes from L1, so it is when memory is
-// free to work: `next` (the next row, or null) is prefetched meanwhile (to L2: L1 holds
-// this row's x and y), or the next row's first pass would wait on it with nothing to
-// overlap, and `out` (null, or where a later pass writes the row) is brought in.
+// free to work: the lines at address `next` (0 for none; the next row) are prefetched
+// meanwhile (to L2: L1 holds this row's x and y), `out` (0, or where a later pass writes
+// the row) is brought in, and `ahead` (null, or the next row's Range) takes its blocks,
+// whose loads wait on memory beside the exp's arithmetic.
+//
+// The exp runs on MathPack<F> (simd/pack.h): K registers per step, so the exp's chains
+// interleave; flatten inlines the math, or the pack is slower than one register. Each lane
+// takes the same instructions as on F, so p does not depend on where the row's tail falls.
 //
 // The sum: kStash vectors wait in a stash, as floats, and are added in double lanes
 // together (Vec has no register float-to-double widening, and a store read back at once
@@ -135,14 +175,20 @@ struct RowExp {
 // logSoftmax and the cross-entropy stash every p as it is: log(sum) near 0 (one
 // dominant entry) needs sum - 1 to a few ulps.
 template <class Isa, bool kStore, Shift kShift, int kPow2, bool kNarrow>
-double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* next, const float* out,
-                     int64_t* done) {
+__attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m, float* e, uintptr_t next,
+                                              uintptr_t out, int64_t* done, RangeOf<Isa>* ahead) {
   using F = typename Isa::template Vec<float>;
+  using P = MathPack<F>;
   using D = typename Isa::template Vec<double>;
-  constexpr int W = F::kWidth, kLine = 64 / sizeof(float), kStash = 8;
+  constexpr int W = F::kWidth, K = P::kWidth / W, kLine = 64 / sizeof(float), kStash = 8;
   constexpr int kPer = kStore ? 2 : 1;  // vectors per stash entry
+  static_assert(K % kPer == 0 && kStash % (K / kPer) == 0, "a pack fills whole stash entries, a chunk whole packs");
+  constexpr int kEntries = K / kPer;  // stash entries per pack
   constexpr int64_t kChunk = int64_t(kStash) * kPer * W;
+  const RowExp<P, kShift, kPow2, kNarrow> pack_term(m);
   const RowExp<F, kShift, kPow2, kNarrow> term(m);
+  static_assert(kChunk % RangeAcc<F>::kBlock == 0, "a chunk is whole range blocks");
+  RangeAcc<F> range = ahead ? *ahead : RangeAcc<F>(nullptr);  // a local: kept in registers
   alignas(64) float stash[kStash * W];
   typename D::Reg acc[2] = {D::zero(), D::zero()};
   auto drain = [&](int entries) {
@@ -151,11 +197,33 @@ double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* 
       acc[1] = D::add(acc[1], D::load_float(stash + i + D::kWidth));
     }
   };
-  auto entry = [&](int64_t k, int slot) {
-    for (int j = 0; j < kPer * W; j += kLine) {
-      if (next) __builtin_prefetch(next + k + j, 0, 2);
-      if (out) __builtin_prefetch(out + k + j, 1);
+  // One pack from x[k] into stash entries from `slot`.
+  auto pack = [&](int64_t k, int slot) {
+    for (int j = 0; j < P::kWidth; j += kLine) {
+      const uintptr_t offset = uintptr_t(k + j) * sizeof(float);
+      if (next) __builtin_prefetch(reinterpret_cast<const void*>(next + offset), 0, 2);
+      if (out) __builtin_prefetch(reinterpret_cast<const void*>(out + offset), 1);
     }
+    const auto p = pack_term(P::loadu(x + k));
+    if constexpr (kStore) P::storeu(e + k, p);
+    for (int i = 0; i < kEntries; ++i) {
+      auto sum = p.r[i * kPer];
+      for (int v = 1; v < kPer; ++v) sum = F::add(sum, p.r[i * kPer + v]);
+      F::storeu(stash + (slot + i) * W, sum);
+    }
+  };
+  int64_t k = 0;
+  for (; k + kChunk <= n; k += kChunk) {
+    for (int i = 0; i < kStash; i += kEntries) pack(k + i * kPer * W, i);
+    if (ahead)
+      for (int b = 0; b < kChunk; b += RangeAcc<F>::kBlock) range.block();
+    drain(kStash);
+  }
+  if (ahead) *ahead = range;
+  int used = 0;
+  for (; k + P::kWidth <= n; k += P::kWidth, used += kEntries) pack(k, used);
+  // Under a pack left: entries of kPer vectors, then one vector (kPer 2).
+  for (; k + kPer * W <= n; k += kPer * W) {
     auto sum = term(F::loadu(x + k));
     if constexpr (kStore) F::storeu(e + k, sum);
     for (int v = 1; v < kPer; ++v) {
@@ -163,16 +231,9 @@ double exp_sum_lanes(const float* x, int64_t n, float m, float* e, const float* 
       if constexpr (kStore) F::storeu(e + k + v * W, p);
       sum = F::add(sum, p);
     }
-    F::storeu(stash + slot * W, sum);
-  };
-  int64_t k = 0;
-  for (; k + kChunk <= n; k += kChunk) {
-    for (int i = 0; i < kStash; ++i) entry(k + i * kPer * W, i);
-    drain(kStash);
+    F::storeu(stash + used++ * W, sum);
   }
-  int used = 0;
-  for (; k + kPer * W <= n; k += kPer * W) entry(k, used++);
-  for (; k + W <= n; k += W) {  // one vector left (kPer 2)
+  for (; k + W <= n; k += W) {
     const auto p = term(F::loadu(x + k));
     if constexpr (kStore) F::storeu(e + k, p);
     F::storeu(stash + used++ * W, p);
@@ -195,16 +256,17 @@ bool narrow_enough(Range r) {
 }
 
 template <class Isa, bool kStore, Shift kShift, int kPow2 = 0>
-double exp_sum_by_range(const float* x, int64_t n, Range r, float* e, const float* next, const float* out,
-                        int64_t* done) {
+double exp_sum_by_range(const float* x, int64_t n, Range r, float* e, uintptr_t next, uintptr_t out,
+                        int64_t* done, RangeOf<Isa>* ahead) {
   if (kShift != Shift::kLargeMax && narrow_enough<Isa, kShift, kPow2>(r))
-    return exp_sum_lanes<Isa, kStore, kShift, kPow2, true>(x, n, r.max, e, next, out, done);
-  return exp_sum_lanes<Isa, kStore, kShift, kPow2, false>(x, n, r.max, e, next, out, done);
+    return exp_sum_lanes<Isa, kStore, kShift, kPow2, true>(x, n, r.max, e, next, out, done, ahead);
+  return exp_sum_lanes<Isa, kStore, kShift, kPow2, false>(x, n, r.max, e, next, out, done, ahead);
 }
 
 // sum(p) in double; with kStore (softmax), also stores each p (a float) to e.
 template <class Isa, bool kStore>
-double row_exp_sum(const float* x, int64_t n, Range r, float* e, const float* next, const float* out) {
+double row_exp_sum(const float* x, int64_t n, Range r, float* e, uintptr_t next, uintptr_t out,
+                   RangeOf<Isa>* ahead = nullptr) {
   const float m = r.max;
   int64_t k = 0;
   double s = 0, shift = m;  // the scalar steps form p = e^(x - shift) 2^pow2, as the lanes do
@@ -214,13 +276,13 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, const float* ne
     // n < 2^32 keeps a kPow2 sum under 2^102, so 1/sum and its low part are normal floats.
     const int scale = kStore && n < (int64_t(1) << 32) ? pow2_for_max<Isa>(m) : kNoPow2;
     switch (scale) {
-      case 0: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 0>(x, n, r, e, next, out, &k); break;
-      case -64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, -64>(x, n, r, e, next, out, &k); break;
-      case 64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 64>(x, n, r, e, next, out, &k); break;
-      case 128: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 128>(x, n, r, e, next, out, &k); break;
+      case 0: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 0>(x, n, r, e, next, out, &k, ahead); break;
+      case -64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, -64>(x, n, r, e, next, out, &k, ahead); break;
+      case 64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 64>(x, n, r, e, next, out, &k, ahead); break;
+      case 128: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 128>(x, n, r, e, next, out, &k, ahead); break;
       default:
-        s = std::fabs(m) < 16777216.0f ? exp_sum_by_range<Isa, kStore, Shift::kRecovered>(x, n, r, e, next, out, &k)
-                                       : exp_sum_by_range<Isa, kStore, Shift::kLargeMax>(x, n, r, e, next, out, &k);
+        s = std::fabs(m) < 16777216.0f ? exp_sum_by_range<Isa, kStore, Shift::kRecovered>(x, n, r, e, next, out, &k, ahead)
+                                       : exp_sum_by_range<Isa, kStore, Shift::kLargeMax>(x, n, r, e, next, out, &k, ahead);
     }
     if (scale != kNoPow2) {
       shift = 0;
@@ -235,35 +297,43 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, const float* ne
   return s;
 }
 
+// logSoftmax of one row with its Range r; `next` is prefetched meanwhile.
 template <class Isa>
-void f32_row(const float* x, float* y, int64_t n, bool log, const float* next) {
+void log_row(const float* x, float* y, int64_t n, Range r, const float* next) {
   using F = typename Isa::template Vec<float>;
   using D = typename Isa::template Vec<double>;
-  if (n == 0) return;
-  const Range r = row_range<Isa>(x, n);
   const float m = r.max;
   int64_t k = 0;
-  if (log) {
-    const double ls = std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, next, y));
-    const double c = double(m) + ls;
-    if (ls * 1024 >= std::fabs(c)) {
-      // x - c in float lanes, c as two floats: (x - c_hi) is within 2^-14 of y (c_lo is
-      // at most 2^-24 |c| <= 2^-14 log(sum) <= 2^-14 |y|), so y is within 1 ulp.
-      const float c_hi = float(c), c_lo = float(c - c_hi);
-      const auto hi = F::set1(c_hi), lo = F::set1(c_lo);
-      for (; k + F::kWidth <= n; k += F::kWidth) F::storeu(y + k, F::sub(F::sub(F::loadu(x + k), hi), lo));
-    } else {
-      // log(sum) tiny beside c (a dominant entry, whose output is -log(sum)): x - m - log(sum)
-      // in double, two subtractions as js, so that output keeps its digits.
-      const auto mv = D::set1(m), lv = D::set1(ls);
-      for (; k + D::kWidth <= n; k += D::kWidth) D::store_float(y + k, D::sub(D::sub(D::load_float(x + k), mv), lv));
-    }
-    for (; k < n; ++k) y[k] = float(double(x[k]) - m - ls);
-    return;
+  const double ls = std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, address<Isa>(next), address<Isa>(y)));
+  const double c = double(m) + ls;
+  if (ls * 1024 >= std::fabs(c)) {
+    // x - c in float lanes, c as two floats: (x - c_hi) is within 2^-14 of y (c_lo is
+    // at most 2^-24 |c| <= 2^-14 log(sum) <= 2^-14 |y|), so y is within 1 ulp.
+    const float c_hi = float(c), c_lo = float(c - c_hi);
+    const auto hi = F::set1(c_hi), lo = F::set1(c_lo);
+    for (; k + F::kWidth <= n; k += F::kWidth) F::storeu(y + k, F::sub(F::sub(F::loadu(x + k), hi), lo));
+  } else {
+    // log(sum) tiny beside c (a dominant entry, whose output is -log(sum)): x - m - log(sum)
+    // in double, two subtractions as js, so that output keeps its digits.
+    const auto mv = D::set1(m), lv = D::set1(ls);
+    for (; k + D::kWidth <= n; k += D::kWidth) D::store_float(y + k, D::sub(D::sub(D::load_float(x + k), mv), lv));
   }
-  // p goes to y as the pass runs: y's lines are requested 1 KiB ahead of those stores
-  // (past the row's end, the next row's, or a prefetch that never faults).
-  const double inv = 1 / row_exp_sum<Isa, true>(x, n, r, y, next, n > 512 ? y + 256 : nullptr);
+  for (; k < n; ++k) y[k] = float(double(x[k]) - m - ls);
+}
+
+// softmax of one row with its Range r. Its exp pass also takes the range blocks of
+// `ahead` (the next row, or null), whose lines come from memory while the exp computes
+// (a pass of its own would wait on them): 2 rows in L2, 4.1 -> 3.7 ns per 16 floats.
+template <class Isa>
+void softmax_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead) {
+  using F = typename Isa::template Vec<float>;
+  int64_t k = 0;
+  // The next row's lines are requested kAhead floats before the range blocks read them;
+  // y's 1 KiB ahead of the p stores. Past the row's end these are the next row's lines,
+  // or prefetches that never fault.
+  constexpr int64_t kAhead = 1024;
+  const uintptr_t next = ahead ? address<Isa>(ahead->x, kAhead) : 0;
+  const double inv = 1 / row_exp_sum<Isa, true>(x, n, r, y, next, n > 512 ? address<Isa>(y, 256) : 0, ahead);
   const float inv_hi = float(inv), inv_lo = float(inv - inv_hi);
   const auto hi = F::set1(inv_hi), lo = F::set1(inv_lo);
   for (; k + F::kWidth <= n; k += F::kWidth) {
@@ -273,18 +343,38 @@ void f32_row(const float* x, float* y, int64_t n, bool log, const float* next) {
   for (; k < n; ++k) y[k] = float(double(y[k]) * inv);
 }
 
+// Rows one after the other; a row's Range comes from the previous row's exp pass
+// (softmax) or its own pass (logSoftmax), the same value either way.
+template <class Isa>
+void f32_rows(const float* x, float* y, int64_t rows, int64_t n, bool log) {
+  if (n == 0) return;
+  Range r = row_range<Isa>(x, n);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = x + i * n;
+    const float* next = i + 1 < rows ? row + n : nullptr;
+    if (log) {
+      log_row<Isa>(row, y + i * n, n, r, next);
+      if (next) r = row_range<Isa>(next, n);
+    } else {
+      RangeOf<Isa> ahead(next);
+      softmax_row<Isa>(row, y + i * n, n, r, next ? &ahead : nullptr);
+      if (next) r = ahead.finish(n);
+    }
+  }
+}
+
 template <class Isa>
 double f32_lse(const float* x, int64_t n, double* m, const float* next) {
   const Range r = row_range<Isa>(x, n);
   *m = r.max;
-  return std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, next, nullptr));
+  return std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, address<Isa>(next), 0));
 }
 
 }  // namespace softmax_detail
 
 template <class Isa>
 constexpr SoftmaxIsaTable make_softmax_table(const char* isa) {
-  return SoftmaxIsaTable{isa, softmax_detail::f32_row<Isa>, softmax_detail::f32_lse<Isa>};
+  return SoftmaxIsaTable{isa, softmax_detail::f32_rows<Isa>, softmax_detail::f32_lse<Isa>};
 }
 
 }  // namespace keras::cpu

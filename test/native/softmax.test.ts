@@ -226,3 +226,31 @@ describe('softmax family by hand and errors', () => {
     expect(() => native.runKernel('sparseSoftmaxCrossEntropy', [i32([2]), i32([2, 4])], {})).toThrow(/sparseSoftmaxCrossEntropy: logits must be a float tensor/);
   });
 });
+
+describe.each(isas)('softmax rows on the %s path, by thread count', (isa) => {
+  it('softmax and logSoftmax are the same bits on 1 and 2 threads (a row\'s max comes from the previous row\'s pass or its own)', () => {
+    native.setIsa(isa);
+    // 96 rows of 1003: several chunks per thread, whole exp chunks and a tail; NaN and -inf in a row's first
+    // and later vectors, which the max of a row read during the previous row's pass meets too.
+    const n = 1003;
+    const special = new Map([[5 * n + 3, NaN], [9 * n + 700, NaN], [7 * n + 1, -Infinity], [40 * n + 900, -Infinity]]);
+    const values = Float32Array.from(randomArray(96 * n, 90), (v, k) => special.get(k) ?? 12 * v);
+    const defaultThreads = native.backendInfo().threads;
+    try {
+      for (const op of ['softmax', 'logSoftmax'] as const) {
+        const results = [1, 2].map((threads) => {
+          native.setNumThreads(threads);
+          const t = native.createTensor(values, [96, n], 'float32');
+          const [out] = native.runKernel(op, [t], { axis: 1 });
+          const got = Array.from(out!.read());
+          [t, out!].forEach((h) => h.dispose());
+          return got;
+        });
+        const k = results[0]!.findIndex((v, j) => !Object.is(v, results[1]![j]));
+        if (k >= 0) throw new Error(`${op} ${isa}: element ${k} is ${results[0]![k]} on 1 thread, ${results[1]![k]} on 2`);
+      }
+    } finally {
+      native.setNumThreads(defaultThreads);
+    }
+  });
+});
