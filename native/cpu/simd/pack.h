@@ -108,6 +108,9 @@ struct Pack {
   static Reg lookup8(Reg index, const T* table) {
     return map([&](int k) { return V::lookup8(index.r[k], table); });
   }
+  static Reg pow2_of_rounded(Reg rounded) {
+    return map([&](int k) { return V::pow2_of_rounded(rounded.r[k]); });
+  }
 };
 
 }  // namespace keras::cpu

@@ -68,6 +68,9 @@ template <> struct Vec<float> {
   static Reg lookup8(Reg index, const T* table) {
     return _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), _mm256_castps_si256(index));
   }
+  // 2^(k - 127) for the float rounded = 1.5 * 2^23 + k, k in [1, 254]: k's bits shifted
+  // into the exponent field.
+  static Reg pow2_of_rounded(Reg rounded) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(rounded), 23)); }
 };
 
 template <> struct Vec<double> {

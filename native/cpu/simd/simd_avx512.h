@@ -60,6 +60,9 @@ template <> struct Vec<float> {
   static Reg lookup8(Reg index, const T* table) {
     return _mm512_permutexvar_ps(_mm512_castps_si512(index), _mm512_broadcast_f32x8(_mm256_loadu_ps(table)));
   }
+  // 2^(k - 127) for the float rounded = 1.5 * 2^23 + k, k in [1, 254]: k's bits shifted
+  // into the exponent field.
+  static Reg pow2_of_rounded(Reg rounded) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(rounded), 23)); }
 };
 
 template <> struct Vec<double> {

@@ -94,6 +94,9 @@ template <> struct Vec<float> : VecImpl<float, f32x4> {
     for (int i = 0; i < kWidth; ++i) v[i] = table[bits[i] & 7];
     return v;
   }
+  // 2^(k - 127) for the float rounded = 1.5 * 2^23 + k, k in [1, 254]: k's bits shifted
+  // into the exponent field.
+  static Reg pow2_of_rounded(Reg rounded) { return (Reg)((i32x4)rounded << 23); }
 };
 template <> struct Vec<double> : VecImpl<double, f64x2> {
   // 2^n for integral n in [-1022, 1023], through the 1.5 * 2^52 rounding trick.
