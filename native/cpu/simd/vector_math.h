@@ -193,12 +193,12 @@ inline Reg<V> product_error(Reg<V> a, Reg<V> b, Reg<V> ab) {
   }
 }
 
-// c[0] + c[1] t + ... + c[N-1] t^(N-1) by Horner's rule, with each lane's
-// coefficients c[k][i] of its interval i (the low three bits of index, see lookup8).
 // 1.5 * 2^23: x + this rounds x (|x| < 2^22) to an integer, which the sum's low
 // mantissa bits hold (the index lookup8 reads).
 constexpr float kRoundingBias = 12582912.0f;
 
+// c[0] + c[1] t + ... + c[N-1] t^(N-1) by Horner's rule, with each lane's
+// coefficients c[k][i] of its interval i (the low three bits of index, see lookup8).
 template <class V, size_t N>
 inline Reg<V> interval_polynomial(Reg<V> t, Reg<V> index, const typename V::T (&c)[N][8]) {
   Reg<V> p = V::lookup8(index, c[N - 1]);
@@ -215,7 +215,8 @@ inline Reg<V> interval_polynomial(Reg<V> t, Reg<V> index, const typename V::T (&
 // accuracy (t itself need not be exact); above, m = b and Q = erf(a)/b - 1, below
 // 0.27, so its roundings stay far below an ulp of erf. One evaluation for every lane
 // instead of two branches and a select: 21 vector ops. Coefficients fitted (Lawson
-// minimax, rounded to float one at a time) to the ulp of erf.
+// minimax, rounded to float one at a time) to the ulp of erf. Max error over every
+// float32: 0.99 ulp (avx512, avx2), 1.35 portable (no fmadd: t rounds twice).
 template <class V>
 inline Reg<V> erf(Reg<V> x) {
   using T = typename V::T;
