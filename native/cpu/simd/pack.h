@@ -102,6 +102,15 @@ struct Pack {
   static Reg split_exponent(Reg x, Reg* mantissa) {
     return map([&](int k) { return V::split_exponent(x.r[k], &mantissa->r[k]); });
   }
+  static Reg at_most(Reg x, Reg hi) {
+    return map([&](int k) { return V::at_most(x.r[k], hi.r[k]); });
+  }
+  static Reg lookup8(Reg index, const T* table) {
+    return map([&](int k) { return V::lookup8(index.r[k], table); });
+  }
+  static Reg pow2_of_rounded(Reg rounded) {
+    return map([&](int k) { return V::pow2_of_rounded(rounded.r[k]); });
+  }
 };
 
 }  // namespace keras::cpu

@@ -61,6 +61,16 @@ template <> struct Vec<float> {
         _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(0x007FFFFF)), _mm256_set1_epi32(0x3F800000)));
     return _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(127)));
   }
+  // min(x, hi), and NaN for NaN x.
+  static Reg at_most(Reg x, Reg hi) { return _mm256_min_ps(hi, x); }
+  // table[k] in each lane, k the low three bits of index's bit pattern (the float
+  // 2^23 + k holds k there): one permute of the 8 entries.
+  static Reg lookup8(Reg index, const T* table) {
+    return _mm256_permutevar8x32_ps(_mm256_loadu_ps(table), _mm256_castps_si256(index));
+  }
+  // 2^(k - 127) for the float rounded = 1.5 * 2^23 + k, k in [1, 254]: k's bits shifted
+  // into the exponent field.
+  static Reg pow2_of_rounded(Reg rounded) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(rounded), 23)); }
 };
 
 template <> struct Vec<double> {

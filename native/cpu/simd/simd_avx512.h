@@ -52,6 +52,17 @@ template <> struct Vec<float> {
     *mantissa = _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
     return _mm512_getexp_ps(x);
   }
+  // min(x, hi), and NaN for NaN x.
+  static Reg at_most(Reg x, Reg hi) { return _mm512_min_ps(hi, x); }
+  // table[k] in each lane, k the low three bits of index's bit pattern (the float
+  // 2^23 + k holds k there): one permute; the 8 entries, doubled to fill the
+  // register, stay in a register across a loop.
+  static Reg lookup8(Reg index, const T* table) {
+    return _mm512_permutexvar_ps(_mm512_castps_si512(index), _mm512_broadcast_f32x8(_mm256_loadu_ps(table)));
+  }
+  // 2^(k - 127) for the float rounded = 1.5 * 2^23 + k, k in [1, 254]: k's bits shifted
+  // into the exponent field.
+  static Reg pow2_of_rounded(Reg rounded) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(rounded), 23)); }
 };
 
 template <> struct Vec<double> {

@@ -84,6 +84,19 @@ template <> struct Vec<float> : VecImpl<float, f32x4> {
     *mantissa = (Reg)((bits & 0x007FFFFF) | 0x3F800000);
     return __builtin_convertvector(((bits >> 23) & 0xFF) - 127, f32x4);
   }
+  // min(x, hi), and NaN for NaN x.
+  static Reg at_most(Reg x, Reg hi) { return (x > hi) ? hi : x; }
+  // table[k] in each lane, k the low three bits of index's bit pattern (the float
+  // 2^23 + k holds k there).
+  static Reg lookup8(Reg index, const T* table) {
+    const i32x4 bits = (i32x4)index;
+    Reg v;
+    for (int i = 0; i < kWidth; ++i) v[i] = table[bits[i] & 7];
+    return v;
+  }
+  // 2^(k - 127) for the float rounded = 1.5 * 2^23 + k, k in [1, 254]: k's bits shifted
+  // into the exponent field.
+  static Reg pow2_of_rounded(Reg rounded) { return (Reg)((i32x4)rounded << 23); }
 };
 template <> struct Vec<double> : VecImpl<double, f64x2> {
   // 2^n for integral n in [-1022, 1023], through the 1.5 * 2^52 rounding trick.

@@ -6,8 +6,9 @@
 // NaN out; +-inf, +-0 and overflow as the C library does (test/native/math_accuracy).
 //
 // Beside the lane arithmetic of Vec, the functions need: clamp, round_nearest,
-// scale_pow2 (p * 2^n, rounded once), select_less, copy_sign, split_exponent.
-// No branches and no table lookups: every lane takes the same instructions, so the
+// scale_pow2 (p * 2^n, rounded once), select_less, copy_sign, split_exponent,
+// at_most, lookup8 (a permute of an 8-entry table held in a register), pow2_of_rounded.
+// No branches and no memory lookups: every lane takes the same instructions, so the
 // cost per element is fixed and a row's result does not depend on its neighbours.
 #pragma once
 #include <cstddef>
@@ -220,75 +221,113 @@ inline Reg<V> product_error(Reg<V> a, Reg<V> b, Reg<V> ab) {
   }
 }
 
-// erf(x) for |x| < 1 (float): x + x P(x^2), Lawson-fitted to relative error (0.02
-// ulp); the leading 2/sqrt(pi) - 1 of P is small, so its rounding to float costs nothing.
-template <class V>
-inline Reg<V> erf_small(Reg<V> x) {
-  using T = typename V::T;
-  static constexpr T kP[] = {0.128379166f,   -0.376126260f,    0.112835854f, -0.0268538166f,
-                             0.00518833427f, -0.000801024726f, 7.85402517e-05f};
-  return V::fmadd(x, polynomial<V>(V::mul(x, x), kP), x);
+// 1.5 * 2^23: x + this rounds x (|x| < 2^22) to an integer, which the sum's low
+// mantissa bits hold (the index lookup8 reads).
+constexpr float kRoundingBias = 12582912.0f;
+
+// c[0] + c[1] t + ... + c[N-1] t^(N-1) by Horner's rule, with each lane's
+// coefficients c[k][i] of its interval i (the low three bits of index, see lookup8).
+template <class V, size_t N>
+inline Reg<V> interval_polynomial(Reg<V> t, Reg<V> index, const typename V::T (&c)[N][8]) {
+  Reg<V> p = V::lookup8(index, c[N - 1]);
+  for (size_t k = N - 1; k-- > 0;) p = V::fmadd(p, t, V::lookup8(index, c[k]));
+  return p;
 }
 
-// erf (float). Below |x| = 1, erf_small; above, 1 - erfc(|x|) with erfc a polynomial
-// in |x| - 2.465 on [1, 3.93] (erf rounds to 1 beyond): erf needs only absolute
-// accuracy there (ulp 2^-24), and erfc <= 0.16 keeps the polynomial's rounding small.
-// Least-squares fit on Chebyshev nodes with float32 coefficients: 1.0e-9 absolute
-// (0.02 ulp of erf), so no e^(-x^2) is needed (it was two thirds of the cost).
+// erf (float), piecewise on eight intervals over [0, 3.93] (erf rounds to 1 from
+// 3.92 on): with a = |x|, interval i holds the a with i = round(s a), s = 1.90625, and
+// erf = m + m Q_i(t), t = s a - i in [-1/2, 1/2], Q_i a polynomial of degree 6 whose
+// coefficients each lane picks from tables held in registers (lookup8). Below b = 1.5/s
+// (intervals 0 and 1) m = a and Q = erf(a)/a - 1: the leading 2/sqrt(pi) comes as
+// 1 + 0.128..., so its rounding to float costs nothing and tiny |x| keeps its relative
+// accuracy (t itself need not be exact); above, m = b and Q = erf(a)/b - 1, below
+// 0.27, so its roundings stay far below an ulp of erf. One evaluation for every lane
+// instead of two branches and a select: 21 vector ops. Coefficients fitted (Lawson
+// minimax, rounded to float one at a time) to the ulp of erf. Max error over every
+// float32: 0.99 ulp (avx512, avx2), 1.35 portable (no fmadd: t rounds twice).
 template <class V>
 inline Reg<V> erf(Reg<V> x) {
   using T = typename V::T;
   static_assert(kSingle<V>, "erf is vectorized for float32 lanes only");
-  static constexpr T kTail[] = {4.902346409e-04f,  -2.591692610e-03f, 6.388531532e-03f,  -9.634696878e-03f,
-                                9.745154530e-03f,  -6.717615295e-03f, 2.921296051e-03f,  -4.600303073e-04f,
-                                -3.431602381e-04f, 2.805776603e-04f,  -7.666314195e-05f, -1.432324370e-05f,
-                                1.714038808e-05f,  -3.093657369e-06f, -1.068012921e-06f, 3.656001297e-07f};
-  const Reg<V> one = V::set1(1.0f);
-  const Reg<V> a = V::clamp(V::abs(x), V::zero(), V::set1(3.93f));  // NaN stays NaN
-  const Reg<V> erfc = polynomial<V>(V::sub(a, V::set1(2.465f)), kTail);
-  return V::select_less(a, one, erf_small<V>(x), V::copy_sign(V::sub(one, erfc), x));
+  // kQ[k][i]: coefficient k of interval i.
+  alignas(32) static constexpr T kQ[7][8] = {
+      {1.283791661e-01f, 3.288533166e-02f, 9.562192112e-02f, 2.377436161e-01f, 2.670182288e-01f,
+       2.705692947e-01f, 2.708224654e-01f, 2.708330452e-01f},
+      {1.323763854e-07f, -1.759667695e-01f, 2.502084076e-01f, 6.320083141e-02f, 9.206865914e-03f,
+       7.735239924e-04f, 3.748022573e-05f, 1.047367164e-06f},
+      {-1.035109982e-01f, -5.985255912e-02f, -1.377124041e-01f, -5.217788741e-02f, -1.013471186e-02f,
+       -1.063721720e-03f, -6.217795453e-05f, -2.013033736e-06f},
+      {2.397536446e-05f, 2.450428903e-02f, 2.756848373e-02f, 2.292423137e-02f, 6.594519131e-03f,
+       9.052561945e-04f, 6.463770842e-05f, 2.486439143e-06f},
+      {8.459326811e-03f, 1.985004870e-03f, 5.049255677e-03f, -4.673429765e-03f, -2.700078767e-03f,
+       -5.313954898e-04f, -4.480199277e-05f, -2.247413477e-06f},
+      {1.357861765e-04f, -1.934848726e-03f, -3.308470594e-03f, -3.812171344e-04f, 6.308382144e-04f,
+       2.169134968e-04f, 2.711264278e-05f, 1.620873377e-06f},
+      {-6.282678805e-04f, 3.602307333e-05f, 2.236619475e-04f, 4.325588816e-04f, -3.228977948e-05f,
+       -4.454518057e-05f, -1.844122926e-05f, -7.827396757e-07f}};
+  constexpr T kScale = 1.90625f;
+  const Reg<V> a = V::at_most(V::abs(x), V::set1(3.93f));  // NaN stays NaN
+  // round(s a) + 1.5 * 2^23: the float rounds s a to an integer and holds it in its low bits.
+  const Reg<V> index = V::fmadd(a, V::set1(kScale), V::set1(kRoundingBias));
+  const Reg<V> t = V::fmadd(a, V::set1(kScale), V::sub(V::set1(kRoundingBias), index));
+  const Reg<V> m = V::at_most(a, V::set1(0.78688526f));  // the float above 1.5/s
+  const Reg<V> q = interval_polynomial<V>(t, index, kQ);
+  return V::copy_sign(V::fmadd(q, m, m), x);  // erf is odd; -0 stays -0
 }
 
 // gelu(x) = x Phi(x), Phi the standard normal CDF (Keras' approximate=False), from
-// the lower tail T(a) = Phi(-a) = e^(-a^2/2) h(a), a = |x|: Phi = T below 0 and 1 - T
-// above, so the negative side keeps its relative accuracy (x (1 + erf) / 2 in float
-// cancels against 1). h = Phi(-a) e^(a^2/2) (0.5 at 0, ~0.4/a far out) is one
-// rational P(a)/Q(a) of degrees 4 and 5 on [0, 15] (past 15, x T underflows): 6e-9
-// relative, all coefficients positive, so one division replaces the two polynomial
-// fits and the reciprocal it needed before. P and Q are evaluated as even + a odd
-// parts in y = -a^2/2, the exponent of e^(-a^2/2) (coefficients scaled by powers of
-// -2): a shorter chain than Horner in a, and the rounding of y, shared by P and Q,
-// cancels in their ratio (Horner in a loses up to 6 x 2^-24 far out, this 4).
+// the lower tail T(a) = Phi(-a) = e^(-a^2/2) h(a), a = |x|: x Phi = x T below 0 and
+// x - x T above, so the negative side keeps its relative accuracy (x (1 + erf) / 2 in
+// float cancels against 1). Both sides are -a T plus x or 0: one evaluation, no select
+// of two sides. h = Phi(-a) e^(a^2/2) (0.5 at 0, ~0.4/a far out) is one rational
+// P(a)/Q(a) of degrees 4 and 5 on [0, 15] (past 15, x T underflows): 6e-9 relative,
+// all coefficients positive (a table-driven polynomial needs degree 7 for that: h is
+// far from polynomial near 0). P and Q are evaluated as even + a odd parts in
+// y = -a^2/2, the exponent of e^(-a^2/2) (coefficients scaled by powers of -2): a
+// shorter chain than Horner in a, and the rounding of y, shared by P and Q, cancels
+// in their ratio. About 33 vector ops, 24 of them multiplies or fmadds (the FMA
+// pipes' work, which bounds the speed), and a division. Max error over every float32:
+// 5.60 ulps (avx512, avx2), 6.39 portable (no fmadd).
 template <class V>
 inline Reg<V> gelu(Reg<V> x) {
   using T = typename V::T;
   static_assert(kSingle<V>, "gelu is vectorized for float32 lanes only");
-  // P(a) = 0.5 + 0.439284086 a + 0.183969632 a^2 + 0.0408812910 a^3 + 0.00415325398 a^4,
-  // Q(a) = 1 + 1.67645311 a + 1.20555031 a^2 + 0.471409976 a^3 + 0.102480322 a^4 + 0.0104105519 a^5.
-  static constexpr T kPEven[] = {0.5f, -0.367939264f, 0.0166130159f};
-  static constexpr T kPOdd[] = {0.439284086f, -0.0817625821f};
-  static constexpr T kQEven[] = {1.0f, -2.41110063f, 0.409921288f};
-  static constexpr T kQOdd[] = {1.67645311f, -0.942819953f, 0.0416422077f};
-  const Reg<V> a = V::clamp(V::abs(x), V::zero(), V::set1(15.0f));  // NaN stays NaN
-  // -a^2/2 = y + y_lo exactly (-a/2 is exact), so that e^(-a^2/2) = e^y (1 + y_lo)
+  // -2^-64 P(a) and Q(a), even + a odd parts in y; Q's even part is monic (y^2 - 5.88 y +
+  // 2.44), so its evaluation starts with an add.
+  constexpr T kP = -0x1p-64f;  // see -a T below
+  static constexpr T kPEven[] = {1.219835877e+00f * kP, -8.976078033e-01f * kP, 4.052593559e-02f * kP};
+  static constexpr T kPOdd[] = {1.071679711e+00f * kP, -1.994591802e-01f * kP};
+  static constexpr T kQEven[] = {2.439671755e+00f, -5.882115364e+00f};  // + y^2
+  static constexpr T kQOdd[] = {4.089936733e+00f, -2.300056458e+00f, 1.015823558e-01f};
+  // e^r on |r| <= ln2/2 + 2^-16 by Horner (Lawson minimax, float coefficients): 3e-9 relative.
+  static constexpr T kExp[] = {1.0f, 1.0f, 4.999999404e-01f, 1.666652113e-01f, 4.166826233e-02f, 8.368670009e-03f, 1.382103423e-03f};
+  const Reg<V> a = V::at_most(V::abs(x), V::set1(15.0f));  // NaN stays NaN
+  // -a^2/2 = y + y_lo exactly (-a/2 is exact), so that e^(-a^2/2) = e^(y + y_lo)
   // carries no rounding of its argument (tens of ulps of e^y far out otherwise).
   const Reg<V> minus_half_a = V::mul(a, V::set1(-0.5f));
   const Reg<V> y = V::mul(a, minus_half_a);
   const Reg<V> y_lo = product_error<V>(a, minus_half_a, y);
   const Reg<V> p = V::fmadd(a, polynomial<V>(y, kPOdd), polynomial<V>(y, kPEven));
-  const Reg<V> q = V::fmadd(a, polynomial<V>(y, kQOdd), polynomial<V>(y, kQEven));
-  const Reg<V> h = V::div(p, q);
-  const Reg<V> e = exp<V, 0, false>(y);  // y >= -112.5: no clamp; 0 from a = 14.4 on
-  // x T = x h e (1 + y_lo), with the product by e and the small correction in one
-  // fmadd (a rounding less). e goes in last: it is subnormal from a = 13.2 on and
-  // x h is not, so a subnormal result is rounded once. NaN only for x = -inf, as in libm.
-  const Reg<V> xh = V::mul(x, h);
-  const Reg<V> lower = V::fmadd(xh, e, V::mul(V::mul(xh, y_lo), e));
-  // x (1 - T), without the (1 + y_lo): it moves 1 - T by far less than an ulp. +inf stays +inf.
-  const Reg<V> upper = V::mul(x, V::sub(V::set1(1.0f), V::mul(h, e)));
-  // 0 < x takes x (1 - T); -0 takes x T = -0. The sign of x is copied back because
-  // x T underflows to a zero that takes the sign of y_lo.
-  return V::copy_sign(V::select_less(V::zero(), x, upper, lower), x);
+  const Reg<V> q_even = V::fmadd(V::add(y, V::set1(kQEven[1])), y, V::set1(kQEven[0]));
+  const Reg<V> q = V::fmadd(a, polynomial<V>(y, kQOdd), q_even);
+  // e^(y + y_lo) = 2^n e^r: n = round(y / ln2) in [-162, 0], held in the low bits of
+  // rounded as n + 191 (2^(n + 64) then comes from its bits: a shift, where scale_pow2
+  // takes about ten ops on AVX2 and SSE), and Cody-Waite as in exp with y_lo added to r.
+  constexpr T kBias = kRoundingBias + 191.0f;
+  const Reg<V> rounded = V::fmadd(y, V::set1(1.44269504088896341f), V::set1(kBias));
+  const Reg<V> n = V::sub(rounded, V::set1(kBias));
+  Reg<V> r = V::fmadd(n, V::set1(-0.693359375f), y);  // exact
+  r = V::add(V::fmadd(n, V::set1(2.12194440e-4f), r), y_lo);
+  // -a T = (a 2^(n + 64)) (-2^-64 P/Q e^r): both factors normal (a 2^(n + 64) is exact,
+  // -2^-64 P/Q near -2^-64 h), so the one rounding of their product is that of -a T, subnormal
+  // from a = 13.5 on. NaN stays NaN.
+  const Reg<V> minus_a_tail = V::mul(V::mul(a, V::pow2_of_rounded(rounded)), V::mul(V::div(p, q), polynomial<V>(r, kExp)));
+  // x - a T above 0, where x * 1 keeps +inf; 0 - a T below (x * 0 = -0 keeps gelu(-0) =
+  // -0 and the sign of an underflow, and makes NaN for x = -inf, as libm does). The
+  // smallest subnormal takes the lower side too: its gelu rounds to 0, and -a T = -0
+  // there (x - a T would round twice and give x).
+  const Reg<V> upper_side = V::select_less(V::set1(std::numeric_limits<T>::denorm_min()), x, V::set1(1.0f), V::zero());
+  return V::fmadd(x, upper_side, minus_a_tail);
 }
 
 // The tanh form of gelu (Keras' approximate=True), x (1 + tanh(u)) / 2 with
