@@ -11,7 +11,7 @@
  */
 import { FLOATX, isFloat } from '../dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
-import { run1, runOp } from '../engine.js';
+import { isRecording, run1, runOp } from '../engine.js';
 import { normalizeAxes, normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp, type TensorSpec } from './registry.js';
@@ -1052,6 +1052,11 @@ defineOp<{ axis: number; rms: boolean }>({
  * trailing dims of x, and gamma/beta (when given) have x's dtype and the normalized dims'
  * shape (leading 1s allowed). Returns null otherwise, so the caller keeps the composite.
  */
+/** Frees a parameter an op made for itself (a fill of ones or zeros) once used, unless a tape may still need it. */
+function disposeUnlessRecorded(t: Tensor): void {
+  if (!isRecording() && !t.isSymbolic) t.dispose();
+}
+
 function fusedLayerNorm(op: string, t: Tensor, axes: number[], gamma: TensorLike | null | undefined, beta: TensorLike | null | undefined, epsilon: number, rms: boolean): Tensor | null {
   const first = axes[0]!;
   if (t.rank === 0 || axes.some((a, i) => a !== first + i) || axes[axes.length - 1] !== t.rank - 1) return null;
@@ -1066,8 +1071,14 @@ function fusedLayerNorm(op: string, t: Tensor, axes: number[], gamma: TensorLike
   };
   const g = param(gamma, 1);
   const b = g && param(beta, 0);
-  if (!g || !b) return null;
-  return runOp('layerNorm', [t, g, b], { axis: first, epsilon, rms })[0]!;
+  if (!g || !b) {
+    if (g && (gamma === null || gamma === undefined)) disposeUnlessRecorded(g);
+    return null;
+  }
+  const y = run1('layerNorm', [t, g, b], { axis: first, epsilon, rms });
+  if (gamma === null || gamma === undefined) disposeUnlessRecorded(g);
+  if (beta === null || beta === undefined) disposeUnlessRecorded(b);
+  return y;
 }
 
 type BatchNormAttrs = { axis: number; epsilon: number };
@@ -1168,7 +1179,11 @@ export function fusedBatchNormalization(x: TensorLike, axis = -1, options: Fused
     }
     return p;
   };
-  const [y, m, v] = runOp('batchNorm', [t, param(options.scale, 1, 'scale'), param(options.offset, 0, 'offset')], { axis: a, epsilon: options.epsilon ?? 1e-3 });
+  const scale = param(options.scale, 1, 'scale');
+  const offset = param(options.offset, 0, 'offset');
+  const [y, m, v] = runOp('batchNorm', [t, scale, offset], { axis: a, epsilon: options.epsilon ?? 1e-3 });
+  if (options.scale === null || options.scale === undefined) disposeUnlessRecorded(scale);
+  if (options.offset === null || options.offset === undefined) disposeUnlessRecorded(offset);
   return [y!, m!, v!];
 }
 

@@ -104,6 +104,23 @@ for (const backend of backends) {
       });
     }
 
+    it('leaves no tensor behind but its results: the ones/zeros it makes and the statistics run1 drops are freed', () => {
+      const x = randomTensor([4, 6], 7, -2, 2);
+      const live = () => keras.memory().numTensors;
+      for (const [name, fn, results] of [
+        ['layerNormalization', () => [ops.layerNormalization(x)], 1],
+        ['rmsNormalization', () => [ops.rmsNormalization(x)], 1],
+        ['layerNormalization with beta only', () => [ops.layerNormalization(x, { beta: ops.zeros([6], x.dtype) })], 2],
+        ['fusedBatchNormalization', () => ops.fusedBatchNormalization(x, -1), 3],
+      ] as const) {
+        const before = live();
+        const out = fn();
+        expect(live() - before, `${name}: tensors left besides its inputs`).toBe(results);
+        out.forEach((t) => t.dispose());
+      }
+      x.dispose();
+    });
+
     it('gradients (float64) of the fused layer norm, rms norm and batch norm match finite differences', () => {
       const x = randomTensor([3, 2, 4], 31, -2, 2);
       const g = randomTensor([2, 4], 32, 0.5, 1.5);
