@@ -267,7 +267,8 @@ void fold_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t 
 // accumulators that stays in cache), kInOrderBlockRows at a time, then `block` into
 // `acc`. One sequential stream per thread instead of one per row folded together;
 // pages are kicked ahead as in the contiguous folds, across rows when they follow
-// each other. Vector ops over float or double with unit column stride only.
+// each other (without: float64 rows of 32-128 took 1.08-1.19x the time, float32 rows
+// 0.8-1.0x; kept for both). Vector ops over float or double with unit column stride only.
 template <class Isa, class T, ReduceOp OP>
 void fold_rows_in_order(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, int64_t,
                         double* acc, double* block) {
