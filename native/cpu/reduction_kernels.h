@@ -12,7 +12,8 @@
 // prefetcher follows a stream within a 4 KiB page and starts cold on each new one:
 // contiguous folds touch each page ahead of the loads (kick_page_ahead) and leave the
 // lines in between to it; column folds, whose eight rows are streams of a page or
-// less, prefetch every line ahead (kColumnPrefetchBytes).
+// less, prefetch every line ahead (kColumnPrefetchBytes). Column folds of narrow rows
+// read the rows in memory order instead (fold_rows_in_order): one stream per thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -262,6 +263,49 @@ void fold_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t 
   }
 }
 
+// Rows read in memory order: x's rows fold one after another into `block` (a row of
+// accumulators that stays in cache), kInOrderBlockRows at a time, then `block` into
+// `acc`. One sequential stream per thread instead of one per row folded together;
+// pages are kicked ahead as in the contiguous folds, across rows when they follow
+// each other (without: float64 rows of 32-128 took 1.08-1.19x the time, float32 rows
+// 0.8-1.0x; kept for both). Vector ops over float or double with unit column stride only.
+template <class Isa, class T, ReduceOp OP>
+void fold_rows_in_order(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, int64_t,
+                        double* acc, double* block) {
+  using V = typename Isa::template Vec<double>;
+  using L = VectorLanes<V, T, OP>;
+  constexpr int W = L::kWidth;
+  constexpr int64_t kStepBytes = int64_t(W) * int64_t(sizeof(T));
+  const T* x = static_cast<const T*>(x_data);
+  const int64_t vector_cols = cols / W * W;
+  const bool rows_follow = row_stride == cols;
+  const char* x_end = reinterpret_cast<const char*>(x + (rows - 1) * row_stride + cols);
+  for (int64_t r0 = 0; r0 < rows; r0 += kInOrderBlockRows) {
+    const int64_t r_end = rows - r0 < kInOrderBlockRows ? rows : r0 + kInOrderBlockRows;
+    for (int64_t r = r0; r < r_end; ++r) {
+      const T* row = x + r * row_stride;
+      const char* end = rows_follow ? x_end : reinterpret_cast<const char*>(row + cols);
+      int64_t j = 0;
+      if (r == r0) {
+        for (; j < vector_cols; j += W) {
+          kick_page_ahead(row + j, kStepBytes, end);
+          V::storeu(block + j, L::load(row + j, 1));
+        }
+        for (; j < cols; ++j) block[j] = double(row[j]);
+      } else {
+        for (; j < vector_cols; j += W) {
+          kick_page_ahead(row + j, kStepBytes, end);
+          V::storeu(block + j, L::fold(V::loadu(block + j), L::load(row + j, 1)));
+        }
+        for (; j < cols; ++j) block[j] = reduce_fold(OP, block[j], double(row[j]));
+      }
+    }
+    int64_t j = 0;
+    for (; j + W <= cols; j += W) V::storeu(acc + j, L::fold(V::loadu(acc + j), V::loadu(block + j)));
+    for (; j < cols; ++j) acc[j] = reduce_fold(OP, acc[j], block[j]);
+  }
+}
+
 template <class Isa, size_t... I>
 constexpr void fill_folds(ReductionIsaTable& t, std::index_sequence<I...>) {
   ((t.fold_runs[I][0] = &fold_runs<Isa, float, ReduceOp(I)>, t.fold_runs[I][1] = &fold_runs<Isa, double, ReduceOp(I)>,
@@ -269,7 +313,9 @@ constexpr void fill_folds(ReductionIsaTable& t, std::index_sequence<I...>) {
     t.fold_columns[I][0] = &fold_columns<Isa, float, ReduceOp(I)>,
     t.fold_columns[I][1] = &fold_columns<Isa, double, ReduceOp(I)>,
     t.fold_columns[I][2] = &fold_columns<Isa, int32_t, ReduceOp(I)>,
-    t.fold_columns[I][3] = &fold_columns<Isa, uint8_t, ReduceOp(I)>),
+    t.fold_columns[I][3] = &fold_columns<Isa, uint8_t, ReduceOp(I)>,
+    t.fold_rows_in_order[I][0] = kVectorizable<float, ReduceOp(I)> ? &fold_rows_in_order<Isa, float, ReduceOp(I)> : nullptr,
+    t.fold_rows_in_order[I][1] = kVectorizable<double, ReduceOp(I)> ? &fold_rows_in_order<Isa, double, ReduceOp(I)> : nullptr),
    ...);
 }
 

@@ -10,7 +10,9 @@
  * pairwise block partials add at most log2 of the block count, a run's tail of fewer
  * than one block at most 63 vector steps and 7 scalar ones, the lanes 3, segment or
  * row-chunk partials log2 of their count; a column fold: 11 within a block of 64 rows (8 rows a step),
- * at most 64 blocks per chunk, then chunks pairwise). So |sum - exact| <= 128 u sum|x|
+ * at most 64 blocks per chunk, then chunks pairwise; a column fold in row order (rows of 32 to 128
+ * columns): 31 within a block of 32 rows (one row a step), at most 32 blocks per chunk of 1024 rows,
+ * then chunks pairwise). So |sum - exact| <= 128 u sum|x|
  * with u = 2^-53 (Higham, 4.3), plus the final rounding to the output type: half an
  * ulp of float32 (2^-24 |exact|), and for the float64 reference its own error (2u |exact|).
  */
@@ -139,6 +141,12 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     const wide = Float32Array.from(positive(r2 * c2, 3));
     expectAccurate('float32 sum over axis 0 of [300, 5000]', run('sum', wide, [r2, c2], 'float32', [0]),
       Array.from({ length: c2 }, (_, j) => exactSum(wide, range(j, r2, c2))), 'float32');
+    // Rows of 32 to 128 columns are folded in row order: many chunks of 32-row blocks,
+    // columns not a vector multiple.
+    const [r3, c3] = [20011, 100];
+    const rowOrder = Float32Array.from(positive(r3 * c3, 6));
+    expectAccurate('float32 sum over axis 0 of [20011, 100]', run('sum', rowOrder, [r3, c3], 'float32', [0]),
+      Array.from({ length: c3 }, (_, j) => exactSum(rowOrder, range(j, r3, c3))), 'float32');
     // A middle axis: outputs of both outer and inner kept dims.
     const [a, b, c] = [3, 5000, 70];
     const middle = positive(a * b * c, 4);
@@ -161,6 +169,7 @@ describe.each(isas)('reductions on the %s path', (isa) => {
       [[1000, 17], [1]], // runs of two vectors and a scalar tail, folded in batches of outputs
       [[7, 300, 8], [2]], // the same, kept dims merged
       [[300, 257], [0]], // leading axis, column block narrower than the input
+      [[300, 37], [0]], // leading axis, 32 to 128 columns: folded in row order
       [[5, 7, 9, 11], [0, 2]], // kept innermost dim, two reduced dims
       [[5, 7, 9, 11], [1, 3]], // reduced innermost dim, two reduced dims
       [[4, 1, 33], [1]], // only size-1 dims reduced
@@ -226,12 +235,18 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     const values = randomArray(size(shape), 11);
     const layouts: (number[] | undefined)[] = [undefined, [0], [1]];
     const rowsOf20 = [size(shape) / 20, 20]; // many short runs, folded in batches of outputs
+    const rowsOf40 = [size(shape) / 40, 40]; // over axis 0: rows folded in memory order, many chunks
     const results = [1, 2].map((threads) => {
       native.setNumThreads(threads);
-      return [...layouts.map((axes) => run('sum', values, shape, 'float32', axes)), run('sum', values, rowsOf20, 'float32', [1])];
+      return [
+        ...layouts.map((axes) => run('sum', values, shape, 'float32', axes)),
+        run('sum', values, rowsOf20, 'float32', [1]),
+        run('sum', values, rowsOf40, 'float32', [0]),
+      ];
     });
     native.setNumThreads(defaultThreads);
     layouts.forEach((axes, i) => expect(results[0]![i], `sum over ${axes ?? 'all'} axes`).toEqual(results[1]![i]));
     expect(results[0]![layouts.length], `sum over axis 1 of [${rowsOf20}]`).toEqual(results[1]![layouts.length]);
+    expect(results[0]![layouts.length + 1], `sum over axis 0 of [${rowsOf40}]`).toEqual(results[1]![layouts.length + 1]);
   });
 });
