@@ -415,7 +415,9 @@ describe('native graph executor', () => {
     const liveBytes = addon().memoryInfo().liveBytes;
     const mem = keras.memory();
     for (let i = 0; i < 100; i++) await step(i);
-    expect(addon().memoryInfo().liveBytes).toBe(liveBytes);
+    // No growth: process-wide live bytes may only fall (tensors earlier tests dropped are
+    // finalized whenever the GC runs, also during these steps).
+    expect(addon().memoryInfo().liveBytes, 'native live bytes after 100 steps vs before').toBeLessThanOrEqual(liveBytes);
     expect(keras.memory().numTensors).toBe(mem.numTensors);
     expect(keras.memory().numBytes).toBe(mem.numBytes);
     const stats = exe.lastRunStats()!;
