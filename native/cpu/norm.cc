@@ -86,14 +86,16 @@ void backward(const KernelContext& ctx, const std::vector<TensorView>& in, const
       backward_rows(dy + r * s.n, x + r * s.n, gamma, mean.data() + r, rstd.data() + r, count, rms, dx + r * s.n, dg, dg + s.n, s.n);
     }
   }, ctx.max_threads);
+  // The blocks' partials added in block order, a block at a time: contiguous (vectorized) and
+  // the same additions, in the same order, for each k as one k at a time.
+  std::vector<double> sums(size_t(2 * s.n), 0.0);
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const double* p = partial.data() + blk * 2 * s.n;
+    for (int64_t k = 0; k < 2 * s.n; ++k) sums[size_t(k)] += p[k];
+  }
   for (int64_t k = 0; k < s.n; ++k) {
-    double g = 0, b = 0;
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      g += partial[size_t(blk * 2 * s.n + k)];
-      b += partial[size_t(blk * 2 * s.n + s.n + k)];
-    }
-    dgamma[k] = T(g);
-    dbeta[k] = T(b);
+    dgamma[k] = T(sums[size_t(k)]);
+    dbeta[k] = T(sums[size_t(s.n + k)]);
   }
 }
 
