@@ -282,23 +282,18 @@ void fold_rows_in_order(const void* x_data, int64_t rows, int64_t row_stride, in
   const char* x_end = reinterpret_cast<const char*>(x + (rows - 1) * row_stride + cols);
   for (int64_t r0 = 0; r0 < rows; r0 += kInOrderBlockRows) {
     const int64_t r_end = rows - r0 < kInOrderBlockRows ? rows : r0 + kInOrderBlockRows;
+    // From the identity: the first row folds in exactly (x + 0, x * 1, max(-inf, x)), but
+    // for a -0 sum, which becomes +0 here as it does when the block folds into acc.
+    for (int64_t j = 0; j < cols; ++j) block[j] = reduce_identity(OP);
     for (int64_t r = r0; r < r_end; ++r) {
       const T* row = x + r * row_stride;
       const char* end = rows_follow ? x_end : reinterpret_cast<const char*>(row + cols);
       int64_t j = 0;
-      if (r == r0) {
-        for (; j < vector_cols; j += W) {
-          kick_page_ahead(row + j, kStepBytes, end);
-          V::storeu(block + j, L::load(row + j, 1));
-        }
-        for (; j < cols; ++j) block[j] = double(row[j]);
-      } else {
-        for (; j < vector_cols; j += W) {
-          kick_page_ahead(row + j, kStepBytes, end);
-          V::storeu(block + j, L::fold(V::loadu(block + j), L::load(row + j, 1)));
-        }
-        for (; j < cols; ++j) block[j] = reduce_fold(OP, block[j], double(row[j]));
+      for (; j < vector_cols; j += W) {
+        kick_page_ahead(row + j, kStepBytes, end);
+        V::storeu(block + j, L::fold(V::loadu(block + j), L::load(row + j, 1)));
       }
+      for (; j < cols; ++j) block[j] = reduce_fold(OP, block[j], double(row[j]));
     }
     int64_t j = 0;
     for (; j + W <= cols; j += W) V::storeu(acc + j, L::fold(V::loadu(acc + j), V::loadu(block + j)));
