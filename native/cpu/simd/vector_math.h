@@ -282,46 +282,61 @@ inline Reg<V> erf(Reg<V> x) {
 // of two sides. h = Phi(-a) e^(a^2/2) (0.5 at 0, ~0.4/a far out) is one rational
 // P(a)/Q(a) of degrees 4 and 5 on [0, 15] (past 15, x T underflows): 6e-9 relative,
 // all coefficients positive (a table-driven polynomial needs degree 7 for that: h is
-// far from polynomial near 0). P and Q are evaluated as even + a odd parts in
-// y = -a^2/2, the exponent of e^(-a^2/2) (coefficients scaled by powers of -2): a
-// shorter chain than Horner in a, and the rounding of y, shared by P and Q, cancels
-// in their ratio. About 33 vector ops, 24 of them multiplies or fmadds (the FMA
-// pipes' work, which bounds the speed), and a division. Max error over every float32:
-// 5.60 ulps (avx512, avx2), 6.39 portable (no fmadd).
+// far from polynomial near 0), evaluated as even + a odd parts in s = a^2 (whose
+// rounding, shared by P and Q, cancels in their ratio). The exponent: e^(-a^2/2) = 2^k e^(-r2/2) with r2 = a^2 + 2k ln2 from one fmadd(a, a, z),
+// z = 2k ln2 (high part, exact): a^2 is exact inside it, so the argument carries no
+// rounding of a^2 (tens of ulps of e^(-a^2/2) far out otherwise), without the split
+// of a^2 into two floats this took before. 23 multiplies or fmadds (the FMA pipes'
+// work; was 24 and a few adds), and a division, which costs almost nothing here (it
+// runs beside the FMA pipes). The order of the statements matters on AVX-512: GCC keeps
+// it, and P/Q and the division first (its latency hidden under the exponent's chain)
+// measured 4.2 ns per 16 floats in cache against 4.8 with the exponent first, as the
+// old code had it (standalone loop, one thread, pack of 4, Zen 5 under load). Tried and no faster: 2^(j/8) from a table (a cubic for e^(-r2/2)
+// instead of degree 6) and h from 16 table-driven polynomials without the division:
+// each permute takes an FMA slot on Zen 5, and the table's rounding cost accuracy.
+// Max error over every float32: see FLOAT32_ULPS in test/native/math_accuracy.test.ts.
 template <class V>
 inline Reg<V> gelu(Reg<V> x) {
   using T = typename V::T;
   static_assert(kSingle<V>, "gelu is vectorized for float32 lanes only");
-  // -2^-64 P(a) and Q(a), even + a odd parts in y; Q's even part is monic (y^2 - 5.88 y +
-  // 2.44), so its evaluation starts with an add.
-  constexpr T kP = -0x1p-64f;  // see -a T below
-  static constexpr T kPEven[] = {1.219835877e+00f * kP, -8.976078033e-01f * kP, 4.052593559e-02f * kP};
-  static constexpr T kPOdd[] = {1.071679711e+00f * kP, -1.994591802e-01f * kP};
-  static constexpr T kQEven[] = {2.439671755e+00f, -5.882115364e+00f};  // + y^2
-  static constexpr T kQOdd[] = {4.089936733e+00f, -2.300056458e+00f, 1.015823558e-01f};
-  // e^r on |r| <= ln2/2 + 2^-16 by Horner (Lawson minimax, float coefficients): 3e-9 relative.
-  static constexpr T kExp[] = {1.0f, 1.0f, 4.999999404e-01f, 1.666652113e-01f, 4.166826233e-02f, 8.368670009e-03f, 1.382103423e-03f};
+  // 4 P and 4 Q, even + a odd parts in s; Q's even part is monic (s^2 + 11.76 s + 9.76), so
+  // its evaluation starts with an add. Q(0) = 2 P(0): h(0) = 0.5 exactly (see the end).
+  static constexpr T kPEven[] = {4 * 1.219835877e+00f, 4 * 4.488039017e-01f, 4 * 1.013148390e-02f};
+  static constexpr T kPOdd[] = {4 * 1.071679711e+00f, 4 * 9.972959012e-02f};
+  static constexpr T kQEven[] = {2 * kPEven[0], 4 * 2.941057682e+00f};  // + s^2
+  static constexpr T kQOdd[] = {4 * 4.089936733e+00f, 4 * 1.150028229e+00f, 4 * 2.539558895e-02f};
+  // -2^-64 e^(-r2/2), |r2| <= ln2 + 2^-15: e^r on |r| <= ln2/2 + 2^-16 by Lawson minimax with
+  // float coefficients (3e-9 relative), times (-1/2)^i for r2 = -2r (exact).
+  constexpr T kE = -0x1p-64f;  // see -a T below
+  static constexpr T kExp[] = {kE, -0.5f * kE, 0.25f * 4.999999404e-01f * kE, -0.125f * 1.666652113e-01f * kE,
+                               0.0625f * 4.166826233e-02f * kE, -0.03125f * 8.368670009e-03f * kE,
+                               0.015625f * 1.382103423e-03f * kE};
+  constexpr T kTwoLn2High = 1.38671875f;  // 9 significant bits: k times this is exact
+  constexpr T kTwoLn2LowRatio = -4.24388880e-4f / kTwoLn2High;
   const Reg<V> a = V::at_most(V::abs(x), V::set1(15.0f));  // NaN stays NaN
-  // -a^2/2 = y + y_lo exactly (-a/2 is exact), so that e^(-a^2/2) = e^(y + y_lo)
-  // carries no rounding of its argument (tens of ulps of e^y far out otherwise).
-  const Reg<V> minus_half_a = V::mul(a, V::set1(-0.5f));
-  const Reg<V> y = V::mul(a, minus_half_a);
-  const Reg<V> y_lo = product_error<V>(a, minus_half_a, y);
-  const Reg<V> p = V::fmadd(a, polynomial<V>(y, kPOdd), polynomial<V>(y, kPEven));
-  const Reg<V> q_even = V::fmadd(V::add(y, V::set1(kQEven[1])), y, V::set1(kQEven[0]));
-  const Reg<V> q = V::fmadd(a, polynomial<V>(y, kQOdd), q_even);
-  // e^(y + y_lo) = 2^n e^r: n = round(y / ln2) in [-162, 0], held in the low bits of
-  // rounded as n + 191 (2^(n + 64) then comes from its bits: a shift, where scale_pow2
-  // takes about ten ops on AVX2 and SSE), and Cody-Waite as in exp with y_lo added to r.
+  const Reg<V> s = V::mul(a, a);
+  const Reg<V> p = V::fmadd(a, polynomial<V>(s, kPOdd), polynomial<V>(s, kPEven));
+  const Reg<V> q = V::fmadd(a, polynomial<V>(s, kQOdd), V::fmadd(V::add(s, V::set1(kQEven[1])), s, V::set1(kQEven[0])));
+  const Reg<V> h = V::div(p, q);
+  // k = round(-s / (2 ln2)) in [-163, 0], held in the low bits of rounded as k + 191
+  // (2^(k + 64) then comes from its bits: a shift, where scale_pow2 takes about ten ops
+  // on AVX2 and SSE).
   constexpr T kBias = kRoundingBias + 191.0f;
-  const Reg<V> rounded = V::fmadd(y, V::set1(1.44269504088896341f), V::set1(kBias));
-  const Reg<V> n = V::sub(rounded, V::set1(kBias));
-  Reg<V> r = V::fmadd(n, V::set1(-0.693359375f), y);  // exact
-  r = V::add(V::fmadd(n, V::set1(2.12194440e-4f), r), y_lo);
-  // -a T = (a 2^(n + 64)) (-2^-64 P/Q e^r): both factors normal (a 2^(n + 64) is exact,
-  // -2^-64 P/Q near -2^-64 h), so the one rounding of their product is that of -a T, subnormal
-  // from a = 13.5 on. NaN stays NaN.
-  const Reg<V> minus_a_tail = V::mul(V::mul(a, V::pow2_of_rounded(rounded)), V::mul(V::div(p, q), polynomial<V>(r, kExp)));
+  const Reg<V> rounded = V::fmadd(s, V::set1(-0.72134752044f), V::set1(kBias));
+  const Reg<V> z = V::mul(V::sub(rounded, V::set1(kBias)), V::set1(kTwoLn2High));
+  Reg<V> r2;
+  if constexpr (V::kFusedMultiplyAdd) {
+    r2 = V::fmadd(a, a, z);
+  } else {
+    // s + z is exact (Sterbenz: -z is 0 or between s/2 and 2s), then a^2's rounding error.
+    r2 = V::add(V::add(s, z), product_error<V>(a, a, s));
+  }
+  r2 = V::fmadd(z, V::set1(kTwoLn2LowRatio), r2);  // + 2k times the low part of ln2
+  const Reg<V> e = polynomial<V>(r2, kExp);
+  // -a T = (a 2^(k + 64)) h (-2^-64 e^(-r2/2)): a 2^(k + 64) is exact and its product with
+  // h normal, so the last product's one rounding is that of -a T, subnormal from a = 13.2
+  // on. NaN stays NaN.
+  const Reg<V> minus_a_tail = V::mul(V::mul(V::mul(a, V::pow2_of_rounded(rounded)), h), e);
   // x - a T above 0, where x * 1 keeps +inf; 0 - a T below (x * 0 = -0 keeps gelu(-0) =
   // -0 and the sign of an underflow, and makes NaN for x = -inf, as libm does). The
   // smallest subnormal takes the lower side too: its gelu rounds to 0, and -a T = -0
