@@ -95,9 +95,9 @@ struct F32Rows {
   // Floats per step: four double accumulators (one would wait on the add latency).
   static constexpr int kStep = 4 * W;
   static_assert(kStep % VF::kWidth == 0, "a step is whole float vectors");
-  // Bytes ahead of the moments' reads that the loop prefetches: 4 KiB (the backward's 2 KiB
-  // doubled) took 1.02-1.06x the time of 2 KiB, single thread from memory; 1 and 3 KiB
-  // did no better, nor prefetches to L2 only or of y for writing.
+  // Bytes ahead of the moments' reads that the loop prefetches (into L1). Single thread from
+  // memory, 4 KiB took 1.02-1.06x the time of 2 KiB; 1, 1.5 and 3 KiB did no better, nor
+  // prefetches to L2 only, of y for writing, or of x, gamma and beta for the output.
   static constexpr int64_t kPrefetchAhead = 2048;
 
   // One-pass moments of a row in double lanes, as norm_simd::shifted_sums but in steps that a
