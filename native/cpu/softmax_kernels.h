@@ -371,7 +371,7 @@ void softmax_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahe
   // prefetches that never fault.
   constexpr int64_t kAhead = 1024, kOutAhead = 1024;
   const uintptr_t next = ahead ? address<Isa>(ahead->x, kAhead) : 0;
-  const uintptr_t out = n > kOutAhead ? address<Isa>(y, kOutAhead) : 0;
+  const uintptr_t out = n > 512 ? address<Isa>(y, kOutAhead) : 0;  // the rows it prefetched for before
   const double inv = 1 / row_exp_sum<Isa, true>(x, n, r, y, next, out, ahead, pending);
   finish_scale<Isa>(pending);
   const float inv_hi = float(inv);
