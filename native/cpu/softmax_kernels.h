@@ -3,7 +3,8 @@
 // (vector_math::exp), stored to y and summed; then y = p / sum as one multiply-add per
 // vector (logSoftmax: y = x - max - log(sum)). The exp pass computes from L1, so it also
 // reads the next row's min and max from memory (softmax; logSoftmax prefetches the next
-// row then, and reads it in a pass of its own). Past that, the cost is lane operations
+// row then, and reads it in a pass of its own), and softmax's scales the previous row's p
+// (a pass of its own left memory idle). Past that, the cost is lane operations
 // per element: each step below is as few as exactness allows.
 //
 // Accuracy (test/native/softmax.test.ts: every element against the js kernel, which
@@ -36,11 +37,11 @@ struct Range {
 
 // The max and min of a row x; the min lets a row whose values all lie where exp needs no
 // clamp skip it (two lane ops of the exp pass, which computes, where this pass waits on
-// memory). A NaN is passed over here (acc < NaN is false), which costs nothing:
-// e^(NaN - max) makes the sum, and so every output of the row, NaN, as js's Math.max
-// does. Four accumulators each: one would wait on its own compare each vector. Blocks
-// of four vectors are taken in order from x[0], by the row's own pass (row_range) or by
-// the previous row's exp pass (exp_sum_lanes): the same steps, so the same Range.
+// memory). A NaN is passed over here (at_least and at_most keep the accumulator), which
+// costs nothing: e^(NaN - max) makes the sum, and so every output of the row, NaN, as
+// js's Math.max does. Four accumulators each: one would wait on its own max each vector.
+// Blocks of four vectors are taken in order from x[0], by the row's own pass (row_range)
+// or by the previous row's exp pass (exp_sum_lanes): the same steps, so the same Range.
 template <class F>
 struct RangeAcc {
   using Reg = typename F::Reg;
@@ -52,9 +53,10 @@ struct RangeAcc {
   explicit RangeAcc(const float* row) : x(row) {
     for (int a = 0; a < kAcc; ++a) hi[a] = lo[a] = F::zero();
   }
+  // hi < v ? v : hi and v < lo ? v : lo, one instruction each.
   void take(int a, Reg v) {
-    hi[a] = F::select_less(hi[a], v, v, hi[a]);
-    lo[a] = F::select_less(v, lo[a], v, lo[a]);
+    hi[a] = F::at_least(hi[a], v);
+    lo[a] = F::at_most(lo[a], v);
   }
   // x[done, done + kBlock): the first block starts the accumulators.
   void block() {
@@ -157,11 +159,40 @@ uintptr_t address(const float* p, int64_t offset = 0) {
   return p ? reinterpret_cast<uintptr_t>(p) + uintptr_t(offset) * sizeof(float) : 0;
 }
 
+// A softmax row whose p wait for their scale by 1/sum: y = p * (hi + lo), hi + lo the
+// double inv as two floats (one rounding, as js), inv itself for the scalar tail. The
+// next row's exp pass scales them as it goes (memory works for the next rows meanwhile;
+// a pass of its own left it idle), up to `done`; finish_scale the rest.
+struct PendingScale {
+  float* y = nullptr;  // null: none
+  int64_t n = 0, done = 0;
+  double inv = 0;
+  float hi = 0, lo = 0;
+};
+
+template <class V>
+void scale_at(float* y, typename V::Reg hi, typename V::Reg lo) {
+  const auto p = V::loadu(y);
+  V::storeu(y, V::fmadd(p, hi, V::mul(p, lo)));
+}
+
+template <class Isa>
+void finish_scale(PendingScale* s) {
+  using F = typename Isa::template Vec<float>;
+  if (!s->y) return;
+  const auto hi = F::set1(s->hi), lo = F::set1(s->lo);
+  int64_t k = s->done;
+  for (; k + F::kWidth <= s->n; k += F::kWidth) scale_at<F>(s->y + k, hi, lo);
+  for (; k < s->n; ++k) s->y[k] = float(double(s->y[k]) * s->inv);
+  s->y = nullptr;
+}
+
 // sum(p) over the vectors from x[0], p stored to e when kStore; returns the sum and sets
 // *done to the elements covered. This pass computes from L1, so it is when memory is
 // free to work: the lines at address `next` (0 for none; the next row) are prefetched
-// meanwhile (to L2: L1 holds this row's x and y), `out` (0, or where a later pass writes
-// the row) is brought in, and `ahead` (null, or the next row's Range) takes its blocks,
+// meanwhile (to L1, where the range blocks read them 4 KiB later: to L2 only took 1.08-1.16x
+// the time of softmax from memory), `out` (0, or where a later pass writes the row) is
+// brought in, and `ahead` (null, or the next row's Range) takes its blocks,
 // whose loads wait on memory beside the exp's arithmetic.
 //
 // The exp runs on MathPack<F> (simd/pack.h): K registers per step, so the exp's chains
@@ -176,7 +207,8 @@ uintptr_t address(const float* p, int64_t offset = 0) {
 // dominant entry) needs sum - 1 to a few ulps.
 template <class Isa, bool kStore, Shift kShift, int kPow2, bool kNarrow>
 __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m, float* e, uintptr_t next,
-                                              uintptr_t out, int64_t* done, RangeOf<Isa>* ahead) {
+                                              uintptr_t out, int64_t* done, RangeOf<Isa>* ahead,
+                                              PendingScale* pending) {
   using F = typename Isa::template Vec<float>;
   using P = MathPack<F>;
   using D = typename Isa::template Vec<double>;
@@ -201,7 +233,7 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
   auto pack = [&](int64_t k, int slot) {
     for (int j = 0; j < P::kWidth; j += kLine) {
       const uintptr_t offset = uintptr_t(k + j) * sizeof(float);
-      if (next) __builtin_prefetch(reinterpret_cast<const void*>(next + offset), 0, 2);
+      if (next) __builtin_prefetch(reinterpret_cast<const void*>(next + offset), 0, 3);
       if (out) __builtin_prefetch(reinterpret_cast<const void*>(out + offset), 1);
     }
     const auto p = pack_term(P::loadu(x + k));
@@ -213,13 +245,18 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
     }
   };
   int64_t k = 0;
+  float* const scaled = pending && pending->y && pending->n == n ? pending->y : nullptr;
+  const typename P::Reg scale_hi = P::set1(scaled ? pending->hi : 0), scale_lo = P::set1(scaled ? pending->lo : 0);
   for (; k + kChunk <= n; k += kChunk) {
     for (int i = 0; i < kStash; i += kEntries) pack(k + i * kPer * W, i);
     if (ahead)
       for (int b = 0; b < kChunk; b += RangeAcc<F>::kBlock) range.block();
+    if (scaled)
+      for (int j = 0; j < kChunk; j += P::kWidth) scale_at<P>(scaled + k + j, scale_hi, scale_lo);
     drain(kStash);
   }
   if (ahead) *ahead = range;
+  if (scaled) pending->done = k;
   int used = 0;
   for (; k + P::kWidth <= n; k += P::kWidth, used += kEntries) pack(k, used);
   // Under a pack left: entries of kPer vectors, then one vector (kPer 2).
@@ -257,16 +294,16 @@ bool narrow_enough(Range r) {
 
 template <class Isa, bool kStore, Shift kShift, int kPow2 = 0>
 double exp_sum_by_range(const float* x, int64_t n, Range r, float* e, uintptr_t next, uintptr_t out,
-                        int64_t* done, RangeOf<Isa>* ahead) {
+                        int64_t* done, RangeOf<Isa>* ahead, PendingScale* pending) {
   if (kShift != Shift::kLargeMax && narrow_enough<Isa, kShift, kPow2>(r))
-    return exp_sum_lanes<Isa, kStore, kShift, kPow2, true>(x, n, r.max, e, next, out, done, ahead);
-  return exp_sum_lanes<Isa, kStore, kShift, kPow2, false>(x, n, r.max, e, next, out, done, ahead);
+    return exp_sum_lanes<Isa, kStore, kShift, kPow2, true>(x, n, r.max, e, next, out, done, ahead, pending);
+  return exp_sum_lanes<Isa, kStore, kShift, kPow2, false>(x, n, r.max, e, next, out, done, ahead, pending);
 }
 
 // sum(p) in double; with kStore (softmax), also stores each p (a float) to e.
 template <class Isa, bool kStore>
 double row_exp_sum(const float* x, int64_t n, Range r, float* e, uintptr_t next, uintptr_t out,
-                   RangeOf<Isa>* ahead = nullptr) {
+                   RangeOf<Isa>* ahead = nullptr, PendingScale* pending = nullptr) {
   const float m = r.max;
   int64_t k = 0;
   double s = 0, shift = m;  // the scalar steps form p = e^(x - shift) 2^pow2, as the lanes do
@@ -276,13 +313,13 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, uintptr_t next,
     // n < 2^32 keeps a kPow2 sum under 2^102, so 1/sum and its low part are normal floats.
     const int scale = kStore && n < (int64_t(1) << 32) ? pow2_for_max<Isa>(m) : kNoPow2;
     switch (scale) {
-      case 0: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 0>(x, n, r, e, next, out, &k, ahead); break;
-      case -64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, -64>(x, n, r, e, next, out, &k, ahead); break;
-      case 64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 64>(x, n, r, e, next, out, &k, ahead); break;
-      case 128: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 128>(x, n, r, e, next, out, &k, ahead); break;
+      case 0: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 0>(x, n, r, e, next, out, &k, ahead, pending); break;
+      case -64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, -64>(x, n, r, e, next, out, &k, ahead, pending); break;
+      case 64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 64>(x, n, r, e, next, out, &k, ahead, pending); break;
+      case 128: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 128>(x, n, r, e, next, out, &k, ahead, pending); break;
       default:
-        s = std::fabs(m) < 16777216.0f ? exp_sum_by_range<Isa, kStore, Shift::kRecovered>(x, n, r, e, next, out, &k, ahead)
-                                       : exp_sum_by_range<Isa, kStore, Shift::kLargeMax>(x, n, r, e, next, out, &k, ahead);
+        s = std::fabs(m) < 16777216.0f ? exp_sum_by_range<Isa, kStore, Shift::kRecovered>(x, n, r, e, next, out, &k, ahead, pending)
+                                       : exp_sum_by_range<Isa, kStore, Shift::kLargeMax>(x, n, r, e, next, out, &k, ahead, pending);
     }
     if (scale != kNoPow2) {
       shift = 0;
@@ -321,26 +358,24 @@ void log_row(const float* x, float* y, int64_t n, Range r, const float* next) {
   for (; k < n; ++k) y[k] = float(double(x[k]) - m - ls);
 }
 
-// softmax of one row with its Range r. Its exp pass also takes the range blocks of
-// `ahead` (the next row, or null), whose lines come from memory while the exp computes
-// (a pass of its own would wait on them): 2 rows in L2, 4.1 -> 3.7 ns per 16 floats.
+// softmax of one row with its Range r: its p to y, left to `pending` for their scale
+// (first the previous row's, which its exp pass scales as it goes). Its exp pass also
+// takes the range blocks of `ahead` (the next row, or null), whose lines come from memory
+// while the exp computes (a pass of its own would wait on them): 2 rows in L2, 4.1 -> 3.7
+// ns per 16 floats.
 template <class Isa>
-void softmax_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead) {
-  using F = typename Isa::template Vec<float>;
-  int64_t k = 0;
+void softmax_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead, PendingScale* pending) {
   // The next row's lines are requested kAhead floats before the range blocks read them;
-  // y's 1 KiB ahead of the p stores. Past the row's end these are the next row's lines,
-  // or prefetches that never fault.
-  constexpr int64_t kAhead = 1024;
+  // y's 4 KiB ahead of the p stores (medians of the time from memory against 4 KiB: 1 and
+  // 2 KiB 1.06x, 6 and 8 KiB 1.01x). Past the row's end these are the next row's lines, or
+  // prefetches that never fault.
+  constexpr int64_t kAhead = 1024, kOutAhead = 1024;
   const uintptr_t next = ahead ? address<Isa>(ahead->x, kAhead) : 0;
-  const double inv = 1 / row_exp_sum<Isa, true>(x, n, r, y, next, n > 512 ? address<Isa>(y, 256) : 0, ahead);
-  const float inv_hi = float(inv), inv_lo = float(inv - inv_hi);
-  const auto hi = F::set1(inv_hi), lo = F::set1(inv_lo);
-  for (; k + F::kWidth <= n; k += F::kWidth) {
-    const auto p = F::loadu(y + k);
-    F::storeu(y + k, F::fmadd(p, hi, F::mul(p, lo)));
-  }
-  for (; k < n; ++k) y[k] = float(double(y[k]) * inv);
+  const uintptr_t out = n > 512 ? address<Isa>(y, kOutAhead) : 0;  // the rows it prefetched for before
+  const double inv = 1 / row_exp_sum<Isa, true>(x, n, r, y, next, out, ahead, pending);
+  finish_scale<Isa>(pending);
+  const float inv_hi = float(inv);
+  *pending = PendingScale{y, n, 0, inv, inv_hi, float(inv - inv_hi)};
 }
 
 // Rows one after the other; a row's Range comes from the previous row's exp pass
@@ -349,6 +384,7 @@ template <class Isa>
 void f32_rows(const float* x, float* y, int64_t rows, int64_t n, bool log) {
   if (n == 0) return;
   Range r = row_range<Isa>(x, n);
+  PendingScale pending;
   for (int64_t i = 0; i < rows; ++i) {
     const float* row = x + i * n;
     const float* next = i + 1 < rows ? row + n : nullptr;
@@ -357,10 +393,11 @@ void f32_rows(const float* x, float* y, int64_t rows, int64_t n, bool log) {
       if (next) r = row_range<Isa>(next, n);
     } else {
       RangeOf<Isa> ahead(next);
-      softmax_row<Isa>(row, y + i * n, n, r, next ? &ahead : nullptr);
+      softmax_row<Isa>(row, y + i * n, n, r, next ? &ahead : nullptr, &pending);
       if (next) r = ahead.finish(n);
     }
   }
+  finish_scale<Isa>(&pending);
 }
 
 template <class Isa>

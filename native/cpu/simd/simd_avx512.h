@@ -54,6 +54,8 @@ template <> struct Vec<float> {
   }
   // min(x, hi), and NaN for NaN x.
   static Reg at_most(Reg x, Reg hi) { return _mm512_min_ps(hi, x); }
+  // max(x, lo), and x where either is NaN (the mirror of at_most).
+  static Reg at_least(Reg x, Reg lo) { return _mm512_max_ps(lo, x); }
   // table[k] in each lane, k the low three bits of index's bit pattern (the float
   // 2^23 + k holds k there): one permute; the 8 entries, doubled to fill the
   // register, stay in a register across a loop.

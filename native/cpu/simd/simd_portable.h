@@ -86,6 +86,8 @@ template <> struct Vec<float> : VecImpl<float, f32x4> {
   }
   // min(x, hi), and NaN for NaN x.
   static Reg at_most(Reg x, Reg hi) { return (x > hi) ? hi : x; }
+  // max(x, lo), and x where either is NaN (the mirror of at_most).
+  static Reg at_least(Reg x, Reg lo) { return (x < lo) ? lo : x; }
   // table[k] in each lane, k the low three bits of index's bit pattern (the float
   // 2^23 + k holds k there).
   static Reg lookup8(Reg index, const T* table) {
