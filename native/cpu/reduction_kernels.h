@@ -11,10 +11,10 @@
 // Memory: a fold only reads, so one core's misses in flight bound it. The hardware
 // prefetcher follows a stream within a 4 KiB page and starts cold on each new one:
 // contiguous folds touch each page ahead of the loads (kick_page_ahead) and leave the
-// lines in between to it. Column folds over rows that follow each other read four
-// long streams, one per quarter of the rows (fold_row_quarters), which cross pages in
-// order and need no prefetch; other column folds read eight rows a step, streams of a
-// page or less, and prefetch every line ahead (kColumnPrefetchBytes).
+// lines in between to it. Column folds over rows of 32-4096 columns that follow each
+// other read four long streams, one per quarter of the rows (fold_row_quarters), which
+// cross pages in order and need no prefetch; other column folds read eight rows a step,
+// streams of a page or less, and prefetch every line ahead (kColumnPrefetchBytes).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -176,11 +176,12 @@ void fold_runs(const void* x_data, int64_t count, int64_t run_step, int64_t n, i
 
 // Bytes the column fold prefetches ahead in each row: eight streams of at most one
 // column block (4 KiB of float32, a page) each start cold for the hardware prefetcher.
-// Measured on [4096, 4096] float32 over axis 0 against prefetching the next eight rows
-// whole (the previous scheme) and column blocks of 4096: 1 KiB ahead in the same rows
-// was fastest. Rechecked with the page kicks of the contiguous folds: 512 B-3 KiB
-// ahead within noise, 4 KiB 1.2x the time; kicking each row's pages instead, 1.1-1.2x;
-// folding 1, 2, 4 or 16 rows per pass instead of 8 (fewer streams, or more): 1.0-2.3x.
+// Measured on [4096, 4096] float32 over axis 0 (since folded by quarters) against
+// prefetching the next eight rows whole (the previous scheme) and column blocks of 4096:
+// 1 KiB ahead in the same rows was fastest. Rechecked with the page kicks of the
+// contiguous folds: 512 B-3 KiB ahead within noise, 4 KiB 1.2x the time; kicking each
+// row's pages instead, 1.1-1.2x; folding 1, 2, 4 or 16 rows per pass instead of 8
+// (fewer streams, or more): 1.0-2.3x.
 constexpr int64_t kColumnPrefetchBytes = 1024;
 
 // into[j] = fold(into[j], rows r < count of x[r * row_stride + j * col_stride]);
