@@ -270,22 +270,23 @@ void fold_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t 
 constexpr int64_t kQuarterBlockRows = 32;
 
 // acc[j] = fold(acc[j], rows r < rows of x[r * row_stride + j]), four rows a step (the
-// driver's choice for rows that follow each other): row r of each quarter of the rows, folded
-// as a tree of depth 2 into `block`, a row of accumulators that takes kQuarterBlockRows
-// steps, then folds into acc; the last rows % 4 rows fold into acc one by one. Four
-// streams that each run through their quarter in memory order and so cross pages in
-// order, which the hardware prefetcher follows without help. Sum over axis 0, float32,
-// one thread (CPU time, medians of runs interleaved in one process, loaded VM) against
-// 8 rows a step (fold_columns) and, for 32-128 columns, one row a step in memory order
-// (the previous scheme): [4096, 4096] 0.75-0.96, median 0.85 (1.05-1.1x the time of
-// sum(all); one loaded stretch 1.0-1.1), [16384, 1024] 0.82-0.88, [65536, 256] 0.71-0.92,
-// [131072, 128] 0.84-0.93, [167772, 100] 0.73, [262144, 64] 0.63-0.72, [524288, 32]
-// 0.48-0.54; max over axis 0: [4096, 4096] 0.90-0.95, [262144, 64] 0.5. [1048576, 16] 1.03
-// and [2097152, 8] 1.25 (each step waits on the previous step's stores of a few
-// accumulators), so narrower rows keep fold_columns.
-// Rejected: 2 quarters (a block store per line read) 1.5x the time of sum(all), 8
-// quarters 1.1-1.13x, 4 consecutive rows a step 1.75x, page kicks per stream 1.2-1.3x,
-// 4096-column panels of wider rows 1.1-1.3x the time of 8 rows a step.
+// driver's choice for rows that follow each other): row r of each quarter of the rows,
+// folded as a tree of depth 2 into `block`, a row of accumulators that takes
+// kQuarterBlockRows steps, then folds into acc; the last rows % 4 rows fold into acc one
+// by one. Four streams that each run through their quarter in memory order, so they
+// cross pages in order, which the hardware prefetcher follows without help.
+// Sum over axis 0, float32, new/old time (old: 8 rows a step; one row a step in memory
+// order for 32-128 columns). g++ harness, 1 thread, CPU time, interleaved medians:
+// [4096, 4096] 0.75-0.96 (median 0.85), [16384, 1024] 0.82-0.88, [65536, 256] 0.71-0.92,
+// [131072, 128] 0.84-0.93, [262144, 64] 0.63-0.72, [524288, 32] 0.48-0.54; max over
+// [4096, 4096] 0.90-0.95. The addon (huge-page tensors, both builds in one node process,
+// paired medians, 1 and 2 threads): [4096, 4096] 0.85-1.0, typically 0.9 (1.2x the time
+// of sum(all), was 1.3-1.4x), [65536, 256] 0.71, [16384, 1024] 0.85, [262144, 64]
+// 0.64-0.80. Not taken: [1048576, 16] 1.03 and [2097152, 8] 1.25 (each step waits on the
+// previous step's stores of a few accumulators); 2 quarters (a block store per line
+// read) 1.5x the time of sum(all); 8 quarters 1.1-1.13x; 4 consecutive rows a step 1.75x;
+// page kicks per stream 1.2-1.3x; 4096-column panels of wider rows 1.1-1.3x the time of
+// 8 rows a step.
 template <class Isa, class T, ReduceOp OP>
 void fold_row_quarters(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, int64_t,
                        double* acc, double* block) {
