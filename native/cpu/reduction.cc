@@ -27,26 +27,24 @@ const ReductionIsaTable& reduction_kernels() {
 constexpr int64_t kSegmentElements = 1 << 16;
 // Runs up to this long are folded as columns when there are many of them.
 constexpr int64_t kShortRun = 8;
-// Column folds keep this many double accumulators per work item, plus as many for the
-// current row block: 2 x 8 KiB, half of L1. (Blocks of 4096, full rows of a [4096, 4096]
-// input folded by row chunks, measured no faster once the rows are prefetched.)
+// Column folds 8 rows a step keep this many double accumulators per work item, plus as
+// many for the current row block: 2 x 8 KiB, half of L1. (Blocks of 4096, full rows of a
+// [4096, 4096] input folded by row chunks, measured no faster once the rows are
+// prefetched.) Folds by quarters take whole rows of up to kQuarterMaxColumns instead.
 constexpr int64_t kMaxColumnBlock = 1024;
 // Rows of one column-fold chunk: its row blocks fold into the chunk's accumulators in
 // sequence, and the chunks pairwise, which bounds the depth of every sum's tree.
 constexpr int64_t kMaxChunkRows = 4096;
 // Elements per row chunk when rows are split for the threads (few column blocks).
 constexpr int64_t kRowChunkElements = 1 << 20;
-// Column folds read the rows in memory order (fold_rows_in_order), one stream per
-// thread, for rows of kInOrderMinColumns to kInOrderMaxColumns; with fewer, each row's
-// few accumulators wait on the previous row's stores; with more, the accumulator row
-// (in double) competes with the stream for L1 and 8 rows a step is as fast or faster.
-// Chunks of at most 32 blocks of kInOrderBlockRows rows. Sums over axis 0 of
-// [2^24 / cols, cols] float32, in-order over 8-rows-a-step time (medians of runs
-// interleaved in one process, 2 threads, loaded VM): 16 columns 1.0-3.2x, 32 0.62-0.95,
-// 64 0.47-0.70, 100 0.48-0.92, 128 0.75-0.87, 256 0.99-1.38, 4096 1.7-1.9.
-constexpr int64_t kInOrderMinColumns = 32;
-constexpr int64_t kInOrderMaxColumns = 128;
-constexpr int64_t kMaxInOrderChunkRows = 1024;
+// Column folds over rows of kQuarterMinColumns to kQuarterMaxColumns that follow each
+// other fold four rows a step, one from each quarter of the rows (fold_row_quarters:
+// four streams per thread that cross pages in order), in one column block as wide as
+// the rows. Narrower rows keep 8 rows a step (each step would wait on the previous
+// step's stores of a few accumulators); wider ones too, as column blocks of them make
+// every row a short stream again (measurements in reduction_kernels.h).
+constexpr int64_t kQuarterMinColumns = 32;
+constexpr int64_t kQuarterMaxColumns = 4096;
 
 // Partials folded pairwise (halves, recursively), so their rounding adds log2(n) steps.
 double fold_pairwise(kernels::ReduceOp op, const double* v, int64_t n) {
@@ -206,8 +204,9 @@ void reduce_runs(kernels::ReduceOp op, FoldRunsFn fold_runs, const TensorView& x
 // The innermost dim is kept: outputs along it are folded together, a block of columns
 // at a time, over the rows of the reduced dims. The rows of a single reduced dim are
 // cut into chunks (more of them when there are few column blocks to share among the
-// threads) whose partials are folded pairwise. Narrow rows are folded in memory order.
-void reduce_columns(kernels::ReduceOp op, FoldColumnsFn fold_columns, FoldColumnsFn fold_rows_in_order,
+// threads) whose partials are folded pairwise. Rows that follow each other are folded
+// by quarters (fold_row_quarters, where the op and dtype have one).
+void reduce_columns(kernels::ReduceOp op, FoldColumnsFn fold_columns, FoldColumnsFn fold_row_quarters,
                     const TensorView& x, const TensorView& out, const ReductionNest& nest, double divisor) {
   const int64_t out_count = out.numel(), total = x.numel();
   const size_t kept_rank = nest.kept_sizes.size(), reduced_rank = nest.reduced_sizes.size();
@@ -222,14 +221,15 @@ void reduce_columns(kernels::ReduceOp op, FoldColumnsFn fold_columns, FoldColumn
   const int64_t rows = reduced_rank ? nest.reduced_sizes.back() : 1;
   const int64_t row_stride = reduced_rank ? nest.reduced_strides.back() : 0;
   const size_t outer_reduced = reduced_rank ? reduced_rank - 1 : 0;
-  const bool in_order = fold_rows_in_order && col_stride == 1 && outer_reduced == 0 && cols >= kInOrderMinColumns &&
-                        cols <= kInOrderMaxColumns;
-  if (in_order) fold_columns = fold_rows_in_order;
-  const int64_t col_blocks = (cols + kMaxColumnBlock - 1) / kMaxColumnBlock;
+  const bool quarters = fold_row_quarters && col_stride == 1 && outer_reduced == 0 && row_stride == cols &&
+                        cols >= kQuarterMinColumns && cols <= kQuarterMaxColumns;
+  if (quarters) fold_columns = fold_row_quarters;
+  const int64_t max_col_block = quarters ? cols : kMaxColumnBlock;
+  const int64_t col_blocks = (cols + max_col_block - 1) / max_col_block;
   const int64_t col_block = (cols + col_blocks - 1) / col_blocks;
-  int64_t chunk_rows = outer_reduced != 0 ? rows : in_order ? kMaxInOrderChunkRows : kMaxChunkRows;
+  int64_t chunk_rows = outer_reduced != 0 ? rows : kMaxChunkRows;
   if (parallel && outer_reduced == 0 && outer_outputs * col_blocks < 8) {
-    chunk_rows = std::min(chunk_rows, std::max(in_order ? kInOrderBlockRows : kColumnBlockRows, kRowChunkElements / col_block));
+    chunk_rows = std::min(chunk_rows, std::max(kColumnBlockRows, kRowChunkElements / col_block));
   }
   const int64_t row_chunks = (rows + chunk_rows - 1) / chunk_rows;
   const int64_t row_chunk = (rows + row_chunks - 1) / row_chunks;
@@ -294,18 +294,18 @@ void reduce_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>
   }
   const ReductionNest nest = plan_reduction(x, axes);
   const ReductionIsaTable& kernels = reduction_kernels();
-  const FoldColumnsFn in_order_fold = int(x.dtype) < 2 ? kernels.fold_rows_in_order[int(OP)][int(x.dtype)] : nullptr;
+  const FoldColumnsFn quarters_fold = int(x.dtype) < 2 ? kernels.fold_row_quarters[int(OP)][int(x.dtype)] : nullptr;
   if (nest.last_dim_reduced && nest.kept_sizes.size() == 1 && nest.reduced_sizes.size() == 1 &&
       nest.reduced_sizes[0] <= kShortRun) {
     // Many short runs: folded as columns (outputs side by side, one step per run
     // position) instead of one fold call per output.
     ReductionNest as_columns = nest;
     as_columns.last_dim_reduced = false;
-    reduce_columns(OP, kernels.fold_columns[int(OP)][int(x.dtype)], in_order_fold, x, out, as_columns, divisor);
+    reduce_columns(OP, kernels.fold_columns[int(OP)][int(x.dtype)], quarters_fold, x, out, as_columns, divisor);
   } else if (nest.last_dim_reduced || nest.kept_sizes.empty()) {
     reduce_runs(OP, kernels.fold_runs[int(OP)][int(x.dtype)], x, out, nest, divisor);
   } else {
-    reduce_columns(OP, kernels.fold_columns[int(OP)][int(x.dtype)], in_order_fold, x, out, nest, divisor);
+    reduce_columns(OP, kernels.fold_columns[int(OP)][int(x.dtype)], quarters_fold, x, out, nest, divisor);
   }
 }
 

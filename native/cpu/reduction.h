@@ -23,17 +23,14 @@ using FoldColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, 
 // Rows per block of a column fold: rows fold into the block, blocks into acc.
 constexpr int64_t kColumnBlockRows = 64;
 
-// Rows per block of an in-order column fold (fold_rows_in_order): rows fold into the
-// block one by one, blocks into acc.
-constexpr int64_t kInOrderBlockRows = 32;
-
 struct ReductionIsaTable {
   const char* isa;
   FoldRunsFn fold_runs[kernels::kNumReduceOps][kReductionDTypes];
   FoldColumnsFn fold_columns[kernels::kNumReduceOps][kReductionDTypes];
-  // The same fold reading the rows in memory order, for col_stride 1; float32 and
-  // float64 with sum/mean/prod/max/min only (nullptr elsewhere).
-  FoldColumnsFn fold_rows_in_order[kernels::kNumReduceOps][2];
+  // The same fold four rows a step, one from each quarter of the rows, for col_stride 1
+  // (reduction_kernels.h: for rows that follow each other); float32 and float64 with
+  // sum/mean/prod/max/min only (nullptr elsewhere).
+  FoldColumnsFn fold_row_quarters[kernels::kNumReduceOps][2];
 };
 
 extern const ReductionIsaTable kReductionAvx512;

@@ -11,9 +11,10 @@
 // Memory: a fold only reads, so one core's misses in flight bound it. The hardware
 // prefetcher follows a stream within a 4 KiB page and starts cold on each new one:
 // contiguous folds touch each page ahead of the loads (kick_page_ahead) and leave the
-// lines in between to it; column folds, whose eight rows are streams of a page or
-// less, prefetch every line ahead (kColumnPrefetchBytes). Column folds of narrow rows
-// read the rows in memory order instead (fold_rows_in_order): one stream per thread.
+// lines in between to it. Column folds over rows of 32-4096 columns that follow each
+// other read four long streams, one per quarter of the rows (fold_row_quarters), which
+// cross pages in order and need no prefetch; other column folds read eight rows a step,
+// streams of a page or less, and prefetch every line ahead (kColumnPrefetchBytes).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -175,11 +176,12 @@ void fold_runs(const void* x_data, int64_t count, int64_t run_step, int64_t n, i
 
 // Bytes the column fold prefetches ahead in each row: eight streams of at most one
 // column block (4 KiB of float32, a page) each start cold for the hardware prefetcher.
-// Measured on [4096, 4096] float32 over axis 0 against prefetching the next eight rows
-// whole (the previous scheme) and column blocks of 4096: 1 KiB ahead in the same rows
-// was fastest. Rechecked with the page kicks of the contiguous folds: 512 B-3 KiB
-// ahead within noise, 4 KiB 1.2x the time; kicking each row's pages instead, 1.1-1.2x;
-// folding 1, 2, 4 or 16 rows per pass instead of 8 (fewer streams, or more): 1.0-2.3x.
+// Measured on [4096, 4096] float32 over axis 0 (since folded by quarters) against
+// prefetching the next eight rows whole (the previous scheme) and column blocks of 4096:
+// 1 KiB ahead in the same rows was fastest. Rechecked with the page kicks of the
+// contiguous folds: 512 B-3 KiB ahead within noise, 4 KiB 1.2x the time; kicking each
+// row's pages instead, 1.1-1.2x; folding 1, 2, 4 or 16 rows per pass instead of 8
+// (fewer streams, or more): 1.0-2.3x.
 constexpr int64_t kColumnPrefetchBytes = 1024;
 
 // into[j] = fold(into[j], rows r < count of x[r * row_stride + j * col_stride]);
@@ -263,41 +265,63 @@ void fold_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t 
   }
 }
 
-// Rows read in memory order: x's rows fold one after another into `block` (a row of
-// accumulators that stays in cache), kInOrderBlockRows at a time, then `block` into
-// `acc`. One sequential stream per thread instead of one per row folded together;
-// pages are kicked ahead as in the contiguous folds, across rows when they follow
-// each other (without: float64 rows of 32-128 took 1.08-1.19x the time, float32 rows
-// 0.8-1.0x; kept for both). Vector ops over float or double with unit column stride only.
+// Rows per block of a quarters fold: each quarter's rows fold into the block this many at
+// a time, then the block into acc.
+constexpr int64_t kQuarterBlockRows = 32;
+
+// acc[j] = fold(acc[j], rows r < rows of x[r * row_stride + j]), four rows a step (the
+// driver's choice for rows that follow each other): row r of each quarter of the rows,
+// folded as a tree of depth 2 into `block`, a row of accumulators that takes
+// kQuarterBlockRows steps, then folds into acc; the last rows % 4 rows fold into acc one
+// by one. Four streams that each run through their quarter in memory order, so they
+// cross pages in order, which the hardware prefetcher follows without help.
+// Sum over axis 0, float32, new/old time (old: 8 rows a step; one row a step in memory
+// order for 32-128 columns). g++ harness, 1 thread, CPU time, interleaved medians:
+// [4096, 4096] 0.75-0.96 (median 0.85), [16384, 1024] 0.82-0.88, [65536, 256] 0.71-0.92,
+// [131072, 128] 0.84-0.93, [262144, 64] 0.63-0.72, [524288, 32] 0.48-0.54; max over
+// [4096, 4096] 0.90-0.95. The addon (huge-page tensors, both builds in one node process,
+// paired medians, 1 and 2 threads): [4096, 4096] 0.85-1.0, typically 0.9 (1.2x the time
+// of sum(all), was 1.3-1.4x), [65536, 256] 0.71, [16384, 1024] 0.85, [262144, 64]
+// 0.64-0.80. Not taken: [1048576, 16] 1.03 and [2097152, 8] 1.25 (each step waits on the
+// previous step's stores of a few accumulators); 2 quarters (a block store per line
+// read) 1.5x the time of sum(all); 8 quarters 1.1-1.13x; 4 consecutive rows a step 1.75x;
+// page kicks per stream 1.2-1.3x; 4096-column panels of wider rows 1.1-1.3x the time of
+// 8 rows a step.
 template <class Isa, class T, ReduceOp OP>
-void fold_rows_in_order(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, int64_t,
-                        double* acc, double* block) {
+void fold_row_quarters(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, int64_t,
+                       double* acc, double* block) {
   using V = typename Isa::template Vec<double>;
   using L = VectorLanes<V, T, OP>;
   constexpr int W = L::kWidth;
-  constexpr int64_t kStepBytes = int64_t(W) * int64_t(sizeof(T));
   const T* x = static_cast<const T*>(x_data);
-  const int64_t vector_cols = cols / W * W;
-  const bool rows_follow = row_stride == cols;
-  const char* x_end = reinterpret_cast<const char*>(x + (rows - 1) * row_stride + cols);
-  for (int64_t r0 = 0; r0 < rows; r0 += kInOrderBlockRows) {
-    const int64_t r_end = rows - r0 < kInOrderBlockRows ? rows : r0 + kInOrderBlockRows;
-    // From the identity: the first row folds in exactly (x + 0, x * 1, max(-inf, x)), but
-    // for a -0 sum, which becomes +0 here as it does when the block folds into acc.
+  const int64_t quarter = rows / 4, quarter_stride = quarter * row_stride, vector_cols = cols / W * W;
+  for (int64_t r0 = 0; r0 < quarter; r0 += kQuarterBlockRows) {
+    const int64_t r_end = quarter - r0 < kQuarterBlockRows ? quarter : r0 + kQuarterBlockRows;
     for (int64_t j = 0; j < cols; ++j) block[j] = reduce_identity(OP);
     for (int64_t r = r0; r < r_end; ++r) {
-      const T* row = x + r * row_stride;
-      const char* end = rows_follow ? x_end : reinterpret_cast<const char*>(row + cols);
+      const T* x0 = x + r * row_stride;
+      const T *x1 = x0 + quarter_stride, *x2 = x1 + quarter_stride, *x3 = x2 + quarter_stride;
       int64_t j = 0;
       for (; j < vector_cols; j += W) {
-        kick_page_ahead(row + j, kStepBytes, end);
-        V::storeu(block + j, L::fold(V::loadu(block + j), L::load(row + j, 1)));
+        const auto four = L::fold(L::fold(L::load(x0 + j, 1), L::load(x1 + j, 1)),
+                                  L::fold(L::load(x2 + j, 1), L::load(x3 + j, 1)));
+        V::storeu(block + j, L::fold(V::loadu(block + j), four));
       }
-      for (; j < cols; ++j) block[j] = reduce_fold(OP, block[j], double(row[j]));
+      for (; j < cols; ++j) {
+        const double four = reduce_fold(OP, reduce_fold(OP, double(x0[j]), double(x1[j])),
+                                        reduce_fold(OP, double(x2[j]), double(x3[j])));
+        block[j] = reduce_fold(OP, block[j], four);
+      }
     }
     int64_t j = 0;
-    for (; j + W <= cols; j += W) V::storeu(acc + j, L::fold(V::loadu(acc + j), V::loadu(block + j)));
+    for (; j < vector_cols; j += W) V::storeu(acc + j, L::fold(V::loadu(acc + j), V::loadu(block + j)));
     for (; j < cols; ++j) acc[j] = reduce_fold(OP, acc[j], block[j]);
+  }
+  for (int64_t r = 4 * quarter; r < rows; ++r) {
+    const T* row = x + r * row_stride;
+    int64_t j = 0;
+    for (; j < vector_cols; j += W) V::storeu(acc + j, L::fold(V::loadu(acc + j), L::load(row + j, 1)));
+    for (; j < cols; ++j) acc[j] = reduce_fold(OP, acc[j], double(row[j]));
   }
 }
 
@@ -309,8 +333,8 @@ constexpr void fill_folds(ReductionIsaTable& t, std::index_sequence<I...>) {
     t.fold_columns[I][1] = &fold_columns<Isa, double, ReduceOp(I)>,
     t.fold_columns[I][2] = &fold_columns<Isa, int32_t, ReduceOp(I)>,
     t.fold_columns[I][3] = &fold_columns<Isa, uint8_t, ReduceOp(I)>,
-    t.fold_rows_in_order[I][0] = kVectorizable<float, ReduceOp(I)> ? &fold_rows_in_order<Isa, float, ReduceOp(I)> : nullptr,
-    t.fold_rows_in_order[I][1] = kVectorizable<double, ReduceOp(I)> ? &fold_rows_in_order<Isa, double, ReduceOp(I)> : nullptr),
+    t.fold_row_quarters[I][0] = kVectorizable<float, ReduceOp(I)> ? &fold_row_quarters<Isa, float, ReduceOp(I)> : nullptr,
+    t.fold_row_quarters[I][1] = kVectorizable<double, ReduceOp(I)> ? &fold_row_quarters<Isa, double, ReduceOp(I)> : nullptr),
    ...);
 }
 

@@ -10,9 +10,9 @@
  * pairwise block partials add at most log2 of the block count, a run's tail of fewer
  * than one block at most 63 vector steps and 7 scalar ones, the lanes 3, segment or
  * row-chunk partials log2 of their count; a column fold: 11 within a block of 64 rows (8 rows a step),
- * at most 64 blocks per chunk, then chunks pairwise; a column fold in row order (rows of 32 to 128
- * columns): 31 within a block of 32 rows (one row a step), at most 32 blocks per chunk of 1024 rows,
- * then chunks pairwise). So |sum - exact| <= 128 u sum|x|
+ * at most 64 blocks per chunk, then chunks pairwise; a column fold by quarters (rows of 32 to 4096
+ * columns that follow each other): 2 within a step of four rows, 32 within a block of 32 steps, at
+ * most 32 blocks per chunk of 4096 rows, 3 rows left over, then chunks pairwise). So |sum - exact| <= 128 u sum|x|
  * with u = 2^-53 (Higham, 4.3), plus the final rounding to the output type: half an
  * ulp of float32 (2^-24 |exact|), and for the float64 reference its own error (2u |exact|).
  */
@@ -141,12 +141,12 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     const wide = Float32Array.from(positive(r2 * c2, 3));
     expectAccurate('float32 sum over axis 0 of [300, 5000]', run('sum', wide, [r2, c2], 'float32', [0]),
       Array.from({ length: c2 }, (_, j) => exactSum(wide, range(j, r2, c2))), 'float32');
-    // Rows of 32 to 128 columns are folded in row order: many chunks of 32-row blocks,
-    // columns not a vector multiple.
+    // Rows of 32 to 4096 columns are folded by quarters: five chunks of 4003 rows (quarters of
+    // 1000 rows, the deepest: 32 blocks each, and 3 rows left over), columns not a vector multiple.
     const [r3, c3] = [20011, 100];
-    const rowOrder = Float32Array.from(positive(r3 * c3, 6));
-    expectAccurate('float32 sum over axis 0 of [20011, 100]', run('sum', rowOrder, [r3, c3], 'float32', [0]),
-      Array.from({ length: c3 }, (_, j) => exactSum(rowOrder, range(j, r3, c3))), 'float32');
+    const byQuarters = Float32Array.from(positive(r3 * c3, 6));
+    expectAccurate('float32 sum over axis 0 of [20011, 100]', run('sum', byQuarters, [r3, c3], 'float32', [0]),
+      Array.from({ length: c3 }, (_, j) => exactSum(byQuarters, range(j, r3, c3))), 'float32');
     // A middle axis: outputs of both outer and inner kept dims.
     const [a, b, c] = [3, 5000, 70];
     const middle = positive(a * b * c, 4);
@@ -168,8 +168,11 @@ describe.each(isas)('reductions on the %s path', (isa) => {
       [[20000, 5], [1]], // many short runs, folded as columns
       [[1000, 17], [1]], // runs of two vectors and a scalar tail, folded in batches of outputs
       [[7, 300, 8], [2]], // the same, kept dims merged
-      [[300, 257], [0]], // leading axis, column block narrower than the input
-      [[300, 37], [0]], // leading axis, 32 to 128 columns: folded in row order
+      [[301, 257], [0]], // leading axis, 32 to 4096 columns: folded by quarters, one row left over
+      [[303, 37], [0]], // the same, three rows left over and a scalar column tail
+      [[3, 40], [0]], // the same, fewer rows than quarters
+      [[20, 4200], [0]], // leading axis, column blocks narrower than the input: 8 rows a step
+      [[300, 17], [0]], // leading axis, fewer than 32 columns: 8 rows a step
       [[5, 7, 9, 11], [0, 2]], // kept innermost dim, two reduced dims
       [[5, 7, 9, 11], [1, 3]], // reduced innermost dim, two reduced dims
       [[4, 1, 33], [1]], // only size-1 dims reduced
@@ -211,6 +214,15 @@ describe.each(isas)('reductions on the %s path', (isa) => {
         for (const op of ['sum', 'max', 'min', 'prod', 'mean']) {
           expect(run(op, values, [n], dtype)[0], `${op} ${dtype} with NaN at ${at}`).toBeNaN();
         }
+      }
+      // Over axis 0 by quarters: NaN in a quarter's row and in the last row (left over).
+      const [rows, cols] = [403, 70];
+      const grid = positive(rows * cols, 10);
+      grid[150 * cols + 9] = NaN;
+      grid[402 * cols + 5] = NaN;
+      for (const op of ['sum', 'max', 'min', 'prod', 'mean']) {
+        const nans = run(op, grid, [rows, cols], dtype, [0]).map((v) => Number.isNaN(v));
+        expect(nans, `${op} ${dtype} over axis 0 with NaN in columns 5 and 9`).toEqual(nans.map((_, j) => j === 5 || j === 9));
       }
       const values = positive(n, 9);
       values[12345] = Infinity;
