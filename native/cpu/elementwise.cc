@@ -8,6 +8,7 @@
 #include <variant>
 #include <vector>
 
+#include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "../kernels/elementwise.h"
 #include "cpu_kernels.h"
@@ -20,6 +21,12 @@ namespace {
 using namespace loops;
 
 const ElementwiseTable& table() { return *active_kernels().elementwise; }
+
+// An output larger than the last-level cache reaches its consumer from memory anyway: written
+// around the caches (streaming stores), which saves reading each of its lines in first.
+bool stream_output(const TensorView& out) {
+  return out.numel() * int64_t(engine::dtype_size(out.dtype)) > engine::cpu_info().l3_bytes;
+}
 
 template <kernels::UnaryOp OP>
 void unary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& inputs,
@@ -46,13 +53,14 @@ void binary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& in
   const BinaryRowFn fn = table().binary[int(OP)][int(a.dtype)];
   if (small_flat_output(out)) {
     const int64_t a_step = flat_step(a, out), b_step = flat_step(b, out);
-    if (a_step >= 0 && b_step >= 0) return fn(out.numel(), a.data, a_step, b.data, b_step, out.data);
+    if (a_step >= 0 && b_step >= 0) return fn(out.numel(), a.data, a_step, b.data, b_step, out.data, false);
   }
   const LoopNest nest =
       collapse(out.shape, {broadcast_strides(a, out.shape), broadcast_strides(b, out.shape), out.strides});
   const int64_t a_step = nest.strides[0].back(), b_step = nest.strides[1].back();
+  const bool stream = stream_output(out);
   for_each_run(nest, [&](int64_t n, const int64_t* off) {
-    fn(n, byte_ptr(a, off[0]), a_step, byte_ptr(b, off[1]), b_step, byte_ptr(out, off[2]));
+    fn(n, byte_ptr(a, off[0]), a_step, byte_ptr(b, off[1]), b_step, byte_ptr(out, off[2]), stream);
   });
 }
 

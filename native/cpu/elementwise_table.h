@@ -14,8 +14,10 @@ constexpr int kNumDTypes = 4;  // engine::DType order: float32, float64, int32, 
 
 // out[i] = op(x[i * x_stride]) for i < n; out is contiguous.
 using UnaryRowFn = void (*)(int64_t n, const void* x, int64_t x_stride, void* out);
-// out[i] = op(a[i * a_stride], b[i * b_stride]); a stride of 0 broadcasts.
-using BinaryRowFn = void (*)(int64_t n, const void* a, int64_t a_stride, const void* b, int64_t b_stride, void* out);
+// out[i] = op(a[i * a_stride], b[i * b_stride]); a stride of 0 broadcasts. stream: out may be
+// written around the caches (streaming stores, for an output larger than they are; the same values).
+using BinaryRowFn = void (*)(int64_t n, const void* a, int64_t a_stride, const void* b, int64_t b_stride, void* out,
+                             bool stream);
 
 struct ElementwiseTable {
   UnaryRowFn unary[kernels::kNumUnaryOps][kNumDTypes];

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "cpu_kernels.h"
 #include "isa.h"
@@ -27,6 +28,9 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
   const int64_t tiles = (n + tile - 1) / tile;
   char* out_base = static_cast<char*>(out.data);
   const size_t last = chain.size() - 1;
+  // An output larger than the last-level cache: a final binary member writes it around the caches
+  // (streaming stores; tanh(a) * b and a * b + c at 64 MiB: 0.91x to 0.96x the CPU time).
+  const bool stream = n * esize > engine::cpu_info().l3_bytes;
   engine::thread_pool().parallel_for(tiles, kTilesPerItem, [&](int64_t begin, int64_t end) {
     // One tile per non-final member; the final member writes to the output.
     std::vector<double> scratch(size_t(chain.size() * tile * esize / 8 + 8));
@@ -45,14 +49,15 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
       };
       for (size_t i = 0; i < chain.size(); ++i) {
         const kernels::FusedMember& m = chain[i];
-        void* dst = i == last ? static_cast<void*>(out_base + start * esize) : static_cast<void*>(temps + int64_t(i) * tile * esize);
+        const bool final_member = i == last;
+        void* dst = final_member ? static_cast<void*>(out_base + start * esize) : static_cast<void*>(temps + int64_t(i) * tile * esize);
         int64_t sa = 0, sb = 0;
         const void* a = operand(m, 0, &sa);
         if (m.unary) {
           table.unary[m.op][dt](count, a, sa, dst);
         } else {
           const void* b = operand(m, 1, &sb);
-          table.binary[m.op][dt](count, a, sa, b, sb, dst);
+          table.binary[m.op][dt](count, a, sa, b, sb, dst, final_member && stream);
         }
       }
     }

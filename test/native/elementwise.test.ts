@@ -217,6 +217,36 @@ describe.each(isas)('elementwise on the %s path', (isa) => {
   });
 });
 
+describe.each(isas)('elementwise outputs past the last-level cache on the %s path', (isa) => {
+  const l3Bytes = native.backendInfo().cpu.l3Bytes;
+  // A binary op's output larger than the cache is written by streaming stores from the first element aligned to the
+  // vector (the elements before it by plain stores); its values must be those of the same rows in a small call (plain
+  // stores). The ops run in chunks of about 16K elements, and with rows of 1003 the chunks start unaligned. gelu: a
+  // unary op, which stores plainly at any size.
+  const n = 1003, part = 40; // rows checked: the first ones and the last ones
+  const cases: [string, NativeDType][] = [['add', 'float32'], ['maximum', 'float32'], ['multiply', 'float64'], ['gelu', 'float32']];
+  it.skipIf(l3Bytes > 64 * 1024 * 1024).each(cases)('%s %s gives the bits of its rows alone', (op, dtype) => {
+    native.setIsa(isa);
+    const rows = Math.ceil(l3Bytes / (ARRAY[dtype].BYTES_PER_ELEMENT * n)) + 37;
+    const x = ARRAY[dtype].from(randomArray(rows * n, 31), (v) => v * 3);
+    const y = ARRAY[dtype].from(randomArray(rows * n, 32), (v) => v * 3);
+    const run = (xs: NativeTypedArray, ys: NativeTypedArray, count: number) => {
+      const inputs = [xs, ys].slice(0, op === 'gelu' ? 1 : 2).map((t) => native.createTensor(t, [count, n], dtype));
+      const [out] = native.runKernel(op, inputs);
+      const values = out!.read();
+      [...inputs, out!].forEach((t) => t.dispose());
+      return values;
+    };
+    const whole = run(x, y, rows);
+    for (const from of [0, rows - part]) {
+      const slice = (t: NativeTypedArray) => t.slice(from * n, (from + part) * n);
+      const alone = run(slice(x), slice(y), part);
+      const k = alone.findIndex((v, i) => !Object.is(v, whole[from * n + i]));
+      if (k >= 0) throw new Error(`${isa} ${dtype} ${op}: element ${from * n + k} is ${whole[from * n + k]} in the whole, ${alone[k]} alone`);
+    }
+  });
+});
+
 describe('where, cast, fills, copies, arg-reductions and scans', () => {
   it('where broadcasts condition and both branches', () => {
     const c = tensor([1, 0, 1], [3], 'bool');

@@ -1,0 +1,61 @@
+// Non-temporal (streaming) stores of whole vectors, for outputs larger than the last-level cache:
+// the line is written without first being read for ownership, so such an output costs one memory
+// pass instead of two, and it does not evict the inputs from the caches. A template over the ISA's
+// vector type V (simd_<isa>.h's Vec<T>); where the ISA has no streaming store
+// of V's register (the portable path) the store is a plain one. The values stored are the same
+// either way: only the way they reach memory differs.
+#pragma once
+#include <cstdint>
+#include <type_traits>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+namespace keras::cpu {
+
+template <class V>
+struct StreamingStores {
+  using T = typename V::T;
+  using Reg = typename V::Reg;
+
+  // Elements of p to store plainly before the first address a streaming store can take (aligned
+  // to the register), at most n; n where none in [0, n) can (p not aligned to its element).
+  static int64_t head(const T* p, int64_t n) {
+    const uintptr_t address = reinterpret_cast<uintptr_t>(p), misaligned = address % sizeof(Reg);
+    if (misaligned == 0) return 0;
+    if (address % sizeof(T) != 0) return n;
+    const int64_t before = int64_t((sizeof(Reg) - misaligned) / sizeof(T));
+    return before < n ? before : n;
+  }
+
+  // p aligned to the register.
+  static void store(T* p, Reg v) {
+    // By element type and register size (comparing the intrinsic types drops their attributes).
+    [[maybe_unused]] constexpr bool kFloat = std::is_same_v<T, float>, kDouble = std::is_same_v<T, double>;
+#if defined(__AVX512F__)
+    if constexpr (sizeof(Reg) == 64 && kFloat) return _mm512_stream_ps(p, v);
+    if constexpr (sizeof(Reg) == 64 && kDouble) return _mm512_stream_pd(p, v);
+#endif
+#if defined(__AVX__)
+    if constexpr (sizeof(Reg) == 32 && kFloat) return _mm256_stream_ps(p, v);
+    if constexpr (sizeof(Reg) == 32 && kDouble) return _mm256_stream_pd(p, v);
+#endif
+    V::storeu(p, v);
+  }
+
+  // Streaming stores are weakly ordered: fenced before the thread reports its part done.
+  static void fence() {
+#if defined(__SSE2__)
+    _mm_sfence();
+#endif
+  }
+};
+
+// V::storeu, or a streaming store (p then aligned to the register).
+template <class V, bool kStream>
+inline void store_vector(typename V::T* p, typename V::Reg v) {
+  if constexpr (kStream) StreamingStores<V>::store(p, v);
+  else V::storeu(p, v);
+}
+
+}  // namespace keras::cpu
