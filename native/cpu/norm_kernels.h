@@ -289,10 +289,13 @@ void backward_block(const T* dy, const T* x, const T* gamma, const double* mean,
   using V = typename Isa::template Vec<double>;
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
-  Reg mv[R], rv[R], sum_g[R], sum_gx[R];
+  // xhat = x * rstd - mean * rstd, one fmadd instead of a subtract and a multiply (the loop is
+  // compute-bound in cache, and every ns there shows from memory); it loses |mean * rstd| double
+  // ulps, a float ulp of xhat only where |mean| is 2^29 times the spread.
+  Reg rv[R], shift[R], sum_g[R], sum_gx[R];
   for (int j = 0; j < R; ++j) {
-    mv[j] = V::set1(mean[j]);
     rv[j] = V::set1(rstd[j]);
+    shift[j] = V::set1(-(mean[j] * rstd[j]));
     sum_g[j] = sum_gx[j] = V::zero();
   }
   int64_t k = 0;
@@ -311,7 +314,7 @@ void backward_block(const T* dy, const T* x, const T* gamma, const double* mean,
     Reg dg = V::loadu(dgamma + k), db = V::loadu(dbeta + k);
     for (int j = 0; j < R; ++j) {
       const Reg d = load<V>(dy + j * n + k);
-      const Reg xhat = V::mul(V::sub(load<V>(x + j * n + k), mv[j]), rv[j]);
+      const Reg xhat = V::fmadd(load<V>(x + j * n + k), rv[j], shift[j]);
       const Reg g = V::mul(d, gm);
       sum_g[j] = V::add(sum_g[j], g);
       sum_gx[j] = V::fmadd(g, xhat, sum_gx[j]);
