@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "conv.h"
 #include "cpu_kernels.h"
@@ -79,11 +80,14 @@ void backward(const KernelContext& ctx, const std::vector<TensorView>& in, const
   const int64_t blocks =
       std::clamp<int64_t>(s.rows / std::max<int64_t>(grain_for(s.n), kGradRows), 1, kMaxGradBlocks);
   std::vector<double> partial(size_t(blocks * 2 * s.n), 0.0);
+  // A dx larger than the last-level cache reaches its consumer from memory anyway: written around the caches.
+  const bool stream_dx = s.rows * s.n * int64_t(sizeof(T)) > engine::cpu_info().l3_bytes;
   engine::thread_pool().parallel_for(blocks, 1, [&](int64_t b, int64_t e) {
     for (int64_t blk = b; blk < e; ++blk) {
       double* dg = partial.data() + blk * 2 * s.n;
       const int64_t r = s.rows * blk / blocks, count = s.rows * (blk + 1) / blocks - r;
-      backward_rows(dy + r * s.n, x + r * s.n, gamma, mean.data() + r, rstd.data() + r, count, rms, dx + r * s.n, dg, dg + s.n, s.n);
+      backward_rows(dy + r * s.n, x + r * s.n, gamma, mean.data() + r, rstd.data() + r, count, rms, dx + r * s.n, dg, dg + s.n, s.n,
+                    stream_dx);
     }
   }, ctx.max_threads);
   // The blocks' partials added in block order, a block at a time: contiguous (vectorized) and

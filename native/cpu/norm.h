@@ -14,9 +14,10 @@ struct LayerNormRows {
   void (*forward)(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int64_t n, double eps, bool rms,
                   T* mean, T* rstd);
   // The gradient of `rows` consecutive rows (stride n) with their means and rstds: writes dx
-  // and adds dy * xhat to dgamma[k], dy to dbeta[k].
+  // and adds dy * xhat to dgamma[k], dy to dbeta[k]. stream_dx: dx bypasses the caches (for an
+  // output larger than they are; the same values).
   void (*backward)(const T* dy, const T* x, const T* gamma, const double* mean, const double* rstd, int64_t rows,
-                   bool rms, T* dx, double* dgamma, double* dbeta, int64_t n);
+                   bool rms, T* dx, double* dgamma, double* dbeta, int64_t n, bool stream_dx);
 };
 
 // Rows the backward pass takes at once (each vector of dgamma/dbeta is loaded and stored once per block).

@@ -219,12 +219,36 @@ void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int6
   }
 }
 
+// Non-temporal stores of float vectors (to addresses aligned to the vector): the line is written
+// without first being read for ownership, so an output larger than the caches costs one memory
+// pass instead of two (the float32 backward at 4096 x 4096, two threads: 62-66% -> 77-83% of copy).
+// A template on the vector type, as every function here; the portable path stores plainly.
+template <class VF>
+struct StreamingStores {
+  static void store(float* p, typename VF::Reg v) {
+#if defined(__AVX512F__)
+    if constexpr (VF::kWidth == 16) return _mm512_stream_ps(p, v);
+#endif
+#if defined(__AVX__)
+    if constexpr (VF::kWidth == 8) return _mm256_stream_ps(p, v);
+#endif
+    VF::storeu(p, v);
+  }
+  // Streaming stores are weakly ordered: fenced before the thread reports its rows done.
+  static void fence() {
+#if defined(__AVX__)
+    _mm_sfence();
+#endif
+  }
+};
+
 // dx of one row from its sums a = mean(g) (0 for rms) and c = mean(g * xhat).
 // float32: also prefetches the rows `ahead` elements on (the next block's), so that memory
-// reads go on during this pass too, not only during the sums pass.
+// reads go on during this pass too, not only during the sums pass; `stream`: dx by streaming
+// stores where the row is aligned to the vector (the same values either way).
 template <class Isa, class T>
 void write_dx(const T* dy, const T* x, const T* gamma, double mean, double rstd, double a, double c, T* dx, int64_t n,
-              int64_t ahead) {
+              int64_t ahead, bool stream) {
   using V = typename Isa::template Vec<double>;
   constexpr int W = V::kWidth;
   int64_t k = 0;
@@ -234,14 +258,19 @@ void write_dx(const T* dy, const T* x, const T* gamma, double mean, double rstd,
     using VF = typename Isa::template Vec<float>;
     const FloatCentering<VF> centered(mean);
     const auto rf = VF::set1(float(rstd)), af = VF::set1(float(a)), cf = VF::set1(float(c));
-    for (; k + VF::kWidth <= n; k += VF::kWidth) {
-      if (k % 16 == 0) {
-        prefetch_lines<Isa>(dy + k, ahead * int64_t(sizeof(float)), 16);
-        prefetch_lines<Isa>(x + k, ahead * int64_t(sizeof(float)), 16);
+    const auto dx_at = [&](int64_t i) {
+      if (i % 16 == 0) {
+        prefetch_lines<Isa>(dy + i, ahead * int64_t(sizeof(float)), 16);
+        prefetch_lines<Isa>(x + i, ahead * int64_t(sizeof(float)), 16);
       }
-      const auto xhat = VF::mul(centered(x + k), rf);
-      const auto g = VF::mul(VF::loadu(dy + k), VF::loadu(gamma + k));
-      VF::storeu(dx + k, VF::mul(rf, VF::sub(VF::sub(g, af), VF::mul(xhat, cf))));
+      const auto xhat = VF::mul(centered(x + i), rf);
+      const auto g = VF::mul(VF::loadu(dy + i), VF::loadu(gamma + i));
+      return VF::mul(rf, VF::sub(VF::sub(g, af), VF::mul(xhat, cf)));
+    };
+    if (stream && reinterpret_cast<uintptr_t>(dx) % sizeof(typename VF::Reg) == 0) {
+      for (; k + VF::kWidth <= n; k += VF::kWidth) StreamingStores<VF>::store(dx + k, dx_at(k));
+    } else {
+      for (; k + VF::kWidth <= n; k += VF::kWidth) VF::storeu(dx + k, dx_at(k));
     }
   }
   const auto mv = V::set1(mean), rv = V::set1(rstd), av = V::set1(a), cv = V::set1(c);
@@ -260,14 +289,17 @@ void write_dx(const T* dy, const T* x, const T* gamma, double mean, double rstd,
 // stored once for the R rows, and the R rows' sums are independent add chains.
 template <class Isa, class T, int R>
 void backward_block(const T* dy, const T* x, const T* gamma, const double* mean, const double* rstd, bool rms, T* dx,
-                    double* dgamma, double* dbeta, int64_t n) {
+                    double* dgamma, double* dbeta, int64_t n, bool stream_dx) {
   using V = typename Isa::template Vec<double>;
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
-  Reg mv[R], rv[R], sum_g[R], sum_gx[R];
+  // xhat = x * rstd - mean * rstd, one fmadd instead of a subtract and a multiply (the loop is
+  // compute-bound in cache, and every ns there shows from memory). xhat loses |mean * rstd| double
+  // ulps: a float ulp of an xhat near 1 only where |mean| is some 2^29 times the spread.
+  Reg rv[R], shift[R], sum_g[R], sum_gx[R];
   for (int j = 0; j < R; ++j) {
-    mv[j] = V::set1(mean[j]);
     rv[j] = V::set1(rstd[j]);
+    shift[j] = V::set1(-(mean[j] * rstd[j]));
     sum_g[j] = sum_gx[j] = V::zero();
   }
   int64_t k = 0;
@@ -286,7 +318,7 @@ void backward_block(const T* dy, const T* x, const T* gamma, const double* mean,
     Reg dg = V::loadu(dgamma + k), db = V::loadu(dbeta + k);
     for (int j = 0; j < R; ++j) {
       const Reg d = load<V>(dy + j * n + k);
-      const Reg xhat = V::mul(V::sub(load<V>(x + j * n + k), mv[j]), rv[j]);
+      const Reg xhat = V::fmadd(load<V>(x + j * n + k), rv[j], shift[j]);
       const Reg g = V::mul(d, gm);
       sum_g[j] = V::add(sum_g[j], g);
       sum_gx[j] = V::fmadd(g, xhat, sum_gx[j]);
@@ -312,18 +344,24 @@ void backward_block(const T* dy, const T* x, const T* gamma, const double* mean,
   }
   for (int j = 0; j < R; ++j) {
     const double a = rms ? 0 : sg[j] / double(n), c = sgx[j] / double(n);
-    write_dx<Isa, T>(dy + j * n, x + j * n, gamma, mean[j], rstd[j], a, c, dx + j * n, n, R * n);
+    write_dx<Isa, T>(dy + j * n, x + j * n, gamma, mean[j], rstd[j], a, c, dx + j * n, n, R * n, stream_dx);
   }
 }
 
 template <class Isa, class T>
 void backward(const T* dy, const T* x, const T* gamma, const double* mean, const double* rstd, int64_t rows, bool rms,
-              T* dx, double* dgamma, double* dbeta, int64_t n) {
+              T* dx, double* dgamma, double* dbeta, int64_t n, bool stream_dx) {
   int64_t r = 0;
   for (; r + kGradRows <= rows; r += kGradRows) {
-    backward_block<Isa, T, kGradRows>(dy + r * n, x + r * n, gamma, mean + r, rstd + r, rms, dx + r * n, dgamma, dbeta, n);
+    backward_block<Isa, T, kGradRows>(dy + r * n, x + r * n, gamma, mean + r, rstd + r, rms, dx + r * n, dgamma, dbeta, n,
+                                      stream_dx);
   }
-  for (; r < rows; ++r) backward_block<Isa, T, 1>(dy + r * n, x + r * n, gamma, mean + r, rstd + r, rms, dx + r * n, dgamma, dbeta, n);
+  for (; r < rows; ++r) {
+    backward_block<Isa, T, 1>(dy + r * n, x + r * n, gamma, mean + r, rstd + r, rms, dx + r * n, dgamma, dbeta, n, stream_dx);
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (stream_dx) StreamingStores<typename Isa::template Vec<float>>::fence();
+  }
 }
 
 }  // namespace norm_detail

@@ -184,6 +184,44 @@ describe.each(isas)('layerNorm rows on the %s path, by thread count', (isa) => {
   });
 });
 
+const l3Bytes = native.backendInfo().cpu.l3Bytes;
+/** Inputs of n-long rows whose float32 dx is larger than the last-level cache, made once for every ISA. */
+const pastCache = new Map<number, { rows: number; x: Input; dy: Input; gamma: Input; beta: Input }>();
+function pastCacheInputs(n: number) {
+  let got = pastCache.get(n);
+  if (!got) {
+    const rows = Math.ceil(l3Bytes / (4 * n)) + 37;
+    got = { rows, x: floats([rows, n], 'float32', 90, 3, 12), dy: floats([rows, n], 'float32', 91), gamma: floats([n], 'float32', 92, 2), beta: floats([n], 'float32', 93) };
+    pastCache.set(n, got);
+  }
+  return got;
+}
+
+describe.each(isas)('layerNormGrad past the last-level cache on the %s path', (isa) => {
+  // A float32 dx larger than the cache is written by streaming stores (rows aligned to the vector); its values must be
+  // those of the same rows in a small call (plain stores). 1003: one row in 16 aligned; 1024: every row.
+  it.skipIf(l3Bytes > 64 * 1024 * 1024).each([1003, 1024])('rows of %i: dx is the same bits as the rows alone', (n) => {
+    native.setIsa(isa);
+    const { rows, x, dy, gamma, beta } = pastCacheInputs(n);
+    const part = 40; // rows checked: the first ones and the last ones
+    const slice = (t: Input, from: number): Input => ({ ...t, values: t.values.slice(from * n, (from + part) * n), shape: [part, n] });
+    const run = (xs: Input, dys: Input) => {
+      const h = [xs, gamma, beta, dys].map((t) => native.createTensor(t.values, t.shape, t.dtype));
+      const fwd = native.runKernel('layerNorm', h.slice(0, 3), { axis: 1, epsilon: 1e-3, rms: false });
+      const grad = native.runKernel('layerNormGrad', [h[3]!, h[0]!, h[1]!, fwd[1]!, fwd[2]!], { axis: 1, rms: false });
+      const dx = grad[0]!.read();
+      [...h, ...fwd, ...grad].forEach((t) => t.dispose());
+      return dx;
+    };
+    const whole = run(x, dy);
+    for (const from of [0, rows - part]) {
+      const alone = run(slice(x, from), slice(dy, from));
+      const k = alone.findIndex((v, i) => !Object.is(v, whole[from * n + i]));
+      if (k >= 0) throw new Error(`${isa} n ${n}: dx[${from * n + k}] is ${whole[from * n + k]} in the whole, ${alone[k]} alone`);
+    }
+  });
+});
+
 describe('layerNorm by hand, through keras.ops, and errors', () => {
   const t = (values: number[], shape: number[], dtype: NativeDType = 'float64') => native.createTensor(ARRAY[dtype].from(values), shape, dtype);
 
