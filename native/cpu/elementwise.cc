@@ -22,9 +22,10 @@ using namespace loops;
 
 const ElementwiseTable& table() { return *active_kernels().elementwise; }
 
-// An output larger than the last-level cache reaches its consumer from memory anyway: written
-// around the caches (streaming stores), which saves reading each of its lines in first.
-bool stream_output(const TensorView& out) {
+// Whether out is larger than the last-level cache: its operands and itself stream from memory. Such
+// an output reaches its consumer from memory anyway, so binary ops write it around the caches
+// (streaming stores: no read of each line first); unary math ops take one vector a step.
+bool past_last_level_cache(const TensorView& out) {
   return out.numel() * int64_t(engine::dtype_size(out.dtype)) > engine::cpu_info().l3_bytes;
 }
 
@@ -36,11 +37,14 @@ void unary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& inp
   if (out.numel() == 0) return;
   const UnaryRowFn fn = table().unary[int(OP)][int(x.dtype)];
   if (small_flat_output(out)) {
-    if (const int64_t step = flat_step(x, out); step >= 0) return fn(out.numel(), x.data, step, out.data);
+    if (const int64_t step = flat_step(x, out); step >= 0) return fn(out.numel(), x.data, step, out.data, false);
   }
   const LoopNest nest = collapse(out.shape, {x.strides, out.strides});
   const int64_t x_step = nest.strides[0].back();
-  for_each_run(nest, [&](int64_t n, const int64_t* off) { fn(n, byte_ptr(x, off[0]), x_step, byte_ptr(out, off[1])); });
+  const bool from_memory = past_last_level_cache(out);
+  for_each_run(nest, [&](int64_t n, const int64_t* off) {
+    fn(n, byte_ptr(x, off[0]), x_step, byte_ptr(out, off[1]), from_memory);
+  });
 }
 
 template <kernels::BinaryOp OP>
@@ -58,7 +62,7 @@ void binary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& in
   const LoopNest nest =
       collapse(out.shape, {broadcast_strides(a, out.shape), broadcast_strides(b, out.shape), out.strides});
   const int64_t a_step = nest.strides[0].back(), b_step = nest.strides[1].back();
-  const bool stream = stream_output(out);
+  const bool stream = past_last_level_cache(out);
   for_each_run(nest, [&](int64_t n, const int64_t* off) {
     fn(n, byte_ptr(a, off[0]), a_step, byte_ptr(b, off[1]), b_step, byte_ptr(out, off[2]), stream);
   });

@@ -12,8 +12,9 @@ namespace keras::cpu {
 
 constexpr int kNumDTypes = 4;  // engine::DType order: float32, float64, int32, bool
 
-// out[i] = op(x[i * x_stride]) for i < n; out is contiguous.
-using UnaryRowFn = void (*)(int64_t n, const void* x, int64_t x_stride, void* out);
+// out[i] = op(x[i * x_stride]) for i < n; out is contiguous. from_memory: x and out stream from
+// memory (tensors larger than the last-level cache), which picks the loop shape (the same values).
+using UnaryRowFn = void (*)(int64_t n, const void* x, int64_t x_stride, void* out, bool from_memory);
 // out[i] = op(a[i * a_stride], b[i * b_stride]); a stride of 0 broadcasts. stream: out may be
 // written around the caches (streaming stores, for an output larger than they are; the same values).
 using BinaryRowFn = void (*)(int64_t n, const void* a, int64_t a_stride, const void* b, int64_t b_stride, void* out,

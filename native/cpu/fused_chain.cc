@@ -54,7 +54,7 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
         int64_t sa = 0, sb = 0;
         const void* a = operand(m, 0, &sa);
         if (m.unary) {
-          table.unary[m.op][dt](count, a, sa, dst);
+          table.unary[m.op][dt](count, a, sa, dst, false);  // tiles: in cache
         } else {
           const void* b = operand(m, 1, &sb);
           table.binary[m.op][dt](count, a, sa, b, sb, dst, final_member && stream);
