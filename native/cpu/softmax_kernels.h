@@ -195,9 +195,13 @@ void finish_scale(PendingScale* s) {
 // brought in, and `ahead` (null, or the next row's Range) takes its blocks,
 // whose loads wait on memory beside the exp's arithmetic.
 //
-// The exp runs on MathPack<F> (simd/pack.h): K registers per step, so the exp's chains
+// The exp runs on Pack<F, 2> (simd/pack.h): two registers per step, so the exp's chains
 // interleave; flatten inlines the math, or the pack is slower than one register. Each lane
 // takes the same instructions as on F, so p does not depend on where the row's tail falls.
+// Two, not MathPack's four on AVX-512: this loop also reads the next row from memory, which
+// long steps overlap badly (as the unary math ops, elementwise_kernels.h). Both addons in one
+// process, 4096 x 4096, 2 threads: 0.60-0.71x the time of four; 1 thread 1.08x. Same bits
+// (a stash entry is still a pair of consecutive vectors).
 //
 // The sum: kStash vectors wait in a stash, as floats, and are added in double lanes
 // together (Vec has no register float-to-double widening, and a store read back at once
@@ -210,7 +214,7 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
                                               uintptr_t out, int64_t* done, RangeOf<Isa>* ahead,
                                               PendingScale* pending) {
   using F = typename Isa::template Vec<float>;
-  using P = MathPack<F>;
+  using P = Pack<F, 2>;
   using D = typename Isa::template Vec<double>;
   constexpr int W = F::kWidth, K = P::kWidth / W, kLine = 64 / sizeof(float), kStash = 8;
   constexpr int kPer = kStore ? 2 : 1;  // vectors per stash entry
