@@ -184,6 +184,24 @@ void fold_runs(const void* x_data, int64_t count, int64_t run_step, int64_t n, i
 // (fewer streams, or more): 1.0-2.3x.
 constexpr int64_t kColumnPrefetchBytes = 1024;
 
+// into[j] = fold(into[j], fold(fold(x0[j], x1[j]), fold(x2[j], x3[j]))) for j < cols, where
+// x1, x2, x3 are `stride` elements apart from the row before: four rows as a tree of depth 2.
+template <class L, class V, ReduceOp OP, class T>
+inline void fold_four_rows(const T* x0, int64_t stride, int64_t cols, double* into) {
+  const T *x1 = x0 + stride, *x2 = x1 + stride, *x3 = x2 + stride;
+  int64_t j = 0;
+  for (; j + L::kWidth <= cols; j += L::kWidth) {
+    const auto four = L::fold(L::fold(L::load(x0 + j, 1), L::load(x1 + j, 1)),
+                              L::fold(L::load(x2 + j, 1), L::load(x3 + j, 1)));
+    V::storeu(into + j, L::fold(V::loadu(into + j), four));
+  }
+  for (; j < cols; ++j) {
+    const double four = reduce_fold(OP, reduce_fold(OP, double(x0[j]), double(x1[j])),
+                                    reduce_fold(OP, double(x2[j]), double(x3[j])));
+    into[j] = reduce_fold(OP, into[j], four);
+  }
+}
+
 // into[j] = fold(into[j], rows r < count of x[r * row_stride + j * col_stride]);
 // eight rows are folded together per step (a tree of depth 3), so `into` is loaded and
 // stored once per eight rows; each row is prefetched kColumnPrefetchBytes ahead, and
@@ -226,21 +244,7 @@ void fold_rows_into(const T* x, int64_t count, int64_t row_stride, int64_t cols,
           into[j] = reduce_fold(OP, into[j], rows);
         }
       }
-      for (; r + 4 <= count; r += 4) {
-        const T* x0 = x + r * row_stride;
-        const T *x1 = x0 + row_stride, *x2 = x1 + row_stride, *x3 = x2 + row_stride;
-        int64_t j = 0;
-        for (; j + W <= cols; j += W) {
-          const auto rows = L::fold(L::fold(L::load(x0 + j, 1), L::load(x1 + j, 1)),
-                                    L::fold(L::load(x2 + j, 1), L::load(x3 + j, 1)));
-          V::storeu(into + j, L::fold(V::loadu(into + j), rows));
-        }
-        for (; j < cols; ++j) {
-          const double rows = reduce_fold(OP, reduce_fold(OP, double(x0[j]), double(x1[j])),
-                                          reduce_fold(OP, double(x2[j]), double(x3[j])));
-          into[j] = reduce_fold(OP, into[j], rows);
-        }
-      }
+      for (; r + 4 <= count; r += 4) fold_four_rows<L, V, OP>(x + r * row_stride, row_stride, cols, into);
     }
   }
   for (; r < count; ++r) {
@@ -298,21 +302,7 @@ void fold_row_quarters(const void* x_data, int64_t rows, int64_t row_stride, int
   for (int64_t r0 = 0; r0 < quarter; r0 += kQuarterBlockRows) {
     const int64_t r_end = quarter - r0 < kQuarterBlockRows ? quarter : r0 + kQuarterBlockRows;
     for (int64_t j = 0; j < cols; ++j) block[j] = reduce_identity(OP);
-    for (int64_t r = r0; r < r_end; ++r) {
-      const T* x0 = x + r * row_stride;
-      const T *x1 = x0 + quarter_stride, *x2 = x1 + quarter_stride, *x3 = x2 + quarter_stride;
-      int64_t j = 0;
-      for (; j < vector_cols; j += W) {
-        const auto four = L::fold(L::fold(L::load(x0 + j, 1), L::load(x1 + j, 1)),
-                                  L::fold(L::load(x2 + j, 1), L::load(x3 + j, 1)));
-        V::storeu(block + j, L::fold(V::loadu(block + j), four));
-      }
-      for (; j < cols; ++j) {
-        const double four = reduce_fold(OP, reduce_fold(OP, double(x0[j]), double(x1[j])),
-                                        reduce_fold(OP, double(x2[j]), double(x3[j])));
-        block[j] = reduce_fold(OP, block[j], four);
-      }
-    }
+    for (int64_t r = r0; r < r_end; ++r) fold_four_rows<L, V, OP>(x + r * row_stride, quarter_stride, cols, block);
     int64_t j = 0;
     for (; j < vector_cols; j += W) V::storeu(acc + j, L::fold(V::loadu(acc + j), V::loadu(block + j)));
     for (; j < cols; ++j) acc[j] = reduce_fold(OP, acc[j], block[j]);
