@@ -43,6 +43,11 @@ struct Pack {
   static Reg map(F f) {
     return map(f, Lanes{});
   }
+  // V's function f on register k of each of `regs`, for every k.
+  template <class F, class... R>
+  static Reg lanewise(F f, const R&... regs) {
+    return map([&](int k) { return f(regs.r[k]...); });
+  }
 
  public:
   static Reg zero() {
@@ -57,60 +62,30 @@ struct Pack {
   static void storeu(T* p, Reg v) {
     for (int k = 0; k < K; ++k) V::storeu(p + k * V::kWidth, v.r[k]);
   }
-  static Reg add(Reg a, Reg b) {
-    return map([&](int k) { return V::add(a.r[k], b.r[k]); });
-  }
-  static Reg sub(Reg a, Reg b) {
-    return map([&](int k) { return V::sub(a.r[k], b.r[k]); });
-  }
-  static Reg mul(Reg a, Reg b) {
-    return map([&](int k) { return V::mul(a.r[k], b.r[k]); });
-  }
-  static Reg div(Reg a, Reg b) {
-    return map([&](int k) { return V::div(a.r[k], b.r[k]); });
-  }
-  static Reg fmadd(Reg a, Reg b, Reg c) {
-    return map([&](int k) { return V::fmadd(a.r[k], b.r[k], c.r[k]); });
-  }
-  static Reg sqrt(Reg a) {
-    return map([&](int k) { return V::sqrt(a.r[k]); });
-  }
-  static Reg abs(Reg a) {
-    return map([&](int k) { return V::abs(a.r[k]); });
-  }
-  static Reg pick_max(Reg a, Reg b) {
-    return map([&](int k) { return V::pick_max(a.r[k], b.r[k]); });
-  }
-  static Reg pick_min(Reg a, Reg b) {
-    return map([&](int k) { return V::pick_min(a.r[k], b.r[k]); });
-  }
-  static Reg clamp(Reg x, Reg lo, Reg hi) {
-    return map([&](int k) { return V::clamp(x.r[k], lo.r[k], hi.r[k]); });
-  }
-  static Reg round_nearest(Reg a) {
-    return map([&](int k) { return V::round_nearest(a.r[k]); });
-  }
-  static Reg scale_pow2(Reg p, Reg n) {
-    return map([&](int k) { return V::scale_pow2(p.r[k], n.r[k]); });
-  }
+  static Reg add(Reg a, Reg b) { return lanewise(V::add, a, b); }
+  static Reg sub(Reg a, Reg b) { return lanewise(V::sub, a, b); }
+  static Reg mul(Reg a, Reg b) { return lanewise(V::mul, a, b); }
+  static Reg div(Reg a, Reg b) { return lanewise(V::div, a, b); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return lanewise(V::fmadd, a, b, c); }
+  static Reg sqrt(Reg a) { return lanewise(V::sqrt, a); }
+  static Reg abs(Reg a) { return lanewise(V::abs, a); }
+  static Reg pick_max(Reg a, Reg b) { return lanewise(V::pick_max, a, b); }
+  static Reg pick_min(Reg a, Reg b) { return lanewise(V::pick_min, a, b); }
+  static Reg clamp(Reg x, Reg lo, Reg hi) { return lanewise(V::clamp, x, lo, hi); }
+  static Reg round_nearest(Reg a) { return lanewise(V::round_nearest, a); }
+  static Reg scale_pow2(Reg p, Reg n) { return lanewise(V::scale_pow2, p, n); }
   static Reg select_less(Reg a, Reg b, Reg if_less, Reg otherwise) {
-    return map([&](int k) { return V::select_less(a.r[k], b.r[k], if_less.r[k], otherwise.r[k]); });
+    return lanewise(V::select_less, a, b, if_less, otherwise);
   }
-  static Reg copy_sign(Reg magnitude, Reg sign) {
-    return map([&](int k) { return V::copy_sign(magnitude.r[k], sign.r[k]); });
-  }
+  static Reg copy_sign(Reg magnitude, Reg sign) { return lanewise(V::copy_sign, magnitude, sign); }
   static Reg split_exponent(Reg x, Reg* mantissa) {
     return map([&](int k) { return V::split_exponent(x.r[k], &mantissa->r[k]); });
   }
-  static Reg at_most(Reg x, Reg hi) {
-    return map([&](int k) { return V::at_most(x.r[k], hi.r[k]); });
-  }
+  static Reg at_most(Reg x, Reg hi) { return lanewise(V::at_most, x, hi); }
   static Reg lookup8(Reg index, const T* table) {
     return map([&](int k) { return V::lookup8(index.r[k], table); });
   }
-  static Reg pow2_of_rounded(Reg rounded) {
-    return map([&](int k) { return V::pow2_of_rounded(rounded.r[k]); });
-  }
+  static Reg pow2_of_rounded(Reg rounded) { return lanewise(V::pow2_of_rounded, rounded); }
 };
 
 }  // namespace keras::cpu
