@@ -1,7 +1,9 @@
 /**
  * Memory-bound op speed (`npm run bench -- elementwise`): GB/s of bytes moved by
  * add, exp, tanh, sigmoid, erf, gelu (both forms), sum (all / last axis), softmax and layer normalization (fused,
- * and the composite it replaced) on a 4096x4096 float32
+ * and the composite it replaced), normalization training steps, and the rest of the op surface (exact unary
+ * ops, log/log1p/rsqrt/sin, broadcasting, comparisons, where, casts, fills, argmax, cumsum, transpose, slice,
+ * composite activations) on a 4096x4096 float32
  * tensor (64 MiB, far larger than L2), on the `cpu` and `js` backends, as a ratio of
  * the copy bandwidth measured in this run; numpy beside them when importable.
  *
@@ -48,7 +50,10 @@ interface OpCase {
   name: string;
   /** Least bytes the algorithm must move: inputs read plus output written (an input read twice counts twice). */
   bytes: number;
-  run: (x: keras.Tensor, y: keras.Tensor) => unknown;
+  /** x, y: the two 4096x4096 inputs; more: what `inputs` made from them (outside the timing). */
+  run: (x: keras.Tensor, y: keras.Tensor, more: keras.Tensor[]) => unknown;
+  /** Further inputs made once per backend before the warm-up (a bias row, |x|, a mask, ...). */
+  inputs?: (x: keras.Tensor, y: keras.Tensor) => keras.Tensor[];
   note?: string;
 }
 
@@ -127,7 +132,43 @@ const ALL_CASES: OpCase[] = [
   { name: 'layerNormalization (axis -1)', bytes: 2 * N * F32, run: (x) => ops.layerNormalization(x), note: 'one fused pass per row (the layerNorm primitive)' },
   { name: 'layerNorm composite', bytes: 2 * N * F32, run: (x) => layerNormComposite(x), note: 'moments, rsqrt, multiply, add: the formula before the primitive' },
   ...normTrainingCases(),
+  ...moreOpCases(),
 ];
+
+/**
+ * The rest of the op surface a model touches, one row each: exact unary ops, the other vector math,
+ * broadcasting, comparisons and where, casts, fills, more reductions, data movement, and two
+ * activations that are compositions of primitives (eager runs one pass per primitive).
+ */
+function moreOpCases(): OpCase[] {
+  const unary = 2 * N * F32;
+  const positive = (x: keras.Tensor) => [ops.abs(x)];
+  return [
+    { name: 'add (bias row)', bytes: unary, run: (x, _y, [b]) => ops.add(x, b!), inputs: () => [ops.convertToTensor(randomFloats(COLS, 3))], note: 'x + a [4096] row broadcast over the rows; bytes x read, out written' },
+    { name: 'relu', bytes: unary, run: (x) => ops.relu(x) },
+    { name: 'sign', bytes: unary, run: (x) => ops.sign(x) },
+    { name: 'floor', bytes: unary, run: (x) => ops.floor(x) },
+    { name: 'power (x, 2)', bytes: unary, run: (x) => ops.power(x, 2) },
+    { name: 'log', bytes: unary, run: (_x, _y, [a]) => ops.log(a!), inputs: positive, note: 'of |x| (also log1p, rsqrt)' },
+    { name: 'log1p', bytes: unary, run: (_x, _y, [a]) => ops.log1p(a!), inputs: positive },
+    { name: 'rsqrt', bytes: unary, run: (_x, _y, [a]) => ops.rsqrt(a!), inputs: positive },
+    { name: 'sin', bytes: unary, run: (x) => ops.sin(x) },
+    { name: 'greater', bytes: N * (2 * F32 + 1), run: (x, y) => ops.greater(x, y), note: 'bool output, 1 byte per element' },
+    { name: 'where', bytes: N * (3 * F32 + 1), run: (x, y, [c]) => ops.where(c!, x, y), inputs: (x) => [ops.greater(x, 0)] },
+    { name: 'cast float32->int32', bytes: unary, run: (x) => ops.cast(x, 'int32') },
+    { name: 'cast float32->bool', bytes: N * (F32 + 1), run: (x) => ops.cast(x, 'bool') },
+    { name: 'zerosLike', bytes: N * F32, run: (x) => ops.zerosLike(x), note: 'writes only (N floats)' },
+    { name: 'max (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.max(x, -1) },
+    { name: 'argmax (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.argmax(x, -1) },
+    { name: 'argmax (axis 0)', bytes: (N + COLS) * F32, run: (x) => ops.argmax(x, 0) },
+    { name: 'cumsum (axis -1)', bytes: unary, run: (x) => ops.cumsum(x, -1) },
+    { name: 'cumsum (axis 0)', bytes: unary, run: (x) => ops.cumsum(x, 0) },
+    { name: 'transpose', bytes: unary, run: (x) => ops.transpose(x) },
+    { name: 'slice (left half)', bytes: N * F32, run: (x) => ops.slice(x, [0, 0], [ROWS, COLS / 2]), note: '[4096, 2048] of x, read and written' },
+    { name: 'silu (composite)', bytes: unary, run: (x) => ops.silu(x), note: 'silu and softplus are compositions of primitives (sigmoid, multiply; abs, exp, log1p, ...), one pass each when eager; bytes of one pass' },
+    { name: 'softplus (composite)', bytes: unary, run: (x) => ops.softplus(x) },
+  ];
+}
 
 /** BENCH_OPS=<regex> keeps the rows whose name matches (e.g. BENCH_OPS='softmax|gelu'); all rows by default. */
 const CASES = process.env.BENCH_OPS ? ALL_CASES.filter((c) => new RegExp(process.env.BENCH_OPS!).test(c.name)) : ALL_CASES;
@@ -201,8 +242,9 @@ function benchBackend(backend: string, data: Float32Array, dataY: Float32Array, 
     const x = ops.reshape(ops.convertToTensor(data), [ROWS, COLS]);
     const y = ops.reshape(ops.convertToTensor(dataY), [ROWS, COLS]);
     for (const c of CASES) {
+      const more = c.inputs?.(x, y) ?? [];
       keras.tidy(() => {
-        c.run(x, y); // warm-up: native views, allocator cache, JIT
+        c.run(x, y, more); // warm-up: native views, allocator cache, JIT
       });
       const times: number[] = [];
       const ratios: number[] = [];
@@ -210,7 +252,7 @@ function benchBackend(backend: string, data: Float32Array, dataY: Float32Array, 
         const limit = Math.max(...copy.map((k) => k.gbps()));
         const s = seconds(() =>
           keras.tidy(() => {
-            c.run(x, y);
+            c.run(x, y, more);
           }),
         );
         times.push(s);
@@ -218,6 +260,7 @@ function benchBackend(backend: string, data: Float32Array, dataY: Float32Array, 
       }
       const s = median(times);
       rows.push({ backend, op: c.name, ms: s * 1e3, gbps: c.bytes / s / 1e9, ofCopy: median(ratios) });
+      for (const t of more) t.dispose();
     }
     x.dispose();
     y.dispose();
