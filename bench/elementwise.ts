@@ -145,6 +145,7 @@ function moreOpCases(): OpCase[] {
   const positive = (x: keras.Tensor) => [ops.abs(x)];
   return [
     { name: 'add (bias row)', bytes: unary, run: (x, _y, [b]) => ops.add(x, b!), inputs: () => [ops.convertToTensor(randomFloats(COLS, 3))], note: 'x + a [4096] row broadcast over the rows; bytes x read, out written' },
+    { name: 'logSoftmax (axis -1)', bytes: unary, run: (x) => ops.logSoftmax(x, -1) },
     { name: 'relu', bytes: unary, run: (x) => ops.relu(x) },
     { name: 'sign', bytes: unary, run: (x) => ops.sign(x) },
     { name: 'floor', bytes: unary, run: (x) => ops.floor(x) },
