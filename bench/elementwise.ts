@@ -146,6 +146,7 @@ function moreOpCases(): OpCase[] {
   return [
     { name: 'add (bias row)', bytes: unary, run: (x, _y, [b]) => ops.add(x, b!), inputs: () => [ops.convertToTensor(randomFloats(COLS, 3))], note: 'x + a [4096] row broadcast over the rows; bytes x read, out written' },
     { name: 'logSoftmax (axis -1)', bytes: unary, run: (x) => ops.logSoftmax(x, -1) },
+    { name: 'sparse crossentropy', bytes: (N + 2 * ROWS) * F32, run: (x, _y, [labels]) => keras.losses.sparseCategoricalCrossentropy(labels!, x, { fromLogits: true }), inputs: () => [ops.convertToTensor(Int32Array.from({ length: ROWS }, (_, i) => (i * 7919) % COLS))], note: 'sparse categorical crossentropy from logits, per row (the fused primitive); bytes: logits read' },
     { name: 'relu', bytes: unary, run: (x) => ops.relu(x) },
     { name: 'sign', bytes: unary, run: (x) => ops.sign(x) },
     { name: 'floor', bytes: unary, run: (x) => ops.floor(x) },

@@ -98,28 +98,31 @@ void log_softmax_cpu(const KernelContext& ctx, const std::vector<TensorView>& in
 }
 
 // Per row: log(sum(exp(x - max))) - (x[label] - max); 0 for labels outside [0, n).
+// float32 rows take the ISA's log-sum-exp rows in whole chunks (each row's exp pass
+// reads the next row's range from memory), rows with such labels included.
 template <class T>
 void sparse_ce(const KernelContext& ctx, const int32_t* labels, const T* x, T* y, int64_t rows, int64_t n) {
   const SoftmaxIsaTable& table = softmax_kernels();
+  const auto valid = [&](int64_t r) { return labels[r] >= 0 && labels[r] < n; };
   engine::thread_pool().parallel_for(rows, grain_for(n), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const int64_t lab = labels[r];
-      if (lab < 0 || lab >= n) {
-        y[r] = T(0);
-        continue;
-      }
-      const T* xr = x + r * n;
-      double m, ls;
-      if constexpr (std::is_same_v<T, float>) {
-        ls = table.f32_lse(xr, n, &m, r + 1 < e ? xr + n : nullptr);
-      } else {
-        m = -INFINITY;
+    std::vector<double> ms(size_t(e - b)), lses(size_t(e - b));
+    if constexpr (std::is_same_v<T, float>) {
+      if (n > 0) table.f32_lse_rows(x + b * n, e - b, n, ms.data(), lses.data());
+    } else {
+      for (int64_t r = b; r < e; ++r) {
+        if (!valid(r)) continue;
+        const T* xr = x + r * n;
+        double m = -INFINITY;
         for (int64_t k = 0; k < n; ++k) m = (xr[k] > m || xr[k] != xr[k]) ? xr[k] : m;
         double s = 0;
         for (int64_t k = 0; k < n; ++k) s += std::exp(xr[k] - m);
-        ls = std::log(s);
+        ms[size_t(r - b)] = m;
+        lses[size_t(r - b)] = std::log(s);
       }
-      y[r] = T(ls - (double(xr[lab]) - m));
+    }
+    for (int64_t r = b; r < e; ++r) {
+      const size_t i = size_t(r - b);
+      y[r] = valid(r) ? T(lses[i] - (double(x[r * n + labels[r]]) - ms[i])) : T(0);
     }
   }, ctx.max_threads);
 }

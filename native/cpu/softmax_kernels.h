@@ -2,8 +2,8 @@
 // which stays in L1 between them: its min and max; p = e^(x - c), c of the row's choosing
 // (vector_math::exp), stored to y and summed; then y = p / sum as one multiply-add per
 // vector (logSoftmax: y = x - max - log(sum)). The exp pass computes from L1, so it also
-// reads the next row's min and max from memory (softmax; logSoftmax prefetches the next
-// row then, and reads it in a pass of its own), and softmax's scales the previous row's p
+// reads the next row's min and max from memory (softmax and logSoftmax alike), and
+// softmax's scales the previous row's p
 // (a pass of its own left memory idle). Past that, the cost is lane operations
 // per element: each step below is as few as exactness allows.
 //
@@ -151,6 +151,9 @@ struct RowExp {
     return F::fmadd(v, err, v);
   }
 };
+
+// Floats ahead of the range blocks at which an exp pass requests the next row's lines.
+constexpr int64_t kRowAhead = 1024;
 
 // The address `offset` floats past p (0 for null), for prefetches: past the end of the
 // data they request lines nobody reads, and no pointer is formed there.
@@ -338,14 +341,16 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, uintptr_t next,
   return s;
 }
 
-// logSoftmax of one row with its Range r; `next` is prefetched meanwhile.
+// logSoftmax of one row with its Range r. Its exp pass also takes the range blocks of
+// `ahead` (the next row, or null), as softmax_row's does.
 template <class Isa>
-void log_row(const float* x, float* y, int64_t n, Range r, const float* next) {
+void log_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead) {
   using F = typename Isa::template Vec<float>;
   using D = typename Isa::template Vec<double>;
   const float m = r.max;
   int64_t k = 0;
-  const double ls = std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, address<Isa>(next), address<Isa>(y)));
+  const uintptr_t next = ahead ? address<Isa>(ahead->x, kRowAhead) : 0;
+  const double ls = std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, next, address<Isa>(y), ahead));
   const double c = double(m) + ls;
   if (ls * 1024 >= std::fabs(c)) {
     // x - c in float lanes, c as two floats: (x - c_hi) is within 2^-14 of y (c_lo is
@@ -369,12 +374,12 @@ void log_row(const float* x, float* y, int64_t n, Range r, const float* next) {
 // ns per 16 floats.
 template <class Isa>
 void softmax_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead, PendingScale* pending) {
-  // The next row's lines are requested kAhead floats before the range blocks read them;
+  // The next row's lines are requested kRowAhead floats before the range blocks read them;
   // y's 4 KiB ahead of the p stores (medians of the time from memory against 4 KiB: 1 and
   // 2 KiB 1.06x, 6 and 8 KiB 1.01x). Past the row's end these are the next row's lines, or
   // prefetches that never fault.
-  constexpr int64_t kAhead = 1024, kOutAhead = 1024;
-  const uintptr_t next = ahead ? address<Isa>(ahead->x, kAhead) : 0;
+  constexpr int64_t kOutAhead = 1024;
+  const uintptr_t next = ahead ? address<Isa>(ahead->x, kRowAhead) : 0;
   const uintptr_t out = n > 512 ? address<Isa>(y, kOutAhead) : 0;  // the rows it prefetched for before
   const double inv = 1 / row_exp_sum<Isa, true>(x, n, r, y, next, out, ahead, pending);
   finish_scale<Isa>(pending);
@@ -382,8 +387,8 @@ void softmax_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahe
   *pending = PendingScale{y, n, 0, inv, inv_hi, float(inv - inv_hi)};
 }
 
-// Rows one after the other; a row's Range comes from the previous row's exp pass
-// (softmax) or its own pass (logSoftmax), the same value either way.
+// Rows one after the other; a row's Range comes from the previous row's exp pass (the
+// first row's from a pass of its own), the same value either way.
 template <class Isa>
 void f32_rows(const float* x, float* y, int64_t rows, int64_t n, bool log) {
   if (n == 0) return;
@@ -392,30 +397,34 @@ void f32_rows(const float* x, float* y, int64_t rows, int64_t n, bool log) {
   for (int64_t i = 0; i < rows; ++i) {
     const float* row = x + i * n;
     const float* next = i + 1 < rows ? row + n : nullptr;
-    if (log) {
-      log_row<Isa>(row, y + i * n, n, r, next);
-      if (next) r = row_range<Isa>(next, n);
-    } else {
-      RangeOf<Isa> ahead(next);
-      softmax_row<Isa>(row, y + i * n, n, r, next ? &ahead : nullptr, &pending);
-      if (next) r = ahead.finish(n);
-    }
+    RangeOf<Isa> ahead(next);
+    if (log) log_row<Isa>(row, y + i * n, n, r, next ? &ahead : nullptr);
+    else softmax_row<Isa>(row, y + i * n, n, r, next ? &ahead : nullptr, &pending);
+    if (next) r = ahead.finish(n);
   }
   finish_scale<Isa>(&pending);
 }
 
+// Rows as f32_rows takes them, each row's exp pass taking the next row's range.
 template <class Isa>
-double f32_lse(const float* x, int64_t n, double* m, const float* next) {
-  const Range r = row_range<Isa>(x, n);
-  *m = r.max;
-  return std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, address<Isa>(next), 0));
+void f32_lse_rows(const float* x, int64_t rows, int64_t n, double* m, double* lse) {
+  Range r = row_range<Isa>(x, n);
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = x + i * n;
+    const float* next = i + 1 < rows ? row + n : nullptr;
+    RangeOf<Isa> ahead(next);
+    m[i] = r.max;
+    lse[i] = std::log(row_exp_sum<Isa, false>(row, n, r, nullptr, next ? address<Isa>(next, kRowAhead) : 0, 0,
+                                              next ? &ahead : nullptr));
+    if (next) r = ahead.finish(n);
+  }
 }
 
 }  // namespace softmax_detail
 
 template <class Isa>
 constexpr SoftmaxIsaTable make_softmax_table(const char* isa) {
-  return SoftmaxIsaTable{isa, softmax_detail::f32_rows<Isa>, softmax_detail::f32_lse<Isa>};
+  return SoftmaxIsaTable{isa, softmax_detail::f32_rows<Isa>, softmax_detail::f32_lse_rows<Isa>};
 }
 
 }  // namespace keras::cpu
