@@ -4,7 +4,10 @@
 // dbeta are summed over rows in double: each of a fixed number of row blocks keeps its
 // own partial sums, added in block order at the end.
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../engine/cpu_info.h"
@@ -47,6 +50,26 @@ RowShape row_shape(const TensorView& x, int64_t axis) {
   return s;
 }
 
+// Whether every element of p[0, n) has the bits of p[0] (n > 0): ones and zeros stand for a
+// missing gamma and beta. Blocks of 256 without a branch inside, so the loop vectorizes and a
+// gamma that varies is told after the first block.
+template <class T>
+bool uniform(const T* p, int64_t n) {
+  using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  Bits first;
+  std::memcpy(&first, p, sizeof(T));
+  for (int64_t b = 0; b < n; b += 256) {
+    Bits diff = 0;
+    for (int64_t k = b, e = std::min<int64_t>(n, b + 256); k < e; ++k) {
+      Bits v;
+      std::memcpy(&v, p + k, sizeof(T));
+      diff |= v ^ first;
+    }
+    if (diff != 0) return false;
+  }
+  return true;
+}
+
 template <class T>
 void forward(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
              const RowShape& s, double eps, bool rms) {
@@ -55,7 +78,11 @@ void forward(const KernelContext& ctx, const std::vector<TensorView>& in, const 
   const T* gamma = contiguous_data<T>(in[1], gs);
   const T* beta = contiguous_data<T>(in[2], bs);
   T *y = out[0].as<T>(), *mean = out[1].as<T>(), *rstd = out[2].as<T>();
-  const auto rows = rows_of<T>(norm_kernels()).forward;
+  // A check of 2n elements against rows * n of work. Uniform ones and zeros (layerNormalization
+  // without gamma and beta) then save two loads a vector: float32 4096 x 4096 on one avx512
+  // thread, 0.77x the time in cache (16 rows) and 0.86-0.94x from memory.
+  const LayerNormRows<T>& table = rows_of<T>(norm_kernels());
+  const auto rows = s.n > 0 && uniform(gamma, s.n) && uniform(beta, s.n) ? table.forward_uniform : table.forward;
   // Whole chunks go to the row function: its float32 pipeline overlaps one row's reads with another's arithmetic.
   engine::thread_pool().parallel_for(s.rows, grain_for(s.n), [&](int64_t b, int64_t e) {
     rows(x + b * s.n, gamma, beta, y + b * s.n, e - b, s.n, eps, rms, mean + b, rstd + b);

@@ -13,6 +13,10 @@ struct LayerNormRows {
   // on which rows come with it (so not on the thread count).
   void (*forward)(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int64_t n, double eps, bool rms,
                   T* mean, T* rstd);
+  // forward where every gamma has the bits of gamma[0] and every beta those of beta[0] (n > 0):
+  // the same bits, without loading them per element.
+  void (*forward_uniform)(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int64_t n, double eps,
+                          bool rms, T* mean, T* rstd);
   // The gradient of `rows` consecutive rows (stride n) with their means and rstds: writes dx
   // and adds dy * xhat to dgamma[k], dy to dbeta[k]. stream_dx: dx bypasses the caches (for an
   // output larger than they are; the same values).

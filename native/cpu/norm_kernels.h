@@ -49,11 +49,42 @@ void prefetch_lines(const float* p, int64_t ahead, int64_t count) {
   }
 }
 
+// y = xhat * gamma + beta as the forward's output loops compute it, in T lanes, double lanes and
+// scalars. kUniform: every gamma has the bits of gamma[0] and every beta those of beta[0] (the ones
+// and zeros that a layerNormalization without gamma and beta passes), so each is broadcast once
+// and the loops load only x: the same operations on the same values, so the same bits as the
+// loads (fma(xhat, 1, +0) is +0 for a -0 xhat either way).
+template <class Isa, class T, bool kUniform>
+struct Affine {
+  using V = typename Isa::template Vec<double>;
+  using VT = typename Isa::template Vec<T>;
+  const T *gamma, *beta;
+  typename VT::Reg gt, bt;
+  typename V::Reg gd, bd;
+  double gs, bs;
+  Affine(const T* gamma, const T* beta)
+      : gamma(gamma), beta(beta), gt(VT::set1(kUniform ? gamma[0] : T(0))), bt(VT::set1(kUniform ? beta[0] : T(0))),
+        gd(V::set1(kUniform ? double(gamma[0]) : 0.0)), bd(V::set1(kUniform ? double(beta[0]) : 0.0)),
+        gs(kUniform ? double(gamma[0]) : 0.0), bs(kUniform ? double(beta[0]) : 0.0) {}
+  typename VT::Reg lanes(typename VT::Reg xhat, int64_t k) const {
+    if constexpr (kUniform) return VT::fmadd(xhat, gt, bt);
+    else return VT::fmadd(xhat, VT::loadu(gamma + k), VT::loadu(beta + k));
+  }
+  typename V::Reg wide(typename V::Reg xhat, int64_t k) const {
+    if constexpr (kUniform) return V::fmadd(xhat, gd, bd);
+    else return V::fmadd(xhat, load<V>(gamma + k), load<V>(beta + k));
+  }
+  double scalar(double xhat, int64_t k) const {
+    if constexpr (kUniform) return xhat * gs + bs;
+    else return xhat * double(gamma[k]) + double(beta[k]);
+  }
+};
+
 // One row of any dtype (float64, and float32 rows of length 0): the mean, then the mean of
 // squared deviations, in double lanes as the js kernel; y from them.
-template <class Isa, class T>
-void forward_row(const T* x, const T* gamma, const T* beta, T* y, int64_t n, double eps, bool rms, double* mean,
-                 double* rstd) {
+template <class Isa, class T, bool kUniform>
+void forward_row(const T* x, const Affine<Isa, T, kUniform>& affine, T* y, int64_t n, double eps, bool rms,
+                 double* mean, double* rstd) {
   using V = typename Isa::template Vec<double>;
   constexpr int W = V::kWidth;
   using Reg = typename V::Reg;
@@ -77,9 +108,9 @@ void forward_row(const T* x, const T* gamma, const T* beta, T* y, int64_t n, dou
   k = 0;
   for (; k + W <= n; k += W) {
     const auto xhat = V::mul(V::sub(load<V>(x + k), mv), rv);
-    store<V>(y + k, V::fmadd(xhat, load<V>(gamma + k), load<V>(beta + k)));
+    store<V>(y + k, affine.wide(xhat, k));
   }
-  for (; k < n; ++k) y[k] = T((double(x[k]) - m) * r * double(gamma[k]) + double(beta[k]));
+  for (; k < n; ++k) y[k] = T(affine.scalar((double(x[k]) - m) * r, k));
   *mean = m;
   *rstd = r;
 }
@@ -154,17 +185,19 @@ struct F32Rows {
 
   // y of one row in float lanes (twice the width, no conversions): within a few float ulps of
   // |xhat * gamma| + |beta|.
+  template <bool kUniform>
   struct Output {
-    const float *x, *gamma, *beta;
+    const float* x;
+    // By value, as the other members: through a reference, the stores to y (may-alias vector
+    // stores) would make the compiler reload the broadcast registers from memory.
+    const Affine<Isa, float, kUniform> affine;
     float* y;
     double mean, rstd;
     FloatCentering<VF> centered;
     typename VF::Reg rf;
-    Output(const float* x, const float* gamma, const float* beta, float* y, double mean, double rstd)
-        : x(x), gamma(gamma), beta(beta), y(y), mean(mean), rstd(rstd), centered(mean), rf(VF::set1(float(rstd))) {}
-    void vec(int64_t k) const {
-      VF::storeu(y + k, VF::fmadd(VF::mul(centered(x + k), rf), VF::loadu(gamma + k), VF::loadu(beta + k)));
-    }
+    Output(const float* x, const Affine<Isa, float, kUniform>& affine, float* y, double mean, double rstd)
+        : x(x), affine(affine), y(y), mean(mean), rstd(rstd), centered(mean), rf(VF::set1(float(rstd))) {}
+    void vec(int64_t k) const { VF::storeu(y + k, affine.lanes(VF::mul(centered(x + k), rf), k)); }
     void step(int64_t k) const {
       for (int j = 0; j < kStep; j += VF::kWidth) vec(k + j);
     }
@@ -173,14 +206,15 @@ struct F32Rows {
       const auto mv = V::set1(mean), rv = V::set1(rstd);
       for (; k + W <= n; k += W) {
         const auto xhat = V::mul(V::sub(V::load_float(x + k), mv), rv);
-        V::store_float(y + k, V::fmadd(xhat, V::load_float(gamma + k), V::load_float(beta + k)));
+        V::store_float(y + k, affine.wide(xhat, k));
       }
-      for (; k < n; ++k) y[k] = float((double(x[k]) - mean) * rstd * double(gamma[k]) + double(beta[k]));
+      for (; k < n; ++k) y[k] = float(affine.scalar((double(x[k]) - mean) * rstd, k));
     }
   };
 
-  static void run(const float* x, const float* gamma, const float* beta, float* y, int64_t rows, int64_t n, double eps,
-                  bool rms, float* mean, float* rstd) {
+  template <bool kUniform>
+  static void run(const float* x, const Affine<Isa, float, kUniform>& affine, float* y, int64_t rows, int64_t n,
+                  double eps, bool rms, float* mean, float* rstd) {
     const int64_t steps_end = n / kStep * kStep;
     Moments next;
     next.start(x, rms);
@@ -188,7 +222,7 @@ struct F32Rows {
     for (int64_t r = 0; r < rows; ++r) {
       double m, rs;
       next.finish(steps_end, n, eps, rms, &m, &rs);
-      const Output out(x + r * n, gamma, beta, y + r * n, m, rs);
+      const Output<kUniform> out(x + r * n, affine, y + r * n, m, rs);
       if (r + 1 < rows) {
         next.start(x + (r + 1) * n, rms);
         for (int64_t k = 0; k < steps_end; k += kStep) {
@@ -206,15 +240,16 @@ struct F32Rows {
   }
 };
 
-template <class Isa, class T>
+template <class Isa, class T, bool kUniform>
 void forward(const T* x, const T* gamma, const T* beta, T* y, int64_t rows, int64_t n, double eps, bool rms, T* mean,
              T* rstd) {
+  const Affine<Isa, T, kUniform> affine(gamma, beta);
   if constexpr (std::is_same_v<T, float>) {
-    if (n > 0) return F32Rows<Isa>::run(x, gamma, beta, y, rows, n, eps, rms, mean, rstd);
+    if (n > 0) return F32Rows<Isa>::run(x, affine, y, rows, n, eps, rms, mean, rstd);
   }
   for (int64_t r = 0; r < rows; ++r) {
     double m, rs;
-    forward_row<Isa, T>(x + r * n, gamma, beta, y + r * n, n, eps, rms, &m, &rs);
+    forward_row(x + r * n, affine, y + r * n, n, eps, rms, &m, &rs);
     mean[r] = T(m);
     rstd[r] = T(rs);
   }
@@ -348,8 +383,10 @@ void backward(const T* dy, const T* x, const T* gamma, const double* mean, const
 template <class Isa>
 constexpr NormIsaTable make_norm_table(const char* isa) {
   return NormIsaTable{isa,
-                      {norm_detail::forward<Isa, float>, norm_detail::backward<Isa, float>},
-                      {norm_detail::forward<Isa, double>, norm_detail::backward<Isa, double>}};
+                      {norm_detail::forward<Isa, float, false>, norm_detail::forward<Isa, float, true>,
+                       norm_detail::backward<Isa, float>},
+                      {norm_detail::forward<Isa, double, false>, norm_detail::forward<Isa, double, true>,
+                       norm_detail::backward<Isa, double>}};
 }
 
 }  // namespace keras::cpu

@@ -3,7 +3,7 @@
  * every instruction-set path: row lengths below, at and past each vector width, rows
  * split over several threads and row blocks (the same bits on 1 and 2 threads), size-0
  * rows and row counts, means far from 0, rms, float32 and float64; against a float64
- * textbook formula; by hand; errors.
+ * textbook formula; a uniform gamma and beta (not loaded) against loaded ones, bitwise; by hand; errors.
  * Statistics, dgamma and dbeta are computed in double (an ulp from js); the float32 y and dx
  * outputs in float lanes, within Y_ULPS ulps of the terms they sum.
  */
@@ -180,6 +180,79 @@ describe.each(isas)('layerNorm rows on the %s path, by thread count', (isa) => {
       }
     } finally {
       native.setNumThreads(defaultThreads);
+    }
+  });
+});
+
+/**
+ * The forward of a gamma whose elements all have the same bits and a beta likewise (the ones and
+ * zeros of keras.ops.layerNormalization without them) broadcasts one value each instead of loading
+ * them (norm.cc, Affine in norm_kernels.h). Its results must be the bits of the path that loads
+ * them: y[r, k] is computed from x's row r, gamma[k] and beta[k] alone, so a run whose gamma
+ * differs only at column 0, and one where it differs only at column n - 1, take the loading path
+ * and between them give every column's bits under the same gamma and beta.
+ */
+describe.each(isas)('layerNorm with a uniform gamma and beta on the %s path', (isa) => {
+  const run = (x: Input, gamma: Input, beta: Input, rms: boolean) => {
+    const h = [x, gamma, beta].map((t) => native.createTensor(t.values, t.shape, t.dtype));
+    const out = native.runKernel('layerNorm', h, { axis: 1, epsilon: 1e-3, rms });
+    const got = out.map((t) => Array.from(t.read()));
+    [...h, ...out].forEach((t) => t.dispose());
+    return got;
+  };
+  const same = (a: number[], b: number[]) => a.findIndex((v, k) => !Object.is(v, b[k]));
+  const show = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
+
+  it('the same bits as gamma and beta loaded: float32 and float64, layer and rms, every tail, -0, NaN and inf', () => {
+    native.setIsa(isa);
+    // Row lengths below, at and past each vector width and pipeline step (avx512: 16 floats, 32 a step).
+    for (const n of [2, 3, 7, 8, 16, 31, 33, 59, 67, 128, 1003, 4109]) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const x = floats([5, n], dtype, 100 + n, 3, 12);
+        // Row 1 alternates +0 and -0 (xhat is -0 where x is), row 2 is constant (xhat +0), row 3 has a NaN and an inf.
+        for (let k = 0; k < n; k++) {
+          x.values[n + k] = k % 2 ? -0 : 0;
+          x.values[2 * n + k] = 7;
+        }
+        x.values[3 * n + (n >> 1)] = NaN;
+        x.values[3 * n + n - 1] = Infinity;
+        for (const [g, b] of [[1, 0], [1, -0], [2.5, -3]] as const) {
+          const fill = (v: number): Input => ({ values: ARRAY[dtype].from({ length: n }, () => v), shape: [n], dtype });
+          const gamma = fill(g), beta = fill(b);
+          const firstOff = fill(g), lastOff = fill(g);
+          firstOff.values[0] = g + 1;
+          lastOff.values[n - 1] = g + 1;
+          for (const rms of [false, true]) {
+            const label = `${isa} ${dtype} n ${n} gamma ${g} beta ${show(b)}${rms ? ' rms' : ''}`;
+            const [y, mean, rstd] = run(x, gamma, beta, rms);
+            const [yFirst, meanFirst, rstdFirst] = run(x, firstOff, beta, rms);
+            const [yLast] = run(x, lastOff, beta, rms);
+            const want = yFirst!.map((v, i) => (i % n === 0 ? yLast![i]! : v));
+            const k = same(y!, want);
+            if (k >= 0) throw new Error(`${label}: y[${k}] is ${show(y![k]!)}, the loading path gives ${show(want[k]!)}`);
+            expect(same(mean!, meanFirst!), `${label} mean`).toBe(-1);
+            expect(same(rstd!, rstdFirst!), `${label} rstd`).toBe(-1);
+          }
+        }
+      }
+    }
+  });
+
+  it('by hand: rows of +0 and -0 give y = xhat + beta, +0 with beta +0, the bits of x with beta -0', () => {
+    native.setIsa(isa);
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const n of [5, 37]) {
+        const x: Input = { values: ARRAY[dtype].from({ length: 2 * n }, (_, k) => (k % 3 ? -0 : 0)), shape: [2, n], dtype };
+        const ones: Input = { values: ARRAY[dtype].from({ length: n }, () => 1), shape: [n], dtype };
+        for (const rms of [false, true]) {
+          for (const b of [0, -0]) {
+            const [y] = run(x, ones, { values: ARRAY[dtype].from({ length: n }, () => b), shape: [n], dtype }, rms);
+            const want = Array.from(x.values, (v) => (Object.is(b, -0) ? v : 0));
+            const k = same(y!, want);
+            if (k >= 0) throw new Error(`${isa} ${dtype} n ${n} beta ${show(b)}${rms ? ' rms' : ''}: y[${k}] is ${show(y![k]!)}, want ${show(want[k]!)}`);
+          }
+        }
+      }
     }
   });
 });
