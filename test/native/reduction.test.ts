@@ -15,6 +15,10 @@
  * most 32 blocks per chunk of 4096 rows, 3 rows left over, then chunks pairwise). So |sum - exact| <= 128 u sum|x|
  * with u = 2^-53 (Higham, 4.3), plus the final rounding to the output type: half an
  * ulp of float32 (2^-24 |exact|), and for the float64 reference its own error (2u |exact|).
+ *
+ * argmax/argmin and cumsum/cumprod must give exactly the js kernels' results: the first
+ * extreme wins ties (-0 and 0 tie), the first NaN wins outright; scans keep a double
+ * running value per row or column in the js order, so every prefix rounds the same.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NativeDType, NativeTensor, NativeTypedArray } from '../../lib/backends/cpu/native.js';
@@ -114,6 +118,43 @@ function expectClose(label: string, got: number[], want: number[], rtol: number)
     const g = got[i]!;
     if (g === w || (Number.isNaN(g) && Number.isNaN(w))) return;
     if (!(Math.abs(g - w) <= rtol * Math.abs(w))) throw new Error(`${label}: output ${i} is ${g}, js gives ${w}`);
+  });
+}
+
+
+/** An axis op (argmax, argmin, cumsum, cumprod) natively, and its values. */
+function runAxis(op: string, values: ArrayLike<number>, shape: number[], dtype: Dtype, axis: number): number[] {
+  const x = native.createTensor(ARRAY[dtype].from(values) as NativeTypedArray, shape, dtype as NativeDType);
+  let out: NativeTensor | undefined;
+  try {
+    [out] = native.runKernel(op, [x], { axis });
+    return Array.from(out!.read());
+  } finally {
+    x.dispose();
+    out?.dispose();
+  }
+}
+
+/** The js kernel of an axis op (axis non-negative). */
+function jsAxis(op: string, values: ArrayLike<number>, shape: number[], dtype: Dtype, axis: number): number[] {
+  const arg = op === 'argmax' || op === 'argmin';
+  const outShape = arg ? shape.filter((_, d) => d !== axis) : shape;
+  const outDtype = arg || dtype === 'bool' ? 'int32' : dtype;
+  const input = { shape, dtype, storage: new JsStorage(ARRAY[dtype].from(values)) } as unknown as Tensor;
+  const [storage] = reductionKernels[op]!([input], { axis }, [{ shape: outShape, dtype: outDtype }]) as JsStorage[];
+  return Array.from(storage!.data);
+}
+
+/**
+ * Values of a few levels (many ties), with -0 and 0 side by side, infinities, and NaN at
+ * `nanEvery`-th positions (0: none).
+ */
+function tiedValues(n: number, seed: number, nanEvery: number): Float64Array {
+  return randomArray(n, seed).map((v, i) => {
+    if (nanEvery && i % nanEvery === nanEvery - 1) return NaN;
+    if (i % 101 === 50) return i % 2 ? Infinity : -Infinity;
+    const level = Math.round(v * 3);
+    return level === 0 ? (i % 2 ? -0 : 0) : level;
   });
 }
 
@@ -260,5 +301,88 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     layouts.forEach((axes, i) => expect(results[0]![i], `sum over ${axes ?? 'all'} axes`).toEqual(results[1]![i]));
     expect(results[0]![layouts.length], `sum over axis 1 of [${rowsOf20}]`).toEqual(results[1]![layouts.length]);
     expect(results[0]![layouts.length + 1], `sum over axis 0 of [${rowsOf40}]`).toEqual(results[1]![layouts.length + 1]);
+  });
+
+  it('argmax/argmin match the js kernels on every axis (ties, -0 and 0, infinities, NaN first and later)', () => {
+    native.setIsa(isa);
+    const shapes = [[1], [7], [37], [100, 33], [33, 100], [3, 1, 40], [5, 7, 9, 11], [2, 3, 70, 65], [1, 1], [0, 5], [4, 0, 3], [17, 1]];
+    for (const shape of shapes) {
+      const n = size(shape);
+      for (const nanEvery of [0, 29, 3]) {
+        const values = tiedValues(n, n + nanEvery, nanEvery);
+        // A NaN first in some runs: the js step never replaces it.
+        if (n > 0 && nanEvery) values[0] = NaN;
+        for (const dtype of ['float32', 'float64', 'int32', 'bool'] as Dtype[]) {
+          if (nanEvery && (dtype === 'int32' || dtype === 'bool')) continue;
+          const typed = dtype === 'int32' ? values.map((v) => (Number.isFinite(v) ? v : v > 0 ? 2 ** 31 - 1 : -(2 ** 31)))
+            : dtype === 'bool' ? values.map((v) => (v > 0 ? 1 : 0)) : values;
+          for (let axis = 0; axis < shape.length; axis++) {
+            if (shape[axis] === 0) continue; // an empty axis is an error
+            for (const op of ['argmax', 'argmin']) {
+              const label = `${op} ${dtype} [${shape}] axis ${axis} nan every ${nanEvery}`;
+              expect(runAxis(op, typed, shape, dtype, axis), label).toEqual(jsAxis(op, typed, shape, dtype, axis));
+            }
+          }
+        }
+      }
+    }
+    // -0 and 0 tie: the first wins, whichever its sign; along rows and down columns.
+    for (const dtype of ['float32', 'float64'] as Dtype[]) {
+      for (const pair of [[-0, 0], [0, -0]]) {
+        const row = Array.from({ length: 40 }, (_, i) => (i === 21 ? pair[0]! : i === 33 ? pair[1]! : -1 - i));
+        expect(runAxis('argmax', row, [40], dtype, 0), `argmax ${dtype} of ${pair}`).toEqual([21]);
+        expect(runAxis('argmax', row, [40, 1], dtype, 0), `argmax ${dtype} of ${pair} down a column`).toEqual([21]);
+        const columns = [...row, ...row.map((v) => -v)];
+        expect(runAxis('argmax', columns, [2, 40], dtype, 1), `argmax ${dtype} rows`).toEqual([21, 39]);
+        expect(runAxis('argmin', columns.map((v) => -v), [2, 40], dtype, 1), `argmin ${dtype} rows`).toEqual([21, 39]);
+      }
+    }
+  });
+
+  it('argmax/argmin of large inputs (threads, segments of one long run) match js on 1 and 2 threads', () => {
+    native.setIsa(isa);
+    const cases: [number[], number][] = [[[3, 200003], 1], [[200003], 0], [[2048, 1030], 0], [[2048, 1030], 1], [[4, 600, 70], 1], [[70, 3000], 0]];
+    for (const [shape, axis] of cases) {
+      const n = size(shape);
+      const values = tiedValues(n, 13, 0).map((v, i) => v + (i % 1000) / 4096);
+      values[n - 5] = 9; // the extreme late, in the last segment
+      values[n - 3] = 9;
+      const withNaN = Float64Array.from(values);
+      withNaN[Math.floor(n / 2)] = NaN;
+      withNaN[n - 7] = NaN;
+      for (const [label, data] of [['', values], [' with NaN', withNaN]] as const) {
+        for (const op of ['argmax', 'argmin']) {
+          const want = jsAxis(op, data, shape, 'float32', axis);
+          for (const threads of [1, 2]) {
+            native.setNumThreads(threads);
+            expect(runAxis(op, data, shape, 'float32', axis), `${op} [${shape}] axis ${axis}${label}, ${threads} threads`).toEqual(want);
+          }
+        }
+      }
+    }
+    native.setNumThreads(defaultThreads);
+  });
+
+  it('cumsum/cumprod give the js kernels\' values on every axis, and the same on 1 and 2 threads', () => {
+    native.setIsa(isa);
+    const shapes = [[1], [37], [100, 33], [33, 100], [3, 1, 40], [5, 7, 9, 11], [9, 2, 70], [0, 5], [17, 1], [20, 3000], [3000, 20]];
+    for (const shape of shapes) {
+      const n = size(shape);
+      // Near 1 so products stay finite over 3000 steps; a NaN and an infinity in float cases.
+      const values = randomArray(n, n + 1).map((v, i) => (i === 77 ? NaN : i === 150 ? Infinity : 1 + v / 1024));
+      for (const dtype of ['float32', 'float64', 'int32', 'bool'] as Dtype[]) {
+        const typed = dtype === 'int32' ? values.map((v, i) => (i % 5) - 2) : dtype === 'bool' ? values.map((_, i) => i % 3 ? 1 : 0) : values;
+        for (let axis = 0; axis < shape.length; axis++) {
+          for (const op of ['cumsum', 'cumprod']) {
+            const want = jsAxis(op, typed, shape, dtype, axis);
+            for (const threads of [1, 2]) {
+              native.setNumThreads(threads);
+              expectSameValues(`${op} ${dtype} [${shape}] axis ${axis}, ${threads} threads`, runAxis(op, typed, shape, dtype, axis), want);
+            }
+          }
+        }
+      }
+    }
+    native.setNumThreads(defaultThreads);
   });
 });
