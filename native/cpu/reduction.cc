@@ -366,14 +366,14 @@ bool contiguous_inner(const AxisSplit& split) {
   return true;
 }
 
-// Column items of the kernels that walk rows: at least 4 items (outer slices times column
-// blocks) for the threads, blocks of at least kMinColumnItem columns, multiples of 64. Wider
-// blocks read and write rows in longer runs (each a new stream for the hardware prefetcher).
-constexpr int64_t kMinColumnItem = 512;
+// Column items of the kernels that walk rows: as wide as possible (each row's item is a
+// run that the hardware prefetcher starts cold on), and at least as many items (outer
+// slices times column blocks) as threads; multiples of 64 columns. The results do not
+// depend on the split (every column is its own scan or pick).
 int64_t column_item(int64_t cols, int64_t outer_count) {
-  const int64_t blocks = std::max<int64_t>(1, 4 / std::max<int64_t>(1, outer_count));
-  const int64_t width = ((cols + blocks - 1) / blocks + 63) / 64 * 64;
-  return std::max(kMinColumnItem, width);
+  const int64_t threads = engine::thread_pool().num_threads();
+  const int64_t blocks = std::max<int64_t>(1, (threads + outer_count - 1) / std::max<int64_t>(1, outer_count));
+  return std::max<int64_t>(64, ((cols + blocks - 1) / blocks + 63) / 64 * 64);
 }
 
 // One output's pick from its segments' picks, in order: the js step on whole segments.

@@ -373,7 +373,7 @@ static inline void arg_merge(double v, int64_t i, double* best, int64_t* best_in
 // that overlaps the elements before it (an element seen twice keeps its index, and its
 // own lane already holds it if it wins); the lanes are merged by arg_merge.
 template <class Isa, class T, bool MIN>
-ArgPartial arg_run(const T* x, int64_t n) {
+ArgPartial arg_run(const T* x, int64_t n, const T* prefetch_end) {
   if constexpr (kArgVector<T>) {
     using L = ArgLanes<Isa, T>;
     constexpr int W = L::kWidth;
@@ -390,6 +390,7 @@ ArgPartial arg_run(const T* x, int64_t n) {
       };
       int64_t i = W;
       for (; i + 2 * W <= n; i += 2 * W) {
+        kick_page_ahead(x + i, 2 * L::kBytes, reinterpret_cast<const char*>(prefetch_end));
         step(L::load(x + i), lanes + E(i), best0, index0);
         step(L::load(x + i + W), lanes + E(i + W), best1, index1);
       }
@@ -413,7 +414,9 @@ ArgPartial arg_run(const T* x, int64_t n) {
 template <class Isa, class T, bool MIN>
 void arg_runs(const void* x_data, int64_t count, int64_t run_step, int64_t n, ArgPartial* out) {
   const T* x = static_cast<const T*>(x_data);
-  for (int64_t k = 0; k < count; ++k) out[k] = arg_run<Isa, T, MIN>(x + k * run_step, n);
+  // Pages are prefetched up to the end of the last run (rows follow each other), as the folds do.
+  const T* end = x + (count - 1) * run_step + n;
+  for (int64_t k = 0; k < count; ++k) out[k] = arg_run<Isa, T, MIN>(x + k * run_step, n, end);
 }
 
 // Columns whose running extremes and indices one pass over the rows keeps (in L1:
@@ -535,46 +538,84 @@ void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, 
   if (stream) StreamingStores<typename Isa::template Vec<T>>::fence();
 }
 
-// Columns whose running doubles one pass over the rows keeps (16 KiB, and the scratch of
-// a streamed row): rows read and written in longer runs. Measured on [4096, 4096] float32
-// by streaming stores, one thread: blocks of 512 columns 1.35x the time of 2048, 4096 0.9x.
-constexpr int64_t kScanColumnBlock = 2048;
+// Two vectors of doubles rounded to floats, as one float vector of the ISA (W doubles per
+// vector: 8 avx512, 4 avx2, 2 portable). Fixed sizes per W: __builtin_shufflevector takes
+// no vector types of dependent size.
+template <class Isa, int W> struct NarrowPair;
+template <class Isa> struct NarrowPair<Isa, 8> {
+  typedef double D __attribute__((vector_size(64)));
+  typedef float F __attribute__((vector_size(32)));
+  static auto of(D a, D b) {
+    return __builtin_shufflevector(__builtin_convertvector(a, F), __builtin_convertvector(b, F), 0, 1, 2, 3, 4, 5, 6, 7,
+                                   8, 9, 10, 11, 12, 13, 14, 15);
+  }
+};
+template <class Isa> struct NarrowPair<Isa, 4> {
+  typedef double D __attribute__((vector_size(32)));
+  typedef float F __attribute__((vector_size(16)));
+  static auto of(D a, D b) {
+    return __builtin_shufflevector(__builtin_convertvector(a, F), __builtin_convertvector(b, F), 0, 1, 2, 3, 4, 5, 6, 7);
+  }
+};
+template <class Isa> struct NarrowPair<Isa, 2> {
+  typedef double D __attribute__((vector_size(16)));
+  typedef float F __attribute__((vector_size(8)));
+  static auto of(D a, D b) {
+    return __builtin_shufflevector(__builtin_convertvector(a, F), __builtin_convertvector(b, F), 0, 1, 2, 3);
+  }
+};
+
+// Columns whose running doubles one pass over the rows keeps (32 KiB). Rows are read and
+// written in runs of up to this many columns, each a new stream for the hardware
+// prefetcher: on [4096, 4096] float32 (one thread, streaming stores) blocks of 2048
+// columns took 1.55x the time of whole rows, the stores through scratch 1.6-1.9x.
+constexpr int64_t kScanColumnBlock = 4096;
 
 // cumsum/cumprod over columns: row by row, a double running value per column in vector
-// lanes. `stream`: each row's block by streaming stores, through scratch.
+// lanes, one output vector a step (two double vectors rounded, for float32). `stream`:
+// by streaming stores from each row's first vector-aligned element.
 template <class Isa, class T, bool PROD>
 void scan_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, void* out_data,
                   int64_t out_row_stride, bool stream) {
   using V = typename Isa::template Vec<double>;
-  constexpr int W = V::kWidth;
+  using VT = typename Isa::template Vec<T>;
+  constexpr int W = V::kWidth, WT = VT::kWidth;
   const T* x = static_cast<const T*>(x_data);
   T* out = static_cast<T*>(out_data);
+  auto fold = [](typename V::Reg acc, typename V::Reg v) { return PROD ? V::mul(acc, v) : V::add(acc, v); };
   alignas(64) double acc[kScanColumnBlock];
-  alignas(64) T stage[kScanColumnBlock];
   for (int64_t j0 = 0; j0 < cols; j0 += kScanColumnBlock) {
     const int64_t n = cols - j0 < kScanColumnBlock ? cols - j0 : kScanColumnBlock;
     for (int64_t j = 0; j < n; ++j) acc[j] = PROD ? 1.0 : 0.0;
     for (int64_t r = 0; r < rows; ++r) {
       const T* in = x + r * row_stride + j0;
-      T* o = stream ? stage : out + r * out_row_stride + j0;
-      int64_t j = 0;
-      for (; j + W <= n; j += W) {
-        typename V::Reg v;
-        if constexpr (std::is_same_v<T, float>) v = V::load_float(in + j);
-        else v = V::loadu(in + j);
-        const typename V::Reg a = PROD ? V::mul(V::loadu(acc + j), v) : V::add(V::loadu(acc + j), v);
-        V::storeu(acc + j, a);
-        if constexpr (std::is_same_v<T, float>) V::store_float(o + j, a);
-        else V::storeu(o + j, a);
-      }
-      for (; j < n; ++j) {
+      T* o = out + r * out_row_stride + j0;
+      auto scalar = [&](int64_t j) {
         acc[j] = PROD ? acc[j] * double(in[j]) : acc[j] + double(in[j]);
         o[j] = T(acc[j]);
+      };
+      const int64_t head = stream ? StreamingStores<VT>::head(o, n) : 0;
+      int64_t j = 0;
+      for (; j < head; ++j) scalar(j);
+      for (; j + WT <= n; j += WT) {
+        typename VT::Reg y;
+        if constexpr (std::is_same_v<T, float>) {
+          const typename V::Reg a0 = fold(V::loadu(acc + j), V::load_float(in + j));
+          const typename V::Reg a1 = fold(V::loadu(acc + j + W), V::load_float(in + j + W));
+          V::storeu(acc + j, a0);
+          V::storeu(acc + j + W, a1);
+          y = NarrowPair<Isa, W>::of(a0, a1);
+        } else {
+          y = fold(V::loadu(acc + j), V::loadu(in + j));
+          V::storeu(acc + j, y);
+        }
+        if (stream) StreamingStores<VT>::store(o + j, y);
+        else VT::storeu(o + j, y);
       }
-      if (stream) stream_out<Isa>(out + r * out_row_stride + j0, stage, n);
+      for (; j < n; ++j) scalar(j);
     }
   }
-  if (stream) StreamingStores<typename Isa::template Vec<T>>::fence();
+  if (stream) StreamingStores<VT>::fence();
 }
 
 // The entries of argmin (B true) or argmax, and of cumprod (B true) or cumsum.
