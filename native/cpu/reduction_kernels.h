@@ -435,7 +435,9 @@ void arg_runs(const void* x_data, int64_t count, int64_t run_step, int64_t n, Ar
 // 8 KiB of float32 state, 16 KiB of float64).
 constexpr int64_t kArgColumnBlock = 1024;
 // Rows ahead at which the column pass prefetches its block of a row: each row's block is
-// a short stream (a page or less) that the hardware prefetcher starts cold on.
+// a short stream (a page or less) that the hardware prefetcher starts cold on. [4096, 4096]
+// float32 over axis 0, g++ harness, one thread: no prefetch 1.45x the time; 4 rows ahead
+// within noise of 2; blocks of 2048 or 4096 columns within noise of 1024.
 constexpr int64_t kArgPrefetchRows = 2;
 
 // Each column's running pick is the js step over its rows in order, lanes side by side.
@@ -506,7 +508,8 @@ constexpr int64_t kScanRowChunk = 256;
 
 // cumsum/cumprod over rows: eight rows a step, so eight chains of double adds overlap
 // (one row's scan waits on each add). `stream`: the output by streaming stores, a chunk
-// of each row at a time.
+// of each row at a time. (Widening each chunk to doubles in scratch by vectors, scanning
+// there in place and rounding back by vectors measured no faster; nor did 4 or 16 rows.)
 template <class Isa, class T, bool PROD>
 void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, void* out_data, int64_t out_row_stride,
                bool stream) {
