@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "../kernels/elementwise.h"
 #include "cpu_kernels.h"
@@ -347,6 +348,84 @@ AxisSplit split_at(const TensorView& x, int axis) {
   return split;
 }
 
+// The step s with offsets[o] == o * s for every o, or -1 (a layout the kernels' uniform
+// row steps do not cover).
+int64_t uniform_step(const std::vector<int64_t>& offsets) {
+  const int64_t step = offsets.size() > 1 ? offsets[1] : 0;
+  for (size_t o = 0; o < offsets.size(); ++o) {
+    if (offsets[o] != int64_t(o) * step) return -1;
+  }
+  return step;
+}
+
+// Are the inner dims one contiguous run (offsets 0, 1, 2, ...)?
+bool contiguous_inner(const AxisSplit& split) {
+  for (size_t i = 0; i < split.inner_offsets.size(); ++i) {
+    if (split.inner_offsets[i] != int64_t(i)) return false;
+  }
+  return true;
+}
+
+// Column items of the kernels that walk rows: as wide as possible (each row's item is a
+// run that the hardware prefetcher starts cold on), and at least as many items (outer
+// slices times column blocks) as threads; multiples of 64 columns. The results do not
+// depend on the split (every column is its own scan or pick).
+int64_t column_item(int64_t cols, int64_t outer_count) {
+  const int64_t threads = engine::thread_pool().num_threads();
+  const int64_t blocks = std::max<int64_t>(1, (threads + outer_count - 1) / std::max<int64_t>(1, outer_count));
+  return std::max<int64_t>(64, ((cols + blocks - 1) / blocks + 63) / 64 * 64);
+}
+
+// One output's pick from its segments' picks, in order: the js step on whole segments.
+template <bool is_argmin>
+ArgPartial combine_segments(const ArgPartial* parts, int64_t count) {
+  ArgPartial best = parts[0];
+  for (int64_t s = 1; s < count && best.value == best.value; ++s) {
+    const double v = parts[s].value;
+    if ((is_argmin ? v < best.value : v > best.value) || v != v) best = parts[s];
+  }
+  return best;
+}
+
+// argmax/argmin along contiguous runs (the last axis): many runs are split over the
+// threads; a few long ones are cut into segments picked in parallel, then combined.
+template <bool is_argmin>
+void arg_runs_cpu(ArgRunsFn fn, const TensorView& x, const AxisSplit& split, int32_t* result) {
+  const int64_t rows = split.outer_count, n = split.axis_size;
+  const int64_t element_size = int64_t(engine::dtype_size(x.dtype)), step = uniform_step(split.outer_offsets);
+  const char* data = static_cast<const char*>(x.data);
+  const bool parallel = x.numel() >= kParallelElements;
+  const int64_t segments = parallel && rows < 8 && n > kSegmentElements ? (n + kSegmentElements - 1) / kSegmentElements : 1;
+  if (segments > 1) {
+    const int64_t segment = (n + segments - 1) / segments;
+    std::vector<ArgPartial> parts(static_cast<size_t>(rows * segments));
+    engine::thread_pool().parallel_for(rows * segments, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t o = item / segments, start = (item % segments) * segment;
+        ArgPartial& part = parts[size_t(item)];
+        fn(data + (split.outer_offsets[size_t(o)] + start) * element_size, 1, 0, std::min(segment, n - start), &part);
+        part.index += start;
+      }
+    });
+    for (int64_t o = 0; o < rows; ++o) result[o] = int32_t(combine_segments<is_argmin>(parts.data() + o * segments, segments).index);
+    return;
+  }
+  const int64_t grain = parallel ? std::max<int64_t>(1, kElementsPerItem / n) : rows;
+  engine::thread_pool().parallel_for(rows, grain, [&](int64_t begin, int64_t end) {
+    constexpr int64_t kBatch = 256;
+    ArgPartial parts[kBatch];
+    for (int64_t o = begin; o < end; o += kBatch) {
+      const int64_t count = std::min(kBatch, end - o);
+      if (step >= 0) {
+        fn(data + o * step * element_size, count, step, n, parts);
+      } else {
+        for (int64_t k = 0; k < count; ++k) fn(data + split.outer_offsets[size_t(o + k)] * element_size, 1, 0, n, parts + k);
+      }
+      for (int64_t k = 0; k < count; ++k) result[o + k] = int32_t(parts[k].index);
+    }
+  });
+}
+
 // argmax/argmin as the js backend: the first extreme wins ties, the first NaN wins outright.
 template <bool is_argmin>
 void arg_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& inputs,
@@ -356,6 +435,28 @@ void arg_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& i
   if (out.numel() == 0) return;
   const AxisSplit split = split_at(x, kernels::reduction_axis(ctx.op_name, attrs, x.shape));
   int32_t* result = static_cast<int32_t*>(out.data);
+  const int dtype = int(x.dtype);
+  if (dtype < kArgDTypes && split.inner_count == 1 && split.axis_stride == 1) {
+    arg_runs_cpu<is_argmin>(reduction_kernels().arg_runs[is_argmin][dtype], x, split, result);
+    return;
+  }
+  if (dtype < kArgDTypes && split.inner_count > 1 && contiguous_inner(split)) {
+    // Each outer slice is [axis, inner] rows: the kernel walks the rows for a block of columns.
+    const ArgColumnsFn fn = reduction_kernels().arg_columns[is_argmin][dtype];
+    const int64_t cols = split.inner_count, col_item = column_item(cols, split.outer_count);
+    const int64_t blocks = (cols + col_item - 1) / col_item, items = split.outer_count * blocks;
+    const int64_t element_size = int64_t(engine::dtype_size(x.dtype));
+    const int64_t grain = x.numel() >= kParallelElements ? 1 : items;
+    engine::thread_pool().parallel_for(items, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t o = item / blocks, j0 = (item % blocks) * col_item;
+        fn(static_cast<const char*>(x.data) + (split.outer_offsets[size_t(o)] + j0) * element_size, split.axis_size,
+           split.axis_stride, std::min(col_item, cols - j0), result + o * cols + j0);
+      }
+    });
+    return;
+  }
+  // Other layouts (strided views, bool): one output at a time.
   with_element_type(x.dtype, [&](auto tag) {
     using T = decltype(tag);
     const T* data = static_cast<const T*>(x.data);
@@ -380,6 +481,56 @@ void arg_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& i
   });
 }
 
+// Rows of a scan along the last axis per work item: the kernel's eight interleaved rows.
+constexpr int64_t kScanRowGroup = 8;
+
+// cumsum/cumprod of float32/float64 on the ISA kernels: along the last axis, groups of
+// rows; along another, blocks of columns walked down the rows. Returns false for other
+// layouts and dtypes.
+template <bool is_cumprod>
+bool scan_kernels(const TensorView& x, const TensorView& out, const AxisSplit& split) {
+  const int dtype = int(x.dtype);
+  if (dtype >= kScanDTypes || out.dtype != x.dtype) return false;
+  const ReductionIsaTable& kernels = reduction_kernels();
+  const int64_t n = split.axis_size, element_size = int64_t(engine::dtype_size(x.dtype));
+  const char* data = static_cast<const char*>(x.data);
+  char* result = static_cast<char*>(out.data);
+  const bool parallel = x.numel() >= kParallelElements;
+  // An output past the last-level cache goes to memory anyway: written around the caches.
+  const bool stream = out.numel() * element_size > engine::cpu_info().l3_bytes;
+  if (split.inner_count == 1 && split.axis_stride == 1) {
+    const ScanFn fn = kernels.scan_rows[is_cumprod][dtype];
+    const int64_t rows = split.outer_count, step = uniform_step(split.outer_offsets);
+    const int64_t groups = (rows + kScanRowGroup - 1) / kScanRowGroup;
+    const int64_t grain = parallel ? std::max<int64_t>(1, kElementsPerItem / (kScanRowGroup * n)) : groups;
+    engine::thread_pool().parallel_for(groups, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t g = begin; g < end; ++g) {
+        const int64_t r0 = g * kScanRowGroup, count = std::min(kScanRowGroup, rows - r0);
+        if (step >= 0) {
+          fn(data + r0 * step * element_size, count, step, n, result + r0 * n * element_size, n, stream);
+        } else {
+          for (int64_t r = r0; r < r0 + count; ++r) {
+            fn(data + split.outer_offsets[size_t(r)] * element_size, 1, 0, n, result + r * n * element_size, n, stream);
+          }
+        }
+      }
+    });
+    return true;
+  }
+  if (split.inner_count == 1 || !contiguous_inner(split)) return false;
+  const ScanFn fn = kernels.scan_columns[is_cumprod][dtype];
+  const int64_t cols = split.inner_count, col_item = column_item(cols, split.outer_count);
+  const int64_t blocks = (cols + col_item - 1) / col_item, items = split.outer_count * blocks;
+  engine::thread_pool().parallel_for(items, parallel ? 1 : items, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t o = item / blocks, j0 = (item % blocks) * col_item;
+      fn(data + (split.outer_offsets[size_t(o)] + j0) * element_size, n, split.axis_stride, std::min(col_item, cols - j0),
+         result + (o * n * cols + j0) * element_size, cols, stream);
+    }
+  });
+  return true;
+}
+
 // cumsum/cumprod: running folds in double along the axis, each prefix stored with JS rules.
 template <bool is_cumprod>
 void scan_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& inputs,
@@ -389,6 +540,7 @@ void scan_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& 
   if (out.numel() == 0) return;
   const int axis = kernels::reduction_axis(ctx.op_name, attrs, x.shape);
   const AxisSplit split = split_at(x, axis);
+  if (scan_kernels<is_cumprod>(x, out, split)) return;
   const int64_t out_inner = engine::shape_numel(Shape(out.shape.begin() + axis + 1, out.shape.end()));
   with_element_type(x.dtype, [&](auto in_tag) {
     using In = decltype(in_tag);

@@ -23,8 +23,33 @@ using FoldColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, 
 // Rows per block of a column fold: rows fold into the block, blocks into acc.
 constexpr int64_t kColumnBlockRows = 64;
 
+// argmax/argmin of one run: its first extreme, or its first NaN (which wins outright),
+// as the js backend picks it; index from the run's start, value widened exactly.
+struct ArgPartial {
+  double value;
+  int64_t index;
+};
+// out[k] = the ArgPartial of the n >= 1 contiguous elements at x + k * run_step, k < count.
+using ArgRunsFn = void (*)(const void* x, int64_t count, int64_t run_step, int64_t n, ArgPartial* out);
+// out[j] = the index r < rows of the extreme of x[r * row_stride + j] (columns contiguous), j < cols.
+using ArgColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t cols, int32_t* out);
+// cumsum/cumprod of float32 or float64 into the same type, a double running value per
+// row or column (the js order: one step per element, each prefix rounded once).
+// Rows: out[r * out_row_stride + k] = fold of x[r * row_stride + i], i <= k < n, r < rows.
+// Columns: out[r * out_row_stride + j] = fold of x[i * row_stride + j], i <= r < rows, j < cols.
+// `stream`: write out by streaming stores (an output past the last-level cache).
+using ScanFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t n, void* out, int64_t out_row_stride,
+                        bool stream);
+
+constexpr int kArgDTypes = 3;   // float32, float64, int32 (bool: the driver's scalar loop)
+constexpr int kScanDTypes = 2;  // float32, float64
+
 struct ReductionIsaTable {
   const char* isa;
+  ArgRunsFn arg_runs[2][kArgDTypes];  // [argmin][dtype]
+  ArgColumnsFn arg_columns[2][kArgDTypes];
+  ScanFn scan_rows[2][kScanDTypes];  // [cumprod][dtype]
+  ScanFn scan_columns[2][kScanDTypes];
   FoldRunsFn fold_runs[kernels::kNumReduceOps][kReductionDTypes];
   FoldColumnsFn fold_columns[kernels::kNumReduceOps][kReductionDTypes];
   // The same fold four rows a step, one from each quarter of the rows, for col_stride 1

@@ -18,10 +18,12 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <utility>
 
 #include "reduction.h"
+#include "simd/streaming.h"
 
 namespace keras::cpu {
 namespace reduction_detail {
@@ -43,7 +45,7 @@ struct VectorLanes {
   static constexpr int kWidth = V::kWidth;
   static Reg identity() { return V::set1(reduce_identity(OP)); }
   static Reg load(const T* p, int64_t) {
-    if constexpr (std::is_same_v<T, float>) return V::load_float(p);
+    if constexpr (std::is_same_v<T, float> && std::is_same_v<typename V::T, double>) return V::load_float(p);
     else return V::loadu(p);
   }
   static Reg fold(Reg acc, Reg v) {
@@ -54,8 +56,10 @@ struct VectorLanes {
   }
   // The lanes folded pairwise into one double.
   static double lanes(Reg r) {
-    alignas(64) double v[kWidth];
-    V::storeu(v, r);
+    alignas(64) typename V::T stored[kWidth];
+    V::storeu(stored, r);
+    double v[kWidth];
+    for (int i = 0; i < kWidth; ++i) v[i] = double(stored[i]);
     for (int width = kWidth / 2; width >= 1; width /= 2) {
       for (int i = 0; i < width; ++i) v[i] = reduce_fold(OP, v[i], v[i + width]);
     }
@@ -154,6 +158,16 @@ double fold_lanes(const T* x, int64_t n, int64_t stride, const T* prefetch_end) 
   return acc;
 }
 
+// The vector a run's fold uses: doubles (the js backend computes in double), except for
+// max/min of float32, which compare in float lanes: exact (float compares order as their
+// widened doubles do), and twice the lanes per instruction with no widening: in double
+// lanes a float max fold took 1.3-1.4x the time of the sum fold (g++ harness, [4096, 4096]
+// float32 over axis -1, one thread, CPU time: 2.6-3.2 ms against 1.8-2.1), in float lanes
+// 1.9-2.2 ms; in the addon (one thread) 2.5 -> 2.0 ms, sum 1.8-1.9.
+template <class Isa, class T, ReduceOp OP>
+using RunVec = typename Isa::template Vec<
+    std::conditional_t<std::is_same_v<T, float> && (OP == ReduceOp::Max || OP == ReduceOp::Min), float, double>>;
+
 // out[k] = fold of x[k * run_step + i * stride], i < n, for k < count: the runs of many
 // outputs in one call, so that short runs cost no call each. Contiguous runs prefetch
 // up to the end of the last one (across runs: rows of a matrix follow each other).
@@ -161,7 +175,7 @@ template <class Isa, class T, ReduceOp OP>
 void fold_runs(const void* x_data, int64_t count, int64_t run_step, int64_t n, int64_t stride, double* out) {
   const T* x = static_cast<const T*>(x_data);
   if constexpr (kVectorizable<T, OP>) {
-    using V = typename Isa::template Vec<double>;
+    using V = RunVec<Isa, T, OP>;
     // Runs shorter than a vector skip the vector setup and the lane fold.
     if (stride == 1 && n >= V::kWidth) {
       const T* end = x + (count - 1) * run_step + n;
@@ -315,6 +329,321 @@ void fold_row_quarters(const void* x_data, int64_t rows, int64_t row_stride, int
   }
 }
 
+// argmax/argmin. Compares run in the element type (float and int32 widen to double
+// exactly, so the order is the js backend's), on lanes as wide as the ISA's vector.
+template <class T>
+constexpr bool kArgVector = std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int32_t>;
+
+template <class Isa, class T>
+struct ArgLanes {
+  static constexpr int kBytes = int(sizeof(typename Isa::template Vec<float>::Reg));
+  static constexpr int kWidth = kBytes / int(sizeof(T));
+  // Indices as wide as the elements, so a compare's mask selects them directly.
+  using IndexElement = std::conditional_t<sizeof(T) == 8, int64_t, int32_t>;
+  typedef T Value __attribute__((vector_size(kBytes)));
+  typedef IndexElement Index __attribute__((vector_size(kBytes)));
+  static Value load(const T* p) {
+    Value v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static Index iota(int64_t start) {
+    Index v;
+    for (int i = 0; i < kWidth; ++i) v[i] = IndexElement(start + i);
+    return v;
+  }
+  // The js step per lane: v replaces best when it is more extreme or NaN, unless best
+  // is NaN already (the first NaN wins outright; its lane keeps it).
+  template <bool MIN>
+  static auto takes(Value v, Value best) {
+    if constexpr (std::is_same_v<T, int32_t>) return MIN ? v < best : v > best;
+    else if constexpr (MIN) return ~(v >= best) & (best == best);
+    else return ~(v <= best) & (best == best);
+  }
+};
+
+// The same step on one element. Static, as reduce_fold: each ISA's copy stays its own.
+template <bool MIN>
+static inline bool arg_takes(double v, double best) {
+  return (MIN ? !(v >= best) : !(v <= best)) && best == best;
+}
+
+// Folds the candidate (v, i) into (best, best_index) whatever their order: a NaN with the
+// smallest index, else the extreme with the smallest index (ties: the first wins).
+template <bool MIN>
+static inline void arg_merge(double v, int64_t i, double* best, int64_t* best_index) {
+  const bool take = *best != *best ? v != v && i < *best_index
+                                   : v != v || (MIN ? v < *best : v > *best) || (v == *best && i < *best_index);
+  if (take) {
+    *best = v;
+    *best_index = i;
+  }
+}
+
+// One run of n >= 1 elements. Two chains of lanes each keep the js step's pick of their
+// elements (lane l of a chain sees its elements in order); the tail is one more step
+// that overlaps the elements before it (an element seen twice keeps its index, and its
+// own lane already holds it if it wins); the lanes are merged by arg_merge.
+template <class Isa, class T, bool MIN>
+ArgPartial arg_run(const T* x, int64_t n, const T* prefetch_end) {
+  if constexpr (kArgVector<T>) {
+    using L = ArgLanes<Isa, T>;
+    constexpr int W = L::kWidth;
+    if (n >= W) {
+      using E = typename L::IndexElement;
+      // Built once: lane by lane inside the loop, it costs a broadcast per lane.
+      const typename L::Index lanes = L::iota(0);
+      typename L::Value best0 = L::load(x), best1 = best0;
+      typename L::Index index0 = lanes, index1 = lanes;
+      auto step = [](typename L::Value v, typename L::Index k, typename L::Value& best, typename L::Index& index) {
+        const auto take = L::template takes<MIN>(v, best);
+        best = take ? v : best;
+        index = take ? k : index;
+      };
+      int64_t i = W;
+      for (; i + 2 * W <= n; i += 2 * W) {
+        kick_page_ahead(x + i, 2 * L::kBytes, reinterpret_cast<const char*>(prefetch_end));
+        step(L::load(x + i), lanes + E(i), best0, index0);
+        step(L::load(x + i + W), lanes + E(i + W), best1, index1);
+      }
+      for (; i < n; i += W) {
+        const int64_t at = i + W <= n ? i : n - W;
+        step(L::load(x + at), lanes + E(at), best0, index0);
+      }
+      ArgPartial r{double(best0[0]), int64_t(index0[0])};
+      for (int l = 1; l < W; ++l) arg_merge<MIN>(double(best0[l]), int64_t(index0[l]), &r.value, &r.index);
+      for (int l = 0; l < W; ++l) arg_merge<MIN>(double(best1[l]), int64_t(index1[l]), &r.value, &r.index);
+      return r;
+    }
+  }
+  ArgPartial r{double(x[0]), 0};
+  for (int64_t i = 1; i < n; ++i) {
+    if (arg_takes<MIN>(double(x[i]), r.value)) r = {double(x[i]), i};
+  }
+  return r;
+}
+
+template <class Isa, class T, bool MIN>
+void arg_runs(const void* x_data, int64_t count, int64_t run_step, int64_t n, ArgPartial* out) {
+  const T* x = static_cast<const T*>(x_data);
+  // Pages are prefetched up to the end of the last run (rows follow each other), as the folds do.
+  const T* end = x + (count - 1) * run_step + n;
+  for (int64_t k = 0; k < count; ++k) out[k] = arg_run<Isa, T, MIN>(x + k * run_step, n, end);
+}
+
+// Columns whose running extremes and indices one pass over the rows keeps (in L1:
+// 8 KiB of float32 state, 16 KiB of float64).
+constexpr int64_t kArgColumnBlock = 1024;
+// Rows ahead at which the column pass prefetches its block of a row: each row's block is
+// a short stream (a page or less) that the hardware prefetcher starts cold on. [4096, 4096]
+// float32 over axis 0, g++ harness, one thread: no prefetch 1.45x the time; 4 rows ahead
+// within noise of 2; blocks of 2048 or 4096 columns within noise of 1024.
+constexpr int64_t kArgPrefetchRows = 2;
+
+// Each column's running pick is the js step over its rows in order, lanes side by side.
+template <class Isa, class T, bool MIN>
+void arg_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, int32_t* out) {
+  const T* x = static_cast<const T*>(x_data);
+  for (int64_t j0 = 0; j0 < cols; j0 += kArgColumnBlock) {
+    const int64_t n = cols - j0 < kArgColumnBlock ? cols - j0 : kArgColumnBlock;
+    const T* base = x + j0;
+    int64_t vector_cols = 0;
+    if constexpr (kArgVector<T>) {
+      using L = ArgLanes<Isa, T>;
+      constexpr int W = L::kWidth;
+      const int64_t vectors = n / W;
+      vector_cols = vectors * W;
+      typename L::Value best[kArgColumnBlock / W];
+      typename L::Index index[kArgColumnBlock / W];
+      for (int64_t v = 0; v < vectors; ++v) {
+        best[v] = L::load(base + v * W);
+        index[v] = typename L::Index{};
+      }
+      for (int64_t r = 1; r < rows; ++r) {
+        const T* row = base + r * row_stride;
+        const typename L::Index k = typename L::Index{} + typename L::IndexElement(r);
+        const bool prefetch = r + kArgPrefetchRows < rows;
+        for (int64_t v = 0; v < vectors; ++v) {
+          if (prefetch && (v * L::kBytes) % 64 == 0) __builtin_prefetch(row + kArgPrefetchRows * row_stride + v * W);
+          const typename L::Value value = L::load(row + v * W);
+          const auto take = L::template takes<MIN>(value, best[v]);
+          best[v] = take ? value : best[v];
+          index[v] = take ? k : index[v];
+        }
+      }
+      for (int64_t v = 0; v < vectors; ++v) {
+        for (int l = 0; l < W; ++l) out[j0 + v * W + l] = int32_t(index[v][l]);
+      }
+    }
+    // Columns past the last whole vector (all of them for bool): the same step, scalar.
+    for (int64_t j = vector_cols; j < n; ++j) {
+      double best = double(base[j]);
+      int32_t index = 0;
+      for (int64_t r = 1; r < rows; ++r) {
+        const double v = double(base[r * row_stride + j]);
+        if (arg_takes<MIN>(v, best)) {
+          best = v;
+          index = int32_t(r);
+        }
+      }
+      out[j0 + j] = index;
+    }
+  }
+}
+
+// Copies n elements from `from` (scratch in L1) to `to` by streaming stores where `to` is
+// aligned to the vector: a scan's output past the last-level cache is then written without
+// first being read (simd/streaming.h); the caller fences.
+template <class Isa, class T>
+void stream_out(T* to, const T* from, int64_t n) {
+  using V = typename Isa::template Vec<T>;
+  int64_t j = StreamingStores<V>::head(to, n);
+  for (int64_t k = 0; k < j; ++k) to[k] = from[k];
+  for (; j + V::kWidth <= n; j += V::kWidth) StreamingStores<V>::store(to + j, V::loadu(from + j));
+  for (; j < n; ++j) to[j] = from[j];
+}
+
+// Elements of each row a scan over rows computes into scratch before streaming them out.
+constexpr int64_t kScanRowChunk = 256;
+
+// cumsum/cumprod over rows: eight rows a step, so eight chains of double adds overlap
+// (one row's scan waits on each add). `stream`: the output by streaming stores, a chunk
+// of each row at a time. (Widening each chunk to doubles in scratch by vectors, scanning
+// there in place and rounding back by vectors measured no faster; nor did 4 or 16 rows.)
+template <class Isa, class T, bool PROD>
+void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, void* out_data, int64_t out_row_stride,
+               bool stream) {
+  const T* x = static_cast<const T*>(x_data);
+  T* out = static_cast<T*>(out_data);
+  constexpr int kRows = 8;
+  alignas(64) T stage[kRows][kScanRowChunk];
+  for (int64_t r = 0; r < rows; r += kRows) {
+    const int q_count = rows - r < kRows ? int(rows - r) : kRows;
+    double acc[kRows];
+    for (int q = 0; q < kRows; ++q) acc[q] = PROD ? 1.0 : 0.0;
+    const T* in = x + r * row_stride;
+    T* o = out + r * out_row_stride;
+    for (int64_t k0 = 0; k0 < n; k0 += kScanRowChunk) {
+      const int64_t len = n - k0 < kScanRowChunk ? n - k0 : kScanRowChunk;
+      // Where to write element k of row q: the output, or the scratch chunk.
+      T* to = stream ? &stage[0][0] - k0 : o;
+      const int64_t to_stride = stream ? kScanRowChunk : out_row_stride;
+      if (q_count == kRows) {
+        for (int64_t k = k0; k < k0 + len; ++k) {
+          for (int q = 0; q < kRows; ++q) {
+            const double v = double(in[q * row_stride + k]);
+            acc[q] = PROD ? acc[q] * v : acc[q] + v;
+            to[q * to_stride + k] = T(acc[q]);
+          }
+        }
+      } else {
+        for (int q = 0; q < q_count; ++q) {
+          for (int64_t k = k0; k < k0 + len; ++k) {
+            const double v = double(in[q * row_stride + k]);
+            acc[q] = PROD ? acc[q] * v : acc[q] + v;
+            to[q * to_stride + k] = T(acc[q]);
+          }
+        }
+      }
+      if (stream) {
+        for (int q = 0; q < q_count; ++q) stream_out<Isa>(o + q * out_row_stride + k0, stage[q], len);
+      }
+    }
+  }
+  if (stream) StreamingStores<typename Isa::template Vec<T>>::fence();
+}
+
+// Two vectors of doubles rounded to floats, as one float vector of the ISA (W doubles per
+// vector: 8 avx512, 4 avx2, 2 portable). Fixed sizes per W: __builtin_shufflevector takes
+// no vector types of dependent size.
+template <class Isa, int W> struct NarrowPair;
+template <class Isa> struct NarrowPair<Isa, 8> {
+  typedef double D __attribute__((vector_size(64)));
+  typedef float F __attribute__((vector_size(32)));
+  static auto of(D a, D b) {
+    return __builtin_shufflevector(__builtin_convertvector(a, F), __builtin_convertvector(b, F), 0, 1, 2, 3, 4, 5, 6, 7,
+                                   8, 9, 10, 11, 12, 13, 14, 15);
+  }
+};
+template <class Isa> struct NarrowPair<Isa, 4> {
+  typedef double D __attribute__((vector_size(32)));
+  typedef float F __attribute__((vector_size(16)));
+  static auto of(D a, D b) {
+    return __builtin_shufflevector(__builtin_convertvector(a, F), __builtin_convertvector(b, F), 0, 1, 2, 3, 4, 5, 6, 7);
+  }
+};
+template <class Isa> struct NarrowPair<Isa, 2> {
+  typedef double D __attribute__((vector_size(16)));
+  typedef float F __attribute__((vector_size(8)));
+  static auto of(D a, D b) {
+    return __builtin_shufflevector(__builtin_convertvector(a, F), __builtin_convertvector(b, F), 0, 1, 2, 3);
+  }
+};
+
+// Columns whose running doubles one pass over the rows keeps (32 KiB). Rows are read and
+// written in runs of up to this many columns, each a new stream for the hardware
+// prefetcher: on [4096, 4096] float32 (one thread, streaming stores) blocks of 2048
+// columns took 1.55x the time of whole rows, the stores through scratch 1.6-1.9x.
+constexpr int64_t kScanColumnBlock = 4096;
+
+// cumsum/cumprod over columns: row by row, a double running value per column in vector
+// lanes, one output vector a step (two double vectors rounded, for float32). `stream`:
+// by streaming stores from each row's first vector-aligned element.
+template <class Isa, class T, bool PROD>
+void scan_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, void* out_data,
+                  int64_t out_row_stride, bool stream) {
+  using V = typename Isa::template Vec<double>;
+  using VT = typename Isa::template Vec<T>;
+  constexpr int W = V::kWidth, WT = VT::kWidth;
+  const T* x = static_cast<const T*>(x_data);
+  T* out = static_cast<T*>(out_data);
+  auto fold = [](typename V::Reg acc, typename V::Reg v) { return PROD ? V::mul(acc, v) : V::add(acc, v); };
+  alignas(64) double acc[kScanColumnBlock];
+  for (int64_t j0 = 0; j0 < cols; j0 += kScanColumnBlock) {
+    const int64_t n = cols - j0 < kScanColumnBlock ? cols - j0 : kScanColumnBlock;
+    for (int64_t j = 0; j < n; ++j) acc[j] = PROD ? 1.0 : 0.0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* in = x + r * row_stride + j0;
+      T* o = out + r * out_row_stride + j0;
+      auto scalar = [&](int64_t j) {
+        acc[j] = PROD ? acc[j] * double(in[j]) : acc[j] + double(in[j]);
+        o[j] = T(acc[j]);
+      };
+      const int64_t head = stream ? StreamingStores<VT>::head(o, n) : 0;
+      int64_t j = 0;
+      for (; j < head; ++j) scalar(j);
+      for (; j + WT <= n; j += WT) {
+        typename VT::Reg y;
+        if constexpr (std::is_same_v<T, float>) {
+          const typename V::Reg a0 = fold(V::loadu(acc + j), V::load_float(in + j));
+          const typename V::Reg a1 = fold(V::loadu(acc + j + W), V::load_float(in + j + W));
+          V::storeu(acc + j, a0);
+          V::storeu(acc + j + W, a1);
+          y = NarrowPair<Isa, W>::of(a0, a1);
+        } else {
+          y = fold(V::loadu(acc + j), V::loadu(in + j));
+          V::storeu(acc + j, y);
+        }
+        if (stream) StreamingStores<VT>::store(o + j, y);
+        else VT::storeu(o + j, y);
+      }
+      for (; j < n; ++j) scalar(j);
+    }
+  }
+  if (stream) StreamingStores<VT>::fence();
+}
+
+// The entries of argmin (B true) or argmax, and of cumprod (B true) or cumsum.
+template <class Isa, bool B>
+constexpr void fill_args_and_scans(ReductionIsaTable& t) {
+  t.arg_runs[B][0] = &arg_runs<Isa, float, B>, t.arg_runs[B][1] = &arg_runs<Isa, double, B>;
+  t.arg_runs[B][2] = &arg_runs<Isa, int32_t, B>;
+  t.arg_columns[B][0] = &arg_columns<Isa, float, B>, t.arg_columns[B][1] = &arg_columns<Isa, double, B>;
+  t.arg_columns[B][2] = &arg_columns<Isa, int32_t, B>;
+  t.scan_rows[B][0] = &scan_rows<Isa, float, B>, t.scan_rows[B][1] = &scan_rows<Isa, double, B>;
+  t.scan_columns[B][0] = &scan_columns<Isa, float, B>, t.scan_columns[B][1] = &scan_columns<Isa, double, B>;
+}
+
 template <class Isa, size_t... I>
 constexpr void fill_folds(ReductionIsaTable& t, std::index_sequence<I...>) {
   ((t.fold_runs[I][0] = &fold_runs<Isa, float, ReduceOp(I)>, t.fold_runs[I][1] = &fold_runs<Isa, double, ReduceOp(I)>,
@@ -336,6 +665,8 @@ constexpr ReductionIsaTable make_reduction_table(const char* isa) {
   ReductionIsaTable t{};
   t.isa = isa;
   reduction_detail::fill_folds<Isa>(t, std::make_index_sequence<kernels::kNumReduceOps>{});
+  reduction_detail::fill_args_and_scans<Isa, false>(t);
+  reduction_detail::fill_args_and_scans<Isa, true>(t);
   return t;
 }
 

@@ -15,6 +15,10 @@
  * most 32 blocks per chunk of 4096 rows, 3 rows left over, then chunks pairwise). So |sum - exact| <= 128 u sum|x|
  * with u = 2^-53 (Higham, 4.3), plus the final rounding to the output type: half an
  * ulp of float32 (2^-24 |exact|), and for the float64 reference its own error (2u |exact|).
+ *
+ * argmax/argmin and cumsum/cumprod must give exactly the js kernels' results: the first
+ * extreme wins ties (-0 and 0 tie), the first NaN wins outright; scans keep a double
+ * running value per row or column in the js order, so every prefix rounds the same.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NativeDType, NativeTensor, NativeTypedArray } from '../../lib/backends/cpu/native.js';
@@ -99,12 +103,12 @@ function positive(n: number, seed: number): Float64Array {
 }
 
 /** Identical element by element (NaN equal to NaN); -0 and 0 count as equal, as in the parity suite. */
-function expectSameValues(label: string, got: number[], want: number[]): void {
+function expectSameValues(label: string, got: ArrayLike<number>, want: ArrayLike<number>): void {
   expect(got.length, label).toBe(want.length);
-  want.forEach((w, i) => {
-    const g = got[i]!;
+  for (let i = 0; i < want.length; i++) {
+    const g = got[i]!, w = want[i]!;
     if (!(g === w || (Number.isNaN(g) && Number.isNaN(w)))) throw new Error(`${label}: output ${i} is ${g}, js gives ${w}`);
-  });
+  }
 }
 
 /** Within rtol of the js kernel, which folds sequentially in double. */
@@ -116,6 +120,46 @@ function expectClose(label: string, got: number[], want: number[], rtol: number)
     if (!(Math.abs(g - w) <= rtol * Math.abs(w))) throw new Error(`${label}: output ${i} is ${g}, js gives ${w}`);
   });
 }
+
+
+/** An axis op (argmax, argmin, cumsum, cumprod) natively, and its values. */
+function runAxis(op: string, values: ArrayLike<number>, shape: number[], dtype: Dtype, axis: number): ArrayLike<number> {
+  const x = native.createTensor(new ARRAY[dtype](values as ArrayLike<number> & number[]) as NativeTypedArray, shape, dtype as NativeDType);
+  let out: NativeTensor | undefined;
+  try {
+    [out] = native.runKernel(op, [x], { axis });
+    return out!.read(); // typed: Array.from costs about a microsecond an element here
+  } finally {
+    x.dispose();
+    out?.dispose();
+  }
+}
+
+/** The js kernel of an axis op (axis non-negative). */
+function jsAxis(op: string, values: ArrayLike<number>, shape: number[], dtype: Dtype, axis: number): ArrayLike<number> {
+  const arg = op === 'argmax' || op === 'argmin';
+  const outShape = arg ? shape.filter((_, d) => d !== axis) : shape;
+  const outDtype = arg || dtype === 'bool' ? 'int32' : dtype;
+  const input = { shape, dtype, storage: new JsStorage(new ARRAY[dtype](values as ArrayLike<number> & number[])) } as unknown as Tensor;
+  const [storage] = reductionKernels[op]!([input], { axis }, [{ shape: outShape, dtype: outDtype }]) as JsStorage[];
+  return storage!.data;
+}
+
+/**
+ * Values of a few levels (many ties), with -0 and 0 side by side, infinities, and NaN at
+ * `nanEvery`-th positions (0: none).
+ */
+function tiedValues(n: number, seed: number, nanEvery: number): Float64Array {
+  return randomArray(n, seed).map((v, i) => {
+    if (nanEvery && i % nanEvery === nanEvery - 1) return NaN;
+    if (i % 101 === 50) return i % 2 ? Infinity : -Infinity;
+    const level = Math.round(v * 3);
+    return level === 0 ? (i % 2 ? -0 : 0) : level;
+  });
+}
+
+/** js results of the large scans, computed once for every path. */
+const largeScans = new Map<string, { values: NativeTypedArray; want: ArrayLike<number> }>();
 
 describe.each(isas)('reductions on the %s path', (isa) => {
   it('sums over all axes of 2^20 + 4099 elements within 128 u sum|x| of the exact sum (float64 and float32)', () => {
@@ -260,5 +304,119 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     layouts.forEach((axes, i) => expect(results[0]![i], `sum over ${axes ?? 'all'} axes`).toEqual(results[1]![i]));
     expect(results[0]![layouts.length], `sum over axis 1 of [${rowsOf20}]`).toEqual(results[1]![layouts.length]);
     expect(results[0]![layouts.length + 1], `sum over axis 0 of [${rowsOf40}]`).toEqual(results[1]![layouts.length + 1]);
+  });
+
+  it('argmax/argmin match the js kernels on every axis (ties, -0 and 0, infinities, NaN first and later)', () => {
+    native.setIsa(isa);
+    const shapes = [[1], [7], [37], [100, 33], [33, 100], [3, 1, 40], [5, 7, 9, 11], [2, 3, 70, 65], [1, 1], [0, 5], [4, 0, 3], [17, 1]];
+    for (const shape of shapes) {
+      const n = size(shape);
+      for (const nanEvery of [0, 29, 3]) {
+        const values = tiedValues(n, n + nanEvery, nanEvery);
+        // A NaN first in some runs: the js step never replaces it.
+        if (n > 0 && nanEvery) values[0] = NaN;
+        for (const dtype of ['float32', 'float64', 'int32', 'bool'] as Dtype[]) {
+          if (nanEvery && (dtype === 'int32' || dtype === 'bool')) continue;
+          const typed = dtype === 'int32' ? values.map((v) => (Number.isFinite(v) ? v : v > 0 ? 2 ** 31 - 1 : -(2 ** 31)))
+            : dtype === 'bool' ? values.map((v) => (v > 0 ? 1 : 0)) : values;
+          for (let axis = 0; axis < shape.length; axis++) {
+            if (shape[axis] === 0) continue; // an empty axis is an error
+            for (const op of ['argmax', 'argmin']) {
+              const label = `${op} ${dtype} [${shape}] axis ${axis} nan every ${nanEvery}`;
+              expect(Array.from(runAxis(op, typed, shape, dtype, axis)), label).toEqual(Array.from(jsAxis(op, typed, shape, dtype, axis)));
+            }
+          }
+        }
+      }
+    }
+    // -0 and 0 tie: the first wins, whichever its sign; along rows and down columns.
+    for (const dtype of ['float32', 'float64'] as Dtype[]) {
+      for (const pair of [[-0, 0], [0, -0]]) {
+        const row = Array.from({ length: 40 }, (_, i) => (i === 21 ? pair[0]! : i === 33 ? pair[1]! : -1 - i));
+        expect(Array.from(runAxis('argmax', row, [40], dtype, 0)), `argmax ${dtype} of ${pair}`).toEqual([21]);
+        expect(Array.from(runAxis('argmax', row, [40, 1], dtype, 0)), `argmax ${dtype} of ${pair} down a column`).toEqual([21]);
+        const columns = [...row, ...row.map((v) => -v)];
+        expect(Array.from(runAxis('argmax', columns, [2, 40], dtype, 1)), `argmax ${dtype} rows`).toEqual([21, 39]);
+        expect(Array.from(runAxis('argmin', columns.map((v) => -v), [2, 40], dtype, 1)), `argmin ${dtype} rows`).toEqual([21, 39]);
+      }
+    }
+  });
+
+  it('argmax/argmin of large inputs (threads, segments of one long run) match js on 1 and 2 threads', () => {
+    native.setIsa(isa);
+    const cases: [number[], number][] = [[[3, 200003], 1], [[200003], 0], [[600, 1030], 0], [[600, 1030], 1], [[4, 600, 70], 1], [[70, 3000], 0]];
+    const runs: { label: string; run: () => ArrayLike<number>; want: ArrayLike<number> }[] = [];
+    for (const [shape, axis] of cases) {
+      const n = size(shape);
+      const values = tiedValues(n, 13, 0).map((v, i) => v + (i % 1000) / 4096);
+      values[n - 5] = 9; // the extreme late, in the last segment
+      values[n - 3] = 9;
+      const withNaN = Float64Array.from(values);
+      withNaN[Math.floor(n / 2)] = NaN;
+      withNaN[n - 7] = NaN;
+      for (const [label, data] of [['', values], [' with NaN', withNaN]] as const) {
+        for (const op of ['argmax', 'argmin']) {
+          runs.push({ label: `${op} [${shape}] axis ${axis}${label}`, run: () => runAxis(op, data, shape, 'float32', axis), want: jsAxis(op, data, shape, 'float32', axis) });
+        }
+      }
+    }
+    for (const threads of [1, 2]) {
+      native.setNumThreads(threads);
+      for (const { label, run, want } of runs) expect(Array.from(run()), `${label}, ${threads} threads`).toEqual(Array.from(want));
+    }
+    native.setNumThreads(defaultThreads);
+  });
+
+  it('cumsum/cumprod give the js kernels\' values on every axis, and the same on 1 and 2 threads', () => {
+    native.setIsa(isa);
+    const shapes = [[1], [37], [100, 33], [33, 100], [3, 1, 40], [5, 7, 9, 11], [9, 2, 70], [0, 5], [17, 1], [20, 2000], [2000, 20]];
+    const runs: { label: string; run: () => ArrayLike<number>; want: ArrayLike<number> }[] = [];
+    for (const shape of shapes) {
+      const n = size(shape);
+      // Near 1 so products stay finite over 2000 steps; a NaN and an infinity in float cases.
+      const values = randomArray(n, n + 1).map((v, i) => (i === 77 ? NaN : i === 150 ? Infinity : 1 + v / 1024));
+      for (const dtype of ['float32', 'float64', 'int32', 'bool'] as Dtype[]) {
+        const typed = dtype === 'int32' ? values.map((v, i) => (i % 5) - 2) : dtype === 'bool' ? values.map((_, i) => i % 3 ? 1 : 0) : values;
+        for (let axis = 0; axis < shape.length; axis++) {
+          for (const op of ['cumsum', 'cumprod']) {
+            runs.push({ label: `${op} ${dtype} [${shape}] axis ${axis}`, run: () => runAxis(op, typed, shape, dtype, axis), want: jsAxis(op, typed, shape, dtype, axis) });
+          }
+        }
+      }
+    }
+    for (const threads of [1, 2]) {
+      native.setNumThreads(threads);
+      for (const { label, run, want } of runs) expectSameValues(`${label}, ${threads} threads`, run(), want);
+    }
+    native.setNumThreads(defaultThreads);
+  });
+
+  it('cumsum/cumprod outputs past the last-level cache (streaming stores, rows not aligned to the vector) match js', () => {
+    native.setIsa(isa);
+    const l3 = native.backendInfo().cpu.l3Bytes;
+    const cases = [['float32', 'cumsum', 0], ['float32', 'cumprod', 1], ['float64', 'cumsum', 0]] as const;
+    for (const [dtype, op, axis] of cases) {
+      const cols = 2050; // odd rows: each row's first vector-aligned element differs
+      const rows = Math.ceil(l3 / ARRAY[dtype].BYTES_PER_ELEMENT / cols) + 3;
+      const key = `${op} ${dtype} [${rows}, ${cols}] axis ${axis}`;
+      // Built once for every path (typed arrays throughout: 2M+ elements).
+      if (!largeScans.has(key)) {
+        const values = new ARRAY[dtype](rows * cols);
+        const random = randomArray(rows * cols, 21);
+        for (let i = 0; i < values.length; i++) values[i] = 1 + random[i]! / 4096;
+        const input = { shape: [rows, cols], dtype, storage: new JsStorage(values) } as unknown as Tensor;
+        const [want] = reductionKernels[op]!([input], { axis }, [{ shape: [rows, cols], dtype }]) as JsStorage[];
+        largeScans.set(key, { values, want: want!.data });
+      }
+      const { values, want } = largeScans.get(key)!;
+      const x = native.createTensor(values as NativeTypedArray, [rows, cols], dtype as NativeDType);
+      const [out] = native.runKernel(op, [x], { axis });
+      const got = out!.read();
+      x.dispose();
+      out!.dispose();
+      let first = -1;
+      for (let i = 0; i < want.length && first < 0; i++) if (got[i] !== want[i]) first = i;
+      expect(first, `${key}: first output that differs from js`).toBe(-1);
+    }
   });
 });
