@@ -4,9 +4,10 @@
 // Semantics match the js reference backend exactly: each element is computed in
 // double and stored the way a JS TypedArray stores a number (float32 rounds,
 // int32 wraps, NaN/inf become 0). Where a SIMD path exists (float add, divide,
-// maximum, sqrt, ...) it gives the same bits, because those operations are
-// correctly rounded in float as in double. The exception: exp, log, tanh, sigmoid
-// and float32 erf and gelu run simd/vector_math.h in the tensor's own precision, a few ulps
+// maximum, sqrt, floor, sign, ...) it gives the same bits, because those operations are
+// correctly rounded in float as in double; comparisons, predicates and int32 negative, abs,
+// sign and relu are computed in the element type, with the same results. The exception:
+// exp, log, tanh, sigmoid and float32 erf and gelu run simd/vector_math.h in the tensor's own precision, a few ulps
 // from the correctly rounded result (test/native/math_accuracy.test.ts).
 //
 // Everything here is a template over the ISA or has internal linkage, so code
@@ -149,6 +150,10 @@ static inline double apply(BinaryOp op, double a, double b) {
       return m != 0 && ((m < 0) != (b < 0)) ? m + b : m;
     }
     case BinaryOp::Power:
+      // V8's Math.pow(a, 2) is a * a, correctly rounded (power(x, 2) vectorizes as that); glibc's
+      // pow(a, 2.0) is 1 ulp off for about 1 random double in 2000 (and 1 int32 a in 44 past
+      // 2^26.5, where the square rounds before ToInt32 wraps it).
+      if (b == 2) return a * a;
       // JS Math.pow, unlike C pow, gives NaN for 1**NaN and (+-1)**(+-inf).
       if (__builtin_isnan(b)) return b;
       if (__builtin_fabs(a) == 1 && __builtin_isinf(b)) return __builtin_nan("");
@@ -181,6 +186,12 @@ using ResultType = std::conditional_t<to_bool, uint8_t, T>;
 template <class V>
 static inline bool vector_unary(UnaryOp op, typename V::Reg x, typename V::Reg* out) {
   switch (op) {
+    // x > 0 ? 1 : x < 0 ? -1 : x - x, which is +0 for either zero and x's NaN for a NaN.
+    case UnaryOp::Sign:
+      *out = V::select_less(V::zero(), x, V::set1(1), V::select_less(x, V::zero(), V::set1(-1), V::sub(x, x)));
+      return true;
+    case UnaryOp::Floor: *out = V::floor(x); return true;
+    case UnaryOp::Ceil: *out = V::ceil(x); return true;
     case UnaryOp::Negative: *out = V::mul(x, V::set1(-1)); return true;
     case UnaryOp::Abs: *out = V::abs(x); return true;
     case UnaryOp::Square: *out = V::mul(x, x); return true;
@@ -193,7 +204,66 @@ static inline bool vector_unary(UnaryOp op, typename V::Reg x, typename V::Reg* 
 
 constexpr bool has_vector_form(UnaryOp op) {
   return op == UnaryOp::Negative || op == UnaryOp::Abs || op == UnaryOp::Square || op == UnaryOp::Sqrt ||
-         op == UnaryOp::Reciprocal || op == UnaryOp::Relu;
+         op == UnaryOp::Reciprocal || op == UnaryOp::Relu || op == UnaryOp::Sign || op == UnaryOp::Floor ||
+         op == UnaryOp::Ceil;
+}
+
+// int32 ops whose double result always fits or wraps like int32 arithmetic: -(-2^31) and
+// |-2^31| are 2^31, which ToInt32 wraps to -2^31 as unsigned negation does. (Not square: a * a
+// past 2^53 is rounded in double before it wraps.) In int32 these loops vectorize.
+constexpr bool has_int_form(UnaryOp op) {
+  return op == UnaryOp::Negative || op == UnaryOp::Abs || op == UnaryOp::Sign || op == UnaryOp::Relu;
+}
+
+template <UnaryOp OP>
+static inline int32_t int_unary(int32_t a) {
+  const uint32_t negated = 0u - uint32_t(a);
+  if constexpr (OP == UnaryOp::Negative) return int32_t(negated);
+  else if constexpr (OP == UnaryOp::Abs) return a < 0 ? int32_t(negated) : a;
+  else if constexpr (OP == UnaryOp::Sign) return (a > 0) - (a < 0);
+  else return a > 0 ? a : 0;
+}
+
+// The bool results in the element type itself: float, int32 and bool convert to double exactly
+// and in order, so a < b, a != a, a == 0 ... read the same as apply's. Unlike apply's double
+// forms these loops vectorize at the element's own width, a broadcast operand included.
+template <UnaryOp OP, class T>
+static inline uint8_t bool_in_type(T a) {
+  if constexpr (OP == UnaryOp::LogicalNot) return a == 0;
+  else if constexpr (!std::is_floating_point_v<T>) return OP == UnaryOp::Isfinite;
+  else if constexpr (OP == UnaryOp::Isnan) return __builtin_isnan(a);
+  else if constexpr (OP == UnaryOp::Isinf) return __builtin_isinf(a);  // (faster than a == inf | a == -inf)
+  else return __builtin_isfinite(a);
+}
+
+template <BinaryOp OP, class T>
+static inline uint8_t bool_in_type(T a, T b) {
+  if constexpr (OP == BinaryOp::Equal) return a == b;
+  else if constexpr (OP == BinaryOp::NotEqual) return a != b;
+  else if constexpr (OP == BinaryOp::Less) return a < b;
+  else if constexpr (OP == BinaryOp::LessEqual) return a <= b;
+  else if constexpr (OP == BinaryOp::Greater) return a > b;
+  else if constexpr (OP == BinaryOp::GreaterEqual) return a >= b;
+  else if constexpr (OP == BinaryOp::LogicalAnd) return (a != 0) & (b != 0);
+  else if constexpr (OP == BinaryOp::LogicalOr) return (a != 0) | (b != 0);
+  else return (a != 0) ^ (b != 0);
+}
+
+// out[i] = f(x[i * stride]), the unit stride a loop of its own (the one that vectorizes).
+template <class T, class Out, class F>
+inline void map_row(int64_t n, const T* x, int64_t stride, Out* out, F f) {
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = f(x[i * stride]);
+  }
+}
+
+// out[i] = bool_in_type(a[i * SA], b[i * SB]) with the strides (0 or 1) known at compile time, which
+// the vectorizer needs (a runtime stride of 0 left greater(x, 0) scalar).
+template <BinaryOp OP, int SA, int SB, class T>
+void bool_run(int64_t n, const T* a, const T* b, uint8_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = bool_in_type<OP>(a[i * SA], b[i * SB]);
 }
 
 constexpr bool has_vector_form(BinaryOp op) { return op <= BinaryOp::Divide || op == BinaryOp::Maximum || op == BinaryOp::Minimum; }
@@ -264,6 +334,10 @@ void unary_row(int64_t n, const void* x_data, int64_t x_stride, void* out_data, 
   const T* x = static_cast<const T*>(x_data);
   Out* out = static_cast<Out*>(out_data);
   int64_t i = 0;
+  if constexpr (bool_result(OP)) return map_row(n, x, x_stride, out, [](T v) { return bool_in_type<OP>(v); });
+  if constexpr (std::is_same_v<T, int32_t> && has_int_form(OP)) {
+    return map_row(n, x, x_stride, out, [](int32_t v) { return int_unary<OP>(v); });
+  }
   if constexpr (std::is_floating_point_v<T> && has_math_form<T>(OP)) {
     // Every element, strided or in the tail too, goes through the same vector code,
     // so a value's result never depends on where it sits.
@@ -309,6 +383,23 @@ void binary_row(int64_t n, const void* a_data, int64_t a_stride, const void* b_d
   Out* out = static_cast<Out*>(out_data);
   const auto scalar = [&](int64_t k) { out[k] = store<Out>(apply(OP, double(a[k * a_stride]), double(b[k * b_stride]))); };
   int64_t i = 0;
+  if constexpr (bool_result(OP)) {
+    if (a_stride == 1 && b_stride == 1) return bool_run<OP, 1, 1>(n, a, b, out);
+    if (a_stride == 1 && b_stride == 0) return bool_run<OP, 1, 0>(n, a, b, out);
+    if (a_stride == 0 && b_stride == 1) return bool_run<OP, 0, 1>(n, a, b, out);
+    for (; i < n; ++i) out[i] = bool_in_type<OP>(a[i * a_stride], b[i * b_stride]);
+    return;
+  }
+  // x ** 2 with a broadcast exponent of 2 (power(x, 2)): apply's a * a, one multiply a lane.
+  if constexpr (std::is_floating_point_v<T> && OP == BinaryOp::Power) {
+    using V = typename Isa::template Vec<T>;
+    if (a_stride == 1 && b_stride == 0 && *b == 2) {
+      for (; i + V::kWidth <= n; i += V::kWidth) {
+        const auto v = V::loadu(a + i);
+        V::storeu(out + i, V::mul(v, v));
+      }
+    }
+  }
   if constexpr (std::is_floating_point_v<T> && has_vector_form(OP)) {
     using V = typename Isa::template Vec<T>;
     constexpr int W = V::kWidth;

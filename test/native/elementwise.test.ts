@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { NativeDType, NativeTensor, NativeTypedArray } from '../../lib/backends/cpu/native.js';
 import { erf, erfinv, floorMod, roundHalfEven } from '../../lib/backends/js/special.js';
 import { addon, randomArray } from './helpers.js';
+import { check, type Input } from './kernel_harness.js';
 
 const native = addon();
 const isas = native.backendInfo().availableIsas;
@@ -310,5 +311,123 @@ describe('elementwise errors', () => {
     expect(() => native.runKernel('sum', [f], { axes: [1] })).toThrowError(/sum: axis 1 is out of bounds for rank 1/);
     expect(() => native.runKernel('sum', [f], { axes: [0, -1] })).toThrowError(/sum: repeated axis -1/);
     expect(() => native.runKernel('add', [f])).toThrowError(/add: expected 2 inputs, received 1/);
+  });
+});
+
+// The ops with exact vector forms (sign, floor, ceil, power(x, 2); the bool results computed in the element type)
+// against the js backend on every ISA, over special values, at lengths that leave a scalar tail on every vector width,
+// contiguous and broadcast; and bit for bit (NaN payloads and signs too) against the scalar path, which a lone element
+// takes.
+describe.each(isas)('exact vector forms on the %s path', (isa) => {
+  const bits = (dtype: 'float32' | 'float64', list: number[]) => {
+    // NaNs with a sign and a payload, written as bits (a JS number may lose both).
+    const out = new ARRAY[dtype](list.length + 2);
+    out.set(list);
+    if (dtype === 'float32') new Uint32Array(out.buffer).set([0xffc00000, 0x7fc12345], list.length);
+    else new BigUint64Array(out.buffer).set([0xfff8000000000000n, 0x7ff8000012345678n], list.length);
+    return out;
+  };
+  const SPECIAL: Record<'float32' | 'float64', NativeTypedArray> = {
+    float32: bits('float32', [NaN, 0, -0, Infinity, -Infinity, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999997, -0.49999997, 1, -1,
+      0.3, -0.3, 0.7, -0.7, 2 ** 23 - 0.5, -(2 ** 23 - 0.5), 2 ** 23 - 1, 2 ** 23, -(2 ** 23), 2 ** 23 + 2, 2 ** 24 + 2, 1e30, -1e30,
+      3.4028234663852886e38, -3.4028234663852886e38, 1.401298464324817e-45, -1.401298464324817e-45, 1.1754943508222875e-38,
+      -5e-39, 1e-22, -3e-23, 1e19, 1.8446742974197924e19]),
+    float64: bits('float64', [NaN, 0, -0, Infinity, -Infinity, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49999999999999994,
+      -0.49999999999999994, 1, -1, 0.3, -0.3, 0.7, -0.7, 2 ** 52 - 0.5, -(2 ** 52 - 0.5), 2 ** 52 - 1, 2 ** 52, -(2 ** 52),
+      2 ** 53 + 2, 2 ** 23 - 0.5, 1e300, -1e300, 1.7976931348623157e308, 5e-324, -5e-324, 2.2250738585072014e-308,
+      -1e-310, 1e-160, -3e-170, 1e154, 1.3407807929942596e154, 1 + 2 ** -26, 1.0000000000000064, 46341.5]),
+  };
+  // Special values, then random ones over many magnitudes; 16 * 11 + 13 elements.
+  const values = (dtype: 'float32' | 'float64', seed: number, n = 189) => {
+    const r = randomArray(n, seed);
+    const out = new ARRAY[dtype](n);
+    for (let i = 0; i < n; i++) out[i] = (r[i]! - 0.5) * 10 ** ((i % 13) - 4);
+    out.set(SPECIAL[dtype].subarray(0, Math.min(n, SPECIAL[dtype].length)));
+    return out;
+  };
+  const input = (values: NativeTypedArray, shape: number[], dtype: NativeDType): Input => ({ values, shape, dtype });
+  /** The op run on each element alone (the scalar path on every ISA) equals the op run over all of them, bit for bit. */
+  const sameBitsAlone = (op: string, inputs: Input[], label: string) => {
+    const run = (ins: Input[]) => {
+      const handles = ins.map((t) => native.createTensor(t.values, t.shape, t.dtype));
+      const [out] = native.runKernel(op, handles);
+      const values = out!.read();
+      [...handles, out!].forEach((t) => t.dispose());
+      return values;
+    };
+    const whole = run(inputs);
+    const bytes = whole.BYTES_PER_ELEMENT;
+    const wholeBytes = new Uint8Array(whole.buffer, whole.byteOffset, whole.byteLength);
+    for (let i = 0; i < whole.length; i++) {
+      const alone = run(inputs.map((t) => input(t.values.slice(t.shape.length ? i : 0, (t.shape.length ? i : 0) + 1) as NativeTypedArray, [1], t.dtype)));
+      const a = new Uint8Array(alone.buffer, alone.byteOffset, alone.byteLength);
+      for (let k = 0; k < bytes; k++) {
+        if (a[k] !== wholeBytes[i * bytes + k]) throw new Error(`${isa} ${op} ${label}: element ${i} (${inputs.map((t) => t.values[t.shape.length ? i : 0]).join(', ')}) is ${whole[i]} in a run, ${alone[0]} alone (bits differ)`);
+      }
+    }
+  };
+
+  it('sign, floor, ceil and the predicates match the js backend, and their scalar path bit for bit', () => {
+    native.setIsa(isa);
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const n of [189, 1, 3, 7, 17, 40]) {
+        const x = input(values(dtype, 11, n), [n], dtype);
+        for (const op of ['sign', 'floor', 'ceil', 'isnan', 'isinf', 'isfinite', 'negative', 'abs', 'square', 'relu']) {
+          check(op, [x], {}, `${isa}`);
+          if (n === 189) sameBitsAlone(op, [x], dtype);
+        }
+      }
+    }
+    // int32 negative, abs, sign and relu run in int32: -(-2^31) wraps to -2^31 as ToInt32 of 2^31 does.
+    const ints = Int32Array.from(randomArray(189, 14), (v, i) => (i % 6 === 0 ? [2 ** 31 - 1, -(2 ** 31), 0, 1, -1, -(2 ** 31) + 1][(i / 6) % 6]! : Math.round((v - 0.5) * 2 ** (i % 32))));
+    for (const n of [189, 1, 5, 9, 17]) {
+      for (const op of ['negative', 'abs', 'sign', 'relu', 'square']) check(op, [input(ints.slice(0, n), [n], 'int32')], {}, isa);
+    }
+    for (const n of [1, 31, 100]) {
+      const p = input(Uint8Array.from(randomArray(n, 12), (v) => (v > 0.5 ? 1 : 0)), [n], 'bool');
+      check('logicalNot', [p], {}, isa);
+    }
+  });
+
+  it('power with a broadcast exponent of 2 is x * x, as Math.pow gives', () => {
+    native.setIsa(isa);
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      const x = dtype === 'int32' ? input(Int32Array.of(0, 1, -1, 46340, -46341, 2 ** 31 - 1, -(2 ** 31), 94906267, 123456789), [9], dtype)
+        : input(values(dtype, 13), [189], dtype);
+      const n = x.values.length;
+      const two = (shape: number[], count: number) => input(new ARRAY[dtype](count).fill(2), shape, dtype);
+      for (const b of [two([], 1), two([1], 1), two([n], n)]) check('power', [x, b], {}, isa);
+      if (dtype !== 'int32') sameBitsAlone('power', [x, two([], 1)], dtype);
+    }
+  });
+
+  it('comparisons and logical ops match the js backend, contiguous and broadcast', () => {
+    native.setIsa(isa);
+    const ops = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual'];
+    for (const dtype of ['float32', 'float64', 'int32'] as const) {
+      const make = (seed: number, n: number) => {
+        if (dtype === 'int32') return Int32Array.from(randomArray(n, seed), (v, i) => (i % 7 === 0 ? [2 ** 31 - 1, -(2 ** 31), 0][i % 3]! : Math.round((v - 0.5) * 8)));
+        // Pairs of equal values and rounded ones, so equality and ties happen.
+        const v = values(dtype, seed, n);
+        return v.map((e, i) => (i % 5 === 0 ? Math.round(e) : e));
+      };
+      for (const [sa, sb] of [[[189], [189]], [[189], [1]], [[1], [189]], [[189], []], [[13, 1], [1, 17]], [[3, 17], [17]]]) {
+        const a = input(make(21, size(sa!)), sa!, dtype), b = input(make(22, size(sb!)), sb!, dtype);
+        if (size(sb!) === 1 && dtype !== 'int32') b.values[0] = 0;
+        for (const op of ops) check(op, [a, b], {}, `${isa}`);
+        if (size(sa!) === size(sb!)) {
+          const c = input(a.values.slice().reverse() as NativeTypedArray, sa!, dtype);
+          for (const op of ops) check(op, [a, c], {}, `${isa} reversed`);
+          for (const op of ops) check(op, [a, a], {}, `${isa} same`);
+        }
+      }
+      const a = input(make(23, 189), [189], dtype), b = input(make(24, 189), [189], dtype);
+      for (const op of ops) sameBitsAlone(op, [a, b], dtype);
+    }
+    for (const [sa, sb] of [[[77], [77]], [[77], [1]], [[1], [77]], [[7, 1], [1, 11]]]) {
+      const p = input(Uint8Array.from(randomArray(size(sa!), 25), (v) => (v > 0.5 ? 1 : 0)), sa!, 'bool');
+      const q = input(Uint8Array.from(randomArray(size(sb!), 26), (v) => (v > 0.4 ? 1 : 0)), sb!, 'bool');
+      for (const op of ['logicalAnd', 'logicalOr', 'logicalXor', 'equal', 'less', 'greaterEqual']) check(op, [p, q], {}, isa);
+    }
   });
 });

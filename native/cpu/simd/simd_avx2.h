@@ -24,6 +24,9 @@ template <> struct Vec<float> {
   static Reg sub(Reg a, Reg b) { return _mm256_sub_ps(a, b); }
   static Reg div(Reg a, Reg b) { return _mm256_div_ps(a, b); }
   static Reg sqrt(Reg a) { return _mm256_sqrt_ps(a); }
+  // Rounded toward -inf / +inf: exact, and -0, infinities and NaN pass through (quieted).
+  static Reg floor(Reg a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+  static Reg ceil(Reg a) { return _mm256_round_ps(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
   static Reg abs(Reg a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   // a > b || a is NaN ? a : b  (and the < form): numpy's NaN-propagating maximum/minimum.
   static Reg pick_max(Reg a, Reg b) {
@@ -92,6 +95,8 @@ template <> struct Vec<double> {
   static Reg sub(Reg a, Reg b) { return _mm256_sub_pd(a, b); }
   static Reg div(Reg a, Reg b) { return _mm256_div_pd(a, b); }
   static Reg sqrt(Reg a) { return _mm256_sqrt_pd(a); }
+  static Reg floor(Reg a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+  static Reg ceil(Reg a) { return _mm256_round_pd(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
   static Reg abs(Reg a) { return _mm256_andnot_pd(_mm256_set1_pd(-0.0), a); }
   static Reg pick_max(Reg a, Reg b) {
     return _mm256_blendv_pd(b, a, _mm256_or_pd(_mm256_cmp_pd(a, b, _CMP_GT_OQ), _mm256_cmp_pd(a, a, _CMP_UNORD_Q)));

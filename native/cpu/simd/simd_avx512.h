@@ -24,6 +24,9 @@ template <> struct Vec<float> {
   static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
   static Reg div(Reg a, Reg b) { return _mm512_div_ps(a, b); }
   static Reg sqrt(Reg a) { return _mm512_sqrt_ps(a); }
+  // Rounded toward -inf / +inf: exact, and -0, infinities and NaN pass through (quieted).
+  static Reg floor(Reg a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+  static Reg ceil(Reg a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
   static Reg abs(Reg a) { return _mm512_andnot_ps(_mm512_set1_ps(-0.0f), a); }
   // a > b || a is NaN ? a : b  (and the < form): numpy's NaN-propagating maximum/minimum.
   static Reg pick_max(Reg a, Reg b) {
@@ -84,6 +87,8 @@ template <> struct Vec<double> {
   static Reg sub(Reg a, Reg b) { return _mm512_sub_pd(a, b); }
   static Reg div(Reg a, Reg b) { return _mm512_div_pd(a, b); }
   static Reg sqrt(Reg a) { return _mm512_sqrt_pd(a); }
+  static Reg floor(Reg a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+  static Reg ceil(Reg a) { return _mm512_roundscale_pd(a, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC); }
   static Reg abs(Reg a) { return _mm512_andnot_pd(_mm512_set1_pd(-0.0), a); }
   static Reg pick_max(Reg a, Reg b) {
     return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_GT_OQ) | _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), b, a);

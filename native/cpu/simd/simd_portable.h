@@ -2,6 +2,7 @@
 // NEON on arm64. No FMA is assumed, so fmadd is a multiply then an add.
 #pragma once
 #include <cstring>
+#include <limits>
 
 namespace keras::cpu::portable {
 
@@ -47,6 +48,16 @@ struct VecImpl {
     using Mask = typename MaskOf<Reg>::type;
     return (Reg)((Mask)a & ~(Mask)set1(T(-0.0)));
   }
+  // Rounded toward -inf: SSE2 has no round instruction. Below 2^(mantissa bits) adding and
+  // subtracting that power rounds |a| to the nearest integer exactly, and the sign copied back
+  // keeps -0 (floor(-0.3) is -0 - 1); from there up every value is integral, as are infinities and NaN.
+  static Reg floor(Reg a) {
+    const Reg big = set1(T(1) / std::numeric_limits<T>::epsilon());  // 2^23, 2^52
+    const Reg nearest = copy_sign((abs(a) + big) - big, a);
+    return (abs(a) < big) ? ((nearest > a) ? nearest - set1(1) : nearest) : a;
+  }
+  // ceil(a) = -floor(-a), signed zeros included (ceil(-0.3) is -0).
+  static Reg ceil(Reg a) { return -floor(-a); }
   // a > b || a is NaN ? a : b  (and the < form): numpy's NaN-propagating maximum/minimum.
   static Reg pick_max(Reg a, Reg b) { return ((a > b) | (a != a)) ? a : b; }
   static Reg pick_min(Reg a, Reg b) { return ((a < b) | (a != a)) ? a : b; }
