@@ -2,8 +2,10 @@
 // concatenate, pad. All but concatenate and pad are one strided copy (a view of
 // the input read through strides, written densely): dims are merged where both
 // sides walk them contiguously, runs that are contiguous on both sides are
-// memcpy'd, transposes go through cache-sized tiles, and the work is split over
-// the thread pool by bytes. Element types only matter by size (1, 4, 8 bytes).
+// memcpy'd (prefetching across the gaps between runs), transposes go through tiles
+// one cache line wide whose micro-tiles are transposed in registers by the active
+// ISA's kernels (transpose_kernels.h), and the work is split over the thread pool
+// by bytes. Element types only matter by size (1, 4, 8 bytes).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,8 +13,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "cpu_kernels.h"
+#include "isa.h"
+#include "transpose.h"
 
 namespace keras::cpu {
 namespace {
@@ -26,10 +31,18 @@ using kernels::TensorView;
 constexpr int64_t kParallelBytes = 1 << 18;
 // Bytes per work item: large enough to amortize dispatch.
 constexpr int64_t kBytesPerItem = 1 << 16;
-// Side of a transpose tile, in elements: 16 KiB of 4-byte elements (fits L1 with
-// room for the lines being read and written).
+// A transpose tile: this many source rows (along the output's contiguous dim) by one
+// 64-byte line of the source's contiguous dim. Each source line is read whole once,
+// and consecutive tiles (down the source) continue the same output rows.
+constexpr int64_t kTileRows = 256;
 template <class T>
-constexpr int64_t kTile = sizeof(T) >= 8 ? 32 : 64;
+constexpr int64_t kTileCols = 64 / int64_t(sizeof(T));
+
+// The active ISA's register-tile transpose for elements of `size` bytes.
+TransposeBlockFn transpose_block_of(size_t size) {
+  const TransposeIsaTable& t = for_active_isa(kTransposeAvx512, kTransposeAvx2, kTransposePortable);
+  return size == 1 ? t.bytes1 : size == 4 ? t.bytes4 : t.bytes8;
+}
 
 int threads_of(const KernelContext& ctx) { return ctx.max_threads; }
 
@@ -88,6 +101,25 @@ void copy_run(int64_t count, const T* src, int64_t ss, T* dst, int64_t ds) {
   }
 }
 
+// Bytes a run's copy prefetches ahead of its reads, continuing into the next run's
+// source: where runs sit apart in the source (a slice's rows), each would otherwise
+// start a new stream that the hardware prefetcher learns only after a few misses
+// (measured: 8 KiB rows of a 16 KiB-stride source copied at 65% of a contiguous
+// copy's speed, 90% with this).
+constexpr int64_t kPrefetchAhead = 4096;
+constexpr int64_t kPrefetchChunk = 512;
+
+void copy_prefetching(char* dst, const char* src, int64_t bytes, const char* next, int64_t next_bytes) {
+  for (int64_t p = 0; p < bytes; p += kPrefetchChunk) {
+    for (int64_t line = 0; line < kPrefetchChunk; line += 64) {
+      const int64_t ahead = p + kPrefetchAhead + line;
+      if (ahead < bytes) __builtin_prefetch(src + ahead);
+      else if (ahead - bytes < next_bytes) __builtin_prefetch(next + (ahead - bytes));
+    }
+    std::memcpy(dst + p, src + p, size_t(std::min(kPrefetchChunk, bytes - p)));
+  }
+}
+
 // Runs fn(begin, end) over `items` items of `item_bytes` each, in parallel when large.
 template <class Fn>
 void parallel_items(int64_t items, int64_t item_bytes, int max_threads, Fn&& fn) {
@@ -117,28 +149,22 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
         outer.dst.push_back(n.dst[d]);
       }
       const int64_t outer_count = engine::shape_numel(outer.size);
-      constexpr int64_t tile_side = kTile<T>;
-      const int64_t tiles_k = (n.size[k] + tile_side - 1) / tile_side, tiles_j = (inner + tile_side - 1) / tile_side;
+      constexpr int64_t tile_i = kTileCols<T>, tile_j = kTileRows;
+      const int64_t tiles_k = (n.size[k] + tile_i - 1) / tile_i, tiles_j = (inner + tile_j - 1) / tile_j;
       const int64_t dk = n.dst[k];
-      parallel_items(outer_count * tiles_k * tiles_j, tile_side * tile_side * int64_t(sizeof(T)), max_threads,
+      const TransposeBlockFn block = transpose_block_of(sizeof(T));
+      // An output larger than the last-level cache is written around it.
+      const bool stream = engine::shape_numel(n.size) * int64_t(sizeof(T)) > engine::cpu_info().l3_bytes;
+      parallel_items(outer_count * tiles_k * tiles_j, tile_i * tile_j * int64_t(sizeof(T)), max_threads,
                      [&](int64_t begin, int64_t end) {
         for (int64_t item = begin; item < end; ++item) {
           const int64_t tj = item % tiles_j, tk = (item / tiles_j) % tiles_k, o = item / (tiles_j * tiles_k);
           int64_t so = 0, dof = 0;
           offsets_of(outer, outer.size.size(), o, &so, &dof);
-          const int64_t i0 = tk * tile_side, ni = std::min(n.size[k], i0 + tile_side) - i0;
-          const int64_t j0 = tj * tile_side, nj = std::min(inner, j0 + tile_side) - j0;
-          // Through an L1 buffer: both sides move contiguous runs, so power-of-two
-          // strides (4 KiB aliasing) never make a tile's lines evict each other.
-          T tile[tile_side][tile_side];
-          for (int64_t j = 0; j < nj; ++j) {
-            const T* s = src + so + i0 + (j0 + j) * ss;
-            for (int64_t i = 0; i < ni; ++i) tile[i][j] = s[i];
-          }
-          for (int64_t i = 0; i < ni; ++i) {
-            T* d = dst + dof + (i0 + i) * dk + j0;
-            for (int64_t j = 0; j < nj; ++j) d[j] = tile[i][j];
-          }
+          const int64_t i0 = tk * tile_i, ni = std::min(n.size[k], i0 + tile_i) - i0;
+          const int64_t j0 = tj * tile_j, nj = std::min(inner, j0 + tile_j) - j0;
+          // The tile read as nj source rows of ni elements, written as ni rows of nj.
+          block(src + so + i0 + j0 * ss, ss, dst + dof + i0 * dk + j0, dk, nj, ni, stream);
         }
       });
       return;
@@ -149,13 +175,31 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
   const int64_t row_bytes = inner * int64_t(sizeof(T));
   const int64_t pieces = rows * row_bytes >= kParallelBytes ? std::max<int64_t>(1, row_bytes / kBytesPerItem) : 1;
   const int64_t piece = (inner + pieces - 1) / pieces;
-  parallel_items(rows * pieces, piece * int64_t(sizeof(T)), max_threads, [&](int64_t begin, int64_t end) {
+  const int64_t items = rows * pieces;
+  // Where item `item` starts reading and writing, and how many elements it copies.
+  auto run_of = [&](int64_t item, int64_t* so, int64_t* dof) {
+    const int64_t row = item / pieces, j0 = (item % pieces) * piece;
+    offsets_of(n, rank - 1, row, so, dof);
+    *so += j0 * ss;
+    *dof += j0 * ds;
+    return std::max<int64_t>(0, std::min(piece, inner - j0));
+  };
+  parallel_items(items, piece * int64_t(sizeof(T)), max_threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t row = item / pieces, j0 = (item % pieces) * piece;
       int64_t so = 0, dof = 0;
-      offsets_of(n, rank - 1, row, &so, &dof);
-      const int64_t count = std::min(piece, inner - j0);
-      if (count > 0) copy_run(count, src + so + j0 * ss, ss, dst + dof + j0 * ds, ds);
+      const int64_t count = run_of(item, &so, &dof);
+      if (count == 0) continue;
+      const bool long_run = ss == 1 && ds == 1 && count * int64_t(sizeof(T)) >= kPrefetchChunk && item + 1 < items;
+      int64_t next_so = 0, next_dof = 0;
+      const int64_t next_count = long_run ? run_of(item + 1, &next_so, &next_dof) : 0;
+      // Runs of a contiguous source are one stream the prefetcher follows already.
+      if (next_count > 0 && next_so != so + count) {
+        copy_prefetching(reinterpret_cast<char*>(dst + dof), reinterpret_cast<const char*>(src + so),
+                         count * int64_t(sizeof(T)), reinterpret_cast<const char*>(src + next_so),
+                         next_count * int64_t(sizeof(T)));
+      } else {
+        copy_run(count, src + so, ss, dst + dof, ds);
+      }
     }
   });
 }
