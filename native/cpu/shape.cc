@@ -2,10 +2,10 @@
 // concatenate, pad. All but concatenate and pad are one strided copy (a view of
 // the input read through strides, written densely): dims are merged where both
 // sides walk them contiguously, runs that are contiguous on both sides are
-// memcpy'd (prefetching across the gaps between runs), transposes go through tiles
-// one cache line wide whose micro-tiles are transposed in registers by the active
-// ISA's kernels (transpose_kernels.h), and the work is split over the thread pool
-// by bytes. Element types only matter by size (1, 4, 8 bytes).
+// memcpy'd, transposes go through tiles one cache line wide whose micro-tiles are
+// transposed in registers by the active ISA's kernels (transpose_kernels.h), and
+// the work is split over the thread pool by bytes. Element types only matter by
+// size (1, 4, 8 bytes).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -103,25 +103,6 @@ void copy_run(int64_t count, const T* src, int64_t ss, T* dst, int64_t ds) {
   }
 }
 
-// Bytes a run's copy prefetches ahead of its reads, continuing into the next run's
-// source: where runs sit apart in the source (a slice's rows), each would otherwise
-// start a new stream that the hardware prefetcher learns only after a few misses
-// (measured: 8 KiB rows of a 16 KiB-stride source copied at 65% of a contiguous
-// copy's speed, 90% with this).
-constexpr int64_t kPrefetchAhead = 4096;
-constexpr int64_t kPrefetchChunk = 512;
-
-void copy_prefetching(char* dst, const char* src, int64_t bytes, const char* next, int64_t next_bytes) {
-  for (int64_t p = 0; p < bytes; p += kPrefetchChunk) {
-    for (int64_t line = 0; line < kPrefetchChunk; line += 64) {
-      const int64_t ahead = p + kPrefetchAhead + line;
-      if (ahead < bytes) __builtin_prefetch(src + ahead);
-      else if (ahead - bytes < next_bytes) __builtin_prefetch(next + (ahead - bytes));
-    }
-    std::memcpy(dst + p, src + p, size_t(std::min(kPrefetchChunk, bytes - p)));
-  }
-}
-
 // Runs fn(begin, end) over `items` items of `item_bytes` each, in parallel when large.
 template <class Fn>
 void parallel_items(int64_t items, int64_t item_bytes, int max_threads, Fn&& fn) {
@@ -177,31 +158,13 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
   const int64_t row_bytes = inner * int64_t(sizeof(T));
   const int64_t pieces = rows * row_bytes >= kParallelBytes ? std::max<int64_t>(1, row_bytes / kBytesPerItem) : 1;
   const int64_t piece = (inner + pieces - 1) / pieces;
-  const int64_t items = rows * pieces;
-  // Where item `item` starts reading and writing, and how many elements it copies.
-  auto run_of = [&](int64_t item, int64_t* so, int64_t* dof) {
-    const int64_t row = item / pieces, j0 = (item % pieces) * piece;
-    offsets_of(n, rank - 1, row, so, dof);
-    *so += j0 * ss;
-    *dof += j0 * ds;
-    return std::max<int64_t>(0, std::min(piece, inner - j0));
-  };
-  parallel_items(items, piece * int64_t(sizeof(T)), max_threads, [&](int64_t begin, int64_t end) {
+  parallel_items(rows * pieces, piece * int64_t(sizeof(T)), max_threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
+      const int64_t row = item / pieces, j0 = (item % pieces) * piece;
       int64_t so = 0, dof = 0;
-      const int64_t count = run_of(item, &so, &dof);
-      if (count == 0) continue;
-      const bool long_run = ss == 1 && ds == 1 && count * int64_t(sizeof(T)) >= kPrefetchChunk && item + 1 < items;
-      int64_t next_so = 0, next_dof = 0;
-      const int64_t next_count = long_run ? run_of(item + 1, &next_so, &next_dof) : 0;
-      // Runs of a contiguous source are one stream the prefetcher follows already.
-      if (next_count > 0 && next_so != so + count) {
-        copy_prefetching(reinterpret_cast<char*>(dst + dof), reinterpret_cast<const char*>(src + so),
-                         count * int64_t(sizeof(T)), reinterpret_cast<const char*>(src + next_so),
-                         next_count * int64_t(sizeof(T)));
-      } else {
-        copy_run(count, src + so, ss, dst + dof, ds);
-      }
+      offsets_of(n, rank - 1, row, &so, &dof);
+      const int64_t count = std::min(piece, inner - j0);
+      if (count > 0) copy_run(count, src + so + j0 * ss, ss, dst + dof + j0 * ds, ds);
     }
   });
 }
