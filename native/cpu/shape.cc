@@ -31,19 +31,9 @@ using kernels::TensorView;
 constexpr int64_t kParallelBytes = 1 << 18;
 // Bytes per work item: large enough to amortize dispatch.
 constexpr int64_t kBytesPerItem = 1 << 16;
-// A transpose tile: this many source rows (along the output's contiguous dim) by one
-// 64-byte line of the source's contiguous dim, so each source line is read whole
-// once. Consecutive tiles take the next line of the same source rows: those rows'
-// pages stay in the TLB (walking down whole columns of a [4096, 4096] float32 input
-// touched a new page for every line and ran at 3/4 of this speed).
-constexpr int64_t kTileRows = 512;
-template <class T>
-constexpr int64_t kTileCols = 64 / int64_t(sizeof(T));
-
-// The active ISA's register-tile transpose for elements of `size` bytes.
-TransposeBlockFn transpose_block_of(size_t size) {
-  const TransposeIsaTable& t = for_active_isa(kTransposeAvx512, kTransposeAvx2, kTransposePortable);
-  return size == 1 ? t.bytes1 : size == 4 ? t.bytes4 : t.bytes8;
+// The active ISA's block transposes.
+const TransposeIsaTable& transpose_kernels() {
+  return for_active_isa(kTransposeAvx512, kTransposeAvx2, kTransposePortable);
 }
 
 int threads_of(const KernelContext& ctx) { return ctx.max_threads; }
@@ -132,10 +122,15 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
         outer.dst.push_back(n.dst[d]);
       }
       const int64_t outer_count = engine::shape_numel(outer.size);
-      constexpr int64_t tile_i = kTileCols<T>, tile_j = kTileRows;
+      // Tiles of the kernel's block shape, taken along the source rows first (the next
+      // line of the same rows): those rows' pages stay in the TLB (walking down whole
+      // columns of a [4096, 4096] float32 input touched a new page for every line and
+      // ran at 3/4 of this speed).
+      const TransposeIsaTable& kernels = transpose_kernels();
+      const int64_t tile_i = kernels.tile_row_bytes / int64_t(sizeof(T)), tile_j = kernels.tile_rows;
       const int64_t tiles_k = (n.size[k] + tile_i - 1) / tile_i, tiles_j = (inner + tile_j - 1) / tile_j;
       const int64_t dk = n.dst[k];
-      const TransposeBlockFn block = transpose_block_of(sizeof(T));
+      const TransposeBlockFn block = sizeof(T) == 1 ? kernels.bytes1 : sizeof(T) == 4 ? kernels.bytes4 : kernels.bytes8;
       // An output larger than the last-level cache is written around it.
       const bool stream = engine::shape_numel(n.size) * int64_t(sizeof(T)) > engine::cpu_info().l3_bytes;
       parallel_items(outer_count * tiles_k * tiles_j, tile_i * tile_j * int64_t(sizeof(T)), max_threads,

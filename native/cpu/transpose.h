@@ -14,6 +14,8 @@ using TransposeBlockFn = void (*)(const void* src, int64_t src_stride, void* dst
 struct TransposeIsaTable {
   const char* isa;
   TransposeBlockFn bytes1, bytes4, bytes8;  // by element size
+  // The blocks to hand it: this many source rows by this many bytes of each.
+  int64_t tile_rows, tile_row_bytes;
 };
 
 extern const TransposeIsaTable kTransposeAvx512;

@@ -32,6 +32,31 @@ void transpose_plain(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, int
   }
 }
 
+// The portable path: blocks of 64 source rows by 256 bytes go through an L1 buffer,
+// so both sides move contiguous runs (element by element straight across,
+// each output row would take one element per pass, a line each: 4x slower).
+constexpr int64_t kBufferedRows = 64, kBufferedRowBytes = 256;
+
+template <class Isa, class T>
+void transpose_buffered(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, int64_t cols) {
+  constexpr int64_t kRows = kBufferedRows, kCols = kBufferedRowBytes / int64_t(sizeof(T));
+  T buf[kCols * kRows];
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    const int64_t nr = rows - r0 < kRows ? rows - r0 : kRows;
+    for (int64_t c0 = 0; c0 < cols; c0 += kCols) {
+      const int64_t nc = cols - c0 < kCols ? cols - c0 : kCols;
+      for (int64_t r = 0; r < nr; ++r) {
+        const T* row = s + (r0 + r) * ss + c0;
+        for (int64_t c = 0; c < nc; ++c) buf[c * kRows + r] = row[c];
+      }
+      for (int64_t c = 0; c < nc; ++c) {
+        T* out = d + (c0 + c) * ds + r0;
+        for (int64_t r = 0; r < nr; ++r) out[r] = buf[c * kRows + r];
+      }
+    }
+  }
+}
+
 #if defined(__SSE2__)
 // A register stored plainly, or (kStream) around the caches; p then aligned to the register.
 template <class Isa, bool kStream>
@@ -230,7 +255,7 @@ void transpose_block(const void* src, int64_t ss, void* dst, int64_t ds, int64_t
   constexpr int64_t k = micro_side<Isa>(sizeof(T));
   if constexpr (k == 0) {
     (void)stream;
-    transpose_plain<Isa>(s, ss, d, ds, rows, cols);
+    transpose_buffered<Isa>(s, ss, d, ds, rows, cols);
   } else {
     const int64_t whole_rows = rows - rows % k, whole_cols = cols - cols % k;
     constexpr int64_t store_bytes = k * int64_t(sizeof(T));
@@ -253,7 +278,15 @@ void transpose_block(const void* src, int64_t ss, void* dst, int64_t ds, int64_t
 template <class Isa>
 constexpr TransposeIsaTable make_transpose_table(const char* isa) {
   using namespace transpose_detail;
-  return {isa, transpose_block<Isa, uint8_t>, transpose_block<Isa, uint32_t>, transpose_block<Isa, uint64_t>};
+  // Register tiles: 512 source rows by one line, so each source line is read whole
+  // once. The buffered plain loop: 64 rows by 256 bytes (the buffer fits L1).
+  constexpr bool kRegisters = micro_side<Isa>(4) > 0;
+  return {isa,
+          transpose_block<Isa, uint8_t>,
+          transpose_block<Isa, uint32_t>,
+          transpose_block<Isa, uint64_t>,
+          kRegisters ? 512 : kBufferedRows,
+          kRegisters ? 64 : kBufferedRowBytes};
 }
 
 }  // namespace keras::cpu
