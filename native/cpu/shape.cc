@@ -2,10 +2,10 @@
 // concatenate, pad. All but concatenate and pad are one strided copy (a view of
 // the input read through strides, written densely): dims are merged where both
 // sides walk them contiguously, runs that are contiguous on both sides are
-// memcpy'd, transposes go through tiles one cache line wide whose micro-tiles are
-// transposed in registers by the active ISA's kernels (transpose_kernels.h), and
-// the work is split over the thread pool by bytes. Element types only matter by
-// size (1, 4, 8 bytes).
+// memcpy'd, transposes go through tiles handed to the active ISA's block transposes
+// (transpose_kernels.h: micro-tiles in registers, or an L1 buffer on the portable
+// path), and the work is split over the thread pool by bytes. Element types only
+// matter by size (1, 4, 8 bytes).
 #include <algorithm>
 #include <cmath>
 #include <cstring>

@@ -2,9 +2,9 @@
 // instantiated per ISA in transpose_<isa>.cc. A block is cut into square micro-tiles
 // that go through registers: loaded as rows, transposed with unpack/shuffle steps,
 // stored as rows (avx512: 16x16 4-byte, 8x8 8-byte; avx2: 8x8 4-byte, 4x4 8-byte;
-// both: 16x16 1-byte in 128-bit registers). The portable path and the edges that
-// do not fill a micro-tile use a plain loop. Shuffles move bits, never values, so
-// every path gives the same bytes.
+// both: 16x16 1-byte in 128-bit registers). The portable path goes through an L1
+// buffer, and the edges that do not fill a micro-tile use a plain loop. Shuffles
+// move bits, never values, so every path gives the same bytes.
 //
 // Intrinsics are used only where the including translation unit's flags allow them
 // (as in simd/streaming.h); every function is a template over the ISA tag, so each
