@@ -38,6 +38,49 @@ describe.each(isas)('native shape kernels on %s', (isa) => {
     check('transpose', [data([64, 64, 64], 'float32')], { perm: [2, 0, 1] }, 'large rank 3');
   });
 
+  it('transpose: register tiles of every element size, their edges and the plain remainders', () => {
+    native.setIsa(isa);
+    // Micro-tiles are 4x4 to 16x16 and tiles one 64-byte line wide: sides around those sizes.
+    const shapes = [
+      [1, 100], [100, 1], [0, 50], [50, 0], [7, 9], [8, 8], [15, 17], [16, 16], [17, 65], [64, 64],
+      [65, 63], [63, 129], [255, 257], [256, 16], [300, 129], [3, 1000], [1000, 3],
+    ];
+    for (const dtype of DTYPES) {
+      for (const shape of shapes) check('transpose', [data(shape, dtype)], { perm: [1, 0] });
+    }
+  });
+
+  it('transpose: every permutation of rank 5, and layouts that swap two axes with a kept inner block', () => {
+    native.setIsa(isa);
+    const permutations = (n: number): number[][] =>
+      n === 0 ? [[]] : permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
+    const x5 = data([3, 4, 5, 2, 7], 'float32');
+    for (const perm of permutations(5)) check('transpose', [x5], { perm });
+    for (const dtype of DTYPES) {
+      const y5 = data([2, 17, 3, 9, 20], dtype);
+      for (const perm of [[4, 3, 2, 1, 0], [0, 2, 1, 4, 3], [1, 4, 0, 3, 2], [0, 4, 1, 2, 3], [3, 0, 4, 1, 2]]) {
+        check('transpose', [y5], { perm });
+      }
+      check('transpose', [data([2, 9, 11, 35], dtype)], { perm: [0, 3, 1, 2] }, 'NHWC to NCHW');
+      check('transpose', [data([2, 35, 9, 11], dtype)], { perm: [0, 2, 3, 1] }, 'NCHW to NHWC');
+      check('transpose', [data([2, 33, 5, 24], dtype)], { perm: [0, 2, 1, 3] }, '[B, S, H, D] to [B, H, S, D]');
+      check('transpose', [data([3, 40, 6, 4], dtype)], { perm: [0, 2, 1, 3] }, 'short kept block');
+    }
+  });
+
+  it('transpose: large inputs on the threaded path, written around the caches past the last-level cache', () => {
+    native.setIsa(isa);
+    check('transpose', [data([4, 32, 32, 128], 'float32')], { perm: [0, 3, 1, 2] }, 'NHWC to NCHW');
+    check('transpose', [data([4, 128, 32, 32], 'float32')], { perm: [0, 2, 3, 1] }, 'NCHW to NHWC');
+    check('transpose', [data([8, 256, 8, 64], 'float32')], { perm: [0, 2, 1, 3] }, '[B, S, H, D] to [B, H, S, D]');
+    check('transpose', [data([1300, 900], 'bool')], { perm: [1, 0] }, 'bytes');
+    check('transpose', [data([700, 900], 'int32')], { perm: [1, 0] }, 'int32');
+    // Outputs above 8 MiB (this machine's L3; the kernel streams past it) with 64-byte-aligned rows, and without.
+    check('transpose', [data([1024, 2100], 'float32')], { perm: [1, 0] }, 'streamed');
+    check('transpose', [data([1024, 1100], 'float64')], { perm: [1, 0] }, 'streamed');
+    check('transpose', [data([1030, 2100], 'float32')], { perm: [1, 0] }, 'past the cache, rows unaligned');
+  });
+
   it('broadcastTo: new leading dims, size-1 dims, scalars and size 0', () => {
     native.setIsa(isa);
     const cases: [number[], number[]][] = [
@@ -60,6 +103,18 @@ describe.each(isas)('native shape kernels on %s', (isa) => {
       check('slice', [data([7], dtype)], { begin: [2], size: [3] });
       check('slice', [data([], dtype)], { begin: [], size: [] });
       check('slice', [data([400, 300], dtype)], { begin: [17, 3], size: [300, 290] });
+    }
+  });
+
+  it('slice: long rows apart in the source (copied with prefetch), rows cut in pieces, short rows', () => {
+    native.setIsa(isa);
+    for (const dtype of DTYPES) {
+      const x = data([600, 1200], dtype);
+      check('slice', [x], { begin: [0, 0], size: [600, 600] });
+      check('slice', [x], { begin: [3, 5], size: [590, 1100] });
+      check('slice', [x], { begin: [1, 1199], size: [599, 1] });
+      check('slice', [data([12, 40000], dtype)], { begin: [1, 7], size: [10, 39000] });
+      check('slice', [data([50, 8, 130], dtype)], { begin: [2, 1, 3], size: [40, 6, 127] });
     }
   });
 

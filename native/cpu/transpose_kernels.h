@@ -1,0 +1,292 @@
+// 2-D block transposes, written once over an ISA tag (simd/simd_<isa>.h's Isa) and
+// instantiated per ISA in transpose_<isa>.cc. A block is cut into square micro-tiles
+// that go through registers: loaded as rows, transposed with unpack/shuffle steps,
+// stored as rows (avx512: 16x16 4-byte, 8x8 8-byte; avx2: 8x8 4-byte, 4x4 8-byte;
+// both: 16x16 1-byte in 128-bit registers). The portable path goes through an L1
+// buffer, and the edges that do not fill a micro-tile use a plain loop. Shuffles
+// move bits, never values, so every path gives the same bytes.
+//
+// Intrinsics are used only where the including translation unit's flags allow them
+// (as in simd/streaming.h); every function is a template over the ISA tag, so each
+// ISA's instantiation is its own symbol.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+
+#include "transpose.h"
+
+namespace keras::cpu {
+namespace transpose_detail {
+
+// Register bytes of the ISA: 64 (avx512), 32 (avx2), 16 (portable's vector extension).
+template <class Isa>
+constexpr size_t kRegBytes = sizeof(typename Isa::template Vec<float>::Reg);
+
+template <class Isa, class T>
+void transpose_plain(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) d[c * ds + r] = s[r * ss + c];
+  }
+}
+
+// The portable path: blocks of 64 source rows by 256 bytes go through an L1 buffer,
+// so both sides move contiguous runs (element by element straight across,
+// each output row would take one element per pass, a line each: 4x slower).
+constexpr int64_t kBufferedRows = 64, kBufferedRowBytes = 256;
+
+template <class Isa, class T>
+void transpose_buffered(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, int64_t cols) {
+  constexpr int64_t kRows = kBufferedRows, kCols = kBufferedRowBytes / int64_t(sizeof(T));
+  T buf[kCols * kRows];
+  for (int64_t r0 = 0; r0 < rows; r0 += kRows) {
+    const int64_t nr = rows - r0 < kRows ? rows - r0 : kRows;
+    for (int64_t c0 = 0; c0 < cols; c0 += kCols) {
+      const int64_t nc = cols - c0 < kCols ? cols - c0 : kCols;
+      for (int64_t r = 0; r < nr; ++r) {
+        const T* row = s + (r0 + r) * ss + c0;
+        for (int64_t c = 0; c < nc; ++c) buf[c * kRows + r] = row[c];
+      }
+      for (int64_t c = 0; c < nc; ++c) {
+        T* out = d + (c0 + c) * ds + r0;
+        for (int64_t r = 0; r < nr; ++r) out[r] = buf[c * kRows + r];
+      }
+    }
+  }
+}
+
+#if defined(__SSE2__)
+// A register stored plainly, or (kStream) around the caches; p then aligned to the register.
+template <class Isa, bool kStream>
+inline void put(uint8_t* p, __m128i v) {
+  if constexpr (kStream) _mm_stream_si128(reinterpret_cast<__m128i*>(p), v);
+  else _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+}
+#endif
+
+#if defined(__AVX2__)
+template <class Isa, bool kStream>
+inline void put(float* p, __m256 v) {
+  if constexpr (kStream) _mm256_stream_ps(p, v);
+  else _mm256_storeu_ps(p, v);
+}
+template <class Isa, bool kStream>
+inline void put(double* p, __m256d v) {
+  if constexpr (kStream) _mm256_stream_pd(p, v);
+  else _mm256_storeu_pd(p, v);
+}
+
+// 8x8 4-byte elements. Rows r and r+4 share a register (one 128-bit half each), so the
+// in-lane 4x4 transposes leave whole output rows and no lane-crossing step is needed.
+template <class Isa, bool kStream>
+inline void micro_avx2_4(const float* s, int64_t ss, float* d, int64_t ds) {
+  __m256 r[8];
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(s + i * ss)), _mm_loadu_ps(s + (i + 4) * ss), 1);
+    r[i + 4] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(s + i * ss + 4)),
+                                    _mm_loadu_ps(s + (i + 4) * ss + 4), 1);
+  }
+  for (int h = 0; h < 8; h += 4) {
+    const __m256 t0 = _mm256_unpacklo_ps(r[h], r[h + 1]), t1 = _mm256_unpackhi_ps(r[h], r[h + 1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[h + 2], r[h + 3]), t3 = _mm256_unpackhi_ps(r[h + 2], r[h + 3]);
+    put<Isa, kStream>(d + (h + 0) * ds, _mm256_shuffle_ps(t0, t2, 0x44));
+    put<Isa, kStream>(d + (h + 1) * ds, _mm256_shuffle_ps(t0, t2, 0xEE));
+    put<Isa, kStream>(d + (h + 2) * ds, _mm256_shuffle_ps(t1, t3, 0x44));
+    put<Isa, kStream>(d + (h + 3) * ds, _mm256_shuffle_ps(t1, t3, 0xEE));
+  }
+}
+
+// 4x4 8-byte elements, rows r and r+2 sharing a register as above.
+template <class Isa, bool kStream>
+inline void micro_avx2_8(const double* s, int64_t ss, double* d, int64_t ds) {
+  for (int h = 0; h < 4; h += 2) {
+    const __m256d a = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(s + h)), _mm_loadu_pd(s + 2 * ss + h), 1);
+    const __m256d b = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(s + ss + h)),
+                                           _mm_loadu_pd(s + 3 * ss + h), 1);
+    put<Isa, kStream>(d + h * ds, _mm256_unpacklo_pd(a, b));
+    put<Isa, kStream>(d + (h + 1) * ds, _mm256_unpackhi_pd(a, b));
+  }
+}
+
+// 16x16 bytes: four rounds of interleaving registers i and i+8 at widths 1, 2, 4, 8
+// bytes (a perfect shuffle each round) leave whole columns, their bytes in the
+// bit-reversed order of the registers' rows: so register i is loaded from row
+// bitreverse(i).
+template <class Isa, bool kStream>
+inline void micro_sse_1(const uint8_t* s, int64_t ss, uint8_t* d, int64_t ds) {
+  constexpr int kBitReversed[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+  __m128i a[16], b[16];
+  for (int i = 0; i < 16; ++i) a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + kBitReversed[i] * ss));
+  for (int i = 0; i < 8; ++i) {
+    b[2 * i] = _mm_unpacklo_epi8(a[i], a[i + 8]);
+    b[2 * i + 1] = _mm_unpackhi_epi8(a[i], a[i + 8]);
+  }
+  for (int i = 0; i < 8; ++i) {
+    a[2 * i] = _mm_unpacklo_epi16(b[i], b[i + 8]);
+    a[2 * i + 1] = _mm_unpackhi_epi16(b[i], b[i + 8]);
+  }
+  for (int i = 0; i < 8; ++i) {
+    b[2 * i] = _mm_unpacklo_epi32(a[i], a[i + 8]);
+    b[2 * i + 1] = _mm_unpackhi_epi32(a[i], a[i + 8]);
+  }
+  for (int i = 0; i < 8; ++i) {
+    put<Isa, kStream>(d + 2 * i * ds, _mm_unpacklo_epi64(b[i], b[i + 8]));
+    put<Isa, kStream>(d + (2 * i + 1) * ds, _mm_unpackhi_epi64(b[i], b[i + 8]));
+  }
+}
+#endif
+
+#if defined(__AVX512F__)
+template <class Isa, bool kStream>
+inline void put(float* p, __m512 v) {
+  if constexpr (kStream) _mm512_stream_ps(p, v);
+  else _mm512_storeu_ps(p, v);
+}
+
+// After in-lane steps, register m of each group of four holds, in its 128-bit lane L,
+// output row 4L+m (or 2L+m for 8-byte elements): two rounds of 128-bit lane shuffles
+// gather those lanes into whole rows.
+template <class Isa, bool kStream>
+inline void gather_lanes_avx512(const __m512 u[16], int group, float* d, int64_t ds) {
+  for (int m = 0; m < group; ++m) {
+    // u[m], u[group + m], u[2 * group + m], u[3 * group + m] hold lanes 0..3 of the output's columns.
+    const __m512 v0 = _mm512_shuffle_f32x4(u[m], u[group + m], 0x88), w0 = _mm512_shuffle_f32x4(u[m], u[group + m], 0xDD);
+    const __m512 v1 = _mm512_shuffle_f32x4(u[2 * group + m], u[3 * group + m], 0x88);
+    const __m512 w1 = _mm512_shuffle_f32x4(u[2 * group + m], u[3 * group + m], 0xDD);
+    put<Isa, kStream>(d + (0 * group + m) * ds, _mm512_shuffle_f32x4(v0, v1, 0x88));
+    put<Isa, kStream>(d + (1 * group + m) * ds, _mm512_shuffle_f32x4(w0, w1, 0x88));
+    put<Isa, kStream>(d + (2 * group + m) * ds, _mm512_shuffle_f32x4(v0, v1, 0xDD));
+    put<Isa, kStream>(d + (3 * group + m) * ds, _mm512_shuffle_f32x4(w0, w1, 0xDD));
+  }
+}
+
+// 16x16 4-byte elements.
+template <class Isa, bool kStream>
+inline void micro_avx512_4(const float* s, int64_t ss, float* d, int64_t ds) {
+  __m512 r[16], u[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(s + i * ss);
+  for (int k = 0; k < 4; ++k) {
+    const __m512 t0 = _mm512_unpacklo_ps(r[4 * k], r[4 * k + 1]), t1 = _mm512_unpackhi_ps(r[4 * k], r[4 * k + 1]);
+    const __m512 t2 = _mm512_unpacklo_ps(r[4 * k + 2], r[4 * k + 3]);
+    const __m512 t3 = _mm512_unpackhi_ps(r[4 * k + 2], r[4 * k + 3]);
+    u[4 * k + 0] = _mm512_shuffle_ps(t0, t2, 0x44);
+    u[4 * k + 1] = _mm512_shuffle_ps(t0, t2, 0xEE);
+    u[4 * k + 2] = _mm512_shuffle_ps(t1, t3, 0x44);
+    u[4 * k + 3] = _mm512_shuffle_ps(t1, t3, 0xEE);
+  }
+  gather_lanes_avx512<Isa, kStream>(u, 4, d, ds);
+}
+
+// 8x8 8-byte elements (the lane shuffles move bits, so they run on the float view).
+template <class Isa, bool kStream>
+inline void micro_avx512_8(const double* s, int64_t ss, double* d, int64_t ds) {
+  __m512 u[16];
+  for (int k = 0; k < 4; ++k) {
+    const __m512d a = _mm512_loadu_pd(s + 2 * k * ss), b = _mm512_loadu_pd(s + (2 * k + 1) * ss);
+    u[2 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
+    u[2 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+  }
+  gather_lanes_avx512<Isa, kStream>(u, 2, reinterpret_cast<float*>(d), ds * 2);
+}
+#endif
+
+// Side of the ISA's micro-tile for elements of `size` bytes; 0: plain loop only.
+template <class Isa>
+constexpr int64_t micro_side(size_t size) {
+  if (kRegBytes<Isa> < 32) return 0;
+  if (size == 1) return 16;
+  if (kRegBytes<Isa> == 64) return size == 4 ? 16 : 8;
+  return size == 4 ? 8 : 4;
+}
+
+template <class Isa, class T, bool kStream>
+inline void micro(const T* s, int64_t ss, T* d, int64_t ds) {
+#if defined(__AVX512F__)
+  if constexpr (kRegBytes<Isa> == 64 && sizeof(T) == 4) {
+    return micro_avx512_4<Isa, kStream>(reinterpret_cast<const float*>(s), ss, reinterpret_cast<float*>(d), ds);
+  } else if constexpr (kRegBytes<Isa> == 64 && sizeof(T) == 8) {
+    return micro_avx512_8<Isa, kStream>(reinterpret_cast<const double*>(s), ss, reinterpret_cast<double*>(d), ds);
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (kRegBytes<Isa> >= 32 && sizeof(T) == 1) {
+    return micro_sse_1<Isa, kStream>(reinterpret_cast<const uint8_t*>(s), ss, reinterpret_cast<uint8_t*>(d), ds);
+  } else if constexpr (kRegBytes<Isa> == 32 && sizeof(T) == 4) {
+    return micro_avx2_4<Isa, kStream>(reinterpret_cast<const float*>(s), ss, reinterpret_cast<float*>(d), ds);
+  } else if constexpr (kRegBytes<Isa> == 32 && sizeof(T) == 8) {
+    return micro_avx2_8<Isa, kStream>(reinterpret_cast<const double*>(s), ss, reinterpret_cast<double*>(d), ds);
+  }
+#endif
+  constexpr int64_t k = micro_side<Isa>(sizeof(T));
+  transpose_plain<Isa>(s, ss, d, ds, k, k);  // not reached: every ISA with micro-tiles has them
+}
+
+// Micro-tiles stacked along the source rows whose output rows together fill a
+// 64-byte line: their stores to a line follow each other.
+template <class Isa>
+constexpr int64_t lines_per_band(size_t size) {
+  const int64_t side = micro_side<Isa>(size), row_bytes = side * int64_t(size);
+  return side == 0 || row_bytes >= 64 ? 1 : 64 / row_bytes;
+}
+
+template <class Isa, class T, bool kStream>
+void transpose_micro_tiles(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, int64_t cols) {
+  constexpr int64_t k = micro_side<Isa>(sizeof(T)), band = k * lines_per_band<Isa>(sizeof(T));
+  // Down the source rows in bands, along them within a band: each source line is
+  // read whole before the next band, and a band's output rows are written in
+  // runs of whole lines.
+  for (int64_t r0 = 0; r0 < rows; r0 += band) {
+    const int64_t r1 = r0 + band <= rows ? r0 + band : rows;
+    for (int64_t c = 0; c < cols; c += k) {
+      for (int64_t r = r0; r < r1; r += k) micro<Isa, T, kStream>(s + r * ss + c, ss, d + c * ds + r, ds);
+    }
+  }
+}
+
+// stream: write the output around the caches where each micro-tile store is a whole,
+// aligned line (avx512's 4- and 8-byte tiles; a line streamed in pieces can leave
+// the write-combining buffer partial). The edges are written plainly.
+template <class Isa, class T>
+void transpose_block(const void* src, int64_t ss, void* dst, int64_t ds, int64_t rows, int64_t cols, bool stream) {
+  const T* s = static_cast<const T*>(src);
+  T* d = static_cast<T*>(dst);
+  constexpr int64_t k = micro_side<Isa>(sizeof(T));
+  if constexpr (k == 0) {
+    (void)stream;
+    transpose_buffered<Isa>(s, ss, d, ds, rows, cols);
+  } else {
+    const int64_t whole_rows = rows - rows % k, whole_cols = cols - cols % k;
+    constexpr int64_t store_bytes = k * int64_t(sizeof(T));
+    const bool aligned = reinterpret_cast<uintptr_t>(d) % store_bytes == 0 && (ds * int64_t(sizeof(T))) % store_bytes == 0;
+    if (store_bytes >= 64 && stream && aligned) {
+      transpose_micro_tiles<Isa, T, true>(s, ss, d, ds, whole_rows, whole_cols);
+#if defined(__SSE2__)
+      _mm_sfence();  // streaming stores are weakly ordered: done before the caller reports its part
+#endif
+    } else {
+      transpose_micro_tiles<Isa, T, false>(s, ss, d, ds, whole_rows, whole_cols);
+    }
+    transpose_plain<Isa>(s + whole_cols, ss, d + whole_cols * ds, ds, whole_rows, cols - whole_cols);
+    transpose_plain<Isa>(s + whole_rows * ss, ss, d + whole_rows, ds, rows - whole_rows, cols);
+  }
+}
+
+}  // namespace transpose_detail
+
+template <class Isa>
+constexpr TransposeIsaTable make_transpose_table(const char* isa) {
+  using namespace transpose_detail;
+  // Register tiles: 512 source rows by one line, so each source line is read whole
+  // once. The buffered plain loop: 64 rows by 256 bytes (the buffer fits L1).
+  constexpr bool kRegisters = micro_side<Isa>(4) > 0;
+  return {isa,
+          transpose_block<Isa, uint8_t>,
+          transpose_block<Isa, uint32_t>,
+          transpose_block<Isa, uint64_t>,
+          kRegisters ? 512 : kBufferedRows,
+          kRegisters ? 64 : kBufferedRowBytes};
+}
+
+}  // namespace keras::cpu
