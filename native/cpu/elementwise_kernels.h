@@ -7,8 +7,9 @@
 // maximum, sqrt, floor, sign, ...) it gives the same bits, because those operations are
 // correctly rounded in float as in double; comparisons, predicates and int32 negative, abs,
 // sign and relu are computed in the element type, with the same results. The exception:
-// exp, log, tanh, sigmoid and float32 erf and gelu run simd/vector_math.h in the tensor's own precision, a few ulps
-// from the correctly rounded result (test/native/math_accuracy.test.ts).
+// exp, expm1, log, log1p, rsqrt, tanh, sigmoid and float32 erf, gelu, sin and cos run
+// simd/vector_math.h in the tensor's own precision, a few ulps from the correctly rounded
+// result (test/native/math_accuracy.test.ts; float64 rsqrt gives the same bits as before).
 //
 // Everything here is a template over the ISA or has internal linkage, so code
 // compiled with one ISA's flags can never be linked in place of another's.
@@ -278,18 +279,25 @@ static inline typename V::Reg vector_binary(typename V::Reg a, typename V::Reg b
   else return V::pick_min(a, b);
 }
 
-// Ops computed by vector_math in the tensor's own precision (erf and gelu in float32
-// only; their float64 forms stay the scalar libm ones).
+// Ops computed by vector_math in the tensor's own precision (erf, gelu, sin and cos in
+// float32 only; their float64 forms stay the scalar libm ones).
 template <class T>
 constexpr bool has_math_form(UnaryOp op) {
-  return op == UnaryOp::Exp || op == UnaryOp::Log || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid ||
-         (std::is_same_v<T, float> && (op == UnaryOp::Erf || op == UnaryOp::Gelu || op == UnaryOp::GeluTanh));
+  return op == UnaryOp::Exp || op == UnaryOp::Expm1 || op == UnaryOp::Log || op == UnaryOp::Log1p ||
+         op == UnaryOp::Rsqrt || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid ||
+         (std::is_same_v<T, float> && (op == UnaryOp::Erf || op == UnaryOp::Gelu || op == UnaryOp::GeluTanh ||
+                                       op == UnaryOp::Sin || op == UnaryOp::Cos));
 }
 
 template <class V, UnaryOp OP>
 static inline typename V::Reg math_unary(typename V::Reg x) {
   if constexpr (OP == UnaryOp::Exp) return vector_math::exp<V>(x);
+  else if constexpr (OP == UnaryOp::Expm1) return vector_math::expm1<V>(x);
   else if constexpr (OP == UnaryOp::Log) return vector_math::log<V>(x);
+  else if constexpr (OP == UnaryOp::Log1p) return vector_math::log1p<V>(x);
+  else if constexpr (OP == UnaryOp::Rsqrt) return vector_math::rsqrt<V>(x);
+  else if constexpr (OP == UnaryOp::Sin) return vector_math::sin<V>(x);
+  else if constexpr (OP == UnaryOp::Cos) return vector_math::cos<V>(x);
   else if constexpr (OP == UnaryOp::Tanh) return vector_math::tanh<V>(x);
   else if constexpr (OP == UnaryOp::Sigmoid) return vector_math::sigmoid<V>(x);
   else if constexpr (OP == UnaryOp::Gelu) return vector_math::gelu<V>(x);

@@ -1,9 +1,9 @@
 /**
  * Accuracy of the native vector math (native/cpu/simd/vector_math.h), in ulps of the
  * result against float64 references (Math.*, the js backend's erf/erfc), on every ISA
- * path: float32 exp, log, tanh, sigmoid, erf and both gelu forms over a sweep of the whole float range
- * by bit pattern plus dense grids where the approximations switch branches; float64
- * exp, log, tanh and sigmoid over random values of every magnitude; and the IEEE
+ * path: float32 exp, expm1, log, log1p, rsqrt, sin, cos, tanh, sigmoid, erf and both gelu forms over a sweep
+ * of the whole float range by bit pattern plus dense grids where the approximations switch branches;
+ * float64 exp, expm1, log, log1p, rsqrt, tanh and sigmoid over random values of every magnitude; and the IEEE
  * edges (NaN, +-inf, +-0, subnormal results, overflow), which must be exact.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ afterAll(() => native.setIsa(defaultIsa));
 
 const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 const REFERENCE: Record<string, (x: number) => number> = {
-  exp: Math.exp, log: Math.log, tanh: Math.tanh, sigmoid,
+  exp: Math.exp, expm1: Math.expm1, log: Math.log, log1p: Math.log1p, rsqrt: (x) => 1 / Math.sqrt(x), sin: Math.sin, cos: Math.cos, tanh: Math.tanh, sigmoid,
   // The js series returns +0 for -0; erf is odd, so -0 (as C's erf gives).
   erf: (x) => (x === 0 ? x : erf(x)),
   gelu: (x) => 0.5 * x * erfc(-x * Math.SQRT1_2),
@@ -33,7 +33,18 @@ const show = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
 /** Largest error allowed, in ulps of the correctly rounded result (measured: see the comments). */
 const FLOAT32_ULPS: Record<string, number> = {
   exp: 1.5, // 1.01 over every 3rd float32 (avx512)
+  // 1.34 over every 17th float32 (avx512, avx2; 1.31 portable), near x = 18 where 2^25 - 1 rounds
+  expm1: 1.5,
   log: 1.5, // 0.82
+  log1p: 1.5, // 0.83 over every 17th float32 (all paths), near x = sqrt(1/2) - 1
+  // 1.49 over every 17th float32 (all paths): sqrt, then the division, each rounds once (the
+  // sqrt's rounding doubles in ulps where 1/sqrt(x) sits just below a power of two)
+  rsqrt: 1.5,
+  // 1.56 (sin), 1.562 (cos) over every float32 with |x| <= 8192 (avx512; the reduction's range,
+  // beyond it libm per lane), 1.56 over |x| <= 16 portable (its range): the rounding of the
+  // reduced argument and of the polynomials, near |sin| = 0.72
+  sin: 2,
+  cos: 2,
   // 5.89 over every float32 in |x| <= 10 (avx512, avx2), 6.82 portable (no fmadd), near |x| = 8
   // where tanh = 1 - 3e-7: one rational x P(x^2)/Q(x^2) evaluated in float32, whose x^2, two
   // Horner chains, product and quotient each round (vector_math.h); the exp form it replaced read
@@ -53,7 +64,7 @@ const FLOAT32_ULPS: Record<string, number> = {
 /** Where the ulp bound is asserted, when not everywhere. */
 const FLOAT32_DOMAIN: Record<string, (x: number) => boolean> = { geluTanh: (x) => x >= -5 };
 /** float64: the vector math's error plus the reference's own (Math.* is within 1 ulp). */
-const FLOAT64_ULPS: Record<string, number> = { exp: 4, log: 4, tanh: 4, sigmoid: 4 };
+const FLOAT64_ULPS: Record<string, number> = { exp: 4, expm1: 4, log: 4, log1p: 4, rsqrt: 4, tanh: 4, sigmoid: 4 };
 
 /** The spacing of floats (float32 or float64) at the magnitude of `value` rounded to that type. */
 function ulp(value: number, dtype: NativeDType): number {
@@ -124,8 +135,14 @@ function float32Inputs(): Float32Array {
   const grid = Array.from({ length: 200001 }, (_, i) => -12 + (24 * i) / 200000);
   // Where the approximations switch branch or range: tanh at |x| = 0.625, erf's intervals
   // (i + 1/2) / 1.90625 and 3.93, log's mantissa at sqrt(2) and the subnormal boundary, exp's overflow and
-  // underflow thresholds, gelu's subnormal e^(-x^2/2) (13.2) and clamp (15).
-  const edges = [0.625, 0.26229507, 0.78688526, 1.3114754, 1.8360656, 2.3606558, 2.8852458, 3.409836, 3.93, Math.SQRT2, 2 ** -126, 88.72283, 103.97, -87.33655, -103.2789, 9.01, 13.2, 15].flatMap((c) => [...around(c, 300), ...around(-c, 300)]);
+  // underflow thresholds, gelu's subnormal e^(-x^2/2) (13.2) and clamp (15), expm1's reduction
+  // steps (multiples of ln 2), the 2^n - 1 that rounds (17.3, 18) and its clamp, log1p's
+  // mantissa switch (1 + x at sqrt(2) and sqrt(1/2)) and where 1 + x stops being exact.
+  const edges = [0.625, 0.26229507, 0.78688526, 1.3114754, 1.8360656, 2.3606558, 2.8852458, 3.409836, 3.93, Math.SQRT2, 2 ** -126, 88.72283, 103.97, -87.33655, -103.2789, 9.01, 13.2, 15,
+    Math.LN2, 2 * Math.LN2, 3 * Math.LN2, 17.328680, 18, Math.SQRT2 - 1, Math.SQRT1_2 - 1, 2 ** 24, 2 ** -24, 0.99999994,
+    // sin and cos: multiples of pi/2 (the reduction's cancellation), quadrant switches, where the
+    // scalar path takes over (16 portable, 8192).
+    Math.PI / 4, Math.PI / 2, Math.PI, 3 * Math.PI / 2, 6 * Math.PI, 100 * Math.PI, 1000 * Math.PI + Math.PI / 2, 2607 * Math.PI, 16, 8192].flatMap((c) => [...around(c, 300), ...around(-c, 300)]);
   // gelu's worst cases over every float32 (exhaustive search): avx512/avx2, then portable.
   const worst = [-12.6653366, -4.50077057];
   return Float32Array.from([...bitPatternSweep(1009), ...grid, ...edges, ...worst]);
@@ -143,7 +160,13 @@ function float64Inputs(): Float64Array {
  */
 const EDGES: Record<string, number[]> = {
   exp: [NaN, Infinity, -Infinity, 0, -0, 88.72283172607422, 88.72283935546875, 1000, -103.27892303466797, -103.97, -104, -1000, 1e-45, -87.33654022216797, 709.7, 710, -745.1, -746],
+  expm1: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 1e-40, -1e-40, 5e-324, -5e-324, 88.72283172607422, 88.72283935546875, 1000, -16, -17.5, -18, -100, -1000, 709.78, 710, -37, -40, -800],
   log: [NaN, Infinity, -Infinity, 0, -0, -1, -1e-45, 1, 1e-45, 1.1754942106924411e-38, 3.4028234663852886e38, 5e-324, 2.2250738585072014e-308, Number.MAX_VALUE],
+  log1p: [NaN, Infinity, -Infinity, 0, -0, -1, -1.5, -1000, -0.9999999403953552, -1 + 2 ** -53, 1e-45, -1e-45, 1e-40, -1e-40, 5e-324, -5e-324, 3.4028234663852886e38, Number.MAX_VALUE],
+  rsqrt: [NaN, Infinity, -Infinity, 0, -0, -1, -1e-45, 1e-45, 1e-40, 1.1754942106924411e-38, 3.4028234663852886e38, 5e-324, 2.2250738585072014e-308, Number.MAX_VALUE, 4],
+  // One vector holds lanes on both sides of the scalar fallback (|x| > 8192, 16 portable).
+  sin: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 1e-40, 0.5, -3, 16, 16.000002, 8192, -8192.001, 1e5, -1e30, 3.4e38],
+  cos: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-40, 0.5, -3, 16, -16.000002, 8192, 8192.001, -1e5, 1e30, -3.4e38],
   tanh: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-40, 5e-324, 20, -20, 400, -400],
   sigmoid: [NaN, Infinity, -Infinity, 0, -0, -200, 200, -100, -700, -745, -800, 800],
   erf: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-40, -5, 5, 3.93, -3.92],

@@ -86,6 +86,16 @@ struct Pack {
     return map([&](int k) { return V::lookup8(index.r[k], table); });
   }
   static Reg pow2_of_rounded(Reg rounded) { return lanewise(V::pow2_of_rounded, rounded); }
+  // vector_math additions
+  static constexpr bool kSplitsEveryFloat = V::kSplitsEveryFloat;
+  static Reg split_exponent_ieee(Reg x, Reg* mantissa) {
+    return map([&](int k) { return V::split_exponent_ieee(x.r[k], &mantissa->r[k]); });
+  }
+  static bool any_less(Reg a, Reg b) {
+    bool any = false;
+    for (int k = 0; k < K; ++k) any |= V::any_less(a.r[k], b.r[k]);
+    return any;
+  }
 };
 
 }  // namespace keras::cpu

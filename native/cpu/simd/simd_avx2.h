@@ -76,6 +76,10 @@ template <> struct Vec<float> {
   // 2^(k - 127) for the float rounded = 1.5 * 2^23 + k, k in [1, 254]: k's bits shifted
   // into the exponent field.
   static Reg pow2_of_rounded(Reg rounded) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(rounded), 23)); }
+  // vector_math additions
+  static constexpr bool kSplitsEveryFloat = false;  // split_exponent takes positive normal x only
+  // a < b in any lane.
+  static bool any_less(Reg a, Reg b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ)) != 0; }
 };
 
 template <> struct Vec<double> {
@@ -142,6 +146,8 @@ template <> struct Vec<double> {
     const __m256d exponent = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(biased, _mm256_castpd_si256(two52))), two52);
     return _mm256_sub_pd(exponent, _mm256_set1_pd(1023.0));
   }
+  // vector_math additions
+  static constexpr bool kSplitsEveryFloat = false;  // split_exponent takes positive normal x only
 };
 
 // Names this ISA for templates that need more than one element type.

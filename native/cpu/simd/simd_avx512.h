@@ -68,6 +68,16 @@ template <> struct Vec<float> {
   // 2^(k - 127) for the float rounded = 1.5 * 2^23 + k, k in [1, 254]: k's bits shifted
   // into the exponent field.
   static Reg pow2_of_rounded(Reg rounded) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(rounded), 23)); }
+  // vector_math additions
+  // split_exponent for every x: subnormals too, +-0 give exponent -inf and +inf gives +inf (with
+  // mantissa +-1), NaN and negatives (-inf too) give a NaN mantissa, so log needs no fix-ups.
+  static constexpr bool kSplitsEveryFloat = true;
+  static Reg split_exponent_ieee(Reg x, Reg* mantissa) {
+    *mantissa = _mm512_getmant_ps(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan);
+    return _mm512_getexp_ps(x);
+  }
+  // a < b in any lane.
+  static bool any_less(Reg a, Reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) != 0; }
 };
 
 template <> struct Vec<double> {
@@ -122,6 +132,12 @@ template <> struct Vec<double> {
   // x = mantissa * 2^exponent with mantissa in [1, 2), for positive finite x (subnormals too).
   static Reg split_exponent(Reg x, Reg* mantissa) {
     *mantissa = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);
+    return _mm512_getexp_pd(x);
+  }
+  // vector_math additions (see Vec<float>)
+  static constexpr bool kSplitsEveryFloat = true;
+  static Reg split_exponent_ieee(Reg x, Reg* mantissa) {
+    *mantissa = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_nan);
     return _mm512_getexp_pd(x);
   }
 };

@@ -73,6 +73,14 @@ struct VecImpl {
     const Mask sign_bit = (Mask)set1(T(-0.0));
     return (Reg)(((Mask)magnitude & ~sign_bit) | ((Mask)sign & sign_bit));
   }
+  // vector_math additions
+  static constexpr bool kSplitsEveryFloat = false;  // split_exponent takes positive normal x only
+  // a < b in any lane.
+  static bool any_less(Reg a, Reg b) {
+    bool any = false;
+    for (int i = 0; i < kWidth; ++i) any |= a[i] < b[i];
+    return any;
+  }
 };
 
 template <class T> struct Vec;
