@@ -34,6 +34,22 @@ inline Reg<V> polynomial(Reg<V> x, const typename V::T (&c)[N]) {
   return p;
 }
 
+// 1/k! for k = kFirst, kFirst + 1, ..., kFirst + N - 1: Taylor coefficients of e^x - 1 and its
+// relatives. Each k! is exact in T where used (float to 10!; double to 21!, whose odd part is
+// below 2^53), so each entry is one correctly rounded division, as the literal 1.0 / 3628800.
+template <class T, int kFirst, int N>
+struct InverseFactorials {
+  T c[N];
+  constexpr InverseFactorials() : c{} {
+    T factorial = 1;
+    for (int k = 2; k < kFirst; ++k) factorial *= T(k);
+    for (int i = 0; i < N; ++i) {
+      if (kFirst + i > 1) factorial *= T(kFirst + i);
+      c[i] = T(1) / factorial;
+    }
+  }
+};
+
 template <class V>
 inline Reg<V> negate(Reg<V> x) {
   return V::sub(V::zero(), x);  // not for zeros (0 - 0 is +0); callers negate nonzero or |x|
@@ -128,29 +144,9 @@ inline Reg<V> tanh(Reg<V> x) {
     const Reg<V> a = V::abs(x);
     const Reg<V> one = V::set1(1);
     // expm1(y)/y = sum y^k/(k+1)! to y^20 (|y| < 1.25: remainder below 1e-19).
-    static constexpr T kP[] = {1.0,
-                               1.0 / 2,
-                               1.0 / 6,
-                               1.0 / 24,
-                               1.0 / 120,
-                               1.0 / 720,
-                               1.0 / 5040,
-                               1.0 / 40320,
-                               1.0 / 362880,
-                               1.0 / 3628800,
-                               1.0 / 39916800,
-                               1.0 / 479001600,
-                               1.0 / 6227020800.0,
-                               1.0 / 87178291200.0,
-                               1.0 / 1307674368000.0,
-                               1.0 / 20922789888000.0,
-                               1.0 / 355687428096000.0,
-                               1.0 / 6402373705728000.0,
-                               1.0 / 121645100408832000.0,
-                               1.0 / 2432902008176640000.0,
-                               1.0 / 51090942171709440000.0};
+    static constexpr InverseFactorials<T, 1, 21> kP;
     const Reg<V> y = V::add(x, x);
-    const Reg<V> expm1 = V::mul(polynomial<V>(y, kP), y);
+    const Reg<V> expm1 = V::mul(polynomial<V>(y, kP.c), y);
     const Reg<V> small = V::div(expm1, V::add(expm1, V::set1(2.0)));
     // tanh rounds to 1 beyond 19.06: clamping keeps e finite (exp's own clamp is not needed).
     const Reg<V> clamped = V::clamp(a, V::zero(), V::set1(T(20)));
@@ -194,9 +190,8 @@ inline Reg<V> expm1(Reg<V> x) {
     // e^(r + r_lo) - 1 = p + r_lo (1 + p). 1.40 ulps without it, from x = 11.8.
     const Reg<V> r_lo = V::fmadd(n, V::set1(2.12194440e-4f), V::sub(r_hi, r));
     // expm1(r)/r^2 - 1/r = sum r^(k-2)/k!, k = 2..10: |r| < ln2 leaves 4e-10 of r.
-    static constexpr T kQ[] = {1.0f / 2, 1.0f / 6, 1.0f / 24, 1.0f / 120, 1.0f / 720, 1.0f / 5040, 1.0f / 40320,
-                               1.0f / 362880, 1.0f / 3628800};
-    Reg<V> p = V::fmadd(V::mul(r, r), polynomial<V>(r, kQ), r);
+    static constexpr InverseFactorials<T, 2, 9> kQ;
+    Reg<V> p = V::fmadd(V::mul(r, r), polynomial<V>(r, kQ.c), r);
     p = V::add(p, V::fmadd(r_lo, p, r_lo));
     const Reg<V> t = V::scale_pow2(V::set1(1.0f), n);
     return V::copy_sign(V::fmadd(p, t, V::sub(t, V::set1(1.0f))), x);
@@ -206,24 +201,8 @@ inline Reg<V> expm1(Reg<V> x) {
     r = V::fmadd(n, V::set1(-6.93147180369123816490e-01), c);
     r = V::fmadd(n, V::set1(-1.90821492927058770002e-10), r);
     // k = 2..18: |r| < ln2 leaves 1e-19 of r.
-    static constexpr T kQ[] = {1.0 / 2,
-                               1.0 / 6,
-                               1.0 / 24,
-                               1.0 / 120,
-                               1.0 / 720,
-                               1.0 / 5040,
-                               1.0 / 40320,
-                               1.0 / 362880,
-                               1.0 / 3628800,
-                               1.0 / 39916800,
-                               1.0 / 479001600,
-                               1.0 / 6227020800.0,
-                               1.0 / 87178291200.0,
-                               1.0 / 1307674368000.0,
-                               1.0 / 20922789888000.0,
-                               1.0 / 355687428096000.0,
-                               1.0 / 6402373705728000.0};
-    const Reg<V> p = V::fmadd(V::mul(r, r), polynomial<V>(r, kQ), r);
+    static constexpr InverseFactorials<T, 2, 17> kQ;
+    const Reg<V> p = V::fmadd(V::mul(r, r), polynomial<V>(r, kQ.c), r);
     const Reg<V> t = V::scale_pow2(V::set1(1.0), n);
     return V::copy_sign(V::fmadd(p, t, V::sub(t, V::set1(1.0))), x);
   }
