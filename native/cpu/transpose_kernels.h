@@ -16,6 +16,7 @@
 #include <immintrin.h>
 #endif
 
+#include "simd/streaming.h"
 #include "transpose.h"
 
 namespace keras::cpu {
@@ -57,27 +58,7 @@ void transpose_buffered(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, 
   }
 }
 
-#if defined(__SSE2__)
-// A register stored plainly, or (kStream) around the caches; p then aligned to the register.
-template <class Isa, bool kStream>
-inline void put(uint8_t* p, __m128i v) {
-  if constexpr (kStream) _mm_stream_si128(reinterpret_cast<__m128i*>(p), v);
-  else _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
-}
-#endif
-
 #if defined(__AVX2__)
-template <class Isa, bool kStream>
-inline void put(float* p, __m256 v) {
-  if constexpr (kStream) _mm256_stream_ps(p, v);
-  else _mm256_storeu_ps(p, v);
-}
-template <class Isa, bool kStream>
-inline void put(double* p, __m256d v) {
-  if constexpr (kStream) _mm256_stream_pd(p, v);
-  else _mm256_storeu_pd(p, v);
-}
-
 // 8x8 4-byte elements. Rows r and r+4 share a register (one 128-bit half each), so the
 // in-lane 4x4 transposes leave whole output rows and no lane-crossing step is needed.
 template <class Isa, bool kStream>
@@ -91,10 +72,10 @@ inline void micro_avx2_4(const float* s, int64_t ss, float* d, int64_t ds) {
   for (int h = 0; h < 8; h += 4) {
     const __m256 t0 = _mm256_unpacklo_ps(r[h], r[h + 1]), t1 = _mm256_unpackhi_ps(r[h], r[h + 1]);
     const __m256 t2 = _mm256_unpacklo_ps(r[h + 2], r[h + 3]), t3 = _mm256_unpackhi_ps(r[h + 2], r[h + 3]);
-    put<Isa, kStream>(d + (h + 0) * ds, _mm256_shuffle_ps(t0, t2, 0x44));
-    put<Isa, kStream>(d + (h + 1) * ds, _mm256_shuffle_ps(t0, t2, 0xEE));
-    put<Isa, kStream>(d + (h + 2) * ds, _mm256_shuffle_ps(t1, t3, 0x44));
-    put<Isa, kStream>(d + (h + 3) * ds, _mm256_shuffle_ps(t1, t3, 0xEE));
+    store_register<Isa, kStream>(d + (h + 0) * ds, _mm256_shuffle_ps(t0, t2, 0x44));
+    store_register<Isa, kStream>(d + (h + 1) * ds, _mm256_shuffle_ps(t0, t2, 0xEE));
+    store_register<Isa, kStream>(d + (h + 2) * ds, _mm256_shuffle_ps(t1, t3, 0x44));
+    store_register<Isa, kStream>(d + (h + 3) * ds, _mm256_shuffle_ps(t1, t3, 0xEE));
   }
 }
 
@@ -105,8 +86,8 @@ inline void micro_avx2_8(const double* s, int64_t ss, double* d, int64_t ds) {
     const __m256d a = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(s + h)), _mm_loadu_pd(s + 2 * ss + h), 1);
     const __m256d b = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(s + ss + h)),
                                            _mm_loadu_pd(s + 3 * ss + h), 1);
-    put<Isa, kStream>(d + h * ds, _mm256_unpacklo_pd(a, b));
-    put<Isa, kStream>(d + (h + 1) * ds, _mm256_unpackhi_pd(a, b));
+    store_register<Isa, kStream>(d + h * ds, _mm256_unpacklo_pd(a, b));
+    store_register<Isa, kStream>(d + (h + 1) * ds, _mm256_unpackhi_pd(a, b));
   }
 }
 
@@ -132,19 +113,13 @@ inline void micro_sse_1(const uint8_t* s, int64_t ss, uint8_t* d, int64_t ds) {
     b[2 * i + 1] = _mm_unpackhi_epi32(a[i], a[i + 8]);
   }
   for (int i = 0; i < 8; ++i) {
-    put<Isa, kStream>(d + 2 * i * ds, _mm_unpacklo_epi64(b[i], b[i + 8]));
-    put<Isa, kStream>(d + (2 * i + 1) * ds, _mm_unpackhi_epi64(b[i], b[i + 8]));
+    store_register<Isa, kStream>(d + 2 * i * ds, _mm_unpacklo_epi64(b[i], b[i + 8]));
+    store_register<Isa, kStream>(d + (2 * i + 1) * ds, _mm_unpackhi_epi64(b[i], b[i + 8]));
   }
 }
 #endif
 
 #if defined(__AVX512F__)
-template <class Isa, bool kStream>
-inline void put(float* p, __m512 v) {
-  if constexpr (kStream) _mm512_stream_ps(p, v);
-  else _mm512_storeu_ps(p, v);
-}
-
 // After in-lane steps, register m of each group of four holds, in its 128-bit lane L,
 // output row 4L+m (or 2L+m for 8-byte elements): two rounds of 128-bit lane shuffles
 // gather those lanes into whole rows.
@@ -155,10 +130,10 @@ inline void gather_lanes_avx512(const __m512 u[16], int group, float* d, int64_t
     const __m512 v0 = _mm512_shuffle_f32x4(u[m], u[group + m], 0x88), w0 = _mm512_shuffle_f32x4(u[m], u[group + m], 0xDD);
     const __m512 v1 = _mm512_shuffle_f32x4(u[2 * group + m], u[3 * group + m], 0x88);
     const __m512 w1 = _mm512_shuffle_f32x4(u[2 * group + m], u[3 * group + m], 0xDD);
-    put<Isa, kStream>(d + (0 * group + m) * ds, _mm512_shuffle_f32x4(v0, v1, 0x88));
-    put<Isa, kStream>(d + (1 * group + m) * ds, _mm512_shuffle_f32x4(w0, w1, 0x88));
-    put<Isa, kStream>(d + (2 * group + m) * ds, _mm512_shuffle_f32x4(v0, v1, 0xDD));
-    put<Isa, kStream>(d + (3 * group + m) * ds, _mm512_shuffle_f32x4(w0, w1, 0xDD));
+    store_register<Isa, kStream>(d + (0 * group + m) * ds, _mm512_shuffle_f32x4(v0, v1, 0x88));
+    store_register<Isa, kStream>(d + (1 * group + m) * ds, _mm512_shuffle_f32x4(w0, w1, 0x88));
+    store_register<Isa, kStream>(d + (2 * group + m) * ds, _mm512_shuffle_f32x4(v0, v1, 0xDD));
+    store_register<Isa, kStream>(d + (3 * group + m) * ds, _mm512_shuffle_f32x4(w0, w1, 0xDD));
   }
 }
 

@@ -6,12 +6,37 @@
 // either way: only the way they reach memory differs.
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #if defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
 namespace keras::cpu {
+
+// *p = v, one register of T: with kStream a streaming store where the ISA has one for this
+// register (p then aligned to it), else a plain unaligned store. Tag: the ISA's type (its Vec or
+// Isa), so each ISA's copy is its own symbol (code compiled with AVX-512 flags must never stand in
+// for the AVX2 one). By element type and register size (comparing the intrinsic types drops their
+// attributes).
+template <class Tag, bool kStream, class T, class Reg>
+inline void store_register(T* p, Reg v) {
+  if constexpr (kStream) {
+    [[maybe_unused]] constexpr bool kFloat = std::is_same_v<T, float>, kDouble = std::is_same_v<T, double>;
+#if defined(__AVX512F__)
+    if constexpr (sizeof(Reg) == 64 && kFloat) return _mm512_stream_ps(p, v);
+    if constexpr (sizeof(Reg) == 64 && kDouble) return _mm512_stream_pd(p, v);
+#endif
+#if defined(__AVX__)
+    if constexpr (sizeof(Reg) == 32 && kFloat) return _mm256_stream_ps(p, v);
+    if constexpr (sizeof(Reg) == 32 && kDouble) return _mm256_stream_pd(p, v);
+#endif
+#if defined(__SSE2__)
+    if constexpr (sizeof(Reg) == 16 && std::is_integral_v<T>) return _mm_stream_si128(reinterpret_cast<__m128i*>(p), v);
+#endif
+  }
+  std::memcpy(p, &v, sizeof v);  // one unaligned vector store
+}
 
 template <class V>
 struct StreamingStores {
@@ -29,19 +54,7 @@ struct StreamingStores {
   }
 
   // p aligned to the register.
-  static void store(T* p, Reg v) {
-    // By element type and register size (comparing the intrinsic types drops their attributes).
-    [[maybe_unused]] constexpr bool kFloat = std::is_same_v<T, float>, kDouble = std::is_same_v<T, double>;
-#if defined(__AVX512F__)
-    if constexpr (sizeof(Reg) == 64 && kFloat) return _mm512_stream_ps(p, v);
-    if constexpr (sizeof(Reg) == 64 && kDouble) return _mm512_stream_pd(p, v);
-#endif
-#if defined(__AVX__)
-    if constexpr (sizeof(Reg) == 32 && kFloat) return _mm256_stream_ps(p, v);
-    if constexpr (sizeof(Reg) == 32 && kDouble) return _mm256_stream_pd(p, v);
-#endif
-    V::storeu(p, v);
-  }
+  static void store(T* p, Reg v) { store_register<V, true>(p, v); }
 
   // Streaming stores are weakly ordered: fenced before the thread reports its part done.
   static void fence() {
