@@ -128,14 +128,6 @@ void where_cpu(const kernels::KernelContext&, const std::vector<TensorView>& inp
 // (64: the check's cost is amortized, and one value out of range sends few elements the slow way).
 constexpr int64_t kCastBlock = 64;
 
-// js ToInt32 of d (truncate, wrap modulo 2^32; NaN and infinities give 0), exactly, for any d.
-int32_t to_int32(double d) {
-  // Below 2^63 in magnitude the truncation fits an int64, whose low 32 bits are it modulo 2^32; the
-  // fmod path (all of the old cast: 3% of a copy's speed) is left for the huge, infinite and NaN.
-  if (std::fabs(d) < 9223372036854775808.0) return int32_t(uint32_t(uint64_t(int64_t(d))));
-  return js_convert<int32_t>(d);
-}
-
 // Whether every x[i] has |x[i]| < 2^31 (so not NaN or infinite), where truncation is ToInt32. Read
 // from the exponent bits: adding kCarry to the exponent field carries into the sign bit exactly when
 // the exponent is 31 or more. Integer and/add/or vectorize on SSE2, where double compares reduced to
@@ -175,7 +167,7 @@ void cast_block(const In* __restrict x, Out* __restrict o, int64_t n) {
     if (within_int32(x, n)) {
       for (int64_t i = 0; i < n; ++i) o[i] = int32_t(x[i]);  // cvttps2dq / cvttpd2dq
     } else {
-      for (int64_t i = 0; i < n; ++i) o[i] = to_int32(double(x[i]));
+      for (int64_t i = 0; i < n; ++i) o[i] = js_convert<int32_t>(double(x[i]));
     }
   } else {
     // Exact, or one rounding to nearest (float64 or int32 to float32), as a TypedArray store.

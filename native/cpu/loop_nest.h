@@ -115,22 +115,6 @@ inline int64_t flat_step(const TensorView& t, const TensorView& out) {
 // True when `out` is small enough for the calling thread alone and is contiguous.
 inline bool small_flat_output(const TensorView& out) { return out.numel() < kParallelElements && flat_step(out, out) >= 0; }
 
-// Stores a double the way a JS TypedArray would (see elementwise_kernels.h).
-inline void store_js(const TensorView& out, int64_t index, double value) {
-  switch (out.dtype) {
-    case DType::Float32: static_cast<float*>(out.data)[index] = float(value); break;
-    case DType::Float64: static_cast<double*>(out.data)[index] = value; break;
-    case DType::Int32: {
-      double t = std::isfinite(value) ? std::fmod(std::trunc(value), 4294967296.0) : 0;
-      if (t < 0) t += 4294967296.0;
-      if (t >= 2147483648.0) t -= 4294967296.0;
-      static_cast<int32_t*>(out.data)[index] = int32_t(t);
-      break;
-    }
-    case DType::Bool: static_cast<uint8_t*>(out.data)[index] = value != 0 ? 1 : 0; break;
-  }
-}
-
 // The value a JS TypedArray of element type Out stores for the number d (what
 // the js backend's kernels do implicitly). Bool (Uint8Array) wraps modulo 256.
 template <class Out>
@@ -140,11 +124,25 @@ inline Out js_convert(double d) {
   } else if constexpr (std::is_same_v<Out, double>) {
     return d;
   } else {
+    // Below 2^63 in magnitude the truncation fits an int64, whose low bits are it modulo 2^32
+    // (2^8); the fmod path (a cast's whole cost once: 3% of a copy's speed) is left for the huge,
+    // infinite and NaN.
+    if (std::fabs(d) < 9223372036854775808.0) return Out(uint64_t(int64_t(d)));
     const double modulus = std::is_same_v<Out, int32_t> ? 4294967296.0 : 256.0;
     double t = std::isfinite(d) ? std::fmod(std::trunc(d), modulus) : 0;
     if (t < 0) t += modulus;
     if (std::is_same_v<Out, int32_t> && t >= 2147483648.0) t -= 4294967296.0;
     return Out(t);
+  }
+}
+
+// Stores a double the way a JS TypedArray would (see elementwise_kernels.h).
+inline void store_js(const TensorView& out, int64_t index, double value) {
+  switch (out.dtype) {
+    case DType::Float32: static_cast<float*>(out.data)[index] = float(value); break;
+    case DType::Float64: static_cast<double*>(out.data)[index] = value; break;
+    case DType::Int32: static_cast<int32_t*>(out.data)[index] = js_convert<int32_t>(value); break;
+    case DType::Bool: static_cast<uint8_t*>(out.data)[index] = value != 0 ? 1 : 0; break;
   }
 }
 
