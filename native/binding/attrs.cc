@@ -19,7 +19,8 @@ kernels::Attrs parse_attrs(Napi::Env env, const std::string& op, const Napi::Val
       attrs.set(name, v.As<Napi::Boolean>().Value());
     } else if (v.IsNumber()) {
       double d = v.As<Napi::Number>().DoubleValue();
-      if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18) {
+      // -0 stays a double: as an int64 it would be 0, and fill would store +0 where js stores -0.
+      if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18 && !(d == 0 && std::signbit(d))) {
         attrs.set(name, int64_t(d));
       } else {
         attrs.set(name, d);

@@ -86,10 +86,8 @@ function checkCast(values: number[], shape: number[], from: Dtype, to: Dtype, tr
 }
 
 const LENGTHS = [0, 1, 7, 63, 64, 65, 127, 129, 1000, 4099];
-// No -0: the binding passes an integral number as int64 (native/binding/attrs.cc), so the kernels
-// receive 0 and store +0 where the js backend stores -0.
 const FILL_VALUES: (number | boolean)[] = [
-  0, 1, -1, 2.7, -2.7, 255, 256, 257, -129, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 31 + 1, -(2 ** 31) - 1,
+  0, -0, 1, -1, 2.7, -2.7, 255, 256, 257, -129, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 31 + 1, -(2 ** 31) - 1,
   2 ** 32 + 5, 2 ** 53 + 2, 1e300, 3.5e38, 3.4e38, 5e-324, 1e-40, true, false,
 ];
 
