@@ -214,6 +214,12 @@ void transpose_micro_tiles(const T* s, int64_t ss, T* d, int64_t ds, int64_t row
   // runs of whole lines.
   for (int64_t r0 = 0; r0 < rows; r0 += band) {
     const int64_t r1 = r0 + band <= rows ? r0 + band : rows;
+    // The band's rows past this block: the next block the caller hands over (shape.cc walks
+    // blocks along the source rows). A line a row, each in its own page, so the hardware
+    // prefetchers never fetch them: [4096, 4096] float32, avx512, 2 threads, CPU time
+    // 6.60 ms against 7.35 without (copy 4.77), median of 50 alternations. Past the
+    // row's end it fetches a line never read, which is harmless (prefetches do not fault).
+    for (int64_t r = r0; r < r1; ++r) __builtin_prefetch(s + r * ss + cols, 0, 3);
     for (int64_t c = 0; c < cols; c += k) {
       for (int64_t r = r0; r < r1; r += k) micro<Isa, T, kStream>(s + r * ss + c, ss, d + c * ds + r, ds);
     }
