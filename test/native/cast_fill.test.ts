@@ -114,6 +114,25 @@ describe.each(isas)('cast and fills on the %s path', (isa) => {
     }
   });
 
+  it('float32 -> bool of an output larger than the last-level cache (streaming stores, ragged runs)', () => {
+    native.setIsa(isa);
+    // More bool bytes than the last-level cache, and a length whose per-thread runs start off the
+    // 16-byte boundary (runs of 16385 elements here), so the plain head and tail are taken too.
+    const n = native.backendInfo().cpu.l3Bytes + 37;
+    const input = new Float32Array(n);
+    const random = randomArray(n, 60);
+    // Zeros (+0 and -0) every 5th element, a special value every 97th, so each 16-byte store mixes 0 and 1.
+    for (let i = 0; i < n; i++) input[i] = i % 97 === 13 ? SPECIAL[(i / 97 | 0) % SPECIAL.length]! : i % 5 === 0 ? (i % 2 ? -0 : 0) : random[i]!;
+    const x = native.createTensor(input, [n], 'float32');
+    const [out] = native.runKernel('cast', [x], { dtype: 'bool' });
+    try {
+      expectSame(out!.read(), jsCast(input, [n], 'float32', 'bool'), `float32 -> bool [${n}]`);
+    } finally {
+      out!.dispose();
+      x.dispose();
+    }
+  });
+
   it('fullLike and fill store every value as the js backend does, for every dtype', () => {
     native.setIsa(isa);
     for (const dtype of DTYPES) {
