@@ -1,4 +1,4 @@
-// CPU kernels of gather, scatterAdd and sort. Indices are data: every one is
+// CPU kernels of gather, scatterAdd, sort and topK. Indices are data: every one is
 // bounds-checked (negative ones wrap once) before any output is written, and a
 // bad one is a ValueError naming the op, the index and the axis size.
 #include <algorithm>
@@ -196,9 +196,43 @@ inline bool is_nan(T v) {
   return false;
 }
 
+// A value with its index in the row: what sort and topK order.
+template <class T>
+struct Item {
+  T v;
+  int32_t i;
+};
+
+// The descending order of sort and topK on numbers: larger first, ties (-0 and 0 among
+// them) lower index first. A strict total order once the NaNs are set aside.
+template <class T>
+inline bool before_descending(const Item<T>& a, const Item<T>& b) {
+  return a.v > b.v || (a.v == b.v && a.i < b.i);
+}
+
+// One row in sort order into items[0, n): the numbers sorted, then the NaNs in index
+// order. Stable order is the order of (value, index) pairs, so an unstable sort of the
+// pairs gives exactly the stable result.
+template <class T>
+void sort_row(const T* row, int64_t n, bool descending, Item<T>* items) {
+  size_t numbers = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!is_nan(row[i])) items[numbers++] = {row[i], int32_t(i)};
+  }
+  size_t at = numbers;
+  for (int64_t i = 0; i < n; ++i) {
+    if (is_nan(row[i])) items[at++] = {row[i], int32_t(i)};
+  }
+  if (descending) {
+    std::sort(items, items + numbers, before_descending<T>);
+  } else {
+    std::sort(items, items + numbers, [](const Item<T>& a, const Item<T>& b) {
+      return a.v < b.v || (a.v == b.v && a.i < b.i);
+    });
+  }
+}
+
 // sort: stable along the last axis, NaN last in both directions; rows in parallel.
-// Stable order is the order of (value, index) pairs, a strict total order once the
-// NaNs are set aside, so an unstable sort of the pairs gives exactly the stable result.
 template <class T>
 void sort_typed(const KernelContext& ctx, const TensorView& x, const TensorView& values, const TensorView& indices,
                 bool descending) {
@@ -207,35 +241,80 @@ void sort_typed(const KernelContext& ctx, const TensorView& x, const TensorView&
   const T* src = x.as<T>();
   T* vals = values.as<T>();
   int32_t* inds = indices.as<int32_t>();
-  struct Item {
-    T v;
-    int32_t i;
-  };
   parallel_items(rows, n * int64_t(sizeof(T) + 4) * 8, ctx.max_threads, [&](int64_t begin, int64_t end) {
-    std::vector<Item> items(static_cast<size_t>(n));
+    std::vector<Item<T>> items(static_cast<size_t>(n));
     for (int64_t r = begin; r < end; ++r) {
-      const T* row = src + r * n;
-      // Numbers first in index order, then the NaNs in index order.
-      size_t numbers = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (!is_nan(row[i])) items[numbers++] = {row[i], int32_t(i)};
-      }
-      size_t at = numbers;
-      for (int64_t i = 0; i < n; ++i) {
-        if (is_nan(row[i])) items[at++] = {row[i], int32_t(i)};
-      }
-      if (descending) {
-        std::sort(items.begin(), items.begin() + numbers, [](const Item& a, const Item& b) {
-          return a.v > b.v || (a.v == b.v && a.i < b.i);
-        });
-      } else {
-        std::sort(items.begin(), items.begin() + numbers, [](const Item& a, const Item& b) {
-          return a.v < b.v || (a.v == b.v && a.i < b.i);
-        });
-      }
+      sort_row(src + r * n, n, descending, items.data());
       for (int64_t i = 0; i < n; ++i) {
         vals[r * n + i] = items[size_t(i)].v;
         inds[r * n + i] = items[size_t(i)].i;
+      }
+    }
+  });
+}
+
+// Elements per threshold test in topK: one vector compare-and-or per 16 bytes (the
+// baseline's SSE2; the loop vectorizes), one branch per block. Random float rows of
+// 4096 reject all but ~k*ln(n/k) elements, so nearly every block is one test.
+constexpr int64_t kTopKBlockBytes = 128;
+
+// topK: the first k of the descending sort, per row. A heap of the best k seen so far
+// (worst on top) scanning in index order: a later element beats the worst exactly when
+// its value is greater (on a tie the lower index, the one in the heap, wins; NaN is
+// never greater), so most of the row is rejected by one compare against the threshold.
+// Rows with fewer than k numbers (NaN fills the rest) sort the whole row.
+template <class T>
+void top_k_typed(const KernelContext& ctx, const TensorView& x, const TensorView& values, const TensorView& indices,
+                 int64_t k) {
+  const int64_t n = x.shape.back();
+  const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  if (k == 0 || rows == 0) return;
+  const T* src = x.as<T>();
+  T* vals = values.as<T>();
+  int32_t* inds = indices.as<int32_t>();
+  constexpr int64_t block = kTopKBlockBytes / int64_t(sizeof(T));
+  parallel_items(rows, n * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
+    std::vector<Item<T>> heap(static_cast<size_t>(k));
+    std::vector<Item<T>> all;
+    for (int64_t r = begin; r < end; ++r) {
+      const T* row = src + r * n;
+      T* out_v = vals + r * k;
+      int32_t* out_i = inds + r * k;
+      // The first k numbers fill the heap.
+      int64_t i = 0, filled = 0;
+      for (; i < n && filled < k; ++i) {
+        if (!is_nan(row[i])) heap[size_t(filled++)] = {row[i], int32_t(i)};
+      }
+      if (filled < k) {
+        all.resize(static_cast<size_t>(n));
+        sort_row(row, n, true, all.data());
+        for (int64_t j = 0; j < k; ++j) {
+          out_v[j] = all[size_t(j)].v;
+          out_i[j] = all[size_t(j)].i;
+        }
+        continue;
+      }
+      std::make_heap(heap.begin(), heap.end(), before_descending<T>);
+      T threshold = heap.front().v;
+      auto offer = [&](int64_t at) {
+        if (!(row[at] > threshold)) return;
+        std::pop_heap(heap.begin(), heap.end(), before_descending<T>);
+        heap.back() = {row[at], int32_t(at)};
+        std::push_heap(heap.begin(), heap.end(), before_descending<T>);
+        threshold = heap.front().v;
+      };
+      for (; i < n && i % block != 0; ++i) offer(i);
+      for (; i + block <= n; i += block) {
+        bool any = false;
+        for (int64_t j = 0; j < block; ++j) any |= row[i + j] > threshold;
+        if (!any) continue;
+        for (int64_t j = 0; j < block; ++j) offer(i + j);
+      }
+      for (; i < n; ++i) offer(i);
+      std::sort(heap.begin(), heap.end(), before_descending<T>);
+      for (int64_t j = 0; j < k; ++j) {
+        out_v[j] = heap[size_t(j)].v;
+        out_i[j] = heap[size_t(j)].i;
       }
     }
   });
@@ -255,12 +334,27 @@ void sort_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const
   }
 }
 
+void top_k_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+               const Attrs& attrs) {
+  const TensorView& x = in[0];
+  require_contiguous("topK", x);
+  if (x.shape.back() > 2147483647) throw OpError("ValueError", "topK: the axis is too long for int32 indices");
+  const int64_t k = out[0].shape.back();  // checked against the axis by the op definition
+  switch (x.dtype) {
+    case DType::Float32: return top_k_typed<float>(ctx, x, out[0], out[1], k);
+    case DType::Float64: return top_k_typed<double>(ctx, x, out[0], out[1], k);
+    case DType::Int32: return top_k_typed<int32_t>(ctx, x, out[0], out[1], k);
+    case DType::Bool: return top_k_typed<uint8_t>(ctx, x, out[0], out[1], k);
+  }
+}
+
 }  // namespace
 
 void register_indexing(kernels::KernelRegistry& registry) {
   registry.register_kernel("gather", engine::Device::CPU, gather_cpu);
   registry.register_kernel("scatterAdd", engine::Device::CPU, scatter_add_cpu);
   registry.register_kernel("sort", engine::Device::CPU, sort_cpu);
+  registry.register_kernel("topK", engine::Device::CPU, top_k_cpu);
 }
 
 }  // namespace keras::cpu
