@@ -28,6 +28,22 @@ function tricky(shape: number[], dtype: NativeDType, seed: number): Input {
   return { values, shape, dtype };
 }
 
+/** Values over the whole range of the dtype: every byte of the sort keys varies; some NaN, +-0, +-inf, subnormals. */
+function wide(shape: number[], dtype: NativeDType, seed: number): Input {
+  const n = size(shape);
+  const r = randomArray(2 * n, seed);
+  const values = new ARRAY[dtype](n);
+  const special = [NaN, -0, 0, Infinity, -Infinity, 1e-40, -1e-310];
+  for (let i = 0; i < n; i++) {
+    const a = r[2 * i]!, b = r[2 * i + 1]!;
+    if (dtype === 'bool') values[i] = a > 0 ? 1 : 0;
+    else if (dtype === 'int32') values[i] = Math.floor(a * 2 ** 31);
+    else if (i % 11 === 0) values[i] = special[Math.floor((b + 1) * 3.5)]!;
+    else values[i] = a * 2 ** Math.round(b * (dtype === 'float32' ? 120 : 1000));
+  }
+  return { values, shape, dtype };
+}
+
 describe.each(isas)('native indexing kernels on %s', (isa) => {
   it('gather: every axis, negative indices, repeated indices, index tensors of any rank', () => {
     native.setIsa(isa);
@@ -72,8 +88,10 @@ describe.each(isas)('native indexing kernels on %s', (isa) => {
     native.setIsa(isa);
     for (const dtype of DTYPES) {
       for (const descending of [false, true]) {
-        for (const shape of [[1], [7], [3, 10], [2, 3, 33], [4, 0], [0, 5], [50, 200], [2, 5000]]) {
+        // Rows from 64 on sort by radix (keys of every byte: wide), shorter ones by comparison.
+        for (const shape of [[1], [7], [3, 10], [2, 3, 33], [4, 0], [0, 5], [3, 63], [3, 64], [2, 65], [50, 200], [3, 257], [2, 5000]]) {
           check('sort', [tricky(shape, dtype, shape.length * 13 + shape[0]!)], { descending });
+          check('sort', [wide(shape, dtype, shape.length * 7 + shape[0]!)], { descending }, 'wide');
         }
       }
     }
