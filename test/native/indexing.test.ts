@@ -102,14 +102,15 @@ describe.each(isas)('native indexing kernels on %s', (isa) => {
 
   it('topK: exactly the first k of the descending sort (ties, -0/0, NaN only when numbers run out), every dtype', () => {
     native.setIsa(isa);
-    /** Rows the threshold scan treats differently: rising (every element enters the heap), flat, all NaN, mostly NaN. */
+    /** Rows the threshold scan treats differently: rising (every element enters the heap), flat, all NaN, mostly NaN, mixed. */
     function patterned(shape: number[], dtype: NativeDType, pattern: string): Input {
       const n = shape[shape.length - 1]!;
       const values = new ARRAY[dtype](size(shape));
       const r = randomArray(values.length, n + 3);
       for (let i = 0; i < values.length; i++) {
         const j = i % n;
-        const v = pattern === 'rising' ? j : pattern === 'falling' ? n - j : pattern === 'flat' ? 2 : pattern === 'nan' ? NaN : r[i]! > -0.6 ? NaN : j % 5;
+        const rising = pattern === 'rising' || (pattern === 'mixed' && Math.floor(i / n) % 2 === 0);
+        const v = rising ? j : pattern === 'mixed' ? Math.round(r[i]! * 50) : pattern === 'falling' ? n - j : pattern === 'flat' ? 2 : pattern === 'nan' ? NaN : r[i]! > -0.6 ? NaN : j % 5;
         values[i] = dtype === 'bool' ? (Number.isNaN(v) ? 1 : v % 2) : v;
       }
       return { values, shape, dtype };
@@ -119,7 +120,9 @@ describe.each(isas)('native indexing kernels on %s', (isa) => {
       for (const shape of [[1], [7], [3, 10], [2, 3, 33], [4, 0], [0, 5], [1, 1], [5, 1], [50, 200], [2, 5000], [3, 131]]) {
         inputs.push(tricky(shape, dtype, shape.length * 17 + shape[0]!));
       }
+      // Selection (k <= n/64) gives up on rising rows and on rows short of numbers; 'mixed' alternates rising and random rows.
       for (const pattern of ['rising', 'falling', 'flat', 'nan', 'mostlyNaN']) inputs.push(patterned([3, 300], dtype, pattern));
+      inputs.push(patterned([6, 2000], dtype, 'mixed'));
       for (const x of inputs) {
         const n = x.shape[x.shape.length - 1]!;
         const rows = n === 0 ? 0 : size(x.shape) / n;
