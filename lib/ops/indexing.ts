@@ -1,6 +1,6 @@
 /**
- * Indexing and rearranging ops: the `sort` primitive (values and int32 indices along
- * the last axis) and composites over the shape primitives (gather, scatterAdd, slice,
+ * Indexing and rearranging ops: the `sort` and `topK` primitives (values and int32
+ * indices along the last axis) and composites over the shape primitives (gather, scatterAdd, slice,
  * concatenate, pad, transpose...): moveaxis, swapaxes, rot90, ravel, unstack, hstack,
  * vstack, tile, repeat, split, roll, take,
  * takeAlongAxis, scatter, scatterUpdate, sliceUpdate, oneHot, sort, argsort, topK,
@@ -44,25 +44,49 @@ defineOp<{ descending: boolean }>({
       { shape: x.shape, dtype: 'int32' },
     ];
   },
-  // Each value moved from x[..., indices[..., j]] to out[..., j]: scatter the gradient back.
-  grad: ({ inputs: [x], outputs: [, indices] }, [dValues]) => {
-    if (!dValues) return [null];
-    const n = x.shape[x.rank - 1];
-    if (n === null) throw new ShapeError(`sort: the gradient needs a known size of the sorted axis, received ${fmtShape(x.shape)}`);
-    if (x.shape.some((d) => d === null)) {
-      // Unknown leading dims (a graph with a batch dim): scatterAdd needs a static size, so
-      // route through a one-hot [..., n, n] mask instead: dx[..., i] = sum_j dy[..., j] [indices[..., j] == i].
-      const mask = equal(expandDims(indices, -1), arangeInt(n));
-      return [sum(where(mask, expandDims(dValues, -1), 0), -2)];
-    }
-    const total = sizeOf(x.shape);
-    const rows = n === 0 ? 0 : total / n;
-    const offsets = reshape(multiply(arangeInt(rows), n), [...x.shape.slice(0, -1), 1]);
-    const flatIdx = reshape(add(indices, offsets), [total]);
-    const g = run1('scatterAdd', [flatIdx, reshape(dValues, [total])], { axis: 0, dimSize: total });
-    return [reshape(g, x.shape)];
-  },
+  grad: ({ inputs: [x], outputs: [, indices] }, [dValues]) => [dValues ? scatterAlongLast('sort', x, indices, dValues) : null],
 });
+
+// The k largest along the last axis, largest first: exactly the first k of the descending
+// sort (ties: lower index first, -0 and 0 tie, NaN only when fewer than k numbers remain).
+defineOp<{ k: number }>({
+  name: 'topK',
+  category: 'indexing',
+  attrs: ['k'],
+  infer([x], { k }) {
+    if (x.shape.length === 0) throw new ShapeError(`topK: x must have rank >= 1, received shape ${fmtShape(x.shape)}`);
+    const n = x.shape[x.shape.length - 1];
+    if (!Number.isInteger(k) || k < 0 || (n !== null && k > n)) throw new ValueError(`topK: k=${k} must be an integer in [0, ${n}] for x of shape ${fmtShape(x.shape)}`);
+    const shape = [...x.shape.slice(0, -1), k];
+    return [
+      { shape, dtype: x.dtype },
+      { shape, dtype: 'int32' },
+    ];
+  },
+  grad: ({ inputs: [x], outputs: [, indices] }, [dValues]) => [dValues ? scatterAlongLast('topK', x, indices, dValues) : null],
+});
+
+/**
+ * The gradient of a pick along the last axis (sort, topK): out[..., j] came from
+ * x[..., indices[..., j]], so dx[..., i] is the sum of the dValues[..., j] picked from i.
+ */
+function scatterAlongLast(op: string, x: Tensor, indices: Tensor, dValues: Tensor): Tensor {
+  const n = x.shape[x.rank - 1];
+  if (n === null) throw new ShapeError(`${op}: the gradient needs a known size of the sorted axis, received ${fmtShape(x.shape)}`);
+  if (x.shape.some((d) => d === null)) {
+    // Unknown leading dims (a graph with a batch dim): scatterAdd needs a static size, so
+    // route through a one-hot [..., k, n] mask instead: dx[..., i] = sum_j dy[..., j] [indices[..., j] == i].
+    const mask = equal(expandDims(indices, -1), arangeInt(n));
+    return sum(where(mask, expandDims(dValues, -1), 0), -2);
+  }
+  const total = sizeOf(x.shape);
+  const rows = n === 0 ? 0 : total / n;
+  const picked = sizeOf(indices.shape as number[]);
+  const offsets = reshape(multiply(arangeInt(rows), n), [...x.shape.slice(0, -1), 1]);
+  const flatIdx = reshape(add(indices, offsets), [picked]);
+  const g = run1('scatterAdd', [flatIdx, reshape(dValues, [picked])], { axis: 0, dimSize: total });
+  return reshape(g, x.shape);
+}
 
 // ---------------------------------------------------------------- helpers
 
@@ -520,10 +544,8 @@ export function topK(x: TensorLike, k: number, sorted: boolean | { sorted?: bool
   if (t.rank === 0) throw new ShapeError(`topK: x must have rank >= 1, received shape ${fmtShape(t.shape)}`);
   const n = knownDim(t, t.rank - 1, 'topK');
   if (!Number.isInteger(k) || k < 0 || k > n) throw new ValueError(`topK: k=${k} must be an integer in [0, ${n}] for x of shape ${fmtShape(t.shape)}`);
-  const [values, indices] = runOp('sort', [t], { descending: true });
-  const begin = t.shape.map(() => 0);
-  const size = t.shape.map((_, i) => (i === t.rank - 1 ? k : -1));
-  return [slice(values, begin, size), slice(indices, begin, size)];
+  const [values, indices] = runOp('topK', [t], { k });
+  return [values, indices];
 }
 
 // ---------------------------------------------------------------- triangles and diagonals

@@ -1,4 +1,4 @@
-// CPU kernels of gather, scatterAdd and sort. Indices are data: every one is
+// CPU kernels of gather, scatterAdd, sort and topK. Indices are data: every one is
 // bounds-checked (negative ones wrap once) before any output is written, and a
 // bad one is a ValueError naming the op, the index and the axis size.
 #include <algorithm>
@@ -196,9 +196,145 @@ inline bool is_nan(T v) {
   return false;
 }
 
+// A value with its index in the row: what sort and topK order.
+template <class T>
+struct Item {
+  T v;
+  int32_t i;
+};
+
+// The descending order of sort and topK on numbers: larger first, ties (-0 and 0 among
+// them) lower index first. A strict total order once the NaNs are set aside.
+template <class T>
+inline bool before_descending(const Item<T>& a, const Item<T>& b) {
+  return a.v > b.v || (a.v == b.v && a.i < b.i);
+}
+
+// The radix key of a value: its unsigned order is the sort order (descending: every bit
+// of a number's key flipped), -0 and 0 share a key so that they tie (each keeps its
+// sign: values are read back from the row by index), and NaN gets the largest key, so
+// the NaNs come last in index order in either direction. Floats: the sign-flip trick
+// (negatives inverted, positives with the sign bit set; +-inf stay below all ones);
+// int32: the sign bit flipped; bool: itself. Branchless, so the loop building the keys
+// vectorizes.
+template <class T>
+using RadixKey = std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t>;
+
+template <class T>
+inline RadixKey<T> sort_key(T v, RadixKey<T> flip) {
+  using Key = RadixKey<T>;
+  if constexpr (std::is_floating_point_v<T>) {
+    constexpr int top = 8 * int(sizeof(Key)) - 1;
+    Key bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    bits = v == T(0) ? Key(0) : bits;
+    const Key negative = Key(0) - (bits >> top);  // all ones for a negative number
+    const Key key = (bits ^ (negative | (Key(1) << top))) ^ flip;
+    return v != v ? ~Key(0) : key;
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    return (uint32_t(v) ^ 0x80000000u) ^ flip;
+  } else {
+    return Key(v) ^ flip;
+  }
+}
+
+template <class Key>
+struct KeyIndex {
+  Key key;
+  int32_t i;
+};
+
+// Stable LSD radix sort of items[0, m) by key, kBits of it per pass; tmp is as long. A
+// pass whose digit is the same in every key moves nothing and is skipped (int32 of a
+// small range, bool). Returns the buffer holding the result.
+template <int kBits, class Key>
+const KeyIndex<Key>* radix_sort(KeyIndex<Key>* items, KeyIndex<Key>* tmp, size_t m) {
+  constexpr int passes = (8 * int(sizeof(Key)) + kBits - 1) / kBits;
+  constexpr uint32_t digits = 1u << kBits;
+  constexpr Key mask = Key(digits - 1);
+  std::vector<uint32_t> counts(size_t(passes) * digits, 0);  // a histogram per pass
+  for (size_t j = 0; j < m; ++j) {
+    for (int p = 0; p < passes; ++p) ++counts[p * digits + ((items[j].key >> (kBits * p)) & mask)];
+  }
+  KeyIndex<Key>* from = items;
+  KeyIndex<Key>* to = tmp;
+  for (int p = 0; p < passes; ++p) {
+    uint32_t* count = counts.data() + p * digits;
+    if (count[(from[0].key >> (kBits * p)) & mask] == m) continue;
+    uint32_t at = 0;
+    for (uint32_t b = 0; b < digits; ++b) {
+      const uint32_t c = count[b];
+      count[b] = at;
+      at += c;
+    }
+    for (size_t j = 0; j < m; ++j) to[count[(from[j].key >> (kBits * p)) & mask]++] = from[j];
+    std::swap(from, to);
+  }
+  return from;
+}
+
+// Rows shorter than this sort by comparison: the radix histograms cost more than they
+// save. CPU time of std::sort over the radix sort, float32, one thread: rows of 16 0.4,
+// 32 0.9, 64 2.4, 128 3.7, 4096 11.
+constexpr int64_t kRadixMinRow = 64;
+// Rows from this long take 11-bit digits (3 passes over float32 keys instead of 4):
+// float32 rows of 4096 1.2x, float64 1.1x, int32 1.2x.
+constexpr int64_t kRadixWideDigitsRow = 1024;
+
+// Buffers of one thread's rows.
+template <class T>
+struct SortScratch {
+  std::vector<Item<T>> items;
+  std::vector<KeyIndex<RadixKey<T>>> keys;
+};
+
+// One row in sort order into out_v/out_i[0, n): the numbers sorted, then the NaNs in
+// index order. Stable order is the order of (value, index) pairs: a strict total order
+// once the NaNs are set aside, so an unstable sort of the pairs gives exactly the stable
+// result, and so does the stable radix sort of keys laid out in index order.
+template <class T>
+void sort_row(const T* row, int64_t n, bool descending, T* out_v, int32_t* out_i, SortScratch<T>& scratch) {
+  if (n >= kRadixMinRow) {
+    using Key = RadixKey<T>;
+    std::vector<KeyIndex<Key>>& keys = scratch.keys;
+    keys.resize(2 * size_t(n));
+    const Key flip = descending ? ~Key(0) : Key(0);
+    for (int64_t i = 0; i < n; ++i) keys[size_t(i)] = {sort_key(row[i], flip), int32_t(i)};
+    const KeyIndex<Key>* sorted = n >= kRadixWideDigitsRow ? radix_sort<11>(keys.data(), keys.data() + n, size_t(n))
+                                                           : radix_sort<8>(keys.data(), keys.data() + n, size_t(n));
+    for (int64_t j = 0; j < n; ++j) {
+      out_v[j] = row[sorted[j].i];
+      out_i[j] = sorted[j].i;
+    }
+    return;
+  }
+  std::vector<Item<T>>& items = scratch.items;
+  items.resize(size_t(n));
+  size_t numbers = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!is_nan(row[i])) items[numbers++] = {row[i], int32_t(i)};
+  }
+  if (descending) {
+    std::sort(items.begin(), items.begin() + numbers, before_descending<T>);
+  } else {
+    std::sort(items.begin(), items.begin() + numbers, [](const Item<T>& a, const Item<T>& b) {
+      return a.v < b.v || (a.v == b.v && a.i < b.i);
+    });
+  }
+  for (size_t j = 0; j < numbers; ++j) {
+    out_v[j] = items[j].v;
+    out_i[j] = items[j].i;
+  }
+  size_t at = numbers;
+  for (int64_t i = 0; i < n; ++i) {
+    if (is_nan(row[i])) {
+      out_v[at] = row[i];
+      out_i[at++] = int32_t(i);
+    }
+  }
+}
+
 // sort: stable along the last axis, NaN last in both directions; rows in parallel.
-// Stable order is the order of (value, index) pairs, a strict total order once the
-// NaNs are set aside, so an unstable sort of the pairs gives exactly the stable result.
 template <class T>
 void sort_typed(const KernelContext& ctx, const TensorView& x, const TensorView& values, const TensorView& indices,
                 bool descending) {
@@ -207,35 +343,145 @@ void sort_typed(const KernelContext& ctx, const TensorView& x, const TensorView&
   const T* src = x.as<T>();
   T* vals = values.as<T>();
   int32_t* inds = indices.as<int32_t>();
-  struct Item {
-    T v;
-    int32_t i;
-  };
   parallel_items(rows, n * int64_t(sizeof(T) + 4) * 8, ctx.max_threads, [&](int64_t begin, int64_t end) {
-    std::vector<Item> items(static_cast<size_t>(n));
+    SortScratch<T> scratch;
+    for (int64_t r = begin; r < end; ++r) sort_row(src + r * n, n, descending, vals + r * n, inds + r * n, scratch);
+  });
+}
+
+// topK's selection of one row: a heap of the best k seen so far (worst on top), scanning
+// in index order. A later element beats the worst exactly when its value is greater (on
+// a tie the lower index, the one in the heap, wins; NaN is never greater), so most of a
+// row is rejected by one compare against the threshold, a block of 128 bytes per
+// branch (any_greater). Gives up (false) on a row with fewer than k numbers
+// (NaN fills the rest) and after n / kTopKMaxReplacements replacements (a rising row
+// replaces at every element, each ~2 log k compares: sorting the row is cheaper).
+constexpr int64_t kTopKBlockBytes = 128;
+constexpr int64_t kTopKMaxReplacements = 16;
+
+// Whether any of the kTopKBlockBytes at p is greater than the threshold: 16-byte vector
+// compares (the baseline's SSE2 on x86-64; GCC/clang vector extensions, since the plain
+// loop stayed scalar) or-ed together before one branch. NaN compares false.
+template <class T>
+struct Vector16;  // a 16-byte vector of T (the attribute does not apply to a dependent type)
+template <>
+struct Vector16<float> {
+  typedef float type __attribute__((vector_size(16)));
+};
+template <>
+struct Vector16<double> {
+  typedef double type __attribute__((vector_size(16)));
+};
+template <>
+struct Vector16<int32_t> {
+  typedef int32_t type __attribute__((vector_size(16)));
+};
+template <>
+struct Vector16<uint8_t> {
+  typedef uint8_t type __attribute__((vector_size(16)));
+};
+
+template <class T>
+inline bool any_greater(const T* p, T threshold) {
+  using Vec = typename Vector16<T>::type;
+  static_assert(sizeof(Vec) == 16);
+  using Mask = decltype(Vec{} > Vec{});
+  constexpr int lanes = 16 / int(sizeof(T));
+  Mask any{};
+  for (int v = 0; v < int(kTopKBlockBytes / 16); ++v) {
+    Vec x;
+    std::memcpy(&x, p + v * lanes, 16);
+    any |= x > threshold;
+  }
+  uint64_t halves[2];
+  std::memcpy(halves, &any, 16);
+  return (halves[0] | halves[1]) != 0;
+}
+
+// Puts item in place of the heap's top (its worst) and sifts it down: one pass where
+// std::pop_heap + std::push_heap take two. The heap is std's, ordered by before_descending.
+template <class T>
+void replace_worst(Item<T>* heap, size_t k, const Item<T>& item) {
+  size_t hole = 0;
+  for (;;) {
+    size_t child = 2 * hole + 1;
+    if (child >= k) break;
+    if (child + 1 < k && before_descending(heap[child], heap[child + 1])) ++child;
+    if (!before_descending(item, heap[child])) break;
+    heap[hole] = heap[child];
+    hole = child;
+  }
+  heap[hole] = item;
+}
+
+template <class T>
+bool heap_top_k(const T* row, int64_t n, int64_t k, std::vector<Item<T>>& heap) {
+  constexpr int64_t block = kTopKBlockBytes / int64_t(sizeof(T));
+  int64_t i = 0, filled = 0;
+  for (; i < n && filled < k; ++i) {
+    if (!is_nan(row[i])) heap[size_t(filled++)] = {row[i], int32_t(i)};
+  }
+  if (filled < k) return false;
+  std::make_heap(heap.begin(), heap.begin() + k, before_descending<T>);
+  T threshold = heap.front().v;
+  int64_t replacements_left = n / kTopKMaxReplacements;
+  auto offer = [&](int64_t at) {
+    if (!(row[at] > threshold)) return true;
+    replace_worst(heap.data(), size_t(k), Item<T>{row[at], int32_t(at)});
+    threshold = heap.front().v;
+    return --replacements_left >= 0;
+  };
+  for (; i < n && i % block != 0; ++i) {
+    if (!offer(i)) return false;
+  }
+  for (; i + block <= n; i += block) {
+    if (!any_greater(row + i, threshold)) continue;
+    for (int64_t j = 0; j < block; ++j) {
+      if (!offer(i + j)) return false;
+    }
+  }
+  for (; i < n; ++i) {
+    if (!offer(i)) return false;
+  }
+  std::sort(heap.begin(), heap.begin() + k, before_descending<T>);
+  return true;
+}
+
+// topK: the first k of the descending sort, per row; rows in parallel. Selection when k
+// is at most n / kTopKSelectRatio, else (or when the selection gives up) the row's sort.
+// CPU time of the selection over the radix sort, random float32 rows of 4096: k = 1
+// 0.03, 8 0.13, 16 0.22, 32 0.42; k = 64 1.3 (its ~k ln(n/k) = 266 replacements pass
+// the limit). A random row replaces ~k ln(n/k) < n/30 times under this ratio.
+constexpr int64_t kTopKSelectRatio = 128;
+
+template <class T>
+void top_k_typed(const KernelContext& ctx, const TensorView& x, const TensorView& values, const TensorView& indices,
+                 int64_t k) {
+  const int64_t n = x.shape.back();
+  const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  if (k == 0 || rows == 0) return;
+  const T* src = x.as<T>();
+  T* vals = values.as<T>();
+  int32_t* inds = indices.as<int32_t>();
+  const bool select = k <= n / kTopKSelectRatio;
+  parallel_items(rows, n * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
+    std::vector<Item<T>> best(static_cast<size_t>(select ? k : 0));
+    SortScratch<T> scratch;
+    std::vector<T> sorted_v;
+    std::vector<int32_t> sorted_i;
     for (int64_t r = begin; r < end; ++r) {
       const T* row = src + r * n;
-      // Numbers first in index order, then the NaNs in index order.
-      size_t numbers = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        if (!is_nan(row[i])) items[numbers++] = {row[i], int32_t(i)};
-      }
-      size_t at = numbers;
-      for (int64_t i = 0; i < n; ++i) {
-        if (is_nan(row[i])) items[at++] = {row[i], int32_t(i)};
-      }
-      if (descending) {
-        std::sort(items.begin(), items.begin() + numbers, [](const Item& a, const Item& b) {
-          return a.v > b.v || (a.v == b.v && a.i < b.i);
-        });
+      if (select && heap_top_k(row, n, k, best)) {
+        for (int64_t j = 0; j < k; ++j) {
+          vals[r * k + j] = best[size_t(j)].v;
+          inds[r * k + j] = best[size_t(j)].i;
+        }
       } else {
-        std::sort(items.begin(), items.begin() + numbers, [](const Item& a, const Item& b) {
-          return a.v < b.v || (a.v == b.v && a.i < b.i);
-        });
-      }
-      for (int64_t i = 0; i < n; ++i) {
-        vals[r * n + i] = items[size_t(i)].v;
-        inds[r * n + i] = items[size_t(i)].i;
+        sorted_v.resize(size_t(n));
+        sorted_i.resize(size_t(n));
+        sort_row(row, n, true, sorted_v.data(), sorted_i.data(), scratch);
+        std::copy_n(sorted_v.data(), k, vals + r * k);
+        std::copy_n(sorted_i.data(), k, inds + r * k);
       }
     }
   });
@@ -255,12 +501,27 @@ void sort_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const
   }
 }
 
+void top_k_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+               const Attrs& attrs) {
+  const TensorView& x = in[0];
+  require_contiguous("topK", x);
+  if (x.shape.back() > 2147483647) throw OpError("ValueError", "topK: the axis is too long for int32 indices");
+  const int64_t k = out[0].shape.back();  // checked against the axis by the op definition
+  switch (x.dtype) {
+    case DType::Float32: return top_k_typed<float>(ctx, x, out[0], out[1], k);
+    case DType::Float64: return top_k_typed<double>(ctx, x, out[0], out[1], k);
+    case DType::Int32: return top_k_typed<int32_t>(ctx, x, out[0], out[1], k);
+    case DType::Bool: return top_k_typed<uint8_t>(ctx, x, out[0], out[1], k);
+  }
+}
+
 }  // namespace
 
 void register_indexing(kernels::KernelRegistry& registry) {
   registry.register_kernel("gather", engine::Device::CPU, gather_cpu);
   registry.register_kernel("scatterAdd", engine::Device::CPU, scatter_add_cpu);
   registry.register_kernel("sort", engine::Device::CPU, sort_cpu);
+  registry.register_kernel("topK", engine::Device::CPU, top_k_cpu);
 }
 
 }  // namespace keras::cpu

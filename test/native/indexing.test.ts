@@ -1,5 +1,5 @@
 /**
- * Indexing kernels of the native CPU backend (gather, scatterAdd, sort) against the
+ * Indexing kernels of the native CPU backend (gather, scatterAdd, sort, topK) against the
  * js backend's kernels: same shapes, dtypes and values (NaN equals NaN, -0 differs
  * from 0), on every dtype and ISA path this machine has; bad indices are errors
  * naming the op, the index and the axis size.
@@ -24,6 +24,22 @@ function tricky(shape: number[], dtype: NativeDType, seed: number): Input {
     if (dtype === 'bool') values[i] = r[i]! > 0 ? 1 : 0;
     else if (dtype === 'int32') values[i] = Math.round(r[i]! * 4);
     else values[i] = i % 3 === 0 ? pool[Math.floor((r[i]! + 1) * 5)]! : Math.round(r[i]! * 8) / 2;
+  }
+  return { values, shape, dtype };
+}
+
+/** Values over the whole range of the dtype: every byte of the sort keys varies; some NaN, +-0, +-inf, subnormals. */
+function wide(shape: number[], dtype: NativeDType, seed: number): Input {
+  const n = size(shape);
+  const r = randomArray(2 * n, seed);
+  const values = new ARRAY[dtype](n);
+  const special = [NaN, -0, 0, Infinity, -Infinity, 1e-40, -1e-310];
+  for (let i = 0; i < n; i++) {
+    const a = r[2 * i]!, b = r[2 * i + 1]!;
+    if (dtype === 'bool') values[i] = a > 0 ? 1 : 0;
+    else if (dtype === 'int32') values[i] = Math.floor(a * 2 ** 31);
+    else if (i % 11 === 0) values[i] = special[Math.floor((b + 1) * 3.5)]!;
+    else values[i] = a * 2 ** Math.round(b * (dtype === 'float32' ? 120 : 1000));
   }
   return { values, shape, dtype };
 }
@@ -72,14 +88,58 @@ describe.each(isas)('native indexing kernels on %s', (isa) => {
     native.setIsa(isa);
     for (const dtype of DTYPES) {
       for (const descending of [false, true]) {
-        for (const shape of [[1], [7], [3, 10], [2, 3, 33], [4, 0], [0, 5], [50, 200], [2, 5000]]) {
+        // Rows from 64 on sort by radix (keys of every byte: wide), shorter ones by comparison.
+        for (const shape of [[1], [7], [3, 10], [2, 3, 33], [4, 0], [0, 5], [3, 63], [3, 64], [2, 65], [50, 200], [3, 257], [2, 5000]]) {
           check('sort', [tricky(shape, dtype, shape.length * 13 + shape[0]!)], { descending });
+          check('sort', [wide(shape, dtype, shape.length * 7 + shape[0]!)], { descending }, 'wide');
         }
       }
     }
     const [values, order] = check('sort', [{ values: Float64Array.from([3, NaN, -0, 1, 0, NaN, -Infinity, 1]), shape: [8], dtype: 'float64' }], { descending: true });
     expect(Array.from(values!)).toEqual([3, 1, 1, -0, 0, -Infinity, NaN, NaN]);
     expect(Array.from(order!)).toEqual([0, 3, 7, 2, 4, 6, 1, 5]);
+  });
+
+  it('topK: exactly the first k of the descending sort (ties, -0/0, NaN only when numbers run out), every dtype', () => {
+    native.setIsa(isa);
+    /** Rows the threshold scan treats differently: rising (every element enters the heap), flat, all NaN, mostly NaN, mixed. */
+    function patterned(shape: number[], dtype: NativeDType, pattern: string): Input {
+      const n = shape[shape.length - 1]!;
+      const values = new ARRAY[dtype](size(shape));
+      const r = randomArray(values.length, n + 3);
+      for (let i = 0; i < values.length; i++) {
+        const j = i % n;
+        const rising = pattern === 'rising' || (pattern === 'mixed' && Math.floor(i / n) % 2 === 0);
+        const v = rising ? j : pattern === 'mixed' ? Math.round(r[i]! * 50) : pattern === 'falling' ? n - j : pattern === 'flat' ? 2 : pattern === 'nan' ? NaN : r[i]! > -0.6 ? NaN : j % 5;
+        values[i] = dtype === 'bool' ? (Number.isNaN(v) ? 1 : v % 2) : v;
+      }
+      return { values, shape, dtype };
+    }
+    for (const dtype of DTYPES) {
+      const inputs: Input[] = [];
+      for (const shape of [[1], [7], [3, 10], [2, 3, 33], [4, 0], [0, 5], [1, 1], [5, 1], [50, 200], [2, 5000], [3, 131]]) {
+        inputs.push(tricky(shape, dtype, shape.length * 17 + shape[0]!));
+      }
+      // Selection (k <= n/64) gives up on rising rows and on rows short of numbers; 'mixed' alternates rising and random rows.
+      for (const pattern of ['rising', 'falling', 'flat', 'nan', 'mostlyNaN']) inputs.push(patterned([3, 300], dtype, pattern));
+      inputs.push(patterned([6, 2000], dtype, 'mixed'));
+      for (const x of inputs) {
+        const n = x.shape[x.shape.length - 1]!;
+        const rows = n === 0 ? 0 : size(x.shape) / n;
+        const [sortedValues, sortedOrder] = check('sort', [x], { descending: true });
+        for (const k of new Set([0, 1, 2, 8, n >> 1, n - 1, n].filter((k) => k >= 0 && k <= n))) {
+          // Native against js, then both against the old path: sort descending, keep k.
+          const [values, order] = check('topK', [x], { k });
+          const label = `topK k=${k} ${dtype}${JSON.stringify(x.shape)}`;
+          const pick = (all: ArrayLike<number>) => Array.from({ length: rows * k }, (_, j) => all[Math.floor(j / k) * n + (j % k)]!);
+          sameValues(`${label} values against sort`, values!, pick(sortedValues!));
+          sameValues(`${label} indices against sort`, order!, pick(sortedOrder!));
+        }
+      }
+    }
+    const [values, order] = check('topK', [{ values: Float32Array.from([0, NaN, -0, 5, -Infinity, 0, NaN, 5]), shape: [8], dtype: 'float32' }], { k: 7 });
+    expect(Array.from(values!)).toEqual([5, 5, 0, -0, 0, -Infinity, NaN]);
+    expect(Array.from(order!)).toEqual([3, 7, 0, 2, 5, 4, 1]);
   });
 
   it('errors: out-of-range indices name the op, the index and the axis size; bad shapes and dtypes', () => {
@@ -100,5 +160,9 @@ describe.each(isas)('native indexing kernels on %s', (isa) => {
     const r = nativeError('sort', [data([], 'float32')], { descending: false });
     expect(r.name).toBe('ShapeError');
     expect(r.message).toMatch(/sort: x must have rank >= 1, received shape \(\)/);
+    expect(nativeError('topK', [data([], 'float32')], { k: 0 }).message).toMatch(/topK: x must have rank >= 1, received shape \(\)/);
+    const k = nativeError('topK', [data([2, 3], 'float32')], { k: 4 });
+    expect(k.name).toBe('ValueError');
+    expect(k.message).toMatch(/topK: k=4 must be an integer in \[0, 3\] for x of shape \(2, 3\)/);
   });
 });

@@ -439,6 +439,10 @@ describe('sort / argsort / topK', () => {
     expectClose(v2, [[9], [8]]);
     expectClose(i2, [[1], [0]]);
     expect(ops.topK([1, 2], 0)[0].shape).toEqual([0]);
+    // NaN only when the numbers run out; -0 and 0 tie (lower index first), each keeps its sign.
+    const [v3, i3] = ops.topK(ops.convertToTensor([0, NaN, -0, 5, NaN], 'float32'), 4);
+    expect(Array.from(v3.dataSync())).toEqual([5, 0, -0, NaN]);
+    expect(Array.from(i3.dataSync())).toEqual([3, 0, 2, 1]);
   });
 
   it('gradients route to the original positions', () => {
@@ -447,6 +451,9 @@ describe('sort / argsort / topK', () => {
     checkGrad((x) => ops.topK(x, 2)[0], [randomTensor([2, 5], 24)]);
     const g = keras.grad((x: keras.Tensor) => ops.sum(ops.multiply(ops.sort(x), f64([1, 10, 100], [3]))))(f64([3, 1, 2], [3]));
     expectClose(g, [100, 1, 10]);
+    // topK: dy lands on the picked positions; the rest (and the tie left out) get 0.
+    const gk = keras.grad((x: keras.Tensor) => ops.sum(ops.multiply(ops.topK(x, 2)[0], f64([1, 10], [2]))))(f64([3, 7, 7, 1, 0, -1, 5, 2], [2, 4]));
+    expectClose(gk, [[0, 1, 10, 0], [0, 0, 1, 10]]);
   });
 
   it('errors', () => {
@@ -627,6 +634,13 @@ describe('symbolic shapes (keras.trace)', () => {
     // Row 0 sorted [1, 2, 3] -> 321; row 1 sorted [0, 4, 5] -> 540.
     expectClose(value, 321 + 540);
     expectClose(grad, [[100, 1, 10], [1, 100, 10]]);
+  });
+
+  it('topK over an unknown batch dim differentiates into a graph', () => {
+    const g = keras.trace((x) => ops.sum(ops.multiply(ops.topK(x, 2)[0], [1, 10])), [{ shape: [null, 3], dtype: 'float64' }]);
+    const [value, grad] = keras.ir.run(keras.ir.differentiate(g), [f64([3, 1, 2, 0, 5, 4], [2, 3])]);
+    expectClose(value, 3 + 20 + 5 + 40);
+    expectClose(grad, [[1, 0, 10], [0, 1, 10]]);
   });
 
   it('takeAlongAxis over an unknown batch dim runs and differentiates in a graph', () => {

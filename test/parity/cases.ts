@@ -356,6 +356,16 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([9], f32, { values: [3, Infinity, -1, -Infinity, 0, 2, -5, 1e30, -1e-30] })], attrs: { descending: false }, grad: false },
   ],
 
+  topK: [
+    { inputs: [x([3, 5], f32, 'distinct')], attrs: { k: 2 } },
+    { inputs: [x([2, 2, 6], f64, 'distinct')], attrs: { k: 6 } },
+    { inputs: [x([7], i32, { values: [3, -1, 4, 1, 5, 9, 2] })], attrs: { k: 3 } },
+    { inputs: [x([2, 0], f32)], attrs: { k: 0 } },
+    { inputs: [x([4, 3], f32)], attrs: { k: 0 } },
+    { inputs: [x([1], f32)], attrs: { k: 1 } },
+    { inputs: [x([16], f32, 'special')], attrs: { k: 15 }, grad: false },
+  ],
+
   // ------------------------------------------------------------ linalg
   matmul: [
     { inputs: [x([3, 4], f32), x([4, 5], f32)] },
