@@ -167,7 +167,8 @@ double fold_lanes(const T* x, int64_t n, int64_t stride, const T* prefetch_end) 
 // where none can, and leave the others to the double lanes, so results stay bit-identical.
 // [4096, 4096], avx512, 2 threads, CPU time in one process against the scalar double
 // lane: bool all/any 11.7-13.2 -> 0.6-0.8 ms (all axes, axis -1), 3.8-4.4 -> 0.9-1.2
-// (axis 0); int32 sum 3.6-3.7 -> 2.2-2.5 (all, axis -1), 8.8-9.9 -> 4.1-4.8 (axis 0);
+// (axis 0); int32 sum 3.1-3.7 -> 1.9-2.5 (all, axis -1), 7.7-9.9 -> 3.1 (axis 0; 4.1-4.8
+// with the lanes folded into acc every 64 rows in every case);
 // int32 max 7.0 -> 2.0-2.1, 9.9 -> 2.9-3.1 (axis 0). float32 sum: 2.3-2.9.
 template <class T, ReduceOp OP>
 constexpr bool kIntegerFold =
@@ -252,25 +253,28 @@ double integer_fold_run(const T* x, int64_t n, const T* prefetch_end) {
 constexpr int64_t kIntegerColumnBytes = 32768;
 
 // acc[j] = fold(acc[j], x[r * row_stride + j] for r < rows), j < cols: eight rows a step
-// into a row of lanes, which folds into acc at the end, or for sums every
-// kColumnBlockRows rows, as the double folds' exact row blocks do (rows that fit one
-// block fold into acc one by one there: taken only when acc leaves room for them to
-// stay exact). Returns false where it leaves the fold to the double lanes.
+// into a row of lanes, which folds into acc at the end; for sums that could pass 2^53,
+// every kColumnBlockRows rows, as the double folds' exact row blocks do (rows that fit
+// one block fold into acc one by one there: left to them). Returns false where it
+// leaves the fold to the double lanes.
 template <class Isa, class T, ReduceOp OP>
 bool integer_fold_columns(const T* x, int64_t rows, int64_t row_stride, int64_t cols, double* acc) {
   using L = IntegerLanes<Isa, T, OP>;
   using E = typename L::E;
   constexpr int W = L::kWidth;
   constexpr int64_t kCols = kIntegerColumnBytes / int64_t(sizeof(E));
+  int64_t block_rows = rows;
   if constexpr (L::kSum) {
-    constexpr double kRoom = 9007199254740992.0 - double(kColumnBlockRows) * 2147483648.0;  // 2^53 - 64 * 2^31
-    if (rows <= kColumnBlockRows) {
-      for (int64_t j = 0; j < cols; ++j) {
-        if (!(acc[j] >= -kRoom && acc[j] <= kRoom)) return false;
-      }
+    // Where acc plus every row's extreme stays within 2^53, every order of the steps is
+    // exact: all rows fold into the lanes at once.
+    const double room = 9007199254740992.0 - double(rows) * 2147483648.0;  // 2^53 - rows * 2^31
+    bool exact = rows <= kExactSumRun;
+    for (int64_t j = 0; j < cols && exact; ++j) exact = acc[j] >= -room && acc[j] <= room;
+    if (!exact) {
+      if (rows <= kColumnBlockRows) return false;
+      block_rows = kColumnBlockRows;
     }
   }
-  const int64_t block_rows = L::kSum ? kColumnBlockRows : rows;
   alignas(64) E lanes[kCols];
   for (int64_t j0 = 0; j0 < cols; j0 += kCols) {
     const int64_t n = cols - j0 < kCols ? cols - j0 : kCols, vector_cols = n / W * W;
