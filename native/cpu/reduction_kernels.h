@@ -226,10 +226,47 @@ struct IntegerLanes {
 // <= 2^31 keep every partial sum, in any order, within 2^53 (exact in double).
 constexpr int64_t kExactSumRun = int64_t(1) << 22;
 
+// The exact sum of the n contiguous int32 at x, in int32 lanes at full width: each
+// element as its high half (x >> 16) and low half (x & 0xffff), summed apart (exact for
+// 2^15 steps a lane), then 65536 * high + low in int64. Widening each element to int64
+// instead took 1.65x the time of the double lane on the portable path (SSE2 has no sign
+// extension), 1.0x on avx2 ([4096, 4096], 2 threads, CPU time).
+template <class Isa>
+double int32_exact_sum_run(const int32_t* x, int64_t n, const int32_t* prefetch_end) {
+  using Int32Lanes = IntegerLanes<Isa, int32_t, ReduceOp::Max>;
+  using Reg = typename Int32Lanes::Reg;
+  constexpr int W = Int32Lanes::kWidth, kBytes = Int32Lanes::kBytes;
+  constexpr int64_t kSegment = int64_t(W) << 15;  // each chain's lanes take 2^14 steps
+  const auto load = Int32Lanes::load;
+  int64_t total = 0, i = 0;
+  while (i + W <= n) {
+    const int64_t end = n - i < kSegment ? n / W * W : i + kSegment;
+    Reg high0{}, low0{}, high1{}, low1{};
+    for (; i + 2 * W <= end; i += 2 * W) {
+      kick_page_ahead(x + i, 2 * kBytes, reinterpret_cast<const char*>(prefetch_end));
+      const Reg v0 = load(x + i), v1 = load(x + i + W);
+      high0 += v0 >> 16;
+      low0 += v0 & 0xffff;
+      high1 += v1 >> 16;
+      low1 += v1 & 0xffff;
+    }
+    if (i < end) {
+      const Reg v0 = load(x + i);
+      high0 += v0 >> 16;
+      low0 += v0 & 0xffff;
+      i += W;
+    }
+    for (int l = 0; l < W; ++l) total += (int64_t(high0[l]) + high1[l]) * 65536 + low0[l] + low1[l];
+  }
+  for (; i < n; ++i) total += x[i];
+  return double(total);
+}
+
 // The fold of the n >= 1 contiguous elements at x, four chains of lanes, touching pages
 // ahead up to prefetch_end as the double folds do.
 template <class Isa, class T, ReduceOp OP>
 double integer_fold_run(const T* x, int64_t n, const T* prefetch_end) {
+  if constexpr (IntegerLanes<Isa, T, OP>::kSum) return int32_exact_sum_run<Isa>(x, n, prefetch_end);
   using L = IntegerLanes<Isa, T, OP>;
   constexpr int W = L::kWidth;
   typename L::Reg c0 = L::identity(), c1 = c0, c2 = c0, c3 = c0;
