@@ -288,7 +288,7 @@ describe.each(isas)('reductions on the %s path', (isa) => {
 
   it('bool any/all and int32 sum/mean/max/min (integer lanes) match js on every layout, tails, lone values, 1 and 2 threads', () => {
     native.setIsa(isa);
-    // Sizes around the lane counts (16-64 bytes a vector, 4 chains), segments (65536),
+    // Sizes around the lane counts (16-64 bytes a vector, 2-4 chains), segments (65536),
     // whole rows of 32-4096 columns, column blocks (1024), row blocks of sums (64), size 0/1 dims.
     const cases: [number[], number[] | undefined][] = [
       [[1], undefined], [[15], undefined], [[16], undefined], [[17], undefined], [[63], undefined], [[64], undefined],
@@ -297,6 +297,7 @@ describe.each(isas)('reductions on the %s path', (isa) => {
       [[300, 17], [0]], [[2000, 5], [1]], [[7, 9, 130], [1]], [[7, 130, 9], [1]], [[5, 7, 9, 11], [0, 2]],
       [[5, 7, 9, 11], [1, 3]], [[3, 1, 70], [1]], [[1, 1], undefined], [[3, 70001], [1]], [[600, 1030], [0]],
       [[600, 1030], [1]], [[4, 600, 70], [1]], [[0, 5], [0]], [[5, 0], [1]], [[0, 5], undefined],
+      [[3, 2, 600001], [0, 2]], // runs not merged, longer than an int32 sum's segment of 2^15 steps a lane
     ];
     const runKeep = (op: string, values: ArrayLike<number>, shape: number[], dtype: Dtype, axes: number[] | undefined, keepdims: boolean) => {
       const x = native.createTensor(ARRAY[dtype].from(values) as NativeTypedArray, shape, dtype as NativeDType);
