@@ -161,6 +161,7 @@ function moreOpCases(): OpCase[] {
     { name: 'cast float32->bool', bytes: N * (F32 + 1), run: (x) => ops.cast(x, 'bool') },
     { name: 'zerosLike', bytes: N * F32, run: (x) => ops.zerosLike(x), note: 'writes only (N floats)' },
     { name: 'max (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.max(x, -1) },
+    { name: 'all (bool)', bytes: N + 1, run: (_x, _y, [b]) => ops.all(b!), inputs: (x) => [ops.greater(x, -5)], note: 'a bool [4096, 4096] (all true: x >= -4), 1 byte per element' },
     { name: 'argmax (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.argmax(x, -1) },
     { name: 'argmax (axis 0)', bytes: (N + COLS) * F32, run: (x) => ops.argmax(x, 0) },
     { name: 'cumsum (axis -1)', bytes: unary, run: (x) => ops.cumsum(x, -1) },

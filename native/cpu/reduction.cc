@@ -295,7 +295,7 @@ void reduce_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>
   }
   const ReductionNest nest = plan_reduction(x, axes);
   const ReductionIsaTable& kernels = reduction_kernels();
-  const FoldColumnsFn quarters_fold = int(x.dtype) < 2 ? kernels.fold_row_quarters[int(OP)][int(x.dtype)] : nullptr;
+  const FoldColumnsFn quarters_fold = kernels.fold_row_quarters[int(OP)][int(x.dtype)];
   if (nest.last_dim_reduced && nest.kept_sizes.size() == 1 && nest.reduced_sizes.size() == 1 &&
       nest.reduced_sizes[0] <= kShortRun) {
     // Many short runs: folded as columns (outputs side by side, one step per run

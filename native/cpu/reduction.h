@@ -54,8 +54,9 @@ struct ReductionIsaTable {
   FoldColumnsFn fold_columns[kernels::kNumReduceOps][kReductionDTypes];
   // The same fold four rows a step, one from each quarter of the rows, for col_stride 1
   // (reduction_kernels.h: for rows that follow each other); float32 and float64 with
-  // sum/mean/prod/max/min only (nullptr elsewhere).
-  FoldColumnsFn fold_row_quarters[kernels::kNumReduceOps][2];
+  // sum/mean/prod/max/min; for int32 (sum/mean/max/min) and bool (any/all) the integer
+  // column fold, given whole rows (read in memory order); nullptr elsewhere.
+  FoldColumnsFn fold_row_quarters[kernels::kNumReduceOps][kReductionDTypes];
 };
 
 extern const ReductionIsaTable kReductionAvx512;

@@ -3,10 +3,11 @@
 //
 // One core serves every (op, dtype): a fold over "lanes". float and double data
 // folded by sum/mean/prod/max/min use the ISA's double vector (floats widened on
-// load, as the js backend computes in double); other dtypes, any/all and strided
-// runs use one scalar lane. Accuracy: a run is folded in blocks (4 chains of lanes),
-// and the block results are combined pairwise (a binary counter of partials), so a
-// sum's rounding error grows with the tree depth, not with n.
+// load, as the js backend computes in double); any/all of bool and sum/mean/max/min
+// of int32 use integer lanes (exact: "Integer folds" below); other dtypes and ops,
+// and strided runs, use one scalar lane. Accuracy: a run is folded in blocks (4
+// chains of lanes), and the block results are combined pairwise (a binary counter of
+// partials), so a sum's rounding error grows with the tree depth, not with n.
 //
 // Memory: a fold only reads, so one core's misses in flight bound it. The hardware
 // prefetcher follows a stream within a 4 KiB page and starts cold on each new one:
@@ -158,6 +159,195 @@ double fold_lanes(const T* x, int64_t n, int64_t stride, const T* prefetch_end) 
   return acc;
 }
 
+// Integer folds: any/all of bool, and sum/mean/max/min of int32, in integer lanes as
+// wide as the ISA's vector, exact in any order: any/all as the OR/minimum of the bytes
+// (nonzero: true), max/min in int32 lanes, sums in int64 lanes (int32 widened on load).
+// An exact sum is the one the double folds (and the js backend) compute wherever none
+// of their partial sums passes 2^53; the sum folds below take only runs and row blocks
+// where none can, and leave the others to the double lanes, so results stay bit-identical.
+// [4096, 4096], avx512, 2 threads, CPU time in one process against the scalar double
+// lane: bool all/any 11.7-13.2 -> 0.6-0.8 ms (all axes, axis -1), 3.8-4.4 -> 0.9-1.2
+// (axis 0); int32 sum 3.1-3.7 -> 1.9-2.5 (all, axis -1), 7.7-9.9 -> 3.1 (axis 0; 4.1-4.8
+// with the lanes folded into acc every 64 rows in every case);
+// int32 max 7.0 -> 2.0-2.1, 9.9 -> 2.9-3.1 (axis 0). float32 sum: 2.3-2.9.
+template <class T, ReduceOp OP>
+constexpr bool kIntegerFold =
+    (std::is_same_v<T, uint8_t> && (OP == ReduceOp::Any || OP == ReduceOp::All)) ||
+    (std::is_same_v<T, int32_t> &&
+     (OP == ReduceOp::Sum || OP == ReduceOp::Mean || OP == ReduceOp::Max || OP == ReduceOp::Min));
+
+template <class Isa, class T, ReduceOp OP>
+struct IntegerLanes {
+  static constexpr int kBytes = int(sizeof(typename Isa::template Vec<float>::Reg));
+  static constexpr bool kSum = OP == ReduceOp::Sum || OP == ReduceOp::Mean;
+  using E = std::conditional_t<kSum, int64_t, T>;  // lane element
+  static constexpr int kWidth = kBytes / int(sizeof(E));
+  typedef E Reg __attribute__((vector_size(kBytes)));
+  typedef T Loaded __attribute__((vector_size(kWidth * sizeof(T))));
+  static constexpr E identity_element() {
+    if constexpr (OP == ReduceOp::All) return E(1);
+    else if constexpr (OP == ReduceOp::Max) return E(INT32_MIN);
+    else if constexpr (OP == ReduceOp::Min) return E(INT32_MAX);
+    else return E(0);
+  }
+  static Reg identity() { return Reg{} + identity_element(); }
+  static Reg load(const T* p) {
+    Loaded v;
+    std::memcpy(&v, p, sizeof(v));
+    if constexpr (kSum) return __builtin_convertvector(v, Reg);
+    else return v;
+  }
+  static Reg load_lanes(const E* p) {
+    Reg v;
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  static void store_lanes(E* p, Reg v) { std::memcpy(p, &v, sizeof(v)); }
+  // On lanes (Reg) or one element (E).
+  template <class U>
+  static U fold(U a, U b) {
+    if constexpr (OP == ReduceOp::Any) return a | b;
+    else if constexpr (OP == ReduceOp::All || OP == ReduceOp::Min) return a < b ? a : b;
+    else if constexpr (OP == ReduceOp::Max) return a > b ? a : b;
+    else return a + b;
+  }
+  static E lanes(Reg r) {
+    E e = r[0];
+    for (int i = 1; i < kWidth; ++i) e = fold(e, E(r[i]));
+    return e;
+  }
+  static double value(E e) {  // the fold's result as the double folds hold it
+    if constexpr (OP == ReduceOp::Any || OP == ReduceOp::All) return e != 0 ? 1 : 0;
+    else return double(e);
+  }
+};
+
+// Runs of int32 sums up to this long fold in int64 lanes: 2^22 elements of magnitude
+// <= 2^31 keep every partial sum, in any order, within 2^53 (exact in double).
+constexpr int64_t kExactSumRun = int64_t(1) << 22;
+
+// The exact sum of the n contiguous int32 at x, in int32 lanes at full width: each
+// element as its high half (x >> 16) and low half (x & 0xffff), summed apart (exact for
+// 2^15 steps a lane), then 65536 * high + low in int64. Widening each element to int64
+// instead took 1.65x the time of the double lane on the portable path (SSE2 has no sign
+// extension), 1.0x on avx2 ([4096, 4096], 2 threads, CPU time).
+template <class Isa>
+double int32_exact_sum_run(const int32_t* x, int64_t n, const int32_t* prefetch_end) {
+  using Int32Lanes = IntegerLanes<Isa, int32_t, ReduceOp::Max>;
+  using Reg = typename Int32Lanes::Reg;
+  constexpr int W = Int32Lanes::kWidth, kBytes = Int32Lanes::kBytes;
+  constexpr int64_t kSegment = int64_t(W) << 15;  // each chain's lanes take 2^14 steps
+  const auto load = Int32Lanes::load;
+  int64_t total = 0, i = 0;
+  while (i + W <= n) {
+    const int64_t end = n - i < kSegment ? n / W * W : i + kSegment;
+    Reg high0{}, low0{}, high1{}, low1{};
+    for (; i + 2 * W <= end; i += 2 * W) {
+      kick_page_ahead(x + i, 2 * kBytes, reinterpret_cast<const char*>(prefetch_end));
+      const Reg v0 = load(x + i), v1 = load(x + i + W);
+      high0 += v0 >> 16;
+      low0 += v0 & 0xffff;
+      high1 += v1 >> 16;
+      low1 += v1 & 0xffff;
+    }
+    if (i < end) {
+      const Reg v0 = load(x + i);
+      high0 += v0 >> 16;
+      low0 += v0 & 0xffff;
+      i += W;
+    }
+    for (int l = 0; l < W; ++l) total += (int64_t(high0[l]) + high1[l]) * 65536 + low0[l] + low1[l];
+  }
+  for (; i < n; ++i) total += x[i];
+  return double(total);
+}
+
+// The fold of the n >= 1 contiguous elements at x, four chains of lanes, touching pages
+// ahead up to prefetch_end as the double folds do.
+template <class Isa, class T, ReduceOp OP>
+double integer_fold_run(const T* x, int64_t n, const T* prefetch_end) {
+  if constexpr (IntegerLanes<Isa, T, OP>::kSum) return int32_exact_sum_run<Isa>(x, n, prefetch_end);
+  using L = IntegerLanes<Isa, T, OP>;
+  constexpr int W = L::kWidth;
+  typename L::Reg c0 = L::identity(), c1 = c0, c2 = c0, c3 = c0;
+  int64_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    kick_page_ahead(x + i, 4 * W * int64_t(sizeof(T)), reinterpret_cast<const char*>(prefetch_end));
+    c0 = L::fold(c0, L::load(x + i));
+    c1 = L::fold(c1, L::load(x + i + W));
+    c2 = L::fold(c2, L::load(x + i + 2 * W));
+    c3 = L::fold(c3, L::load(x + i + 3 * W));
+  }
+  for (; i + W <= n; i += W) c0 = L::fold(c0, L::load(x + i));
+  typename L::E e = L::lanes(L::fold(L::fold(c0, c1), L::fold(c2, c3)));
+  for (; i < n; ++i) e = L::fold(e, typename L::E(x[i]));
+  return L::value(e);
+}
+
+// Bytes of lanes an integer column fold keeps: whole rows of up to 4096 columns (the
+// driver's rows that follow each other, read in memory order), int64 sum lanes too.
+// (16 KiB, 2048 int32 sum columns at a time: [4096, 4096] axis 0 within noise.)
+constexpr int64_t kIntegerColumnBytes = 32768;
+
+// acc[j] = fold(acc[j], x[r * row_stride + j] for r < rows), j < cols: eight rows a step
+// into a row of lanes, which folds into acc at the end; for sums that could pass 2^53,
+// every kColumnBlockRows rows, as the double folds' exact row blocks do (rows that fit
+// one block fold into acc one by one there: left to them). Returns false where it
+// leaves the fold to the double lanes.
+template <class Isa, class T, ReduceOp OP>
+bool integer_fold_columns(const T* x, int64_t rows, int64_t row_stride, int64_t cols, double* acc) {
+  using L = IntegerLanes<Isa, T, OP>;
+  using E = typename L::E;
+  constexpr int W = L::kWidth;
+  constexpr int64_t kCols = kIntegerColumnBytes / int64_t(sizeof(E));
+  int64_t block_rows = rows;
+  if constexpr (L::kSum) {
+    // Where acc plus every row's extreme stays within 2^53, every order of the steps is
+    // exact: all rows fold into the lanes at once.
+    const double room = 9007199254740992.0 - double(rows) * 2147483648.0;  // 2^53 - rows * 2^31
+    bool exact = rows <= kExactSumRun;
+    for (int64_t j = 0; j < cols && exact; ++j) exact = acc[j] >= -room && acc[j] <= room;
+    if (!exact) {
+      if (rows <= kColumnBlockRows) return false;
+      block_rows = kColumnBlockRows;
+    }
+  }
+  alignas(64) E lanes[kCols];
+  for (int64_t j0 = 0; j0 < cols; j0 += kCols) {
+    const int64_t n = cols - j0 < kCols ? cols - j0 : kCols, vector_cols = n / W * W;
+    const T* base = x + j0;
+    for (int64_t r0 = 0; r0 < rows; r0 += block_rows) {
+      const int64_t r_end = rows - r0 < block_rows ? rows : r0 + block_rows;
+      for (int64_t j = 0; j < n; ++j) lanes[j] = L::identity_element();
+      int64_t r = r0;
+      for (; r + 8 <= r_end; r += 8) {
+        const T* x0 = base + r * row_stride;
+        const T *x1 = x0 + row_stride, *x2 = x1 + row_stride, *x3 = x2 + row_stride;
+        const T *x4 = x3 + row_stride, *x5 = x4 + row_stride, *x6 = x5 + row_stride, *x7 = x6 + row_stride;
+        int64_t j = 0;
+        for (; j < vector_cols; j += W) {
+          const auto lo = L::fold(L::fold(L::load(x0 + j), L::load(x1 + j)), L::fold(L::load(x2 + j), L::load(x3 + j)));
+          const auto hi = L::fold(L::fold(L::load(x4 + j), L::load(x5 + j)), L::fold(L::load(x6 + j), L::load(x7 + j)));
+          L::store_lanes(lanes + j, L::fold(L::load_lanes(lanes + j), L::fold(lo, hi)));
+        }
+        for (; j < n; ++j) {
+          E e = lanes[j];
+          for (const T* row : {x0, x1, x2, x3, x4, x5, x6, x7}) e = L::fold(e, E(row[j]));
+          lanes[j] = e;
+        }
+      }
+      for (; r < r_end; ++r) {
+        const T* row = base + r * row_stride;
+        int64_t j = 0;
+        for (; j < vector_cols; j += W) L::store_lanes(lanes + j, L::fold(L::load_lanes(lanes + j), L::load(row + j)));
+        for (; j < n; ++j) lanes[j] = L::fold(lanes[j], E(row[j]));
+      }
+      for (int64_t j = 0; j < n; ++j) acc[j0 + j] = reduce_fold(OP, acc[j0 + j], L::value(lanes[j]));
+    }
+  }
+  return true;
+}
+
 // The vector a run's fold uses: doubles (the js backend computes in double), except for
 // max/min of float32, which compare in float lanes: exact (float compares order as their
 // widened doubles do), and twice the lanes per instruction with no widening: in double
@@ -174,6 +364,13 @@ using RunVec = typename Isa::template Vec<
 template <class Isa, class T, ReduceOp OP>
 void fold_runs(const void* x_data, int64_t count, int64_t run_step, int64_t n, int64_t stride, double* out) {
   const T* x = static_cast<const T*>(x_data);
+  if constexpr (kIntegerFold<T, OP>) {
+    if (stride == 1 && n >= 1 && (!IntegerLanes<Isa, T, OP>::kSum || n <= kExactSumRun)) {
+      const T* end = x + (count - 1) * run_step + n;
+      for (int64_t k = 0; k < count; ++k) out[k] = integer_fold_run<Isa, T, OP>(x + k * run_step, n, end);
+      return;
+    }
+  }
   if constexpr (kVectorizable<T, OP>) {
     using V = RunVec<Isa, T, OP>;
     // Runs shorter than a vector skip the vector setup and the lane fold.
@@ -271,6 +468,9 @@ template <class Isa, class T, ReduceOp OP>
 void fold_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, int64_t col_stride,
                   double* acc, double* block) {
   const T* x = static_cast<const T*>(x_data);
+  if constexpr (kIntegerFold<T, OP>) {
+    if (col_stride == 1 && integer_fold_columns<Isa, T, OP>(x, rows, row_stride, cols, acc)) return;
+  }
   if (rows <= kColumnBlockRows) {
     fold_rows_into<Isa, T, OP>(x, rows, row_stride, cols, col_stride, acc, 0);
     return;
@@ -653,7 +853,9 @@ constexpr void fill_folds(ReductionIsaTable& t, std::index_sequence<I...>) {
     t.fold_columns[I][2] = &fold_columns<Isa, int32_t, ReduceOp(I)>,
     t.fold_columns[I][3] = &fold_columns<Isa, uint8_t, ReduceOp(I)>,
     t.fold_row_quarters[I][0] = kVectorizable<float, ReduceOp(I)> ? &fold_row_quarters<Isa, float, ReduceOp(I)> : nullptr,
-    t.fold_row_quarters[I][1] = kVectorizable<double, ReduceOp(I)> ? &fold_row_quarters<Isa, double, ReduceOp(I)> : nullptr),
+    t.fold_row_quarters[I][1] = kVectorizable<double, ReduceOp(I)> ? &fold_row_quarters<Isa, double, ReduceOp(I)> : nullptr,
+    t.fold_row_quarters[I][2] = kIntegerFold<int32_t, ReduceOp(I)> ? &fold_columns<Isa, int32_t, ReduceOp(I)> : nullptr,
+    t.fold_row_quarters[I][3] = kIntegerFold<uint8_t, ReduceOp(I)> ? &fold_columns<Isa, uint8_t, ReduceOp(I)> : nullptr),
    ...);
 }
 

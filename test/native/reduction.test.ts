@@ -3,7 +3,8 @@
  * path: accuracy of long sums against a compensated float64 reference, every layout
  * the driver distinguishes (all axes, trailing, leading and middle axes, several
  * unmergeable axes) against the js kernels, NaN and infinities, and results that do
- * not depend on the thread count.
+ * not depend on the thread count. any/all of bool and sum/mean/max/min of int32 fold in
+ * integer lanes (exact): they must give the js kernels' values, bit for bit.
  *
  * The accuracy bound. Every fold is a tree of double additions whose depth is at most
  * 128 for any element (reduction_kernels.h: a block of 4 chains x 16 steps is 18 deep,
@@ -283,6 +284,62 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     expect(run('any', zeros, [n], 'bool'), 'any of zeros').toEqual([0]);
     zeros[3] = 1;
     expect(run('any', zeros, [n], 'bool'), 'any with one one').toEqual([1]);
+  });
+
+  it('bool any/all and int32 sum/mean/max/min (integer lanes) match js on every layout, tails, lone values, 1 and 2 threads', () => {
+    native.setIsa(isa);
+    // Sizes around the lane counts (16-64 bytes a vector, 2-4 chains), segments (65536),
+    // whole rows of 32-4096 columns, column blocks (1024), row blocks of sums (64), size 0/1 dims.
+    const cases: [number[], number[] | undefined][] = [
+      [[1], undefined], [[15], undefined], [[16], undefined], [[17], undefined], [[63], undefined], [[64], undefined],
+      [[65], undefined], [[255], undefined], [[257], undefined], [[1023], undefined], [[70001], undefined],
+      [[37, 513], [1]], [[37, 513], [0]], [[130, 37], [0]], [[5, 70], [0]], [[65, 4096], [0]], [[20, 4200], [0]],
+      [[300, 17], [0]], [[2000, 5], [1]], [[7, 9, 130], [1]], [[7, 130, 9], [1]], [[5, 7, 9, 11], [0, 2]],
+      [[5, 7, 9, 11], [1, 3]], [[3, 1, 70], [1]], [[1, 1], undefined], [[3, 70001], [1]], [[600, 1030], [0]],
+      [[600, 1030], [1]], [[4, 600, 70], [1]], [[0, 5], [0]], [[5, 0], [1]], [[0, 5], undefined],
+      [[3, 2, 600001], [0, 2]], // runs not merged, longer than an int32 sum's segment of 2^15 steps a lane
+    ];
+    const runKeep = (op: string, values: ArrayLike<number>, shape: number[], dtype: Dtype, axes: number[] | undefined, keepdims: boolean) => {
+      const x = native.createTensor(ARRAY[dtype].from(values) as NativeTypedArray, shape, dtype as NativeDType);
+      let out: NativeTensor | undefined;
+      try {
+        [out] = native.runKernel(op, [x], { ...(axes ? { axes } : {}), keepdims });
+        return { values: Array.from(out!.read()), shape: out!.shape };
+      } finally {
+        x.dispose();
+        out?.dispose();
+      }
+    };
+    for (const [shape, axesOrAll] of cases) {
+      const n = size(shape);
+      const axes = axesOrAll ?? shape.map((_, d) => d);
+      const reduced = axes.reduce((m, d) => m * shape[d]!, 1);
+      const r = randomArray(n, n + 3);
+      // Bool bytes other than 1 count as true (js: truthy). Lone zeros among ones (all) and
+      // lone ones among zeros (any), about one per output, so outputs of both kinds occur.
+      const rare = (v: number) => (v + 1) / 2 < 0.7 / Math.max(1, reduced);
+      const mostlyOnes = r.map((v, i) => (rare(v) ? 0 : i % 5 === 1 ? 2 : i % 11 === 3 ? 255 : 1));
+      const mostlyZeros = r.map((v, i) => (rare(v) ? (i % 3 ? 1 : 128) : 0));
+      // Full-range int32 (sums of these stay exact in double below 2^53).
+      const ints = r.map((v, i) => (i % 13 === 0 ? (i % 2 ? -2147483648 : 2147483647) : Math.floor(v * 2147483647)));
+      const runs: [string, Dtype, ArrayLike<number>][] = [
+        ['all', 'bool', mostlyOnes], ['any', 'bool', mostlyOnes], ['all', 'bool', mostlyZeros], ['any', 'bool', mostlyZeros],
+        ['sum', 'int32', ints], ['mean', 'int32', ints], ['max', 'int32', ints], ['min', 'int32', ints],
+      ];
+      for (const [op, dtype, values] of runs) {
+        const want = jsRun(op, ARRAY[dtype].from(values), shape, dtype, axes);
+        for (const threads of n > 100000 ? [1, 2] : [defaultThreads]) {
+          native.setNumThreads(threads);
+          for (const keepdims of [false, true]) {
+            const label = `${op} ${dtype} [${shape}] axes ${axesOrAll ? `[${axes}]` : 'all'} keepdims ${keepdims}, ${threads} threads`;
+            const got = runKeep(op, values, shape, dtype, axesOrAll, keepdims);
+            expect(got.shape, label).toEqual(shape.map((s, d) => (axes.includes(d) ? 1 : s)).filter((_, d) => keepdims || !axes.includes(d)));
+            expectSameValues(label, got.values, want);
+          }
+        }
+        native.setNumThreads(defaultThreads);
+      }
+    }
   });
 
   it('gives the same bits on 1 and 2 threads (work is split by size, not by thread count)', () => {
