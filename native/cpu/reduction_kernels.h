@@ -354,11 +354,6 @@ struct ArgLanes {
     return v;
   }
   static Value splat(T v) { return Value{} + v; }
-  static Index iota(int64_t start) {
-    Index v;
-    for (int i = 0; i < kWidth; ++i) v[i] = IndexElement(start + i);
-    return v;
-  }
   // The value no element is beyond: every element ties or beats it.
   template <bool MIN>
   static constexpr T farthest() {
@@ -406,18 +401,6 @@ struct ArgLanes {
 template <bool MIN>
 static inline bool arg_takes(double v, double best) {
   return (MIN ? !(v >= best) : !(v <= best)) && best == best;
-}
-
-// Folds the candidate (v, i) into (best, best_index) whatever their order: a NaN with the
-// smallest index, else the extreme with the smallest index (ties: the first wins).
-template <bool MIN>
-static inline void arg_merge(double v, int64_t i, double* best, int64_t* best_index) {
-  const bool take = *best != *best ? v != v && i < *best_index
-                                   : v != v || (MIN ? v < *best : v > *best) || (v == *best && i < *best_index);
-  if (take) {
-    *best = v;
-    *best_index = i;
-  }
 }
 
 // Elements per block of a run: each block's extreme (and whether it holds a NaN) is
