@@ -399,6 +399,51 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     }
   });
 
+  it('argmax/argmin by extremes then indices match js: picks in every block and group, ties across them, NaN after the pick, infinities of both signs', () => {
+    // Runs are folded in blocks of 256 (the pick is found again in its block) and columns in
+    // groups of 8 rows (only groups that change a pick take the js step): patterns that put
+    // the pick, a later tie, a NaN or the overlapping tail at those edges.
+    native.setIsa(isa);
+    const patterns: [string, (n: number) => number[]][] = [];
+    for (const at of [0, 7, 8, 255, 256, 257, 511, -2, -1]) {
+      const pick = (n: number) => (at < 0 ? n + at : Math.min(at, n - 1));
+      patterns.push([`9 at ${at}`, (n) => Array.from({ length: n }, (_, i) => (i === pick(n) ? 9 : (i * 37) % 8))]);
+      patterns.push([`9 at ${at}, tied later`, (n) => Array.from({ length: n }, (_, i) => (i === pick(n) || i === n - 1 ? 9 : (i * 37) % 8))]);
+      patterns.push([`9 at ${at}, NaN last`, (n) => Array.from({ length: n }, (_, i) => (i === n - 1 && pick(n) !== n - 1 ? NaN : i === pick(n) ? 9 : (i * 37) % 8))]);
+      patterns.push([`NaN at ${at}, 9 first`, (n) => Array.from({ length: n }, (_, i) => (i === pick(n) ? NaN : i === 0 ? 9 : (i * 37) % 8))]);
+    }
+    // Both infinities in one run: the lanes' sums are NaN without a NaN (a block read again, no pick change).
+    patterns.push(['inf and -inf', (n) => Array.from({ length: n }, (_, i) => (i % 16 === 3 ? Infinity : i % 16 === 5 ? -Infinity : i % 7))]);
+    patterns.push(['sums past float32', (n) => Array.from({ length: n }, (_, i) => (i % 3 ? 3e38 : -3e38) + (i === 300 ? 1e32 : 0))]);
+    patterns.push(['all -inf', (n) => new Array<number>(n).fill(-Infinity)]);
+    patterns.push(['all inf', (n) => new Array<number>(n).fill(Infinity)]);
+    patterns.push(['all equal', (n) => new Array<number>(n).fill(2)]);
+    patterns.push(['ascending', (n) => Array.from({ length: n }, (_, i) => i)]);
+    patterns.push(['descending', (n) => Array.from({ length: n }, (_, i) => -i)]);
+    const columns = 35;
+    for (const n of [9, 17, 256, 257, 1037]) {
+      for (const [name, pattern] of patterns) {
+        const run = pattern(n);
+        // Column c is the run turned by 7c places: picks fall in every group and in the tail rows.
+        const down = new Float64Array(n * columns), along = new Float64Array(n * columns);
+        for (let c = 0; c < columns; c++) {
+          for (let i = 0; i < n; i++) down[i * columns + c] = along[c * n + i] = run[(i + 7 * c) % n]!;
+        }
+        for (const dtype of ['float32', 'float64', 'int32'] as Dtype[]) {
+          const typed = (data: Float64Array) =>
+            dtype === 'int32' ? data.map((v) => (Number.isNaN(v) ? 0 : Number.isFinite(v) ? Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, v)) : v > 0 ? 2 ** 31 - 1 : -(2 ** 31))) : data;
+          for (const op of ['argmax', 'argmin']) {
+            const label = `${op} ${dtype} ${name}, n ${n}`;
+            const flip = (data: Float64Array) => (op === 'argmin' ? typed(data).map((v) => -v) : typed(data));
+            expect(Array.from(runAxis(op, flip(Float64Array.from(run)), [n], dtype, 0)), `${label}, one run`).toEqual(Array.from(jsAxis(op, flip(Float64Array.from(run)), [n], dtype, 0)));
+            expect(Array.from(runAxis(op, flip(along), [columns, n], dtype, 1)), `${label}, rows`).toEqual(Array.from(jsAxis(op, flip(along), [columns, n], dtype, 1)));
+            expect(Array.from(runAxis(op, flip(down), [n, columns], dtype, 0)), `${label}, columns`).toEqual(Array.from(jsAxis(op, flip(down), [n, columns], dtype, 0)));
+          }
+        }
+      }
+    }
+  });
+
   it('argmax/argmin of large inputs (threads, segments of one long run) match js on 1 and 2 threads', () => {
     native.setIsa(isa);
     const cases: [number[], number][] = [[[3, 200003], 1], [[200003], 0], [[600, 1030], 0], [[600, 1030], 1], [[4, 600, 70], 1], [[70, 3000], 0]];
