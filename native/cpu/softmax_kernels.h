@@ -10,7 +10,11 @@
 // Accuracy (test/native/softmax.test.ts: every element against the js kernel, which
 // computes in double and rounds once, and 4096-wide rows against float64):
 // - softmax, max in [-84, 88]: p = e^x 2^k (Shift::kPow2): x is exact, p within exp's 1 ulp.
-// - Else, and logSoftmax always: x - max rounded in float would cost up to 104 * 2^-24
+// - logSoftmax and the cross-entropy, max in [-84, 88]: the same p, summed in float packs
+//   (2^-23 relative), then scaled by e^-max 2^-k in double; where log(sum) is near 0 (sum
+//   under 16), the max's own term is recomputed out of its pack and taken as exactly 1
+//   (log_sum_pow2).
+// - Else: x - max rounded in float would cost up to 104 * 2^-24
 //   relative in the exp; its rounding error is recovered exactly (TwoSum) and applied as
 //   e^(d + err) = e^d (1 + err): each p within 1.5 ulps, the max's own p exactly 1.
 // - The sum in double (softmax: of float pairs of p, 2^-24 relative at most), so it is
@@ -19,7 +23,8 @@
 // - logSoftmax: x - (max + log(sum)) in float, the constant as two floats (1 ulp), or in
 //   double where log(sum) is tiny beside it.
 // Measured on 4096-wide rows of x in +-4 (+-60): softmax within 1.6 (1.8) ulps of float64
-// on avx512, 2.0 (2.1) on the portable path; logSoftmax within 1.0.
+// on avx512, 2.0 (2.1) on the portable path; logSoftmax within 1.01 (1.0), the cross-entropy
+// 0.51 (0.5) on every path (256 rows).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -105,7 +110,7 @@ Range row_range(const float* x, int64_t n) {
 // How a row forms its p, by its max m (finite). Softmax needs p only up to a common
 // factor; logSoftmax's log(sum) near 0 needs the max's own term to be exactly 1.
 enum class Shift {
-  kPow2,       // softmax, -84 <= m <= 88: p = e^x 2^kPow2 (in exp's one rounding), x exact
+  kPow2,       // -84 <= m <= 88: p = e^x 2^kPow2 (in exp's one rounding), x exact
   kRecovered,  // p = e^(x - m): x - m rounded in float, its rounding error recovered exactly
   kLargeMax,   // |m| >= 2^24: p = e^(x - m), exact wherever p is not 0
 };
@@ -190,6 +195,35 @@ void finish_scale(PendingScale* s) {
   s->y = nullptr;
 }
 
+// How exp_sum_lanes lays out a row's p: packs of K vectors (Pack<F, K>: K exp chains
+// interleave), each kPer vectors of a pack summed in float into one stash entry.
+// - softmax (kStore): K = 2, not MathPack's four on AVX-512: its loop also stores p and reads
+//   the next row from memory, which long steps overlap badly (as the unary math ops,
+//   elementwise_kernels.h). Both addons in one process, 4096 x 4096, 2 threads: 0.60-0.71x the
+//   time of four; 1 thread 1.08x. Entries are pairs (one rounding, 2^-24 of the pair at most:
+//   its outputs need the sum to 2^-24 relative).
+// - log-sum rows (logSoftmax, cross-entropy): MathPack, no stores. kPow2 rows sum a whole pack
+//   per entry (two roundings: the sum to 2^-23 relative; row_log_sum recomputes the entry
+//   holding the max, see there); other rows stash every p as it is (their max's p is exactly
+//   1, which a float sum would round away). 64 rows x 4096 in L1/L2, 1 thread, cross-entropy:
+//   kPow2 with pairs at K = 2 0.73x the time of kRecovered, with packs of four 0.69x.
+template <class Isa, bool kStore, Shift kShift>
+struct LaneLayout {
+  using F = typename Isa::template Vec<float>;
+  static constexpr int K = kStore ? 2 : MathPack<F>::kWidth / F::kWidth;
+  using P = Pack<F, K>;
+  static constexpr int kPer = kStore ? 2 : kShift == Shift::kPow2 ? K : 1;  // vectors per stash entry
+  static_assert(K % kPer == 0 && (kPer & (kPer - 1)) == 0, "a pack is whole entries of 2^j vectors");
+  // The entry of p[0, kPer): a pairwise tree of float adds.
+  static typename F::Reg entry(const typename F::Reg* p) {
+    typename F::Reg s[kPer];
+    for (int v = 0; v < kPer; ++v) s[v] = p[v];
+    for (int w = 1; w < kPer; w *= 2)
+      for (int v = 0; v < kPer; v += 2 * w) s[v] = F::add(s[v], s[v + w]);
+    return s[0];
+  }
+};
+
 // sum(p) over the vectors from x[0], p stored to e when kStore; returns the sum and sets
 // *done to the elements covered. This pass computes from L1, so it is when memory is
 // free to work: the lines at address `next` (0 for none; the next row) are prefetched
@@ -198,30 +232,24 @@ void finish_scale(PendingScale* s) {
 // brought in, and `ahead` (null, or the next row's Range) takes its blocks,
 // whose loads wait on memory beside the exp's arithmetic.
 //
-// The exp runs on Pack<F, 2> (simd/pack.h): two registers per step, so the exp's chains
-// interleave; flatten inlines the math, or the pack is slower than one register. Each lane
-// takes the same instructions as on F, so p does not depend on where the row's tail falls.
-// Two, not MathPack's four on AVX-512: this loop also reads the next row from memory, which
-// long steps overlap badly (as the unary math ops, elementwise_kernels.h). Both addons in one
-// process, 4096 x 4096, 2 threads: 0.60-0.71x the time of four; 1 thread 1.08x. Same bits
-// (a stash entry is still a pair of consecutive vectors).
+// The exp runs on packs (LaneLayout): flatten inlines the math, or the pack is slower than
+// one register. Each lane takes the same instructions as on F, so p does not depend on where
+// the row's tail falls.
 //
-// The sum: kStash vectors wait in a stash, as floats, and are added in double lanes
+// The sum: kStash entries wait in a stash, as floats, and are added in double lanes
 // together (Vec has no register float-to-double widening, and a store read back at once
-// would stall on store forwarding). softmax (kStore) stashes p in float pairs (one
-// rounding, 2^-24 of the pair at most: its outputs need the sum to 2^-24 relative);
-// logSoftmax and the cross-entropy stash every p as it is: log(sum) near 0 (one
-// dominant entry) needs sum - 1 to a few ulps.
+// would stall on store forwarding).
 template <class Isa, bool kStore, Shift kShift, int kPow2, bool kNarrow>
 __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m, float* e, uintptr_t next,
                                               uintptr_t out, int64_t* done, RangeOf<Isa>* ahead,
                                               PendingScale* pending) {
+  using Layout = LaneLayout<Isa, kStore, kShift>;
   using F = typename Isa::template Vec<float>;
-  using P = Pack<F, 2>;
+  using P = typename Layout::P;
   using D = typename Isa::template Vec<double>;
-  constexpr int W = F::kWidth, K = P::kWidth / W, kLine = 64 / sizeof(float), kStash = 8;
-  constexpr int kPer = kStore ? 2 : 1;  // vectors per stash entry
-  static_assert(K % kPer == 0 && kStash % (K / kPer) == 0, "a pack fills whole stash entries, a chunk whole packs");
+  constexpr int W = F::kWidth, K = Layout::K, kLine = 64 / sizeof(float), kStash = 8;
+  constexpr int kPer = Layout::kPer;
+  static_assert(kStash % (K / kPer) == 0, "a chunk is whole packs");
   constexpr int kEntries = K / kPer;  // stash entries per pack
   constexpr int64_t kChunk = int64_t(kStash) * kPer * W;
   const RowExp<P, kShift, kPow2, kNarrow> pack_term(m);
@@ -245,11 +273,7 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
     }
     const auto p = pack_term(P::loadu(x + k));
     if constexpr (kStore) P::storeu(e + k, p);
-    for (int i = 0; i < kEntries; ++i) {
-      auto sum = p.r[i * kPer];
-      for (int v = 1; v < kPer; ++v) sum = F::add(sum, p.r[i * kPer + v]);
-      F::storeu(stash + (slot + i) * W, sum);
-    }
+    for (int i = 0; i < kEntries; ++i) F::storeu(stash + (slot + i) * W, Layout::entry(p.r + i * kPer));
   };
   int64_t k = 0;
   float* const scaled = pending && pending->y && pending->n == n ? pending->y : nullptr;
@@ -266,16 +290,14 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
   if (scaled) pending->done = k;
   int used = 0;
   for (; k + P::kWidth <= n; k += P::kWidth, used += kEntries) pack(k, used);
-  // Under a pack left: entries of kPer vectors, then one vector (kPer 2).
+  // Under a pack left: entries of kPer vectors, then one vector each.
   for (; k + kPer * W <= n; k += kPer * W) {
-    auto sum = term(F::loadu(x + k));
-    if constexpr (kStore) F::storeu(e + k, sum);
-    for (int v = 1; v < kPer; ++v) {
-      const auto p = term(F::loadu(x + k + v * W));
-      if constexpr (kStore) F::storeu(e + k + v * W, p);
-      sum = F::add(sum, p);
+    typename F::Reg p[kPer];
+    for (int v = 0; v < kPer; ++v) {
+      p[v] = term(F::loadu(x + k + v * W));
+      if constexpr (kStore) F::storeu(e + k + v * W, p[v]);
     }
-    F::storeu(stash + used++ * W, sum);
+    F::storeu(stash + used++ * W, Layout::entry(p));
   }
   for (; k + W <= n; k += W) {
     const auto p = term(F::loadu(x + k));
@@ -289,6 +311,59 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
   double s = 0;
   for (int i = 0; i < D::kWidth; ++i) s += sums[i];
   return s;
+}
+
+// For a kPow2 log-sum row whose first x equal to its max m lies at index i < done (the
+// vectors exp_sum_lanes covered): the stash entry that p_i went into, less its other members
+// summed in double, so that sum - excess is the sum of every other p with no float rounding
+// of p_i beside them. The entry is recomputed by the same instructions (so the same bits).
+template <class Isa, int kPow2, bool kNarrow>
+double max_entry_excess(const float* x, int64_t n, float m, int64_t i) {
+  using Layout = LaneLayout<Isa, false, Shift::kPow2>;
+  using F = typename Isa::template Vec<float>;
+  using P = typename Layout::P;
+  constexpr int W = F::kWidth, K = Layout::K;
+  constexpr int kPer = Layout::kPer;
+  // The vectors of p_i's entry (exp_sum_lanes' order: packs, entries of kPer vectors, single vectors).
+  const int64_t packs_end = n / P::kWidth * P::kWidth;
+  const int64_t entries_end = packs_end + (n - packs_end) / (kPer * W) * (kPer * W);
+  typename F::Reg v[K];
+  int64_t base = i / W * W;
+  int count = 1;
+  if (i < packs_end) {
+    base = i / P::kWidth * P::kWidth;
+    const auto pv = RowExp<P, Shift::kPow2, kPow2, kNarrow>(m)(P::loadu(x + base));
+    for (int r = 0; r < K; ++r) v[r] = pv.r[r];
+    count = K;
+  } else if (i < entries_end) {
+    base = packs_end + (i - packs_end) / (kPer * W) * (kPer * W);
+    for (int r = 0; r < kPer; ++r) v[r] = RowExp<F, Shift::kPow2, kPow2, kNarrow>(m)(F::loadu(x + base + r * W));
+    count = kPer;
+  } else {
+    v[0] = RowExp<F, Shift::kPow2, kPow2, kNarrow>(m)(F::loadu(x + base));
+  }
+  const int lane = int(i % W), at = int((i - base) / W);
+  const int first = count == 1 ? 0 : at / kPer * kPer, members = count == 1 ? 1 : kPer;
+  alignas(64) float p[K * W];
+  alignas(64) float entry[W];
+  for (int r = 0; r < count; ++r) F::storeu(p + r * W, v[r]);
+  F::storeu(entry, members == 1 ? v[first] : Layout::entry(v + first));
+  double excess = entry[lane];
+  for (int r = first; r < first + members; ++r)
+    if (r != at) excess -= double(p[r * W + lane]);
+  return excess;
+}
+
+// The first index in [0, end) whose x >= m, or end: with m the row's max, the first x equal
+// to it (a NaN is never taken). A compare per vector until the vector that holds it.
+template <class Isa>
+int64_t first_at_least(const float* x, int64_t end, float m) {
+  using F = typename Isa::template Vec<float>;
+  const auto below = F::set1(std::nextafter(m, -INFINITY));
+  int64_t k = 0;
+  while (k + F::kWidth <= end && !F::any_less(below, F::loadu(x + k))) k += F::kWidth;
+  while (k < end && !(x[k] >= m)) ++k;
+  return k;
 }
 
 // Whether every x in [min, max] lies where the exp of kShift (kPow2) needs no clamp:
@@ -341,6 +416,55 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, uintptr_t next,
   return s;
 }
 
+// log(sum(e^(x - m))) of a kPow2 row: the lanes' sum of p = e^x 2^kPow2, scaled by e^-m 2^-kPow2
+// in double, the scalar tail's e^(x - m) in double. The max's own p is then within an ulp of
+// e^m 2^kPow2, not exactly 1, and its stash entry adds its pack's other p to it in float: up
+// to 2^-22 of it, where the other p carry 2^-22 of their own. From a sum of 16 up, that stays
+// within 2^-26 of log(sum) >= 2.7; under it (log(sum) near 0 needs sum - 1 to a few ulps) the
+// max's entry is recomputed and its p taken as exactly 1 (a compare per vector to find it,
+// then one pack). The tail's e^(x - m) is exact for x = m already.
+template <class Isa, int kPow2, bool kNarrow>
+double log_sum_pow2(const float* x, int64_t n, float m, uintptr_t next, uintptr_t out, RangeOf<Isa>* ahead) {
+  int64_t done = 0;
+  const double lanes =
+      exp_sum_lanes<Isa, false, Shift::kPow2, kPow2, kNarrow>(x, n, m, nullptr, next, out, &done, ahead, nullptr);
+  const double scale = std::ldexp(std::exp(-double(m)), -kPow2);
+  double tail = 0;
+  bool max_in_tail = false;
+  for (int64_t k = done; k < n; ++k) {
+    tail += std::exp(double(x[k]) - m);
+    max_in_tail |= x[k] == m;
+  }
+  const double s = lanes * scale + tail;
+  if (!(s < 16) || max_in_tail) return std::log(s);
+  const int64_t i = first_at_least<Isa>(x, done, m);
+  if (i == done) return std::log(s);  // (not reached: the max is x[k] for some k)
+  return std::log((lanes - max_entry_excess<Isa, kPow2, kNarrow>(x, n, m, i)) * scale + 1 + tail);
+}
+
+template <class Isa, int kPow2>
+double log_sum_pow2_by_range(const float* x, int64_t n, Range r, uintptr_t next, uintptr_t out, RangeOf<Isa>* ahead) {
+  if (narrow_enough<Isa, Shift::kPow2, kPow2>(r)) return log_sum_pow2<Isa, kPow2, true>(x, n, r.max, next, out, ahead);
+  return log_sum_pow2<Isa, kPow2, false>(x, n, r.max, next, out, ahead);
+}
+
+// log(sum(e^(x - m))) of a row with Range r, for logSoftmax and the cross-entropy: kPow2 where
+// softmax takes it (64 rows x 4096 in L1/L2, 1 thread: 0.69x the time of kRecovered),
+// else kRecovered / kLargeMax, each p as it is beside the max's exact 1.
+template <class Isa>
+double row_log_sum(const float* x, int64_t n, Range r, uintptr_t next, uintptr_t out, RangeOf<Isa>* ahead) {
+  const float m = r.max;
+  if (std::isfinite(m) && n < (int64_t(1) << 32)) {
+    switch (pow2_for_max<Isa>(m)) {
+      case 0: return log_sum_pow2_by_range<Isa, 0>(x, n, r, next, out, ahead);
+      case -64: return log_sum_pow2_by_range<Isa, -64>(x, n, r, next, out, ahead);
+      case 64: return log_sum_pow2_by_range<Isa, 64>(x, n, r, next, out, ahead);
+      case 128: return log_sum_pow2_by_range<Isa, 128>(x, n, r, next, out, ahead);
+    }
+  }
+  return std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, next, out, ahead));
+}
+
 // logSoftmax of one row with its Range r. Its exp pass also takes the range blocks of
 // `ahead` (the next row, or null), as softmax_row's does.
 template <class Isa>
@@ -350,7 +474,7 @@ void log_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead) 
   const float m = r.max;
   int64_t k = 0;
   const uintptr_t next = ahead ? address<Isa>(ahead->x, kRowAhead) : 0;
-  const double ls = std::log(row_exp_sum<Isa, false>(x, n, r, nullptr, next, address<Isa>(y), ahead));
+  const double ls = row_log_sum<Isa>(x, n, r, next, address<Isa>(y), ahead);
   const double c = double(m) + ls;
   if (ls * 1024 >= std::fabs(c)) {
     // x - c in float lanes, c as two floats: (x - c_hi) is within 2^-14 of y (c_lo is
@@ -414,8 +538,7 @@ void f32_lse_rows(const float* x, int64_t rows, int64_t n, double* m, double* ls
     const float* next = i + 1 < rows ? row + n : nullptr;
     RangeOf<Isa> ahead(next);
     m[i] = r.max;
-    lse[i] = std::log(row_exp_sum<Isa, false>(row, n, r, nullptr, next ? address<Isa>(next, kRowAhead) : 0, 0,
-                                              next ? &ahead : nullptr));
+    lse[i] = row_log_sum<Isa>(row, n, r, next ? address<Isa>(next, kRowAhead) : 0, 0, next ? &ahead : nullptr);
     if (next) r = ahead.finish(n);
   }
 }
