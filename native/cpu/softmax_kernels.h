@@ -226,10 +226,11 @@ void finish_scale(PendingScale* s) {
 //   time of four; 1 thread 1.08x. Entries are pairs (one rounding, 2^-24 of the pair at most:
 //   its outputs need the sum to 2^-24 relative).
 // - log-sum rows (logSoftmax, cross-entropy): MathPack, no stores. kPow2 rows sum a whole pack
-//   per entry (two roundings: the sum to 2^-23 relative; row_log_sum recomputes the entry
-//   holding the max, see there); other rows stash every p as it is (their max's p is exactly
-//   1, which a float sum would round away). 64 rows x 4096 in L1/L2, 1 thread, cross-entropy:
-//   kPow2 with pairs at K = 2 0.73x the time of kRecovered, with packs of four 0.69x.
+//   per entry (two roundings on AVX-512: the sum to 2^-23 relative; log_sum_pow2 recomputes
+//   the entry holding the max); other rows stash every p as it is (their max's p is exactly
+//   1, which a float sum would round away). 64 rows x 4096 in L1/L2, 1 thread, cross-entropy
+//   (vector_math::exp): kPow2 with pairs at K = 2 0.73x the time of kRecovered, with packs of
+//   four 0.69x.
 template <class Isa, bool kStore, Shift kShift>
 struct LaneLayout {
   using F = typename Isa::template Vec<float>;
@@ -346,34 +347,21 @@ double max_entry_excess(const float* x, int64_t n, float m, int64_t i) {
   using F = typename Isa::template Vec<float>;
   using P = typename Layout::P;
   constexpr int W = F::kWidth, K = Layout::K;
-  constexpr int kPer = Layout::kPer;
-  // The vectors of p_i's entry (exp_sum_lanes' order: packs, entries of kPer vectors, single vectors).
-  const int64_t packs_end = n / P::kWidth * P::kWidth;
-  const int64_t entries_end = packs_end + (n - packs_end) / (kPer * W) * (kPer * W);
-  typename F::Reg v[K];
-  int64_t base = i / W * W;
-  int count = 1;
-  if (i < packs_end) {
-    base = i / P::kWidth * P::kWidth;
-    const auto pv = RowExp<P, Shift::kPow2, kPow2, kNarrow, true>(m)(P::loadu(x + base));
-    for (int r = 0; r < K; ++r) v[r] = pv.r[r];
-    count = K;
-  } else if (i < entries_end) {
-    base = packs_end + (i - packs_end) / (kPer * W) * (kPer * W);
-    for (int r = 0; r < kPer; ++r) v[r] = RowExp<F, Shift::kPow2, kPow2, kNarrow, true>(m)(F::loadu(x + base + r * W));
-    count = kPer;
-  } else {
-    v[0] = RowExp<F, Shift::kPow2, kPow2, kNarrow, true>(m)(F::loadu(x + base));
-  }
-  const int lane = int(i % W), at = int((i - base) / W);
-  const int first = count == 1 ? 0 : at / kPer * kPer, members = count == 1 ? 1 : kPer;
-  alignas(64) float p[K * W];
+  static_assert(Layout::kPer == K, "exp_sum_lanes' order: whole packs, one entry each, then single vectors");
   alignas(64) float entry[W];
-  for (int r = 0; r < count; ++r) F::storeu(p + r * W, v[r]);
-  F::storeu(entry, members == 1 ? v[first] : Layout::entry(v + first));
+  const int lane = int(i % W);
+  if (i >= n / P::kWidth * P::kWidth) {  // a single vector's: p_i alone
+    F::storeu(entry, RowExp<F, Shift::kPow2, kPow2, kNarrow, true>(m)(F::loadu(x + i / W * W)));
+    return entry[lane];
+  }
+  const int64_t base = i / P::kWidth * P::kWidth;
+  const auto v = RowExp<P, Shift::kPow2, kPow2, kNarrow, true>(m)(P::loadu(x + base));
+  alignas(64) float p[K * W];
+  P::storeu(p, v);
+  F::storeu(entry, Layout::entry(v.r));
   double excess = entry[lane];
-  for (int r = first; r < first + members; ++r)
-    if (r != at) excess -= double(p[r * W + lane]);
+  for (int r = 0; r < K; ++r)
+    if (r != (i - base) / W) excess -= double(p[r * W + lane]);
   return excess;
 }
 
@@ -442,8 +430,8 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, uintptr_t next,
 // log(sum(e^(x - m))) of a kPow2 row: the lanes' sum of p = e^x 2^kPow2, scaled by e^-m 2^-kPow2
 // in double, the scalar tail's e^(x - m) in double. The max's own p is then within an ulp of
 // e^m 2^kPow2, not exactly 1, and its stash entry adds its pack's other p to it in float: up
-// to 2^-22 of it, where the other p carry 2^-22 of their own. From a sum of 16 up, that stays
-// within 2^-26 of log(sum) >= 2.7; under it (log(sum) near 0 needs sum - 1 to a few ulps) the
+// to 2^-22 of its 1, where the other p carry 2^-22 of their own. From a sum of 16 up, that
+// moves log(sum) >= 2.77 by 2^-26 at most; under it (log(sum) near 0 needs sum - 1 to a few ulps) the
 // max's entry is recomputed and its p taken as exactly 1 (a compare per vector to find it,
 // then one pack). The tail's e^(x - m) is exact for x = m already.
 template <class Isa, int kPow2, bool kNarrow>
@@ -472,8 +460,8 @@ double log_sum_pow2_by_range(const float* x, int64_t n, Range r, uintptr_t next,
 }
 
 // log(sum(e^(x - m))) of a row with Range r, for logSoftmax and the cross-entropy: kPow2 where
-// softmax takes it (64 rows x 4096 in L1/L2, 1 thread: 0.69x the time of kRecovered),
-// else kRecovered / kLargeMax, each p as it is beside the max's exact 1.
+// softmax takes it (the cross-entropy of 64 rows x 4096 in L1/L2, 1 thread: 0.62x the time of
+// kRecovered), else kRecovered / kLargeMax, each p as it is beside the max's exact 1.
 template <class Isa>
 double row_log_sum(const float* x, int64_t n, Range r, uintptr_t next, uintptr_t out, RangeOf<Isa>* ahead) {
   const float m = r.max;
