@@ -153,6 +153,36 @@ describe.each(isas)('softmax family on the %s path', (isa) => {
     }
   });
 
+  // Rows whose max lies in [-84, 88] sum p = e^x 2^k in float entries of a pack; where log(sum) is small,
+  // the max's entry is recomputed and its p taken as exactly 1 (softmax_kernels.h, log_sum_pow2). The max
+  // in each place a row's vectors take it (a pack's first, middle and last register, the single vectors
+  // after the packs, the scalar tail), once or twice, at each scale 2^k, with sums either side of 16.
+  it('logSoftmax and cross-entropy near 0 wherever the max lies in the row, at every scale of e^x', () => {
+    native.setIsa(isa);
+    const maxima = [-83.5, -60, -10, 0.25, 30, 60, 87.5];
+    for (const n of [1000, 67, 13]) {
+      const places = [0, 5, 17, 33, 50, 63, 123, 961, 975, 990, 995, n - 1].filter((j) => j < n);
+      for (const [near, gap] of [[0, 14], [15, 9], [17, 9], [1, 0.5]]) {
+        const rows: number[][] = [], labels: number[] = [];
+        maxima.forEach((m, r) => {
+          places.forEach((at, q) => {
+            const noise = randomArray(n, 1000 * r + q + near);
+            const row = Array.from(noise, (v) => m - gap - 2 + v);
+            for (let j = 1; j <= near; j++) row[(at + 7 * j) % n] = m - 1e-3 * j; // entries just below the max
+            row[at] = m;
+            if (q % 3 === 2) row[(at + n - 1) % n] = m; // the max twice
+            rows.push(row);
+            labels.push(q % 2 ? at : (at + 3) % n);
+          });
+        });
+        const x = { shape: [rows.length, n], dtype: 'float32' as const, values: rows.flat() };
+        const label = `${isa} n=${n} near=${near} gap=${gap}`;
+        compare('logSoftmax', [x], { axis: 1 }, `logSoftmax max placed ${label}`);
+        compare('sparseSoftmaxCrossEntropy', [{ shape: [rows.length], dtype: 'int32', values: labels }, x], {}, `sparseSoftmaxCrossEntropy max placed ${label}`);
+      }
+    }
+  });
+
   it('float32 softmax and logSoftmax of 4096-wide rows stay within 2.5 ulps of the float64 result', () => {
     native.setIsa(isa);
     const rows = 16, n = 4096;
