@@ -10,7 +10,7 @@
 // Accuracy (test/native/softmax.test.ts: every element against the js kernel, which
 // computes in double and rounds once, and 4096-wide rows against float64):
 // - softmax, max in [-84, 88]: p = e^x 2^k (Shift::kPow2): x is exact, p within exp's 1 ulp.
-// - logSoftmax and the cross-entropy, max in [-84, 88]: the same p (exp_horner where fmadd
+// - logSoftmax and the cross-entropy, max in [-84, 88]: the same p (exp's Horner form where fmadd
 //   rounds once: within 0.73 ulp), summed in float packs
 //   (2^-23 relative), then scaled by e^-max 2^-k in double; where log(sum) is near 0 (sum
 //   under 16), the max's own term is recomputed out of its pack and taken as exactly 1
@@ -132,27 +132,8 @@ int pow2_for_max(float m) {
   return kNoPow2;
 }
 
-// e^x 2^kPow2 for the log-sum rows (their lanes are bound by lane operations, the exp most of
-// them): vector_math::exp's clamp, reduction x = n ln2 + r (Cody-Waite) and scale, with e^r
-// by a degree-6 polynomial in Horner's form, six fmadds where exp's 1 + r + r^2 P(r)
-// (degree 7) takes eight operations. Coefficients: e^r - 1 - r over r^2, fitted in relative
-// error over |r| <= ln2/2 (iterated weighted least squares), rounded to float. Over 22M floats
-// r in +-0.3467, in float arithmetic with fmadd: within 0.73 ulp of e^r (exp's form: 0.84). 64 rows x
-// 4096 in L1/L2, 1 thread: the cross-entropy in 0.90x the time of vector_math::exp.
-template <class F, int kPow2, bool kClamp>
-typename F::Reg exp_horner(typename F::Reg x) {
-  constexpr float kShift = float(kPow2 * 0.6931471805599453);
-  if constexpr (kClamp) x = F::clamp(x, F::set1(-104.0f - kShift), F::set1(89.0f - kShift));
-  const auto n = F::round_nearest(F::mul(x, F::set1(1.44269504088896341f)));
-  auto r = F::fmadd(n, F::set1(-0.693359375f), x);  // as vector_math::exp
-  r = F::fmadd(n, F::set1(2.12194440e-4f), r);
-  static constexpr float kP[] = {1.0f, 1.0f, 4.999999404e-1f, 1.666652113e-1f, 4.166838899e-2f, 8.368710056e-3f,
-                                 1.381460694e-3f};
-  return F::scale_pow2(vector_math::polynomial<F>(r, kP), kPow2 == 0 ? n : F::add(n, F::set1(float(kPow2))));
-}
-
 // kNarrow: every x of the row lies where the exp needs no clamp (narrow_enough). kLogSum:
-// kPow2's p by exp_horner (logSoftmax, cross-entropy) where fmadd rounds once (without,
+// kPow2's p by exp's Horner form (logSoftmax, cross-entropy) where fmadd rounds once (without,
 // Horner's last step rounds twice: 1.03 ulps), else by vector_math::exp (softmax).
 template <class F, Shift kShift, int kPow2, bool kNarrow, bool kLogSum = false>
 struct RowExp {
@@ -166,7 +147,7 @@ struct RowExp {
       : lo(F::set1(float(double(m) - 112))), hi(F::set1(m)), neg_m(F::set1(-m)) {}
 
   Reg operator()(Reg x) const {
-    if constexpr (kShift == Shift::kPow2 && kLogSum && F::kFusedMultiplyAdd) return exp_horner<F, kPow2, !kNarrow>(x);
+    if constexpr (kShift == Shift::kPow2 && kLogSum && F::kFusedMultiplyAdd) return vector_math::exp<F, kPow2, !kNarrow, true>(x);
     if constexpr (kShift == Shift::kPow2) return vector_math::exp<F, kPow2, !kNarrow>(x);
     // Any x within 104 of m is within a factor 2 of it: x - m is exact (Sterbenz), and
     // the rest gives 0 through exp's clamp.
