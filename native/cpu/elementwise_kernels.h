@@ -315,11 +315,11 @@ static inline typename V::Reg math_unary(typename V::Reg x) {
   else return vector_math::erf<V>(x);
 }
 
-// softplus keeps the register packs from memory too: its exp and polynomial are short dependent
-// steps that the packs overlap with the reads (same-run A/B, 16M float32 from memory, avx512,
-// medians of 60: 5.9 vs 6.8 ms, 5.0 vs 6.1, 6.0 vs 7.0 wall; once equal, 3.95 vs 3.97, when both
-// threads ran). silu measured no gain (5.6 vs 5.4 to 4.1 vs 4.4), gelu, sigmoid, exp, tanh and
-// log1p none or a loss (see unary_row).
+// softplus keeps the register packs from memory too. Same-run A/B, 16M float32 from memory,
+// avx512, 2 pool threads, medians of 60, packs vs one vector a step: 5.9 vs 6.8 ms, 5.0 vs 6.1,
+// 6.0 vs 7.0, 7.1 vs 7.8 wall where the threads shared one CPU (a loaded machine); equal where
+// both had one (3.95 vs 3.97, 4.62 vs 4.60, 4.56 vs 4.55). silu: no gain (5.5 vs 5.4, 4.1 vs
+// 4.4); log1p: 0.88x on one CPU but 1.08x to 1.13x with two; gelu, sigmoid, exp, tanh: a loss.
 constexpr bool packs_from_memory(UnaryOp op) { return op == UnaryOp::Softplus; }
 
 // out[i] = OP(x[i]) for the whole vectors of P in [0, n); returns where it stopped.
