@@ -74,6 +74,16 @@ const UNARY: Record<string, UnarySpec> = {
       return multiply(dy, add(s, multiply(multiply(x, multiply(s, subtract(1, s))), dw)));
     },
   },
+  // x sigmoid(x) (ops.silu): s + x s (1 - s) = s + y (1 - s), s = sigmoid(x).
+  silu: {
+    kind: 'float',
+    grad: (x, y, dy) => {
+      const s = sigmoid(x);
+      return multiply(dy, add(s, multiply(y, subtract(1, s))));
+    },
+  },
+  // log(1 + e^x) (ops.softplus): sigmoid(x), 0.5 exactly at 0.
+  softplus: { kind: 'float', grad: (x, y, dy) => multiply(dy, sigmoid(x)) },
   // max(x, 0), NaN kept (as torch.relu and jax.nn.relu); gradient 0 at 0, as Keras.
   relu: { kind: 'same', grad: (x, y, dy) => where(greater(x, 0), dy, 0) },
   isnan: { kind: 'bool' },

@@ -30,7 +30,6 @@ import {
   less,
   lessEqual,
   log,
-  log1p,
   logicalAnd,
   maximum,
   minimum,
@@ -573,12 +572,9 @@ export function relu6(x: TensorLike): Tensor {
   return where(greater(t, 0), where(less(t, 6), t, 6), 0);
 }
 
-/** log(1 + e^x), computed stably as relu(x) + log1p(e^-|x|). */
+/** log(1 + e^x), computed stably as max(x, 0) + log1p(e^-|x|): one primitive (one pass; gradient sigmoid(x)). */
 export function softplus(x: TensorLike): Tensor {
-  const t = asFloat(x, 'softplus');
-  const a = abs(t);
-  // (x + |x|) / 2 is relu with gradient 1/2 at 0, which makes the gradient sigmoid(0) exactly.
-  return add(multiply(add(t, a), 0.5), log1p(exp(negative(a))));
+  return run1('softplus', [asFloat(x, 'softplus')]);
 }
 
 /** x / (1 + |x|). */
@@ -587,10 +583,9 @@ export function softsign(x: TensorLike): Tensor {
   return divide(t, add(abs(t), 1));
 }
 
-/** x * sigmoid(x). */
+/** x * sigmoid(x): one primitive (one pass, rounded once). */
 export function silu(x: TensorLike): Tensor {
-  const t = asFloat(x, 'silu');
-  return multiply(t, sigmoid(t));
+  return run1('silu', [asFloat(x, 'silu')]);
 }
 
 /** Alias of silu. */

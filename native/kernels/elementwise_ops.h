@@ -17,7 +17,8 @@ namespace keras::kernels {
   X(arctan, Arctan, Float) X(sinh, Sinh, Float) X(cosh, Cosh, Float) X(tanh, Tanh, Float)                    \
   X(arcsinh, Arcsinh, Float) X(arccosh, Arccosh, Float) X(arctanh, Arctanh, Float) X(floor, Floor, Float)    \
   X(ceil, Ceil, Float) X(erf, Erf, Float) X(erfinv, Erfinv, Float) X(sigmoid, Sigmoid, Float)                \
-  X(gelu, Gelu, Float) X(geluTanh, GeluTanh, Float) X(relu, Relu, Same)                                     \
+  X(gelu, Gelu, Float) X(geluTanh, GeluTanh, Float) X(silu, Silu, Float) X(softplus, Softplus, Float)      \
+  X(relu, Relu, Same)                                                                                       \
   X(isnan, Isnan, Predicate) X(isinf, Isinf, Predicate) X(isfinite, Isfinite, Predicate)                    \
   X(logicalNot, LogicalNot, Logical)
 

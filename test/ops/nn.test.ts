@@ -30,6 +30,26 @@ describe('activations at known points', () => {
     expectClose(ops.logSigmoid(f64([0, -800, 800])), [-LN2, -800, 0], { atol: 1e-300 });
   });
 
+  for (const backend of ['js', ...(isNativeAvailable() ? ['cpu'] : [])]) {
+    it(`silu and softplus primitives on ${backend}: one rounding, stable tails, IEEE edges`, () => {
+      setBackend(backend);
+      try {
+        const same = (got: Tensor, want: number[], what: string) =>
+          Array.from(got.dataSync()).forEach((g, i) => expect(Object.is(g, want[i]), `${what} element ${i}: ${g}, want ${want[i]}`).toBe(true));
+        // Far below 0 silu is -0 (x e^x, no inf / inf); -inf gives NaN, as x * sigmoid(x); -0 stays -0.
+        same(ops.silu(ops.convertToTensor([-1000, -Infinity, Infinity, -0, NaN, 3e38], 'float32')), [-0, NaN, Infinity, -0, NaN, Math.fround(3e38)], 'float32 silu');
+        same(ops.silu(f64([-1000, -Infinity, Infinity, -0])), [-0, NaN, Infinity, -0], 'float64 silu');
+        // silu(-100) = -100 e^-100 / (1 + e^-100): subnormal in float32, rounded once.
+        same(ops.silu(ops.convertToTensor([-100], 'float32')), [Math.fround(-100 * Math.exp(-100))], 'float32 silu(-100)');
+        // 3e38: max(x, 0) + log1p(e^-x), no overflow of x + |x| (the composite gave inf); e^x itself far below 0.
+        same(ops.softplus(ops.convertToTensor([3e38, -3e38, Infinity, -Infinity, NaN, -0, -100], 'float32')),
+          [Math.fround(3e38), 0, Infinity, 0, NaN, Math.fround(LN2), Math.fround(Math.exp(-100))], 'float32 softplus');
+      } finally {
+        setBackend('js');
+      }
+    });
+  }
+
   it('gelu: tanh approximation by default, exact erf form with approximate=false', () => {
     expectClose(ops.gelu([1, -0.5, 0]), [0.8411919906082768, -0.15428599017485606, 0]);
     expectClose(ops.gelu([1, -0.5], false), [0.8413447460685429, -0.15426876936299344]);

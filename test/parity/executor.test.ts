@@ -1,7 +1,8 @@
 /**
  * The cpu backend's native graph executor against the js backend's interpreted
  * graphs: the same traced graphs (an MLP train step with Adam, a fused elementwise
- * chain with a variable update, a conv + pooling train step) give the same values
+ * chain with a variable update, a silu/softplus chain trained with SGD, a conv + pooling
+ * train step) give the same values
  * within the graph tolerances, in float32 and float64, with runSync and run.
  */
 import { describe, expect, it } from 'vitest';
@@ -72,6 +73,23 @@ const CASES: Case[] = [
         const g = ops.multiply(ops.sigmoid(ops.subtract(ops.multiply(x, v.value), 0.25)), ops.cos(x));
         v.assign(ops.add(ops.multiply(v.value, 0.9), ops.multiply(g, 0.1)));
         return [ops.sum(ops.square(g)), ops.exp(ops.negative(ops.abs(g)))];
+      },
+    }),
+  },
+  {
+    // The silu and softplus primitives inside fused chains, forward and through their gradient rules.
+    name: 'silu and softplus chain trained with SGD',
+    dtypes: ['float32', 'float64'],
+    feeds: [{ shape: [32, 40] }],
+    params: [[32, 40], [40]],
+    step: (vars) => ({
+      extra: [],
+      fn: (x) => {
+        const tape = new keras.GradientTape({ watchAccessedVariables: false });
+        tape.watch(...vars);
+        const loss = tape.record(() => ops.mean(ops.softplus(ops.subtract(ops.silu(ops.add(ops.multiply(x, vars[0].value), vars[1].value)), 0.5))));
+        tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, 0.5))));
+        return [loss, ops.softplus(ops.silu(ops.multiply(x, 40)))];
       },
     }),
   },

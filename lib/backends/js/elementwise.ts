@@ -21,7 +21,19 @@ function geluTanh(x: number): number {
   return w >= 0 ? x / (1 + Math.exp(-w)) : (x * Math.exp(w)) / (1 + Math.exp(w));
 }
 
-const helpers = { erf, erfinv, floorMod, roundHalfEven, gelu, geluTanh };
+/** silu: x sigmoid(x), sigmoid in its stable forms (never e^x of a large positive x); -inf gives -inf * 0 = NaN. */
+function silu(x: number): number {
+  if (x >= 0) return x / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return (x * e) / (1 + e);
+}
+
+/** softplus: log(1 + e^x) = max(x, 0) + log1p(e^-|x|), which neither overflows nor loses the tail. */
+function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+const helpers = { erf, erfinv, floorMod, roundHalfEven, gelu, geluTanh, silu, softplus };
 type Helpers = typeof helpers;
 
 /** Scalar expressions over `a` (and `b`); `h` holds the helpers above. */
@@ -57,6 +69,8 @@ const UNARY: Record<string, string> = {
   sigmoid: 'a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))',
   gelu: 'h.gelu(a)',
   geluTanh: 'h.geluTanh(a)',
+  silu: 'h.silu(a)',
+  softplus: 'h.softplus(a)',
   relu: 'a > 0 || a !== a ? a : 0',
   isnan: 'a !== a ? 1 : 0',
   isinf: 'a === Infinity || a === -Infinity ? 1 : 0',

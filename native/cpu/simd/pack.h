@@ -82,6 +82,7 @@ struct Pack {
     return map([&](int k) { return V::split_exponent(x.r[k], &mantissa->r[k]); });
   }
   static Reg at_most(Reg x, Reg hi) { return lanewise(V::at_most, x, hi); }
+  static Reg at_least(Reg x, Reg lo) { return lanewise(V::at_least, x, lo); }
   static Reg lookup8(Reg index, const T* table) {
     return map([&](int k) { return V::lookup8(index.r[k], table); });
   }
