@@ -24,6 +24,7 @@
 
 #include "reduction.h"
 #include "simd/streaming.h"
+#include "transpose_kernels.h"
 
 namespace keras::cpu {
 namespace reduction_detail {
@@ -503,56 +504,6 @@ void stream_out(T* to, const T* from, int64_t n) {
   for (; j < n; ++j) to[j] = from[j];
 }
 
-// Elements of each row a scan over rows computes into scratch before streaming them out.
-constexpr int64_t kScanRowChunk = 256;
-
-// cumsum/cumprod over rows: eight rows a step, so eight chains of double adds overlap
-// (one row's scan waits on each add). `stream`: the output by streaming stores, a chunk
-// of each row at a time. (Widening each chunk to doubles in scratch by vectors, scanning
-// there in place and rounding back by vectors measured no faster; nor did 4 or 16 rows.)
-template <class Isa, class T, bool PROD>
-void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, void* out_data, int64_t out_row_stride,
-               bool stream) {
-  const T* x = static_cast<const T*>(x_data);
-  T* out = static_cast<T*>(out_data);
-  constexpr int kRows = 8;
-  alignas(64) T stage[kRows][kScanRowChunk];
-  for (int64_t r = 0; r < rows; r += kRows) {
-    const int q_count = rows - r < kRows ? int(rows - r) : kRows;
-    double acc[kRows];
-    for (int q = 0; q < kRows; ++q) acc[q] = PROD ? 1.0 : 0.0;
-    const T* in = x + r * row_stride;
-    T* o = out + r * out_row_stride;
-    for (int64_t k0 = 0; k0 < n; k0 += kScanRowChunk) {
-      const int64_t len = n - k0 < kScanRowChunk ? n - k0 : kScanRowChunk;
-      // Where to write element k of row q: the output, or the scratch chunk.
-      T* to = stream ? &stage[0][0] - k0 : o;
-      const int64_t to_stride = stream ? kScanRowChunk : out_row_stride;
-      if (q_count == kRows) {
-        for (int64_t k = k0; k < k0 + len; ++k) {
-          for (int q = 0; q < kRows; ++q) {
-            const double v = double(in[q * row_stride + k]);
-            acc[q] = PROD ? acc[q] * v : acc[q] + v;
-            to[q * to_stride + k] = T(acc[q]);
-          }
-        }
-      } else {
-        for (int q = 0; q < q_count; ++q) {
-          for (int64_t k = k0; k < k0 + len; ++k) {
-            const double v = double(in[q * row_stride + k]);
-            acc[q] = PROD ? acc[q] * v : acc[q] + v;
-            to[q * to_stride + k] = T(acc[q]);
-          }
-        }
-      }
-      if (stream) {
-        for (int q = 0; q < q_count; ++q) stream_out<Isa>(o + q * out_row_stride + k0, stage[q], len);
-      }
-    }
-  }
-  if (stream) StreamingStores<typename Isa::template Vec<T>>::fence();
-}
-
 // Two vectors of doubles rounded to floats, as one float vector of the ISA (W doubles per
 // vector: 8 avx512, 4 avx2, 2 portable). Fixed sizes per W: __builtin_shufflevector takes
 // no vector types of dependent size.
@@ -579,6 +530,74 @@ template <class Isa> struct NarrowPair<Isa, 2> {
     return __builtin_shufflevector(__builtin_convertvector(a, F), __builtin_convertvector(b, F), 0, 1, 2, 3);
   }
 };
+
+// Columns of kScanRows rows (reduction.h: one double lane each, four chains of avx512
+// vectors, eight of avx2, so the adds of a step overlap) a scan over rows transposes into
+// L1 scratch at a time (a column per row), scans there one vector of rows a step, and
+// transposes back.
+constexpr int64_t kScanRowChunk = 64;
+
+// cumsum/cumprod over rows: kScanRows rows at a time (one row's scan waits on each add, so
+// the rows' chains run side by side in vector lanes). `stream`: the output by streaming
+// stores, each chunk transposed into scratch rows first. (One row at a time, eight rows
+// interleaved in scalar code, took 4 cycles an element: bound by its instructions.)
+template <class Isa, class T, bool PROD>
+void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, void* out_data, int64_t out_row_stride,
+               bool stream) {
+  using V = typename Isa::template Vec<double>;
+  using VT = typename Isa::template Vec<T>;
+  using transpose_detail::transpose_block;
+  constexpr int W = V::kWidth;
+  // Vectors of rows scanned together: all of avx512's 4 and avx2's 8; portable's 16 in two
+  // passes, as 16 running registers do not fit its register file (spilled, the compiler
+  // also swapped the operands of the add, so a NaN meeting a NaN kept the other's sign).
+  constexpr int kChains = int(kScanRows) / W, kPassChains = kChains < 8 ? kChains : 8;
+  const T* x = static_cast<const T*>(x_data);
+  T* out = static_cast<T*>(out_data);
+  auto fold = [](typename V::Reg acc, typename V::Reg v) { return PROD ? V::mul(acc, v) : V::add(acc, v); };
+  alignas(64) T columns[kScanRowChunk][kScanRows];  // element k of row q at [k][q]
+  alignas(64) T stage[kScanRows][kScanRowChunk];
+  alignas(64) double running[kScanRows];
+  for (int64_t r = 0; r < rows; r += kScanRows) {
+    const int64_t q_count = rows - r < kScanRows ? rows - r : kScanRows;
+    // Lanes past the last row scan zeros (never written out).
+    if (q_count < kScanRows) std::memset(columns, 0, sizeof columns);
+    for (double& a : running) a = PROD ? 1.0 : 0.0;
+    const T* in = x + r * row_stride;
+    T* o = out + r * out_row_stride;
+    for (int64_t k0 = 0; k0 < n; k0 += kScanRowChunk) {
+      const int64_t len = n - k0 < kScanRowChunk ? n - k0 : kScanRowChunk;
+      transpose_block<Isa, T>(in + k0, row_stride, &columns[0][0], kScanRows, q_count, len, false);
+      for (int p = 0; p < kChains; p += kPassChains) {
+        typename V::Reg acc[kPassChains];
+        for (int v = 0; v < kPassChains; ++v) acc[v] = V::loadu(running + (p + v) * W);
+        for (int64_t k = 0; k < len; ++k) {
+          T* c = columns[k] + p * W;
+          if constexpr (std::is_same_v<T, float>) {
+            for (int v = 0; v < kPassChains; v += 2) {
+              acc[v] = fold(acc[v], V::load_float(c + v * W));
+              acc[v + 1] = fold(acc[v + 1], V::load_float(c + (v + 1) * W));
+              VT::storeu(c + v * W, NarrowPair<Isa, W>::of(acc[v], acc[v + 1]));
+            }
+          } else {
+            for (int v = 0; v < kPassChains; ++v) {
+              acc[v] = fold(acc[v], V::loadu(c + v * W));
+              V::storeu(c + v * W, acc[v]);
+            }
+          }
+        }
+        for (int v = 0; v < kPassChains; ++v) V::storeu(running + (p + v) * W, acc[v]);
+      }
+      if (stream) {
+        transpose_block<Isa, T>(&columns[0][0], kScanRows, &stage[0][0], kScanRowChunk, len, q_count, false);
+        for (int64_t q = 0; q < q_count; ++q) stream_out<Isa>(o + q * out_row_stride + k0, stage[q], len);
+      } else {
+        transpose_block<Isa, T>(&columns[0][0], kScanRows, o + k0, out_row_stride, len, q_count, false);
+      }
+    }
+  }
+  if (stream) StreamingStores<VT>::fence();
+}
 
 // Columns whose running doubles one pass over the rows keeps (32 KiB). Rows are read and
 // written in runs of up to this many columns, each a new stream for the hardware
