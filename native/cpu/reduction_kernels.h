@@ -558,6 +558,12 @@ void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, 
   alignas(64) T columns[kScanRowChunk][kScanRows];  // element k of row q at [k][q]
   alignas(64) T stage[kScanRows][kScanRowChunk];
   alignas(64) double running[kScanRows];
+  // Streaming stores straight from the scratch columns where each tile row is a whole line
+  // (avx512) and every output row starts on one; else through stage rows streamed out.
+  constexpr int64_t kTile = transpose_detail::micro_side<Isa>(sizeof(T));
+  constexpr bool kTileLines = kTile * int64_t(sizeof(T)) >= 64;
+  const bool stream_tiles = kTileLines && stream && reinterpret_cast<uintptr_t>(out) % 64 == 0 &&
+                            out_row_stride * int64_t(sizeof(T)) % 64 == 0;
   for (int64_t r = 0; r < rows; r += kScanRows) {
     const int64_t q_count = rows - r < kScanRows ? rows - r : kScanRows;
     // Lanes past the last row scan zeros (never written out).
@@ -588,7 +594,18 @@ void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, 
         }
         for (int v = 0; v < kPassChains; ++v) V::storeu(running + (p + v) * W, acc[v]);
       }
-      if (stream) {
+      if (stream_tiles) {
+        if constexpr (kTileLines) {
+          // Whole tiles by streaming stores, the edges (a partial group or chunk) plainly.
+          const int64_t whole_k = len - len % kTile, whole_q = q_count - q_count % kTile;
+          transpose_detail::transpose_micro_tiles<Isa, T, true>(&columns[0][0], kScanRows, o + k0, out_row_stride,
+                                                                whole_k, whole_q);
+          transpose_detail::transpose_plain<Isa>(&columns[0][whole_q], kScanRows, o + k0 + whole_q * out_row_stride,
+                                                 out_row_stride, whole_k, q_count - whole_q);
+          transpose_detail::transpose_plain<Isa>(columns[whole_k], kScanRows, o + k0 + whole_k, out_row_stride,
+                                                 len - whole_k, q_count);
+        }
+      } else if (stream) {
         transpose_block<Isa, T>(&columns[0][0], kScanRows, &stage[0][0], kScanRowChunk, len, q_count, false);
         for (int64_t q = 0; q < q_count; ++q) stream_out<Isa>(o + q * out_row_stride + k0, stage[q], len);
       } else {
