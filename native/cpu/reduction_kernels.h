@@ -536,6 +536,7 @@ template <class Isa> struct NarrowPair<Isa, 2> {
 // L1 scratch at a time (a column per row), scans there one vector of rows a step, and
 // transposes back.
 constexpr int64_t kScanRowChunk = 64;
+constexpr int64_t kScanRowAhead = 2 * kScanRowChunk;
 
 // cumsum/cumprod over rows: kScanRows rows at a time (one row's scan waits on each add, so
 // the rows' chains run side by side in vector lanes). `stream`: the output by streaming
@@ -573,6 +574,13 @@ void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, 
     T* o = out + r * out_row_stride;
     for (int64_t k0 = 0; k0 < n; k0 += kScanRowChunk) {
       const int64_t len = n - k0 < kScanRowChunk ? n - k0 : kScanRowChunk;
+      if (k0 + kScanRowAhead < n) {
+        for (int64_t q = 0; q < q_count; ++q) {
+          for (int64_t b = 0; b < kScanRowChunk * int64_t(sizeof(T)); b += 64) {
+            __builtin_prefetch(reinterpret_cast<const char*>(in + q * row_stride + k0 + kScanRowAhead) + b);
+          }
+        }
+      }
       transpose_block<Isa, T>(in + k0, row_stride, &columns[0][0], kScanRows, q_count, len, false);
       for (int p = 0; p < kChains; p += kPassChains) {
         typename V::Reg acc[kPassChains];
