@@ -536,12 +536,16 @@ template <class Isa> struct NarrowPair<Isa, 2> {
 // L1 scratch at a time (a column per row), scans there one vector of rows a step, and
 // transposes back.
 constexpr int64_t kScanRowChunk = 64;
+// Columns ahead of a chunk whose lines are prefetched: 32 rows read 256 bytes at a time are
+// more streams than the hardware prefetcher follows well (3-5% less CPU time on
+// [4096, 4096] float32).
 constexpr int64_t kScanRowAhead = 2 * kScanRowChunk;
 
 // cumsum/cumprod over rows: kScanRows rows at a time (one row's scan waits on each add, so
 // the rows' chains run side by side in vector lanes). `stream`: the output by streaming
-// stores, each chunk transposed into scratch rows first. (One row at a time, eight rows
-// interleaved in scalar code, took 4 cycles an element: bound by its instructions.)
+// stores, straight from the tiles where rows start on lines, else through stage rows. (Eight
+// rows interleaved in scalar code took 4 cycles an element, bound by its instructions: on
+// [4096, 4096] float32 this takes 0.6x its CPU time, one thread or two.)
 template <class Isa, class T, bool PROD>
 void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, void* out_data, int64_t out_row_stride,
                bool stream) {
