@@ -541,6 +541,54 @@ constexpr int64_t kScanRowChunk = 64;
 // [4096, 4096] float32).
 constexpr int64_t kScanRowAhead = 2 * kScanRowChunk;
 
+// cumsum/cumprod over rows on ISAs without register transposes (portable): eight rows a
+// step in scalar code, so eight chains of double adds overlap. `stream`: the output by
+// streaming stores, a chunk of each row at a time. (The transposed form below, its
+// transposes element by element, took 1.8x the CPU time.)
+template <class Isa, class T, bool PROD>
+void scan_rows_scalar(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, void* out_data, int64_t out_row_stride,
+               bool stream) {
+  const T* x = static_cast<const T*>(x_data);
+  T* out = static_cast<T*>(out_data);
+  constexpr int kRows = 8;
+  constexpr int64_t kChunk = 256;  // elements of each row computed into scratch before streaming
+  alignas(64) T stage[kRows][kChunk];
+  for (int64_t r = 0; r < rows; r += kRows) {
+    const int q_count = rows - r < kRows ? int(rows - r) : kRows;
+    double acc[kRows];
+    for (int q = 0; q < kRows; ++q) acc[q] = PROD ? 1.0 : 0.0;
+    const T* in = x + r * row_stride;
+    T* o = out + r * out_row_stride;
+    for (int64_t k0 = 0; k0 < n; k0 += kChunk) {
+      const int64_t len = n - k0 < kChunk ? n - k0 : kChunk;
+      // Where to write element k of row q: the output, or the scratch chunk.
+      T* to = stream ? &stage[0][0] - k0 : o;
+      const int64_t to_stride = stream ? kChunk : out_row_stride;
+      if (q_count == kRows) {
+        for (int64_t k = k0; k < k0 + len; ++k) {
+          for (int q = 0; q < kRows; ++q) {
+            const double v = double(in[q * row_stride + k]);
+            acc[q] = PROD ? acc[q] * v : acc[q] + v;
+            to[q * to_stride + k] = T(acc[q]);
+          }
+        }
+      } else {
+        for (int q = 0; q < q_count; ++q) {
+          for (int64_t k = k0; k < k0 + len; ++k) {
+            const double v = double(in[q * row_stride + k]);
+            acc[q] = PROD ? acc[q] * v : acc[q] + v;
+            to[q * to_stride + k] = T(acc[q]);
+          }
+        }
+      }
+      if (stream) {
+        for (int q = 0; q < q_count; ++q) stream_out<Isa>(o + q * out_row_stride + k0, stage[q], len);
+      }
+    }
+  }
+  if (stream) StreamingStores<typename Isa::template Vec<T>>::fence();
+}
+
 // cumsum/cumprod over rows: kScanRows rows at a time (one row's scan waits on each add, so
 // the rows' chains run side by side in vector lanes). `stream`: the output by streaming
 // stores, straight from the tiles where rows start on lines, else through stage rows. (Eight
@@ -549,83 +597,78 @@ constexpr int64_t kScanRowAhead = 2 * kScanRowChunk;
 template <class Isa, class T, bool PROD>
 void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, void* out_data, int64_t out_row_stride,
                bool stream) {
-  using V = typename Isa::template Vec<double>;
-  using VT = typename Isa::template Vec<T>;
-  using transpose_detail::transpose_block;
-  constexpr int W = V::kWidth;
-  // Vectors of rows scanned together: all of avx512's 4 and avx2's 8; portable's 16 in two
-  // passes, as 16 running registers do not fit its register file (spilled, the compiler
-  // also swapped the operands of the add, so a NaN meeting a NaN kept the other's sign).
-  constexpr int kChains = int(kScanRows) / W, kPassChains = kChains < 8 ? kChains : 8;
-  const T* x = static_cast<const T*>(x_data);
-  T* out = static_cast<T*>(out_data);
-  auto fold = [](typename V::Reg acc, typename V::Reg v) { return PROD ? V::mul(acc, v) : V::add(acc, v); };
-  alignas(64) T columns[kScanRowChunk][kScanRows];  // element k of row q at [k][q]
-  alignas(64) T stage[kScanRows][kScanRowChunk];
-  alignas(64) double running[kScanRows];
-  // Streaming stores straight from the scratch columns where each tile row is a whole line
-  // (avx512) and every output row starts on one; else through stage rows streamed out.
-  constexpr int64_t kTile = transpose_detail::micro_side<Isa>(sizeof(T));
-  constexpr bool kTileLines = kTile * int64_t(sizeof(T)) >= 64;
-  const bool stream_tiles = kTileLines && stream && reinterpret_cast<uintptr_t>(out) % 64 == 0 &&
-                            out_row_stride * int64_t(sizeof(T)) % 64 == 0;
-  for (int64_t r = 0; r < rows; r += kScanRows) {
-    const int64_t q_count = rows - r < kScanRows ? rows - r : kScanRows;
-    // Lanes past the last row scan zeros (never written out).
-    if (q_count < kScanRows) std::memset(columns, 0, sizeof columns);
-    for (double& a : running) a = PROD ? 1.0 : 0.0;
-    const T* in = x + r * row_stride;
-    T* o = out + r * out_row_stride;
-    for (int64_t k0 = 0; k0 < n; k0 += kScanRowChunk) {
-      const int64_t len = n - k0 < kScanRowChunk ? n - k0 : kScanRowChunk;
-      if (k0 + kScanRowAhead < n) {
-        for (int64_t q = 0; q < q_count; ++q) {
-          for (int64_t b = 0; b < kScanRowChunk * int64_t(sizeof(T)); b += 64) {
-            __builtin_prefetch(reinterpret_cast<const char*>(in + q * row_stride + k0 + kScanRowAhead) + b);
+  if constexpr (transpose_detail::micro_side<Isa>(sizeof(T)) == 0) {
+    scan_rows_scalar<Isa, T, PROD>(x_data, rows, row_stride, n, out_data, out_row_stride, stream);
+  } else {
+    using transpose_detail::transpose_block;
+    using V = typename Isa::template Vec<double>;
+    using VT = typename Isa::template Vec<T>;
+    constexpr int W = V::kWidth, kChains = int(kScanRows) / W;
+    const T* x = static_cast<const T*>(x_data);
+    T* out = static_cast<T*>(out_data);
+    auto fold = [](typename V::Reg acc, typename V::Reg v) { return PROD ? V::mul(acc, v) : V::add(acc, v); };
+    alignas(64) T columns[kScanRowChunk][kScanRows];  // element k of row q at [k][q]
+    alignas(64) T stage[kScanRows][kScanRowChunk];
+    // Streaming stores straight from the scratch columns where each tile row is a whole line
+    // (avx512) and every output row starts on one; else through stage rows streamed out.
+    constexpr int64_t kTile = transpose_detail::micro_side<Isa>(sizeof(T));
+    constexpr bool kTileLines = kTile * int64_t(sizeof(T)) >= 64;
+    const bool stream_tiles = kTileLines && stream && reinterpret_cast<uintptr_t>(out) % 64 == 0 &&
+                              out_row_stride * int64_t(sizeof(T)) % 64 == 0;
+    for (int64_t r = 0; r < rows; r += kScanRows) {
+      const int64_t q_count = rows - r < kScanRows ? rows - r : kScanRows;
+      // Lanes past the last row scan zeros (never written out).
+      if (q_count < kScanRows) std::memset(columns, 0, sizeof columns);
+      typename V::Reg acc[kChains];
+      for (int v = 0; v < kChains; ++v) acc[v] = V::set1(PROD ? 1.0 : 0.0);
+      const T* in = x + r * row_stride;
+      T* o = out + r * out_row_stride;
+      for (int64_t k0 = 0; k0 < n; k0 += kScanRowChunk) {
+        const int64_t len = n - k0 < kScanRowChunk ? n - k0 : kScanRowChunk;
+        if (k0 + kScanRowAhead < n) {
+          for (int64_t q = 0; q < q_count; ++q) {
+            for (int64_t b = 0; b < kScanRowChunk * int64_t(sizeof(T)); b += 64) {
+              __builtin_prefetch(reinterpret_cast<const char*>(in + q * row_stride + k0 + kScanRowAhead) + b);
+            }
           }
         }
-      }
-      transpose_block<Isa, T>(in + k0, row_stride, &columns[0][0], kScanRows, q_count, len, false);
-      for (int p = 0; p < kChains; p += kPassChains) {
-        typename V::Reg acc[kPassChains];
-        for (int v = 0; v < kPassChains; ++v) acc[v] = V::loadu(running + (p + v) * W);
+        transpose_block<Isa, T>(in + k0, row_stride, &columns[0][0], kScanRows, q_count, len, false);
         for (int64_t k = 0; k < len; ++k) {
-          T* c = columns[k] + p * W;
+          T* c = columns[k];
           if constexpr (std::is_same_v<T, float>) {
-            for (int v = 0; v < kPassChains; v += 2) {
+            for (int v = 0; v < kChains; v += 2) {
               acc[v] = fold(acc[v], V::load_float(c + v * W));
               acc[v + 1] = fold(acc[v + 1], V::load_float(c + (v + 1) * W));
               VT::storeu(c + v * W, NarrowPair<Isa, W>::of(acc[v], acc[v + 1]));
             }
           } else {
-            for (int v = 0; v < kPassChains; ++v) {
+            for (int v = 0; v < kChains; ++v) {
               acc[v] = fold(acc[v], V::loadu(c + v * W));
               V::storeu(c + v * W, acc[v]);
             }
           }
         }
-        for (int v = 0; v < kPassChains; ++v) V::storeu(running + (p + v) * W, acc[v]);
-      }
-      if (stream_tiles) {
-        if constexpr (kTileLines) {
-          // Whole tiles by streaming stores, the edges (a partial group or chunk) plainly.
-          const int64_t whole_k = len - len % kTile, whole_q = q_count - q_count % kTile;
-          transpose_detail::transpose_micro_tiles<Isa, T, true>(&columns[0][0], kScanRows, o + k0, out_row_stride,
-                                                                whole_k, whole_q);
-          transpose_detail::transpose_plain<Isa>(&columns[0][whole_q], kScanRows, o + k0 + whole_q * out_row_stride,
-                                                 out_row_stride, whole_k, q_count - whole_q);
-          transpose_detail::transpose_plain<Isa>(columns[whole_k], kScanRows, o + k0 + whole_k, out_row_stride,
-                                                 len - whole_k, q_count);
+        if (stream_tiles) {
+          if constexpr (kTileLines) {
+            // Whole tiles by streaming stores, the edges (a partial group or chunk) plainly.
+            const int64_t whole_k = len - len % kTile, whole_q = q_count - q_count % kTile;
+            transpose_detail::transpose_micro_tiles<Isa, T, true>(&columns[0][0], kScanRows, o + k0, out_row_stride,
+                                                                  whole_k, whole_q);
+            transpose_detail::transpose_plain<Isa>(&columns[0][whole_q], kScanRows, o + k0 + whole_q * out_row_stride,
+                                                   out_row_stride, whole_k, q_count - whole_q);
+            transpose_detail::transpose_plain<Isa>(columns[whole_k], kScanRows, o + k0 + whole_k, out_row_stride,
+                                                   len - whole_k, q_count);
+          }
+        } else if (stream) {
+          transpose_block<Isa, T>(&columns[0][0], kScanRows, &stage[0][0], kScanRowChunk, len, q_count, false);
+          for (int64_t q = 0; q < q_count; ++q) stream_out<Isa>(o + q * out_row_stride + k0, stage[q], len);
+        } else {
+          transpose_block<Isa, T>(&columns[0][0], kScanRows, o + k0, out_row_stride, len, q_count, false);
         }
-      } else if (stream) {
-        transpose_block<Isa, T>(&columns[0][0], kScanRows, &stage[0][0], kScanRowChunk, len, q_count, false);
-        for (int64_t q = 0; q < q_count; ++q) stream_out<Isa>(o + q * out_row_stride + k0, stage[q], len);
-      } else {
-        transpose_block<Isa, T>(&columns[0][0], kScanRows, o + k0, out_row_stride, len, q_count, false);
       }
     }
+    if (stream) StreamingStores<VT>::fence();
   }
-  if (stream) StreamingStores<VT>::fence();
 }
 
 // Columns whose running doubles one pass over the rows keeps (32 KiB). Rows are read and
