@@ -531,12 +531,12 @@ template <class Isa> struct NarrowPair<Isa, 2> {
   }
 };
 
-// Columns of kScanRows rows (reduction.h: one double lane each, four chains of avx512
-// vectors, eight of avx2, so the adds of a step overlap) a scan over rows transposes into
+// Columns of kScanRows rows (reduction.h: one double lane each, two chains of avx512
+// vectors, four of avx2, so the adds of a step overlap) a scan over rows transposes into
 // L1 scratch at a time (a column per row), scans there one vector of rows a step, and
 // transposes back.
 constexpr int64_t kScanRowChunk = 64;
-// Columns ahead of a chunk whose lines are prefetched: 32 rows read 256 bytes at a time are
+// Columns ahead of a chunk whose lines are prefetched: 16 rows read 256 bytes at a time are
 // more streams than the hardware prefetcher follows well (3-5% less CPU time on
 // [4096, 4096] float32).
 constexpr int64_t kScanRowAhead = 2 * kScanRowChunk;
