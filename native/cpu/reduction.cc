@@ -481,8 +481,8 @@ void arg_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& i
   });
 }
 
-// Rows of a scan along the last axis per work item: the kernel's eight interleaved rows.
-constexpr int64_t kScanRowGroup = 8;
+// Rows of a scan along the last axis per work item: the kernel's rows computed together.
+constexpr int64_t kScanRowGroup = kScanRows;
 
 // cumsum/cumprod of float32/float64 on the ISA kernels: along the last axis, groups of
 // rows; along another, blocks of columns walked down the rows. Returns false for other

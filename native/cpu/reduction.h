@@ -40,6 +40,9 @@ using ArgColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, i
 // `stream`: write out by streaming stores (an output past the last-level cache).
 using ScanFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t n, void* out, int64_t out_row_stride,
                         bool stream);
+// Rows a scan over rows computes together (a call's rows are best a multiple of it): on
+// [4096, 4096] float32 16 took 0.85-0.93x the CPU time of 32 (half the streams to read).
+constexpr int64_t kScanRows = 16;
 
 constexpr int kArgDTypes = 3;   // float32, float64, int32 (bool: the driver's scalar loop)
 constexpr int kScanDTypes = 2;  // float32, float64

@@ -471,7 +471,10 @@ describe.each(isas)('reductions on the %s path', (isa) => {
 
   it('cumsum/cumprod give the js kernels\' values on every axis, and the same on 1 and 2 threads', () => {
     native.setIsa(isa);
-    const shapes = [[1], [37], [100, 33], [33, 100], [3, 1, 40], [5, 7, 9, 11], [9, 2, 70], [0, 5], [17, 1], [20, 2000], [2000, 20]];
+    // Rows along the last axis go 16 at a time through 64-column chunks: whole groups and
+    // chunks ([32, 64]), one row and one column past them ([65, 129]), one-element rows ([70, 1]).
+    const shapes = [[1], [37], [100, 33], [33, 100], [3, 1, 40], [5, 7, 9, 11], [9, 2, 70], [0, 5], [17, 1], [20, 2000], [2000, 20],
+      [32, 64], [65, 129], [70, 1]];
     const runs: { label: string; run: () => ArrayLike<number>; want: ArrayLike<number> }[] = [];
     for (const shape of shapes) {
       const n = size(shape);
@@ -493,12 +496,15 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     native.setNumThreads(defaultThreads);
   });
 
-  it('cumsum/cumprod outputs past the last-level cache (streaming stores, rows not aligned to the vector) match js', () => {
+  it('cumsum/cumprod outputs past the last-level cache (streaming stores, rows aligned to lines or not) match js', () => {
     native.setIsa(isa);
     const l3 = native.backendInfo().cpu.l3Bytes;
-    const cases = [['float32', 'cumsum', 0], ['float32', 'cumprod', 1], ['float64', 'cumsum', 0]] as const;
-    for (const [dtype, op, axis] of cases) {
-      const cols = 2050; // odd rows: each row's first vector-aligned element differs
+    // 2050 columns: each row's first vector-aligned element differs (rows staged, then
+    // streamed); 2048 and 1032 (float64): rows of whole lines, streamed straight from the
+    // transposed tiles, with a group of rows past the last whole tile.
+    const cases = [['float32', 'cumsum', 0, 2050], ['float32', 'cumprod', 1, 2050], ['float64', 'cumsum', 0, 2050],
+      ['float32', 'cumsum', 1, 2048], ['float64', 'cumprod', 1, 1032]] as const;
+    for (const [dtype, op, axis, cols] of cases) {
       const rows = Math.ceil(l3 / ARRAY[dtype].BYTES_PER_ELEMENT / cols) + 3;
       const key = `${op} ${dtype} [${rows}, ${cols}] axis ${axis}`;
       // Built once for every path (typed arrays throughout: 2M+ elements).
