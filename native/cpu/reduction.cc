@@ -440,10 +440,35 @@ void arg_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& i
     arg_runs_cpu<is_argmin>(reduction_kernels().arg_runs[is_argmin][dtype], x, split, result);
     return;
   }
+  const int64_t cols = split.inner_count, rows = split.axis_size;
+  if (dtype < kArgDTypes && cols >= kQuarterMinColumns && cols <= kQuarterMaxColumns && contiguous_inner(split) &&
+      split.axis_stride == cols) {
+    // Rows of 32-4096 columns that follow each other: chunks of rows (every thread reads
+    // whole rows, as the column folds by quarters do) picked as quarters, then each outer
+    // slice's chunk picks merged (the pick order makes the result the same for any split).
+    const ReductionIsaTable& kernels = reduction_kernels();
+    const ArgRowPicksFn picks_fn = kernels.arg_row_picks[is_argmin][dtype];
+    const int64_t element_size = int64_t(engine::dtype_size(x.dtype));
+    const bool parallel = x.numel() >= kParallelElements;
+    const int64_t chunk_rows = parallel ? std::max<int64_t>(kColumnBlockRows, kRowChunkElements / cols) : rows;
+    const int64_t chunks = (rows + chunk_rows - 1) / chunk_rows, items = split.outer_count * chunks;
+    const int64_t pick_bytes = arg_pick_bytes(element_size) * cols;
+    std::vector<char> picks(static_cast<size_t>(items * pick_bytes));
+    engine::thread_pool().parallel_for(items, parallel ? 1 : items, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t o = item / chunks, r0 = (item % chunks) * chunk_rows;
+        picks_fn(static_cast<const char*>(x.data) + (split.outer_offsets[size_t(o)] + r0 * cols) * element_size,
+                 std::min(chunk_rows, rows - r0), cols, cols, r0, picks.data() + item * pick_bytes);
+      }
+    });
+    const ArgMergePicksFn merge_fn = kernels.arg_merge_picks[is_argmin][dtype];
+    for (int64_t o = 0; o < split.outer_count; ++o) merge_fn(picks.data() + o * chunks * pick_bytes, chunks, cols, result + o * cols);
+    return;
+  }
   if (dtype < kArgDTypes && split.inner_count > 1 && contiguous_inner(split)) {
     // Each outer slice is [axis, inner] rows: the kernel walks the rows for a block of columns.
     const ArgColumnsFn fn = reduction_kernels().arg_columns[is_argmin][dtype];
-    const int64_t cols = split.inner_count, col_item = column_item(cols, split.outer_count);
+    const int64_t col_item = column_item(cols, split.outer_count);
     const int64_t blocks = (cols + col_item - 1) / col_item, items = split.outer_count * blocks;
     const int64_t element_size = int64_t(engine::dtype_size(x.dtype));
     const int64_t grain = x.numel() >= kParallelElements ? 1 : items;

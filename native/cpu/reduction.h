@@ -33,6 +33,17 @@ struct ArgPartial {
 using ArgRunsFn = void (*)(const void* x, int64_t count, int64_t run_step, int64_t n, ArgPartial* out);
 // out[j] = the index r < rows of the extreme of x[r * row_stride + j] (columns contiguous), j < cols.
 using ArgColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t cols, int32_t* out);
+// Per-column picks of rows that follow each other (row_stride == cols), for a range of rows
+// of a column pass split over threads: `picks` is cols values (the element type) then cols
+// indices (int32 for 4-byte elements, int64 for 8-byte ones), arg_pick_bytes(element) each.
+// A pick beats another when its value does by the js step (NaN beats every number) or ties
+// it with a smaller row index: an order of the rows' visits gives the same picks, and picks
+// of row ranges merge in any order into the js pick of their union.
+// arg_row_picks: the picks of x[r * row_stride + j], r < rows, with row indices row0 + r.
+using ArgRowPicksFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t cols, int64_t row0, void* picks);
+// arg_merge_picks: out[j] = index of the best of the count picks arrays' column j.
+using ArgMergePicksFn = void (*)(const void* picks, int64_t count, int64_t cols, int32_t* out);
+constexpr int64_t arg_pick_bytes(int64_t element_size) { return 2 * element_size; }
 // cumsum/cumprod of float32 or float64 into the same type, a double running value per
 // row or column (the js order: one step per element, each prefix rounded once).
 // Rows: out[r * out_row_stride + k] = fold of x[r * row_stride + i], i <= k < n, r < rows.
@@ -51,6 +62,8 @@ struct ReductionIsaTable {
   const char* isa;
   ArgRunsFn arg_runs[2][kArgDTypes];  // [argmin][dtype]
   ArgColumnsFn arg_columns[2][kArgDTypes];
+  ArgRowPicksFn arg_row_picks[2][kArgDTypes];
+  ArgMergePicksFn arg_merge_picks[2][kArgDTypes];
   ScanFn scan_rows[2][kScanDTypes];  // [cumprod][dtype]
   ScanFn scan_columns[2][kScanDTypes];
   FoldRunsFn fold_runs[kernels::kNumReduceOps][kReductionDTypes];

@@ -785,6 +785,122 @@ void arg_columns(const void* x_data, int64_t rows, int64_t row_stride, int64_t c
   }
 }
 
+// The pick order of ArgRowPicksFn on one element: (v, i) beats (best, index).
+template <bool MIN>
+static inline bool arg_pick_beats(double v, int64_t i, double best, int64_t index) {
+  if (v != v) return best == best || i < index;
+  return best == best && ((MIN ? v < best : v > best) || (v == best && i < index));
+}
+
+// Row picks as ArgRowPicksFn: four rows a step, one from each quarter of the rows, so the
+// reads are four streams that cross pages in order (as fold_row_quarters: the hardware
+// prefetcher follows them without help); per vector of columns the step's extreme, its
+// first row by compares, and one pick update by the order (a NaN step takes the order row
+// by row). The rows past the last whole quarter step one a step.
+// Against arg_columns (8 consecutive rows a step, rows read as 4 KiB pieces), same node
+// process, medians of CPU time, 1 thread: [4096, 4096] float32 0.82-0.88x on avx512 (as
+// fast as max over axis 0, which reads the same way), 0.88x avx2, float64 [4096, 2048]
+// 0.87x, int32 0.86x, [65536, 64] 0.7-0.8x, [16384, 1024] 1.03x; 2 threads level within
+// the noise of a shared machine.
+template <class Isa, class T, bool MIN>
+void arg_row_picks(const void* x_data, int64_t rows, int64_t row_stride, int64_t cols, int64_t row0, void* picks) {
+  const T* x = static_cast<const T*>(x_data);
+  using IndexElement = std::conditional_t<sizeof(T) == 8, int64_t, int32_t>;
+  T* best = static_cast<T*>(picks);
+  IndexElement* index = reinterpret_cast<IndexElement*>(best + cols);
+  const int64_t quarter = rows / 4;
+  int64_t vector_cols = 0;
+  if constexpr (kArgVector<T>) {
+    using L = ArgLanes<Isa, T>;
+    using Value = typename L::Value;
+    using Index = typename L::Index;
+    constexpr int W = L::kWidth;
+    vector_cols = cols / W * W;
+    // Every element ties `far` or beats it, and has a smaller index than `none`.
+    const Value far = L::splat(L::template farthest<MIN>());
+    const Index none = Index{} + std::numeric_limits<IndexElement>::max();
+    for (int64_t j = 0; j < vector_cols; j += W) {
+      std::memcpy(best + j, &far, sizeof(far));
+      std::memcpy(index + j, &none, sizeof(none));
+    }
+    // The order on lanes: where (v, i) beats (b, k).
+    auto beats = [](Value v, Index i, Value b, Index k) {
+      const Index number = b == b, earlier = i < k;
+      const Index beyond = MIN ? v < b : v > b;
+      if constexpr (L::kHasNaN) return ((v != v) & (number | earlier)) | (number & (beyond | ((v == b) & earlier)));
+      else return beyond | ((v == b) & earlier);
+    };
+    // Updates the picks of columns j.. with (v, i); kNumbers: no lane of v is NaN (a NaN
+    // pick then keeps its lane by both compares).
+    auto update = [&](auto numbers, int64_t j, Value v, Index i) {
+      Value b = L::load(best + j);
+      Index k;
+      std::memcpy(&k, index + j, sizeof(k));
+      Index take;
+      if constexpr (decltype(numbers)::value) take = (MIN ? v < b : v > b) | ((v == b) & (i < k));
+      else take = beats(v, i, b, k);
+      b = take ? v : b, k = take ? i : k;
+      std::memcpy(best + j, &b, sizeof(b));
+      std::memcpy(index + j, &k, sizeof(k));
+    };
+    const int64_t quarter_stride = quarter * row_stride;
+    for (int64_t r = 0; r < quarter; ++r) {
+      const T* at = x + r * row_stride;
+      const Index i0 = Index{} + IndexElement(row0 + r), i1 = i0 + IndexElement(quarter);
+      const Index i2 = i1 + IndexElement(quarter), i3 = i2 + IndexElement(quarter);
+      for (int64_t j = 0; j < vector_cols; j += W) {
+        const Value v0 = L::load(at + j), v1 = L::load(at + quarter_stride + j);
+        const Value v2 = L::load(at + 2 * quarter_stride + j), v3 = L::load(at + 3 * quarter_stride + j);
+        if constexpr (L::kHasNaN) {
+          const Value sum = (v0 + v1) + (v2 + v3);
+          if (L::lane_bits(sum != sum)) {
+            update(std::false_type{}, j, v0, i0), update(std::false_type{}, j, v1, i1);
+            update(std::false_type{}, j, v2, i2), update(std::false_type{}, j, v3, i3);
+            continue;
+          }
+        }
+        const Value e = L::template extreme<MIN>(L::template extreme<MIN>(v0, v1), L::template extreme<MIN>(v2, v3));
+        Index first = v2 == e ? i2 : i3;
+        first = v1 == e ? i1 : first;
+        first = v0 == e ? i0 : first;
+        update(std::true_type{}, j, e, first);
+      }
+    }
+    for (int64_t r = 4 * quarter; r < rows; ++r) {
+      const Index i = Index{} + IndexElement(row0 + r);
+      for (int64_t j = 0; j < vector_cols; j += W) update(std::false_type{}, j, L::load(x + r * row_stride + j), i);
+    }
+  }
+  // Columns past the last whole vector: the js step down the column (its pick beats every
+  // later row's element by the order, so it is the column's pick).
+  for (int64_t j = vector_cols; j < cols; ++j) {
+    double b = double(x[j]);
+    int64_t k = 0;
+    for (int64_t r = 1; r < rows; ++r) {
+      const double v = double(x[r * row_stride + j]);
+      if (arg_takes<MIN>(v, b)) b = v, k = r;
+    }
+    best[j] = T(b), index[j] = IndexElement(row0 + k);
+  }
+}
+
+template <class Isa, class T, bool MIN>
+void arg_merge_picks(const void* picks, int64_t count, int64_t cols, int32_t* out) {
+  using IndexElement = std::conditional_t<sizeof(T) == 8, int64_t, int32_t>;
+  const T* best = static_cast<const T*>(picks);
+  const IndexElement* index = reinterpret_cast<const IndexElement*>(best + cols);
+  for (int64_t j = 0; j < cols; ++j) {
+    double b = double(best[j]);
+    int64_t k = index[j];
+    for (int64_t c = 1; c < count; ++c) {
+      const T* other = best + c * 2 * cols;
+      const IndexElement* other_index = index + c * 2 * cols;
+      if (arg_pick_beats<MIN>(double(other[j]), other_index[j], b, k)) b = double(other[j]), k = other_index[j];
+    }
+    out[j] = int32_t(k);
+  }
+}
+
 // Copies n elements from `from` (scratch in L1) to `to` by streaming stores where `to` is
 // aligned to the vector: a scan's output past the last-level cache is then written without
 // first being read (simd/streaming.h); the caller fences.
@@ -1030,6 +1146,10 @@ constexpr void fill_args_and_scans(ReductionIsaTable& t) {
   t.arg_runs[B][2] = &arg_runs<Isa, int32_t, B>;
   t.arg_columns[B][0] = &arg_columns<Isa, float, B>, t.arg_columns[B][1] = &arg_columns<Isa, double, B>;
   t.arg_columns[B][2] = &arg_columns<Isa, int32_t, B>;
+  t.arg_row_picks[B][0] = &arg_row_picks<Isa, float, B>, t.arg_row_picks[B][1] = &arg_row_picks<Isa, double, B>;
+  t.arg_row_picks[B][2] = &arg_row_picks<Isa, int32_t, B>;
+  t.arg_merge_picks[B][0] = &arg_merge_picks<Isa, float, B>, t.arg_merge_picks[B][1] = &arg_merge_picks<Isa, double, B>;
+  t.arg_merge_picks[B][2] = &arg_merge_picks<Isa, int32_t, B>;
   t.scan_rows[B][0] = &scan_rows<Isa, float, B>, t.scan_rows[B][1] = &scan_rows<Isa, double, B>;
   t.scan_columns[B][0] = &scan_columns<Isa, float, B>, t.scan_columns[B][1] = &scan_columns<Isa, double, B>;
 }

@@ -469,6 +469,43 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     native.setNumThreads(defaultThreads);
   });
 
+  it('argmax/argmin over leading axes by row chunks and quarters: picks, ties and NaN across chunks match js on 1 and 2 threads', () => {
+    // Rows of 32-4096 columns that follow each other are cut into chunks of 2^20 elements
+    // (here 1024 rows, the last one 3 rows), each picked four rows a step from its quarters
+    // (256 rows), and the chunks' picks merged: the pick in each chunk, ties across chunks
+    // and across quarters (visited later, with the smaller row), NaN in a later chunk only.
+    native.setIsa(isa);
+    const rows = 2051, columns = 1024, n = rows * columns;
+    const special: ((r: number) => number | undefined)[] = [
+      (r) => (r === 5 || r === 1500 ? 9 : undefined), // pick in chunk 0, tied in chunk 1
+      (r) => (r === 1100 ? 9 : undefined), // pick in chunk 1 only
+      (r) => (r === 2049 ? 9 : r === 2050 ? 9 : undefined), // pick in the last, short chunk
+      (r) => (r === 3 ? 9 : r === 1030 ? NaN : undefined), // NaN in the later chunk only
+      (r) => (r === 900 || r === 1025 ? NaN : r === 0 ? 9 : undefined), // NaN in both chunks
+      (r) => (r === 10 || r === 266 || r === 1800 ? 9 : undefined), // ties in one step of the quarters
+      (r) => (r === 1000 || r === 250 ? 9 : undefined), // the tie visited later has the smaller row
+      (r) => (r === 1300 ? -0 : r === 1100 ? 0 : r === 2050 ? 0 : undefined), // -0 and 0 tie, every other row below
+    ];
+    const values = new Float64Array(n);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < columns; c++) values[r * columns + c] = special[c % 8]!(r) ?? ((r * 37 + c) % 8) - 4 - (c % 8 === 7 ? 4 : 0);
+    }
+    const runs: { label: string; run: () => ArrayLike<number>; want: ArrayLike<number> }[] = [];
+    for (const dtype of ['float32', 'float64', 'int32'] as Dtype[]) {
+      for (const op of ['argmax', 'argmin']) {
+        const data = values.map((v) => (op === 'argmin' ? -v : v)).map((v) => (dtype === 'int32' && Number.isNaN(v) ? 0 : v));
+        runs.push({ label: `${op} ${dtype} [${rows}, ${columns}] axis 0`, run: () => runAxis(op, data, [rows, columns], dtype, 0), want: jsAxis(op, data, [rows, columns], dtype, 0) });
+      }
+    }
+    const argmax32 = runs[0]!.want;
+    expect(Array.from(argmax32.slice(0, 8)), 'the cases pick their intended rows').toEqual([5, 1100, 2049, 1030, 900, 10, 250, 1100]);
+    for (const threads of [1, 2]) {
+      native.setNumThreads(threads);
+      for (const { label, run, want } of runs) expect(Array.from(run()), `${label}, ${threads} threads`).toEqual(Array.from(want));
+    }
+    native.setNumThreads(defaultThreads);
+  });
+
   it('cumsum/cumprod give the js kernels\' values on every axis, and the same on 1 and 2 threads', () => {
     native.setIsa(isa);
     // Rows along the last axis go 16 at a time through 64-column chunks: whole groups and
