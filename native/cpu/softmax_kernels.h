@@ -43,7 +43,9 @@ struct Range {
 
 // The max and min of a row x; the min lets a row whose values all lie where exp needs no
 // clamp skip it (two lane ops of the exp pass, which computes, where this pass waits on
-// memory). A NaN is passed over here (at_least and at_most keep the accumulator), which
+// memory). Dropping the min (and the clamp: a wrong result for -inf) measured 0.98-0.99x
+// the cross-entropy's time in cache, none from memory; a lower-only clamp in its place is
+// the same op count, so the min stays. A NaN is passed over here (at_least and at_most keep the accumulator), which
 // costs nothing: e^(NaN - max) makes the sum, and so every output of the row, NaN, as
 // js's Math.max does. Four accumulators each: one would wait on its own max each vector.
 // Blocks of four vectors are taken in order from x[0], by the row's own pass (row_range)
@@ -211,7 +213,11 @@ void finish_scale(PendingScale* s) {
 //   the entry holding the max); other rows stash every p as it is (their max's p is exactly
 //   1, which a float sum would round away). 64 rows x 4096 in L1/L2, 1 thread, cross-entropy
 //   (vector_math::exp): kPow2 with pairs at K = 2 0.73x the time of kRecovered, with packs of
-//   four 0.69x.
+//   four 0.69x. Tried since on the log-sum rows (both addons in one process, 64 x 4096, 1
+//   thread, avx512 CPU time): K = 2 1.02-1.03x, K = 8 1.18-1.34x; entries of two packs (half
+//   the stash and double adds, one more float rounding) 0.94-0.96x (avx2 0.97x) in cache but
+//   no gain from memory (4096 x 4096, 2 threads: 0.97-1.03x, as base against itself): left
+//   as is. With no stash at all (a wrong sum) 0.93-0.94x: the drain's ceiling.
 template <class Isa, bool kStore, Shift kShift>
 struct LaneLayout {
   using F = typename Isa::template Vec<float>;

@@ -67,6 +67,8 @@ inline Reg<V> negate(Reg<V> x) {
 // 6 fmadds instead of 8 operations, within 0.73 ulp over 22M floats r of e^r (Cephes' form: 0.84; without fused fmadd Horner's last step
 // rounds twice: 1.03). A different p for some r, so only callers that own their bits
 // take it (softmax_kernels.h's log-sum rows: 0.90x the time of the cross-entropy in cache).
+// n by the 1.5 * 2^23 add-and-subtract (fmadd, sub) instead of mul and round_nearest
+// measured 1.015-1.022x there: the round stays.
 template <class V, int kPow2 = 0, bool kClamp = true, bool kHorner = false>
 inline Reg<V> exp(Reg<V> x) {
   using T = typename V::T;
