@@ -298,6 +298,9 @@ describe.each(isas)('reductions on the %s path', (isa) => {
       [[5, 7, 9, 11], [1, 3]], [[3, 1, 70], [1]], [[1, 1], undefined], [[3, 70001], [1]], [[600, 1030], [0]],
       [[600, 1030], [1]], [[4, 600, 70], [1]], [[0, 5], [0]], [[5, 0], [1]], [[0, 5], undefined],
       [[3, 2, 600001], [0, 2]], // runs not merged, longer than an int32 sum's segment of 2^15 steps a lane
+      // Long runs whose segments (65536) the threads claim 8 of bool (512 KiB) at a time: claims
+      // that cross from one output's segments to the next, and short last segments.
+      [[3, 600001], [1]], [[1200007], undefined],
     ];
     const runKeep = (op: string, values: ArrayLike<number>, shape: number[], dtype: Dtype, axes: number[] | undefined, keepdims: boolean) => {
       const x = native.createTensor(ARRAY[dtype].from(values) as NativeTypedArray, shape, dtype as NativeDType);
