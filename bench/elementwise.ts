@@ -3,7 +3,8 @@
  * add, exp, tanh, sigmoid, erf, gelu (both forms), sum (all / last axis), softmax and layer normalization (fused,
  * and the composite it replaced), normalization training steps, and the rest of the op surface (exact unary
  * ops, log/log1p/rsqrt/sin, broadcasting, comparisons, where, casts, fills, argmax, cumsum, transpose, slice,
- * silu and softplus) on a 4096x4096 float32
+ * silu, softplus and the other activation primitives: relu6, hardSigmoid, hardSilu, softsign, logSigmoid, selu,
+ * leakyRelu, elu, celu) on a 4096x4096 float32
  * tensor (64 MiB, far larger than L2), on the `cpu` and `js` backends, as a ratio of
  * the copy bandwidth measured in this run; numpy beside them when importable.
  *
@@ -170,6 +171,15 @@ function moreOpCases(): OpCase[] {
     { name: 'slice (left half)', bytes: N * F32, run: (x) => ops.slice(x, [0, 0], [ROWS, COLS / 2]), note: '[4096, 2048] of x, read and written' },
     { name: 'silu (primitive)', bytes: unary, run: (x) => ops.silu(x), note: 'silu and softplus are unary primitives (one pass; were compositions of sigmoid, multiply and of abs, exp, log1p, ..., one pass each)' },
     { name: 'softplus (primitive)', bytes: unary, run: (x) => ops.softplus(x) },
+    { name: 'relu6 (primitive)', bytes: unary, run: (x) => ops.relu6(x), note: 'the activations below are primitives too (one pass; were where-based compositions, 2-6 passes)' },
+    { name: 'hardSigmoid (primitive)', bytes: unary, run: (x) => ops.hardSigmoid(x) },
+    { name: 'hardSilu (primitive)', bytes: unary, run: (x) => ops.hardSilu(x) },
+    { name: 'softsign (primitive)', bytes: unary, run: (x) => ops.softsign(x) },
+    { name: 'logSigmoid (primitive)', bytes: unary, run: (x) => ops.logSigmoid(x) },
+    { name: 'selu (primitive)', bytes: unary, run: (x) => ops.selu(x) },
+    { name: 'leakyRelu (primitive)', bytes: unary, run: (x) => ops.leakyRelu(x), note: 'leakyRelu, elu, celu: binary primitives, the parameter a scalar operand' },
+    { name: 'elu (primitive)', bytes: unary, run: (x) => ops.elu(x) },
+    { name: 'celu (primitive)', bytes: unary, run: (x) => ops.celu(x) },
   ];
 }
 

@@ -24,6 +24,15 @@ interface UnarySpec {
 const zeroGrad: UnaryGrad = (x) => zerosLike(x);
 /** 2 sqrt(2/pi): gelu's tanh form is x sigmoid(this * (x + 0.044715 x^3)). */
 const GELU_2_SQRT_2_OVER_PI = 2 * Math.sqrt(2 / Math.PI);
+/** selu's self-normalizing constants (the native and js kernels hold the same two). */
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+/** Where x + 3 lies strictly inside (0, 6): where relu6(x + 3) has slope 1 (the composite's kinks, x + 3 rounded as it was). */
+function hardSigmoidSlope(x: Tensor): Tensor {
+  const shifted = add(x, 3);
+  return logicalAnd(greater(shifted, 0), less(shifted, 6));
+}
 
 const UNARY: Record<string, UnarySpec> = {
   negative: { kind: 'same', grad: (x, y, dy) => negative(dy) },
@@ -86,6 +95,21 @@ const UNARY: Record<string, UnarySpec> = {
   softplus: { kind: 'float', grad: (x, y, dy) => multiply(dy, sigmoid(x)) },
   // max(x, 0), NaN kept (as torch.relu and jax.nn.relu); gradient 0 at 0, as Keras.
   relu: { kind: 'same', grad: (x, y, dy) => where(greater(x, 0), dy, 0) },
+  // min(max(x, 0), 6) (ops.relu6), NaN kept as relu; gradient 0 at both kinks.
+  relu6: { kind: 'same', grad: (x, y, dy) => where(logicalAnd(greater(x, 0), less(x, 6)), dy, 0) },
+  // relu6(x + 3) / 6 (ops.hardSigmoid): 1/6 inside, 0 at the kinks and beyond.
+  hardSigmoid: { kind: 'float', grad: (x, y, dy) => where(hardSigmoidSlope(x), divide(dy, 6), 0) },
+  // x hardSigmoid(x) (ops.hardSilu): hardSigmoid(x) + x / 6 inside.
+  hardSilu: {
+    kind: 'float',
+    grad: (x, y, dy) => add(multiply(dy, run1('hardSigmoid', [x])), where(hardSigmoidSlope(x), divide(multiply(dy, x), 6), 0)),
+  },
+  // x / (1 + |x|) (ops.softsign): 1 / (1 + |x|)^2.
+  softsign: { kind: 'float', grad: (x, y, dy) => divide(dy, square(add(abs(x), 1))) },
+  // -softplus(-x) (ops.logSigmoid): sigmoid(-x).
+  logSigmoid: { kind: 'float', grad: (x, y, dy) => multiply(dy, sigmoid(negative(x))) },
+  // scale elu(x, alpha) (ops.selu): scale above 0, scale alpha e^x = y + scale alpha at and below.
+  selu: { kind: 'float', grad: (x, y, dy) => multiply(dy, where(greater(x, 0), SELU_SCALE, add(y, SELU_SCALE * SELU_ALPHA))) },
   isnan: { kind: 'bool' },
   isinf: { kind: 'bool' },
   isfinite: { kind: 'bool' },
@@ -107,10 +131,12 @@ for (const [name, spec] of Object.entries(UNARY)) {
   });
 }
 
-type BinaryGrad = (a: Tensor, b: Tensor, y: Tensor, dy: Tensor) => [Tensor | null, Tensor | null];
+/** `needsB`: whether b needs a gradient (false for the constant parameter of an activation). */
+type BinaryGrad = (a: Tensor, b: Tensor, y: Tensor, dy: Tensor, needsB: boolean) => [Tensor | null, Tensor | null];
 
 interface BinarySpec {
-  kind: 'arith' | 'compare' | 'logical';
+  /** 'float': x and a parameter of its float dtype (the activations of ops.nn), the result x's dtype. */
+  kind: 'arith' | 'float' | 'compare' | 'logical';
   grad?: BinaryGrad;
 }
 
@@ -152,6 +178,33 @@ const BINARY: Record<string, BinarySpec> = {
       return [divide(multiply(dy, b), denom), negative(divide(multiply(dy, a), denom))];
     },
   },
+  // x >= 0 ? x : slope x (ops.leakyRelu, b the slope): gradient 1 at 0.
+  leakyRelu: {
+    kind: 'float',
+    grad: (x, s, y, dy, needsB) => {
+      const above = greaterEqual(x, 0);
+      return [where(above, dy, multiply(dy, s)), needsB ? where(above, 0, multiply(dy, x)) : null];
+    },
+  },
+  // x > 0 ? x : alpha expm1(min(x, 0)) (ops.elu, b alpha): alpha e^x = y + alpha at and below 0.
+  elu: {
+    kind: 'float',
+    grad: (x, alpha, y, dy, needsB) => {
+      const above = greater(x, 0);
+      return [where(above, dy, multiply(dy, add(y, alpha))), needsB ? where(above, 0, multiply(dy, expm1(minimum(x, 0)))) : null];
+    },
+  },
+  // x > 0 ? x : alpha expm1(min(x, 0) / alpha) (ops.celu, b alpha): e^(x / alpha) = y / alpha + 1 at and below 0.
+  celu: {
+    kind: 'float',
+    grad: (x, alpha, y, dy, needsB) => {
+      const above = greater(x, 0);
+      const u = divide(minimum(x, 0), alpha);
+      const e = exp(u);
+      // d/d alpha of alpha expm1(x / alpha) = expm1(u) - u e^u.
+      return [where(above, dy, multiply(dy, e)), needsB ? where(above, 0, multiply(dy, subtract(expm1(u), multiply(u, e)))) : null];
+    },
+  },
   equal: { kind: 'compare' },
   notEqual: { kind: 'compare' },
   less: { kind: 'compare' },
@@ -166,7 +219,8 @@ const BINARY: Record<string, BinarySpec> = {
 function inferBinary(name: string, kind: BinarySpec['kind'], a: TensorSpec, b: TensorSpec): TensorSpec[] {
   if (a.dtype !== b.dtype) throw new DTypeError(`${name}: operands must have one dtype, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
   if (kind === 'arith' && a.dtype === 'bool') throw new DTypeError(`${name}: bool operands are not supported; cast them first`);
-  return [{ shape: broadcastShapes(a.shape, b.shape, name), dtype: kind === 'arith' ? a.dtype : 'bool' }];
+  if (kind === 'float' && !isFloat(a.dtype)) throw new DTypeError(`${name}: expected float operands, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
+  return [{ shape: broadcastShapes(a.shape, b.shape, name), dtype: kind === 'arith' || kind === 'float' ? a.dtype : 'bool' }];
 }
 
 for (const [name, spec] of Object.entries(BINARY)) {
@@ -177,8 +231,8 @@ for (const [name, spec] of Object.entries(BINARY)) {
     attrs: [],
     infer: ([a, b]) => inferBinary(name, spec.kind, a, b),
     grad: grad
-      ? (({ inputs: [a, b], outputs: [y] }, [dy]) => {
-          const [da, db] = grad(a, b, y, dy!);
+      ? (({ inputs: [a, b], outputs: [y], needs }, [dy]) => {
+          const [da, db] = grad(a, b, y, dy!, needs?.[1] !== false);
           return [da && unbroadcast(da, a.shape), db && unbroadcast(db, b.shape)];
         }) as GradFn
       : undefined,

@@ -566,10 +566,13 @@ export function relu(x: TensorLike): Tensor {
   return run1('relu', [convertToTensor(x, null, 'relu')]);
 }
 
-/** min(max(x, 0), 6). */
+/**
+ * min(max(x, 0), 6): one primitive (one pass). NaN stays NaN, as relu (and torch, jax); the
+ * where-based composite it replaced gave 0. Ints keep their dtype; bool is read as int32.
+ */
 export function relu6(x: TensorLike): Tensor {
   const t = convertToTensor(x, null, 'relu6');
-  return where(greater(t, 0), where(less(t, 6), t, 6), 0);
+  return run1('relu6', [t.dtype === 'bool' ? cast(t, 'int32') : t]);
 }
 
 /** log(1 + e^x), computed stably as max(x, 0) + log1p(e^-|x|): one primitive (one pass; gradient sigmoid(x)). */
@@ -577,10 +580,9 @@ export function softplus(x: TensorLike): Tensor {
   return run1('softplus', [asFloat(x, 'softplus')]);
 }
 
-/** x / (1 + |x|). */
+/** x / (1 + |x|): one primitive (one pass, the composite's two roundings). */
 export function softsign(x: TensorLike): Tensor {
-  const t = asFloat(x, 'softsign');
-  return divide(t, add(abs(t), 1));
+  return run1('softsign', [asFloat(x, 'softsign')]);
 }
 
 /** x * sigmoid(x): one primitive (one pass, rounded once). */
@@ -591,9 +593,15 @@ export function silu(x: TensorLike): Tensor {
 /** Alias of silu. */
 export const swish = silu;
 
-/** log(sigmoid(x)) = -softplus(-x), stable for large |x|. */
+/** log(sigmoid(x)) = -softplus(-x), stable for large |x|: one primitive (one pass, softplus's bits negated). */
 export function logSigmoid(x: TensorLike): Tensor {
-  return negative(softplus(negative(asFloat(x, 'logSigmoid'))));
+  return run1('logSigmoid', [asFloat(x, 'logSigmoid')]);
+}
+
+/** x and an activation's parameter as a scalar of x's dtype, the operands of the binary activation primitives. */
+function withParameter(op: string, x: TensorLike, parameter: number): [Tensor, Tensor] {
+  const t = asFloat(x, op);
+  return [t, convertToTensor(parameter, t.dtype, op)];
 }
 
 /** Gaussian error linear unit; `approximate` (default true, as Keras) uses the tanh form, false the exact erf form. */
@@ -603,48 +611,43 @@ export function gelu(x: TensorLike, approximate?: boolean | { approximate?: bool
   return run1(approx ? 'geluTanh' : 'gelu', [asFloat(x, 'gelu')]);
 }
 
-/** x for x > 0, alpha * (e^x - 1) otherwise. */
+/**
+ * x for x > 0, alpha * (e^x - 1) otherwise: one primitive, alpha its scalar second operand
+ * (one pass, the bits of alpha * expm1(min(x, 0)); min keeps the unused branch from overflowing).
+ */
 export function elu(x: TensorLike, alpha?: number | { alpha?: number }): Tensor {
   const a = optionalArgs('elu', { alpha: 1 as number }, [alpha]).alpha;
-  const t = asFloat(x, 'elu');
-  // expm1 sees only non-positive values so the unused branch never overflows into a NaN gradient.
-  return where(greater(t, 0), t, multiply(expm1(minimum(t, 0)), a));
+  return run1('elu', withParameter('elu', x, a));
 }
 
-const SELU_ALPHA = 1.6732632423543772;
-const SELU_SCALE = 1.0507009873554805;
-
-/** Scaled ELU with the self-normalizing constants. */
+/** Scaled ELU with the self-normalizing constants: one primitive (one pass, the bits of scale * elu(x, alpha)). */
 export function selu(x: TensorLike): Tensor {
-  return multiply(elu(x, SELU_ALPHA), SELU_SCALE);
+  return run1('selu', [asFloat(x, 'selu')]);
 }
 
-/** x for x >= 0, negativeSlope * x otherwise (Keras default slope 0.2). */
+/** x for x >= 0, negativeSlope * x otherwise (Keras default slope 0.2): one primitive, the slope its scalar second operand. */
 export function leakyRelu(x: TensorLike, negativeSlope?: number | { negativeSlope?: number }): Tensor {
   const s = optionalArgs('leakyRelu', { negativeSlope: 0.2 as number }, [negativeSlope]).negativeSlope;
-  const t = asFloat(x, 'leakyRelu');
-  return where(greaterEqual(t, 0), t, multiply(t, s));
+  return run1('leakyRelu', withParameter('leakyRelu', x, s));
 }
 
-/** relu6(x + 3) / 6. */
+/** relu6(x + 3) / 6: one primitive (one pass, the composite's roundings; NaN stays NaN, as relu6). */
 export function hardSigmoid(x: TensorLike): Tensor {
-  return divide(relu6(add(asFloat(x, 'hardSigmoid'), 3)), 6);
+  return run1('hardSigmoid', [asFloat(x, 'hardSigmoid')]);
 }
 
-/** x * hardSigmoid(x). */
+/** x * hardSigmoid(x): one primitive (one pass, the composite's roundings). */
 export function hardSilu(x: TensorLike): Tensor {
-  const t = asFloat(x, 'hardSilu');
-  return multiply(t, hardSigmoid(t));
+  return run1('hardSilu', [asFloat(x, 'hardSilu')]);
 }
 
 /** Alias of hardSilu. */
 export const hardSwish = hardSilu;
 
-/** x for x > 0, alpha * (e^(x / alpha) - 1) otherwise. */
+/** x for x > 0, alpha * (e^(x / alpha) - 1) otherwise: one primitive, alpha its scalar second operand. */
 export function celu(x: TensorLike, alpha?: number | { alpha?: number }): Tensor {
   const a = optionalArgs('celu', { alpha: 1 as number }, [alpha]).alpha;
-  const t = asFloat(x, 'celu');
-  return where(greater(t, 0), t, multiply(expm1(divide(minimum(t, 0), a)), a));
+  return run1('celu', withParameter('celu', x, a));
 }
 
 /** Gated linear unit: splits `axis` (default -1) in halves a, b and returns a * sigmoid(b). */

@@ -10,6 +10,9 @@
 // exp, expm1, log, log1p, rsqrt, tanh, sigmoid and float32 erf, gelu, silu, softplus, sin and cos run
 // simd/vector_math.h in the tensor's own precision, a few ulps from the correctly rounded
 // result (test/native/math_accuracy.test.ts; float64 rsqrt gives the same bits as before).
+// The composite activations made primitives (hardSigmoid, hardSilu, softsign, selu,
+// float32 logSigmoid; binary leakyRelu, elu, celu) run vector_math's forms too, which round
+// in the tensor's type step by step as the composites did (their bits, not one rounding).
 //
 // Everything here is a template over the ISA or has internal linkage, so code
 // compiled with one ISA's flags can never be linked in place of another's.
@@ -138,6 +141,9 @@ static inline double apply(UnaryOp op, double a) {
     case UnaryOp::Softplus:  // max(x, 0) + log1p(e^-|x|): never exp of a positive number
       return a > 0 ? a + __builtin_log1p(__builtin_exp(-a)) : __builtin_log1p(__builtin_exp(a));
     case UnaryOp::Relu: return a > 0 || a != a ? a : 0;  // NaN stays NaN; -0 gives +0
+    case UnaryOp::Relu6: return a > 6 ? 6 : a > 0 || a != a ? a : 0;  // as relu, then at most 6
+    case UnaryOp::LogSigmoid:  // -softplus(-x) (float64; float32 runs vector_math)
+      return a < 0 ? a - __builtin_log1p(__builtin_exp(a)) : -__builtin_log1p(__builtin_exp(-a));
     case UnaryOp::Isnan: return __builtin_isnan(a) ? 1 : 0;
     case UnaryOp::Isinf: return __builtin_isinf(a) ? 1 : 0;
     case UnaryOp::Isfinite: return __builtin_isfinite(a) ? 1 : 0;
@@ -169,6 +175,10 @@ static inline double apply(BinaryOp op, double a, double b) {
     case BinaryOp::Maximum: return a > b || a != a ? a : b;
     case BinaryOp::Minimum: return a < b || a != a ? a : b;
     case BinaryOp::Arctan2: return __builtin_atan2(a, b);
+    // The activations' double forms (int32 operands only; floats run vector_math's in their own type).
+    case BinaryOp::LeakyRelu: return a >= 0 ? a : a * b;
+    case BinaryOp::Elu: return a > 0 ? a : b * __builtin_expm1(a < 0 || a != a ? a : 0);
+    case BinaryOp::Celu: return a > 0 ? a : b * __builtin_expm1((a < 0 || a != a ? a : 0) / b);
     case BinaryOp::Equal: return a == b ? 1 : 0;
     case BinaryOp::NotEqual: return a != b ? 1 : 0;
     case BinaryOp::Less: return a < b ? 1 : 0;
@@ -206,13 +216,14 @@ static inline bool vector_unary(UnaryOp op, typename V::Reg x, typename V::Reg* 
     case UnaryOp::Sqrt: *out = V::sqrt(x); return true;
     case UnaryOp::Reciprocal: *out = V::div(V::set1(1), x); return true;
     case UnaryOp::Relu: *out = V::pick_max(x, V::zero()); return true;
+    case UnaryOp::Relu6: *out = V::pick_min(V::pick_max(x, V::zero()), V::set1(6)); return true;
     default: return false;
   }
 }
 
 constexpr bool has_vector_form(UnaryOp op) {
   return op == UnaryOp::Negative || op == UnaryOp::Abs || op == UnaryOp::Square || op == UnaryOp::Sqrt ||
-         op == UnaryOp::Reciprocal || op == UnaryOp::Relu || op == UnaryOp::Sign || op == UnaryOp::Floor ||
+         op == UnaryOp::Reciprocal || op == UnaryOp::Relu || op == UnaryOp::Relu6 || op == UnaryOp::Sign || op == UnaryOp::Floor ||
          op == UnaryOp::Ceil;
 }
 
@@ -220,7 +231,8 @@ constexpr bool has_vector_form(UnaryOp op) {
 // |-2^31| are 2^31, which ToInt32 wraps to -2^31 as unsigned negation does. (Not square: a * a
 // past 2^53 is rounded in double before it wraps.) In int32 these loops vectorize.
 constexpr bool has_int_form(UnaryOp op) {
-  return op == UnaryOp::Negative || op == UnaryOp::Abs || op == UnaryOp::Sign || op == UnaryOp::Relu;
+  return op == UnaryOp::Negative || op == UnaryOp::Abs || op == UnaryOp::Sign || op == UnaryOp::Relu ||
+         op == UnaryOp::Relu6;
 }
 
 template <UnaryOp OP>
@@ -229,6 +241,7 @@ static inline int32_t int_unary(int32_t a) {
   if constexpr (OP == UnaryOp::Negative) return int32_t(negated);
   else if constexpr (OP == UnaryOp::Abs) return a < 0 ? int32_t(negated) : a;
   else if constexpr (OP == UnaryOp::Sign) return (a > 0) - (a < 0);
+  else if constexpr (OP == UnaryOp::Relu6) return a > 6 ? 6 : a > 0 ? a : 0;
   else return a > 0 ? a : 0;
 }
 
@@ -286,15 +299,16 @@ static inline typename V::Reg vector_binary(typename V::Reg a, typename V::Reg b
   else return V::pick_min(a, b);
 }
 
-// Ops computed by vector_math in the tensor's own precision (erf, gelu, silu, softplus, sin and
-// cos in float32 only; their float64 forms stay the scalar libm ones).
+// Ops computed by vector_math in the tensor's own precision (erf, gelu, silu, softplus,
+// logSigmoid, sin and cos in float32 only; their float64 forms stay the scalar libm ones).
 template <class T>
 constexpr bool has_math_form(UnaryOp op) {
   return op == UnaryOp::Exp || op == UnaryOp::Expm1 || op == UnaryOp::Log || op == UnaryOp::Log1p ||
-         op == UnaryOp::Rsqrt || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid ||
+         op == UnaryOp::Rsqrt || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid || op == UnaryOp::HardSigmoid ||
+         op == UnaryOp::HardSilu || op == UnaryOp::Softsign || op == UnaryOp::Selu ||
          (std::is_same_v<T, float> && (op == UnaryOp::Erf || op == UnaryOp::Gelu || op == UnaryOp::GeluTanh ||
-                                       op == UnaryOp::Silu || op == UnaryOp::Softplus || op == UnaryOp::Sin ||
-                                       op == UnaryOp::Cos));
+                                       op == UnaryOp::Silu || op == UnaryOp::Softplus || op == UnaryOp::LogSigmoid ||
+                                       op == UnaryOp::Sin || op == UnaryOp::Cos));
 }
 
 template <class V, UnaryOp OP>
@@ -312,7 +326,25 @@ static inline typename V::Reg math_unary(typename V::Reg x) {
   else if constexpr (OP == UnaryOp::GeluTanh) return vector_math::gelu_tanh<V>(x);
   else if constexpr (OP == UnaryOp::Silu) return vector_math::silu<V>(x);
   else if constexpr (OP == UnaryOp::Softplus) return vector_math::softplus<V>(x);
+  else if constexpr (OP == UnaryOp::LogSigmoid) return vector_math::log_sigmoid<V>(x);
+  else if constexpr (OP == UnaryOp::HardSigmoid) return vector_math::hard_sigmoid<V>(x);
+  else if constexpr (OP == UnaryOp::HardSilu) return vector_math::hard_silu<V>(x);
+  else if constexpr (OP == UnaryOp::Softsign) return vector_math::softsign<V>(x);
+  else if constexpr (OP == UnaryOp::Selu) return vector_math::selu<V>(x);
   else return vector_math::erf<V>(x);
+}
+
+// The activations with a parameter operand, in the tensor's type (vector_math), every element
+// (tails and broadcasts too) through the vector code.
+constexpr bool has_math_form(BinaryOp op) {
+  return op == BinaryOp::LeakyRelu || op == BinaryOp::Elu || op == BinaryOp::Celu;
+}
+
+template <class V, BinaryOp OP>
+static inline typename V::Reg math_binary(typename V::Reg x, typename V::Reg parameter) {
+  if constexpr (OP == BinaryOp::LeakyRelu) return vector_math::leaky_relu<V>(x, parameter);
+  else if constexpr (OP == BinaryOp::Elu) return vector_math::elu<V>(x, parameter);
+  else return vector_math::celu<V>(x, parameter);
 }
 
 // softplus keeps the register packs from memory too. Same-run A/B, 16M float32 from memory,
@@ -320,7 +352,9 @@ static inline typename V::Reg math_unary(typename V::Reg x) {
 // 6.0 vs 7.0, 7.1 vs 7.8 wall where the threads shared one CPU (a loaded machine); equal where
 // both had one (3.95 vs 3.97, 4.62 vs 4.60, 4.56 vs 4.55). silu: no gain (5.5 vs 5.4, 4.1 vs
 // 4.4); log1p: 0.88x on one CPU but 1.08x to 1.13x with two; gelu, sigmoid, exp, tanh: a loss.
-constexpr bool packs_from_memory(UnaryOp op) { return op == UnaryOp::Softplus; }
+// logSigmoid (softplus between two negations) measured the same way: packs 5.1 ms CPU vs 6.4
+// (three runs of 61, loaded machine; wall 8.8 vs 10.3, 8.9 vs 10.4, 9.0 vs 8.0).
+constexpr bool packs_from_memory(UnaryOp op) { return op == UnaryOp::Softplus || op == UnaryOp::LogSigmoid; }
 
 // out[i] = OP(x[i]) for the whole vectors of P in [0, n); returns where it stopped.
 // flatten: the math inlined whole (so a pack's K chains interleave in registers).
@@ -413,6 +447,28 @@ void binary_row(int64_t n, const void* a_data, int64_t a_stride, const void* b_d
     if (a_stride == 1 && b_stride == 0) return bool_run<OP, 1, 0>(n, a, b, out);
     if (a_stride == 0 && b_stride == 1) return bool_run<OP, 0, 1>(n, a, b, out);
     for (; i < n; ++i) out[i] = bool_in_type<OP>(a[i * a_stride], b[i * b_stride]);
+    return;
+  }
+  if constexpr (std::is_floating_point_v<T> && has_math_form(OP)) {
+    using V = typename Isa::template Vec<T>;
+    constexpr int W = V::kWidth;
+    if (a_stride == 1 && b_stride == 0) {
+      const auto vb = V::set1(*b);
+      for (; i + W <= n; i += W) V::storeu(out + i, math_binary<V, OP>(V::loadu(a + i), vb));
+    } else if (a_stride == 1 && b_stride == 1) {
+      for (; i + W <= n; i += W) V::storeu(out + i, math_binary<V, OP>(V::loadu(a + i), V::loadu(b + i)));
+    }
+    alignas(64) T a_lanes[W];
+    alignas(64) T b_lanes[W];
+    for (; i < n; i += W) {
+      const int count = int(std::min<int64_t>(W, n - i));
+      for (int k = 0; k < W; ++k) {
+        a_lanes[k] = k < count ? a[(i + k) * a_stride] : T(0);
+        b_lanes[k] = k < count ? b[(i + k) * b_stride] : T(1);
+      }
+      V::storeu(a_lanes, math_binary<V, OP>(V::loadu(a_lanes), V::loadu(b_lanes)));
+      for (int k = 0; k < count; ++k) out[i + k] = a_lanes[k];
+    }
     return;
   }
   // x ** 2 with a broadcast exponent of 2 (power(x, 2)): apply's a * a, one multiply a lane.

@@ -18,15 +18,20 @@ namespace keras::kernels {
   X(arcsinh, Arcsinh, Float) X(arccosh, Arccosh, Float) X(arctanh, Arctanh, Float) X(floor, Floor, Float)    \
   X(ceil, Ceil, Float) X(erf, Erf, Float) X(erfinv, Erfinv, Float) X(sigmoid, Sigmoid, Float)                \
   X(gelu, Gelu, Float) X(geluTanh, GeluTanh, Float) X(silu, Silu, Float) X(softplus, Softplus, Float)      \
-  X(relu, Relu, Same)                                                                                       \
+  X(relu, Relu, Same) X(relu6, Relu6, Same) X(hardSigmoid, HardSigmoid, Float) X(hardSilu, HardSilu, Float)  \
+  X(softsign, Softsign, Float) X(logSigmoid, LogSigmoid, Float) X(selu, Selu, Float)                        \
   X(isnan, Isnan, Predicate) X(isinf, Isinf, Predicate) X(isfinite, Isfinite, Predicate)                    \
   X(logicalNot, LogicalNot, Logical)
 
 // Binary kinds: Arith (numeric, keeps dtype), Compare (bool output), Logical (bool).
+// leakyRelu, elu and celu are activations of x with their parameter as the second operand
+// (a scalar from ops.nn; float operands only, checked in lib/ops/elementwise.ts). The bool
+// kinds come last (elementwise_kernels.h's bool_result reads the order).
 #define KERAS_BINARY_OPS(X)                                                                                \
   X(add, Add, Arith) X(subtract, Subtract, Arith) X(multiply, Multiply, Arith) X(divide, Divide, Arith)   \
   X(floorDivide, FloorDivide, Arith) X(mod, Mod, Arith) X(power, Power, Arith)                             \
   X(maximum, Maximum, Arith) X(minimum, Minimum, Arith) X(arctan2, Arctan2, Arith)                         \
+  X(leakyRelu, LeakyRelu, Arith) X(elu, Elu, Arith) X(celu, Celu, Arith)                                   \
   X(equal, Equal, Compare) X(notEqual, NotEqual, Compare) X(less, Less, Compare)                           \
   X(lessEqual, LessEqual, Compare) X(greater, Greater, Compare) X(greaterEqual, GreaterEqual, Compare)     \
   X(logicalAnd, LogicalAnd, Logical) X(logicalOr, LogicalOr, Logical) X(logicalXor, LogicalXor, Logical)

@@ -1,11 +1,12 @@
 /**
  * Accuracy of the native vector math (native/cpu/simd/vector_math.h), in ulps of the
  * result against float64 references (Math.*, the js backend's erf/erfc), on every ISA
- * path: float32 exp, expm1, log, log1p, rsqrt, sin, cos, tanh, sigmoid, erf, both gelu forms, silu and softplus
- * over a sweep of the whole float range by bit pattern plus dense grids where the approximations switch branches;
- * float64 exp, expm1, log, log1p, rsqrt, tanh and sigmoid (vector math) and silu and softplus (scalar libm) over
- * random values of every magnitude; and the IEEE edges (NaN, +-inf, +-0, subnormal results, overflow), which must
- * be exact.
+ * path: float32 exp, expm1, log, log1p, rsqrt, sin, cos, tanh, sigmoid, erf, both gelu forms, silu, softplus,
+ * logSigmoid, selu, elu and celu over a sweep of the whole float range by bit pattern plus dense grids where the
+ * approximations switch branches; float64 exp, expm1, log, log1p, rsqrt, tanh, sigmoid, selu, elu and celu (vector
+ * math) and silu, softplus and logSigmoid (scalar libm) over random values of every magnitude; and the IEEE edges
+ * (NaN, +-inf, +-0, subnormal results, overflow), which must be exact. elu and celu are binary (x, alpha): they run
+ * with the scalar parameter of PARAMETERS.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NativeDType } from '../../lib/backends/cpu/native.js';
@@ -21,6 +22,13 @@ const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / 
 /** The js kernels' forms (lib/backends/js/elementwise.ts): -inf gives NaN for silu, as x * sigmoid(x). */
 const silu = (x: number) => (x >= 0 ? x / (1 + Math.exp(-x)) : (x * Math.exp(x)) / (1 + Math.exp(x)));
 const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+/** min(x, 0) as ops.minimum: -0 gives +0, so elu(-0) = +0 as the composite alpha expm1(min(x, 0)) gave. */
+const belowZero = (x: number) => (x < 0 || x !== x ? x : 0);
+/** The parameter operand of the binary activations, exact in float32 (so the reference uses the kernel's alpha). */
+const PARAMETERS: Record<string, number> = { elu: 1.5, celu: 0.75 };
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+const elu = (x: number, alpha: number) => (x > 0 ? x : alpha * Math.expm1(belowZero(x)));
 const REFERENCE: Record<string, (x: number) => number> = {
   exp: Math.exp, expm1: Math.expm1, log: Math.log, log1p: Math.log1p, rsqrt: (x) => 1 / Math.sqrt(x), sin: Math.sin, cos: Math.cos, tanh: Math.tanh, sigmoid,
   // The js series returns +0 for -0; erf is odd, so -0 (as C's erf gives).
@@ -32,6 +40,10 @@ const REFERENCE: Record<string, (x: number) => number> = {
   },
   silu,
   softplus,
+  logSigmoid: (x) => -softplus(-x),
+  selu: (x) => SELU_SCALE * elu(x, SELU_ALPHA),
+  elu: (x) => elu(x, PARAMETERS.elu!),
+  celu: (x) => (x > 0 ? x : PARAMETERS.celu! * Math.expm1(belowZero(x) / PARAMETERS.celu!)),
 };
 /** A number as text, -0 included. */
 const show = (v: number) => (Object.is(v, -0) ? '-0' : String(v));
@@ -72,6 +84,11 @@ const FLOAT32_ULPS: Record<string, number> = {
   // 1.79 over every 13th float32 (avx512, avx2), 2.22 portable (no fmadd), near |x| = 0.01 where
   // log1p(t) of t = e^-|x| near 1 carries exp's rounding of t.
   softplus: 2.5,
+  // The composites made primitives keep their bits (vector_math.h); measured over every 1009th float32 and the grids:
+  logSigmoid: 2.5, // -softplus(-x), softplus's bound: 1.68 (avx512, avx2), 2.03 portable, near x = -0.04
+  selu: 2.5, // scale (alpha expm1(x)), each product rounded: 1.86 (avx512, avx2), 1.97 portable
+  elu: 2, // alpha expm1(x), alpha = 1.5: 1.43 (avx512, avx2), 1.31 portable
+  celu: 2.5, // alpha expm1(x / alpha), alpha = 0.75: 1.75, the quotient's rounding carried through expm1
 };
 /** Where the ulp bound is asserted, when not everywhere. */
 const FLOAT32_DOMAIN: Record<string, (x: number) => boolean> = { geluTanh: (x) => x >= -5 };
@@ -79,7 +96,8 @@ const FLOAT32_DOMAIN: Record<string, (x: number) => boolean> = { geluTanh: (x) =
  * float64: the vector math's error plus the reference's own (Math.* is within 1 ulp); silu and softplus
  * are libm's exp and log1p in the js kernel's forms, so the two exps' own difference.
  */
-const FLOAT64_ULPS: Record<string, number> = { exp: 4, expm1: 4, log: 4, log1p: 4, rsqrt: 4, tanh: 4, sigmoid: 4, silu: 4, softplus: 4 };
+// logSigmoid, selu, elu, celu: 2.00, 3.00, 2.00, 2.00 (every path).
+const FLOAT64_ULPS: Record<string, number> = { exp: 4, expm1: 4, log: 4, log1p: 4, rsqrt: 4, tanh: 4, sigmoid: 4, silu: 4, softplus: 4, logSigmoid: 4, selu: 4, elu: 4, celu: 4 };
 /**
  * float64 silu below -708: e^x is subnormal, so x e^x keeps only its bits (in js as in libm) and the two
  * exps' last-bit difference grows by |x|; float32 never gets there (its results are 0 from -109).
@@ -105,13 +123,21 @@ interface Worst {
   want: number;
 }
 
+/** `op` run natively on x (with its scalar parameter, for the binary activations): the result's values. */
+function runOp(op: string, x: ReturnType<typeof native.createTensor>, dtype: NativeDType): Float32Array | Float64Array {
+  const parameter = op in PARAMETERS ? native.createTensor((dtype === 'float32' ? Float32Array : Float64Array).of(PARAMETERS[op]!), [], dtype) : null;
+  const [out] = native.runKernel(op, parameter ? [x, parameter] : [x]);
+  const got = out!.read() as Float32Array | Float64Array;
+  out!.dispose();
+  parameter?.dispose();
+  return got;
+}
+
 /** Runs `op` natively on `inputs` and returns the largest ulp error against the reference. */
 function worstError(op: string, inputs: Float32Array | Float64Array, dtype: NativeDType): Worst {
   const x = native.createTensor(inputs, [inputs.length], dtype);
-  const [out] = native.runKernel(op, [x]);
-  const got = out!.read();
+  const got = runOp(op, x, dtype);
   x.dispose();
-  out!.dispose();
   const reference = REFERENCE[op]!;
   const worst: Worst = { ulps: 0, x: NaN, got: NaN, want: NaN };
   for (let i = 0; i < inputs.length; i++) {
@@ -199,6 +225,12 @@ const EDGES: Record<string, number[]> = {
   silu: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 1e-40, -1e-40, 5e-324, -5e-324, 3.4e38, -3.4e38, -20, -87.4, -100, -105, -110, -126, -127, -200, -1e30, 20, 67, 100, 1e30, -700, -745, -800],
   // -87.4 and below: subnormal results, e^x itself; -104 and below: +0; exp's clamp at +-104.
   softplus: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, -1e-40, 5e-324, 3.4e38, -3.4e38, -20, -87.4, -100, -103, -104, -105, -1e30, 1e30, 17, 20, 88, 104, 105, -700, -745, -800, 800],
+  logSigmoid: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 1e-40, -5e-324, 3.4e38, -3.4e38, 20, 87.4, 100, 103, 104, 105, 1e30, -1e30, -17, -20, -88, -104, -105, 700, 745, 800, -800],
+  // Tiny negative x: expm1(x) = x exactly (no 1 - e^x cancellation), subnormal and -0 -> +0 (the composite's
+  // min(x, 0)) included; the expm1 clamps (-18 float32, -40 float64) where the result is -alpha.
+  selu: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, -1e-40, -1e-30, -1e-7, 5e-324, -5e-324, -1e-300, 3.4e38, -3.4e38, -17.9, -18, -19, -39, -41, -800, 1e30, 1e300],
+  elu: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, -1e-40, -1e-30, -1e-7, 5e-324, -5e-324, -1e-300, 3.4e38, -3.4e38, -17.9, -18, -19, -39, -41, -800, 1e30, 1e300],
+  celu: [NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, -1e-40, -1e-30, -1e-7, 5e-324, -5e-324, -1e-300, 3.4e38, -3.4e38, -13.4, -13.5, -14, -30, -31, -800, 1e30, 1e300],
 };
 
 describe.each(isas)('vector math on the %s path', (isa) => {
@@ -238,8 +270,7 @@ describe.each(isas)('vector math on the %s path', (isa) => {
         const Array_ = dtype === 'float32' ? Float32Array : Float64Array;
         const xs = Array_.from(inputs);
         const x = native.createTensor(xs, [xs.length], dtype);
-        const [out] = native.runKernel(op, [x]);
-        const got = Array.from(out!.read());
+        const got = Array.from(runOp(op, x, dtype));
         xs.forEach((input, i) => {
           const exact = REFERENCE[op]!(input);
           const want = dtype === 'float32' ? Math.fround(exact) : exact;
@@ -250,7 +281,6 @@ describe.each(isas)('vector math on the %s path', (isa) => {
           expect(ok, `${dtype} ${op}(${show(input)}) = ${show(got[i]!)}, want ${show(want)}`).toBe(true);
         });
         x.dispose();
-        out!.dispose();
       }
     }
   });
@@ -264,15 +294,22 @@ describe.each(isas)('vector math on the %s path', (isa) => {
         const row = Array.from({ length: 150 }, (_, i) => values[i % values.length]!);
         const Array_ = dtype === 'float32' ? Float32Array : Float64Array;
         const x = native.createTensor(Array_.from(row), [row.length], dtype);
-        const [out] = native.runKernel(op, [x]);
-        const got = Array.from(out!.read());
+        const got = Array.from(runOp(op, x, dtype));
         for (let i = 0; i < row.length; i++) {
           expect(got[i], `${dtype} ${op} element ${i} differs from element ${i % values.length}`).toBe(got[i % values.length]);
         }
         const single = native.createTensor(Array_.from([values[2]!]), [], dtype);
-        const [one] = native.runKernel(op, [single]);
-        expect(one!.read()[0], `${dtype} ${op} of a scalar`).toBe(got[2]);
-        for (const t of [x, out!, single, one!]) t.dispose();
+        expect(runOp(op, single, dtype)[0], `${dtype} ${op} of a scalar`).toBe(got[2]);
+        if (op in PARAMETERS) {
+          // The parameter as a whole row (both operands strided) and x as the broadcast scalar.
+          const parameters = native.createTensor(Array_.from(row, () => PARAMETERS[op]!), [row.length], dtype);
+          const [full] = native.runKernel(op, [x, parameters]);
+          expect(Array.from(full!.read()), `${dtype} ${op} with a row of parameters`).toEqual(got);
+          const [broadcast] = native.runKernel(op, [single, parameters]);
+          expect(Array.from(broadcast!.read()), `${dtype} ${op} of a scalar x against a row of parameters`).toEqual(row.map(() => got[2]));
+          for (const t of [parameters, full!, broadcast!]) t.dispose();
+        }
+        for (const t of [x, single]) t.dispose();
       }
     }
   });

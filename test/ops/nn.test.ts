@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as keras from '../../lib/index.js';
 import type { Tensor } from '../../lib/index.js';
 import { checkGrad, expectClose, randomTensor } from '../helpers.js';
-import { setBackend } from '../../lib/engine.js';
+import { run1, setBackend } from '../../lib/engine.js';
 import { isNativeAvailable } from '../../lib/backends/cpu/native.js';
 const { ops } = keras;
 
@@ -49,6 +49,60 @@ describe('activations at known points', () => {
       }
     });
   }
+
+  for (const backend of ['js', ...(isNativeAvailable() ? ['cpu'] : [])]) {
+    it(`the activation primitives that were composites on ${backend}: the composites' values and IEEE edges`, () => {
+      setBackend(backend);
+      try {
+        const same = (got: Tensor, want: number[], what: string) =>
+          Array.from(got.dataSync()).forEach((g, i) => expect(Object.is(g, want[i]), `${what} element ${i}: ${g}, want ${want[i]}`).toBe(true));
+        const f32 = (v: number[]) => ops.convertToTensor(v, 'float32');
+        const edges = [NaN, -Infinity, Infinity, -0, 0];
+        // relu6 keeps NaN (as relu, torch and jax; the where-based composite gave 0) and gives +0 for -0.
+        for (const t of [f32(edges), f64(edges)]) same(ops.relu6(t), [NaN, 0, 6, 0, 0], `${t.dtype} relu6`);
+        same(ops.relu6(f32([-1, 5.5, 6, 6.5, 1e-45])), [0, 5.5, 6, 6, Math.fround(1e-45)], 'float32 relu6');
+        const ri = ops.relu6(ops.convertToTensor(new Int32Array([-7, 0, 3, 6, 9, 2147483647, -2147483648])));
+        expect(ri.dtype).toBe('int32');
+        same(ri, [0, 0, 3, 6, 6, 6, 0], 'int32 relu6');
+        const rb = ops.relu6(ops.convertToTensor([true, false], 'bool'));
+        expect(rb.dtype).toBe('int32');
+        same(rb, [1, 0], 'bool relu6');
+        // hardSigmoid: NaN now kept (via relu6); hardSilu(-inf) = -inf * 0 = NaN as x * hardSigmoid(x).
+        same(ops.hardSigmoid(f32(edges)), [NaN, 0, 1, 0.5, 0.5], 'float32 hardSigmoid');
+        same(ops.hardSilu(f64(edges)), [NaN, NaN, Infinity, -0, 0], 'float64 hardSilu');
+        // x + 3 rounds first (2.9999998 + 3 = 6 in float32), then the quotient: the composite's bits.
+        same(ops.hardSigmoid(f32([2.9999998, -2.9999998, 1e-8])), [1, Math.fround(Math.fround(Math.fround(-2.9999998) + 3) / 6), 0.5], 'float32 hardSigmoid roundings');
+        same(ops.hardSilu(f32([1.1])), [Math.fround(Math.fround(1.1) * Math.fround(Math.fround(Math.fround(1.1) + 3) / 6))], 'float32 hardSilu(1.1)');
+        same(ops.softsign(f32([...edges, 1e30, 0.1])), [NaN, NaN, NaN, -0, 0, 1, Math.fround(Math.fround(0.1) / Math.fround(1 + Math.fround(0.1)))], 'float32 softsign');
+        same(ops.logSigmoid(f32([NaN, -Infinity, Infinity, 100, -100])), [NaN, -Infinity, -0, Math.fround(-Math.exp(-100)), -100], 'float32 logSigmoid');
+        // elu and celu: min(x, 0) first, so -0 gives +0 and +inf never reaches expm1; tiny negative x keeps its bits
+        // (expm1(x) = x, no 1 - e^x cancellation); -inf gives -alpha.
+        same(ops.elu(f32([...edges, -1e-30, -1e-45, -100]), 1.5), [NaN, -1.5, Infinity, 0, 0, Math.fround(Math.fround(-1e-30) * 1.5), Math.fround(-1e-45) * 2, -1.5], 'float32 elu');
+        same(ops.elu(f64([-1e-300, -5e-324, -800]), 0.5), [-5e-301, -0, -0.5], 'float64 elu');
+        same(ops.celu(f32([...edges, -1e-30]), 0.5), [NaN, -0.5, Infinity, 0, 0, Math.fround(-1e-30)], 'float32 celu');
+        same(ops.selu(f32([-Infinity, -0, 1])), [Math.fround(Math.fround(-1.6732632423543772) * Math.fround(1.0507009873554805)), 0, Math.fround(1.0507009873554805)], 'float32 selu');
+        // leakyRelu: x >= 0 keeps x, so -0 stays -0; NaN * slope is NaN.
+        same(ops.leakyRelu(f32([...edges, -2, 1e-45]), 0.25), [NaN, -Infinity, Infinity, -0, 0, -0.5, Math.fround(1e-45)], 'float32 leakyRelu');
+        expect(ops.elu(ops.convertToTensor([1, -2], 'int32')).dtype).toBe('float32'); // ints become floatx, as before
+        expect(ops.leakyRelu([1, -2]).dtype).toBe('float32');
+      } finally {
+        setBackend('js');
+      }
+    });
+  }
+
+  it('the binary activations differentiate in their parameter too; the kinks take the composites\' one-sided slopes', () => {
+    const x = randomTensor([2, 5], 3, -3, 3);
+    for (const op of ['elu', 'celu', 'leakyRelu']) checkGrad((t, a) => run1(op, [t, a]), [x, f64(0.7)]);
+    const at = (fn: (t: Tensor) => Tensor, xs: number[]) => Array.from((keras.grad((t: Tensor) => ops.sum(fn(t)))(f64(xs)) as Tensor).dataSync());
+    expect(at(ops.relu6, [0, 6, 3, NaN])).toEqual([0, 0, 1, 0]);
+    expect(at(ops.hardSigmoid, [-3, 3, 0])).toEqual([0, 0, 1 / 6]);
+    expect(at(ops.hardSilu, [-3, 3, 0])).toEqual([0, 1, 0.5]);
+    expect(at((t) => ops.leakyRelu(t, 0.25), [0, -1])).toEqual([1, 0.25]);
+    expect(at((t) => ops.elu(t, 1.5), [0, 1])).toEqual([1.5, 1]);
+    expect(at((t) => ops.celu(t, 2), [0])).toEqual([1]);
+    expect(at(ops.softsign, [0])).toEqual([1]);
+  });
 
   it('gelu: tanh approximation by default, exact erf form with approximate=false', () => {
     expectClose(ops.gelu([1, -0.5, 0]), [0.8411919906082768, -0.15428599017485606, 0]);

@@ -85,6 +85,27 @@ function binary(a: Domain, b: Domain, opts: { int?: boolean; intB?: Domain; larg
   return cases;
 }
 
+/**
+ * An activation of x with its parameter as the second operand (leakyRelu, elu, celu): a scalar of x's dtype as
+ * ops.nn passes it, a row of parameters, a scalar x, both float dtypes, tails, size 0, special and tiny values.
+ */
+function activation(parameter: Domain): OpCase[] {
+  return [
+    { inputs: [x([3, 4], f32, 'any', 3), x([], f32, parameter)] },
+    { inputs: [x([2, 1, 5], f64, 'any', 3), x([], f64, parameter)] },
+    { inputs: [x([67], f32, 'any', 3), x([], f32, parameter)] },
+    { inputs: [x([33], f64, 'any', 3), x([33], f64, parameter)] },
+    { inputs: [x([37], f32, 'any', 3), x([37], f32, parameter)] },
+    { inputs: [x([], f32), x([5], f32, parameter)] },
+    { inputs: [x([2, 0, 3], f32), x([], f32, parameter)] },
+    { inputs: [x([16], f32, 'special'), x([], f32, parameter)], grad: false },
+    { inputs: [x([16], f64, 'special'), x([], f64, parameter)], grad: false },
+    { inputs: [x([19], f32, 'any', 1e-30), x([], f32, parameter)], grad: false },
+    { inputs: [x([19], f64, 'any', 1e-300), x([], f64, parameter)], grad: false },
+    { inputs: [x([47], f32, 'any', 30), x([], f32, parameter)], grad: false },
+  ];
+}
+
 const compare = (): OpCase[] => [
   ...binary('int', 'int', { large: false }),
   { inputs: [x([2, 3], 'bool', 'bool'), x([3], 'bool', 'bool')] },
@@ -202,6 +223,13 @@ export const CASES: Record<string, OpCase[]> = {
   silu: [...unaryFloat('any'), { inputs: [x([47], f32, 'any', 60)], grad: false }, { inputs: [x([47], f64, 'any', 400)], grad: false }],
   softplus: [...unaryFloat('any'), { inputs: [x([47], f32, 'any', 60)], grad: false }, { inputs: [x([47], f64, 'any', 400)], grad: false }],
   relu: [...unarySame(), { inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }],
+  // The composite activations made primitives; x in [-8, 8) or [-6, 6) crosses their kinks (0 and 6; -3 and 3).
+  relu6: [...unarySame(), { inputs: [x([37], f32, 'any', 4)] }, { inputs: [x([21], f64, 'any', 4)] }, { inputs: [x([3, 5], i32, { values: [-7, 0, 3, 6, 9, 2] })] }],
+  hardSigmoid: [...unaryFloat('any'), { inputs: [x([37], f32, 'any', 3)] }, { inputs: [x([21], f64, 'any', 3)] }],
+  hardSilu: [...unaryFloat('any'), { inputs: [x([37], f32, 'any', 3)] }, { inputs: [x([21], f64, 'any', 3)] }],
+  softsign: unaryFloat('any'),
+  logSigmoid: [...unaryFloat('any'), { inputs: [x([47], f32, 'any', 60)], grad: false }, { inputs: [x([47], f64, 'any', 400)], grad: false }],
+  selu: [...unaryFloat('any'), { inputs: [x([47], f32, 'any', 30)], grad: false }, { inputs: [x([47], f64, 'any', 30)], grad: false }],
   isnan: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],
   isinf: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],
   isfinite: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],
@@ -218,6 +246,9 @@ export const CASES: Record<string, OpCase[]> = {
   maximum: binary('distinct', 'distinct'),
   minimum: binary('distinct', 'distinct'),
   arctan2: binary('any', 'any', { int: false }),
+  leakyRelu: activation({ values: [0.2, 0.01, 1.5] }),
+  elu: activation('positive'),
+  celu: activation('positive'),
   equal: compare(),
   notEqual: compare(),
   less: compare(),

@@ -1,7 +1,8 @@
 /**
  * The cpu backend's native graph executor against the js backend's interpreted
  * graphs: the same traced graphs (an MLP train step with Adam, a fused elementwise
- * chain with a variable update, a silu/softplus chain trained with SGD, a conv + pooling
+ * chain with a variable update, a silu/softplus chain and a chain of the other activation primitives
+ * (relu6, hardSigmoid, hardSilu, softsign, logSigmoid, selu, leakyRelu, elu, celu) trained with SGD, a conv + pooling
  * train step) give the same values
  * within the graph tolerances, in float32 and float64, with runSync and run.
  */
@@ -90,6 +91,29 @@ const CASES: Case[] = [
         const loss = tape.record(() => ops.mean(ops.softplus(ops.subtract(ops.silu(ops.add(ops.multiply(x, vars[0].value), vars[1].value)), 0.5))));
         tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, 0.5))));
         return [loss, ops.softplus(ops.silu(ops.multiply(x, 40)))];
+      },
+    }),
+  },
+  {
+    // The activations that were where-based composites, now primitives the planner fuses (the binary ones
+    // with their scalar parameter operand), forward and through their gradient rules.
+    name: 'activation primitives chain trained with SGD',
+    dtypes: ['float32', 'float64'],
+    feeds: [{ shape: [32, 40] }],
+    params: [[32, 40], [40]],
+    step: (vars) => ({
+      extra: [],
+      fn: (x) => {
+        const tape = new keras.GradientTape({ watchAccessedVariables: false });
+        tape.watch(...vars);
+        const h = (t: Tensor) => ops.add(ops.multiply(ops.multiply(t, vars[0].value), 4), vars[1].value);
+        const loss = tape.record(() => {
+          const a = ops.add(ops.relu6(ops.multiply(h(x), 3)), ops.hardSilu(ops.elu(h(x), 0.7)));
+          const b = ops.multiply(ops.softsign(ops.leakyRelu(a, 0.1)), ops.selu(ops.celu(ops.subtract(a, 2), 1.3)));
+          return ops.mean(ops.add(ops.logSigmoid(b), ops.hardSigmoid(b)));
+        });
+        tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, 0.5))));
+        return [loss, ops.hardSigmoid(ops.relu6(ops.multiply(x, 40)))];
       },
     }),
   },

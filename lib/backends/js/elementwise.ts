@@ -33,10 +33,24 @@ function softplus(x: number): number {
   return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
 }
 
-const helpers = { erf, erfinv, floorMod, roundHalfEven, gelu, geluTanh, silu, softplus };
+/** relu6: min(max(x, 0), 6), NaN kept (as relu). */
+function relu6(x: number): number {
+  return x > 6 ? 6 : x > 0 || x !== x ? x : 0;
+}
+
+/** min(x, 0) as ops.minimum: NaN kept, and -0 gives +0 (so elu(-0) = +0, as the composite). */
+function belowZero(x: number): number {
+  return x < 0 || x !== x ? x : 0;
+}
+
+const helpers = { erf, erfinv, floorMod, roundHalfEven, gelu, geluTanh, silu, softplus, relu6, belowZero };
 type Helpers = typeof helpers;
 
-/** Scalar expressions over `a` (and `b`); `h` holds the helpers above. */
+/**
+ * Scalar expressions over `a` (and `b`); `h` holds the helpers above. R(v) rounds an
+ * intermediate to the output's type (Math.fround for float32, nothing for float64): the
+ * activations that were compositions keep the composites' roundings, step by step.
+ */
 const UNARY: Record<string, string> = {
   negative: '-a',
   abs: 'Math.abs(a)',
@@ -72,6 +86,13 @@ const UNARY: Record<string, string> = {
   silu: 'h.silu(a)',
   softplus: 'h.softplus(a)',
   relu: 'a > 0 || a !== a ? a : 0',
+  relu6: 'h.relu6(a)',
+  hardSigmoid: 'h.relu6(R(a + 3)) / 6',
+  hardSilu: 'a * R(h.relu6(R(a + 3)) / 6)',
+  softsign: 'a / R(Math.abs(a) + 1)',
+  logSigmoid: '-h.softplus(-a)',
+  // scale elu(x, alpha), the constants of lib/ops/elementwise.ts (and the native kernel).
+  selu: '(a > 0 ? a : R(R(Math.expm1(h.belowZero(a))) * R(1.6732632423543772))) * R(1.0507009873554805)',
   isnan: 'a !== a ? 1 : 0',
   isinf: 'a === Infinity || a === -Infinity ? 1 : 0',
   isfinite: 'Number.isFinite(a) ? 1 : 0',
@@ -89,6 +110,9 @@ const BINARY: Record<string, string> = {
   maximum: 'a > b || a !== a ? a : b',
   minimum: 'a < b || a !== a ? a : b',
   arctan2: 'Math.atan2(a, b)',
+  leakyRelu: 'a >= 0 ? a : a * b',
+  elu: 'a > 0 ? a : R(Math.expm1(h.belowZero(a))) * b',
+  celu: 'a > 0 ? a : R(Math.expm1(R(h.belowZero(a) / b))) * b',
   equal: 'a === b ? 1 : 0',
   notEqual: 'a !== b ? 1 : 0',
   less: 'a < b ? 1 : 0',
@@ -146,26 +170,40 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   return outShape.map((_, i) => (i < offset || shape[i - offset] === 1 ? 0 : strides[i - offset]));
 }
 
+/** `expr` for results of `dtype`: R( rounds to float32 there and is a plain parenthesis otherwise. */
+function forDType(expr: string, dtype: string): string {
+  return expr.replaceAll('R(', dtype === 'float32' ? 'Math.fround(' : '(');
+}
+
 function unaryKernel(expr: string): Kernel {
-  const loop = unaryLoop(expr);
+  const loop = unaryLoop(forDType(expr, 'float64'));
+  const loop32 = expr.includes('R(') ? unaryLoop(forDType(expr, 'float32')) : loop;
   return (inputs: Tensor[], _attrs, [out]: OutputSpec[]) => {
     const res = allocate(out.dtype, sizeOf(out.shape));
-    loop(valuesOf(inputs[0]), res, helpers);
+    (out.dtype === 'float32' ? loop32 : loop)(valuesOf(inputs[0]), res, helpers);
     return [new JsStorage(res)];
   };
 }
 
-function naryKernel(expr: string, arity: number): Kernel {
-  const loop = naryLoop(expr, arity);
-  const same = new Function('ins', 'out', 'h', `
+type SameLoop = (ins: TypedArray[], out: TypedArray, h: Helpers) => void;
+
+function sameLoop(expr: string, arity: number): SameLoop {
+  return new Function('ins', 'out', 'h', `
     ${['a', 'b', 'c'].slice(0, arity).map((v, k) => `const d${k} = ins[${k}];`).join(' ')}
     for (let i = 0, n = out.length; i < n; i++) { ${['a', 'b', 'c'].slice(0, arity).map((v, k) => `const ${v} = d${k}[i];`).join(' ')} out[i] = ${expr}; }
-  `) as (ins: TypedArray[], out: TypedArray, h: Helpers) => void;
+  `) as SameLoop;
+}
+
+function naryKernel(expr: string, arity: number): Kernel {
+  const loops = (dtype: string) => ({ general: naryLoop(forDType(expr, dtype), arity), same: sameLoop(forDType(expr, dtype), arity) });
+  const wide = loops('float64');
+  const narrow = expr.includes('R(') ? loops('float32') : wide;
   return (inputs: Tensor[], _attrs, [out]: OutputSpec[]) => {
     const res = allocate(out.dtype, sizeOf(out.shape));
     const data = inputs.map(valuesOf);
+    const { general, same } = out.dtype === 'float32' ? narrow : wide;
     if (data.every((d) => d.length === res.length) && inputs.every((t) => t.shape.length === out.shape.length)) same(data, res, helpers);
-    else loop(data, res, out.shape, inputs.map((t) => broadcastStrides(t.shape, out.shape)), helpers);
+    else general(data, res, out.shape, inputs.map((t) => broadcastStrides(t.shape, out.shape)), helpers);
     return [new JsStorage(res)];
   };
 }

@@ -532,6 +532,68 @@ inline Reg<V> softplus(Reg<V> x) {
   return V::add(V::at_least(x, V::zero()), log1p_t);
 }
 
+// The composite activations of ops.nn as one pass each, in V's own precision with the
+// composite's own roundings (each step below is one correctly rounded operation of T, in the
+// composite's order), so they give its bits exactly; elu, celu and selu take expm1 above,
+// the composite's expm1. NaN propagates through every form.
+
+// log(sigmoid(x)) = -softplus(-x) (negation is exact, so the bits of the three-pass form).
+template <class V>
+inline Reg<V> log_sigmoid(Reg<V> x) {
+  using T = typename V::T;
+  const Reg<V> minus_one = V::set1(T(-1));
+  return V::mul(softplus<V>(V::mul(x, minus_one)), minus_one);
+}
+
+// relu6(x + 3) / 6: x + 3, clamped to [0, 6] (NaN kept), then / 6.
+template <class V>
+inline Reg<V> hard_sigmoid(Reg<V> x) {
+  using T = typename V::T;
+  const Reg<V> six = V::set1(T(6));
+  return V::div(V::pick_min(V::pick_max(V::add(x, V::set1(T(3))), V::zero()), six), six);
+}
+
+// x hard_sigmoid(x) (-inf gives -inf * 0 = NaN, as the composite).
+template <class V>
+inline Reg<V> hard_silu(Reg<V> x) {
+  return V::mul(x, hard_sigmoid<V>(x));
+}
+
+// x / (1 + |x|) (+-inf gives NaN, as the composite).
+template <class V>
+inline Reg<V> softsign(Reg<V> x) {
+  using T = typename V::T;
+  return V::div(x, V::add(V::abs(x), V::set1(T(1))));
+}
+
+// x >= 0 ? x : slope x (-0 stays -0).
+template <class V>
+inline Reg<V> leaky_relu(Reg<V> x, Reg<V> slope) {
+  return V::select_less(x, V::zero(), V::mul(x, slope), x);
+}
+
+// x > 0 ? x : alpha expm1(min(x, 0)); min(x, 0) keeps expm1 from overflowing in the unused
+// lanes, and min(-0, 0) = +0 makes elu(-0) = +0 as the composite.
+template <class V>
+inline Reg<V> elu(Reg<V> x, Reg<V> alpha) {
+  const Reg<V> below = V::mul(expm1<V>(V::pick_min(x, V::zero())), alpha);
+  return V::select_less(V::zero(), x, x, below);
+}
+
+// x > 0 ? x : alpha expm1(min(x, 0) / alpha).
+template <class V>
+inline Reg<V> celu(Reg<V> x, Reg<V> alpha) {
+  const Reg<V> below = V::mul(expm1<V>(V::div(V::pick_min(x, V::zero()), alpha)), alpha);
+  return V::select_less(V::zero(), x, x, below);
+}
+
+// scale elu(x, alpha) with the self-normalizing constants (ops.nn.selu's, rounded to T).
+template <class V>
+inline Reg<V> selu(Reg<V> x) {
+  using T = typename V::T;
+  return V::mul(elu<V>(x, V::set1(T(1.6732632423543772))), V::set1(T(1.0507009873554805)));
+}
+
 // r with the lanes where |x| > limit (inf and NaN too) replaced by scalar(x) in double,
 // rounded to T (the scalar path's own result), for the range a vector reduction does not
 // cover. Lane by lane, so a value's result never depends on its neighbours; the check is
