@@ -4,7 +4,7 @@
  * and the composite it replaced), normalization training steps, and the rest of the op surface (exact unary
  * ops, log/log1p/rsqrt/sin, broadcasting, comparisons, where, casts, fills, argmax, cumsum, transpose, slice,
  * silu, softplus and the other activation primitives: relu6, hardSigmoid, hardSilu, softsign, logSigmoid, selu,
- * leakyRelu, elu, celu) on a 4096x4096 float32
+ * leakyRelu, elu, celu, hardTanh) on a 4096x4096 float32
  * tensor (64 MiB, far larger than L2), on the `cpu` and `js` backends, as a ratio of
  * the copy bandwidth measured in this run; numpy beside them when importable.
  *
@@ -180,6 +180,7 @@ function moreOpCases(): OpCase[] {
     { name: 'leakyRelu (primitive)', bytes: unary, run: (x) => ops.leakyRelu(x), note: 'leakyRelu, elu, celu: binary primitives, the parameter a scalar operand' },
     { name: 'elu (primitive)', bytes: unary, run: (x) => ops.elu(x) },
     { name: 'celu (primitive)', bytes: unary, run: (x) => ops.celu(x) },
+    { name: 'hardTanh (primitive)', bytes: unary, run: (x) => ops.hardTanh(x), note: 'hardTanh: a unary primitive (was two wheres)' },
   ];
 }
 

@@ -106,6 +106,8 @@ const UNARY: Record<string, UnarySpec> = {
   },
   // x / (1 + |x|) (ops.softsign): 1 / (1 + |x|)^2.
   softsign: { kind: 'float', grad: (x, y, dy) => divide(dy, square(add(abs(x), 1))) },
+  // min(max(x, -1), 1) (ops.hardTanh), NaN and -0 kept: slope 1 on [-1, 1] (the kinks included) and at NaN, as the where-based composite.
+  hardTanh: { kind: 'float', grad: (x, y, dy) => where(logicalOr(greater(x, 1), less(x, -1)), 0, dy) },
   // -softplus(-x) (ops.logSigmoid): sigmoid(-x).
   logSigmoid: { kind: 'float', grad: (x, y, dy) => multiply(dy, sigmoid(negative(x))) },
   // scale elu(x, alpha) (ops.selu): scale above 0, scale alpha e^x = y + scale alpha at and below.

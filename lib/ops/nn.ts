@@ -662,10 +662,9 @@ export function glu(x: TensorLike, axis?: number | { axis?: number }): Tensor {
   return multiply(first, sigmoid(second));
 }
 
-/** clip(x, -1, 1). */
+/** clip(x, -1, 1): one primitive (one pass; NaN and -0 kept, slope 1 on [-1, 1]). */
 export function hardTanh(x: TensorLike): Tensor {
-  const t = asFloat(x, 'hardTanh');
-  return where(greater(t, 1), 1, where(less(t, -1), -1, t));
+  return run1('hardTanh', [asFloat(x, 'hardTanh')]);
 }
 
 /** x where |x| > threshold (default 0.5), else 0. */

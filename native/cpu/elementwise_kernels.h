@@ -142,6 +142,7 @@ static inline double apply(UnaryOp op, double a) {
       return a > 0 ? a + __builtin_log1p(__builtin_exp(-a)) : __builtin_log1p(__builtin_exp(a));
     case UnaryOp::Relu: return a > 0 || a != a ? a : 0;  // NaN stays NaN; -0 gives +0
     case UnaryOp::Relu6: return a > 6 ? 6 : a > 0 || a != a ? a : 0;  // as relu, then at most 6
+    case UnaryOp::HardTanh: return a > 1 ? 1 : a < -1 ? -1 : a;  // NaN and -0 kept
     case UnaryOp::LogSigmoid:  // -softplus(-x) (float64; float32 runs vector_math)
       return a < 0 ? a - __builtin_log1p(__builtin_exp(a)) : -__builtin_log1p(__builtin_exp(-a));
     case UnaryOp::Isnan: return __builtin_isnan(a) ? 1 : 0;
@@ -217,6 +218,7 @@ static inline bool vector_unary(UnaryOp op, typename V::Reg x, typename V::Reg* 
     case UnaryOp::Reciprocal: *out = V::div(V::set1(1), x); return true;
     case UnaryOp::Relu: *out = V::pick_max(x, V::zero()); return true;
     case UnaryOp::Relu6: *out = V::pick_min(V::pick_max(x, V::zero()), V::set1(6)); return true;
+    case UnaryOp::HardTanh: *out = V::pick_min(V::pick_max(x, V::set1(-1)), V::set1(1)); return true;
     default: return false;
   }
 }
@@ -224,7 +226,7 @@ static inline bool vector_unary(UnaryOp op, typename V::Reg x, typename V::Reg* 
 constexpr bool has_vector_form(UnaryOp op) {
   return op == UnaryOp::Negative || op == UnaryOp::Abs || op == UnaryOp::Square || op == UnaryOp::Sqrt ||
          op == UnaryOp::Reciprocal || op == UnaryOp::Relu || op == UnaryOp::Relu6 || op == UnaryOp::Sign || op == UnaryOp::Floor ||
-         op == UnaryOp::Ceil;
+         op == UnaryOp::Ceil || op == UnaryOp::HardTanh;
 }
 
 // int32 ops whose double result always fits or wraps like int32 arithmetic: -(-2^31) and

@@ -18,8 +18,9 @@ namespace keras::kernels {
   X(arcsinh, Arcsinh, Float) X(arccosh, Arccosh, Float) X(arctanh, Arctanh, Float) X(floor, Floor, Float)    \
   X(ceil, Ceil, Float) X(erf, Erf, Float) X(erfinv, Erfinv, Float) X(sigmoid, Sigmoid, Float)                \
   X(gelu, Gelu, Float) X(geluTanh, GeluTanh, Float) X(silu, Silu, Float) X(softplus, Softplus, Float)      \
-  X(relu, Relu, Same) X(relu6, Relu6, Same) X(hardSigmoid, HardSigmoid, Float) X(hardSilu, HardSilu, Float)  \
-  X(softsign, Softsign, Float) X(logSigmoid, LogSigmoid, Float) X(selu, Selu, Float)                        \
+  X(relu, Relu, Same) X(relu6, Relu6, Same) X(hardSigmoid, HardSigmoid, Float)                              \
+  X(hardSilu, HardSilu, Float) X(softsign, Softsign, Float) X(logSigmoid, LogSigmoid, Float)                \
+  X(selu, Selu, Float) X(hardTanh, HardTanh, Float)                                                         \
   X(isnan, Isnan, Predicate) X(isinf, Isinf, Predicate) X(isfinite, Isfinite, Predicate)                    \
   X(logicalNot, LogicalNot, Logical)
 

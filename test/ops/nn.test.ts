@@ -81,6 +81,7 @@ describe('activations at known points', () => {
         same(ops.elu(f64([-1e-300, -5e-324, -800]), 0.5), [-5e-301, -0, -0.5], 'float64 elu');
         same(ops.celu(f32([...edges, -1e-30]), 0.5), [NaN, -0.5, Infinity, 0, 0, Math.fround(-1e-30)], 'float32 celu');
         same(ops.selu(f32([-Infinity, -0, 1])), [Math.fround(Math.fround(-1.6732632423543772) * Math.fround(1.0507009873554805)), 0, Math.fround(1.0507009873554805)], 'float32 selu');
+        same(ops.hardTanh(f32([...edges, -1.5, 0.25, 1, 1e30])), [NaN, -1, 1, -0, 0, -1, 0.25, 1, 1], 'float32 hardTanh');
         // leakyRelu: x >= 0 keeps x, so -0 stays -0; NaN * slope is NaN.
         same(ops.leakyRelu(f32([...edges, -2, 1e-45]), 0.25), [NaN, -Infinity, Infinity, -0, 0, -0.5, Math.fround(1e-45)], 'float32 leakyRelu');
         expect(ops.elu(ops.convertToTensor([1, -2], 'int32')).dtype).toBe('float32'); // ints become floatx, as before
@@ -102,6 +103,8 @@ describe('activations at known points', () => {
     expect(at((t) => ops.elu(t, 1.5), [0, 1])).toEqual([1.5, 1]);
     expect(at((t) => ops.celu(t, 2), [0])).toEqual([1]);
     expect(at(ops.softsign, [0])).toEqual([1]);
+    // hardTanh: slope 1 on [-1, 1] with its ends, and at NaN (the where-based composite passed dy through there).
+    expect(at(ops.hardTanh, [-1, 1, 0, 2, -2, NaN])).toEqual([1, 1, 1, 0, 0, 1]);
   });
 
   it('gelu: tanh approximation by default, exact erf form with approximate=false', () => {

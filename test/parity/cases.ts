@@ -228,6 +228,7 @@ export const CASES: Record<string, OpCase[]> = {
   hardSigmoid: [...unaryFloat('any'), { inputs: [x([37], f32, 'any', 3)] }, { inputs: [x([21], f64, 'any', 3)] }],
   hardSilu: [...unaryFloat('any'), { inputs: [x([37], f32, 'any', 3)] }, { inputs: [x([21], f64, 'any', 3)] }],
   softsign: unaryFloat('any'),
+  hardTanh: [...unaryFloat('any'), { inputs: [x([37], f32, 'any', 0.75)] }, { inputs: [x([21], f64, 'any', 0.75)] }],
   logSigmoid: [...unaryFloat('any'), { inputs: [x([47], f32, 'any', 60)], grad: false }, { inputs: [x([47], f64, 'any', 400)], grad: false }],
   selu: [...unaryFloat('any'), { inputs: [x([47], f32, 'any', 30)], grad: false }, { inputs: [x([47], f64, 'any', 30)], grad: false }],
   isnan: [{ inputs: [x([16], f32, 'special')] }, { inputs: [x([16], f64, 'special')] }, { inputs: [x([2, 0], f32)] }],

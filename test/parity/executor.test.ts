@@ -2,7 +2,7 @@
  * The cpu backend's native graph executor against the js backend's interpreted
  * graphs: the same traced graphs (an MLP train step with Adam, a fused elementwise
  * chain with a variable update, a silu/softplus chain and a chain of the other activation primitives
- * (relu6, hardSigmoid, hardSilu, softsign, logSigmoid, selu, leakyRelu, elu, celu) trained with SGD, a conv + pooling
+ * (relu6, hardSigmoid, hardSilu, softsign, logSigmoid, selu, hardTanh, leakyRelu, elu, celu) trained with SGD, a conv + pooling
  * train step) give the same values
  * within the graph tolerances, in float32 and float64, with runSync and run.
  */
@@ -110,7 +110,7 @@ const CASES: Case[] = [
         const loss = tape.record(() => {
           const a = ops.add(ops.relu6(ops.multiply(h(x), 3)), ops.hardSilu(ops.elu(h(x), 0.7)));
           const b = ops.multiply(ops.softsign(ops.leakyRelu(a, 0.1)), ops.selu(ops.celu(ops.subtract(a, 2), 1.3)));
-          return ops.mean(ops.add(ops.logSigmoid(b), ops.hardSigmoid(b)));
+          return ops.mean(ops.add(ops.logSigmoid(b), ops.hardSigmoid(ops.hardTanh(ops.multiply(b, 2)))));
         });
         tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, 0.5))));
         return [loss, ops.hardSigmoid(ops.relu6(ops.multiply(x, 40)))];

@@ -90,6 +90,7 @@ const UNARY: Record<string, string> = {
   hardSigmoid: 'h.relu6(R(a + 3)) / 6',
   hardSilu: 'a * R(h.relu6(R(a + 3)) / 6)',
   softsign: 'a / R(Math.abs(a) + 1)',
+  hardTanh: 'a > 1 ? 1 : a < -1 ? -1 : a',
   logSigmoid: '-h.softplus(-a)',
   // scale elu(x, alpha), the constants of lib/ops/elementwise.ts (and the native kernel).
   selu: '(a > 0 ? a : R(R(Math.expm1(h.belowZero(a))) * R(1.6732632423543772))) * R(1.0507009873554805)',
