@@ -216,6 +216,29 @@ describe('native graph executor', () => {
     }
   });
 
+  it('fuses the activation primitives, their scalar parameters included, into one pass', () => {
+    // Each was a where-based composite (bool intermediates) that the planner could not fuse.
+    const graph = keras.trace(
+      (a: Tensor) => {
+        const x = ops.multiply(a, 3);
+        const y = ops.add(ops.elu(ops.leakyRelu(ops.relu6(x), 0.1), 0.5), ops.hardSilu(ops.celu(x, 0.75)));
+        return [ops.add(ops.softsign(ops.logSigmoid(y)), ops.hardTanh(ops.selu(ops.hardSigmoid(y))))];
+      },
+      [{ shape: [null, 70] }],
+    );
+    const a = rand([40, 70], 9, 'float32', 2); // 2800 elements: one full tile and a partial one
+    const exe = native(cpu.compile(graph));
+    const [out] = exe.runSync([a]);
+    const fused = exe.plan()!.groups.filter((g) => g.kind === 'fused');
+    expect(fused.map((g) => [...g.ops].sort())).toEqual([
+      ['add', 'add', 'celu', 'elu', 'hardSigmoid', 'hardSilu', 'hardTanh', 'leakyRelu', 'logSigmoid', 'multiply', 'relu6', 'selu', 'softsign'],
+    ]);
+    const ref = cpu.compile(graph, { executor: 'interpreted' }).runSync([a]);
+    expect(firstMismatch(out.dataSync(), ref[0].dataSync(), 0)).toBe(-1);
+    for (const t of [a, out, ...ref]) t.dispose();
+    exe.dispose();
+  });
+
   it('fuses with broadcast scalars, writes a fused chain into a dead input, and leaves broadcast rows and int ops unfused', () => {
     const graph = keras.trace(
       (a: Tensor, bias: Tensor, i: Tensor) => {
