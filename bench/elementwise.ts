@@ -170,6 +170,9 @@ function moreOpCases(): OpCase[] {
     { name: 'slice (left half)', bytes: N * F32, run: (x) => ops.slice(x, [0, 0], [ROWS, COLS / 2]), note: '[4096, 2048] of x, read and written' },
     { name: 'silu (primitive)', bytes: unary, run: (x) => ops.silu(x), note: 'silu and softplus are unary primitives (one pass; were compositions of sigmoid, multiply and of abs, exp, log1p, ..., one pass each)' },
     { name: 'softplus (primitive)', bytes: unary, run: (x) => ops.softplus(x) },
+    { name: 'dropout', bytes: unary, run: (x) => keras.random.dropout(x, 0.5, { seed: 42 }), note: 'keras.random: rate 0.5 (the dropout primitive: Philox uniforms, compare and scale in one pass); bytes x read, out written' },
+    { name: 'uniform', bytes: N * F32, run: () => keras.random.uniform([ROWS, COLS], { minval: -2, maxval: 3, seed: 42 }), note: 'bounds [-2, 3) (randomUniform with its scale and shift); bytes: out written' },
+    { name: 'normal', bytes: N * F32, run: () => keras.random.normal([ROWS, COLS], { seed: 42 }), note: 'Box-Muller; bytes: out written' },
   ];
 }
 

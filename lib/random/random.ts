@@ -6,7 +6,7 @@
 import { FLOATX, isFloat, parseDType, type DType } from '../dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { run1, tidy } from '../engine.js';
-import { defineOp } from '../ops/registry.js';
+import { defineOp, type Attrs } from '../ops/registry.js';
 import { convertToTensor, asFloat, type TensorLike } from '../ops/common.js';
 import { add, cast, clip, cos, divide, erfinv, floor, less, lessEqual, log, minimum, multiply, sin, sqrt, subtract, where, exp, zerosLike } from '../ops/elementwise.js';
 import { cumsum, max, sum } from '../ops/reduction.js';
@@ -23,19 +23,24 @@ import { optionalArgs } from '../utils/args.js';
  * randomUniform(seed[, like]) -> uniforms in [0, 1) of `shape` and float `dtype`.
  * `seed` is int32 [2], used as the Philox key (seed[0], seed[1]) as uint32. A `null` dim
  * in `shape` takes the size of the same dim of `like` (for unknown batch sizes).
+ * Optional `scale` and `shift` (numbers, rounded to `dtype`) give u * scale, then + shift,
+ * each rounded to `dtype`: `uniform`'s bounds in the same pass, as its composite rounds them.
  */
-defineOp<{ shape: Dim[]; dtype: DType }>({
+defineOp<{ shape: Dim[]; dtype: DType; scale?: number; shift?: number }>({
   name: 'randomUniform',
   category: 'random',
-  attrs: ['shape', 'dtype'],
+  attrs: ['shape', 'dtype', 'scale', 'shift'],
   random: true,
   nonDifferentiableInputs: [0, 1],
-  infer(inputs, { shape, dtype }) {
+  infer(inputs, { shape, dtype, scale, shift }) {
     const [seed, like] = inputs;
     if (inputs.length < 1 || inputs.length > 2) throw new ValueError(`randomUniform: expected a seed and an optional shape source, received ${inputs.length} inputs`);
     if (seed.dtype !== 'int32') throw new DTypeError(`randomUniform: seed must be int32 of shape (2,), received ${seed.dtype} ${fmtShape(seed.shape)}`);
     if (seed.shape.length !== 1 || (seed.shape[0] !== null && seed.shape[0] !== 2)) {
       throw new ShapeError(`randomUniform: seed must have shape (2,), received ${fmtShape(seed.shape)}`);
+    }
+    for (const [name, v] of [['scale', scale], ['shift', shift]] as const) {
+      if (v !== undefined && typeof v !== 'number') throw new ValueError(`randomUniform: ${name} must be a number, received ${String(v)}`);
     }
     const d = parseDType(dtype, 'randomUniform');
     if (d !== 'float32' && d !== 'float64') throw new DTypeError(`randomUniform: dtype must be float32 or float64, received ${d}`);
@@ -57,6 +62,29 @@ defineOp<{ shape: Dim[]; dtype: DType }>({
 function uniformBits(shape: Dim[], dtype: DType, seed: Tensor, like?: Tensor): Tensor {
   return run1('randomUniform', like ? [seed, like] : [seed], { shape, dtype });
 }
+
+/**
+ * dropout(x, seed) -> where(u < fl32(1 - rate), x / fl_d(1 - rate), 0), u the float32
+ * uniforms of seed over x's shape: `dropout` below with the full noise shape, in one pass.
+ * Its gradient is the same op on dy (same key, same mask), which is what the composite's
+ * where-then-divide gradient computes, bit for bit.
+ */
+defineOp<{ rate: number }>({
+  name: 'dropout',
+  category: 'random',
+  attrs: ['rate'],
+  random: true,
+  nonDifferentiableInputs: [1],
+  infer([x, seed], { rate }) {
+    if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new DTypeError(`dropout: inputs must be float32 or float64, received ${x.dtype}`);
+    if (seed.dtype !== 'int32' || seed.shape.length !== 1 || (seed.shape[0] !== null && seed.shape[0] !== 2)) {
+      throw new ShapeError(`dropout: seed must be int32 of shape (2,), received ${seed.dtype} ${fmtShape(seed.shape)}`);
+    }
+    if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new ValueError(`dropout: rate must be a number in [0, 1), received ${String(rate)}`);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  grad: ({ inputs: [, seed], attrs }, [dy]) => [run1('dropout', [dy!, seed], attrs), null],
+});
 
 // ---------------------------------------------------------------- argument helpers
 
@@ -102,9 +130,15 @@ export function uniform(shape: ShapeArg, minval?: TensorLike | UniformOptions, m
   const lo = o.minval ?? 0;
   const hi = o.maxval ?? 1;
   return tidy(() => {
-    const u = uniformBits(dims, d, drawSeed(o.seed, 'uniform'));
-    const range = typeof lo === 'number' && typeof hi === 'number' ? hi - lo : subtract(hi, lo);
-    return affine(u, range, lo);
+    const key = drawSeed(o.seed, 'uniform');
+    if (typeof lo === 'number' && typeof hi === 'number') {
+      // Number bounds: the affine inside the primitive, rounded as the composite rounds it.
+      const attrs: Attrs = { shape: dims, dtype: d };
+      if (hi - lo !== 1) attrs.scale = hi - lo;
+      if (lo !== 0) attrs.shift = lo;
+      return run1('randomUniform', [key], attrs);
+    }
+    return affine(uniformBits(dims, d, key), subtract(hi, lo), lo);
   });
 }
 
@@ -218,10 +252,12 @@ function dropoutImpl(x: Tensor, rate: number, o: DropoutOptions): Tensor {
     });
   }
   const key = drawSeed(o.seed, 'dropout');
-  const u = uniformBits(noise, 'float32', key, noise.includes(null) ? x : undefined);
   const keep = 1 - rate;
   // rate 1 drops everything; x / 0 would put NaN into the gradient.
   if (keep === 0) return zerosLike(x);
+  // A mask of x's own shape: the fused primitive, one pass.
+  if (noise.every((s, i) => s === x.shape[i])) return run1('dropout', [x, key], { rate });
+  const u = uniformBits(noise, 'float32', key, noise.includes(null) ? x : undefined);
   return where(less(u, keep), divide(x, keep), 0);
 }
 

@@ -1,15 +1,10 @@
-// avx512 instantiations of the Philox uniform fill (philox.h), 16 blocks per step.
+// avx512 instantiations of the random kernels (random_kernels.h), 16 Philox blocks per step.
 // Built with this ISA's flags; called only when it is the active path.
-#include "philox.h"
+#include "simd/simd_avx512.h"
+#include "random_kernels.h"
 
-namespace keras::cpu::philox {
+namespace keras::cpu::random {
 
-void uniform_f32_avx512(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, float* out, int64_t n) {
-  uniform_blocks<16>(b0, count, k0, k1, out, n);
-}
+const Kernels kRandomAvx512 = make_kernels<avx512::Isa, 16>();
 
-void uniform_f64_avx512(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, double* out, int64_t n) {
-  uniform_blocks<16>(b0, count, k0, k1, out, n);
-}
-
-}  // namespace keras::cpu::philox
+}  // namespace keras::cpu::random

@@ -1,5 +1,5 @@
-// The one random primitive, randomUniform (lib/random/random.ts; docs/random.md
-// is the bit-exact spec of its values).
+// The random primitives, randomUniform and dropout (lib/random/random.ts; docs/random.md
+// is the bit-exact spec of their values).
 #include <string>
 #include <vector>
 
@@ -47,8 +47,29 @@ std::vector<TensorSpec> infer_random_uniform(const std::vector<TensorSpec>& in, 
   return {{dtype, out}};
 }
 
+// dropout {rate}: inputs (x float32/float64, seed int32 (2,)); the output is x's shape and dtype.
+std::vector<TensorSpec> infer_dropout(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  const TensorSpec& x = in[0];
+  const TensorSpec& seed = in[1];
+  if (x.dtype != DType::Float32 && x.dtype != DType::Float64) {
+    throw OpError("DTypeError", std::string("dropout: inputs must be float32 or float64, received ") + engine::dtype_name(x.dtype));
+  }
+  if (seed.dtype != DType::Int32 || seed.shape.size() != 1 || seed.shape[0] != 2) {
+    throw OpError("ShapeError", std::string("dropout: seed must be int32 of shape (2,), received ") +
+                                    engine::dtype_name(seed.dtype) + " " + engine::format_shape(seed.shape));
+  }
+  const double rate = attrs.get_float("dropout", "rate", -1);
+  if (!(rate >= 0 && rate < 1)) {
+    throw OpError("ValueError", "dropout: rate must be a number in [0, 1), received " + std::to_string(rate));
+  }
+  return {{x.dtype, x.shape}};
+}
+
 }  // namespace
 
-void define_random_ops(KernelRegistry& registry) { registry.define_op("randomUniform", -1, infer_random_uniform); }
+void define_random_ops(KernelRegistry& registry) {
+  registry.define_op("randomUniform", -1, infer_random_uniform);
+  registry.define_op("dropout", 2, infer_dropout);
+}
 
 }  // namespace keras::kernels
