@@ -1,5 +1,5 @@
-// CPU kernels of the random primitives: randomUniform (with the affine of `uniform`'s bounds)
-// and dropout, the Philox4x32-10 stream of docs/random.md, bit-exact with the js backend.
+// CPU kernels of the random primitives: randomUniform and randomNormal (with the affine of
+// their bounds or mean and stddev) and dropout, the Philox4x32-10 stream of docs/random.md, bit-exact with the js backend.
 // Counter-based, so any range of elements is computed independently: the output is split
 // over the thread pool in ranges that start on a stream block.
 #include <algorithm>
@@ -40,20 +40,31 @@ void for_ranges(const kernels::KernelContext& ctx, const TensorView& seed, int64
   }, ctx.max_threads);
 }
 
-// randomUniform {shape, dtype, scale?, shift?}: u, then u * scale, then + shift.
-void random_uniform_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& in,
-                        const std::vector<TensorView>& out, const kernels::Attrs& attrs) {
+// A draw {shape, dtype, scale?, shift?}: the values, then * scale, then + shift.
+void draw(const char* op, random::UniformF32Fn f32, random::UniformF64Fn f64, const kernels::KernelContext& ctx,
+          const std::vector<TensorView>& in, const std::vector<TensorView>& out, const kernels::Attrs& attrs) {
   const TensorView& o = out[0];
-  const random::Kernels& k = active_kernels();
   const bool scaled = attrs.has("scale"), shifted = attrs.has("shift");
-  const double scale = attrs.get_float("randomUniform", "scale", 1), shift = attrs.get_float("randomUniform", "shift", 0);
+  const double scale = attrs.get_float(op, "scale", 1), shift = attrs.get_float(op, "shift", 0);
   if (o.dtype == engine::DType::Float64) {
     const random::Affine<double> a{scale, shift, scaled, shifted};
-    for_ranges(ctx, in[0], o.numel(), [&](const random::Range& r) { k.uniform_f64(r, a, o.as<double>() + r.first); });
+    for_ranges(ctx, in[0], o.numel(), [&](const random::Range& r) { f64(r, a, o.as<double>() + r.first); });
   } else {
     const random::Affine<float> a{float(scale), float(shift), scaled, shifted};
-    for_ranges(ctx, in[0], o.numel(), [&](const random::Range& r) { k.uniform_f32(r, a, o.as<float>() + r.first); });
+    for_ranges(ctx, in[0], o.numel(), [&](const random::Range& r) { f32(r, a, o.as<float>() + r.first); });
   }
+}
+
+void random_uniform_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& in,
+                        const std::vector<TensorView>& out, const kernels::Attrs& attrs) {
+  const random::Kernels& k = active_kernels();
+  draw("randomUniform", k.uniform_f32, k.uniform_f64, ctx, in, out, attrs);
+}
+
+void random_normal_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& in,
+                       const std::vector<TensorView>& out, const kernels::Attrs& attrs) {
+  const random::Kernels& k = active_kernels();
+  draw("randomNormal", k.normal_f32, k.normal_f64, ctx, in, out, attrs);
 }
 
 // dropout {rate}: inputs (x, seed).
@@ -83,6 +94,7 @@ void dropout_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView
 
 void register_random(kernels::KernelRegistry& registry) {
   registry.register_kernel("randomUniform", engine::Device::CPU, random_uniform_cpu);
+  registry.register_kernel("randomNormal", engine::Device::CPU, random_normal_cpu);
   registry.register_kernel("dropout", engine::Device::CPU, dropout_cpu);
 }
 

@@ -4,6 +4,8 @@
  * bit, on the js backend against the composite written out in ops, and on the native cpu
  * kernels against the js kernels, on every ISA path this machine has (odd sizes, tails of
  * the Philox blocks and of the vector registers, size 0 and 1, NaN and infinities).
+ * `randomNormal` (Box-Muller) is held to the ulp bounds docs/random.md states, against a
+ * float64 reference computed from the same uniforms.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as keras from '../../lib/index.js';
@@ -11,6 +13,7 @@ import * as random from '../../lib/random/index.js';
 import { getOp } from '../../lib/ops/registry.js';
 import { JsBackend } from '../../lib/backends/js/index.js';
 import { JsStorage } from '../../lib/backends/js/storage.js';
+import { boxMuller } from '../../lib/backends/js/random.js';
 import { Tensor } from '../../lib/tensor.js';
 import type { OutputSpec } from '../../lib/backends/backend.js';
 import type { Attrs } from '../../lib/ops/registry.js';
@@ -127,6 +130,78 @@ describe('uniform with bounds (js)', () => {
   });
 });
 
+/** Units in the last place of `v` as a float32 (`bits` 24) or float64 (53) value. */
+function ulp(v: number, bits: 24 | 53): number {
+  const a = Math.abs(v);
+  const minExp = bits === 24 ? -126 : -1022;
+  const e = a === 0 ? minExp : Math.max(Math.floor(Math.log2(a)), minExp);
+  return 2 ** (e - bits + 1);
+}
+
+/** Box-Muller of the key's uniforms in float64, straight from the formula (no quadrant folding). */
+function normalReference(n: number, dtype: Float, seed: number): Float64Array {
+  const u = random.uniform([n + (n % 2)], { seed, dtype }).dataSync();
+  const z = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = i >> 1;
+    const r = Math.sqrt(-2 * Math.log(1 - u[2 * k]));
+    z[i] = r * (i % 2 ? Math.sin(2 * Math.PI * u[2 * k + 1]) : Math.cos(2 * Math.PI * u[2 * k + 1]));
+  }
+  return z;
+}
+
+/** Largest |got - want| in ulps of want (`slack` absolute error of the reference forgiven), and where. */
+function maxUlps(got: ArrayLike<number>, want: ArrayLike<number>, bits: 24 | 53, slack = 0): { ulps: number; at: number } {
+  let worst = { ulps: 0, at: -1 };
+  for (let i = 0; i < want.length; i++) {
+    const e = Math.max(0, Math.abs(got[i] - want[i]) - slack) / ulp(want[i], bits);
+    if (!(e <= worst.ulps)) worst = { ulps: e, at: i };
+  }
+  return worst;
+}
+
+describe('randomNormal (js)', () => {
+  it('rounds the float64 Box-Muller of the same uniforms once (float32)', () => {
+    const n = 100001;
+    const z = data(random.normal([n], { seed: 11 }));
+    const u = random.uniform([n + 1], { seed: 11 }).dataSync();
+    for (let i = 0; i < n; i++) {
+      const want = Math.fround(boxMuller(u[i - (i % 2)], u[i - (i % 2) + 1])[i % 2]);
+      if (z[i] !== want) throw new Error(`element ${i} is ${z[i]}, fround of the float64 Box-Muller is ${want}`);
+    }
+    // The float64 evaluation is within 0.5 ulp + the formula reference's own error (a few 1e-16).
+    const worst = maxUlps(z, normalReference(n, 'float32', 11), 24, 1e-15);
+    expect(worst.ulps, `element ${worst.at}`).toBeLessThanOrEqual(0.5 + 1e-6);
+  });
+
+  it('float64: within 2 ulps of the formula, away from the zeros of cos and sin', () => {
+    const n = 20001;
+    const worst = maxUlps(data(random.normal([n], { seed: 12, dtype: 'float64' })), normalReference(n, 'float64', 12), 53, 4e-15);
+    expect(worst.ulps, `element ${worst.at}`).toBeLessThanOrEqual(2);
+  });
+
+  it('takes the quadrant exactly: u2 = k/4 gives an exact 0 beside +-r', () => {
+    // boxMuller(u1, 1/4): cos 0 exactly on the quadrant's axis.
+    for (const [u2, c, s] of [[0, 1, 0], [0.25, 0, 1], [0.5, -1, 0], [0.75, 0, -1]]) {
+      const [zc, zs] = boxMuller(0.5, u2);
+      const r = Math.sqrt(-2 * Math.log(0.5));
+      expect(Math.abs(zc)).toBe(Math.abs(r * c));
+      expect(Math.abs(zs)).toBe(Math.abs(r * s));
+      expect(Math.sign(zc) * Math.sign(c) >= 0 && Math.sign(zs) * Math.sign(s) >= 0).toBe(true);
+    }
+    // u1 = 0: radius 0.
+    expect(boxMuller(0, 0.3).map(Math.abs)).toEqual([0, 0]);
+  });
+
+  it('applies mean and stddev as * stddev then + mean, each rounded (as the composite)', () => {
+    for (const dtype of ['float32', 'float64'] as Float[]) {
+      const z = random.normal([5, 7], { seed: 3, dtype });
+      const y = random.normal([5, 7], { mean: 0.3, stddev: 2.5, seed: 3, dtype });
+      expectBitwise(dtype, data(y), data(ops.add(ops.multiply(z, 2.5), 0.3)));
+    }
+  });
+});
+
 // ------------------------------------------------------------------ native kernels
 
 const reason = nativeUnavailableReason();
@@ -163,6 +238,37 @@ describe.skipIf(reason !== null)(`native fused random kernels${reason ? ` (skipp
             expectBitwise(`${isa} ${dtype} ${JSON.stringify(shape)} rate ${rate}`, nativeRun('dropout', ins, { rate }), jsRun('dropout', ins, { rate }));
           }
         }
+      }
+    });
+
+    it('randomNormal is within 4 ulps of the float64 Box-Muller (float32) and of the js kernel (float64)', () => {
+      native.setIsa(isa);
+      for (const n of [0, 1, 2, 3, 31, 33, 1023, 1025, 8191, 70001, 1 << 18]) {
+        for (const dtype of ['float32', 'float64'] as Float[]) {
+          const ins = [seed(21, n)];
+          const got = nativeRun('randomNormal', ins, { shape: [n], dtype });
+          const js = jsRun('randomNormal', ins, { shape: [n], dtype });
+          // float32: the float64 Box-Muller of the same uniforms (js rounds it once); float64: the js kernel.
+          let want: Float64Array | Float32Array = js;
+          if (dtype === 'float32') {
+            const u = jsRun('randomUniform', ins, { shape: [n + (n % 2)], dtype });
+            want = Float64Array.from({ length: n }, (_, i) => boxMuller(u[i - (i % 2)], u[i - (i % 2) + 1])[i % 2]);
+          }
+          const worst = maxUlps(got, want, dtype === 'float32' ? 24 : 53);
+          expect(worst.ulps, `${isa} ${dtype} n ${n}: element ${worst.at} is ${got[worst.at]}, reference ${want[worst.at]}`).toBeLessThanOrEqual(4);
+        }
+      }
+    });
+
+    it('randomNormal values do not depend on the draw size (a prefix), and scale/shift round as two ops', () => {
+      native.setIsa(isa);
+      for (const dtype of ['float32', 'float64'] as Float[]) {
+        const long = nativeRun('randomNormal', [seed(8, 9)], { shape: [4099], dtype });
+        for (const n of [1, 5, 17, 1024, 1025, 4098]) expectBitwise(`${isa} ${dtype} prefix ${n}`, nativeRun('randomNormal', [seed(8, 9)], { shape: [n], dtype }), long.subarray(0, n));
+        const scaled = nativeRun('randomNormal', [seed(8, 9)], { shape: [4099], dtype, scale: 1.7, shift: -0.2 });
+        const round = dtype === 'float32' ? Math.fround : (v: number) => v;
+        const want = long.map((z) => round(round(z * round(1.7)) + round(-0.2)));
+        expectBitwise(`${isa} ${dtype} scale/shift`, scaled, want);
       }
     });
 
