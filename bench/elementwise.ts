@@ -181,6 +181,9 @@ function moreOpCases(): OpCase[] {
     { name: 'elu (primitive)', bytes: unary, run: (x) => ops.elu(x) },
     { name: 'celu (primitive)', bytes: unary, run: (x) => ops.celu(x) },
     { name: 'hardTanh (primitive)', bytes: unary, run: (x) => ops.hardTanh(x), note: 'hardTanh: a unary primitive (was two wheres)' },
+    { name: 'dropout', bytes: unary, run: (x) => keras.random.dropout(x, 0.5, { seed: 42 }), note: 'keras.random: rate 0.5 (the dropout primitive: Philox uniforms, compare and scale in one pass); bytes x read, out written' },
+    { name: 'uniform', bytes: N * F32, run: () => keras.random.uniform([ROWS, COLS], { minval: -2, maxval: 3, seed: 42 }), note: 'bounds [-2, 3) (randomUniform with its scale and shift); bytes: out written' },
+    { name: 'normal', bytes: N * F32, run: () => keras.random.normal([ROWS, COLS], { seed: 42 }), note: 'Box-Muller; bytes: out written' },
   ];
 }
 

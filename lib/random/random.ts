@@ -6,11 +6,11 @@
 import { FLOATX, isFloat, parseDType, type DType } from '../dtype.js';
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { run1, tidy } from '../engine.js';
-import { defineOp } from '../ops/registry.js';
+import { defineOp, type Attrs, type TensorSpec } from '../ops/registry.js';
 import { convertToTensor, asFloat, type TensorLike } from '../ops/common.js';
-import { add, cast, clip, cos, divide, erfinv, floor, less, lessEqual, log, minimum, multiply, sin, sqrt, subtract, where, exp, zerosLike } from '../ops/elementwise.js';
+import { add, cast, clip, divide, erfinv, floor, less, lessEqual, minimum, multiply, subtract, where, exp, zerosLike } from '../ops/elementwise.js';
 import { cumsum, max, sum } from '../ops/reduction.js';
-import { reshape, slice, stack, expandDims } from '../ops/shape.js';
+import { slice, expandDims } from '../ops/shape.js';
 import { argsort } from '../ops/indexing.js';
 import { normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -19,44 +19,98 @@ import { optionalArgs } from '../utils/args.js';
 
 // ---------------------------------------------------------------- primitive
 
+/** Attributes of the draws (randomUniform, randomNormal). */
+interface DrawAttrs extends Attrs {
+  shape: Dim[];
+  dtype: DType;
+  scale?: number;
+  shift?: number;
+}
+
+/** Output of a draw: `shape` with null dims from `like` (inputs[1]). */
+function inferDraw(op: string, inputs: TensorSpec[], { shape, dtype, scale, shift }: DrawAttrs): TensorSpec[] {
+  const [seed, like] = inputs;
+  if (inputs.length < 1 || inputs.length > 2) throw new ValueError(`${op}: expected a seed and an optional shape source, received ${inputs.length} inputs`);
+  if (seed.dtype !== 'int32') throw new DTypeError(`${op}: seed must be int32 of shape (2,), received ${seed.dtype} ${fmtShape(seed.shape)}`);
+  if (seed.shape.length !== 1 || (seed.shape[0] !== null && seed.shape[0] !== 2)) {
+    throw new ShapeError(`${op}: seed must have shape (2,), received ${fmtShape(seed.shape)}`);
+  }
+  for (const [name, v] of [['scale', scale], ['shift', shift]] as const) {
+    if (v !== undefined && typeof v !== 'number') throw new ValueError(`${op}: ${name} must be a number, received ${String(v)}`);
+  }
+  const d = parseDType(dtype, op);
+  if (d !== 'float32' && d !== 'float64') throw new DTypeError(`${op}: dtype must be float32 or float64, received ${d}`);
+  if (!Array.isArray(shape)) throw new ValueError(`${op}: shape must be an array of dims, received ${JSON.stringify(shape)}`);
+  const out = shape.map((s, i) => {
+    if (s === null) {
+      if (!like || like.shape.length !== shape.length) {
+        throw new ShapeError(`${op}: shape ${fmtShape(shape)} has an unknown dim ${i}; it needs a shape source of the same rank, received ${like ? fmtShape(like.shape) : 'none'}`);
+      }
+      return like.shape[i];
+    }
+    if (!Number.isInteger(s) || s < 0) throw new ValueError(`${op}: shape ${JSON.stringify(shape)} must hold non-negative integers`);
+    return s;
+  });
+  return [{ shape: out, dtype: d }];
+}
+
 /**
  * randomUniform(seed[, like]) -> uniforms in [0, 1) of `shape` and float `dtype`.
  * `seed` is int32 [2], used as the Philox key (seed[0], seed[1]) as uint32. A `null` dim
  * in `shape` takes the size of the same dim of `like` (for unknown batch sizes).
+ * Optional `scale` and `shift` (numbers, rounded to `dtype`) give u * scale, then + shift,
+ * each rounded to `dtype`: `uniform`'s bounds in the same pass, as its composite rounds them.
  */
-defineOp<{ shape: Dim[]; dtype: DType }>({
+defineOp<DrawAttrs>({
   name: 'randomUniform',
   category: 'random',
-  attrs: ['shape', 'dtype'],
+  attrs: ['shape', 'dtype', 'scale', 'shift'],
   random: true,
   nonDifferentiableInputs: [0, 1],
-  infer(inputs, { shape, dtype }) {
-    const [seed, like] = inputs;
-    if (inputs.length < 1 || inputs.length > 2) throw new ValueError(`randomUniform: expected a seed and an optional shape source, received ${inputs.length} inputs`);
-    if (seed.dtype !== 'int32') throw new DTypeError(`randomUniform: seed must be int32 of shape (2,), received ${seed.dtype} ${fmtShape(seed.shape)}`);
-    if (seed.shape.length !== 1 || (seed.shape[0] !== null && seed.shape[0] !== 2)) {
-      throw new ShapeError(`randomUniform: seed must have shape (2,), received ${fmtShape(seed.shape)}`);
-    }
-    const d = parseDType(dtype, 'randomUniform');
-    if (d !== 'float32' && d !== 'float64') throw new DTypeError(`randomUniform: dtype must be float32 or float64, received ${d}`);
-    if (!Array.isArray(shape)) throw new ValueError(`randomUniform: shape must be an array of dims, received ${JSON.stringify(shape)}`);
-    const out = shape.map((s, i) => {
-      if (s === null) {
-        if (!like || like.shape.length !== shape.length) {
-          throw new ShapeError(`randomUniform: shape ${fmtShape(shape)} has an unknown dim ${i}; it needs a shape source of the same rank, received ${like ? fmtShape(like.shape) : 'none'}`);
-        }
-        return like.shape[i];
-      }
-      if (!Number.isInteger(s) || s < 0) throw new ValueError(`randomUniform: shape ${JSON.stringify(shape)} must hold non-negative integers`);
-      return s;
-    });
-    return [{ shape: out, dtype: d }];
-  },
+  infer: (inputs, attrs) => inferDraw('randomUniform', inputs, attrs),
+});
+
+/**
+ * randomNormal(seed) -> standard normals of `shape` and float `dtype` by Box-Muller over
+ * pairs of the seed's uniforms (docs/random.md: the pair's first uniform gives the radius,
+ * the second the angle, taken to a quadrant exactly), then the optional `scale` and `shift`
+ * as randomUniform's. Exact up to the kernels' rounding (the ulps docs/random.md states).
+ */
+defineOp<DrawAttrs>({
+  name: 'randomNormal',
+  category: 'random',
+  attrs: ['shape', 'dtype', 'scale', 'shift'],
+  random: true,
+  nonDifferentiableInputs: [0, 1],
+  infer: (inputs, attrs) => inferDraw('randomNormal', inputs, attrs),
 });
 
 function uniformBits(shape: Dim[], dtype: DType, seed: Tensor, like?: Tensor): Tensor {
   return run1('randomUniform', like ? [seed, like] : [seed], { shape, dtype });
 }
+
+/**
+ * dropout(x, seed) -> where(u < fl32(1 - rate), x / fl_d(1 - rate), 0), u the float32
+ * uniforms of seed over x's shape: `dropout` below with the full noise shape, in one pass.
+ * Its gradient is the same op on dy (same key, same mask), which is what the composite's
+ * where-then-divide gradient computes, bit for bit.
+ */
+defineOp<{ rate: number }>({
+  name: 'dropout',
+  category: 'random',
+  attrs: ['rate'],
+  random: true,
+  nonDifferentiableInputs: [1],
+  infer([x, seed], { rate }) {
+    if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new DTypeError(`dropout: inputs must be float32 or float64, received ${x.dtype}`);
+    if (seed.dtype !== 'int32' || seed.shape.length !== 1 || (seed.shape[0] !== null && seed.shape[0] !== 2)) {
+      throw new ShapeError(`dropout: seed must be int32 of shape (2,), received ${seed.dtype} ${fmtShape(seed.shape)}`);
+    }
+    if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) throw new ValueError(`dropout: rate must be a number in [0, 1), received ${String(rate)}`);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
+  grad: ({ inputs: [, seed], attrs }, [dy]) => [run1('dropout', [dy!, seed], attrs), null],
+});
 
 // ---------------------------------------------------------------- argument helpers
 
@@ -74,6 +128,14 @@ function floatDType(dtype: DType | null | undefined, op: string): DType {
   const d = dtype === null || dtype === undefined ? FLOATX : parseDType(dtype, op);
   if (!isFloat(d)) throw new DTypeError(`${op}: dtype must be a float dtype, received ${d}`);
   return d;
+}
+
+/** A draw's attrs with `* scale` and `+ shift` where they are not the identity (as `affine`). */
+function drawAttrs(shape: number[], dtype: DType, scale: number, shift: number): DrawAttrs {
+  const attrs: DrawAttrs = { shape, dtype };
+  if (scale !== 1) attrs.scale = scale;
+  if (shift !== 0) attrs.shift = shift;
+  return attrs;
 }
 
 /** y = x * scale + shift, skipped where it is the identity (bit-identical either way). */
@@ -102,9 +164,12 @@ export function uniform(shape: ShapeArg, minval?: TensorLike | UniformOptions, m
   const lo = o.minval ?? 0;
   const hi = o.maxval ?? 1;
   return tidy(() => {
-    const u = uniformBits(dims, d, drawSeed(o.seed, 'uniform'));
-    const range = typeof lo === 'number' && typeof hi === 'number' ? hi - lo : subtract(hi, lo);
-    return affine(u, range, lo);
+    const key = drawSeed(o.seed, 'uniform');
+    if (typeof lo === 'number' && typeof hi === 'number') {
+      // Number bounds: the affine inside the primitive, rounded as the composite rounds it.
+      return run1('randomUniform', [key], drawAttrs(dims, d, hi - lo, lo));
+    }
+    return affine(uniformBits(dims, d, key), subtract(hi, lo), lo);
   });
 }
 
@@ -119,28 +184,21 @@ function normalArgs(op: string, mean: TensorLike | NormalOptions | undefined, st
   return optionalArgs<Required<NormalOptions>>(op, { mean: 0, stddev: 1, dtype: null, seed: null }, [mean, stddev, dtype, seed]);
 }
 
-/** Standard normals by Box-Muller over adjacent pairs of uniforms (see docs/random.md). */
-function standardNormal(dims: number[], dtype: DType, key: Tensor): Tensor {
-  const n = dims.reduce((a, b) => a * b, 1);
-  if (n === 0) return uniformBits(dims, dtype, key);
-  const m = Math.ceil(n / 2);
-  const u = uniformBits([m, 2], dtype, key);
-  const u1 = reshape(slice(u, [0, 0], [m, 1]), [m]);
-  const u2 = reshape(slice(u, [0, 1], [m, 1]), [m]);
-  // 1 - u1 lies in (0, 1], so the log is finite.
-  const r = sqrt(multiply(log(subtract(1, u1)), -2));
-  const theta = multiply(u2, 2 * Math.PI);
-  let z = reshape(stack([multiply(r, cos(theta)), multiply(r, sin(theta))], 1), [2 * m]);
-  if (2 * m !== n) z = slice(z, [0], [n]);
-  return reshape(z, dims);
-}
-
-/** Normal values with `mean` and `stddev` (Box-Muller, bit-specified in docs/random.md). */
+/**
+ * Normal values with `mean` and `stddev` (Box-Muller, specified in docs/random.md): the
+ * randomNormal primitive, with number `mean` and `stddev` applied in it.
+ */
 export function normal(shape: ShapeArg, mean?: TensorLike | NormalOptions, stddev?: TensorLike, dtype?: DType | null, seed?: SeedLike): Tensor {
   const o = normalArgs('normal', mean, stddev, dtype, seed);
   const dims = checkShape(shape, 'normal');
   const d = floatDType(o.dtype, 'normal');
-  return tidy(() => affine(standardNormal(dims, d, drawSeed(o.seed, 'normal')), o.stddev ?? 1, o.mean ?? 0));
+  const scale = o.stddev ?? 1;
+  const shift = o.mean ?? 0;
+  return tidy(() => {
+    const key = drawSeed(o.seed, 'normal');
+    if (typeof scale === 'number' && typeof shift === 'number') return run1('randomNormal', [key], drawAttrs(dims, d, scale, shift));
+    return affine(run1('randomNormal', [key], { shape: dims, dtype: d }), scale, shift);
+  });
 }
 
 /** erf(sqrt(2)) = Phi(2) - Phi(-2): the mass of a standard normal within 2 stddev. */
@@ -218,10 +276,12 @@ function dropoutImpl(x: Tensor, rate: number, o: DropoutOptions): Tensor {
     });
   }
   const key = drawSeed(o.seed, 'dropout');
-  const u = uniformBits(noise, 'float32', key, noise.includes(null) ? x : undefined);
   const keep = 1 - rate;
   // rate 1 drops everything; x / 0 would put NaN into the gradient.
   if (keep === 0) return zerosLike(x);
+  // A mask of x's own shape: the fused primitive, one pass.
+  if (noise.every((s, i) => s === x.shape[i])) return run1('dropout', [x, key], { rate });
+  const u = uniformBits(noise, 'float32', key, noise.includes(null) ? x : undefined);
   return where(less(u, keep), divide(x, keep), 0);
 }
 

@@ -48,77 +48,82 @@ inline double words_to_float64(uint32_t a, uint32_t b) {
   return (double(a >> 5) * 67108864.0 + double(b >> 6)) * (1.0 / 9007199254740992.0);
 }
 
-// Uniforms of stream blocks [b0, b0 + count) into out (float32: 4 elements per block,
-// element i at out[i]; float64: 2 per block), stopping at element n. L blocks run
-// side by side in plain lane loops, which the compiler turns into the ISA's
-// 32x32->64 vector multiplies; every lane computes exactly `block` above.
-template <int L, class T>
-inline void uniform_blocks(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, T* out, int64_t n) {
-  constexpr int64_t per_block = sizeof(T) == 4 ? 4 : 2;
-  int64_t b = b0;
-  const int64_t end = b0 + count;
-  for (; b + L <= end && (b + L) * per_block <= n; b += L) {
-    uint32_t c0[L], c1[L], c2[L], c3[L];
+// The words of L consecutive blocks b .. b + L - 1 side by side: c[j][l] is word j of block
+// b + l. Plain lane loops, every lane computing exactly `block` above; an ISA with 32x32->64
+// vector multiplies supplies its own (random_<isa>.cc), this is the portable one.
+template <int L>
+struct LaneLoops {
+  static constexpr int kBlocks = L;
+  static void words(int64_t b, uint32_t k0, uint32_t k1, uint32_t (&c)[4][L]) {
     for (int l = 0; l < L; ++l) {
-      c0[l] = uint32_t(uint64_t(b + l));
-      c1[l] = uint32_t(uint64_t(b + l) >> 32);
-      c2[l] = 0;
-      c3[l] = 0;
+      c[0][l] = uint32_t(uint64_t(b + l));
+      c[1][l] = uint32_t(uint64_t(b + l) >> 32);
+      c[2][l] = 0;
+      c[3][l] = 0;
     }
-    uint32_t key0 = k0, key1 = k1;
     for (int r = 0; r < 10; ++r) {
       if (r > 0) {
-        key0 += kW0;
-        key1 += kW1;
+        k0 += kW0;
+        k1 += kW1;
       }
       for (int l = 0; l < L; ++l) {
-        const uint64_t p0 = uint64_t(kM0) * c0[l];
-        const uint64_t p1 = uint64_t(kM1) * c2[l];
-        const uint32_t n0 = uint32_t(p1 >> 32) ^ c1[l] ^ key0;
-        const uint32_t n2 = uint32_t(p0 >> 32) ^ c3[l] ^ key1;
-        c1[l] = uint32_t(p1);
-        c3[l] = uint32_t(p0);
-        c0[l] = n0;
-        c2[l] = n2;
+        const uint64_t p0 = uint64_t(kM0) * c[0][l];
+        const uint64_t p1 = uint64_t(kM1) * c[2][l];
+        const uint32_t n0 = uint32_t(p1 >> 32) ^ c[1][l] ^ k0;
+        const uint32_t n2 = uint32_t(p0 >> 32) ^ c[3][l] ^ k1;
+        c[1][l] = uint32_t(p1);
+        c[3][l] = uint32_t(p0);
+        c[0][l] = n0;
+        c[2][l] = n2;
       }
     }
-    T* dst = out + b * per_block;
+  }
+  // The float32 uniforms of blocks b .. b + L - 1 in stream order (4 per block).
+  static void float32(int64_t b, uint32_t k0, uint32_t k1, float* out) {
+    uint32_t c[4][L];
+    words(b, k0, k1, c);
     for (int l = 0; l < L; ++l) {
-      if constexpr (sizeof(T) == 4) {
-        dst[4 * l] = word_to_float32(c0[l]);
-        dst[4 * l + 1] = word_to_float32(c1[l]);
-        dst[4 * l + 2] = word_to_float32(c2[l]);
-        dst[4 * l + 3] = word_to_float32(c3[l]);
-      } else {
-        dst[2 * l] = words_to_float64(c0[l], c1[l]);
-        dst[2 * l + 1] = words_to_float64(c2[l], c3[l]);
+      for (int j = 0; j < 4; ++j) out[4 * l + j] = word_to_float32(c[j][l]);
+    }
+  }
+};
+
+// Uniforms of stream blocks [b0, b0 + count) into dst (float32: 4 elements per block,
+// float64: 2; dst[0] is the first element of block b0), stopping after m elements.
+// Lanes::kBlocks blocks at a time (Lanes: LaneLoops or an ISA's vector version).
+template <class Lanes, class T>
+inline void uniform_blocks(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, T* dst, int64_t m) {
+  constexpr int64_t per_block = sizeof(T) == 4 ? 4 : 2;
+  constexpr int L = Lanes::kBlocks;
+  int64_t b = b0;
+  const int64_t end = b0 + count;
+  for (; b + L <= end && (b + L - b0) * per_block <= m; b += L) {
+    T* out = dst + (b - b0) * per_block;
+    if constexpr (sizeof(T) == 4) {
+      Lanes::float32(b, k0, k1, out);
+    } else {
+      uint32_t c[4][L];
+      Lanes::words(b, k0, k1, c);
+      for (int l = 0; l < L; ++l) {
+        out[2 * l] = words_to_float64(c[0][l], c[1][l]);
+        out[2 * l + 1] = words_to_float64(c[2][l], c[3][l]);
       }
     }
   }
   for (; b < end; ++b) {  // the tail, one block at a time
     uint32_t w[4];
     stream_block(uint64_t(b), k0, k1, w);
-    const int64_t first = b * per_block;
-    for (int64_t i = 0; i < per_block && first + i < n; ++i) {
+    const int64_t first = (b - b0) * per_block;
+    for (int64_t i = 0; i < per_block && first + i < m; ++i) {
       if constexpr (sizeof(T) == 4) {
-        out[first + i] = word_to_float32(w[i]);
+        dst[first + i] = word_to_float32(w[i]);
       } else {
-        out[first + i] = words_to_float64(w[2 * i], w[2 * i + 1]);
+        dst[first + i] = words_to_float64(w[2 * i], w[2 * i + 1]);
       }
     }
   }
 }
 
 }  // namespace
-
-// The per-ISA instantiations (random_<isa>.cc, built with that ISA's flags).
-using UniformF32Fn = void (*)(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, float* out, int64_t n);
-using UniformF64Fn = void (*)(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, double* out, int64_t n);
-void uniform_f32_avx512(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, float* out, int64_t n);
-void uniform_f64_avx512(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, double* out, int64_t n);
-void uniform_f32_avx2(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, float* out, int64_t n);
-void uniform_f64_avx2(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, double* out, int64_t n);
-void uniform_f32_portable(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, float* out, int64_t n);
-void uniform_f64_portable(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, double* out, int64_t n);
 
 }  // namespace keras::cpu::philox

@@ -471,6 +471,19 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([2], i32, { values: [7, 3] })], attrs: { shape: [9], dtype: f64 } },
     { inputs: [x([2], i32, { values: [-1, 2147483647] })], attrs: { shape: [0, 4], dtype: f32 } },
     { inputs: [x([2], i32, { values: [1, 1] })], attrs: { shape: [1001], dtype: f32 } },
+    { inputs: [x([2], i32, { values: [5, 6] })], attrs: { shape: [7, 9], dtype: f32, scale: 5, shift: -2 } },
+    { inputs: [x([2], i32, { values: [5, 6] })], attrs: { shape: [1003], dtype: f64, scale: 0.1 } },
+  ],
+  randomNormal: [
+    { inputs: [x([2], i32, { values: [42, 0] })], attrs: { shape: [3, 5], dtype: f32 } },
+    { inputs: [x([2], i32, { values: [7, 3] })], attrs: { shape: [1001], dtype: f32, scale: 2, shift: 0.5 } },
+    { inputs: [x([2], i32, { values: [7, 3] })], attrs: { shape: [9], dtype: f64 } },
+    { inputs: [x([2], i32, { values: [1, 1] })], attrs: { shape: [0, 4], dtype: f32 } },
+  ],
+  dropout: [
+    { inputs: [x([5, 7], f32), x([2], i32, { values: [42, 0] })], attrs: { rate: 0.5 } },
+    { inputs: [x([3, 1001], f64), x([2], i32, { values: [7, 3] })], attrs: { rate: 0.1 } },
+    { inputs: [x([0, 4], f32), x([2], i32, { values: [1, 1] })], attrs: { rate: 0.3 } },
   ],
 
   // ------------------------------------------------------------ softmax family (single-axis rows)
