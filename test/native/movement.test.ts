@@ -1,7 +1,7 @@
 /**
  * The run paths of the native data-movement kernels against the js backend's kernels, on
- * every dtype and ISA: reversed runs (rows read upwards, one long run cut into pieces read
- * downwards, 16-byte steps and their tails), gather as block copies of consecutive index
+ * every dtype and ISA: reversed runs (rows that prefetch the next row's source, one long
+ * run cut into contiguous pieces, 16-byte steps and their tails), gather as block copies of consecutive index
  * runs (roll, ranges, pieces of long runs) and as element loads that prefetch the next row
  * (permutations along the last axis).
  */
@@ -40,7 +40,7 @@ describe.each(isas)('native data-movement runs on %s', (isa) => {
     }
   });
 
-  it('reverse: large rows on the threaded path, and one long run cut into pieces', () => {
+  it('reverse: large rows on the threaded path (next rows prefetched), and one long run cut into pieces', () => {
     native.setIsa(isa);
     for (const dtype of DTYPES) {
       check('reverse', [data([300, 1029], dtype)], { axes: [1] }, 'rows');
