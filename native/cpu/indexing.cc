@@ -74,13 +74,16 @@ struct GatherPiece {
   int64_t dst, src, bytes;
 };
 
-std::vector<GatherPiece> gather_pieces(const std::vector<int64_t>& idx, int64_t row, int64_t max_bytes) {
+// None (an empty list) when there would be more than max_pieces.
+std::vector<GatherPiece> gather_pieces(const std::vector<int64_t>& idx, int64_t row, int64_t max_bytes,
+                                       int64_t max_pieces) {
   std::vector<GatherPiece> pieces;
   const int64_t m = int64_t(idx.size());
   const int64_t per_piece = std::max<int64_t>(1, max_bytes / std::max<int64_t>(1, row));  // indices
   for (int64_t k = 0; k < m;) {
     int64_t end = k + 1;
     while (end < m && end - k < per_piece && idx[size_t(end)] == idx[size_t(end - 1)] + 1) ++end;
+    if (int64_t(pieces.size()) == max_pieces) return {};
     pieces.push_back({k * row, idx[size_t(k)] * row, (end - k) * row});
     k = end;
   }
@@ -144,14 +147,26 @@ void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, con
   const int64_t row = inner * int64_t(elem);
   const char* src = static_cast<const char*>(x.data);
   char* dst = static_cast<char*>(o.data);
-  const std::vector<GatherPiece> pieces = gather_pieces(idx, row, kBytesPerItem);
-  // Runs of 16 elements or more on average are block copies; shorter ones element loads.
-  if (inner == 1 && int64_t(pieces.size()) * 16 > m) {
+  // Runs of 16 elements or more on average are block copies, shorter ones element loads;
+  // rows are block copies too, unless the list of pieces would take more than 1/16 of the
+  // output (small rows, indices mostly apart): then one copy per index, in index order.
+  const int64_t max_pieces = std::min(inner == 1 ? m / 16 : m, o.numel() * int64_t(elem) / (16 * int64_t(sizeof(GatherPiece))));
+  const std::vector<GatherPiece> pieces = gather_pieces(idx, row, kBytesPerItem, max_pieces);
+  if (pieces.empty() && inner == 1) {
     switch (elem) {
       case 1: return gather_elements(ctx, reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst), idx, outer, dim);
       case 4: return gather_elements(ctx, reinterpret_cast<const uint32_t*>(src), reinterpret_cast<uint32_t*>(dst), idx, outer, dim);
       default: return gather_elements(ctx, reinterpret_cast<const uint64_t*>(src), reinterpret_cast<uint64_t*>(dst), idx, outer, dim);
     }
+  }
+  if (pieces.empty()) {
+    parallel_items(outer * m, row, ctx.max_threads, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t oi = item / m, k = item % m;
+        std::memcpy(dst + item * row, src + (oi * dim + idx[size_t(k)]) * row, size_t(row));
+      }
+    });
+    return;
   }
   const int64_t count = int64_t(pieces.size());
   const int64_t src_row = dim * row, dst_row = m * row;

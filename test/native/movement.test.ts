@@ -1,9 +1,9 @@
 /**
  * The run paths of the native data-movement kernels against the js backend's kernels, on
- * every dtype and ISA: reversed runs (rows that prefetch the next row's source, one long
- * run cut into contiguous pieces, 16-byte steps and their tails), gather as block copies of consecutive index
- * runs (roll, ranges, pieces of long runs) and as element loads that prefetch the next row
- * (permutations along the last axis).
+ * every dtype and ISA: reversed runs (rows that prefetch the next row's source, one long run
+ * cut into contiguous pieces, 16-byte steps and their tails); gather as block copies of runs
+ * of consecutive indices (roll, ranges, pieces of long runs), as one copy per index (small
+ * rows) and as element loads that prefetch the next row (permutations along the last axis).
  */
 import { describe, it } from 'vitest';
 import { native, isas, DTYPES, data, check, type Input } from './kernel_harness.js';
@@ -62,6 +62,9 @@ describe.each(isas)('native data-movement runs on %s', (isa) => {
       check('gather', [data([3, 40000], dtype), indices(rollIndices(40000, 12345))], { axis: 1 }, 'long runs cut in pieces');
       check('gather', [data([70000, 3], dtype), indices(rollIndices(70000, -7))], { axis: 0 }, 'long runs of rows');
       check('gather', [data([2, 0, 3], dtype), indices([0, 1])], { axis: 0 }, 'size-0 inner');
+      // Small rows by indices mostly apart: more pieces than the list may hold, one copy per index.
+      check('gather', [data([3000, 2], dtype), indices(permutation(3000, 7))], { axis: 0 }, 'small rows, permuted');
+      check('gather', [data([5, 600, 3], dtype), indices(permutation(600, 8).concat(rollIndices(600, 9)))], { axis: 1 }, 'small rows, middle axis');
     }
   });
 
