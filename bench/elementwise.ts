@@ -184,6 +184,36 @@ function moreOpCases(): OpCase[] {
     { name: 'dropout', bytes: unary, run: (x) => keras.random.dropout(x, 0.5, { seed: 42 }), note: 'keras.random: rate 0.5 (the dropout primitive: Philox uniforms, compare and scale in one pass); bytes x read, out written' },
     { name: 'uniform', bytes: N * F32, run: () => keras.random.uniform([ROWS, COLS], { minval: -2, maxval: 3, seed: 42 }), note: 'bounds [-2, 3) (randomUniform with its scale and shift); bytes: out written' },
     { name: 'normal', bytes: N * F32, run: () => keras.random.normal([ROWS, COLS], { seed: 42 }), note: 'Box-Muller; bytes: out written' },
+    ...movementCases(),
+  ];
+}
+
+/** A fixed permutation of 0..n-1 (a linear congruential shuffle), as an int32 tensor. */
+function permutation(n: number): keras.Tensor {
+  const p = Int32Array.from({ length: n }, (_, i) => i);
+  let s = 5;
+  for (let i = n - 1; i > 0; i--) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    const j = s % (i + 1);
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
+  return ops.convertToTensor(p);
+}
+
+/** Data movement beyond transpose and slice: concatenate, pad, take, flip, roll, tile (bytes read + written). */
+function movementCases(): OpCase[] {
+  const unary = 2 * N * F32;
+  const halves = (axis: number) => (x: keras.Tensor) =>
+    axis === 0 ? [ops.slice(x, [0, 0], [ROWS / 2, COLS]), ops.slice(x, [ROWS / 2, 0], [ROWS / 2, COLS])] : [ops.slice(x, [0, 0], [ROWS, COLS / 2]), ops.slice(x, [0, COLS / 2], [ROWS, COLS / 2])];
+  return [
+    { name: 'concat 0', bytes: unary, run: (_x, _y, [a, b]) => ops.concatenate([a!, b!], 0), inputs: halves(0), note: 'two halves of x (made once) joined back along axis 0 / -1; bytes both read, out written' },
+    { name: 'concat -1', bytes: unary, run: (_x, _y, [a, b]) => ops.concatenate([a!, b!], -1), inputs: halves(1) },
+    { name: 'pad', bytes: (N + (ROWS + 2) * (COLS + 2)) * F32, run: (x) => ops.pad(x, [[1, 1], [1, 1]]), note: 'one zero each side of both axes, [4098, 4098] written' },
+    { name: 'take 0', bytes: unary, run: (x, _y, [p]) => ops.take(x, p!, 0), inputs: () => [permutation(ROWS)], note: 'x by a permutation of its 4096 rows (take 0) or of its 4096 columns (take -1)' },
+    { name: 'take -1', bytes: unary, run: (x, _y, [p]) => ops.take(x, p!, -1), inputs: () => [permutation(COLS)] },
+    { name: 'flip', bytes: unary, run: (x) => ops.flip(x, -1), note: 'along the last axis (also roll, by 1000)' },
+    { name: 'roll', bytes: unary, run: (x) => ops.roll(x, 1000, -1) },
+    { name: 'tile', bytes: (N / 4 + N) * F32, run: (_x, _y, [q]) => ops.tile(q!, [2, 2]), inputs: (x) => [ops.slice(x, [0, 0], [ROWS / 2, COLS / 2])], note: 'a [2048, 2048] quarter of x repeated 2x2; bytes the quarter read, out written' },
   ];
 }
 

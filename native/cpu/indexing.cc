@@ -67,6 +67,66 @@ std::vector<int64_t> checked_indices(const char* op, const TensorView& indices, 
   return out;
 }
 
+// Runs of consecutive indices (idx[k + 1] = idx[k] + 1), cut into pieces of at most
+// max_bytes: each piece is one block copy (a roll is two runs per row, a take of a
+// range one). Offsets and lengths in bytes of a row of `row` bytes per index.
+struct GatherPiece {
+  int64_t dst, src, bytes;
+};
+
+// None (an empty list) when there would be more than max_pieces.
+std::vector<GatherPiece> gather_pieces(const std::vector<int64_t>& idx, int64_t row, int64_t max_bytes,
+                                       int64_t max_pieces) {
+  std::vector<GatherPiece> pieces;
+  const int64_t m = int64_t(idx.size());
+  const int64_t per_piece = std::max<int64_t>(1, max_bytes / std::max<int64_t>(1, row));  // indices
+  for (int64_t k = 0; k < m;) {
+    int64_t end = k + 1;
+    while (end < m && end - k < per_piece && idx[size_t(end)] == idx[size_t(end - 1)] + 1) ++end;
+    if (int64_t(pieces.size()) == max_pieces) return {};
+    pieces.push_back({k * row, idx[size_t(k)] * row, (end - k) * row});
+    k = end;
+  }
+  // Copied in source order: the reads then run on from one piece to the next, a stream the
+  // hardware prefetchers follow, and the writes land where they may.
+  std::stable_sort(pieces.begin(), pieces.end(), [](const GatherPiece& a, const GatherPiece& b) { return a.src < b.src; });
+  return pieces;
+}
+
+// Single elements (inner == 1, indices mostly not consecutive): items are chunks of an
+// output row. The indices visit the source row in their own order, which the hardware
+// prefetchers cannot follow, so each load of a new line waited on memory: while gathering
+// row o an item prefetches the same share of row o + 1, when the indices are dense enough
+// to touch most of its lines ([4096, 4096] float32 by a permutation of 4096 along the last
+// axis: CPU time 0.59x).
+template <class T>
+void gather_elements(const KernelContext& ctx, const T* src, T* dst, const std::vector<int64_t>& idx, int64_t outer,
+                     int64_t dim) {
+  const int64_t m = int64_t(idx.size());
+  const bool prefetch = outer > 1 && m * 16 >= dim;
+  const double row_bytes = double(dim) * double(sizeof(T));
+  constexpr int64_t kStep = 64;  // indices between prefetches
+  const int64_t chunk = std::min<int64_t>(m, 4096);
+  const int64_t chunks = (m + chunk - 1) / chunk;
+  parallel_items(outer * chunks, chunk * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t oi = item / chunks, k0 = (item % chunks) * chunk, k1 = std::min(m, k0 + chunk);
+      const T* from = src + oi * dim;
+      T* to = dst + oi * m;
+      const char* next = prefetch && oi + 1 < outer ? reinterpret_cast<const char*>(from + dim) : nullptr;
+      int64_t fetched = int64_t(double(k0) * row_bytes / double(m)) & ~int64_t(63);
+      for (int64_t k = k0; k < k1; k += kStep) {
+        const int64_t ke = std::min(k1, k + kStep);
+        if (next) {
+          const int64_t until = int64_t(double(ke) * row_bytes / double(m));
+          for (; fetched < until; fetched += 64) __builtin_prefetch(next + fetched);
+        }
+        for (int64_t i = k; i < ke; ++i) to[i] = from[idx[size_t(i)]];
+      }
+    }
+  });
+}
+
 // gather: out[o, k, i] = x[o, idx[k], i] with o the dims before the axis and i those after.
 void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
                 const Attrs& attrs) {
@@ -87,33 +147,34 @@ void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, con
   const int64_t row = inner * int64_t(elem);
   const char* src = static_cast<const char*>(x.data);
   char* dst = static_cast<char*>(o.data);
-  if (inner == 1) {
-    // Single elements: rows of the output (o fixed) in chunks of indices, no memcpy calls.
-    auto pick = [&](auto tag) {
-      using T = decltype(tag);
-      const T* s = reinterpret_cast<const T*>(src);
-      T* d = reinterpret_cast<T*>(dst);
-      const int64_t chunk = std::min<int64_t>(m, 4096);
-      const int64_t chunks = (m + chunk - 1) / chunk;
-      parallel_items(outer * chunks, chunk * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
-        for (int64_t item = begin; item < end; ++item) {
-          const int64_t oi = item / chunks, k0 = (item % chunks) * chunk, k1 = std::min(m, k0 + chunk);
-          const T* from = s + oi * dim;
-          T* to = d + oi * m;
-          for (int64_t k = k0; k < k1; ++k) to[k] = from[idx[size_t(k)]];
-        }
-      });
-    };
+  // Runs of 16 elements or more on average are block copies, shorter ones element loads;
+  // rows are block copies too, unless the list of pieces would take more than 1/16 of the
+  // output (small rows, indices mostly apart): then one copy per index, in index order.
+  const int64_t max_pieces = std::min(inner == 1 ? m / 16 : m, o.numel() * int64_t(elem) / (16 * int64_t(sizeof(GatherPiece))));
+  const std::vector<GatherPiece> pieces = gather_pieces(idx, row, kBytesPerItem, max_pieces);
+  if (pieces.empty() && inner == 1) {
     switch (elem) {
-      case 1: return pick(uint8_t{});
-      case 4: return pick(uint32_t{});
-      default: return pick(uint64_t{});
+      case 1: return gather_elements(ctx, reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst), idx, outer, dim);
+      case 4: return gather_elements(ctx, reinterpret_cast<const uint32_t*>(src), reinterpret_cast<uint32_t*>(dst), idx, outer, dim);
+      default: return gather_elements(ctx, reinterpret_cast<const uint64_t*>(src), reinterpret_cast<uint64_t*>(dst), idx, outer, dim);
     }
   }
-  parallel_items(outer * m, row, ctx.max_threads, [&](int64_t begin, int64_t end) {
+  if (pieces.empty()) {
+    parallel_items(outer * m, row, ctx.max_threads, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t oi = item / m, k = item % m;
+        std::memcpy(dst + item * row, src + (oi * dim + idx[size_t(k)]) * row, size_t(row));
+      }
+    });
+    return;
+  }
+  const int64_t count = int64_t(pieces.size());
+  const int64_t src_row = dim * row, dst_row = m * row;
+  parallel_items(outer * count, dst_row / count, ctx.max_threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t oi = item / m, k = item % m;
-      std::memcpy(dst + item * row, src + (oi * dim + idx[size_t(k)]) * row, size_t(row));
+      const int64_t oi = item / count;
+      const GatherPiece& p = pieces[size_t(item % count)];
+      std::memcpy(dst + oi * dst_row + p.dst, src + oi * src_row + p.src, size_t(p.bytes));
     }
   });
 }

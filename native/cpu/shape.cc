@@ -13,6 +13,10 @@
 #include <type_traits>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "cpu_kernels.h"
@@ -78,14 +82,50 @@ void offsets_of(const Nest& n, size_t count, int64_t item, int64_t* src, int64_t
   }
 }
 
+// dst[i] = last[-i] for i in [begin, end).
 template <class T>
-void copy_run(int64_t count, const T* src, int64_t ss, T* dst, int64_t ds) {
+void reverse_span(int64_t begin, int64_t end, const T* last, T* dst) {
+  int64_t k = begin;
+#if defined(__SSE2__)
+  if constexpr (sizeof(T) == 4 || sizeof(T) == 8) {
+    constexpr int64_t kLanes = 16 / int64_t(sizeof(T));
+    constexpr int kReverse = sizeof(T) == 4 ? 0x1B : 0x4E;  // dword order 3 2 1 0, or the two qwords swapped
+    for (; k + kLanes <= end; k += kLanes) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(last - k - (kLanes - 1)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + k), _mm_shuffle_epi32(v, kReverse));
+    }
+  }
+#endif
+  for (; k < end; ++k) dst[k] = last[-k];
+}
+
+// dst[i] = last[-i] for i < count: dst written upwards, the source read downwards. Each
+// run read downwards is a new stream the hardware prefetchers are slow to find (rows of a
+// flip along the last axis lie one above the other), so while this run is copied the next
+// one, whose lowest address is next_low (or null), is prefetched upwards, a line per line
+// written (of the same length). [4096, 4096] float32 flipped along the last axis, one thread:
+// rows read downwards 2.4x the time of memcpy'd rows, read upwards and written downwards
+// 1.8x, written upwards with the next row prefetched 1.35x. Four- and eight-byte elements
+// move 16 bytes a step (SSE2 shuffles, baseline x86-64).
+template <class T>
+void reverse_run(int64_t count, const T* last, T* dst, const char* next_low) {
+  if (!next_low) return reverse_span(0, count, last, dst);
+  constexpr int64_t kLine = 64 / int64_t(sizeof(T));  // elements per prefetched line
+  for (int64_t i = 0; i < count; i += kLine) {
+    __builtin_prefetch(next_low + i * int64_t(sizeof(T)));
+    reverse_span(i, std::min(count, i + kLine), last, dst);
+  }
+}
+
+// next_low: where a reversed run's successor starts (see reverse_run).
+template <class T>
+void copy_run(int64_t count, const T* src, int64_t ss, T* dst, int64_t ds, const char* next_low) {
   if (ss == 1 && ds == 1) {
     std::memcpy(dst, src, size_t(count) * sizeof(T));
   } else if (ss == 0 && ds == 1) {
     std::fill(dst, dst + count, *src);
   } else if (ss == -1 && ds == 1) {
-    std::reverse_copy(src - (count - 1), src + 1, dst);
+    reverse_run(count, src, dst, next_low);
   } else if (ds == 1) {
     for (int64_t i = 0; i < count; ++i) dst[i] = src[i * ss];
   } else {
@@ -153,13 +193,31 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
   const int64_t row_bytes = inner * int64_t(sizeof(T));
   const int64_t pieces = rows * row_bytes >= kParallelBytes ? std::max<int64_t>(1, row_bytes / kBytesPerItem) : 1;
   const int64_t piece = (inner + pieces - 1) / pieces;
+  // The source of item's run (its first element read) and its length.
+  auto source = [&](int64_t item, int64_t* count) {
+    const int64_t j0 = (item % pieces) * piece;
+    int64_t so = 0, dof = 0;
+    offsets_of(n, rank - 1, item / pieces, &so, &dof);
+    *count = std::min(piece, inner - j0);
+    return src + so + j0 * ss;
+  };
   parallel_items(rows * pieces, piece * int64_t(sizeof(T)), max_threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t row = item / pieces, j0 = (item % pieces) * piece;
       int64_t so = 0, dof = 0;
       offsets_of(n, rank - 1, row, &so, &dof);
       const int64_t count = std::min(piece, inner - j0);
-      if (count > 0) copy_run(count, src + so + j0 * ss, ss, dst + dof + j0 * ds, ds);
+      const char* next_low = nullptr;
+      if (ss == -1 && item + 1 < end) {
+        int64_t next_count = 0;
+        const T* next_last = source(item + 1, &next_count);
+        // Not where the read goes on anyway (the pieces of one run, walked downwards).
+        const T* first = src + so + j0 * ss - (count - 1);
+        if (next_count == count && next_last != first - 1) {
+          next_low = reinterpret_cast<const char*>(next_last - (next_count - 1));
+        }
+      }
+      if (count > 0) copy_run(count, src + so + j0 * ss, ss, dst + dof + j0 * ds, ds, next_low);
     }
   });
 }
