@@ -170,6 +170,10 @@ function moreOpCases(): OpCase[] {
     { name: 'slice (left half)', bytes: N * F32, run: (x) => ops.slice(x, [0, 0], [ROWS, COLS / 2]), note: '[4096, 2048] of x, read and written' },
     { name: 'silu (primitive)', bytes: unary, run: (x) => ops.silu(x), note: 'silu and softplus are unary primitives (one pass; were compositions of sigmoid, multiply and of abs, exp, log1p, ..., one pass each)' },
     { name: 'softplus (primitive)', bytes: unary, run: (x) => ops.softplus(x) },
+    { name: 'var (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.var(x, -1), note: 'var, std and moments: the single-pass moments primitive (per chunk in cache: its mean, then squared deviations; chunks combined by Chan\'s formula); bytes x read' },
+    { name: 'var (all)', bytes: N * F32, run: (x) => ops.var(x) },
+    { name: 'moments (axis 0)', bytes: (N + 2 * COLS) * F32, run: (x) => ops.moments(x, 0)[1], note: 'leading axis (batch statistics): column groups of 16 rows, in cache' },
+    { name: 'logsumexp (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.logsumexp(x, -1), note: 'the logsumexp primitive: softmax\'s log-sum rows (max, then exp-sum in L1 alongside the next row\'s max)' },
   ];
 }
 
