@@ -81,7 +81,10 @@ using MomentsRowsFn = void (*)(const void* x, int64_t rows, int64_t n, MomentsPa
 using MomentsColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t cols, double* mean, double* m2);
 // 16 KiB of float32, 32 KiB of float64: both fit L1 (48 KiB on Zen 5) between the passes.
 constexpr int64_t kMomentsChunk = 4096;
-constexpr int64_t kMomentsGroupRows = 16;
+// 8 lines of one column vector per group: they stay in L1 between the passes even where
+// the rows are 2^k bytes apart, all in one 12-way set ([4096, 4096] axis 0, 1 thread: 16 rows
+// took 2x the time, moments_columns' prefetch comment).
+constexpr int64_t kMomentsGroupRows = 8;
 
 constexpr int kArgDTypes = 3;   // float32, float64, int32 (bool: the driver's scalar loop)
 constexpr int kScanDTypes = 2;  // float32, float64
