@@ -4,6 +4,7 @@
 // the steps differs (lanes, blocks, pairwise partials), which bounds the rounding error
 // by the depth of the summation tree instead of the element count.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "../kernels/elementwise_ops.h"
@@ -61,12 +62,15 @@ struct MomentsPartial {
   double count, mean, m2;
 };
 // The moments of two disjoint sets from theirs (Chan, Golub & LeVeque's parallel formula):
-// no E[x^2] - E[x]^2 cancellation, as each m2 is already about its own mean.
+// no E[x^2] - E[x]^2 cancellation, as each m2 is already about its own mean. An infinite
+// mean (a set holding +-inf) combines as a weighted sum, so -inf with finite stays -inf and
+// +inf with -inf gives NaN, as the js sum does; its m2 is NaN already.
 static inline MomentsPartial combine_moments(MomentsPartial a, MomentsPartial b) {
   if (a.count == 0) return b;
   if (b.count == 0) return a;
-  const double count = a.count + b.count, delta = b.mean - a.mean;
-  return {count, a.mean + delta * (b.count / count), a.m2 + b.m2 + delta * delta * (a.count * b.count / count)};
+  const double count = a.count + b.count, delta = b.mean - a.mean, wb = b.count / count;
+  const double mean = std::fabs(delta) < __builtin_inf() ? a.mean + delta * wb : a.mean * (a.count / count) + b.mean * wb;
+  return {count, mean, a.m2 + b.m2 + delta * delta * (a.count * b.count / count)};
 }
 // out[r] = the moments of x[r * n + i], i < n (n >= 1), r < rows, of float32 or float64 x
 // in double: each row by chunks of kMomentsChunk elements, the chunk's mean and then its

@@ -1254,6 +1254,7 @@ void moments_columns(const void* data, int64_t rows, int64_t row_stride, int64_t
     const double total = double(count + group);
     const double w_mean = double(group) / total, w_cross = double(count) * double(group) / total;
     const Reg groups = V::set1(double(group)), wm = V::set1(w_mean), wc = V::set1(w_cross);
+    const Reg wa = V::set1(double(count) / total), infinity = V::set1(__builtin_inf());
     int64_t j = 0;
     for (; j + W <= cols; j += W) {
       // The next group's lines of these columns, one prefetch per line, into L2 only: rows
@@ -1288,7 +1289,9 @@ void moments_columns(const void* data, int64_t rows, int64_t row_stride, int64_t
         V::storeu(m2 + j, q);
       } else {
         const Reg m = V::loadu(mean + j), delta = V::sub(gm, m);
-        V::storeu(mean + j, V::fmadd(delta, wm, m));
+        // combine_moments' rule: an infinite or NaN delta (an infinite mean) takes the weighted sum.
+        const Reg weighted = V::fmadd(m, wa, V::mul(gm, wm));
+        V::storeu(mean + j, V::select_less(V::abs(delta), infinity, V::fmadd(delta, wm, m), weighted));
         V::storeu(m2 + j, V::add(V::loadu(m2 + j), V::fmadd(V::mul(delta, delta), wc, q)));
       }
     }

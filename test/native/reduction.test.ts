@@ -676,20 +676,28 @@ describe.each(isas)('moments and logsumexp on the %s path', (isa) => {
       expectSameValues(`${JSON.stringify(shape)} mean, 1 vs 2 threads`, results[1]![0], results[0]![0]);
       expectSameValues(`${JSON.stringify(shape)} variance, 1 vs 2 threads`, results[1]![1], results[0]![1]);
     }
-    // Rows (axis 1) and columns (axis 0) of [4, 67]: row 1 holds a NaN, row 2 an inf, row 3 -inf and inf.
-    const values = randomArray(4 * 67, 3);
-    values[67 + 5] = NaN;
-    values[2 * 67 + 66] = Infinity;
-    values[3 * 67] = -Infinity;
-    values[3 * 67 + 40] = Infinity;
-    for (const axes of [[1], [0]]) {
-      const [m, v] = runMoments(values, [4, 67], 'float32', axes);
-      const input = { shape: [4, 67], dtype: 'float32', storage: new JsStorage(Float32Array.from(values)) } as unknown as Tensor;
-      const outShape = [axes[0] === 1 ? 4 : 67];
+    // Infinities and NaN where partial moments combine: [20, 67] by rows (one chunk each) and by
+    // columns (groups of 8 rows: -inf in the first group only, +inf and -inf in different groups,
+    // NaN in the last), [2, 9000] by rows (chunks of 4096: -inf in the first, +inf in the third).
+    const special = (shape: number[], at: [number, number][]) => {
+      const values = randomArray(size(shape), 3);
+      for (const [i, v] of at) values[i] = v;
+      return values;
+    };
+    const layoutsWithSpecials: [number[], number[], Float64Array][] = [
+      [[20, 67], [1], special([20, 67], [[67 + 5, NaN], [2 * 67 + 66, Infinity], [3 * 67, -Infinity], [3 * 67 + 40, Infinity], [4 * 67 + 9, -Infinity]])],
+      [[20, 67], [0], special([20, 67], [[67 + 5, -Infinity], [2 * 67 + 6, Infinity], [15 * 67 + 6, -Infinity], [12 * 67 + 7, NaN], [19 * 67 + 66, Infinity]])],
+      [[2, 9000], [1], special([2, 9000], [[100, -Infinity], [9000 + 8500, Infinity]])],
+    ];
+    for (const [shape, axes, values] of layoutsWithSpecials) {
+      const outShape = shape.filter((_, d) => !axes.includes(d));
+      const input = { shape, dtype: 'float32', storage: new JsStorage(Float32Array.from(values)) } as unknown as Tensor;
       const [jm, jv] = reductionKernels.moments!([input], { axes, keepdims: false }, [{ shape: outShape, dtype: 'float32' }, { shape: outShape, dtype: 'float32' }]) as JsStorage[];
+      const [m, v] = runMoments(values, shape, 'float32', axes);
       const nonFinite = (a: ArrayLike<number>) => Array.from(a, (g) => (Number.isFinite(g) ? 'finite' : String(g)));
-      expect(nonFinite(m), `axes ${axes} mean: which outputs are NaN/inf`).toEqual(nonFinite(jm!.data));
-      expect(nonFinite(v), `axes ${axes} variance: which outputs are NaN/inf`).toEqual(nonFinite(jv!.data));
+      const label = `${JSON.stringify(shape)} axes ${JSON.stringify(axes)}`;
+      expect(nonFinite(m), `${label} mean: which outputs are NaN/inf`).toEqual(nonFinite(jm!.data));
+      expect(nonFinite(v), `${label} variance: which outputs are NaN/inf`).toEqual(nonFinite(jv!.data));
     }
     const [m, v] = runMoments([], [2, 0, 3], 'float32', [1]);
     expect([m, v], 'empty axis').toEqual([[NaN, NaN, NaN, NaN, NaN, NaN], [NaN, NaN, NaN, NaN, NaN, NaN]]);
