@@ -16,6 +16,10 @@
 // other read four long streams, one per quarter of the rows (fold_row_quarters), which
 // cross pages in order and need no prefetch; other column folds read eight rows a step,
 // streams of a page or less, and prefetch every line ahead (kColumnPrefetchBytes).
+//
+// moments (mean and variance, reduction.h) read x once: a chunk's (or a group of rows')
+// mean, then its squared deviations from it while it is still in L1, partials combined
+// by Chan's formula, never E[x^2] - E[x]^2.
 #pragma once
 #include <algorithm>
 #include <cstddef>
