@@ -172,7 +172,7 @@ function moreOpCases(): OpCase[] {
     { name: 'softplus (primitive)', bytes: unary, run: (x) => ops.softplus(x) },
     { name: 'var (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.var(x, -1), note: 'var, std and moments: the single-pass moments primitive (per chunk in cache: its mean, then squared deviations; chunks combined by Chan\'s formula); bytes x read' },
     { name: 'var (all)', bytes: N * F32, run: (x) => ops.var(x) },
-    { name: 'moments (axis 0)', bytes: (N + 2 * COLS) * F32, run: (x) => ops.moments(x, 0)[1], note: 'leading axis (batch statistics): column groups of 16 rows, in cache' },
+    { name: 'moments (axis 0)', bytes: (N + 2 * COLS) * F32, run: (x) => ops.moments(x, 0)[1], note: 'leading axis (batch statistics): groups of 8 rows per column vector, in cache' },
     { name: 'logsumexp (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.logsumexp(x, -1), note: 'the logsumexp primitive: softmax\'s log-sum rows (max, then exp-sum in L1 alongside the next row\'s max)' },
   ];
 }

@@ -645,6 +645,8 @@ describe.each(isas)('moments and logsumexp on the %s path', (isa) => {
   const layouts: [number[], number[]][] = [
     [[33, 4099], [1]], [[7, 5], [1]], [[3, 300001], [1]], [[600003], [0]], [[2, 3, 5], [0, 1, 2]],
     [[2100, 37], [0]], [[1030, 1100], [0]], [[3, 40, 21], [1]], [[40, 6, 7], [0, 1]], [[6, 7, 8], [0, 2]], [[5, 1], [1]],
+    [[9, 7], [1]], [[5, 8], [1]], // rows shorter than 8 (scalar passes) and of 8
+
   ];
 
   it('mean and variance of 1e4 + noise within 1 ulp (float32) of a float64 two-pass reference, on every layout', () => {
