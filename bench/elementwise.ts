@@ -184,6 +184,10 @@ function moreOpCases(): OpCase[] {
     { name: 'dropout', bytes: unary, run: (x) => keras.random.dropout(x, 0.5, { seed: 42 }), note: 'keras.random: rate 0.5 (the dropout primitive: Philox uniforms, compare and scale in one pass); bytes x read, out written' },
     { name: 'uniform', bytes: N * F32, run: () => keras.random.uniform([ROWS, COLS], { minval: -2, maxval: 3, seed: 42 }), note: 'bounds [-2, 3) (randomUniform with its scale and shift); bytes: out written' },
     { name: 'normal', bytes: N * F32, run: () => keras.random.normal([ROWS, COLS], { seed: 42 }), note: 'Box-Muller; bytes: out written' },
+    { name: 'var (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.var(x, -1), note: 'var, std and moments: the single-pass moments primitive (per chunk in cache: its mean, then squared deviations; chunks combined by Chan\'s formula); bytes x read' },
+    { name: 'var (all)', bytes: N * F32, run: (x) => ops.var(x) },
+    { name: 'moments (axis 0)', bytes: (N + 2 * COLS) * F32, run: (x) => ops.moments(x, 0)[1], note: 'leading axis (batch statistics): groups of 8 rows per column vector, in cache' },
+    { name: 'logsumexp (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.logsumexp(x, -1), note: 'the logsumexp primitive: softmax\'s log-sum rows (max, then exp-sum in L1 alongside the next row\'s max)' },
     ...movementCases(),
   ];
 }

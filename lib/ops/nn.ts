@@ -936,17 +936,12 @@ export function dotProductAttention(query: TensorLike, key: TensorLike, value: T
 
 // ---------------------------------------------------------------- statistics and normalization
 
-/** Mean and (population) variance over `axes`, `keras.ops.moments`. */
+/** Mean and (population) variance over `axes`, `keras.ops.moments`: one pass over x (the `moments` primitive). */
 export function moments(x: TensorLike, axes: number | number[], keepdims?: boolean | { keepdims?: boolean }): [Tensor, Tensor] {
   const keep = optionalArgs('moments', { keepdims: false }, [keepdims]).keepdims;
   const t = asFloat(x, 'moments');
-  const ax = normalizeAxes(axes, t.rank, 'moments');
-  const m = mean(t, ax, true);
-  const v = mean(square(subtract(t, m)), ax, keep);
-  if (keep) return [m, v];
-  // Without keepdims the mean is m without its reduced dims (a view), not a second pass over x;
-  // a reshape takes at most one unknown dim.
-  return [v.shape.filter((d) => d === null).length <= 1 ? squeeze(m, ax) : mean(t, ax, false), v];
+  const [m, v] = runOp('moments', [t], { axes: normalizeAxes(axes, t.rank, 'moments'), keepdims: keep });
+  return [m, v];
 }
 
 type BnOptions = { offset?: TensorLike | null; scale?: TensorLike | null; epsilon?: number };

@@ -1,10 +1,11 @@
 /**
  * Reductions and scans: sum, mean, max, min, prod, any, all, argmax, argmin,
- * cumsum, cumprod (primitives) and var, std, logsumexp, norm (composites).
+ * cumsum, cumprod, moments (mean and variance in one pass; var and std read it) and
+ * logsumexp over one axis (primitives), and norm (composite).
  */
 import { FLOATX, isFloat } from '../dtype.js';
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
-import { run1 } from '../engine.js';
+import { isRecording, run1, runOp } from '../engine.js';
 import { normalizeAxes, normalizeAxis, reducedShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
@@ -96,6 +97,45 @@ defineOp<{ axis: number }>({
   infer: ([x], { axis }) => [{ shape: x.shape, dtype: x.dtype === 'bool' ? 'int32' : x.dtype }],
   // dx_i = sum_{j >= i} dy_j * y_j / x_i; exact for non-zero inputs.
   grad: ({ inputs: [x], outputs: [y], attrs: { axis } }, [dy]) => [divide(reverse(cumsum(reverse(multiply(dy!, y), [axis]), axis), [axis]), x)],
+});
+
+// Mean and population variance over `axes` in one pass over x (var, std, and nn's moments).
+// Kernels: the variance is the mean of squared deviations from the mean, never
+// E[x^2] - E[x]^2 (which loses every digit of a variance small beside the squared mean).
+defineOp<ReduceAttrs>({
+  name: 'moments',
+  category: 'reduction',
+  attrs: ['axes', 'keepdims'],
+  infer([x], { axes, keepdims }) {
+    if (!isFloat(x.dtype)) throw new DTypeError(`moments: expected a float tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
+    const shape = reducedShape(x.shape, axes, keepdims);
+    return [{ shape, dtype: x.dtype }, { shape, dtype: x.dtype }];
+  },
+  // d mean / dx = 1 / n, d var / dx = 2 (x - mean) / n.
+  grad: ({ inputs: [x], outputs: [m], attrs: { axes, keepdims } }, [dm, dv]) => {
+    const n = reducedCount(x, axes);
+    const perN = (g: Tensor) => divide(keptGrad(g, x, axes, keepdims), n);
+    const fromVar = dv ? multiply(subtract(x, keptGrad(m, x, axes, keepdims)), multiply(perN(dv), 2)) : null;
+    if (!dm) return [fromVar];
+    return [fromVar ? add(fromVar, perN(dm)) : expandGrad(perN(dm), x, axes, true)];
+  },
+});
+
+// log(sum(exp(x))) over one (non-negative) axis, kept with size 1: the max taken out first,
+// a row whose max is infinite gives that max (all -inf: -inf), a NaN gives NaN.
+defineOp<{ axis: number }>({
+  name: 'logsumexp',
+  category: 'reduction',
+  attrs: ['axis'],
+  infer([x], { axis }) {
+    if (!isFloat(x.dtype)) throw new DTypeError(`logsumexp: expected a float tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
+    if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {
+      throw new ValueError(`logsumexp: axis ${axis} is out of range for input of shape ${fmtShape(x.shape)} (a non-negative axis is expected)`);
+    }
+    return [{ shape: x.shape.map((d, i) => (i === axis ? 1 : d)), dtype: x.dtype }];
+  },
+  // d logsumexp / dx = softmax(x) along the axis.
+  grad: ({ inputs: [x], attrs: { axis } }, [dy]) => [multiply(run1('softmax', [x], { axis }), dy!)],
 });
 
 // ---------------------------------------------------------------- public API
@@ -209,12 +249,13 @@ export function cumprod(x: TensorLike, axis: number | null = null, dtype?: strin
   return scan('cumprod', x, axis, dtype);
 }
 
-/** Variance (population, ddof 0, as Keras). */
+/** Variance (population, ddof 0, as Keras), from the single-pass `moments` primitive. */
 export function variance(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
   const t = asFloat(x, 'var');
   const { axis: a, keepdims: k } = reduceArgs(axis, keepdims);
-  const m = mean(t, a, true);
-  return mean(square(subtract(t, m)), a, k);
+  const [m, v] = runOp('moments', [t], { axes: normalizeAxes(a, t.rank, 'var'), keepdims: k });
+  if (!isRecording() && !m.isSymbolic) m.dispose(); // a recorded gradient reads the mean
+  return v;
 }
 
 export { variance as var };
@@ -224,15 +265,31 @@ export function std(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boole
   return sqrt(variance(x, axis, keepdims));
 }
 
-/** log(sum(exp(x))) computed stably. */
+/**
+ * log(sum(exp(x))) computed stably. One axis, or trailing axes (all axes by default)
+ * of known size, run the single-pass `logsumexp` primitive (trailing axes as one, through
+ * a reshape); other sets of axes use the composite formula.
+ */
 export function logsumexp(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
   const t = asFloat(x, 'logsumexp');
   const { axis: a, keepdims: k } = reduceArgs(axis, keepdims);
+  const axes = normalizeAxes(a, t.rank, 'logsumexp');
+  const outShape = reducedShape(t.shape, axes, k).map((d) => (d === null ? -1 : d));
+  const finish = (out: Tensor) => (k ? out : reshape(out, outShape));
+  if (axes.length === 1) return finish(run1('logsumexp', [t], { axis: axes[0] }));
+  const trailing = axes.length > 1 && axes.every((ax, i) => ax === t.rank - axes.length + i);
+  const lead = t.shape.slice(0, t.rank - axes.length);
+  const reducedKnown = axes.every((ax) => t.shape[ax] !== null);
+  if (trailing && reducedKnown && lead.filter((d) => d === null).length <= 1) {
+    const rows = reshape(t, [lead.reduce<number>((p, d) => (d === null || p < 0 ? -1 : p * d), 1), axes.reduce((p, ax) => p * (t.shape[ax] as number), 1)]);
+    return reshape(run1('logsumexp', [rows], { axis: 1 }), outShape);
+  }
+  if (axes.length === 0) return finish(t);
   const m = stopGradient(max(t, a, true));
   const safeM = where(isinf(m), 0, m);
   const s = log(sum(exp(subtract(t, safeM)), a, true));
   const out = add(s, safeM);
-  return k ? out : reshape(out, reducedShape(t.shape, normalizeAxes(a, t.rank, 'logsumexp'), false).map((d) => (d === null ? -1 : d)));
+  return k ? out : reshape(out, outShape);
 }
 
 /**

@@ -1,4 +1,5 @@
-// CPU drivers of the reductions (sum ... all), argmax/argmin and cumsum/cumprod.
+// CPU drivers of the reductions (sum ... all), argmax/argmin, cumsum/cumprod, moments
+// (mean and variance in one pass) and logsumexp over one axis.
 // Folds accumulate in double, as the js backend does, and store with its rules; the
 // per-ISA folds (reduction_kernels.h) vectorize them, and the drivers here split the
 // work over the thread pool so that even a single output is folded on every thread.
@@ -10,10 +11,12 @@
 #include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "../kernels/elementwise.h"
+#include "conv.h"
 #include "cpu_kernels.h"
 #include "isa.h"
 #include "loop_nest.h"
 #include "reduction.h"
+#include "softmax.h"
 
 namespace keras::cpu {
 namespace {
@@ -625,6 +628,216 @@ void scan_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& 
   });
 }
 
+// ---------------------------------------------------------------- moments
+
+// Elements of the long runs that moments cuts into parts folded in parallel (then combined
+// pairwise): fixed, so results are the same for every thread count; 64 chunks, so the
+// one chunk whose passes are not overlapped (moments_rows) costs ~2%.
+constexpr int64_t kMomentsSegment = 64 * kMomentsChunk;
+// Column (and row-chunk) blocks of a column pass split over threads.
+// Items of 4 MiB of float32 ([4096, 4096]: 16; 1 MiB items, chunks of 256 rows, took 1.3-1.6x
+// the time: each item's first group comes without a prefetch).
+constexpr int64_t kMomentsColumnBlock = 1024;
+constexpr int64_t kMomentsChunkRows = 1024;
+
+// fn(begin, end) over claims of `claim` items of [0, count) that the pool's threads take
+// until none are left (as reduce_runs does): a descheduled thread holds up one claim of
+// 512 KiB, not one of parallel_for's chunks of 8 MiB ([4096, 4096] var axis -1, 2 threads,
+// load 4-7: 0.77-0.90x the wall time of chunks; equal on a quiet machine).
+template <class Fn>
+void for_each_claim(const kernels::KernelContext& ctx, bool parallel, int64_t count, int64_t claim, Fn fn) {
+  std::atomic<int64_t> next{0};
+  const int64_t threads = parallel ? engine::thread_pool().num_threads() : 1;
+  engine::thread_pool().parallel_for(threads, 1, [&](int64_t, int64_t) {
+    for (int64_t begin; (begin = next.fetch_add(claim, std::memory_order_relaxed)) < count;) fn(begin, std::min(count, begin + claim));
+  }, ctx.max_threads);
+}
+
+MomentsPartial combine_pairwise(const MomentsPartial* v, int64_t n) {
+  if (n == 1) return v[0];
+  const int64_t half = n / 2;
+  return combine_moments(combine_pairwise(v, half), combine_pairwise(v + half, n - half));
+}
+
+// Layouts, on x made contiguous, after merging dims as the folds do (plan_reduction):
+// - the reduced dims end x (rows: trailing axes, all axes): moments_rows per output, long
+//   rows (over kMomentsSegment) cut into segments folded in parallel, combined pairwise;
+// - one merged reduced dim with kept dims inside it (leading axes, or [outer, n, inner]):
+//   moments_columns over the inner kept dims, per outer index, in column blocks and row
+//   chunks (combined in order) split over threads;
+// - anything else (reduced dims interleaved with kept ones): each output's values gathered
+//   into a buffer, then moments_rows on it.
+template <class T>
+void moments_of(const kernels::KernelContext& ctx, const TensorView& x, const T* data, const std::vector<int>& axes,
+                int64_t outputs, T* mean_out, T* var_out) {
+  const ReductionIsaTable& table = reduction_kernels();
+  const int dtype = std::is_same_v<T, float> ? 0 : 1;
+  const int64_t n = x.numel() / outputs;
+  const auto store = [&](int64_t o, double mean, double m2, double count) {
+    mean_out[o] = T(mean);
+    var_out[o] = T(m2 / count);
+  };
+  TensorView flat = x;
+  flat.data = const_cast<T*>(data);
+  int64_t stride = 1;
+  for (size_t d = x.shape.size(); d-- > 0;) flat.strides[d] = stride, stride *= x.shape[d];
+  const ReductionNest nest = plan_reduction(flat, axes);
+  const bool parallel = x.numel() >= kParallelElements;
+  if ((nest.last_dim_reduced && nest.reduced_sizes.size() == 1) || nest.reduced_sizes.empty()) {
+    if (n <= kMomentsSegment) {
+      const int64_t claim = std::max<int64_t>(1, kClaimBytes / (n * int64_t(sizeof(T))));
+      std::vector<MomentsPartial> parts(static_cast<size_t>(outputs));
+      for_each_claim(ctx, parallel, outputs, claim, [&](int64_t b, int64_t e) {
+        table.moments_rows[dtype](data + b * n, e - b, n, parts.data() + b);
+      });
+      for (int64_t o = 0; o < outputs; ++o) store(o, parts[size_t(o)].mean, parts[size_t(o)].m2, double(n));
+      return;
+    }
+    const int64_t segments = (n + kMomentsSegment - 1) / kMomentsSegment;
+    std::vector<MomentsPartial> parts(size_t(outputs * segments));
+    for_each_claim(ctx, parallel, outputs * segments, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t o = i / segments, k = (i % segments) * kMomentsSegment;
+        table.moments_rows[dtype](data + o * n + k, 1, std::min(kMomentsSegment, n - k), &parts[size_t(i)]);
+      }
+    });
+    for (int64_t o = 0; o < outputs; ++o) {
+      const MomentsPartial m = combine_pairwise(parts.data() + o * segments, segments);
+      store(o, m.mean, m.m2, double(n));
+    }
+    return;
+  }
+  if (nest.reduced_sizes.size() == 1 && nest.kept_sizes.size() <= 2) {
+    const int64_t cols = nest.kept_sizes.back(), rows = nest.reduced_sizes[0];
+    const int64_t outer = nest.kept_sizes.size() == 2 ? nest.kept_sizes[0] : 1;
+    const int64_t blocks = (cols + kMomentsColumnBlock - 1) / kMomentsColumnBlock;
+    const int64_t chunks = (rows + kMomentsChunkRows - 1) / kMomentsChunkRows;
+    // Per row chunk: mean then m2 of every output.
+    std::vector<double> stats(size_t(chunks * 2 * outputs));
+    // parallel_for's chunks: claims of one item measured 1.1-1.2x the time here.
+    engine::thread_pool().parallel_for(outer * blocks * chunks, parallel ? 1 : outer * blocks * chunks, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) {
+        const int64_t c = i % chunks, j0 = (i / chunks) % blocks * kMomentsColumnBlock, o = i / chunks / blocks;
+        const int64_t r0 = c * kMomentsChunkRows;
+        double* at = stats.data() + c * 2 * outputs + o * cols + j0;
+        table.moments_columns[dtype](data + o * rows * cols + r0 * cols + j0, std::min(kMomentsChunkRows, rows - r0), cols,
+                                     std::min(kMomentsColumnBlock, cols - j0), at, at + outputs);
+      }
+    }, ctx.max_threads);
+    for (int64_t o = 0; o < outputs; ++o) {
+      MomentsPartial m{0, 0, 0};
+      for (int64_t c = 0; c < chunks; ++c) {
+        const double* at = stats.data() + c * 2 * outputs;
+        m = combine_moments(m, {double(std::min(kMomentsChunkRows, rows - c * kMomentsChunkRows)), at[o], at[outputs + o]});
+      }
+      store(o, m.mean, m.m2, double(rows));
+    }
+    return;
+  }
+  engine::thread_pool().parallel_for(outputs, parallel ? std::max<int64_t>(1, kMomentsSegment / 4 / n) : outputs, [&](int64_t b, int64_t e) {
+    std::vector<T> values(static_cast<size_t>(n));
+    const size_t kept_rank = nest.kept_sizes.size();
+    for (int64_t o = b; o < e; ++o) {
+      int64_t x_offset = 0, out_offset = 0;
+      if (kept_rank) kept_offsets(nest, o, kept_rank, &x_offset, &out_offset);
+      int64_t k = 0;
+      for_each_reduced(nest, nest.reduced_sizes.size(), [&](int64_t offset) { values[size_t(k++)] = data[x_offset + offset]; });
+      MomentsPartial m;
+      table.moments_rows[dtype](values.data(), 1, n, &m);
+      store(out_offset, m.mean, m.m2, double(n));
+    }
+  }, ctx.max_threads);
+}
+
+// moments {axes, keepdims}: mean and population variance, both in x's dtype.
+void moments_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& inputs,
+                 const std::vector<TensorView>& outputs, const kernels::Attrs& attrs) {
+  const TensorView& x = inputs[0];
+  const std::vector<int> axes = kernels::reduction_axes(ctx.op_name, attrs, x.rank());
+  const int64_t count = outputs[0].numel();
+  if (count == 0) return;
+  if (x.numel() == 0) {  // an empty axis: 0 / 0, as js
+    for (int64_t i = 0; i < count; ++i) store_js(outputs[0], i, NAN), store_js(outputs[1], i, NAN);
+    return;
+  }
+  if (x.dtype == engine::DType::Float32) {
+    std::vector<float> s;
+    moments_of<float>(ctx, x, contiguous_data<float>(x, s), axes, count, outputs[0].as<float>(),
+                      outputs[1].as<float>());
+  } else {
+    std::vector<double> s;
+    moments_of<double>(ctx, x, contiguous_data<double>(x, s), axes, count, outputs[0].as<double>(),
+                       outputs[1].as<double>());
+  }
+}
+
+// ---------------------------------------------------------------- logsumexp
+
+// The js kernel's value of a row from its max m (NaN if the row has one, as Math.max) and
+// the rest: an infinite or NaN max is the result (all -inf: -inf).
+template <class T>
+double logsumexp_scalar(const T* x, int64_t n, int64_t stride) {
+  double m = -INFINITY;
+  for (int64_t k = 0; k < n; ++k) m = (double(x[k * stride]) > m || x[k * stride] != x[k * stride]) ? double(x[k * stride]) : m;
+  if (!std::isfinite(m)) return m;
+  double s = 0;
+  for (int64_t k = 0; k < n; ++k) s += std::exp(double(x[k * stride]) - m);
+  return m + std::log(s);
+}
+
+// logsumexp {axis}: x as [outer, n, inner], one output per (outer, inner) row. float32 rows
+// run softmax's log-sum rows (max pass, then the exp-sum pass in L1 alongside the next
+// row's max, softmax_kernels.h), rows of a non-last axis gathered into a buffer first; a
+// row whose max is not finite, and float64 rows, take the js kernel's steps.
+void logsumexp_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& inputs,
+                   const std::vector<TensorView>& outputs, const kernels::Attrs& attrs) {
+  const TensorView& x = inputs[0];
+  const int64_t axis = attrs.get_int("logsumexp", "axis", 0);
+  const int64_t n = x.shape[size_t(axis)];
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[size_t(d)];
+  for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape[size_t(d)];
+  const int64_t rows = outer * inner;
+  if (rows == 0) return;
+  if (n == 0) {  // log(0)
+    for (int64_t i = 0; i < rows; ++i) store_js(outputs[0], i, -INFINITY);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, 16384 / n);
+  const auto row_base = [&](int64_t r) { return (r / inner) * n * inner + r % inner; };
+  if (x.dtype == engine::DType::Float64) {
+    std::vector<double> s;
+    const double* data = contiguous_data<double>(x, s);
+    double* y = outputs[0].as<double>();
+    engine::thread_pool().parallel_for(rows, grain, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) y[r] = logsumexp_scalar(data + row_base(r), n, inner);
+    }, ctx.max_threads);
+    return;
+  }
+  std::vector<float> s;
+  const float* data = contiguous_data<float>(x, s);
+  float* y = outputs[0].as<float>();
+  const SoftmaxIsaTable& softmax = for_active_isa(kSoftmaxAvx512, kSoftmaxAvx2, kSoftmaxPortable);
+  engine::thread_pool().parallel_for(rows, grain, [&](int64_t b, int64_t e) {
+    std::vector<double> ms(size_t(e - b)), lses(size_t(e - b));
+    std::vector<float> gathered;
+    if (inner == 1) {
+      softmax.f32_lse_rows(data + b * n, e - b, n, ms.data(), lses.data());
+    } else {
+      gathered.resize(size_t(n));
+      for (int64_t r = b; r < e; ++r) {
+        const float* base = data + row_base(r);
+        for (int64_t k = 0; k < n; ++k) gathered[size_t(k)] = base[k * inner];
+        softmax.f32_lse_rows(gathered.data(), 1, n, &ms[size_t(r - b)], &lses[size_t(r - b)]);
+      }
+    }
+    for (int64_t r = b; r < e; ++r) {
+      const double m = ms[size_t(r - b)];
+      y[r] = std::isfinite(m) ? float(m + lses[size_t(r - b)]) : float(logsumexp_scalar(data + row_base(r), n, inner));
+    }
+  }, ctx.max_threads);
+}
+
 }  // namespace
 
 void register_reductions(kernels::KernelRegistry& registry) {
@@ -632,6 +845,8 @@ void register_reductions(kernels::KernelRegistry& registry) {
   registry.register_kernel("argmin", engine::Device::CPU, arg_cpu<true>);
   registry.register_kernel("cumsum", engine::Device::CPU, scan_cpu<false>);
   registry.register_kernel("cumprod", engine::Device::CPU, scan_cpu<true>);
+  registry.register_kernel("moments", engine::Device::CPU, moments_cpu);
+  registry.register_kernel("logsumexp", engine::Device::CPU, logsumexp_cpu);
 #define KERAS_REGISTER_REDUCE(name, Enum, kind) \
   registry.register_kernel(#name, engine::Device::CPU, reduce_cpu<kernels::ReduceOp::Enum>);
   KERAS_REDUCE_OPS(KERAS_REGISTER_REDUCE)

@@ -4,6 +4,7 @@
 // the steps differs (lanes, blocks, pairwise partials), which bounds the rounding error
 // by the depth of the summation tree instead of the element count.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "../kernels/elementwise_ops.h"
@@ -55,6 +56,40 @@ using ScanFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t
 // [4096, 4096] float32 16 took 0.85-0.93x the CPU time of 32 (half the streams to read).
 constexpr int64_t kScanRows = 16;
 
+// moments: a set of values as their count, mean, and m2, the sum of squared deviations
+// from that mean (variance = m2 / count).
+struct MomentsPartial {
+  double count, mean, m2;
+};
+// The moments of two disjoint sets from theirs (Chan, Golub & LeVeque's parallel formula):
+// no E[x^2] - E[x]^2 cancellation, as each m2 is already about its own mean. An infinite
+// mean (a set holding +-inf) combines as a weighted sum, so -inf with finite stays -inf and
+// +inf with -inf gives NaN, as the js sum does; its m2 is NaN already.
+static inline MomentsPartial combine_moments(MomentsPartial a, MomentsPartial b) {
+  if (a.count == 0) return b;
+  if (b.count == 0) return a;
+  const double count = a.count + b.count, delta = b.mean - a.mean, wb = b.count / count;
+  const double mean = std::fabs(delta) < __builtin_inf() ? a.mean + delta * wb : a.mean * (a.count / count) + b.mean * wb;
+  return {count, mean, a.m2 + b.m2 + delta * delta * (a.count * b.count / count)};
+}
+// out[r] = the moments of x[r * n + i], i < n (n >= 1), r < rows, of float32 or float64 x
+// in double: each row by chunks of kMomentsChunk elements, the chunk's mean and then its
+// squared deviations from that mean (the chunk still in L1), chunks combined in order
+// (combine_moments). A chunk's deviation pass runs alongside the next chunk's sum pass
+// (the next row's first chunk too), so one loop reads memory while it computes. A row's
+// result does not depend on the rows that come with it.
+using MomentsRowsFn = void (*)(const void* x, int64_t rows, int64_t n, MomentsPartial* out);
+// Columns: mean[j] and m2[j] of x[r * row_stride + j], r < rows (rows >= 1), j < cols, in
+// groups of kMomentsGroupRows rows: per column vector, the group's mean and its squared
+// deviations (the group's lines still in L1), combined into mean/m2 by combine_moments.
+using MomentsColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t cols, double* mean, double* m2);
+// 16 KiB of float32, 32 KiB of float64: both fit L1 (48 KiB on Zen 5) between the passes.
+constexpr int64_t kMomentsChunk = 4096;
+// 8 lines of one column vector per group: they stay in L1 between the passes even where
+// the rows are 2^k bytes apart, all in one 12-way set ([4096, 4096] axis 0, 1 thread: 16 rows
+// took 2x the time, moments_columns' prefetch comment).
+constexpr int64_t kMomentsGroupRows = 8;
+
 constexpr int kArgDTypes = 3;   // float32, float64, int32 (bool: the driver's scalar loop)
 constexpr int kScanDTypes = 2;  // float32, float64
 
@@ -73,6 +108,8 @@ struct ReductionIsaTable {
   // sum/mean/prod/max/min; for int32 (sum/mean/max/min) and bool (any/all) the integer
   // column fold, given whole rows (read in memory order); nullptr elsewhere.
   FoldColumnsFn fold_row_quarters[kernels::kNumReduceOps][kReductionDTypes];
+  MomentsRowsFn moments_rows[2];  // [dtype]: float32, float64
+  MomentsColumnsFn moments_columns[2];
 };
 
 extern const ReductionIsaTable kReductionAvx512;

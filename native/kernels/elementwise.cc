@@ -141,6 +141,27 @@ std::vector<TensorSpec> infer_scan(const std::vector<TensorSpec>& in, const Attr
   return {{x.dtype == DType::Bool ? DType::Int32 : x.dtype, x.shape}};
 }
 
+// moments {axes, keepdims}: float x -> [mean, variance], each shaped as a reduction's output.
+std::vector<TensorSpec> infer_moments(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  if (!is_float(in[0].dtype)) throw OpError("DTypeError", "moments: expected a float tensor, received " + described(in[0]));
+  const TensorSpec out = infer_reduce<ReduceKind::Numeric>("moments", in, attrs)[0];
+  return {out, out};
+}
+
+// logsumexp {axis}: float x, one non-negative axis, kept with size 1.
+std::vector<TensorSpec> infer_logsumexp(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  const TensorSpec& x = in[0];
+  if (!is_float(x.dtype)) throw OpError("DTypeError", "logsumexp: expected a float tensor, received " + described(x));
+  const int64_t axis = attrs.get_int("logsumexp", "axis", 0);
+  if (axis < 0 || axis >= int64_t(x.shape.size())) {
+    throw OpError("ValueError", "logsumexp: axis " + std::to_string(axis) + " is out of range for input of shape " +
+                                    engine::format_shape(x.shape) + " (a non-negative axis is expected)");
+  }
+  Shape out = x.shape;
+  out[size_t(axis)] = 1;
+  return {{x.dtype, out}};
+}
+
 }  // namespace
 
 int reduction_axis(const char* op, const Attrs& attrs, const Shape& shape) { return axis_attr(op, attrs, shape); }
@@ -207,6 +228,8 @@ void define_elementwise_ops(KernelRegistry& registry) {
   registry.define_op("argmin", 1, infer_arg<true>);
   registry.define_op("cumsum", 1, infer_scan<false>);
   registry.define_op("cumprod", 1, infer_scan<true>);
+  registry.define_op("moments", 1, infer_moments);
+  registry.define_op("logsumexp", 1, infer_logsumexp);
 #undef KERAS_DEFINE_UNARY
 #undef KERAS_DEFINE_BINARY
 #undef KERAS_DEFINE_REDUCE

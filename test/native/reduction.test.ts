@@ -568,3 +568,167 @@ describe.each(isas)('reductions on the %s path', (isa) => {
     }
   });
 });
+
+/**
+ * moments (mean and population variance in one pass) and logsumexp over one axis.
+ *
+ * Reference: float64 over the input's values, the mean from a compensated sum and the
+ * variance as the compensated sum of squared deviations from it (two passes). float32
+ * results must be within 1 float32 ulp (2^-23 relative) of it: the kernels compute in
+ * double, so only the final rounding shows. float64 within 2^-36 relative: the means are
+ * double sums (trees of depth ~150 at most: 128 steps a lane within a chunk, then chunks),
+ * off by ~1e-12 at 1e4, and Chan's formula squares the difference of two such means
+ * (measured: 1.0e-12 relative on [3, 40, 21] axis 1).
+ * The data sit at 1e4 + [-1.7, 1.7): E[x^2] - E[x]^2 would lose every digit of the
+ * variance there (in float32) or 8 of them (in float64); the chunked two-pass does not.
+ */
+function referenceMoments(values: ArrayLike<number>, shape: number[], axes: number[]): { mean: number[]; variance: number[] } {
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const kept = shape.map((_, d) => d).filter((d) => !axes.includes(d));
+  const offsetsOf = (dims: number[]) => {
+    let offsets = [0];
+    for (const d of dims) offsets = offsets.flatMap((o) => Array.from({ length: shape[d]! }, (_, i) => o + i * strides[d]!));
+    return offsets;
+  };
+  const reduced = offsetsOf(axes);
+  const mean: number[] = [], variance: number[] = [];
+  for (const base of offsetsOf(kept)) {
+    const m = exactSum(values, reduced.map((o) => base + o)).sum / reduced.length;
+    const squares = reduced.map((o) => (values[base + o]! - m) ** 2);
+    mean.push(m);
+    variance.push(exactSum(squares, squares.keys()).sum / reduced.length);
+  }
+  return { mean, variance };
+}
+
+function runMoments(values: ArrayLike<number>, shape: number[], dtype: 'float32' | 'float64', axes: number[]): [number[], number[]] {
+  const x = native.createTensor(ARRAY[dtype].from(values) as NativeTypedArray, shape, dtype);
+  const [m, v] = native.runKernel('moments', [x], { axes, keepdims: false });
+  const out: [number[], number[]] = [Array.from(m!.read()), Array.from(v!.read())];
+  x.dispose();
+  m!.dispose();
+  v!.dispose();
+  return out;
+}
+
+function runLogsumexp(values: ArrayLike<number>, shape: number[], dtype: 'float32' | 'float64', axis: number): number[] {
+  const x = native.createTensor(ARRAY[dtype].from(values) as NativeTypedArray, shape, dtype);
+  const [y] = native.runKernel('logsumexp', [x], { axis });
+  const out = Array.from(y!.read());
+  x.dispose();
+  y!.dispose();
+  return out;
+}
+
+/** The js kernel of logsumexp in float64 over the (already rounded) values. */
+function jsLogsumexp(values: ArrayLike<number>, shape: number[], axis: number): Float64Array {
+  const input = { shape, dtype: 'float64', storage: new JsStorage(Float64Array.from(values)) } as unknown as Tensor;
+  const outShape = shape.map((d, i) => (i === axis ? 1 : d));
+  const [out] = reductionKernels.logsumexp!([input], { axis }, [{ shape: outShape, dtype: 'float64' }]) as JsStorage[];
+  return out!.data as Float64Array;
+}
+
+function expectRelative(label: string, got: number[], want: number[], rtol: number): void {
+  expect(got.length, `${label}: output count`).toBe(want.length);
+  want.forEach((w, i) => {
+    const g = got[i]!;
+    if (!(Math.abs(g - w) <= rtol * Math.abs(w))) throw new Error(`${label}: output ${i} is ${g}, float64 reference ${w} (relative error ${Math.abs(g - w) / Math.abs(w)} > ${rtol})`);
+  });
+}
+
+const largeMean = (n: number, seed: number) => randomArray(n, seed).map((v) => 1e4 + 1.7 * v);
+
+describe.each(isas)('moments and logsumexp on the %s path', (isa) => {
+  // Every layout moments_of distinguishes: rows (one chunk, a tail chunk, segments of long
+  // rows), all axes (segments), columns (row chunks, column blocks, widths off the vectors,
+  // an outer dim), interleaved axes (gathered), and a single value per output.
+  const layouts: [number[], number[]][] = [
+    [[33, 4099], [1]], [[7, 5], [1]], [[3, 300001], [1]], [[600003], [0]], [[2, 3, 5], [0, 1, 2]],
+    [[2100, 37], [0]], [[1030, 1100], [0]], [[3, 40, 21], [1]], [[40, 6, 7], [0, 1]], [[6, 7, 8], [0, 2]], [[5, 1], [1]],
+    [[9, 7], [1]], [[5, 8], [1]], // rows shorter than 8 (scalar passes) and of 8
+
+  ];
+
+  it('mean and variance of 1e4 + noise within 1 ulp (float32) of a float64 two-pass reference, on every layout', () => {
+    native.setIsa(isa);
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const [shape, axes] of layouts) {
+        const values = ARRAY[dtype].from(largeMean(size(shape), 31));
+        const { mean, variance } = referenceMoments(values, shape, axes);
+        const [m, v] = runMoments(values, shape, dtype, axes);
+        const rtol = dtype === 'float32' ? 2 ** -23 : 2 ** -36;
+        const label = `${dtype} ${JSON.stringify(shape)} axes ${JSON.stringify(axes)}`;
+        expectRelative(`${label} mean`, m, mean, rtol);
+        // A single value per output has variance exactly 0.
+        if (variance.every((w) => w === 0)) expect(v.every((g) => g === 0), `${label} variance of single values`).toBe(true);
+        else expectRelative(`${label} variance`, v, variance, rtol);
+      }
+    }
+  });
+
+  it('moments give the same bits on 1 and 2 threads; NaN and infinities as js; an empty axis gives NaN', () => {
+    native.setIsa(isa);
+    for (const [shape, axes] of [[[3, 300001], [1]], [[600003], [0]], [[2100, 1100], [0]]] as [number[], number[]][]) {
+      const values = largeMean(size(shape), 7);
+      const results = [1, 2].map((threads) => {
+        native.setNumThreads(threads);
+        return runMoments(values, shape, 'float32', axes);
+      });
+      native.setNumThreads(defaultThreads);
+      expectSameValues(`${JSON.stringify(shape)} mean, 1 vs 2 threads`, results[1]![0], results[0]![0]);
+      expectSameValues(`${JSON.stringify(shape)} variance, 1 vs 2 threads`, results[1]![1], results[0]![1]);
+    }
+    // Infinities and NaN where partial moments combine: [20, 67] by rows (one chunk each) and by
+    // columns (groups of 8 rows: -inf in the first group only, +inf and -inf in different groups,
+    // NaN in the last), [2, 9000] by rows (chunks of 4096: -inf in the first, +inf in the third).
+    const special = (shape: number[], at: [number, number][]) => {
+      const values = randomArray(size(shape), 3);
+      for (const [i, v] of at) values[i] = v;
+      return values;
+    };
+    const layoutsWithSpecials: [number[], number[], Float64Array][] = [
+      [[20, 67], [1], special([20, 67], [[67 + 5, NaN], [2 * 67 + 66, Infinity], [3 * 67, -Infinity], [3 * 67 + 40, Infinity], [4 * 67 + 9, -Infinity]])],
+      [[20, 67], [0], special([20, 67], [[67 + 5, -Infinity], [2 * 67 + 6, Infinity], [15 * 67 + 6, -Infinity], [12 * 67 + 7, NaN], [19 * 67 + 66, Infinity]])],
+      [[2, 9000], [1], special([2, 9000], [[100, -Infinity], [9000 + 8500, Infinity]])],
+    ];
+    for (const [shape, axes, values] of layoutsWithSpecials) {
+      const outShape = shape.filter((_, d) => !axes.includes(d));
+      const input = { shape, dtype: 'float32', storage: new JsStorage(Float32Array.from(values)) } as unknown as Tensor;
+      const [jm, jv] = reductionKernels.moments!([input], { axes, keepdims: false }, [{ shape: outShape, dtype: 'float32' }, { shape: outShape, dtype: 'float32' }]) as JsStorage[];
+      const [m, v] = runMoments(values, shape, 'float32', axes);
+      const nonFinite = (a: ArrayLike<number>) => Array.from(a, (g) => (Number.isFinite(g) ? 'finite' : String(g)));
+      const label = `${JSON.stringify(shape)} axes ${JSON.stringify(axes)}`;
+      expect(nonFinite(m), `${label} mean: which outputs are NaN/inf`).toEqual(nonFinite(jm!.data));
+      expect(nonFinite(v), `${label} variance: which outputs are NaN/inf`).toEqual(nonFinite(jv!.data));
+    }
+    const [m, v] = runMoments([], [2, 0, 3], 'float32', [1]);
+    expect([m, v], 'empty axis').toEqual([[NaN, NaN, NaN, NaN, NaN, NaN], [NaN, NaN, NaN, NaN, NaN, NaN]]);
+  });
+
+  it('logsumexp within 2 float32 ulps of float64 (rows, tails, gathered axes, float64); infinite and NaN rows as js', () => {
+    native.setIsa(isa);
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const [shape, axis, scale] of [[[64, 4096], 1, 4], [[9, 67], 1, 60], [[300, 77], 0, 30], [[5, 6, 7], 1, 1], [[3, 1], 1, 1], [[4, 100000], 1, 100]] as [number[], number, number][]) {
+        const values = ARRAY[dtype].from(randomArray(size(shape), 11).map((v) => v * scale));
+        const want = jsLogsumexp(values, shape, axis);
+        const got = runLogsumexp(values, shape, dtype, axis);
+        const label = `${dtype} ${JSON.stringify(shape)} axis ${axis}`;
+        const ulps = dtype === 'float32' ? 2 ** -22 : 2 ** -44;
+        want.forEach((w, i) => {
+          const bound = ulps * Math.max(Math.abs(w), 1);
+          if (!(Math.abs(got[i]! - w) <= bound)) throw new Error(`${label}: output ${i} is ${got[i]}, float64 ${w} (error ${Math.abs(got[i]! - w)} > ${bound})`);
+        });
+      }
+      // Rows: all -inf, one +inf, a NaN, NaN and +inf, one -inf among finite values, huge values.
+      const rows = [
+        [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity], [1, Infinity, 2, -Infinity, 0], [1, 2, NaN, 3, 4],
+        [NaN, Infinity, 0, 1, 2], [-Infinity, 1, 2, 3, 4], [3e38, 3e38, -3e38, 0, 1],
+      ];
+      const got = runLogsumexp(rows.flat(), [6, 5], dtype, 1);
+      const want = Array.from(jsLogsumexp(ARRAY[dtype].from(rows.flat()), [6, 5], 1), (w) => (dtype === 'float32' ? Math.fround(w) : w));
+      expect(got.slice(0, 4), `${dtype}: -inf, +inf, NaN, NaN rows`).toEqual([-Infinity, Infinity, NaN, NaN]);
+      expectRelative(`${dtype} finite rows`, got.slice(4), want.slice(4), dtype === 'float32' ? 2 ** -23 : 2 ** -50);
+      expect(runLogsumexp([], [2, 0], dtype, 1), `${dtype}: empty axis`).toEqual([-Infinity, -Infinity]);
+    }
+  });
+});

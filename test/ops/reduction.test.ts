@@ -37,6 +37,51 @@ describe('reductions', () => {
     expectClose(ops.logsumexp(ops.convertToTensor([[0, Math.log(3)], [-Infinity, -Infinity]], 'float64'), 1), [Math.log(4), -Infinity]);
   });
 
+  it('var/std/moments run the single-pass moments primitive: 1e4 + noise within 1 ulp of float64, float64 kept, all axes', () => {
+    const values = Array.from({ length: 6 * 50 }, (_, i) => 1e4 + Math.sin(i * 12.9898) * 1.3);
+    const x32 = ops.reshape(ops.convertToTensor(Float32Array.from(values)), [6, 50]);
+    const rounded = Array.from(x32.dataSync());
+    for (const axis of [1, 0] as const) {
+      // Reference: float64 two-pass over the float32 values; E[x^2] - E[x]^2 in float32 would be off by ~1e4 x.
+      const rows = axis === 1 ? 6 : 50, n = axis === 1 ? 50 : 6;
+      const at = (r: number, k: number) => rounded[axis === 1 ? r * 50 + k : k * 50 + r]!;
+      const want = Array.from({ length: rows }, (_, r) => {
+        let mean = 0;
+        for (let k = 0; k < n; k++) mean += at(r, k) / n;
+        let ss = 0;
+        for (let k = 0; k < n; k++) ss += (at(r, k) - mean) ** 2;
+        return ss / n;
+      });
+      const got = Array.from(ops.var(x32, axis).dataSync());
+      got.forEach((g, i) => expect(Math.abs(g - want[i]!), `var axis ${axis} output ${i}: ${g} vs ${want[i]}`).toBeLessThanOrEqual(2 ** -23 * want[i]!));
+    }
+    const x64 = ops.convertToTensor([[1, 2, 3, 4], [10, 10, 10, 10]], 'float64');
+    expect(ops.var(x64, 1).dtype).toBe('float64');
+    expectClose(ops.var(x64, 1), [1.25, 0], { rtol: 1e-15 });
+    expectClose(ops.std(x64, { axis: 1, keepdims: true }), [[Math.sqrt(1.25)], [0]], { shape: [2, 1], rtol: 1e-15 });
+    expectClose(ops.var(m()), 35 / 12, { shape: [] });
+    expect(ops.var([[1, 2], [3, 4]], 0).dtype, 'ints give floatx').toBe('float32');
+  });
+
+  it('logsumexp: one axis, trailing axes and all axes by the primitive, other axes by the composite; infinities and NaN', () => {
+    const x = ops.convertToTensor([[[0, 1], [2, 3]], [[4, 5], [6, Math.log(2)]]], 'float64');
+    const lse = (vals: number[]) => Math.log(vals.reduce((a, v) => a + Math.exp(v), 0));
+    expectClose(ops.logsumexp(x, [1, 2]), [lse([0, 1, 2, 3]), lse([4, 5, 6, Math.log(2)])], { rtol: 1e-14 });
+    expectClose(ops.logsumexp(x, [0, 2], true), [[[lse([0, 1, 4, 5])], [lse([2, 3, 6, Math.log(2)])]]], { shape: [1, 2, 1], rtol: 1e-14 });
+    expectClose(ops.logsumexp(x), lse([0, 1, 2, 3, 4, 5, 6, Math.log(2)]), { shape: [], rtol: 1e-14 });
+    expectClose(ops.logsumexp(x, 0), [[lse([0, 4]), lse([1, 5])], [lse([2, 6]), lse([3, Math.log(2)])]], { rtol: 1e-14 });
+    const special = ops.convertToTensor([[-Infinity, -Infinity], [1, Infinity], [NaN, 1], [NaN, Infinity], [-Infinity, 0]], 'float32');
+    expect(Array.from(ops.logsumexp(special, 1).dataSync())).toEqual([-Infinity, Infinity, NaN, NaN, 0]);
+    expect(Array.from(ops.logsumexp(ops.zeros([3, 0]), 1).dataSync()), 'empty axis: log(0)').toEqual([-Infinity, -Infinity, -Infinity]);
+  });
+
+  it('var, std, moments and logsumexp name themselves for bad axes', () => {
+    expect(() => ops.var(m(), 2)).toThrow(/var: axis=2 is out of range for a tensor of rank 2/);
+    expect(() => ops.std(m(), [0, 0])).toThrow(/var: repeated axis/);
+    expect(() => ops.moments(m(), 3)).toThrow(/moments: axis=3 is out of range/);
+    expect(() => ops.logsumexp(m(), -3)).toThrow(/logsumexp: axis=-3 is out of range/);
+  });
+
   it('any and all read non-zero as true', () => {
     expect(ops.any([[0, 1], [0, 0]], 1).arraySync()).toEqual([true, false]);
     expect(ops.all([[2, 1], [0, 3]], -1).arraySync()).toEqual([true, false]);
@@ -93,6 +138,10 @@ describe('reductions', () => {
     ['var axis 1', (x) => ops.var(x, 1)],
     ['std axis 0', (x) => ops.std(x, 0)],
     ['logsumexp axis 1', (x) => ops.logsumexp(x, 1)],
+    ['logsumexp all', (x) => ops.logsumexp(x)],
+    ['logsumexp axis 0 keepdims', (x) => ops.logsumexp(x, 0, true)],
+    ['var all keepdims', (x) => ops.var(x, null, true)],
+    ['moments mean and variance axis 0', (x) => { const [mu, v] = ops.moments(x, 0); return ops.add(ops.multiply(mu, 3), v); }],
     ['cumsum axis 1', (x) => ops.cumsum(x, 1)],
     ['cumprod axis 0', (x) => ops.cumprod(x, 0)],
     ['norm 2', (x) => ops.norm(x)],

@@ -553,6 +553,28 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([2, 3, 3, 19], f32), x([2, 3, 3, 19], f32), x([19], f32), x([19], f32), x([19], f32, 'positive')], attrs: { axis: 3, epsilon: 1e-5 } },
     { inputs: [x([0, 3], f32), x([0, 3], f32), x([3], f32), x([3], f32), x([3], f32, 'positive')], attrs: { axis: 1, epsilon: 1e-3 } },
   ],
+
+  // ------------------------------------------------------------ single-pass statistics (var, std, moments; logsumexp)
+  moments: [
+    { inputs: [x([3, 67], f32)], attrs: { axes: [1], keepdims: false } }, // rows
+    { inputs: [x([2, 4, 3], f64)], attrs: { axes: [0, 1], keepdims: true } }, // leading axes: columns
+    { inputs: [x([37, 19], f32, 'positive', 1e3)], attrs: { axes: [0], keepdims: false } }, // mean far from 0, columns off the vector widths
+    { inputs: [x([3, 5, 4], f32)], attrs: { axes: [1], keepdims: true } }, // middle axis: [outer, n, inner] columns
+    { inputs: [x([2, 3, 4], f64)], attrs: { axes: [0, 2], keepdims: false } }, // interleaved: gathered
+    { inputs: [x([6, 5], f32)], attrs: { axes: [0, 1], keepdims: false } }, // all axes
+    { inputs: [x([5], f32)], attrs: { axes: [], keepdims: false } },
+    { inputs: [x([2, 0, 3], f32)], attrs: { axes: [1], keepdims: false } }, // empty axis: NaN
+    { inputs: [x([16, 2], f32, 'special')], attrs: { axes: [0], keepdims: false }, grad: false },
+  ],
+  logsumexp: [
+    { inputs: [x([3, 67], f32)], attrs: { axis: 1 } },
+    { inputs: [x([2, 4, 3], f64)], attrs: { axis: 1 } },
+    { inputs: [x([4, 1, 3], f32)], attrs: { axis: 0 } },
+    { inputs: [x([5, 33], f32, 'any', 50)], attrs: { axis: 1 } },
+    { inputs: [x([2, 0, 3], f32)], attrs: { axis: 1 } }, // empty axis: -inf
+    { inputs: [x([3, 4], f32, { values: [-Infinity, -Infinity, -Infinity, -Infinity, 1, Infinity, 2, 3, NaN, 1, Infinity, 0] })], attrs: { axis: 1 }, grad: false },
+    { inputs: [x([16, 2], f64, 'special')], attrs: { axis: 0 }, grad: false },
+  ],
 };
 
 const SPECIAL = [0, -0, Infinity, -Infinity, Number.NaN, 1, -1, 0.5, -2.5, 1e30, -1e30, 1e-30, -1e-38, 3e38, 89, -104];

@@ -138,6 +138,28 @@ const CASES: Case[] = [
       },
     }),
   },
+  {
+    // The single-pass statistics primitives in a traced step (batch dim unknown), forward and
+    // through their gradient rules: moments over the batch, var/std over rows, logsumexp.
+    name: 'moments, var, std and logsumexp trained with SGD',
+    dtypes: ['float32', 'float64'],
+    feeds: [{ shape: [24, 12] }],
+    params: [[12], [12, 12]],
+    step: (vars) => ({
+      extra: [],
+      fn: (x) => {
+        const tape = new keras.GradientTape({ watchAccessedVariables: false });
+        tape.watch(...vars);
+        const loss = tape.record(() => {
+          const h = ops.matmul(ops.add(x, vars[0].value), vars[1].value);
+          const [m, v] = ops.moments(h, [0]);
+          return ops.add(ops.add(ops.mean(ops.multiply(m, v)), ops.mean(ops.std(h, -1))), ops.mean(ops.logsumexp(h, -1)));
+        });
+        tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, 0.05))));
+        return [loss, ops.var(x, 1, true), ops.logsumexp(ops.multiply(x, 30), 1)];
+      },
+    }),
+  },
 ];
 
 interface Result {

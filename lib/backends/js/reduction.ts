@@ -123,10 +123,63 @@ function scanKernel(step: (acc: number, v: number) => number, init: number): Ker
   };
 }
 
+/**
+ * moments: per output, in float64, the mean (sum / n) and then the mean of squared
+ * deviations from it (two passes over the output's inputs); 0 / 0 = NaN for an empty axis.
+ */
+const moments: Kernel = ([x], attrs, [meanOut, varOut]) => {
+  const axes = attrs.axes as number[];
+  const { outBase, redOffsets } = reductionPlan(x.shape, axes);
+  const v = valuesOf(x);
+  const n = redOffsets.length;
+  const means = allocate(meanOut.dtype, outBase.length), vars = allocate(varOut.dtype, outBase.length);
+  for (let o = 0; o < outBase.length; o++) {
+    const base = outBase[o];
+    let s = 0;
+    for (let k = 0; k < n; k++) s += v[base + redOffsets[k]];
+    const m = s / n;
+    let ss = 0;
+    for (let k = 0; k < n; k++) ss += (v[base + redOffsets[k]] - m) ** 2;
+    means[o] = m;
+    vars[o] = ss / n;
+  }
+  return [new JsStorage(means), new JsStorage(vars)];
+};
+
+/**
+ * logsumexp over one axis (kept, size 1), in float64: m + log(sum(exp(x - m))) with m the
+ * row's max; a row whose max is infinite gives it (all -inf: -inf), a NaN gives NaN (Math.max).
+ */
+const logsumexp: Kernel = ([x], attrs, [out]) => {
+  const axis = attrs.axis as number;
+  const n = x.shape[axis];
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const v = valuesOf(x);
+  const res = allocate(out.dtype, outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < n; k++) m = Math.max(m, v[base + k * inner]);
+      if (m === Infinity || m === -Infinity || m !== m) {
+        res[o * inner + i] = m;
+        continue;
+      }
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Math.exp(v[base + k * inner] - m);
+      res[o * inner + i] = m + Math.log(s);
+    }
+  }
+  return [new JsStorage(res)];
+};
+
 export const reductionKernels: Record<string, Kernel> = {
   ...Object.fromEntries(Object.entries(REDUCERS).map(([k, r]) => [k, reduceKernel(r)])),
   argmax: argKernel((v, best) => v > best),
   argmin: argKernel((v, best) => v < best),
   cumsum: scanKernel((a, v) => a + v, 0),
   cumprod: scanKernel((a, v) => a * v, 1),
+  moments,
+  logsumexp,
 };
