@@ -599,8 +599,9 @@ export function logSigmoid(x: TensorLike): Tensor {
 }
 
 /** x and an activation's parameter as a scalar of x's dtype, the operands of the binary activation primitives. */
-function withParameter(op: string, x: TensorLike, parameter: number): [Tensor, Tensor] {
+function withParameter(op: string, name: string, x: TensorLike, parameter: number): [Tensor, Tensor] {
   const t = asFloat(x, op);
+  if (typeof parameter !== 'number') throw new ValueError(`${op}: ${name} must be a number, received ${JSON.stringify(parameter)}`);
   return [t, convertToTensor(parameter, t.dtype, op)];
 }
 
@@ -617,7 +618,7 @@ export function gelu(x: TensorLike, approximate?: boolean | { approximate?: bool
  */
 export function elu(x: TensorLike, alpha?: number | { alpha?: number }): Tensor {
   const a = optionalArgs('elu', { alpha: 1 as number }, [alpha]).alpha;
-  return run1('elu', withParameter('elu', x, a));
+  return run1('elu', withParameter('elu', 'alpha', x, a));
 }
 
 /** Scaled ELU with the self-normalizing constants: one primitive (one pass, the bits of scale * elu(x, alpha)). */
@@ -628,7 +629,7 @@ export function selu(x: TensorLike): Tensor {
 /** x for x >= 0, negativeSlope * x otherwise (Keras default slope 0.2): one primitive, the slope its scalar second operand. */
 export function leakyRelu(x: TensorLike, negativeSlope?: number | { negativeSlope?: number }): Tensor {
   const s = optionalArgs('leakyRelu', { negativeSlope: 0.2 as number }, [negativeSlope]).negativeSlope;
-  return run1('leakyRelu', withParameter('leakyRelu', x, s));
+  return run1('leakyRelu', withParameter('leakyRelu', 'negativeSlope', x, s));
 }
 
 /** relu6(x + 3) / 6: one primitive (one pass, the composite's roundings; NaN stays NaN, as relu6). */
@@ -647,7 +648,7 @@ export const hardSwish = hardSilu;
 /** x for x > 0, alpha * (e^(x / alpha) - 1) otherwise: one primitive, alpha its scalar second operand. */
 export function celu(x: TensorLike, alpha?: number | { alpha?: number }): Tensor {
   const a = optionalArgs('celu', { alpha: 1 as number }, [alpha]).alpha;
-  return run1('celu', withParameter('celu', x, a));
+  return run1('celu', withParameter('celu', 'alpha', x, a));
 }
 
 /** Gated linear unit: splits `axis` (default -1) in halves a, b and returns a * sigmoid(b). */

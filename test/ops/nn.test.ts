@@ -86,6 +86,10 @@ describe('activations at known points', () => {
         same(ops.leakyRelu(f32([...edges, -2, 1e-45]), 0.25), [NaN, -Infinity, Infinity, -0, 0, -0.5, Math.fround(1e-45)], 'float32 leakyRelu');
         expect(ops.elu(ops.convertToTensor([1, -2], 'int32')).dtype).toBe('float32'); // ints become floatx, as before
         expect(ops.leakyRelu([1, -2]).dtype).toBe('float32');
+        // The scalar parameter is checked by name before it becomes an operand.
+        expect(() => ops.elu([1], 'a' as unknown as number)).toThrow(/elu: alpha must be a number, received "a"/);
+        expect(() => ops.celu([1], { alpha: null as unknown as number })).toThrow(/celu: alpha must be a number, received null/);
+        expect(() => ops.leakyRelu([1], [0.1] as unknown as number)).toThrow(/leakyRelu: negativeSlope must be a number, received \[0.1\]/);
       } finally {
         setBackend('js');
       }
