@@ -54,6 +54,18 @@ function inferDraw(op: string, inputs: TensorSpec[], { shape, dtype, scale, shif
   return [{ shape: out, dtype: d }];
 }
 
+/** A draw primitive: inputs (seed[, like]), attrs DrawAttrs, no gradient. */
+function defineDraw(name: string): void {
+  defineOp<DrawAttrs>({
+    name,
+    category: 'random',
+    attrs: ['shape', 'dtype', 'scale', 'shift'],
+    random: true,
+    nonDifferentiableInputs: [0, 1],
+    infer: (inputs, attrs) => inferDraw(name, inputs, attrs),
+  });
+}
+
 /**
  * randomUniform(seed[, like]) -> uniforms in [0, 1) of `shape` and float `dtype`.
  * `seed` is int32 [2], used as the Philox key (seed[0], seed[1]) as uint32. A `null` dim
@@ -61,14 +73,7 @@ function inferDraw(op: string, inputs: TensorSpec[], { shape, dtype, scale, shif
  * Optional `scale` and `shift` (numbers, rounded to `dtype`) give u * scale, then + shift,
  * each rounded to `dtype`: `uniform`'s bounds in the same pass, as its composite rounds them.
  */
-defineOp<DrawAttrs>({
-  name: 'randomUniform',
-  category: 'random',
-  attrs: ['shape', 'dtype', 'scale', 'shift'],
-  random: true,
-  nonDifferentiableInputs: [0, 1],
-  infer: (inputs, attrs) => inferDraw('randomUniform', inputs, attrs),
-});
+defineDraw('randomUniform');
 
 /**
  * randomNormal(seed) -> standard normals of `shape` and float `dtype` by Box-Muller over
@@ -76,14 +81,7 @@ defineOp<DrawAttrs>({
  * the second the angle, taken to a quadrant exactly), then the optional `scale` and `shift`
  * as randomUniform's. Exact up to the kernels' rounding (the ulps docs/random.md states).
  */
-defineOp<DrawAttrs>({
-  name: 'randomNormal',
-  category: 'random',
-  attrs: ['shape', 'dtype', 'scale', 'shift'],
-  random: true,
-  nonDifferentiableInputs: [0, 1],
-  infer: (inputs, attrs) => inferDraw('randomNormal', inputs, attrs),
-});
+defineDraw('randomNormal');
 
 function uniformBits(shape: Dim[], dtype: DType, seed: Tensor, like?: Tensor): Tensor {
   return run1('randomUniform', like ? [seed, like] : [seed], { shape, dtype });
