@@ -39,6 +39,15 @@ interface Case {
   step: (vars: keras.Variable[], dtype: FloatDType) => { fn: (...xs: Tensor[]) => Tensor[]; extra: keras.Variable[] };
 }
 
+/** One SGD step on `vars` through the tape: the loss (recorded), with the variables assigned in the graph. */
+function sgdStep(vars: keras.Variable[], rate: number, lossFn: () => Tensor): Tensor {
+  const tape = new keras.GradientTape({ watchAccessedVariables: false });
+  tape.watch(...vars);
+  const loss = tape.record(lossFn);
+  tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, rate))));
+  return loss;
+}
+
 const CASES: Case[] = [
   {
     name: 'MLP train step with Adam',
@@ -86,10 +95,7 @@ const CASES: Case[] = [
     step: (vars) => ({
       extra: [],
       fn: (x) => {
-        const tape = new keras.GradientTape({ watchAccessedVariables: false });
-        tape.watch(...vars);
-        const loss = tape.record(() => ops.mean(ops.softplus(ops.subtract(ops.silu(ops.add(ops.multiply(x, vars[0].value), vars[1].value)), 0.5))));
-        tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, 0.5))));
+        const loss = sgdStep(vars, 0.5, () => ops.mean(ops.softplus(ops.subtract(ops.silu(ops.add(ops.multiply(x, vars[0].value), vars[1].value)), 0.5))));
         return [loss, ops.softplus(ops.silu(ops.multiply(x, 40)))];
       },
     }),
@@ -104,15 +110,12 @@ const CASES: Case[] = [
     step: (vars) => ({
       extra: [],
       fn: (x) => {
-        const tape = new keras.GradientTape({ watchAccessedVariables: false });
-        tape.watch(...vars);
         const h = (t: Tensor) => ops.add(ops.multiply(ops.multiply(t, vars[0].value), 4), vars[1].value);
-        const loss = tape.record(() => {
+        const loss = sgdStep(vars, 0.5, () => {
           const a = ops.add(ops.relu6(ops.multiply(h(x), 3)), ops.hardSilu(ops.elu(h(x), 0.7)));
           const b = ops.multiply(ops.softsign(ops.leakyRelu(a, 0.1)), ops.selu(ops.celu(ops.subtract(a, 2), 1.3)));
           return ops.mean(ops.add(ops.logSigmoid(b), ops.hardSigmoid(ops.hardTanh(ops.multiply(b, 2)))));
         });
-        tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, 0.5))));
         return [loss, ops.hardSigmoid(ops.relu6(ops.multiply(x, 40)))];
       },
     }),
@@ -126,14 +129,11 @@ const CASES: Case[] = [
     step: (vars) => ({
       extra: [],
       fn: (x, y) => {
-        const tape = new keras.GradientTape({ watchAccessedVariables: false });
-        tape.watch(...vars);
-        const loss = tape.record(() => {
+        const loss = sgdStep(vars, 0.1, () => {
           const c = ops.relu(ops.add(ops.conv(x, vars[0].value, 1, 'same'), vars[1].value));
           const p = ops.reshape(ops.maxPool(c, 2, 2), [-1, 45]);
           return ops.mean(ops.sparseCategoricalCrossentropy(y, ops.matmul(p, vars[2].value), true));
         });
-        tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, 0.1))));
         return [loss];
       },
     }),
@@ -148,14 +148,11 @@ const CASES: Case[] = [
     step: (vars) => ({
       extra: [],
       fn: (x) => {
-        const tape = new keras.GradientTape({ watchAccessedVariables: false });
-        tape.watch(...vars);
-        const loss = tape.record(() => {
+        const loss = sgdStep(vars, 0.05, () => {
           const h = ops.matmul(ops.add(x, vars[0].value), vars[1].value);
           const [m, v] = ops.moments(h, [0]);
           return ops.add(ops.add(ops.mean(ops.multiply(m, v)), ops.mean(ops.std(h, -1))), ops.mean(ops.logsumexp(h, -1)));
         });
-        tape.gradient(loss, vars).forEach((g, i) => vars[i].assign(ops.subtract(vars[i].value, ops.multiply(g, 0.05))));
         return [loss, ops.var(x, 1, true), ops.logsumexp(ops.multiply(x, 30), 1)];
       },
     }),
