@@ -34,6 +34,19 @@ constexpr int64_t kSegmentElements = 1 << 16;
 // that the threads end together, large enough that each reads long streams. [4096, 4096]
 // bool all, 2 threads: claims of one 64 KiB segment took 1.10x the time of the chunks.
 constexpr int64_t kClaimBytes = 512 * 1024;
+
+// fn(begin, end) over claims of `claim` items of [0, count) that the pool's threads take
+// until none are left: a descheduled thread holds up one claim of kClaimBytes, not one of
+// parallel_for's chunks (up to 8 MiB). reduce_runs and moments use it ([4096, 4096] var axis
+// -1, 2 threads, load 4-7: 0.77-0.90x the wall time of chunks; equal on a quiet machine).
+template <class Fn>
+void for_each_claim(bool parallel, int64_t count, int64_t claim, int max_threads, Fn fn) {
+  std::atomic<int64_t> next{0};
+  const int64_t threads = parallel ? engine::thread_pool().num_threads() : 1;
+  engine::thread_pool().parallel_for(threads, 1, [&](int64_t, int64_t) {
+    for (int64_t begin; (begin = next.fetch_add(claim, std::memory_order_relaxed)) < count;) fn(begin, std::min(count, begin + claim));
+  }, max_threads);
+}
 // Runs up to this long are folded as columns when there are many of them.
 constexpr int64_t kShortRun = 8;
 // Column folds 8 rows a step keep this many double accumulators per work item, plus as
@@ -201,26 +214,21 @@ void reduce_runs(kernels::ReduceOp op, FoldRunsFn fold_runs, const TensorView& x
   // idle for up to 0.1 ms of the 0.3-0.6 ms (traced on 2 threads after a 64 MiB copy;
   // with claims both end within ~10 us). Partials and their merge are unchanged.
   const int64_t claim = std::max<int64_t>(1, kClaimBytes / (segment * element_size));
-  std::atomic<int64_t> next_item{0};
-  const int64_t threads = parallel ? engine::thread_pool().num_threads() : 1;
-  engine::thread_pool().parallel_for(threads, 1, [&](int64_t, int64_t) {
-    for (int64_t begin; (begin = next_item.fetch_add(claim, std::memory_order_relaxed)) < items;) {
-      const int64_t end = std::min(items, begin + claim);
-      for (int64_t item = begin; item < end;) {
-        const int64_t o = item / segments, first = item % segments;
-        int64_t out_offset;
-        const char* base = input_of(o, &out_offset) + first * segment * run_stride * element_size;
-        // The claim's full segments of output o in one call, so that the fold's page
-        // prefetch runs on across them; a short last segment on its own.
-        const int64_t count = std::min(end - item, segments - first);
-        const int64_t full = first + count == segments && run % segment != 0 ? count - 1 : count;
-        if (full > 0) fold_runs(base, full, segment * run_stride, segment, run_stride, partials.data() + item);
-        if (full < count) {
-          partials[size_t(item + full)] =
-              fold_run(base + full * segment * run_stride * element_size, run - (first + full) * segment);
-        }
-        item += count;
+  for_each_claim(parallel, items, claim, 0, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end;) {
+      const int64_t o = item / segments, first = item % segments;
+      int64_t out_offset;
+      const char* base = input_of(o, &out_offset) + first * segment * run_stride * element_size;
+      // The claim's full segments of output o in one call, so that the fold's page
+      // prefetch runs on across them; a short last segment on its own.
+      const int64_t count = std::min(end - item, segments - first);
+      const int64_t full = first + count == segments && run % segment != 0 ? count - 1 : count;
+      if (full > 0) fold_runs(base, full, segment * run_stride, segment, run_stride, partials.data() + item);
+      if (full < count) {
+        partials[size_t(item + full)] =
+            fold_run(base + full * segment * run_stride * element_size, run - (first + full) * segment);
       }
+      item += count;
     }
   });
   for (int64_t o = 0; o < out_count; ++o) {
@@ -640,19 +648,6 @@ constexpr int64_t kMomentsSegment = 64 * kMomentsChunk;
 constexpr int64_t kMomentsColumnBlock = 1024;
 constexpr int64_t kMomentsChunkRows = 1024;
 
-// fn(begin, end) over claims of `claim` items of [0, count) that the pool's threads take
-// until none are left (as reduce_runs does): a descheduled thread holds up one claim of
-// 512 KiB, not one of parallel_for's chunks of 8 MiB ([4096, 4096] var axis -1, 2 threads,
-// load 4-7: 0.77-0.90x the wall time of chunks; equal on a quiet machine).
-template <class Fn>
-void for_each_claim(const kernels::KernelContext& ctx, bool parallel, int64_t count, int64_t claim, Fn fn) {
-  std::atomic<int64_t> next{0};
-  const int64_t threads = parallel ? engine::thread_pool().num_threads() : 1;
-  engine::thread_pool().parallel_for(threads, 1, [&](int64_t, int64_t) {
-    for (int64_t begin; (begin = next.fetch_add(claim, std::memory_order_relaxed)) < count;) fn(begin, std::min(count, begin + claim));
-  }, ctx.max_threads);
-}
-
 MomentsPartial combine_pairwise(const MomentsPartial* v, int64_t n) {
   if (n == 1) return v[0];
   const int64_t half = n / 2;
@@ -687,7 +682,7 @@ void moments_of(const kernels::KernelContext& ctx, const TensorView& x, const T*
     if (n <= kMomentsSegment) {
       const int64_t claim = std::max<int64_t>(1, kClaimBytes / (n * int64_t(sizeof(T))));
       std::vector<MomentsPartial> parts(static_cast<size_t>(outputs));
-      for_each_claim(ctx, parallel, outputs, claim, [&](int64_t b, int64_t e) {
+      for_each_claim(parallel, outputs, claim, ctx.max_threads, [&](int64_t b, int64_t e) {
         table.moments_rows[dtype](data + b * n, e - b, n, parts.data() + b);
       });
       for (int64_t o = 0; o < outputs; ++o) store(o, parts[size_t(o)].mean, parts[size_t(o)].m2, double(n));
@@ -695,7 +690,7 @@ void moments_of(const kernels::KernelContext& ctx, const TensorView& x, const T*
     }
     const int64_t segments = (n + kMomentsSegment - 1) / kMomentsSegment;
     std::vector<MomentsPartial> parts(size_t(outputs * segments));
-    for_each_claim(ctx, parallel, outputs * segments, 1, [&](int64_t b, int64_t e) {
+    for_each_claim(parallel, outputs * segments, 1, ctx.max_threads, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const int64_t o = i / segments, k = (i % segments) * kMomentsSegment;
         table.moments_rows[dtype](data + o * n + k, 1, std::min(kMomentsSegment, n - k), &parts[size_t(i)]);
