@@ -83,8 +83,10 @@ using MomentsRowsFn = void (*)(const void* x, int64_t rows, int64_t n, MomentsPa
 // groups of kMomentsGroupRows rows: per column vector, the group's mean and its squared
 // deviations (the group's lines still in L1), combined into mean/m2 by combine_moments.
 using MomentsColumnsFn = void (*)(const void* x, int64_t rows, int64_t row_stride, int64_t cols, double* mean, double* m2);
-// 16 KiB of float32, 32 KiB of float64: both fit L1 (48 KiB on Zen 5) between the passes.
-constexpr int64_t kMomentsChunk = 4096;
+// 8 KiB of float32, 16 KiB of float64: a chunk and the next one read alongside it stay in
+// L1 (32 KiB on Zen 4) between the passes; 4096 elements read from memory took 1.3x as long
+// there ([4096, 4096] var over the last axis, 2 threads: 3.0 against 2.5 ms).
+constexpr int64_t kMomentsChunk = 2048;
 // 8 lines of one column vector per group: they stay in L1 between the passes even where
 // the rows are 2^k bytes apart, all in one 12-way set ([4096, 4096] axis 0, 1 thread: 16 rows
 // took 2x the time, moments_columns' prefetch comment).

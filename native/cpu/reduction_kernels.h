@@ -22,6 +22,7 @@
 // by Chan's formula, never E[x^2] - E[x]^2.
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -1162,54 +1163,126 @@ static inline double moments_lanes_sum(typename V::Reg r) {
   return v[0];
 }
 
-// One loop over two chunks: the squared deviations of `cur` (n_cur elements, in L1) from
-// `mean` into *m2, and the sum of `next` (n_next, read from memory) into *sum, kChains
-// vectors of each a step.
+// The squared deviations of a chunk from its mean, in double lanes: d = x - mean, one
+// fmadd a vector, kChains vectors a step.
 template <class Isa, class T>
+struct DoubleDeviations {
+  using V = typename Isa::template Vec<double>;
+  using Reg = typename V::Reg;
+  static constexpr int W = V::kWidth;
+  static constexpr int64_t kStep = int64_t(kChains) * W;
+  static_assert(kChains == 4, "the chains are added as four");
+
+  double mean;
+  Reg mv = V::set1(mean), q[kChains] = {V::zero(), V::zero(), V::zero(), V::zero()};
+
+  void step(const T* p) {
+    for (int c = 0; c < kChains; ++c) {
+      const Reg d = V::sub(moments_load<V>(p + c * W), mv);
+      q[c] = V::fmadd(d, d, q[c]);
+    }
+  }
+  // Elements [i, n) of the chunk (steps, vectors, scalars), then the sum of squares.
+  double finish(const T* x, int64_t i, int64_t n) {
+    for (; i + kStep <= n; i += kStep) step(x + i);
+    for (; i + W <= n; i += W) {
+      const Reg d = V::sub(moments_load<V>(x + i), mv);
+      q[0] = V::fmadd(d, d, q[0]);
+    }
+    double qs = moments_lanes_sum<V>(V::add(V::add(q[0], q[1]), V::add(q[2], q[3])));
+    for (; i < n; ++i) {
+      const double d = double(x[i]) - mean;
+      qs += d * d;
+    }
+    return qs;
+  }
+};
+
+// float32 deviations in float lanes, from the mean rounded to float (m_f): x - m_f is exact
+// where x is within a factor 2 of m_f (Sterbenz) and rounds once elsewhere; four vectors'
+// squares are added in float, then widened and summed in double. That is 2.5x fewer
+// operations than widening every element, and the shift is taken back exactly:
+// sum (x - m_f)^2 = sum (x - m)^2 + n (m - m_f)^2, as sum (x - m) = 0. A sum that is not
+// finite (|x - m_f| past 2^64 squares to inf in float; inf or NaN in x) comes back as
+// NaN, and the caller redoes that chunk in double lanes.
+template <class Isa>
+struct FloatDeviations {
+  using F = typename Isa::template Vec<float>;
+  using D = typename Isa::template Vec<double>;
+  static constexpr int W = F::kWidth;
+  static constexpr int64_t kStep = 4 * int64_t(W);
+  static_assert(kStep % DoubleDeviations<Isa, float>::kStep == 0, "a step holds whole sum steps");
+
+  double mean;
+  float shift = float(mean);
+  typename F::Reg mv = F::set1(shift);
+  typename D::Reg low = D::zero(), high = D::zero();
+
+  void add_widened(typename F::Reg q) {
+    typename D::Reg l, h;
+    D::widen(q, &l, &h);
+    low = D::add(low, l), high = D::add(high, h);
+  }
+  void step(const float* p) {
+    const typename F::Reg d0 = F::sub(F::loadu(p), mv), d1 = F::sub(F::loadu(p + W), mv);
+    const typename F::Reg d2 = F::sub(F::loadu(p + 2 * W), mv), d3 = F::sub(F::loadu(p + 3 * W), mv);
+    add_widened(F::add(F::fmadd(d1, d1, F::mul(d0, d0)), F::fmadd(d3, d3, F::mul(d2, d2))));
+  }
+  double finish(const float* x, int64_t i, int64_t n) {
+    for (; i + kStep <= n; i += kStep) step(x + i);
+    for (; i + W <= n; i += W) {
+      const typename F::Reg d = F::sub(F::loadu(x + i), mv);
+      add_widened(F::mul(d, d));
+    }
+    double qs = moments_lanes_sum<D>(D::add(low, high));
+    for (; i < n; ++i) {
+      const double d = double(x[i]) - double(shift);
+      qs += d * d;
+    }
+    const double offset = mean - double(shift);
+    return std::isfinite(qs) ? std::max(0.0, qs - double(n) * offset * offset) : __builtin_nan("");
+  }
+};
+
+template <class Isa, class T>
+using MomentsDeviations = std::conditional_t<std::is_same_v<T, float>, FloatDeviations<Isa>, DoubleDeviations<Isa, T>>;
+
+// One loop over two chunks: the squared deviations of `cur` (n_cur elements, in L1) from
+// `mean` into *m2 (Deviations: MomentsDeviations, or DoubleDeviations for the redo of a
+// chunk whose float lanes overflowed), and the sum of `next` (n_next, read from memory) in
+// double lanes into *sum, kChains vectors a step.
+template <class Isa, class T, class Deviations = MomentsDeviations<Isa, T>>
 void moments_fused_pass(const T* cur, int64_t n_cur, double mean, const T* next, int64_t n_next, const char* end,
                         double* m2, double* sum) {
   using V = typename Isa::template Vec<double>;
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
-  static_assert(kChains == 4, "the chains are added as four");
-  constexpr int64_t kStep = int64_t(kChains) * W;
-  const Reg mv = V::set1(mean);
-  Reg q[kChains], s[kChains];
-  for (int c = 0; c < kChains; ++c) q[c] = V::zero(), s[c] = V::zero();
+  constexpr int64_t kSumStep = int64_t(kChains) * W;
+  Deviations deviations{mean};
+  Reg s[kChains];
+  for (int c = 0; c < kChains; ++c) s[c] = V::zero();
+  const auto sum_step = [&](const T* p) {
+    for (int c = 0; c < kChains; ++c) s[c] = V::add(s[c], moments_load<V>(p + c * W));
+  };
   const int64_t both = std::min(n_cur, n_next);
   int64_t i = 0;
-  for (; i + kStep <= both; i += kStep) {
-    kick_page_ahead(next + i, kStep * int64_t(sizeof(T)), end);
-    for (int c = 0; c < kChains; ++c) {
-      s[c] = V::add(s[c], moments_load<V>(next + i + c * W));
-      const Reg d = V::sub(moments_load<V>(cur + i + c * W), mv);
-      q[c] = V::fmadd(d, d, q[c]);
-    }
+  for (; i + Deviations::kStep <= both; i += Deviations::kStep) {
+    kick_page_ahead(next + i, Deviations::kStep * int64_t(sizeof(T)), end);
+    for (int64_t k = 0; k < Deviations::kStep; k += kSumStep) sum_step(next + i + k);
+    deviations.step(cur + i);
   }
   int64_t i_next = i;
-  for (; i_next + kStep <= n_next; i_next += kStep) {
-    kick_page_ahead(next + i_next, kStep * int64_t(sizeof(T)), end);
-    for (int c = 0; c < kChains; ++c) s[c] = V::add(s[c], moments_load<V>(next + i_next + c * W));
+  for (; i_next + kSumStep <= n_next; i_next += kSumStep) {
+    kick_page_ahead(next + i_next, kSumStep * int64_t(sizeof(T)), end);
+    sum_step(next + i_next);
   }
   for (; i_next + W <= n_next; i_next += W) s[0] = V::add(s[0], moments_load<V>(next + i_next));
-  for (; i + kStep <= n_cur; i += kStep) {
-    for (int c = 0; c < kChains; ++c) {
-      const Reg d = V::sub(moments_load<V>(cur + i + c * W), mv);
-      q[c] = V::fmadd(d, d, q[c]);
-    }
-  }
-  for (; i + W <= n_cur; i += W) {
-    const Reg d = V::sub(moments_load<V>(cur + i), mv);
-    q[0] = V::fmadd(d, d, q[0]);
-  }
-  double qs = moments_lanes_sum<V>(V::add(V::add(q[0], q[1]), V::add(q[2], q[3])));
   double ss = moments_lanes_sum<V>(V::add(V::add(s[0], s[1]), V::add(s[2], s[3])));
-  for (; i < n_cur; ++i) {
-    const double d = double(cur[i]) - mean;
-    qs += d * d;
-  }
   for (; i_next < n_next; ++i_next) ss += double(next[i_next]);
-  *m2 = qs;
+  *m2 = n_cur > 0 ? deviations.finish(cur, i, n_cur) : 0;
+  if (std::isnan(*m2) && !std::is_same_v<Deviations, DoubleDeviations<Isa, T>>) {
+    *m2 = DoubleDeviations<Isa, T>{mean}.finish(cur, 0, n_cur);
+  }
   *sum = ss;
 }
 

@@ -666,6 +666,26 @@ describe.each(isas)('moments and logsumexp on the %s path', (isa) => {
     }
   });
 
+  it('float32 variance past float\'s range of squares: deviations whose squares overflow or underflow float lanes', () => {
+    native.setIsa(isa);
+    const n = 5000;
+    const rows = [
+      randomArray(n, 5).map((v, i) => (i === 10 ? 1e20 : v)), // one square overflows float: variance 2e36
+      Array.from({ length: n }, (_, i) => (i % 2 ? 3e38 : -3e38)), // the variance (9e76) overflows float32 too
+      randomArray(n, 6).map((v) => 1e-21 * v), // squares and variance subnormal in float32
+      randomArray(n, 8).map((v) => 1e-18 * (v + 2)), // squares near the smallest normal float
+    ];
+    const values = Float32Array.from(rows.flatMap((row) => Array.from(row)));
+    const { variance } = referenceMoments(values, [rows.length, n], [1]);
+    const [, v] = runMoments(values, [rows.length, n], 'float32', [1]);
+    variance.forEach((w, r) => {
+      const want = Math.fround(w);
+      // 1 ulp of a normal result; 2 of the smallest subnormal's steps below 2^-126.
+      const tolerance = Math.abs(want) >= 2 ** -126 ? 2 ** -23 * Math.abs(want) : 2 * 2 ** -149;
+      expect(Math.abs(v[r]! - want) <= tolerance || v[r] === want, `row ${r}: variance ${v[r]}, float64 reference ${w}`).toBe(true);
+    });
+  });
+
   it('moments give the same bits on 1 and 2 threads; NaN and infinities as js; an empty axis gives NaN', () => {
     native.setIsa(isa);
     for (const [shape, axes] of [[[3, 300001], [1]], [[600003], [0]], [[2100, 1100], [0]]] as [number[], number[]][]) {
@@ -680,7 +700,7 @@ describe.each(isas)('moments and logsumexp on the %s path', (isa) => {
     }
     // Infinities and NaN where partial moments combine: [20, 67] by rows (one chunk each) and by
     // columns (groups of 8 rows: -inf in the first group only, +inf and -inf in different groups,
-    // NaN in the last), [2, 9000] by rows (chunks of 4096: -inf in the first, +inf in the third).
+    // NaN in the last), [2, 9000] by rows (chunks of 2048: -inf in the first, +inf in the fifth).
     const special = (shape: number[], at: [number, number][]) => {
       const values = randomArray(size(shape), 3);
       for (const [i, v] of at) values[i] = v;

@@ -135,6 +135,11 @@ template <> struct Vec<double> {
   // kWidth floats widened to doubles, and back (rounding to nearest).
   static Reg load_float(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
   static void store_float(float* p, Reg v) { _mm_storeu_ps(p, _mm256_cvtpd_ps(v)); }
+  // The low and high halves of a float vector, widened.
+  static void widen(__m256 f, Reg* low, Reg* high) {
+    *low = _mm256_cvtps_pd(_mm256_castps256_ps128(f));
+    *high = _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1));
+  }
   // x = mantissa * 2^exponent with mantissa in [1, 2), for positive normal x.
   static Reg split_exponent(Reg x, Reg* mantissa) {
     const __m256i bits = _mm256_castpd_si256(x);

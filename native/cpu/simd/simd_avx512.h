@@ -129,6 +129,11 @@ template <> struct Vec<double> {
   // kWidth floats widened to doubles, and back (rounding to nearest).
   static Reg load_float(const float* p) { return _mm512_cvtps_pd(_mm256_loadu_ps(p)); }
   static void store_float(float* p, Reg v) { _mm256_storeu_ps(p, _mm512_cvtpd_ps(v)); }
+  // The low and high halves of a float vector, widened.
+  static void widen(__m512 f, Reg* low, Reg* high) {
+    *low = _mm512_cvtps_pd(_mm512_castps512_ps256(f));
+    *high = _mm512_cvtps_pd(_mm512_extractf32x8_ps(f, 1));
+  }
   // x = mantissa * 2^exponent with mantissa in [1, 2), for positive finite x (subnormals too).
   static Reg split_exponent(Reg x, Reg* mantissa) {
     *mantissa = _mm512_getmant_pd(x, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src);

@@ -151,6 +151,11 @@ template <> struct Vec<double> : VecImpl<double, f64x2> {
     const float pair[2] = {float(v[0]), float(v[1])};
     std::memcpy(p, pair, sizeof(pair));
   }
+  // The low and high halves of a float vector, widened.
+  static void widen(f32x4 f, Reg* low, Reg* high) {
+    *low = Reg{double(f[0]), double(f[1])};
+    *high = Reg{double(f[2]), double(f[3])};
+  }
 };
 
 // Names this ISA for templates that need more than one element type.
