@@ -240,6 +240,7 @@ describe.each(isas)('vector math on the %s path', (isa) => {
     native.setIsa(isa);
     const domain = FLOAT32_DOMAIN[op];
     const worst = worstError(op, domain ? inputs32.filter(domain) : inputs32, 'float32');
+    if (process.env.SHOW_ULPS) console.log(isa, describeWorst(op, worst));
     expect(worst.ulps, describeWorst(op, worst)).toBeLessThanOrEqual(FLOAT32_ULPS[op]!);
   });
 
