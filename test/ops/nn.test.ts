@@ -80,6 +80,9 @@ describe('activations at known points', () => {
         same(ops.elu(f32([...edges, -1e-30, -1e-45, -100]), 1.5), [NaN, -1.5, Infinity, 0, 0, Math.fround(Math.fround(-1e-30) * 1.5), Math.fround(-1e-45) * 2, -1.5], 'float32 elu');
         same(ops.elu(f64([-1e-300, -5e-324, -800]), 0.5), [-5e-301, -0, -0.5], 'float64 elu');
         same(ops.celu(f32([...edges, -1e-30]), 0.5), [NaN, -0.5, Infinity, 0, 0, Math.fround(-1e-30)], 'float32 celu');
+        // A negative alpha makes expm1's argument positive (-0 for x = -0: alpha * -0 = +0), the general expm1's domain.
+        same(ops.celu(f32([-0, 3, -200]), -2), [0, 3, -Infinity], 'float32 celu, negative alpha');
+        expectClose(ops.celu(f32([-1, -2, -30]), -2), [-2 * Math.expm1(0.5), -2 * Math.expm1(1), -2 * Math.expm1(15)]);
         same(ops.selu(f32([-Infinity, -0, 1])), [Math.fround(Math.fround(-1.6732632423543772) * Math.fround(1.0507009873554805)), 0, Math.fround(1.0507009873554805)], 'float32 selu');
         same(ops.hardTanh(f32([...edges, -1.5, 0.25, 1, 1e30])), [NaN, -1, 1, -0, 0, -1, 0.25, 1, 1], 'float32 hardTanh');
         // leakyRelu: x >= 0 keeps x, so -0 stays -0; NaN * slope is NaN.

@@ -558,10 +558,9 @@ inline Reg<V> softplus(Reg<V> x) {
 
 // The composite activations of ops.nn as one pass each, in V's own precision with the
 // composite's own roundings (each step below is one correctly rounded operation of T, in the
-// composite's order), so they give its bits exactly, but for the expm1 of elu and selu:
-// expm1_nonpositive above, a rounding apart from the composite's expm1 (within the same ulp
-// bounds; celu keeps expm1, as a negative alpha makes its argument positive). NaN propagates
-// through every form.
+// composite's order), so they give its bits exactly, but for the expm1 of elu, selu and celu
+// (alpha > 0): expm1_nonpositive above, a rounding apart from the composite's expm1 (within
+// the same ulp bounds). NaN propagates through every form.
 
 // log(sigmoid(x)) = -softplus(-x) (negation is exact, so the bits of the three-pass form).
 template <class V>
@@ -606,11 +605,19 @@ inline Reg<V> elu(Reg<V> x, Reg<V> alpha) {
   return V::select_less(V::zero(), x, x, below);
 }
 
-// x > 0 ? x : alpha expm1(min(x, 0) / alpha).
+// x > 0 ? x : alpha expm1(min(x, 0) / alpha). Where every lane's alpha is positive (or NaN),
+// the argument is <= 0 (+0, not -0) or NaN: expm1_nonpositive; else expm1 (a negative alpha
+// makes it positive). alpha is one broadcast value almost always, so the branch is predicted.
 template <class V>
 inline Reg<V> celu(Reg<V> x, Reg<V> alpha) {
-  const Reg<V> below = V::mul(expm1<V>(V::div(V::pick_min(x, V::zero()), alpha)), alpha);
-  return V::select_less(V::zero(), x, x, below);
+  const Reg<V> argument = V::div(V::pick_min(x, V::zero()), alpha);
+  Reg<V> e;
+  if constexpr (kSingle<V>) {
+    e = V::any_less(alpha, V::set1(1e-45f)) ? expm1<V>(argument) : expm1_nonpositive<V>(argument);
+  } else {
+    e = expm1<V>(argument);
+  }
+  return V::select_less(V::zero(), x, x, V::mul(e, alpha));
 }
 
 // scale elu(x, alpha) with the self-normalizing constants (ops.nn.selu's, rounded to T).
