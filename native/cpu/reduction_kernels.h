@@ -1248,12 +1248,13 @@ template <class Isa, class T>
 using MomentsDeviations = std::conditional_t<std::is_same_v<T, float>, FloatDeviations<Isa>, DoubleDeviations<Isa, T>>;
 
 // One loop over two chunks: the squared deviations of `cur` (n_cur elements, in L1) from
-// `mean` into *m2 (Deviations: MomentsDeviations, or DoubleDeviations for the redo of a
-// chunk whose float lanes overflowed), and the sum of `next` (n_next, read from memory) in
-// double lanes into *sum, kChains vectors a step.
-template <class Isa, class T, class Deviations = MomentsDeviations<Isa, T>>
+// `mean` into *m2 (MomentsDeviations; a float32 chunk whose float lanes gave no finite sum
+// is redone in double lanes), and the sum of `next` (n_next, read from memory) in double
+// lanes into *sum, kChains vectors a step.
+template <class Isa, class T>
 void moments_fused_pass(const T* cur, int64_t n_cur, double mean, const T* next, int64_t n_next, const char* end,
                         double* m2, double* sum) {
+  using Deviations = MomentsDeviations<Isa, T>;
   using V = typename Isa::template Vec<double>;
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
@@ -1280,8 +1281,8 @@ void moments_fused_pass(const T* cur, int64_t n_cur, double mean, const T* next,
   double ss = moments_lanes_sum<V>(V::add(V::add(s[0], s[1]), V::add(s[2], s[3])));
   for (; i_next < n_next; ++i_next) ss += double(next[i_next]);
   *m2 = n_cur > 0 ? deviations.finish(cur, i, n_cur) : 0;
-  if (std::isnan(*m2) && !std::is_same_v<Deviations, DoubleDeviations<Isa, T>>) {
-    *m2 = DoubleDeviations<Isa, T>{mean}.finish(cur, 0, n_cur);
+  if constexpr (std::is_same_v<T, float>) {
+    if (std::isnan(*m2)) *m2 = DoubleDeviations<Isa, T>{mean}.finish(cur, 0, n_cur);
   }
   *sum = ss;
 }
