@@ -6,6 +6,7 @@
 import { isFloat } from '../dtype.js';
 import { GradientError, KerasError, fmtShape } from '../errors.js';
 import { popRecorder, pushRecorder, run1, tidy, type OpRecorder } from '../engine.js';
+import type { ScatterRows } from '../ops/registry.js';
 import type { Tensor, OpNode } from '../tensor.js';
 import { Variable, variableOf } from '../variable.js';
 
@@ -106,6 +107,12 @@ export class GradientTape implements OpRecorder {
  * gradient once its node is done. The backward then needs about as much memory as the forward,
  * and its buffers come back from the allocator's cache instead of fresh pages (faulting in 64 MiB
  * of new pages costs more than the arithmetic on it).
+ *
+ * Gathers (OpDef.scatterGrad) give rows, not dense tensors: all rows sent to one tensor along one
+ * axis become a single scatterAdd of their concatenation, made when that gradient is first read.
+ * An LSTM over T timesteps used to scatter T zero-filled copies of its projected inputs and add
+ * them pairwise (O(T^2) memory traffic); its train step (T = 50, 128 units) went from 42-46 to
+ * 20-25 ms per step on a Zen 4.
  */
 export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: ReadonlySet<number>, seed: Tensor, keep: ReadonlySet<number> = new Set()): Map<number, Tensor> {
   let lastOutside = seed.id;
@@ -124,9 +131,40 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
       if (g.id > lastOutside) g.dispose();
     }
   };
+  // Scatter rows (OpDef.scatterGrad) waiting to become one tensor's gradient: merged into
+  // one scatterAdd when that gradient is first read (its producer's turn, or the end).
+  const pendingRows = new Map<number, { axis: number; dimSize: number; indices: Tensor[]; updates: Tensor[] }>();
+  const addRows = (id: number, rows: ScatterRows) => {
+    let pending = pendingRows.get(id);
+    if (pending && (pending.axis !== rows.axis || pending.dimSize !== rows.dimSize)) {
+      mergeRows(id); // rows along another axis of the same tensor: the earlier ones become dense first
+      pending = undefined;
+    }
+    if (!pending) pendingRows.set(id, (pending = { axis: rows.axis, dimSize: rows.dimSize, indices: [], updates: [] }));
+    pending.indices.push(rows.indices);
+    pending.updates.push(rows.updates);
+    for (const t of [rows.indices, rows.updates]) holders.set(t, (holders.get(t) ?? 0) + 1);
+  };
+  const mergeRows = (id: number) => {
+    const rows = pendingRows.get(id);
+    if (!rows) return;
+    pendingRows.delete(id);
+    const { axis, dimSize, indices, updates } = rows;
+    const g = tidy(() => {
+      const joined = (ts: Tensor[], a: number) => (ts.length === 1 ? ts[0] : run1('concatenate', ts, { axis: a }));
+      const scattered = run1('scatterAdd', [joined(indices, 0), joined(updates, axis)], { axis, dimSize });
+      const prev = grads.get(id);
+      return prev ? run1('add', [prev, scattered]) : scattered;
+    });
+    const prev = grads.get(id);
+    hold(id, g);
+    if (prev) release(prev);
+    for (const t of [...indices, ...updates]) release(t);
+  };
   hold(target.id, seed);
   for (let n = nodes.length - 1; n >= 0; n--) {
     const node = nodes[n];
+    for (const o of node.outputs) mergeRows(o.id);
     let any = false;
     const dys = node.outputs.map((o) => {
       const g = grads.get(o.id) ?? null;
@@ -135,22 +173,28 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
     });
     if (!any) continue;
     const needs = node.inputs.map((x) => tracked.has(x.id));
-    if (!node.op.grad) throw new GradientError(`${node.op.name}: ${node.op.gradientUnsupported}`);
-    const grad = node.op.grad;
-    const dxs = tidy(() => grad({ inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs }, dys));
-    node.inputs.forEach((x, i) => {
-      const dx = dxs[i];
-      if (!dx || !tracked.has(x.id) || node.op.nonDifferentiableInputs?.includes(i) || !isFloat(x.dtype)) return;
-      if (dx.shape.length !== x.shape.length || dx.shape.some((d, k) => d !== x.shape[k] && d !== null && x.shape[k] !== null)) {
-        throw new KerasError(`internal: gradient of ${node.op.name} input ${i} has shape ${fmtShape(dx.shape)}, expected ${fmtShape(x.shape)}`);
-      }
-      const prev = grads.get(x.id);
-      if (prev) {
-        hold(x.id, run1('add', [prev, dx]));
-        release(prev);
-      } else hold(x.id, dx);
-    });
-    for (const dx of dxs) if (dx && !holders.has(dx) && dx.id > lastOutside) dx.dispose();
+    const ctx = { inputs: node.inputs, outputs: node.outputs, attrs: node.attrs, needs };
+    const scatterGrad = node.op.scatterGrad;
+    if (scatterGrad && needs[0] && isFloat(node.inputs[0].dtype)) {
+      addRows(node.inputs[0].id, tidy(() => scatterGrad(ctx, dys)));
+    } else {
+      if (!node.op.grad) throw new GradientError(`${node.op.name}: ${node.op.gradientUnsupported}`);
+      const grad = node.op.grad;
+      const dxs = tidy(() => grad(ctx, dys));
+      node.inputs.forEach((x, i) => {
+        const dx = dxs[i];
+        if (!dx || !tracked.has(x.id) || node.op.nonDifferentiableInputs?.includes(i) || !isFloat(x.dtype)) return;
+        if (dx.shape.length !== x.shape.length || dx.shape.some((d, k) => d !== x.shape[k] && d !== null && x.shape[k] !== null)) {
+          throw new KerasError(`internal: gradient of ${node.op.name} input ${i} has shape ${fmtShape(dx.shape)}, expected ${fmtShape(x.shape)}`);
+        }
+        const prev = grads.get(x.id);
+        if (prev) {
+          hold(x.id, run1('add', [prev, dx]));
+          release(prev);
+        } else hold(x.id, dx);
+      });
+      for (const dx of dxs) if (dx && !holders.has(dx) && dx.id > lastOutside) dx.dispose();
+    }
     for (const o of node.outputs) {
       const g = grads.get(o.id);
       if (!g || keep.has(o.id)) continue;
@@ -158,5 +202,6 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
       release(g);
     }
   }
+  for (const id of [...pendingRows.keys()]) mergeRows(id);
   return grads;
 }

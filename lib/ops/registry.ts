@@ -26,6 +26,17 @@ export interface GradContext<A extends Attrs = Attrs> {
 
 export type GradFn<A extends Attrs = Attrs> = (ctx: GradContext<A>, dys: (Tensor | null)[]) => (Tensor | null)[];
 
+/**
+ * A gradient that is a scatter-add into zeros shaped like input 0: `updates` sliced along
+ * `axis` go to the rows `indices` (1-D int32) of a tensor whose `axis` has size `dimSize`.
+ */
+export interface ScatterRows {
+  indices: Tensor;
+  updates: Tensor;
+  axis: number;
+  dimSize: number;
+}
+
 export interface OpDef<A extends Attrs = Attrs> {
   name: string;
   /** Category for docs/ops.md. */
@@ -42,6 +53,13 @@ export interface OpDef<A extends Attrs = Attrs> {
    * text instead of passing zero, which would be silently wrong.
    */
   gradientUnsupported?: string;
+  /**
+   * For ops whose only gradient is `grad`'s scatter-add into input 0 (gather): the rows of that
+   * scatter instead of the dense tensor. backprop merges the rows of every such contribution to
+   * one tensor into a single scatterAdd, so T gathers of one tensor (an RNN's timesteps) cost
+   * one scatter, not T zero-filled tensors added pairwise.
+   */
+  scatterGrad?: (ctx: GradContext<A>, dys: (Tensor | null)[]) => ScatterRows;
   /** Inputs that never receive gradients (e.g. indices). */
   nonDifferentiableInputs?: readonly number[];
   /** True for ops whose result depends on something other than their inputs (none today besides random via seed inputs). */

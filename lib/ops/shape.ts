@@ -7,7 +7,7 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
 import { normalizeAxis, normalizeAxes, broadcastShapes, resolveReshape, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { defineOp, type TensorSpec } from './registry.js';
+import { defineOp, type GradContext, type ScatterRows, type TensorSpec } from './registry.js';
 import { convertToTensor, promote, assertInt, type TensorLike } from './common.js';
 import { isInt } from '../dtype.js';
 
@@ -159,20 +159,27 @@ defineOp<{ axis: number }>({
     return [{ shape: gatherShape(x, indices, axis), dtype: x.dtype }];
   },
   nonDifferentiableInputs: [1],
-  grad: ({ inputs: [x, indices], attrs: { axis } }, [dy]) => {
-    const dim = x.shape[axis];
-    if (dim === null) throw new ShapeError(`take: the gradient needs a known size of axis ${axis}, received ${fmtShape(x.shape)}`);
-    const flatIdx = reshape(indices, [-1]);
-    // Only one dim may be inferred: the index count when it is unknown, else x's unknown (batch) dim.
-    const count = indices.shape.some((d) => d === null) ? null : indices.shape.reduce((a, b) => a * b, 1);
-    const target = [...x.shape.slice(0, axis), count, ...x.shape.slice(axis + 1)];
-    if (target.filter((d) => d === null).length > 1) {
-      throw new ShapeError(`take: the gradient needs at most one unknown dim, received x ${fmtShape(x.shape)} and indices ${fmtShape(indices.shape)}`);
-    }
-    const updates = reshape(dy!, target.map((d) => (d === null ? -1 : d)));
-    return [run1('scatterAdd', [flatIdx, updates], { axis, dimSize: dim }), null];
+  grad: (ctx, dys) => {
+    const { indices, updates, axis, dimSize } = gatherScatterRows(ctx, dys);
+    return [run1('scatterAdd', [indices, updates], { axis, dimSize }), null];
   },
+  scatterGrad: (ctx, dys) => gatherScatterRows(ctx, dys),
 });
+
+/** gather's gradient as scatter rows: dy's slices along axis go back to the rows they came from. */
+function gatherScatterRows({ inputs: [x, indices], attrs: { axis } }: GradContext<{ axis: number }>, [dy]: (Tensor | null)[]): ScatterRows {
+  const dim = x.shape[axis];
+  if (dim === null) throw new ShapeError(`take: the gradient needs a known size of axis ${axis}, received ${fmtShape(x.shape)}`);
+  const flatIdx = reshape(indices, [-1]);
+  // Only one dim may be inferred: the index count when it is unknown, else x's unknown (batch) dim.
+  const count = indices.shape.some((d) => d === null) ? null : indices.shape.reduce((a, b) => a * b, 1);
+  const target = [...x.shape.slice(0, axis), count, ...x.shape.slice(axis + 1)];
+  if (target.filter((d) => d === null).length > 1) {
+    throw new ShapeError(`take: the gradient needs at most one unknown dim, received x ${fmtShape(x.shape)} and indices ${fmtShape(indices.shape)}`);
+  }
+  const updates = reshape(dy!, target.map((d) => (d === null ? -1 : d)));
+  return { indices: flatIdx, updates, axis, dimSize: dim };
+}
 
 defineOp<{ axis: number; dimSize: number }>({
   name: 'scatterAdd',

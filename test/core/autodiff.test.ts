@@ -233,6 +233,27 @@ describe('trace and the graph IR', () => {
     expectClose(out, [1, Math.cos(1)], { rtol: 1e-12 });
   });
 
+  it('gathers of one tensor send their gradients back as one scatterAdd per axis, eagerly and in a graph', () => {
+    // Rows taken one at a time (as an RNN takes its timesteps), row 2 twice, column 1 twice along
+    // the other axis, and x used whole: d/dx[i][j] = 0.5 + row weight (i + 1; row 2: 3 + 3) + 20 on column 1.
+    const loss = (x: keras.Tensor) => {
+      let s = ops.sum(ops.multiply(x, 0.5));
+      for (const t of [0, 1, 2, 3, 4, 2]) s = ops.add(s, ops.sum(ops.multiply(ops.take(x, t, 0), t + 1)));
+      return ops.add(s, ops.sum(ops.multiply(ops.take(x, [1, 1], 1), 10)));
+    };
+    const want = Array.from({ length: 15 }, (_, k) => {
+      const [i, j] = [Math.floor(k / 3), k % 3];
+      return 0.5 + (i === 2 ? 6 : i + 1) + (j === 1 ? 20 : 0);
+    });
+    const x = randomTensor([5, 3], 7);
+    expect(Array.from(keras.grad(loss)(x).values()), 'eager gradient').toEqual(want);
+    const g = keras.trace((z: keras.Tensor) => keras.grad(loss)(z), [{ shape: [5, 3], dtype: 'float64' }]);
+    // Eight gathers: one scatterAdd for the six rows of axis 0, one for the two columns of axis 1.
+    expect(g.nodes.filter((n) => n.op.name === 'scatterAdd').length, 'scatterAdd nodes in the backward graph').toBe(2);
+    const [gx] = keras.ir.run(g, [x]);
+    expect(Array.from(gx!.values()), 'graph gradient').toEqual(want);
+  });
+
   it('a compiled executable runs asynchronously and applies updates', async () => {
     const v = new keras.Variable(ops.convertToTensor([0], 'float32'));
     const g = keras.trace(() => {
