@@ -96,6 +96,13 @@ defineOp<MatmulAttrs>({
     const db = needs?.[1] === false ? null : tB ? matmulRaw(g, a, true, tA) : matmulRaw(a, g, !tA, false);
     return [da && unbroadcast(da, a.shape), db && unbroadcast(db, b.shape)];
   },
+  // The weight gradient of a plain 2-D product, op(A)^T dY, sums over uses by concatenating the
+  // rows of op(A) and dY: an RNN's recurrent kernel (one use per timestep) gets one matmul
+  // contracting batch x timesteps rows instead of one per timestep added pairwise.
+  mergeableGrad({ inputs: [a, b], attrs: { transposeA: tA = false, transposeB: tB = false } }, [dy]) {
+    if (tB || a.rank !== 2 || b.rank !== 2) return [null, null];
+    return [null, { key: `matmul dB ${tA}`, parts: [a, dy!], axes: [tA ? 1 : 0, 0], make: ([a2, g]) => matmulRaw(a2!, g!, !tA, false) }];
+  },
 });
 
 /** The matmul primitive on rank >= 2 operands of one dtype. */

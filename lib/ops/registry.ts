@@ -27,14 +27,16 @@ export interface GradContext<A extends Attrs = Attrs> {
 export type GradFn<A extends Attrs = Attrs> = (ctx: GradContext<A>, dys: (Tensor | null)[]) => (Tensor | null)[];
 
 /**
- * A gradient that is a scatter-add into zeros shaped like input 0: `updates` sliced along
- * `axis` go to the rows `indices` (1-D int32) of a tensor whose `axis` has size `dimSize`.
+ * One contribution to an input's gradient that sums with others of the same `key` by
+ * concatenation: the sum of `make(parts_i)` over contributions i is `make` of each part
+ * concatenated along its axis in `axes`. A gather's gradient (a scatter-add of rows) and a
+ * matmul's weight gradient (A^T dY, a contraction over rows) are of this kind.
  */
-export interface ScatterRows {
-  indices: Tensor;
-  updates: Tensor;
-  axis: number;
-  dimSize: number;
+export interface MergeableGrad {
+  key: string;
+  parts: Tensor[];
+  axes: number[];
+  make: (parts: Tensor[]) => Tensor;
 }
 
 export interface OpDef<A extends Attrs = Attrs> {
@@ -54,12 +56,12 @@ export interface OpDef<A extends Attrs = Attrs> {
    */
   gradientUnsupported?: string;
   /**
-   * For ops whose only gradient is `grad`'s scatter-add into input 0 (gather): the rows of that
-   * scatter instead of the dense tensor. backprop merges the rows of every such contribution to
-   * one tensor into a single scatterAdd, so T gathers of one tensor (an RNN's timesteps) cost
-   * one scatter, not T zero-filled tensors added pairwise.
+   * Gradients that backprop may merge across uses (MergeableGrad), one entry per input; `grad`
+   * gives the inputs whose entry is null. All contributions of one key to one tensor become one
+   * op when that gradient is first read, so T gathers of a tensor (an RNN's timesteps) cost one
+   * scatter, and T matmuls by one weight one matmul, not T results added pairwise.
    */
-  scatterGrad?: (ctx: GradContext<A>, dys: (Tensor | null)[]) => ScatterRows;
+  mergeableGrad?: (ctx: GradContext<A>, dys: (Tensor | null)[]) => (MergeableGrad | null)[];
   /** Inputs that never receive gradients (e.g. indices). */
   nonDifferentiableInputs?: readonly number[];
   /** True for ops whose result depends on something other than their inputs (none today besides random via seed inputs). */

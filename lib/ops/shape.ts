@@ -7,7 +7,7 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
 import { normalizeAxis, normalizeAxes, broadcastShapes, resolveReshape, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { defineOp, type GradContext, type ScatterRows, type TensorSpec } from './registry.js';
+import { defineOp, type GradContext, type MergeableGrad, type TensorSpec } from './registry.js';
 import { convertToTensor, promote, assertInt, type TensorLike } from './common.js';
 import { isInt } from '../dtype.js';
 
@@ -160,14 +160,14 @@ defineOp<{ axis: number }>({
   },
   nonDifferentiableInputs: [1],
   grad: (ctx, dys) => {
-    const { indices, updates, axis, dimSize } = gatherScatterRows(ctx, dys);
-    return [run1('scatterAdd', [indices, updates], { axis, dimSize }), null];
+    const rows = gatherScatterRows(ctx, dys);
+    return [rows.make(rows.parts), null];
   },
-  scatterGrad: (ctx, dys) => gatherScatterRows(ctx, dys),
+  mergeableGrad: (ctx, dys) => [gatherScatterRows(ctx, dys), null],
 });
 
-/** gather's gradient as scatter rows: dy's slices along axis go back to the rows they came from. */
-function gatherScatterRows({ inputs: [x, indices], attrs: { axis } }: GradContext<{ axis: number }>, [dy]: (Tensor | null)[]): ScatterRows {
+/** gather's gradient as scatter rows: dy's slices along axis go back to the rows (indices) they came from. */
+function gatherScatterRows({ inputs: [x, indices], attrs: { axis } }: GradContext<{ axis: number }>, [dy]: (Tensor | null)[]): MergeableGrad {
   const dim = x.shape[axis];
   if (dim === null) throw new ShapeError(`take: the gradient needs a known size of axis ${axis}, received ${fmtShape(x.shape)}`);
   const flatIdx = reshape(indices, [-1]);
@@ -178,7 +178,12 @@ function gatherScatterRows({ inputs: [x, indices], attrs: { axis } }: GradContex
     throw new ShapeError(`take: the gradient needs at most one unknown dim, received x ${fmtShape(x.shape)} and indices ${fmtShape(indices.shape)}`);
   }
   const updates = reshape(dy!, target.map((d) => (d === null ? -1 : d)));
-  return { indices: flatIdx, updates, axis, dimSize: dim };
+  return {
+    key: `scatterAdd ${axis} ${dim}`,
+    parts: [flatIdx, updates],
+    axes: [0, axis],
+    make: ([i, u]) => run1('scatterAdd', [i!, u!], { axis, dimSize: dim }),
+  };
 }
 
 defineOp<{ axis: number; dimSize: number }>({

@@ -254,6 +254,20 @@ describe('trace and the graph IR', () => {
     expect(Array.from(gx!.values()), 'graph gradient').toEqual(want);
   });
 
+  it('a weight used by several 2-D matmuls gets one matmul of the concatenated rows as its gradient', () => {
+    // loss = sum_i sum((x_i W) * c_i), so dL/dW = sum_i x_i^T c_i (three uses, as three timesteps).
+    const xs = [randomTensor([4, 3], 11), randomTensor([2, 3], 12), randomTensor([4, 3], 13)];
+    const cs = [randomTensor([4, 5], 14), randomTensor([2, 5], 15), randomTensor([4, 5], 16)];
+    const loss = (w: keras.Tensor) => xs.map((x, i) => ops.sum(ops.multiply(ops.matmul(x, w), cs[i]!))).reduce((a, b) => ops.add(a, b));
+    const want = xs.map((x, i) => ops.matmul(ops.transpose(x), cs[i]!)).reduce((a, b) => ops.add(a, b));
+    const w = randomTensor([3, 5], 17);
+    expectClose(keras.grad(loss)(w), want, { rtol: 1e-12 });
+    const g = keras.trace((z: keras.Tensor) => keras.grad(loss)(z), [{ shape: [3, 5], dtype: 'float64' }]);
+    // Three forward matmuls and one for the gradient (three plus two adds before).
+    expect(g.nodes.filter((n) => n.op.name === 'matmul').length, 'matmul nodes in the traced gradient').toBe(4);
+    expectClose(keras.ir.run(g, [w])[0]!, want, { rtol: 1e-12 });
+  });
+
   it('a compiled executable runs asynchronously and applies updates', async () => {
     const v = new keras.Variable(ops.convertToTensor([0], 'float32'));
     const g = keras.trace(() => {
