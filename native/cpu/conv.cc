@@ -69,6 +69,34 @@ int64_t window_taps_at(const Window& w, int64_t od, int64_t oh, int64_t ow, int6
   return valid;
 }
 
+// Each tap's input pixel less the first tap's (kd, kh, kw = 0), for windows inside the input.
+std::vector<int64_t> window_offsets(const Window& w) {
+  std::vector<int64_t> offsets;
+  offsets.reserve(size_t(w.taps()));
+  for (int64_t kd = 0; kd < w.k[0]; ++kd) {
+    for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+      for (int64_t kw = 0; kw < w.k[2]; ++kw) offsets.push_back((kd * w.d[0] * w.in[1] + kh * w.d[1]) * w.in[2] + kw * w.d[2]);
+    }
+  }
+  return offsets;
+}
+
+// window_taps_at, with the taps of a window that lies inside the input (almost every pixel)
+// as the first tap's pixel plus `offsets` (window_offsets): no bounds check per tap, which
+// cost more than the arithmetic of a first layer (1-3 channels a tap).
+inline void window_taps_fast(const Window& w, const int64_t* offsets, int64_t od, int64_t oh, int64_t ow,
+                             int64_t* in_pixel) {
+  const int64_t id = od * w.s[0] - w.p[0], ih = oh * w.s[1] - w.p[1], iw = ow * w.s[2] - w.p[2];
+  const bool inside = id >= 0 && id + (w.k[0] - 1) * w.d[0] < w.in[0] && ih >= 0 &&
+                      ih + (w.k[1] - 1) * w.d[1] < w.in[1] && iw >= 0 && iw + (w.k[2] - 1) * w.d[2] < w.in[2];
+  if (!inside) {
+    window_taps_at(w, od, oh, ow, in_pixel);
+    return;
+  }
+  const int64_t first = (id * w.in[1] + ih) * w.in[2] + iw, taps = w.taps();
+  for (int64_t t = 0; t < taps; ++t) in_pixel[t] = first + offsets[t];
+}
+
 }  // namespace
 
 int64_t window_taps(const Window& w, int64_t q, int64_t* in_pixel) {
@@ -247,6 +275,10 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
               // A fixed trip count (red < 8): unrolled moves instead of a memcpy call per tap.
               const T* src = p ? p + g * red : nullptr;
               T* to = dst + t * red;
+              if (red == 1) {  // one channel (a grey image): a single move
+                to[0] = src ? src[0] : T(0);
+                continue;
+              }
 #pragma GCC unroll 8
               for (int64_t r = 0; r < 8; ++r) {
                 if (r < red) to[r] = src ? src[r] : T(0);
@@ -318,6 +350,7 @@ bool is_depthwise(const ConvParams& c) { return c.groups > 1 && c.cin_g() == 1 &
 struct GatherSweep {
   const Window& win;
   bool transposed;
+  std::vector<int64_t> offsets = transposed ? std::vector<int64_t>() : window_offsets(win);
   const int64_t* row_dims() const { return transposed ? win.in : win.out; }
   int64_t row_pixels() const { return transposed ? win.in_pixels() : win.out_pixels(); }
   int64_t source_pixels() const { return transposed ? win.out_pixels() : win.in_pixels(); }
@@ -326,7 +359,7 @@ struct GatherSweep {
     if (transposed) {
       window_taps_transposed_at(win, d, h, w, pixel);
     } else {
-      window_taps_at(win, d, h, w, pixel);
+      window_taps_fast(win, offsets.data(), d, h, w, pixel);
     }
   }
 };
@@ -506,17 +539,20 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const OuterPlan<T> direct = depthwise ? OuterPlan<T>{} : outer_plan(outer, red, cols);
   const OuterPlan<T> merged = depthwise || direct.run ? OuterPlan<T>{} : outer_plan(outer, kg, cols);
   const bool im2col = !depthwise && !direct.run;
+  const std::vector<int64_t> offsets = window_offsets(win);
   pool.parallel_for(slots, 1, [&](int64_t sb, int64_t se) {
     std::vector<int64_t> pix(static_cast<size_t>(taps));
     std::vector<T> col(im2col ? size_t(chunk * kg) : 0);
     std::vector<int64_t> table(im2col ? 0 : size_t(chunk * taps));
     std::vector<const T*> a_ptr(static_cast<size_t>(chunk)), b_ptr(static_cast<size_t>(chunk));
     // table[(m - m0) * taps + t]: the input pixel (batch included) of row m's tap t, or -1.
+    PixelCursor at{win.out};
     auto fill_table = [&](int64_t m0, int64_t m1) {
       for (int64_t m = m0; m < m1; ++m) {
         int64_t* entry = &table[size_t((m - m0) * taps)];
-        window_taps(win, m % out_pix, entry);
-        const int64_t base = (m / out_pix) * in_pix;
+        at.seek(m);
+        window_taps_fast(win, offsets.data(), at.d, at.h, at.w, entry);
+        const int64_t base = at.n * in_pix;
         for (int64_t t = 0; t < taps; ++t) entry[t] += entry[t] < 0 ? 0 : base;
       }
     };
@@ -563,12 +599,16 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
         }
         for (int64_t g = 0; g < c.groups; ++g) {
           for (int64_t m = m0; m < m1; ++m) {
-            const int64_t n = m / out_pix;
-            window_taps(win, m % out_pix, pix.data());
+            at.seek(m);
+            window_taps_fast(win, offsets.data(), at.d, at.h, at.w, pix.data());
+            const T* image = x + at.n * in_pix * c.cin + g * red;
             T* row = col.data() + (m - m0) * kg;
             for (int64_t t = 0; t < taps; ++t) {
-              if (pix[size_t(t)] >= 0) {
-                std::memcpy(row + t * red, x + (n * in_pix + pix[size_t(t)]) * c.cin + g * red, sizeof(T) * size_t(red));
+              const int64_t p = pix[size_t(t)];
+              if (red == 1) {  // one channel: a move, not a memcpy call
+                row[t] = p >= 0 ? image[p * c.cin] : T(0);
+              } else if (p >= 0) {
+                std::memcpy(row + t * red, image + p * c.cin, sizeof(T) * size_t(red));
               } else {
                 std::fill_n(row + t * red, red, T(0));
               }
