@@ -155,7 +155,7 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
     const prev = grads.get(id);
     const g = tidy(() => {
       const joined = p.parts.map((ts, k) => (ts.length === 1 ? ts[0]! : run1('concatenate', ts, { axis: p.first.axes[k] })));
-      const made = p.first.make(joined);
+      const made = p.parts[0]!.length === 1 && p.first.single ? p.first.single(joined) : p.first.make(joined);
       return prev ? run1('add', [prev, made]) : made;
     });
     hold(id, g);

@@ -37,6 +37,8 @@ export interface MergeableGrad {
   parts: Tensor[];
   axes: number[];
   make: (parts: Tensor[]) => Tensor;
+  /** The gradient when this is the only contribution, if `make` would be the slower way (a slice's pad). */
+  single?: (parts: Tensor[]) => Tensor;
 }
 
 export interface OpDef<A extends Attrs = Attrs> {

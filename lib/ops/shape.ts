@@ -79,18 +79,41 @@ defineOp<{ begin: number[]; size: number[] }>({
     });
     return [{ shape, dtype: x.dtype }];
   },
-  grad: ({ inputs: [x], outputs: [y], attrs: { begin } }, [dy]) => {
-    // Axes taken whole need no padding, so unknown (batch) dims are fine there.
-    const paddings = begin.map((b, i): [number, number] => {
-      if (b === 0 && y.shape[i] === x.shape[i]) return [0, 0];
-      if (x.shape[i] === null || y.shape[i] === null) {
-        throw new ShapeError(`slice: the gradient needs a known size of axis ${i}, received input ${fmtShape(x.shape)} and output ${fmtShape(y.shape)}`);
-      }
-      return [b, x.shape[i] - b - y.shape[i]];
-    });
-    return [run1('pad', [dy!], { paddings, constantValue: 0 })];
+  grad: ({ inputs: [x], outputs: [y], attrs: { begin } }, [dy]) => [run1('pad', [dy!], { paddings: slicePaddings(x, y, begin), constantValue: 0 })],
+  // A slice along one axis is a gather of a range there: several slices of one tensor (unstack,
+  // split, a loop over timesteps) send back one scatterAdd of their rows, not a zero-padded copy
+  // of the whole tensor each, added pairwise. A lone slice keeps its pad.
+  mergeableGrad: ({ inputs: [x], outputs: [y], attrs: { begin } }, [dy]) => {
+    const cut = begin.flatMap((b, i) => (b === 0 && y.shape[i] === x.shape[i] ? [] : [i]));
+    const axis = cut[0]!;
+    if (cut.length !== 1 || x.shape[axis] === null || !y.shape[axis]) return [null];
+    const indices = convertToTensor(Int32Array.from({ length: y.shape[axis]! }, (_, k) => begin[axis]! + k));
+    const paddings = slicePaddings(x, y, begin);
+    return [{ ...scatterRows(axis, x.shape[axis]!, indices, dy!), single: ([, u]) => run1('pad', [u!], { paddings, constantValue: 0 }) }];
   },
 });
+
+/** The zero padding that puts a slice's gradient back in its input's place. */
+function slicePaddings(x: Tensor, y: Tensor, begin: readonly number[]): [number, number][] {
+  // Axes taken whole need no padding, so unknown (batch) dims are fine there.
+  return begin.map((b, i): [number, number] => {
+    if (b === 0 && y.shape[i] === x.shape[i]) return [0, 0];
+    if (x.shape[i] === null || y.shape[i] === null) {
+      throw new ShapeError(`slice: the gradient needs a known size of axis ${i}, received input ${fmtShape(x.shape)} and output ${fmtShape(y.shape)}`);
+    }
+    return [b, x.shape[i]! - b - y.shape[i]!];
+  });
+}
+
+/** Rows `indices` (1-D int32) of a zero tensor with `dimSize` entries along `axis` get `updates`' slices there, summed. */
+function scatterRows(axis: number, dimSize: number, indices: Tensor, updates: Tensor): MergeableGrad {
+  return {
+    key: `scatterAdd ${axis} ${dimSize}`,
+    parts: [indices, updates],
+    axes: [0, axis],
+    make: ([i, u]) => run1('scatterAdd', [i!, u!], { axis, dimSize }),
+  };
+}
 
 defineOp<{ axes: number[] }>({
   name: 'reverse',
@@ -178,12 +201,7 @@ function gatherScatterRows({ inputs: [x, indices], attrs: { axis } }: GradContex
     throw new ShapeError(`take: the gradient needs at most one unknown dim, received x ${fmtShape(x.shape)} and indices ${fmtShape(indices.shape)}`);
   }
   const updates = reshape(dy!, target.map((d) => (d === null ? -1 : d)));
-  return {
-    key: `scatterAdd ${axis} ${dim}`,
-    parts: [flatIdx, updates],
-    axes: [0, axis],
-    make: ([i, u]) => run1('scatterAdd', [i!, u!], { axis, dimSize: dim }),
-  };
+  return scatterRows(axis, dim, flatIdx, updates);
 }
 
 defineOp<{ axis: number; dimSize: number }>({

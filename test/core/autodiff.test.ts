@@ -254,6 +254,27 @@ describe('trace and the graph IR', () => {
     expect(Array.from(gx!.values()), 'graph gradient').toEqual(want);
   });
 
+  it('slices of one tensor along one axis (unstack, split) send back one scatterAdd; a lone slice keeps its pad', () => {
+    // x [2, 4, 3] unstacked over axis 1 (a loop over timesteps, weight t + 1), and split along axis 2
+    // into [1, 2] columns (weights 10, 20): d/dx[b][t][f] = (t + 1) + (f < 1 ? 10 : 20).
+    const loss = (x: keras.Tensor) => {
+      let s = ops.unstack(x, { axis: 1 }).map((xt, t) => ops.sum(ops.multiply(xt, t + 1))).reduce((a, b) => ops.add(a, b));
+      const [left, right] = ops.split(x, [1], 2);
+      s = ops.add(s, ops.add(ops.sum(ops.multiply(left!, 10)), ops.sum(ops.multiply(right!, 20))));
+      return s;
+    };
+    const want = Array.from({ length: 24 }, (_, k) => ((k / 3) % 4 | 0) + 1 + (k % 3 < 1 ? 10 : 20));
+    const x = randomTensor([2, 4, 3], 9);
+    expect(Array.from(keras.grad(loss)(x).values()), 'eager gradient').toEqual(want);
+    const g = keras.trace((z: keras.Tensor) => keras.grad(loss)(z), [{ shape: [2, 4, 3], dtype: 'float64' }]);
+    const count = (op: string) => g.nodes.filter((n) => n.op.name === op).length;
+    // Four slices of axis 1 and two of axis 2: one scatterAdd each, no pads (six pads before).
+    expect([count('scatterAdd'), count('pad')], 'scatterAdd and pad nodes in the backward graph').toEqual([2, 0]);
+    expect(Array.from(keras.ir.run(g, [x])[0]!.values()), 'graph gradient').toEqual(want);
+    const lone = keras.trace((z: keras.Tensor) => keras.grad((v: keras.Tensor) => ops.sum(ops.slice(v, [0, 1, 0], [2, 2, 3])))(z), [{ shape: [2, 4, 3], dtype: 'float64' }]);
+    expect(lone.nodes.map((n) => n.op.name).filter((n) => n === 'pad' || n === 'scatterAdd'), 'a lone slice').toEqual(['pad']);
+  });
+
   it('a weight used by several 2-D matmuls gets one matmul of the concatenated rows as its gradient', () => {
     // loss = sum_i sum((x_i W) * c_i), so dL/dW = sum_i x_i^T c_i (three uses, as three timesteps).
     const xs = [randomTensor([4, 3], 11), randomTensor([2, 3], 12), randomTensor([4, 3], 13)];
