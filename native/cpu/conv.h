@@ -17,6 +17,9 @@ struct Window {
   int64_t n = 0;
   int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1};
   int64_t s[3] = {1, 1, 1}, d[3] = {1, 1, 1}, p[3] = {0, 0, 0};
+  // Each tap's input pixel less the first tap's (tap order kd, kh, kw), for windows inside
+  // the input (make_window fills it).
+  std::vector<int64_t> offsets;
   int64_t in_pixels() const { return in[0] * in[1] * in[2]; }
   int64_t out_pixels() const { return out[0] * out[1] * out[2]; }
   int64_t taps() const { return k[0] * k[1] * k[2]; }
