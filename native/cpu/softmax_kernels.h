@@ -248,8 +248,8 @@ struct LaneLayout {
 // the row's tail falls.
 //
 // The sum: kStash entries wait in a stash, as floats, and are added in double lanes
-// together (Vec has no register float-to-double widening, and a store read back at once
-// would stall on store forwarding).
+// together (a store read back at once would stall on store forwarding; this predates
+// Vec<double>::widen, and widening in registers has not been measured here).
 template <class Isa, bool kStore, Shift kShift, int kPow2, bool kNarrow>
 __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m, float* e, uintptr_t next,
                                               uintptr_t out, int64_t* done, RangeOf<Isa>* ahead,
@@ -267,7 +267,11 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
   const RowExp<F, kShift, kPow2, kNarrow, !kStore> term(m);
   static_assert(kChunk % RangeAcc<F>::kBlock == 0, "a chunk is whole range blocks");
   RangeAcc<F> range = ahead ? *ahead : RangeAcc<F>(nullptr);  // a local: kept in registers
-  alignas(64) float stash[kStash * W];
+  // The row's tail fills up to kStash + kPer - 2 entries: whole packs (at most kStash - K/kPer
+  // entries), entries of kPer vectors (K/kPer - 1) and single vectors (kPer - 1). AVX-512 log-sum
+  // rows (kPer = K = 4) reach 10, which a stash of kStash overran on the stack (n mod 512 >= 480).
+  constexpr int kStashCapacity = kStash + kPer - 1;
+  alignas(64) float stash[kStashCapacity * W];
   typename D::Reg acc[2] = {D::zero(), D::zero()};
   auto drain = [&](int entries) {
     for (int i = 0; i < entries * W; i += 2 * D::kWidth) {  // W is a multiple of 2 D::kWidth
