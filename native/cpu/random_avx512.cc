@@ -1,5 +1,5 @@
-// avx512 instantiations of the random kernels (random_kernels.h): Philox4x32-10 on 4 x 16
-// blocks per step in 32-bit lanes (philox::VectorLanes over the word operations below).
+// avx512 instantiations of the random kernels (random_kernels.h): Philox4x32-10 on 4 x 8
+// blocks per step in 64-bit lanes (philox::VectorLanes over the word operations below).
 // Built with this ISA's flags; called only when it is the active path.
 #include <immintrin.h>
 
@@ -9,46 +9,30 @@
 namespace keras::cpu::random {
 namespace {
 
-// The word operations of philox::VectorLanes in 16 32-bit lanes: vpmuludq on the even and odd
-// lanes gives each round's 32x32->64 products directly (the compiler built LaneLoops<16> from
-// vpmullq and scalar code).
+// The word operations of philox::VectorLanes in 8 64-bit lanes.
 struct Avx512Words {
   using Reg = __m512i;
-  static constexpr int kWidth = 16;
-  static Reg load(const uint32_t* p) { return _mm512_load_si512(p); }  // 64-byte aligned
-  static void store(uint32_t* p, Reg v) { _mm512_storeu_si512(p, v); }
+  static constexpr int kLanes = 8;
+  static Reg counter(int64_t b) { return _mm512_add_epi64(_mm512_set1_epi64(b), _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0)); }
   static Reg zero() { return _mm512_setzero_si512(); }
-  static Reg set1(uint32_t x) { return _mm512_set1_epi32(int(x)); }
+  static Reg set1(uint32_t x) { return _mm512_set1_epi64(int64_t(x)); }
+  static Reg mul(Reg a, Reg m) { return _mm512_mul_epu32(a, m); }
+  static Reg high(Reg p) { return _mm512_srli_epi64(p, 32); }
   // a ^ b ^ c in one instruction (truth table 0x96).
-  static Reg xor3(Reg a, Reg b, Reg c) { return _mm512_ternarylogic_epi32(a, b, c, 0x96); }
+  static Reg xor3(Reg a, Reg b, Reg c) { return _mm512_ternarylogic_epi64(a, b, c, 0x96); }
+  static void store_words(uint32_t* p, Reg w) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtepi64_epi32(w)); }
 
-  // hi and lo words of a * m in every 32-bit lane (m: one value in all lanes).
-  static void mulhilo(Reg a, Reg m, Reg* hi, Reg* lo) {
-    const __m512i even = _mm512_mul_epu32(a, m);
-    const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), m);
-    *hi = _mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(even, 32), odd);
-    *lo = _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
-  }
-
-  // Stream order is block-major (out[4l + j] = word j of block l): a 4x16 transpose in
-  // registers, 32-bit then 64-bit unpacks inside 128-bit lanes, then two 128-bit lane shuffles.
-  static void transpose_to_float32(const Reg (&w)[4], float* out) {
-    const __m512i t0 = _mm512_unpacklo_epi32(w[0], w[1]), t1 = _mm512_unpackhi_epi32(w[0], w[1]);
-    const __m512i t2 = _mm512_unpacklo_epi32(w[2], w[3]), t3 = _mm512_unpackhi_epi32(w[2], w[3]);
-    // r_i's 128-bit lane k: the 4 words of block 4k + i.
-    const __m512i r0 = _mm512_unpacklo_epi64(t0, t2), r1 = _mm512_unpackhi_epi64(t0, t2);
-    const __m512i r2 = _mm512_unpacklo_epi64(t1, t3), r3 = _mm512_unpackhi_epi64(t1, t3);
-    const __m512i s0 = _mm512_shuffle_i32x4(r0, r1, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512i s1 = _mm512_shuffle_i32x4(r2, r3, _MM_SHUFFLE(1, 0, 1, 0));
-    const __m512i s2 = _mm512_shuffle_i32x4(r0, r1, _MM_SHUFFLE(3, 2, 3, 2));
-    const __m512i s3 = _mm512_shuffle_i32x4(r2, r3, _MM_SHUFFLE(3, 2, 3, 2));
-    const __m512i ordered[4] = {_mm512_shuffle_i32x4(s0, s1, _MM_SHUFFLE(2, 0, 2, 0)),
-                                _mm512_shuffle_i32x4(s0, s1, _MM_SHUFFLE(3, 1, 3, 1)),
-                                _mm512_shuffle_i32x4(s2, s3, _MM_SHUFFLE(2, 0, 2, 0)),
-                                _mm512_shuffle_i32x4(s2, s3, _MM_SHUFFLE(3, 1, 3, 1))};
+  // Stream order is block-major (out[4l + j] = word j of block l): words 0-1 and 2-3 of a
+  // block join in one 64-bit lane each (word 1 and 3 moved up by a masked dword swap), then
+  // two two-source permutes interleave those lanes.
+  static void to_float32(const Reg (&w)[4], float* out) {
+    const __m512i w01 = _mm512_mask_shuffle_epi32(w[0], 0xAAAA, w[1], _MM_PERM_CDAB);
+    const __m512i w23 = _mm512_mask_shuffle_epi32(w[2], 0xAAAA, w[3], _MM_PERM_CDAB);
+    const __m512i ordered[2] = {_mm512_permutex2var_epi64(w01, _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), w23),
+                                _mm512_permutex2var_epi64(w01, _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4), w23)};
     // (w >> 8) * 2^-24: exact, as philox::word_to_float32.
     const __m512 step = _mm512_set1_ps(1.0f / 16777216.0f);
-    for (int v = 0; v < 4; ++v) {
+    for (int v = 0; v < 2; ++v) {
       _mm512_storeu_ps(out + 16 * v, _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(ordered[v], 8)), step));
     }
   }
