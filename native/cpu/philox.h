@@ -1,6 +1,7 @@
 // Philox4x32-10 and the word-to-float conversions of keras-node's random stream,
 // bit-exact with lib/random/philox.ts (spec: docs/random.md, sections 1-3).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 namespace keras::cpu::philox {
@@ -146,41 +147,45 @@ struct VectorLanes {
   }
 };
 
-// Uniforms of stream blocks [b0, b0 + count) into dst (float32: 4 elements per block,
-// float64: 2; dst[0] is the first element of block b0), stopping after m elements.
-// Lanes::kBlocks blocks at a time (Lanes: LaneLoops or an ISA's vector version).
+// Elements per block of a T draw: 4 float32 uniforms, or 2 float64 ones.
+template <class T>
+constexpr int64_t kPerBlock = sizeof(T) == 4 ? 4 : 2;
+
+// Uniforms of one step of Lanes::kBlocks blocks from b into out (kBlocks * kPerBlock<T>).
 template <class Lanes, class T>
-inline void uniform_blocks(int64_t b0, int64_t count, uint32_t k0, uint32_t k1, T* dst, int64_t m) {
-  constexpr int64_t per_block = sizeof(T) == 4 ? 4 : 2;
-  constexpr int L = Lanes::kBlocks;
-  int64_t b = b0;
-  const int64_t end = b0 + count;
-  for (; b + L <= end && (b + L - b0) * per_block <= m; b += L) {
-    T* out = dst + (b - b0) * per_block;
-    if constexpr (sizeof(T) == 4) {
-      Lanes::float32(b, k0, k1, out);
-    } else {
-      uint32_t c[4][L];
-      Lanes::words(b, k0, k1, c);
-      for (int l = 0; l < L; ++l) {
-        out[2 * l] = words_to_float64(c[0][l], c[1][l]);
-        out[2 * l + 1] = words_to_float64(c[2][l], c[3][l]);
-      }
-    }
-  }
-  for (; b < end; ++b) {  // the tail, one block at a time
-    uint32_t w[4];
-    stream_block(uint64_t(b), k0, k1, w);
-    const int64_t first = (b - b0) * per_block;
-    for (int64_t i = 0; i < per_block && first + i < m; ++i) {
-      if constexpr (sizeof(T) == 4) {
-        dst[first + i] = word_to_float32(w[i]);
-      } else {
-        dst[first + i] = words_to_float64(w[2 * i], w[2 * i + 1]);
-      }
+inline void uniform_step(int64_t b, uint32_t k0, uint32_t k1, T* out) {
+  if constexpr (sizeof(T) == 4) {
+    Lanes::float32(b, k0, k1, out);
+  } else {
+    uint32_t c[4][Lanes::kBlocks];
+    Lanes::words(b, k0, k1, c);
+    for (int l = 0; l < Lanes::kBlocks; ++l) {
+      out[2 * l] = words_to_float64(c[0][l], c[1][l]);
+      out[2 * l + 1] = words_to_float64(c[2][l], c[3][l]);
     }
   }
 }
+
+// The first m uniforms of the stream from block b0 on into dst, Lanes::kBlocks blocks a step
+// (Lanes: LaneLoops or an ISA's vector version). A last, partial step is drawn whole into a
+// scratch buffer: its unused blocks cost less than drawing them one at a time (a lone block runs
+// its ten rounds as a latency chain), and it leaves kBlocks free to fit the registers.
+template <class Lanes, class T>
+inline void uniform_blocks(int64_t b0, uint32_t k0, uint32_t k1, T* dst, int64_t m) {
+  constexpr int64_t kStep = Lanes::kBlocks * kPerBlock<T>;
+  int64_t i = 0;
+  for (; i + kStep <= m; i += kStep) uniform_step<Lanes>(b0 + i / kPerBlock<T>, k0, k1, dst + i);
+  if (i < m) {
+    alignas(64) T scratch[kStep];
+    uniform_step<Lanes>(b0 + i / kPerBlock<T>, k0, k1, scratch);
+    std::copy(scratch, scratch + (m - i), dst + i);
+  }
+}
+
+// Elements per chunk of a kernel that draws its uniforms into an L1 buffer and uses them at
+// once: whole steps of Lanes, about 4 KiB of float32.
+template <class Lanes>
+constexpr int64_t kChunkOf = Lanes::kBlocks * 4 * (1024 / (Lanes::kBlocks * 4) > 0 ? 1024 / (Lanes::kBlocks * 4) : 1);
 
 }  // namespace
 

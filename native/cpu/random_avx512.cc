@@ -1,4 +1,4 @@
-// avx512 instantiations of the random kernels (random_kernels.h): Philox4x32-10 on 4 x 8
+// avx512 instantiations of the random kernels (random_kernels.h): Philox4x32-10 on 6 x 8
 // blocks per step in 64-bit lanes (philox::VectorLanes over the word operations below).
 // Built with this ISA's flags; called only when it is the active path.
 #include <immintrin.h>
@@ -40,6 +40,6 @@ struct Avx512Words {
 
 }  // namespace
 
-const Kernels kRandomAvx512 = make_kernels<avx512::Isa, philox::VectorLanes<Avx512Words, 4>>();
+const Kernels kRandomAvx512 = make_kernels<avx512::Isa, philox::VectorLanes<Avx512Words, 6>>();
 
 }  // namespace keras::cpu::random

@@ -61,9 +61,6 @@ extern const Kernels kRandomPortable;
 // Internal linkage, as philox.h: each ISA's translation unit keeps its own copies.
 namespace {
 
-// Elements per chunk: 4 KiB of float32 uniforms, which stay in L1 between drawing and use.
-constexpr int64_t kChunk = 1024;
-
 // v as a value in a register: the compiler may not fuse the multiply that made it into a
 // following add (the build's default -ffp-contract=fast would emit an FMA, rounding once where
 // the specification rounds twice).
@@ -100,13 +97,13 @@ void affine(const typename V::T* src, typename V::T* dst, int64_t m, const Affin
 template <class Lanes, class V>
 void uniform(const Range& r, const Affine<typename V::T>& a, typename V::T* out) {
   using T = typename V::T;
-  constexpr int64_t per_block = sizeof(T) == 4 ? 4 : 2;
+  constexpr int64_t kChunk = philox::kChunkOf<Lanes>;
   alignas(64) T u[kChunk];
   for (int64_t c = 0; c < r.count; c += kChunk) {
     const int64_t m = std::min(kChunk, r.count - c);
     // Drawn into L1, then stored in whole vectors: the Philox loop's element stores straight
     // to a [4096,4096] float32 output cost more CPU than the buffer's extra pass.
-    philox::uniform_blocks<Lanes>((r.first + c) / per_block, (m + per_block - 1) / per_block, r.k0, r.k1, u, m);
+    philox::uniform_blocks<Lanes>((r.first + c) / philox::kPerBlock<T>, r.k0, r.k1, u, m);
     affine<V>(u, out + c, m, a);
   }
 }
@@ -170,14 +167,14 @@ inline void box_muller_f64(double u1, double u2, double* z_cos, double* z_sin) {
 template <class Lanes, class V>
 void normal(const Range& r, const Affine<typename V::T>& a, typename V::T* out) {
   using T = typename V::T;
-  constexpr int64_t per_block = sizeof(T) == 4 ? 4 : 2;
   constexpr int64_t W = V::kWidth;
+  constexpr int64_t kChunk = philox::kChunkOf<Lanes>;
   alignas(64) T u[kChunk];
   alignas(64) T radius_u[kChunk / 2], angle_u[kChunk / 2], z_cos[kChunk / 2], z_sin[kChunk / 2];
   for (int64_t c = 0; c < r.count; c += kChunk) {
     const int64_t m = std::min(kChunk, r.count - c);
     const int64_t pairs = (m + 1) / 2;
-    philox::uniform_blocks<Lanes>((r.first + c) / per_block, (2 * pairs + per_block - 1) / per_block, r.k0, r.k1, u, 2 * pairs);
+    philox::uniform_blocks<Lanes>((r.first + c) / philox::kPerBlock<T>, r.k0, r.k1, u, 2 * pairs);
     if constexpr (sizeof(T) == 4) {
       // Whole vectors, the last one padded: every value comes from the same instructions.
       const int64_t padded = (pairs + W - 1) / W * W;
@@ -201,16 +198,17 @@ void normal(const Range& r, const Affine<typename V::T>& a, typename V::T* out) 
       o[2 * k + 1] = z_sin[k];
     }
     if (m % 2) o[m - 1] = z_cos[m / 2];
-    affine<V>(o, o, m, a);
+    if (a.scaled || a.shifted) affine<V>(o, o, m, a);  // in place: nothing to do for the identity
   }
 }
 
 template <class Lanes, class V, class T>
 void dropout(const Range& r, float keep, T divisor, const T* x, T* out) {
+  constexpr int64_t kChunk = philox::kChunkOf<Lanes>;
   alignas(64) float u[kChunk];
   for (int64_t c = 0; c < r.count; c += kChunk) {
     const int64_t m = std::min(kChunk, r.count - c);
-    philox::uniform_blocks<Lanes>((r.first + c) / 4, (m + 3) / 4, r.k0, r.k1, u, m);
+    philox::uniform_blocks<Lanes>((r.first + c) / 4, r.k0, r.k1, u, m);
     const T* xc = x + c;
     T* oc = out + c;
     int64_t i = 0;
