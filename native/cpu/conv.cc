@@ -155,6 +155,25 @@ struct PixelCursor {
   }
 };
 
+// The output pixels of window row `row` (the flat index of (n, od, oh)) whose windows lie
+// inside the input: ow in [lo, hi), empty when the row's d or h taps leave it. `first`: the
+// input pixel (batch included) of ow = lo's first tap; ow + 1 moves it by the stride s[2].
+struct InteriorRun {
+  int64_t lo = 0, hi = 0, first = 0;
+};
+
+InteriorRun interior_run(const Window& w, int64_t row) {
+  const int64_t oh = row % w.out[1], od = row / w.out[1] % w.out[0], n = row / (w.out[1] * w.out[0]);
+  const int64_t id0 = od * w.s[0] - w.p[0], ih0 = oh * w.s[1] - w.p[1];
+  if (id0 < 0 || id0 + (w.k[0] - 1) * w.d[0] >= w.in[0] || ih0 < 0 || ih0 + (w.k[1] - 1) * w.d[1] >= w.in[1]) return {};
+  // ow * s - p >= 0 and ow * s - p + (k - 1) d <= in - 1.
+  const int64_t s = w.s[2], p = w.p[2], last = w.in[2] - 1 - (w.k[2] - 1) * w.d[2] + p;
+  const int64_t lo = p <= 0 ? 0 : (p + s - 1) / s;
+  const int64_t hi = last < 0 ? 0 : std::min(w.out[2], last / s + 1);
+  if (hi <= lo) return {};
+  return {lo, hi, n * w.in_pixels() + (id0 * w.in[1] + ih0) * w.in[2] + lo * s - p};
+}
+
 }  // namespace
 
 const ConvIsaTable& conv_kernels() { return for_active_isa(kConvAvx512, kConvAvx2, kConvPortable); }
@@ -408,8 +427,52 @@ void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, con
   pack_weights<T>(kernel.nr, taps, red, cols, c.groups, packed.get(), [&](int64_t t, int64_t r, int64_t g, int64_t col) {
     return w[(t * red + r) * c.cout + g * cols + col];
   });
-  run_igemm<T>(ctx, c.win.n * c.win.out_pixels(), taps, red, cols, c.groups, packed.get(), y, c.cout,
-               gather_locator(sweep, x, c.cin));
+  const int64_t rows = c.win.n * c.win.out_pixels();
+  // Few channels a tap (first layers) in one group: the pixels inside the input run as window
+  // rows, MR consecutive pixels a tile reading x at fixed offsets, with no per-row taps to look
+  // up and no patches to gather ([64,28,28,1] * [3,3,1,32]: see the commit). The rest (padding,
+  // rows shorter than a tile) go through the indirect GEMM as before.
+  if (red < 8 && taps > 1 && c.groups == 1) {
+    const Window& win = c.win;
+    const int64_t mr = kernel.mr, nr = kernel.nr, panels = ceil_div(cols, nr), width = win.out[2];
+    const int64_t window_rows = win.n * win.out[0] * win.out[1];
+    std::vector<int64_t> tap_offsets(static_cast<size_t>(taps)), rest;
+    for (int64_t t = 0; t < taps; ++t) tap_offsets[size_t(t)] = win.offsets[size_t(t)] * c.cin;
+    for (int64_t r = 0; r < window_rows; ++r) {
+      InteriorRun run = interior_run(win, r);
+      if (run.hi - run.lo < mr) run = {};
+      for (int64_t ow = 0; ow < width; ++ow) {
+        if (ow < run.lo || ow >= run.hi) rest.push_back(r * width + ow);
+      }
+    }
+    const double row_flops = 2.0 * double(width) * double(taps * red) * double(panels * nr);
+    engine::thread_pool().parallel_for(window_rows, chunk_grain(window_rows, row_flops), [&](int64_t b, int64_t e) {
+      std::vector<const T*> wp(static_cast<size_t>(taps));
+      for (int64_t r = b; r < e; ++r) {
+        const InteriorRun run = interior_run(win, r);
+        if (run.hi - run.lo < mr) continue;
+        for (int64_t j = 0; j < panels; ++j) {
+          const T* panel = packed.get() + j * taps * red * nr;
+          for (int64_t t = 0; t < taps; ++t) wp[size_t(t)] = panel + t * red * nr;
+          const int64_t ncols = std::min<int64_t>(nr, cols - j * nr);
+          // Tiles of MR pixels; the last one shifted back to end the run (it recomputes the
+          // overlap, the same values, rather than a shorter tile).
+          for (int64_t ow0 = run.lo; ow0 < run.hi; ow0 += mr) {
+            const int64_t ow = std::min(ow0, run.hi - mr);
+            const T* base = x + (run.first + (ow - run.lo) * win.s[2]) * c.cin;
+            kernel.window_run(taps, red, base, win.s[2] * c.cin, tap_offsets.data(), wp.data(),
+                              y + (r * width + ow) * c.cout + j * nr, c.cout, ncols);
+          }
+        }
+      }
+    }, ctx.max_threads);
+    if (!rest.empty()) {
+      run_igemm<T>(ctx, int64_t(rest.size()), taps, red, cols, c.groups, packed.get(), y, c.cout,
+                   gather_locator(sweep, x, c.cin), rest.data());
+    }
+    return;
+  }
+  run_igemm<T>(ctx, rows, taps, red, cols, c.groups, packed.get(), y, c.cout, gather_locator(sweep, x, c.cin));
 }
 
 template <class T>
@@ -459,6 +522,7 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
 template <class T>
 struct OuterPlan {
   OuterFn<T> run = nullptr;
+  WindowOuterFn<T> window_run = nullptr;
   int64_t mr = 0, nr = 0;
 };
 
@@ -475,23 +539,31 @@ OuterPlan<T> outer_plan(const OuterKernels<T>& kernels, int64_t rows, int64_t co
       best_cover = cover;
     }
   }
-  return {kernels.run[best - 1], kernels.mr, int64_t(best) * kernels.lanes};
+  return {kernels.run[best - 1], kernels.window_run[best - 1], kernels.mr, int64_t(best) * kernels.lanes};
 }
 
 // dst[i, j] += sum over q < count of a[q][i] * b[q][j], for i < rows and j < cols
 // (dst row stride ldd), tile by tile; edge tiles are shifted back inside the
 // channels and skip what their neighbour adds. Column blocks outer: a block's
 // slice of b stays in L1 while every row block streams past it.
-template <class T>
-void add_outer_products(const OuterPlan<T>& plan, int64_t count, const T* const* a, int64_t rows, const T* const* b,
-                        int64_t cols, T* dst, int64_t ldd) {
+// tile(i0, j0, first_row, first_col) for each register tile of the plan over rows x cols.
+template <class T, class Tile>
+void for_outer_tiles(const OuterPlan<T>& plan, int64_t rows, int64_t cols, const Tile& tile) {
   for (int64_t bj = 0; bj < ceil_div(cols, plan.nr); ++bj) {
     const int64_t j0 = std::min(bj * plan.nr, cols - plan.nr);
     for (int64_t bi = 0; bi < ceil_div(rows, plan.mr); ++bi) {
       const int64_t i0 = std::min(bi * plan.mr, rows - plan.mr);
-      plan.run(count, a, i0, b, j0, dst + i0 * ldd + j0, ldd, bi * plan.mr - i0, bj * plan.nr - j0);
+      tile(i0, j0, bi * plan.mr - i0, bj * plan.nr - j0);
     }
   }
+}
+
+template <class T>
+void add_outer_products(const OuterPlan<T>& plan, int64_t count, const T* const* a, int64_t rows, const T* const* b,
+                        int64_t cols, T* dst, int64_t ldd) {
+  for_outer_tiles(plan, rows, cols, [&](int64_t i0, int64_t j0, int64_t first_row, int64_t first_col) {
+    plan.run(count, a, i0, b, j0, dst + i0 * ldd + j0, ldd, first_row, first_col);
+  });
 }
 
 template <class T>
@@ -525,11 +597,17 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const OuterPlan<T> direct = depthwise ? OuterPlan<T>{} : outer_plan(outer, red, cols);
   const OuterPlan<T> merged = depthwise || direct.run ? OuterPlan<T>{} : outer_plan(outer, kg, cols);
   const bool im2col = !depthwise && !direct.run;
+  // The patch's (tap, channel) entries as element offsets from a pixel's first tap.
+  std::vector<int64_t> patch_offsets(static_cast<size_t>(kg));
+  for (int64_t t = 0; t < taps; ++t) {
+    for (int64_t r = 0; r < red; ++r) patch_offsets[size_t(t * red + r)] = win.offsets[size_t(t)] * c.cin + r;
+  }
   pool.parallel_for(slots, 1, [&](int64_t sb, int64_t se) {
     std::vector<int64_t> pix(static_cast<size_t>(taps));
     std::vector<T> col(im2col ? size_t(chunk * kg) : 0);
     std::vector<int64_t> table(im2col ? 0 : size_t(chunk * taps));
     std::vector<const T*> a_ptr(static_cast<size_t>(chunk)), b_ptr(static_cast<size_t>(chunk));
+    std::vector<int64_t> list(static_cast<size_t>(chunk));
     // table[(m - m0) * taps + t]: the input pixel (batch included) of row m's tap t, or -1.
     PixelCursor at{win.out};
     auto fill_table = [&](int64_t m0, int64_t m1) {
@@ -583,11 +661,31 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
           continue;
         }
         for (int64_t g = 0; g < c.groups; ++g) {
-          for (int64_t m = m0; m < m1; ++m) {
+          // The chunk's pixels inside the input, run by run along window rows, read x at
+          // fixed offsets (no im2col rows); `listed` keeps the others for the im2col below.
+          int64_t listed = 0;
+          const bool windows = merged.run && c.groups == 1;
+          for (int64_t m = m0; m < m1;) {
+            const int64_t r = m / win.out[2], row_end = std::min(m1, (r + 1) * win.out[2]);
+            const InteriorRun run = windows ? interior_run(win, r) : InteriorRun{};
+            const int64_t lo = std::max(m, r * win.out[2] + run.lo), hi = std::min(row_end, r * win.out[2] + run.hi);
+            if (hi > lo) {
+              const T* a_base = x + (run.first + (lo - r * win.out[2] - run.lo) * win.s[2]) * c.cin;
+              for_outer_tiles(merged, kg, cols, [&](int64_t i0, int64_t j0, int64_t first_row, int64_t first_col) {
+                merged.window_run(hi - lo, a_base, win.s[2] * c.cin, patch_offsets.data() + i0, dy + lo * c.cout + j0,
+                                  c.cout, acc + i0 * c.cout + j0, c.cout, first_row, first_col);
+              });
+            }
+            for (; m < row_end; ++m) {
+              if (m < lo || m >= hi) list[size_t(listed++)] = m;
+            }
+          }
+          for (int64_t k = 0; k < listed; ++k) {
+            const int64_t m = list[size_t(k)];
             at.seek(m);
             window_taps_at(win, at.d, at.h, at.w, pix.data());
             const T* image = x + at.n * in_pix * c.cin + g * red;
-            T* row = col.data() + (m - m0) * kg;
+            T* row = col.data() + k * kg;
             for (int64_t t = 0; t < taps; ++t) {
               const int64_t p = pix[size_t(t)];
               if (red == 1) {  // one channel: a move, not a memcpy call
@@ -603,12 +701,11 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
           if (merged.run) {
             // Few channels per tap but a register tile in all: the im2col rows
             // in place of the pixels, all taps merged.
-            const int64_t count = m1 - m0;
-            for (int64_t q = 0; q < count; ++q) {
+            for (int64_t q = 0; q < listed; ++q) {
               a_ptr[size_t(q)] = col.data() + q * kg;
-              b_ptr[size_t(q)] = dy + (m0 + q) * c.cout + g * cols;
+              b_ptr[size_t(q)] = dy + list[size_t(q)] * c.cout + g * cols;
             }
-            add_outer_products(merged, count, a_ptr.data(), kg, b_ptr.data(), cols, acc + g * cols, c.cout);
+            if (listed > 0) add_outer_products(merged, listed, a_ptr.data(), kg, b_ptr.data(), cols, acc + g * cols, c.cout);
             continue;
           }
           GemmBatch<T> gb;

@@ -41,6 +41,12 @@ template <class T>
 using IgemmFn = void (*)(int64_t ntaps, int64_t cin, const T* const* rows, const T* const* weights, T* c,
                          int64_t ldc, int64_t nrows, int64_t ncols);
 
+// IgemmFn's rows as one window row: MR consecutive output pixels whose windows lie inside
+// the input, row i of tap t at base + tap_offsets[t] + i * step; all MR rows are stored.
+template <class T>
+using WindowIgemmFn = void (*)(int64_t ntaps, int64_t cin, const T* base, int64_t step, const int64_t* tap_offsets,
+                               const T* const* weights, T* c, int64_t ldc, int64_t ncols);
+
 // The filter gradient's im2col^T x dy with both operands read in place through
 // per-row pointers, added into c (row stride ldc):
 //   c[i, j] += sum over q < count of a[q][a_off + i] * b[q][b_off + j]
@@ -51,6 +57,12 @@ template <class T>
 using OuterFn = void (*)(int64_t count, const T* const* a, int64_t a_off, const T* const* b, int64_t b_off, T* c,
                          int64_t ldc, int64_t first_row, int64_t first_col);
 
+// OuterFn over consecutive output pixels of one window row: a[q][i] is
+// a_base[q * a_step + offsets[i]], b[q] is b_base + q * b_step.
+template <class T>
+using WindowOuterFn = void (*)(int64_t count, const T* a_base, int64_t a_step, const int64_t* offsets, const T* b_base,
+                               int64_t b_step, T* c, int64_t ldc, int64_t first_row, int64_t first_col);
+
 // Filter-gradient tiles: MR rows (input channels, broadcast) by nv vectors of
 // output-gradient channels, nv = 1..max_nv chosen per convolution so the tiles
 // cover the output channels with the least overhang.
@@ -59,6 +71,7 @@ template <class T>
 struct OuterKernels {
   int mr, lanes, max_nv;
   OuterFn<T> run[kMaxOuterVectors];  // run[nv - 1]
+  WindowOuterFn<T> window_run[kMaxOuterVectors];
 };
 
 template <class T>
@@ -66,6 +79,7 @@ struct IgemmKernel {
   const char* name;
   int mr, nr;
   IgemmFn<T> run;
+  WindowIgemmFn<T> window_run;
   OuterKernels<T> outer;
 };
 

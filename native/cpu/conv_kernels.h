@@ -8,45 +8,30 @@
 
 namespace keras::cpu {
 
-// Indirect GEMM (XNNPACK's IGEMM): the A operand is never packed. Each of the MR
-// rows reads its reduction values straight from the NHWC input through a pointer
-// per tap, so an im2col matrix is neither built nor copied; B is the weights,
-// packed once per call into NR-wide panels. MR x NV vectors of accumulators stay
-// in registers over all taps and channels.
+// Where the rows of a register tile read their reduction values, tap by tap.
+// The indirect GEMM's table: row i of tap t at rows[t * MR + i] (null taps point at zeros).
+template <class T, int MR>
+struct TableRows {
+  const T* const* rows;
+  const T* at(int64_t t, int i) const { return rows[t * MR + i]; }
+};
+// Consecutive output pixels of one window row, all inside the input: row i of tap t at
+// base + tap_offsets[t] + i * step (step: the stride times the channels), so no table is built.
+template <class T>
+struct WindowRows {
+  const T* base;
+  int64_t step;
+  const int64_t* tap_offsets;
+  const T* at(int64_t t, int i) const { return base + tap_offsets[t] + i * step; }
+};
+
+// Stores an MR x NV register tile into c (row stride ldc), only its first nrows x ncols.
 template <class V, int MR, int NV>
-void igemm_microkernel(int64_t ntaps, int64_t cin, const typename V::T* const* rows,
-                       const typename V::T* const* weights, typename V::T* c, int64_t ldc, int64_t nrows,
+inline void store_tile(const typename V::Reg (&acc)[MR][NV], typename V::T* c, int64_t ldc, int64_t nrows,
                        int64_t ncols) {
   using T = typename V::T;
-  using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
   constexpr int NR = NV * W;
-  static_assert(MR * NV + NV + 1 <= V::kRegisters, "register tile does not fit the register file");
-  Reg acc[MR][NV];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
-  }
-  for (int64_t t = 0; t < ntaps; ++t) {
-    const T* a[MR];
-#pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) a[i] = rows[t * MR + i];
-    const T* w = weights[t];
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < cin; ++p) {
-      Reg bv[NV];
-#pragma GCC unroll 8
-      for (int j = 0; j < NV; ++j) bv[j] = V::load(w + j * W);
-#pragma GCC unroll 32
-      for (int i = 0; i < MR; ++i) {
-        const Reg av = V::set1(a[i][p]);
-#pragma GCC unroll 8
-        for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
-      }
-      w += NR;
-    }
-  }
   if (nrows == MR && ncols == NR) {
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
@@ -67,12 +52,88 @@ void igemm_microkernel(int64_t ntaps, int64_t cin, const typename V::T* const* r
   }
 }
 
-// The filter gradient's kernel (OuterFn): the reduction runs over output pixels
-// q, each contributing MR input channels (broadcast) times NV vectors of
-// output-gradient channels, summed in registers and added into c once.
+// Indirect GEMM (XNNPACK's IGEMM): the A operand is never packed. Each of the MR
+// rows reads its reduction values straight from the NHWC input (Rows: a pointer per
+// tap, or a window's fixed offsets), so an im2col matrix is neither built nor copied;
+// B is the weights, packed once per call into NR-wide panels. MR x NV vectors of
+// accumulators stay in registers over all taps and channels.
+template <class V, int MR, int NV, class Rows>
+inline void igemm_tile(int64_t ntaps, int64_t cin, const Rows& rows, const typename V::T* const* weights,
+                       typename V::T* c, int64_t ldc, int64_t nrows, int64_t ncols) {
+  using T = typename V::T;
+  using Reg = typename V::Reg;
+  constexpr int W = V::kWidth;
+  constexpr int NR = NV * W;
+  static_assert(MR * NV + NV + 1 <= V::kRegisters, "register tile does not fit the register file");
+  Reg acc[MR][NV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+  }
+  for (int64_t t = 0; t < ntaps; ++t) {
+    const T* a[MR];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) a[i] = rows.at(t, i);
+    const T* w = weights[t];
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < cin; ++p) {
+      Reg bv[NV];
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) bv[j] = V::load(w + j * W);
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+        const Reg av = V::set1(a[i][p]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+      }
+      w += NR;
+    }
+  }
+  store_tile<V, MR, NV>(acc, c, ldc, nrows, ncols);
+}
+
 template <class V, int MR, int NV>
-void outer_microkernel(int64_t count, const typename V::T* const* a, int64_t a_off, const typename V::T* const* b,
-                       int64_t b_off, typename V::T* c, int64_t ldc, int64_t first_row, int64_t first_col) {
+void igemm_microkernel(int64_t ntaps, int64_t cin, const typename V::T* const* rows,
+                       const typename V::T* const* weights, typename V::T* c, int64_t ldc, int64_t nrows,
+                       int64_t ncols) {
+  igemm_tile<V, MR, NV>(ntaps, cin, TableRows<typename V::T, MR>{rows}, weights, c, ldc, nrows, ncols);
+}
+
+template <class V, int MR, int NV>
+void window_igemm_microkernel(int64_t ntaps, int64_t cin, const typename V::T* base, int64_t step,
+                              const int64_t* tap_offsets, const typename V::T* const* weights, typename V::T* c,
+                              int64_t ldc, int64_t ncols) {
+  igemm_tile<V, MR, NV>(ntaps, cin, WindowRows<typename V::T>{base, step, tap_offsets}, weights, c, ldc, MR, ncols);
+}
+
+// Where the filter gradient's reduction step q reads its MR values of A and its row of B.
+// Per-row pointers: a[q][off + i], b[q] + off.
+template <class T>
+struct PointerOperand {
+  const T* const* rows;
+  int64_t off;
+  const T* row(int64_t q) const { return rows[q] + off; }
+  T at(const T* row, int i) const { return row[i]; }
+};
+// Consecutive output pixels of one window row (as WindowRows): step q's values at
+// base + q * step + offsets[i] (offsets: a (tap, channel) of the patch each).
+template <class T>
+struct WindowOperand {
+  const T* base;
+  int64_t step;
+  const int64_t* offsets;
+  const T* row(int64_t q) const { return base + q * step; }
+  T at(const T* row, int i) const { return row[offsets[i]]; }
+};
+
+// The filter gradient's kernel: the reduction runs over output pixels q, each
+// contributing MR values of A (input channels of a patch, broadcast) times NV vectors
+// of output-gradient channels, summed in registers and added into c once. Rows below
+// first_row and columns below first_col belong to a neighbouring tile and are skipped.
+template <class V, int MR, int NV, class A, class B>
+inline void outer_tile(int64_t count, const A& a, const B& b, typename V::T* c, int64_t ldc, int64_t first_row,
+                       int64_t first_col) {
   using T = typename V::T;
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
@@ -86,14 +147,14 @@ void outer_microkernel(int64_t count, const typename V::T* const* a, int64_t a_o
   }
 #pragma GCC unroll 2
   for (int64_t q = 0; q < count; ++q) {
-    const T* aq = a[q] + a_off;
-    const T* bq = b[q] + b_off;
+    const T* aq = a.row(q);
+    const T* bq = b.row(q);
     Reg bv[NV];
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) bv[j] = V::loadu(bq + j * W);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const Reg av = V::set1(aq[i]);
+      const Reg av = V::set1(a.at(aq, i));
 #pragma GCC unroll 8
       for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
     }
@@ -116,6 +177,24 @@ void outer_microkernel(int64_t count, const typename V::T* const* a, int64_t a_o
   for (int64_t i = first_row; i < MR; ++i) {
     for (int64_t j = first_col; j < NR; ++j) c[i * ldc + j] += tile[i * NR + j];
   }
+}
+
+template <class V, int MR, int NV>
+void outer_microkernel(int64_t count, const typename V::T* const* a, int64_t a_off, const typename V::T* const* b,
+                       int64_t b_off, typename V::T* c, int64_t ldc, int64_t first_row, int64_t first_col) {
+  using T = typename V::T;
+  outer_tile<V, MR, NV>(count, PointerOperand<T>{a, a_off}, PointerOperand<T>{b, b_off}, c, ldc, first_row, first_col);
+}
+
+template <class V, int MR, int NV>
+void window_outer_microkernel(int64_t count, const typename V::T* a_base, int64_t a_step, const int64_t* offsets,
+                              const typename V::T* b_base, int64_t b_step, typename V::T* c, int64_t ldc,
+                              int64_t first_row, int64_t first_col) {
+  using T = typename V::T;
+  // b: rows b_step apart, read as a window with the one offset 0.
+  static constexpr int64_t kZero[1] = {0};
+  outer_tile<V, MR, NV>(count, WindowOperand<T>{a_base, a_step, offsets}, WindowOperand<T>{b_base, b_step, kZero}, c,
+                        ldc, first_row, first_col);
 }
 
 template <class V>
@@ -210,7 +289,8 @@ template <class V, int MR, int... NV>
 constexpr OuterKernels<typename V::T> make_outer_kernels(std::integer_sequence<int, NV...>) {
   constexpr int widest = max_outer_vectors<V, MR>();
   // Entries past the widest repeat it; they are never chosen (max_nv).
-  return {MR, V::kWidth, widest, {&outer_microkernel<V, MR, (NV + 1 < widest ? NV + 1 : widest)>...}};
+  return {MR, V::kWidth, widest, {&outer_microkernel<V, MR, (NV + 1 < widest ? NV + 1 : widest)>...},
+          {&window_outer_microkernel<V, MR, (NV + 1 < widest ? NV + 1 : widest)>...}};
 }
 
 // MR32/NV32 (MR64/NV64): the forward's float32 (float64) register tile; OMR: the
@@ -222,8 +302,10 @@ constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, co
   constexpr auto nvs = std::make_integer_sequence<int, kMaxOuterVectors>{};
   return ConvIsaTable{
       isa,
-      {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>, make_outer_kernels<F32, OMR>(nvs)},
-      {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, make_outer_kernels<F64, OMR>(nvs)},
+      {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>, &window_igemm_microkernel<F32, MR32, NV32>,
+       make_outer_kernels<F32, OMR>(nvs)},
+      {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, &window_igemm_microkernel<F64, MR64, NV64>,
+       make_outer_kernels<F64, OMR>(nvs)},
       {&row_fma<F32>, &row_dot_rows<F32>, &row_axpy<F32>, &row_add<F32>, &row_max<F32>, &row_argmax<F32>},
       {&row_fma<F64>, &row_dot_rows<F64>, &row_axpy<F64>, &row_add<F64>, &row_max<F64>, &row_argmax<F64>},
   };

@@ -158,6 +158,22 @@ describe.each(isas)('conv on the %s path', (isa) => {
     checkCase({ x: [3, 15, 15, 24], k: [3, 3, 24, 24], strides: [2, 2], padding: [[0, 1], [0, 1]] }, 'float64', 8);
   });
 
+  it('first layers (under 8 channels a tap): window rows read at fixed offsets, edges and short rows through the tables', () => {
+    native.setIsa(isa);
+    // Output rows of 29 pixels: two whole 14-pixel tiles (avx512; 6 on avx2 and portable) and one
+    // shifted back over its neighbour; 32 output channels, one register tile wide.
+    checkCase({ x: [2, 9, 31, 1], k: [3, 3, 1, 32] }, 'float32', 41);
+    // same padding: the edge pixels of each row and the first and last rows take the tables.
+    checkCase({ x: [1, 7, 30, 3], k: [3, 3, 3, 16], padding: [[1, 1], [1, 1]] }, 'float32', 42);
+    // Stride 2 (pixels 2 apart) with 20 output channels (a column tile past the channels).
+    checkCase({ x: [1, 11, 45, 1], k: [5, 5, 1, 20], strides: [2, 2], padding: [[2, 2], [2, 2]] }, 'float32', 43);
+    // Dilation and 2 channels; float64.
+    checkCase({ x: [2, 8, 36, 2], k: [3, 3, 2, 24], dilation: [2, 3] }, 'float64', 44);
+    // 1D and 3D windows.
+    checkCase({ x: [3, 60, 1], k: [7, 1, 16], padding: [[3, 3]] }, 'float32', 45);
+    checkCase({ x: [1, 4, 5, 22, 1], k: [2, 2, 3, 1, 8], padding: [[0, 0], [1, 0], [0, 0]] }, 'float32', 46);
+  });
+
   it('filter-gradient tiles: every column-vector count, overhanging channel blocks, several row slots', () => {
     native.setIsa(isa);
     // Input channels 13 and 7: whole row tiles plus one shifted back over its neighbour.
