@@ -1,6 +1,7 @@
 // General matrix multiply, BLIS style: op(A) and op(B) are packed into
 // contiguous panels and five loops around the ISA's register-blocked
-// micro-kernel walk cache-sized blocks. Transposes are just strides.
+// micro-kernel walk cache-sized blocks. Transposes are just strides. A row-major
+// B is read in place, unpacked, when A has few rows (gemm.cc, kInPlaceMaxRows).
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -8,9 +8,9 @@
 namespace keras::cpu {
 
 // MR rows x NV vectors of accumulators stay in registers for the whole k loop:
-// per k step, NV aligned loads of B, MR broadcasts of A, MR*NV FMAs.
+// per k step, NV loads of B, MR broadcasts of A, MR*NV FMAs.
 template <class V, int MR, int NV>
-void gemm_microkernel(int64_t kc, const typename V::T* __restrict a, const typename V::T* __restrict b,
+void gemm_microkernel(int64_t kc, const typename V::T* __restrict a, const typename V::T* __restrict b, int64_t b_step,
                       typename V::T* __restrict c, int64_t ldc, typename V::T alpha, typename V::T beta) {
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
@@ -32,7 +32,7 @@ void gemm_microkernel(int64_t kc, const typename V::T* __restrict a, const typen
   for (int64_t p = 0; p < kc; ++p) {
     Reg bv[NV];
 #pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * W);
+    for (int j = 0; j < NV; ++j) bv[j] = V::loadu(b + j * W);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       Reg av = V::set1(a[i]);
@@ -40,7 +40,7 @@ void gemm_microkernel(int64_t kc, const typename V::T* __restrict a, const typen
       for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
     }
     a += MR;
-    b += NV * W;
+    b += b_step;
   }
 
   const Reg valpha = V::set1(alpha);

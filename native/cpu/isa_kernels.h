@@ -9,11 +9,12 @@
 namespace keras::cpu {
 
 // C[0:MR, 0:NR] = alpha * (A panel * B panel) + beta * C, with C row stride ldc.
-// The A panel is kc x MR (k-major), the B panel kc x NR, both packed and aligned.
+// The A panel is kc x MR (k-major, packed and aligned); the B panel kc rows of NR
+// values b_step apart (NR when packed; a row-major B's row stride when read in place).
 // beta == 0 means C is write-only (never read, so NaNs in C do not leak through).
 template <class T>
-using GemmMicrokernelFn = void (*)(int64_t kc, const T* a_panel, const T* b_panel, T* c, int64_t ldc, T alpha,
-                                   T beta);
+using GemmMicrokernelFn = void (*)(int64_t kc, const T* a_panel, const T* b_panel, int64_t b_step, T* c, int64_t ldc,
+                                   T alpha, T beta);
 
 // Packs op(A) rows [0, mc) x k [0, kc) into MR-row panels (see gemm_packing.h).
 template <class T>
