@@ -82,7 +82,7 @@ class RunOpWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      outputs_ = kernels::run_op(def_.name, inputs_, attrs_, engine::Device::CPU);
+      engine::run_on_dispatch_thread([&] { outputs_ = kernels::run_op(def_.name, inputs_, attrs_, engine::Device::CPU); });
     } catch (const kernels::OpError& e) {
       error_kind_ = e.kind();
       SetError(e.what());

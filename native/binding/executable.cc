@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../engine/executor.h"
+#include "../engine/thread_pool.h"
 #include "addon_state.h"
 #include "attrs.h"
 #include "tensor_table.h"
@@ -171,7 +172,7 @@ class RunWorker : public Napi::AsyncWorker {
 
   void Execute() override {
     try {
-      result_ = exe_->run(args_.feeds, args_.variables, args_.donated);
+      engine::run_on_dispatch_thread([&] { result_ = exe_->run(args_.feeds, args_.variables, args_.donated); });
     } catch (const kernels::OpError& e) {
       error_kind_ = e.kind();
       SetError(e.what());

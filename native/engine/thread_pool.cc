@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <memory>
 
 #include "cpu_info.h"
@@ -225,5 +226,59 @@ ThreadPool& thread_pool() {
 }
 
 void set_num_threads(int n) { thread_pool().resize(n > 0 ? n : default_num_threads()); }
+
+namespace {
+
+class DispatchThread {
+ public:
+  DispatchThread() : thread_([this] { loop(); }) { thread_.detach(); }
+
+  void run(const std::function<void()>& fn) {
+    Task task{&fn, false, nullptr};
+    std::unique_lock<std::mutex> lock(mutex_);
+    queue_.push_back(&task);
+    work_cv_.notify_one();
+    done_cv_.wait(lock, [&] { return task.done; });
+    if (task.error) std::rethrow_exception(task.error);
+  }
+
+ private:
+  struct Task {
+    const std::function<void()>* fn;
+    bool done = false;
+    std::exception_ptr error;
+  };
+
+  void loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return !queue_.empty(); });
+      Task* task = queue_.front();
+      queue_.pop_front();
+      lock.unlock();
+      try {
+        (*task->fn)();
+      } catch (...) {
+        task->error = std::current_exception();
+      }
+      lock.lock();
+      task->done = true;
+      done_cv_.notify_all();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<Task*> queue_;
+  std::thread thread_;
+};
+
+}  // namespace
+
+void run_on_dispatch_thread(const std::function<void()>& fn) {
+  // Leaked on purpose, as the pool: its thread waits for work until the process ends.
+  static DispatchThread* dispatch = new DispatchThread();
+  dispatch->run(fn);
+}
 
 }  // namespace keras::engine

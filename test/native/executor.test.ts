@@ -399,6 +399,37 @@ describe('native graph executor', () => {
     table.dispose();
   });
 
+  it('runs overlapping run() calls one after another, each on its own feeds, and goes on after a failed one', async () => {
+    // Async runs hand their work to one engine thread (run_on_dispatch_thread): calls made
+    // before the first settles queue there, and an exception in one reaches only its promise.
+    const graph = keras.trace((x: Tensor, idx: Tensor) => [ops.add(ops.multiply(ops.take(x, idx, 0), 2), 1)], [
+      { shape: [4, 3] },
+      { shape: [2], dtype: 'int32' },
+    ]);
+    const exe = native(cpu.compile(graph));
+    const xs = [0, 1, 2, 3].map((k) => rand([4, 3], 50 + k));
+    const good = tensorOf([3, 0], [2], 'int32');
+    const bad = tensorOf([1, 9], [2], 'int32');
+    const runs = [exe.run([xs[0]!, good]), exe.run([xs[1]!, bad]), exe.run([xs[2]!, good]), exe.run([xs[3]!, good])];
+    const settled = await Promise.allSettled(runs);
+    expect(settled[1]!.status).toBe('rejected');
+    expect(String((settled[1] as PromiseRejectedResult).reason)).toMatch(/gather.*9/s);
+    for (const k of [0, 2, 3]) {
+      const result = settled[k] as PromiseFulfilledResult<Tensor[]>;
+      expect(result.status, `run ${k}`).toBe('fulfilled');
+      const x = xs[k]!.dataSync();
+      const want = [3, 0].flatMap((row) => [0, 1, 2].map((c) => Math.fround(Math.fround(x[row * 3 + c]! * 2) + 1)));
+      expect(Array.from(result.value[0]!.dataSync()), `run ${k}`).toEqual(want);
+      result.value[0]!.dispose();
+    }
+    // The engine thread is still there for the next one.
+    const [again] = await exe.run([xs[0]!, good]);
+    expect(again!.shape).toEqual([2, 3]);
+    again!.dispose();
+    for (const t of [...xs, good, bad]) t.dispose();
+    exe.dispose();
+  });
+
   it('falls back to the interpreter when an op has no native kernel, and says why when native is required', () => {
     const fallback = cpu.fallbackOps();
     const ok = keras.trace((x: Tensor) => [ops.exp(x)], [{ shape: [2] }]);
