@@ -25,6 +25,17 @@ struct WindowRows {
   const T* at(int64_t t, int i) const { return base + tap_offsets[t] + i * step; }
 };
 
+// An MR x NV register tile into tile[MR * NR], row-major.
+template <class V, int MR, int NV>
+inline void spill_tile(const typename V::Reg (&acc)[MR][NV], typename V::T* tile) {
+  constexpr int W = V::kWidth;
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) V::storeu(tile + i * NV * W + j * W, acc[i][j]);
+  }
+}
+
 // Stores an MR x NV register tile into c (row stride ldc), only its first nrows x ncols.
 template <class V, int MR, int NV>
 inline void store_tile(const typename V::Reg (&acc)[MR][NV], typename V::T* c, int64_t ldc, int64_t nrows,
@@ -42,11 +53,7 @@ inline void store_tile(const typename V::Reg (&acc)[MR][NV], typename V::T* c, i
   }
   // Edge tile: the whole register tile aside, then its valid part.
   alignas(64) T tile[MR * NR];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) V::storeu(tile + i * NR + j * W, acc[i][j]);
-  }
+  spill_tile<V, MR, NV>(acc, tile);
   for (int64_t i = 0; i < nrows; ++i) {
     for (int64_t j = 0; j < ncols; ++j) c[i * ldc + j] = tile[i * NR + j];
   }
@@ -169,11 +176,7 @@ inline void outer_tile(int64_t count, const A& a, const B& b, typename V::T* c, 
     return;
   }
   alignas(64) T tile[MR * NR];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
-#pragma GCC unroll 8
-    for (int j = 0; j < NV; ++j) V::storeu(tile + i * NR + j * W, acc[i][j]);
-  }
+  spill_tile<V, MR, NV>(acc, tile);
   for (int64_t i = first_row; i < MR; ++i) {
     for (int64_t j = first_col; j < NR; ++j) c[i * ldc + j] += tile[i * NR + j];
   }
