@@ -77,32 +77,6 @@ void binary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& in
   });
 }
 
-// One run of where with strides known at compile time (each 0: a broadcast value, or 1: contiguous),
-// so the select compiles to vector blends; as a strided scalar loop, relu's where(x > 0, x, 0)
-// took 2.8x a unary op.
-// Both values are loaded before the select (reads in bounds either way): a load under the
-// condition is control flow, which keeps GCC from vectorizing.
-template <class T, int SC, int SA, int SB>
-void where_run(int64_t n, const uint8_t* c, const T* x, const T* y, T* o) {
-  for (int64_t i = 0; i < n; ++i) {
-    const T xv = x[i * SA], yv = y[i * SB];
-    o[i] = c[i * SC] ? xv : yv;
-  }
-}
-
-template <class T>
-using WhereRunFn = void (*)(int64_t, const uint8_t*, const T*, const T*, T*);
-
-// The unit/zero-stride run for strides (sc, sa, sb), or null when one is neither.
-template <class T>
-WhereRunFn<T> unit_where_run(int64_t sc, int64_t sa, int64_t sb) {
-  static constexpr WhereRunFn<T> kRuns[8] = {
-      where_run<T, 0, 0, 0>, where_run<T, 0, 0, 1>, where_run<T, 0, 1, 0>, where_run<T, 0, 1, 1>,
-      where_run<T, 1, 0, 0>, where_run<T, 1, 0, 1>, where_run<T, 1, 1, 0>, where_run<T, 1, 1, 1>};
-  const auto unit = [](int64_t s) { return s == 0 || s == 1; };
-  return unit(sc) && unit(sa) && unit(sb) ? kRuns[sc * 4 + sa * 2 + sb] : nullptr;
-}
-
 void where_cpu(const kernels::KernelContext&, const std::vector<TensorView>& inputs,
                const std::vector<TensorView>& outputs, const kernels::Attrs&) {
   const TensorView& cond = inputs[0];
@@ -113,15 +87,16 @@ void where_cpu(const kernels::KernelContext&, const std::vector<TensorView>& inp
   const LoopNest nest = collapse(out.shape, {broadcast_strides(cond, out.shape), broadcast_strides(a, out.shape),
                                              broadcast_strides(b, out.shape), out.strides});
   const int64_t sc = nest.strides[0].back(), sa = nest.strides[1].back(), sb = nest.strides[2].back();
+  const auto unit = [](int64_t s) { return s == 0 || s == 1; };
+  const WhereRowFn unit_row = unit(sc) && unit(sa) && unit(sb) ? table().where[int(a.dtype)][sc * 4 + sa * 2 + sb] : nullptr;
   with_element_type(a.dtype, [&](auto tag) {
     using T = decltype(tag);
-    const WhereRunFn<T> unit_run = unit_where_run<T>(sc, sa, sb);
     for_each_run(nest, [&](int64_t n, const int64_t* off) {
       const uint8_t* c = static_cast<const uint8_t*>(cond.data) + off[0];
       const T* x = static_cast<const T*>(a.data) + off[1];
       const T* y = static_cast<const T*>(b.data) + off[2];
       T* o = static_cast<T*>(out.data) + off[3];
-      if (unit_run) return unit_run(n, c, x, y, o);
+      if (unit_row) return unit_row(n, c, x, y, o);
       for (int64_t i = 0; i < n; ++i) o[i] = c[i * sc] ? x[i * sa] : y[i * sb];
     });
   });

@@ -20,9 +20,15 @@ using UnaryRowFn = void (*)(int64_t n, const void* x, int64_t x_stride, void* ou
 using BinaryRowFn = void (*)(int64_t n, const void* a, int64_t a_stride, const void* b, int64_t b_stride, void* out,
                              bool stream);
 
+// out[i] = cond[i * sc] ? a[i * sa] : b[i * sb], each stride 0 (a broadcast value) or 1,
+// cond as bytes (bool), at where[dtype][sc * 4 + sa * 2 + sb].
+using WhereRowFn = void (*)(int64_t n, const uint8_t* cond, const void* a, const void* b, void* out);
+constexpr int kWhereStrides = 8;
+
 struct ElementwiseTable {
   UnaryRowFn unary[kernels::kNumUnaryOps][kNumDTypes];
   BinaryRowFn binary[kernels::kNumBinaryOps][kNumDTypes];
+  WhereRowFn where[kNumDTypes][kWhereStrides];
 };
 
 extern const ElementwiseTable kAvx512Elementwise;

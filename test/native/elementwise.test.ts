@@ -199,6 +199,30 @@ describe.each(isas)('elementwise on the %s path', (isa) => {
     }
   });
 
+  it('where: each of condition, a and b whole or one broadcast value, every dtype, vector runs and tails', () => {
+    native.setIsa(isa);
+    const n = 203; // vector steps of every width and a tail
+    const dtypes: NativeDType[] = ['float32', 'float64', 'int32', 'bool'];
+    for (const dtype of dtypes) {
+      const pick = (v: number) => (dtype === 'bool' ? (v > 0 ? 1 : 0) : dtype === 'int32' ? Math.round(v * 50) : v);
+      const cond = Array.from(randomArray(n, 11), (v) => (v > 0.2 ? 1 : 0));
+      const as = sample(n, 12, dtype === 'bool' ? 'float32' : dtype).map(pick);
+      const bs = Array.from(randomArray(n, 13), pick);
+      for (let variant = 0; variant < 8; variant++) {
+        const [cWhole, aWhole, bWhole] = [variant & 4, variant & 2, variant & 1].map(Boolean);
+        const c = cWhole ? tensor(cond, [n], 'bool') : tensor([1], [1], 'bool');
+        const a = aWhole ? tensor(as, [n], dtype) : tensor([as[3]!], [1], dtype);
+        const b = bWhole ? tensor(bs, [n], dtype) : tensor([bs[5]!], [1], dtype);
+        const [out] = native.runKernel('where', [c, a, b]);
+        // Variant 0 (all three one value) is a one-element where.
+        const want = Array.from({ length: variant ? n : 1 }, (_, i) => ((cWhole ? cond[i] : 1) ? (aWhole ? as[i]! : as[3]!) : bWhole ? bs[i]! : bs[5]!));
+        const got = Array.from(out!.read());
+        const wantTyped = Array.from(ARRAY[dtype].from(want));
+        expect(got.map((v) => (Object.is(v, -0) ? '-0' : v)), `${dtype} variant ${variant}`).toEqual(wantTyped.map((v) => (Object.is(v, -0) ? '-0' : v)));
+      }
+    }
+  });
+
   it('any/all, big reductions on the thread pool, and empty axes', () => {
     native.setIsa(isa);
     const b = tensor([0, 0, 1, 1, 1, 1], [2, 3], 'bool');
