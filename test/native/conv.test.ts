@@ -169,6 +169,8 @@ describe.each(isas)('conv on the %s path', (isa) => {
     checkCase({ x: [1, 11, 45, 1], k: [5, 5, 1, 20], strides: [2, 2], padding: [[2, 2], [2, 2]] }, 'float32', 43);
     // Dilation and 2 channels; float64.
     checkCase({ x: [2, 8, 36, 2], k: [3, 3, 2, 24], dilation: [2, 3] }, 'float64', 44);
+    // Negative padding (crops): rows start and end inside the input.
+    checkCase({ x: [1, 9, 34, 2], k: [3, 3, 2, 16], padding: [[-1, 0], [0, -2]] }, 'float32', 47);
     // 1D and 3D windows.
     checkCase({ x: [3, 60, 1], k: [7, 1, 16], padding: [[3, 3]] }, 'float32', 45);
     checkCase({ x: [1, 4, 5, 22, 1], k: [2, 2, 3, 1, 8], padding: [[0, 0], [1, 0], [0, 0]] }, 'float32', 46);
