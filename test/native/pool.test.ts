@@ -71,6 +71,12 @@ const cases: Case[] = [
   { x: [2, 4, 4, 3], pool: [2, 2], strides: [1, 1], padding: [[2, 0], [0, 0]] }, // first output row sees only padding
   { x: [3, 11, 33], pool: [4], strides: [3], padding: [[1, 2]] }, // 1D, channels past one vector
   { x: [1, 4, 5, 6, 2], pool: [2, 3, 2], strides: [2, 1, 2], padding: [[0, 1], [1, 1], [0, 0]] }, // 3D
+  // Windows that tile the input (stride = pool size): an uncovered last row and column, padding,
+  // and 1D and 3D.
+  { x: [2, 11, 9, 6], pool: [2, 2] },
+  { x: [1, 7, 7, 3], pool: [2, 2], padding: [[0, 1], [1, 0]] },
+  { x: [2, 10, 5], pool: [3] },
+  { x: [1, 5, 4, 7, 2], pool: [2, 2, 3] },
   { x: [1, 1, 1, 1], pool: [1, 1] },
   { x: [4, 3, 3, 1], pool: [3, 3] },
 ];
