@@ -547,11 +547,10 @@ OuterPlan<T> outer_plan(const OuterKernels<T>& kernels, int64_t rows, int64_t co
   return {kernels.run[best - 1], kernels.window_run[best - 1], kernels.mr, int64_t(best) * kernels.lanes};
 }
 
-// dst[i, j] += sum over q < count of a[q][i] * b[q][j], for i < rows and j < cols
-// (dst row stride ldd), tile by tile; edge tiles are shifted back inside the
-// channels and skip what their neighbour adds. Column blocks outer: a block's
-// slice of b stays in L1 while every row block streams past it.
-// tile(i0, j0, first_row, first_col) for each register tile of the plan over rows x cols.
+// tile(i0, j0, first_row, first_col) for each register tile of the plan over rows x cols;
+// edge tiles are shifted back inside the channels and skip (first_row, first_col) what
+// their neighbour adds. Column blocks outer: a block's slice of b stays in L1 while every
+// row block streams past it.
 template <class T, class Tile>
 void for_outer_tiles(const OuterPlan<T>& plan, int64_t rows, int64_t cols, const Tile& tile) {
   for (int64_t bj = 0; bj < ceil_div(cols, plan.nr); ++bj) {
@@ -563,6 +562,8 @@ void for_outer_tiles(const OuterPlan<T>& plan, int64_t rows, int64_t cols, const
   }
 }
 
+// dst[i, j] += sum over q < count of a[q][i] * b[q][j], for i < rows and j < cols
+// (dst row stride ldd), tile by tile.
 template <class T>
 void add_outer_products(const OuterPlan<T>& plan, int64_t count, const T* const* a, int64_t rows, const T* const* b,
                         int64_t cols, T* dst, int64_t ldd) {
@@ -602,6 +603,8 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const OuterPlan<T> direct = depthwise ? OuterPlan<T>{} : outer_plan(outer, red, cols);
   const OuterPlan<T> merged = depthwise || direct.run ? OuterPlan<T>{} : outer_plan(outer, kg, cols);
   const bool im2col = !depthwise && !direct.run;
+  // Few channels a tap in one group: pixels inside the input read x at fixed offsets.
+  const bool windows = merged.run && c.groups == 1;
   // The patch's (tap, channel) entries as element offsets from a pixel's first tap.
   std::vector<int64_t> patch_offsets(static_cast<size_t>(kg));
   for (int64_t t = 0; t < taps; ++t) {
@@ -669,7 +672,6 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
           // The chunk's pixels inside the input, run by run along window rows, read x at
           // fixed offsets (no im2col rows); `listed` keeps the others for the im2col below.
           int64_t listed = 0;
-          const bool windows = merged.run && c.groups == 1;
           for (int64_t m = m0; m < m1;) {
             const int64_t r = m / win.out[2], row_end = std::min(m1, (r + 1) * win.out[2]);
             const InteriorRun run = windows ? interior_run(win, r) : InteriorRun{};

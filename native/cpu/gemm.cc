@@ -57,7 +57,7 @@ struct Problem {
   GemmBlocking blocking;
   T alpha, beta;
   int64_t rsa, csa, rsb, csb, rsc;
-  // Whole NR-column panels of a row-major B read in place, unpacked (see b_in_place).
+  // Whole NR-column panels of a row-major B read in place, unpacked (see kInPlaceMaxRows).
   bool b_in_place = false;
 };
 
