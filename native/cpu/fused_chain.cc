@@ -3,6 +3,7 @@
 // row function on one tile, reading its operands from memory or from the tiles
 // of earlier members, so intermediates never leave the cache.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "../engine/cpu_info.h"
@@ -24,8 +25,22 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
   const int dt = int(out.dtype);
   const int64_t esize = int64_t(engine::dtype_size(out.dtype));
   const int64_t n = out.numel();
-  const int64_t tile = kTileBytes / esize;
+  // Tiles of whole rows when an operand is a row (plan_fusion keeps rows short beside a tile):
+  // every tile then starts on a row, and the row repeated over one tile serves them all.
+  int64_t row = 1;
+  for (const auto& m : chain) row = std::max({row, m.period[0], m.period[1]});
+  const int64_t tile = kTileBytes / esize / row * row;
   const int64_t tiles = (n + tile - 1) / tile;
+  std::vector<std::vector<char>> repeated(chain.size() * 2);
+  for (size_t i = 0; i < chain.size(); ++i) {
+    for (int k = 0; k < 2; ++k) {
+      const int64_t p = chain[i].period[k];
+      if (!chain[i].data[k] || p <= 1) continue;
+      std::vector<char>& r = repeated[2 * i + size_t(k)];
+      r.resize(size_t(tile * esize));
+      for (int64_t at = 0; at < tile; at += p) std::memcpy(r.data() + at * esize, chain[i].data[k], size_t(p * esize));
+    }
+  }
   char* out_base = static_cast<char*>(out.data);
   const size_t last = chain.size() - 1;
   // An output larger than the last-level cache: a final binary member writes it around the caches
@@ -38,25 +53,25 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
     for (int64_t t = begin; t < end; ++t) {
       const int64_t start = t * tile;
       const int64_t count = std::min(tile, n - start);
-      // Operand k of member m and its step: a tile of an earlier member, a run of memory, or a scalar.
-      auto operand = [&](const kernels::FusedMember& m, int k, int64_t* step) -> const void* {
-        if (!m.data[k]) {
-          *step = 1;
-          return temps + int64_t(m.member[k]) * tile * esize;
-        }
-        *step = m.scalar[k] ? 0 : 1;
-        return static_cast<const char*>(m.data[k]) + (m.scalar[k] ? 0 : start * esize);
+      // Operand k of member i and its step: a tile of an earlier member, a run of memory, a
+      // scalar, or a row repeated over the tile.
+      auto operand = [&](size_t i, int k, int64_t* step) -> const void* {
+        const kernels::FusedMember& m = chain[i];
+        *step = m.period[k] == 1 ? 0 : 1;
+        if (!m.data[k]) return temps + int64_t(m.member[k]) * tile * esize;
+        if (m.period[k] > 1) return repeated[2 * i + size_t(k)].data();
+        return static_cast<const char*>(m.data[k]) + (m.period[k] == 1 ? 0 : start * esize);
       };
       for (size_t i = 0; i < chain.size(); ++i) {
         const kernels::FusedMember& m = chain[i];
         const bool final_member = i == last;
         void* dst = final_member ? static_cast<void*>(out_base + start * esize) : static_cast<void*>(temps + int64_t(i) * tile * esize);
         int64_t sa = 0, sb = 0;
-        const void* a = operand(m, 0, &sa);
+        const void* a = operand(i, 0, &sa);
         if (m.unary) {
           table.unary[m.op][dt](count, a, sa, dst, false);  // tiles: in cache
         } else {
-          const void* b = operand(m, 1, &sb);
+          const void* b = operand(i, 1, &sb);
           table.binary[m.op][dt](count, a, sa, b, sb, dst, final_member && stream);
         }
       }

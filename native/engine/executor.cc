@@ -149,6 +149,22 @@ void GraphExecutable::validate() {
   }
 }
 
+namespace {
+
+// Whether `in` broadcasts to `out` as a row: its dims past leading 1s are the trailing dims of out.
+bool is_row_of(const Shape& in, const Shape& out) {
+  size_t first = 0;
+  while (first < in.size() && in[first] == 1) ++first;
+  const size_t dims = in.size() - first;
+  if (dims > out.size()) return false;
+  return std::equal(in.begin() + std::ptrdiff_t(first), in.end(), out.end() - std::ptrdiff_t(dims));
+}
+
+// The longest row a chain takes: its tiles are cut to whole rows, at least half their size.
+constexpr int64_t kMaxFusedRow = 512;
+
+}  // namespace
+
 void GraphExecutable::plan_fusion() {
   const size_t n_steps = spec_.steps.size();
   const auto& table = elementwise_ops();
@@ -163,6 +179,10 @@ void GraphExecutable::plan_fusion() {
   for (int s : spec_.outputs) result[size_t(s)] = 1;
   for (const auto& u : spec_.updates) result[size_t(u.second)] = 1;
 
+  // A step's row period: the element count of an input broadcast as a row over the output's
+  // leading dims (a bias [c] over [n, h, w, c]), 0 when none is; every such input of a step
+  // has the same. -1: the step cannot join a chain.
+  std::vector<int64_t> period(n_steps, -1);
   auto fusable = [&](size_t i) {
     const PlanStep& step = spec_.steps[i];
     if (step.outputs.size() != 1 || !table.count(step.op)) return false;
@@ -170,11 +190,16 @@ void GraphExecutable::plan_fusion() {
     if (out.dtype != DType::Float32 && out.dtype != DType::Float64) return false;
     const int64_t n = shape_numel(out.shape);
     if (n == 0) return false;
+    int64_t row = 0;
     for (int s : step.inputs) {
       const PlanSlot& in = spec_.slots[size_t(s)];
       const int64_t m = shape_numel(in.shape);
-      if (in.dtype != out.dtype || (m != n && m != 1)) return false;
+      if (in.dtype != out.dtype) return false;
+      if (m == n || m == 1) continue;
+      if (!is_row_of(in.shape, out.shape) || m > kMaxFusedRow || (row != 0 && row != m)) return false;
+      row = m;
     }
+    period[i] = row;
     return true;
   };
 
@@ -183,6 +208,7 @@ void GraphExecutable::plan_fusion() {
   // so the value never has to reach memory.
   std::vector<int> chain_of(n_steps, -1);
   std::vector<std::vector<int>> chains;
+  std::vector<int64_t> chain_period;  // one row period per chain: its tiles are whole rows
   for (size_t i = n_steps; i-- > 0;) {
     if (!fusable(i)) continue;
     const int out = spec_.steps[i].outputs[0];
@@ -198,12 +224,15 @@ void GraphExecutable::plan_fusion() {
         const PlanSlot& theirs = spec_.slots[size_t(spec_.steps[size_t(chains[size_t(join)][0])].outputs[0])];
         if (mine.dtype != theirs.dtype || shape_numel(mine.shape) != shape_numel(theirs.shape)) join = -1;
       }
+      if (join >= 0 && period[i] != 0 && chain_period[size_t(join)] != 0 && period[i] != chain_period[size_t(join)]) join = -1;
     }
     if (join < 0) {
       join = int(chains.size());
       chains.emplace_back();
+      chain_period.push_back(0);
     }
     chains[size_t(join)].push_back(int(i));
+    if (period[i] != 0) chain_period[size_t(join)] = period[i];
     chain_of[i] = join;
   }
 
@@ -477,7 +506,7 @@ void GraphExecutable::run_fused(size_t g, std::vector<Tensor>& values, const Ten
       if (planned.slot[k] >= 0) {
         const Tensor& t = values[size_t(planned.slot[k])];
         member.data[k] = t.data();
-        member.scalar[k] = t.numel() != n;  // fusion admits whole tensors and scalars only
+        member.period[k] = t.numel() == n ? 0 : t.numel();  // a scalar (1) or a row (plan_fusion)
       } else {
         member.member[k] = planned.member[k];
       }

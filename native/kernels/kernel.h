@@ -82,14 +82,16 @@ using KernelFn = void (*)(const KernelContext& ctx, const std::vector<TensorView
 
 // One op of a chain of elementwise ops that the graph executor fuses into one
 // pass over memory. Operand k is read from memory (`data[k]`: a tensor with the
-// chain's element count, or a single element broadcast when `scalar[k]`) or, when
-// `data[k]` is null, is the result of the earlier member `member[k]`. The last
-// member writes the chain's output. Every operand has the output's dtype.
+// chain's element count when period[k] is 0; else period[k] elements repeated over
+// the chain, a single one broadcast (1) or a row, as a bias over the channels) or,
+// when `data[k]` is null, is the result of the earlier member `member[k]`. The last
+// member writes the chain's output. Every operand has the output's dtype, and the
+// rows of one chain are all the same length.
 struct FusedMember {
   bool unary = true;
   int op = 0;  // UnaryOp or BinaryOp (elementwise_ops.h)
   const void* data[2] = {nullptr, nullptr};
-  bool scalar[2] = {false, false};
+  int64_t period[2] = {0, 0};
   int member[2] = {-1, -1};
 };
 // Runs a fused chain on a device: how it tiles and threads the pass is the device's business.

@@ -239,28 +239,52 @@ describe('native graph executor', () => {
     exe.dispose();
   });
 
-  it('fuses with broadcast scalars, writes a fused chain into a dead input, and leaves broadcast rows and int ops unfused', () => {
+  it('fuses with broadcast scalars and rows, writes a fused chain into a dead input, and leaves columns and int ops unfused', () => {
     const graph = keras.trace(
-      (a: Tensor, bias: Tensor, i: Tensor) => {
+      (a: Tensor, bias: Tensor, col: Tensor, i: Tensor) => {
         const scaled = ops.multiply(ops.add(ops.multiply(a, 3), 1), 0.5); // scalars broadcast: fused
-        const row = ops.add(scaled, bias); // [n, 4] + [4]: not the same element count, a kernel
-        return [ops.relu(row), ops.add(ops.multiply(i, 2), 1)]; // int32: kernels
+        const row = ops.add(scaled, bias); // [n, 4] + [4]: a row repeated over the leading dims, fused
+        const byColumn = ops.add(ops.exp(a), col); // [n, 4] + [n, 1]: not a row, a kernel
+        return [ops.relu(row), byColumn, ops.add(ops.multiply(i, 2), 1)]; // int32: kernels
       },
-      [{ shape: [null, 4] }, { shape: [4] }, { shape: [null], dtype: 'int32' }],
+      [{ shape: [null, 4] }, { shape: [4] }, { shape: [null, 1] }, { shape: [null], dtype: 'int32' }],
     );
     const a = tensorOf([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]);
     const bias = tensorOf([0, -10, 0, -20], [4]);
+    const col = tensorOf([1, 2], [2, 1]);
     const i = tensorOf([1, 2], [2], 'int32');
     const exe = native(cpu.compile(graph));
-    const [r, k] = exe.runSync([a, bias, i]);
+    const [r, c, k] = exe.runSync([a, bias, col, i]);
     // (3a + 1) / 2 + bias, then relu.
     expect(Array.from(r.dataSync())).toEqual([2, 0, 5, 0, 8, 0, 11, 0]);
+    const eager = ops.add(ops.exp(a), col); // the same kernels, one at a time
+    expect(Array.from(c.dataSync())).toEqual(Array.from(eager.dataSync()));
+    eager.dispose();
     expect(Array.from(k.dataSync())).toEqual([3, 5]);
     const groups = exe.plan()!.groups;
-    expect(groups.filter((g) => g.kind === 'fused').map((g) => g.ops)).toEqual([['multiply', 'add', 'multiply']]);
+    expect(groups.filter((g) => g.kind === 'fused').map((g) => g.ops)).toEqual([['multiply', 'add', 'multiply', 'add', 'relu']]);
     expect(a.dataSync()[0]).toBe(1); // feeds are never written
-    for (const t of [a, bias, i, r, k]) t.dispose();
+    for (const t of [a, bias, col, i, r, c, k]) t.dispose();
     exe.dispose();
+  });
+
+  it('fuses a bias row and its activation over many tiles and threads, rows of any length up to 512, as the unfused ops', () => {
+    // Rows of 64 (tiles of 2048 float32) and 48 and 100 (tiles cut to whole rows), and float64;
+    // a row of 600 is past the longest a chain takes: two kernels.
+    for (const [rows, width, dtype, fused] of [[300, 64, 'float32', true], [301, 48, 'float32', true], [97, 100, 'float64', true], [20, 600, 'float32', false]] as const) {
+      const graph = keras.trace((x: Tensor, b: Tensor) => [ops.tanh(ops.add(ops.multiply(x, 2), b))], [{ shape: [null, width], dtype }, { shape: [width], dtype }]);
+      const x = rand([rows, width], 60, dtype);
+      const b = rand([width], 61, dtype);
+      const exe = native(cpu.compile(graph));
+      const [got] = exe.runSync([x, b]);
+      const want = ops.tanh(ops.add(ops.multiply(x, 2), b));
+      const label = `${dtype} [${rows}, ${width}]`;
+      expect(firstMismatch(got!.dataSync(), want.dataSync(), 0), label).toBe(-1);
+      const fusedOps = exe.plan()!.groups.filter((g) => g.kind === 'fused').map((g) => g.ops);
+      expect(fusedOps, label).toEqual(fused ? [['multiply', 'add', 'tanh']] : []);
+      for (const t of [x, b, got!, want]) t.dispose();
+      exe.dispose();
+    }
   });
 
   it('installs updated variables, readable from JS, and keeps an old value JS still holds', () => {
