@@ -54,6 +54,42 @@ void unary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& inp
   });
 }
 
+// Elements of a run of whole rows (binary_rows): as the fused chains' tiles.
+constexpr int64_t kRowRunBytes = 8192;
+
+// A contiguous operand against a short row broadcast over the leading dims (a bias [c] over
+// [n, h, w, c]), out contiguous: runs of whole rows against the row repeated over one run, instead
+// of one row function call per row ([64,26,26,32] + [32] float32, 2 threads: 0.31-0.52 -> 0.10-0.18
+// ms). False, doing nothing, for any other layout.
+bool binary_rows(BinaryRowFn fn, const LoopNest& nest, const TensorView& a, const TensorView& b, const TensorView& out) {
+  if (nest.sizes.size() != 2) return false;
+  const int64_t rows = nest.sizes[0], width = nest.sizes[1];
+  const auto& sa = nest.strides[0];
+  const auto& sb = nest.strides[1];
+  const auto& so = nest.strides[2];
+  const bool row_b = sa[0] == width && sa[1] == 1 && sb[0] == 0 && sb[1] == 1;
+  const bool row_a = sb[0] == width && sb[1] == 1 && sa[0] == 0 && sa[1] == 1;
+  const int64_t esize = int64_t(engine::dtype_size(a.dtype));
+  const int64_t per_run = kRowRunBytes / esize / width;  // rows a run
+  if (!(row_a || row_b) || so[0] != width || so[1] != 1 || per_run < 2) return false;
+  const TensorView& row = row_b ? b : a;
+  std::vector<char> repeated(size_t(per_run * width * esize));
+  for (int64_t r = 0; r < per_run; ++r) std::memcpy(repeated.data() + r * width * esize, row.data, size_t(width * esize));
+  const char* whole = static_cast<const char*>((row_b ? a : b).data);
+  char* o = static_cast<char*>(out.data);
+  const int64_t out_size = int64_t(engine::dtype_size(out.dtype));  // bool for comparisons
+  const int64_t runs = (rows + per_run - 1) / per_run;
+  engine::thread_pool().parallel_for(runs, std::max<int64_t>(1, kElementsPerItem / (per_run * width)), [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      const int64_t first = k * per_run * width, n = std::min(per_run, rows - k * per_run) * width;
+      const char* w = whole + first * esize;
+      if (row_b) fn(n, w, 1, repeated.data(), 1, o + first * out_size, false);
+      else fn(n, repeated.data(), 1, w, 1, o + first * out_size, false);
+    }
+  });
+  return true;
+}
+
 template <kernels::BinaryOp OP>
 void binary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& inputs,
                 const std::vector<TensorView>& outputs, const kernels::Attrs&) {
@@ -68,6 +104,7 @@ void binary_cpu(const kernels::KernelContext&, const std::vector<TensorView>& in
   }
   const LoopNest nest =
       collapse(out.shape, {broadcast_strides(a, out.shape), broadcast_strides(b, out.shape), out.strides});
+  if (binary_rows(fn, nest, a, b, out)) return;
   const int64_t a_step = nest.strides[0].back(), b_step = nest.strides[1].back();
   // A row function with streaming stores fences once per run, which waits for its lines to reach
   // memory: short runs (a bias row of 64 or 128 channels over NHWC) took 3-6x the time of plain stores.

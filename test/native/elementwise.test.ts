@@ -199,6 +199,32 @@ describe.each(isas)('elementwise on the %s path', (isa) => {
     }
   });
 
+  it('a row broadcast over the leading dims (a bias), either side, in runs of whole rows', () => {
+    native.setIsa(isa);
+    // Rows of 3, 32 and 100 elements (several rows to a run) and 3000 (one row a call); 517 rows:
+    // runs split over threads, the last one short.
+    for (const width of [3, 32, 100, 3000]) {
+      const rows = width === 3000 ? 7 : 517;
+      for (const dtype of ['float32', 'float64', 'int32'] as NativeDType[]) {
+        const whole = sample(rows * width, 21, dtype);
+        const row = sample(width, 22, dtype).reverse();
+        const cast = (v: number) => ARRAY[dtype].from([v])[0]!;
+        for (const [op, f] of [['add', ARITH.add], ['subtract', ARITH.subtract]] as const) {
+          // int32 wraps; float32 rounds once, as ARRAY.from does.
+          const apply = (x: number, y: number) => (dtype === 'int32' ? f(x, y) | 0 : f(x, y));
+          const rowFirst = native.runKernel(op, [tensor(row, [width], dtype), tensor(whole, [rows, width], dtype)])[0]!;
+          const rowSecond = native.runKernel(op, [tensor(whole, [rows, 1, width], dtype), tensor(row, [1, width], dtype)])[0]!;
+          expect(rowSecond.shape).toEqual([rows, 1, width]);
+          expectSame(`${dtype} ${op} row first, width ${width}`, rowFirst.read(), ARRAY[dtype].from(whole.map((v, i) => apply(cast(row[i % width]!), cast(v)))));
+          expectSame(`${dtype} ${op} row second, width ${width}`, rowSecond.read(), ARRAY[dtype].from(whole.map((v, i) => apply(cast(v), cast(row[i % width]!)))));
+        }
+        const greater = native.runKernel('greater', [tensor(whole, [rows, width], dtype), tensor(row, [width], dtype)])[0]!;
+        expect(greater.dtype).toBe('bool');
+        expectSame(`${dtype} greater, width ${width}`, greater.read(), Uint8Array.from(whole.map((v, i) => (cast(v) > cast(row[i % width]!) ? 1 : 0))));
+      }
+    }
+  });
+
   it('where: each of condition, a and b whole or one broadcast value, every dtype, vector runs and tails', () => {
     native.setIsa(isa);
     const n = 203; // vector steps of every width and a tail
