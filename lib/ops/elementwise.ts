@@ -93,10 +93,13 @@ const UNARY: Record<string, UnarySpec> = {
   },
   // log(1 + e^x) (ops.softplus): sigmoid(x), 0.5 exactly at 0.
   softplus: { kind: 'float', grad: (x, y, dy) => multiply(dy, sigmoid(x)) },
-  // max(x, 0), NaN kept (as torch.relu and jax.nn.relu); gradient 0 at 0, as Keras.
-  relu: { kind: 'same', grad: (x, y, dy) => where(greater(x, 0), dy, 0) },
-  // min(max(x, 0), 6) (ops.relu6), NaN kept as relu; gradient 0 at both kinks.
-  relu6: { kind: 'same', grad: (x, y, dy) => where(logicalAnd(greater(x, 0), less(x, 6)), dy, 0) },
+  // max(x, 0), NaN kept (as torch.relu and jax.nn.relu); gradient 0 at 0, as Keras. Read
+  // from y (y > 0 exactly where x > 0; NaN either way false): the backward then needs only the
+  // output, so x (a bias add, say) need not be kept and fuses with the relu in a compiled step.
+  relu: { kind: 'same', grad: (x, y, dy) => where(greater(y, 0), dy, 0) },
+  // min(max(x, 0), 6) (ops.relu6), NaN kept as relu; gradient 0 at both kinks. From y, as relu:
+  // 0 < y < 6 exactly where 0 < x < 6.
+  relu6: { kind: 'same', grad: (x, y, dy) => where(logicalAnd(greater(y, 0), less(y, 6)), dy, 0) },
   // relu6(x + 3) / 6 (ops.hardSigmoid): 1/6 inside, 0 at the kinks and beyond.
   hardSigmoid: { kind: 'float', grad: (x, y, dy) => where(hardSigmoidSlope(x), divide(dy, 6), 0) },
   // x hardSigmoid(x) (ops.hardSilu): hardSigmoid(x) + x / 6 inside.

@@ -222,6 +222,17 @@ describe('activation gradients (float64)', () => {
     expect(Array.from(yi.dataSync())).toEqual([0, 0, 4]);
   });
 
+  it('relu and relu6 gradients: 1 strictly inside, 0 at the kinks, beyond them, at -0 and at NaN', () => {
+    // Both read their output (y > 0 exactly where x > 0), so a NaN input or a NaN/inf upstream
+    // gradient at a clipped point must still give 0 there.
+    const x = f64([-2, -0, 0, 1e-300, 3, 6, 7, NaN, -Infinity, Infinity]);
+    const dyOf = (t: Tensor) => ops.multiply(t, f64([NaN, Infinity, 5, 2, 3, 4, 5, 6, 7, 8]));
+    const relu = Array.from((keras.grad((t: Tensor) => ops.sum(dyOf(ops.relu(t))))(x) as Tensor).dataSync());
+    expect(relu).toEqual([0, 0, 0, 2, 3, 4, 5, 0, 0, 8]);
+    const relu6 = Array.from((keras.grad((t: Tensor) => ops.sum(dyOf(ops.relu6(t))))(x) as Tensor).dataSync());
+    expect(relu6).toEqual([0, 0, 0, 2, 3, 0, 0, 0, 0, 0]);
+  });
+
   it('softplus has gradient sigmoid(0) = 0.5 at 0; relu 0 at 0; no NaN from elu on large inputs', () => {
     expectClose(keras.grad((t: Tensor) => ops.sum(ops.softplus(t)))(f64([0, 800, -800])) as Tensor, [0.5, 1, 0]);
     expectClose(keras.grad((t: Tensor) => ops.sum(ops.relu(t)))(f64([0, 1])) as Tensor, [0, 1]);
