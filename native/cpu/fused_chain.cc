@@ -28,15 +28,15 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
   // Tiles of whole rows when an operand is a row (plan_fusion keeps rows short beside a tile):
   // every tile then starts on a row, and the row repeated over one tile serves them all.
   int64_t row = 1;
-  for (const auto& m : chain) row = std::max({row, m.period[0], m.period[1]});
+  for (const auto& m : chain) row = std::max({row, m.period[0], m.period[1], m.period[2]});
   const int64_t tile = kTileBytes / esize / row * row;
   const int64_t tiles = (n + tile - 1) / tile;
-  std::vector<std::vector<char>> repeated(chain.size() * 2);
+  std::vector<std::vector<char>> repeated(chain.size() * 3);
   for (size_t i = 0; i < chain.size(); ++i) {
-    for (int k = 0; k < 2; ++k) {
+    for (int k = 0; k < chain[i].operands(); ++k) {
       const int64_t p = chain[i].period[k];
       if (!chain[i].data[k] || p <= 1) continue;
-      std::vector<char>& r = repeated[2 * i + size_t(k)];
+      std::vector<char>& r = repeated[3 * i + size_t(k)];
       r.resize(size_t(tile * esize));
       for (int64_t at = 0; at < tile; at += p) std::memcpy(r.data() + at * esize, chain[i].data[k], size_t(p * esize));
     }
@@ -54,25 +54,31 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
       const int64_t start = t * tile;
       const int64_t count = std::min(tile, n - start);
       // Operand k of member i and its step: a tile of an earlier member, a run of memory, a
-      // scalar, or a row repeated over the tile.
+      // scalar, or a row repeated over the tile. A where's condition is bools (1 byte each).
       auto operand = [&](size_t i, int k, int64_t* step) -> const void* {
         const kernels::FusedMember& m = chain[i];
         *step = m.period[k] == 1 ? 0 : 1;
         if (!m.data[k]) return temps + int64_t(m.member[k]) * tile * esize;
-        if (m.period[k] > 1) return repeated[2 * i + size_t(k)].data();
-        return static_cast<const char*>(m.data[k]) + (m.period[k] == 1 ? 0 : start * esize);
+        if (m.period[k] > 1) return repeated[3 * i + size_t(k)].data();
+        const int64_t size = m.kind == kernels::FusedMember::Kind::Where && k == 0 ? 1 : esize;
+        return static_cast<const char*>(m.data[k]) + (m.period[k] == 1 ? 0 : start * size);
       };
       for (size_t i = 0; i < chain.size(); ++i) {
         const kernels::FusedMember& m = chain[i];
         const bool final_member = i == last;
         void* dst = final_member ? static_cast<void*>(out_base + start * esize) : static_cast<void*>(temps + int64_t(i) * tile * esize);
-        int64_t sa = 0, sb = 0;
-        const void* a = operand(i, 0, &sa);
-        if (m.unary) {
-          table.unary[m.op][dt](count, a, sa, dst, false);  // tiles: in cache
+        int64_t step[3] = {0, 0, 0};
+        const void* a = operand(i, 0, &step[0]);
+        if (m.kind == kernels::FusedMember::Kind::Unary) {
+          table.unary[m.op][dt](count, a, step[0], dst, false);  // tiles: in cache
+        } else if (m.kind == kernels::FusedMember::Kind::Binary) {
+          // A comparison writes its bools into its tile (never the last member).
+          const void* b = operand(i, 1, &step[1]);
+          table.binary[m.op][dt](count, a, step[0], b, step[1], dst, final_member && stream);
         } else {
-          const void* b = operand(i, 1, &sb);
-          table.binary[m.op][dt](count, a, sa, b, sb, dst, final_member && stream);
+          const void* x = operand(i, 1, &step[1]);
+          const void* y = operand(i, 2, &step[2]);
+          table.where[dt][step[0] * 4 + step[1] * 2 + step[2]](count, static_cast<const uint8_t*>(a), x, y, dst);
         }
       }
     }

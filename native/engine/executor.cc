@@ -22,19 +22,25 @@ enum SlotKind : uint8_t { kIntermediate = 0, kFeed = 1, kConstant = 2, kVariable
 
 bool is_view_op(const std::string& op) { return op == "reshape" || op == "identity" || op == "stopGradient"; }
 
+using MemberKind = kernels::FusedMember::Kind;
+
 struct ElementwiseOp {
-  bool unary;
+  MemberKind kind;
   int index;
+  bool compare = false;  // a bool result of two operands of one float dtype
 };
 
-// Ops whose output element i depends on input element i only, output dtype = input dtype.
+// Ops whose output element i depends on input element i only: output dtype = input dtype, or
+// (comparisons) bool from float operands, or (where) from a bool condition and two values.
 const std::map<std::string, ElementwiseOp>& elementwise_ops() {
   static const std::map<std::string, ElementwiseOp> table = [] {
     std::map<std::string, ElementwiseOp> m;
+    m["where"] = {MemberKind::Where, 0};
 #define KERAS_EXEC_UNARY(name, Enum, kind) \
-  if (std::string(#kind) == "Same" || std::string(#kind) == "Float") m[#name] = {true, int(kernels::UnaryOp::Enum)};
+  if (std::string(#kind) == "Same" || std::string(#kind) == "Float") m[#name] = {MemberKind::Unary, int(kernels::UnaryOp::Enum)};
 #define KERAS_EXEC_BINARY(name, Enum, kind) \
-  if (std::string(#kind) == "Arith") m[#name] = {false, int(kernels::BinaryOp::Enum)};
+  if (std::string(#kind) == "Arith") m[#name] = {MemberKind::Binary, int(kernels::BinaryOp::Enum)}; \
+  if (std::string(#kind) == "Compare") m[#name] = {MemberKind::Binary, int(kernels::BinaryOp::Enum), true};
     KERAS_UNARY_OPS(KERAS_EXEC_UNARY)
     KERAS_BINARY_OPS(KERAS_EXEC_BINARY)
 #undef KERAS_EXEC_UNARY
@@ -183,20 +189,31 @@ void GraphExecutable::plan_fusion() {
   // leading dims (a bias [c] over [n, h, w, c]), 0 when none is; every such input of a step
   // has the same. -1: the step cannot join a chain.
   std::vector<int64_t> period(n_steps, -1);
+  // The dtype a step computes in: its output's, or a comparison's operands'.
+  auto lane_dtype = [&](size_t i) {
+    const PlanStep& step = spec_.steps[i];
+    const auto it = table.find(step.op);
+    return spec_.slots[size_t(it != table.end() && it->second.compare ? step.inputs[0] : step.outputs[0])].dtype;
+  };
   auto fusable = [&](size_t i) {
     const PlanStep& step = spec_.steps[i];
-    if (step.outputs.size() != 1 || !table.count(step.op)) return false;
+    const auto it = table.find(step.op);
+    if (step.outputs.size() != 1 || it == table.end()) return false;
     const PlanSlot& out = spec_.slots[size_t(step.outputs[0])];
-    if (out.dtype != DType::Float32 && out.dtype != DType::Float64) return false;
+    const DType dtype = lane_dtype(i);
+    if (dtype != DType::Float32 && dtype != DType::Float64) return false;
+    if (it->second.compare ? out.dtype != DType::Bool : out.dtype != dtype) return false;
     const int64_t n = shape_numel(out.shape);
     if (n == 0) return false;
     int64_t row = 0;
-    for (int s : step.inputs) {
-      const PlanSlot& in = spec_.slots[size_t(s)];
+    for (size_t k = 0; k < step.inputs.size(); ++k) {
+      const PlanSlot& in = spec_.slots[size_t(step.inputs[k])];
       const int64_t m = shape_numel(in.shape);
-      if (in.dtype != out.dtype) return false;
+      const bool condition = it->second.kind == MemberKind::Where && k == 0;
+      if (in.dtype != (condition ? DType::Bool : dtype)) return false;
       if (m == n || m == 1) continue;
-      if (!is_row_of(in.shape, out.shape) || m > kMaxFusedRow || (row != 0 && row != m)) return false;
+      // Rows only of values: a condition row stays a kernel.
+      if (condition || !is_row_of(in.shape, out.shape) || m > kMaxFusedRow || (row != 0 && row != m)) return false;
       row = m;
     }
     period[i] = row;
@@ -222,10 +239,19 @@ void GraphExecutable::plan_fusion() {
       if (join >= 0) {
         const PlanSlot& mine = spec_.slots[size_t(out)];
         const PlanSlot& theirs = spec_.slots[size_t(spec_.steps[size_t(chains[size_t(join)][0])].outputs[0])];
-        if (mine.dtype != theirs.dtype || shape_numel(mine.shape) != shape_numel(theirs.shape)) join = -1;
+        if (lane_dtype(i) != theirs.dtype || shape_numel(mine.shape) != shape_numel(theirs.shape)) join = -1;
+      }
+      // A comparison's bool tile serves only as a where's condition.
+      if (join >= 0 && table.at(spec_.steps[i].op).compare) {
+        for (int reader : r) {
+          const PlanStep& step = spec_.steps[size_t(reader)];
+          if (table.at(step.op).kind != MemberKind::Where || step.inputs[1] == out || step.inputs[2] == out) join = -1;
+        }
       }
       if (join >= 0 && period[i] != 0 && chain_period[size_t(join)] != 0 && period[i] != chain_period[size_t(join)]) join = -1;
     }
+    // A comparison joins a chain or runs alone: it never ends one (the chain writes its dtype).
+    if (join < 0 && table.at(spec_.steps[i].op).compare) continue;
     if (join < 0) {
       join = int(chains.size());
       chains.emplace_back();
@@ -263,9 +289,9 @@ void GraphExecutable::plan_fusion() {
       const PlanStep& step = spec_.steps[size_t(groups_[g].steps[m])];
       const ElementwiseOp& op = table.at(step.op);
       FusedMember fm;
-      fm.unary = op.unary;
+      fm.kind = op.kind;
       fm.op = op.index;
-      for (size_t k = 0; k < step.inputs.size() && k < 2; ++k) {
+      for (size_t k = 0; k < step.inputs.size() && k < 3; ++k) {
         auto it = member_of_slot.find(step.inputs[k]);
         if (it != member_of_slot.end()) fm.member[k] = it->second;
         else fm.slot[k] = step.inputs[k];
@@ -500,9 +526,9 @@ void GraphExecutable::run_fused(size_t g, std::vector<Tensor>& values, const Ten
   for (size_t m = 0; m < chain.size(); ++m) {
     const FusedMember& planned = fused_[g][m];
     kernels::FusedMember& member = chain[m];
-    member.unary = planned.unary;
+    member.kind = planned.kind;
     member.op = planned.op;
-    for (int k = 0; k < (planned.unary ? 1 : 2); ++k) {
+    for (int k = 0; k < member.operands(); ++k) {
       if (planned.slot[k] >= 0) {
         const Tensor& t = values[size_t(planned.slot[k])];
         member.data[k] = t.data();

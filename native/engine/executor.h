@@ -95,10 +95,10 @@ class GraphExecutable {
   // One op of a fused chain: operand k is slot `slot[k]` read from memory, or
   // (slot[k] == -1) the tile result of chain member `member[k]`.
   struct FusedMember {
-    bool unary = true;
+    kernels::FusedMember::Kind kind = kernels::FusedMember::Kind::Unary;
     int op = 0;  // kernels::UnaryOp / BinaryOp
-    int slot[2] = {-1, -1};
-    int member[2] = {-1, -1};
+    int slot[3] = {-1, -1, -1};
+    int member[3] = {-1, -1, -1};
   };
 
   void validate();

@@ -85,14 +85,18 @@ using KernelFn = void (*)(const KernelContext& ctx, const std::vector<TensorView
 // chain's element count when period[k] is 0; else period[k] elements repeated over
 // the chain, a single one broadcast (1) or a row, as a bias over the channels) or,
 // when `data[k]` is null, is the result of the earlier member `member[k]`. The last
-// member writes the chain's output. Every operand has the output's dtype, and the
-// rows of one chain are all the same length.
+// member writes the chain's output. Every operand has the output's dtype but a
+// where's condition (bool, operand 0), which a comparison member of the chain (a
+// bool result from operands of the chain's dtype) or memory supplies; comparisons
+// are never last. The rows of one chain are all the same length.
 struct FusedMember {
-  bool unary = true;
-  int op = 0;  // UnaryOp or BinaryOp (elementwise_ops.h)
-  const void* data[2] = {nullptr, nullptr};
-  int64_t period[2] = {0, 0};
-  int member[2] = {-1, -1};
+  enum class Kind : uint8_t { Unary, Binary, Where };
+  Kind kind = Kind::Unary;
+  int op = 0;  // UnaryOp or BinaryOp (elementwise_ops.h); a comparison is a BinaryOp
+  const void* data[3] = {nullptr, nullptr, nullptr};
+  int64_t period[3] = {0, 0, 0};
+  int member[3] = {-1, -1, -1};
+  int operands() const { return kind == Kind::Unary ? 1 : kind == Kind::Binary ? 2 : 3; }
 };
 // Runs a fused chain on a device: how it tiles and threads the pass is the device's business.
 using FusedChainFn = void (*)(const std::vector<FusedMember>& chain, const TensorView& out);

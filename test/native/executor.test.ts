@@ -268,6 +268,45 @@ describe('native graph executor', () => {
     exe.dispose();
   });
 
+  it('fuses a comparison into the where that reads it (the relu gradient\'s pattern), and keeps shared or cast masks as kernels', () => {
+    const graph = keras.trace(
+      (y: Tensor, dy: Tensor, c: Tensor, b: Tensor) => {
+        // where(y > 0, dy, 0) * 2: one pass (greater's bools stay in the tile).
+        const grad = ops.multiply(ops.where(ops.greater(y, 0), dy, 0), 2);
+        // A condition from memory and a bias row on the value side: fused too.
+        const picked = ops.add(ops.where(c, ops.exp(dy), -1), b);
+        // One mask read by two wheres of different outputs (maximum's gradient): a kernel.
+        const mask = ops.greaterEqual(y, dy);
+        // A mask also cast to numbers: a kernel.
+        const m2 = ops.less(y, 0.25);
+        return [grad, picked, ops.where(mask, dy, 0), ops.where(mask, 0, y), ops.add(ops.where(m2, y, dy), ops.cast(m2, 'float32'))];
+      },
+      [{ shape: [null, 40] }, { shape: [null, 40] }, { shape: [null, 40], dtype: 'bool' }, { shape: [40] }],
+    );
+    const rows = 300; // several tiles and threads
+    const y = rand([rows, 40], 70);
+    const dy = rand([rows, 40], 71);
+    const c = ops.greater(rand([rows, 40], 72), 0);
+    const b = rand([40], 73);
+    const exe = native(cpu.compile(graph));
+    const got = exe.runSync([y, dy, c, b]);
+    const want = [
+      ops.multiply(ops.where(ops.greater(y, 0), dy, 0), 2),
+      ops.add(ops.where(c, ops.exp(dy), -1), b),
+      ops.where(ops.greaterEqual(y, dy), dy, 0),
+      ops.where(ops.greaterEqual(y, dy), 0, y),
+      ops.add(ops.where(ops.less(y, 0.25), y, dy), ops.cast(ops.less(y, 0.25), 'float32')),
+    ];
+    got.forEach((g, k) => expect(firstMismatch(g.dataSync(), want[k]!.dataSync(), 0), `output ${k}`).toBe(-1));
+    const fused = exe.plan()!.groups.filter((g) => g.kind === 'fused').map((g) => g.ops);
+    expect(fused).toContainEqual(['greater', 'where', 'multiply']);
+    expect(fused).toContainEqual(['exp', 'where', 'add']);
+    expect(fused.flat()).not.toContain('greaterEqual');
+    expect(fused.flat()).not.toContain('less');
+    for (const t of [y, dy, c, b, ...got, ...want]) t.dispose();
+    exe.dispose();
+  });
+
   it('fuses a bias row and its activation over many tiles and threads, rows of any length up to 512, as the unfused ops', () => {
     // Rows of 64 (tiles of 2048 float32) and 48 and 100 (tiles cut to whole rows), and float64;
     // a row of 600 is past the longest a chain takes: two kernels.
