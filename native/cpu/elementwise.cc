@@ -71,7 +71,8 @@ bool binary_rows(BinaryRowFn fn, const LoopNest& nest, const TensorView& a, cons
   const bool row_a = sb[0] == width && sb[1] == 1 && sa[0] == 0 && sa[1] == 1;
   const int64_t esize = int64_t(engine::dtype_size(a.dtype));
   const int64_t per_run = kRowRunBytes / esize / width;  // rows a run
-  if (!(row_a || row_b) || so[0] != width || so[1] != 1 || per_run < 2) return false;
+  // Below two runs the row calls cost less than filling the run ([2, 10] + [10]: 1.5 vs 2.1 us).
+  if (!(row_a || row_b) || so[0] != width || so[1] != 1 || per_run < 2 || rows < 2 * per_run) return false;
   const TensorView& row = row_b ? b : a;
   std::vector<char> repeated(size_t(per_run * width * esize));
   for (int64_t r = 0; r < per_run; ++r) std::memcpy(repeated.data() + r * width * esize, row.data, size_t(width * esize));
