@@ -36,9 +36,11 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
     for (int k = 0; k < chain[i].operands(); ++k) {
       const int64_t p = chain[i].period[k];
       if (!chain[i].data[k] || p <= 1) continue;
+      // As many rows as a tile reads: a small output (n, whole rows too) fills only its own.
+      const int64_t fill = std::min(tile, n);
       std::vector<char>& r = repeated[3 * i + size_t(k)];
-      r.resize(size_t(tile * esize));
-      for (int64_t at = 0; at < tile; at += p) std::memcpy(r.data() + at * esize, chain[i].data[k], size_t(p * esize));
+      r.resize(size_t(fill * esize));
+      for (int64_t at = 0; at < fill; at += p) std::memcpy(r.data() + at * esize, chain[i].data[k], size_t(p * esize));
     }
   }
   char* out_base = static_cast<char*>(out.data);
