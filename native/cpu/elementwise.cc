@@ -74,8 +74,7 @@ bool binary_rows(BinaryRowFn fn, const LoopNest& nest, const TensorView& a, cons
   // Below two runs the row calls cost less than filling the run ([2, 10] + [10]: 1.5 vs 2.1 us).
   if (!(row_a || row_b) || so[0] != width || so[1] != 1 || per_run < 2 || rows < 2 * per_run) return false;
   const TensorView& row = row_b ? b : a;
-  std::vector<char> repeated(size_t(per_run * width * esize));
-  for (int64_t r = 0; r < per_run; ++r) std::memcpy(repeated.data() + r * width * esize, row.data, size_t(width * esize));
+  const std::vector<char> repeated = repeated_row(row.data, width * esize, per_run * width * esize);
   const char* whole = static_cast<const char*>((row_b ? a : b).data);
   char* o = static_cast<char*>(out.data);
   const int64_t out_size = int64_t(engine::dtype_size(out.dtype));  // bool for comparisons

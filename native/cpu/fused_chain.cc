@@ -3,13 +3,13 @@
 // row function on one tile, reading its operands from memory or from the tiles
 // of earlier members, so intermediates never leave the cache.
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "cpu_kernels.h"
 #include "isa.h"
+#include "loop_nest.h"
 
 namespace keras::cpu {
 namespace {
@@ -37,10 +37,7 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
       const int64_t p = chain[i].period[k];
       if (!chain[i].data[k] || p <= 1) continue;
       // As many rows as a tile reads: a small output (n, whole rows too) fills only its own.
-      const int64_t fill = std::min(tile, n);
-      std::vector<char>& r = repeated[3 * i + size_t(k)];
-      r.resize(size_t(fill * esize));
-      for (int64_t at = 0; at < fill; at += p) std::memcpy(r.data() + at * esize, chain[i].data[k], size_t(p * esize));
+      repeated[3 * i + size_t(k)] = loops::repeated_row(chain[i].data[k], p * esize, std::min(tile, n) * esize);
     }
   }
   char* out_base = static_cast<char*>(out.data);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -114,6 +115,14 @@ inline int64_t flat_step(const TensorView& t, const TensorView& out) {
 
 // True when `out` is small enough for the calling thread alone and is contiguous.
 inline bool small_flat_output(const TensorView& out) { return out.numel() < kParallelElements && flat_step(out, out) >= 0; }
+
+// A row of row_bytes repeated to fill total_bytes (whole rows): a row broadcast over the leading
+// dims, read as a contiguous operand by runs of whole rows (binary ops, fused chains).
+inline std::vector<char> repeated_row(const void* row, int64_t row_bytes, int64_t total_bytes) {
+  std::vector<char> out(static_cast<size_t>(total_bytes));
+  for (int64_t at = 0; at < total_bytes; at += row_bytes) std::memcpy(out.data() + at, row, size_t(row_bytes));
+  return out;
+}
 
 // The value a JS TypedArray of element type Out stores for the number d (what
 // the js backend's kernels do implicitly). Bool (Uint8Array) wraps modulo 256.
