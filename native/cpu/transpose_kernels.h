@@ -122,26 +122,25 @@ inline void micro_sse_1(const uint8_t* s, int64_t ss, uint8_t* d, int64_t ds) {
 #if defined(__AVX512F__)
 // After in-lane steps, register m of each group of four holds, in its 128-bit lane L,
 // output row 4L+m (or 2L+m for 8-byte elements): two rounds of 128-bit lane shuffles
-// gather those lanes into whole rows.
-template <class Isa, bool kStream>
-inline void gather_lanes_avx512(const __m512 u[16], int group, float* d, int64_t ds) {
+// gather those lanes into whole rows, out[row].
+template <class Isa>
+inline void gather_lanes_avx512(const __m512 u[16], int group, __m512 out[16]) {
   for (int m = 0; m < group; ++m) {
     // u[m], u[group + m], u[2 * group + m], u[3 * group + m] hold lanes 0..3 of the output's columns.
     const __m512 v0 = _mm512_shuffle_f32x4(u[m], u[group + m], 0x88), w0 = _mm512_shuffle_f32x4(u[m], u[group + m], 0xDD);
     const __m512 v1 = _mm512_shuffle_f32x4(u[2 * group + m], u[3 * group + m], 0x88);
     const __m512 w1 = _mm512_shuffle_f32x4(u[2 * group + m], u[3 * group + m], 0xDD);
-    store_register<Isa, kStream>(d + (0 * group + m) * ds, _mm512_shuffle_f32x4(v0, v1, 0x88));
-    store_register<Isa, kStream>(d + (1 * group + m) * ds, _mm512_shuffle_f32x4(w0, w1, 0x88));
-    store_register<Isa, kStream>(d + (2 * group + m) * ds, _mm512_shuffle_f32x4(v0, v1, 0xDD));
-    store_register<Isa, kStream>(d + (3 * group + m) * ds, _mm512_shuffle_f32x4(w0, w1, 0xDD));
+    out[0 * group + m] = _mm512_shuffle_f32x4(v0, v1, 0x88);
+    out[1 * group + m] = _mm512_shuffle_f32x4(w0, w1, 0x88);
+    out[2 * group + m] = _mm512_shuffle_f32x4(v0, v1, 0xDD);
+    out[3 * group + m] = _mm512_shuffle_f32x4(w0, w1, 0xDD);
   }
 }
 
-// 16x16 4-byte elements.
-template <class Isa, bool kStream>
-inline void micro_avx512_4(const float* s, int64_t ss, float* d, int64_t ds) {
-  __m512 r[16], u[16];
-  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(s + i * ss);
+// 16x16 4-byte elements in registers: r[i] holds row i, then column i.
+template <class Isa>
+inline void transpose_registers(__m512 r[16]) {
+  __m512 u[16];
   for (int k = 0; k < 4; ++k) {
     const __m512 t0 = _mm512_unpacklo_ps(r[4 * k], r[4 * k + 1]), t1 = _mm512_unpackhi_ps(r[4 * k], r[4 * k + 1]);
     const __m512 t2 = _mm512_unpacklo_ps(r[4 * k + 2], r[4 * k + 3]);
@@ -151,20 +150,68 @@ inline void micro_avx512_4(const float* s, int64_t ss, float* d, int64_t ds) {
     u[4 * k + 2] = _mm512_shuffle_ps(t1, t3, 0x44);
     u[4 * k + 3] = _mm512_shuffle_ps(t1, t3, 0xEE);
   }
-  gather_lanes_avx512<Isa, kStream>(u, 4, d, ds);
+  gather_lanes_avx512<Isa>(u, 4, r);
 }
 
-// 8x8 8-byte elements (the lane shuffles move bits, so they run on the float view).
-template <class Isa, bool kStream>
-inline void micro_avx512_8(const double* s, int64_t ss, double* d, int64_t ds) {
-  __m512 u[16];
+// 8x8 8-byte elements in registers (the lane shuffles move bits, so they run on the float view).
+template <class Isa>
+inline void transpose_registers(__m512d r[8]) {
+  __m512 u[16], out[16];
   for (int k = 0; k < 4; ++k) {
-    const __m512d a = _mm512_loadu_pd(s + 2 * k * ss), b = _mm512_loadu_pd(s + (2 * k + 1) * ss);
-    u[2 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));
-    u[2 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b));
+    u[2 * k] = _mm512_castpd_ps(_mm512_unpacklo_pd(r[2 * k], r[2 * k + 1]));
+    u[2 * k + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(r[2 * k], r[2 * k + 1]));
   }
-  gather_lanes_avx512<Isa, kStream>(u, 2, reinterpret_cast<float*>(d), ds * 2);
+  gather_lanes_avx512<Isa>(u, 2, out);
+  for (int i = 0; i < 8; ++i) r[i] = _mm512_castps_pd(out[i]);
 }
+
+// One row of a micro-tile: 16 floats or 8 doubles.
+template <class Isa>
+inline __m512 load_row(const float* s) {
+  return _mm512_loadu_ps(s);
+}
+template <class Isa>
+inline __m512d load_row(const double* s) {
+  return _mm512_loadu_pd(s);
+}
+
+// A micro-tile through registers: K rows loaded, transposed, stored as K rows.
+template <class Isa, bool kStream, class T>
+inline void micro_avx512(const T* s, int64_t ss, T* d, int64_t ds) {
+  constexpr int K = int(64 / sizeof(T));
+  decltype(load_row<Isa>(s)) r[K];
+  for (int i = 0; i < K; ++i) r[i] = load_row<Isa>(s + i * ss);
+  transpose_registers<Isa>(r);
+  for (int i = 0; i < K; ++i) store_register<Isa, kStream>(d + i * ds, r[i]);
+}
+#endif
+
+// Square tiles whose columns a kernel works on in registers between the two transposes (the
+// scan over rows in reduction_kernels.h): load_columns reads kSide rows and leaves column i in
+// c[i], store_rows writes them back as rows. avx512's micro-tiles; kSide 0 on the other ISAs
+// (avx2's micro-tiles load their rows in halves, so no column sits whole in a register).
+template <class Isa, class T, bool = kRegBytes<Isa> == 64>
+struct ColumnTile {
+  static constexpr int kSide = 0;
+};
+
+#if defined(__AVX512F__)
+template <class Isa, class T>
+struct ColumnTile<Isa, T, true> {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "4- and 8-byte elements");
+  using Reg = decltype(load_row<Isa>(static_cast<const T*>(nullptr)));
+  static constexpr int kSide = int(64 / sizeof(T));
+
+  static void load_columns(const T* s, int64_t ss, Reg c[kSide]) {
+    for (int i = 0; i < kSide; ++i) c[i] = load_row<Isa>(s + i * ss);
+    transpose_registers<Isa>(c);
+  }
+  template <bool kStream>
+  static void store_rows(Reg c[kSide], T* d, int64_t ds) {
+    transpose_registers<Isa>(c);
+    for (int i = 0; i < kSide; ++i) store_register<Isa, kStream>(d + i * ds, c[i]);
+  }
+};
 #endif
 
 // Side of the ISA's micro-tile for elements of `size` bytes; 0: plain loop only.
@@ -180,9 +227,9 @@ template <class Isa, class T, bool kStream>
 inline void micro(const T* s, int64_t ss, T* d, int64_t ds) {
 #if defined(__AVX512F__)
   if constexpr (kRegBytes<Isa> == 64 && sizeof(T) == 4) {
-    return micro_avx512_4<Isa, kStream>(reinterpret_cast<const float*>(s), ss, reinterpret_cast<float*>(d), ds);
+    return micro_avx512<Isa, kStream>(reinterpret_cast<const float*>(s), ss, reinterpret_cast<float*>(d), ds);
   } else if constexpr (kRegBytes<Isa> == 64 && sizeof(T) == 8) {
-    return micro_avx512_8<Isa, kStream>(reinterpret_cast<const double*>(s), ss, reinterpret_cast<double*>(d), ds);
+    return micro_avx512<Isa, kStream>(reinterpret_cast<const double*>(s), ss, reinterpret_cast<double*>(d), ds);
   }
 #endif
 #if defined(__AVX2__)
