@@ -486,7 +486,14 @@ void arg_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>& i
     const ArgRowPicksFn picks_fn = kernels.arg_row_picks[is_argmin][dtype];
     const int64_t element_size = int64_t(engine::dtype_size(x.dtype));
     const bool parallel = x.numel() >= kParallelElements;
-    const int64_t chunk_rows = parallel ? std::max<int64_t>(kColumnBlockRows, kRowChunkElements / cols) : rows;
+    // Chunks as long as two a thread allow (of kRowChunkElements at least): past a
+    // chunk's first rows most steps update no pick (arg_row_picks), so long chunks skip more
+    // ([4096, 4096] float32, 2 threads: chunks of 1024 rows 0.75-0.85x the time of 256).
+    const int64_t min_rows = std::max<int64_t>(kColumnBlockRows, kRowChunkElements / cols);
+    const int64_t threads = engine::thread_pool().num_threads();
+    const int64_t wanted = parallel ? (2 * threads + split.outer_count - 1) / split.outer_count : 1;
+    const int64_t parts = std::max<int64_t>(1, std::min(rows / min_rows, wanted));
+    const int64_t chunk_rows = (rows + parts - 1) / parts;
     const int64_t chunks = (rows + chunk_rows - 1) / chunk_rows, items = split.outer_count * chunks;
     const int64_t pick_bytes = arg_pick_bytes(element_size) * cols;
     std::vector<char> picks(static_cast<size_t>(items * pick_bytes));

@@ -865,6 +865,9 @@ void arg_row_picks(const void* x_data, int64_t rows, int64_t row_stride, int64_t
           }
         }
         const Value e = L::template extreme<MIN>(L::template extreme<MIN>(v0, v1), L::template extreme<MIN>(v2, v3));
+        // Past a chunk's first rows most steps neither beat nor tie a pick (a tie counts: the
+        // pick may lie in a later quarter than the tying row), and then nothing updates.
+        if (!L::lane_bits(MIN ? e <= L::load(best + j) : e >= L::load(best + j))) continue;
         Index first = v2 == e ? i2 : i3;
         first = v1 == e ? i1 : first;
         first = v0 == e ? i0 : first;
