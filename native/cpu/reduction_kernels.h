@@ -1006,51 +1006,78 @@ void scan_rows_scalar(const void* x_data, int64_t rows, int64_t row_stride, int6
   if (stream) StreamingStores<typename Isa::template Vec<T>>::fence();
 }
 
-// The whole column tiles of a full group of kScanRows rows (transpose_detail::ColumnTile): each
-// tile's columns are scanned in the registers its transpose leaves them in, and transposed back
-// to the output, with no trip through L1 scratch between the steps ([4096, 4096] float32 on
-// avx512: the scratch's stores and loads were a third of the kernel's time). The same steps on
-// the same lanes as scan_rows' chunks, so the same values. Returns the columns done; `acc` goes
-// on to the rest.
-template <class Isa, class T, bool PROD>
-int64_t scan_column_tiles(const T* in, int64_t row_stride, T* o, int64_t out_row_stride, int64_t n, bool stream,
-                          typename Isa::template Vec<double>::Reg* acc) {
+// One column tile of a scan over rows: kSide columns of `rows` rows (all of them: kFull)
+// transposed into registers, scanned in `acc` (the tile's chains), transposed back to `to`.
+template <class Isa, class T, bool PROD, bool kFull>
+void scan_tile(const T* in, int64_t row_stride, int rows, T* to, int64_t out_row_stride, bool stream,
+               typename Isa::template Vec<double>::Reg* acc) {
   using Tile = transpose_detail::ColumnTile<Isa, T>;
   using V = typename Isa::template Vec<double>;
-  constexpr int K = Tile::kSide, kTiles = K > 0 ? int(kScanRows) / K : 0;
-  const int64_t whole = n - n % K;
+  constexpr int K = Tile::kSide;
+  auto fold = [](typename V::Reg a, typename V::Reg v) { return PROD ? V::mul(a, v) : V::add(a, v); };
+  typename Tile::Reg c[K];
+  if constexpr (kFull) Tile::load_columns(in, row_stride, c);
+  else Tile::load_columns(in, row_stride, rows, c);
+  // The chains in locals: through the pointer each step would wait on a store and a load.
+  typename V::Reg a0 = acc[0], a1 = std::is_same_v<T, float> ? acc[1] : acc[0];
+  for (int k = 0; k < K; ++k) {
+    if constexpr (std::is_same_v<T, float>) {
+      // The tile's rows 0..7 and 8..15 in two chains of doubles.
+      typename V::Reg low, high;
+      V::widen(c[k], &low, &high);
+      a0 = fold(a0, low);
+      a1 = fold(a1, high);
+      c[k] = NarrowPair<Isa, V::kWidth>::of(a0, a1);
+    } else {
+      a0 = fold(a0, c[k]);
+      c[k] = a0;
+    }
+  }
+  acc[0] = a0;
+  if constexpr (std::is_same_v<T, float>) acc[1] = a1;
+  if (stream) Tile::template store_rows<true>(c, to, out_row_stride, kFull ? K : rows);
+  else Tile::template store_rows<false>(c, to, out_row_stride, kFull ? K : rows);
+}
+
+// The whole column tiles of a group of q_count <= kScanRows rows (transpose_detail::ColumnTile):
+// each tile's columns are scanned in the registers its transpose leaves them in, and transposed
+// back to the output, with no trip through L1 scratch between the steps ([4096, 4096] float32
+// on avx512: the scratch's stores and loads were a third of the kernel's time; a partial group,
+// its tiles transposed element by element there, took 2x this). Lanes past the group's rows
+// scan zeros and are not stored. The same steps on the same lanes as scan_rows' chunks, so the
+// same values. Returns the columns done; `acc` goes on to the rest.
+template <class Isa, class T, bool PROD, bool kFullGroup>
+int64_t scan_column_tiles(const T* in, int64_t row_stride, int64_t group_rows, T* o, int64_t out_row_stride, int64_t n,
+                          bool stream, typename Isa::template Vec<double>::Reg* acc) {
+  constexpr int K = transpose_detail::ColumnTile<Isa, T>::kSide;
+  // A full group's counts as constants (its loops unrolled: 5-10% of the [4096, 4096] time).
+  const int64_t q_count = kFullGroup ? kScanRows : group_rows;
   if constexpr (K > 0) {
-    auto fold = [](typename V::Reg a, typename V::Reg v) { return PROD ? V::mul(a, v) : V::add(a, v); };
+    constexpr int kTiles = int(kScanRows) / K, kTileChains = std::is_same_v<T, float> ? 2 : 1;
+    const int64_t whole = n - n % K;
     for (int64_t k0 = 0; k0 < whole; k0 += K) {
       if (k0 + kScanRowAhead < n) {
-        for (int64_t q = 0; q < kScanRows; ++q) __builtin_prefetch(in + q * row_stride + k0 + kScanRowAhead);
+        for (int64_t q = 0; q < q_count; ++q) __builtin_prefetch(in + q * row_stride + k0 + kScanRowAhead);
       }
-      for (int t = 0; t < kTiles; ++t) {
-        typename Tile::Reg c[K];
-        Tile::load_columns(in + t * K * row_stride + k0, row_stride, c);
-        for (int k = 0; k < K; ++k) {
-          if constexpr (std::is_same_v<T, float>) {
-            // Rows 16t..16t+7 and 16t+8..16t+15 in the two chains of doubles.
-            typename V::Reg low, high;
-            V::widen(c[k], &low, &high);
-            acc[2 * t] = fold(acc[2 * t], low);
-            acc[2 * t + 1] = fold(acc[2 * t + 1], high);
-            c[k] = NarrowPair<Isa, V::kWidth>::of(acc[2 * t], acc[2 * t + 1]);
-          } else {
-            acc[t] = fold(acc[t], c[k]);
-            c[k] = acc[t];
-          }
-        }
+      for (int t = 0; t < kTiles && t * K < q_count; ++t) {
+        const T* from = in + t * K * row_stride + k0;
         T* to = o + t * K * out_row_stride + k0;
-        if (stream) Tile::template store_rows<true>(c, to, out_row_stride);
-        else Tile::template store_rows<false>(c, to, out_row_stride);
+        const int rows = int(std::min<int64_t>(K, q_count - t * K));
+        if (rows == K) scan_tile<Isa, T, PROD, true>(from, row_stride, K, to, out_row_stride, stream, acc + t * kTileChains);
+        else scan_tile<Isa, T, PROD, false>(from, row_stride, rows, to, out_row_stride, stream, acc + t * kTileChains);
       }
     }
+    return whole;
   } else {
-    (void)in, (void)row_stride, (void)o, (void)out_row_stride, (void)stream, (void)acc;
+    (void)in, (void)row_stride, (void)q_count, (void)o, (void)out_row_stride, (void)n, (void)stream, (void)acc;
+    return 0;
   }
-  return K > 0 ? whole : 0;
 }
+
+// Groups of up to this many rows scan in scalar code, each row's adds waiting on the one
+// before (4 cycles an element): kScanRows lanes of vectors and their transposes cost more
+// per row there ([1, 4096] float32: 18-21 us vectorized).
+constexpr int64_t kScalarScanRows = 2;
 
 // cumsum/cumprod over rows: kScanRows rows at a time (one row's scan waits on each add, so
 // the rows' chains run side by side in vector lanes). `stream`: the output by streaming
@@ -1080,17 +1107,24 @@ void scan_rows(const void* x_data, int64_t rows, int64_t row_stride, int64_t n, 
                               out_row_stride * int64_t(sizeof(T)) % 64 == 0;
     for (int64_t r = 0; r < rows; r += kScanRows) {
       const int64_t q_count = rows - r < kScanRows ? rows - r : kScanRows;
+      const T* in = x + r * row_stride;
+      T* o = out + r * out_row_stride;
+      if (q_count <= kScalarScanRows) {
+        scan_rows_scalar<Isa, T, PROD>(in, q_count, row_stride, n, o, out_row_stride, stream);
+        continue;
+      }
       // Lanes past the last row scan zeros (never written out).
       if (q_count < kScanRows) std::memset(columns, 0, sizeof columns);
       typename V::Reg acc[kChains];
       for (int v = 0; v < kChains; ++v) acc[v] = V::set1(PROD ? 1.0 : 0.0);
-      const T* in = x + r * row_stride;
-      T* o = out + r * out_row_stride;
-      // Whole tiles of a full group in registers (streamed only where every tile row is a
-      // whole, aligned line), the rest through the scratch columns.
-      const int64_t tiled = q_count == kScanRows && (!stream || stream_tiles)
-                                ? scan_column_tiles<Isa, T, PROD>(in, row_stride, o, out_row_stride, n, stream, acc)
-                                : 0;
+      // Whole tiles in registers (streamed only where every tile row is a whole, aligned
+      // line), the rest through the scratch columns.
+      int64_t tiled = 0;
+      if (!stream || stream_tiles) {
+        tiled = q_count == kScanRows
+                    ? scan_column_tiles<Isa, T, PROD, true>(in, row_stride, q_count, o, out_row_stride, n, stream, acc)
+                    : scan_column_tiles<Isa, T, PROD, false>(in, row_stride, q_count, o, out_row_stride, n, stream, acc);
+      }
       for (int64_t k0 = tiled; k0 < n; k0 += kScanRowChunk) {
         const int64_t len = n - k0 < kScanRowChunk ? n - k0 : kScanRowChunk;
         if (k0 + kScanRowAhead < n) {

@@ -187,9 +187,10 @@ inline void micro_avx512(const T* s, int64_t ss, T* d, int64_t ds) {
 #endif
 
 // Square tiles whose columns a kernel works on in registers between the two transposes (the
-// scan over rows in reduction_kernels.h): load_columns reads kSide rows and leaves column i in
-// c[i], store_rows writes them back as rows. avx512's micro-tiles; kSide 0 on the other ISAs
-// (avx2's micro-tiles load their rows in halves, so no column sits whole in a register).
+// scan over rows in reduction_kernels.h): load_columns reads `rows` rows (zeros past them) and
+// leaves column i in c[i], store_rows writes the first `rows` rows back. avx512's micro-tiles;
+// kSide 0 on the other ISAs (avx2's micro-tiles load their rows in halves, so no column sits
+// whole in a register).
 template <class Isa, class T, bool = kRegBytes<Isa> == 64>
 struct ColumnTile {
   static constexpr int kSide = 0;
@@ -206,10 +207,14 @@ struct ColumnTile<Isa, T, true> {
     for (int i = 0; i < kSide; ++i) c[i] = load_row<Isa>(s + i * ss);
     transpose_registers<Isa>(c);
   }
-  template <bool kStream>
-  static void store_rows(Reg c[kSide], T* d, int64_t ds) {
+  static void load_columns(const T* s, int64_t ss, int rows, Reg c[kSide]) {
+    for (int i = 0; i < kSide; ++i) c[i] = i < rows ? load_row<Isa>(s + i * ss) : Reg{};
     transpose_registers<Isa>(c);
-    for (int i = 0; i < kSide; ++i) store_register<Isa, kStream>(d + i * ds, c[i]);
+  }
+  template <bool kStream>
+  static void store_rows(Reg c[kSide], T* d, int64_t ds, int rows = kSide) {
+    transpose_registers<Isa>(c);
+    for (int i = 0; i < rows; ++i) store_register<Isa, kStream>(d + i * ds, c[i]);
   }
 };
 #endif

@@ -511,10 +511,12 @@ describe.each(isas)('reductions on the %s path', (isa) => {
 
   it('cumsum/cumprod give the js kernels\' values on every axis, and the same on 1 and 2 threads', () => {
     native.setIsa(isa);
-    // Rows along the last axis go 16 at a time: a full group's whole register tiles (avx512:
-    // 16 float or 8 double columns), then 64-column chunks through scratch. Whole groups and
-    // chunks ([32, 64]), one row and one column past them ([65, 129]: the running sums carried
-    // from the tiles to the scratch), one-element rows ([70, 1]).
+    // Rows along the last axis go 16 at a time: a group's whole register tiles (avx512: 16
+    // float or 8 double columns; a partial group's missing rows scan zeros), then 64-column
+    // chunks through scratch; groups of one or two rows in scalar code. Whole groups and chunks
+    // ([32, 64]), one row and one column past them ([65, 129]: the running sums carried from
+    // the tiles to the scratch), partial groups of 4 and 11 rows ([100, 33], [5, 7, 9, 11]),
+    // one-element rows ([70, 1]).
     const shapes = [[1], [37], [100, 33], [33, 100], [3, 1, 40], [5, 7, 9, 11], [9, 2, 70], [0, 5], [17, 1], [20, 2000], [2000, 20],
       [32, 64], [65, 129], [70, 1]];
     const runs: { label: string; run: () => ArrayLike<number>; want: ArrayLike<number> }[] = [];
