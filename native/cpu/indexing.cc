@@ -9,8 +9,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "cpu_kernels.h"
+#include "simd/streaming.h"
 
 namespace keras::cpu {
 namespace {
@@ -159,12 +161,19 @@ void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, con
       default: return gather_elements(ctx, reinterpret_cast<const uint64_t*>(src), reinterpret_cast<uint64_t*>(dst), idx, outer, dim);
     }
   }
+  // An output past the last-level cache is written around it (memcpy would read each line first).
+  const bool stream = o.numel() * int64_t(elem) > engine::cpu_info().l3_bytes;
+  const auto copy = [stream](char* to, const char* from, int64_t bytes) {
+    if (stream) stream_copy(to, from, size_t(bytes));
+    else std::memcpy(to, from, size_t(bytes));
+  };
   if (pieces.empty()) {
     parallel_items(outer * m, row, ctx.max_threads, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; ++item) {
         const int64_t oi = item / m, k = item % m;
-        std::memcpy(dst + item * row, src + (oi * dim + idx[size_t(k)]) * row, size_t(row));
+        copy(dst + item * row, src + (oi * dim + idx[size_t(k)]) * row, row);
       }
+      if (stream) stream_fence();
     });
     return;
   }
@@ -174,8 +183,9 @@ void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, con
     for (int64_t item = begin; item < end; ++item) {
       const int64_t oi = item / count;
       const GatherPiece& p = pieces[size_t(item % count)];
-      std::memcpy(dst + oi * dst_row + p.dst, src + oi * src_row + p.src, size_t(p.bytes));
+      copy(dst + oi * dst_row + p.dst, src + oi * src_row + p.src, p.bytes);
     }
+    if (stream) stream_fence();
   });
 }
 

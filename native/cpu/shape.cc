@@ -2,7 +2,7 @@
 // concatenate, pad. All but concatenate and pad are one strided copy (a view of
 // the input read through strides, written densely): dims are merged where both
 // sides walk them contiguously, runs that are contiguous on both sides are
-// memcpy'd, transposes go through tiles handed to the active ISA's block transposes
+// memcpy'd (by streaming stores into an output past the last-level cache), transposes go through tiles handed to the active ISA's block transposes
 // (transpose_kernels.h: micro-tiles in registers, or an L1 buffer on the portable
 // path), and the work is split over the thread pool by bytes. Element types only
 // matter by size (1, 4, 8 bytes).
@@ -21,6 +21,7 @@
 #include "../engine/thread_pool.h"
 #include "cpu_kernels.h"
 #include "isa.h"
+#include "simd/streaming.h"
 #include "transpose.h"
 
 namespace keras::cpu {
@@ -117,11 +118,23 @@ void reverse_run(int64_t count, const T* last, T* dst, const char* next_low) {
   }
 }
 
-// next_low: where a reversed run's successor starts (see reverse_run).
+// Whether an output of `bytes` is written around the caches (streaming stores): past the
+// last-level cache it goes to memory anyway. ([4096, 2048] float32, the left half of a
+// [4096, 4096] slice, 32 MiB as this machine's L3: streamed or not alike within the noise.)
+bool streams(int64_t bytes) { return bytes > engine::cpu_info().l3_bytes; }
+
+// memcpy, or stream_copy (simd/streaming.h) where `stream`: the caller then fences.
+void copy_bytes(void* to, const void* from, size_t n, bool stream) {
+  if (stream) stream_copy(to, from, n);
+  else std::memcpy(to, from, n);
+}
+
+// next_low: where a reversed run's successor starts (see reverse_run). stream: contiguous
+// runs by streaming stores.
 template <class T>
-void copy_run(int64_t count, const T* src, int64_t ss, T* dst, int64_t ds, const char* next_low) {
+void copy_run(int64_t count, const T* src, int64_t ss, T* dst, int64_t ds, const char* next_low, bool stream) {
   if (ss == 1 && ds == 1) {
-    std::memcpy(dst, src, size_t(count) * sizeof(T));
+    copy_bytes(dst, src, size_t(count) * sizeof(T), stream);
   } else if (ss == 0 && ds == 1) {
     std::fill(dst, dst + count, *src);
   } else if (ss == -1 && ds == 1) {
@@ -172,7 +185,7 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
       const int64_t dk = n.dst[k];
       const TransposeBlockFn block = sizeof(T) == 1 ? kernels.bytes1 : sizeof(T) == 4 ? kernels.bytes4 : kernels.bytes8;
       // An output larger than the last-level cache is written around it.
-      const bool stream = engine::shape_numel(n.size) * int64_t(sizeof(T)) > engine::cpu_info().l3_bytes;
+      const bool stream = streams(engine::shape_numel(n.size) * int64_t(sizeof(T)));
       parallel_items(outer_count * tiles_k * tiles_j, tile_i * tile_j * int64_t(sizeof(T)), max_threads,
                      [&](int64_t begin, int64_t end) {
         for (int64_t item = begin; item < end; ++item) {
@@ -201,6 +214,7 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
     *count = std::min(piece, inner - j0);
     return src + so + j0 * ss;
   };
+  const bool stream = streams(rows * row_bytes);
   parallel_items(rows * pieces, piece * int64_t(sizeof(T)), max_threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t row = item / pieces, j0 = (item % pieces) * piece;
@@ -217,8 +231,9 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
           next_low = reinterpret_cast<const char*>(next_last - (next_count - 1));
         }
       }
-      if (count > 0) copy_run(count, src + so + j0 * ss, ss, dst + dof + j0 * ds, ds, next_low);
+      if (count > 0) copy_run(count, src + so + j0 * ss, ss, dst + dof + j0 * ds, ds, next_low, stream);
     }
+    if (stream) stream_fence();
   });
 }
 
@@ -347,15 +362,17 @@ void concatenate_cpu(const KernelContext& ctx, const std::vector<TensorView>& in
     row_offset.push_back(at);
     at += row_bytes.back();
   }
+  const bool stream = streams(outer * out_row);
   parallel_items(outer, out_row, threads_of(ctx), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       char* dst = static_cast<char*>(o.data) + r * out_row;
       for (size_t i = 0; i < in.size(); ++i) {
         if (row_bytes[i]) {
-          std::memcpy(dst + row_offset[i], static_cast<const char*>(in[i].data) + r * row_bytes[i], size_t(row_bytes[i]));
+          copy_bytes(dst + row_offset[i], static_cast<const char*>(in[i].data) + r * row_bytes[i], size_t(row_bytes[i]), stream);
         }
       }
     }
+    if (stream) stream_fence();
   });
 }
 
@@ -395,6 +412,7 @@ void pad_typed(const KernelContext& ctx, const TensorView& x, const TensorView& 
   const int64_t out_row = o.shape[size_t(last)] * block, in_row = x.shape[size_t(last)] * block;
   const int64_t before = p[size_t(2 * last)] * block;
   const int64_t rows = engine::shape_numel(Shape(o.shape.begin(), o.shape.begin() + last));
+  const bool stream = streams(rows * out_row * int64_t(sizeof(T)));
   parallel_items(rows, out_row * int64_t(sizeof(T)), threads_of(ctx), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       T* row = dst + r * out_row;
@@ -413,9 +431,10 @@ void pad_typed(const KernelContext& ctx, const TensorView& x, const TensorView& 
         continue;
       }
       std::fill(row, row + before, fill);
-      std::memcpy(row + before, src + in_index * in_row, size_t(in_row) * sizeof(T));
+      copy_bytes(row + before, src + in_index * in_row, size_t(in_row) * sizeof(T), stream);
       std::fill(row + before + in_row, row + out_row, fill);
     }
+    if (stream) stream_fence();
   });
 }
 

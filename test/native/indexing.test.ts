@@ -166,3 +166,18 @@ describe.each(isas)('native indexing kernels on %s', (isa) => {
     expect(k.message).toMatch(/topK: k=4 must be an integer in \[0, 3\] for x of shape \(2, 3\)/);
   });
 });
+
+// Gathered rows past this machine's last-level cache are written by streaming stores: one copy
+// per index where the indices jump, one per run of consecutive ones (ISA-independent: once).
+describe('native gather past the last-level cache', () => {
+  it('gather along axis 0: single rows and runs of rows, row lengths off the line and on it', () => {
+    const l3 = native.backendInfo().cpu.l3Bytes;
+    for (const [cols, dtype, bytes] of [[1025, 'float32', 4], [1024, 'float32', 4], [777, 'float64', 8]] as const) {
+      const rows = Math.ceil(l3 / (cols * bytes)) + 5;
+      // First half: rows in a scattered order; second half: one run of consecutive rows.
+      const order = Array.from({ length: rows }, (_, k) => (k < rows / 2 ? (k * 7919) % rows : k));
+      check('gather', [data([rows, cols], dtype), indices(order)], { axis: 0 }, `${dtype} [${rows}, ${cols}] past L3`);
+    }
+  });
+});
+

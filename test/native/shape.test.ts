@@ -218,3 +218,28 @@ describe.each(isas)('native shape kernels on %s', (isa) => {
     expect(nativeError('arange', [], { start: 0, step: 1, size: -3, dtype: 'float32' }).message).toMatch(/arange: size must be a non-negative integer, received -3/);
   });
 });
+
+// The row copies of these kernels do not depend on the ISA path: run once, on outputs past this
+// machine's last-level cache, where they write by streaming stores (whole lines streamed, the
+// partial lines at a run's ends plainly). Runs start off the line (odd row lengths) and on it.
+describe('native data movement past the last-level cache', () => {
+  const l3 = native.backendInfo().cpu.l3Bytes;
+  /** Rows of `rowElements` elements of `bytes` each that make an output just past L3. */
+  const rowsPast = (rowElements: number, bytes: number) => Math.ceil(l3 / (rowElements * bytes)) + 3;
+
+  it('concatenate along the last axis: rows of both inputs streamed to unaligned offsets', () => {
+    const rows = rowsPast(1027 + 2053, 4);
+    check('concatenate', [data([rows, 1027], 'float32'), data([rows, 2053], 'float32', 2)], { axis: 1 }, 'float32 past L3');
+    const rows64 = rowsPast(512 + 1031, 8);
+    check('concatenate', [data([rows64, 512], 'float64'), data([rows64, 1031], 'float64', 3)], { axis: 1 }, 'float64 past L3');
+  });
+
+  it('pad, slice and broadcastTo: their row runs streamed', () => {
+    const rows = rowsPast(1504, 4);
+    check('pad', [data([rows, 1500], 'float32')], { paddings: [[1, 2], [3, 1]], constantValue: 0.5 }, 'past L3');
+    const rows64 = rowsPast(2990, 8);
+    check('slice', [data([rows64 + 1, 3000], 'float64')], { begin: [1, 5], size: [rows64, 2990] }, 'past L3');
+    const rowsB = rowsPast(3001, 4);
+    check('broadcastTo', [data([1, 3001], 'float32')], { shape: [rowsB, 3001] }, 'past L3');
+  });
+});
