@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "conv.h"
 #include "cpu_kernels.h"
@@ -47,8 +48,10 @@ void f64_row(const double* x, double* y, int64_t n, bool log) {
 template <class T>
 void run_rows(const KernelContext& ctx, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log) {
   const SoftmaxIsaTable& table = softmax_kernels();
+  // An output past the last-level cache goes to memory anyway: written around the caches.
+  const bool stream = outer * inner * n * int64_t(sizeof(T)) > engine::cpu_info().l3_bytes;
   auto rows_at = [&](const T* xr, T* yr, int64_t count) {
-    if constexpr (std::is_same_v<T, float>) table.f32_rows(xr, yr, count, n, log);
+    if constexpr (std::is_same_v<T, float>) table.f32_rows(xr, yr, count, n, log, stream && inner == 1);
     else
       for (int64_t r = 0; r < count; ++r) f64_row(xr + r * n, yr + r * n, n, log);
   };

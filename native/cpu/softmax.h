@@ -10,7 +10,9 @@ struct SoftmaxIsaTable {
   const char* isa;
   // y = softmax(x) (or logSoftmax when `log`) over `rows` contiguous rows of n floats.
   // A row's results do not depend on which rows come with it (so not on the thread count).
-  void (*f32_rows)(const float* x, float* y, int64_t rows, int64_t n, bool log);
+  // `stream`: y is past the last-level cache, written by streaming stores where its rows
+  // start on lines (the same values either way).
+  void (*f32_rows)(const float* x, float* y, int64_t rows, int64_t n, bool log, bool stream);
   // Each of `rows` contiguous rows of n > 0 floats: its max into m[r] and log(sum(exp(x - m)))
   // into lse[r], in double. A row's values do not depend on which rows come with it.
   void (*f32_lse_rows)(const float* x, int64_t rows, int64_t n, double* m, double* lse);

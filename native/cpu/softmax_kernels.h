@@ -5,7 +5,11 @@
 // reads the next row's min and max from memory (softmax and logSoftmax alike), and
 // softmax's scales the previous row's p
 // (a pass of its own left memory idle). Past that, the cost is lane operations
-// per element: each step below is as few as exactness allows.
+// per element: each step below is as few as exactness allows. An output past the
+// last-level cache is written by streaming stores where its rows start on lines: softmax's
+// p wait in two rows of scratch instead of y, logSoftmax's last pass streams y; y's lines
+// are then not read first ([4096, 4096], 2 threads, % of copy: softmax 61-65 -> 77-91,
+// logSoftmax 55-69 -> 77-80).
 //
 // Accuracy (test/native/softmax.test.ts: every element against the js kernel, which
 // computes in double and rounds once, and 4096-wide rows against float64):
@@ -30,7 +34,10 @@
 #include <cmath>
 #include <cstdint>
 
+#include <vector>
+
 #include "simd/pack.h"
+#include "simd/streaming.h"
 #include "simd/vector_math.h"
 #include "softmax.h"
 
@@ -176,28 +183,41 @@ uintptr_t address(const float* p, int64_t offset = 0) {
 // A softmax row whose p wait for their scale by 1/sum: y = p * (hi + lo), hi + lo the
 // double inv as two floats (one rounding, as js), inv itself for the scalar tail. The
 // next row's exp pass scales them as it goes (memory works for the next rows meanwhile;
-// a pass of its own left it idle), up to `done`; finish_scale the rest.
+// a pass of its own left it idle), up to `done`; finish_scale the rest. The p wait in y
+// itself, or (stream) in scratch, whence they are streamed to y: y's lines are then
+// written without first being read.
 struct PendingScale {
   float* y = nullptr;  // null: none
+  const float* p = nullptr;
   int64_t n = 0, done = 0;
   double inv = 0;
   float hi = 0, lo = 0;
+  bool stream = false;
 };
 
-template <class V>
-void scale_at(float* y, typename V::Reg hi, typename V::Reg lo) {
-  const auto p = V::loadu(y);
-  V::storeu(y, V::fmadd(p, hi, V::mul(p, lo)));
+// Scales the pending row's vectors [from, to) (whole vectors; rows on lines when streamed).
+template <class Isa>
+void scale_span(const PendingScale& s, int64_t from, int64_t to) {
+  using F = typename Isa::template Vec<float>;
+  const auto hi = F::set1(s.hi), lo = F::set1(s.lo);
+  auto scaled = [&](int64_t k) {
+    const auto p = F::loadu(s.p + k);
+    return F::fmadd(p, hi, F::mul(p, lo));
+  };
+  if (s.stream) {
+    for (int64_t k = from; k < to; k += F::kWidth) StreamingStores<F>::store(s.y + k, scaled(k));
+  } else {
+    for (int64_t k = from; k < to; k += F::kWidth) F::storeu(s.y + k, scaled(k));
+  }
 }
 
 template <class Isa>
 void finish_scale(PendingScale* s) {
   using F = typename Isa::template Vec<float>;
   if (!s->y) return;
-  const auto hi = F::set1(s->hi), lo = F::set1(s->lo);
-  int64_t k = s->done;
-  for (; k + F::kWidth <= s->n; k += F::kWidth) scale_at<F>(s->y + k, hi, lo);
-  for (; k < s->n; ++k) s->y[k] = float(double(s->y[k]) * s->inv);
+  const int64_t vectors = s->done + (s->n - s->done) / F::kWidth * F::kWidth;
+  scale_span<Isa>(*s, s->done, vectors);
+  for (int64_t k = vectors; k < s->n; ++k) s->y[k] = float(double(s->p[k]) * s->inv);
   s->y = nullptr;
 }
 
@@ -291,18 +311,16 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
     for (int i = 0; i < kEntries; ++i) F::storeu(stash + (slot + i) * W, Layout::entry(p.r + i * kPer));
   };
   int64_t k = 0;
-  float* const scaled = pending && pending->y && pending->n == n ? pending->y : nullptr;
-  const typename P::Reg scale_hi = P::set1(scaled ? pending->hi : 0), scale_lo = P::set1(scaled ? pending->lo : 0);
+  const bool scaling = pending && pending->y && pending->n == n;
   for (; k + kChunk <= n; k += kChunk) {
     for (int i = 0; i < kStash; i += kEntries) pack(k + i * kPer * W, i);
     if (ahead)
       for (int b = 0; b < kChunk; b += RangeAcc<F>::kBlock) range.block();
-    if (scaled)
-      for (int j = 0; j < kChunk; j += P::kWidth) scale_at<P>(scaled + k + j, scale_hi, scale_lo);
+    if (scaling) scale_span<Isa>(*pending, k, k + kChunk);
     drain(kStash);
   }
   if (ahead) *ahead = range;
-  if (scaled) pending->done = k;
+  if (scaling) pending->done = k;
   int used = 0;
   for (; k + P::kWidth <= n; k += P::kWidth, used += kEntries) pack(k, used);
   // Under a pack left: entries of kPer vectors, then one vector each.
@@ -469,21 +487,26 @@ double row_log_sum(const float* x, int64_t n, Range r, uintptr_t next, uintptr_t
 
 // logSoftmax of one row with its Range r. Its exp pass also takes the range blocks of
 // `ahead` (the next row, or null), as softmax_row's does.
+// stream: y by streaming stores (its rows on lines), not brought in beforehand.
 template <class Isa>
-void log_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead) {
+void log_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead, bool stream) {
   using F = typename Isa::template Vec<float>;
   using D = typename Isa::template Vec<double>;
   const float m = r.max;
   int64_t k = 0;
   const uintptr_t next = ahead ? address<Isa>(ahead->x, kRowAhead) : 0;
-  const double ls = row_log_sum<Isa>(x, n, r, next, address<Isa>(y), ahead);
+  const double ls = row_log_sum<Isa>(x, n, r, next, stream ? 0 : address<Isa>(y), ahead);
   const double c = double(m) + ls;
   if (ls * 1024 >= std::fabs(c)) {
     // x - c in float lanes, c as two floats: (x - c_hi) is within 2^-14 of y (c_lo is
     // at most 2^-24 |c| <= 2^-14 log(sum) <= 2^-14 |y|), so y is within 1 ulp.
     const float c_hi = float(c), c_lo = float(c - c_hi);
     const auto hi = F::set1(c_hi), lo = F::set1(c_lo);
-    for (; k + F::kWidth <= n; k += F::kWidth) F::storeu(y + k, F::sub(F::sub(F::loadu(x + k), hi), lo));
+    if (stream) {
+      for (; k + F::kWidth <= n; k += F::kWidth) StreamingStores<F>::store(y + k, F::sub(F::sub(F::loadu(x + k), hi), lo));
+    } else {
+      for (; k + F::kWidth <= n; k += F::kWidth) F::storeu(y + k, F::sub(F::sub(F::loadu(x + k), hi), lo));
+    }
   } else {
     // log(sum) tiny beside c (a dominant entry, whose output is -log(sum)): x - m - log(sum)
     // in double, two subtractions as js, so that output keeps its digits.
@@ -498,37 +521,51 @@ void log_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead) 
 // takes the range blocks of `ahead` (the next row, or null), whose lines come from memory
 // while the exp computes (a pass of its own would wait on them): 2 rows in L2, 4.1 -> 3.7
 // ns per 16 floats.
+// `p`: where the row's p wait, y itself or (stream: y streamed from there) scratch.
 template <class Isa>
-void softmax_row(const float* x, float* y, int64_t n, Range r, RangeOf<Isa>* ahead, PendingScale* pending) {
+void softmax_row(const float* x, float* y, float* p, int64_t n, Range r, RangeOf<Isa>* ahead, PendingScale* pending,
+                 bool stream) {
   // The next row's lines are requested kRowAhead floats before the range blocks read them;
   // y's 4 KiB ahead of the p stores (medians of the time from memory against 4 KiB: 1 and
   // 2 KiB 1.06x, 6 and 8 KiB 1.01x). Past the row's end these are the next row's lines, or
   // prefetches that never fault.
   constexpr int64_t kOutAhead = 1024;
   const uintptr_t next = ahead ? address<Isa>(ahead->x, kRowAhead) : 0;
-  const uintptr_t out = n > 512 ? address<Isa>(y, kOutAhead) : 0;  // the rows it prefetched for before
-  const double inv = 1 / row_exp_sum<Isa, true>(x, n, r, y, next, out, ahead, pending);
+  const uintptr_t out = n > 512 && !stream ? address<Isa>(y, kOutAhead) : 0;  // the rows it prefetched for before
+  const double inv = 1 / row_exp_sum<Isa, true>(x, n, r, p, next, out, ahead, pending);
   finish_scale<Isa>(pending);
   const float inv_hi = float(inv);
-  *pending = PendingScale{y, n, 0, inv, inv_hi, float(inv - inv_hi)};
+  *pending = PendingScale{y, p, n, 0, inv, inv_hi, float(inv - inv_hi), stream};
 }
+
+// Rows of at most this many floats stream their softmax through scratch (two rows of it).
+constexpr int64_t kMaxStreamedRow = 1 << 16;
 
 // Rows one after the other; a row's Range comes from the previous row's exp pass (the
 // first row's from a pass of its own), the same value either way.
 template <class Isa>
-void f32_rows(const float* x, float* y, int64_t rows, int64_t n, bool log) {
+void f32_rows(const float* x, float* y, int64_t rows, int64_t n, bool log, bool stream) {
+  using F = typename Isa::template Vec<float>;
   if (n == 0) return;
+  // Streamed only where every row starts on a line (and is whole vectors).
+  stream = stream && reinterpret_cast<uintptr_t>(y) % 64 == 0 && n % 16 == 0 && (log || n <= kMaxStreamedRow);
+  std::vector<float> scratch(stream && !log ? size_t(2 * n) : 0);
   Range r = row_range<Isa>(x, n);
   PendingScale pending;
   for (int64_t i = 0; i < rows; ++i) {
     const float* row = x + i * n;
     const float* next = i + 1 < rows ? row + n : nullptr;
     RangeOf<Isa> ahead(next);
-    if (log) log_row<Isa>(row, y + i * n, n, r, next ? &ahead : nullptr);
-    else softmax_row<Isa>(row, y + i * n, n, r, next ? &ahead : nullptr, &pending);
+    if (log) {
+      log_row<Isa>(row, y + i * n, n, r, next ? &ahead : nullptr, stream);
+    } else {
+      float* p = stream ? scratch.data() + (i % 2) * n : y + i * n;
+      softmax_row<Isa>(row, y + i * n, p, n, r, next ? &ahead : nullptr, &pending, stream);
+    }
     if (next) r = ahead.finish(n);
   }
   finish_scale<Isa>(&pending);
+  if (stream) StreamingStores<F>::fence();
 }
 
 // Rows as f32_rows takes them, each row's exp pass taking the next row's range.

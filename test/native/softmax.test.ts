@@ -284,3 +284,33 @@ describe.each(isas)('softmax rows on the %s path, by thread count', (isa) => {
     }
   });
 });
+
+// Rows of 2048 floats past this machine's last-level cache: built once for every path.
+let pastCache: { rows: number; n: number; values: Float32Array } | undefined;
+
+describe.each(isas)('softmax outputs past the last-level cache on the %s path', (isa) => {
+  it('softmax (p through scratch, streamed to y) and logSoftmax (streamed) give the same bits as the same rows in cache', () => {
+    native.setIsa(isa);
+    if (!pastCache) {
+      const n = 2048, rows = Math.ceil(native.backendInfo().cpu.l3Bytes / (4 * n)) + 3;
+      pastCache = { rows, n, values: Float32Array.from(randomArray(rows * n, 91), (v) => 12 * v) };
+    }
+    const { rows, n, values } = pastCache;
+    const run = (op: string, x: Float32Array, count: number) => {
+      const t = native.createTensor(x, [count, n], 'float32');
+      const [out] = native.runKernel(op, [t], { axis: 1 });
+      const got = out!.read() as Float32Array;
+      [t, out!].forEach((h) => h.dispose());
+      return got;
+    };
+    for (const op of ['softmax', 'logSoftmax']) {
+      const big = run(op, values, rows);
+      // The first and last rows on their own: an output in cache, written plainly.
+      for (const from of [0, rows - 40]) {
+        const small = run(op, values.subarray(from * n, (from + 40) * n), 40);
+        const k = small.findIndex((v, j) => !Object.is(v, big[from * n + j]));
+        if (k >= 0) throw new Error(`${op} ${isa}: row ${from + Math.floor(k / n)} element ${k % n} is ${big[from * n + k]} past the cache, ${small[k]} in it`);
+      }
+    }
+  });
+});
