@@ -414,14 +414,18 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, uintptr_t next,
   if (std::isfinite(m)) {
     // n < 2^32 keeps a kPow2 sum under 2^102, so 1/sum and its low part are normal floats.
     const int scale = kStore && n < (int64_t(1) << 32) ? pow2_for_max<Isa>(m) : kNoPow2;
-    switch (scale) {
-      case 0: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 0>(x, n, r, e, next, out, &k, ahead, pending); break;
-      case -64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, -64>(x, n, r, e, next, out, &k, ahead, pending); break;
-      case 64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 64>(x, n, r, e, next, out, &k, ahead, pending); break;
-      case 128: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 128>(x, n, r, e, next, out, &k, ahead, pending); break;
-      default:
-        s = std::fabs(m) < 16777216.0f ? exp_sum_by_range<Isa, kStore, Shift::kRecovered>(x, n, r, e, next, out, &k, ahead, pending)
-                                       : exp_sum_by_range<Isa, kStore, Shift::kLargeMax>(x, n, r, e, next, out, &k, ahead, pending);
+    // A row shorter than a vector is all tail: the lanes' setup would cover nothing.
+    if (n >= Isa::template Vec<float>::kWidth) {
+      switch (scale) {
+        case 0: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 0>(x, n, r, e, next, out, &k, ahead, pending); break;
+        case -64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, -64>(x, n, r, e, next, out, &k, ahead, pending); break;
+        case 64: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 64>(x, n, r, e, next, out, &k, ahead, pending); break;
+        case 128: s = exp_sum_by_range<Isa, kStore, Shift::kPow2, 128>(x, n, r, e, next, out, &k, ahead, pending); break;
+        default:
+          s = std::fabs(m) < 16777216.0f
+                  ? exp_sum_by_range<Isa, kStore, Shift::kRecovered>(x, n, r, e, next, out, &k, ahead, pending)
+                  : exp_sum_by_range<Isa, kStore, Shift::kLargeMax>(x, n, r, e, next, out, &k, ahead, pending);
+      }
     }
     if (scale != kNoPow2) {
       shift = 0;
@@ -429,7 +433,7 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, uintptr_t next,
     }
   }
   for (; k < n; ++k) {
-    const double v = std::ldexp(std::exp(double(x[k]) - shift), pow2);
+    const double v = pow2 ? std::ldexp(std::exp(double(x[k]) - shift), pow2) : std::exp(double(x[k]) - shift);
     s += v;
     if constexpr (kStore) e[k] = float(v);
   }
@@ -446,8 +450,10 @@ double row_exp_sum(const float* x, int64_t n, Range r, float* e, uintptr_t next,
 template <class Isa, int kPow2, bool kNarrow>
 double log_sum_pow2(const float* x, int64_t n, float m, uintptr_t next, uintptr_t out, RangeOf<Isa>* ahead) {
   int64_t done = 0;
-  const double lanes =
-      exp_sum_lanes<Isa, false, Shift::kPow2, kPow2, kNarrow>(x, n, m, nullptr, next, out, &done, ahead, nullptr);
+  // (A row shorter than a vector is all tail, as in row_exp_sum.)
+  const double lanes = n >= Isa::template Vec<float>::kWidth
+                           ? exp_sum_lanes<Isa, false, Shift::kPow2, kPow2, kNarrow>(x, n, m, nullptr, next, out, &done, ahead, nullptr)
+                           : 0;
   const double scale = std::ldexp(std::exp(-double(m)), -kPow2);
   double tail = 0;
   bool max_in_tail = false;
