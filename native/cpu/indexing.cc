@@ -100,7 +100,8 @@ std::vector<GatherPiece> gather_pieces(const std::vector<int64_t>& idx, int64_t 
 // prefetchers cannot follow, so each load of a new line waited on memory: while gathering
 // row o an item prefetches the same share of row o + 1, when the indices are dense enough
 // to touch most of its lines ([4096, 4096] float32 by a permutation of 4096 along the last
-// axis: CPU time 0.59x).
+// axis: CPU time 0.59x). Into L2, not L1, where the current row and the index list already
+// fill it: 8.2-9.1 -> 7.1-7.7 ms on 2 threads after a copy, alternated three times.
 template <class T>
 void gather_elements(const KernelContext& ctx, const T* src, T* dst, const std::vector<int64_t>& idx, int64_t outer,
                      int64_t dim) {
@@ -121,7 +122,7 @@ void gather_elements(const KernelContext& ctx, const T* src, T* dst, const std::
         const int64_t ke = std::min(k1, k + kStep);
         if (next) {
           const int64_t until = int64_t(double(ke) * row_bytes / double(m));
-          for (; fetched < until; fetched += 64) __builtin_prefetch(next + fetched);
+          for (; fetched < until; fetched += 64) __builtin_prefetch(next + fetched, 0, 2);
         }
         for (int64_t i = k; i < ke; ++i) to[i] = from[idx[size_t(i)]];
       }
