@@ -33,7 +33,6 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
-
 #include <vector>
 
 #include "simd/pack.h"
