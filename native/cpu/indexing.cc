@@ -164,15 +164,11 @@ void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, con
   }
   // An output past the last-level cache is written around it (memcpy would read each line first).
   const bool stream = o.numel() * int64_t(elem) > engine::cpu_info().l3_bytes;
-  const auto copy = [stream](char* to, const char* from, int64_t bytes) {
-    if (stream) stream_copy(to, from, size_t(bytes));
-    else std::memcpy(to, from, size_t(bytes));
-  };
   if (pieces.empty()) {
     parallel_items(outer * m, row, ctx.max_threads, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; ++item) {
         const int64_t oi = item / m, k = item % m;
-        copy(dst + item * row, src + (oi * dim + idx[size_t(k)]) * row, row);
+        copy_bytes(dst + item * row, src + (oi * dim + idx[size_t(k)]) * row, size_t(row), stream);
       }
       if (stream) stream_fence();
     });
@@ -184,7 +180,7 @@ void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, con
     for (int64_t item = begin; item < end; ++item) {
       const int64_t oi = item / count;
       const GatherPiece& p = pieces[size_t(item % count)];
-      copy(dst + oi * dst_row + p.dst, src + oi * src_row + p.src, p.bytes);
+      copy_bytes(dst + oi * dst_row + p.dst, src + oi * src_row + p.src, size_t(p.bytes), stream);
     }
     if (stream) stream_fence();
   });

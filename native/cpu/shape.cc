@@ -123,12 +123,6 @@ void reverse_run(int64_t count, const T* last, T* dst, const char* next_low) {
 // [4096, 4096] slice, 32 MiB as this machine's L3: streamed or not alike within the noise.)
 bool streams(int64_t bytes) { return bytes > engine::cpu_info().l3_bytes; }
 
-// memcpy, or stream_copy (simd/streaming.h) where `stream`: the caller then fences.
-void copy_bytes(void* to, const void* from, size_t n, bool stream) {
-  if (stream) stream_copy(to, from, n);
-  else std::memcpy(to, from, n);
-}
-
 // next_low: where a reversed run's successor starts (see reverse_run). stream: contiguous
 // runs by streaming stores.
 template <class T>

@@ -95,6 +95,12 @@ inline void stream_copy(void* to, const void* from, size_t n) {
   std::memcpy(out, in, n);
 }
 
+// memcpy, or stream_copy where `stream` (the caller then fences).
+inline void copy_bytes(void* to, const void* from, size_t n, bool stream) {
+  if (stream) stream_copy(to, from, n);
+  else std::memcpy(to, from, n);
+}
+
 // Orders this thread's streaming stores before what follows (its part reported done).
 inline void stream_fence() {
 #if defined(__SSE2__)
