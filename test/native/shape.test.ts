@@ -75,10 +75,12 @@ describe.each(isas)('native shape kernels on %s', (isa) => {
     check('transpose', [data([8, 256, 8, 64], 'float32')], { perm: [0, 2, 1, 3] }, '[B, S, H, D] to [B, H, S, D]');
     check('transpose', [data([1300, 900], 'bool')], { perm: [1, 0] }, 'bytes');
     check('transpose', [data([700, 900], 'int32')], { perm: [1, 0] }, 'int32');
-    // Outputs above 8 MiB (this machine's L3; the kernel streams past it) with 64-byte-aligned rows, and without.
-    check('transpose', [data([1024, 2100], 'float32')], { perm: [1, 0] }, 'streamed');
-    check('transpose', [data([1024, 1100], 'float64')], { perm: [1, 0] }, 'streamed');
-    check('transpose', [data([1030, 2100], 'float32')], { perm: [1, 0] }, 'past the cache, rows unaligned');
+    // Outputs past this machine's last-level cache (the kernel streams there) with 64-byte-aligned rows, and without.
+    const l3 = native.backendInfo().cpu.l3Bytes;
+    const past = (rows: number, bytes: number) => Math.ceil(l3 / (rows * bytes)) + 8;
+    check('transpose', [data([1024, past(1024, 4)], 'float32')], { perm: [1, 0] }, 'streamed');
+    check('transpose', [data([1024, past(1024, 8)], 'float64')], { perm: [1, 0] }, 'streamed');
+    check('transpose', [data([1030, past(1030, 4)], 'float32')], { perm: [1, 0] }, 'past the cache, rows unaligned');
   });
 
   it('broadcastTo: new leading dims, size-1 dims, scalars and size 0', () => {
