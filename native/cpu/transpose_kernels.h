@@ -189,8 +189,8 @@ inline void micro_avx512(const T* s, int64_t ss, T* d, int64_t ds) {
 // Square tiles whose columns a kernel works on in registers between the two transposes (the
 // scan over rows in reduction_kernels.h): load_columns reads `rows` rows (zeros past them) and
 // leaves column i in c[i], store_rows writes the first `rows` rows back. avx512's micro-tiles;
-// kSide 0 on the other ISAs (avx2's micro-tiles load their rows in halves, so no column sits
-// whole in a register).
+// kSide 0 on the other ISAs (AVX2 8x8 tiles transposed in registers, tried for the scan: a tile
+// and its transpose's temporaries overflow 16 registers, [64, 4096] float32 1.2-1.5x the time).
 template <class Isa, class T, bool = kRegBytes<Isa> == 64>
 struct ColumnTile {
   static constexpr int kSide = 0;
