@@ -30,7 +30,7 @@ const ElementwiseTable& table() { return *active_kernels().elementwise; }
 // an output reaches its consumer from memory anyway, so binary ops write it around the caches
 // (streaming stores: no read of each line first); unary math ops take one vector a step.
 bool past_last_level_cache(const TensorView& out) {
-  return out.numel() * int64_t(engine::dtype_size(out.dtype)) > engine::cpu_info().l3_bytes;
+  return engine::past_last_level_cache(out.numel() * int64_t(engine::dtype_size(out.dtype)));
 }
 
 // Elements of a run below which binary ops and the float32 -> bool cast keep plain stores (see binary_cpu).

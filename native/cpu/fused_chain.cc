@@ -44,7 +44,7 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
   const size_t last = chain.size() - 1;
   // An output larger than the last-level cache: a final binary member writes it around the caches
   // (streaming stores; tanh(a) * b and a * b + c at 64 MiB: 0.91x to 0.96x the CPU time).
-  const bool stream = n * esize > engine::cpu_info().l3_bytes;
+  const bool stream = engine::past_last_level_cache(n * esize);
   engine::thread_pool().parallel_for(tiles, kTilesPerItem, [&](int64_t begin, int64_t end) {
     // One tile per non-final member; the final member writes to the output.
     std::vector<double> scratch(size_t(chain.size() * tile * esize / 8 + 8));

@@ -163,7 +163,7 @@ void gather_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, con
     }
   }
   // An output past the last-level cache is written around it (memcpy would read each line first).
-  const bool stream = o.numel() * int64_t(elem) > engine::cpu_info().l3_bytes;
+  const bool stream = engine::past_last_level_cache(o.numel() * int64_t(elem));
   if (pieces.empty()) {
     parallel_items(outer * m, row, ctx.max_threads, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; ++item) {

@@ -108,7 +108,7 @@ void backward(const KernelContext& ctx, const std::vector<TensorView>& in, const
       std::clamp<int64_t>(s.rows / std::max<int64_t>(grain_for(s.n), kGradRows), 1, kMaxGradBlocks);
   std::vector<double> partial(size_t(blocks * 2 * s.n), 0.0);
   // A dx larger than the last-level cache reaches its consumer from memory anyway: written around the caches.
-  const bool stream_dx = s.rows * s.n * int64_t(sizeof(T)) > engine::cpu_info().l3_bytes;
+  const bool stream_dx = engine::past_last_level_cache(s.rows * s.n * int64_t(sizeof(T)));
   engine::thread_pool().parallel_for(blocks, 1, [&](int64_t b, int64_t e) {
     for (int64_t blk = b; blk < e; ++blk) {
       double* dg = partial.data() + blk * 2 * s.n;

@@ -565,7 +565,7 @@ bool scan_kernels(const TensorView& x, const TensorView& out, const AxisSplit& s
   char* result = static_cast<char*>(out.data);
   const bool parallel = x.numel() >= kParallelElements;
   // An output past the last-level cache goes to memory anyway: written around the caches.
-  const bool stream = out.numel() * element_size > engine::cpu_info().l3_bytes;
+  const bool stream = engine::past_last_level_cache(out.numel() * element_size);
   if (split.inner_count == 1 && split.axis_stride == 1) {
     const ScanFn fn = kernels.scan_rows[is_cumprod][dtype];
     const int64_t rows = split.outer_count, step = uniform_step(split.outer_offsets);

@@ -118,10 +118,6 @@ void reverse_run(int64_t count, const T* last, T* dst, const char* next_low) {
   }
 }
 
-// Whether an output of `bytes` is written around the caches (streaming stores): past the
-// last-level cache it goes to memory anyway. ([4096, 2048] float32, the left half of a
-// [4096, 4096] slice, 32 MiB as this machine's L3: streamed or not alike within the noise.)
-bool streams(int64_t bytes) { return bytes > engine::cpu_info().l3_bytes; }
 
 // next_low: where a reversed run's successor starts (see reverse_run). stream: contiguous
 // runs by streaming stores.
@@ -179,7 +175,7 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
       const int64_t dk = n.dst[k];
       const TransposeBlockFn block = sizeof(T) == 1 ? kernels.bytes1 : sizeof(T) == 4 ? kernels.bytes4 : kernels.bytes8;
       // An output larger than the last-level cache is written around it.
-      const bool stream = streams(engine::shape_numel(n.size) * int64_t(sizeof(T)));
+      const bool stream = engine::past_last_level_cache(engine::shape_numel(n.size) * int64_t(sizeof(T)));
       parallel_items(outer_count * tiles_k * tiles_j, tile_i * tile_j * int64_t(sizeof(T)), max_threads,
                      [&](int64_t begin, int64_t end) {
         for (int64_t item = begin; item < end; ++item) {
@@ -208,7 +204,8 @@ void strided_copy_typed(const Nest& n, const T* src, T* dst, int max_threads) {
     *count = std::min(piece, inner - j0);
     return src + so + j0 * ss;
   };
-  const bool stream = streams(rows * row_bytes);
+  // (A 32 MiB output, the left half of [4096, 4096] float32 on a 32 MiB L3, ran alike streamed or not.)
+  const bool stream = engine::past_last_level_cache(rows * row_bytes);
   parallel_items(rows * pieces, piece * int64_t(sizeof(T)), max_threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t row = item / pieces, j0 = (item % pieces) * piece;
@@ -356,7 +353,7 @@ void concatenate_cpu(const KernelContext& ctx, const std::vector<TensorView>& in
     row_offset.push_back(at);
     at += row_bytes.back();
   }
-  const bool stream = streams(outer * out_row);
+  const bool stream = engine::past_last_level_cache(outer * out_row);
   parallel_items(outer, out_row, threads_of(ctx), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       char* dst = static_cast<char*>(o.data) + r * out_row;
@@ -406,7 +403,7 @@ void pad_typed(const KernelContext& ctx, const TensorView& x, const TensorView& 
   const int64_t out_row = o.shape[size_t(last)] * block, in_row = x.shape[size_t(last)] * block;
   const int64_t before = p[size_t(2 * last)] * block;
   const int64_t rows = engine::shape_numel(Shape(o.shape.begin(), o.shape.begin() + last));
-  const bool stream = streams(rows * out_row * int64_t(sizeof(T)));
+  const bool stream = engine::past_last_level_cache(rows * out_row * int64_t(sizeof(T)));
   parallel_items(rows, out_row * int64_t(sizeof(T)), threads_of(ctx), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       T* row = dst + r * out_row;

@@ -49,7 +49,7 @@ template <class T>
 void run_rows(const KernelContext& ctx, const T* x, T* y, int64_t outer, int64_t n, int64_t inner, bool log) {
   const SoftmaxIsaTable& table = softmax_kernels();
   // An output past the last-level cache goes to memory anyway: written around the caches.
-  const bool stream = outer * inner * n * int64_t(sizeof(T)) > engine::cpu_info().l3_bytes;
+  const bool stream = engine::past_last_level_cache(outer * inner * n * int64_t(sizeof(T)));
   auto rows_at = [&](const T* xr, T* yr, int64_t count) {
     if constexpr (std::is_same_v<T, float>) table.f32_rows(xr, yr, count, n, log, stream && inner == 1);
     else

@@ -22,4 +22,8 @@ struct CpuInfo {
 
 const CpuInfo& cpu_info();
 
+// Whether an output of `bytes` is past the last-level cache: it goes to memory anyway, so
+// kernels write it by streaming stores (simd/streaming.h), without reading its lines first.
+inline bool past_last_level_cache(int64_t bytes) { return bytes > cpu_info().l3_bytes; }
+
 }  // namespace keras::engine
