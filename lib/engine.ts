@@ -8,7 +8,7 @@ import { KerasError, ValueError, fmtShape } from './errors.js';
 import type { Backend } from './backends/backend.js';
 import { getOp, type Attrs, type TensorSpec } from './ops/registry.js';
 import { isConcrete } from './shape.js';
-import { state } from './state.js';
+import { innermostScope, state } from './state.js';
 import { Tensor, type OpNode } from './tensor.js';
 
 /** Something that observes eager op calls: gradient tapes. */
@@ -191,7 +191,7 @@ export function tidy<T>(fn: () => T): T {
   if (result instanceof Promise) throw new KerasError('tidy: fn must be synchronous (it returned a Promise)');
   const kept = new Set<Tensor>();
   collect(result, kept);
-  const parent = state.scopes[state.scopes.length - 1];
+  const parent = innermostScope();
   for (const t of scope) {
     if (kept.has(t) || keptForever.has(t)) {
       if (parent && !keptForever.has(t)) parent.push(t);

@@ -8,7 +8,7 @@ import type { Backend } from './backends/backend.js';
 import type { Attrs, OpDef } from './ops/registry.js';
 import { sizeOf } from './shape.js';
 import { formatTensor, type NestedArray, toNested } from './utils/format.js';
-import { state } from './state.js';
+import { innermostScope, state } from './state.js';
 import { SurvivorQueue } from './utils/survivors.js';
 
 /** One recorded op call: the unit of both the eager tape and the graph IR. */
@@ -87,7 +87,7 @@ export class Tensor {
       this.live = liveCount(this.backend);
       this.live.n++;
       survivors.watch(this);
-      const scope = state.scopes[state.scopes.length - 1];
+      const scope = innermostScope();
       if (scope) scope.push(this);
     }
   }
