@@ -55,6 +55,7 @@
                                  "native/cpu/transpose_portable.cc"],
     "keras_binding_sources": [
       "native/binding/addon.cc",
+      "native/binding/async_job.cc",
       "native/binding/attrs.cc",
       "native/binding/tensor_table.cc",
       "native/binding/executable.cc",

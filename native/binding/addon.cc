@@ -14,6 +14,7 @@
 #include "../engine/thread_pool.h"
 #include "../kernels/kernel.h"
 #include "addon_state.h"
+#include "async_job.h"
 #include "attrs.h"
 #include "executable.h"
 #include "tensor_table.h"
@@ -73,38 +74,22 @@ Napi::Value RunOp(const Napi::CallbackInfo& info) {
   return insert_outputs(env, outputs);
 }
 
-// Runs a kernel on a libuv worker thread and settles a Promise with its output ids.
-class RunOpWorker : public Napi::AsyncWorker {
+// runOpAsync: a kernel on the dispatch thread; resolves with its output ids.
+class RunOpJob : public AsyncJob {
  public:
-  RunOpWorker(Napi::Env env, const kernels::OpDef& def, std::vector<engine::Tensor> inputs, Attrs attrs)
-      : Napi::AsyncWorker(env, "keras.runOpAsync"), def_(def), inputs_(std::move(inputs)), attrs_(std::move(attrs)), deferred_(env) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      engine::run_on_dispatch_thread([&] { outputs_ = kernels::run_op(def_.name, inputs_, attrs_, engine::Device::CPU); });
-    } catch (const kernels::OpError& e) {
-      error_kind_ = e.kind();
-      SetError(e.what());
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
+  RunOpJob(const kernels::OpDef& def, std::vector<engine::Tensor> inputs, Attrs attrs)
+      : def_(def), inputs_(std::move(inputs)), attrs_(std::move(attrs)) {}
+  void execute() override {
+    outputs_ = kernels::run_op(def_.name, inputs_, attrs_, engine::Device::CPU);
     inputs_.clear();
   }
-  void OnOK() override { deferred_.Resolve(insert_outputs(Env(), outputs_)); }
-  void OnError(const Napi::Error& error) override {
-    Napi::Error e = Napi::Error::New(Env(), error.Message());
-    if (error_kind_) e.Set("name", Napi::String::New(Env(), error_kind_));
-    deferred_.Reject(e.Value());
-  }
+  Napi::Value result(Napi::Env env) override { return insert_outputs(env, outputs_); }
 
  private:
   const kernels::OpDef& def_;
   std::vector<engine::Tensor> inputs_;  // shared buffers: a release from JS cannot free them mid-run
   Attrs attrs_;
   std::vector<engine::Tensor> outputs_;
-  const char* error_kind_ = nullptr;
-  Napi::Promise::Deferred deferred_;
 };
 
 Napi::Value RunOpAsync(const Napi::CallbackInfo& info) {
@@ -116,10 +101,7 @@ Napi::Value RunOpAsync(const Napi::CallbackInfo& info) {
   inputs.reserve(found.size());
   for (const auto* t : found) inputs.push_back(*t);
   Attrs attrs = parse_attrs(env, def.name, info.Length() > 1 ? info[1] : env.Undefined());
-  auto* worker = new RunOpWorker(env, def, std::move(inputs), std::move(attrs));
-  Napi::Promise promise = worker->promise();
-  worker->Queue();  // the worker deletes itself after settling
-  return promise;
+  return start_async_job(env, std::make_unique<RunOpJob>(def, std::move(inputs), std::move(attrs)));
 }
 
 // opId(name): the id runOp takes, or -1 when the engine does not know the op.

@@ -2,6 +2,7 @@
 #pragma once
 #include <napi.h>
 
+#include <memory>
 #include <vector>
 
 #include "../kernels/kernel.h"
@@ -9,8 +10,12 @@
 
 namespace keras::binding {
 
+struct AsyncChannel;  // async_job.cc
+
 struct AddonState {
   TensorTable tensors;
+  // How asynchronous jobs come back to this environment's JS thread (made on first use).
+  std::shared_ptr<AsyncChannel> async_channel;
   // Ops by the small integer id opId() hands out, so eager calls skip the name lookup.
   std::vector<const kernels::OpDef*> ops;
 };

@@ -8,6 +8,7 @@
 #include "../engine/executor.h"
 #include "../engine/thread_pool.h"
 #include "addon_state.h"
+#include "async_job.h"
 #include "attrs.h"
 #include "tensor_table.h"
 
@@ -164,36 +165,20 @@ Napi::Object wrap_result(Napi::Env env, RunResult& result) {
   return out;
 }
 
-class RunWorker : public Napi::AsyncWorker {
+// run(): the executable on the dispatch thread; resolves with the result's ids.
+class RunJob : public AsyncJob {
  public:
-  RunWorker(Napi::Env env, std::shared_ptr<const GraphExecutable> exe, RunArgs args)
-      : Napi::AsyncWorker(env, "keras.graphRun"), exe_(std::move(exe)), args_(std::move(args)), deferred_(env) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      engine::run_on_dispatch_thread([&] { result_ = exe_->run(args_.feeds, args_.variables, args_.donated); });
-    } catch (const kernels::OpError& e) {
-      error_kind_ = e.kind();
-      SetError(e.what());
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
+  RunJob(std::shared_ptr<const GraphExecutable> exe, RunArgs args) : exe_(std::move(exe)), args_(std::move(args)) {}
+  void execute() override {
+    result_ = exe_->run(args_.feeds, args_.variables, args_.donated);
     args_ = RunArgs();
   }
-  void OnOK() override { deferred_.Resolve(wrap_result(Env(), result_)); }
-  void OnError(const Napi::Error& error) override {
-    Napi::Error e = Napi::Error::New(Env(), error.Message());
-    if (error_kind_) e.Set("name", Napi::String::New(Env(), error_kind_));
-    deferred_.Reject(e.Value());
-  }
+  Napi::Value result(Napi::Env env) override { return wrap_result(env, result_); }
 
  private:
   std::shared_ptr<const GraphExecutable> exe_;
   RunArgs args_;
   RunResult result_;
-  const char* error_kind_ = nullptr;
-  Napi::Promise::Deferred deferred_;
 };
 
 class NativeExecutable : public Napi::ObjectWrap<NativeExecutable> {
@@ -226,11 +211,8 @@ class NativeExecutable : public Napi::ObjectWrap<NativeExecutable> {
 
   Napi::Value Run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    auto exe = live(env, "run");
-    auto* worker = new RunWorker(env, exe, parse_run(info, "run"));
-    Napi::Promise promise = worker->promise();
-    worker->Queue();  // deletes itself after settling; holds the executable until then
-    return promise;
+    // The job holds the executable until it is settled.
+    return start_async_job(env, std::make_unique<RunJob>(live(env, "run"), parse_run(info, "run")));
   }
 
   Napi::Value RunSync(const Napi::CallbackInfo& info) {

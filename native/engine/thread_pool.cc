@@ -233,52 +233,38 @@ class DispatchThread {
  public:
   DispatchThread() : thread_([this] { loop(); }) { thread_.detach(); }
 
-  void run(const std::function<void()>& fn) {
-    Task task{&fn, false, nullptr};
-    std::unique_lock<std::mutex> lock(mutex_);
-    queue_.push_back(&task);
+  void post(std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    queue_.push_back(std::move(fn));
     work_cv_.notify_one();
-    done_cv_.wait(lock, [&] { return task.done; });
-    if (task.error) std::rethrow_exception(task.error);
   }
 
  private:
-  struct Task {
-    const std::function<void()>* fn;
-    bool done = false;
-    std::exception_ptr error;
-  };
-
   void loop() {
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
       work_cv_.wait(lock, [&] { return !queue_.empty(); });
-      Task* task = queue_.front();
+      std::function<void()> fn = std::move(queue_.front());
       queue_.pop_front();
       lock.unlock();
-      try {
-        (*task->fn)();
-      } catch (...) {
-        task->error = std::current_exception();
-      }
+      fn();  // noexcept: an exception here ends the process, as from any thread's entry
+      fn = nullptr;  // its captures are destroyed before the thread sleeps
       lock.lock();
-      task->done = true;
-      done_cv_.notify_all();
     }
   }
 
   std::mutex mutex_;
-  std::condition_variable work_cv_, done_cv_;
-  std::deque<Task*> queue_;
+  std::condition_variable work_cv_;
+  std::deque<std::function<void()>> queue_;
   std::thread thread_;
 };
 
 }  // namespace
 
-void run_on_dispatch_thread(const std::function<void()>& fn) {
+void post_to_dispatch_thread(std::function<void()> fn) {
   // Leaked on purpose, as the pool: its thread waits for work until the process ends.
   static DispatchThread* dispatch = new DispatchThread();
-  dispatch->run(fn);
+  dispatch->post(std::move(fn));
 }
 
 }  // namespace keras::engine

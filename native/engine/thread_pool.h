@@ -77,13 +77,12 @@ class SpinBarrier {
 // The process-wide pool: KERAS_NUM_THREADS threads, default one per physical core.
 ThreadPool& thread_pool();
 
-// Runs fn on the engine's one dispatch thread and returns when it is done, rethrowing what
-// it threw. Asynchronous runs arrive on libuv's worker threads, a different one from call to
-// call; driving the pool from one long-lived thread instead keeps its per-thread packing
-// space warm and lets the scheduler keep it beside the pool's workers (an MLP train step
-// through run() took 0.7-1.1 ms more than runSync on 2 cores that way, 0.3 ms with a single
-// libuv thread). Calls from several threads run one after another, in arrival order.
-void run_on_dispatch_thread(const std::function<void()>& fn);
+// Queues fn for the engine's one dispatch thread and returns at once; fn must not throw.
+// Asynchronous calls run there, one after another in arrival order: driving the pool from
+// one long-lived thread keeps its per-thread packing space warm and lets the scheduler keep
+// it beside the pool's workers (from libuv's worker threads, a different one from call to
+// call, an MLP train step through run() took 0.7-1.1 ms more than runSync on 2 cores).
+void post_to_dispatch_thread(std::function<void()> fn);
 int default_num_threads();
 // Resizes the process-wide pool to n threads (n <= 0: the default), after the
 // work in flight; meant for configuration and benchmarks.

@@ -53,6 +53,36 @@ describe('native tensor lifecycle', () => {
     expect(out!.shape).toEqual([8, n, n]);
     expect(ticks - started, 'timer callbacks that ran during the matmul').toBeGreaterThan(0);
   });
+
+  it('survives a worker thread terminated while its async kernel runs, and async kernels still work after', () => {
+    // Each worker starts a matmul of ~30 GFLOP (a good fraction of a second) and is terminated as
+    // soon as it has started: the kernel finishes after the worker's environment is gone.
+    const script = `${loadAddon}
+      import { Worker } from 'node:worker_threads';
+      const worker = \`
+        const { parentPort } = require('node:worker_threads');
+        const raw = require(${JSON.stringify(path.join(root, 'node_modules/node-gyp-build'))})(${JSON.stringify(root)});
+        const n = 2500;
+        const a = raw.createTensor(new Float32Array(n * n).fill(1), [n, n], 'float32');
+        raw.runOpAsync(raw.opId('matmul'), undefined, a, a).then(() => parentPort.postMessage('finished'));
+        parentPort.postMessage('started');
+      \`;
+      const events = [];
+      for (let round = 0; round < 3; round++) {
+        const w = new Worker(worker, { eval: true, execArgv: [] });  // CommonJS: not the parent's --input-type
+        events.push(await new Promise((resolve) => w.on('message', resolve)));
+        await w.terminate();
+      }
+      const a = native.createTensor(new Float32Array([1, 2, 3, 4]), [2, 2], 'float32');
+      const [out] = await native.runKernelAsync('matmul', [a, a]);
+      console.log(JSON.stringify({ events, product: Array.from(out.read()) }));
+    `;
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: root, timeout: 120_000 });
+    expect(run.status, `exit status ${run.status} (signal ${run.signal}); stderr: ${run.stderr}`).toBe(0);
+    const { events, product } = JSON.parse(run.stdout) as { events: string[]; product: number[] };
+    expect(events, 'each worker was terminated before its matmul finished').toEqual(['started', 'started', 'started']);
+    expect(product).toEqual([7, 10, 15, 22]);
+  });
 });
 
 /** Runs `script` in a child node with --expose-gc and the addon as `native`; returns its JSON output. */
