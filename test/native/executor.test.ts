@@ -11,7 +11,7 @@ import * as keras from '../../lib/index.js';
 import type { DType, Tensor } from '../../lib/index.js';
 import { getBackend } from '../../lib/engine.js';
 import type { CpuBackend } from '../../lib/backends/cpu/index.js';
-import { NativeGraphExecutable, scheduleForInPlaceUpdates } from '../../lib/backends/cpu/executor.js';
+import { NativeGraphExecutable, scheduleForInPlaceUpdates, type ExecutorAddon } from '../../lib/backends/cpu/executor.js';
 import type { Executable } from '../../lib/backends/backend.js';
 import { addon, randomArray } from './helpers.js';
 
@@ -430,6 +430,57 @@ describe('native graph executor', () => {
     s.dispose();
     a.dispose();
     exe.dispose();
+  });
+
+  it('runs a graph whose runs take under a millisecond on the calling thread, letting the event loop turn every few ms', async () => {
+    // Count the native executable's async and synchronous runs.
+    const host = (cpu as unknown as { addon: ExecutorAddon }).addon;
+    const compileGraph = host.compileGraph!.bind(host);
+    const calls = { run: 0, runSync: 0 };
+    const spy = vi.spyOn(host, 'compileGraph').mockImplementation((plan) => {
+      const g = compileGraph(plan);
+      return {
+        ...g,
+        run: (...args) => (calls.run++, g.run(...args)),
+        runSync: (...args) => (calls.runSync++, g.runSync(...args)),
+      };
+    });
+    const w = new keras.Variable(rand([4, 4], 31, 'float32', 0.5), { name: 'inline_w' });
+    const graph = keras.trace(
+      (x: Tensor) => {
+        const h = ops.tanh(ops.matmul(x, w.value));
+        w.assign(ops.multiply(w.value, 0.5));
+        return [ops.sum(h)];
+      },
+      [{ shape: [2, 4] }],
+    );
+    const x = rand([2, 4], 32);
+    const exe = native(cpu.compile(graph));
+    const expected = (k: number) => {
+      // sum(tanh(x @ (w0 / 2^k))), computed eagerly from the starting weights.
+      return keras.tidy(() => ops.sum(ops.tanh(ops.matmul(x, ops.multiply(w0, 0.5 ** k)))).item());
+    };
+    const w0 = rand([4, 4], 31, 'float32', 0.5); // w's starting values
+    const [first] = await exe.run([x]); // no run measured yet: off the event loop
+    expect(calls, 'the first run() goes to the dispatch thread').toEqual({ run: 1, runSync: 0 });
+    expect(first.item()).toBeCloseTo(expected(0), 5);
+    first.dispose();
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const started = performance.now();
+    let k = 1;
+    for (; performance.now() - started < 60 || k < 20; k++) {
+      const [s] = await exe.run([x]);
+      if (k < 20) expect(s.item(), `run ${k}`).toBeCloseTo(expected(k), 5);
+      s.dispose();
+    }
+    clearInterval(timer);
+    expect(calls, 'later run()s of the sub-millisecond graph run inline').toEqual({ run: 1, runSync: k - 1 });
+    expect(ticks, `timer callbacks during ${k - 1} inline runs over ${(performance.now() - started).toFixed(0)} ms`).toBeGreaterThanOrEqual(2);
+    spy.mockRestore();
+    exe.dispose();
+    for (const t of [x, w0]) t.dispose();
+    w.dispose();
   });
 
   it('reports a failing kernel as an exception naming the op and shapes, in runSync and run, without leaking', async () => {

@@ -92,6 +92,17 @@ export interface ExecutorHost {
 /** Async runs of any native executable not settled yet. */
 let asyncRunsInFlight = 0;
 
+/**
+ * `run()` of a graph whose last run took less than this (ms) runs it on the calling thread:
+ * handing a run to the engine's dispatch thread and back costs two thread wake-ups, 0.1-0.2
+ * ms in a VM, more than such a graph's work (a small model's train step in `fit`).
+ */
+export const INLINE_RUN_BELOW_MS = 1;
+/** Inline runs yield to the event loop at least this often (ms), so it stays responsive. */
+const INLINE_YIELD_EVERY_MS = 8;
+/** When an inline run last let the event loop turn (shared: there is one event loop). */
+let lastInlineYield = 0;
+
 const NATIVE_DTYPES = new Set<string>(['float32', 'float64', 'int32', 'bool']);
 /** Ops the executor runs as views of their input's buffer (as the cpu backend does). */
 export const EXECUTOR_VIEW_OPS = new Set(['identity', 'stopGradient', 'reshape']);
@@ -111,9 +122,19 @@ export function nativeExecutorBlocker(graph: Graph, nativeOps: ReadonlySet<strin
   return null;
 }
 
+/** A run's native arguments. */
+interface Prepared {
+  compiled: Compiled;
+  feeds: NativeTensor[];
+  vars: NativeTensor[];
+  donate: boolean[];
+}
+
 interface Compiled {
   native: NativeGraph;
   outputDTypes: DType[];
+  /** Wall time of the last run (ms; an async run's includes its hand-offs); Infinity before the first. */
+  lastRunMs: number;
 }
 
 /**
@@ -140,26 +161,56 @@ export class NativeGraphExecutable implements Executable {
     this.variables = vars;
   }
 
-  /** Runs the graph on a worker thread: one native call; resolves with the outputs after installing variable updates. */
+  /**
+   * Runs the graph off the event loop: one native call on the engine's dispatch thread;
+   * resolves with the outputs after installing variable updates. A graph whose last run
+   * took under {@link INLINE_RUN_BELOW_MS} runs on the calling thread instead, yielding to
+   * the event loop every 8 ms of such runs (the hand-off would cost more than the work).
+   */
   async run(feeds: Tensor[]): Promise<Tensor[]> {
-    const call = this.prepare(feeds);
+    let call = this.prepare(feeds);
     if (!call) return this.fallback.run(feeds);
+    // Inline only with no async run in flight: runs stay one after another, as on the dispatch thread.
+    const inline = (c: Prepared) => c.compiled.lastRunMs < INLINE_RUN_BELOW_MS && asyncRunsInFlight === 0;
+    if (inline(call)) {
+      if (performance.now() - lastInlineYield >= INLINE_YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        lastInlineYield = performance.now();
+        call = this.prepare(feeds); // the variables may have moved on meanwhile
+        if (!call) return this.fallback.run(feeds);
+      }
+      if (inline(call)) {
+        const now = call;
+        return detached(() => this.finish(now.compiled, this.timed(now.compiled, () => now.compiled.native.runSync(now.feeds, now.vars, now.donate))));
+      }
+    }
     asyncRunsInFlight++;
+    const started = performance.now();
     let result: NativeRunResult;
     try {
       result = await call.compiled.native.run(call.feeds, call.vars, call.donate);
     } finally {
       asyncRunsInFlight--;
     }
+    call.compiled.lastRunMs = performance.now() - started;
     // Outputs settle outside any tidy scope: the awaiting caller owns them.
-    return detached(() => this.finish(call.compiled, result));
+    const settled = call;
+    return detached(() => this.finish(settled.compiled, result));
   }
 
   /** Runs the graph on the calling thread (small predict calls); outputs join the current tidy scope. */
   runSync(feeds: Tensor[]): Tensor[] {
     const call = this.prepare(feeds);
     if (!call) return this.fallback.runSync(feeds);
-    return this.finish(call.compiled, call.compiled.native.runSync(call.feeds, call.vars, call.donate));
+    return this.finish(call.compiled, this.timed(call.compiled, () => call.compiled.native.runSync(call.feeds, call.vars, call.donate)));
+  }
+
+  /** A synchronous native run, its wall time kept for run()'s choice. */
+  private timed(compiled: Compiled, runSync: () => NativeRunResult): NativeRunResult {
+    const started = performance.now();
+    const result = runSync();
+    compiled.lastRunMs = performance.now() - started;
+    return result;
   }
 
   /**
@@ -188,7 +239,7 @@ export class NativeGraphExecutable implements Executable {
     this.fallback.dispose();
   }
 
-  private prepare(feeds: Tensor[]): { compiled: Compiled; feeds: NativeTensor[]; vars: NativeTensor[]; donate: boolean[] } | null {
+  private prepare(feeds: Tensor[]): Prepared | null {
     if (this.disposed) throw new KerasError('executable: run after dispose()');
     this.checkFeeds(feeds);
     const values = this.variables.map((v) => v.concreteValue);
@@ -233,7 +284,7 @@ export class NativeGraphExecutable implements Executable {
     let c = this.bySignature.get(key);
     if (!c) {
       const plan = this.buildPlan(feeds);
-      c = { native: this.host.addon.compileGraph!(plan), outputDTypes: this.graph.outputs.map((t) => t.dtype) };
+      c = { native: this.host.addon.compileGraph!(plan), outputDTypes: this.graph.outputs.map((t) => t.dtype), lastRunMs: Infinity };
       this.bySignature.set(key, c);
     }
     this.last = c;

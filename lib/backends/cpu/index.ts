@@ -16,7 +16,7 @@ import { runOp } from '../../engine.js';
 import type { Backend, Executable, Kernel, OutputSpec } from '../backend.js';
 import { JsBackend } from '../js/index.js';
 import { JsStorage } from '../js/storage.js';
-import { NativeGraphExecutable, nativeExecutorBlocker, type ExecutorHost } from './executor.js';
+import { INLINE_RUN_BELOW_MS, NativeGraphExecutable, nativeExecutorBlocker, type ExecutorHost } from './executor.js';
 import {
   loadNativeAddon,
   type NativeAddon,
@@ -267,7 +267,7 @@ export class CpuBackend implements Backend {
       nativeOps: this.nativeOps(),
       viewOps: this.viewOps(),
       fallbackOps: this.fallbackOps(),
-      executor: `native graph executor when every node has a native kernel (one native call per run, off the event loop in run()); else interpreted: run() sends nodes with >= ${ASYNC_MIN_ELEMENTS} elements to a worker thread and yields every ${YIELD_EVERY_MS} ms`,
+      executor: `native graph executor when every node has a native kernel (one native call per run, off the event loop in run(), except graphs whose last run took under ${INLINE_RUN_BELOW_MS} ms, which run inline and yield every 8 ms); else interpreted: run() sends nodes with >= ${ASYNC_MIN_ELEMENTS} elements to a worker thread and yields every ${YIELD_EVERY_MS} ms`,
     };
   }
 
