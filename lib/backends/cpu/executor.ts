@@ -98,8 +98,8 @@ let asyncRunsInFlight = 0;
  * ms in a VM, more than such a graph's work (a small model's train step in `fit`).
  */
 export const INLINE_RUN_BELOW_MS = 1;
-/** Inline runs yield to the event loop at least this often (ms), so it stays responsive. */
-const INLINE_YIELD_EVERY_MS = 8;
+/** `run()` yields to the event loop at least this often (ms) while it works on the calling thread (inline runs here, small nodes of the interpreted executable). */
+export const YIELD_EVERY_MS = 8;
 /** When an inline run last let the event loop turn (shared: there is one event loop). */
 let lastInlineYield = 0;
 
@@ -165,7 +165,8 @@ export class NativeGraphExecutable implements Executable {
    * Runs the graph off the event loop: one native call on the engine's dispatch thread;
    * resolves with the outputs after installing variable updates. A graph whose last run
    * took under {@link INLINE_RUN_BELOW_MS} runs on the calling thread instead, yielding to
-   * the event loop every 8 ms of such runs (the hand-off would cost more than the work).
+   * the event loop every {@link YIELD_EVERY_MS} of such runs (the hand-off would cost more
+   * than the work).
    */
   async run(feeds: Tensor[]): Promise<Tensor[]> {
     let call = this.prepare(feeds);
@@ -173,7 +174,7 @@ export class NativeGraphExecutable implements Executable {
     // Inline only with no async run in flight: runs stay one after another, as on the dispatch thread.
     const inline = (c: Prepared) => c.compiled.lastRunMs < INLINE_RUN_BELOW_MS && asyncRunsInFlight === 0;
     if (inline(call)) {
-      if (performance.now() - lastInlineYield >= INLINE_YIELD_EVERY_MS) {
+      if (performance.now() - lastInlineYield >= YIELD_EVERY_MS) {
         await new Promise((resolve) => setImmediate(resolve));
         lastInlineYield = performance.now();
         call = this.prepare(feeds); // the variables may have moved on meanwhile

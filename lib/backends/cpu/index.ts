@@ -16,7 +16,7 @@ import { runOp } from '../../engine.js';
 import type { Backend, Executable, Kernel, OutputSpec } from '../backend.js';
 import { JsBackend } from '../js/index.js';
 import { JsStorage } from '../js/storage.js';
-import { INLINE_RUN_BELOW_MS, NativeGraphExecutable, nativeExecutorBlocker, type ExecutorHost } from './executor.js';
+import { INLINE_RUN_BELOW_MS, NativeGraphExecutable, YIELD_EVERY_MS, nativeExecutorBlocker, type ExecutorHost } from './executor.js';
 import {
   loadNativeAddon,
   type NativeAddon,
@@ -127,8 +127,6 @@ const VIEW_OPS = new Set(['identity', 'stopGradient', 'reshape']);
 
 /** Nodes whose inputs or outputs hold at least this many elements run off the event loop in `run()`. */
 const ASYNC_MIN_ELEMENTS = 1 << 14;
-/** `run()` yields to the event loop at least this often (ms) while running small nodes synchronously. */
-const YIELD_EVERY_MS = 8;
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
@@ -267,7 +265,7 @@ export class CpuBackend implements Backend {
       nativeOps: this.nativeOps(),
       viewOps: this.viewOps(),
       fallbackOps: this.fallbackOps(),
-      executor: `native graph executor when every node has a native kernel (one native call per run, off the event loop in run(), except graphs whose last run took under ${INLINE_RUN_BELOW_MS} ms, which run inline and yield every 8 ms); else interpreted: run() sends nodes with >= ${ASYNC_MIN_ELEMENTS} elements to a worker thread and yields every ${YIELD_EVERY_MS} ms`,
+      executor: `native graph executor when every node has a native kernel (one native call per run, off the event loop in run(), except graphs whose last run took under ${INLINE_RUN_BELOW_MS} ms, which run inline and yield every ${YIELD_EVERY_MS} ms); else interpreted: run() sends nodes with >= ${ASYNC_MIN_ELEMENTS} elements to a worker thread and yields every ${YIELD_EVERY_MS} ms`,
     };
   }
 
