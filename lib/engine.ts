@@ -193,18 +193,16 @@ export function tidy<T>(fn: () => T): T {
   collect(result, kept);
   const parent = innermostScope();
   for (const t of scope) {
-    if (kept.has(t) || keptForever.has(t)) {
-      if (parent && !keptForever.has(t)) parent.push(t);
+    if (kept.has(t) || t.keptForever) {
+      if (parent && !t.keptForever) parent.push(t);
     } else t.dispose();
   }
   return result;
 }
 
-const keptForever = new WeakSet<Tensor>();
-
 /** Exempts `t` from every enclosing tidy scope. */
 export function keep<T extends Tensor>(t: T): T {
-  keptForever.add(t);
+  t.keptForever = true;
   return t;
 }
 

@@ -64,6 +64,15 @@ export class Tensor {
   private registered = false;
   /** The backend's live counter, held so counting costs no map lookup per tensor. */
   private readonly live: { n: number } | null = null;
+  /**
+   * @internal Exempt from every tidy scope (engine's keep()), and the Variable this tensor
+   * is the value of (variable.ts). Fields, not a WeakSet and a WeakMap: a compiled train
+   * step installs every updated variable's value each run, and an ephemeron-table insert
+   * per install cost more than the rest of the install.
+   */
+  keptForever = false;
+  /** @internal See keptForever. */
+  ownerVariable: unknown = undefined;
 
   /** @internal Tensors are created by ops, `keras.ops.convertToTensor` or `tensor()`. */
   constructor(init: {

@@ -13,11 +13,10 @@ let nextVariableId = 1;
 const usedNames = new Map<string, number>();
 
 /** Which variable a tensor is the current value of (for tapes watching trainable variables). */
-const owners = new WeakMap<Tensor, Variable>();
-
 export function variableOf(t: Tensor): Variable | undefined {
   // Inside a trace a variable read is a placeholder whose source is the variable.
-  return owners.get(t) ?? (t.symbolicSource instanceof Variable ? t.symbolicSource : undefined);
+  if (t.ownerVariable instanceof Variable) return t.ownerVariable;
+  return t.symbolicSource instanceof Variable ? t.symbolicSource : undefined;
 }
 
 /** Hooks for traces: a variable's value inside a trace is symbolic. */
@@ -68,7 +67,7 @@ export class Variable {
   private own(t: Tensor): Tensor {
     // A private handle on the same storage, outside every tidy scope.
     const mine = keep(new Tensor({ shape: t.shape, dtype: t.dtype, backend: t.backend, storage: t.storage }));
-    owners.set(mine, this);
+    mine.ownerVariable = this;
     return mine;
   }
 

@@ -81,8 +81,8 @@ export interface ExecutorHost {
   readonly name: string;
   /** The native tensor of a cpu tensor, with that tensor's shape. */
   nativeOf(t: Tensor): NativeTensor;
-  /** A cpu Tensor over a native tensor (joins the current tidy scope). */
-  adopt(t: NativeTensor, dtype: DType): Tensor;
+  /** A cpu Tensor over a native tensor of `shape` (joins the current tidy scope). */
+  adopt(t: NativeTensor, dtype: DType, shape: readonly number[]): Tensor;
   /** True when `t` is the only JS tensor over its native tensor, so the engine may overwrite it. */
   soleOwner(t: Tensor): boolean;
   /** Attributes as the addon takes them. */
@@ -133,6 +133,8 @@ interface Prepared {
 interface Compiled {
   native: NativeGraph;
   outputDTypes: DType[];
+  /** The outputs' shapes for this feed signature. */
+  outputShapes: number[][];
   /** Wall time of the last run (ms; an async run's includes its hand-offs); Infinity before the first. */
   lastRunMs: number;
 }
@@ -258,10 +260,11 @@ export class NativeGraphExecutable implements Executable {
 
   private finish(compiled: Compiled, result: NativeRunResult): Tensor[] {
     this.stats = result.stats;
-    const outputs = result.outputs.map((t, i) => this.host.adopt(t, compiled.outputDTypes[i]));
+    // Shapes from the plan: asking the engine would cost a native call per value.
+    const outputs = result.outputs.map((t, i) => this.host.adopt(t, compiled.outputDTypes[i], compiled.outputShapes[i]));
     detached(() => {
       this.graph.updates.forEach((u, i) => {
-        const value = this.host.adopt(result.updates[i], u.variable.dtype);
+        const value = this.host.adopt(result.updates[i], u.variable.dtype, u.variable.shape);
         u.variable.setConcrete(value); // takes its own handle on the storage
         value.dispose();
       });
@@ -285,7 +288,12 @@ export class NativeGraphExecutable implements Executable {
     let c = this.bySignature.get(key);
     if (!c) {
       const plan = this.buildPlan(feeds);
-      c = { native: this.host.addon.compileGraph!(plan), outputDTypes: this.graph.outputs.map((t) => t.dtype), lastRunMs: Infinity };
+      c = {
+        native: this.host.addon.compileGraph!(plan),
+        outputDTypes: this.graph.outputs.map((t) => t.dtype),
+        outputShapes: plan.outputs.map((s) => plan.slots[s].shape),
+        lastRunMs: Infinity,
+      };
       this.bySignature.set(key, c);
     }
     this.last = c;

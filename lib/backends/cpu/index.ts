@@ -367,7 +367,7 @@ export class CpuBackend implements Backend {
       addon: this.addon,
       name: this.name,
       nativeOf: (t) => this.nativeOf(t),
-      adopt: (t, dtype) => new Tensor({ shape: t.shape, dtype, backend: this, storage: new CpuStorage(t) }),
+      adopt: (t, dtype, shape) => new Tensor({ shape: [...shape], dtype, backend: this, storage: new CpuStorage(t, shape) }),
       soleOwner: (t) => {
         const s = t.storage as CpuStorage;
         return s.refs === 1 && s.viewCount === 1 && !s.pending;
