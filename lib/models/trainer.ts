@@ -500,7 +500,8 @@ export abstract class Trainer extends Layer {
   private prepareStep(kind: 'train' | 'test', batch: TensorBatch): { step: (b: TensorBatch) => Record<string, Tensor>; compiled: CompiledStep | null } {
     const step = (b: TensorBatch) => (kind === 'train' ? this.trainStep(b) : this.testStep(b));
     if (!this.built) this.buildFromBatch(batch);
-    if (kind === 'train') tidy(() => this.optimizer!.build(this.trainableWeights));
+    // build() returns at once once built; testing first skips the per-step walk of the layers for trainableWeights.
+    if (kind === 'train' && !this.optimizer!.built) tidy(() => this.optimizer!.build(this.trainableWeights));
     return { step, compiled: this.jit === false ? null : this.compiledFor(kind, batch, step) };
   }
 
