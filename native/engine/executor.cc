@@ -493,17 +493,17 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
       return;
     }
     const kernels::OpDef& def = *defs_[size_t(last_id)];
-    std::vector<kernels::TensorView> in_views;
-    for (int s : last.inputs) {
-      const Tensor& t = values[size_t(s)];
-      in_views.push_back({t.data(), t.dtype, t.shape, t.strides});
-    }
+    // Views reused from kernel to kernel on this thread: a small graph's run made a few
+    // hundred allocations a step copying shapes and strides into fresh views.
+    thread_local std::vector<kernels::TensorView> in_views, out_views;
+    in_views.resize(last.inputs.size());
+    for (size_t k = 0; k < last.inputs.size(); ++k) in_views[k].assign(values[size_t(last.inputs[k])]);
     std::vector<Tensor> outs;
-    std::vector<kernels::TensorView> out_views;
-    for (int s : last.outputs) {
-      outs.push_back(output_tensor(s));
-      const Tensor& t = outs.back();
-      out_views.push_back({t.data(), t.dtype, t.shape, t.strides});
+    outs.reserve(last.outputs.size());
+    out_views.resize(last.outputs.size());
+    for (size_t k = 0; k < last.outputs.size(); ++k) {
+      outs.push_back(output_tensor(last.outputs[k]));
+      out_views[k].assign(outs.back());
     }
     kernels::KernelContext ctx{Device::CPU, def.name.c_str()};
     def.kernels[int(Device::CPU)](ctx, in_views, out_views, last.attrs);

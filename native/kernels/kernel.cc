@@ -109,13 +109,6 @@ struct CallScratch {
   bool busy = false;  // a kernel that runs another op through run_op gets fresh vectors
 };
 
-void set_view(TensorView& view, const engine::Tensor& t) {
-  view.data = t.data();
-  view.dtype = t.dtype;
-  view.shape.assign(t.shape.begin(), t.shape.end());
-  view.strides.assign(t.strides.begin(), t.strides.end());
-}
-
 }  // namespace
 
 std::vector<engine::Tensor> run_op(const OpDef& def, const engine::Tensor* const* inputs, size_t count,
@@ -147,7 +140,7 @@ std::vector<engine::Tensor> run_op(const OpDef& def, const engine::Tensor* const
     }
     scratch.specs[i].dtype = t.dtype;
     scratch.specs[i].shape.assign(t.shape.begin(), t.shape.end());
-    set_view(scratch.input_views[i], t);
+    scratch.input_views[i].assign(t);
   }
   std::vector<TensorSpec> out_specs = def.infer(scratch.specs, attrs);
   std::vector<engine::Tensor> outputs;
@@ -156,7 +149,7 @@ std::vector<engine::Tensor> run_op(const OpDef& def, const engine::Tensor* const
   for (size_t i = 0; i < out_specs.size(); ++i) {
     // Only host memory exists today; a CUDA device brings its own allocation here.
     outputs.push_back(engine::make_host_tensor(out_specs[i].dtype, out_specs[i].shape));
-    set_view(scratch.output_views[i], outputs.back());
+    scratch.output_views[i].assign(outputs.back());
   }
   KernelContext ctx{device, name.c_str()};
   kernel(ctx, scratch.input_views, scratch.output_views, attrs);

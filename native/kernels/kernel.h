@@ -25,6 +25,14 @@ struct TensorView {
   DType dtype = DType::Float32;
   Shape shape;
   Shape strides;
+  // Views t. A view reused from call to call (per-thread scratch) keeps its vectors'
+  // capacity, so this allocates nothing after the first calls.
+  void assign(const engine::Tensor& t) {
+    data = t.data();
+    dtype = t.dtype;
+    shape.assign(t.shape.begin(), t.shape.end());
+    strides.assign(t.strides.begin(), t.strides.end());
+  }
   int64_t numel() const { return engine::shape_numel(shape); }
   int rank() const { return int(shape.size()); }
   template <class T>
