@@ -33,8 +33,9 @@ char* tile_scratch(size_t bytes) {
   };
   thread_local std::unique_ptr<void, Free> buffer;
   thread_local size_t capacity = 0;
-  if (capacity < bytes) {
-    capacity = (bytes + 4095) / 4096 * 4096;
+  const size_t need = bytes + 64;  // a line of slack past the last tile, as the vector had
+  if (capacity < need) {
+    capacity = (need + 4095) / 4096 * 4096;
     buffer.reset(std::aligned_alloc(64, capacity));
     if (!buffer) {
       capacity = 0;
