@@ -427,14 +427,18 @@ RunResult GraphExecutable::run(const std::vector<Tensor>& feeds, const std::vect
   }
 
   RunResult result;
-  std::vector<std::pair<std::weak_ptr<Buffer>, int64_t>> mine;  // buffers this run allocated
+  // The buffers this run allocated and still holds, and their bytes: counted as they are made
+  // and as the last slot holding one lets it go. (Scanning every buffer for expiry after every
+  // group cost groups x buffers: 1379 x hundreds in an LSTM train step.)
+  OwnBuffers mine;
   for (size_t g = 0; g < groups_.size(); ++g) {
     run_group(g, values, donated, result.stats, mine);
-    for (int s : release_after_[g]) values[size_t(s)] = Tensor();
-    int64_t live = 0;
-    mine.erase(std::remove_if(mine.begin(), mine.end(), [](const auto& m) { return m.first.expired(); }), mine.end());
-    for (const auto& m : mine) live += m.second;
-    result.stats.peak_bytes = std::max(result.stats.peak_bytes, live);
+    for (int s : release_after_[g]) {
+      Tensor& value = values[size_t(s)];
+      if (value.buffer && value.buffer.use_count() == 1) mine.release(value.buffer.get());
+      value = Tensor();
+    }
+    result.stats.peak_bytes = std::max(result.stats.peak_bytes, mine.live);
   }
   for (int s : spec_.outputs) result.outputs.push_back(values[size_t(s)]);
   for (const auto& u : spec_.updates) result.updates.push_back(values[size_t(u.second)]);
@@ -442,7 +446,7 @@ RunResult GraphExecutable::run(const std::vector<Tensor>& feeds, const std::vect
 }
 
 void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std::vector<bool>& donated, RunStats& stats,
-                                std::vector<std::pair<std::weak_ptr<Buffer>, int64_t>>& mine) const {
+                                OwnBuffers& mine) const {
   const PlanGroup& group = groups_[g];
   const int last_id = group.steps.back();
   const PlanStep& last = spec_.steps[size_t(last_id)];
@@ -474,7 +478,7 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
       t = make_host_tensor(slot.dtype, slot.shape);
       const int64_t bytes = int64_t(t.buffer->bytes());
       stats.allocated_bytes += bytes;
-      mine.emplace_back(t.buffer, bytes);
+      mine.add(t.buffer.get(), bytes);
     }
     return t;
   };

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -101,11 +102,28 @@ class GraphExecutable {
     int member[3] = {-1, -1, -1};
   };
 
+  // The buffers a run allocated that are still alive, and their bytes (RunStats::peak_bytes).
+  struct OwnBuffers {
+    std::unordered_map<const Buffer*, int64_t> bytes;
+    int64_t live = 0;
+    void add(const Buffer* b, int64_t n) {
+      bytes[b] = n;
+      live += n;
+    }
+    // `b` is about to be freed: forgotten if this run made it.
+    void release(const Buffer* b) {
+      const auto it = bytes.find(b);
+      if (it == bytes.end()) return;
+      live -= it->second;
+      bytes.erase(it);
+    }
+  };
+
   void validate();
   void plan_fusion();
   void plan_liveness();
   void run_group(size_t g, std::vector<Tensor>& values, const std::vector<bool>& donated, RunStats& stats,
-                 std::vector<std::pair<std::weak_ptr<Buffer>, int64_t>>& mine) const;
+                 OwnBuffers& mine) const;
   void run_fused(size_t g, std::vector<Tensor>& values, const Tensor& out) const;
 
   PlanSpec spec_;
