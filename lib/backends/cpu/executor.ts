@@ -183,8 +183,8 @@ export class NativeGraphExecutable implements Executable {
         if (!call) return this.fallback.run(feeds);
       }
       if (inline(call)) {
-        const now = call;
-        return detached(() => this.finish(now.compiled, this.timed(now.compiled, () => now.compiled.native.runSync(now.feeds, now.vars, now.donate))));
+        const ready = call;
+        return detached(() => this.finish(ready.compiled, this.timed(ready.compiled, () => ready.compiled.native.runSync(ready.feeds, ready.vars, ready.donate))));
       }
     }
     asyncRunsInFlight++;
