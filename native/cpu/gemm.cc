@@ -322,10 +322,13 @@ void gemm(const GemmBatch<T>& g, int max_threads) {
   auto b_of = [&](int64_t i) { return g.b + (g.b_offsets.empty() ? 0 : g.b_offsets[size_t(i)]); };
   auto c_of = [&](int64_t i) { return g.c + (g.c_offsets.empty() ? 0 : g.c_offsets[size_t(i)]); };
 
-  // Threads only pay off past a few MFLOP each; below that, wake-up costs dominate.
+  // A thread per 2 MFLOP at least; below that, wake-up and packing costs dominate. (From 4
+  // MFLOP a thread, 2 threads took a 32x128x512 product back to back 55 -> 39 us, and a batch-32
+  // MLP 128-512-256-10 train step 569-573 -> 538-541 us; the same product 2 ms apart, its
+  // workers asleep, 61-70 -> 66 us. 1 MFLOP a thread: level on both, slower on 1 MFLOP gates.)
   const double flops = 2.0 * double(g.batch) * double(g.m) * double(g.n) * double(std::max<int64_t>(g.k, 1));
   int threads = max_threads > 0 ? std::min(max_threads, pool.num_threads()) : pool.num_threads();
-  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, int64_t(flops / 4e6))));
+  threads = int(std::max<int64_t>(1, std::min<int64_t>(threads, int64_t(flops / 2e6))));
 
   // Fewer matrices than threads, enough rows to share and more than one panel of
   // B to pack: each matrix on all threads. (A single panel, as in a matrix-vector
