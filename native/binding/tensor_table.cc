@@ -67,15 +67,20 @@ Napi::Value CreateTensor(const Napi::CallbackInfo& info) {
                                         "'; expected float32, float64, int32 or bool");
   }
   engine::Shape shape = parse_shape(env, info[1], "createTensor");
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != typed_array_type_for(dtype)) {
+  // One query for the array's type, length and bytes (node-addon-api's accessors ask again each).
+  bool is_typed = false;
+  napi_typedarray_type type = napi_uint8_array;
+  size_t length = 0;
+  void* values = nullptr;
+  if (napi_is_typedarray(env, info[0], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, info[0], &type, &length, &values, nullptr, nullptr) != napi_ok ||
+      type != typed_array_type_for(dtype)) {
     throw Napi::TypeError::New(env, std::string("createTensor: dtype ") + dtype_name + " needs a " + typed_array_name(dtype));
   }
-  Napi::TypedArray data = info[0].As<Napi::TypedArray>();
   const int64_t count = engine::shape_numel(shape);
-  if (int64_t(data.ElementLength()) != count) {
+  if (int64_t(length) != count) {
     throw Napi::RangeError::New(env, "createTensor: shape " + engine::format_shape(shape) + " holds " +
-                                         std::to_string(count) + " elements but the data has " +
-                                         std::to_string(data.ElementLength()));
+                                         std::to_string(count) + " elements but the data has " + std::to_string(length));
   }
   engine::Tensor tensor;
   try {
@@ -84,7 +89,7 @@ Napi::Value CreateTensor(const Napi::CallbackInfo& info) {
     throw to_js_error(env, e);
   }
   const size_t bytes = size_t(count) * engine::dtype_size(dtype);
-  if (bytes) std::memcpy(tensor.data(), static_cast<const char*>(data.ArrayBuffer().Data()) + data.ByteOffset(), bytes);
+  if (bytes) std::memcpy(tensor.data(), values, bytes);  // `values` points at the array's first element
   return Napi::Number::New(env, addon_state(env).tensors.insert(env, std::move(tensor)));
 }
 
@@ -198,7 +203,9 @@ void account_external_memory(napi_env env, int64_t delta) {
 int64_t reported_external_memory() { return t_reported_external; }
 
 void register_tensor_functions(Napi::Env env, Napi::Object exports) {
-  exports.Set("createTensor", Napi::Function::New(env, CreateTensor, "createTensor"));
+  napi_value create = nullptr;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, "createTensor", NAPI_AUTO_LENGTH, bare_callback<CreateTensor>, nullptr, &create));
+  exports.Set("createTensor", create);
   napi_value release = nullptr;
   NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, "releaseTensor", NAPI_AUTO_LENGTH, ReleaseTensor, nullptr, &release));
   exports.Set("releaseTensor", release);
