@@ -42,6 +42,11 @@ describe('native errors', () => {
     expect(() => native.createTensor(new Float64Array(6), [2, 3], 'float32')).toThrowError(/Float32Array/);
     expect(() => native.createTensor(new Float32Array(5), [2, 3], 'float32')).toThrowError(/\(2, 3\) holds 6/);
     expect(() => native.createTensor(new Float32Array(1), [-1], 'float32')).toThrowError(/non-negative/);
+    expect(() => native.createTensor([1, 2] as never, [2], 'float32')).toThrowError(/Float32Array/);
+    // A view into a larger buffer is copied from its own first element.
+    const view = native.createTensor(new Int32Array([1, 2, 3, 4, 5]).subarray(2, 4), [2], 'int32');
+    expect(Array.from(view.read()), 'createTensor of a subarray').toEqual([3, 4]);
+    view.dispose();
     expect(() => native.runKernel('matmul', [{} as never, f32([1])])).toThrowError(/not a NativeTensor/);
   });
 
