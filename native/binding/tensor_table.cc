@@ -159,12 +159,16 @@ double TensorTable::insert(napi_env env, engine::Tensor tensor) {
 }
 
 TensorTable::Slot* TensorTable::slot_of(double id) {
-  if (!(id >= 0) || id != std::floor(id)) return nullptr;  // NaN, negative, fractional
-  const double generation = std::floor(id / kIndexSpan);
-  const double index = id - generation * kIndexSpan;
-  if (index >= double(slots_.size())) return nullptr;
+  // Integer arithmetic on the id: at baseline x86-64 (no roundsd) the two floor()s this
+  // replaced compiled to compare-and-convert sequences; raw runOp + release, three lookups,
+  // 311-323 -> 296-304 ns.
+  if (!(id >= 0 && id < 9007199254740992.0)) return nullptr;  // NaN, negative, past 2^53
+  const uint64_t bits = uint64_t(id);
+  if (double(bits) != id) return nullptr;  // fractional
+  const uint64_t generation = bits >> 32, index = bits & 0xFFFFFFFFu;
+  if (index >= slots_.size()) return nullptr;
   Slot& slot = slots_[size_t(index)];
-  return slot.live && double(slot.generation) == generation ? &slot : nullptr;
+  return slot.live && slot.generation == generation ? &slot : nullptr;
 }
 
 const engine::Tensor* TensorTable::find(double id) const {
