@@ -54,19 +54,19 @@ void close_channel(void* arg) {
   (*channel)->back = nullptr;
 }
 
-AsyncChannel& channel_of(Napi::Env env) {
+const std::shared_ptr<AsyncChannel>& channel_of(Napi::Env env) {
   std::shared_ptr<AsyncChannel>& channel = addon_state(env).async_channel;
-  if (channel) return *channel;
+  if (channel) return channel;
   auto made = std::make_shared<AsyncChannel>();
   NAPI_THROW_IF_FAILED(env,
                        napi_create_threadsafe_function(env, nullptr, nullptr, Napi::String::New(env, "keras.async"), 0, 1,
                                                        nullptr, nullptr, nullptr, settle, &made->back),
-                       *made);
+                       channel);
   napi_unref_threadsafe_function(env, made->back);
   // Registered after the function, so it runs before node's own teardown of it.
-  NAPI_THROW_IF_FAILED(env, napi_add_env_cleanup_hook(env, close_channel, new std::shared_ptr<AsyncChannel>(made)), *made);
+  NAPI_THROW_IF_FAILED(env, napi_add_env_cleanup_hook(env, close_channel, new std::shared_ptr<AsyncChannel>(made)), channel);
   channel = std::move(made);
-  return *channel;
+  return channel;
 }
 
 // On the dispatch thread: the work, then the hand-back.
@@ -87,12 +87,12 @@ void execute(Pending* pending) {
 }  // namespace
 
 Napi::Promise start_async_job(Napi::Env env, std::unique_ptr<AsyncJob> job) {
-  AsyncChannel& channel = channel_of(env);
   auto pending = std::make_unique<Pending>();
   pending->job = std::move(job);
-  pending->channel = addon_state(env).async_channel;
+  pending->channel = channel_of(env);
   napi_value promise = nullptr;
   NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &pending->deferred, &promise), Napi::Promise());
+  AsyncChannel& channel = *pending->channel;
   if (channel.in_flight++ == 0) napi_ref_threadsafe_function(env, channel.back);
   Pending* raw = pending.release();
   engine::post_to_dispatch_thread([raw] { execute(raw); });

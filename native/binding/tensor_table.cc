@@ -1,6 +1,5 @@
 #include "tensor_table.h"
 
-#include <cmath>
 #include <cstring>
 
 #include "addon_state.h"

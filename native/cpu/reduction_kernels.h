@@ -1016,8 +1016,8 @@ void scan_tile(const T* in, int64_t row_stride, int rows, T* to, int64_t out_row
   constexpr int K = Tile::kSide;
   auto fold = [](typename V::Reg a, typename V::Reg v) { return PROD ? V::mul(a, v) : V::add(a, v); };
   typename Tile::Reg c[K];
-  if constexpr (kFull) Tile::load_columns(in, row_stride, c);
-  else Tile::load_columns(in, row_stride, rows, c);
+  const int count = kFull ? K : rows;  // a constant for full tiles: their loops unroll
+  Tile::load_columns(in, row_stride, c, count);
   // The chains in locals: through the pointer each step would wait on a store and a load.
   typename V::Reg a0 = acc[0], a1 = std::is_same_v<T, float> ? acc[1] : acc[0];
   for (int k = 0; k < K; ++k) {
@@ -1035,8 +1035,8 @@ void scan_tile(const T* in, int64_t row_stride, int rows, T* to, int64_t out_row
   }
   acc[0] = a0;
   if constexpr (std::is_same_v<T, float>) acc[1] = a1;
-  if (stream) Tile::template store_rows<true>(c, to, out_row_stride, kFull ? K : rows);
-  else Tile::template store_rows<false>(c, to, out_row_stride, kFull ? K : rows);
+  if (stream) Tile::template store_rows<true>(c, to, out_row_stride, count);
+  else Tile::template store_rows<false>(c, to, out_row_stride, count);
 }
 
 // The whole column tiles of a group of q_count <= kScanRows rows (transpose_detail::ColumnTile):

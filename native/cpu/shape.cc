@@ -2,7 +2,8 @@
 // concatenate, pad. All but concatenate and pad are one strided copy (a view of
 // the input read through strides, written densely): dims are merged where both
 // sides walk them contiguously, runs that are contiguous on both sides are
-// memcpy'd (by streaming stores into an output past the last-level cache), transposes go through tiles handed to the active ISA's block transposes
+// memcpy'd (by streaming stores into an output past the last-level cache),
+// transposes go through tiles handed to the active ISA's block transposes
 // (transpose_kernels.h: micro-tiles in registers, or an L1 buffer on the portable
 // path), and the work is split over the thread pool by bytes. Element types only
 // matter by size (1, 4, 8 bytes).
@@ -117,7 +118,6 @@ void reverse_run(int64_t count, const T* last, T* dst, const char* next_low) {
     reverse_span(i, std::min(count, i + kLine), last, dst);
   }
 }
-
 
 // next_low: where a reversed run's successor starts (see reverse_run). stream: contiguous
 // runs by streaming stores.

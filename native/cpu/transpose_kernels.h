@@ -203,11 +203,7 @@ struct ColumnTile<Isa, T, true> {
   using Reg = decltype(load_row<Isa>(static_cast<const T*>(nullptr)));
   static constexpr int kSide = int(64 / sizeof(T));
 
-  static void load_columns(const T* s, int64_t ss, Reg c[kSide]) {
-    for (int i = 0; i < kSide; ++i) c[i] = load_row<Isa>(s + i * ss);
-    transpose_registers<Isa>(c);
-  }
-  static void load_columns(const T* s, int64_t ss, int rows, Reg c[kSide]) {
+  static void load_columns(const T* s, int64_t ss, Reg c[kSide], int rows = kSide) {
     for (int i = 0; i < kSide; ++i) c[i] = i < rows ? load_row<Isa>(s + i * ss) : Reg{};
     transpose_registers<Isa>(c);
   }

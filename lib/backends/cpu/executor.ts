@@ -187,18 +187,18 @@ export class NativeGraphExecutable implements Executable {
         return detached(() => this.finish(ready.compiled, this.timed(ready.compiled, () => ready.compiled.native.runSync(ready.feeds, ready.vars, ready.donate))));
       }
     }
+    const { compiled } = call;
     asyncRunsInFlight++;
     const started = performance.now();
     let result: NativeRunResult;
     try {
-      result = await call.compiled.native.run(call.feeds, call.vars, call.donate);
+      result = await compiled.native.run(call.feeds, call.vars, call.donate);
     } finally {
       asyncRunsInFlight--;
     }
-    call.compiled.lastRunMs = performance.now() - started;
+    compiled.lastRunMs = performance.now() - started;
     // Outputs settle outside any tidy scope: the awaiting caller owns them.
-    const settled = call;
-    return detached(() => this.finish(settled.compiled, result));
+    return detached(() => this.finish(compiled, result));
   }
 
   /** Runs the graph on the calling thread (small predict calls); outputs join the current tidy scope. */
