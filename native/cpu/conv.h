@@ -92,9 +92,10 @@ struct RowOps {
   void (*dot_rows)(T* y, bool accumulate, int64_t count, const T* const* a, const T* const* b, int64_t n);
   void (*axpy)(T* y, T s, const T* x, int64_t n);        // y += s * x
   void (*add)(T* y, const T* x, int64_t n);              // y += x
-  void (*max)(T* best, const T* x, int64_t n);           // best = x > best || x is NaN ? x : best
-  // The same rule, also recording in arg the tap that set each best value.
-  void (*argmax)(T* best, int32_t* arg, const T* x, int32_t tap, int64_t n);
+  // y = the max over rows[t < count]: a later row wins when greater or NaN over a number.
+  void (*window_max)(T* y, const T* const* rows, int64_t count, int64_t n);
+  // dx_rows[t] += dy where x_rows[t] is the row window_max takes, channel by channel.
+  void (*window_max_grad)(T* const* dx_rows, const T* const* x_rows, int64_t count, const T* dy, int64_t n);
 };
 
 struct ConvIsaTable {

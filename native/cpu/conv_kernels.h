@@ -255,27 +255,54 @@ void row_add(typename V::T* y, const typename V::T* x, int64_t n) {
   for (; i < n; ++i) y[i] += x[i];
 }
 
-// The js kernel's rule: a later tap replaces the best when greater, or NaN over a
-// number; ties keep the earlier one.
+// The max over a window's rows, by the js kernel's rule: a later tap replaces the
+// best when greater, or NaN over a number; ties keep the earlier one. count >= 1.
 template <class V>
-void row_max(typename V::T* best, const typename V::T* x, int64_t n) {
+void window_max(typename V::T* y, const typename V::T* const* rows, int64_t count, int64_t n) {
   constexpr int W = V::kWidth;
-  int64_t i = 0;
-  for (; i + W <= n; i += W) V::storeu(best + i, V::pick_max(V::loadu(x + i), V::loadu(best + i)));
-  for (; i < n; ++i) {
-    const auto v = x[i], b = best[i];
-    if (v > b || (v != v && b == b)) best[i] = v;
+  int64_t c = 0;
+  for (; c + W <= n; c += W) {
+    auto best = V::loadu(rows[0] + c);
+    for (int64_t t = 1; t < count; ++t) best = V::pick_max(V::loadu(rows[t] + c), best);
+    V::storeu(y + c, best);
+  }
+  for (; c < n; ++c) {
+    auto best = rows[0][c];
+    for (int64_t t = 1; t < count; ++t) {
+      const auto v = rows[t][c];
+      if (v > best || (v != v && best == best)) best = v;
+    }
+    y[c] = best;
   }
 }
 
-// Branch-free so the compiler vectorizes it (random data would mispredict every other branch).
+// Adds dy to the dx row of the tap that window_max picks for each channel: the
+// first tap equal to the max, or the first NaN when the max is NaN (it is NaN
+// exactly when some tap is). The best and the gradient still to place stay in
+// registers, so the taps are read once and no tap index is stored.
 template <class V>
-void row_argmax(typename V::T* best, int32_t* arg, const typename V::T* x, int32_t tap, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const auto v = x[i], b = best[i];
-    const bool take = (v > b) | ((v != v) & (b == b));
-    best[i] = take ? v : b;
-    arg[i] = take ? tap : arg[i];
+void window_max_grad(typename V::T* const* dx_rows, const typename V::T* const* x_rows, int64_t count,
+                     const typename V::T* dy, int64_t n) {
+  constexpr int W = V::kWidth;
+  int64_t c = 0;
+  for (; c + W <= n; c += W) {
+    auto best = V::loadu(x_rows[0] + c);
+    for (int64_t t = 1; t < count; ++t) best = V::pick_max(V::loadu(x_rows[t] + c), best);
+    auto rest = V::loadu(dy + c);
+    const auto none = V::zero();
+    for (int64_t t = 0; t < count; ++t) {
+      const auto x = V::loadu(x_rows[t] + c);
+      V::storeu(dx_rows[t] + c, V::add(V::loadu(dx_rows[t] + c), V::select_equal_or_nan(x, best, rest, none)));
+      rest = V::select_equal_or_nan(x, best, none, rest);
+    }
+  }
+  for (; c < n; ++c) {
+    int64_t arg = 0;
+    for (int64_t t = 1; t < count; ++t) {
+      const auto v = x_rows[t][c], b = x_rows[arg][c];
+      if (v > b || (v != v && b == b)) arg = t;
+    }
+    dx_rows[arg][c] += dy[c];
   }
 }
 
@@ -309,8 +336,8 @@ constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, co
        make_outer_kernels<F32, OMR>(nvs)},
       {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, &window_igemm_microkernel<F64, MR64, NV64>,
        make_outer_kernels<F64, OMR>(nvs)},
-      {&row_fma<F32>, &row_dot_rows<F32>, &row_axpy<F32>, &row_add<F32>, &row_max<F32>, &row_argmax<F32>},
-      {&row_fma<F64>, &row_dot_rows<F64>, &row_axpy<F64>, &row_add<F64>, &row_max<F64>, &row_argmax<F64>},
+      {&row_fma<F32>, &row_dot_rows<F32>, &row_axpy<F32>, &row_add<F32>, &window_max<F32>, &window_max_grad<F32>},
+      {&row_fma<F64>, &row_dot_rows<F64>, &row_axpy<F64>, &row_add<F64>, &window_max<F64>, &window_max_grad<F64>},
   };
 }
 

@@ -30,6 +30,17 @@ kernels::Shape spatial(const TensorView& t) { return kernels::Shape(t.shape.begi
 
 int chunk_grain(double work_per_item) { return int(std::max(1.0, 65536.0 / std::max(1.0, work_per_item))); }
 
+// The input pixels of output pixel q's window that are not padding, in tap order;
+// returns their count.
+int64_t valid_taps(const Window& w, int64_t q, int64_t* pix) {
+  window_taps(w, q, pix);
+  int64_t count = 0;
+  for (int64_t t = 0; t < w.taps(); ++t) {
+    if (pix[t] >= 0) pix[count++] = pix[t];
+  }
+  return count;
+}
+
 template <class T>
 void max_pool(const KernelContext& ctx, const Window& w, int64_t ch, const T* x, T* y) {
   const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels(), rows = w.n * out_pix;
@@ -37,26 +48,23 @@ void max_pool(const KernelContext& ctx, const Window& w, int64_t ch, const T* x,
   if constexpr (!std::is_same_v<T, int32_t>) ops = &row_ops<T>(conv_kernels());
   engine::thread_pool().parallel_for(rows, chunk_grain(double(taps * ch)), [&](int64_t b, int64_t e) {
     std::vector<int64_t> pix(static_cast<size_t>(taps));
+    std::vector<const T*> x_rows(static_cast<size_t>(taps));
     for (int64_t r = b; r < e; ++r) {
-      const int64_t n = r / out_pix;
-      window_taps(w, r % out_pix, pix.data());
+      const int64_t count = valid_taps(w, r % out_pix, pix.data());
+      const T* xi = x + r / out_pix * in_pix * ch;
+      for (int64_t t = 0; t < count; ++t) x_rows[size_t(t)] = xi + pix[size_t(t)] * ch;
       T* yr = y + r * ch;
-      bool first = true;
-      for (int64_t t = 0; t < taps; ++t) {
-        if (pix[size_t(t)] < 0) continue;
-        const T* xr = x + (n * in_pix + pix[size_t(t)]) * ch;
-        if (first) {
-          std::copy_n(xr, ch, yr);
-          first = false;
-        } else if constexpr (std::is_same_v<T, int32_t>) {
-          for (int64_t c = 0; c < ch; ++c) yr[c] = std::max(yr[c], xr[c]);
-        } else {
-          ops->max(yr, xr, ch);
-        }
-      }
-      // An empty window (padding only): -inf, which the js kernel's int32 store makes 0.
-      if (first) {
+      if (count == 0) {
+        // An empty window (padding only): -inf, which the js kernel's int32 store makes 0.
         std::fill_n(yr, ch, std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : T(0));
+      } else if constexpr (std::is_same_v<T, int32_t>) {
+        for (int64_t c = 0; c < ch; ++c) {
+          T best = x_rows[0][c];
+          for (int64_t t = 1; t < count; ++t) best = std::max(best, x_rows[size_t(t)][c]);
+          yr[c] = best;
+        }
+      } else {
+        ops->window_max(yr, x_rows.data(), count, ch);
       }
     }
   }, ctx.max_threads);
@@ -68,30 +76,20 @@ void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const 
   const RowOps<T>& ops = row_ops<T>(conv_kernels());
   engine::thread_pool().parallel_for(w.n, chunk_grain(double(out_pix * taps * ch)), [&](int64_t b, int64_t e) {
     std::vector<int64_t> pix(static_cast<size_t>(taps));
-    std::vector<int32_t> arg(static_cast<size_t>(ch));
-    std::vector<T> best(static_cast<size_t>(ch));
+    std::vector<const T*> x_rows(static_cast<size_t>(taps));
+    std::vector<T*> dx_rows(static_cast<size_t>(taps));
     for (int64_t n = b; n < e; ++n) {
       const T* xi = x + n * in_pix * ch;
       T* dxi = dx + n * in_pix * ch;
       std::fill_n(dxi, in_pix * ch, T(0));
       for (int64_t q = 0; q < out_pix; ++q) {
-        window_taps(w, q, pix.data());
-        // The first maximum over the taps in order wins, NaN over numbers (the js rule).
-        bool first = true;
-        for (int64_t t = 0; t < taps; ++t) {
-          if (pix[size_t(t)] < 0) continue;
-          const T* xr = xi + pix[size_t(t)] * ch;
-          if (first) {
-            std::copy_n(xr, ch, best.data());
-            std::fill(arg.begin(), arg.end(), int32_t(t));
-            first = false;
-          } else {
-            ops.argmax(best.data(), arg.data(), xr, int32_t(t), ch);
-          }
+        // A window of padding only takes no gradient.
+        const int64_t count = valid_taps(w, q, pix.data());
+        for (int64_t t = 0; t < count; ++t) {
+          x_rows[size_t(t)] = xi + pix[size_t(t)] * ch;
+          dx_rows[size_t(t)] = dxi + pix[size_t(t)] * ch;
         }
-        if (first) continue;  // a window of padding only takes no gradient
-        const T* dyr = dy + (n * out_pix + q) * ch;
-        for (int64_t c = 0; c < ch; ++c) dxi[pix[size_t(arg[size_t(c)])] * ch + c] += dyr[c];
+        if (count > 0) ops.window_max_grad(dx_rows.data(), x_rows.data(), count, dy + (n * out_pix + q) * ch, ch);
       }
     }
   }, ctx.max_threads);

@@ -35,6 +35,10 @@ template <> struct Vec<float> {
   static Reg pick_min(Reg a, Reg b) {
     return _mm256_blendv_ps(b, a, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
   }
+  // a == b || a is NaN ? if_true : otherwise: the tap window_max picked (b its max, NaN when any a is).
+  static Reg select_equal_or_nan(Reg a, Reg b, Reg if_true, Reg otherwise) {
+    return _mm256_blendv_ps(otherwise, if_true, _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ), _mm256_cmp_ps(a, a, _CMP_UNORD_Q)));
+  }
   // Primitives of the vector math (vector_math.h).
   // max(lo, min(hi, x)), and NaN for NaN x (vminps/vmaxps return the second operand on NaN).
   static Reg clamp(Reg x, Reg lo, Reg hi) { return _mm256_max_ps(lo, _mm256_min_ps(hi, x)); }
@@ -107,6 +111,9 @@ template <> struct Vec<double> {
   }
   static Reg pick_min(Reg a, Reg b) {
     return _mm256_blendv_pd(b, a, _mm256_or_pd(_mm256_cmp_pd(a, b, _CMP_LT_OQ), _mm256_cmp_pd(a, a, _CMP_UNORD_Q)));
+  }
+  static Reg select_equal_or_nan(Reg a, Reg b, Reg if_true, Reg otherwise) {
+    return _mm256_blendv_pd(otherwise, if_true, _mm256_or_pd(_mm256_cmp_pd(a, b, _CMP_EQ_OQ), _mm256_cmp_pd(a, a, _CMP_UNORD_Q)));
   }
   // 2^n for integral n in [-1022, 1023], through the 1.5 * 2^52 rounding trick
   // (AVX2 has no double -> int64 conversion).

@@ -35,6 +35,11 @@ template <> struct Vec<float> {
   static Reg pick_min(Reg a, Reg b) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), b, a);
   }
+  // a == b || a is NaN ? if_true : otherwise: the tap window_max picked (b its max, NaN when any a is).
+  static Reg select_equal_or_nan(Reg a, Reg b, Reg if_true, Reg otherwise) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), otherwise,
+                                if_true);
+  }
   // Primitives of the vector math (vector_math.h).
   // max(lo, min(hi, x)), and NaN for NaN x (vminps/vmaxps return the second operand on NaN).
   static Reg clamp(Reg x, Reg lo, Reg hi) { return _mm512_max_ps(lo, _mm512_min_ps(hi, x)); }
@@ -105,6 +110,10 @@ template <> struct Vec<double> {
   }
   static Reg pick_min(Reg a, Reg b) {
     return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_LT_OQ) | _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), b, a);
+  }
+  static Reg select_equal_or_nan(Reg a, Reg b, Reg if_true, Reg otherwise) {
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ) | _mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), otherwise,
+                                if_true);
   }
   // 2^n for integral n in [-1022, 1023].
   static Reg exp2_int(Reg n) {

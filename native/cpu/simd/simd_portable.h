@@ -61,6 +61,10 @@ struct VecImpl {
   // a > b || a is NaN ? a : b  (and the < form): numpy's NaN-propagating maximum/minimum.
   static Reg pick_max(Reg a, Reg b) { return ((a > b) | (a != a)) ? a : b; }
   static Reg pick_min(Reg a, Reg b) { return ((a < b) | (a != a)) ? a : b; }
+  // a == b || a is NaN ? if_true : otherwise: the tap window_max picked (b its max, NaN when any a is).
+  static Reg select_equal_or_nan(Reg a, Reg b, Reg if_true, Reg otherwise) {
+    return ((a == b) | (a != a)) ? if_true : otherwise;
+  }
   // Primitives of the vector math (vector_math.h).
   // max(lo, min(hi, x)), and NaN for NaN x.
   static Reg clamp(Reg x, Reg lo, Reg hi) {
