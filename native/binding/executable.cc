@@ -247,6 +247,9 @@ class NativeExecutable : public Napi::ObjectWrap<NativeExecutable> {
       group.Set("ops", ops);
       group.Set("steps", steps);
       group.Set("inPlaceInput", g.in_place_input);
+      Napi::Array stores = Napi::Array::New(env, g.stores.size());
+      for (size_t i = 0; i < g.stores.size(); ++i) stores.Set(uint32_t(i), g.steps[size_t(g.stores[i].member)]);
+      group.Set("stores", stores);
       groups.Set(groups.Length(), group);
     }
     out.Set("groups", groups);

@@ -1,7 +1,9 @@
 // The cpu runner of fused elementwise chains (planned by engine/executor.cc): the
 // output is walked in tiles, and each member of the chain runs the active ISA's
 // row function on one tile, reading its operands from memory or from the tiles
-// of earlier members, so intermediates never leave the cache.
+// of earlier members, so intermediates never leave the cache. A member with a
+// store writes its tile there instead of to scratch, and later members read it
+// from there.
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
@@ -73,6 +75,10 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
   engine::thread_pool().parallel_for(tiles, kTilesPerItem, [&](int64_t begin, int64_t end) {
     // One tile per member (the final one writes to the output instead).
     char* temps = tile_scratch(size_t(int64_t(chain.size()) * tile * esize));
+    auto tile_of = [&](size_t i, int64_t start) -> char* {
+      char* store = static_cast<char*>(chain[i].store);
+      return store ? store + start * esize : temps + int64_t(i) * tile * esize;
+    };
     for (int64_t t = begin; t < end; ++t) {
       const int64_t start = t * tile;
       const int64_t count = std::min(tile, n - start);
@@ -81,7 +87,7 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
       auto operand = [&](size_t i, int k, int64_t* step) -> const void* {
         const kernels::FusedMember& m = chain[i];
         *step = m.period[k] == 1 ? 0 : 1;
-        if (!m.data[k]) return temps + int64_t(m.member[k]) * tile * esize;
+        if (!m.data[k]) return tile_of(size_t(m.member[k]), start);
         if (m.period[k] > 1) return repeated[3 * i + size_t(k)].data();
         const int64_t size = m.kind == kernels::FusedMember::Kind::Where && k == 0 ? 1 : esize;
         return static_cast<const char*>(m.data[k]) + (m.period[k] == 1 ? 0 : start * size);
@@ -89,7 +95,7 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
       for (size_t i = 0; i < chain.size(); ++i) {
         const kernels::FusedMember& m = chain[i];
         const bool final_member = i == last;
-        void* dst = final_member ? static_cast<void*>(out_base + start * esize) : static_cast<void*>(temps + int64_t(i) * tile * esize);
+        void* dst = final_member ? static_cast<void*>(out_base + start * esize) : static_cast<void*>(tile_of(i, start));
         int64_t step[3] = {0, 0, 0};
         const void* a = operand(i, 0, &step[0]);
         if (m.kind == kernels::FusedMember::Kind::Unary) {

@@ -221,8 +221,9 @@ void GraphExecutable::plan_fusion() {
   };
 
   // Reverse pass: a step joins the chain of its readers when they all belong to
-  // one chain of the same size and dtype and its value is needed nowhere else,
-  // so the value never has to reach memory.
+  // one chain of the same size and dtype, so the value never has to reach memory;
+  // a value that is also a result (read after the run only) joins too and is
+  // stored by the chain's pass.
   std::vector<int> chain_of(n_steps, -1);
   std::vector<std::vector<int>> chains;
   std::vector<int64_t> chain_period;  // one row period per chain: its tiles are whole rows
@@ -231,7 +232,8 @@ void GraphExecutable::plan_fusion() {
     const int out = spec_.steps[i].outputs[0];
     int join = -1;
     const auto& r = readers[size_t(out)];
-    if (!result[size_t(out)] && !r.empty()) {
+    // A comparison's bools are never stored.
+    if (!r.empty() && !(result[size_t(out)] && table.at(spec_.steps[i].op).compare)) {
       join = chain_of[size_t(r[0])];
       for (int reader : r) {
         if (chain_of[size_t(reader)] != join) join = -1;
@@ -298,6 +300,7 @@ void GraphExecutable::plan_fusion() {
       }
       member_of_slot[step.outputs[0]] = int(m);
       fused_[g].push_back(fm);
+      if (m + 1 < groups_[g].steps.size() && result[size_t(step.outputs[0])]) groups_[g].stores.push_back({int(m)});
     }
   }
 }
@@ -358,34 +361,53 @@ void GraphExecutable::plan_liveness() {
     const PlanStep& last = spec_.steps[size_t(group.steps.back())];
     const bool elementwise = group.kind == PlanGroup::Kind::Fused ||
                              (group.kind == PlanGroup::Kind::Kernel && last.outputs.size() == 1 && table.count(last.op));
-    if (elementwise) {
-      const PlanSlot& out = spec_.slots[size_t(last.outputs[0])];
+    // The value member `m` computes may take over the buffer of an input of this group
+    // that nothing reads after the group, nor a later member of the chain (the member
+    // writes its tile before they read theirs), nor another output of the group.
+    std::vector<int> taken;
+    auto pick_in_place = [&](size_t m) {
+      const PlanSlot& out = spec_.slots[size_t(spec_.steps[size_t(group.steps[m])].outputs[0])];
+      int pick = -1;
       for (int s : group_inputs[g]) {
         const PlanSlot& in = spec_.slots[size_t(s)];
         const int root = root_[size_t(s)];
         const uint8_t kind = slot_kind_[size_t(root)];
-        if (in.dtype == out.dtype && shape_numel(in.shape) == shape_numel(out.shape) && root_last_use_[size_t(root)] == int(g) &&
-            (kind == kIntermediate || kind == kVariable)) {
-          group.in_place_input = s;
-          if (kind == kIntermediate) break;  // prefer an intermediate; a variable needs the caller's consent
-        }
-      }
-    }
-    if (group.kind != PlanGroup::Kind::View) {
-      for (int s : last.outputs) {
-        const PlanSlot& slot = spec_.slots[size_t(s)];
-        const int64_t bytes = shape_numel(slot.shape) * int64_t(dtype_size(slot.dtype));
-        if (group.in_place_input >= 0) {
-          const int from = root_[size_t(group.in_place_input)];
-          if (slot_kind_[size_t(from)] == kIntermediate) {
-            bytes_of_root[size_t(s)] = bytes_of_root[size_t(from)];
-            bytes_of_root[size_t(from)] = 0;
-          }
+        if (in.dtype != out.dtype || shape_numel(in.shape) != shape_numel(out.shape) || root_last_use_[size_t(root)] != int(g) ||
+            (kind != kIntermediate && kind != kVariable) || std::count(taken.begin(), taken.end(), root)) {
           continue;
         }
-        bytes_of_root[size_t(s)] = bytes;
-        live += bytes;
+        bool read_later = false;
+        for (size_t j = m + 1; j < group.steps.size() && !read_later; ++j) {
+          for (int r : spec_.steps[size_t(group.steps[j])].inputs) read_later = read_later || root_[size_t(r)] == root;
+        }
+        if (read_later) continue;
+        pick = s;
+        if (kind == kIntermediate) break;  // prefer an intermediate; a variable needs the caller's consent
       }
+      if (pick >= 0) taken.push_back(root_[size_t(pick)]);
+      return pick;
+    };
+    if (elementwise) {
+      group.in_place_input = pick_in_place(group.steps.size() - 1);
+      for (auto& store : group.stores) store.in_place_input = pick_in_place(size_t(store.member));
+    }
+    // Bytes of the group's new buffers (an output written into an intermediate input takes over its count).
+    auto count_output = [&](int s, int in_place_input) {
+      const PlanSlot& slot = spec_.slots[size_t(s)];
+      if (in_place_input >= 0) {
+        const int from = root_[size_t(in_place_input)];
+        if (slot_kind_[size_t(from)] == kIntermediate) {
+          bytes_of_root[size_t(s)] = bytes_of_root[size_t(from)];
+          bytes_of_root[size_t(from)] = 0;
+        }
+        return;
+      }
+      bytes_of_root[size_t(s)] = shape_numel(slot.shape) * int64_t(dtype_size(slot.dtype));
+      live += bytes_of_root[size_t(s)];
+    };
+    if (group.kind != PlanGroup::Kind::View) {
+      for (int s : last.outputs) count_output(s, group.in_place_input);
+      for (const auto& store : group.stores) count_output(spec_.steps[size_t(group.steps[size_t(store.member)])].outputs[0], store.in_place_input);
     }
     planned_peak_bytes_ = std::max(planned_peak_bytes_, live);
     for (int s : release_after_[g]) {
@@ -458,15 +480,16 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
     values[size_t(last.outputs[0])] = std::move(t);
     return;
   }
-  // The input buffer the output takes over, if allowed this run.
-  const Tensor* reuse = nullptr;
-  if (group.in_place_input >= 0) {
-    const int root = root_[size_t(group.in_place_input)];
+  // The input buffer an output takes over, if allowed this run.
+  auto reusable = [&](int in_place_input) -> const Tensor* {
+    if (in_place_input < 0) return nullptr;
+    const int root = root_[size_t(in_place_input)];
     const bool allowed = slot_kind_[size_t(root)] == kIntermediate ||
                          (slot_kind_[size_t(root)] == kVariable && donated[size_t(slot_variable_[size_t(root)])]);
-    if (allowed && values[size_t(group.in_place_input)].buffer) reuse = &values[size_t(group.in_place_input)];
-  }
-  auto output_tensor = [&](int s) {
+    return allowed && values[size_t(in_place_input)].buffer ? &values[size_t(in_place_input)] : nullptr;
+  };
+  const Tensor* reuse = reusable(group.in_place_input);
+  auto output_tensor = [&](int s, const Tensor* reuse) {
     const PlanSlot& slot = spec_.slots[size_t(s)];
     Tensor t;
     if (reuse) {
@@ -490,9 +513,16 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
   };
   try {
     if (group.kind == PlanGroup::Kind::Fused) {
-      Tensor out = output_tensor(last.outputs[0]);
-      run_fused(g, values, out);
+      Tensor out = output_tensor(last.outputs[0], reuse);
+      std::vector<Tensor> stored;
+      for (const auto& store : group.stores) {
+        stored.push_back(output_tensor(spec_.steps[size_t(group.steps[size_t(store.member)])].outputs[0], reusable(store.in_place_input)));
+      }
+      run_fused(g, values, out, stored);
       values[size_t(last.outputs[0])] = std::move(out);
+      for (size_t k = 0; k < stored.size(); ++k) {
+        values[size_t(spec_.steps[size_t(group.steps[size_t(group.stores[k].member)])].outputs[0])] = std::move(stored[k]);
+      }
       ++stats.kernels;
       return;
     }
@@ -506,7 +536,7 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
     outs.reserve(last.outputs.size());
     out_views.resize(last.outputs.size());
     for (size_t k = 0; k < last.outputs.size(); ++k) {
-      outs.push_back(output_tensor(last.outputs[k]));
+      outs.push_back(output_tensor(last.outputs[k], reuse));
       out_views[k].assign(outs.back());
     }
     kernels::KernelContext ctx{Device::CPU, def.name.c_str()};
@@ -522,7 +552,7 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
   }
 }
 
-void GraphExecutable::run_fused(size_t g, std::vector<Tensor>& values, const Tensor& out) const {
+void GraphExecutable::run_fused(size_t g, std::vector<Tensor>& values, const Tensor& out, const std::vector<Tensor>& stored) const {
   const kernels::FusedChainFn run_chain = kernels::kernel_registry().fused_chain(Device::CPU);
   if (!run_chain) throw std::logic_error("no fused-chain runner is registered for the cpu device");
   const int64_t n = out.numel();
@@ -542,6 +572,7 @@ void GraphExecutable::run_fused(size_t g, std::vector<Tensor>& values, const Ten
       }
     }
   }
+  for (size_t k = 0; k < stored.size(); ++k) chain[size_t(groups_[g].stores[k].member)].store = stored[k].data();
   run_chain(chain, {out.data(), out.dtype, out.shape, out.strides});
 }
 

@@ -4,8 +4,10 @@
 // dim and compiles one executable per input signature). Planning does:
 //  - views: reshape / identity / stopGradient share their input's buffer;
 //  - fusion: chains of float elementwise unary/binary ops of one element count
-//    (operands of that count or scalars) run as one pass over memory, tile by
-//    tile, each tile's intermediates staying in L1/L2;
+//    (operands of that count, scalars or rows) run as one pass over memory, tile
+//    by tile, each tile's intermediates staying in L1/L2; a member whose value is
+//    also a result (an optimizer's new slot value, read by the weight's update)
+//    is stored as the pass goes, so one pass writes several outputs;
 //  - liveness: every buffer is dropped after its last reader, so the caching
 //    allocator hands it to the next op;
 //  - in place: an elementwise op (or fused chain) writes into an input buffer
@@ -69,6 +71,13 @@ struct PlanGroup {
   // Slot whose buffer the output may take over (-1: none); for a donated
   // variable's slot it is taken only when the run's caller donates it.
   int in_place_input = -1;
+  // Members of a fused chain, other than the last, whose values are results (graph
+  // outputs or variable updates): written to memory by the same pass.
+  struct Store {
+    int member = 0;           // index into steps
+    int in_place_input = -1;  // as above, for this value
+  };
+  std::vector<Store> stores;
 };
 
 class GraphExecutable {
@@ -124,7 +133,7 @@ class GraphExecutable {
   void plan_liveness();
   void run_group(size_t g, std::vector<Tensor>& values, const std::vector<bool>& donated, RunStats& stats,
                  OwnBuffers& mine) const;
-  void run_fused(size_t g, std::vector<Tensor>& values, const Tensor& out) const;
+  void run_fused(size_t g, std::vector<Tensor>& values, const Tensor& out, const std::vector<Tensor>& stored) const;
 
   PlanSpec spec_;
   std::vector<PlanGroup> groups_;

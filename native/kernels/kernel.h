@@ -104,6 +104,9 @@ struct FusedMember {
   const void* data[3] = {nullptr, nullptr, nullptr};
   int64_t period[3] = {0, 0, 0};
   int member[3] = {-1, -1, -1};
+  // Where this member's whole value is also written (element i at i), or null; later
+  // members then read its tile from there.
+  void* store = nullptr;
   int operands() const { return kind == Kind::Unary ? 1 : kind == Kind::Binary ? 2 : 3; }
 };
 // Runs a fused chain on a device: how it tiles and threads the pass is the device's business.

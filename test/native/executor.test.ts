@@ -371,6 +371,52 @@ describe('native graph executor', () => {
     count.dispose();
   });
 
+  it('stores a chain member that is also a variable update in the same pass, in place only where no later member reads the old value', () => {
+    const m = new keras.Variable(tensorOf([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]), { name: 'store_m' });
+    const w = new keras.Variable(tensorOf([8, 7, 6, 5, 4, 3, 2, 1], [2, 4]), { name: 'store_w' });
+    const s = new keras.Variable(tensorOf([1, -1, 2, -2, 3, -3, 4, -4], [2, 4]), { name: 'store_s' });
+    const graph = keras.trace(
+      (g: Tensor) => {
+        // An optimizer's pattern: the slot's new value feeds the weight's.
+        const mNew = ops.add(ops.multiply(m.value, 0.5), g);
+        w.assign(ops.subtract(w.value, ops.multiply(mNew, 0.25)));
+        m.assign(mNew);
+        // s's new value is stored before the last member reads s's old value: it must not
+        // overwrite s (the output takes the cumsum's buffer, so s's is free to ask for).
+        const sOld = s.value;
+        const sNew = ops.multiply(sOld, 2);
+        s.assign(sNew);
+        return [ops.add(ops.add(sNew, sOld), ops.cumsum(g, 1))];
+      },
+      [{ shape: [2, 4] }],
+    );
+    const exe = native(cpu.compile(graph));
+    const g = tensorOf([1, 1, 1, 1, 2, 2, 2, 2], [2, 4]);
+    let [mv, wv, sv] = [[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1], [1, -1, 2, -2, 3, -3, 4, -4]];
+    const gv = [1, 1, 1, 1, 2, 2, 2, 2];
+    const cumsum = [1, 2, 3, 4, 2, 4, 6, 8];
+    // The first run writes new buffers (the caller's tensors share the initial values); later ones write in place.
+    for (let run = 0; run < 3; run++) {
+      const [out] = exe.runSync([g]);
+      const mNext = mv.map((x, i) => x * 0.5 + gv[i]!);
+      wv = wv.map((x, i) => x - mNext[i]! * 0.25);
+      mv = mNext;
+      expect(Array.from(out!.dataSync()), `run ${run}`).toEqual(sv.map((x, i) => 3 * x + cumsum[i]!));
+      sv = sv.map((x) => 2 * x);
+      expect(Array.from(m.value.dataSync()), `m, run ${run}`).toEqual(mv);
+      expect(Array.from(w.value.dataSync()), `w, run ${run}`).toEqual(wv);
+      expect(Array.from(s.value.dataSync()), `s, run ${run}`).toEqual(sv);
+      // In place from the second run: m's new value into m, w's into w, the output into the cumsum; s's gets a new buffer.
+      expect(exe.lastRunStats()!.inPlace, `run ${run}`).toBe(run === 0 ? 1 : 3);
+      out!.dispose();
+    }
+    const fused = exe.plan()!.groups.filter((group) => group.kind === 'fused');
+    expect(fused.map((group) => group.ops)).toEqual([['multiply', 'add', 'multiply', 'subtract'], ['multiply', 'add', 'add']]);
+    expect(fused.map((group) => group.stores.map((step) => group.ops[group.steps.indexOf(step)]))).toEqual([['add'], ['multiply']]);
+    exe.dispose();
+    for (const t of [g, m, w, s]) t.dispose();
+  });
+
   it('compiles one executable per batch size', () => {
     const w = new keras.Variable(tensorOf([1, -1, 2, 0.5], [2, 2]), { name: 'exec_w' });
     const graph = keras.trace((x: Tensor) => [ops.reshape(ops.matmul(x, w.value), [-1])], [{ shape: [null, 2] }]);

@@ -53,7 +53,14 @@ export interface RunStats {
 
 /** The engine's schedule: each group is one kernel call, a view (no work) or a fused elementwise chain. */
 export interface ExecutorPlan {
-  groups: { kind: 'kernel' | 'view' | 'fused'; ops: string[]; steps: number[]; inPlaceInput: number }[];
+  groups: {
+    kind: 'kernel' | 'view' | 'fused';
+    ops: string[];
+    steps: number[];
+    inPlaceInput: number;
+    /** Steps of a fused chain, besides its last, whose values are results (graph outputs, variable updates) written by the same pass. */
+    stores: number[];
+  }[];
   /** Intermediate bytes alive at once under the schedule, if every in-place candidate is taken. */
   plannedPeakBytes: number;
 }
