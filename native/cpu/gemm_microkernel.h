@@ -4,6 +4,9 @@
 // symbols and the linker can never mix code compiled with different flags.
 #pragma once
 #include <cstdint>
+#include <utility>
+
+#include "isa_kernels.h"
 
 namespace keras::cpu {
 
@@ -61,6 +64,83 @@ void gemm_microkernel(int64_t kc, const typename V::T* __restrict a, const typen
       }
     }
   }
+}
+
+// Few rows of A against a row-major B read in place (a matrix-vector product, an
+// inference batch of a few rows): C[0:MR, 0:cols] = alpha * A * B + beta * C, A's
+// element (i, p) at a[i * rsa + p * csa], B's row p at b + p * rsb, and cols in
+// ((NV - 1) * W, NV * W]: lanes past cols are neither read nor written. Per k step:
+// NV loads of B, MR of A, MR * NV FMAs; nothing is packed, and no FMA is spent on
+// the padding rows the MR-row micro-kernel would carry.
+template <class V, int MR, int NV>
+void gemm_rows_kernel(int64_t k, const typename V::T* __restrict a, int64_t rsa, int64_t csa,
+                      const typename V::T* __restrict b, int64_t rsb, typename V::T* __restrict c, int64_t ldc,
+                      int64_t cols, typename V::T alpha, typename V::T beta) {
+  using Reg = typename V::Reg;
+  constexpr int W = V::kWidth;
+  static_assert(MR * NV + NV + 1 <= V::kRegisters, "register tile does not fit the register file");
+  const int last = int(cols - (NV - 1) * W);  // lanes of the last vector, 1..W
+  Reg acc[MR][NV];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+  }
+  auto run = [&](auto partial) {
+    const typename V::T* bp = b;
+    const typename V::T* ap = a;
+    for (int64_t p = 0; p < k; ++p, bp += rsb, ap += csa) {
+      Reg bv[NV];
+#pragma GCC unroll 8
+      for (int j = 0; j < NV; ++j) bv[j] = partial && j == NV - 1 ? V::load_first(bp + j * W, last) : V::loadu(bp + j * W);
+#pragma GCC unroll 8
+      for (int i = 0; i < MR; ++i) {
+        const Reg av = V::set1(ap[i * rsa]);
+#pragma GCC unroll 8
+        for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+      }
+    }
+  };
+  if (last == W) {
+    run(std::false_type{});
+  } else {
+    run(std::true_type{});
+  }
+  const Reg valpha = V::set1(alpha), vbeta = V::set1(beta);
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) {
+      typename V::T* to = c + i * ldc + j * W;
+      const bool partial = j == NV - 1 && last < W;
+      Reg v = V::mul(acc[i][j], valpha);
+      // beta == 0: C is write-only (a NaN in it never leaks through).
+      if (beta != 0) v = V::fmadd(partial ? V::load_first(to, last) : V::loadu(to), vbeta, v);
+      if (partial) {
+        V::store_first(to, v, last);
+      } else {
+        V::storeu(to, v);
+      }
+    }
+  }
+}
+
+// The rows kernels of every row count up to kGemmRowsMax and block width up to the
+// widest that the register file holds at kGemmRowsMax rows (wider entries repeat it:
+// never chosen, see GemmRowsKernels::vectors).
+template <class V, int MR, int... NV>
+constexpr std::array<GemmRowsFn<typename V::T>, kGemmRowsVectors> gemm_rows_of(std::integer_sequence<int, NV...>) {
+  constexpr int widest = gemm_rows_vectors(V::kRegisters);
+  return {&gemm_rows_kernel<V, MR, (NV + 1 < widest ? NV + 1 : widest)>...};
+}
+template <class V, int... MR>
+constexpr GemmRowsKernels<typename V::T> gemm_rows_kernels(std::integer_sequence<int, MR...>) {
+  constexpr auto nvs = std::make_integer_sequence<int, kGemmRowsVectors>{};
+  return {V::kWidth, gemm_rows_vectors(V::kRegisters), {gemm_rows_of<V, MR + 1>(nvs)...}};
+}
+template <class V>
+constexpr GemmRowsKernels<typename V::T> make_gemm_rows_kernels() {
+  return gemm_rows_kernels<V>(std::make_integer_sequence<int, kGemmRowsMax>{});
 }
 
 // CHAINS independent multiply-add chains: enough to cover FMA latency times

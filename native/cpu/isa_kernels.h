@@ -2,6 +2,7 @@
 // (isa_<name>.cc, compiled with that ISA's flags) that instantiates the same
 // templates and exports one table; the rest of the engine calls through it.
 #pragma once
+#include <array>
 #include <cstdint>
 
 #include "elementwise_table.h"
@@ -23,6 +24,28 @@ using GemmPackAFn = void (*)(int64_t mc, int64_t kc, const T* a, int64_t row_str
 template <class T>
 using GemmPackBFn = void (*)(int64_t kc, int64_t nc, const T* b, int64_t row_stride, int64_t col_stride, T* out);
 
+// C[0:rows, 0:cols] = alpha * A * B + beta * C for fewer rows of A than MR, A read in
+// place (element (i, p) at a[i * rsa + p * csa]) and B row-major in place (row stride
+// rsb); see gemm_rows_kernel in gemm_microkernel.h.
+template <class T>
+using GemmRowsFn = void (*)(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb, T* c,
+                            int64_t ldc, int64_t cols, T alpha, T beta);
+constexpr int kGemmRowsMax = 4;      // rows of A per call
+constexpr int kGemmRowsVectors = 4;  // the widest block of columns, in vectors
+// The widest block of columns (vectors) that kGemmRowsMax rows of accumulators, the
+// block's B vectors and one broadcast leave room for.
+constexpr int gemm_rows_vectors(int registers) {
+  int nv = 1;
+  while (nv < kGemmRowsVectors && kGemmRowsMax * (nv + 1) + (nv + 1) + 1 <= registers) ++nv;
+  return nv;
+}
+template <class T>
+struct GemmRowsKernels {
+  int lanes;    // elements per vector
+  int vectors;  // the widest block used: gemm_rows_vectors of this ISA
+  std::array<std::array<GemmRowsFn<T>, kGemmRowsVectors>, kGemmRowsMax> run;  // [rows - 1][vectors - 1]
+};
+
 template <class T>
 struct GemmMicrokernel {
   const char* name;  // XNNPACK style: f32_gemm_14x32_avx512
@@ -31,6 +54,7 @@ struct GemmMicrokernel {
   GemmMicrokernelFn<T> run;
   GemmPackAFn<T> pack_a;
   GemmPackBFn<T> pack_b;
+  GemmRowsKernels<T> rows;
 };
 
 struct IsaKernelTable {

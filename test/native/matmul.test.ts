@@ -65,6 +65,18 @@ const shapes: Case[] = [
   { a: [5, 7], b: [7] },
   { a: [7], b: [7] },
   { a: [2, 5, 7], b: [7] },
+  // Fewer rows than a register tile against a row-major B (the rows kernels): every row
+  // count to past the tile, columns short of one vector, whole blocks and ragged tails,
+  // and a broadcast batch.
+  { a: [1, 300], b: [300, 3] },
+  { a: [2, 70], b: [70, 145] },
+  { a: [3, 33], b: [33, 64] },
+  { a: [4, 129], b: [129, 81] },
+  { a: [5, 17], b: [17, 200] },
+  { a: [8, 40], b: [40, 31] },
+  { a: [13, 25], b: [25, 70] },
+  { a: [3, 2, 50], b: [50, 19] },
+  { a: [2, 1, 30], b: [2, 30, 40] },
 ];
 
 describe.each(isas)('matmul on the %s path', (isa) => {

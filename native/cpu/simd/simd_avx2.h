@@ -18,6 +18,12 @@ template <> struct Vec<float> {
   static Reg load(const T* p) { return _mm256_load_ps(p); }  // 32-byte aligned
   static Reg loadu(const T* p) { return _mm256_loadu_ps(p); }
   static void storeu(T* p, Reg v) { _mm256_storeu_ps(p, v); }
+  // The first `count` (0 < count < kWidth) lanes from or to p, the rest zero / untouched: a row's last columns.
+  static __m256i first_lanes(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static Reg load_first(const T* p, int count) { return _mm256_maskload_ps(p, first_lanes(count)); }
+  static void store_first(T* p, Reg v, int count) { _mm256_maskstore_ps(p, first_lanes(count), v); }
   static Reg add(Reg a, Reg b) { return _mm256_add_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm256_mul_ps(a, b); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_ps(a, b, c); }
@@ -97,6 +103,11 @@ template <> struct Vec<double> {
   static Reg load(const T* p) { return _mm256_load_pd(p); }
   static Reg loadu(const T* p) { return _mm256_loadu_pd(p); }
   static void storeu(T* p, Reg v) { _mm256_storeu_pd(p, v); }
+  static __m256i first_lanes(int count) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(count), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static Reg load_first(const T* p, int count) { return _mm256_maskload_pd(p, first_lanes(count)); }
+  static void store_first(T* p, Reg v, int count) { _mm256_maskstore_pd(p, first_lanes(count), v); }
   static Reg add(Reg a, Reg b) { return _mm256_add_pd(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm256_mul_pd(a, b); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm256_fmadd_pd(a, b, c); }

@@ -18,6 +18,9 @@ template <> struct Vec<float> {
   static Reg load(const T* p) { return _mm512_load_ps(p); }  // 64-byte aligned
   static Reg loadu(const T* p) { return _mm512_loadu_ps(p); }
   static void storeu(T* p, Reg v) { _mm512_storeu_ps(p, v); }
+  // The first `count` (0 < count < kWidth) lanes from or to p, the rest zero / untouched: a row's last columns.
+  static Reg load_first(const T* p, int count) { return _mm512_maskz_loadu_ps(__mmask16((1u << count) - 1), p); }
+  static void store_first(T* p, Reg v, int count) { _mm512_mask_storeu_ps(p, __mmask16((1u << count) - 1), v); }
   static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
@@ -96,6 +99,8 @@ template <> struct Vec<double> {
   static Reg load(const T* p) { return _mm512_load_pd(p); }
   static Reg loadu(const T* p) { return _mm512_loadu_pd(p); }
   static void storeu(T* p, Reg v) { _mm512_storeu_pd(p, v); }
+  static Reg load_first(const T* p, int count) { return _mm512_maskz_loadu_pd(__mmask8((1u << count) - 1), p); }
+  static void store_first(T* p, Reg v, int count) { _mm512_mask_storeu_pd(p, __mmask8((1u << count) - 1), v); }
   static Reg add(Reg a, Reg b) { return _mm512_add_pd(a, b); }
   static Reg mul(Reg a, Reg b) { return _mm512_mul_pd(a, b); }
   static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_pd(a, b, c); }

@@ -35,6 +35,13 @@ struct VecImpl {
     return v;
   }
   static void storeu(T* p, Reg v) { std::memcpy(p, &v, sizeof(v)); }
+  // The first `count` (0 < count < kWidth) lanes from or to p, the rest zero / untouched: a row's last columns.
+  static Reg load_first(const T* p, int count) {
+    Reg v{};
+    std::memcpy(&v, p, sizeof(T) * size_t(count));
+    return v;
+  }
+  static void store_first(T* p, Reg v, int count) { std::memcpy(p, &v, sizeof(T) * size_t(count)); }
   static Reg add(Reg a, Reg b) { return a + b; }
   static Reg mul(Reg a, Reg b) { return a * b; }
   static Reg fmadd(Reg a, Reg b, Reg c) { return a * b + c; }
