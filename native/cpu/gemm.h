@@ -1,7 +1,9 @@
 // General matrix multiply, BLIS style: op(A) and op(B) are packed into
 // contiguous panels and five loops around the ISA's register-blocked
 // micro-kernel walk cache-sized blocks. Transposes are just strides. A row-major
-// B is read in place, unpacked, when A has few rows (gemm.cc, kInPlaceMaxRows).
+// B is read in place, unpacked, when A has few rows (gemm.cc, kInPlaceMaxRows);
+// with fewer rows than the micro-kernel's tile (a matrix-vector product, a small
+// inference batch) narrow rows kernels read both operands in place (gemm_rows).
 #pragma once
 #include <cstdint>
 #include <vector>
