@@ -330,6 +330,61 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
   }, ctx.max_threads);
 }
 
+// Whether a convolution's GEMM columns (cout for the forward, cin for the input gradient)
+// are so few that run_dots beats the indirect GEMM, whose tiles are NR columns wide
+// whatever cols is (a 1-channel input gradient spent 31 of 32 FMAs on padding).
+template <class T>
+bool few_columns(int64_t cols) {
+  return cols * 4 <= igemm_kernel<T>(conv_kernels()).nr;
+}
+
+// run_igemm's product for few columns: each output value is one dot product over its
+// row's taps (row_ops().dot_sum, vectorized along the `red` values of a tap), with the
+// weights of one (column, tap) contiguous. Same `locate` and weight(t, r, g, col).
+template <class T, class Locate, class Weight>
+void run_dots(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t red, int64_t cols, int64_t groups,
+              const Weight& weight, T* out, int64_t ldc, const Locate& locate) {
+  const RowOps<T>& ops = row_ops<T>(conv_kernels());
+  Scratch<T> by_column(groups * cols * ntaps * red);
+  T* wt = by_column.get();
+  for (int64_t g = 0; g < groups; ++g) {
+    for (int64_t col = 0; col < cols; ++col) {
+      for (int64_t t = 0; t < ntaps; ++t) {
+        for (int64_t r = 0; r < red; ++r) *wt++ = weight(t, r, g, col);
+      }
+    }
+  }
+  constexpr int64_t kRowsPerLocate = 32;
+  const double row_flops = 2.0 * double(ntaps * red * cols * groups);
+  engine::thread_pool().parallel_for(rows, chunk_grain(rows, row_flops), [&](int64_t begin, int64_t end) {
+    std::vector<const T*> pix(static_cast<size_t>(kRowsPerLocate * ntaps)), a(static_cast<size_t>(ntaps)),
+        w(static_cast<size_t>(ntaps));
+    std::vector<int64_t> taps(static_cast<size_t>(ntaps));
+    int64_t row_ids[kRowsPerLocate];
+    for (int64_t r0 = begin; r0 < end; r0 += kRowsPerLocate) {
+      const int64_t n = std::min(kRowsPerLocate, end - r0);
+      for (int64_t i = 0; i < n; ++i) row_ids[i] = r0 + i;
+      locate(row_ids, n, pix.data());
+      for (int64_t i = 0; i < n; ++i) {
+        for (int64_t g = 0; g < groups; ++g) {
+          int64_t count = 0;
+          for (int64_t t = 0; t < ntaps; ++t) {
+            const T* p = pix[size_t(i * ntaps + t)];
+            if (!p) continue;
+            a[size_t(count)] = p + g * red;
+            taps[size_t(count++)] = t;
+          }
+          for (int64_t col = 0; col < cols; ++col) {
+            const T* column = by_column.get() + (g * cols + col) * ntaps * red;
+            for (int64_t q = 0; q < count; ++q) w[size_t(q)] = column + taps[size_t(q)] * red;
+            out[(r0 + i) * ldc + g * cols + col] = ops.dot_sum(a.data(), w.data(), count, red);
+          }
+        }
+      }
+    }
+  }, ctx.max_threads);
+}
+
 // packed[g][panel][t][r][jj] = weight(t, r, g, panel*NR + jj), zero past `cols`.
 template <class T, class Weight>
 void pack_weights(int64_t nr, int64_t ntaps, int64_t red, int64_t cols, int64_t groups, T* packed,
@@ -428,11 +483,11 @@ void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, con
   if (is_depthwise(c)) return depthwise_gather<T>(ctx, sweep, x, w, y, c.cout);
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
   const int64_t taps = c.win.taps(), red = c.cin_g(), cols = c.cout_g();
-  Scratch<T> packed(c.groups * ceil_div(cols, kernel.nr) * kernel.nr * taps * red);
-  pack_weights<T>(kernel.nr, taps, red, cols, c.groups, packed.get(), [&](int64_t t, int64_t r, int64_t g, int64_t col) {
-    return w[(t * red + r) * c.cout + g * cols + col];
-  });
   const int64_t rows = c.win.n * c.win.out_pixels();
+  const auto weight = [&](int64_t t, int64_t r, int64_t g, int64_t col) { return w[(t * red + r) * c.cout + g * cols + col]; };
+  if (few_columns<T>(cols)) return run_dots<T>(ctx, rows, taps, red, cols, c.groups, weight, y, c.cout, gather_locator(sweep, x, c.cin));
+  Scratch<T> packed(c.groups * ceil_div(cols, kernel.nr) * kernel.nr * taps * red);
+  pack_weights<T>(kernel.nr, taps, red, cols, c.groups, packed.get(), weight);
   // Few channels a tap (first layers) in one group: the pixels inside the input run as window
   // rows, MR consecutive pixels a tile reading x at fixed offsets, with no per-row taps to look
   // up and no patches to gather ([64,28,28,1] * [3,3,1,32]: see the commit). The rest (padding,
@@ -490,10 +545,10 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
   const int64_t taps = win.taps(), red = c.cout_g(), cols = c.cin_g();
   const int64_t in_pix = win.in_pixels(), rows = win.n * in_pix;
+  const auto weight = [&](int64_t t, int64_t r, int64_t g, int64_t col) { return w[(t * cols + col) * c.cout + g * red + r]; };
+  if (few_columns<T>(cols)) return run_dots<T>(ctx, rows, taps, red, cols, c.groups, weight, dx, c.cin, gather_locator(sweep, dy, c.cout));
   Scratch<T> packed(c.groups * ceil_div(cols, kernel.nr) * kernel.nr * taps * red);
-  pack_weights<T>(kernel.nr, taps, red, cols, c.groups, packed.get(), [&](int64_t t, int64_t r, int64_t g, int64_t col) {
-    return w[(t * cols + col) * c.cout + g * red + r];
-  });
+  pack_weights<T>(kernel.nr, taps, red, cols, c.groups, packed.get(), weight);
   // With a stride, a dx pixel is reached only by the taps of its phase (position
   // modulo the stride): tiles of one phase drop the other taps instead of
   // multiplying zeros. Rows ordered by (phase, image, position in the phase grid).

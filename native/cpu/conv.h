@@ -90,6 +90,9 @@ struct RowOps {
   // y = (accumulate ? y : 0) + sum over q < count of a[q] * b[q], elementwise over n:
   // a depthwise conv row over all its taps, with y kept in registers.
   void (*dot_rows)(T* y, bool accumulate, int64_t count, const T* const* a, const T* const* b, int64_t n);
+  // The sum over q < count of the dot product of a[q] and b[q] (n values each): one
+  // output value of a convolution with few output columns, over its taps.
+  T (*dot_sum)(const T* const* a, const T* const* b, int64_t count, int64_t n);
   void (*axpy)(T* y, T s, const T* x, int64_t n);        // y += s * x
   void (*add)(T* y, const T* x, int64_t n);              // y += x
   // y = the max over rows[t < count]: a later row wins when greater or NaN over a number.

@@ -239,6 +239,32 @@ void row_dot_rows(typename V::T* y, bool accumulate, int64_t count, const typena
 }
 
 template <class V>
+typename V::T row_dot_sum(const typename V::T* const* a, const typename V::T* const* b, int64_t count, int64_t n) {
+  using T = typename V::T;
+  constexpr int W = V::kWidth;
+  // Two accumulators: one would make every tap wait on the FMA latency.
+  auto acc0 = V::zero(), acc1 = V::zero();
+  for (int64_t q = 0; q < count; ++q) {
+    const T *x = a[q], *y = b[q];
+    int64_t c = 0;
+    for (; c + 2 * W <= n; c += 2 * W) {
+      acc0 = V::fmadd(V::loadu(x + c), V::loadu(y + c), acc0);
+      acc1 = V::fmadd(V::loadu(x + c + W), V::loadu(y + c + W), acc1);
+    }
+    if (c + W <= n) {
+      acc0 = V::fmadd(V::loadu(x + c), V::loadu(y + c), acc0);
+      c += W;
+    }
+    if (c < n) acc1 = V::fmadd(V::load_first(x + c, int(n - c)), V::load_first(y + c, int(n - c)), acc1);
+  }
+  alignas(64) T lanes[W];
+  V::storeu(lanes, V::add(acc0, acc1));
+  T sum = 0;
+  for (int i = 0; i < W; ++i) sum += lanes[i];
+  return sum;
+}
+
+template <class V>
 void row_axpy(typename V::T* y, typename V::T s, const typename V::T* x, int64_t n) {
   constexpr int W = V::kWidth;
   const auto vs = V::set1(s);
@@ -336,8 +362,8 @@ constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, co
        make_outer_kernels<F32, OMR>(nvs)},
       {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, &window_igemm_microkernel<F64, MR64, NV64>,
        make_outer_kernels<F64, OMR>(nvs)},
-      {&row_fma<F32>, &row_dot_rows<F32>, &row_axpy<F32>, &row_add<F32>, &window_max<F32>, &window_max_grad<F32>},
-      {&row_fma<F64>, &row_dot_rows<F64>, &row_axpy<F64>, &row_add<F64>, &window_max<F64>, &window_max_grad<F64>},
+      {&row_fma<F32>, &row_dot_rows<F32>, &row_dot_sum<F32>, &row_axpy<F32>, &row_add<F32>, &window_max<F32>, &window_max_grad<F32>},
+      {&row_fma<F64>, &row_dot_rows<F64>, &row_dot_sum<F64>, &row_axpy<F64>, &row_add<F64>, &window_max<F64>, &window_max_grad<F64>},
   };
 }
 

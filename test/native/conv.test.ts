@@ -176,6 +176,19 @@ describe.each(isas)('conv on the %s path', (isa) => {
     checkCase({ x: [1, 4, 5, 22, 1], k: [2, 2, 3, 1, 8], padding: [[0, 0], [1, 0], [0, 0]] }, 'float32', 46);
   });
 
+  it('few columns (1-8 output channels forward, 1-8 input channels backward): one dot product per value', () => {
+    native.setIsa(isa);
+    // A 1-channel image (the input gradient has one column) and an RGB one, same padding.
+    checkCase({ x: [2, 10, 12, 1], k: [3, 3, 1, 32], padding: [[1, 1], [1, 1]] }, 'float32', 51);
+    checkCase({ x: [1, 9, 11, 3], k: [3, 3, 3, 40], padding: [[1, 1], [1, 1]] }, 'float32', 52);
+    // A decoder's output conv: 64 channels to 3, and to 1 with a stride (the input gradient's taps by phase).
+    checkCase({ x: [2, 8, 8, 64], k: [3, 3, 64, 3], padding: [[1, 1], [1, 1]] }, 'float32', 53);
+    checkCase({ x: [1, 11, 9, 37], k: [3, 3, 37, 1], strides: [2, 2] }, 'float64', 54);
+    // Groups with two columns each, dilation, a 1D window.
+    checkCase({ x: [2, 7, 7, 8], k: [3, 3, 4, 4], groups: 2, dilation: [2, 1], padding: [[1, 1], [0, 0]] }, 'float32', 55);
+    checkCase({ x: [3, 40, 19], k: [5, 19, 2], padding: [[2, 2]] }, 'float64', 56);
+  });
+
   it('filter-gradient tiles: every column-vector count, overhanging channel blocks, several row slots', () => {
     native.setIsa(isa);
     // Input channels 13 and 7: whole row tiles plus one shifted back over its neighbour.
