@@ -139,15 +139,22 @@ function nextTick(): Promise<void> {
 class ArrayData {
   readonly size: number;
 
+  /**
+   * `checkNaN`: warn about NaN in x and y (fit, evaluate), reading them back once. Not for
+   * predict, where a NaN input shows as a NaN output and the read was a third of a small call.
+   */
   constructor(
     readonly x: Structured,
     readonly y: Structured | undefined,
     readonly sampleWeight: Structured | undefined,
+    checkNaN = true,
   ) {
     const all = [...leaves(x), ...leaves(y), ...leaves(sampleWeight)];
     this.size = all[0].shape[0];
-    warnOnNaN(x, 'x');
-    warnOnNaN(y, 'y');
+    if (checkNaN) {
+      warnOnNaN(x, 'x');
+      warnOnNaN(y, 'y');
+    }
     for (const t of all) {
       if (t.rank === 0 || t.shape[0] !== this.size) {
         throw new ShapeError(`Data cardinality is ambiguous: all arrays must have the same first dimension; received shapes ${all.map((a) => fmtShape(a.shape)).join(', ')}`);
@@ -160,9 +167,10 @@ class ArrayData {
     if (!(fraction > 0 && fraction < 1)) throw new ValueError(`validationSplit must be in (0, 1), received ${fraction}`);
     const nTrain = Math.floor(this.size * (1 - fraction));
     const take = (s: Structured | undefined, from: number, to: number) => (s ? mapStructure(s as DataLike, (t) => ops.slice(t as Tensor, [from, ...(t as Tensor).shape.slice(1).map(() => 0)], [to - from, ...(t as Tensor).shape.slice(1)])) : undefined);
+    // Slices of data this one already checked for NaN.
     return [
-      new ArrayData(take(this.x, 0, nTrain)!, take(this.y, 0, nTrain), take(this.sampleWeight, 0, nTrain)),
-      new ArrayData(take(this.x, nTrain, this.size)!, take(this.y, nTrain, this.size), take(this.sampleWeight, nTrain, this.size)),
+      new ArrayData(take(this.x, 0, nTrain)!, take(this.y, 0, nTrain), take(this.sampleWeight, 0, nTrain), false),
+      new ArrayData(take(this.x, nTrain, this.size)!, take(this.y, nTrain, this.size), take(this.sampleWeight, nTrain, this.size), false),
     ];
   }
 
@@ -236,6 +244,7 @@ function dataSource(
   sampleWeight: TensorLike | undefined,
   batchSize: number,
   shuffle: boolean,
+  checkNaN = true,
 ): { steps: number | null; epoch: (seed: number) => AsyncIterable<TensorBatch> | Iterable<TensorBatch>; data?: ArrayData } {
   if (isDataset(x)) {
     return {
@@ -246,7 +255,7 @@ function dataSource(
         })(),
     };
   }
-  const data = new ArrayData(toTensors(x as DataLike, 'x')!, toTensors(y, 'y'), toTensors(sampleWeight, 'sampleWeight'));
+  const data = new ArrayData(toTensors(x as DataLike, 'x')!, toTensors(y, 'y'), toTensors(sampleWeight, 'sampleWeight'), checkNaN);
   return { steps: data.steps(batchSize), epoch: (seed) => data.batches(batchSize, shuffle, seed), data };
 }
 
@@ -571,7 +580,7 @@ export abstract class Trainer extends Layer {
     if (source.data) {
       let data = source.data;
       if (args.classWeight) sampleWeight = this.classWeightsToSampleWeights(data.y, args.classWeight);
-      if (sampleWeight !== undefined) made.push((data = new ArrayData(data.x, data.y, toTensors(sampleWeight as DataLike, 'sampleWeight'))));
+      if (sampleWeight !== undefined) made.push((data = new ArrayData(data.x, data.y, toTensors(sampleWeight as DataLike, 'sampleWeight'), false)));
       if (args.validationSplit) {
         const [train, val] = data.split(args.validationSplit);
         made.push(train, val);
@@ -677,7 +686,7 @@ export abstract class Trainer extends Layer {
   async predict(x: DataLike | Dataset, args: PredictArgs = {}): Promise<Tensor | Tensor[]> {
     const batchSize = args.batchSize ?? 32;
     const verbose = args.verbose === undefined || args.verbose === 'auto' ? 1 : args.verbose;
-    const source = dataSource(x, undefined, undefined, batchSize, false);
+    const source = dataSource(x, undefined, undefined, batchSize, false, false);
     const callbacks = standardCallbacks(args.callbacks ?? [], verbose, false);
     callbacks.setModel(this);
     callbacks.setParams({ epochs: 1, steps: args.steps ?? source.steps, verbose });

@@ -248,6 +248,27 @@ describe('bad data', () => {
     }
     expect(warnings.some((w) => /x of shape \(2, 2\) contains 1 NaN value/.test(w)), warnings.join('\n')).toBe(true);
   });
+
+  it('warns once per fit (validation split and sample weights included), and not from predict, whose NaN shows in its output', async () => {
+    const warnings: string[] = [];
+    const listener = (w: Error) => warnings.push(w.message);
+    process.on('warning', listener);
+    try {
+      const model = new keras.Sequential([keras.Input({ shape: [2] }), new layers.Dense(1, { kernelInitializer: 'ones' })]);
+      model.compile({ optimizer: 'sgd', loss: 'mse' });
+      const x = ops.convertToTensor([[1, NaN], [2, 3], [4, 5], [6, 7]], 'float32');
+      const out = (await model.predict(x, { verbose: 0 })) as keras.Tensor;
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => /NaN value/.test(w)), warnings.join('\n')).toHaveLength(0);
+      expect(Number.isNaN(out.dataSync()[0])).toBe(true);
+      expect(out.dataSync()[1]).toBe(5); // 2 + 3, a zero bias
+      await model.fit(x, ops.ones([4, 1]), { epochs: 1, verbose: 0, validationSplit: 0.5, sampleWeight: ops.ones([4]) });
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => /NaN value/.test(w)), warnings.join('\n')).toHaveLength(1);
+    } finally {
+      process.off('warning', listener);
+    }
+  });
 });
 
 describe('a CNN', () => {
