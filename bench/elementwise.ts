@@ -1,6 +1,6 @@
 /**
  * Memory-bound op speed (`npm run bench -- elementwise`): GB/s of bytes moved by
- * add, exp, tanh, sigmoid, erf, gelu (both forms), sum (all / last axis), softmax and layer normalization (fused,
+ * add, exp, tanh, sigmoid, erf, gelu (both forms), sum (all / last axis), a matrix-vector product, softmax and layer normalization (fused,
  * and the composite it replaced), normalization training steps, and the rest of the op surface (exact unary
  * ops, log/log1p/rsqrt/sin, broadcasting, comparisons, where, casts, fills, argmax, cumsum, transpose, slice,
  * silu, softplus and the other activation primitives: relu6, hardSigmoid, hardSilu, softsign, logSigmoid, selu,
@@ -129,6 +129,13 @@ const ALL_CASES: OpCase[] = [
   { name: 'sum (all)', bytes: N * F32, run: (x) => ops.sum(x) },
   { name: 'sum (axis -1)', bytes: (N + ROWS) * F32, run: (x) => ops.sum(x, -1) },
   { name: 'sum (axis 0)', bytes: (N + COLS) * F32, run: (x) => ops.sum(x, 0), note: 'leading axis: column accumulation, as bias gradients' },
+  {
+    name: 'matmul [1, 4096] x [4096, 4096]',
+    bytes: (N + 2 * COLS) * F32,
+    inputs: (_x, y) => [ops.slice(y, [0, 0], [1, COLS])],
+    run: (x, _y, [v]) => ops.matmul(v!, x),
+    note: 'a matrix-vector product (one inference row through a Dense layer): reads the matrix once',
+  },
   { name: 'softmax (axis -1)', bytes: 2 * N * F32, run: (x) => ops.softmax(x, -1), note: 'one fused pass per row (the softmax primitive)' },
   { name: 'layerNormalization (axis -1)', bytes: 2 * N * F32, run: (x) => ops.layerNormalization(x), note: 'one fused pass per row (the layerNorm primitive)' },
   { name: 'layerNorm composite', bytes: 2 * N * F32, run: (x) => layerNormComposite(x), note: 'moments, rsqrt, multiply, add: the formula before the primitive' },

@@ -48,7 +48,10 @@ Window make_window(int64_t n, const kernels::Shape& in_spatial, const kernels::S
   }
   for (int64_t kd = 0; kd < w.k[0]; ++kd) {
     for (int64_t kh = 0; kh < w.k[1]; ++kh) {
-      for (int64_t kw = 0; kw < w.k[2]; ++kw) w.offsets.push_back((kd * w.d[0] * w.in[1] + kh * w.d[1]) * w.in[2] + kw * w.d[2]);
+      for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+        w.offsets.push_back((kd * w.d[0] * w.in[1] + kh * w.d[1]) * w.in[2] + kw * w.d[2]);
+        w.out_offsets.push_back((kd * w.d[0] * w.out[1] + kh * w.d[1]) * w.out[2] + kw * w.d[2]);
+      }
     }
   }
   return w;
@@ -112,6 +115,17 @@ inline int64_t transposed_coord(int64_t i, int64_t k, int64_t s, int64_t d, int6
 // For input pixel (id, ih, iw) of one image: for every tap, the output pixel that
 // reads it through that tap, or -1 when none does (padding, or a stride skips it).
 int64_t window_taps_transposed_at(const Window& w, int64_t id, int64_t ih, int64_t iw, int64_t* out_pixel) {
+  // Stride 1 and every tap inside the output (most pixels): the first tap's pixel less
+  // w.out_offsets, as window_taps_at does for a window inside the input.
+  if (w.s[0] == 1 && w.s[1] == 1 && w.s[2] == 1) {
+    const int64_t od = id + w.p[0], oh = ih + w.p[1], ow = iw + w.p[2];
+    if (od < w.out[0] && od - (w.k[0] - 1) * w.d[0] >= 0 && oh < w.out[1] && oh - (w.k[1] - 1) * w.d[1] >= 0 &&
+        ow < w.out[2] && ow - (w.k[2] - 1) * w.d[2] >= 0) {
+      const int64_t first = (od * w.out[1] + oh) * w.out[2] + ow, taps = w.taps();
+      for (int64_t t = 0; t < taps; ++t) out_pixel[t] = first - w.out_offsets[size_t(t)];
+      return taps;
+    }
+  }
   int64_t valid = 0, t = 0;
   for (int64_t kd = 0; kd < w.k[0]; ++kd) {
     const int64_t od = transposed_coord(id, kd, w.s[0], w.d[0], w.p[0], w.out[0]);

@@ -20,6 +20,9 @@ struct Window {
   // Each tap's input pixel less the first tap's (tap order kd, kh, kw), for windows inside
   // the input (make_window fills it).
   std::vector<int64_t> offsets;
+  // The transposed sweep's (an input pixel's taps, stride 1): each tap's output pixel less
+  // the first tap's, subtracted (tap k reads output pixel i + p - k * d).
+  std::vector<int64_t> out_offsets;
   int64_t in_pixels() const { return in[0] * in[1] * in[2]; }
   int64_t out_pixels() const { return out[0] * out[1] * out[2]; }
   int64_t taps() const { return k[0] * k[1] * k[2]; }
