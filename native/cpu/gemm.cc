@@ -312,6 +312,9 @@ GemmBlocking gemm_blocking(int mr, int nr, int element_size) {
 
 namespace {
 
+// Rows of B a streaming band adds into C (gemm_rows).
+constexpr int64_t kGemmRowsBand = 16;
+
 // Fewer rows of A than the micro-kernel's MR and a row-major B: the rows kernels over
 // blocks of columns (the widest the ISA's registers hold) split over threads, each
 // block's rows of A in groups of kGemmRowsMax while its slice of B stays in cache. B
@@ -322,19 +325,28 @@ void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
                const C& c_of) {
   const int64_t width = int64_t(kernels.lanes) * kernels.vectors;
   const int64_t blocks = ceil_div(g.n, width), items = g.batch * blocks;
+  // A B past L2 comes from memory: walk it in bands of rows across a thread's whole range of
+  // columns (each row's part read in order), adding each band into C, rather than block by
+  // block down all k rows (a few lines a row, rows a stride apart: a 4096 x 4096 matrix-vector
+  // product read B at half the copy bandwidth).
+  const bool streams = double(g.k) * double(g.n) * double(sizeof(T)) > double(engine::cpu_info().l2_bytes);
+  const int64_t band = streams ? kGemmRowsBand : g.k;  // k > 0 here (gemm)
   auto run_items = [&](int64_t begin, int64_t end) {
-    for (int64_t item = begin; item < end; ++item) {
-      const int64_t batch = item / blocks, j0 = item % blocks * width;
-      const int64_t cols = std::min(width, g.n - j0);
-      const auto& by_rows = kernels.run;
-      const size_t nv = size_t(ceil_div(cols, kernels.lanes)) - 1;
-      const T* a = a_of(batch);
-      const T* b = b_of(batch) + j0;
-      T* c = c_of(batch) + j0;
-      for (int64_t i0 = 0; i0 < g.m; i0 += kGemmRowsMax) {
-        const int64_t rows = std::min<int64_t>(kGemmRowsMax, g.m - i0);
-        by_rows[size_t(rows - 1)][nv](g.k, a + i0 * g.a_row_stride, g.a_row_stride, g.a_col_stride, b, g.b_row_stride,
-                                      c + i0 * g.c_row_stride, g.c_row_stride, cols, g.alpha, g.beta);
+    for (int64_t p0 = 0; p0 < g.k; p0 += band) {
+      const int64_t kc = std::min(band, g.k - p0);
+      const T beta = p0 == 0 ? g.beta : T(1);
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t batch = item / blocks, j0 = item % blocks * width;
+        const int64_t cols = std::min(width, g.n - j0);
+        const size_t nv = size_t(ceil_div(cols, kernels.lanes)) - 1;
+        const T* a = a_of(batch) + p0 * g.a_col_stride;
+        const T* b = b_of(batch) + p0 * g.b_row_stride + j0;
+        T* c = c_of(batch) + j0;
+        for (int64_t i0 = 0; i0 < g.m; i0 += kGemmRowsMax) {
+          const int64_t rows = std::min<int64_t>(kGemmRowsMax, g.m - i0);
+          kernels.run[size_t(rows - 1)][nv](kc, a + i0 * g.a_row_stride, g.a_row_stride, g.a_col_stride, b, g.b_row_stride,
+                                            c + i0 * g.c_row_stride, g.c_row_stride, cols, g.alpha, beta);
+        }
       }
     }
   };
@@ -342,7 +354,8 @@ void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
   if (threads <= 1) {
     run_items(0, items);
   } else {
-    engine::thread_pool().parallel_for(items, 1, run_items, threads);
+    // One contiguous range of column blocks a thread, so its bands are long runs of each row.
+    engine::thread_pool().parallel_for(items, ceil_div(items, threads), run_items, threads);
   }
 }
 
