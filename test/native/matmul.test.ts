@@ -77,6 +77,7 @@ const shapes: Case[] = [
   { a: [13, 25], b: [25, 70] },
   { a: [3, 2, 50], b: [50, 19] },
   { a: [2, 1, 30], b: [2, 30, 40] },
+  { a: [30, 3], b: [30, 20], transposeA: true }, // A read in place through its column stride
 ];
 
 describe.each(isas)('matmul on the %s path', (isa) => {
