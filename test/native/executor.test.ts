@@ -417,6 +417,30 @@ describe('native graph executor', () => {
     for (const t of [g, m, w, s]) t.dispose();
   });
 
+  it('computes a repeated subexpression once (equal small constants, then equal nodes), keeping -0 and 0 apart', () => {
+    const graph = keras.trace(
+      (x: Tensor) => {
+        // Two traces of the same expression: their constants 2 are equal, so both exps are one.
+        const a = ops.exp(ops.multiply(x, 2));
+        const b = ops.exp(ops.multiply(x, 2));
+        // -0 and 0 are different constants: x + -0 keeps a -0 that x + 0 turns into +0.
+        return [ops.add(a, b), ops.add(x, 0), ops.add(x, -0)];
+      },
+      [{ shape: [4] }],
+    );
+    const exe = native(cpu.compile(graph));
+    const x = tensorOf([-0, 1, -1, 0.5], [4]);
+    const [sum, plus0, plusNeg0] = exe.runSync([x]);
+    const ops_ = exe.plan()!.groups.flatMap((g) => g.ops);
+    expect(ops_.filter((o) => o === 'exp'), ops_.join(' ')).toHaveLength(1);
+    const xs = [-0, 1, -1, 0.5];
+    expect(Array.from(sum.dataSync())).toEqual(Array.from(new Float32Array(xs.map((v) => 2 * Math.fround(Math.exp(2 * v))))));
+    expect(Object.is(plus0.dataSync()[0], 0)).toBe(true);
+    expect(Object.is(plusNeg0.dataSync()[0], -0)).toBe(true);
+    for (const t of [x, sum, plus0, plusNeg0]) t.dispose();
+    exe.dispose();
+  });
+
   it('compiles one executable per batch size', () => {
     const w = new keras.Variable(tensorOf([1, -1, 2, 0.5], [2, 2]), { name: 'exec_w' });
     const graph = keras.trace((x: Tensor) => [ops.reshape(ops.matmul(x, w.value), [-1])], [{ shape: [null, 2] }]);

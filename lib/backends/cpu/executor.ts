@@ -321,10 +321,25 @@ export class NativeGraphExecutable implements Executable {
     const plan: NativePlan = { slots, steps: [], feeds: [], constants: [], variables: [], outputs: [], updates: [] };
     const variableIndex = new Map<Variable, number>(this.variables.map((v, i) => [v, i]));
     const variableSlots: number[] = new Array(this.variables.length).fill(-1);
+    // Common subexpressions: a small constant equal to an earlier one, and then a node with the
+    // op, attrs and input slots of an earlier one, take the earlier slots (every weight's Adam
+    // update computed the same step-size scalars from the same iteration count).
+    const seen = new Map<string, number[]>();
+    const reuse = (t: Tensor, key: string): boolean => {
+      const earlier = seen.get(key);
+      if (!earlier) return false;
+      slotOf.set(t, earlier[0]!);
+      concrete.set(t, slots[earlier[0]!]!.shape);
+      return true;
+    };
     for (const [t, p] of this.graph.placeholders) {
       if (p.kind === 'input') plan.feeds[p.index] = addSlot(t, [...feeds[p.index].shape]);
-      else if (p.kind === 'constant') plan.constants.push({ slot: addSlot(t, [...p.value.shape]), tensor: this.host.nativeOf(p.value) });
-      else variableSlots[variableIndex.get(p.variable)!] = addSlot(t, [...p.variable.shape]);
+      else if (p.kind === 'constant') {
+        const key = p.value.size <= 16 ? `constant|${p.value.dtype}|${p.value.shape.join(',')}|${valuesKey(p.value.values())}` : '';
+        if (key && reuse(t, key)) continue;
+        plan.constants.push({ slot: addSlot(t, [...p.value.shape]), tensor: this.host.nativeOf(p.value) });
+        if (key) seen.set(key, [slotOf.get(t)!]);
+      } else variableSlots[variableIndex.get(p.variable)!] = addSlot(t, [...p.variable.shape]);
     }
     this.graph.inputs.forEach((t, i) => {
       // An input the graph never reads still takes a feed.
@@ -344,6 +359,15 @@ export class NativeGraphExecutable implements Executable {
         if (s === undefined) throw new KerasError(`graph: ${node.op.name} reads a value that was never produced`);
         return s;
       });
+      const key = `${node.op.name}|${attrsKey(node.attrs)}|${ins.join(',')}`;
+      const earlier = seen.get(key);
+      if (earlier) {
+        node.outputs.forEach((o, k) => {
+          slotOf.set(o, earlier[k]!);
+          concrete.set(o, slots[earlier[k]!]!.shape);
+        });
+        continue;
+      }
       const specs: TensorSpec[] = node.inputs.map((t) => ({ shape: concrete.get(t)!, dtype: t.dtype }));
       const outs = node.op.infer(specs, node.attrs);
       const outSlots = node.outputs.map((o, k) => {
@@ -352,6 +376,7 @@ export class NativeGraphExecutable implements Executable {
         return addSlot(o, shape as number[]);
       });
       plan.steps.push({ op: node.op.name, inputs: ins, outputs: outSlots, attrs: this.host.attrs(node.attrs) });
+      seen.set(key, outSlots);
     }
     plan.outputs = this.graph.outputs.map((t) => {
       const s = slotOf.get(t);
@@ -361,6 +386,15 @@ export class NativeGraphExecutable implements Executable {
     plan.updates = this.graph.updates.map((u) => ({ variable: variableIndex.get(u.variable)!, slot: slotOf.get(u.value)! }));
     return plan;
   }
+}
+
+/** A key that tells apart every number an attr or a constant can hold (JSON alone folds -0 into 0 and NaN into null). */
+function valuesKey(values: ArrayLike<number>): string {
+  return Array.from(values, (v) => (Object.is(v, -0) ? '-0' : String(v))).join(',');
+}
+
+function attrsKey(attrs: Record<string, unknown>): string {
+  return JSON.stringify(attrs, (_k, v: unknown) => (typeof v === 'number' && (Object.is(v, -0) || !Number.isFinite(v)) ? `#${Object.is(v, -0) ? '-0' : v}` : v));
 }
 
 /**
