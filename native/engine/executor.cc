@@ -489,11 +489,12 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
     return allowed && values[size_t(in_place_input)].buffer ? &values[size_t(in_place_input)] : nullptr;
   };
   const Tensor* reuse = reusable(group.in_place_input);
-  auto output_tensor = [&](int s, const Tensor* reuse) {
+  // Slot s's output tensor: the input buffer `into` when given, else a new one.
+  auto output_tensor = [&](int s, const Tensor* into) {
     const PlanSlot& slot = spec_.slots[size_t(s)];
     Tensor t;
-    if (reuse) {
-      t = *reuse;
+    if (into) {
+      t = *into;
       t.shape = slot.shape;
       t.strides = contiguous_strides(slot.shape);
       ++stats.in_place;
