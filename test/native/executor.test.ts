@@ -170,6 +170,29 @@ describe('native graph executor', () => {
     expect(losses[0][2]).toBeLessThan(losses[0][0]);
   });
 
+  it('predicts through one compiled native graph with the eager forward\'s values (inference-mode BatchNorm and Dropout)', async () => {
+    keras.utils.setRandomSeed(11);
+    const model = new keras.Sequential([
+      keras.Input({ shape: [6, 6, 2] }),
+      new keras.layers.Conv2D(3, 3, { activation: 'relu', padding: 'same' }),
+      new keras.layers.BatchNormalization(),
+      new keras.layers.Flatten(),
+      new keras.layers.Dropout(0.5),
+      new keras.layers.Dense(4, { activation: 'softmax' }),
+    ]);
+    const x = rand([10, 6, 6, 2], 91);
+    const eager = keras.tidy(() => model.apply(x, { training: false }) as Tensor);
+    const spy = vi.spyOn(cpu, 'compile');
+    const predicted = (await model.predict(x, { verbose: 0, batchSize: 4 })) as Tensor; // batches of 4, 4 and 2
+    const onBatch = model.predictOnBatch(x) as Tensor;
+    const executors = spy.mock.results.map((r) => (r.value as { executor?: string }).executor);
+    spy.mockRestore();
+    expect(executors).toEqual(['native']); // one graph, every batch size
+    expect(Array.from(predicted.dataSync())).toEqual(Array.from(eager.dataSync()));
+    expect(Array.from(onBatch.dataSync())).toEqual(Array.from(eager.dataSync()));
+    for (const t of [x, eager, predicted, onBatch]) t.dispose();
+  });
+
   it('fuses a chain of elementwise ops into one pass and matches the unfused result', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       // 5000 elements: several tiles, the last one partial.
