@@ -506,8 +506,10 @@ export abstract class Trainer extends Layer {
     return this.readOutputs(prepared.compiled, await prepared.compiled.exe.run(this.flatBatch(batch)));
   }
 
-  private prepareStep(kind: 'train' | 'test', batch: TensorBatch): { step: (b: TensorBatch) => Record<string, Tensor>; compiled: CompiledStep | null } {
-    const step = (b: TensorBatch) => (kind === 'train' ? this.trainStep(b) : this.testStep(b));
+  private prepareStep(kind: 'train' | 'test' | 'predict', batch: TensorBatch): { step: (b: TensorBatch) => Record<string, Tensor>; compiled: CompiledStep | null } {
+    // A predict step's outputs keyed by position, as a graph's outputs are.
+    const step = (b: TensorBatch) =>
+      kind === 'train' ? this.trainStep(b) : kind === 'test' ? this.testStep(b) : Object.fromEntries(this.predictStep(b).map((t, i) => [String(i), t]));
     if (!this.built) this.buildFromBatch(batch);
     // build() returns at once once built; testing first skips the per-step walk of the layers for trainableWeights.
     if (kind === 'train' && !this.optimizer!.built) tidy(() => this.optimizer!.build(this.trainableWeights));
@@ -569,8 +571,7 @@ export abstract class Trainer extends Layer {
    * chains fused.
    */
   private predictBatch(batch: TensorBatch): Tensor[] {
-    if (!this.built) this.buildFromBatch(batch);
-    const compiled = this.jit === false ? null : this.compiledFor('predict', batch, (b) => Object.fromEntries(this.predictStep(b).map((t, i) => [String(i), t])));
+    const { compiled } = this.prepareStep('predict', batch);
     if (!compiled) return tidy(() => this.predictStep(batch));
     return compiled.exe.runSync(this.flatBatch(batch));
   }

@@ -281,22 +281,31 @@ void row_add(typename V::T* y, const typename V::T* x, int64_t n) {
   for (; i < n; ++i) y[i] += x[i];
 }
 
-// The max over a window's rows, by the js kernel's rule: a later tap replaces the
-// best when greater, or NaN over a number; ties keep the earlier one. count >= 1.
+// The js kernel's max rule: a later tap replaces the best when greater, or NaN over a
+// number; ties keep the earlier one.
+template <class T>
+inline bool replaces_max(T v, T best) {
+  return v > best || (v != v && best == best);
+}
+
+// Channels [c, c + W) of the max over rows[t < count] by that rule (V::pick_max).
+template <class V>
+inline typename V::Reg max_over_rows(const typename V::T* const* rows, int64_t count, int64_t c) {
+  auto best = V::loadu(rows[0] + c);
+  for (int64_t t = 1; t < count; ++t) best = V::pick_max(V::loadu(rows[t] + c), best);
+  return best;
+}
+
+// The max over a window's rows (count >= 1).
 template <class V>
 void window_max(typename V::T* y, const typename V::T* const* rows, int64_t count, int64_t n) {
   constexpr int W = V::kWidth;
   int64_t c = 0;
-  for (; c + W <= n; c += W) {
-    auto best = V::loadu(rows[0] + c);
-    for (int64_t t = 1; t < count; ++t) best = V::pick_max(V::loadu(rows[t] + c), best);
-    V::storeu(y + c, best);
-  }
+  for (; c + W <= n; c += W) V::storeu(y + c, max_over_rows<V>(rows, count, c));
   for (; c < n; ++c) {
     auto best = rows[0][c];
     for (int64_t t = 1; t < count; ++t) {
-      const auto v = rows[t][c];
-      if (v > best || (v != v && best == best)) best = v;
+      if (replaces_max(rows[t][c], best)) best = rows[t][c];
     }
     y[c] = best;
   }
@@ -312,8 +321,7 @@ void window_max_grad(typename V::T* const* dx_rows, const typename V::T* const* 
   constexpr int W = V::kWidth;
   int64_t c = 0;
   for (; c + W <= n; c += W) {
-    auto best = V::loadu(x_rows[0] + c);
-    for (int64_t t = 1; t < count; ++t) best = V::pick_max(V::loadu(x_rows[t] + c), best);
+    const auto best = max_over_rows<V>(x_rows, count, c);
     auto rest = V::loadu(dy + c);
     const auto none = V::zero();
     for (int64_t t = 0; t < count; ++t) {
@@ -325,8 +333,7 @@ void window_max_grad(typename V::T* const* dx_rows, const typename V::T* const* 
   for (; c < n; ++c) {
     int64_t arg = 0;
     for (int64_t t = 1; t < count; ++t) {
-      const auto v = x_rows[t][c], b = x_rows[arg][c];
-      if (v > b || (v != v && b == b)) arg = t;
+      if (replaces_max(x_rows[t][c], x_rows[arg][c])) arg = t;
     }
     dx_rows[arg][c] += dy[c];
   }

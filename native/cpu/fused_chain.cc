@@ -5,9 +5,6 @@
 // store writes its tile there instead of to scratch, and later members read it
 // from there.
 #include <algorithm>
-#include <cstdlib>
-#include <memory>
-#include <new>
 #include <vector>
 
 #include "../engine/cpu_info.h"
@@ -15,6 +12,7 @@
 #include "cpu_kernels.h"
 #include "isa.h"
 #include "loop_nest.h"
+#include "workspace.h"
 
 namespace keras::cpu {
 namespace {
@@ -25,27 +23,10 @@ constexpr int64_t kTileBytes = 8192;
 // Tiles per work item of the thread pool (about 64 KiB of each operand).
 constexpr int64_t kTilesPerItem = 8;
 
-// This thread's tiles for a chain's intermediates, `bytes` at least: kept from call to call
-// and never cleared (each member writes its tile before the next reads it). A fresh zeroed
-// vector per work item, 8 KiB a member, was a fifth of a small model's train step
-// (memset, and malloc's slow path for blocks past its caches).
-char* tile_scratch(size_t bytes) {
-  struct Free {
-    void operator()(void* p) const { std::free(p); }
-  };
-  thread_local std::unique_ptr<void, Free> buffer;
-  thread_local size_t capacity = 0;
-  const size_t need = bytes + 64;  // a line of slack past the last tile, as the vector had
-  if (capacity < need) {
-    capacity = (need + 4095) / 4096 * 4096;
-    buffer.reset(std::aligned_alloc(64, capacity));
-    if (!buffer) {
-      capacity = 0;
-      throw std::bad_alloc();
-    }
-  }
-  return static_cast<char*>(buffer.get());
-}
+// This thread's tiles for a chain's intermediates, never cleared (each member writes its
+// tile before the next reads it). A fresh zeroed vector per work item, 8 KiB a member, was
+// a fifth of a small model's train step (memset, and malloc's slow path).
+thread_local Workspace t_tiles;
 
 void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kernels::TensorView& out) {
   const ElementwiseTable& table = *active_kernels().elementwise;
@@ -74,7 +55,8 @@ void run_fused_chain(const std::vector<kernels::FusedMember>& chain, const kerne
   const bool stream = engine::past_last_level_cache(n * esize);
   engine::thread_pool().parallel_for(tiles, kTilesPerItem, [&](int64_t begin, int64_t end) {
     // One tile per member (the final one writes to the output instead).
-    char* temps = tile_scratch(size_t(int64_t(chain.size()) * tile * esize));
+    // A line of slack past the last tile, as the vector had.
+    char* temps = static_cast<char*>(t_tiles.get(size_t(int64_t(chain.size()) * tile * esize) + 64));
     auto tile_of = [&](size_t i, int64_t start) -> char* {
       char* store = static_cast<char*>(chain[i].store);
       return store ? store + start * esize : temps + int64_t(i) * tile * esize;

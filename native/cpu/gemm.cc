@@ -5,14 +5,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
-#include <new>
 #include <thread>
 
 #include "../engine/allocator.h"
 #include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "isa.h"
+#include "workspace.h"
 
 namespace keras::cpu {
 namespace {
@@ -21,28 +20,7 @@ int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / mult
 int64_t round_down_at_least(int64_t x, int64_t multiple) { return std::max(multiple, x / multiple * multiple); }
 int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
-// Per-thread packing space, kept between calls so steady-state GEMMs never allocate.
-class Workspace {
- public:
-  void* get(size_t bytes) {
-    if (bytes > capacity_) {
-      data_.reset();
-      capacity_ = 0;
-      data_.reset(static_cast<char*>(std::aligned_alloc(64, size_t(round_up(int64_t(bytes), 64)))));
-      if (!data_) throw std::bad_alloc();
-      capacity_ = bytes;
-    }
-    return data_.get();
-  }
-
- private:
-  struct Free {
-    void operator()(char* p) const { std::free(p); }
-  };
-  std::unique_ptr<char, Free> data_;
-  size_t capacity_ = 0;
-};
-
+// Per-thread packing space.
 thread_local Workspace t_workspace;
 
 // Elements of packing space, rounded to whole cache lines so regions stay aligned.

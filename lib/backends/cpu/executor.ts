@@ -325,18 +325,19 @@ export class NativeGraphExecutable implements Executable {
     // op, attrs and input slots of an earlier one, take the earlier slots (every weight's Adam
     // update computed the same step-size scalars from the same iteration count).
     const seen = new Map<string, number[]>();
-    const reuse = (t: Tensor, key: string): boolean => {
-      const earlier = seen.get(key);
-      if (!earlier) return false;
-      slotOf.set(t, earlier[0]!);
-      concrete.set(t, slots[earlier[0]!]!.shape);
-      return true;
+    const alias = (t: Tensor, slot: number) => {
+      slotOf.set(t, slot);
+      concrete.set(t, slots[slot]!.shape);
     };
     for (const [t, p] of this.graph.placeholders) {
       if (p.kind === 'input') plan.feeds[p.index] = addSlot(t, [...feeds[p.index].shape]);
       else if (p.kind === 'constant') {
-        const key = p.value.size <= 16 ? `constant|${p.value.dtype}|${p.value.shape.join(',')}|${valuesKey(p.value.values())}` : '';
-        if (key && reuse(t, key)) continue;
+        const key = p.value.size <= 16 ? `constant|${p.value.dtype}|${p.value.shape.join(',')}|${numbersKey(Array.from(p.value.values()))}` : '';
+        const earlier = key ? seen.get(key) : undefined;
+        if (earlier) {
+          alias(t, earlier[0]!);
+          continue;
+        }
         plan.constants.push({ slot: addSlot(t, [...p.value.shape]), tensor: this.host.nativeOf(p.value) });
         if (key) seen.set(key, [slotOf.get(t)!]);
       } else variableSlots[variableIndex.get(p.variable)!] = addSlot(t, [...p.variable.shape]);
@@ -359,13 +360,10 @@ export class NativeGraphExecutable implements Executable {
         if (s === undefined) throw new KerasError(`graph: ${node.op.name} reads a value that was never produced`);
         return s;
       });
-      const key = `${node.op.name}|${attrsKey(node.attrs)}|${ins.join(',')}`;
+      const key = `${node.op.name}|${numbersKey(node.attrs)}|${ins.join(',')}`;
       const earlier = seen.get(key);
       if (earlier) {
-        node.outputs.forEach((o, k) => {
-          slotOf.set(o, earlier[k]!);
-          concrete.set(o, slots[earlier[k]!]!.shape);
-        });
+        node.outputs.forEach((o, k) => alias(o, earlier[k]!));
         continue;
       }
       const specs: TensorSpec[] = node.inputs.map((t) => ({ shape: concrete.get(t)!, dtype: t.dtype }));
@@ -388,13 +386,9 @@ export class NativeGraphExecutable implements Executable {
   }
 }
 
-/** A key that tells apart every number an attr or a constant can hold (JSON alone folds -0 into 0 and NaN into null). */
-function valuesKey(values: ArrayLike<number>): string {
-  return Array.from(values, (v) => (Object.is(v, -0) ? '-0' : String(v))).join(',');
-}
-
-function attrsKey(attrs: Record<string, unknown>): string {
-  return JSON.stringify(attrs, (_k, v: unknown) => (typeof v === 'number' && (Object.is(v, -0) || !Number.isFinite(v)) ? `#${Object.is(v, -0) ? '-0' : v}` : v));
+/** JSON of attrs or constant values that tells apart every number they can hold (JSON alone folds -0 into 0 and NaN, ±Infinity into null). */
+function numbersKey(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'number' && (Object.is(v, -0) || !Number.isFinite(v)) ? `#${Object.is(v, -0) ? '-0' : v}` : v));
 }
 
 /**
