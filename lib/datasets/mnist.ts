@@ -138,11 +138,12 @@ export function loadBundled(): MnistData {
     if (!Array.isArray(raw) || raw.length % 784 !== 0) {
       throw new ValueError(`${file}: expected { data: [...] } with a multiple of 784 values.`);
     }
+    // Values are k/255 rounded to 3 decimals; rounding recovers k exactly. One plain loop
+    // (Uint8Array.from with a map function over slices took 0.5 s of the main job's load).
+    const pixels = new Uint8Array(raw.length);
+    for (let i = 0; i < raw.length; i++) pixels[i] = Math.round(raw[i]! * 255);
     const images: Uint8Array[] = [];
-    for (let s = 0; s < raw.length; s += 784) {
-      // Values are k/255 rounded to 3 decimals; rounding recovers k exactly.
-      images.push(Uint8Array.from(raw.slice(s, s + 784), (v) => Math.round(v * 255)));
-    }
+    for (let s = 0; s < raw.length; s += 784) images.push(pixels.subarray(s, s + 784));
     perDigit.push(images);
   }
   const train = perDigit.map((imgs) => imgs.slice(0, Math.round(imgs.length * BUNDLED_TRAIN_FRACTION)));
