@@ -311,13 +311,16 @@ void window_max(typename V::T* y, const typename V::T* const* rows, int64_t coun
   }
 }
 
-// Adds dy to the dx row of the tap that window_max picks for each channel: the
+// Gives dy to the dx row of the tap that window_max picks for each channel: the
 // first tap equal to the max, or the first NaN when the max is NaN (it is NaN
 // exactly when some tap is). The best and the gradient still to place stay in
-// registers, so the taps are read once and no tap index is stored.
+// registers, so the taps are read once and no tap index is stored. `accumulate`:
+// added to dx (windows that overlap); else every tap's dx row is written, dy or 0 (windows
+// that share no pixel: dx needs no zeroing first, and is not read).
 template <class V>
 void window_max_grad(typename V::T* const* dx_rows, const typename V::T* const* x_rows, int64_t count,
-                     const typename V::T* dy, int64_t n) {
+                     const typename V::T* dy, int64_t n, bool accumulate) {
+  using T = typename V::T;
   constexpr int W = V::kWidth;
   int64_t c = 0;
   for (; c + W <= n; c += W) {
@@ -326,7 +329,8 @@ void window_max_grad(typename V::T* const* dx_rows, const typename V::T* const* 
     const auto none = V::zero();
     for (int64_t t = 0; t < count; ++t) {
       const auto x = V::loadu(x_rows[t] + c);
-      V::storeu(dx_rows[t] + c, V::add(V::loadu(dx_rows[t] + c), V::select_equal_or_nan(x, best, rest, none)));
+      const auto mine = V::select_equal_or_nan(x, best, rest, none);
+      V::storeu(dx_rows[t] + c, accumulate ? V::add(V::loadu(dx_rows[t] + c), mine) : mine);
       rest = V::select_equal_or_nan(x, best, none, rest);
     }
   }
@@ -334,6 +338,9 @@ void window_max_grad(typename V::T* const* dx_rows, const typename V::T* const* 
     int64_t arg = 0;
     for (int64_t t = 1; t < count; ++t) {
       if (replaces_max(x_rows[t][c], x_rows[arg][c])) arg = t;
+    }
+    if (!accumulate) {
+      for (int64_t t = 0; t < count; ++t) dx_rows[t][c] = T(0);
     }
     dx_rows[arg][c] += dy[c];
   }

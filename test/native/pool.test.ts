@@ -121,15 +121,21 @@ describe.each(isas)('pooling on the %s path', (isa) => {
     compare('maxPool', [{ shape: [1, 6, 4], values }], attrs, 'float32', 0, 'NaN maxPool');
     compare('maxPoolGrad', [{ shape: [1, 6, 4], values }, { shape: [1, 3, 4], values: randomArray(12, 5) }], attrs, 'float32', 1e-6, 'NaN maxPoolGrad');
     // The same over whole vectors of channels (40 = two AVX-512 vectors and a tail), in
-    // overlapping windows: NaN, signed zeros and infinities drawn often enough that windows
+    // overlapping windows (gradients added) and in windows that share no pixel (stored, the
+    // last pixel in none): NaN, signed zeros and infinities drawn often enough that windows
     // hold several NaNs or tied maxima.
     const special = [NaN, -0, 0, 1, Infinity, -Infinity, 2];
     const wide = randomArray(7 * 40, 11).map((v) => special[Math.floor((v + 1) * 3.5) % special.length]!);
-    const overlapping = { poolSize: [3], strides: [1], padding: [[1, 0]] as Pair[] };
-    for (const dtype of ['float32', 'float64'] as const) {
-      compare('maxPool', [{ shape: [1, 7, 40], values: wide }], overlapping, dtype, 0, `NaN maxPool, 40 ${dtype} channels`);
-      const dy = { shape: [1, 6, 40], values: randomArray(6 * 40, 12) };
-      compare('maxPoolGrad', [{ shape: [1, 7, 40], values: wide }, dy], overlapping, dtype, 1e-6, `NaN maxPoolGrad, 40 ${dtype} channels`);
+    const windows = [
+      { label: 'overlapping', attrs: { poolSize: [3], strides: [1], padding: [[1, 0]] as Pair[] }, out: 6 },
+      { label: 'disjoint', attrs: { poolSize: [2], strides: [2], padding: [[0, 0]] as Pair[] }, out: 3 },
+    ];
+    for (const { label, attrs: a, out } of windows) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        compare('maxPool', [{ shape: [1, 7, 40], values: wide }], a, dtype, 0, `NaN maxPool, ${label}, 40 ${dtype} channels`);
+        const dy = { shape: [1, out, 40], values: randomArray(out * 40, 12) };
+        compare('maxPoolGrad', [{ shape: [1, 7, 40], values: wide }, dy], a, dtype, 1e-6, `NaN maxPoolGrad, ${label}, 40 ${dtype} channels`);
+      }
     }
   });
 });
