@@ -67,6 +67,18 @@ void macro_kernel(const Problem<T>& p, int64_t mc, int64_t nc, int64_t kc, const
         p.kernel.run(kc, a_panel, b_panel, b_step, c_tile, p.rsc, p.alpha, beta);
         continue;
       }
+      if (rows < mr && cols <= int64_t(p.kernel.rows.lanes) * p.kernel.rows.vectors) {
+        // The last rows of A, fewer than MR: the rows kernels over the same panels (A's
+        // element (i, p) at a_panel[p * mr + i]), no FMA spent on the padding rows and
+        // nothing merged. A batch-32 RNN's 32 x 128 x 128 products: 14 + 14 + 4 rows.
+        const size_t nv = size_t(ceil_div(cols, int64_t(p.kernel.rows.lanes))) - 1;
+        for (int64_t i0 = 0; i0 < rows; i0 += kGemmRowsMax) {
+          const int64_t r = std::min<int64_t>(kGemmRowsMax, rows - i0);
+          p.kernel.rows.run[size_t(r - 1)][nv](kc, a_panel + i0, 1, mr, b_panel, b_step, c_tile + i0 * p.rsc, p.rsc,
+                                               cols, p.alpha, beta);
+        }
+        continue;
+      }
       // Edge tile: compute the full register tile aside, merge the valid part.
       p.kernel.run(kc, a_panel, b_panel, b_step, edge, nr, T(1), T(0));
       for (int64_t i = 0; i < rows; ++i) {

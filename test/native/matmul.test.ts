@@ -78,6 +78,9 @@ const shapes: Case[] = [
   { a: [3, 2, 50], b: [50, 19] },
   { a: [2, 1, 30], b: [2, 30, 40] },
   { a: [30, 3], b: [30, 20], transposeA: true }, // A read in place through its column stride
+  // Whole register tiles then a few rows (the last tile through the rows kernels, from the
+  // packed A panel): every tail of 14-row (avx512) and 6-row tiles, whole and ragged panels.
+  ...[15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 32].map((m): Case => ({ a: [m, 23], b: [23, m % 2 ? 70 : 64] })),
 ];
 
 describe.each(isas)('matmul on the %s path', (isa) => {
