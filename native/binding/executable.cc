@@ -250,6 +250,7 @@ class NativeExecutable : public Napi::ObjectWrap<NativeExecutable> {
       Napi::Array stores = Napi::Array::New(env, g.stores.size());
       for (size_t i = 0; i < g.stores.size(); ++i) stores.Set(uint32_t(i), g.steps[size_t(g.stores[i].member)]);
       group.Set("stores", stores);
+      group.Set("concurrentWithNext", g.concurrent_with_next);
       groups.Set(groups.Length(), group);
     }
     out.Set("groups", groups);

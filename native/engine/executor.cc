@@ -10,6 +10,7 @@
 // Fused chains call the active ISA's elementwise row functions directly (the
 // same ones the single-op kernels use, so a fused result is bit-identical).
 #include "../kernels/elementwise_ops.h"
+#include "thread_pool.h"
 
 namespace keras::engine {
 namespace {
@@ -17,6 +18,21 @@ namespace {
 using kernels::OpError;
 
 constexpr int kResult = INT_MAX;  // last use of outputs and update values: never dropped
+
+// Light groups (plan_concurrency): bytes written and read at most, and how far ahead a
+// partner is looked for.
+constexpr int64_t kLightOutputBytes = 64 * 1024;
+constexpr int64_t kLightInputBytes = 256 * 1024;
+constexpr int64_t kLightMatmulBytes = 512 * 1024;
+constexpr size_t kPairWindow = 16;
+// A pair pays a hand-over to the other thread and a wait for it (about a microsecond when it
+// is polling): only groups of more work than that pair. Work is guessed from the bytes and
+// flops of one thread's kernel on small operands.
+constexpr double kLightFlopsPerNs = 50;
+constexpr double kLightBytesPerNs = 16;
+constexpr double kMinPairNs = 1000;
+// The most work one group of a pair may have over the other's.
+constexpr double kPairImbalance = 4;
 
 enum SlotKind : uint8_t { kIntermediate = 0, kFeed = 1, kConstant = 2, kVariable = 3 };
 
@@ -57,6 +73,7 @@ std::string describe(DType dtype, const Shape& shape) { return std::string(dtype
 GraphExecutable::GraphExecutable(PlanSpec spec) : spec_(std::move(spec)) {
   validate();
   plan_fusion();
+  plan_concurrency();
   plan_liveness();
 }
 
@@ -305,26 +322,118 @@ void GraphExecutable::plan_fusion() {
   }
 }
 
+std::vector<int> GraphExecutable::group_inputs(size_t g) const {
+  std::vector<int> ins;
+  std::set<int> inside;
+  for (int i : groups_[g].steps) {
+    for (int s : spec_.steps[size_t(i)].inputs) {
+      if (!inside.count(s) && std::find(ins.begin(), ins.end(), s) == ins.end()) ins.push_back(s);
+    }
+    for (int s : spec_.steps[size_t(i)].outputs) inside.insert(s);
+  }
+  return ins;
+}
+
+double GraphExecutable::light_work(size_t g) const {
+  const PlanGroup& group = groups_[g];
+  if (group.kind == PlanGroup::Kind::View) return 0;  // no work to overlap
+  auto bytes = [&](int s) { return shape_numel(spec_.slots[size_t(s)].shape) * int64_t(dtype_size(spec_.slots[size_t(s)].dtype)); };
+  const PlanStep& last = spec_.steps[size_t(group.steps.back())];
+  int64_t in = 0, out = 0;
+  for (int s : last.outputs) out += bytes(s);
+  for (int s : group_inputs(g)) {
+    // A gather reads only the rows it takes.
+    in += last.op == "gather" && s == last.inputs[0] ? out : bytes(s);
+  }
+  if (last.op == "matmul") {
+    // gemm takes a second thread from 2 MFLOP (or 512 KiB of a row-major B for a few rows).
+    const Shape& a = spec_.slots[size_t(last.inputs[0])].shape;
+    const bool ta = last.attrs.get_bool("matmul", "transposeA", false) && a.size() >= 2;
+    const int64_t k = a.empty() ? 1 : ta ? a[a.size() - 2] : a.back();
+    const double flops = 2.0 * double(shape_numel(spec_.slots[size_t(last.outputs[0])].shape)) * double(k);
+    return flops < 2e6 && in + out <= kLightMatmulBytes ? flops / kLightFlopsPerNs : 0;
+  }
+  // Elementwise kernels and fused chains split from 16K elements of output, reductions from
+  // 64K of input.
+  return out <= kLightOutputBytes && in <= kLightInputBytes ? double(in + out) / kLightBytesPerNs : 0;
+}
+
+// Light groups in pairs that run at once. Walking the schedule, a light group takes as its
+// partner a later light group, within kPairWindow, whose inputs are all computed by groups
+// already placed before it: that one moves up to run beside it. The partner is the one of
+// the most similar work (the pair takes as long as the longer), within kPairImbalance, a
+// same op counting as twice as close: an RNN timestep's products pair with each other, not
+// with a gate's few microseconds.
+// Moving a group up changes no value (each slot has one writer, and the later ones read
+// only what is placed before); plan_liveness then plans buffers over the new order, and
+// paired groups write no input in place (the other may still read it).
+void GraphExecutable::plan_concurrency() {
+  const size_t count = groups_.size();
+  std::vector<int> producer(spec_.slots.size(), -1);
+  std::vector<std::vector<int>> inputs(count);
+  std::vector<double> work(count);
+  for (size_t g = 0; g < count; ++g) {
+    for (int i : groups_[g].steps) {
+      for (int s : spec_.steps[size_t(i)].outputs) producer[size_t(s)] = int(g);
+    }
+    inputs[g] = group_inputs(g);
+    work[g] = light_work(g);
+  }
+  auto is_light = [&](size_t g) { return work[g] >= kMinPairNs; };
+  std::vector<uint8_t> placed(count, 0);
+  std::vector<size_t> order;
+  std::vector<uint8_t> pair_start;
+  order.reserve(count);
+  for (size_t p = 0; p < count; ++p) {
+    if (placed[p]) continue;
+    placed[p] = 1;
+    order.push_back(p);
+    pair_start.push_back(0);
+    if (!is_light(p)) continue;
+    const std::string& op = spec_.steps[size_t(groups_[p].steps.back())].op;
+    size_t partner = count;
+    double best = kPairImbalance;
+    for (size_t q = p + 1; q < std::min(count, p + 1 + kPairWindow); ++q) {
+      if (placed[q] || !is_light(q)) continue;
+      bool ready = true;
+      for (int s : inputs[q]) {
+        const int from = producer[size_t(s)];
+        ready = ready && (from < 0 || (placed[size_t(from)] && size_t(from) != p));
+      }
+      if (!ready) continue;
+      double imbalance = std::max(work[p], work[q]) / std::min(work[p], work[q]);
+      if (spec_.steps[size_t(groups_[q].steps.back())].op == op) imbalance /= 2;
+      if (imbalance <= best) {
+        best = imbalance;
+        partner = q;
+      }
+    }
+    if (partner == count) continue;
+    placed[partner] = 1;
+    order.push_back(partner);
+    pair_start.back() = 1;
+    pair_start.push_back(0);
+  }
+  std::vector<PlanGroup> groups(count);
+  std::vector<std::vector<FusedMember>> fused(count);
+  for (size_t i = 0; i < count; ++i) {
+    groups[i] = std::move(groups_[order[i]]);
+    groups[i].concurrent_with_next = pair_start[i] != 0;
+    fused[i] = std::move(fused_[order[i]]);
+  }
+  groups_ = std::move(groups);
+  fused_ = std::move(fused);
+}
+
 void GraphExecutable::plan_liveness() {
   const size_t n = spec_.slots.size();
   root_.resize(n);
   for (size_t s = 0; s < n; ++s) root_[s] = int(s);
   last_use_.assign(n, -1);
   std::vector<int> produced_by(n, -1);
-  auto external_inputs = [&](size_t g) {
-    std::vector<int> ins;
-    std::set<int> inside;
-    for (int i : groups_[g].steps) {
-      for (int s : spec_.steps[size_t(i)].inputs) {
-        if (!inside.count(s) && std::find(ins.begin(), ins.end(), s) == ins.end()) ins.push_back(s);
-      }
-      for (int s : spec_.steps[size_t(i)].outputs) inside.insert(s);
-    }
-    return ins;
-  };
   std::vector<std::vector<int>> group_inputs(groups_.size());
   for (size_t g = 0; g < groups_.size(); ++g) {
-    group_inputs[g] = external_inputs(g);
+    group_inputs[g] = this->group_inputs(g);
     for (int s : group_inputs[g]) last_use_[size_t(s)] = int(g);
     const PlanGroup& group = groups_[g];
     // A fused chain materializes only its last op's value.
@@ -387,7 +496,8 @@ void GraphExecutable::plan_liveness() {
       if (pick >= 0) taken.push_back(root_[size_t(pick)]);
       return pick;
     };
-    if (elementwise) {
+    const bool paired = group.concurrent_with_next || (g > 0 && groups_[g - 1].concurrent_with_next);
+    if (elementwise && !paired) {
       group.in_place_input = pick_in_place(group.steps.size() - 1);
       for (auto& store : group.stores) store.in_place_input = pick_in_place(size_t(store.member));
     }
@@ -453,14 +563,40 @@ RunResult GraphExecutable::run(const std::vector<Tensor>& feeds, const std::vect
   // and as the last slot holding one lets it go. (Scanning every buffer for expiry after every
   // group cost groups x buffers: 1379 x hundreds in an LSTM train step.)
   OwnBuffers mine;
-  for (size_t g = 0; g < groups_.size(); ++g) {
-    run_group(g, values, donated, result.stats, mine);
+  auto release = [&](size_t g) {
     for (int s : release_after_[g]) {
       Tensor& value = values[size_t(s)];
       if (value.buffer && value.buffer.use_count() == 1) mine.release(value.buffer.get());
       value = Tensor();
     }
+  };
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    if (!groups_[g].concurrent_with_next) {
+      run_group(g, values, donated, result.stats, mine);
+      release(g);
+      result.stats.peak_bytes = std::max(result.stats.peak_bytes, mine.live);
+      continue;
+    }
+    // The pair: each group on its own thread (or both on this one when the pool is busy or
+    // has one thread), with its own counters; they touch different slots of `values`.
+    RunStats other_stats;
+    OwnBuffers other;
+    thread_pool().parallel_for(2, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        if (i == 0) {
+          run_group(g, values, donated, result.stats, mine);
+        } else {
+          run_group(g + 1, values, donated, other_stats, other);
+        }
+      }
+    });
+    result.stats.allocated_bytes += other_stats.allocated_bytes;
+    result.stats.in_place += other_stats.in_place;
+    result.stats.kernels += other_stats.kernels;
+    for (const auto& [buffer, bytes] : other.bytes) mine.add(buffer, bytes);
     result.stats.peak_bytes = std::max(result.stats.peak_bytes, mine.live);
+    release(g);
+    release(++g);
   }
   for (int s : spec_.outputs) result.outputs.push_back(values[size_t(s)]);
   for (const auto& u : spec_.updates) result.updates.push_back(values[size_t(u.second)]);

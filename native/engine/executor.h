@@ -10,6 +10,9 @@
 //    is stored as the pass goes, so one pass writes several outputs;
 //  - liveness: every buffer is dropped after its last reader, so the caching
 //    allocator hands it to the next op;
+//  - pairs: two light groups (one thread's work each: an RNN's per-timestep
+//    products and gates) that do not read each other's values run at once on two
+//    threads, the later one moved up next to the earlier when its inputs are ready;
 //  - in place: an elementwise op (or fused chain) writes into an input buffer
 //    that has no later reader: an intermediate, or a variable's old value when
 //    the caller donates it (the optimizer's update then costs no allocation).
@@ -78,6 +81,9 @@ struct PlanGroup {
     int in_place_input = -1;  // as above, for this value
   };
   std::vector<Store> stores;
+  // Runs at the same time as the next group, on another thread: both are light (their
+  // kernels take one thread) and neither reads the other's values (plan_concurrency).
+  bool concurrent_with_next = false;
 };
 
 class GraphExecutable {
@@ -130,7 +136,13 @@ class GraphExecutable {
 
   void validate();
   void plan_fusion();
+  void plan_concurrency();
   void plan_liveness();
+  // Slots group g reads that it does not compute itself, each once.
+  std::vector<int> group_inputs(size_t g) const;
+  // Group g's work in nanoseconds, roughly, when its kernel runs on one thread anyway
+  // (plan_concurrency may pair it); 0 otherwise.
+  double light_work(size_t g) const;
   void run_group(size_t g, std::vector<Tensor>& values, const std::vector<bool>& donated, RunStats& stats,
                  OwnBuffers& mine) const;
   void run_fused(size_t g, std::vector<Tensor>& values, const Tensor& out, const std::vector<Tensor>& stored) const;

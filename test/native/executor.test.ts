@@ -440,6 +440,38 @@ describe('native graph executor', () => {
     for (const t of [g, m, w, s]) t.dispose();
   });
 
+  it('runs light independent groups two at a time (an RNN step\'s products side by side), with the sequential values', () => {
+    const graph = keras.trace(
+      (x: Tensor, w0: Tensor, w1: Tensor, w2: Tensor, w3: Tensor) => {
+        // An LSTM timestep's pattern: four small products of one input, each through its gate.
+        const z = [w0, w1, w2, w3].map((w) => ops.matmul(x, w));
+        const c = ops.add(ops.multiply(ops.sigmoid(z[1]!), x), ops.multiply(ops.sigmoid(z[0]!), ops.tanh(z[2]!)));
+        const h = ops.multiply(ops.sigmoid(z[3]!), ops.tanh(c));
+        // t has two light readers that may pair: neither may write into t's buffer while the other reads it.
+        const t = ops.exp(x);
+        return [h, c, ops.add(t, 1), ops.multiply(t, 2)];
+      },
+      [{ shape: [32, 128] }, ...Array.from({ length: 4 }, () => ({ shape: [128, 128] }))],
+    );
+    const feeds = [rand([32, 128], 41), ...[0, 1, 2, 3].map((i) => rand([128, 128], 42 + i, 'float32', 0.1))];
+    const exe = native(cpu.compile(graph));
+    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync(feeds).map((t) => Array.from(t.dataSync()));
+    for (let run = 0; run < 20; run++) {
+      const got = exe.runSync(feeds);
+      got.forEach((t, k) => expect(firstMismatch(t.dataSync(), want[k]!, 0), `output ${k}, run ${run}`).toBe(-1));
+      got.forEach((t) => t.dispose());
+    }
+    const groups = exe.plan()!.groups;
+    const pairs = groups.flatMap((g, i) => (g.concurrentWithNext ? [[g, groups[i + 1]!]] : []));
+    // The products pair with each other (the later moved up past the gates that do not need it).
+    expect(pairs.filter(([a, b]) => a!.ops[0] === 'matmul' && b!.ops[0] === 'matmul'), groups.map((g) => g.ops.join('+')).join(' ')).toHaveLength(2);
+    expect(pairs.map(([a, b]) => [a!.ops.join('+'), b!.ops.join('+')].sort())).toContainEqual(['add', 'multiply']);
+    // Paired groups write no input in place.
+    for (const [a, b] of pairs) expect([a!.inPlaceInput, b!.inPlaceInput]).toEqual([-1, -1]);
+    exe.dispose();
+    feeds.forEach((t) => t.dispose());
+  });
+
   it('computes a repeated subexpression once (equal small constants, then equal nodes), keeping -0 and 0 apart', () => {
     const graph = keras.trace(
       (x: Tensor) => {

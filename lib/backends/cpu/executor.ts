@@ -60,6 +60,8 @@ export interface ExecutorPlan {
     inPlaceInput: number;
     /** Steps of a fused chain, besides its last, whose values are results (graph outputs, variable updates) written by the same pass. */
     stores: number[];
+    /** Runs at the same time as the next group, on another thread (two light groups that do not read each other's values). */
+    concurrentWithNext: boolean;
   }[];
   /** Intermediate bytes alive at once under the schedule, if every in-place candidate is taken. */
   plannedPeakBytes: number;
