@@ -472,6 +472,29 @@ describe('native graph executor', () => {
     feeds.forEach((t) => t.dispose());
   });
 
+  it('transposes a matrix that several products read transposed once (an RNN backward\'s recurrent kernel), with the same values', () => {
+    const graph = keras.trace(
+      (x1: Tensor, x2: Tensor, x3: Tensor, w: Tensor, v: Tensor) => {
+        // The input gradients of x @ w are dy @ w^T: w is read transposed three times, v once.
+        const tape = new keras.GradientTape();
+        tape.watch(x1, x2, x3);
+        const loss = tape.record(() => ops.add(ops.sum(ops.add(ops.matmul(x1, w), ops.matmul(x2, w))), ops.sum(ops.matmul(ops.matmul(x3, w), v))));
+        return tape.gradient(loss, [x1, x2, x3]) as Tensor[];
+      },
+      [{ shape: [5, 16] }, { shape: [5, 16] }, { shape: [5, 16] }, { shape: [16, 24] }, { shape: [24, 7] }],
+    );
+    const feeds = [rand([5, 16], 71), rand([5, 16], 72), rand([5, 16], 73), rand([16, 24], 74), rand([24, 7], 75)];
+    const exe = native(cpu.compile(graph));
+    const got = exe.runSync(feeds);
+    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync(feeds);
+    got.forEach((t, k) => expect(firstMismatch(t.dataSync(), want[k]!.dataSync(), 0), `gradient ${k}`).toBe(-1));
+    const ops_ = exe.plan()!.groups.flatMap((g) => g.ops);
+    // w^T once (v^T stays inside its one product); the products read it in place.
+    expect(ops_.filter((o) => o === 'transpose'), ops_.join(' ')).toHaveLength(1);
+    for (const t of [...feeds, ...got, ...want]) t.dispose();
+    exe.dispose();
+  });
+
   it('computes a repeated subexpression once (equal small constants, then equal nodes), keeping -0 and 0 apart', () => {
     const graph = keras.trace(
       (x: Tensor) => {

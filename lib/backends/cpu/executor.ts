@@ -313,10 +313,8 @@ export class NativeGraphExecutable implements Executable {
   private buildPlan(feeds: readonly Tensor[]): NativePlan {
     const slotOf = new Map<Tensor, number>();
     const slots: PlanSlot[] = [];
-    const concrete = new Map<Tensor, number[]>();
     const addSlot = (t: Tensor, shape: number[]) => {
       slotOf.set(t, slots.length);
-      concrete.set(t, shape);
       slots.push({ dtype: t.dtype as NativeDType, shape });
       return slots.length - 1;
     };
@@ -327,10 +325,7 @@ export class NativeGraphExecutable implements Executable {
     // op, attrs and input slots of an earlier one, take the earlier slots (every weight's Adam
     // update computed the same step-size scalars from the same iteration count).
     const seen = new Map<string, number[]>();
-    const alias = (t: Tensor, slot: number) => {
-      slotOf.set(t, slot);
-      concrete.set(t, slots[slot]!.shape);
-    };
+    const alias = (t: Tensor, slot: number) => slotOf.set(t, slot);
     for (const [t, p] of this.graph.placeholders) {
       if (p.kind === 'input') plan.feeds[p.index] = addSlot(t, [...feeds[p.index].shape]);
       else if (p.kind === 'constant') {
@@ -356,26 +351,52 @@ export class NativeGraphExecutable implements Executable {
       }
     });
     plan.variables = variableSlots;
-    for (const node of scheduleForInPlaceUpdates(this.graph)) {
-      const ins = node.inputs.map((t) => {
+    const schedule = scheduleForInPlaceUpdates(this.graph);
+    // A matrix read transposed by several products (an RNN's recurrent kernel in the backward
+    // pass, once per timestep) is transposed once: each product packed its B from the
+    // transposed layout again, where a row-major B is read in place.
+    const transposedReads = new Map<Tensor, number>();
+    for (const node of schedule) {
+      const b = node.inputs[1];
+      if (node.op.name === 'matmul' && node.attrs.transposeB && b && b.rank === 2) transposedReads.set(b, (transposedReads.get(b) ?? 0) + 1);
+    }
+    const transposedSlot = new Map<number, number>();
+    const transposeOnce = (b: number): number => {
+      let t = transposedSlot.get(b);
+      if (t === undefined) {
+        const [rows, cols] = slots[b]!.shape;
+        t = slots.length;
+        slots.push({ dtype: slots[b]!.dtype, shape: [cols!, rows!] });
+        plan.steps.push({ op: 'transpose', inputs: [b], outputs: [t], attrs: this.host.attrs({ perm: [1, 0] }) });
+        transposedSlot.set(b, t);
+      }
+      return t;
+    };
+    for (const node of schedule) {
+      let ins = node.inputs.map((t) => {
         const s = slotOf.get(t);
         if (s === undefined) throw new KerasError(`graph: ${node.op.name} reads a value that was never produced`);
         return s;
       });
-      const key = `${node.op.name}|${numbersKey(node.attrs)}|${ins.join(',')}`;
+      let attrs = node.attrs;
+      if (node.op.name === 'matmul' && attrs.transposeB && (transposedReads.get(node.inputs[1]!) ?? 0) > 1) {
+        ins = [ins[0]!, transposeOnce(ins[1]!)];
+        attrs = { ...attrs, transposeB: false };
+      }
+      const key = `${node.op.name}|${numbersKey(attrs)}|${ins.join(',')}`;
       const earlier = seen.get(key);
       if (earlier) {
         node.outputs.forEach((o, k) => alias(o, earlier[k]!));
         continue;
       }
-      const specs: TensorSpec[] = node.inputs.map((t) => ({ shape: concrete.get(t)!, dtype: t.dtype }));
-      const outs = node.op.infer(specs, node.attrs);
+      const specs: TensorSpec[] = ins.map((slot, k) => ({ shape: slots[slot]!.shape, dtype: node.inputs[k]!.dtype }));
+      const outs = node.op.infer(specs, attrs);
       const outSlots = node.outputs.map((o, k) => {
         const shape = outs[k].shape;
         if (shape.some((d) => d === null)) throw new ShapeError(`${node.op.name}: output ${k} has an unknown dim ${fmtShape(shape)} with inputs ${specs.map((s) => fmtShape(s.shape)).join(', ')}`);
         return addSlot(o, shape as number[]);
       });
-      plan.steps.push({ op: node.op.name, inputs: ins, outputs: outSlots, attrs: this.host.attrs(node.attrs) });
+      plan.steps.push({ op: node.op.name, inputs: ins, outputs: outSlots, attrs: this.host.attrs(attrs) });
       seen.set(key, outSlots);
     }
     plan.outputs = this.graph.outputs.map((t) => {
