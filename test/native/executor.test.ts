@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as keras from '../../lib/index.js';
 import type { DType, Tensor } from '../../lib/index.js';
-import { getBackend } from '../../lib/engine.js';
+import { getBackend, run1 } from '../../lib/engine.js';
 import type { CpuBackend } from '../../lib/backends/cpu/index.js';
 import { NativeGraphExecutable, scheduleForInPlaceUpdates, type ExecutorAddon } from '../../lib/backends/cpu/executor.js';
 import type { Executable } from '../../lib/backends/backend.js';
@@ -663,6 +663,33 @@ describe('native graph executor', () => {
     for (const t of [good, bad]) t.dispose();
     exe.dispose();
     table.dispose();
+  });
+
+  it('reports a kernel failing beside its pair partner, runs on afterwards, and leaks nothing', async () => {
+    // The gather primitive itself (ops.take first wraps negative indices with three small ops).
+    const graph = keras.trace(
+      (x: Tensor, i1: Tensor, i2: Tensor) => [run1('gather', [x, i1], { axis: 0 }), run1('gather', [x, i2], { axis: 0 })],
+      [{ shape: [64, 128] }, { shape: [32], dtype: 'int32' }, { shape: [32], dtype: 'int32' }],
+    );
+    const exe = native(cpu.compile(graph));
+    const x = rand([64, 128], 81);
+    const rows = (k: number) => Array.from({ length: 32 }, (_, i) => (i * k) % 64);
+    const [i1, i2] = [tensorOf(rows(3), [32], 'int32'), tensorOf(rows(5), [32], 'int32')];
+    const bad = tensorOf([...rows(5).slice(0, 31), 64], [32], 'int32');
+    exe.runSync([x, i1, i2]).forEach((t) => t.dispose());
+    const groups = exe.plan()!.groups;
+    expect(groups.map((g) => `${g.ops.join('+')}${g.concurrentWithNext ? ' ||' : ''}`)).toEqual(['gather ||', 'gather']);
+    const live = addon().memoryInfo().liveBytes;
+    expect(() => exe.runSync([x, i1, bad])).toThrow(/gather.*64.*axis 0 with size 64/s);
+    await expect(exe.run([x, bad, i2])).rejects.toThrow(/graph node \d+ \(gather of float32 \(64, 128\), int32 \(32,\)\)/);
+    expect(addon().memoryInfo().liveBytes, 'native live bytes after the failed runs vs before').toBeLessThanOrEqual(live);
+    const [a, b] = exe.runSync([x, i1, i2]);
+    const xv = x.dataSync();
+    const want = (k: number) => rows(k).flatMap((r) => Array.from(xv.subarray(r * 128, (r + 1) * 128)));
+    expect(Array.from(a!.dataSync())).toEqual(want(3));
+    expect(Array.from(b!.dataSync())).toEqual(want(5));
+    for (const t of [x, i1, i2, bad, a!, b!]) t.dispose();
+    exe.dispose();
   });
 
   it('runs overlapping run() calls one after another, each on its own feeds, and goes on after a failed one', async () => {
