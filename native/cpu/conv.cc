@@ -466,12 +466,14 @@ std::vector<int64_t> rows_by_taps(const GatherSweep& sweep) {
   for (int j = 0; j < 3; ++j) {
     std::map<std::vector<bool>, size_t> class_of;
     for (int64_t c = 0; c < dims[j]; ++c) {
-      std::vector<bool> valid(size_t(w.k[j]));
-      for (int64_t k = 0; k < w.k[j]; ++k) {
+      // Tap k of row coordinate c reaches the source (x for the forward, dy for the input gradient).
+      auto reaches = [&](int64_t k) {
+        if (sweep.transposed) return transposed_coord(c, k, w.s[j], w.d[j], w.p[j], w.out[j]) >= 0;
         const int64_t i = c * w.s[j] - w.p[j] + k * w.d[j];
-        valid[size_t(k)] = sweep.transposed ? transposed_coord(c, k, w.s[j], w.d[j], w.p[j], w.out[j]) >= 0
-                                            : i >= 0 && i < w.in[j];
-      }
+        return i >= 0 && i < w.in[j];
+      };
+      std::vector<bool> valid(size_t(w.k[j]));
+      for (int64_t k = 0; k < w.k[j]; ++k) valid[size_t(k)] = reaches(k);
       const int64_t count = std::count(valid.begin(), valid.end(), true);
       const auto [at, added] = class_of.emplace(std::move(valid), members[j].size());
       if (added) {
