@@ -84,7 +84,8 @@ export async function runExecutorBench(): Promise<void> {
       const stats = native.exe.lastRunStats()!;
       const fused = plan.groups.filter((g) => g.kind === 'fused');
       console.log(
-        `  native plan: ${plan.groups.length} groups, ${fused.length} fused chains of ${fused.reduce((a, g) => a + g.ops.length, 0)} ops; ` +
+        `  native plan: ${plan.groups.length} groups, ${fused.length} fused chains of ${fused.reduce((a, g) => a + g.ops.length, 0)} ops, ` +
+          `${plan.groups.filter((g) => g.concurrentWithNext).length} pairs of light groups run at once; ` +
           `per step ${stats.kernels} kernel calls, ${stats.inPlace} in-place writes, peak ${(stats.peakBytes / 2 ** 20).toFixed(2)} MiB of ` +
           `${(stats.allocatedBytes / 2 ** 20).toFixed(2)} MiB allocated`,
       );
