@@ -20,6 +20,19 @@ int64_t round_up(int64_t x, int64_t multiple) { return (x + multiple - 1) / mult
 int64_t round_down_at_least(int64_t x, int64_t multiple) { return std::max(multiple, x / multiple * multiple); }
 int64_t ceil_div(int64_t x, int64_t y) { return (x + y - 1) / y; }
 
+// C[0:m, 0:cols] = alpha * A * B + beta * C by the rows kernels, kGemmRowsMax rows of A at a
+// time: A's element (i, p) at a[i * rsa + p * csa], B's row p at b + p * rsb, and cols at
+// most lanes * vectors.
+template <class T>
+void rows_product(const GemmRowsKernels<T>& kernels, int64_t k, int64_t m, const T* a, int64_t rsa, int64_t csa,
+                  const T* b, int64_t rsb, T* c, int64_t ldc, int64_t cols, T alpha, T beta) {
+  const size_t nv = size_t(ceil_div(cols, kernels.lanes)) - 1;
+  for (int64_t i0 = 0; i0 < m; i0 += kGemmRowsMax) {
+    const int64_t rows = std::min<int64_t>(kGemmRowsMax, m - i0);
+    kernels.run[size_t(rows - 1)][nv](k, a + i0 * rsa, rsa, csa, b, rsb, c + i0 * ldc, ldc, cols, alpha, beta);
+  }
+}
+
 // Per-thread packing space.
 thread_local Workspace t_workspace;
 
@@ -71,12 +84,7 @@ void macro_kernel(const Problem<T>& p, int64_t mc, int64_t nc, int64_t kc, const
         // The last rows of A, fewer than MR: the rows kernels over the same panels (A's
         // element (i, p) at a_panel[p * mr + i]), no FMA spent on the padding rows and
         // nothing merged. A batch-32 RNN's 32 x 128 x 128 products: 14 + 14 + 4 rows.
-        const size_t nv = size_t(ceil_div(cols, int64_t(p.kernel.rows.lanes))) - 1;
-        for (int64_t i0 = 0; i0 < rows; i0 += kGemmRowsMax) {
-          const int64_t r = std::min<int64_t>(kGemmRowsMax, rows - i0);
-          p.kernel.rows.run[size_t(r - 1)][nv](kc, a_panel + i0, 1, mr, b_panel, b_step, c_tile + i0 * p.rsc, p.rsc,
-                                               cols, p.alpha, beta);
-        }
+        rows_product(p.kernel.rows, kc, rows, a_panel, 1, mr, b_panel, b_step, c_tile, p.rsc, cols, p.alpha, beta);
         continue;
       }
       // Edge tile: compute the full register tile aside, merge the valid part.
@@ -328,15 +336,9 @@ void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
       for (int64_t item = begin; item < end; ++item) {
         const int64_t batch = item / blocks, j0 = item % blocks * width;
         const int64_t cols = std::min(width, g.n - j0);
-        const size_t nv = size_t(ceil_div(cols, kernels.lanes)) - 1;
-        const T* a = a_of(batch) + p0 * g.a_col_stride;
-        const T* b = b_of(batch) + p0 * g.b_row_stride + j0;
-        T* c = c_of(batch) + j0;
-        for (int64_t i0 = 0; i0 < g.m; i0 += kGemmRowsMax) {
-          const int64_t rows = std::min<int64_t>(kGemmRowsMax, g.m - i0);
-          kernels.run[size_t(rows - 1)][nv](kc, a + i0 * g.a_row_stride, g.a_row_stride, g.a_col_stride, b, g.b_row_stride,
-                                            c + i0 * g.c_row_stride, g.c_row_stride, cols, g.alpha, beta);
-        }
+        rows_product(kernels, kc, g.m, a_of(batch) + p0 * g.a_col_stride, g.a_row_stride, g.a_col_stride,
+                     b_of(batch) + p0 * g.b_row_stride + j0, g.b_row_stride, c_of(batch) + j0, g.c_row_stride, cols,
+                     g.alpha, beta);
       }
     }
   };
