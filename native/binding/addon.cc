@@ -62,9 +62,11 @@ Napi::Value insert_outputs(Napi::Env env, std::vector<engine::Tensor>& outputs) 
 Napi::Value RunOp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const kernels::OpDef& def = op_from_value(info, "runOp");
+  // Attrs first: reading them can run JS (a getter on the list) that frees an input or
+  // re-enters runOp, which would leave the input pointers below dangling.
+  Attrs attrs = parse_attrs(env, def.name, info.Length() > 1 ? info[1] : env.Undefined());
   thread_local std::vector<const engine::Tensor*> inputs;
   find_inputs(info, def, inputs);
-  Attrs attrs = parse_attrs(env, def.name, info.Length() > 1 ? info[1] : env.Undefined());
   std::vector<engine::Tensor> outputs;
   try {
     outputs = kernels::run_op(def, inputs.data(), inputs.size(), attrs, engine::Device::CPU);
@@ -95,12 +97,12 @@ class RunOpJob : public AsyncJob {
 Napi::Value RunOpAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const kernels::OpDef& def = op_from_value(info, "runOpAsync");
+  Attrs attrs = parse_attrs(env, def.name, info.Length() > 1 ? info[1] : env.Undefined());  // first, as in runOp
   std::vector<const engine::Tensor*> found;
   find_inputs(info, def, found);
   std::vector<engine::Tensor> inputs;
   inputs.reserve(found.size());
   for (const auto* t : found) inputs.push_back(*t);
-  Attrs attrs = parse_attrs(env, def.name, info.Length() > 1 ? info[1] : env.Undefined());
   return start_async_job(env, std::make_unique<RunOpJob>(def, std::move(inputs), std::move(attrs)));
 }
 

@@ -4,47 +4,62 @@
 #include <vector>
 
 namespace keras::binding {
+namespace {
+
+// A JS number as an attribute: integral values become ints. -0 stays a double: as an
+// int64 it would be 0, and fill would store +0 where js stores -0.
+kernels::AttrValue number_attr(double d) {
+  if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18 && !(d == 0 && std::signbit(d))) {
+    return int64_t(d);
+  }
+  return d;
+}
+
+kernels::AttrValue list_attr(Napi::Env env, const std::string& op, const std::string& name, const Napi::Array& array) {
+  const uint32_t length = array.Length();
+  std::vector<double> values(length);
+  bool integral = true;
+  for (uint32_t j = 0; j < length; ++j) {
+    Napi::Value e = array.Get(j);
+    if (!e.IsNumber()) throw Napi::TypeError::New(env, op + ": attribute '" + name + "' must hold numbers");
+    const double d = e.As<Napi::Number>().DoubleValue();
+    integral = integral && std::isfinite(d) && d == std::trunc(d);
+    values[j] = d;
+  }
+  if (integral) return std::vector<int64_t>(values.begin(), values.end());
+  return values;
+}
+
+}  // namespace
 
 kernels::Attrs parse_attrs(Napi::Env env, const std::string& op, const Napi::Value& value) {
   kernels::Attrs attrs;
   if (value.IsUndefined() || value.IsNull()) return attrs;
-  if (!value.IsObject()) throw Napi::TypeError::New(env, op + ": attrs must be an object");
-  Napi::Object object = value.As<Napi::Object>();
-  Napi::Array names = object.GetPropertyNames();
-  for (uint32_t i = 0; i < names.Length(); ++i) {
-    std::string name = names.Get(i).ToString();
-    Napi::Value v = object.Get(name);
-    if (v.IsUndefined() || v.IsNull()) continue;
-    if (v.IsBoolean()) {
-      attrs.set(name, v.As<Napi::Boolean>().Value());
-    } else if (v.IsNumber()) {
-      double d = v.As<Napi::Number>().DoubleValue();
-      // -0 stays a double: as an int64 it would be 0, and fill would store +0 where js stores -0.
-      if (std::isfinite(d) && d == std::trunc(d) && std::fabs(d) < 9.2e18 && !(d == 0 && std::signbit(d))) {
-        attrs.set(name, int64_t(d));
-      } else {
-        attrs.set(name, d);
-      }
-    } else if (v.IsString()) {
-      attrs.set(name, v.As<Napi::String>().Utf8Value());
-    } else if (v.IsArray()) {
-      Napi::Array array = v.As<Napi::Array>();
-      std::vector<double> values;
-      bool integral = true;
-      for (uint32_t j = 0; j < array.Length(); ++j) {
-        Napi::Value e = array.Get(j);
-        if (!e.IsNumber()) throw Napi::TypeError::New(env, op + ": attribute '" + name + "' must hold numbers");
-        double d = e.As<Napi::Number>().DoubleValue();
-        integral = integral && std::isfinite(d) && d == std::trunc(d);
-        values.push_back(d);
-      }
-      if (integral) {
-        attrs.set(name, std::vector<int64_t>(values.begin(), values.end()));
-      } else {
-        attrs.set(name, values);
-      }
-    } else {
-      throw Napi::TypeError::New(env, op + ": attribute '" + name + "' has an unsupported type");
+  if (!value.IsArray()) throw Napi::TypeError::New(env, op + ": attrs must be an array of names and values");
+  Napi::Array list = value.As<Napi::Array>();
+  const uint32_t length = list.Length();
+  if (length % 2 != 0) throw Napi::TypeError::New(env, op + ": attrs must alternate names and values (odd length " + std::to_string(length) + ")");
+  for (uint32_t i = 0; i < length; i += 2) {
+    Napi::Value key = list.Get(i);
+    if (!key.IsString()) throw Napi::TypeError::New(env, op + ": attrs[" + std::to_string(i) + "] must be an attribute name");
+    std::string name = key.As<Napi::String>().Utf8Value();
+    Napi::Value v = list.Get(i + 1);
+    switch (v.Type()) {
+      case napi_undefined:
+      case napi_null:
+        break;
+      case napi_boolean:
+        attrs.set(std::move(name), v.As<Napi::Boolean>().Value());
+        break;
+      case napi_number:
+        attrs.set(std::move(name), number_attr(v.As<Napi::Number>().DoubleValue()));
+        break;
+      case napi_string:
+        attrs.set(std::move(name), v.As<Napi::String>().Utf8Value());
+        break;
+      default:
+        if (!v.IsArray()) throw Napi::TypeError::New(env, op + ": attribute '" + name + "' has an unsupported type");
+        attrs.set(name, list_attr(env, op, name, v.As<Napi::Array>()));
     }
   }
   return attrs;

@@ -1,4 +1,6 @@
-// Converts a JS attrs object into kernel Attrs, for runKernel and compiled graphs alike.
+// Converts a JS attrs list (name, value, name, value, ...) into kernel Attrs, for runOp
+// and compiled graphs alike. A list rather than an object: enumerating an object's keys
+// and looking each up by name was most of a small op's native call.
 #pragma once
 #include <napi.h>
 

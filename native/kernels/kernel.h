@@ -52,7 +52,7 @@ using AttrValue = std::variant<bool, int64_t, double, std::string, std::vector<i
 // Op attributes by name. Getters check the type and name the op on mismatch.
 class Attrs {
  public:
-  void set(const std::string& name, AttrValue value) { values_[name] = std::move(value); }
+  void set(std::string name, AttrValue value) { values_.insert_or_assign(std::move(name), std::move(value)); }
   bool has(const std::string& name) const { return values_.count(name) != 0; }
   const std::map<std::string, AttrValue>& values() const { return values_; }
 

@@ -782,9 +782,10 @@ describe('native graph executor', () => {
     expect(() => compile(42)).toThrow(/compileGraph: the plan must be an object/);
     expect(() => compile({ slots: [{ dtype: 'float16', shape: [2] }], steps: [], feeds: [], constants: [], variables: [], outputs: [], updates: [] })).toThrow(/slots\[0\]\.dtype/);
     const slots = [{ dtype: 'float32', shape: [2, 3] }, { dtype: 'float32', shape: [4, 5] }, { dtype: 'float32', shape: [2, 5] }];
-    const plan = (op: string, inputs: number[]) => ({ slots, steps: [{ op, inputs, outputs: [2], attrs: {} }], feeds: [0, 1], constants: [], variables: [], outputs: [2], updates: [] });
+    const plan = (op: string, inputs: number[]) => ({ slots, steps: [{ op, inputs, outputs: [2], attrs: [] as unknown }], feeds: [0, 1], constants: [], variables: [], outputs: [2], updates: [] });
     expect(() => compile(plan('matmul', [0, 1]))).toThrow(/matmul.*\(2, 3\).*\(4, 5\).*graph node 0/);
     expect(() => compile(plan('noSuchOp', [0, 1]))).toThrow(/unknown op 'noSuchOp'/);
     expect(() => compile(plan('matmul', [0, 9]))).toThrow(/names slot 9 of 3/);
+    expect(() => compile({ ...plan('matmul', [0, 1]), steps: [{ op: 'matmul', inputs: [0, 1], outputs: [2], attrs: { transposeB: true } }] })).toThrow(/matmul: attrs must be an array of names and values/);
   });
 });

@@ -218,6 +218,29 @@ describe('native tensor handles', () => {
     a.dispose();
   });
 
+  it('takes attrs as a list of names and values, and rejects malformed lists naming the op', () => {
+    const { raw } = native;
+    const matmul = raw.opId('matmul');
+    const a = native.createTensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3], 'float32');
+    const b = native.createTensor(new Float32Array([1, 0, 2, 1, 0, 3]), [2, 3], 'float32');
+    // a b^T: [[1+0+6, 1+0+9], [4+0+12, 4+0+18]]; an undefined value is left out (the default).
+    const id = raw.runOp(matmul, ['transposeA', undefined, 'transposeB', true], a.id, b.id) as number;
+    expect(Array.from(raw.readTensor(id))).toEqual([7, 10, 16, 22]);
+    raw.releaseTensor(id);
+    const live = native.memoryInfo().liveTensors;
+    expect(() => raw.runOp(matmul, { transposeB: true } as never, a.id, b.id)).toThrow(/^matmul: attrs must be an array of names and values$/);
+    expect(() => raw.runOp(matmul, ['transposeB'], a.id, b.id)).toThrow(/matmul: attrs must alternate names and values \(odd length 1\)/);
+    expect(() => raw.runOp(matmul, [1, true] as never, a.id, b.id)).toThrow(/matmul: attrs\[0\] must be an attribute name/);
+    expect(() => raw.runOp(matmul, ['transposeB', {}] as never, a.id, b.id)).toThrow(/matmul: attribute 'transposeB' has an unsupported type/);
+    expect(() => raw.runOp(raw.opId('reshape'), ['shape', [3, 'x']] as never, a.id)).toThrow(/reshape: attribute 'shape' must hold numbers/);
+    expect(native.memoryInfo().liveTensors).toBe(live);
+    // A getter in the list that frees an input runs before the inputs are looked up.
+    const list: unknown[] = ['transposeB', true];
+    Object.defineProperty(list, 1, { get: () => (a.dispose(), true) });
+    expect(() => raw.runOp(matmul, list as never, a.id, b.id)).toThrow(/matmul: input 0 was already disposed/);
+    b.dispose();
+  });
+
   it('survives runKernel being re-entered from a getter of its inputs array', () => {
     const a = native.createTensor(new Float32Array([1, 2]), [2], 'float32');
     const b = native.createTensor(new Float32Array([10, 20]), [2], 'float32');

@@ -20,7 +20,7 @@ import type { OpNode, Tensor } from '../../tensor.js';
 import type { Graph } from '../../ir/graph.js';
 import type { Variable } from '../../variable.js';
 import type { Executable } from '../backend.js';
-import type { NativeAddon, NativeAttrs, NativeDType, NativeTensor } from './native.js';
+import type { NativeAddon, NativeAttrList, NativeDType, NativeTensor } from './native.js';
 
 /** One slot of the plan: a value with a concrete shape. */
 export interface PlanSlot {
@@ -31,7 +31,7 @@ export interface PlanSlot {
 /** What the engine receives (see native/binding/executable.cc). */
 export interface NativePlan {
   slots: PlanSlot[];
-  steps: { op: string; inputs: number[]; outputs: number[]; attrs: NativeAttrs }[];
+  steps: { op: string; inputs: number[]; outputs: number[]; attrs: NativeAttrList }[];
   feeds: number[];
   constants: { slot: number; tensor: NativeTensor }[];
   variables: number[];
@@ -95,7 +95,7 @@ export interface ExecutorHost {
   /** True when `t` is the only JS tensor over its native tensor, so the engine may overwrite it. */
   soleOwner(t: Tensor): boolean;
   /** Attributes as the addon takes them. */
-  attrs(attrs: Attrs): NativeAttrs;
+  attrs(attrs: Attrs): NativeAttrList;
 }
 
 /** Async runs of any native executable not settled yet. */

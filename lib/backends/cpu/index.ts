@@ -20,6 +20,7 @@ import { INLINE_RUN_BELOW_MS, NativeGraphExecutable, YIELD_EVERY_MS, nativeExecu
 import {
   loadNativeAddon,
   type NativeAddon,
+  type NativeAttrList,
   type NativeAttrs,
   type NativeAttrValue,
   type NativeBackendInfo,
@@ -104,16 +105,29 @@ const toNativeDType = (dtype: DType, op: string): NativeDType => {
   throw new KerasError(`${op}: dtype ${dtype} is not supported by the cpu backend`);
 };
 
-/** Attributes as the addon takes them: nested arrays (pad's paddings, conv's padding pairs) flattened row-major. */
+/** An attribute's value as the addon takes it: nested arrays (pad's paddings, conv's padding pairs) flattened row-major; unknown dims (null, e.g. a traced batch) as -1, which kernels resolve from their inputs. */
+function nativeAttrValue(value: NonNullable<Attrs[string]>): NativeAttrValue {
+  return Array.isArray(value) ? ((value as unknown[]).flat(Infinity).map((v) => (v === null ? -1 : v)) as number[]) : (value as NativeAttrValue);
+}
+
+/** Attributes as runKernel takes them (each value as nativeAttrValue makes it; null and undefined left out). */
 export function nativeAttrs(attrs: Attrs): NativeAttrs {
   const out: NativeAttrs = {};
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null) continue;
-    // Unknown dims (null, e.g. a traced batch) travel as -1, which kernels resolve from their inputs.
-    if (Array.isArray(value)) out[key] = (value as unknown[]).flat(Infinity).map((v) => (v === null ? -1 : v)) as number[];
-    else out[key] = value as NativeAttrValue;
+  for (const key in attrs) {
+    const value = attrs[key];
+    if (value !== undefined && value !== null) out[key] = nativeAttrValue(value);
   }
   return out;
+}
+
+/** Attributes as the raw addon takes them (name, value, ...): the hot path of every kernel call with attributes. */
+export function nativeAttrList(attrs: Attrs): NativeAttrList {
+  const list: NativeAttrList = [];
+  for (const key in attrs) {
+    const value = attrs[key];
+    if (value !== undefined && value !== null) list.push(key, nativeAttrValue(value));
+  }
+  return list;
 }
 
 /** True when `attrs` holds at least one defined value. */
@@ -204,7 +218,7 @@ export class CpuBackend implements Backend {
       if (!base) throw new KerasError(`cpu backend: tensor ${t.id} of shape ${fmtShape(t.shape)} was released`);
       const raw = this.addon.raw;
       const id = this.native.has('reshape')
-        ? (raw.runOp(this.addon.opId('reshape'), { shape: t.shape }, base.id) as number)
+        ? (raw.runOp(this.addon.opId('reshape'), ['shape', t.shape], base.id) as number)
         : raw.createTensor(base.read(), t.shape, base.dtype);
       made = new NativeTensor(raw, id, false);
     }
@@ -224,7 +238,7 @@ export class CpuBackend implements Backend {
       const idOf = (t: Tensor) => this.nativeOf(t).id;
       k = (inputs, attrs, outputs) => {
         // No attrs object when there are none: the addon then skips enumerating one.
-        const a = hasAttrs(attrs) ? nativeAttrs(attrs) : undefined;
+        const a = hasAttrs(attrs) ? nativeAttrList(attrs) : undefined;
         // Inputs as arguments, not an array: the common arities without a spread.
         let r: number | number[];
         if (inputs.length === 1) r = raw.runOp(id, a, idOf(inputs[0]));
@@ -372,7 +386,7 @@ export class CpuBackend implements Backend {
         const s = t.storage as CpuStorage;
         return s.refs === 1 && s.viewCount === 1 && !s.pending;
       },
-      attrs: nativeAttrs,
+      attrs: nativeAttrList,
     };
   }
 
@@ -406,7 +420,7 @@ export class CpuBackend implements Backend {
         let outs: Tensor[];
         if (this.native.has(node.op.name) && this.isLarge(ins, node.outputs)) {
           const specs = node.op.infer(ins, node.attrs) as OutputSpec[];
-          const ids = await this.addon.raw.runOpAsync(this.addon.opId(node.op.name), nativeAttrs(node.attrs), ...ins.map((t) => this.nativeOf(t).id));
+          const ids = await this.addon.raw.runOpAsync(this.addon.opId(node.op.name), nativeAttrList(node.attrs), ...ins.map((t) => this.nativeOf(t).id));
           const storages = this.wrapOutputs(node.op.name, ids, specs);
           outs = detached(() => storages.map((s, k) => new Tensor({ shape: specs[k].shape, dtype: specs[k].dtype, backend: this, storage: s })));
           lastYield = Date.now();
