@@ -107,7 +107,12 @@ const toNativeDType = (dtype: DType, op: string): NativeDType => {
 
 /** An attribute's value as the addon takes it: nested arrays (pad's paddings, conv's padding pairs) flattened row-major; unknown dims (null, e.g. a traced batch) as -1, which kernels resolve from their inputs. */
 function nativeAttrValue(value: NonNullable<Attrs[string]>): NativeAttrValue {
-  return Array.isArray(value) ? ((value as unknown[]).flat(Infinity).map((v) => (v === null ? -1 : v)) as number[]) : (value as NativeAttrValue);
+  if (!Array.isArray(value)) return value as NativeAttrValue;
+  // A flat list of numbers (axes, a shape) goes as it is: the addon only reads it.
+  for (let i = 0; i < value.length; i++) {
+    if (typeof value[i] !== 'number') return (value as unknown[]).flat(Infinity).map((v) => (v === null ? -1 : v)) as number[];
+  }
+  return value as number[];
 }
 
 /** Attributes as runKernel takes them (each value as nativeAttrValue makes it; null and undefined left out). */
