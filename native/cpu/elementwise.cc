@@ -278,10 +278,8 @@ void cast_cpu(const kernels::KernelContext&, const std::vector<TensorView>& inpu
 void full_like_cpu(const kernels::KernelContext& ctx, const std::vector<TensorView>&,
                    const std::vector<TensorView>& outputs, const kernels::Attrs& attrs) {
   const TensorView& out = outputs[0];
-  const auto& values = attrs.values();
-  const auto it = values.find("value");
-  const double value = std::holds_alternative<bool>(it->second) ? (std::get<bool>(it->second) ? 1.0 : 0.0)
-                                                                   : attrs.get_float(ctx.op_name, "value", 0);
+  const bool* flag = std::get_if<bool>(attrs.find("value"));
+  const double value = flag ? (*flag ? 1.0 : 0.0) : attrs.get_float(ctx.op_name, "value", 0);
   with_element_type(out.dtype, [&](auto tag) {
     using T = decltype(tag);
     const T fill = js_convert<T>(value);

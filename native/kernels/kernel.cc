@@ -7,53 +7,60 @@ namespace keras::kernels {
 namespace {
 
 template <class V>
-const V* typed_attr(const std::map<std::string, AttrValue>& values, const std::string& op, const std::string& name,
-                    const char* expected) {
-  auto it = values.find(name);
-  if (it == values.end()) return nullptr;
-  if (const V* v = std::get_if<V>(&it->second)) return v;
+const V* typed_attr(const Attrs& attrs, const std::string& op, const std::string& name, const char* expected) {
+  const AttrValue* value = attrs.find(name);
+  if (!value) return nullptr;
+  if (const V* v = std::get_if<V>(value)) return v;
   throw OpError("ValueError", op + ": attribute '" + name + "' must be " + expected);
 }
 
 }  // namespace
 
+void Attrs::set(std::string name, AttrValue value) {
+  for (auto& entry : values_) {
+    if (entry.first == name) {
+      entry.second = std::move(value);
+      return;
+    }
+  }
+  values_.emplace_back(std::move(name), std::move(value));
+}
+
+const AttrValue* Attrs::find(const std::string& name) const {
+  for (const auto& entry : values_) {
+    if (entry.first == name) return &entry.second;
+  }
+  return nullptr;
+}
+
 bool Attrs::get_bool(const std::string& op, const std::string& name, bool fallback) const {
-  const bool* v = typed_attr<bool>(values_, op, name, "a boolean");
+  const bool* v = typed_attr<bool>(*this, op, name, "a boolean");
   return v ? *v : fallback;
 }
 
 int64_t Attrs::get_int(const std::string& op, const std::string& name, int64_t fallback) const {
-  auto it = values_.find(name);
-  if (it != values_.end()) {
-    if (const double* d = std::get_if<double>(&it->second)) {
-      if (*d == double(int64_t(*d))) return int64_t(*d);  // JS numbers arrive as doubles
-    }
+  if (const double* d = std::get_if<double>(find(name))) {
+    if (*d == double(int64_t(*d))) return int64_t(*d);  // JS numbers arrive as doubles
   }
-  const int64_t* v = typed_attr<int64_t>(values_, op, name, "an integer");
+  const int64_t* v = typed_attr<int64_t>(*this, op, name, "an integer");
   return v ? *v : fallback;
 }
 
 double Attrs::get_float(const std::string& op, const std::string& name, double fallback) const {
-  auto it = values_.find(name);
-  if (it != values_.end()) {
-    if (const int64_t* i = std::get_if<int64_t>(&it->second)) return double(*i);
-  }
-  const double* v = typed_attr<double>(values_, op, name, "a number");
+  if (const int64_t* i = std::get_if<int64_t>(find(name))) return double(*i);
+  const double* v = typed_attr<double>(*this, op, name, "a number");
   return v ? *v : fallback;
 }
 
 std::string Attrs::get_string(const std::string& op, const std::string& name, const std::string& fallback) const {
-  const std::string* v = typed_attr<std::string>(values_, op, name, "a string");
+  const std::string* v = typed_attr<std::string>(*this, op, name, "a string");
   return v ? *v : fallback;
 }
 
 std::vector<int64_t> Attrs::get_ints(const std::string& op, const std::string& name,
                                      const std::vector<int64_t>& fallback) const {
-  auto it = values_.find(name);
-  if (it != values_.end()) {
-    if (const int64_t* i = std::get_if<int64_t>(&it->second)) return {*i};
-  }
-  const auto* v = typed_attr<std::vector<int64_t>>(values_, op, name, "a list of integers");
+  if (const int64_t* i = std::get_if<int64_t>(find(name))) return {*i};
+  const auto* v = typed_attr<std::vector<int64_t>>(*this, op, name, "a list of integers");
   return v ? *v : fallback;
 }
 
