@@ -77,6 +77,7 @@ const shapes: Case[] = [
   { a: [13, 25], b: [25, 70] },
   { a: [3, 2, 50], b: [50, 19] },
   { a: [2, 1, 30], b: [2, 30, 40] },
+  { a: [3, 400], b: [400, 170] }, // B of 272 KB: column blocks split over two threads
   { a: [30, 3], b: [30, 20], transposeA: true }, // A read in place through its column stride
   // Whole register tiles then a few rows (the last tile through the rows kernels, from the
   // packed A panel): every tail of 14-row (avx512) and 6-row tiles, whole and ragged panels.
