@@ -54,9 +54,10 @@ std::vector<int> ints(Napi::Env env, const Napi::Array& array, const std::string
   return out;
 }
 
-// A copy of the live tensor behind an id (sharing its buffer).
-engine::Tensor live_tensor(Napi::Env env, const Napi::Value& value, const std::string& what) {
-  return tensor_from_value(env, addon_state(env).tensors, value, [&] { return what; });
+// A copy of the live tensor behind an id (sharing its buffer); `what()` names it in errors.
+template <class What>
+engine::Tensor live_tensor(Napi::Env env, const Napi::Value& value, const What& what) {
+  return tensor_from_value(env, addon_state(env).tensors, value, what);
 }
 
 PlanSpec parse_plan(Napi::Env env, const Napi::Value& value) {
@@ -102,7 +103,7 @@ PlanSpec parse_plan(Napi::Env env, const Napi::Value& value) {
     if (!constants.Get(i).IsObject()) throw plan_error(env, where + " must be an object");
     Napi::Object c = constants.Get(i).As<Napi::Object>();
     const int slot = int(integer(env, field(env, c, "slot", where), where + ".slot"));
-    spec.constants.emplace_back(slot, live_tensor(env, field(env, c, "tensor", where), where + ".tensor"));
+    spec.constants.emplace_back(slot, live_tensor(env, field(env, c, "tensor", where), [&] { return where + ".tensor"; }));
   }
   Napi::Array updates = array_field(env, plan, "updates", "plan");
   for (uint32_t i = 0; i < updates.Length(); ++i) {
@@ -129,11 +130,11 @@ RunArgs parse_run(const Napi::CallbackInfo& info, const char* function) {
   RunArgs args;
   Napi::Array feeds = info[0].As<Napi::Array>();
   for (uint32_t i = 0; i < feeds.Length(); ++i) {
-    args.feeds.push_back(live_tensor(env, feeds.Get(i), std::string(function) + ": feed " + std::to_string(i)));
+    args.feeds.push_back(live_tensor(env, feeds.Get(i), [&] { return std::string(function) + ": feed " + std::to_string(i); }));
   }
   Napi::Array variables = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < variables.Length(); ++i) {
-    args.variables.push_back(live_tensor(env, variables.Get(i), std::string(function) + ": variable " + std::to_string(i)));
+    args.variables.push_back(live_tensor(env, variables.Get(i), [&] { return std::string(function) + ": variable " + std::to_string(i); }));
   }
   Napi::Array donate = info.Length() > 2 && info[2].IsArray() ? info[2].As<Napi::Array>() : Napi::Array::New(env);
   for (uint32_t i = 0; i < variables.Length(); ++i) {
@@ -147,21 +148,21 @@ RunArgs parse_run(const Napi::CallbackInfo& info, const char* function) {
   return args;
 }
 
-Napi::Object wrap_result(Napi::Env env, RunResult& result) {
+// A run's result as one array of numbers (lib/backends/cpu/native.ts reads it): the output
+// count, the output ids, the update ids, then peakBytes, allocatedBytes, inPlace, kernels.
+// Not an object: setting its named fields (the names made anew on every call) was a tenth of
+// a small predict call.
+Napi::Array wrap_result(Napi::Env env, RunResult& result) {
   TensorTable& table = addon_state(env).tensors;
-  Napi::Object out = Napi::Object::New(env);
-  Napi::Array outputs = Napi::Array::New(env, result.outputs.size());
-  for (size_t i = 0; i < result.outputs.size(); ++i) outputs.Set(uint32_t(i), table.insert(env, std::move(result.outputs[i])));
-  Napi::Array updates = Napi::Array::New(env, result.updates.size());
-  for (size_t i = 0; i < result.updates.size(); ++i) updates.Set(uint32_t(i), table.insert(env, std::move(result.updates[i])));
-  Napi::Object stats = Napi::Object::New(env);
-  stats.Set("peakBytes", double(result.stats.peak_bytes));
-  stats.Set("allocatedBytes", double(result.stats.allocated_bytes));
-  stats.Set("inPlace", double(result.stats.in_place));
-  stats.Set("kernels", double(result.stats.kernels));
-  out.Set("outputs", outputs);
-  out.Set("updates", updates);
-  out.Set("stats", stats);
+  const size_t outputs = result.outputs.size(), updates = result.updates.size();
+  Napi::Array out = Napi::Array::New(env, 1 + outputs + updates + 4);
+  uint32_t at = 0;
+  out.Set(at++, double(outputs));
+  for (auto& t : result.outputs) out.Set(at++, table.insert(env, std::move(t)));
+  for (auto& t : result.updates) out.Set(at++, table.insert(env, std::move(t)));
+  for (const int64_t stat : {result.stats.peak_bytes, result.stats.allocated_bytes, result.stats.in_place, result.stats.kernels}) {
+    out.Set(at++, double(stat));
+  }
   return out;
 }
 

@@ -104,11 +104,12 @@ export interface RawNativeAddon {
 /** Exports the handle-based addon passes through from the raw one unchanged. */
 type SharedExports = 'backendInfo' | 'memoryInfo' | 'releaseCache' | 'peakFlops' | 'setIsa' | 'setNumThreads';
 
-interface RawRunResult {
-  outputs: number[];
-  updates: number[];
-  stats: unknown;
-}
+/**
+ * A graph run's result as the addon returns it (one array, no object to build natively):
+ * the output count, the output ids, the update ids, then peakBytes, allocatedBytes,
+ * inPlace and kernels.
+ */
+type RawRunResult = number[];
 
 interface RawNativeGraph {
   run(feeds: number[], variables: number[], donate: boolean[]): Promise<RawRunResult>;
@@ -249,7 +250,14 @@ function wrapAddon(raw: RawNativeAddon): NativeAddon & { compileGraph?: (plan: N
     return id;
   };
   const handles = (r: number | number[]): NativeTensor[] => (typeof r === 'number' ? [new NativeTensor(raw, r)] : r.map((id) => new NativeTensor(raw, id)));
-  const wrapRun = (r: RawRunResult) => ({ outputs: handles(r.outputs), updates: handles(r.updates), stats: r.stats });
+  const wrapRun = (r: RawRunResult) => {
+    const outputCount = r[0]!, stats = r.length - 4;
+    const outputs: NativeTensor[] = [];
+    const updates: NativeTensor[] = [];
+    for (let i = 1; i <= outputCount; i++) outputs.push(new NativeTensor(raw, r[i]!));
+    for (let i = 1 + outputCount; i < stats; i++) updates.push(new NativeTensor(raw, r[i]!));
+    return { outputs, updates, stats: { peakBytes: r[stats]!, allocatedBytes: r[stats + 1]!, inPlace: r[stats + 2]!, kernels: r[stats + 3]! } };
+  };
   return {
     raw,
     createTensor: (data, shape, dtype) => new NativeTensor(raw, raw.createTensor(data, shape, dtype)),
