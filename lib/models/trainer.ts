@@ -4,7 +4,7 @@
  * loss, gradients, optimizer update, metric updates) that the backend compiles, so
  * each batch is one executable run.
  */
-import { isFloat } from '../dtype.js';
+import { isFloat, type DType } from '../dtype.js';
 import { KerasError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { getBackend, tidy, keep } from '../engine.js';
 import { GradientTape } from '../autodiff/tape.js';
@@ -227,6 +227,8 @@ function toTensors(d: DataLike | undefined, what: string): Structured | undefine
 
 function batchFrom(b: Batch): TensorBatch {
   const [x, y, sw] = Array.isArray(b) ? b : [b.x, b.y, b.sampleWeight];
+  // One tensor and nothing else (predictOnBatch(x)): nothing converted, nothing owned.
+  if (x instanceof Tensor && y === undefined && sw === undefined) return { x, y: undefined, sampleWeight: undefined, owned: [] };
   const batch: TensorBatch = { x: toTensors(x, 'x')!, y: toTensors(y, 'y'), sampleWeight: toTensors(sw, 'sampleWeight') };
   const given = new Set<unknown>([x, y, sw].flatMap((d) => (d instanceof Tensor ? [d] : Array.isArray(d) ? d : d && typeof d === 'object' && !ArrayBuffer.isView(d) ? Object.values(d) : [])));
   batch.owned = [...leaves(batch.x), ...leaves(batch.y), ...leaves(batch.sampleWeight)].filter((t) => !given.has(t));
@@ -295,7 +297,32 @@ function readLogs(logs: Record<string, Tensor>): Logs {
 interface CompiledStep {
   keys: string[];
   exe: Executable;
-  signature: string;
+  signature: StepSignature;
+}
+
+/** What a compiled step was traced for: each input's dtype and dims past the batch's, and how many of them are x, y and sampleWeight. */
+interface StepSignature {
+  inputs: { dtype: DType; dims: number[] }[];
+  counts: [number, number, number];
+}
+
+function stepSignature(batch: TensorBatch, flat: Tensor[]): StepSignature {
+  return {
+    inputs: flat.map((t) => ({ dtype: t.dtype, dims: t.shape.slice(1) })),
+    counts: [leaves(batch.x).length, leaves(batch.y).length, leaves(batch.sampleWeight).length],
+  };
+}
+
+/** True when `batch` fits `s`; a loop without allocations, as it runs before every compiled step (a small predict call: ~1 us). */
+function fitsSignature(s: StepSignature, batch: TensorBatch, flat: Tensor[]): boolean {
+  if (flat.length !== s.inputs.length) return false;
+  for (let i = 0; i < flat.length; i++) {
+    const { dtype, dims } = s.inputs[i]!;
+    const shape = flat[i]!.shape;
+    if (flat[i]!.dtype !== dtype || shape.length !== dims.length + 1) return false;
+    for (let d = 0; d < dims.length; d++) if (shape[d + 1] !== dims[d]) return false;
+  }
+  return leaves(batch.x).length === s.counts[0] && leaves(batch.y).length === s.counts[1] && leaves(batch.sampleWeight).length === s.counts[2];
 }
 
 /** The training half of keras.Model. */
@@ -538,9 +565,9 @@ export abstract class Trainer extends Layer {
 
   private compiledFor(kind: 'train' | 'test' | 'predict', batch: TensorBatch, step: (b: TensorBatch) => Record<string, Tensor>): CompiledStep | null {
     const flat = this.flatBatch(batch);
-    const signature = `${flat.map((t) => `${t.dtype}[${t.shape.slice(1).join(',')}]`).join(';')}|${leaves(batch.x).length},${leaves(batch.y).length},${leaves(batch.sampleWeight).length}`;
     const cached = kind === 'train' ? this.compiledTrain : kind === 'test' ? this.compiledTest : this.compiledPredict;
-    if (cached && cached.signature === signature) return cached;
+    if (cached && fitsSignature(cached.signature, batch, flat)) return cached;
+    const signature = stepSignature(batch, flat);
     const specs = flat.map((t) => ({ shape: [null, ...t.shape.slice(1)], dtype: t.dtype }));
     let keys: string[] = [];
     let graph;

@@ -220,6 +220,21 @@ describe('training API', () => {
     expect(h.history.loss).toHaveLength(1);
   });
 
+  it('compiles a step again for inputs of another shape or dtype past the batch dim, and reuses it for the same', () => {
+    const model = new keras.Sequential([keras.Input({ shape: [null, 2] }), new layers.GlobalAveragePooling1D()]);
+    const seq = (n: number, dtype: 'float32' | 'int32' = 'float32') => ops.reshape(ops.convertToTensor(Array.from({ length: 2 * n }, (_, i) => i), dtype), [1, n, 2]);
+    // Means over the sequence of [0, 1], [2, 3], ...: [n - 1, n].
+    expectClose(model.predictOnBatch(seq(3)) as keras.Tensor, [[2, 3]]);
+    const compiled = (model as unknown as { compiledPredict: unknown }).compiledPredict;
+    expectClose(model.predictOnBatch(ops.concatenate([seq(3), seq(3)], 0)) as keras.Tensor, [[2, 3], [2, 3]]);
+    expect((model as unknown as { compiledPredict: unknown }).compiledPredict, 'another batch size reuses the step').toBe(compiled);
+    expectClose(model.predictOnBatch(seq(5)) as keras.Tensor, [[4, 5]]);
+    expect((model as unknown as { compiledPredict: unknown }).compiledPredict, 'a longer sequence compiles anew').not.toBe(compiled);
+    const out = model.predictOnBatch(seq(5, 'int32')) as keras.Tensor;
+    expect(out.dtype).toBe('float32');
+    expectClose(out, [[4, 5]]);
+  });
+
   it('names what is missing', async () => {
     const model = new keras.Sequential([new layers.Dense(1)]);
     await expect(model.fit(ops.ones([2, 2]), ops.ones([2, 1]))).rejects.toThrow(/You must call compile\(\) before fit/);
