@@ -150,6 +150,10 @@ describe.each(isas)('native shape kernels on %s', (isa) => {
       check('concatenate', [data([0, 2], dtype, 1), data([0, 3], dtype, 2)], { axis: 1 });
       check('concatenate', [data([300, 200], dtype, 1), data([300, 100], dtype, 2)], { axis: 1 });
       check('concatenate', [data([300, 200], dtype, 1), data([100, 200], dtype, 2)], { axis: 0 });
+      // One output row (leading axis): 64 KiB pieces of it split over threads, each copying the
+      // inputs it overlaps: many inputs across piece boundaries, size-0 ones among them.
+      const parts = Array.from({ length: 60 }, (_, i) => data([i % 7 === 3 ? 0 : 3 + (i % 5), 997], dtype, i + 1));
+      check('concatenate', parts, { axis: 0 });
     }
     const a = data([2, 3], 'float32', 1), b = data([2, 2], 'float32', 2);
     const [want] = check('concatenate', [a, b], { axis: 1 });
