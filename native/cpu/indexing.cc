@@ -209,23 +209,35 @@ void scatter_add_typed(const KernelContext& ctx, const std::vector<int64_t>& idx
   const int64_t m = int64_t(idx.size());
   const T* upd = updates.as<T>();
   T* res = o.as<T>();
-  std::memset(res, 0, size_t(o.numel()) * sizeof(T));
-  if (m == 0 || inner == 0) return;
+  if (m == 0 || inner == 0) {
+    std::memset(res, 0, size_t(o.numel()) * sizeof(T));
+    return;
+  }
   // Work items: (outer row, range of destination rows, block of inner columns). Each
-  // item walks every k but adds only into its own destinations, so one output row
-  // (outer == 1: an embedding gradient) still splits over threads.
+  // item zeroes its own destinations, then walks every k adding only into them, so one
+  // output row (outer == 1: an embedding gradient) still splits over threads, and the
+  // zeroing with it (a serial memset of the whole output first was a pass more over it:
+  // 64 rows into 10000 of 512 B, 56 -> 35-42 us).
   const int threads = std::max(1, ctx.max_threads > 0 ? std::min(ctx.max_threads, engine::thread_pool().num_threads())
                                                       : engine::thread_pool().num_threads());
   const int64_t ranges = outer >= 4 * threads ? 1 : std::max<int64_t>(1, std::min<int64_t>(dim, 4 * threads));
   const int64_t span = (dim + ranges - 1) / ranges;
   const int64_t block = std::max<int64_t>(1, std::min<int64_t>(inner, 16384 / int64_t(sizeof(T))));
   const int64_t blocks = (inner + block - 1) / block;
-  const int64_t work = m * std::min(block, inner) * int64_t(sizeof(T)) / ranges;
+  // An item's bytes: its share of the updates read and its rows of the output written.
+  const int64_t work = (m / ranges + span) * std::min(block, inner) * int64_t(sizeof(T));
   parallel_items(outer * ranges * blocks, work, ctx.max_threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t b = item % blocks, rg = (item / blocks) % ranges, oi = item / (blocks * ranges);
       const int64_t c0 = b * block, c1 = std::min(inner, c0 + block);
       const int64_t r0 = rg * span, r1 = std::min(dim, r0 + span);
+      if (r0 >= r1) continue;
+      T* rows = res + (oi * dim + r0) * inner;
+      if (c1 - c0 == inner) {
+        std::memset(rows, 0, size_t((r1 - r0) * inner) * sizeof(T));
+      } else {
+        for (int64_t r = 0; r < r1 - r0; ++r) std::fill(rows + r * inner + c0, rows + r * inner + c1, T(0));
+      }
       for (int64_t k = 0; k < m; ++k) {
         const int64_t j = idx[size_t(k)];
         if (j < r0 || j >= r1) continue;

@@ -78,6 +78,10 @@ describe.each(isas)('native indexing kernels on %s', (isa) => {
       const big = Array.from(randomArray(4000, 9), (v) => Math.floor((v + 1) * 50));
       check('scatterAdd', [indices(big), data([4000, 96], dtype)], { axis: 0, dimSize: 100 }, 'embedding gradient');
       check('scatterAdd', [indices(big.slice(0, 300)), data([40, 300, 3], dtype)], { axis: 1, dimSize: 100 }, 'middle axis');
+      // Each work item zeroes its own rows: rows cut into column blocks (past 16 KiB), and
+      // a few named rows among many (their zeroing split over threads).
+      check('scatterAdd', [indices([3, 7, 3, 39]), data([4, 5000], dtype)], { axis: 0, dimSize: 40 }, 'column blocks');
+      check('scatterAdd', [indices([5, 9000, 5]), data([3, 200], dtype)], { axis: 0, dimSize: 10000 }, 'few of many rows');
     }
     // int32 sums wrap as an Int32Array does.
     const [wrapped] = check('scatterAdd', [indices([0, 0]), { values: Int32Array.from([2 ** 31 - 1, 5]), shape: [2], dtype: 'int32' }], { axis: 0, dimSize: 1 });
