@@ -3,6 +3,9 @@
 // V only names the ISA (keeping each instantiation a distinct symbol).
 #pragma once
 #include <cstdint>
+#include <type_traits>
+
+#include "transpose_kernels.h"
 
 namespace keras::cpu {
 
@@ -41,7 +44,8 @@ void pack_a_panels(int64_t mc, int64_t kc, const typename V::T* __restrict a, in
 
 // k-rows [0, kc) x columns [0, nc) of op(B) (element (p, j) at b[p*rs + j*cs])
 // into NR-column panels: panel[p*NR + j], zero-padded past nc.
-template <class V, int NR>
+// Isa: the ISA tag whose block transposes pack a transposed B.
+template <class V, int NR, class Isa>
 void pack_b_panels(int64_t kc, int64_t nc, const typename V::T* __restrict b, int64_t rs, int64_t cs,
                    typename V::T* __restrict out) {
   using T = typename V::T;
@@ -54,11 +58,11 @@ void pack_b_panels(int64_t kc, int64_t nc, const typename V::T* __restrict b, in
         for (int j = 0; j < NR; ++j) out[p * NR + j] = src[p * rs + j];
       }
     } else if (cols == NR && rs == 1) {
-      // Transposed B: NR column streams, interleaved one k step at a time.
-      for (int64_t p = 0; p < kc; ++p) {
-#pragma GCC unroll 64
-        for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j * cs + p];
-      }
+      // Transposed B: the panel is NR rows of B's storage, kc long, transposed in
+      // register micro-tiles (element by element, a gather per k step, a 64x128x1600
+      // product with B transposed ran at 0.7x the plain one's speed).
+      using Bits = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+      transpose_detail::transpose_block<Isa, Bits>(src, cs, out, NR, NR, kc, false);
     } else {
       for (int64_t p = 0; p < kc; ++p) {
         for (int64_t j = 0; j < NR; ++j) out[p * NR + j] = j < cols ? src[p * rs + j * cs] : T(0);
