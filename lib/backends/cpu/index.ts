@@ -242,7 +242,7 @@ export class CpuBackend implements Backend {
       const id = this.addon.opId(op);
       const idOf = (t: Tensor) => this.nativeOf(t).id;
       k = (inputs, attrs, outputs) => {
-        // No attrs object when there are none: the addon then skips enumerating one.
+        // No attrs list when there are none: the addon then skips reading one.
         const a = hasAttrs(attrs) ? nativeAttrList(attrs) : undefined;
         // Inputs as arguments, not an array: the common arities without a spread.
         let r: number | number[];
