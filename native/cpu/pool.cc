@@ -119,6 +119,14 @@ void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const 
           x_rows[size_t(t)] = xi + pix[size_t(t)] * ch;
           dx_rows[size_t(t)] = dxi + pix[size_t(t)] * ch;
         }
+        if (outside) {
+          // The window two along the row: its lines fetched while this one computes (the
+          // input is usually cold: activations from the forward pass long ago).
+          const int64_t ahead = 2 * w.s[2] * ch;
+          for (int64_t t = 0; t < count; ++t) {
+            for (int64_t c = 0; c < ch; c += int64_t(64 / sizeof(T))) __builtin_prefetch(x_rows[size_t(t)] + ahead + c);
+          }
+        }
         if (count > 0) ops.window_max_grad(dx_rows.data(), x_rows.data(), count, dy + (n * out_pix + q) * ch, ch, !outside);
       }
     }
