@@ -1,6 +1,7 @@
 // CPU max and average pooling (and their gradients), channels_last over 1-3
-// spatial dims. Every output pixel walks its window's valid taps (window_taps)
-// and combines whole channel rows with the vectorized row loops of conv_kernels.h.
+// spatial dims. Every output pixel walks its window's valid taps (a table made once
+// per call from window_taps) and combines whole channel rows with the vectorized
+// row loops of conv_kernels.h.
 // Gradients scatter into their image, so they split over the batch.
 #include <algorithm>
 #include <cstring>
@@ -32,15 +33,31 @@ kernels::Shape spatial(const TensorView& t) { return kernels::Shape(t.shape.begi
 
 int chunk_grain(double work_per_item) { return int(std::max(1.0, 65536.0 / std::max(1.0, work_per_item))); }
 
-// The input pixels of output pixel q's window that are not padding, in tap order;
-// returns their count.
-int64_t valid_taps(const Window& w, int64_t q, int64_t* pix) {
-  window_taps(w, q, pix);
-  int64_t count = 0;
-  for (int64_t t = 0; t < w.taps(); ++t) {
-    if (pix[t] >= 0) pix[count++] = pix[t];
+// Every output pixel's window: the input pixels of its taps that are not padding, in tap
+// order. The same for every image, so made once per call: computed per window and image,
+// the coordinates' divisions cost as much as a 2x2 window's work.
+struct WindowTable {
+  int64_t taps = 0;
+  std::vector<int64_t> pixels;  // taps per output pixel, the first `counts[q]` valid
+  std::vector<int64_t> counts;
+  const int64_t* of(int64_t q) const { return pixels.data() + q * taps; }
+};
+
+WindowTable window_table(const Window& w) {
+  WindowTable table;
+  table.taps = w.taps();
+  table.pixels.resize(size_t(w.out_pixels() * table.taps));
+  table.counts.resize(size_t(w.out_pixels()));
+  for (int64_t q = 0; q < w.out_pixels(); ++q) {
+    int64_t* pix = table.pixels.data() + q * table.taps;
+    window_taps(w, q, pix);
+    int64_t count = 0;
+    for (int64_t t = 0; t < table.taps; ++t) {
+      if (pix[t] >= 0) pix[count++] = pix[t];
+    }
+    table.counts[size_t(q)] = count;
   }
-  return count;
+  return table;
 }
 
 template <class T>
@@ -48,13 +65,14 @@ void max_pool(const KernelContext& ctx, const Window& w, int64_t ch, const T* x,
   const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels(), rows = w.n * out_pix;
   const RowOps<T>* ops = nullptr;
   if constexpr (!std::is_same_v<T, int32_t>) ops = &row_ops<T>(conv_kernels());
+  const WindowTable windows = window_table(w);
   engine::thread_pool().parallel_for(rows, chunk_grain(double(taps * ch)), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> pix(static_cast<size_t>(taps));
     std::vector<const T*> x_rows(static_cast<size_t>(taps));
     for (int64_t r = b; r < e; ++r) {
-      const int64_t count = valid_taps(w, r % out_pix, pix.data());
+      const int64_t q = r % out_pix, count = windows.counts[size_t(q)];
+      const int64_t* pix = windows.of(q);
       const T* xi = x + r / out_pix * in_pix * ch;
-      for (int64_t t = 0; t < count; ++t) x_rows[size_t(t)] = xi + pix[size_t(t)] * ch;
+      for (int64_t t = 0; t < count; ++t) x_rows[size_t(t)] = xi + pix[t] * ch;
       T* yr = y + r * ch;
       if (count == 0) {
         // An empty window (padding only): -inf, which the js kernel's int32 store makes 0.
@@ -75,15 +93,13 @@ void max_pool(const KernelContext& ctx, const Window& w, int64_t ch, const T* x,
 // Windows that share no input pixel (strides at least the pool size: the usual 2x2 pools)
 // write each covered pixel's gradient once: the pixels no window covers (the last row of
 // an odd size), which alone need zeros; none when windows overlap.
-std::optional<std::vector<int64_t>> pixels_outside_disjoint_windows(const Window& w) {
+std::optional<std::vector<int64_t>> pixels_outside_disjoint_windows(const Window& w, const WindowTable& windows) {
   for (int j = 0; j < 3; ++j) {
     if (w.s[j] < w.k[j]) return std::nullopt;
   }
   std::vector<bool> covered(size_t(w.in_pixels()));
-  std::vector<int64_t> pix(size_t(w.taps()));
   for (int64_t q = 0; q < w.out_pixels(); ++q) {
-    const int64_t count = valid_taps(w, q, pix.data());
-    for (int64_t t = 0; t < count; ++t) covered[size_t(pix[size_t(t)])] = true;
+    for (int64_t t = 0; t < windows.counts[size_t(q)]; ++t) covered[size_t(windows.of(q)[t])] = true;
   }
   std::vector<int64_t> outside;
   for (int64_t p = 0; p < w.in_pixels(); ++p) {
@@ -99,9 +115,9 @@ void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const 
   // Disjoint windows store their gradients, with no zeroing pass and no reads of dx
   // (maxPoolGrad [64,26,26,32] 0.30-0.35 -> 0.27-0.29 ms); overlapping ones add into a
   // zeroed image.
-  const auto outside = pixels_outside_disjoint_windows(w);
+  const WindowTable windows = window_table(w);
+  const auto outside = pixels_outside_disjoint_windows(w, windows);
   engine::thread_pool().parallel_for(w.n, chunk_grain(double(out_pix * taps * ch)), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> pix(static_cast<size_t>(taps));
     std::vector<const T*> x_rows(static_cast<size_t>(taps));
     std::vector<T*> dx_rows(static_cast<size_t>(taps));
     for (int64_t n = b; n < e; ++n) {
@@ -114,10 +130,11 @@ void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const 
       }
       for (int64_t q = 0; q < out_pix; ++q) {
         // A window of padding only takes no gradient.
-        const int64_t count = valid_taps(w, q, pix.data());
+        const int64_t count = windows.counts[size_t(q)];
+        const int64_t* pix = windows.of(q);
         for (int64_t t = 0; t < count; ++t) {
-          x_rows[size_t(t)] = xi + pix[size_t(t)] * ch;
-          dx_rows[size_t(t)] = dxi + pix[size_t(t)] * ch;
+          x_rows[size_t(t)] = xi + pix[t] * ch;
+          dx_rows[size_t(t)] = dxi + pix[t] * ch;
         }
         if (outside) {
           // The window two along the row: its lines fetched while this one computes (the
@@ -137,16 +154,14 @@ template <class T>
 void avg_pool(const KernelContext& ctx, const Window& w, int64_t ch, const T* x, T* y) {
   const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels(), rows = w.n * out_pix;
   const RowOps<T>& ops = row_ops<T>(conv_kernels());
+  const WindowTable windows = window_table(w);
   engine::thread_pool().parallel_for(rows, chunk_grain(double(taps * ch)), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> pix(static_cast<size_t>(taps));
     for (int64_t r = b; r < e; ++r) {
-      const int64_t n = r / out_pix;
-      const int64_t count = window_taps(w, r % out_pix, pix.data());
+      const int64_t n = r / out_pix, q = r % out_pix, count = windows.counts[size_t(q)];
+      const int64_t* pix = windows.of(q);
       T* yr = y + r * ch;
       std::fill_n(yr, ch, T(0));
-      for (int64_t t = 0; t < taps; ++t) {
-        if (pix[size_t(t)] >= 0) ops.add(yr, x + (n * in_pix + pix[size_t(t)]) * ch, ch);
-      }
+      for (int64_t t = 0; t < count; ++t) ops.add(yr, x + (n * in_pix + pix[t]) * ch, ch);
       // Padding is not counted; an empty window gives 0 * inf = NaN, as in js.
       const T inv = T(1) / T(count);
       for (int64_t c = 0; c < ch; ++c) yr[c] *= inv;
@@ -158,18 +173,17 @@ template <class T>
 void avg_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const T* dy, T* dx) {
   const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels();
   const RowOps<T>& ops = row_ops<T>(conv_kernels());
+  const WindowTable windows = window_table(w);
   engine::thread_pool().parallel_for(w.n, chunk_grain(double(out_pix * taps * ch)), [&](int64_t b, int64_t e) {
-    std::vector<int64_t> pix(static_cast<size_t>(taps));
     for (int64_t n = b; n < e; ++n) {
       T* dxi = dx + n * in_pix * ch;
       std::fill_n(dxi, in_pix * ch, T(0));
       for (int64_t q = 0; q < out_pix; ++q) {
-        const int64_t count = window_taps(w, q, pix.data());
+        const int64_t count = windows.counts[size_t(q)];
+        const int64_t* pix = windows.of(q);
         const T inv = T(1) / T(count);
         const T* dyr = dy + (n * out_pix + q) * ch;
-        for (int64_t t = 0; t < taps; ++t) {
-          if (pix[size_t(t)] >= 0) ops.axpy(dxi + pix[size_t(t)] * ch, inv, dyr, ch);
-        }
+        for (int64_t t = 0; t < count; ++t) ops.axpy(dxi + pix[t] * ch, inv, dyr, ch);
       }
     }
   }, ctx.max_threads);
