@@ -189,6 +189,13 @@ describe.each(isas)('conv on the %s path', (isa) => {
     checkCase({ x: [3, 40, 19], k: [5, 19, 2], padding: [[2, 2]] }, 'float64', 56);
   });
 
+  it('rows whose taps outnumber the per-call tap table (over 2^20 entries) locate their taps row by row', () => {
+    native.setIsa(isa);
+    // 380 x 380 pixels x 9 taps: 1.3M entries an image. The forward's edge rows and the
+    // 1-channel input gradient's rows take the row-by-row locator; the small cases above the table.
+    checkCase({ x: [1, 380, 380, 1], k: [3, 3, 1, 2], padding: [[1, 1], [1, 1]] }, 'float32', 57);
+  });
+
   it('filter-gradient tiles: every column-vector count, overhanging channel blocks, several row slots', () => {
     native.setIsa(isa);
     // Input channels 13 and 7: whole row tiles plus one shifted back over its neighbour.
