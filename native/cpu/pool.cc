@@ -4,6 +4,7 @@
 // row loops of conv_kernels.h.
 // Gradients scatter into their image, so they split over the batch.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -138,10 +139,12 @@ void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const 
         }
         if (outside) {
           // The window two along the row: its lines fetched while this one computes (the
-          // input is usually cold: activations from the forward pass long ago).
-          const int64_t ahead = 2 * w.s[2] * ch;
+          // input is usually cold: activations from the forward pass long ago). As integers:
+          // at a row's end the address lies past it, or past the image (prefetches do not fault).
+          const uintptr_t ahead = uintptr_t(2 * w.s[2] * ch) * sizeof(T);
           for (int64_t t = 0; t < count; ++t) {
-            for (int64_t c = 0; c < ch; c += int64_t(64 / sizeof(T))) __builtin_prefetch(x_rows[size_t(t)] + ahead + c);
+            const uintptr_t at = reinterpret_cast<uintptr_t>(x_rows[size_t(t)]) + ahead;
+            for (uintptr_t b = 0; b < uintptr_t(ch) * sizeof(T); b += 64) __builtin_prefetch(reinterpret_cast<const void*>(at + b));
           }
         }
         if (count > 0) ops.window_max_grad(dx_rows.data(), x_rows.data(), count, dy + (n * out_pix + q) * ch, ch, !outside);
