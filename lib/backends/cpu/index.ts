@@ -18,6 +18,7 @@ import { JsBackend } from '../js/index.js';
 import { JsStorage } from '../js/storage.js';
 import { INLINE_RUN_BELOW_MS, NativeGraphExecutable, YIELD_EVERY_MS, nativeExecutorBlocker, type ExecutorHost } from './executor.js';
 import {
+  attrList,
   loadNativeAddon,
   type NativeAddon,
   type NativeAttrList,
@@ -127,12 +128,7 @@ export function nativeAttrs(attrs: Attrs): NativeAttrs {
 
 /** Attributes as the raw addon takes them (name, value, ...): the hot path of every kernel call with attributes. */
 export function nativeAttrList(attrs: Attrs): NativeAttrList {
-  const list: NativeAttrList = [];
-  for (const key in attrs) {
-    const value = attrs[key];
-    if (value !== undefined && value !== null) list.push(key, nativeAttrValue(value));
-  }
-  return list;
+  return attrList(attrs, nativeAttrValue);
 }
 
 /** True when `attrs` holds at least one defined value. */

@@ -26,13 +26,17 @@ export type NativeAttrs = Record<string, NativeAttrValue | undefined | null>;
  */
 export type NativeAttrList = (string | NativeAttrValue)[];
 
-/** `attrs` as a NativeAttrList, its null and undefined values left out. */
-export function attrList(attrs: NativeAttrs | undefined): NativeAttrList | undefined {
-  if (!attrs) return undefined;
+/** `attrs` as a NativeAttrList, each value through `convert`, null and undefined values left out. */
+export function attrList<V>(attrs: Readonly<Record<string, V | undefined | null>>, convert: (value: V) => NativeAttrValue): NativeAttrList {
   const list: NativeAttrList = [];
-  for (const [key, value] of Object.entries(attrs)) if (value !== undefined && value !== null) list.push(key, value);
+  for (const key in attrs) {
+    const value = attrs[key];
+    if (value !== undefined && value !== null) list.push(key, convert(value));
+  }
   return list;
 }
+
+const asIs = (value: NativeAttrValue): NativeAttrValue => value;
 
 export interface NativeBackendInfo {
   /** The instruction-set path in use: 'avx512' | 'avx2' | 'portable'. */
@@ -261,8 +265,8 @@ function wrapAddon(raw: RawNativeAddon): NativeAddon & { compileGraph?: (plan: N
   return {
     raw,
     createTensor: (data, shape, dtype) => new NativeTensor(raw, raw.createTensor(data, shape, dtype)),
-    runKernel: (op, inputs, attrs) => handles(raw.runOp(opId(op), attrList(attrs), ...idsOf(op, 'input', inputs))),
-    runKernelAsync: async (op, inputs, attrs) => handles(await raw.runOpAsync(opId(op), attrList(attrs), ...idsOf(op, 'input', inputs))),
+    runKernel: (op, inputs, attrs) => handles(raw.runOp(opId(op), attrs && attrList(attrs, asIs), ...idsOf(op, 'input', inputs))),
+    runKernelAsync: async (op, inputs, attrs) => handles(await raw.runOpAsync(opId(op), attrs && attrList(attrs, asIs), ...idsOf(op, 'input', inputs))),
     opId,
     backendInfo: () => raw.backendInfo(),
     memoryInfo: () => raw.memoryInfo(),
