@@ -10,3 +10,5 @@ export * from './creation.js';
 export * from './linalg.js';
 export * from './nn.js';
 export { convertToTensor, type TensorLike } from './common.js';
+// Registers the fused LSTM cell (internal primitives; the LSTM layer imports its function).
+import './rnn.js';

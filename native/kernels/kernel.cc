@@ -174,6 +174,7 @@ void define_pool_ops(KernelRegistry& registry);  // pool.cc
 void define_linalg_ops(KernelRegistry& registry);  // linalg.cc
 void define_softmax_ops(KernelRegistry& registry);  // softmax.cc
 void define_norm_ops(KernelRegistry& registry);  // norm.cc (layer and batch norm)
+void define_rnn_ops(KernelRegistry& registry);  // rnn.cc (the fused LSTM cell)
 
 void define_core_ops(KernelRegistry& registry) {
   define_matmul(registry);
@@ -187,6 +188,7 @@ void define_core_ops(KernelRegistry& registry) {
   define_linalg_ops(registry);
   define_softmax_ops(registry);
   define_norm_ops(registry);
+  define_rnn_ops(registry);
 }
 
 }  // namespace keras::kernels

@@ -535,6 +535,25 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([0, 4], f32), x([0, 4], f32), x([4], f32), x([0], f32), x([0], f32, 'positive')], attrs: { axis: 1, rms: false } },
   ],
 
+  // ------------------------------------------------------------ fused LSTM cell (z [batch, 4 * units], states [batch, units])
+  lstmCell: [
+    { inputs: [x([3, 8], f32), x([3, 2], f32)] },
+    { inputs: [x([2, 12], f64), x([2, 3], f64)] },
+    { inputs: [x([5, 268], f32, 'any', 4), x([5, 67], f32)] }, // units off the vector widths, saturated gates
+    { inputs: [x([4, 132], f64), x([4, 33], f64)] },
+    { inputs: [x([40, 512], f32), x([40, 128], f32)] }, // rows over threads
+    { inputs: [x([0, 8], f32), x([0, 2], f32)] },
+    { inputs: [x([1, 0], f32), x([1, 0], f32)] },
+    { inputs: [x([2, 16], f32, 'special'), x([2, 4], f32)], grad: false },
+  ],
+  lstmCellGrad: [
+    { inputs: [x([3, 10], f32, 'unit'), x([3, 2], f32), x([3, 2], f32), x([3, 2], f32)] },
+    { inputs: [x([2, 15], f64, 'unit'), x([2, 3], f64), x([2, 3], f64), x([2, 3], f64)] },
+    { inputs: [x([5, 335], f32, 'unit'), x([5, 67], f32), x([5, 67], f32), x([5, 67], f32)] },
+    { inputs: [x([40, 640], f32, 'unit'), x([40, 128], f32), x([40, 128], f32), x([40, 128], f32)] },
+    { inputs: [x([0, 10], f32), x([0, 2], f32), x([0, 2], f32), x([0, 2], f32)] },
+  ],
+
   // ------------------------------------------------------------ fused batch normalization (batch statistics over all but `axis`)
   batchNorm: [
     { inputs: [x([6, 4], f32), x([4], f32), x([4], f32)], attrs: { axis: 1, epsilon: 1e-3 } },

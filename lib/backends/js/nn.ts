@@ -471,6 +471,50 @@ const layerNormGrad: Kernel = ([dy, x, gamma, mean, rstd], attrs, [dxOut, dgOut]
   return [new JsStorage(dx), finish(dgamma, dgOut.dtype), finish(dbeta, dgOut.dtype)];
 };
 
+/**
+ * lstmCell [z, c] -> [h, c', acts] in float64, each value rounded once: i, f, o the sigmoids and
+ * g the tanh of z's column blocks, c' = f c + i g, h = o tanh(c'); acts = (i, f, g, o, tanh(c')).
+ */
+const lstmCell: Kernel = ([z, c], _attrs, [hOut, cOut, actsOut]) => {
+  const [batch, units] = c.shape as [number, number];
+  const zv = valuesOf(z), cv = valuesOf(c);
+  const h = allocate(hOut.dtype, batch * units), cNew = allocate(cOut.dtype, batch * units);
+  const acts = allocate(actsOut.dtype, batch * 5 * units);
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  for (let r = 0; r < batch; r++) {
+    for (let k = 0; k < units; k++) {
+      const zi = r * 4 * units + k, at = r * units + k, a = r * 5 * units + k;
+      const i = sigmoid(zv[zi]!), f = sigmoid(zv[zi + units]!), g = Math.tanh(zv[zi + 2 * units]!), o = sigmoid(zv[zi + 3 * units]!);
+      const cn = f * cv[at]! + i * g;
+      const t = Math.tanh(cn);
+      cNew[at] = cn;
+      h[at] = o * t;
+      [acts[a], acts[a + units], acts[a + 2 * units], acts[a + 3 * units], acts[a + 4 * units]] = [i, f, g, o, t];
+    }
+  }
+  return [new JsStorage(h), new JsStorage(cNew), new JsStorage(acts)];
+};
+
+/** lstmCellGrad [acts, c, dh, dc] -> [dz, dcPrev] (lib/ops/rnn.ts), in float64. */
+const lstmCellGrad: Kernel = ([acts, c, dh, dc], _attrs, [dzOut, dcOut]) => {
+  const [batch, units] = c.shape as [number, number];
+  const av = valuesOf(acts), cv = valuesOf(c), dhv = valuesOf(dh), dcv = valuesOf(dc);
+  const dz = allocate(dzOut.dtype, batch * 4 * units), dcPrev = allocate(dcOut.dtype, batch * units);
+  for (let r = 0; r < batch; r++) {
+    for (let k = 0; k < units; k++) {
+      const at = r * units + k, a = r * 5 * units + k, base = r * 4 * units + k;
+      const [i, f, g, o, t] = [av[a]!, av[a + units]!, av[a + 2 * units]!, av[a + 3 * units]!, av[a + 4 * units]!];
+      const d = dcv[at]! + dhv[at]! * o * (1 - t * t);
+      dz[base] = d * g * i * (1 - i);
+      dz[base + units] = d * cv[at]! * f * (1 - f);
+      dz[base + 2 * units] = d * i * (1 - g * g);
+      dz[base + 3 * units] = dhv[at]! * t * o * (1 - o);
+      dcPrev[at] = d * f;
+    }
+  }
+  return [new JsStorage(dz), new JsStorage(dcPrev)];
+};
+
 export const nnKernels: Record<string, Kernel> = {
   conv,
   convBackpropInput,
@@ -484,4 +528,6 @@ export const nnKernels: Record<string, Kernel> = {
   sparseSoftmaxCrossEntropy,
   layerNorm,
   layerNormGrad,
+  lstmCell,
+  lstmCellGrad,
 };

@@ -193,6 +193,15 @@ export abstract class BaseRNN extends Layer {
     return null;
   }
 
+  /**
+   * Whether `step` takes all gates together: the input projection and the recurrent kernel
+   * unsplit ([.., gates * units], one entry each in `x` and `ctx.rk`), for a step that runs a
+   * fused cell (LSTM with its default activations). Default: split per gate.
+   */
+  protected joinedGates(): boolean {
+    return false;
+  }
+
   /** Columns of gate `g` of a [rows, gates * units] weight (or of a [gates * units] bias). */
   protected gateOf(w: Tensor, g: number): Tensor {
     const u = this.units;
@@ -240,23 +249,26 @@ export abstract class BaseRNN extends Layer {
       // Keras draws one input dropout mask per sequence and reuses it at every timestep.
       x = random.dropout(x, this.dropout, { noiseShape: [null, 1, null], seed: this.seedGenerator });
     }
-    // The input projection of every timestep at once, one matmul per gate, kept as separate
-    // tensors so each step reads its gates without slicing; time-major, so a timestep is a
-    // leading-axis selection. The input is transposed (once), not each gate's projection: in
-    // an LSTM(128) over 64 features that is one transpose of half the bytes instead of four.
+    // The input projection of every timestep at once, one matmul per gate (or one for all of
+    // them: joinedGates), kept as separate tensors so each step reads its gates without slicing;
+    // time-major, so a timestep is a leading-axis selection. The input is transposed (once), not
+    // each gate's projection: in an LSTM(128) over 64 features that is one transpose of half the
+    // bytes instead of four.
     const kernel = this.kernel.value;
     const bias = this.inputBias();
+    const joined = this.joinedGates();
+    const gateOf = (w: Tensor, g: number) => (joined ? w : this.gateOf(w, g));
     const xT = ops.transpose(x, [1, 0, 2]);
     const projT: Tensor[] = [];
-    for (let g = 0; g < this.gates; g++) {
-      const p = ops.matmul(xT, this.gateOf(kernel, g));
-      projT.push(bias ? ops.add(p, this.gateOf(bias, g)) : p);
+    for (let g = 0; g < (joined ? 1 : this.gates); g++) {
+      const p = ops.matmul(xT, gateOf(kernel, g));
+      projT.push(bias ? ops.add(p, gateOf(bias, g)) : p);
     }
     const maskT = mask ? ops.transpose(mask, [1, 0]) : null;
     const first = timestep(projT[0], 0);
     const zeroState = ops.add(ops.zerosLike(ops.sum(first, -1, true)), ops.zeros([this.units], first.dtype));
     const rk = this.recurrentKernel.value;
-    const ctx: StepContext = { rk: Array.from({ length: this.gates }, (_, g) => this.gateOf(rk, g)), rb: this.recurrentBias() };
+    const ctx: StepContext = { rk: joined ? [rk] : Array.from({ length: this.gates }, (_, g) => this.gateOf(rk, g)), rb: this.recurrentBias() };
     let states: Tensor[];
     if (initial) {
       if (initial.length !== this.stateCount) {

@@ -7,6 +7,7 @@ import * as activations from '../../activations/index.js';
 import * as initializers from '../../initializers/index.js';
 import type { DType } from '../../dtype.js';
 import * as ops from '../../ops/index.js';
+import { lstmCell } from '../../ops/rnn.js';
 import type { Tensor } from '../../tensor.js';
 import { registerLayerClass } from '../registry.js';
 import { BaseRNN, type RNNArgs, type StepContext, type StepResult } from './base_rnn.js';
@@ -48,7 +49,23 @@ export class LSTM extends BaseRNN {
     return (_shape: readonly number[], dtype?: DType | null) => ops.concatenate([init.call([u], dtype), ops.ones([u], dtype ?? undefined), init.call([2 * u], dtype)], 0);
   }
 
+  /**
+   * Sigmoid gates and tanh (Keras' defaults): a step is one matmul for all four gates and the
+   * fused cell (one kernel, and one for its gradient) instead of a dozen small ops.
+   */
+  private get fusedCell(): boolean {
+    return this.recurrentActivation === activations.sigmoid && this.activation === activations.tanh;
+  }
+
+  protected override joinedGates(): boolean {
+    return this.fusedCell;
+  }
+
   protected override step(x: Tensor[], states: Tensor[], h: Tensor, ctx: StepContext): StepResult {
+    if (this.fusedCell) {
+      const [hNew, c] = lstmCell(ops.add(x[0], ops.matmul(h, ctx.rk[0])), states[1]);
+      return { output: hNew, states: [hNew, c] };
+    }
     const z = (g: number) => ops.add(x[g], ops.matmul(h, ctx.rk[g]));
     const i = this.recurrentActivation(z(0));
     const f = this.recurrentActivation(z(1));

@@ -1,0 +1,79 @@
+/**
+ * The fused LSTM cell: one timestep of an LSTM with Keras' gate order and default
+ * activations as one primitive, and its gradient as another, so a recurrent step is
+ * one kernel call instead of a dozen small elementwise ones (and its four gates one
+ * matmul). Internal: the LSTM layer uses it when its activations are tanh and sigmoid;
+ * it is not part of the keras.ops surface (Keras has no such op).
+ */
+import { isFloat } from '../dtype.js';
+import { DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { isRecording, runOp } from '../engine.js';
+import type { Dim } from '../shape.js';
+import type { Tensor } from '../tensor.js';
+import { zerosLike } from './elementwise.js';
+import { defineOp, type TensorSpec } from './registry.js';
+
+/**
+ * `main` (named `name`) is float [batch, blocks * units]; each named state has its dtype and shape
+ * [batch, units]. Returns [batch, units].
+ */
+function inferCell(op: string, name: string, main: TensorSpec, blocks: number, what: string, states: [string, TensorSpec][]): [Dim, number] {
+  if (!isFloat(main.dtype)) throw new DTypeError(`${op}: ${name} must be float32 or float64, received ${main.dtype} ${fmtShape(main.shape)}`);
+  const width = main.shape[1];
+  if (main.shape.length !== 2 || width === null || width === undefined || width % blocks !== 0) {
+    throw new ShapeError(`${op}: ${name} must be [batch, ${blocks} * units] (${what} side by side), received ${fmtShape(main.shape)}`);
+  }
+  let batch = main.shape[0]!;
+  const units = width / blocks;
+  for (const [state, s] of states) {
+    if (s.dtype !== main.dtype) throw new DTypeError(`${op}: ${state} must be ${main.dtype} like ${name}, received ${s.dtype} ${fmtShape(s.shape)}`);
+    const fits = s.shape.length === 2 && s.shape[1] === units && (s.shape[0] === null || batch === null || s.shape[0] === batch);
+    if (!fits) throw new ShapeError(`${op}: ${state} must be [batch, ${units}] for ${name} ${fmtShape(main.shape)}, received ${fmtShape(s.shape)}`);
+    batch = batch ?? s.shape[0]!;
+  }
+  return [batch, units];
+}
+
+// i = sigmoid(z_i), f = sigmoid(z_f), g = tanh(z_c), o = sigmoid(z_o) (z's column blocks of
+// `units`); c' = f c + i g, h = o tanh(c'). Returns [h, c', acts] with acts [batch, 5 * units] =
+// (i, f, g, o, tanh(c')): what the gradient needs, so it computes no activation again (like
+// layerNorm's mean and rstd, not differentiable).
+defineOp({
+  name: 'lstmCell',
+  category: 'nn',
+  attrs: [],
+  infer([z, c]) {
+    const [batch, units] = inferCell('lstmCell', 'z', z, 4, 'the gates i, f, c, o', [['c', c]]);
+    const state = { shape: [batch, units], dtype: z.dtype };
+    return [state, state, { shape: [batch, 5 * units], dtype: z.dtype }];
+  },
+  grad: ({ inputs: [, c], outputs: [, , acts] }, [dh, dc]) => {
+    if (!dh && !dc) return [null, null];
+    const [dz, dcPrev] = runOp('lstmCellGrad', [acts!, c!, dh ?? zerosLike(c!), dc ?? zerosLike(c!)]);
+    return [dz, dcPrev];
+  },
+});
+
+// The cell's gradient from its activations (i, f, g, o, t = tanh(c')) and c: with
+// dc~ = dc + dh o (1 - t^2): dz_i = dc~ g i (1 - i), dz_f = dc~ c f (1 - f),
+// dz_c = dc~ i (1 - g^2), dz_o = dh t o (1 - o); dcPrev = dc~ f. Returns [dz, dcPrev].
+defineOp({
+  name: 'lstmCellGrad',
+  category: 'nn',
+  attrs: [],
+  infer([acts, c, dh, dc]) {
+    const [batch, units] = inferCell('lstmCellGrad', 'acts', acts, 5, "i, f, g, o and tanh(c')", [['c', c], ['dh', dh], ['dc', dc]]);
+    return [{ shape: [batch, 4 * units], dtype: acts.dtype }, { shape: [batch, units], dtype: acts.dtype }];
+  },
+  gradientUnsupported: 'second derivatives through the fused LSTM cell are not supported; build the cell from ops (an LSTM with a non-default activation does) instead',
+});
+
+/**
+ * One LSTM timestep with sigmoid gates and tanh: `z` [batch, 4 * units] the gates'
+ * pre-activations (i, f, c, o), `c` [batch, units] the previous carry. Returns [h, c'].
+ */
+export function lstmCell(z: Tensor, c: Tensor): [Tensor, Tensor] {
+  const [h, cNew, acts] = runOp('lstmCell', [z, c]);
+  if (!acts!.isSymbolic && !isRecording()) acts!.dispose(); // only a gradient reads it
+  return [h!, cNew!];
+}

@@ -1,0 +1,27 @@
+// The per-ISA row functions of the fused LSTM cell (rnn_kernels.h, instantiated in
+// rnn_<isa>.cc; driven by rnn.cc). Rows are batch rows; units is the state width.
+#pragma once
+#include <cstdint>
+
+namespace keras::cpu {
+
+template <class T>
+struct LstmCellRows {
+  // For `rows` consecutive rows: acts = (i, f, g, o, t) [5 * units] with i, f, o the sigmoids and
+  // g the tanh of z's blocks [4 * units], c_new = f c + i g, t = tanh(c_new), h = o t.
+  void (*forward)(const T* z, const T* c, T* h, T* c_new, T* acts, int64_t rows, int64_t units);
+  // The gradient from those activations (lib/ops/rnn.ts): dz [4 * units] and dc_prev per row.
+  void (*backward)(const T* acts, const T* c, const T* dh, const T* dc, T* dz, T* dc_prev, int64_t rows, int64_t units);
+};
+
+struct RnnIsaTable {
+  const char* isa;
+  LstmCellRows<float> f32;
+  LstmCellRows<double> f64;
+};
+
+extern const RnnIsaTable kRnnAvx512;
+extern const RnnIsaTable kRnnAvx2;
+extern const RnnIsaTable kRnnPortable;
+
+}  // namespace keras::cpu

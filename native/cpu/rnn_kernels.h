@@ -1,0 +1,84 @@
+// LSTM cell rows over an ISA tag, one template for float32 and float64: the activations are
+// vector_math's sigmoid and tanh (those of the elementwise ops), a row's last columns go
+// through the same code in partial vectors. Include only from rnn_<isa>.cc, after the ISA's
+// simd header.
+#pragma once
+#include <cstdint>
+
+#include "rnn.h"
+#include "simd/vector_math.h"
+
+namespace keras::cpu {
+namespace rnn_detail {
+
+// `count` lanes (kWidth for a whole vector) from or to p.
+template <class V>
+typename V::Reg load(const typename V::T* p, int count) {
+  return count == V::kWidth ? V::loadu(p) : V::load_first(p, count);
+}
+template <class V>
+void store(typename V::T* p, typename V::Reg v, int count) {
+  if (count == V::kWidth) V::storeu(p, v);
+  else V::store_first(p, v, count);
+}
+
+template <class V>
+void forward(const typename V::T* z, const typename V::T* c, typename V::T* h, typename V::T* c_new,
+             typename V::T* acts, int64_t rows, int64_t units) {
+  using vector_math::sigmoid;
+  using vector_math::tanh;
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto *zr = z + r * 4 * units, *cr = c + r * units;
+    auto *a = acts + r * 5 * units, *cn = c_new + r * units, *hr = h + r * units;
+    for (int64_t k = 0; k < units; k += V::kWidth) {
+      const int n = int(units - k < V::kWidth ? units - k : V::kWidth);
+      const auto i = sigmoid<V>(load<V>(zr + k, n)), f = sigmoid<V>(load<V>(zr + units + k, n));
+      const auto g = tanh<V>(load<V>(zr + 2 * units + k, n)), o = sigmoid<V>(load<V>(zr + 3 * units + k, n));
+      const auto next = V::add(V::mul(f, load<V>(cr + k, n)), V::mul(i, g));
+      const auto t = tanh<V>(next);
+      store<V>(a + k, i, n);
+      store<V>(a + units + k, f, n);
+      store<V>(a + 2 * units + k, g, n);
+      store<V>(a + 3 * units + k, o, n);
+      store<V>(a + 4 * units + k, t, n);
+      store<V>(cn + k, next, n);
+      store<V>(hr + k, V::mul(o, t), n);
+    }
+  }
+}
+
+template <class V>
+void backward(const typename V::T* acts, const typename V::T* c, const typename V::T* dh, const typename V::T* dc,
+              typename V::T* dz, typename V::T* dc_prev, int64_t rows, int64_t units) {
+  const auto one = V::set1(typename V::T(1));
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto *a = acts + r * 5 * units, *cr = c + r * units, *dhr = dh + r * units, *dcr = dc + r * units;
+    auto *dzr = dz + r * 4 * units, *dcp = dc_prev + r * units;
+    for (int64_t k = 0; k < units; k += V::kWidth) {
+      const int n = int(units - k < V::kWidth ? units - k : V::kWidth);
+      const auto i = load<V>(a + k, n), f = load<V>(a + units + k, n), g = load<V>(a + 2 * units + k, n);
+      const auto o = load<V>(a + 3 * units + k, n), t = load<V>(a + 4 * units + k, n);
+      const auto dhk = load<V>(dhr + k, n);
+      // dc~ = dc + dh o (1 - t^2)
+      const auto d = V::add(load<V>(dcr + k, n), V::mul(V::mul(dhk, o), V::sub(one, V::mul(t, t))));
+      store<V>(dzr + k, V::mul(V::mul(d, g), V::mul(i, V::sub(one, i))), n);
+      store<V>(dzr + units + k, V::mul(V::mul(d, load<V>(cr + k, n)), V::mul(f, V::sub(one, f))), n);
+      store<V>(dzr + 2 * units + k, V::mul(V::mul(d, i), V::sub(one, V::mul(g, g))), n);
+      store<V>(dzr + 3 * units + k, V::mul(V::mul(dhk, t), V::mul(o, V::sub(one, o))), n);
+      store<V>(dcp + k, V::mul(d, f), n);
+    }
+  }
+}
+
+}  // namespace rnn_detail
+
+template <class Isa>
+constexpr RnnIsaTable make_rnn_table(const char* isa) {
+  using F32 = typename Isa::template Vec<float>;
+  using F64 = typename Isa::template Vec<double>;
+  return {isa,
+          {&rnn_detail::forward<F32>, &rnn_detail::backward<F32>},
+          {&rnn_detail::forward<F64>, &rnn_detail::backward<F64>}};
+}
+
+}  // namespace keras::cpu

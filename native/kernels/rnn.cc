@@ -1,0 +1,62 @@
+// Shape/dtype inference of the fused LSTM cell, as lib/ops/rnn.ts defines it:
+//   lstmCell [z, c] -> [h, c', acts]: z [batch, 4 * units] the gates' pre-activations in
+//     Keras' order (i, f, c, o), c [batch, units] the previous carry; h and c' [batch, units];
+//     acts [batch, 5 * units] the activations i, f, g, o and tanh(c');
+//   lstmCellGrad [acts, c, dh, dc] -> [dz, dcPrev]: dh and dc [batch, units].
+#include <string>
+
+#include "kernel.h"
+
+namespace keras::kernels {
+namespace {
+
+using engine::dtype_name;
+using engine::format_shape;
+
+// in[0] (names[0]) is float [batch, blocks * units]; in[k] (names[k]) has its dtype and shape
+// [batch, units], which is returned.
+Shape check_cell(const char* op, const std::vector<TensorSpec>& in, const char* const* names, int64_t blocks,
+                 const char* what) {
+  const TensorSpec& main = in[0];
+  if (main.dtype != DType::Float32 && main.dtype != DType::Float64) {
+    throw OpError("DTypeError", std::string(op) + ": " + names[0] + " must be float32 or float64, received " +
+                                    dtype_name(main.dtype) + " " + format_shape(main.shape));
+  }
+  if (main.shape.size() != 2 || main.shape[1] % blocks != 0) {
+    throw OpError("ShapeError", std::string(op) + ": " + names[0] + " must be [batch, " + std::to_string(blocks) + " * units] (" +
+                                    what + " side by side), received " + format_shape(main.shape));
+  }
+  const Shape state{main.shape[0], main.shape[1] / blocks};
+  for (size_t k = 1; k < in.size(); ++k) {
+    if (in[k].dtype != main.dtype) {
+      throw OpError("DTypeError", std::string(op) + ": " + names[k] + " must be " + dtype_name(main.dtype) + " like " + names[0] +
+                                      ", received " + dtype_name(in[k].dtype) + " " + format_shape(in[k].shape));
+    }
+    if (in[k].shape != state) {
+      throw OpError("ShapeError", std::string(op) + ": " + names[k] + " must be " + format_shape(state) + " for " + names[0] + " " +
+                                      format_shape(main.shape) + ", received " + format_shape(in[k].shape));
+    }
+  }
+  return state;
+}
+
+std::vector<TensorSpec> infer_lstm_cell(const std::vector<TensorSpec>& in, const Attrs&) {
+  static const char* const names[] = {"z", "c"};
+  const Shape state = check_cell("lstmCell", in, names, 4, "the gates i, f, c, o");
+  return {{in[0].dtype, state}, {in[0].dtype, state}, {in[0].dtype, {state[0], 5 * state[1]}}};
+}
+
+std::vector<TensorSpec> infer_lstm_cell_grad(const std::vector<TensorSpec>& in, const Attrs&) {
+  static const char* const names[] = {"acts", "c", "dh", "dc"};
+  const Shape state = check_cell("lstmCellGrad", in, names, 5, "i, f, g, o and tanh(c')");
+  return {{in[0].dtype, {state[0], 4 * state[1]}}, {in[0].dtype, state}};
+}
+
+}  // namespace
+
+void define_rnn_ops(KernelRegistry& registry) {
+  registry.define_op("lstmCell", 2, infer_lstm_cell);
+  registry.define_op("lstmCellGrad", 4, infer_lstm_cell_grad);
+}
+
+}  // namespace keras::kernels
