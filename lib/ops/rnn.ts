@@ -1,9 +1,9 @@
 /**
- * The fused LSTM cell: one timestep of an LSTM with Keras' gate order and default
- * activations as one primitive, and its gradient as another, so a recurrent step is
- * one kernel call instead of a dozen small elementwise ones (and its four gates one
- * matmul). Internal: the LSTM layer uses it when its activations are tanh and sigmoid;
- * it is not part of the keras.ops surface (Keras has no such op).
+ * The fused recurrent cells: one timestep of an LSTM or a GRU (resetAfter) with Keras'
+ * gate order and default activations as one primitive, and its gradient as another, so
+ * a recurrent step is one kernel call instead of a dozen small elementwise ones (and its
+ * gates one matmul). Internal: the layers use them when their activations are tanh and
+ * sigmoid; they are not part of the keras.ops surface (Keras has no such ops).
  */
 import { isFloat } from '../dtype.js';
 import { DTypeError, ShapeError, fmtShape } from '../errors.js';
@@ -67,6 +67,60 @@ defineOp({
   },
   gradientUnsupported: 'second derivatives through the fused LSTM cell are not supported; build the cell from ops (an LSTM with a non-default activation does) instead',
 });
+
+// GRU with resetAfter: x [batch, 3 * units] the input projection (z, r, h blocks, input bias
+// included), rec [batch, 3 * units] the recurrent one (h_prev U + recurrent bias), h [batch, units]
+// the previous state: z = sigmoid(x_z + rec_z), r = sigmoid(x_r + rec_r),
+// hh = tanh(x_h + r rec_h), h' = z h + (1 - z) hh. Returns [h', acts] with acts
+// [batch, 3 * units] = (z, r, hh) for the gradient (not differentiable).
+defineOp({
+  name: 'gruCell',
+  category: 'nn',
+  attrs: [],
+  infer([x, rec, h]) {
+    const [batch, units] = inferCell('gruCell', 'x', x, 3, 'the gates z, r, h', [['h', h]]);
+    expectLike('gruCell', 'rec', rec, x);
+    return [{ shape: [batch, units], dtype: x.dtype }, { shape: [batch, 3 * units], dtype: x.dtype }];
+  },
+  grad: ({ inputs: [, rec, h], outputs: [, acts] }, [dh]) => {
+    if (!dh) return [null, null, null];
+    const [dx, drec, dhPrev] = runOp('gruCellGrad', [acts!, rec!, h!, dh]);
+    return [dx, drec, dhPrev];
+  },
+});
+
+// The GRU cell's gradient from its activations (z, r, hh), rec and h: with
+// dpz = dh' (h - hh) z (1 - z), dph = dh' (1 - z) (1 - hh^2), dpr = dph rec_h r (1 - r):
+// dx = (dpz, dpr, dph), drec = (dpz, dpr, dph r), dhPrev = dh' z. Returns [dx, drec, dhPrev].
+defineOp({
+  name: 'gruCellGrad',
+  category: 'nn',
+  attrs: [],
+  infer([acts, rec, h, dh]) {
+    const [batch, units] = inferCell('gruCellGrad', 'acts', acts, 3, 'z, r and hh', [['h', h], ['dh', dh]]);
+    expectLike('gruCellGrad', 'rec', rec, acts);
+    const gates = { shape: [batch, 3 * units], dtype: acts.dtype };
+    return [gates, gates, { shape: [batch, units], dtype: acts.dtype }];
+  },
+  gradientUnsupported: 'second derivatives through the fused GRU cell are not supported; build the cell from ops (a GRU with a non-default activation does) instead',
+});
+
+/** `t` (named `name`) has the dtype and shape of `like`. */
+function expectLike(op: string, name: string, t: TensorSpec, like: TensorSpec): void {
+  const fits = t.dtype === like.dtype && t.shape.length === like.shape.length && t.shape.every((d, i) => d === null || like.shape[i] === null || d === like.shape[i]);
+  if (!fits) throw new ShapeError(`${op}: ${name} must be ${like.dtype} ${fmtShape(like.shape)}, received ${t.dtype} ${fmtShape(t.shape)}`);
+}
+
+/**
+ * One GRU timestep (resetAfter) with sigmoid gates and tanh: `x` the input projection and `rec`
+ * the recurrent one, [batch, 3 * units] each (z, r, h), `h` [batch, units] the previous state.
+ * Returns h'.
+ */
+export function gruCell(x: Tensor, rec: Tensor, h: Tensor): Tensor {
+  const [hNew, acts] = runOp('gruCell', [x, rec, h]);
+  if (!acts!.isSymbolic && !isRecording()) acts!.dispose(); // only a gradient reads it
+  return hNew!;
+}
 
 /**
  * One LSTM timestep with sigmoid gates and tanh: `z` [batch, 4 * units] the gates'

@@ -1,4 +1,4 @@
-// CPU kernels of the fused LSTM cell (lib/backends/js/nn.ts is the reference): batch rows
+// CPU kernels of the fused LSTM and GRU cells (lib/backends/js/nn.ts is the reference): batch rows
 // split over the thread pool, each block run by the active ISA's row functions (rnn_kernels.h);
 // the gradient reuses the forward's activations.
 #include <algorithm>
@@ -21,7 +21,7 @@ using kernels::KernelContext;
 using kernels::TensorView;
 
 template <class T>
-const LstmCellRows<T>& cell_rows() {
+const RnnRows<T>& cell_rows() {
   const RnnIsaTable& table = for_active_isa(kRnnAvx512, kRnnAvx2, kRnnPortable);
   if constexpr (std::is_same_v<T, float>) return table.f32;
   else return table.f64;
@@ -38,7 +38,7 @@ void lstm_cell(const KernelContext& ctx, const std::vector<TensorView>& in, cons
   const T *z = contiguous_data<T>(in[0], zs), *c = contiguous_data<T>(in[1], cs);
   T *h = out[0].as<T>(), *c_new = out[1].as<T>(), *acts = out[2].as<T>();
   engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
-    cell_rows<T>().forward(z + begin * 4 * units, c + begin * units, h + begin * units, c_new + begin * units,
+    cell_rows<T>().lstm.forward(z + begin * 4 * units, c + begin * units, h + begin * units, c_new + begin * units,
                            acts + begin * 5 * units, end - begin, units);
   }, ctx.max_threads);
 }
@@ -51,30 +51,55 @@ void lstm_cell_grad(const KernelContext& ctx, const std::vector<TensorView>& in,
   const T *dh = contiguous_data<T>(in[2], dhs), *dc = contiguous_data<T>(in[3], dcs);
   T *dz = out[0].as<T>(), *dc_prev = out[1].as<T>();
   engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
-    cell_rows<T>().backward(acts + begin * 5 * units, c + begin * units, dh + begin * units, dc + begin * units,
+    cell_rows<T>().lstm.backward(acts + begin * 5 * units, c + begin * units, dh + begin * units, dc + begin * units,
                             dz + begin * 4 * units, dc_prev + begin * units, end - begin, units);
   }, ctx.max_threads);
 }
 
-void lstm_cell_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
-                   const Attrs&) {
-  if (out[0].numel() == 0) return;
-  if (in[0].dtype == DType::Float64) return lstm_cell<double>(ctx, in, out);
-  lstm_cell<float>(ctx, in, out);
+template <class T>
+void gru_cell(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+  const int64_t batch = out[0].shape[0], units = out[0].shape[1];
+  std::vector<T> xs, rs, hs;
+  const T *x = contiguous_data<T>(in[0], xs), *rec = contiguous_data<T>(in[1], rs), *h = contiguous_data<T>(in[2], hs);
+  T *h_new = out[0].as<T>(), *acts = out[1].as<T>();
+  engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
+    cell_rows<T>().gru.forward(x + begin * 3 * units, rec + begin * 3 * units, h + begin * units, h_new + begin * units,
+                               acts + begin * 3 * units, end - begin, units);
+  }, ctx.max_threads);
 }
 
-void lstm_cell_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
-                        const Attrs&) {
-  if (out[1].numel() == 0) return;
-  if (in[0].dtype == DType::Float64) return lstm_cell_grad<double>(ctx, in, out);
-  lstm_cell_grad<float>(ctx, in, out);
+template <class T>
+void gru_cell_grad(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+  const int64_t batch = out[2].shape[0], units = out[2].shape[1];
+  std::vector<T> as, rs, hs, dhs;
+  const T *acts = contiguous_data<T>(in[0], as), *rec = contiguous_data<T>(in[1], rs);
+  const T *h = contiguous_data<T>(in[2], hs), *dh = contiguous_data<T>(in[3], dhs);
+  T *dx = out[0].as<T>(), *drec = out[1].as<T>(), *dh_prev = out[2].as<T>();
+  engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
+    const int64_t g = begin * 3 * units;
+    cell_rows<T>().gru.backward(acts + g, rec + g, h + begin * units, dh + begin * units, dx + g, drec + g,
+                                dh_prev + begin * units, end - begin, units);
+  }, ctx.max_threads);
+}
+
+using CellFn = void (*)(const KernelContext&, const std::vector<TensorView>&, const std::vector<TensorView>&);
+
+// A cell's cpu kernel: its float32 or float64 form; nothing to do when output `kCounted` (a
+// state) is empty.
+template <CellFn F32, CellFn F64, int kCounted>
+void cell_kernel(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                 const Attrs&) {
+  if (out[kCounted].numel() == 0) return;
+  (in[0].dtype == DType::Float64 ? F64 : F32)(ctx, in, out);
 }
 
 }  // namespace
 
 void register_rnn(kernels::KernelRegistry& registry) {
-  registry.register_kernel("lstmCell", engine::Device::CPU, lstm_cell_cpu);
-  registry.register_kernel("lstmCellGrad", engine::Device::CPU, lstm_cell_grad_cpu);
+  registry.register_kernel("lstmCell", engine::Device::CPU, cell_kernel<lstm_cell<float>, lstm_cell<double>, 0>);
+  registry.register_kernel("lstmCellGrad", engine::Device::CPU, cell_kernel<lstm_cell_grad<float>, lstm_cell_grad<double>, 1>);
+  registry.register_kernel("gruCell", engine::Device::CPU, cell_kernel<gru_cell<float>, gru_cell<double>, 0>);
+  registry.register_kernel("gruCellGrad", engine::Device::CPU, cell_kernel<gru_cell_grad<float>, gru_cell_grad<double>, 2>);
 }
 
 }  // namespace keras::cpu

@@ -1,4 +1,4 @@
-// The per-ISA row functions of the fused LSTM cell (rnn_kernels.h, instantiated in
+// The per-ISA row functions of the fused LSTM and GRU cells (rnn_kernels.h, instantiated in
 // rnn_<isa>.cc; driven by rnn.cc). Rows are batch rows; units is the state width.
 #pragma once
 #include <cstdint>
@@ -14,10 +14,26 @@ struct LstmCellRows {
   void (*backward)(const T* acts, const T* c, const T* dh, const T* dc, T* dz, T* dc_prev, int64_t rows, int64_t units);
 };
 
+template <class T>
+struct GruCellRows {
+  // For `rows` consecutive rows: acts = (z, r, hh) [3 * units] with z, r the sigmoids of
+  // x + rec's first two blocks and hh = tanh(x_h + r rec_h); h_new = z h + (1 - z) hh.
+  void (*forward)(const T* x, const T* rec, const T* h, T* h_new, T* acts, int64_t rows, int64_t units);
+  // The gradient from those activations (lib/ops/rnn.ts): dx and drec [3 * units], dh_prev per row.
+  void (*backward)(const T* acts, const T* rec, const T* h, const T* dh, T* dx, T* drec, T* dh_prev, int64_t rows,
+                   int64_t units);
+};
+
+template <class T>
+struct RnnRows {
+  LstmCellRows<T> lstm;
+  GruCellRows<T> gru;
+};
+
 struct RnnIsaTable {
   const char* isa;
-  LstmCellRows<float> f32;
-  LstmCellRows<double> f64;
+  RnnRows<float> f32;
+  RnnRows<double> f64;
 };
 
 extern const RnnIsaTable kRnnAvx512;

@@ -1,4 +1,4 @@
-// LSTM cell rows over an ISA tag, one template for float32 and float64: the activations are
+// LSTM and GRU cell rows over an ISA tag, one template for float32 and float64: the activations are
 // vector_math's sigmoid and tanh (those of the elementwise ops), a row's last columns go
 // through the same code in partial vectors. Include only from rnn_<isa>.cc, after the ISA's
 // simd header.
@@ -70,15 +70,63 @@ void backward(const typename V::T* acts, const typename V::T* c, const typename 
   }
 }
 
+template <class V>
+void gru_forward(const typename V::T* x, const typename V::T* rec, const typename V::T* h, typename V::T* h_new,
+                 typename V::T* acts, int64_t rows, int64_t units) {
+  using vector_math::sigmoid;
+  using vector_math::tanh;
+  const auto one = V::set1(typename V::T(1));
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto *xr = x + r * 3 * units, *rr = rec + r * 3 * units, *hr = h + r * units;
+    auto *a = acts + r * 3 * units, *out = h_new + r * units;
+    for (int64_t k = 0; k < units; k += V::kWidth) {
+      const int n = int(units - k < V::kWidth ? units - k : V::kWidth);
+      const auto z = sigmoid<V>(V::add(load<V>(xr + k, n), load<V>(rr + k, n)));
+      const auto reset = sigmoid<V>(V::add(load<V>(xr + units + k, n), load<V>(rr + units + k, n)));
+      const auto hh = tanh<V>(V::add(load<V>(xr + 2 * units + k, n), V::mul(reset, load<V>(rr + 2 * units + k, n))));
+      store<V>(a + k, z, n);
+      store<V>(a + units + k, reset, n);
+      store<V>(a + 2 * units + k, hh, n);
+      store<V>(out + k, V::add(V::mul(z, load<V>(hr + k, n)), V::mul(V::sub(one, z), hh)), n);
+    }
+  }
+}
+
+template <class V>
+void gru_backward(const typename V::T* acts, const typename V::T* rec, const typename V::T* h, const typename V::T* dh,
+                  typename V::T* dx, typename V::T* drec, typename V::T* dh_prev, int64_t rows, int64_t units) {
+  const auto one = V::set1(typename V::T(1));
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto *a = acts + r * 3 * units, *rr = rec + r * 3 * units, *hr = h + r * units, *dhr = dh + r * units;
+    auto *dxr = dx + r * 3 * units, *drr = drec + r * 3 * units, *dhp = dh_prev + r * units;
+    for (int64_t k = 0; k < units; k += V::kWidth) {
+      const int n = int(units - k < V::kWidth ? units - k : V::kWidth);
+      const auto z = load<V>(a + k, n), reset = load<V>(a + units + k, n), hh = load<V>(a + 2 * units + k, n);
+      const auto d = load<V>(dhr + k, n);
+      const auto pz = V::mul(V::mul(d, V::sub(load<V>(hr + k, n), hh)), V::mul(z, V::sub(one, z)));
+      const auto ph = V::mul(V::mul(d, V::sub(one, z)), V::sub(one, V::mul(hh, hh)));
+      const auto pr = V::mul(V::mul(ph, load<V>(rr + 2 * units + k, n)), V::mul(reset, V::sub(one, reset)));
+      store<V>(dxr + k, pz, n);
+      store<V>(dxr + units + k, pr, n);
+      store<V>(dxr + 2 * units + k, ph, n);
+      store<V>(drr + k, pz, n);
+      store<V>(drr + units + k, pr, n);
+      store<V>(drr + 2 * units + k, V::mul(ph, reset), n);
+      store<V>(dhp + k, V::mul(d, z), n);
+    }
+  }
+}
+
+template <class V>
+constexpr RnnRows<typename V::T> rows_of() {
+  return {{&forward<V>, &backward<V>}, {&gru_forward<V>, &gru_backward<V>}};
+}
+
 }  // namespace rnn_detail
 
 template <class Isa>
 constexpr RnnIsaTable make_rnn_table(const char* isa) {
-  using F32 = typename Isa::template Vec<float>;
-  using F64 = typename Isa::template Vec<double>;
-  return {isa,
-          {&rnn_detail::forward<F32>, &rnn_detail::backward<F32>},
-          {&rnn_detail::forward<F64>, &rnn_detail::backward<F64>}};
+  return {isa, rnn_detail::rows_of<typename Isa::template Vec<float>>(), rnn_detail::rows_of<typename Isa::template Vec<double>>()};
 }
 
 }  // namespace keras::cpu

@@ -2,7 +2,10 @@
 //   lstmCell [z, c] -> [h, c', acts]: z [batch, 4 * units] the gates' pre-activations in
 //     Keras' order (i, f, c, o), c [batch, units] the previous carry; h and c' [batch, units];
 //     acts [batch, 5 * units] the activations i, f, g, o and tanh(c');
-//   lstmCellGrad [acts, c, dh, dc] -> [dz, dcPrev]: dh and dc [batch, units].
+//   lstmCellGrad [acts, c, dh, dc] -> [dz, dcPrev]: dh and dc [batch, units];
+//   gruCell [x, rec, h] -> [h', acts]: x and rec [batch, 3 * units] (z, r, h blocks), h and h'
+//     [batch, units], acts [batch, 3 * units] (z, r, hh);
+//   gruCellGrad [acts, rec, h, dh] -> [dx, drec, dhPrev].
 #include <string>
 
 #include "kernel.h"
@@ -13,10 +16,10 @@ namespace {
 using engine::dtype_name;
 using engine::format_shape;
 
-// in[0] (names[0]) is float [batch, blocks * units]; in[k] (names[k]) has its dtype and shape
-// [batch, units], which is returned.
+// in[0] (names[0]) is float [batch, blocks * units]; in[1 .. like_main] have its dtype and shape,
+// the others its dtype and shape [batch, units], which is returned.
 Shape check_cell(const char* op, const std::vector<TensorSpec>& in, const char* const* names, int64_t blocks,
-                 const char* what) {
+                 const char* what, size_t like_main = 0) {
   const TensorSpec& main = in[0];
   if (main.dtype != DType::Float32 && main.dtype != DType::Float64) {
     throw OpError("DTypeError", std::string(op) + ": " + names[0] + " must be float32 or float64, received " +
@@ -32,8 +35,9 @@ Shape check_cell(const char* op, const std::vector<TensorSpec>& in, const char* 
       throw OpError("DTypeError", std::string(op) + ": " + names[k] + " must be " + dtype_name(main.dtype) + " like " + names[0] +
                                       ", received " + dtype_name(in[k].dtype) + " " + format_shape(in[k].shape));
     }
-    if (in[k].shape != state) {
-      throw OpError("ShapeError", std::string(op) + ": " + names[k] + " must be " + format_shape(state) + " for " + names[0] + " " +
+    const Shape& want = k <= like_main ? main.shape : state;
+    if (in[k].shape != want) {
+      throw OpError("ShapeError", std::string(op) + ": " + names[k] + " must be " + format_shape(want) + " for " + names[0] + " " +
                                       format_shape(main.shape) + ", received " + format_shape(in[k].shape));
     }
   }
@@ -52,11 +56,25 @@ std::vector<TensorSpec> infer_lstm_cell_grad(const std::vector<TensorSpec>& in, 
   return {{in[0].dtype, {state[0], 4 * state[1]}}, {in[0].dtype, state}};
 }
 
+std::vector<TensorSpec> infer_gru_cell(const std::vector<TensorSpec>& in, const Attrs&) {
+  static const char* const names[] = {"x", "rec", "h"};
+  const Shape state = check_cell("gruCell", in, names, 3, "the gates z, r, h", 1);
+  return {{in[0].dtype, state}, {in[0].dtype, in[0].shape}};
+}
+
+std::vector<TensorSpec> infer_gru_cell_grad(const std::vector<TensorSpec>& in, const Attrs&) {
+  static const char* const names[] = {"acts", "rec", "h", "dh"};
+  const Shape state = check_cell("gruCellGrad", in, names, 3, "z, r and hh", 1);
+  return {{in[0].dtype, in[0].shape}, {in[0].dtype, in[0].shape}, {in[0].dtype, state}};
+}
+
 }  // namespace
 
 void define_rnn_ops(KernelRegistry& registry) {
   registry.define_op("lstmCell", 2, infer_lstm_cell);
   registry.define_op("lstmCellGrad", 4, infer_lstm_cell_grad);
+  registry.define_op("gruCell", 3, infer_gru_cell);
+  registry.define_op("gruCellGrad", 4, infer_gru_cell_grad);
 }
 
 }  // namespace keras::kernels

@@ -333,14 +333,14 @@ describe('recurrent layer details', () => {
     expect(rows.size).toBeGreaterThan(1);
   });
 
-  it('LSTM with sigmoid and tanh runs the fused cell, with the values and gradients of the cell built from ops', () => {
+  it.each([['lstm', 'lstmCell'], ['gru', 'gruCell']] as const)('%s with sigmoid and tanh runs the fused cell (%s), with the values and gradients of the cell built from ops', (kind, cellOp) => {
     // The same activations as functions of their own: not the registry's, so the cell is built from ops.
-    const unfused = make('lstm', { dtype: 'float64', returnSequences: true, recurrentActivation: (v: Tensor) => ops.sigmoid(v), activation: (v: Tensor) => ops.tanh(v) });
-    const fused = make('lstm', { dtype: 'float64', returnSequences: true });
+    const unfused = make(kind, { dtype: 'float64', returnSequences: true, recurrentActivation: (v: Tensor) => ops.sigmoid(v), activation: (v: Tensor) => ops.tanh(v) });
+    const fused = make(kind, { dtype: 'float64', returnSequences: true });
     const opsOf = (layer: keras.layers.Layer) =>
       new Set(keras.trace((t: Tensor) => layer.apply(t) as Tensor, [{ shape: [null, 3, 2], dtype: 'float64' }]).nodes.map((n) => n.op.name));
-    expect(opsOf(fused).has('lstmCell')).toBe(true);
-    expect(opsOf(unfused).has('lstmCell')).toBe(false);
+    expect(opsOf(fused).has(cellOp)).toBe(true);
+    expect(opsOf(unfused).has(cellOp)).toBe(false);
     const xs = randomTensor([4, 3, 2], 31);
     expectClose(fused.apply(xs) as Tensor, unfused.apply(xs) as Tensor, { rtol: 1e-12, atol: 1e-12 });
     // Gradients w.r.t. the input and every weight, through a loss that weighs each output differently.

@@ -51,8 +51,8 @@ describe.skipIf(!cpuAvailable())('the same model from the same seed on js and cp
     });
   });
 
-  it('follows the same loss curve within 1e-4 relative (LSTM)', async () => {
-    const build = () => new keras.Sequential([keras.Input({ shape: [8, 8] }), new layers.LSTM(6), new layers.Dense(3, { activation: 'softmax' })]);
+  it.each(['LSTM', 'GRU'] as const)('follows the same loss curve within 1e-4 relative (%s: the fused cells)', async (kind) => {
+    const build = () => new keras.Sequential([keras.Input({ shape: [8, 8] }), new layers[kind](6), new layers.Dense(3, { activation: 'softmax' })]);
     const js = await lossCurve('js', build, x, [n, 8, 8], y);
     const cpu = await lossCurve('cpu', build, x, [n, 8, 8], y);
     js.loss.forEach((l, i) => {

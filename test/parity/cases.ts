@@ -535,7 +535,7 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([0, 4], f32), x([0, 4], f32), x([4], f32), x([0], f32), x([0], f32, 'positive')], attrs: { axis: 1, rms: false } },
   ],
 
-  // ------------------------------------------------------------ fused LSTM cell (z [batch, 4 * units], states [batch, units])
+  // ------------------------------------------------------------ fused LSTM and GRU cells (gates [batch, k * units], states [batch, units])
   lstmCell: [
     { inputs: [x([3, 8], f32), x([3, 2], f32)] },
     { inputs: [x([2, 12], f64), x([2, 3], f64)] },
@@ -552,6 +552,22 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([5, 335], f32, 'unit'), x([5, 67], f32), x([5, 67], f32), x([5, 67], f32)] },
     { inputs: [x([40, 640], f32, 'unit'), x([40, 128], f32), x([40, 128], f32), x([40, 128], f32)] },
     { inputs: [x([0, 10], f32), x([0, 2], f32), x([0, 2], f32), x([0, 2], f32)] },
+  ],
+
+  gruCell: [
+    { inputs: [x([3, 6], f32), x([3, 6], f32), x([3, 2], f32)] },
+    { inputs: [x([2, 9], f64), x([2, 9], f64), x([2, 3], f64)] },
+    { inputs: [x([5, 201], f32, 'any', 4), x([5, 201], f32), x([5, 67], f32)] }, // units off the vector widths, saturated gates
+    { inputs: [x([40, 384], f32), x([40, 384], f32), x([40, 128], f32)] }, // rows over threads
+    { inputs: [x([0, 6], f32), x([0, 6], f32), x([0, 2], f32)] },
+    { inputs: [x([2, 12], f32, 'special'), x([2, 12], f32), x([2, 4], f32)], grad: false },
+  ],
+  gruCellGrad: [
+    { inputs: [x([3, 6], f32, 'unit'), x([3, 6], f32), x([3, 2], f32), x([3, 2], f32)] },
+    { inputs: [x([2, 9], f64, 'unit'), x([2, 9], f64), x([2, 3], f64), x([2, 3], f64)] },
+    { inputs: [x([5, 201], f32, 'unit'), x([5, 201], f32), x([5, 67], f32), x([5, 67], f32)] },
+    { inputs: [x([40, 384], f32, 'unit'), x([40, 384], f32), x([40, 128], f32), x([40, 128], f32)] },
+    { inputs: [x([0, 6], f32), x([0, 6], f32), x([0, 2], f32), x([0, 2], f32)] },
   ],
 
   // ------------------------------------------------------------ fused batch normalization (batch statistics over all but `axis`)

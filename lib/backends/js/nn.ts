@@ -515,6 +515,46 @@ const lstmCellGrad: Kernel = ([acts, c, dh, dc], _attrs, [dzOut, dcOut]) => {
   return [new JsStorage(dz), new JsStorage(dcPrev)];
 };
 
+/** gruCell [x, rec, h] -> [h', acts] (lib/ops/rnn.ts) in float64, each value rounded once; acts = (z, r, hh). */
+const gruCell: Kernel = ([x, rec, h], _attrs, [hOut, actsOut]) => {
+  const [batch, units] = h.shape as [number, number];
+  const xv = valuesOf(x), rv = valuesOf(rec), hv = valuesOf(h);
+  const hNew = allocate(hOut.dtype, batch * units), acts = allocate(actsOut.dtype, batch * 3 * units);
+  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+  for (let b = 0; b < batch; b++) {
+    for (let k = 0; k < units; k++) {
+      const g = b * 3 * units + k, at = b * units + k;
+      const z = sigmoid(xv[g]! + rv[g]!), r = sigmoid(xv[g + units]! + rv[g + units]!);
+      const hh = Math.tanh(xv[g + 2 * units]! + r * rv[g + 2 * units]!);
+      hNew[at] = z * hv[at]! + (1 - z) * hh;
+      [acts[g], acts[g + units], acts[g + 2 * units]] = [z, r, hh];
+    }
+  }
+  return [new JsStorage(hNew), new JsStorage(acts)];
+};
+
+/** gruCellGrad [acts, rec, h, dh] -> [dx, drec, dhPrev] (lib/ops/rnn.ts), in float64. */
+const gruCellGrad: Kernel = ([acts, rec, h, dh], _attrs, [dxOut, , dhOut]) => {
+  const [batch, units] = h.shape as [number, number];
+  const av = valuesOf(acts), rv = valuesOf(rec), hv = valuesOf(h), dv = valuesOf(dh);
+  const dx = allocate(dxOut.dtype, batch * 3 * units), drec = allocate(dxOut.dtype, batch * 3 * units);
+  const dhPrev = allocate(dhOut.dtype, batch * units);
+  for (let b = 0; b < batch; b++) {
+    for (let k = 0; k < units; k++) {
+      const g = b * 3 * units + k, at = b * units + k;
+      const [z, r, hh] = [av[g]!, av[g + units]!, av[g + 2 * units]!];
+      const d = dv[at]!;
+      const pz = d * (hv[at]! - hh) * z * (1 - z);
+      const ph = d * (1 - z) * (1 - hh * hh);
+      const pr = ph * rv[g + 2 * units]! * r * (1 - r);
+      [dx[g], dx[g + units], dx[g + 2 * units]] = [pz, pr, ph];
+      [drec[g], drec[g + units], drec[g + 2 * units]] = [pz, pr, ph * r];
+      dhPrev[at] = d * z;
+    }
+  }
+  return [new JsStorage(dx), new JsStorage(drec), new JsStorage(dhPrev)];
+};
+
 export const nnKernels: Record<string, Kernel> = {
   conv,
   convBackpropInput,
@@ -530,4 +570,6 @@ export const nnKernels: Record<string, Kernel> = {
   layerNormGrad,
   lstmCell,
   lstmCellGrad,
+  gruCell,
+  gruCellGrad,
 };
