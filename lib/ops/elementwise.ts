@@ -22,6 +22,16 @@ interface UnarySpec {
 }
 
 const zeroGrad: UnaryGrad = (x) => zerosLike(x);
+
+/**
+ * Whether dy is max pooling's gradient for pooling y that routed only from windows with a
+ * positive max (lib/ops/nn.ts, maxPool's rule for a ReLU's output): it is then zero wherever y is
+ * not positive, and ReLU's gradient is dy itself.
+ */
+function routedToPositive(dy: Tensor, y: Tensor): boolean {
+  const node = dy.node;
+  return node !== null && node.op.name === 'maxPoolGrad' && node.inputs[0] === y && node.attrs.positiveMax === true;
+}
 /** 2 sqrt(2/pi): gelu's tanh form is x sigmoid(this * (x + 0.044715 x^3)). */
 const GELU_2_SQRT_2_OVER_PI = 2 * Math.sqrt(2 / Math.PI);
 /** selu's self-normalizing constants (the native and js kernels hold the same two). */
@@ -96,7 +106,7 @@ const UNARY: Record<string, UnarySpec> = {
   // max(x, 0), NaN kept (as torch.relu and jax.nn.relu); gradient 0 at 0, as Keras. Read
   // from y (y > 0 exactly where x > 0; NaN either way false): the backward then needs only the
   // output, so x (a bias add, say) need not be kept and fuses with the relu in a compiled step.
-  relu: { kind: 'same', grad: (x, y, dy) => where(greater(y, 0), dy, 0) },
+  relu: { kind: 'same', grad: (x, y, dy) => (routedToPositive(dy, y) ? dy : where(greater(y, 0), dy, 0)) },
   // min(max(x, 0), 6) (ops.relu6), NaN kept as relu; gradient 0 at both kinks. From y, as relu:
   // 0 < y < 6 exactly where 0 < x < 6.
   relu6: { kind: 'same', grad: (x, y, dy) => where(logicalAnd(greater(y, 0), less(y, 6)), dy, 0) },

@@ -200,7 +200,11 @@ defineOp<PoolAttrs>({
     if (x.dtype === 'bool') throw new DTypeError(`maxPool: bool inputs are not supported ${fmtShape(x.shape)}`);
     return [{ shape: inferPool('maxPool', x, attrs), dtype: x.dtype }];
   },
-  grad: ({ inputs: [x], attrs }, [dy]) => [run1('maxPoolGrad', [x, dy!], attrs)],
+  // Pooling a ReLU's output (a traced graph knows x's producer): windows whose max is not
+  // positive route nothing, which is what ReLU's gradient would leave of them, and ReLU's rule
+  // then passes this gradient through (elementwise.ts) instead of a compare-and-select pass over
+  // the activations.
+  grad: ({ inputs: [x], attrs }, [dy]) => [run1('maxPoolGrad', [x, dy!], x.node?.op.name === 'relu' ? { ...attrs, positiveMax: true } : attrs)],
 });
 
 /** Why a backward-pass primitive has no derivative of its own (OpDef.gradientUnsupported). */
@@ -208,10 +212,12 @@ function secondOrderUnsupported(what: string): string {
   return `second derivatives through ${what} are not supported; compute them with the composite ops (for example ops.moments and arithmetic) instead`;
 }
 
-defineOp<PoolAttrs>({
+// dy routed to each window's max (the first tap equal to it, or the first NaN); with positiveMax,
+// only from windows whose max is > 0.
+defineOp<PoolAttrs & { positiveMax?: boolean }>({
   name: 'maxPoolGrad',
   category: 'nn',
-  attrs: ['poolSize', 'strides', 'padding'],
+  attrs: ['poolSize', 'strides', 'padding', 'positiveMax'],
   infer([x, dy], attrs) {
     checkFloatPair('maxPoolGrad', x, dy, ['inputs', 'dy']);
     const expected = inferPool('maxPoolGrad', x, attrs);

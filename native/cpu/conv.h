@@ -101,9 +101,10 @@ struct RowOps {
   // y = the max over rows[t < count]: a later row wins when greater or NaN over a number.
   void (*window_max)(T* y, const T* const* rows, int64_t count, int64_t n);
   // dx_rows[t] += dy where x_rows[t] is the row window_max takes, channel by channel;
-  // without `accumulate`, dx_rows[t] = that or 0 (windows that share no pixel).
+  // without `accumulate`, dx_rows[t] = that or 0 (windows that share no pixel). positive_only:
+  // a channel whose max is not > 0 routes nothing (maxPoolGrad's positiveMax).
   void (*window_max_grad)(T* const* dx_rows, const T* const* x_rows, int64_t count, const T* dy, int64_t n,
-                          bool accumulate);
+                          bool accumulate, bool positive_only);
 };
 
 struct ConvIsaTable {

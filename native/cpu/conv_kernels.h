@@ -319,14 +319,15 @@ void window_max(typename V::T* y, const typename V::T* const* rows, int64_t coun
 // that share no pixel: dx needs no zeroing first, and is not read).
 template <class V>
 void window_max_grad(typename V::T* const* dx_rows, const typename V::T* const* x_rows, int64_t count,
-                     const typename V::T* dy, int64_t n, bool accumulate) {
+                     const typename V::T* dy, int64_t n, bool accumulate, bool positive_only) {
   using T = typename V::T;
   constexpr int W = V::kWidth;
   int64_t c = 0;
   for (; c + W <= n; c += W) {
     const auto best = max_over_rows<V>(x_rows, count, c);
-    auto rest = V::loadu(dy + c);
     const auto none = V::zero();
+    auto rest = V::loadu(dy + c);
+    if (positive_only) rest = V::select_less(none, best, rest, none);  // NaN is not > 0 either
     for (int64_t t = 0; t < count; ++t) {
       const auto x = V::loadu(x_rows[t] + c);
       const auto mine = V::select_equal_or_nan(x, best, rest, none);
@@ -342,7 +343,7 @@ void window_max_grad(typename V::T* const* dx_rows, const typename V::T* const* 
     if (!accumulate) {
       for (int64_t t = 0; t < count; ++t) dx_rows[t][c] = T(0);
     }
-    dx_rows[arg][c] += dy[c];
+    if (!positive_only || x_rows[arg][c] > T(0)) dx_rows[arg][c] += dy[c];
   }
 }
 

@@ -110,7 +110,7 @@ std::optional<std::vector<int64_t>> pixels_outside_disjoint_windows(const Window
 }
 
 template <class T>
-void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const T* x, const T* dy, T* dx) {
+void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const T* x, const T* dy, T* dx, bool positive_only) {
   const int64_t taps = w.taps(), in_pix = w.in_pixels(), out_pix = w.out_pixels();
   const RowOps<T>& ops = row_ops<T>(conv_kernels());
   // Disjoint windows store their gradients, with no zeroing pass and no reads of dx
@@ -147,7 +147,9 @@ void max_pool_grad(const KernelContext& ctx, const Window& w, int64_t ch, const 
             for (uintptr_t b = 0; b < uintptr_t(ch) * sizeof(T); b += 64) __builtin_prefetch(reinterpret_cast<const void*>(at + b));
           }
         }
-        if (count > 0) ops.window_max_grad(dx_rows.data(), x_rows.data(), count, dy + (n * out_pix + q) * ch, ch, !outside);
+        if (count > 0) {
+          ops.window_max_grad(dx_rows.data(), x_rows.data(), count, dy + (n * out_pix + q) * ch, ch, !outside, positive_only);
+        }
       }
     }
   }, ctx.max_threads);
@@ -220,13 +222,15 @@ void max_pool_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>& 
   if (dx.numel() == 0) return;
   const Window w = pool_window("maxPoolGrad", attrs, x.shape[0], spatial(x), spatial(dy));
   const int64_t ch = x.shape.back();
+  const bool positive_only = attrs.get_bool("maxPoolGrad", "positiveMax", false);
   if (x.dtype == engine::DType::Float64) {
     std::vector<double> s1, s2;
     return max_pool_grad<double>(ctx, w, ch, contiguous_data<double>(x, s1), contiguous_data<double>(dy, s2),
-                                 dx.as<double>());
+                                 dx.as<double>(), positive_only);
   }
   std::vector<float> s1, s2;
-  max_pool_grad<float>(ctx, w, ch, contiguous_data<float>(x, s1), contiguous_data<float>(dy, s2), dx.as<float>());
+  max_pool_grad<float>(ctx, w, ch, contiguous_data<float>(x, s1), contiguous_data<float>(dy, s2), dx.as<float>(),
+                       positive_only);
 }
 
 void avg_pool_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,

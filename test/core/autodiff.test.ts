@@ -208,6 +208,32 @@ describe('trace and the graph IR', () => {
     expectClose(gy, eagerGy, { rtol: 1e-12 });
   });
 
+  it('max pooling a ReLU\'s output: the graph routes only from positive maxima and skips ReLU\'s own pass, with eager\'s gradients', () => {
+    const pooled = (t: keras.Tensor) => ops.maxPool(ops.relu(t), 2, 2);
+    const w = randomTensor([2, 2, 2, 3], 7);
+    // Alone, and with the ReLU's output also read elsewhere (its gradient then sums two uses).
+    for (const [label, loss] of [
+      ['pooled', (x: keras.Tensor) => ops.sum(ops.multiply(pooled(x), w))],
+      [
+        'also read',
+        (x: keras.Tensor) => {
+          const r = ops.relu(x);
+          return ops.add(ops.sum(ops.multiply(ops.maxPool(r, 2, 2), w)), ops.sum(ops.square(r)));
+        },
+      ],
+    ] as const) {
+      const dg = keras.ir.differentiate(keras.trace(loss, [{ shape: [null, 4, 4, 3], dtype: 'float64' }]));
+      const x = randomTensor([2, 4, 4, 3], 8); // both signs: some windows have no positive value
+      const [, gx] = keras.ir.run(dg, [x]);
+      // Eager gradients come from a tape, which sees no producers: the plain rules.
+      expectClose(gx, keras.grad(loss)(x) as keras.Tensor, { rtol: 1e-12, atol: 1e-12 });
+      const opsUsed = dg.nodes.map((n) => n.op.name);
+      expect(dg.nodes.find((n) => n.op.name === 'maxPoolGrad')!.attrs.positiveMax, label).toBe(true);
+      // ReLU's rule passes the pooling gradient through; a second use brings its where back.
+      expect(opsUsed.includes('where'), label).toBe(label === 'also read');
+    }
+  });
+
   it('turns variable reads into inputs and assigns into updates', () => {
     const v = new keras.Variable(ops.convertToTensor([1, 2], 'float32'));
     const g = keras.trace((x: keras.Tensor) => {

@@ -453,6 +453,11 @@ export const CASES: Record<string, OpCase[]> = {
   maxPoolGrad: [
     { inputs: [x([2, 6, 3], f32, 'distinct'), x([2, 3, 3], f32)], attrs: poolAttrs(1, 2, 2) },
     { inputs: [x([1, 5, 5, 2], f64, 'distinct'), x([1, 3, 3, 2], f64)], attrs: poolAttrs(2, 3, 2, [1, 1]) },
+    // positiveMax (a ReLU's output pooled): windows whose max is <= 0 or NaN route nothing; 37
+    // channels run whole vectors and a scalar tail; disjoint and overlapping windows.
+    { inputs: [x([2, 6, 6, 37], f32, 'distinct'), x([2, 3, 3, 37], f32)], attrs: { ...poolAttrs(2, 2, 2), positiveMax: true } },
+    { inputs: [x([1, 5, 5, 19], f64, 'distinct'), x([1, 3, 3, 19], f64)], attrs: { ...poolAttrs(2, 3, 2, [1, 1]), positiveMax: true } },
+    { inputs: [x([1, 4, 4, 16], f32, 'special'), x([1, 2, 2, 16], f32)], attrs: { ...poolAttrs(2, 2, 2), positiveMax: true } },
   ],
   avgPool: [
     { inputs: [x([2, 6, 3], f32)], attrs: poolAttrs(1, 2, 2) },

@@ -310,10 +310,12 @@ const maxPool: Kernel = ([x], attrs, [out]) => {
 const maxPoolGrad: Kernel = ([x, dy], attrs, [out]) => {
   const c = x.shape[x.shape.length - 1];
   const g = poolGeometry(x, dy.shape.slice(1, -1), attrs as unknown as PoolAttrs);
-  const { arg } = maxPoolArg(valuesOf(x), g, c, sizeOf(dy.shape) / (c || 1));
+  const v = valuesOf(x);
+  const { arg } = maxPoolArg(v, g, c, sizeOf(dy.shape) / (c || 1));
   const d = valuesOf(dy);
+  const positiveOnly = attrs.positiveMax === true; // windows whose max is not > 0 route nothing
   const acc = new Float64Array(sizeOf(out.shape));
-  for (let k = 0; k < arg.length; k++) if (arg[k] >= 0) acc[arg[k]] += d[k];
+  for (let k = 0; k < arg.length; k++) if (arg[k] >= 0 && (!positiveOnly || v[arg[k]] > 0)) acc[arg[k]] += d[k];
   return [finish(acc, out.dtype)];
 };
 
