@@ -32,6 +32,7 @@ function routedToPositive(dy: Tensor, y: Tensor): boolean {
   const node = dy.node;
   return node !== null && node.op.name === 'maxPoolGrad' && node.inputs[0] === y && node.attrs.positiveMax === true;
 }
+
 /** 2 sqrt(2/pi): gelu's tanh form is x sigmoid(this * (x + 0.044715 x^3)). */
 const GELU_2_SQRT_2_OVER_PI = 2 * Math.sqrt(2 / Math.PI);
 /** selu's self-normalizing constants (the native and js kernels hold the same two). */

@@ -10,5 +10,5 @@ export * from './creation.js';
 export * from './linalg.js';
 export * from './nn.js';
 export { convertToTensor, type TensorLike } from './common.js';
-// Registers the fused LSTM cell (internal primitives; the LSTM layer imports its function).
+// Registers the fused LSTM and GRU cells (internal primitives; the layers import their functions).
 import './rnn.js';

@@ -65,7 +65,7 @@ defineOp({
     const [batch, units] = inferCell('lstmCellGrad', 'acts', acts, 5, "i, f, g, o and tanh(c')", [['c', c], ['dh', dh], ['dc', dc]]);
     return [{ shape: [batch, 4 * units], dtype: acts.dtype }, { shape: [batch, units], dtype: acts.dtype }];
   },
-  gradientUnsupported: 'second derivatives through the fused LSTM cell are not supported; build the cell from ops (an LSTM with a non-default activation does) instead',
+  gradientUnsupported: 'second derivatives through the fused LSTM cell are not supported; an LSTM given its activations as functions of its own (not the built-in tanh and sigmoid) builds the cell from ops, which differentiate twice',
 });
 
 // GRU with resetAfter: x [batch, 3 * units] the input projection (z, r, h blocks, input bias
@@ -102,7 +102,7 @@ defineOp({
     const gates = { shape: [batch, 3 * units], dtype: acts.dtype };
     return [gates, gates, { shape: [batch, units], dtype: acts.dtype }];
   },
-  gradientUnsupported: 'second derivatives through the fused GRU cell are not supported; build the cell from ops (a GRU with a non-default activation does) instead',
+  gradientUnsupported: 'second derivatives through the fused GRU cell are not supported; a GRU given its activations as functions of its own (not the built-in tanh and sigmoid) builds the cell from ops, which differentiate twice',
 });
 
 /** `t` (named `name`) has the dtype and shape of `like`. */

@@ -777,8 +777,8 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   for (int64_t t = 0; t < taps; ++t) {
     for (int64_t r = 0; r < red; ++r) patch_offsets[size_t(t * red + r)] = win.offsets[size_t(t)] * c.cin + r;
   }
-  // The rows' taps from one image's table (computed per row, with a cursor's divisions, they
-  // were ~5% of a [64,13,13,32] 3x3 filter gradient).
+  // The rows' taps from one image's table, as the forward's locator: computed per row, each
+  // row paid a cursor's divisions and the taps' bounds.
   const std::vector<int32_t> image_taps = image_tap_table(GatherSweep{win, false});
   pool.parallel_for(slots, 1, [&](int64_t sb, int64_t se) {
     std::vector<int64_t> pix(static_cast<size_t>(taps));

@@ -316,7 +316,8 @@ void window_max(typename V::T* y, const typename V::T* const* rows, int64_t coun
 // exactly when some tap is). The best and the gradient still to place stay in
 // registers, so the taps are read once and no tap index is stored. `accumulate`:
 // added to dx (windows that overlap); else every tap's dx row is written, dy or 0 (windows
-// that share no pixel: dx needs no zeroing first, and is not read).
+// that share no pixel: dx needs no zeroing first, and is not read). `positive_only`: a
+// channel whose max is not > 0 gives nothing (maxPoolGrad's positiveMax).
 template <class V>
 void window_max_grad(typename V::T* const* dx_rows, const typename V::T* const* x_rows, int64_t count,
                      const typename V::T* dy, int64_t n, bool accumulate, bool positive_only) {

@@ -39,7 +39,7 @@ void lstm_cell(const KernelContext& ctx, const std::vector<TensorView>& in, cons
   T *h = out[0].as<T>(), *c_new = out[1].as<T>(), *acts = out[2].as<T>();
   engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
     cell_rows<T>().lstm.forward(z + begin * 4 * units, c + begin * units, h + begin * units, c_new + begin * units,
-                           acts + begin * 5 * units, end - begin, units);
+                                acts + begin * 5 * units, end - begin, units);
   }, ctx.max_threads);
 }
 
@@ -52,7 +52,7 @@ void lstm_cell_grad(const KernelContext& ctx, const std::vector<TensorView>& in,
   T *dz = out[0].as<T>(), *dc_prev = out[1].as<T>();
   engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
     cell_rows<T>().lstm.backward(acts + begin * 5 * units, c + begin * units, dh + begin * units, dc + begin * units,
-                            dz + begin * 4 * units, dc_prev + begin * units, end - begin, units);
+                                 dz + begin * 4 * units, dc_prev + begin * units, end - begin, units);
   }, ctx.max_threads);
 }
 

@@ -196,7 +196,7 @@ export abstract class BaseRNN extends Layer {
   /**
    * Whether `step` takes all gates together: the input projection and the recurrent kernel
    * unsplit ([.., gates * units], one entry each in `x` and `ctx.rk`), for a step that runs a
-   * fused cell (LSTM with its default activations). Default: split per gate.
+   * fused cell (LSTM and GRU with their default activations). Default: split per gate.
    */
   protected joinedGates(): boolean {
     return false;
