@@ -34,23 +34,31 @@ function inferCell(op: string, name: string, main: TensorSpec, blocks: number, w
   return [batch, units];
 }
 
-// i = sigmoid(z_i), f = sigmoid(z_f), g = tanh(z_c), o = sigmoid(z_o) (z's column blocks of
-// `units`); c' = f c + i g, h = o tanh(c'). Returns [h, c', acts] with acts [batch, 5 * units] =
-// (i, f, g, o, tanh(c')): what the gradient needs, so it computes no activation again (like
-// layerNorm's mean and rstd, not differentiable).
+/** `t` (named `name`) has the dtype and shape of `like`. */
+function expectLike(op: string, name: string, t: TensorSpec, like: TensorSpec): void {
+  const fits = t.dtype === like.dtype && t.shape.length === like.shape.length && t.shape.every((d, i) => d === null || like.shape[i] === null || d === like.shape[i]);
+  if (!fits) throw new ShapeError(`${op}: ${name} must be ${like.dtype} ${fmtShape(like.shape)}, received ${t.dtype} ${fmtShape(t.shape)}`);
+}
+
+// x and rec [batch, 4 * units] the input and recurrent projections (i, f, c, o blocks; the bias
+// in either), c [batch, units] the previous carry; z = x + rec: i = sigmoid(z_i), f = sigmoid(z_f),
+// g = tanh(z_c), o = sigmoid(z_o), c' = f c + i g, h = o tanh(c'). Returns [h, c', acts] with acts
+// [batch, 5 * units] = (i, f, g, o, tanh(c')): what the gradient needs, so it computes no
+// activation again (like layerNorm's mean and rstd, not differentiable).
 defineOp({
   name: 'lstmCell',
   category: 'nn',
   attrs: [],
-  infer([z, c]) {
-    const [batch, units] = inferCell('lstmCell', 'z', z, 4, 'the gates i, f, c, o', [['c', c]]);
-    const state = { shape: [batch, units], dtype: z.dtype };
-    return [state, state, { shape: [batch, 5 * units], dtype: z.dtype }];
+  infer([x, rec, c]) {
+    const [batch, units] = inferCell('lstmCell', 'x', x, 4, 'the gates i, f, c, o', [['c', c]]);
+    expectLike('lstmCell', 'rec', rec, x);
+    const state = { shape: [batch, units], dtype: x.dtype };
+    return [state, state, { shape: [batch, 5 * units], dtype: x.dtype }];
   },
-  grad: ({ inputs: [, c], outputs: [, , acts] }, [dh, dc]) => {
-    if (!dh && !dc) return [null, null];
+  grad: ({ inputs: [, , c], outputs: [, , acts] }, [dh, dc]) => {
+    if (!dh && !dc) return [null, null, null];
     const [dz, dcPrev] = runOp('lstmCellGrad', [acts!, c!, dh ?? zerosLike(c!), dc ?? zerosLike(c!)]);
-    return [dz, dcPrev];
+    return [dz, dz, dcPrev]; // z = x + rec
   },
 });
 
@@ -105,12 +113,6 @@ defineOp({
   gradientUnsupported: 'second derivatives through the fused GRU cell are not supported; a GRU given its activations as functions of its own (not the built-in tanh and sigmoid) builds the cell from ops, which differentiate twice',
 });
 
-/** `t` (named `name`) has the dtype and shape of `like`. */
-function expectLike(op: string, name: string, t: TensorSpec, like: TensorSpec): void {
-  const fits = t.dtype === like.dtype && t.shape.length === like.shape.length && t.shape.every((d, i) => d === null || like.shape[i] === null || d === like.shape[i]);
-  if (!fits) throw new ShapeError(`${op}: ${name} must be ${like.dtype} ${fmtShape(like.shape)}, received ${t.dtype} ${fmtShape(t.shape)}`);
-}
-
 /**
  * One GRU timestep (resetAfter) with sigmoid gates and tanh: `x` the input projection and `rec`
  * the recurrent one, [batch, 3 * units] each (z, r, h), `h` [batch, units] the previous state.
@@ -123,11 +125,12 @@ export function gruCell(x: Tensor, rec: Tensor, h: Tensor): Tensor {
 }
 
 /**
- * One LSTM timestep with sigmoid gates and tanh: `z` [batch, 4 * units] the gates'
- * pre-activations (i, f, c, o), `c` [batch, units] the previous carry. Returns [h, c'].
+ * One LSTM timestep with sigmoid gates and tanh: `x` and `rec` the input and recurrent
+ * projections, [batch, 4 * units] each (i, f, c, o; their sum is the gates' pre-activations),
+ * `c` [batch, units] the previous carry. Returns [h, c'].
  */
-export function lstmCell(z: Tensor, c: Tensor): [Tensor, Tensor] {
-  const [h, cNew, acts] = runOp('lstmCell', [z, c]);
+export function lstmCell(x: Tensor, rec: Tensor, c: Tensor): [Tensor, Tensor] {
+  const [h, cNew, acts] = runOp('lstmCell', [x, rec, c]);
   if (!acts!.isSymbolic && !isRecording()) acts!.dispose(); // only a gradient reads it
   return [h!, cNew!];
 }

@@ -34,11 +34,12 @@ int64_t grain_for(int64_t units) { return std::max<int64_t>(1, 16384 / std::max<
 template <class T>
 void lstm_cell(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
   const int64_t batch = out[0].shape[0], units = out[0].shape[1];
-  std::vector<T> zs, cs;
-  const T *z = contiguous_data<T>(in[0], zs), *c = contiguous_data<T>(in[1], cs);
+  std::vector<T> xs, rs, cs;
+  const T *x = contiguous_data<T>(in[0], xs), *rec = contiguous_data<T>(in[1], rs), *c = contiguous_data<T>(in[2], cs);
   T *h = out[0].as<T>(), *c_new = out[1].as<T>(), *acts = out[2].as<T>();
   engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
-    cell_rows<T>().lstm.forward(z + begin * 4 * units, c + begin * units, h + begin * units, c_new + begin * units,
+    const int64_t g = begin * 4 * units;
+    cell_rows<T>().lstm.forward(x + g, rec + g, c + begin * units, h + begin * units, c_new + begin * units,
                                 acts + begin * 5 * units, end - begin, units);
   }, ctx.max_threads);
 }

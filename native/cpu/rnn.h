@@ -7,9 +7,10 @@ namespace keras::cpu {
 
 template <class T>
 struct LstmCellRows {
-  // For `rows` consecutive rows: acts = (i, f, g, o, t) [5 * units] with i, f, o the sigmoids and
-  // g the tanh of z's blocks [4 * units], c_new = f c + i g, t = tanh(c_new), h = o t.
-  void (*forward)(const T* z, const T* c, T* h, T* c_new, T* acts, int64_t rows, int64_t units);
+  // For `rows` consecutive rows, z = x + rec ([4 * units] each): acts = (i, f, g, o, t)
+  // [5 * units] with i, f, o the sigmoids and g the tanh of z's blocks, c_new = f c + i g,
+  // t = tanh(c_new), h = o t.
+  void (*forward)(const T* x, const T* rec, const T* c, T* h, T* c_new, T* acts, int64_t rows, int64_t units);
   // The gradient from those activations (lib/ops/rnn.ts): dz [4 * units] and dc_prev per row.
   void (*backward)(const T* acts, const T* c, const T* dh, const T* dc, T* dz, T* dc_prev, int64_t rows, int64_t units);
 };

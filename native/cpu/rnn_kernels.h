@@ -23,17 +23,18 @@ void store(typename V::T* p, typename V::Reg v, int count) {
 }
 
 template <class V>
-void forward(const typename V::T* z, const typename V::T* c, typename V::T* h, typename V::T* c_new,
-             typename V::T* acts, int64_t rows, int64_t units) {
+void forward(const typename V::T* x, const typename V::T* rec, const typename V::T* c, typename V::T* h,
+             typename V::T* c_new, typename V::T* acts, int64_t rows, int64_t units) {
   using vector_math::sigmoid;
   using vector_math::tanh;
   for (int64_t r = 0; r < rows; ++r) {
-    const auto *zr = z + r * 4 * units, *cr = c + r * units;
+    const auto *xr = x + r * 4 * units, *rr = rec + r * 4 * units, *cr = c + r * units;
     auto *a = acts + r * 5 * units, *cn = c_new + r * units, *hr = h + r * units;
     for (int64_t k = 0; k < units; k += V::kWidth) {
       const int n = int(units - k < V::kWidth ? units - k : V::kWidth);
-      const auto i = sigmoid<V>(load<V>(zr + k, n)), f = sigmoid<V>(load<V>(zr + units + k, n));
-      const auto g = tanh<V>(load<V>(zr + 2 * units + k, n)), o = sigmoid<V>(load<V>(zr + 3 * units + k, n));
+      // Gate b's pre-activation: x + rec in block b.
+      const auto z = [&](int64_t b) { return V::add(load<V>(xr + b * units + k, n), load<V>(rr + b * units + k, n)); };
+      const auto i = sigmoid<V>(z(0)), f = sigmoid<V>(z(1)), g = tanh<V>(z(2)), o = sigmoid<V>(z(3));
       const auto next = V::add(V::mul(f, load<V>(cr + k, n)), V::mul(i, g));
       const auto t = tanh<V>(next);
       store<V>(a + k, i, n);

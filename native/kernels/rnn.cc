@@ -1,7 +1,8 @@
 // Shape/dtype inference of the fused LSTM cell, as lib/ops/rnn.ts defines it:
-//   lstmCell [z, c] -> [h, c', acts]: z [batch, 4 * units] the gates' pre-activations in
-//     Keras' order (i, f, c, o), c [batch, units] the previous carry; h and c' [batch, units];
-//     acts [batch, 5 * units] the activations i, f, g, o and tanh(c');
+//   lstmCell [x, rec, c] -> [h, c', acts]: x and rec [batch, 4 * units] the input and recurrent
+//     projections (their sum the gates' pre-activations, Keras' order i, f, c, o), c [batch,
+//     units] the previous carry; h and c' [batch, units]; acts [batch, 5 * units] the
+//     activations i, f, g, o and tanh(c');
 //   lstmCellGrad [acts, c, dh, dc] -> [dz, dcPrev]: dh and dc [batch, units];
 //   gruCell [x, rec, h] -> [h', acts]: x and rec [batch, 3 * units] (z, r, h blocks), h and h'
 //     [batch, units], acts [batch, 3 * units] (z, r, hh);
@@ -45,8 +46,8 @@ Shape check_cell(const char* op, const std::vector<TensorSpec>& in, const char* 
 }
 
 std::vector<TensorSpec> infer_lstm_cell(const std::vector<TensorSpec>& in, const Attrs&) {
-  static const char* const names[] = {"z", "c"};
-  const Shape state = check_cell("lstmCell", in, names, 4, "the gates i, f, c, o");
+  static const char* const names[] = {"x", "rec", "c"};
+  const Shape state = check_cell("lstmCell", in, names, 4, "the gates i, f, c, o", 1);
   return {{in[0].dtype, state}, {in[0].dtype, state}, {in[0].dtype, {state[0], 5 * state[1]}}};
 }
 
@@ -71,7 +72,7 @@ std::vector<TensorSpec> infer_gru_cell_grad(const std::vector<TensorSpec>& in, c
 }  // namespace
 
 void define_rnn_ops(KernelRegistry& registry) {
-  registry.define_op("lstmCell", 2, infer_lstm_cell);
+  registry.define_op("lstmCell", 3, infer_lstm_cell);
   registry.define_op("lstmCellGrad", 4, infer_lstm_cell_grad);
   registry.define_op("gruCell", 3, infer_gru_cell);
   registry.define_op("gruCellGrad", 4, infer_gru_cell_grad);

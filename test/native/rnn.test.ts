@@ -31,10 +31,11 @@ describe('fused recurrent cells: errors', () => {
   beforeAll(() => keras.config.setBackend('js'));
 
   it('the native engine names the op, the argument and its shape or dtype', () => {
-    expect(nativeError('lstmCell', [f32([2, 7]), f32([2, 1])], {}).message).toMatch(/lstmCell: z must be \[batch, 4 \* units\] \(the gates i, f, c, o side by side\), received \(2, 7\)/);
-    expect(nativeError('lstmCell', [f32([2, 8]), f32([3, 2])], {}).message).toMatch(/lstmCell: c must be \(2, 2\) for z \(2, 8\), received \(3, 2\)/);
-    expect(nativeError('lstmCell', [f32([2, 8]), f64([2, 2])], {}).message).toMatch(/lstmCell: c must be float32 like z, received float64 \(2, 2\)/);
-    expect(nativeError('lstmCell', [i32([2, 8]), i32([2, 2])], {}).message).toMatch(/lstmCell: z must be float32 or float64, received int32 \(2, 8\)/);
+    expect(nativeError('lstmCell', [f32([2, 7]), f32([2, 7]), f32([2, 1])], {}).message).toMatch(/lstmCell: x must be \[batch, 4 \* units\] \(the gates i, f, c, o side by side\), received \(2, 7\)/);
+    expect(nativeError('lstmCell', [f32([2, 8]), f32([2, 8]), f32([3, 2])], {}).message).toMatch(/lstmCell: c must be \(2, 2\) for x \(2, 8\), received \(3, 2\)/);
+    expect(nativeError('lstmCell', [f32([2, 8]), f32([2, 4]), f32([2, 2])], {}).message).toMatch(/lstmCell: rec must be \(2, 8\) for x \(2, 8\), received \(2, 4\)/);
+    expect(nativeError('lstmCell', [f32([2, 8]), f32([2, 8]), f64([2, 2])], {}).message).toMatch(/lstmCell: c must be float32 like x, received float64 \(2, 2\)/);
+    expect(nativeError('lstmCell', [i32([2, 8]), i32([2, 8]), i32([2, 2])], {}).message).toMatch(/lstmCell: x must be float32 or float64, received int32 \(2, 8\)/);
     expect(nativeError('lstmCellGrad', [f32([2, 10]), f32([2, 2]), f32([2, 2]), f32([2, 3])], {}).message).toMatch(/lstmCellGrad: dc must be \(2, 2\) for acts \(2, 10\), received \(2, 3\)/);
     expect(nativeError('gruCell', [f32([2, 6]), f32([2, 9]), f32([2, 2])], {}).message).toMatch(/gruCell: rec must be \(2, 6\) for x \(2, 6\), received \(2, 9\)/);
     expect(nativeError('gruCell', [f32([2, 6]), f32([2, 6]), f32([2, 3])], {}).message).toMatch(/gruCell: h must be \(2, 2\) for x \(2, 6\), received \(2, 3\)/);
@@ -43,9 +44,10 @@ describe('fused recurrent cells: errors', () => {
   });
 
   it('the op definitions raise the same on every backend', () => {
-    expect(definitionError('lstmCell', [[[2, 7], 'float32'], [[2, 1], 'float32']]).message).toMatch(/lstmCell: z must be \[batch, 4 \* units\] \(the gates i, f, c, o side by side\), received \(2, 7\)/);
-    expect(definitionError('lstmCell', [[[2, 8], 'float32'], [[2, 2], 'float64']]).message).toMatch(/lstmCell: c must be float32 like z, received float64 \(2, 2\)/);
-    expect(definitionError('lstmCell', [[[2, 8], 'int32'], [[2, 2], 'int32']]).message).toMatch(/lstmCell: z must be float32 or float64, received int32 \(2, 8\)/);
+    expect(definitionError('lstmCell', [[[2, 7], 'float32'], [[2, 7], 'float32'], [[2, 1], 'float32']]).message).toMatch(/lstmCell: x must be \[batch, 4 \* units\] \(the gates i, f, c, o side by side\), received \(2, 7\)/);
+    expect(definitionError('lstmCell', [[[2, 8], 'float32'], [[2, 8], 'float32'], [[2, 2], 'float64']]).message).toMatch(/lstmCell: c must be float32 like x, received float64 \(2, 2\)/);
+    expect(definitionError('lstmCell', [[[2, 8], 'int32'], [[2, 8], 'int32'], [[2, 2], 'int32']]).message).toMatch(/lstmCell: x must be float32 or float64, received int32 \(2, 8\)/);
+    expect(definitionError('lstmCell', [[[2, 8], 'float32'], [[2, 4], 'float32'], [[2, 2], 'float32']]).message).toMatch(/lstmCell: rec must be float32 \(2, 8\), received float32 \(2, 4\)/);
     expect(definitionError('gruCell', [[[2, 6], 'float32'], [[2, 9], 'float32'], [[2, 2], 'float32']]).message).toMatch(/gruCell: rec must be float32 \(2, 6\), received float32 \(2, 9\)/);
     expect(definitionError('gruCellGrad', [[[2, 6], 'float32'], [[2, 6], 'float32'], [[2, 2], 'float32'], [[3, 2], 'float32']]).message).toMatch(/gruCellGrad: dh must be \[batch, 2\] for acts \(2, 6\), received \(3, 2\)/);
   });

@@ -542,14 +542,14 @@ export const CASES: Record<string, OpCase[]> = {
 
   // ------------------------------------------------------------ fused LSTM and GRU cells (gates [batch, k * units], states [batch, units])
   lstmCell: [
-    { inputs: [x([3, 8], f32), x([3, 2], f32)] },
-    { inputs: [x([2, 12], f64), x([2, 3], f64)] },
-    { inputs: [x([5, 268], f32, 'any', 4), x([5, 67], f32)] }, // units off the vector widths, saturated gates
-    { inputs: [x([4, 132], f64), x([4, 33], f64)] },
-    { inputs: [x([40, 512], f32), x([40, 128], f32)] }, // rows over threads
-    { inputs: [x([0, 8], f32), x([0, 2], f32)] },
-    { inputs: [x([1, 0], f32), x([1, 0], f32)] },
-    { inputs: [x([2, 16], f32, 'special'), x([2, 4], f32)], grad: false },
+    { inputs: [x([3, 8], f32), x([3, 8], f32), x([3, 2], f32)] },
+    { inputs: [x([2, 12], f64), x([2, 12], f64), x([2, 3], f64)] },
+    { inputs: [x([5, 268], f32, 'any', 4), x([5, 268], f32), x([5, 67], f32)] }, // units off the vector widths, saturated gates
+    { inputs: [x([4, 132], f64), x([4, 132], f64), x([4, 33], f64)] },
+    { inputs: [x([40, 512], f32), x([40, 512], f32), x([40, 128], f32)] }, // rows over threads
+    { inputs: [x([0, 8], f32), x([0, 8], f32), x([0, 2], f32)] },
+    { inputs: [x([1, 0], f32), x([1, 0], f32), x([1, 0], f32)] },
+    { inputs: [x([2, 16], f32, 'special'), x([2, 16], f32), x([2, 4], f32)], grad: false },
   ],
   lstmCellGrad: [
     { inputs: [x([3, 10], f32, 'unit'), x([3, 2], f32), x([3, 2], f32), x([3, 2], f32)] },

@@ -474,19 +474,21 @@ const layerNormGrad: Kernel = ([dy, x, gamma, mean, rstd], attrs, [dxOut, dgOut]
 };
 
 /**
- * lstmCell [z, c] -> [h, c', acts] in float64, each value rounded once: i, f, o the sigmoids and
- * g the tanh of z's column blocks, c' = f c + i g, h = o tanh(c'); acts = (i, f, g, o, tanh(c')).
+ * lstmCell [x, rec, c] -> [h, c', acts] in float64, each value rounded once: with z = x + rec,
+ * i, f, o the sigmoids and g the tanh of z's column blocks, c' = f c + i g, h = o tanh(c');
+ * acts = (i, f, g, o, tanh(c')).
  */
-const lstmCell: Kernel = ([z, c], _attrs, [hOut, cOut, actsOut]) => {
+const lstmCell: Kernel = ([x, rec, c], _attrs, [hOut, cOut, actsOut]) => {
   const [batch, units] = c.shape as [number, number];
-  const zv = valuesOf(z), cv = valuesOf(c);
+  const xv = valuesOf(x), rv = valuesOf(rec), cv = valuesOf(c);
+  const zv = (j: number) => xv[j]! + rv[j]!;
   const h = allocate(hOut.dtype, batch * units), cNew = allocate(cOut.dtype, batch * units);
   const acts = allocate(actsOut.dtype, batch * 5 * units);
   const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
   for (let r = 0; r < batch; r++) {
     for (let k = 0; k < units; k++) {
       const zi = r * 4 * units + k, at = r * units + k, a = r * 5 * units + k;
-      const i = sigmoid(zv[zi]!), f = sigmoid(zv[zi + units]!), g = Math.tanh(zv[zi + 2 * units]!), o = sigmoid(zv[zi + 3 * units]!);
+      const i = sigmoid(zv(zi)), f = sigmoid(zv(zi + units)), g = Math.tanh(zv(zi + 2 * units)), o = sigmoid(zv(zi + 3 * units));
       const cn = f * cv[at]! + i * g;
       const t = Math.tanh(cn);
       cNew[at] = cn;

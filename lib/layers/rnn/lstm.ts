@@ -63,7 +63,7 @@ export class LSTM extends BaseRNN {
 
   protected override step(x: Tensor[], states: Tensor[], h: Tensor, ctx: StepContext): StepResult {
     if (this.fusedCell) {
-      const [hNew, c] = lstmCell(ops.add(x[0], ops.matmul(h, ctx.rk[0])), states[1]);
+      const [hNew, c] = lstmCell(x[0], ops.matmul(h, ctx.rk[0]), states[1]);
       return { output: hNew, states: [hNew, c] };
     }
     const z = (g: number) => ops.add(x[g], ops.matmul(h, ctx.rk[g]));
