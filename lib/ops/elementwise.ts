@@ -6,7 +6,7 @@
 import { FLOATX, isFloat, parseDType, type DType } from '../dtype.js';
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
-import { defineOp, type GradFn, type TensorSpec } from './registry.js';
+import { defineOp, type GradFn, type MergeableGrad, type TensorSpec } from './registry.js';
 import { broadcastShapes } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { asDType, asFloat, convertToTensor, promote, unbroadcast, type TensorLike } from './common.js';
@@ -239,6 +239,23 @@ function inferBinary(name: string, kind: BinarySpec['kind'], a: TensorSpec, b: T
   return [{ shape: broadcastShapes(a.shape, b.shape, name), dtype: kind === 'arith' || kind === 'float' ? a.dtype : 'bool' }];
 }
 
+/**
+ * An add's gradient for an operand broadcast along leading dims only (a bias row): the sum of dy
+ * over its rows, which sums with the other uses of that operand by concatenating their rows, so
+ * the recurrent bias an RNN adds at every timestep gets one sum of all timesteps' rows, not a sum
+ * per timestep and the adds of T small vectors. Null for other shapes (grad then unbroadcasts).
+ */
+function rowSum(x: Tensor, dy: Tensor): MergeableGrad | null {
+  const lead = dy.rank - x.rank;
+  if (lead < 1 || x.rank === 0 || x.shape.some((d, i) => d === null || d === 0 || d !== dy.shape[lead + i])) return null;
+  return {
+    key: `rows ${fmtShape(x.shape)}`,
+    parts: [run1('reshape', [dy], { shape: [-1, ...x.shape] })],
+    axes: [0],
+    make: ([p]) => run1('sum', [p!], { axes: [0], keepdims: false }),
+  };
+}
+
 for (const [name, spec] of Object.entries(BINARY)) {
   const grad = spec.grad;
   defineOp({
@@ -252,6 +269,7 @@ for (const [name, spec] of Object.entries(BINARY)) {
           return [da && unbroadcast(da, a.shape), db && unbroadcast(db, b.shape)];
         }) as GradFn
       : undefined,
+    mergeableGrad: name === 'add' ? ({ inputs: [a, b] }, [dy]) => [rowSum(a, dy!), rowSum(b, dy!)] : undefined,
   });
 }
 
