@@ -39,6 +39,14 @@ export interface MergeableGrad {
   make: (parts: Tensor[]) => Tensor;
   /** The gradient when this is the only contribution, if `make` would be the slower way (a slice's pad). */
   single?: (parts: Tensor[]) => Tensor;
+  /**
+   * The rows this contribution gives, when they are a static run: `parts[part]` goes to rows
+   * [start, start + its size along axes[part]) of a gradient with `total` rows there. When the
+   * runs of a key's contributions tile [0, total) exactly, the gradient is those parts
+   * concatenated in row order, with no make (an RNN's timesteps, an unstack: one copy instead
+   * of a zero fill and a scatter).
+   */
+  run?: { part: number; start: number; total: number };
 }
 
 export interface OpDef<A extends Attrs = Attrs> {

@@ -89,7 +89,13 @@ defineOp<{ begin: number[]; size: number[] }>({
     if (cut.length !== 1 || x.shape[axis] === null || !y.shape[axis]) return [null];
     const indices = convertToTensor(Int32Array.from({ length: y.shape[axis]! }, (_, k) => begin[axis]! + k));
     const paddings = slicePaddings(x, y, begin);
-    return [{ ...scatterRows(axis, x.shape[axis]!, indices, dy!), single: ([, u]) => run1('pad', [u!], { paddings, constantValue: 0 }) }];
+    return [
+      {
+        ...scatterRows(axis, x.shape[axis]!, indices, dy!),
+        single: ([, u]) => run1('pad', [u!], { paddings, constantValue: 0 }),
+        run: { part: 1, start: begin[axis]!, total: x.shape[axis]! },
+      },
+    ];
   },
 });
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -37,6 +38,22 @@ constexpr double kPairImbalance = 4;
 enum SlotKind : uint8_t { kIntermediate = 0, kFeed = 1, kConstant = 2, kVariable = 3 };
 
 bool is_view_op(const std::string& op) { return op == "reshape" || op == "identity" || op == "stopGradient"; }
+
+// The offset (in elements) of a slice of a contiguous `in` that is itself a contiguous block:
+// the axes before the first one of more than one element have one, the axes after it are
+// whole. -1 when the slice is not such a block.
+int64_t block_slice_offset(const std::vector<int64_t>& begin, const Shape& in, const Shape& out) {
+  if (begin.size() != in.size() || out.size() != in.size()) return -1;
+  size_t first = 0;
+  while (first < out.size() && out[first] == 1) ++first;
+  for (size_t k = first + 1; k < out.size(); ++k) {
+    if (out[k] != in[k]) return -1;
+  }
+  const Shape strides = contiguous_strides(in);
+  int64_t offset = 0;
+  for (size_t k = 0; k < in.size(); ++k) offset += begin[k] * strides[k];
+  return offset;
+}
 
 using MemberKind = kernels::FusedMember::Kind;
 
@@ -281,12 +298,31 @@ void GraphExecutable::plan_fusion() {
     chain_of[i] = join;
   }
 
+  // Whether slot s, or a view of it, is a result: a slice's block view would hand a result over
+  // at an offset into a larger buffer, so that slice stays a copy.
+  std::function<bool(int)> reaches_result = [&](int s) {
+    if (result[size_t(s)]) return true;
+    for (int r : readers[size_t(s)]) {
+      if (is_view_op(spec_.steps[size_t(r)].op) && reaches_result(spec_.steps[size_t(r)].outputs[0])) return true;
+    }
+    return false;
+  };
+
   // Groups in the order of their last step; a chain runs where its last op stood.
   std::vector<std::pair<int, PlanGroup>> ordered;
   for (size_t i = 0; i < n_steps; ++i) {
     if (chain_of[i] >= 0) continue;
+    const PlanStep& step = spec_.steps[i];
     PlanGroup g;
-    g.kind = is_view_op(spec_.steps[i].op) ? PlanGroup::Kind::View : PlanGroup::Kind::Kernel;
+    g.kind = is_view_op(step.op) ? PlanGroup::Kind::View : PlanGroup::Kind::Kernel;
+    if (step.op == "slice" && !reaches_result(step.outputs[0])) {
+      const int64_t offset = block_slice_offset(step.attrs.get_ints("slice", "begin", {}), spec_.slots[size_t(step.inputs[0])].shape,
+                                                spec_.slots[size_t(step.outputs[0])].shape);
+      if (offset >= 0) {
+        g.kind = PlanGroup::Kind::View;
+        g.view_offset = offset;
+      }
+    }
     g.steps = {int(i)};
     ordered.emplace_back(int(i), g);
   }
@@ -613,6 +649,7 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
     const PlanSlot& out = spec_.slots[size_t(last.outputs[0])];
     t.shape = out.shape;
     t.strides = contiguous_strides(out.shape);
+    t.offset += group.view_offset;
     values[size_t(last.outputs[0])] = std::move(t);
     return;
   }

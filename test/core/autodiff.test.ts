@@ -280,7 +280,7 @@ describe('trace and the graph IR', () => {
     expect(Array.from(gx!.values()), 'graph gradient').toEqual(want);
   });
 
-  it('slices of one tensor along one axis (unstack, split) send back one scatterAdd; a lone slice keeps its pad', () => {
+  it('slices of one tensor along one axis send back one op: a concatenation where they tile the axis (unstack, split), else a scatterAdd; a lone slice keeps its pad', () => {
     // x [2, 4, 3] unstacked over axis 1 (a loop over timesteps, weight t + 1), and split along axis 2
     // into [1, 2] columns (weights 10, 20): d/dx[b][t][f] = (t + 1) + (f < 1 ? 10 : 20).
     const loss = (x: keras.Tensor) => {
@@ -294,9 +294,16 @@ describe('trace and the graph IR', () => {
     expect(Array.from(keras.grad(loss)(x).values()), 'eager gradient').toEqual(want);
     const g = keras.trace((z: keras.Tensor) => keras.grad(loss)(z), [{ shape: [2, 4, 3], dtype: 'float64' }]);
     const count = (op: string) => g.nodes.filter((n) => n.op.name === op).length;
-    // Four slices of axis 1 and two of axis 2: one scatterAdd each, no pads (six pads before).
-    expect([count('scatterAdd'), count('pad')], 'scatterAdd and pad nodes in the backward graph').toEqual([2, 0]);
+    // Four slices of axis 1 and two of axis 2, each set tiling its axis: one concatenation each, no
+    // scatterAdd and no pads (six pads before merging, then two scatterAdds).
+    expect([count('scatterAdd'), count('pad')], 'scatterAdd and pad nodes in the backward graph').toEqual([0, 0]);
     expect(Array.from(keras.ir.run(g, [x])[0]!.values()), 'graph gradient').toEqual(want);
+    // Rows 0-1 and 3 of axis 1 (row 2 untouched, so they do not tile it): one scatterAdd.
+    const gaps = (z: keras.Tensor) => ops.add(ops.sum(ops.slice(z, [0, 0, 0], [2, 2, 3])), ops.sum(ops.multiply(ops.slice(z, [0, 3, 0], [2, 1, 3]), 2)));
+    const partial = keras.trace((z: keras.Tensor) => keras.grad(gaps)(z), [{ shape: [2, 4, 3], dtype: 'float64' }]);
+    expect(partial.nodes.map((n) => n.op.name).filter((n) => n === 'pad' || n === 'scatterAdd' || n === 'concatenate'), 'slices with a gap').toEqual(['concatenate', 'concatenate', 'scatterAdd']);
+    const wantPartial = Array.from({ length: 24 }, (_, k) => [1, 1, 0, 2][(k / 3) % 4 | 0]);
+    expect(Array.from(keras.ir.run(partial, [x])[0]!.values()), 'gradient of slices with a gap').toEqual(wantPartial);
     const lone = keras.trace((z: keras.Tensor) => keras.grad((v: keras.Tensor) => ops.sum(ops.slice(v, [0, 1, 0], [2, 2, 3])))(z), [{ shape: [2, 4, 3], dtype: 'float64' }]);
     expect(lone.nodes.map((n) => n.op.name).filter((n) => n === 'pad' || n === 'scatterAdd'), 'a lone slice').toEqual(['pad']);
   });

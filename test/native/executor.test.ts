@@ -349,6 +349,34 @@ describe('native graph executor', () => {
     }
   });
 
+  it('runs a slice that is a contiguous block of its input as a view at an offset; other slices, and blocks that are results, copy', () => {
+    const graph = keras.trace(
+      (x: Tensor) => {
+        const step = ops.squeeze(ops.slice(x, [1, 0, 0], [1, -1, -1]), 0); // timestep 1: a view
+        const cols = ops.slice(x, [0, 0, 1], [-1, -1, 2]); // columns 1-2 of every row: a copy
+        const last = ops.slice(x, [2, 0, 0], [1, -1, -1]); // a block, but a result: a copy
+        return [ops.multiply(step, 2), ops.sum(cols, 2), last];
+      },
+      [{ shape: [3, 4, 5] }],
+    );
+    const x = rand([3, 4, 5], 90);
+    const exe = native(cpu.compile(graph));
+    const got = exe.runSync([x]);
+    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync([x]);
+    got.forEach((g, i) => expect(firstMismatch(g.dataSync(), want[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+    expect(Array.from(got[0]!.dataSync()).slice(0, 3)).toEqual(Array.from(x.dataSync()).slice(20, 23).map((v) => v * 2));
+    // The columns cannot be a view and the returned block must not be one: the view is the timestep.
+    const slices = exe.plan()!.groups.filter((g) => g.ops.includes('slice')).map((g) => g.kind);
+    expect(slices.sort()).toEqual(['kernel', 'kernel', 'view']);
+    const alone = native(cpu.compile(keras.trace((z: Tensor) => [ops.slice(z, [2, 0, 0], [1, -1, -1])], [{ shape: [3, 4, 5] }])));
+    const [block] = alone.runSync([x]);
+    expect(alone.plan()!.groups.filter((g) => g.ops.includes('slice')).map((g) => g.kind), 'a block that is a result').toEqual(['kernel']);
+    expect(Array.from(block!.dataSync())).toEqual(Array.from(x.dataSync()).slice(40));
+    for (const t of [x, block!, ...got, ...want]) t.dispose();
+    exe.dispose();
+    alone.dispose();
+  });
+
   it('installs updated variables, readable from JS, and keeps an old value JS still holds', () => {
     const v = new keras.Variable(tensorOf([1, 2, 3, 4], [2, 2]), { name: 'exec_v' });
     const count = new keras.Variable(tensorOf([0], [], 'int32'), { name: 'exec_count' });

@@ -61,9 +61,13 @@ export interface StepContext {
   rb: Tensor[] | null;
 }
 
-/** Row `t` of a time-major [time, batch, units] tensor (a gather, differentiable with an unknown batch). */
+/**
+ * Row `t` of a time-major [time, batch, units] tensor: a slice (the batch may be unknown), which
+ * the graph executor runs as a view of the projection, and whose gradients, the timesteps' static
+ * runs of rows, join into one concatenation (autodiff/tape.ts).
+ */
 function timestep(xT: Tensor, t: number): Tensor {
-  return ops.take(xT, t, 0);
+  return ops.squeeze(ops.slice(xT, [t, 0, 0], [1, -1, -1]), 0);
 }
 
 /** One recurrent step: the projected input of this timestep and the previous states. */
