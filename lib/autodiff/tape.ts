@@ -98,23 +98,6 @@ export class GradientTape implements OpRecorder {
   }
 }
 
-/**
- * Accumulates gradients from `target` back through `nodes` (in recorded order). Returns grads by
- * tensor id: those of `keep` (the sources) and of tracked tensors no node produced.
- *
- * Tensors made here (ids above every recorded one) belong to nobody else, so each is freed as
- * soon as no gradient entry holds it: a rule's temporaries when the rule returns, an output's
- * gradient once its node is done. The backward then needs about as much memory as the forward,
- * and its buffers come back from the allocator's cache instead of fresh pages (faulting in 64 MiB
- * of new pages costs more than the arithmetic on it).
- *
- * Gathers, slices along one axis and 2-D matmuls give mergeable gradients (OpDef.mergeableGrad):
- * all rows a tensor receives along one axis become a single scatterAdd of their concatenation,
- * and all A^T dY of one weight a single matmul, made when that gradient is first read. An LSTM
- * over T timesteps used to scatter T zero-filled copies of its projected inputs and add them
- * pairwise (O(T^2) memory traffic); its train step (T = 50, 128 units) went from 42-46 to 19-20
- * ms on a Zen 4, and the gradient of a 128-way unstack from 102-114 to 4-5 ms.
- */
 /** A merged gradient through `make` (or `single`): each part's contributions concatenated along its axis. */
 function madeFromParts(first: MergeableGrad, parts: Tensor[][]): Tensor {
   const joined = parts.map((ts, k) => (ts.length === 1 ? ts[0]! : run1('concatenate', ts, { axis: first.axes[k] })));
@@ -141,6 +124,24 @@ function tiledRuns(parts: Tensor[][], runs: (MergeableGrad['run'] | undefined)[]
   return run1('concatenate', order.map((i) => values[i]!), { axis });
 }
 
+/**
+ * Accumulates gradients from `target` back through `nodes` (in recorded order). Returns grads by
+ * tensor id: those of `keep` (the sources) and of tracked tensors no node produced.
+ *
+ * Tensors made here (ids above every recorded one) belong to nobody else, so each is freed as
+ * soon as no gradient entry holds it: a rule's temporaries when the rule returns, an output's
+ * gradient once its node is done. The backward then needs about as much memory as the forward,
+ * and its buffers come back from the allocator's cache instead of fresh pages (faulting in 64 MiB
+ * of new pages costs more than the arithmetic on it).
+ *
+ * Gathers, slices along one axis, 2-D matmuls and adds of a bias row give mergeable gradients
+ * (OpDef.mergeableGrad): all rows a tensor receives along one axis become a single scatterAdd of
+ * their concatenation (or the concatenation itself, when slices tile the axis), all A^T dY of one
+ * weight a single matmul, and all of a bias's rows one sum, made when that gradient is first read. An LSTM
+ * over T timesteps used to scatter T zero-filled copies of its projected inputs and add them
+ * pairwise (O(T^2) memory traffic); its train step (T = 50, 128 units) went from 42-46 to 19-20
+ * ms on a Zen 4, and the gradient of a 128-way unstack from 102-114 to 4-5 ms.
+ */
 export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: ReadonlySet<number>, seed: Tensor, keep: ReadonlySet<number> = new Set()): Map<number, Tensor> {
   let lastOutside = seed.id;
   for (const node of nodes) for (const o of node.outputs) if (o.id > lastOutside) lastOutside = o.id;

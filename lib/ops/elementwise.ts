@@ -269,7 +269,8 @@ for (const [name, spec] of Object.entries(BINARY)) {
           return [da && unbroadcast(da, a.shape), db && unbroadcast(db, b.shape)];
         }) as GradFn
       : undefined,
-    mergeableGrad: name === 'add' ? ({ inputs: [a, b] }, [dy]) => [rowSum(a, dy!), rowSum(b, dy!)] : undefined,
+    mergeableGrad:
+      name === 'add' ? ({ inputs: [a, b], needs }, [dy]) => [needs?.[0] === false ? null : rowSum(a, dy!), needs?.[1] === false ? null : rowSum(b, dy!)] : undefined,
   });
 }
 

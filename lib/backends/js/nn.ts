@@ -473,6 +473,9 @@ const layerNormGrad: Kernel = ([dy, x, gamma, mean, rstd], attrs, [dxOut, dgOut]
   return [new JsStorage(dx), finish(dgamma, dgOut.dtype), finish(dbeta, dgOut.dtype)];
 };
 
+/** The logistic function in float64 (the fused cells' gates). */
+const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+
 /**
  * lstmCell [x, rec, c] -> [h, c', acts] in float64, each value rounded once: with z = x + rec,
  * i, f, o the sigmoids and g the tanh of z's column blocks, c' = f c + i g, h = o tanh(c');
@@ -484,7 +487,6 @@ const lstmCell: Kernel = ([x, rec, c], _attrs, [hOut, cOut, actsOut]) => {
   const zv = (j: number) => xv[j]! + rv[j]!;
   const h = allocate(hOut.dtype, batch * units), cNew = allocate(cOut.dtype, batch * units);
   const acts = allocate(actsOut.dtype, batch * 5 * units);
-  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
   for (let r = 0; r < batch; r++) {
     for (let k = 0; k < units; k++) {
       const zi = r * 4 * units + k, at = r * units + k, a = r * 5 * units + k;
@@ -524,7 +526,6 @@ const gruCell: Kernel = ([x, rec, h], _attrs, [hOut, actsOut]) => {
   const [batch, units] = h.shape as [number, number];
   const xv = valuesOf(x), rv = valuesOf(rec), hv = valuesOf(h);
   const hNew = allocate(hOut.dtype, batch * units), acts = allocate(actsOut.dtype, batch * 3 * units);
-  const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
   for (let b = 0; b < batch; b++) {
     for (let k = 0; k < units; k++) {
       const g = b * 3 * units + k, at = b * units + k;

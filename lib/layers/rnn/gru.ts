@@ -53,23 +53,19 @@ export class GRU extends BaseRNN {
   protected override recurrentBias(): Tensor[] | null {
     if (!this.bias || !this.resetAfter) return null;
     const row = ops.take(this.bias.value, 1, 0);
-    return this.fusedCell ? [row] : [0, 1, 2].map((g) => this.gateOf(row, g));
+    return this.joinedGates() ? [row] : [0, 1, 2].map((g) => this.gateOf(row, g));
   }
 
   /**
    * resetAfter with sigmoid gates and tanh (Keras' defaults): a step is one matmul for the three
    * gates and the fused cell (one kernel, and one for its gradient) instead of a dozen small ops.
    */
-  private get fusedCell(): boolean {
+  protected override joinedGates(): boolean {
     return this.resetAfter && this.recurrentActivation === activations.sigmoid && this.activation === activations.tanh;
   }
 
-  protected override joinedGates(): boolean {
-    return this.fusedCell;
-  }
-
   protected override step(x: Tensor[], states: Tensor[], h: Tensor, ctx: StepContext): StepResult {
-    if (this.fusedCell) {
+    if (this.joinedGates()) {
       const rec = ops.matmul(h, ctx.rk[0]);
       const hNew = gruCell(x[0], ctx.rb ? ops.add(rec, ctx.rb[0]) : rec, states[0]);
       return { output: hNew, states: [hNew] };

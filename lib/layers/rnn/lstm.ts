@@ -53,16 +53,12 @@ export class LSTM extends BaseRNN {
    * Sigmoid gates and tanh (Keras' defaults): a step is one matmul for all four gates and the
    * fused cell (one kernel, and one for its gradient) instead of a dozen small ops.
    */
-  private get fusedCell(): boolean {
+  protected override joinedGates(): boolean {
     return this.recurrentActivation === activations.sigmoid && this.activation === activations.tanh;
   }
 
-  protected override joinedGates(): boolean {
-    return this.fusedCell;
-  }
-
   protected override step(x: Tensor[], states: Tensor[], h: Tensor, ctx: StepContext): StepResult {
-    if (this.fusedCell) {
+    if (this.joinedGates()) {
       const [hNew, c] = lstmCell(x[0], ops.matmul(h, ctx.rk[0]), states[1]);
       return { output: hNew, states: [hNew, c] };
     }
