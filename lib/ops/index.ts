@@ -12,3 +12,4 @@ export * from './nn.js';
 export { convertToTensor, type TensorLike } from './common.js';
 // Registers the fused LSTM and GRU cells (internal primitives; the layers import their functions).
 import './rnn.js';
+import './optimizer.js';

@@ -1,5 +1,6 @@
 /** keras.optimizers.Adam: adaptive moment estimation (Kingma & Ba), with optional AMSGrad. */
 import * as ops from '../ops/index.js';
+import { adamUpdate } from '../ops/optimizer.js';
 import type { Tensor } from '../tensor.js';
 import type { Variable } from '../variable.js';
 import { Optimizer, optimizerOptions, type LearningRate, type OptimizerOptions } from './optimizer.js';
@@ -55,16 +56,21 @@ export class Adam extends Optimizer {
     const beta2Power = ops.power(ops.convertToTensor(this.beta2, dtype), localStep);
     const i = this.getVariableIndex(variable);
     const m = this.momentums[i];
-    let v = this.velocities[i];
+    const v = this.velocities[i];
     const alpha = ops.divide(ops.multiply(lr, ops.sqrt(ops.subtract(1, beta2Power))), ops.subtract(1, beta1Power));
+    if (!this.amsgrad) {
+      // One pass over the variable and its moments; the same values as the ops below.
+      const [next, mNext, vNext] = adamUpdate(variable.value, g, m.value, v.value, alpha, { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon });
+      this.assign(m, mNext);
+      this.assign(v, vNext);
+      this.assign(variable, next);
+      return;
+    }
     this.assignAdd(m, ops.multiply(ops.subtract(g, m.value), 1 - this.beta1));
     this.assignAdd(v, ops.multiply(ops.subtract(ops.square(g), v.value), 1 - this.beta2));
-    if (this.amsgrad) {
-      const vHat = this.velocityHats[i];
-      this.assign(vHat, ops.maximum(vHat.value, v.value));
-      v = vHat;
-    }
-    this.assignSub(variable, ops.divide(ops.multiply(m.value, alpha), ops.add(ops.sqrt(v.value), this.epsilon)));
+    const vHat = this.velocityHats[i];
+    this.assign(vHat, ops.maximum(vHat.value, v.value));
+    this.assignSub(variable, ops.divide(ops.multiply(m.value, alpha), ops.add(ops.sqrt(vHat.value), this.epsilon)));
   }
 
   override getConfig(): Record<string, unknown> {

@@ -248,6 +248,9 @@ class NativeExecutable : public Napi::ObjectWrap<NativeExecutable> {
       group.Set("ops", ops);
       group.Set("steps", steps);
       group.Set("inPlaceInput", g.in_place_input);
+      Napi::Array more_in_place = Napi::Array::New(env, g.more_in_place_inputs.size());
+      for (size_t i = 0; i < g.more_in_place_inputs.size(); ++i) more_in_place.Set(uint32_t(i), g.more_in_place_inputs[i]);
+      group.Set("moreInPlaceInputs", more_in_place);
       Napi::Array stores = Napi::Array::New(env, g.stores.size());
       for (size_t i = 0; i < g.stores.size(); ++i) stores.Set(uint32_t(i), g.steps[size_t(g.stores[i].member)]);
       group.Set("stores", stores);

@@ -21,6 +21,7 @@ void register_softmax(kernels::KernelRegistry& registry);
 void register_norm(kernels::KernelRegistry& registry);
 void register_batch_norm(kernels::KernelRegistry& registry);
 void register_rnn(kernels::KernelRegistry& registry);
+void register_optimizer(kernels::KernelRegistry& registry);
 void register_fused_chain(kernels::KernelRegistry& registry);  // fused_chain.cc
 
 }  // namespace keras::cpu

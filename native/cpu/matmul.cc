@@ -104,6 +104,7 @@ void register_cpu_kernels(kernels::KernelRegistry& registry) {
   register_norm(registry);
   register_batch_norm(registry);
   register_rnn(registry);
+  register_optimizer(registry);
   register_fused_chain(registry);
 }
 

@@ -63,19 +63,6 @@ extern const Kernels kRandomPortable;
 // Internal linkage, as philox.h: each ISA's translation unit keeps its own copies.
 namespace {
 
-// v as a value in a register: the compiler may not fuse the multiply that made it into a
-// following add (the build's default -ffp-contract=fast would emit an FMA, rounding once where
-// the specification rounds twice).
-template <class R>
-inline R rounded(R v) {
-#if defined(__x86_64__) || defined(__i386__)
-  __asm__("" : "+v"(v));
-#elif defined(__aarch64__)
-  __asm__("" : "+w"(v));
-#endif
-  return v;
-}
-
 // dst[i] = src[i] * scale, then + shift, each where the affine has it (src may be dst).
 template <class V>
 void affine(const typename V::T* src, typename V::T* dst, int64_t m, const Affine<typename V::T>& a) {
@@ -84,13 +71,13 @@ void affine(const typename V::T* src, typename V::T* dst, int64_t m, const Affin
   int64_t i = 0;
   for (; i + V::kWidth <= m; i += V::kWidth) {
     auto y = V::loadu(src + i);
-    if (a.scaled) y = rounded(V::mul(y, scale));
+    if (a.scaled) y = vector_math::rounded(V::mul(y, scale));
     if (a.shifted) y = V::add(y, shift);
     V::storeu(dst + i, y);
   }
   for (; i < m; ++i) {
     T y = src[i];
-    if (a.scaled) y = rounded(y * a.scale);
+    if (a.scaled) y = vector_math::rounded(y * a.scale);
     if (a.shifted) y = y + a.shift;
     dst[i] = y;
   }

@@ -504,14 +504,16 @@ void GraphExecutable::plan_liveness() {
   for (size_t g = 0; g < groups_.size(); ++g) {
     PlanGroup& group = groups_[g];
     const PlanStep& last = spec_.steps[size_t(group.steps.back())];
+    const bool kernel = group.kind == PlanGroup::Kind::Kernel;
     const bool elementwise = group.kind == PlanGroup::Kind::Fused ||
-                             (group.kind == PlanGroup::Kind::Kernel && last.outputs.size() == 1 && table.count(last.op));
+                             (kernel && last.outputs.size() == 1 && table.count(last.op)) ||
+                             (kernel && defs_[size_t(group.steps.back())]->elementwise_outputs);
     // The value member `m` computes may take over the buffer of an input of this group
     // that nothing reads after the group, nor a later member of the chain (the member
     // writes its tile before they read theirs), nor another output of the group.
     std::vector<int> taken;
-    auto pick_in_place = [&](size_t m) {
-      const PlanSlot& out = spec_.slots[size_t(spec_.steps[size_t(group.steps[m])].outputs[0])];
+    auto pick_in_place = [&](size_t m, size_t output = 0) {
+      const PlanSlot& out = spec_.slots[size_t(spec_.steps[size_t(group.steps[m])].outputs[output])];
       int pick = -1;
       for (int s : group_inputs[g]) {
         const PlanSlot& in = spec_.slots[size_t(s)];
@@ -535,6 +537,7 @@ void GraphExecutable::plan_liveness() {
     const bool paired = group.concurrent_with_next || (g > 0 && groups_[g - 1].concurrent_with_next);
     if (elementwise && !paired) {
       group.in_place_input = pick_in_place(group.steps.size() - 1);
+      for (size_t k = 1; k < last.outputs.size(); ++k) group.more_in_place_inputs.push_back(pick_in_place(group.steps.size() - 1, k));
       for (auto& store : group.stores) store.in_place_input = pick_in_place(size_t(store.member));
     }
     // Bytes of the group's new buffers (an output written into an intermediate input takes over its count).
@@ -552,7 +555,10 @@ void GraphExecutable::plan_liveness() {
       live += bytes_of_root[size_t(s)];
     };
     if (group.kind != PlanGroup::Kind::View) {
-      for (int s : last.outputs) count_output(s, group.in_place_input);
+      for (size_t k = 0; k < last.outputs.size(); ++k) {
+        count_output(last.outputs[k], k == 0 ? group.in_place_input
+                                             : k - 1 < group.more_in_place_inputs.size() ? group.more_in_place_inputs[k - 1] : -1);
+      }
       for (const auto& store : group.stores) count_output(spec_.steps[size_t(group.steps[size_t(store.member)])].outputs[0], store.in_place_input);
     }
     planned_peak_bytes_ = std::max(planned_peak_bytes_, live);
@@ -710,7 +716,9 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
     outs.reserve(last.outputs.size());
     out_views.resize(last.outputs.size());
     for (size_t k = 0; k < last.outputs.size(); ++k) {
-      outs.push_back(output_tensor(last.outputs[k], reuse));
+      outs.push_back(output_tensor(last.outputs[k], k == 0 ? reuse
+                                                   : k - 1 < group.more_in_place_inputs.size() ? reusable(group.more_in_place_inputs[k - 1])
+                                                                                               : nullptr));
       out_views[k].assign(outs.back());
     }
     kernels::KernelContext ctx{Device::CPU, def.name.c_str()};

@@ -78,6 +78,9 @@ struct PlanGroup {
   // Slot whose buffer the output may take over (-1: none); for a donated
   // variable's slot it is taken only when the run's caller donates it.
   int in_place_input = -1;
+  // A kernel with elementwise outputs (OpDef::elementwise_outputs): the same for its outputs
+  // after the first.
+  std::vector<int> more_in_place_inputs;
   // Members of a fused chain, other than the last, whose values are results (graph
   // outputs or variable updates): written to memory by the same pass.
   struct Store {

@@ -64,11 +64,12 @@ std::vector<int64_t> Attrs::get_ints(const std::string& op, const std::string& n
   return v ? *v : fallback;
 }
 
-void KernelRegistry::define_op(const std::string& name, int num_inputs, InferFn infer) {
+void KernelRegistry::define_op(const std::string& name, int num_inputs, InferFn infer, bool elementwise_outputs) {
   OpDef& def = ops_[name];
   def.name = name;
   def.num_inputs = num_inputs;
   def.infer = infer;
+  def.elementwise_outputs = elementwise_outputs;
 }
 
 void KernelRegistry::register_kernel(const std::string& name, Device device, KernelFn kernel) {
@@ -175,6 +176,7 @@ void define_linalg_ops(KernelRegistry& registry);  // linalg.cc
 void define_softmax_ops(KernelRegistry& registry);  // softmax.cc
 void define_norm_ops(KernelRegistry& registry);  // norm.cc (layer and batch norm)
 void define_rnn_ops(KernelRegistry& registry);  // rnn.cc (the fused LSTM cell)
+void define_optimizer_ops(KernelRegistry& registry);  // optimizer.cc (the fused Adam update)
 
 void define_core_ops(KernelRegistry& registry) {
   define_matmul(registry);
@@ -189,6 +191,7 @@ void define_core_ops(KernelRegistry& registry) {
   define_softmax_ops(registry);
   define_norm_ops(registry);
   define_rnn_ops(registry);
+  define_optimizer_ops(registry);
 }
 
 }  // namespace keras::kernels

@@ -121,11 +121,15 @@ struct OpDef {
   int num_inputs = -1;  // -1: variadic
   InferFn infer = nullptr;
   KernelFn kernels[engine::kNumDevices] = {};
+  // Element i of every output depends on element i of the inputs only, all read before any
+  // output's element i is written: a graph may give an output the buffer of a same-sized input
+  // nothing reads later (the fused optimizer updates write a variable and its slots in place).
+  bool elementwise_outputs = false;
 };
 
 class KernelRegistry {
  public:
-  void define_op(const std::string& name, int num_inputs, InferFn infer);
+  void define_op(const std::string& name, int num_inputs, InferFn infer, bool elementwise_outputs = false);
   // The op must be defined first; a second kernel for the same device replaces the first.
   void register_kernel(const std::string& name, Device device, KernelFn kernel);
   // Throws OpError("ValueError") naming the op for unknown names.

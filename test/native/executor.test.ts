@@ -14,6 +14,7 @@ import type { CpuBackend } from '../../lib/backends/cpu/index.js';
 import { NativeGraphExecutable, scheduleForInPlaceUpdates, type ExecutorAddon } from '../../lib/backends/cpu/executor.js';
 import type { Executable } from '../../lib/backends/backend.js';
 import { addon, randomArray } from './helpers.js';
+import { adamUpdate } from '../../lib/ops/optimizer.js';
 
 const { ops } = keras;
 
@@ -466,6 +467,53 @@ describe('native graph executor', () => {
     expect(fused.map((group) => group.stores.map((step) => group.ops[group.steps.indexOf(step)]))).toEqual([['add'], ['multiply']]);
     exe.dispose();
     for (const t of [g, m, w, s]) t.dispose();
+  });
+
+  it('writes a kernel\'s elementwise outputs (adamUpdate) into inputs nothing reads later: the variable and v in place, not m, whose old value is read after', () => {
+    const p = new keras.Variable(tensorOf([1, 2, 3, 4, -1, -2, -3, -4], [2, 4]), { name: 'adam_p' });
+    const m = new keras.Variable(tensorOf([1, 0, -1, 2, 0.5, 0, 1, -2], [2, 4]), { name: 'adam_m' });
+    const v = new keras.Variable(tensorOf([4, 1, 0, 9, 0.25, 1, 4, 16], [2, 4]), { name: 'adam_v' });
+    const attrs = { beta1: 0.5, beta2: 0.75, epsilon: 0.25 };
+    const graph = keras.trace(
+      (g: Tensor) => {
+        const alpha = ops.convertToTensor(0.5, 'float32');
+        const [pNext, mNext, vNext] = adamUpdate(p.value, g, m.value, v.value, alpha, attrs);
+        const out = ops.add(mNext, m.value); // the old m, read after the update
+        p.assign(pNext);
+        m.assign(mNext);
+        v.assign(vNext);
+        return [out];
+      },
+      [{ shape: [2, 4] }],
+    );
+    const exe = native(cpu.compile(graph));
+    const gv = [2, -1, 0.5, 3, 0, 1, -2, 4];
+    const g = tensorOf(gv, [2, 4]);
+    const f = Math.fround;
+    let [pv, mv, vv] = [p, m, v].map((t) => Array.from(t.value.dataSync()));
+    for (let run = 0; run < 3; run++) {
+      const [out] = exe.runSync([g]);
+      // Each op rounded to float32 (docs of adamUpdate, lib/ops/optimizer.ts).
+      const mNext = mv.map((x, i) => f(x + f(f(gv[i]! - x) * 0.5)));
+      const vNext = vv.map((x, i) => f(x + f(f(f(gv[i]! * gv[i]!) - x) * 0.25)));
+      const pNext = pv.map((x, i) => f(x - f(f(mNext[i]! * 0.5) / f(f(Math.sqrt(vNext[i]!)) + 0.25))));
+      expect(Array.from(out!.dataSync()), `out, run ${run}`).toEqual(mNext.map((x, i) => f(x + mv[i]!)));
+      [pv, mv, vv] = [pNext, mNext, vNext];
+      expect(Array.from(p.value.dataSync()), `p, run ${run}`).toEqual(pv);
+      expect(Array.from(m.value.dataSync()), `m, run ${run}`).toEqual(mv);
+      expect(Array.from(v.value.dataSync()), `v, run ${run}`).toEqual(vv);
+      out!.dispose();
+    }
+    const update = exe.plan()!.groups.find((group) => group.ops[0] === 'adamUpdate')!;
+    // Two of the three outputs take an input's buffer (the variable's and v's: g is the caller's, and
+    // m's old value is read after; had it been overwritten, out above would be twice m's new value).
+    const taken = [update.inPlaceInput, ...update.moreInPlaceInputs].filter((slot) => slot >= 0);
+    expect(taken).toHaveLength(2);
+    expect(new Set(taken).size).toBe(2);
+    // From the second run on: the variable's and v's new values in place, and the output into m's new buffer or the old m.
+    expect(exe.lastRunStats()!.inPlace).toBeGreaterThanOrEqual(2);
+    exe.dispose();
+    for (const t of [g, p, m, v]) t.dispose();
   });
 
   it('runs light independent groups two at a time (an RNN step\'s products side by side), with the sequential values', () => {

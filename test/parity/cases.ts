@@ -575,6 +575,16 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([0, 6], f32), x([0, 6], f32), x([0, 2], f32), x([0, 2], f32)] },
   ],
 
+  // ------------------------------------------------------------ fused optimizer update [variable, gradient, m, v (>= 0), alpha scalar]
+  adamUpdate: [
+    { inputs: [x([3, 5], f32), x([3, 5], f32), x([3, 5], f32), x([3, 5], f32, 'positive'), x([], f32, 'positive')], attrs: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } },
+    { inputs: [x([7], f64), x([7], f64), x([7], f64), x([7], f64, 'positive'), x([], f64, 'positive')], attrs: { beta1: 0.8, beta2: 0.99, epsilon: 1e-3 } },
+    { inputs: [x([37], f32, 'any', 1e-4), x([37], f32, 'any', 1e-4), x([37], f32, 'any', 1e-4), x([37], f32, 'positive', 1e-8), x([], f32, 'positive', 1e-3)], attrs: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, // a partial vector, tiny moments
+    { inputs: [x([40000], f32), x([40000], f32), x([40000], f32), x([40000], f32, 'positive'), x([], f32, 'positive')], attrs: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } }, // elements over threads
+    { inputs: [x([0, 3], f32), x([0, 3], f32), x([0, 3], f32), x([0, 3], f32), x([], f32)], attrs: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } },
+    { inputs: [x([2, 8], f32, 'special'), x([2, 8], f32, 'special'), x([2, 8], f32), x([2, 8], f32, 'positive'), x([], f32, 'positive')], attrs: { beta1: 0.9, beta2: 0.999, epsilon: 0 } },
+  ],
+
   // ------------------------------------------------------------ fused batch normalization (batch statistics over all but `axis`)
   batchNorm: [
     { inputs: [x([6, 4], f32), x([4], f32), x([4], f32)], attrs: { axis: 1, epsilon: 1e-3 } },

@@ -57,7 +57,10 @@ export interface ExecutorPlan {
     kind: 'kernel' | 'view' | 'fused';
     ops: string[];
     steps: number[];
+    /** Slot whose buffer the (first) output may take over, or -1. */
     inPlaceInput: number;
+    /** The same for the later outputs of a kernel whose outputs are elementwise in its inputs (adamUpdate). */
+    moreInPlaceInputs: number[];
     /** Steps of a fused chain, besides its last, whose values are results (graph outputs, variable updates) written by the same pass. */
     stores: number[];
     /** Runs at the same time as the next group, on another thread (two light groups that do not read each other's values). */

@@ -16,12 +16,13 @@ import { normKernels } from './norm.js';
 import { randomKernels } from './random.js';
 import { creationKernels } from './creation.js';
 import { indexingKernels } from './indexing.js';
+import { optimizerKernels } from './optimizer.js';
 
 export class JsBackend implements Backend {
   readonly name = 'js';
   private bytes = 0;
   private readonly kernels = new Map<string, Kernel>(
-    Object.entries({ ...elementwiseKernels, ...reductionKernels, ...shapeKernels, ...linalgKernels, ...nnKernels, ...normKernels, ...randomKernels, ...creationKernels, ...indexingKernels }),
+    Object.entries({ ...elementwiseKernels, ...reductionKernels, ...shapeKernels, ...linalgKernels, ...nnKernels, ...normKernels, ...randomKernels, ...creationKernels, ...indexingKernels, ...optimizerKernels }),
   );
 
   upload(values: TypedArray): unknown {

@@ -20,6 +20,19 @@
 
 namespace keras::cpu::vector_math {
 
+// v as a value in a register: the compiler may not fuse the multiply that made it into a
+// following add (the build's default -ffp-contract=fast would emit an FMA, rounding once where
+// the specification rounds twice). For scalars and every ISA's vector registers.
+template <class R>
+inline R rounded(R v) {
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__("" : "+v"(v));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(v));
+#endif
+  return v;
+}
+
 template <class V>
 using Reg = typename V::Reg;
 
