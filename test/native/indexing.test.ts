@@ -183,5 +183,15 @@ describe('native gather past the last-level cache', () => {
       check('gather', [data([rows, cols], dtype), indices(order)], { axis: 0 }, `${dtype} [${rows}, ${cols}] past L3`);
     }
   });
+
+  it('gather along the last axis: single elements gathered a line at a time, index counts off the 64-element step', () => {
+    const l3 = native.backendInfo().cpu.l3Bytes;
+    for (const [cols, m, dtype, bytes] of [[1000, 999, 'float32', 4], [515, 515, 'float64', 8]] as const) {
+      const rows = Math.ceil(l3 / (m * bytes)) + 3;
+      // Scattered over the row (k * 389 mod cols): no two neighbours consecutive.
+      const order = Array.from({ length: m }, (_, k) => (k * 389) % cols);
+      check('gather', [data([rows, cols], dtype), indices(order)], { axis: 1 }, `${dtype} [${rows}, ${cols}] by ${m} indices past L3`);
+    }
+  });
 });
 
