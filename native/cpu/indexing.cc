@@ -103,7 +103,8 @@ std::vector<GatherPiece> gather_pieces(const std::vector<int64_t>& idx, int64_t 
 // axis: CPU time 0.59x). Into L2, not L1, where the current row and the index list already
 // fill it: 8.2-9.1 -> 7.1-7.7 ms on 2 threads after a copy, alternated three times. An output
 // past the last-level cache is gathered into a buffer a step at a time and written by streaming
-// stores, not read for ownership first: the same take 5.4-6.7 -> 4.4-5.7 ms (seven alternations, the first level: 5.4 -> 5.7).
+// stores, not read for ownership first: the same take 5.4-6.7 -> 4.4-5.7 ms (seven
+// alternations, the first level: 5.4 -> 5.7).
 template <class T>
 void gather_elements(const KernelContext& ctx, const T* src, T* dst, const std::vector<int64_t>& idx, int64_t outer,
                      int64_t dim) {
