@@ -313,16 +313,21 @@ namespace {
 // Rows of B a streaming band adds into C (gemm_rows).
 constexpr int64_t kGemmRowsBand = 16;
 
-// Fewer rows of A than the micro-kernel's MR and a row-major B: the rows kernels over
-// blocks of columns (the widest the ISA's registers hold) split over threads, each
-// block's rows of A in groups of kGemmRowsMax while its slice of B stays in cache. B
-// is read about once and nothing is packed; the MR-row kernel spent MR - m of its MR
-// rows of FMAs on padding (a 1 x 784 x 128 product ran at 7 GFLOP/s).
+// Fewer rows of A than the micro-kernel's MR, or at most half its NR columns, and a row-major
+// B: the rows kernels over blocks of columns (the widest the ISA's registers hold) split over
+// threads, each block's rows of A in groups of kGemmRowsMax while its slice of B stays in cache,
+// and the rows split too where the blocks are fewer than the threads. B is read about once and
+// nothing is packed; the MR-row kernel spent MR - m of its MR rows of FMAs on padding (a
+// 1 x 784 x 128 product ran at 7 GFLOP/s), and NR - n of its NR columns (a classifier's
+// 128 x 512 x 10 logits at 25).
 template <class T, class A, class B, class C>
 void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int threads, const A& a_of, const B& b_of,
                const C& c_of) {
   const int64_t width = int64_t(kernels.lanes) * kernels.vectors;
-  const int64_t blocks = ceil_div(g.n, width), items = g.batch * blocks;
+  const int64_t blocks = ceil_div(g.n, width);
+  const int64_t parts = std::clamp<int64_t>(ceil_div(threads, g.batch * blocks), 1, ceil_div(g.m, kGemmRowsMax));
+  const int64_t part_rows = round_up(ceil_div(g.m, parts), kGemmRowsMax);
+  const int64_t items = g.batch * blocks * parts;
   // A B past L2 comes from memory: walk it in bands of rows across a thread's whole range of
   // columns (each row's part read in order), adding each band into C, rather than block by
   // block down all k rows (a few lines a row, rows a stride apart: a 4096 x 4096 matrix-vector
@@ -334,11 +339,12 @@ void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
       const int64_t kc = std::min(band, g.k - p0);
       const T beta = p0 == 0 ? g.beta : T(1);
       for (int64_t item = begin; item < end; ++item) {
-        const int64_t batch = item / blocks, j0 = item % blocks * width;
-        const int64_t cols = std::min(width, g.n - j0);
-        rows_product(kernels, kc, g.m, a_of(batch) + p0 * g.a_col_stride, g.a_row_stride, g.a_col_stride,
-                     b_of(batch) + p0 * g.b_row_stride + j0, g.b_row_stride, c_of(batch) + j0, g.c_row_stride, cols,
-                     g.alpha, beta);
+        const int64_t batch = item / (blocks * parts), j0 = item / parts % blocks * width, i0 = item % parts * part_rows;
+        const int64_t cols = std::min(width, g.n - j0), rows = std::min(part_rows, g.m - i0);
+        if (rows <= 0) continue;
+        rows_product(kernels, kc, rows, a_of(batch) + i0 * g.a_row_stride + p0 * g.a_col_stride, g.a_row_stride,
+                     g.a_col_stride, b_of(batch) + p0 * g.b_row_stride + j0, g.b_row_stride,
+                     c_of(batch) + i0 * g.c_row_stride + j0, g.c_row_stride, cols, g.alpha, beta);
       }
     }
   };
@@ -373,10 +379,11 @@ void gemm(const GemmBatch<T>& g, int max_threads) {
   const int most = max_threads > 0 ? std::min(max_threads, pool.num_threads()) : pool.num_threads();
   int threads = int(std::max<int64_t>(1, std::min<int64_t>(most, int64_t(flops / 2e6))));
 
-  // A few rows against a row-major B: bound by reading B, so a thread per 128 KiB of it too
-  // (a thread's columns stay in its own L2 from call to call: 1x784x128 5.9-6.2 -> 4.9-5.3 us
-  // against a thread per 512 KiB; per 64 KiB, 1x128x128 was no faster).
-  if (g.m < kernel.mr && g.b_col_stride == 1 && g.k > 0) {
+  // A few rows, or at most half a panel of columns, against a row-major B (gemm_rows). A few
+  // rows are bound by reading B, so a thread per 128 KiB of it too (a thread's columns stay in
+  // its own L2 from call to call: 1x784x128 5.9-6.2 -> 4.9-5.3 us against a thread per 512 KiB;
+  // per 64 KiB, 1x128x128 was no faster).
+  if ((g.m < kernel.mr || 2 * g.n <= kernel.nr) && g.b_col_stride == 1 && g.k > 0) {
     const double b_bytes = double(g.b_offsets.empty() ? 1 : g.batch) * double(g.k) * double(g.n) * double(sizeof(T));
     threads = std::max(threads, int(std::min<double>(most, b_bytes / (128 * 1024))));
     return gemm_rows(g, kernel.rows, threads, a_of, b_of, c_of);

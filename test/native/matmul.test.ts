@@ -79,6 +79,12 @@ const shapes: Case[] = [
   { a: [2, 1, 30], b: [2, 30, 40] },
   { a: [3, 400], b: [400, 170] }, // B of 272 KB: column blocks split over two threads
   { a: [30, 3], b: [30, 20], transposeA: true }, // A read in place through its column stride
+  // At most half a register tile of columns (the rows kernels too, over every row): a
+  // classifier's logits, its weight gradient through A's column stride, a batch, a float64 width.
+  { a: [128, 70], b: [70, 10] },
+  { a: [70, 37], b: [70, 16], transposeA: true },
+  { a: [3, 45, 20], b: [3, 20, 5] },
+  { a: [33, 9], b: [9, 8] },
   // Whole register tiles then a few rows (the last tile through the rows kernels, from the
   // packed A panel): every tail of 14-row (avx512) and 6-row tiles, whole and ragged panels.
   ...[15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 32].map((m): Case => ({ a: [m, 23], b: [23, m % 2 ? 70 : 64] })),
@@ -159,7 +165,8 @@ describe('matmul on the thread pool', () => {
       { a: [1, 230, 170], b: [170, 131] }, // a batch of one, broadcast B
       { a: [3, 120, 150], b: [3, 150, 200] }, // fewer matrices than 4 threads
       { a: [1, 2000], b: [2000, 2100] }, // one row: fewer rows than threads
-      { a: [1400, 3000], b: [3000, 1] }, // one column: a single panel of B, not shared
+      { a: [1400, 3000], b: [3000, 1] }, // one column: the rows kernels, rows split over threads
+      { a: [3001, 700], b: [700, 12] }, // a narrow product: rows split over threads
       { a: [5, 3], b: [3, 2] }, // smaller than one register tile
     ];
     const previous = process.env.KERAS_GEMM_BLOCKING;
