@@ -14,6 +14,12 @@ namespace {
 thread_local bool t_inside_pool_job = false;
 // How long a caller polls for the workers to finish before it sleeps (see parallel_for).
 constexpr int kDoneSpinMicros = 50;
+// How long a worker polls for the next job before it sleeps (see worker_loop).
+constexpr int kWorkerSpinMicros = 200;
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 }
 
 struct ThreadPool::Job {
@@ -81,7 +87,7 @@ void ThreadPool::worker_loop(int worker_index) {
   for (;;) {
     // Kernels come back to back (a training step is hundreds of them): poll for
     // the next job for a moment before sleeping, so it starts without a wake-up.
-    const auto spin_deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(200);
+    const auto spin_deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(kWorkerSpinMicros);
     for (int i = 1; generation_.load(std::memory_order_acquire) == seen_generation &&
                     !stopping_.load(std::memory_order_acquire);
          ++i) {
@@ -156,7 +162,13 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     std::unique_lock<std::mutex> lock(mutex_);
     done_cv_.wait(lock, [&] { return job.refs.load(std::memory_order_relaxed) == 0; });
   }
+  last_job_end_.store(steady_ns(), std::memory_order_relaxed);
   if (job.error) std::rethrow_exception(job.error);
+}
+
+bool ThreadPool::workers_polling() const {
+  // Three quarters of their polling time: a job that starts now still finds them at it.
+  return steady_ns() - last_job_end_.load(std::memory_order_relaxed) < int64_t(kWorkerSpinMicros) * 750;
 }
 
 bool ThreadPool::run_team(int count, const std::function<void(int, int)>& fn) {

@@ -32,6 +32,10 @@ class ThreadPool {
   void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn,
                     int max_threads = 0);
 
+  // Whether the workers are likely still polling for a job after the last one (they poll for
+  // a while before sleeping): a job started now then pays no wake-up.
+  bool workers_polling() const;
+
   // Runs fn(thread_index, count) on `count` threads that are all running at the
   // same time, so fn may synchronize them (SpinBarrier). Returns false, running
   // nothing, when such a team cannot be had (nested call, pool owned by another
@@ -53,6 +57,7 @@ class ThreadPool {
   // Written under mutex_; also read without it by workers spinning for the next job.
   std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> last_job_end_{0};  // steady clock, ns
   Job* job_ = nullptr;
   std::mutex owner_mutex_;  // held by the one caller currently driving the workers
 };
