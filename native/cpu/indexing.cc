@@ -101,10 +101,7 @@ std::vector<GatherPiece> gather_pieces(const std::vector<int64_t>& idx, int64_t 
 // row o an item prefetches the same share of row o + 1, when the indices are dense enough
 // to touch most of its lines ([4096, 4096] float32 by a permutation of 4096 along the last
 // axis: CPU time 0.59x). Into L2, not L1, where the current row and the index list already
-// fill it: 8.2-9.1 -> 7.1-7.7 ms on 2 threads after a copy, alternated three times. An output
-// past the last-level cache is gathered into a buffer a step at a time and written by streaming
-// stores, not read for ownership first: the same take 5.4-6.7 -> 4.4-5.7 ms (seven
-// alternations, the first level: 5.4 -> 5.7).
+// fill it: 8.2-9.1 -> 7.1-7.7 ms on 2 threads after a copy, alternated three times.
 template <class T>
 void gather_elements(const KernelContext& ctx, const T* src, T* dst, const std::vector<int64_t>& idx, int64_t outer,
                      int64_t dim) {
@@ -114,9 +111,7 @@ void gather_elements(const KernelContext& ctx, const T* src, T* dst, const std::
   constexpr int64_t kStep = 64;  // indices between prefetches
   const int64_t chunk = std::min<int64_t>(m, 4096);
   const int64_t chunks = (m + chunk - 1) / chunk;
-  const bool stream = engine::past_last_level_cache(outer * m * int64_t(sizeof(T)));
   parallel_items(outer * chunks, chunk * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
-    alignas(64) T line[kStep];
     for (int64_t item = begin; item < end; ++item) {
       const int64_t oi = item / chunks, k0 = (item % chunks) * chunk, k1 = std::min(m, k0 + chunk);
       const T* from = src + oi * dim;
@@ -129,15 +124,9 @@ void gather_elements(const KernelContext& ctx, const T* src, T* dst, const std::
           const int64_t until = int64_t(double(ke) * row_bytes / double(m));
           for (; fetched < until; fetched += 64) __builtin_prefetch(next + fetched, 0, 2);
         }
-        if (stream) {
-          for (int64_t i = k; i < ke; ++i) line[i - k] = from[idx[size_t(i)]];
-          stream_copy(to + k, line, size_t(ke - k) * sizeof(T));
-        } else {
-          for (int64_t i = k; i < ke; ++i) to[i] = from[idx[size_t(i)]];
-        }
+        for (int64_t i = k; i < ke; ++i) to[i] = from[idx[size_t(i)]];
       }
     }
-    if (stream) stream_fence();
   });
 }
 

@@ -173,6 +173,7 @@ describe.each(isas)('native indexing kernels on %s', (isa) => {
 
 // Gathered rows past this machine's last-level cache are written by streaming stores: one copy
 // per index where the indices jump, one per run of consecutive ones (ISA-independent: once).
+// Single elements are stored plainly, with the next row prefetched.
 describe('native gather past the last-level cache', () => {
   it('gather along axis 0: single rows and runs of rows, row lengths off the line and on it', () => {
     const l3 = native.backendInfo().cpu.l3Bytes;
@@ -184,7 +185,7 @@ describe('native gather past the last-level cache', () => {
     }
   });
 
-  it('gather along the last axis: single elements gathered a line at a time, index counts off the 64-element step', () => {
+  it('gather along the last axis: single elements with the next row prefetched, index counts off the 64-element step', () => {
     const l3 = native.backendInfo().cpu.l3Bytes;
     for (const [cols, m, dtype, bytes] of [[1000, 999, 'float32', 4], [515, 515, 'float64', 8]] as const) {
       const rows = Math.ceil(l3 / (m * bytes)) + 3;
