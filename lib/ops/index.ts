@@ -10,6 +10,7 @@ export * from './creation.js';
 export * from './linalg.js';
 export * from './nn.js';
 export { convertToTensor, type TensorLike } from './common.js';
-// Registers the fused LSTM and GRU cells (internal primitives; the layers import their functions).
+// Registers the internal primitives: the fused LSTM and GRU cells and the fused Adam update (the
+// layers and Adam import their functions).
 import './rnn.js';
 import './optimizer.js';

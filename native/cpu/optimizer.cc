@@ -1,7 +1,6 @@
 // CPU kernels of the fused optimizer updates (lib/backends/js/optimizer.ts is the reference):
 // elements split over the thread pool, each range run by the active ISA's row function
 // (optimizer_kernels.h).
-#include <type_traits>
 #include <vector>
 
 #include "../engine/thread_pool.h"
@@ -20,9 +19,7 @@ using kernels::TensorView;
 
 template <class T>
 const OptimizerRows<T>& optimizer_rows() {
-  const OptimizerIsaTable& table = for_active_isa(kOptimizerAvx512, kOptimizerAvx2, kOptimizerPortable);
-  if constexpr (std::is_same_v<T, float>) return table.f32;
-  else return table.f64;
+  return rows_of<T>(for_active_isa(kOptimizerAvx512, kOptimizerAvx2, kOptimizerPortable));
 }
 
 // Elements per work item: 16K (seven arrays of 64 KiB in float32), so a small variable stays on

@@ -3,7 +3,6 @@
 // the gradient reuses the forward's activations.
 #include <algorithm>
 #include <cstdint>
-#include <type_traits>
 #include <vector>
 
 #include "../engine/thread_pool.h"
@@ -22,9 +21,7 @@ using kernels::TensorView;
 
 template <class T>
 const RnnRows<T>& cell_rows() {
-  const RnnIsaTable& table = for_active_isa(kRnnAvx512, kRnnAvx2, kRnnPortable);
-  if constexpr (std::is_same_v<T, float>) return table.f32;
-  else return table.f64;
+  return rows_of<T>(for_active_isa(kRnnAvx512, kRnnAvx2, kRnnPortable));
 }
 
 // Rows per work item: about 16K gate values (a [32, 4 * 128] cell is one thread's work: the

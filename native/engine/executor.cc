@@ -555,10 +555,7 @@ void GraphExecutable::plan_liveness() {
       live += bytes_of_root[size_t(s)];
     };
     if (group.kind != PlanGroup::Kind::View) {
-      for (size_t k = 0; k < last.outputs.size(); ++k) {
-        count_output(last.outputs[k], k == 0 ? group.in_place_input
-                                             : k - 1 < group.more_in_place_inputs.size() ? group.more_in_place_inputs[k - 1] : -1);
-      }
+      for (size_t k = 0; k < last.outputs.size(); ++k) count_output(last.outputs[k], group.in_place_input_of(k));
       for (const auto& store : group.stores) count_output(spec_.steps[size_t(group.steps[size_t(store.member)])].outputs[0], store.in_place_input);
     }
     planned_peak_bytes_ = std::max(planned_peak_bytes_, live);
@@ -716,9 +713,7 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
     outs.reserve(last.outputs.size());
     out_views.resize(last.outputs.size());
     for (size_t k = 0; k < last.outputs.size(); ++k) {
-      outs.push_back(output_tensor(last.outputs[k], k == 0 ? reuse
-                                                   : k - 1 < group.more_in_place_inputs.size() ? reusable(group.more_in_place_inputs[k - 1])
-                                                                                               : nullptr));
+      outs.push_back(output_tensor(last.outputs[k], k == 0 ? reuse : reusable(group.in_place_input_of(k))));
       out_views[k].assign(outs.back());
     }
     kernels::KernelContext ctx{Device::CPU, def.name.c_str()};

@@ -81,6 +81,11 @@ struct PlanGroup {
   // A kernel with elementwise outputs (OpDef::elementwise_outputs): the same for its outputs
   // after the first.
   std::vector<int> more_in_place_inputs;
+  // The slot output k of the last step may take over (-1: none).
+  int in_place_input_of(size_t k) const {
+    if (k == 0) return in_place_input;
+    return k - 1 < more_in_place_inputs.size() ? more_in_place_inputs[k - 1] : -1;
+  }
   // Members of a fused chain, other than the last, whose values are results (graph
   // outputs or variable updates): written to memory by the same pass.
   struct Store {

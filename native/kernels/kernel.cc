@@ -175,7 +175,7 @@ void define_pool_ops(KernelRegistry& registry);  // pool.cc
 void define_linalg_ops(KernelRegistry& registry);  // linalg.cc
 void define_softmax_ops(KernelRegistry& registry);  // softmax.cc
 void define_norm_ops(KernelRegistry& registry);  // norm.cc (layer and batch norm)
-void define_rnn_ops(KernelRegistry& registry);  // rnn.cc (the fused LSTM cell)
+void define_rnn_ops(KernelRegistry& registry);  // rnn.cc (the fused LSTM and GRU cells)
 void define_optimizer_ops(KernelRegistry& registry);  // optimizer.cc (the fused Adam update)
 
 void define_core_ops(KernelRegistry& registry) {
