@@ -1,5 +1,5 @@
 /**
- * Train-step benchmark (`npm run bench -- train`): ms per step of three models on each
+ * Train-step benchmark (`npm run bench -- train`): ms per step of four models on each
  * keras-node backend, beside TensorFlow.js (cpu, wasm) and PyTorch CPU when available,
  * all measured in this run. Medians of timed steps after warm-up; printed, never asserted.
  */
@@ -50,6 +50,13 @@ const CASES: Case[] = [
       return new keras.Sequential([keras.Input({ shape: [50, 64] }), new lstm(128), new layers.Dense(10)]);
     },
     x: () => ops.reshape(ops.convertToTensor(randomFloats(32 * 50 * 64, 3)), [32, 50, 64]),
+    y: () => labels(32, 10),
+    steps: 3,
+  },
+  {
+    name: 'GRU(128) over 50 steps of 64 features, batch 32, Dense(10), Adam',
+    build: () => new keras.Sequential([keras.Input({ shape: [50, 64] }), new layers.GRU(128), new layers.Dense(10)]),
+    x: () => ops.reshape(ops.convertToTensor(randomFloats(32 * 50 * 64, 4)), [32, 50, 64]),
     y: () => labels(32, 10),
     steps: 3,
   },
@@ -107,8 +114,13 @@ async function tfjs(c: Case, index: number, backend: 'cpu' | 'wasm'): Promise<nu
       model.add(tf.layers.flatten());
       model.add(tf.layers.dense({ units: 128, activation: 'relu' }));
       model.add(tf.layers.dense({ units: 10 }));
-    } else {
+    } else if (index === 2) {
       model.add(tf.layers.lstm({ units: 128, inputShape: [50, 64] }));
+      model.add(tf.layers.dense({ units: 10 }));
+    } else {
+      // resetAfter false: tfjs's GRU rejects true (Keras 3's default, what keras-node runs); the
+      // same work, the reset gate applied before the candidate's recurrent product instead of after.
+      model.add(tf.layers.gru({ units: 128, inputShape: [50, 64] }));
       model.add(tf.layers.dense({ units: 10 }));
     }
     // tfjs has no fromLogits: softmax output with one-hot categorical crossentropy does the same work.
@@ -140,7 +152,7 @@ elif i == 1:
     m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10)); x = torch.randn(64, 1, 28, 28); y = torch.randint(0, 10, (64,))
 else:
     class M(nn.Module):
-        def __init__(s): super().__init__(); s.l = nn.LSTM(64, 128, batch_first=True); s.d = nn.Linear(128, 10)
+        def __init__(s): super().__init__(); s.l = (nn.LSTM if i == 2 else nn.GRU)(64, 128, batch_first=True); s.d = nn.Linear(128, 10)
         def forward(s, x): return s.d(s.l(x)[0][:, -1])
     m = M(); x = torch.randn(32, 50, 64); y = torch.randint(0, 10, (32,))
 opt = torch.optim.Adam(m.parameters(), 1e-3); lf = nn.CrossEntropyLoss()
