@@ -33,6 +33,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "simd/pack.h"
@@ -85,20 +86,23 @@ struct RangeAcc {
   Range finish(int64_t n) {
     Range r{-INFINITY, INFINITY};
     int64_t k = 0;
-    if (n >= kBlock) {
+    if (n >= W) {
       while (done + kBlock <= n) block();
-      for (k = done; k + W <= n; k += W) take(0, F::loadu(x + k));
-      for (int a = 1; a < kAcc; ++a) {
-        take(0, hi[a]);
-        take(0, lo[a]);
+      if (done == 0) {  // a row under a block: its first vector starts the accumulator
+        hi[0] = lo[0] = F::loadu(x);
+        k = W;
+      } else {
+        for (int a = 1; a < kAcc; ++a) {
+          take(0, hi[a]);
+          take(0, lo[a]);
+        }
+        k = done;
       }
-      alignas(64) float his[W], los[W];
-      F::storeu(his, hi[0]);
-      F::storeu(los, lo[0]);
-      for (int i = 0; i < W; ++i) {
-        r.max = (his[i] > r.max || his[i] != his[i]) ? his[i] : r.max;
-        r.min = los[i] < r.min ? los[i] : r.min;
-      }
+      for (; k + W <= n; k += W) take(0, F::loadu(x + k));
+      // lo holds NaN in the lanes hi does. Folded in lanes: a scalar pass over them, a
+      // branch per lane, was most of a 64-float row's range.
+      r.max = F::any_nan(hi[0]) ? std::numeric_limits<float>::quiet_NaN() : F::max_lane(hi[0]);
+      r.min = F::min_lane(lo[0]);
     }
     for (; k < n; ++k) {
       r.max = (x[k] > r.max || x[k] != x[k]) ? x[k] : r.max;
@@ -350,7 +354,7 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
 // summed in double, so that sum - excess is the sum of every other p with no float rounding
 // of p_i beside them. The entry is recomputed by the same instructions (so the same bits).
 template <class Isa, int kPow2, bool kNarrow>
-double max_entry_excess(const float* x, int64_t n, float m, int64_t i) {
+__attribute__((flatten)) double max_entry_excess(const float* x, int64_t n, float m, int64_t i) {
   using Layout = LaneLayout<Isa, false, Shift::kPow2>;
   using F = typename Isa::template Vec<float>;
   using P = typename Layout::P;

@@ -141,6 +141,31 @@ describe.each(isas)('softmax family on the %s path', (isa) => {
     }
   });
 
+  // A row of one to four vectors has no whole range block: its first vector starts the max and
+  // min, the rest are taken one by one, and the lanes are folded at the end. The max, an entry
+  // 150 below it (past exp's clamp), -inf and NaN at every index of such rows, on every lane;
+  // rows near 0 and near 200 (whose p are e^(x - max), where a min folded wrong would skip the
+  // clamp that keeps -inf - max finite).
+  it('short rows: the max, a far entry, -inf or NaN at every index, softmax, logSoftmax and cross-entropy match js', () => {
+    native.setIsa(isa);
+    for (const n of [16, 17, 31, 40, 63, 64, 65]) {
+      for (const level of [0, 200]) {
+        const specials = [3, -150, -Infinity, NaN];
+        const rows = specials.length * n;
+        const base = randomArray(rows * n, 5 + n);
+        const values = Array.from(base, (v, k) => {
+          const r = Math.floor(k / n);
+          return level + (k % n === r % n ? specials[Math.floor(r / n)]! : v);
+        });
+        const x = { shape: [rows, n], dtype: 'float32' as const, values };
+        const label = `short rows ${isa} n=${n} near ${level}`;
+        compare('softmax', [x], { axis: 1 }, `softmax ${label}`);
+        compare('logSoftmax', [x], { axis: 1 }, `logSoftmax ${label}`);
+        const labels = { shape: [rows], dtype: 'int32' as const, values: Array.from({ length: rows }, (_, r) => (r * 7) % n) };
+        compare('sparseSoftmaxCrossEntropy', [labels, x], {}, `sparseSoftmaxCrossEntropy ${label}`);
+      }
+    }
+  });
   it('logSoftmax and cross-entropy of long rows with one dominant entry keep log(sum) near 0 to its last digits', () => {
     native.setIsa(isa);
     // (a wider gap leaves log(sum) to the js kernel's own double rounding of sum, ~1e-15)

@@ -90,6 +90,16 @@ template <> struct Vec<float> {
   static constexpr bool kSplitsEveryFloat = false;  // split_exponent takes positive normal x only
   // a < b in any lane.
   static bool any_less(Reg a, Reg b) { return _mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LT_OQ)) != 0; }
+  static bool any_nan(Reg a) { return _mm256_movemask_ps(_mm256_cmp_ps(a, a, _CMP_UNORD_Q)) != 0; }
+  // The largest / smallest lane, of lanes none of which is NaN: halves folded three times.
+  static T max_lane(Reg a) { return fold_lanes(a, _mm_max_ps); }
+  static T min_lane(Reg a) { return fold_lanes(a, _mm_min_ps); }
+  template <class Op>
+  static T fold_lanes(Reg a, Op op) {
+    __m128 v = op(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    v = op(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(op(v, _mm_movehdup_ps(v)));
+  }
 };
 
 template <> struct Vec<double> {

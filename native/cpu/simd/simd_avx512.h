@@ -86,6 +86,18 @@ template <> struct Vec<float> {
   }
   // a < b in any lane.
   static bool any_less(Reg a, Reg b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ) != 0; }
+  static bool any_nan(Reg a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q) != 0; }
+  // The largest / smallest lane, of lanes none of which is NaN: halves folded four times
+  // (not _mm512_reduce_max_ps: GCC 12's expansion warns of its undefined registers).
+  static T max_lane(Reg a) { return fold_lanes(a, _mm256_max_ps, _mm_max_ps); }
+  static T min_lane(Reg a) { return fold_lanes(a, _mm256_min_ps, _mm_min_ps); }
+  template <class Op8, class Op4>
+  static T fold_lanes(Reg a, Op8 op8, Op4 op4) {
+    const __m256 h = op8(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+    __m128 v = op4(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    v = op4(v, _mm_movehl_ps(v, v));
+    return _mm_cvtss_f32(op4(v, _mm_movehdup_ps(v)));
+  }
 };
 
 template <> struct Vec<double> {

@@ -118,6 +118,22 @@ template <> struct Vec<float> : VecImpl<float, f32x4> {
   static Reg at_most(Reg x, Reg hi) { return (x > hi) ? hi : x; }
   // max(x, lo), and x where either is NaN (the mirror of at_most).
   static Reg at_least(Reg x, Reg lo) { return (x < lo) ? lo : x; }
+  static bool any_nan(Reg a) {
+    bool any = false;
+    for (int i = 0; i < kWidth; ++i) any |= a[i] != a[i];
+    return any;
+  }
+  // The largest / smallest lane, of lanes none of which is NaN.
+  static T max_lane(Reg a) {
+    T m = a[0];
+    for (int i = 1; i < kWidth; ++i) m = a[i] > m ? a[i] : m;
+    return m;
+  }
+  static T min_lane(Reg a) {
+    T m = a[0];
+    for (int i = 1; i < kWidth; ++i) m = a[i] < m ? a[i] : m;
+    return m;
+  }
   // table[k] in each lane, k the low three bits of index's bit pattern (the float
   // 2^23 + k holds k there).
   static Reg lookup8(Reg index, const T* table) {
