@@ -4,7 +4,8 @@
 // dim and compiles one executable per input signature). Planning does:
 //  - views: reshape / identity / stopGradient share their input's buffer, and so does a
 //    slice that takes a contiguous block of it (an RNN's timestep of a time-major
-//    projection), at an offset, unless it reaches a result;
+//    projection), at an offset, and a transpose that only matmuls read (as permuted
+//    strides), unless it reaches a result;
 //  - fusion: chains of float elementwise unary/binary ops of one element count
 //    (operands of that count, scalars or rows) run as one pass over memory, tile
 //    by tile, each tile's intermediates staying in L1/L2; a member whose value is
@@ -75,6 +76,8 @@ struct PlanGroup {
   std::vector<int> steps;  // step ids in execution order; one unless fused
   // A View's first element in its input's buffer: nonzero for a slice of a contiguous block.
   int64_t view_offset = 0;
+  // A transpose's View (read by matmuls only): its axes' strides are the input's in this order.
+  std::vector<int64_t> view_perm;
   // Slot whose buffer the output may take over (-1: none); for a donated
   // variable's slot it is taken only when the run's caller donates it.
   int in_place_input = -1;

@@ -565,10 +565,60 @@ describe('native graph executor', () => {
     const want = cpu.compile(graph, { executor: 'interpreted' }).runSync(feeds);
     got.forEach((t, k) => expect(firstMismatch(t.dataSync(), want[k]!.dataSync(), 0), `gradient ${k}`).toBe(-1));
     const ops_ = exe.plan()!.groups.flatMap((g) => g.ops);
-    // w^T once (v^T stays inside its one product); the products read it in place.
+    // w^T once (v^T stays inside its one product); the products read it in place. A copy, not
+    // a view: each product would pack its B from the transposed layout again.
     expect(ops_.filter((o) => o === 'transpose'), ops_.join(' ')).toHaveLength(1);
+    expect(exe.plan()!.groups.find((g) => g.ops.includes('transpose'))!.kind).toBe('kernel');
     for (const t of [...feeds, ...got, ...want]) t.dispose();
     exe.dispose();
+  });
+
+  it('runs a batched transpose that one or two products read as a view of permuted strides (attention\'s heads); others copy', () => {
+    // Attention's scores and context, heads split from [b, t, h, d], and their gradients: q, k
+    // and v transposed for the forward's product and one gradient's, the context's gradient
+    // for two gradients' products (through reshapes of the same shape): views. The context
+    // itself and the gradients transposed back to [b, t, h, d] are results: copies.
+    const graph = keras.trace(
+      (q: Tensor, k: Tensor, v: Tensor) => {
+        const tape = new keras.GradientTape();
+        tape.watch(q, k, v);
+        let context: Tensor | undefined;
+        const loss = tape.record(() => {
+          context = ops.einsum('acbe,aecd->abcd', ops.softmax(ops.einsum('abcd,aecd->acbe', q, k), -1), v);
+          return ops.sum(ops.square(context));
+        });
+        return [context!, ...(tape.gradient(loss, [q, k, v]) as Tensor[])];
+      },
+      [{ shape: [2, 5, 3, 4] }, { shape: [2, 6, 3, 4] }, { shape: [2, 6, 3, 4] }],
+    );
+    const feeds = [rand([2, 5, 3, 4], 81), rand([2, 6, 3, 4], 82), rand([2, 6, 3, 4], 83)];
+    const exe = native(cpu.compile(graph));
+    const got = exe.runSync(feeds);
+    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync(feeds);
+    got.forEach((t, i) => expect(firstMismatch(t.dataSync(), want[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+    const transposes = exe.plan()!.groups.filter((g) => g.ops.includes('transpose')).map((g) => g.kind);
+    expect(transposes).toEqual(['view', 'view', 'view', 'kernel', 'view', 'kernel', 'kernel', 'kernel']);
+
+    // Read by a product and an add, by three products, a matrix read by one product: copies.
+    const others = keras.trace(
+      (x: Tensor, w: Tensor, m: Tensor, z: Tensor) => {
+        const t = ops.transpose(x, [0, 2, 1]); // [2, 4, 3]
+        const shared = ops.add(ops.matmul(t, w), ops.sum(t));
+        const u = ops.transpose(z, [0, 2, 1]);
+        const thrice = ops.add(ops.add(ops.matmul(u, w), ops.matmul(u, ops.multiply(w, 2))), ops.matmul(u, ops.multiply(w, 3)));
+        return [shared, thrice, ops.matmul(ops.transpose(m, [1, 0]), w)];
+      },
+      [{ shape: [2, 3, 4] }, { shape: [3, 5] }, { shape: [3, 6] }, { shape: [2, 3, 4] }],
+    );
+    const xs = [rand([2, 3, 4], 84), rand([3, 5], 85), rand([3, 6], 86), rand([2, 3, 4], 87)];
+    const exe2 = native(cpu.compile(others));
+    const got2 = exe2.runSync(xs);
+    const want2 = cpu.compile(others, { executor: 'interpreted' }).runSync(xs);
+    got2.forEach((t, i) => expect(firstMismatch(t.dataSync(), want2[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+    expect(exe2.plan()!.groups.filter((g) => g.ops.includes('transpose')).map((g) => g.kind)).toEqual(['kernel', 'kernel', 'kernel']);
+    for (const t of [...feeds, ...got, ...want, ...xs, ...got2, ...want2]) t.dispose();
+    exe.dispose();
+    exe2.dispose();
   });
 
   it('computes a repeated subexpression once (equal small constants, then equal nodes), keeping -0 and 0 apart', () => {
