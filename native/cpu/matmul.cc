@@ -30,11 +30,19 @@ void matmul_float(const kernels::KernelContext& ctx, const kernels::MatmulPlan& 
   g.b_col_stride = lb.col_stride;
   g.c = c.as<T>();
   g.c_row_stride = plan.n;
+  // C strided: the graph executor's product written in the layout of a transpose that reads
+  // it (rows still rows; both operands matrices, so C is [batch..., m, n]).
+  const bool c_strided = c.strides != engine::contiguous_strides(c.shape);
+  if (c_strided) g.c_row_stride = c.strides[c.shape.size() - 2];
   if (g.batch > 1) {
     g.a_offsets = kernels::matmul_batch_offsets(plan, la.batch_strides);
     g.b_offsets = kernels::matmul_batch_offsets(plan, lb.batch_strides);
-    g.c_offsets.resize(size_t(g.batch));
-    for (int64_t i = 0; i < g.batch; ++i) g.c_offsets[size_t(i)] = i * plan.m * plan.n;
+    if (c_strided) {
+      g.c_offsets = kernels::matmul_batch_offsets(plan, engine::Shape(c.strides.begin(), c.strides.end() - 2));
+    } else {
+      g.c_offsets.resize(size_t(g.batch));
+      for (int64_t i = 0; i < g.batch; ++i) g.c_offsets[size_t(i)] = i * plan.m * plan.n;
+    }
   }
   gemm<T>(g, ctx.max_threads);
 }

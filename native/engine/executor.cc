@@ -209,11 +209,13 @@ void GraphExecutable::plan_fusion() {
   const size_t n_steps = spec_.steps.size();
   const auto& table = elementwise_ops();
   std::vector<std::vector<int>> readers(spec_.slots.size());
+  std::vector<int> producer(spec_.slots.size(), -1);
   for (size_t i = 0; i < n_steps; ++i) {
     for (int s : spec_.steps[i].inputs) {
       auto& r = readers[size_t(s)];
       if (r.empty() || r.back() != int(i)) r.push_back(int(i));
     }
+    for (int s : spec_.steps[i].outputs) producer[size_t(s)] = int(i);
   }
   std::vector<uint8_t> result(spec_.slots.size(), 0);
   for (int s : spec_.outputs) result[size_t(s)] = 1;
@@ -329,6 +331,34 @@ void GraphExecutable::plan_fusion() {
     return count;
   };
 
+  // The matmul step whose value transpose step t alone reads (directly or through views of
+  // its shape), if that product can write it in t's layout (-1 if not): batched float
+  // products whose operands are matrices, and a perm that keeps the last axis last (C's rows
+  // stay rows). The transpose is then a view of
+  // permuted strides that gives the contiguous layout back: attention's context and its
+  // gradients, [b, h, t, d] written as [b, t, h, d] for the projections after.
+  std::vector<std::vector<int64_t>> transposed_output(n_steps);
+  auto writes_transposed = [&](size_t t, const std::vector<int64_t>& perm) {
+    if (perm.empty() || perm.back() != int64_t(perm.size()) - 1) return -1;
+    // Back through views of the same shape (einsum's reshapes), each read by the next alone.
+    int in = spec_.steps[t].inputs[0];
+    int m = producer[size_t(in)];
+    for (;;) {
+      if (m < 0 || result[size_t(in)] || readers[size_t(in)].size() != 1) return -1;
+      const PlanStep& step = spec_.steps[size_t(m)];
+      if (!is_view_op(step.op) || spec_.slots[size_t(step.inputs[0])].shape != spec_.slots[size_t(in)].shape) break;
+      in = step.inputs[0];
+      m = producer[size_t(in)];
+    }
+    const PlanStep& product = spec_.steps[size_t(m)];
+    const DType dtype = spec_.slots[size_t(in)].dtype;
+    if (product.op != "matmul" || chain_of[size_t(m)] >= 0 || (dtype != DType::Float32 && dtype != DType::Float64)) return -1;
+    for (int operand : product.inputs) {
+      if (spec_.slots[size_t(operand)].shape.size() < 2) return -1;
+    }
+    return m;
+  };
+
   // Groups in the order of their last step; a chain runs where its last op stood.
   std::vector<std::pair<int, PlanGroup>> ordered;
   for (size_t i = 0; i < n_steps; ++i) {
@@ -336,12 +366,15 @@ void GraphExecutable::plan_fusion() {
     const PlanStep& step = spec_.steps[i];
     PlanGroup g;
     g.kind = is_view_op(step.op) ? PlanGroup::Kind::View : PlanGroup::Kind::Kernel;
-    if (step.op == "transpose" && spec_.slots[size_t(step.outputs[0])].shape.size() > 2 && !reaches_result(step.outputs[0])) {
-      const int reads = matmul_reads(step.outputs[0]);
-      if (reads == 1 || reads == 2) {
+    if (step.op == "transpose" && spec_.slots[size_t(step.outputs[0])].shape.size() > 2) {
+      const std::vector<int64_t> perm = step.attrs.get_ints("transpose", "perm", {});
+      const int product = writes_transposed(i, perm);
+      const int reads = product >= 0 || reaches_result(step.outputs[0]) ? 0 : matmul_reads(step.outputs[0]);
+      if (product >= 0 || reads == 1 || reads == 2) {
         g.kind = PlanGroup::Kind::View;
-        g.view_perm = step.attrs.get_ints("transpose", "perm", {});
+        g.view_perm = perm;
       }
+      if (product >= 0) transposed_output[size_t(product)] = perm;
     }
     if (step.op == "slice" && !reaches_result(step.outputs[0])) {
       const int64_t offset = block_slice_offset(step.attrs.get_ints("slice", "begin", {}), spec_.slots[size_t(step.inputs[0])].shape,
@@ -362,7 +395,10 @@ void GraphExecutable::plan_fusion() {
     ordered.emplace_back(chain.back(), g);
   }
   std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [pos, g] : ordered) groups_.push_back(std::move(g));
+  for (auto& [pos, g] : ordered) {
+    if (g.kind == PlanGroup::Kind::Kernel) g.output_perm = transposed_output[size_t(g.steps.back())];
+    groups_.push_back(std::move(g));
+  }
 
   fused_.resize(groups_.size());
   for (size_t g = 0; g < groups_.size(); ++g) {
@@ -748,6 +784,14 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
     out_views.resize(last.outputs.size());
     for (size_t k = 0; k < last.outputs.size(); ++k) {
       outs.push_back(output_tensor(last.outputs[k], k == 0 ? reuse : reusable(group.in_place_input_of(k))));
+      if (k == 0 && !group.output_perm.empty()) {
+        // Laid out as the transpose reading it: axis perm[j] takes that layout's stride j.
+        Tensor& t = outs.back();
+        Shape transposed(t.shape.size());
+        for (size_t j = 0; j < transposed.size(); ++j) transposed[j] = t.shape[size_t(group.output_perm[j])];
+        const Shape strides = contiguous_strides(transposed);
+        for (size_t j = 0; j < transposed.size(); ++j) t.strides[size_t(group.output_perm[j])] = strides[j];
+      }
       out_views[k].assign(outs.back());
     }
     kernels::KernelContext ctx{Device::CPU, def.name.c_str()};

@@ -4,8 +4,9 @@
 // dim and compiles one executable per input signature). Planning does:
 //  - views: reshape / identity / stopGradient share their input's buffer, and so does a
 //    slice that takes a contiguous block of it (an RNN's timestep of a time-major
-//    projection), at an offset, and a transpose that only matmuls read (as permuted
-//    strides), unless it reaches a result;
+//    projection), at an offset, unless it reaches a result, and a batched transpose that
+//    one or two matmuls alone read (as permuted strides), or of a matmul's value that only
+//    it reads (the product writes in the transposed layout);
 //  - fusion: chains of float elementwise unary/binary ops of one element count
 //    (operands of that count, scalars or rows) run as one pass over memory, tile
 //    by tile, each tile's intermediates staying in L1/L2; a member whose value is
@@ -76,8 +77,12 @@ struct PlanGroup {
   std::vector<int> steps;  // step ids in execution order; one unless fused
   // A View's first element in its input's buffer: nonzero for a slice of a contiguous block.
   int64_t view_offset = 0;
-  // A transpose's View (read by matmuls only): its axes' strides are the input's in this order.
+  // A transpose's View: its axes' strides are the input's in this order (read by matmuls
+  // only, or of a product that wrote it in this layout).
   std::vector<int64_t> view_perm;
+  // A Kernel (a matmul) whose output only a transpose by this perm reads: it writes the
+  // value in that transpose's layout, as strides.
+  std::vector<int64_t> output_perm;
   // Slot whose buffer the output may take over (-1: none); for a donated
   // variable's slot it is taken only when the run's caller donates it.
   int in_place_input = -1;
