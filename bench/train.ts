@@ -1,5 +1,5 @@
 /**
- * Train-step benchmark (`npm run bench -- train`): ms per step of four models on each
+ * Train-step benchmark (`npm run bench -- train`): ms per step of five models on each
  * keras-node backend, beside TensorFlow.js (cpu, wasm) and PyTorch CPU when available,
  * all measured in this run. Medians of timed steps after warm-up; printed, never asserted.
  */
@@ -60,7 +60,33 @@ const CASES: Case[] = [
     y: () => labels(32, 10),
     steps: 3,
   },
+  {
+    name: 'Transformer encoder block (64 tokens of 32 features -> width 128, 4 heads, FFN 512 GELU), batch 32, Adam',
+    build: () => new TransformerBlock(),
+    x: () => ops.reshape(ops.convertToTensor(randomFloats(32 * 64 * 32, 5)), [32, 64, 32]),
+    y: () => labels(32, 10),
+    steps: 5,
+  },
 ];
+
+/** Embedding Dense, self-attention and a GELU feed-forward with residuals and LayerNorm, mean-pooled into Dense(10). */
+class TransformerBlock extends keras.Model {
+  embed = new layers.Dense(128);
+  attention = new layers.MultiHeadAttention(4, 32);
+  norm1 = new layers.LayerNormalization();
+  ffn1 = new layers.Dense(512, { activation: 'gelu' });
+  ffn2 = new layers.Dense(128);
+  norm2 = new layers.LayerNormalization();
+  head = new layers.Dense(10);
+
+  override call(inputs: keras.Tensor | keras.Tensor[], options: keras.layers.CallOptions = {}): keras.Tensor {
+    const x = this.embed.apply(inputs as keras.Tensor) as keras.Tensor;
+    const attended = this.attention.apply([x, x], { training: options.training }) as keras.Tensor;
+    const h = this.norm1.apply(ops.add(x, attended)) as keras.Tensor;
+    const f = this.ffn2.apply(this.ffn1.apply(h)) as keras.Tensor;
+    return this.head.apply(ops.mean(this.norm2.apply(ops.add(h, f)) as keras.Tensor, 1)) as keras.Tensor;
+  }
+}
 
 async function kerasNode(c: Case, backend: string): Promise<number | string> {
   try {
@@ -100,6 +126,7 @@ async function tfjs(c: Case, index: number, backend: 'cpu' | 'wasm'): Promise<nu
   } catch {
     return 'not installed';
   }
+  if (index === 4) return 'no MultiHeadAttention layer';
   try {
     const model = tf.sequential();
     if (index === 0) {
@@ -150,11 +177,19 @@ if i == 0:
     m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)); x = torch.randn(128, 784); y = torch.randint(0, 10, (128,))
 elif i == 1:
     m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10)); x = torch.randn(64, 1, 28, 28); y = torch.randint(0, 10, (64,))
-else:
+elif i < 4:
     class M(nn.Module):
         def __init__(s): super().__init__(); s.l = (nn.LSTM if i == 2 else nn.GRU)(64, 128, batch_first=True); s.d = nn.Linear(128, 10)
         def forward(s, x): return s.d(s.l(x)[0][:, -1])
     m = M(); x = torch.randn(32, 50, 64); y = torch.randint(0, 10, (32,))
+else:
+    class M(nn.Module):
+        def __init__(s):
+            super().__init__(); s.e = nn.Linear(32, 128); s.a = nn.MultiheadAttention(128, 4, batch_first=True); s.n1 = nn.LayerNorm(128)
+            s.f = nn.Sequential(nn.Linear(128, 512), nn.GELU(), nn.Linear(512, 128)); s.n2 = nn.LayerNorm(128); s.d = nn.Linear(128, 10)
+        def forward(s, x):
+            x = s.e(x); h = s.n1(x + s.a(x, x, x, need_weights=False)[0]); return s.d(s.n2(h + s.f(h)).mean(1))
+    m = M(); x = torch.randn(32, 64, 32); y = torch.randint(0, 10, (32,))
 opt = torch.optim.Adam(m.parameters(), 1e-3); lf = nn.CrossEntropyLoss()
 def step():
     opt.zero_grad(); l = lf(m(x), y); l.backward(); opt.step()
