@@ -743,8 +743,28 @@ defineOp<{ axis: number }>({
   category: 'nn',
   attrs: ['axis'],
   infer: ([x], { axis }) => inferRowOp('softmax', x, axis),
-  // dx = y * (dy - sum(dy * y)) over the axis.
-  grad: ({ outputs: [y], attrs: { axis } }, [dy]) => [multiply(y, subtract(dy!, sum(multiply(dy!, y), axis, true)))],
+  grad: ({ outputs: [y], attrs: { axis } }, [dy]) => [run1('softmaxGrad', [y, dy!], { axis })],
+});
+
+// softmax's gradient [y, dy] -> dx = y * (dy - sum(dy * y)) over the axis, in one pass over
+// each row (four ops and their passes over memory as a composite; attention's scores are
+// one such row per query). Internal: softmax's gradient reaches it, keras.ops does not.
+// Its own gradient (softmax differentiated twice) in ops: for upstream g,
+//   d/d(dy) = softmaxGrad(y, g),  d/dy = g * (dy - sum(dy * y)) - dy * sum(g * y).
+defineOp<{ axis: number }>({
+  name: 'softmaxGrad',
+  category: 'nn',
+  attrs: ['axis'],
+  infer([y, dy], { axis }) {
+    const [spec] = inferRowOp('softmaxGrad', y!, axis);
+    const same = dy!.dtype === y!.dtype && dy!.shape.length === y!.shape.length && dy!.shape.every((d, i) => d === y!.shape[i]);
+    if (!same) throw new ShapeError(`softmaxGrad: dy must be ${y!.dtype} ${fmtShape(y!.shape)} like y, received ${dy!.dtype} ${fmtShape(dy!.shape)}`);
+    return [spec!];
+  },
+  grad: ({ inputs: [y, dy], attrs: { axis } }, [g]) => [
+    subtract(multiply(g!, subtract(dy!, sum(multiply(dy!, y!), axis, true))), multiply(dy!, sum(multiply(g!, y!), axis, true))),
+    run1('softmaxGrad', [y!, g!], { axis }),
+  ],
 });
 
 defineOp<{ axis: number }>({

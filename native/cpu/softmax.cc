@@ -1,4 +1,4 @@
-// CPU kernels of softmax, logSoftmax and sparseSoftmaxCrossEntropy (lib/backends/js/nn.ts
+// CPU kernels of softmax, logSoftmax, softmaxGrad and sparseSoftmaxCrossEntropy (lib/backends/js/nn.ts
 // is the reference). The input is seen as [outer, n, inner]: rows along the axis,
 // split over the thread pool. float32 rows run the ISA's vectorized row (softmax.h);
 // float64 rows are scalar in the js kernel's order. Rows of a non-last axis
@@ -100,6 +100,59 @@ void log_softmax_cpu(const KernelContext& ctx, const std::vector<TensorView>& in
   row_op(ctx, in, out, attrs, true);
 }
 
+// softmax's gradient dx = y * (dy - sum(dy * y)) per row: float32 rows by the ISA's
+// rows (in double lanes), float64 rows in the js kernel's order; rows of a non-last axis
+// gathered and scattered back as run_rows does.
+template <class T>
+void grad_rows(const KernelContext& ctx, const T* y, const T* dy, T* dx, int64_t outer, int64_t n, int64_t inner) {
+  const SoftmaxIsaTable& table = softmax_kernels();
+  auto rows_at = [&](const T* yr, const T* dyr, T* dxr, int64_t count) {
+    if constexpr (std::is_same_v<T, float>) {
+      table.f32_grad_rows(yr, dyr, dxr, count, n);
+    } else {
+      for (int64_t r = 0; r < count; ++r, yr += n, dyr += n, dxr += n) {
+        double s = 0;
+        for (int64_t k = 0; k < n; ++k) s += yr[k] * dyr[k];
+        for (int64_t k = 0; k < n; ++k) dxr[k] = yr[k] * (dyr[k] - s);
+      }
+    }
+  };
+  engine::thread_pool().parallel_for(outer * inner, grain_for(2 * n), [&](int64_t b, int64_t e) {
+    if (inner == 1) {
+      rows_at(y + b * n, dy + b * n, dx + b * n, e - b);
+      return;
+    }
+    std::vector<T> ys(static_cast<size_t>(n)), dys(static_cast<size_t>(n)), dxs(static_cast<size_t>(n));
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t base = (r / inner) * n * inner + r % inner;
+      for (int64_t k = 0; k < n; ++k) {
+        ys[size_t(k)] = y[base + k * inner];
+        dys[size_t(k)] = dy[base + k * inner];
+      }
+      rows_at(ys.data(), dys.data(), dxs.data(), 1);
+      for (int64_t k = 0; k < n; ++k) dx[base + k * inner] = dxs[size_t(k)];
+    }
+  }, ctx.max_threads);
+}
+
+void softmax_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                      const Attrs& attrs) {
+  const TensorView &y = in[0], &dy = in[1];
+  const int64_t axis = attrs.get_int("softmaxGrad", "axis", 0);
+  const int64_t n = y.shape[size_t(axis)];
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= y.shape[size_t(d)];
+  for (int64_t d = axis + 1; d < y.rank(); ++d) inner *= y.shape[size_t(d)];
+  if (y.numel() == 0) return;
+  if (y.dtype == DType::Float32) {
+    std::vector<float> ys, dys;
+    grad_rows<float>(ctx, contiguous_data<float>(y, ys), contiguous_data<float>(dy, dys), out[0].as<float>(), outer, n, inner);
+  } else {
+    std::vector<double> ys, dys;
+    grad_rows<double>(ctx, contiguous_data<double>(y, ys), contiguous_data<double>(dy, dys), out[0].as<double>(), outer, n, inner);
+  }
+}
+
 // Per row: log(sum(exp(x - max))) - (x[label] - max); 0 for labels outside [0, n).
 // float32 rows take the ISA's log-sum-exp rows in whole chunks (each row's exp pass
 // reads the next row's range from memory), rows with such labels included.
@@ -152,6 +205,7 @@ void sparse_ce_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, 
 void register_softmax(kernels::KernelRegistry& registry) {
   registry.register_kernel("softmax", engine::Device::CPU, softmax_cpu);
   registry.register_kernel("logSoftmax", engine::Device::CPU, log_softmax_cpu);
+  registry.register_kernel("softmaxGrad", engine::Device::CPU, softmax_grad_cpu);
   registry.register_kernel("sparseSoftmaxCrossEntropy", engine::Device::CPU, sparse_ce_cpu);
 }
 

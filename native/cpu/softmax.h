@@ -16,6 +16,9 @@ struct SoftmaxIsaTable {
   // Each of `rows` contiguous rows of n > 0 floats: its max into m[r] and log(sum(exp(x - m)))
   // into lse[r], in double. A row's values do not depend on which rows come with it.
   void (*f32_lse_rows)(const float* x, int64_t rows, int64_t n, double* m, double* lse);
+  // softmax's gradient dx = y * (dy - sum(dy * y)) over `rows` contiguous rows of n floats,
+  // in double lanes, each dx rounded once.
+  void (*f32_grad_rows)(const float* y, const float* dy, float* dx, int64_t rows, int64_t n);
 };
 
 extern const SoftmaxIsaTable kSoftmaxAvx512;

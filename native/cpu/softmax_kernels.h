@@ -591,11 +591,36 @@ void f32_lse_rows(const float* x, int64_t rows, int64_t n, double* m, double* ls
   }
 }
 
+// softmax's gradient, row by row: s = sum(y dy) in double lanes (two accumulators), then
+// dx = y (dy - s) in double, rounded once; the row stays in L1 between its two passes.
+template <class Isa>
+void f32_grad_rows(const float* y, const float* dy, float* dx, int64_t rows, int64_t n) {
+  using D = typename Isa::template Vec<double>;
+  constexpr int W = D::kWidth;
+  for (int64_t r = 0; r < rows; ++r, y += n, dy += n, dx += n) {
+    typename D::Reg acc[2] = {D::zero(), D::zero()};
+    int64_t k = 0;
+    for (; k + 2 * W <= n; k += 2 * W) {
+      acc[0] = D::fmadd(D::load_float(y + k), D::load_float(dy + k), acc[0]);
+      acc[1] = D::fmadd(D::load_float(y + k + W), D::load_float(dy + k + W), acc[1]);
+    }
+    for (; k + W <= n; k += W) acc[0] = D::fmadd(D::load_float(y + k), D::load_float(dy + k), acc[0]);
+    alignas(64) double lanes[W];
+    D::storeu(lanes, D::add(acc[0], acc[1]));
+    double s = 0;
+    for (int i = 0; i < W; ++i) s += lanes[i];
+    for (; k < n; ++k) s += double(y[k]) * double(dy[k]);
+    const auto sv = D::set1(s);
+    for (k = 0; k + W <= n; k += W) D::store_float(dx + k, D::mul(D::load_float(y + k), D::sub(D::load_float(dy + k), sv)));
+    for (; k < n; ++k) dx[k] = float(double(y[k]) * (double(dy[k]) - s));
+  }
+}
+
 }  // namespace softmax_detail
 
 template <class Isa>
 constexpr SoftmaxIsaTable make_softmax_table(const char* isa) {
-  return SoftmaxIsaTable{isa, softmax_detail::f32_rows<Isa>, softmax_detail::f32_lse_rows<Isa>};
+  return SoftmaxIsaTable{isa, softmax_detail::f32_rows<Isa>, softmax_detail::f32_lse_rows<Isa>, softmax_detail::f32_grad_rows<Isa>};
 }
 
 }  // namespace keras::cpu

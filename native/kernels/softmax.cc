@@ -1,6 +1,7 @@
 // Shape/dtype inference of the softmax family, as lib/ops/nn.ts defines it:
 //   softmax {axis}, logSoftmax {axis}: float x, one non-negative axis (the public
 //     functions normalize it and keep several axes on their composite path);
+//   softmaxGrad [y, dy] {axis}: softmax's gradient, dy like y;
 //   sparseSoftmaxCrossEntropy [labels int32, logits float] over the last axis ->
 //     logits.shape[:-1]. No attrs.
 #include <string>
@@ -37,6 +38,15 @@ std::vector<TensorSpec> infer_log_softmax(const std::vector<TensorSpec>& in, con
   return infer_row("logSoftmax", in, attrs);
 }
 
+std::vector<TensorSpec> infer_softmax_grad(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  const TensorSpec &y = in[0], &dy = in[1];
+  if (dy.dtype != y.dtype || dy.shape != y.shape) {
+    throw OpError("ShapeError", "softmaxGrad: dy must be " + std::string(engine::dtype_name(y.dtype)) + " " + format_shape(y.shape) +
+                                    " like y, received " + engine::dtype_name(dy.dtype) + " " + format_shape(dy.shape));
+  }
+  return infer_row("softmaxGrad", in, attrs);
+}
+
 std::vector<TensorSpec> infer_sparse_ce(const std::vector<TensorSpec>& in, const Attrs&) {
   const TensorSpec &labels = in[0], &logits = in[1];
   const std::string op = "sparseSoftmaxCrossEntropy";
@@ -60,6 +70,7 @@ std::vector<TensorSpec> infer_sparse_ce(const std::vector<TensorSpec>& in, const
 void define_softmax_ops(KernelRegistry& registry) {
   registry.define_op("softmax", 1, infer_softmax);
   registry.define_op("logSoftmax", 1, infer_log_softmax);
+  registry.define_op("softmaxGrad", 2, infer_softmax_grad);
   registry.define_op("sparseSoftmaxCrossEntropy", 2, infer_sparse_ce);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Native CPU softmax, logSoftmax and sparseSoftmaxCrossEntropy against the js
+ * Native CPU softmax, logSoftmax, softmaxGrad and sparseSoftmaxCrossEntropy against the js
  * backend's kernels, the reference, on every instruction-set path: any axis (strided
  * rows), rows past one vector and past one thread's chunk, size-0/size-1 dims,
  * -inf / huge / NaN values, out-of-range labels, float32 and float64, and errors.
@@ -87,6 +87,21 @@ describe.each(isas)('softmax family on the %s path', (isa) => {
         }
       }
     });
+  });
+
+  it('softmaxGrad matches the js kernel on every axis and row length, float32 and float64, NaN and inf in dy kept to their rows', () => {
+    native.setIsa(isa);
+    const cases: [number[], number][] = [...ROW_CASES, [[16, 4096], 1], [[40, 64], 1], [[9, 1], 1]];
+    cases.forEach(([shape, axis], i) => {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const y = { shape, dtype, values: randomArray(size(shape), 30 + i).map((v) => (v + 1) / 2) };
+        const dy = { shape, dtype, values: randomArray(size(shape), 40 + i).map((v) => v * 5) };
+        compare('softmaxGrad', [y, dy], { axis }, `softmaxGrad ${isa} ${dtype} ${JSON.stringify(shape)} axis ${axis}`);
+      }
+    });
+    const y = { shape: [3, 20], dtype: 'float32' as const, values: randomArray(60, 7).map((v) => (v + 1) / 2) };
+    const dy = { shape: [3, 20], dtype: 'float32' as const, values: Array.from(randomArray(60, 8), (v, k) => (k === 5 ? NaN : k === 33 ? Infinity : v)) };
+    compare('softmaxGrad', [y, dy], { axis: 1 }, `softmaxGrad special ${isa}`);
   });
 
   it('-inf, huge magnitudes and NaN rows: no overflow, NaN only where js has it', () => {
@@ -268,7 +283,12 @@ describe('softmax family by hand and errors', () => {
     const [l] = native.runKernel('sparseSoftmaxCrossEntropy', [labels, x], {});
     expect(l!.read()[0]).toBeCloseTo(Math.log(4 / 3), 14);
     expect(l!.read()[1]).toBe(0);
-    [x, p, pc, labels, l].forEach((h) => h!.dispose());
+    // softmaxGrad: y = [1/4, 3/4], dy = [1, 0]: sum(dy y) = 1/4, dx = y (dy - 1/4).
+    const y = native.createTensor(new Float32Array([0.25, 0.75]), [1, 2], 'float32');
+    const dy = native.createTensor(new Float32Array([1, 0]), [1, 2], 'float32');
+    const [dx] = native.runKernel('softmaxGrad', [y, dy], { axis: 1 });
+    expect(Array.from(dx!.read())).toEqual([0.1875, -0.1875]);
+    [x, p, pc, labels, l, y, dy, dx].forEach((h) => h!.dispose());
   });
 
   it('errors name the op and the shapes', () => {
@@ -279,6 +299,8 @@ describe('softmax family by hand and errors', () => {
     expect(() => native.runKernel('sparseSoftmaxCrossEntropy', [i32([3]), f32([2, 4])], {})).toThrow(/sparseSoftmaxCrossEntropy: labels must have the shape of logits without the last axis, received labels.shape=\(3,\), logits.shape=\(2, 4\)/);
     expect(() => native.runKernel('sparseSoftmaxCrossEntropy', [f32([2]), f32([2, 4])], {})).toThrow(/sparseSoftmaxCrossEntropy: labels must be int32, received float32 \(2,\)/);
     expect(() => native.runKernel('sparseSoftmaxCrossEntropy', [i32([2]), i32([2, 4])], {})).toThrow(/sparseSoftmaxCrossEntropy: logits must be a float tensor/);
+    expect(() => native.runKernel('softmaxGrad', [f32([2, 3]), f32([2, 4])], { axis: 1 })).toThrow(/softmaxGrad: dy must be float32 \(2, 3\) like y, received float32 \(2, 4\)/);
+    expect(() => native.runKernel('softmaxGrad', [f32([2, 3]), f32([2, 3])], { axis: 2 })).toThrow(/softmaxGrad: axis 2 is out of range for input of shape \(2, 3\)/);
   });
 });
 

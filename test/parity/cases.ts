@@ -510,6 +510,14 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([5, 33], f64, 'any', 50)], attrs: { axis: 1 } },
     { inputs: [x([2, 8], f32, { values: [-Infinity, 1, 2, -Infinity, 1e30, -1e30, 3, 0] })], attrs: { axis: 1 }, grad: false },
   ],
+  softmaxGrad: [
+    { inputs: [x([3, 5], f32, 'positive'), x([3, 5], f32)], attrs: { axis: 1 } },
+    { inputs: [x([2, 4, 3], f64, 'positive'), x([2, 4, 3], f64)], attrs: { axis: 1 } }, // strided rows
+    { inputs: [x([4, 1, 3], f32, 'positive'), x([4, 1, 3], f32)], attrs: { axis: 0 } },
+    { inputs: [x([2, 0, 3], f32), x([2, 0, 3], f32)], attrs: { axis: 2 } },
+    { inputs: [x([3, 67], f32, 'positive'), x([3, 67], f32, 'any', 30)], attrs: { axis: 1 } }, // whole vectors and a tail
+    { inputs: [x([300, 64], f32, 'positive'), x([300, 64], f32)], attrs: { axis: 1 } }, // attention's rows, over threads
+  ],
   sparseSoftmaxCrossEntropy: [
     { inputs: [x([4], i32, { index: 5 }), x([4, 5], f32)] },
     { inputs: [x([2, 3], i32, { index: 7 }), x([2, 3, 7], f64)] },

@@ -394,6 +394,25 @@ function rowKernel(log: boolean): Kernel {
   };
 }
 
+/** softmaxGrad [y, dy] -> y * (dy - sum(dy * y)) per row along `axis`, in float64, each value rounded once. */
+const softmaxGrad: Kernel = ([y, dy], attrs, [out]) => {
+  const axis = attrs.axis as number;
+  const n = y.shape[axis];
+  const inner = sizeOf(y.shape.slice(axis + 1));
+  const outer = sizeOf(y.shape.slice(0, axis));
+  const yv = valuesOf(y), dv = valuesOf(dy);
+  const res = allocate(out.dtype, yv.length);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += yv[base + k * inner] * dv[base + k * inner];
+      for (let k = 0; k < n; k++) res[base + k * inner] = yv[base + k * inner] * (dv[base + k * inner] - s);
+    }
+  }
+  return [new JsStorage(res)];
+};
+
 /** Per-row log-sum-exp minus the label's logit (last axis); 0 for labels outside [0, n). */
 const sparseSoftmaxCrossEntropy: Kernel = ([labels, logits], _attrs, [out]) => {
   const n = logits.shape[logits.shape.length - 1];
@@ -570,6 +589,7 @@ export const nnKernels: Record<string, Kernel> = {
   avgPoolGrad,
   softmax: rowKernel(false),
   logSoftmax: rowKernel(true),
+  softmaxGrad,
   sparseSoftmaxCrossEntropy,
   layerNorm,
   layerNormGrad,
