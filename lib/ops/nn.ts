@@ -14,7 +14,7 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { isRecording, run1, runOp } from '../engine.js';
 import { normalizeAxes, normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { defineOp, type TensorSpec } from './registry.js';
+import { defineOp, getOp, type TensorSpec } from './registry.js';
 import { asFloat, convertToTensor, promote, type TensorLike } from './common.js';
 import {
   abs,
@@ -792,12 +792,40 @@ defineOp({
   },
   nonDifferentiableInputs: [0],
   // (softmax(logits) - oneHot(labels)) * dy; rows with an out-of-range label have loss 0 and gradient 0.
-  grad: ({ inputs: [labels, logits] }, [dy]) => {
-    const n = logits.shape[logits.rank - 1] as number;
-    const hot = cast(equal(expandDims(labels, -1), convertToTensor(Int32Array.from({ length: n }, (_, i) => i))), logits.dtype);
-    const valid = sum(hot, -1, true);
-    const p = run1('softmax', [logits], { axis: logits.rank - 1 });
-    return [null, multiply(subtract(multiply(p, valid), hot), expandDims(dy!, -1))];
+  grad: ({ inputs: [labels, logits] }, [dy]) => [null, run1('sparseSoftmaxCrossEntropyGrad', [labels, logits, dy!])],
+});
+
+/** The one-hot rows of `labels` over the last axis of `logits` (zeros for out-of-range labels), and their row sums (1 or 0). */
+function oneHotOf(labels: Tensor, logits: Tensor): { hot: Tensor; valid: Tensor } {
+  const n = logits.shape[logits.rank - 1] as number;
+  const hot = cast(equal(expandDims(labels, -1), convertToTensor(Int32Array.from({ length: n }, (_, i) => i))), logits.dtype);
+  return { hot, valid: sum(hot, -1, true) };
+}
+
+// The cross-entropy's gradient [labels, logits, dy] -> (softmax(logits) * valid - oneHot(labels))
+// * dy per row (valid: 1 for a label in range, else 0), rounded op by op as that composite (so
+// the same bits), in one pass over each row: the composite built a one-hot tensor of the
+// logits' size and passed over it and the probabilities five times (a language model's
+// [tokens, vocabulary]). Internal: the cross-entropy's gradient reaches it.
+// Its own gradient (for upstream g): d/dlogits = softmaxGrad(p, g) * dy * valid,
+// d/ddy = sum(g * (p * valid - oneHot)) per row.
+defineOp({
+  name: 'sparseSoftmaxCrossEntropyGrad',
+  category: 'nn',
+  attrs: [],
+  infer([labels, logits, dy]) {
+    const op = 'sparseSoftmaxCrossEntropyGrad';
+    const [loss] = getOp('sparseSoftmaxCrossEntropy').infer([labels!, logits!], {});
+    const fits = dy!.dtype === loss!.dtype && dy!.shape.length === loss!.shape.length && dy!.shape.every((d, i) => d === loss!.shape[i]);
+    if (!fits) throw new ShapeError(`${op}: dy must be ${loss!.dtype} ${fmtShape(loss!.shape)} like the loss, received ${dy!.dtype} ${fmtShape(dy!.shape)}`);
+    return [{ shape: logits!.shape, dtype: logits!.dtype }];
+  },
+  nonDifferentiableInputs: [0],
+  grad: ({ inputs: [labels, logits, dy] }, [g]) => {
+    const { hot, valid } = oneHotOf(labels!, logits!);
+    const p = run1('softmax', [logits!], { axis: logits!.rank - 1 });
+    const dLogits = multiply(run1('softmaxGrad', [p, g!], { axis: logits!.rank - 1 }), multiply(expandDims(dy!, -1), valid));
+    return [null, dLogits, sum(multiply(g!, subtract(multiply(p, valid), hot)), -1)];
   },
 });
 

@@ -1,4 +1,4 @@
-// CPU kernels of softmax, logSoftmax, softmaxGrad and sparseSoftmaxCrossEntropy (lib/backends/js/nn.ts
+// CPU kernels of softmax, logSoftmax, softmaxGrad, sparseSoftmaxCrossEntropy and its gradient (lib/backends/js/nn.ts
 // is the reference). The input is seen as [outer, n, inner]: rows along the axis,
 // split over the thread pool. float32 rows run the ISA's vectorized row (softmax.h);
 // float64 rows are scalar in the js kernel's order. Rows of a non-last axis
@@ -200,6 +200,47 @@ void sparse_ce_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, 
   }
 }
 
+// The cross-entropy's gradient (p * valid - hot) * dy per row, p the softmax kernel's row:
+// blocks of rows of at most 64 KiB, each softmaxed and then fixed up while still in L2.
+// Each op is rounded to T as the composite it replaces (lib/ops/nn.ts), so the same bits.
+template <class T>
+void sparse_ce_grad(const KernelContext& ctx, const int32_t* labels, const T* x, const T* dy, T* dx, int64_t rows, int64_t n) {
+  const SoftmaxIsaTable& table = softmax_kernels();
+  const int64_t block = std::max<int64_t>(1, 65536 / int64_t(sizeof(T)) / std::max<int64_t>(1, n));
+  engine::thread_pool().parallel_for(rows, grain_for(n), [&](int64_t b, int64_t e) {
+    for (int64_t r0 = b; r0 < e; r0 += block) {
+      const int64_t r1 = std::min(e, r0 + block);
+      if constexpr (std::is_same_v<T, float>) {
+        table.f32_rows(x + r0 * n, dx + r0 * n, r1 - r0, n, false, false);
+      } else {
+        for (int64_t r = r0; r < r1; ++r) f64_row(x + r * n, dx + r * n, n, false);
+      }
+      for (int64_t r = r0; r < r1; ++r) {
+        const T valid = labels[r] >= 0 && labels[r] < n ? T(1) : T(0), d = dy[r];
+        T* row = dx + r * n;
+        for (int64_t k = 0; k < n; ++k) row[k] = (row[k] * valid - T(k == labels[r])) * d;
+      }
+    }
+  }, ctx.max_threads);
+}
+
+void sparse_ce_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
+                        const Attrs&) {
+  const TensorView &labels = in[0], &logits = in[1], &dy = in[2];
+  const int64_t rows = labels.numel();
+  const int64_t n = logits.shape.back();
+  if (rows == 0 || n == 0) return;
+  std::vector<int32_t> ls;
+  const int32_t* l = contiguous_data<int32_t>(labels, ls);
+  if (logits.dtype == DType::Float32) {
+    std::vector<float> s, d;
+    sparse_ce_grad<float>(ctx, l, contiguous_data<float>(logits, s), contiguous_data<float>(dy, d), out[0].as<float>(), rows, n);
+  } else {
+    std::vector<double> s, d;
+    sparse_ce_grad<double>(ctx, l, contiguous_data<double>(logits, s), contiguous_data<double>(dy, d), out[0].as<double>(), rows, n);
+  }
+}
+
 }  // namespace
 
 void register_softmax(kernels::KernelRegistry& registry) {
@@ -207,6 +248,7 @@ void register_softmax(kernels::KernelRegistry& registry) {
   registry.register_kernel("logSoftmax", engine::Device::CPU, log_softmax_cpu);
   registry.register_kernel("softmaxGrad", engine::Device::CPU, softmax_grad_cpu);
   registry.register_kernel("sparseSoftmaxCrossEntropy", engine::Device::CPU, sparse_ce_cpu);
+  registry.register_kernel("sparseSoftmaxCrossEntropyGrad", engine::Device::CPU, sparse_ce_grad_cpu);
 }
 
 }  // namespace keras::cpu

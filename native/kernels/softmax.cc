@@ -3,7 +3,8 @@
 //     functions normalize it and keep several axes on their composite path);
 //   softmaxGrad [y, dy] {axis}: softmax's gradient, dy like y;
 //   sparseSoftmaxCrossEntropy [labels int32, logits float] over the last axis ->
-//     logits.shape[:-1]. No attrs.
+//     logits.shape[:-1]. No attrs;
+//   sparseSoftmaxCrossEntropyGrad [labels, logits, dy like the loss] -> logits' shape.
 #include <string>
 
 #include "kernel.h"
@@ -65,6 +66,18 @@ std::vector<TensorSpec> infer_sparse_ce(const std::vector<TensorSpec>& in, const
   return {{logits.dtype, labels.shape}};
 }
 
+std::vector<TensorSpec> infer_sparse_ce_grad(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  const TensorSpec& logits = in[1];
+  const TensorSpec& dy = in[2];
+  const TensorSpec loss = infer_sparse_ce({in[0], logits}, attrs)[0];
+  if (dy.dtype != loss.dtype || dy.shape != loss.shape) {
+    throw OpError("ShapeError", "sparseSoftmaxCrossEntropyGrad: dy must be " + std::string(engine::dtype_name(loss.dtype)) + " " +
+                                    format_shape(loss.shape) + " like the loss, received " + engine::dtype_name(dy.dtype) + " " +
+                                    format_shape(dy.shape));
+  }
+  return {{logits.dtype, logits.shape}};
+}
+
 }  // namespace
 
 void define_softmax_ops(KernelRegistry& registry) {
@@ -72,6 +85,7 @@ void define_softmax_ops(KernelRegistry& registry) {
   registry.define_op("logSoftmax", 1, infer_log_softmax);
   registry.define_op("softmaxGrad", 2, infer_softmax_grad);
   registry.define_op("sparseSoftmaxCrossEntropy", 2, infer_sparse_ce);
+  registry.define_op("sparseSoftmaxCrossEntropyGrad", 3, infer_sparse_ce_grad);
 }
 
 }  // namespace keras::kernels

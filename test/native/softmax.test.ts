@@ -104,6 +104,31 @@ describe.each(isas)('softmax family on the %s path', (isa) => {
     compare('softmaxGrad', [y, dy], { axis: 1 }, `softmaxGrad special ${isa}`);
   });
 
+  it('sparseSoftmaxCrossEntropyGrad gives the bits of the composite it replaced, (softmax * valid - oneHot) * dy, out-of-range labels included', () => {
+    native.setIsa(isa);
+    const run = (op: string, inputs: ReturnType<typeof native.createTensor>[], attrs: Record<string, unknown> = {}) => native.runKernel(op, inputs, attrs)[0]!;
+    for (const [rows, n] of [[5, 7], [64, 1000], [3, 4099], [300, 16]] as [number, number][]) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const labelValues = Array.from({ length: rows }, (_, r) => (r % 7 === 6 ? (r % 2 ? -1 : n) : (r * 13) % n));
+        const labels = native.createTensor(Int32Array.from(labelValues), [rows], 'int32');
+        const logits = native.createTensor(ARRAY[dtype].from(randomArray(rows * n, rows + n).map((v) => v * 8)) as NativeTypedArray, [rows, n], dtype);
+        const dyValues = randomArray(rows, 3 * rows);
+        const dy = native.createTensor(ARRAY[dtype].from(dyValues) as NativeTypedArray, [rows], dtype);
+        const gotHandle = run('sparseSoftmaxCrossEntropyGrad', [labels, logits, dy]);
+        const pHandle = run('softmax', [logits], { axis: 1 });
+        const got = gotHandle.read(), p = pHandle.read();
+        const round = dtype === 'float32' ? Math.fround : (v: number) => v;
+        for (let i = 0; i < rows * n; i++) {
+          const r = Math.floor(i / n), k = i % n;
+          const valid = labelValues[r]! >= 0 && labelValues[r]! < n ? 1 : 0;
+          const want = round(round(p[i]! * valid - (k === labelValues[r] ? 1 : 0)) * round(dyValues[r]!));
+          if (!Object.is(got[i], want)) throw new Error(`sparseSoftmaxCrossEntropyGrad ${isa} ${dtype} [${rows},${n}]: element ${i} expected ${want} got ${got[i]}`);
+        }
+        [labels, logits, dy, gotHandle, pHandle].forEach((h) => h.dispose());
+      }
+    }
+  });
+
   it('-inf, huge magnitudes and NaN rows: no overflow, NaN only where js has it', () => {
     native.setIsa(isa);
     for (const dtype of ['float32', 'float64'] as const) {
@@ -301,6 +326,7 @@ describe('softmax family by hand and errors', () => {
     expect(() => native.runKernel('sparseSoftmaxCrossEntropy', [i32([2]), i32([2, 4])], {})).toThrow(/sparseSoftmaxCrossEntropy: logits must be a float tensor/);
     expect(() => native.runKernel('softmaxGrad', [f32([2, 3]), f32([2, 4])], { axis: 1 })).toThrow(/softmaxGrad: dy must be float32 \(2, 3\) like y, received float32 \(2, 4\)/);
     expect(() => native.runKernel('softmaxGrad', [f32([2, 3]), f32([2, 3])], { axis: 2 })).toThrow(/softmaxGrad: axis 2 is out of range for input of shape \(2, 3\)/);
+    expect(() => native.runKernel('sparseSoftmaxCrossEntropyGrad', [i32([2]), f32([2, 4]), f32([3])], {})).toThrow(/sparseSoftmaxCrossEntropyGrad: dy must be float32 \(2,\) like the loss, received float32 \(3,\)/);
   });
 });
 

@@ -141,9 +141,12 @@ describe('sparseSoftmaxCrossEntropy primitive', () => {
     const p = rowsOf(ops.softmax(logits));
     const want = p.map((row, r) => row.map((v, k) => (r === 3 ? 0 : (v - (k === [1, 4, 0][r] ? 1 : 0)) * [0.5, -1, 2][r])));
     expectClose(g, want, { rtol: 1e-12, atol: 1e-15 });
-    // second order through the softmax primitive
+    // second order through the gradient's primitive: wrt the logits, and wrt the loss weights
+    // (its upstream gradient dy)
     const gf = keras.grad((l: Tensor) => ops.sum(ops.multiply(ops.sparseCategoricalCrossentropy(labels, l, true), w)));
     checkGrad((l) => ops.sum(ops.multiply(gf(l) as Tensor, randomTensor([4, 5], 9))), [logits]);
+    const gw = (weights: Tensor) => keras.grad((l: Tensor) => ops.sum(ops.multiply(ops.sparseCategoricalCrossentropy(labels, l, true), weights)))(logits) as Tensor;
+    checkGrad((weights) => ops.sum(ops.multiply(gw(weights), randomTensor([4, 5], 10))), [w]);
   });
 
   it('errors name the op and the shapes', () => {

@@ -525,6 +525,14 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([0], i32, { index: 3 }), x([0, 3], f32)] },
     { inputs: [x([3], i32, { index: 67 }), x([3, 67], f32, 'any', 30)] },
   ],
+  sparseSoftmaxCrossEntropyGrad: [
+    { inputs: [x([4], i32, { index: 5 }), x([4, 5], f32), x([4], f32)] },
+    { inputs: [x([2, 3], i32, { index: 7 }), x([2, 3, 7], f64), x([2, 3], f64)] },
+    { inputs: [x([6], i32, { values: [0, -1, 2, 3, 9, 1] }), x([6, 3], f32), x([6], f32)] }, // out-of-range labels
+    { inputs: [x([0], i32, { index: 3 }), x([0, 3], f32), x([0], f32)] },
+    { inputs: [x([3], i32, { index: 67 }), x([3, 67], f32, 'any', 30), x([3], f32)] },
+    { inputs: [x([200], i32, { index: 1000 }), x([200, 1000], f32), x([200], f32)] }, // rows over threads and blocks
+  ],
 
   // ------------------------------------------------------------ fused layer normalization (trailing axes)
   layerNorm: [

@@ -413,6 +413,25 @@ const softmaxGrad: Kernel = ([y, dy], attrs, [out]) => {
   return [new JsStorage(res)];
 };
 
+/**
+ * sparseSoftmaxCrossEntropyGrad [labels, logits, dy] -> (p * valid - hot) * dy per row, p the
+ * softmax kernel's row, each op rounded to the dtype as the composite it replaces.
+ */
+const sparseSoftmaxCrossEntropyGrad: Kernel = ([labels, logits, dy], attrs, [out]) => {
+  const n = logits.shape[logits.shape.length - 1];
+  const [p] = rowKernel(false)([logits], { axis: logits.shape.length - 1 }, [out]) as JsStorage[];
+  const pv = p!.data, l = valuesOf(labels), dv = valuesOf(dy);
+  const round = out.dtype === 'float32' ? Math.fround : (v: number) => v;
+  for (let r = 0; r < l.length; r++) {
+    const valid = l[r]! >= 0 && l[r]! < n ? 1 : 0;
+    for (let k = 0; k < n; k++) {
+      const at = r * n + k;
+      pv[at] = round(round(pv[at]! * valid - (k === l[r] ? 1 : 0)) * dv[r]!);
+    }
+  }
+  return [p!];
+};
+
 /** Per-row log-sum-exp minus the label's logit (last axis); 0 for labels outside [0, n). */
 const sparseSoftmaxCrossEntropy: Kernel = ([labels, logits], _attrs, [out]) => {
   const n = logits.shape[logits.shape.length - 1];
@@ -591,6 +610,7 @@ export const nnKernels: Record<string, Kernel> = {
   logSoftmax: rowKernel(true),
   softmaxGrad,
   sparseSoftmaxCrossEntropy,
+  sparseSoftmaxCrossEntropyGrad,
   layerNorm,
   layerNormGrad,
   lstmCell,
