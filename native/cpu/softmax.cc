@@ -71,15 +71,24 @@ void run_rows(const KernelContext& ctx, const T* x, T* y, int64_t outer, int64_t
   }, ctx.max_threads);
 }
 
+// x as [outer, n, inner] around the op's `axis` attribute: rows of n along it.
+struct Rows {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+
+Rows rows_along(const TensorView& x, const Attrs& attrs, const char* op) {
+  const int64_t axis = attrs.get_int(op, "axis", 0);
+  Rows r;
+  r.n = x.shape[size_t(axis)];
+  for (int64_t d = 0; d < axis; ++d) r.outer *= x.shape[size_t(d)];
+  for (int64_t d = axis + 1; d < x.rank(); ++d) r.inner *= x.shape[size_t(d)];
+  return r;
+}
+
 void row_op(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
             const Attrs& attrs, bool log) {
   const TensorView& x = in[0];
-  const char* op = log ? "logSoftmax" : "softmax";
-  const int64_t axis = attrs.get_int(op, "axis", 0);
-  const int64_t n = x.shape[size_t(axis)];
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= x.shape[size_t(d)];
-  for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.shape[size_t(d)];
+  const auto [outer, n, inner] = rows_along(x, attrs, log ? "logSoftmax" : "softmax");
   if (x.numel() == 0) return;
   if (x.dtype == DType::Float32) {
     std::vector<float> s;
@@ -138,11 +147,7 @@ void grad_rows(const KernelContext& ctx, const T* y, const T* dy, T* dx, int64_t
 void softmax_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
                       const Attrs& attrs) {
   const TensorView &y = in[0], &dy = in[1];
-  const int64_t axis = attrs.get_int("softmaxGrad", "axis", 0);
-  const int64_t n = y.shape[size_t(axis)];
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= y.shape[size_t(d)];
-  for (int64_t d = axis + 1; d < y.rank(); ++d) inner *= y.shape[size_t(d)];
+  const auto [outer, n, inner] = rows_along(y, attrs, "softmaxGrad");
   if (y.numel() == 0) return;
   if (y.dtype == DType::Float32) {
     std::vector<float> ys, dys;
