@@ -334,9 +334,9 @@ void GraphExecutable::plan_fusion() {
   // The matmul step whose value transpose step t alone reads (directly or through views of
   // its shape), if that product can write it in t's layout (-1 if not): batched float
   // products whose operands are matrices, and a perm that keeps the last axis last (C's rows
-  // stay rows). The transpose is then a view of
-  // permuted strides that gives the contiguous layout back: attention's context and its
-  // gradients, [b, h, t, d] written as [b, t, h, d] for the projections after.
+  // stay rows). The transpose is then a view of permuted strides that gives the contiguous
+  // layout back: attention's context and its gradients, [b, h, t, d] written as [b, t, h, d]
+  // for the projections after.
   std::vector<std::vector<int64_t>> transposed_output(n_steps);
   auto writes_transposed = [&](size_t t, const std::vector<int64_t>& perm) {
     if (perm.empty() || perm.back() != int64_t(perm.size()) - 1) return -1;
