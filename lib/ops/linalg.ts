@@ -415,7 +415,11 @@ export function einsum(subscripts: string, ...operands: TensorLike[]): Tensor {
     const needed = neededAfter(i);
     const right = sumOut(ops[i], new Set([...needed, ...acc.labels]));
     acc = sumOut(acc, new Set([...needed, ...right.labels]));
-    acc = contractPair(acc, right, needed);
+    // The last product in the order that gives the output's axes as they are, if swapping its
+    // operands does ('aecd,abcd->acbe': attention's scores, key first): no transpose after it.
+    const inOrder = (first: Labeled, second: Labeled) => pairLabels(first, second, needed).join() === outLabels.join();
+    const swap = i === ops.length - 1 && !inOrder(acc, right) && inOrder(right, acc);
+    acc = swap ? contractPair(right, acc, needed) : contractPair(acc, right, needed);
   }
   acc = sumOut(acc, new Set(outLabels));
   return finish(transpose(acc.t, outLabels.map((l) => acc.labels.indexOf(l))));
@@ -426,6 +430,13 @@ function sumOut(o: Labeled, keep: Set<string>): Labeled {
   const axes = o.labels.flatMap((l, i) => (keep.has(l) ? [] : [i]));
   if (!axes.length) return o;
   return { t: sum(o.t, axes), labels: o.labels.filter((l) => keep.has(l)) };
+}
+
+/** The labels of contractPair(x, y, needed): batch, then x's free labels, then y's. */
+function pairLabels(x: Labeled, y: Labeled, needed: Set<string>): string[] {
+  const inY = new Set(y.labels);
+  const batch = x.labels.filter((l) => inY.has(l) && needed.has(l));
+  return [...batch, ...x.labels.filter((l) => !inY.has(l)), ...y.labels.filter((l) => !x.labels.includes(l))];
 }
 
 /** Contracts two labeled operands with one batched matmul (or a broadcast multiply when nothing is contracted). */

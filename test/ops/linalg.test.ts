@@ -245,6 +245,19 @@ describe('einsum', () => {
     expect(ops.einsum('ij,jk->ik', ops.reshape(f64([]), [2, 0]), ops.reshape(f64([]), [0, 3])).arraySync()).toEqual([[0, 0, 0], [0, 0, 0]]);
   });
 
+  it('takes the last product in the order that gives the output axes as they are (attention\'s key-first scores): no transpose after it', () => {
+    const k = randomTensor([2, 5, 3, 4], 1);
+    const q = randomTensor([2, 6, 3, 4], 2);
+    // scores[a, c, b, e] = sum_d q[a, b, c, d] k[a, e, c, d]
+    const want = ops.matmul(ops.transpose(q, [0, 2, 1, 3]), ops.transpose(k, [0, 2, 3, 1]));
+    expectClose(ops.einsum('aecd,abcd->acbe', k, q), want, { rtol: 1e-12 });
+    const g = keras.trace((x: Tensor, y: Tensor) => ops.einsum('aecd,abcd->acbe', x, y), [{ shape: [2, 5, 3, 4] }, { shape: [2, 6, 3, 4] }]);
+    const names = g.nodes.map((n) => n.op.name);
+    expect(names.filter((n) => n === 'transpose'), names.join(' ')).toHaveLength(2); // the operands' only
+    expect(names[names.length - 1] === 'matmul' || names.slice(names.lastIndexOf('matmul')).every((n) => n !== 'transpose'), names.join(' ')).toBe(true);
+    checkGrad((x, y) => ops.einsum('aecd,abcd->acbe', x, y), [randomTensor([1, 3, 2, 2], 3), randomTensor([1, 2, 2, 2], 4)]);
+  });
+
   it('refuses diagonals and mismatched sizes with clear errors', () => {
     expect(() => ops.einsum('ii->i', a)).toThrow(/einsum.*repeated index "i".*\(2, 2\)/);
     expect(() => ops.einsum('ij,jk->ik', ones([2, 3]), ones([4, 5]))).toThrow(/einsum.*"j".*3 and 4.*\(2, 3\).*\(4, 5\)/);
