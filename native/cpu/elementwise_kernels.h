@@ -129,6 +129,11 @@ static inline double apply(UnaryOp op, double a) {
     }
     case UnaryOp::Gelu:  // x Phi(x); erfc keeps the negative tail accurate
       return 0.5 * a * __builtin_erfc(-a * 0.7071067811865476);
+    case UnaryOp::GeluDerivative: {  // its steps in double with libm erf and exp (the lanes take vector_math::gelu_derivative)
+      const double cdf = (__builtin_erf(vector_math::rounded(a * 0.7071067811865476)) + 1) * 0.5;
+      const double pdf = __builtin_exp(vector_math::rounded(vector_math::rounded(a * a) * -0.5)) * 0.3989422804014327;
+      return cdf + vector_math::rounded(a * pdf);
+    }
     case UnaryOp::GeluTanh: {  // x (1 + tanh(u)) / 2 = x sigmoid(2u)
       const double w = 1.5957691216057308 * (a + 0.044715 * a * a * a);
       return w >= 0 ? a / (1 + __builtin_exp(-w)) : a * __builtin_exp(w) / (1 + __builtin_exp(w));
@@ -307,7 +312,7 @@ template <class T>
 constexpr bool has_math_form(UnaryOp op) {
   return op == UnaryOp::Exp || op == UnaryOp::Expm1 || op == UnaryOp::Log || op == UnaryOp::Log1p ||
          op == UnaryOp::Rsqrt || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid || op == UnaryOp::HardSigmoid ||
-         op == UnaryOp::HardSilu || op == UnaryOp::Softsign || op == UnaryOp::Selu ||
+         op == UnaryOp::HardSilu || op == UnaryOp::Softsign || op == UnaryOp::Selu || op == UnaryOp::GeluDerivative ||
          (std::is_same_v<T, float> && (op == UnaryOp::Erf || op == UnaryOp::Gelu || op == UnaryOp::GeluTanh ||
                                        op == UnaryOp::Silu || op == UnaryOp::Softplus || op == UnaryOp::LogSigmoid ||
                                        op == UnaryOp::Sin || op == UnaryOp::Cos));
@@ -326,6 +331,7 @@ static inline typename V::Reg math_unary(typename V::Reg x) {
   else if constexpr (OP == UnaryOp::Sigmoid) return vector_math::sigmoid<V>(x);
   else if constexpr (OP == UnaryOp::Gelu) return vector_math::gelu<V>(x);
   else if constexpr (OP == UnaryOp::GeluTanh) return vector_math::gelu_tanh<V>(x);
+  else if constexpr (OP == UnaryOp::GeluDerivative) return vector_math::gelu_derivative<V>(x);
   else if constexpr (OP == UnaryOp::Silu) return vector_math::silu<V>(x);
   else if constexpr (OP == UnaryOp::Softplus) return vector_math::softplus<V>(x);
   else if constexpr (OP == UnaryOp::LogSigmoid) return vector_math::log_sigmoid<V>(x);

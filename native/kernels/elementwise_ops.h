@@ -20,7 +20,7 @@ namespace keras::kernels {
   X(gelu, Gelu, Float) X(geluTanh, GeluTanh, Float) X(silu, Silu, Float) X(softplus, Softplus, Float)      \
   X(relu, Relu, Same) X(relu6, Relu6, Same) X(hardSigmoid, HardSigmoid, Float)                              \
   X(hardSilu, HardSilu, Float) X(softsign, Softsign, Float) X(logSigmoid, LogSigmoid, Float)                \
-  X(selu, Selu, Float) X(hardTanh, HardTanh, Float)                                                         \
+  X(selu, Selu, Float) X(hardTanh, HardTanh, Float) X(geluDerivative, GeluDerivative, Float)              \
   X(isnan, Isnan, Predicate) X(isinf, Isinf, Predicate) X(isfinite, Isfinite, Predicate)                    \
   X(logicalNot, LogicalNot, Logical)
 

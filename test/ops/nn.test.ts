@@ -3,7 +3,7 @@ import * as keras from '../../lib/index.js';
 import type { Tensor } from '../../lib/index.js';
 import { checkGrad, expectClose, randomTensor } from '../helpers.js';
 import { run1, setBackend } from '../../lib/engine.js';
-import { isNativeAvailable } from '../../lib/backends/cpu/native.js';
+import { isNativeAvailable, loadNativeAddon } from '../../lib/backends/cpu/native.js';
 const { ops } = keras;
 
 const f64 = (v: Parameters<typeof ops.convertToTensor>[0]) => ops.convertToTensor(v, 'float64');
@@ -51,6 +51,30 @@ describe('activations at known points', () => {
   }
 
   for (const backend of ['js', ...(isNativeAvailable() ? ['cpu'] : [])]) {
+    it(`gelu's gradient (the geluDerivative primitive) gives the bits of the composite it replaced on ${backend}, every ISA path, float32 and float64`, () => {
+      setBackend(backend);
+      const addon = backend === 'cpu' ? loadNativeAddon() : null;
+      const defaultIsa = addon?.backendInfo().isa;
+      try {
+        for (const isa of addon ? addon.backendInfo().availableIsas : [null]) {
+          if (isa) addon!.setIsa(isa);
+          for (const dtype of ['float32', 'float64'] as const) {
+            const values = [...Array.from(randomTensor([4001], 21, -9, 9).dataSync()), NaN, -Infinity, Infinity, -0, 0, -0.7518, 1e-30, -40, 40];
+            const x = ops.convertToTensor(values, dtype);
+            const dy = ops.convertToTensor(Array.from({ length: values.length }, (_, i) => 1 + (i % 7) / 8), dtype);
+            const cdf = ops.multiply(ops.add(ops.erf(ops.multiply(x, Math.SQRT1_2)), 1), 0.5);
+            const pdf = ops.multiply(ops.exp(ops.multiply(ops.square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+            const want = Array.from(ops.multiply(dy, ops.add(cdf, ops.multiply(x, pdf))).dataSync());
+            const got = Array.from((keras.grad((t: Tensor) => ops.sum(ops.multiply(ops.gelu(t, false), dy)))(x) as Tensor).dataSync());
+            got.forEach((g, i) => expect(Object.is(g, want[i]), `${backend} ${isa ?? ''} ${dtype} x=${values[i]}: ${g}, want ${want[i]}`).toBe(true));
+          }
+        }
+      } finally {
+        if (defaultIsa) addon!.setIsa(defaultIsa);
+        setBackend('js');
+      }
+    });
+
     it(`the activation primitives that were composites on ${backend}: the composites' values and IEEE edges`, () => {
       setBackend(backend);
       try {

@@ -219,6 +219,7 @@ export const CASES: Record<string, OpCase[]> = {
   sigmoid: unaryFloat('any'),
   gelu: unaryFloat('any'),
   geluTanh: unaryFloat('any'),
+  geluDerivative: unaryFloat('any'),
   // float32 in [-120, 120), float64 in [-800, 800): both tails, subnormal results and the -0 past the underflow.
   silu: [...unaryFloat('any'), { inputs: [x([47], f32, 'any', 60)], grad: false }, { inputs: [x([47], f64, 'any', 400)], grad: false }],
   softplus: [...unaryFloat('any'), { inputs: [x([47], f32, 'any', 60)], grad: false }, { inputs: [x([47], f64, 'any', 400)], grad: false }],

@@ -83,6 +83,8 @@ const UNARY: Record<string, string> = {
   sigmoid: 'a >= 0 ? 1 / (1 + Math.exp(-a)) : Math.exp(a) / (1 + Math.exp(a))',
   gelu: 'h.gelu(a)',
   geluTanh: 'h.geluTanh(a)',
+  // the composite gelu gradient's roundings (lib/ops/elementwise.ts)
+  geluDerivative: 'R(R(R(R(h.erf(R(a * R(Math.SQRT1_2)))) + 1) * 0.5) + R(a * R(R(Math.exp(R(R(a * a) * -0.5))) * R(0.3989422804014327))))',
   silu: 'h.silu(a)',
   softplus: 'h.softplus(a)',
   relu: 'a > 0 || a !== a ? a : 0',

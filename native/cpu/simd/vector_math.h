@@ -23,13 +23,22 @@ namespace keras::cpu::vector_math {
 // v as a value in a register: the compiler may not fuse the multiply that made it into a
 // following add (the build's default -ffp-contract=fast would emit an FMA, rounding once where
 // the specification rounds twice). For scalars and every ISA's vector registers.
+template <class R, class = void>
+struct IsPackReg : std::false_type {};
+template <class R>
+struct IsPackReg<R, std::void_t<decltype(std::declval<R&>().r)>> : std::true_type {};
+
 template <class R>
 inline R rounded(R v) {
+  if constexpr (IsPackReg<R>::value) {  // a Pack's registers (pack.h), each
+    for (auto& reg : v.r) reg = rounded(reg);
+  } else {
 #if defined(__x86_64__) || defined(__i386__)
-  __asm__("" : "+v"(v));
+    __asm__("" : "+v"(v));
 #elif defined(__aarch64__)
-  __asm__("" : "+w"(v));
+    __asm__("" : "+w"(v));
 #endif
+  }
   return v;
 }
 
@@ -589,6 +598,29 @@ inline Reg<V> hard_sigmoid(Reg<V> x) {
   using T = typename V::T;
   const Reg<V> six = V::set1(T(6));
   return V::div(V::pick_min(V::pick_max(V::add(x, V::set1(T(3))), V::zero()), six), six);
+}
+
+// gelu's derivative Phi(x) + x phi(x), as the composite gelu gradient took it: (erf(x sqrt(1/2))
+// + 1) / 2 + x (e^(-x^2/2) / sqrt(2 pi)), each step one rounding of T (rounded() keeps the
+// compiler from fusing a product into the add after it), with the erf and exp the erf and exp
+// ops run (float64 erf: libm's, lane by lane): its bits.
+template <class V>
+inline Reg<V> gelu_derivative(Reg<V> x) {
+  using T = typename V::T;
+  const Reg<V> scaled = rounded(V::mul(x, V::set1(T(0.7071067811865476))));
+  Reg<V> erf_scaled;
+  if constexpr (kSingle<V>) {
+    erf_scaled = erf<V>(scaled);
+  } else {
+    alignas(64) T lanes[V::kWidth];
+    V::storeu(lanes, scaled);
+    for (T& lane : lanes) lane = std::erf(lane);
+    erf_scaled = V::loadu(lanes);
+  }
+  const Reg<V> cdf = V::mul(V::add(erf_scaled, V::set1(T(1))), V::set1(T(0.5)));
+  const Reg<V> exponent = rounded(V::mul(rounded(V::mul(x, x)), V::set1(T(-0.5))));
+  const Reg<V> pdf = V::mul(exp<V>(exponent), V::set1(T(0.3989422804014327)));
+  return V::add(cdf, rounded(V::mul(x, pdf)));
 }
 
 // x hard_sigmoid(x) (-inf gives -inf * 0 = NaN, as the composite).
