@@ -214,6 +214,7 @@ describe('activation gradients (float64)', () => {
     ['logSigmoid', ops.logSigmoid],
     ['gelu', (t) => ops.gelu(t)],
     ['gelu exact', (t) => ops.gelu(t, false)],
+    ['gelu exact, second order (geluDerivative differentiated)', (t) => keras.grad((u: Tensor) => ops.sum(ops.multiply(ops.gelu(u, false), u)))(t) as Tensor],
     ['elu', (t) => ops.elu(t, 1.5)],
     ['selu', ops.selu],
     ['leakyRelu', (t) => ops.leakyRelu(t)],
