@@ -147,13 +147,7 @@ inline const RowOps<double>& row_ops<double>(const ConvIsaTable& t) {
 // a copy kept in `storage`.
 template <class T>
 const T* contiguous_data(const kernels::TensorView& v, std::vector<T>& storage) {
-  int64_t expected = 1;
-  bool contiguous = true;
-  for (int d = v.rank() - 1; d >= 0; --d) {
-    if (v.shape[size_t(d)] != 1 && v.strides[size_t(d)] != expected) contiguous = false;
-    expected *= v.shape[size_t(d)];
-  }
-  if (contiguous) return v.as<T>();
+  if (v.is_contiguous()) return v.as<T>();
   storage.resize(size_t(v.numel()));
   std::vector<int64_t> index(size_t(v.rank()), 0);
   const T* src = v.as<T>();

@@ -32,7 +32,7 @@ void matmul_float(const kernels::KernelContext& ctx, const kernels::MatmulPlan& 
   g.c_row_stride = plan.n;
   // C strided: the graph executor's product written in the layout of a transpose that reads
   // it (rows still rows; both operands matrices, so C is [batch..., m, n]).
-  const bool c_strided = c.strides != engine::contiguous_strides(c.shape);
+  const bool c_strided = !c.is_contiguous();
   if (c_strided) g.c_row_stride = c.strides[c.shape.size() - 2];
   if (g.batch > 1) {
     g.a_offsets = kernels::matmul_batch_offsets(plan, la.batch_strides);

@@ -36,6 +36,15 @@ struct TensorView {
   }
   int64_t numel() const { return engine::shape_numel(shape); }
   int rank() const { return int(shape.size()); }
+  // Row-major with no gaps (size-1 axes' strides aside), as engine::Tensor::is_contiguous.
+  bool is_contiguous() const {
+    int64_t expected = 1;
+    for (size_t d = shape.size(); d-- > 0;) {
+      if (shape[d] != 1 && strides[d] != expected) return false;
+      expected *= shape[d];
+    }
+    return true;
+  }
   template <class T>
   T* as() const {
     return static_cast<T*>(data);
