@@ -9,7 +9,7 @@ import { compileForBench, labels, median, mlp, randomFloats } from './common.js'
 
 const { ops, layers } = keras;
 
-interface Case {
+export interface Case {
   name: string;
   build: () => keras.Model;
   x: () => keras.Tensor;
@@ -17,7 +17,7 @@ interface Case {
   steps: number;
 }
 
-const CASES: Case[] = [
+export const CASES: Case[] = [
   {
     name: 'MLP 784-512-512-10, batch 128, Adam',
     build: mlp,
