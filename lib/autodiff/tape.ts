@@ -181,8 +181,13 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
     if (!p) return;
     pending.delete(id);
     const prev = grads.get(id);
+    // Contributions arrive in reverse recorded order; joined in forward order, an RNN's
+    // timesteps' gradients concatenate for its recurrent kernel's merged product as for its
+    // input slices, and the native executor keeps one concatenation (lib/backends/cpu/executor.ts).
+    const parts = p.parts.map((ts) => ts.slice().reverse());
+    const runs = p.runs.slice().reverse();
     const g = tidy(() => {
-      const made = tiledRuns(p.parts, p.runs, p.first.axes) ?? madeFromParts(p.first, p.parts);
+      const made = tiledRuns(parts, runs, p.first.axes) ?? madeFromParts(p.first, parts);
       return prev ? run1('add', [prev, made]) : made;
     });
     hold(id, g);

@@ -666,6 +666,55 @@ describe('native graph executor', () => {
     exe.dispose();
   });
 
+  it('makes a block concatenation of the same buffers as an earlier one (through reshapes) a view of it; other orders and axes concatenate', () => {
+    const graph = keras.trace(
+      (a: Tensor, b: Tensor) => {
+        const rows = ops.concatenate([ops.expandDims(a, 0), ops.expandDims(b, 0)], 0); // [2, 2, 3]: a's bytes, then b's
+        const flat = ops.concatenate([a, b], 0); // [4, 3]: the same bytes
+        const swapped = ops.concatenate([b, a], 0); // another order
+        const wide = ops.concatenate([a, b], 1); // [2, 6]: rows interleaved
+        return [ops.multiply(rows, 2), ops.multiply(flat, 3), swapped, wide];
+      },
+      [{ shape: [2, 3] }, { shape: [2, 3] }],
+    );
+    const a = rand([2, 3], 95);
+    const b = rand([2, 3], 96);
+    const exe = native(cpu.compile(graph));
+    const got = exe.runSync([a, b]);
+    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync([a, b]);
+    got.forEach((g, i) => expect(firstMismatch(g.dataSync(), want[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+    const ab = [...a.dataSync(), ...b.dataSync()];
+    expect(Array.from(got[1]!.dataSync())).toEqual(ab.map((v) => Math.fround(v * 3)));
+    const groups = exe.plan()!.groups;
+    const concatenations = groups.filter((g) => g.ops.includes('concatenate')).map((g) => g.kind);
+    expect(concatenations, groups.map((g) => `${g.kind}:${g.ops.join(',')}`).join(' ')).toEqual(['kernel', 'kernel', 'kernel']);
+    expect(groups.filter((g) => g.kind === 'view' && g.ops.includes('reshape')).length).toBeGreaterThanOrEqual(1);
+    for (const t of [a, b, ...got, ...want]) t.dispose();
+    exe.dispose();
+
+    // An LSTM's gradient: its timesteps' gate gradients, joined in forward order for the input
+    // projection's slices and for the recurrent kernel's merged product, are one concatenation
+    // (the other is of the states, for the recurrent kernel).
+    const lstm = new keras.layers.LSTM(4);
+    const rnnGraph = keras.trace(
+      (x: Tensor) => {
+        const tape = new keras.GradientTape();
+        const loss = tape.record(() => ops.sum(ops.square(lstm.apply(x) as Tensor)));
+        return tape.gradient(loss, lstm.trainableWeights);
+      },
+      [{ shape: [2, 5, 3] }],
+    );
+    const x = rand([2, 5, 3], 97);
+    const rnn = native(cpu.compile(rnnGraph));
+    const grads = rnn.runSync([x]);
+    const reference = cpu.compile(rnnGraph, { executor: 'interpreted' }).runSync([x]);
+    grads.forEach((g, i) => expect(firstMismatch(g.dataSync(), reference[i]!.dataSync(), 0), `gradient ${i}`).toBe(-1));
+    const joined = rnn.plan()!.groups.filter((g) => g.kind === 'kernel' && g.ops.includes('concatenate'));
+    expect(joined, 'kernel concatenations of the LSTM gradient').toHaveLength(2);
+    for (const t of [x, ...grads, ...reference]) t.dispose();
+    rnn.dispose();
+  });
+
   it('compiles one executable per batch size', () => {
     const w = new keras.Variable(tensorOf([1, -1, 2, 0.5], [2, 2]), { name: 'exec_w' });
     const graph = keras.trace((x: Tensor) => [ops.reshape(ops.matmul(x, w.value), [-1])], [{ shape: [null, 2] }]);

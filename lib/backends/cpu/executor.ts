@@ -375,6 +375,18 @@ export class NativeGraphExecutable implements Executable {
       }
       return t;
     };
+    // The slot whose buffer a view (reshape, identity) shows, for the views' slots.
+    const viewRoot = new Map<number, number>();
+    // A concatenation whose axes before `axis` are all 1 lays its inputs' bytes end to end: one
+    // of the buffers of an earlier one, in the same order, through views, has its bytes, and
+    // becomes a reshape of it. (The gradient of an LSTM's timesteps is concatenated twice,
+    // [T, b, 4u] for the input projection's slices and [T * b, 4u] for the recurrent kernel's
+    // merged product.)
+    const blockConcatenationKey = (ins: number[], axis: number): string | null => {
+      const shapes = ins.map((s) => slots[s]!.shape);
+      if (shapes.some((shape) => shape.slice(0, axis).some((d) => d !== 1))) return null;
+      return `blockConcatenation|${slots[ins[0]!]!.dtype}|${ins.map((s) => viewRoot.get(s) ?? s).join(',')}`;
+    };
     for (const node of schedule) {
       let ins = node.inputs.map((t) => {
         const s = slotOf.get(t);
@@ -399,6 +411,15 @@ export class NativeGraphExecutable implements Executable {
         if (shape.some((d) => d === null)) throw new ShapeError(`${node.op.name}: output ${k} has an unknown dim ${fmtShape(shape)} with inputs ${specs.map((s) => fmtShape(s.shape)).join(', ')}`);
         return addSlot(o, shape as number[]);
       });
+      const blockKey = node.op.name === 'concatenate' ? blockConcatenationKey(ins, attrs.axis as number) : null;
+      const sameBytes = blockKey === null ? undefined : seen.get(blockKey);
+      if (sameBytes) {
+        plan.steps.push({ op: 'reshape', inputs: sameBytes, outputs: outSlots, attrs: this.host.attrs({ shape: slots[outSlots[0]!]!.shape }) });
+        viewRoot.set(outSlots[0]!, viewRoot.get(sameBytes[0]!) ?? sameBytes[0]!);
+        continue;
+      }
+      if (blockKey !== null) seen.set(blockKey, outSlots);
+      if (EXECUTOR_VIEW_OPS.has(node.op.name)) viewRoot.set(outSlots[0]!, viewRoot.get(ins[0]!) ?? ins[0]!);
       plan.steps.push({ op: node.op.name, inputs: ins, outputs: outSlots, attrs: this.host.attrs(attrs) });
       seen.set(key, outSlots);
     }
