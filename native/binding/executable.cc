@@ -238,7 +238,8 @@ class NativeExecutable : public Napi::ObjectWrap<NativeExecutable> {
     Napi::Array groups = Napi::Array::New(env);
     for (const auto& g : exe->groups()) {
       Napi::Object group = Napi::Object::New(env);
-      group.Set("kind", g.kind == engine::PlanGroup::Kind::Fused ? "fused" : g.kind == engine::PlanGroup::Kind::View ? "view" : "kernel");
+      using Kind = engine::PlanGroup::Kind;
+      group.Set("kind", g.kind == Kind::Fused ? "fused" : g.kind == Kind::View ? "view" : g.kind == Kind::Joined ? "joined" : "kernel");
       Napi::Array ops = Napi::Array::New(env, g.steps.size());
       Napi::Array steps = Napi::Array::New(env, g.steps.size());
       for (size_t i = 0; i < g.steps.size(); ++i) {

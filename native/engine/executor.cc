@@ -91,6 +91,7 @@ GraphExecutable::GraphExecutable(PlanSpec spec) : spec_(std::move(spec)) {
   validate();
   plan_fusion();
   plan_concurrency();
+  plan_joins();
   plan_liveness();
 }
 
@@ -525,10 +526,93 @@ void GraphExecutable::plan_concurrency() {
   fused_ = std::move(fused);
 }
 
+// A concatenation whose inputs are contiguous blocks of its value (the axes before its axis
+// all 1) has them written there by the kernels that compute them: each input's producer (or
+// the producer of the buffer the input views through reshapes) takes its block of the
+// concatenation's buffer as its output, made before the first of them runs, and the
+// concatenation does no work. An LSTM's train step concatenates its 50 timesteps' gate
+// gradients (3.2 MB) and states this way. Only values that are computed here, once in the
+// concatenation, not results (a result viewing a larger buffer would keep it alive, as a
+// slice's view), and not written in another layout (output_perm) join.
+void GraphExecutable::plan_joins() {
+  const size_t n = spec_.slots.size();
+  join_slot_.assign(n, -1);
+  join_offset_.assign(n, 0);
+  joins_before_.assign(groups_.size(), {});
+  std::vector<int> group_of(n, -1);  // the group computing each materialized slot
+  std::vector<std::vector<int>> readers(n);
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    for (int s : spec_.steps[size_t(groups_[g].steps.back())].outputs) group_of[size_t(s)] = int(g);
+    for (int i : groups_[g].steps) {
+      for (int s : spec_.steps[size_t(i)].inputs) readers[size_t(s)].push_back(i);
+    }
+  }
+  std::vector<uint8_t> result(n, 0);
+  for (int s : spec_.outputs) result[size_t(s)] = 1;
+  for (const auto& u : spec_.updates) result[size_t(u.second)] = 1;
+  std::function<bool(int)> reaches_result = [&](int s) {
+    if (result[size_t(s)]) return true;
+    for (int r : readers[size_t(s)]) {
+      if (is_view_op(spec_.steps[size_t(r)].op) && reaches_result(spec_.steps[size_t(r)].outputs[0])) return true;
+    }
+    return false;
+  };
+  // The slot whose buffer s shows through reshapes (s itself if none).
+  auto source = [&](int s) {
+    for (;;) {
+      const int g = group_of[size_t(s)];
+      if (g < 0) return s;
+      const PlanGroup& group = groups_[size_t(g)];
+      const PlanStep& step = spec_.steps[size_t(group.steps.back())];
+      if (group.kind != PlanGroup::Kind::View || !is_view_op(step.op) || group.view_offset != 0 || !group.view_perm.empty()) return s;
+      s = step.inputs[0];
+    }
+  };
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    PlanGroup& group = groups_[g];
+    const PlanStep& step = spec_.steps[size_t(group.steps.back())];
+    if (group.kind != PlanGroup::Kind::Kernel || step.op != "concatenate") continue;
+    const int out = step.outputs[0];
+    const PlanSlot& joined = spec_.slots[size_t(out)];
+    const int64_t axis = step.attrs.get_int("concatenate", "axis", 0);
+    if (axis < 0 || !std::all_of(joined.shape.begin(), joined.shape.begin() + std::ptrdiff_t(axis), [](int64_t d) { return d == 1; })) continue;
+    std::vector<int> members;
+    int first = int(g);
+    for (int s : step.inputs) {
+      const int r = source(s);
+      const int p = group_of[size_t(r)];
+      if (p < 0 || slot_kind_[size_t(r)] != kIntermediate || join_slot_[size_t(r)] >= 0 || reaches_result(r) ||
+          std::count(members.begin(), members.end(), r)) {
+        break;
+      }
+      const PlanGroup& producer = groups_[size_t(p)];
+      const PlanStep& last = spec_.steps[size_t(producer.steps.back())];
+      const bool writes_plain = producer.kind == PlanGroup::Kind::Kernel
+                                    ? producer.output_perm.empty() || last.outputs[0] != r
+                                    : producer.kind == PlanGroup::Kind::Fused;
+      if (!writes_plain) break;
+      members.push_back(r);
+      first = std::min(first, p);
+    }
+    if (members.size() != step.inputs.size()) continue;
+    int64_t offset = 0;
+    for (int r : members) {
+      join_slot_[size_t(r)] = out;
+      join_offset_[size_t(r)] = offset;
+      offset += shape_numel(spec_.slots[size_t(r)].shape);
+    }
+    group.kind = PlanGroup::Kind::Joined;
+    // Made before the pair the first producer belongs to runs (the two run on two threads).
+    if (first > 0 && groups_[size_t(first) - 1].concurrent_with_next) --first;
+    joins_before_[size_t(first)].push_back(out);
+  }
+}
+
 void GraphExecutable::plan_liveness() {
   const size_t n = spec_.slots.size();
   root_.resize(n);
-  for (size_t s = 0; s < n; ++s) root_[s] = int(s);
+  // A value written into a Joined concatenation's buffer is a view of it, as a reshape.
+  for (size_t s = 0; s < n; ++s) root_[s] = join_slot_[s] >= 0 ? join_slot_[s] : int(s);
   last_use_.assign(n, -1);
   std::vector<int> produced_by(n, -1);
   std::vector<std::vector<int>> group_inputs(groups_.size());
@@ -600,13 +684,17 @@ void GraphExecutable::plan_liveness() {
     };
     const bool paired = group.concurrent_with_next || (g > 0 && groups_[g - 1].concurrent_with_next);
     if (elementwise && !paired) {
-      group.in_place_input = pick_in_place(group.steps.size() - 1);
-      for (size_t k = 1; k < last.outputs.size(); ++k) group.more_in_place_inputs.push_back(pick_in_place(group.steps.size() - 1, k));
+      // (A value written into a concatenation's buffer takes over no input's.)
+      group.in_place_input = join_slot_[size_t(last.outputs[0])] >= 0 ? -1 : pick_in_place(group.steps.size() - 1);
+      for (size_t k = 1; k < last.outputs.size(); ++k) {
+        group.more_in_place_inputs.push_back(join_slot_[size_t(last.outputs[k])] >= 0 ? -1 : pick_in_place(group.steps.size() - 1, k));
+      }
       for (auto& store : group.stores) store.in_place_input = pick_in_place(size_t(store.member));
     }
     // Bytes of the group's new buffers (an output written into an intermediate input takes over its count).
     auto count_output = [&](int s, int in_place_input) {
       const PlanSlot& slot = spec_.slots[size_t(s)];
+      if (join_slot_[size_t(s)] >= 0) return;  // counted with the concatenation
       if (in_place_input >= 0) {
         const int from = root_[size_t(in_place_input)];
         if (slot_kind_[size_t(from)] == kIntermediate) {
@@ -674,6 +762,13 @@ RunResult GraphExecutable::run(const std::vector<Tensor>& feeds, const std::vect
     }
   };
   for (size_t g = 0; g < groups_.size(); ++g) {
+    for (int s : joins_before_[g]) {
+      const PlanSlot& slot = spec_.slots[size_t(s)];
+      values[size_t(s)] = make_host_tensor(slot.dtype, slot.shape);
+      const int64_t bytes = int64_t(values[size_t(s)].buffer->bytes());
+      result.stats.allocated_bytes += bytes;
+      mine.add(values[size_t(s)].buffer.get(), bytes);
+    }
     if (!groups_[g].concurrent_with_next) {
       run_group(g, values, donated, result.stats, mine);
       release(g);
@@ -711,6 +806,7 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
   const PlanGroup& group = groups_[g];
   const int last_id = group.steps.back();
   const PlanStep& last = spec_.steps[size_t(last_id)];
+  if (group.kind == PlanGroup::Kind::Joined) return;  // its inputs' producers wrote its value
   if (group.kind == PlanGroup::Kind::View) {
     Tensor t = values[size_t(last.inputs[0])];
     const PlanSlot& out = spec_.slots[size_t(last.outputs[0])];
@@ -739,7 +835,12 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
   auto output_tensor = [&](int s, const Tensor* into) {
     const PlanSlot& slot = spec_.slots[size_t(s)];
     Tensor t;
-    if (into) {
+    if (join_slot_[size_t(s)] >= 0) {
+      t = values[size_t(join_slot_[size_t(s)])];
+      t.shape = slot.shape;
+      t.strides = contiguous_strides(slot.shape);
+      t.offset += join_offset_[size_t(s)];
+    } else if (into) {
       t = *into;
       t.shape = slot.shape;
       t.strides = contiguous_strides(slot.shape);

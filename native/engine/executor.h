@@ -72,7 +72,9 @@ struct RunResult {
 
 // One unit of the schedule.
 struct PlanGroup {
-  enum class Kind { Kernel, View, Fused };
+  // Joined: a concatenation whose inputs' producers wrote them into its buffer (plan_joins):
+  // no work of its own.
+  enum class Kind { Kernel, View, Fused, Joined };
   Kind kind = Kind::Kernel;
   std::vector<int> steps;  // step ids in execution order; one unless fused
   // A View's first element in its input's buffer: nonzero for a slice of a contiguous block.
@@ -157,6 +159,7 @@ class GraphExecutable {
   void validate();
   void plan_fusion();
   void plan_concurrency();
+  void plan_joins();
   void plan_liveness();
   // Slots group g reads that it does not compute itself, each once.
   std::vector<int> group_inputs(size_t g) const;
@@ -177,6 +180,9 @@ class GraphExecutable {
   std::vector<int> slot_variable_;           // variable index of a variable slot, else -1
   std::vector<std::vector<int>> release_after_;  // per group: slots to drop once it ran
   std::vector<std::vector<FusedMember>> fused_;  // per group (empty unless fused)
+  std::vector<int> join_slot_;                   // per slot: the Joined concatenation whose buffer it is written into, or -1
+  std::vector<int64_t> join_offset_;             // per slot: its first element in that buffer
+  std::vector<std::vector<int>> joins_before_;   // per group: Joined concatenations whose buffers are made before it (and its pair) run
   int64_t planned_peak_bytes_ = 0;
 };
 

@@ -694,7 +694,7 @@ describe('native graph executor', () => {
 
     // An LSTM's gradient: its timesteps' gate gradients, joined in forward order for the input
     // projection's slices and for the recurrent kernel's merged product, are one concatenation
-    // (the other is of the states, for the recurrent kernel).
+    // (the other is of the states, for the recurrent kernel); the cells write both (joined).
     const lstm = new keras.layers.LSTM(4);
     const rnnGraph = keras.trace(
       (x: Tensor) => {
@@ -709,10 +709,43 @@ describe('native graph executor', () => {
     const grads = rnn.runSync([x]);
     const reference = cpu.compile(rnnGraph, { executor: 'interpreted' }).runSync([x]);
     grads.forEach((g, i) => expect(firstMismatch(g.dataSync(), reference[i]!.dataSync(), 0), `gradient ${i}`).toBe(-1));
-    const joined = rnn.plan()!.groups.filter((g) => g.kind === 'kernel' && g.ops.includes('concatenate'));
-    expect(joined, 'kernel concatenations of the LSTM gradient').toHaveLength(2);
+    const joined = rnn.plan()!.groups.filter((g) => g.ops.includes('concatenate')).map((g) => g.kind);
+    expect(joined, 'concatenations of the LSTM gradient').toEqual(['joined', 'joined']);
     for (const t of [x, ...grads, ...reference]) t.dispose();
     rnn.dispose();
+  });
+
+  it('has kernels write the blocks of a concatenation into its buffer (joined), unless an input is a feed, a result, repeated, or not a block', () => {
+    const graph = keras.trace(
+      (a: Tensor, b: Tensor) => {
+        const p = ops.exp(a);
+        const joined = ops.concatenate([p, ops.reshape(ops.tanh(b), [3, 2]), ops.multiply(a, b)], 0); // [6, 2]
+        const after = ops.add(p, ops.max(joined)); // p's last reader, after the concatenation: must not write into p's block
+        const withFeed = ops.concatenate([a, ops.sin(a)], 0);
+        const c = ops.cos(b);
+        const repeated = ops.concatenate([c, c], 0);
+        const notBlock = ops.concatenate([ops.square(a), ops.sqrt(ops.abs(b))], 1);
+        const u = ops.negative(a);
+        const withResult = ops.concatenate([u, ops.floor(b)], 0);
+        return [joined, after, withFeed, repeated, notBlock, withResult, u];
+      },
+      [{ shape: [3, 2] }, { shape: [3, 2] }],
+    );
+    const a = rand([3, 2], 98);
+    const b = rand([3, 2], 99);
+    const exe = native(cpu.compile(graph));
+    const got = exe.runSync([a, b]);
+    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync([a, b]);
+    got.forEach((g, i) => expect(firstMismatch(g.dataSync(), want[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+    const av = Array.from(a.dataSync());
+    const bv = Array.from(b.dataSync());
+    const expected = [...av.map((v) => Math.fround(Math.exp(v))), ...bv.map((v) => Math.fround(Math.tanh(v))), ...av.map((v, i) => Math.fround(v * bv[i]!))];
+    expect(firstMismatch(got[0]!.dataSync(), expected, 1e-6), 'the joined concatenation').toBe(-1);
+    expect(firstMismatch(got[1]!.dataSync(), av.map((v) => Math.exp(v) + Math.max(...expected)), 1e-6), 'exp(a) + max').toBe(-1);
+    const kinds = exe.plan()!.groups.filter((g) => g.ops.includes('concatenate')).map((g) => g.kind);
+    expect(kinds.sort()).toEqual(['joined', 'kernel', 'kernel', 'kernel', 'kernel']);
+    for (const t of [a, b, ...got, ...want]) t.dispose();
+    exe.dispose();
   });
 
   it('compiles one executable per batch size', () => {

@@ -51,10 +51,14 @@ export interface RunStats {
   kernels: number;
 }
 
-/** The engine's schedule: each group is one kernel call, a view (no work) or a fused elementwise chain. */
+/**
+ * The engine's schedule: each group is one kernel call, a view (no work), a fused elementwise
+ * chain, or a concatenation whose inputs were written into its buffer by their producers
+ * (joined: no work).
+ */
 export interface ExecutorPlan {
   groups: {
-    kind: 'kernel' | 'view' | 'fused';
+    kind: 'kernel' | 'view' | 'fused' | 'joined';
     ops: string[];
     steps: number[];
     /** Slot whose buffer the (first) output may take over, or -1. */
