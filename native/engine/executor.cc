@@ -653,6 +653,11 @@ void GraphExecutable::plan_liveness() {
     PlanGroup& group = groups_[g];
     const PlanStep& last = spec_.steps[size_t(group.steps.back())];
     const bool kernel = group.kind == PlanGroup::Kind::Kernel;
+    // A Joined concatenation's buffer is made before its first input's producer runs.
+    for (int s : joins_before_[g]) {
+      bytes_of_root[size_t(s)] = shape_numel(spec_.slots[size_t(s)].shape) * int64_t(dtype_size(spec_.slots[size_t(s)].dtype));
+      live += bytes_of_root[size_t(s)];
+    }
     const bool elementwise = group.kind == PlanGroup::Kind::Fused ||
                              (kernel && last.outputs.size() == 1 && table.count(last.op)) ||
                              (kernel && defs_[size_t(group.steps.back())]->elementwise_outputs);
@@ -706,7 +711,7 @@ void GraphExecutable::plan_liveness() {
       bytes_of_root[size_t(s)] = shape_numel(slot.shape) * int64_t(dtype_size(slot.dtype));
       live += bytes_of_root[size_t(s)];
     };
-    if (group.kind != PlanGroup::Kind::View) {
+    if (group.kind != PlanGroup::Kind::View && group.kind != PlanGroup::Kind::Joined) {
       for (size_t k = 0; k < last.outputs.size(); ++k) count_output(last.outputs[k], group.in_place_input_of(k));
       for (const auto& store : group.stores) count_output(spec_.steps[size_t(group.steps[size_t(store.member)])].outputs[0], store.in_place_input);
     }
