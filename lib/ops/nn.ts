@@ -772,8 +772,27 @@ defineOp<{ axis: number }>({
   category: 'nn',
   attrs: ['axis'],
   infer: ([x], { axis }) => inferRowOp('logSoftmax', x, axis),
-  // dx = dy - softmax(x) * sum(dy), softmax(x) = exp(y).
-  grad: ({ outputs: [y], attrs: { axis } }, [dy]) => [subtract(dy!, multiply(exp(y), sum(dy!, axis, true)))],
+  grad: ({ outputs: [y], attrs: { axis } }, [dy]) => [run1('logSoftmaxGrad', [y, dy!], { axis })],
+});
+
+// logSoftmax's gradient [y, dy] -> dx = dy - exp(y) * sum(dy) over the axis (softmax(x) =
+// exp(y)), one pass over each row instead of four ops (a categorical cross-entropy from
+// logits). Internal, as softmaxGrad. Its own gradient in ops: for upstream g,
+//   d/d(dy) = g - sum(g * exp(y)),  d/dy = -g * exp(y) * sum(dy).
+defineOp<{ axis: number }>({
+  name: 'logSoftmaxGrad',
+  category: 'nn',
+  attrs: ['axis'],
+  infer([y, dy], { axis }) {
+    const [spec] = inferRowOp('logSoftmaxGrad', y!, axis);
+    const same = dy!.dtype === y!.dtype && dy!.shape.length === y!.shape.length && dy!.shape.every((d, i) => d === y!.shape[i]);
+    if (!same) throw new ShapeError(`logSoftmaxGrad: dy must be ${y!.dtype} ${fmtShape(y!.shape)} like y, received ${dy!.dtype} ${fmtShape(dy!.shape)}`);
+    return [spec!];
+  },
+  grad: ({ inputs: [y, dy], attrs: { axis } }, [g]) => {
+    const p = exp(y!);
+    return [negative(multiply(multiply(g!, p), sum(dy!, axis, true))), subtract(g!, sum(multiply(g!, p), axis, true))];
+  },
 });
 
 defineOp({

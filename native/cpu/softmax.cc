@@ -1,4 +1,4 @@
-// CPU kernels of softmax, logSoftmax, softmaxGrad, sparseSoftmaxCrossEntropy and its gradient (lib/backends/js/nn.ts
+// CPU kernels of softmax, logSoftmax, softmaxGrad, logSoftmaxGrad, sparseSoftmaxCrossEntropy and its gradient (lib/backends/js/nn.ts
 // is the reference). The input is seen as [outer, n, inner]: rows along the axis,
 // split over the thread pool. float32 rows run the ISA's vectorized row (softmax.h);
 // float64 rows are scalar in the js kernel's order. Rows of a non-last axis
@@ -109,20 +109,20 @@ void log_softmax_cpu(const KernelContext& ctx, const std::vector<TensorView>& in
   row_op(ctx, in, out, attrs, true);
 }
 
-// softmax's gradient dx = y * (dy - sum(dy * y)) per row: float32 rows by the ISA's
-// rows (in double lanes), float64 rows in the js kernel's order; rows of a non-last axis
-// gathered and scattered back as run_rows does.
-template <class T>
+// softmax's gradient dx = y * (dy - sum(dy * y)) (kLog: logSoftmax's, dy - exp(y) * sum(dy))
+// per row: float32 rows by the ISA's rows (in double lanes), float64 rows in the js kernel's
+// order; rows of a non-last axis gathered and scattered back as run_rows does.
+template <class T, bool kLog>
 void grad_rows(const KernelContext& ctx, const T* y, const T* dy, T* dx, int64_t outer, int64_t n, int64_t inner) {
   const SoftmaxIsaTable& table = softmax_kernels();
   auto rows_at = [&](const T* yr, const T* dyr, T* dxr, int64_t count) {
     if constexpr (std::is_same_v<T, float>) {
-      table.f32_grad_rows(yr, dyr, dxr, count, n);
+      (kLog ? table.f32_log_grad_rows : table.f32_grad_rows)(yr, dyr, dxr, count, n);
     } else {
       for (int64_t r = 0; r < count; ++r, yr += n, dyr += n, dxr += n) {
         double s = 0;
-        for (int64_t k = 0; k < n; ++k) s += yr[k] * dyr[k];
-        for (int64_t k = 0; k < n; ++k) dxr[k] = yr[k] * (dyr[k] - s);
+        for (int64_t k = 0; k < n; ++k) s += kLog ? dyr[k] : yr[k] * dyr[k];
+        for (int64_t k = 0; k < n; ++k) dxr[k] = grad_term<kLog>(yr[k], dyr[k], s);
       }
     }
   };
@@ -144,17 +144,19 @@ void grad_rows(const KernelContext& ctx, const T* y, const T* dy, T* dx, int64_t
   }, ctx.max_threads);
 }
 
+// softmaxGrad or logSoftmaxGrad [y, dy] {axis}.
+template <bool kLog>
 void softmax_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out,
                       const Attrs& attrs) {
   const TensorView &y = in[0], &dy = in[1];
-  const auto [outer, n, inner] = rows_along(y, attrs, "softmaxGrad");
+  const auto [outer, n, inner] = rows_along(y, attrs, kLog ? "logSoftmaxGrad" : "softmaxGrad");
   if (y.numel() == 0) return;
   if (y.dtype == DType::Float32) {
     std::vector<float> ys, dys;
-    grad_rows<float>(ctx, contiguous_data<float>(y, ys), contiguous_data<float>(dy, dys), out[0].as<float>(), outer, n, inner);
+    grad_rows<float, kLog>(ctx, contiguous_data<float>(y, ys), contiguous_data<float>(dy, dys), out[0].as<float>(), outer, n, inner);
   } else {
     std::vector<double> ys, dys;
-    grad_rows<double>(ctx, contiguous_data<double>(y, ys), contiguous_data<double>(dy, dys), out[0].as<double>(), outer, n, inner);
+    grad_rows<double, kLog>(ctx, contiguous_data<double>(y, ys), contiguous_data<double>(dy, dys), out[0].as<double>(), outer, n, inner);
   }
 }
 
@@ -251,7 +253,8 @@ void sparse_ce_grad_cpu(const KernelContext& ctx, const std::vector<TensorView>&
 void register_softmax(kernels::KernelRegistry& registry) {
   registry.register_kernel("softmax", engine::Device::CPU, softmax_cpu);
   registry.register_kernel("logSoftmax", engine::Device::CPU, log_softmax_cpu);
-  registry.register_kernel("softmaxGrad", engine::Device::CPU, softmax_grad_cpu);
+  registry.register_kernel("softmaxGrad", engine::Device::CPU, softmax_grad_cpu<false>);
+  registry.register_kernel("logSoftmaxGrad", engine::Device::CPU, softmax_grad_cpu<true>);
   registry.register_kernel("sparseSoftmaxCrossEntropy", engine::Device::CPU, sparse_ce_cpu);
   registry.register_kernel("sparseSoftmaxCrossEntropyGrad", engine::Device::CPU, sparse_ce_grad_cpu);
 }

@@ -2,6 +2,7 @@
 // instantiated in softmax_<isa>.cc). float32 rows are vectorized in float lanes
 // (exp: vector_math.h), their sum in double; float64 rows are scalar (softmax.cc).
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 namespace keras::cpu {
@@ -19,7 +20,15 @@ struct SoftmaxIsaTable {
   // softmax's gradient dx = y * (dy - sum(dy * y)) over `rows` contiguous rows of n floats,
   // in double lanes, each dx rounded once.
   void (*f32_grad_rows)(const float* y, const float* dy, float* dx, int64_t rows, int64_t n);
+  // logSoftmax's gradient dx = dy - exp(y) * sum(dy) (y the logSoftmax), likewise.
+  void (*f32_log_grad_rows)(const float* y, const float* dy, float* dx, int64_t rows, int64_t n);
 };
+
+// One element of those gradients in double, given the row's s (sum(dy * y), or sum(dy) for kLog).
+template <bool kLog>
+inline double grad_term(double y, double dy, double s) {
+  return kLog ? dy - std::exp(y) * s : y * (dy - s);
+}
 
 extern const SoftmaxIsaTable kSoftmaxAvx512;
 extern const SoftmaxIsaTable kSoftmaxAvx2;

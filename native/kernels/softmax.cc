@@ -2,6 +2,7 @@
 //   softmax {axis}, logSoftmax {axis}: float x, one non-negative axis (the public
 //     functions normalize it and keep several axes on their composite path);
 //   softmaxGrad [y, dy] {axis}: softmax's gradient, dy like y;
+//   logSoftmaxGrad [y, dy] {axis}: logSoftmax's (y its output), dy like y;
 //   sparseSoftmaxCrossEntropy [labels int32, logits float] over the last axis ->
 //     logits.shape[:-1]. No attrs;
 //   sparseSoftmaxCrossEntropyGrad [labels, logits, dy like the loss] -> logits' shape.
@@ -39,13 +40,16 @@ std::vector<TensorSpec> infer_log_softmax(const std::vector<TensorSpec>& in, con
   return infer_row("logSoftmax", in, attrs);
 }
 
+// softmaxGrad or logSoftmaxGrad [y, dy]: dy like y.
+template <bool kLog>
 std::vector<TensorSpec> infer_softmax_grad(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+  const std::string op = kLog ? "logSoftmaxGrad" : "softmaxGrad";
   const TensorSpec &y = in[0], &dy = in[1];
   if (dy.dtype != y.dtype || dy.shape != y.shape) {
-    throw OpError("ShapeError", "softmaxGrad: dy must be " + std::string(engine::dtype_name(y.dtype)) + " " + format_shape(y.shape) +
+    throw OpError("ShapeError", op + ": dy must be " + engine::dtype_name(y.dtype) + " " + format_shape(y.shape) +
                                     " like y, received " + engine::dtype_name(dy.dtype) + " " + format_shape(dy.shape));
   }
-  return infer_row("softmaxGrad", in, attrs);
+  return infer_row(op.c_str(), in, attrs);
 }
 
 std::vector<TensorSpec> infer_sparse_ce(const std::vector<TensorSpec>& in, const Attrs&) {
@@ -83,7 +87,8 @@ std::vector<TensorSpec> infer_sparse_ce_grad(const std::vector<TensorSpec>& in, 
 void define_softmax_ops(KernelRegistry& registry) {
   registry.define_op("softmax", 1, infer_softmax);
   registry.define_op("logSoftmax", 1, infer_log_softmax);
-  registry.define_op("softmaxGrad", 2, infer_softmax_grad);
+  registry.define_op("softmaxGrad", 2, infer_softmax_grad<false>);
+  registry.define_op("logSoftmaxGrad", 2, infer_softmax_grad<true>);
   registry.define_op("sparseSoftmaxCrossEntropy", 2, infer_sparse_ce);
   registry.define_op("sparseSoftmaxCrossEntropyGrad", 3, infer_sparse_ce_grad);
 }

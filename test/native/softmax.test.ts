@@ -48,9 +48,12 @@ function compare(op: string, inputs: Operand[], attrs: Record<string, unknown>, 
     expect(out!.shape, label).toEqual(want.shape);
     expect(out!.dtype, label).toBe(want.dtype);
     const got = out!.read();
+    // logSoftmaxGrad's exp(y) is a float (vector_math's exp, within a few ulps, as the exp op's):
+    // its error scales with exp(y) * sum(dy) = dy - dx, which dx can cancel down to far below.
+    const scale = (b: number, i: number) => (op === 'logSoftmaxGrad' ? Math.abs(b) + 4 * Math.abs(inputs[1]!.values[i]! - b) : Math.abs(b));
     for (let i = 0; i < got.length; i++) {
       const a = got[i]!, b = want.values[i]!;
-      const ok = Number.isNaN(b) ? Number.isNaN(a) : a === b || Math.abs(a - b) <= rtol * Math.abs(b) + atol;
+      const ok = Number.isNaN(b) ? Number.isNaN(a) : a === b || Math.abs(a - b) <= rtol * scale(b, i) + atol;
       if (!ok) throw new Error(`${label}: element ${i} expected ${b} got ${a}`);
     }
   } finally {
@@ -89,19 +92,21 @@ describe.each(isas)('softmax family on the %s path', (isa) => {
     });
   });
 
-  it('softmaxGrad matches the js kernel on every axis and row length, float32 and float64, NaN and inf in dy kept to their rows', () => {
+  it.each(['softmaxGrad', 'logSoftmaxGrad'])('%s matches the js kernel on every axis and row length, float32 and float64, NaN and inf in dy kept to their rows', (op) => {
     native.setIsa(isa);
+    // softmax's y are probabilities, logSoftmax's their logs.
+    const yOf = (v: number) => (op === 'softmaxGrad' ? (v + 1) / 2 : Math.log((v + 1.001) / 2));
     const cases: [number[], number][] = [...ROW_CASES, [[16, 4096], 1], [[40, 64], 1], [[9, 1], 1]];
     cases.forEach(([shape, axis], i) => {
       for (const dtype of ['float32', 'float64'] as const) {
-        const y = { shape, dtype, values: randomArray(size(shape), 30 + i).map((v) => (v + 1) / 2) };
+        const y = { shape, dtype, values: randomArray(size(shape), 30 + i).map(yOf) };
         const dy = { shape, dtype, values: randomArray(size(shape), 40 + i).map((v) => v * 5) };
-        compare('softmaxGrad', [y, dy], { axis }, `softmaxGrad ${isa} ${dtype} ${JSON.stringify(shape)} axis ${axis}`);
+        compare(op, [y, dy], { axis }, `${op} ${isa} ${dtype} ${JSON.stringify(shape)} axis ${axis}`);
       }
     });
-    const y = { shape: [3, 20], dtype: 'float32' as const, values: randomArray(60, 7).map((v) => (v + 1) / 2) };
+    const y = { shape: [3, 20], dtype: 'float32' as const, values: randomArray(60, 7).map(yOf) };
     const dy = { shape: [3, 20], dtype: 'float32' as const, values: Array.from(randomArray(60, 8), (v, k) => (k === 5 ? NaN : k === 33 ? Infinity : v)) };
-    compare('softmaxGrad', [y, dy], { axis: 1 }, `softmaxGrad special ${isa}`);
+    compare(op, [y, dy], { axis: 1 }, `${op} special ${isa}`);
   });
 
   it('sparseSoftmaxCrossEntropyGrad gives the bits of the composite it replaced, (softmax * valid - oneHot) * dy, out-of-range labels included', () => {
@@ -313,7 +318,11 @@ describe('softmax family by hand and errors', () => {
     const dy = native.createTensor(new Float32Array([1, 0]), [1, 2], 'float32');
     const [dx] = native.runKernel('softmaxGrad', [y, dy], { axis: 1 });
     expect(Array.from(dx!.read())).toEqual([0.1875, -0.1875]);
-    [x, p, pc, labels, l, y, dy, dx].forEach((h) => h!.dispose());
+    // logSoftmaxGrad: y = log [1/4, 3/4], dy = [1, 0]: sum(dy) = 1, dx = dy - exp(y).
+    const ly = native.createTensor(new Float32Array([Math.log(0.25), Math.log(0.75)]), [1, 2], 'float32');
+    const [ldx] = native.runKernel('logSoftmaxGrad', [ly, dy], { axis: 1 });
+    Array.from(ldx!.read()).forEach((v, i) => expect(v).toBeCloseTo([0.75, -0.75][i]!, 6));
+    [x, p, pc, labels, l, y, dy, dx, ly, ldx].forEach((h) => h!.dispose());
   });
 
   it('errors name the op and the shapes', () => {
@@ -326,6 +335,7 @@ describe('softmax family by hand and errors', () => {
     expect(() => native.runKernel('sparseSoftmaxCrossEntropy', [i32([2]), i32([2, 4])], {})).toThrow(/sparseSoftmaxCrossEntropy: logits must be a float tensor/);
     expect(() => native.runKernel('softmaxGrad', [f32([2, 3]), f32([2, 4])], { axis: 1 })).toThrow(/softmaxGrad: dy must be float32 \(2, 3\) like y, received float32 \(2, 4\)/);
     expect(() => native.runKernel('softmaxGrad', [f32([2, 3]), f32([2, 3])], { axis: 2 })).toThrow(/softmaxGrad: axis 2 is out of range for input of shape \(2, 3\)/);
+    expect(() => native.runKernel('logSoftmaxGrad', [f32([2, 3]), f32([3, 3])], { axis: 1 })).toThrow(/logSoftmaxGrad: dy must be float32 \(2, 3\) like y, received float32 \(3, 3\)/);
     expect(() => native.runKernel('sparseSoftmaxCrossEntropyGrad', [i32([2]), f32([2, 4]), f32([3])], {})).toThrow(/sparseSoftmaxCrossEntropyGrad: dy must be float32 \(2,\) like the loss, received float32 \(3,\)/);
   });
 });

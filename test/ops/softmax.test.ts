@@ -93,6 +93,20 @@ describe('softmax / logSoftmax primitives', () => {
     // second order goes through the grad rules' own ops
     const g = keras.grad((t: Tensor) => ops.sum(ops.multiply(ops.softmax(t), w)));
     checkGrad((t) => ops.sum(ops.multiply(g(t) as Tensor, w)), [x]);
+    const lg = keras.grad((t: Tensor) => ops.sum(ops.multiply(ops.logSoftmax(t), ops.square(ops.add(t, w)))));
+    checkGrad((t) => ops.sum(ops.multiply(lg(t) as Tensor, w)), [x]);
+  });
+
+  it('logSoftmaxGrad: dy - exp(y) * sum(dy) per row, by hand; its gradient wrt y and dy against finite differences', () => {
+    // y = log [1/4, 3/4], dy = [1, 0]: sum(dy) = 1, dx = dy - [1/4, 3/4].
+    expectClose(run1('logSoftmaxGrad', [f64([[Math.log(0.25), Math.log(0.75)]]), f64([[1, 0]])], { axis: 1 }), [[0.75, -0.75]], { rtol: 1e-15 });
+    // Along axis 0: columns are the rows.
+    expectClose(run1('logSoftmaxGrad', [f64([[Math.log(0.5)], [Math.log(0.5)]]), f64([[2], [4]])], { axis: 0 }), [[-1], [1]], { rtol: 1e-15 });
+    const y = randomTensor([3, 5], 8, -3, 0);
+    const dy = randomTensor([3, 5], 9, -1, 1);
+    const w = randomTensor([3, 5], 10, -1, 1);
+    checkGrad((a, b) => ops.sum(ops.multiply(run1('logSoftmaxGrad', [a!, b!], { axis: 1 }), w)), [y, dy]);
+    expect(() => run1('logSoftmaxGrad', [f64([[1, 2]]), f64([[1, 2, 3]])], { axis: 1 })).toThrow(/logSoftmaxGrad: dy must be float64 \(1, 2\) like y, received float64 \(1, 3\)/);
   });
 
   it('errors name the op and the shape', () => {

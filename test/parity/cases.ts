@@ -519,6 +519,15 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([3, 67], f32, 'positive'), x([3, 67], f32, 'any', 30)], attrs: { axis: 1 } }, // whole vectors and a tail
     { inputs: [x([300, 64], f32, 'positive'), x([300, 64], f32)], attrs: { axis: 1 } }, // attention's rows, over threads
   ],
+  logSoftmaxGrad: [
+    { inputs: [x([3, 5], f32), x([3, 5], f32)], attrs: { axis: 1 } },
+    { inputs: [x([2, 4, 3], f64), x([2, 4, 3], f64)], attrs: { axis: 1 } }, // strided rows
+    { inputs: [x([4, 1, 3], f32), x([4, 1, 3], f32)], attrs: { axis: 0 } },
+    { inputs: [x([2, 0, 3], f32), x([2, 0, 3], f32)], attrs: { axis: 2 } },
+    { inputs: [x([3, 67], f32), x([3, 67], f32, 'any', 30)], attrs: { axis: 1 } }, // packs, vectors and a tail
+    { inputs: [x([300, 10], f32), x([300, 10], f32)], attrs: { axis: 1 } }, // a classifier's rows, over threads
+    { inputs: [x([2, 8], f32, { values: [-Infinity, -1, -2, -Infinity, -90, -1e30, -3, 0] }), x([2, 8], f32)], attrs: { axis: 1 }, grad: false },
+  ],
   sparseSoftmaxCrossEntropy: [
     { inputs: [x([4], i32, { index: 5 }), x([4, 5], f32)] },
     { inputs: [x([2, 3], i32, { index: 7 }), x([2, 3, 7], f64)] },

@@ -394,24 +394,32 @@ function rowKernel(log: boolean): Kernel {
   };
 }
 
-/** softmaxGrad [y, dy] -> y * (dy - sum(dy * y)) per row along `axis`, in float64, each value rounded once. */
-const softmaxGrad: Kernel = ([y, dy], attrs, [out]) => {
-  const axis = attrs.axis as number;
-  const n = y.shape[axis];
-  const inner = sizeOf(y.shape.slice(axis + 1));
-  const outer = sizeOf(y.shape.slice(0, axis));
-  const yv = valuesOf(y), dv = valuesOf(dy);
-  const res = allocate(out.dtype, yv.length);
-  for (let o = 0; o < outer; o++) {
-    for (let i = 0; i < inner; i++) {
-      const base = o * n * inner + i;
-      let s = 0;
-      for (let k = 0; k < n; k++) s += yv[base + k * inner] * dv[base + k * inner];
-      for (let k = 0; k < n; k++) res[base + k * inner] = yv[base + k * inner] * (dv[base + k * inner] - s);
+/**
+ * softmaxGrad [y, dy] -> y * (dy - sum(dy * y)) per row along `axis` (`log`: logSoftmaxGrad,
+ * dy - exp(y) * sum(dy) with y the logSoftmax), in float64, each value rounded once.
+ */
+function softmaxGradKernel(log: boolean): Kernel {
+  return ([y, dy], attrs, [out]) => {
+    const axis = attrs.axis as number;
+    const n = y.shape[axis];
+    const inner = sizeOf(y.shape.slice(axis + 1));
+    const outer = sizeOf(y.shape.slice(0, axis));
+    const yv = valuesOf(y), dv = valuesOf(dy);
+    const res = allocate(out.dtype, yv.length);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const base = o * n * inner + i;
+        let s = 0;
+        for (let k = 0; k < n; k++) s += log ? dv[base + k * inner] : yv[base + k * inner] * dv[base + k * inner];
+        for (let k = 0; k < n; k++) {
+          const at = base + k * inner;
+          res[at] = log ? dv[at] - Math.exp(yv[at]) * s : yv[at] * (dv[at] - s);
+        }
+      }
     }
-  }
-  return [new JsStorage(res)];
-};
+    return [new JsStorage(res)];
+  };
+}
 
 /**
  * sparseSoftmaxCrossEntropyGrad [labels, logits, dy] -> (p * valid - hot) * dy per row, p the
@@ -608,7 +616,8 @@ export const nnKernels: Record<string, Kernel> = {
   avgPoolGrad,
   softmax: rowKernel(false),
   logSoftmax: rowKernel(true),
-  softmaxGrad,
+  softmaxGrad: softmaxGradKernel(false),
+  logSoftmaxGrad: softmaxGradKernel(true),
   sparseSoftmaxCrossEntropy,
   sparseSoftmaxCrossEntropyGrad,
   layerNorm,
