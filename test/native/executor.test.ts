@@ -748,6 +748,32 @@ describe('native graph executor', () => {
     exe.dispose();
   });
 
+  it('leaves out a broadcastTo that binary ops read beside an operand of its full shape (they broadcast its input); other readers and results get it', () => {
+    const graph = keras.trace(
+      (g: Tensor, t: Tensor) => {
+        const wide = ops.broadcastTo(g, [4, 6]); // [4, 1] -> [4, 6]
+        const scaled = ops.multiply(wide, t); // reads g broadcast itself
+        const twice = ops.broadcastTo(ops.broadcastTo(ops.reshape(g, [4]), [1, 4]), [6, 4]); // read by exp: materialized, inner first
+        return [ops.subtract(t, wide), scaled, ops.exp(twice), ops.broadcastTo(g, [4, 3])];
+      },
+      [{ shape: [4, 1] }, { shape: [4, 6] }],
+    );
+    const g = rand([4, 1], 101);
+    const t = rand([4, 6], 102);
+    const exe = native(cpu.compile(graph));
+    const got = exe.runSync([g, t]);
+    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync([g, t]);
+    got.forEach((v, i) => expect(firstMismatch(v.dataSync(), want[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+    const gv = g.dataSync(), tv = t.dataSync();
+    expect(Array.from(got[1]!.dataSync())).toEqual(Array.from(tv, (v, i) => Math.fround(v * gv[Math.floor(i / 6)]!)));
+    expect(Array.from(got[3]!.dataSync())).toEqual(Array.from({ length: 12 }, (_, i) => gv[Math.floor(i / 3)]!));
+    const broadcasts = exe.plan()!.groups.filter((grp) => grp.ops.includes('broadcastTo'));
+    // the two under exp and the result; not the one the multiply and subtract read
+    expect(broadcasts, exe.plan()!.groups.map((grp) => grp.ops.join(',')).join(' ')).toHaveLength(3);
+    for (const v of [g, t, ...got, ...want]) v.dispose();
+    exe.dispose();
+  });
+
   it('compiles one executable per batch size', () => {
     const w = new keras.Variable(tensorOf([1, -1, 2, 0.5], [2, 2]), { name: 'exec_w' });
     const graph = keras.trace((x: Tensor) => [ops.reshape(ops.matmul(x, w.value), [-1])], [{ shape: [null, 2] }]);

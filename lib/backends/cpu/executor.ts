@@ -391,10 +391,34 @@ export class NativeGraphExecutable implements Executable {
       if (shapes.some((shape) => shape.slice(0, axis).some((d) => d !== 1))) return null;
       return `blockConcatenation|${slots[ins[0]!]!.dtype}|${ins.map((s) => viewRoot.get(s) ?? s).join(',')}`;
     };
+    // A broadcastTo waits until a reader needs its value: a binary elementwise op whose other
+    // operand has its full shape reads its input instead and broadcasts it itself (a loss's
+    // reduction's gradient, [b, 1] to [b, classes], before the multiply by the labels: one
+    // tensor of the logits' size neither written nor read).
+    const deferred = new Map<number, NativePlan['steps'][number]>();
+    const materialize = (slot: number) => {
+      const step = deferred.get(slot);
+      if (!step) return;
+      deferred.delete(slot);
+      materialize(step.inputs[0]!); // a broadcastTo of a broadcastTo
+      plan.steps.push(step);
+    };
+    const sameShape = (a: number, b: number) => slots[a]!.shape.length === slots[b]!.shape.length && slots[a]!.shape.every((d, i) => d === slots[b]!.shape[i]);
     for (const node of schedule) {
       let ins = node.inputs.map((t) => {
         const s = slotOf.get(t);
         if (s === undefined) throw new KerasError(`graph: ${node.op.name} reads a value that was never produced`);
+        return s;
+      });
+      ins = ins.map((s, k) => {
+        const step = deferred.get(s);
+        if (!step) return s;
+        const other = ins[1 - k];
+        if (node.op.category === 'binary' && ins.length === 2 && other !== undefined && other !== s && !deferred.has(other) && sameShape(other, s)) {
+          materialize(step.inputs[0]!);
+          return step.inputs[0]!;
+        }
+        materialize(s);
         return s;
       });
       let attrs = node.attrs;
@@ -424,7 +448,9 @@ export class NativeGraphExecutable implements Executable {
       }
       if (blockKey !== null) seen.set(blockKey, outSlots);
       if (EXECUTOR_VIEW_OPS.has(node.op.name)) viewRoot.set(outSlots[0]!, viewRoot.get(ins[0]!) ?? ins[0]!);
-      plan.steps.push({ op: node.op.name, inputs: ins, outputs: outSlots, attrs: this.host.attrs(attrs) });
+      const step = { op: node.op.name, inputs: ins, outputs: outSlots, attrs: this.host.attrs(attrs) };
+      if (node.op.name === 'broadcastTo') deferred.set(outSlots[0]!, step);
+      else plan.steps.push(step);
       seen.set(key, outSlots);
     }
     plan.outputs = this.graph.outputs.map((t) => {
@@ -433,6 +459,7 @@ export class NativeGraphExecutable implements Executable {
       return s;
     });
     plan.updates = this.graph.updates.map((u) => ({ variable: variableIndex.get(u.variable)!, slot: slotOf.get(u.value)! }));
+    for (const s of [...plan.outputs, ...plan.updates.map((u) => u.slot)]) materialize(s);
     return plan;
   }
 }
