@@ -746,6 +746,24 @@ describe('native graph executor', () => {
     expect(kinds.sort()).toEqual(['joined', 'kernel', 'kernel', 'kernel', 'kernel']);
     for (const t of [a, b, ...got, ...want]) t.dispose();
     exe.dispose();
+
+    // Producers that run as a pair (two light products on two threads) write their blocks side by side.
+    const paired = keras.trace(
+      (x: Tensor, w0: Tensor, w1: Tensor) => [ops.sum(ops.concatenate([ops.matmul(x, w0), ops.matmul(x, w1)], 0), 1)],
+      [{ shape: [32, 64] }, { shape: [64, 64] }, { shape: [64, 64] }],
+    );
+    const feeds = [rand([32, 64], 103), rand([64, 64], 104, 'float32', 0.1), rand([64, 64], 105, 'float32', 0.1)];
+    const pairedExe = native(cpu.compile(paired));
+    const reference = Array.from(cpu.compile(paired, { executor: 'interpreted' }).runSync(feeds)[0]!.dataSync());
+    for (let run = 0; run < 10; run++) {
+      const [sums] = pairedExe.runSync(feeds);
+      expect(firstMismatch(sums!.dataSync(), reference, 0), `run ${run}`).toBe(-1);
+      sums!.dispose();
+    }
+    const groups = pairedExe.plan()!.groups;
+    expect(groups.map((g) => `${g.kind}:${g.ops.join('+')}${g.concurrentWithNext ? '|' : ''}`)).toEqual(['kernel:matmul|', 'kernel:matmul', 'joined:concatenate', 'kernel:sum']);
+    pairedExe.dispose();
+    feeds.forEach((t) => t.dispose());
   });
 
   it('leaves out a broadcastTo that binary ops read beside an operand of its full shape (they broadcast its input); other readers and results get it', () => {
