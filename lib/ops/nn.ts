@@ -736,6 +736,14 @@ function inferRowOp(op: string, x: TensorSpec, axis: number): TensorSpec[] {
   return [{ shape: x.shape, dtype: x.dtype }];
 }
 
+/** A row op's gradient [y, dy] (softmaxGrad, logSoftmaxGrad): dy like y, the result too. */
+function inferRowGrad(op: string, y: TensorSpec, dy: TensorSpec, axis: number): TensorSpec[] {
+  const [spec] = inferRowOp(op, y, axis);
+  const same = dy.dtype === y.dtype && dy.shape.length === y.shape.length && dy.shape.every((d, i) => d === y.shape[i]);
+  if (!same) throw new ShapeError(`${op}: dy must be ${y.dtype} ${fmtShape(y.shape)} like y, received ${dy.dtype} ${fmtShape(dy.shape)}`);
+  return [spec!];
+}
+
 // Single-pass primitives over one (normalized, non-negative) axis; the public functions
 // keep the composite formula for several axes (or null) and reach these for one axis.
 defineOp<{ axis: number }>({
@@ -755,12 +763,7 @@ defineOp<{ axis: number }>({
   name: 'softmaxGrad',
   category: 'nn',
   attrs: ['axis'],
-  infer([y, dy], { axis }) {
-    const [spec] = inferRowOp('softmaxGrad', y!, axis);
-    const same = dy!.dtype === y!.dtype && dy!.shape.length === y!.shape.length && dy!.shape.every((d, i) => d === y!.shape[i]);
-    if (!same) throw new ShapeError(`softmaxGrad: dy must be ${y!.dtype} ${fmtShape(y!.shape)} like y, received ${dy!.dtype} ${fmtShape(dy!.shape)}`);
-    return [spec!];
-  },
+  infer: ([y, dy], { axis }) => inferRowGrad('softmaxGrad', y!, dy!, axis),
   grad: ({ inputs: [y, dy], attrs: { axis } }, [g]) => [
     subtract(multiply(g!, subtract(dy!, sum(multiply(dy!, y!), axis, true))), multiply(dy!, sum(multiply(g!, y!), axis, true))),
     run1('softmaxGrad', [y!, g!], { axis }),
@@ -783,12 +786,7 @@ defineOp<{ axis: number }>({
   name: 'logSoftmaxGrad',
   category: 'nn',
   attrs: ['axis'],
-  infer([y, dy], { axis }) {
-    const [spec] = inferRowOp('logSoftmaxGrad', y!, axis);
-    const same = dy!.dtype === y!.dtype && dy!.shape.length === y!.shape.length && dy!.shape.every((d, i) => d === y!.shape[i]);
-    if (!same) throw new ShapeError(`logSoftmaxGrad: dy must be ${y!.dtype} ${fmtShape(y!.shape)} like y, received ${dy!.dtype} ${fmtShape(dy!.shape)}`);
-    return [spec!];
-  },
+  infer: ([y, dy], { axis }) => inferRowGrad('logSoftmaxGrad', y!, dy!, axis),
   grad: ({ inputs: [y, dy], attrs: { axis } }, [g]) => {
     const p = exp(y!);
     return [negative(multiply(multiply(g!, p), sum(dy!, axis, true))), subtract(g!, sum(multiply(g!, p), axis, true))];

@@ -48,6 +48,15 @@ const native = (exe: Executable) => {
   return exe as NativeGraphExecutable;
 };
 
+/** `graph` run on the native executor and on the interpreter, which must agree value for value. */
+function nativeAndInterpreted(graph: keras.Graph, feeds: Tensor[]): { exe: NativeGraphExecutable; got: Tensor[]; want: Tensor[] } {
+  const exe = native(cpu.compile(graph));
+  const got = exe.runSync(feeds);
+  const want = cpu.compile(graph, { executor: 'interpreted' }).runSync(feeds);
+  got.forEach((g, i) => expect(firstMismatch(g.dataSync(), want[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+  return { exe, got, want };
+}
+
 interface Mlp {
   vars: keras.Variable[];
   optimizer: keras.optimizers.Adam;
@@ -679,10 +688,7 @@ describe('native graph executor', () => {
     );
     const a = rand([2, 3], 95);
     const b = rand([2, 3], 96);
-    const exe = native(cpu.compile(graph));
-    const got = exe.runSync([a, b]);
-    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync([a, b]);
-    got.forEach((g, i) => expect(firstMismatch(g.dataSync(), want[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+    const { exe, got, want } = nativeAndInterpreted(graph, [a, b]);
     const ab = [...a.dataSync(), ...b.dataSync()];
     expect(Array.from(got[1]!.dataSync())).toEqual(ab.map((v) => Math.fround(v * 3)));
     const groups = exe.plan()!.groups;
@@ -705,10 +711,7 @@ describe('native graph executor', () => {
       [{ shape: [2, 5, 3] }],
     );
     const x = rand([2, 5, 3], 97);
-    const rnn = native(cpu.compile(rnnGraph));
-    const grads = rnn.runSync([x]);
-    const reference = cpu.compile(rnnGraph, { executor: 'interpreted' }).runSync([x]);
-    grads.forEach((g, i) => expect(firstMismatch(g.dataSync(), reference[i]!.dataSync(), 0), `gradient ${i}`).toBe(-1));
+    const { exe: rnn, got: grads, want: reference } = nativeAndInterpreted(rnnGraph, [x]);
     const joined = rnn.plan()!.groups.filter((g) => g.ops.includes('concatenate')).map((g) => g.kind);
     expect(joined, 'concatenations of the LSTM gradient').toEqual(['joined', 'joined']);
     for (const t of [x, ...grads, ...reference]) t.dispose();
@@ -733,10 +736,7 @@ describe('native graph executor', () => {
     );
     const a = rand([3, 2], 98);
     const b = rand([3, 2], 99);
-    const exe = native(cpu.compile(graph));
-    const got = exe.runSync([a, b]);
-    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync([a, b]);
-    got.forEach((g, i) => expect(firstMismatch(g.dataSync(), want[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+    const { exe, got, want } = nativeAndInterpreted(graph, [a, b]);
     const av = Array.from(a.dataSync());
     const bv = Array.from(b.dataSync());
     const expected = [...av.map((v) => Math.fround(Math.exp(v))), ...bv.map((v) => Math.fround(Math.tanh(v))), ...av.map((v, i) => Math.fround(v * bv[i]!))];
@@ -778,10 +778,7 @@ describe('native graph executor', () => {
     );
     const g = rand([4, 1], 101);
     const t = rand([4, 6], 102);
-    const exe = native(cpu.compile(graph));
-    const got = exe.runSync([g, t]);
-    const want = cpu.compile(graph, { executor: 'interpreted' }).runSync([g, t]);
-    got.forEach((v, i) => expect(firstMismatch(v.dataSync(), want[i]!.dataSync(), 0), `output ${i}`).toBe(-1));
+    const { exe, got, want } = nativeAndInterpreted(graph, [g, t]);
     const gv = g.dataSync(), tv = t.dataSync();
     expect(Array.from(got[1]!.dataSync())).toEqual(Array.from(tv, (v, i) => Math.fround(v * gv[Math.floor(i / 6)]!)));
     expect(Array.from(got[3]!.dataSync())).toEqual(Array.from({ length: 12 }, (_, i) => gv[Math.floor(i / 3)]!));
