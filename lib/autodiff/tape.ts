@@ -98,6 +98,11 @@ export class GradientTape implements OpRecorder {
   }
 }
 
+/** Whether a gradient rule's entry is a contribution to merge (MergeableGrad) rather than a tensor. */
+function isMergeable(g: Tensor | MergeableGrad): g is MergeableGrad {
+  return 'make' in g;
+}
+
 /** A merged gradient through `make` (or `single`): each part's contributions concatenated along its axis. */
 function madeFromParts(first: MergeableGrad, parts: Tensor[][]): Tensor {
   const joined = parts.map((ts, k) => (ts.length === 1 ? ts[0]! : run1('concatenate', ts, { axis: first.axes[k] })));
@@ -222,6 +227,10 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
       node.inputs.forEach((x, i) => {
         const dx = dxs[i];
         if (!dx || !denseNeeds[i] || !wanted(x, i)) return;
+        if (isMergeable(dx)) {
+          addMergeable(x.id, dx);
+          return;
+        }
         if (dx.shape.length !== x.shape.length || dx.shape.some((d, k) => d !== x.shape[k] && d !== null && x.shape[k] !== null)) {
           throw new KerasError(`internal: gradient of ${node.op.name} input ${i} has shape ${fmtShape(dx.shape)}, expected ${fmtShape(x.shape)}`);
         }
@@ -231,7 +240,9 @@ export function backprop(nodes: readonly OpNode[], target: Tensor, tracked: Read
           release(prev);
         } else hold(x.id, dx);
       });
-      for (const dx of dxs) if (dx && !holders.has(dx) && dx.id > lastOutside) dx.dispose();
+      for (const dx of dxs) {
+        for (const t of !dx ? [] : isMergeable(dx) ? dx.parts : [dx]) if (!holders.has(t) && t.id > lastOutside) t.dispose();
+      }
     }
     for (const m of parts) for (const t of m?.parts ?? []) if (!holders.has(t) && t.id > lastOutside) t.dispose();
     for (const o of node.outputs) {

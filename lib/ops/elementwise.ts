@@ -245,7 +245,7 @@ function inferBinary(name: string, kind: BinarySpec['kind'], a: TensorSpec, b: T
  * the recurrent bias an RNN adds at every timestep gets one sum of all timesteps' rows, not a sum
  * per timestep and the adds of T small vectors. Null for other shapes (grad then unbroadcasts).
  */
-function rowSum(x: Tensor, dy: Tensor): MergeableGrad | null {
+export function rowSum(x: Tensor, dy: Tensor): MergeableGrad | null {
   const lead = dy.rank - x.rank;
   if (lead < 1 || x.rank === 0 || x.shape.some((d, i) => d === null || d === 0 || d !== dy.shape[lead + i])) return null;
   return {

@@ -24,7 +24,12 @@ export interface GradContext<A extends Attrs = Attrs> {
   needs?: boolean[];
 }
 
-export type GradFn<A extends Attrs = Attrs> = (ctx: GradContext<A>, dys: (Tensor | null)[]) => (Tensor | null)[];
+/**
+ * An op's gradient rule: one entry per input, a tensor, null (no gradient), or a contribution
+ * that merges with the input's other uses (MergeableGrad: a fused RNN cell's per-timestep bias
+ * rows, summed once over all timesteps).
+ */
+export type GradFn<A extends Attrs = Attrs> = (ctx: GradContext<A>, dys: (Tensor | null)[]) => (Tensor | MergeableGrad | null)[];
 
 /**
  * One contribution to an input's gradient that sums with others of the same `key` by

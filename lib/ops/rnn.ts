@@ -10,7 +10,8 @@ import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { isRecording, runOp } from '../engine.js';
 import type { Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { zerosLike } from './elementwise.js';
+import { rowSum, zerosLike } from './elementwise.js';
+import { sum } from './reduction.js';
 import { defineOp, type TensorSpec } from './registry.js';
 
 /**
@@ -77,36 +78,40 @@ defineOp({
 });
 
 // GRU with resetAfter: x [batch, 3 * units] the input projection (z, r, h blocks, input bias
-// included), rec [batch, 3 * units] the recurrent one (h_prev U + recurrent bias), h [batch, units]
-// the previous state: z = sigmoid(x_z + rec_z), r = sigmoid(x_r + rec_r),
-// hh = tanh(x_h + r rec_h), h' = z h + (1 - z) hh. Returns [h', acts] with acts
-// [batch, 3 * units] = (z, r, hh) for the gradient (not differentiable).
+// included), rec [batch, 3 * units] the recurrent one (h_prev U), rb [3 * units] the recurrent
+// bias, h [batch, units] the previous state: with rec' = rec + rb, z = sigmoid(x_z + rec'_z),
+// r = sigmoid(x_r + rec'_r), hh = tanh(x_h + r rec'_h), h' = z h + (1 - z) hh. Returns [h', acts]
+// with acts [batch, 3 * units] = (z, r, hh) for the gradient (not differentiable). The bias is
+// added in the cell (each rec' rounded as the add it replaces) rather than by an add a timestep;
+// its gradient, drec's rows summed, merges over the timesteps (rowSum) into one sum.
 defineOp({
   name: 'gruCell',
   category: 'nn',
   attrs: [],
-  infer([x, rec, h]) {
+  infer([x, rec, h, rb]) {
     const [batch, units] = inferCell('gruCell', 'x', x, 3, 'the gates z, r, h', [['h', h]]);
     expectLike('gruCell', 'rec', rec, x);
+    expectLike('gruCell', 'rb', rb, { shape: [3 * units], dtype: x.dtype });
     return [{ shape: [batch, units], dtype: x.dtype }, { shape: [batch, 3 * units], dtype: x.dtype }];
   },
-  grad: ({ inputs: [, rec, h], outputs: [, acts] }, [dh]) => {
-    if (!dh) return [null, null, null];
-    const [dx, drec, dhPrev] = runOp('gruCellGrad', [acts!, rec!, h!, dh]);
-    return [dx, drec, dhPrev];
+  grad: ({ inputs: [, rec, h, rb], outputs: [, acts] }, [dh]) => {
+    if (!dh) return [null, null, null, null];
+    const [dx, drec, dhPrev] = runOp('gruCellGrad', [acts!, rec!, h!, dh, rb!]);
+    return [dx, drec, dhPrev, rowSum(rb!, drec!) ?? sum(drec!, 0)];
   },
 });
 
-// The GRU cell's gradient from its activations (z, r, hh), rec and h: with
-// dpz = dh' (h - hh) z (1 - z), dph = dh' (1 - z) (1 - hh^2), dpr = dph rec_h r (1 - r):
+// The GRU cell's gradient from its activations (z, r, hh), rec, h and rb: with rec' = rec + rb,
+// dpz = dh' (h - hh) z (1 - z), dph = dh' (1 - z) (1 - hh^2), dpr = dph rec'_h r (1 - r):
 // dx = (dpz, dpr, dph), drec = (dpz, dpr, dph r), dhPrev = dh' z. Returns [dx, drec, dhPrev].
 defineOp({
   name: 'gruCellGrad',
   category: 'nn',
   attrs: [],
-  infer([acts, rec, h, dh]) {
+  infer([acts, rec, h, dh, rb]) {
     const [batch, units] = inferCell('gruCellGrad', 'acts', acts, 3, 'z, r and hh', [['h', h], ['dh', dh]]);
     expectLike('gruCellGrad', 'rec', rec, acts);
+    expectLike('gruCellGrad', 'rb', rb, { shape: [3 * units], dtype: acts.dtype });
     const gates = { shape: [batch, 3 * units], dtype: acts.dtype };
     return [gates, gates, { shape: [batch, units], dtype: acts.dtype }];
   },
@@ -115,11 +120,11 @@ defineOp({
 
 /**
  * One GRU timestep (resetAfter) with sigmoid gates and tanh: `x` the input projection and `rec`
- * the recurrent one, [batch, 3 * units] each (z, r, h), `h` [batch, units] the previous state.
- * Returns h'.
+ * the recurrent one, [batch, 3 * units] each (z, r, h), `rb` [3 * units] the recurrent bias,
+ * `h` [batch, units] the previous state. Returns h'.
  */
-export function gruCell(x: Tensor, rec: Tensor, h: Tensor): Tensor {
-  const [hNew, acts] = runOp('gruCell', [x, rec, h]);
+export function gruCell(x: Tensor, rec: Tensor, rb: Tensor, h: Tensor): Tensor {
+  const [hNew, acts] = runOp('gruCell', [x, rec, h, rb]);
   if (!acts!.isSymbolic && !isRecording()) acts!.dispose(); // only a gradient reads it
   return hNew!;
 }

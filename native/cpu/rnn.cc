@@ -59,11 +59,12 @@ void lstm_cell_grad(const KernelContext& ctx, const std::vector<TensorView>& in,
 template <class T>
 void gru_cell(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
   const int64_t batch = out[0].shape[0], units = out[0].shape[1];
-  std::vector<T> xs, rs, hs;
+  std::vector<T> xs, rs, hs, bs;
   const T *x = contiguous_data<T>(in[0], xs), *rec = contiguous_data<T>(in[1], rs), *h = contiguous_data<T>(in[2], hs);
+  const T* rb = contiguous_data<T>(in[3], bs);
   T *h_new = out[0].as<T>(), *acts = out[1].as<T>();
   engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
-    cell_rows<T>().gru.forward(x + begin * 3 * units, rec + begin * 3 * units, h + begin * units, h_new + begin * units,
+    cell_rows<T>().gru.forward(x + begin * 3 * units, rec + begin * 3 * units, rb, h + begin * units, h_new + begin * units,
                                acts + begin * 3 * units, end - begin, units);
   }, ctx.max_threads);
 }
@@ -71,13 +72,13 @@ void gru_cell(const KernelContext& ctx, const std::vector<TensorView>& in, const
 template <class T>
 void gru_cell_grad(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
   const int64_t batch = out[2].shape[0], units = out[2].shape[1];
-  std::vector<T> as, rs, hs, dhs;
+  std::vector<T> as, rs, hs, dhs, bs;
   const T *acts = contiguous_data<T>(in[0], as), *rec = contiguous_data<T>(in[1], rs);
-  const T *h = contiguous_data<T>(in[2], hs), *dh = contiguous_data<T>(in[3], dhs);
+  const T *h = contiguous_data<T>(in[2], hs), *dh = contiguous_data<T>(in[3], dhs), *rb = contiguous_data<T>(in[4], bs);
   T *dx = out[0].as<T>(), *drec = out[1].as<T>(), *dh_prev = out[2].as<T>();
   engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
     const int64_t g = begin * 3 * units;
-    cell_rows<T>().gru.backward(acts + g, rec + g, h + begin * units, dh + begin * units, dx + g, drec + g,
+    cell_rows<T>().gru.backward(acts + g, rec + g, rb, h + begin * units, dh + begin * units, dx + g, drec + g,
                                 dh_prev + begin * units, end - begin, units);
   }, ctx.max_threads);
 }

@@ -17,12 +17,13 @@ struct LstmCellRows {
 
 template <class T>
 struct GruCellRows {
-  // For `rows` consecutive rows: acts = (z, r, hh) [3 * units] with z, r the sigmoids of
-  // x + rec's first two blocks and hh = tanh(x_h + r rec_h); h_new = z h + (1 - z) hh.
-  void (*forward)(const T* x, const T* rec, const T* h, T* h_new, T* acts, int64_t rows, int64_t units);
+  // For `rows` consecutive rows, with rec' = rec + rb (rb [3 * units], the same for every row):
+  // acts = (z, r, hh) [3 * units] with z, r the sigmoids of x + rec's first two blocks and
+  // hh = tanh(x_h + r rec'_h); h_new = z h + (1 - z) hh.
+  void (*forward)(const T* x, const T* rec, const T* rb, const T* h, T* h_new, T* acts, int64_t rows, int64_t units);
   // The gradient from those activations (lib/ops/rnn.ts): dx and drec [3 * units], dh_prev per row.
-  void (*backward)(const T* acts, const T* rec, const T* h, const T* dh, T* dx, T* drec, T* dh_prev, int64_t rows,
-                   int64_t units);
+  void (*backward)(const T* acts, const T* rec, const T* rb, const T* h, const T* dh, T* dx, T* drec, T* dh_prev,
+                   int64_t rows, int64_t units);
 };
 
 template <class T>

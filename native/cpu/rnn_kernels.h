@@ -72,8 +72,8 @@ void backward(const typename V::T* acts, const typename V::T* c, const typename 
 }
 
 template <class V>
-void gru_forward(const typename V::T* x, const typename V::T* rec, const typename V::T* h, typename V::T* h_new,
-                 typename V::T* acts, int64_t rows, int64_t units) {
+void gru_forward(const typename V::T* x, const typename V::T* rec, const typename V::T* rb, const typename V::T* h,
+                 typename V::T* h_new, typename V::T* acts, int64_t rows, int64_t units) {
   using vector_math::sigmoid;
   using vector_math::tanh;
   const auto one = V::set1(typename V::T(1));
@@ -82,9 +82,11 @@ void gru_forward(const typename V::T* x, const typename V::T* rec, const typenam
     auto *a = acts + r * 3 * units, *out = h_new + r * units;
     for (int64_t k = 0; k < units; k += V::kWidth) {
       const int n = int(units - k < V::kWidth ? units - k : V::kWidth);
-      const auto z = sigmoid<V>(V::add(load<V>(xr + k, n), load<V>(rr + k, n)));
-      const auto reset = sigmoid<V>(V::add(load<V>(xr + units + k, n), load<V>(rr + units + k, n)));
-      const auto hh = tanh<V>(V::add(load<V>(xr + 2 * units + k, n), V::mul(reset, load<V>(rr + 2 * units + k, n))));
+      // Block b of rec + rb, rounded as the add it replaces.
+      const auto biased = [&](int64_t b) { return V::add(load<V>(rr + b * units + k, n), load<V>(rb + b * units + k, n)); };
+      const auto z = sigmoid<V>(V::add(load<V>(xr + k, n), biased(0)));
+      const auto reset = sigmoid<V>(V::add(load<V>(xr + units + k, n), biased(1)));
+      const auto hh = tanh<V>(V::add(load<V>(xr + 2 * units + k, n), V::mul(reset, biased(2))));
       store<V>(a + k, z, n);
       store<V>(a + units + k, reset, n);
       store<V>(a + 2 * units + k, hh, n);
@@ -94,8 +96,9 @@ void gru_forward(const typename V::T* x, const typename V::T* rec, const typenam
 }
 
 template <class V>
-void gru_backward(const typename V::T* acts, const typename V::T* rec, const typename V::T* h, const typename V::T* dh,
-                  typename V::T* dx, typename V::T* drec, typename V::T* dh_prev, int64_t rows, int64_t units) {
+void gru_backward(const typename V::T* acts, const typename V::T* rec, const typename V::T* rb, const typename V::T* h,
+                  const typename V::T* dh, typename V::T* dx, typename V::T* drec, typename V::T* dh_prev, int64_t rows,
+                  int64_t units) {
   const auto one = V::set1(typename V::T(1));
   for (int64_t r = 0; r < rows; ++r) {
     const auto *a = acts + r * 3 * units, *rr = rec + r * 3 * units, *hr = h + r * units, *dhr = dh + r * units;
@@ -106,7 +109,8 @@ void gru_backward(const typename V::T* acts, const typename V::T* rec, const typ
       const auto d = load<V>(dhr + k, n);
       const auto pz = V::mul(V::mul(d, V::sub(load<V>(hr + k, n), hh)), V::mul(z, V::sub(one, z)));
       const auto ph = V::mul(V::mul(d, V::sub(one, z)), V::sub(one, V::mul(hh, hh)));
-      const auto pr = V::mul(V::mul(ph, load<V>(rr + 2 * units + k, n)), V::mul(reset, V::sub(one, reset)));
+      const auto rec_h = V::add(load<V>(rr + 2 * units + k, n), load<V>(rb + 2 * units + k, n));
+      const auto pr = V::mul(V::mul(ph, rec_h), V::mul(reset, V::sub(one, reset)));
       store<V>(dxr + k, pz, n);
       store<V>(dxr + units + k, pr, n);
       store<V>(dxr + 2 * units + k, ph, n);

@@ -4,9 +4,10 @@
 //     units] the previous carry; h and c' [batch, units]; acts [batch, 5 * units] the
 //     activations i, f, g, o and tanh(c');
 //   lstmCellGrad [acts, c, dh, dc] -> [dz, dcPrev]: dh and dc [batch, units];
-//   gruCell [x, rec, h] -> [h', acts]: x and rec [batch, 3 * units] (z, r, h blocks), h and h'
-//     [batch, units], acts [batch, 3 * units] (z, r, hh);
-//   gruCellGrad [acts, rec, h, dh] -> [dx, drec, dhPrev].
+//   gruCell [x, rec, h, rb] -> [h', acts]: x and rec [batch, 3 * units] (z, r, h blocks), h and h'
+//     [batch, units], rb [3 * units] the recurrent bias (added to rec), acts [batch, 3 * units]
+//     (z, r, hh);
+//   gruCellGrad [acts, rec, h, dh, rb] -> [dx, drec, dhPrev].
 #include <string>
 
 #include "kernel.h"
@@ -57,15 +58,27 @@ std::vector<TensorSpec> infer_lstm_cell_grad(const std::vector<TensorSpec>& in, 
   return {{in[0].dtype, {state[0], 4 * state[1]}}, {in[0].dtype, state}};
 }
 
+// The GRU cells' last input, the recurrent bias rb: in[0]'s dtype, [3 * units].
+Shape check_gru_cell(const char* op, const std::vector<TensorSpec>& in, const char* const* names, const char* what) {
+  const Shape state = check_cell(op, {in.begin(), in.end() - 1}, names, 3, what, 1);
+  const TensorSpec& rb = in.back();
+  if (rb.dtype != in[0].dtype || rb.shape != Shape{3 * state[1]}) {
+    throw OpError("ShapeError", std::string(op) + ": rb must be " + dtype_name(in[0].dtype) + " " + format_shape(Shape{3 * state[1]}) +
+                                    " for " + names[0] + " " + format_shape(in[0].shape) + ", received " + dtype_name(rb.dtype) + " " +
+                                    format_shape(rb.shape));
+  }
+  return state;
+}
+
 std::vector<TensorSpec> infer_gru_cell(const std::vector<TensorSpec>& in, const Attrs&) {
   static const char* const names[] = {"x", "rec", "h"};
-  const Shape state = check_cell("gruCell", in, names, 3, "the gates z, r, h", 1);
+  const Shape state = check_gru_cell("gruCell", in, names, "the gates z, r, h");
   return {{in[0].dtype, state}, {in[0].dtype, in[0].shape}};
 }
 
 std::vector<TensorSpec> infer_gru_cell_grad(const std::vector<TensorSpec>& in, const Attrs&) {
   static const char* const names[] = {"acts", "rec", "h", "dh"};
-  const Shape state = check_cell("gruCellGrad", in, names, 3, "z, r and hh", 1);
+  const Shape state = check_gru_cell("gruCellGrad", in, names, "z, r and hh");
   return {{in[0].dtype, in[0].shape}, {in[0].dtype, in[0].shape}, {in[0].dtype, state}};
 }
 
@@ -74,8 +87,8 @@ std::vector<TensorSpec> infer_gru_cell_grad(const std::vector<TensorSpec>& in, c
 void define_rnn_ops(KernelRegistry& registry) {
   registry.define_op("lstmCell", 3, infer_lstm_cell);
   registry.define_op("lstmCellGrad", 4, infer_lstm_cell_grad);
-  registry.define_op("gruCell", 3, infer_gru_cell);
-  registry.define_op("gruCellGrad", 4, infer_gru_cell_grad);
+  registry.define_op("gruCell", 4, infer_gru_cell);
+  registry.define_op("gruCellGrad", 5, infer_gru_cell_grad);
 }
 
 }  // namespace keras::kernels

@@ -37,10 +37,12 @@ describe('fused recurrent cells: errors', () => {
     expect(nativeError('lstmCell', [f32([2, 8]), f32([2, 8]), f64([2, 2])], {}).message).toMatch(/lstmCell: c must be float32 like x, received float64 \(2, 2\)/);
     expect(nativeError('lstmCell', [i32([2, 8]), i32([2, 8]), i32([2, 2])], {}).message).toMatch(/lstmCell: x must be float32 or float64, received int32 \(2, 8\)/);
     expect(nativeError('lstmCellGrad', [f32([2, 10]), f32([2, 2]), f32([2, 2]), f32([2, 3])], {}).message).toMatch(/lstmCellGrad: dc must be \(2, 2\) for acts \(2, 10\), received \(2, 3\)/);
-    expect(nativeError('gruCell', [f32([2, 6]), f32([2, 9]), f32([2, 2])], {}).message).toMatch(/gruCell: rec must be \(2, 6\) for x \(2, 6\), received \(2, 9\)/);
-    expect(nativeError('gruCell', [f32([2, 6]), f32([2, 6]), f32([2, 3])], {}).message).toMatch(/gruCell: h must be \(2, 2\) for x \(2, 6\), received \(2, 3\)/);
-    expect(nativeError('gruCellGrad', [f32([2, 5]), f32([2, 5]), f32([2, 1]), f32([2, 1])], {}).message).toMatch(/gruCellGrad: acts must be \[batch, 3 \* units\]/);
-    expect(nativeError('gruCell', [f32([2, 6]), f32([2, 6])], {}).message).toMatch(/gruCell: expected 3 inputs, received 2/);
+    expect(nativeError('gruCell', [f32([2, 6]), f32([2, 9]), f32([2, 2]), f32([6])], {}).message).toMatch(/gruCell: rec must be \(2, 6\) for x \(2, 6\), received \(2, 9\)/);
+    expect(nativeError('gruCell', [f32([2, 6]), f32([2, 6]), f32([2, 3]), f32([6])], {}).message).toMatch(/gruCell: h must be \(2, 2\) for x \(2, 6\), received \(2, 3\)/);
+    expect(nativeError('gruCell', [f32([2, 6]), f32([2, 6]), f32([2, 2]), f32([2])], {}).message).toMatch(/gruCell: rb must be float32 \(6,\) for x \(2, 6\), received float32 \(2,\)/);
+    expect(nativeError('gruCellGrad', [f32([2, 5]), f32([2, 5]), f32([2, 1]), f32([2, 1]), f32([5])], {}).message).toMatch(/gruCellGrad: acts must be \[batch, 3 \* units\]/);
+    expect(nativeError('gruCellGrad', [f32([2, 6]), f32([2, 6]), f32([2, 2]), f32([2, 2]), f64([6])], {}).message).toMatch(/gruCellGrad: rb must be float32 \(6,\) for acts \(2, 6\), received float64 \(6,\)/);
+    expect(nativeError('gruCell', [f32([2, 6]), f32([2, 6]), f32([2, 2])], {}).message).toMatch(/gruCell: expected 4 inputs, received 3/);
   });
 
   it('the op definitions raise the same on every backend', () => {
@@ -48,7 +50,8 @@ describe('fused recurrent cells: errors', () => {
     expect(definitionError('lstmCell', [[[2, 8], 'float32'], [[2, 8], 'float32'], [[2, 2], 'float64']]).message).toMatch(/lstmCell: c must be float32 like x, received float64 \(2, 2\)/);
     expect(definitionError('lstmCell', [[[2, 8], 'int32'], [[2, 8], 'int32'], [[2, 2], 'int32']]).message).toMatch(/lstmCell: x must be float32 or float64, received int32 \(2, 8\)/);
     expect(definitionError('lstmCell', [[[2, 8], 'float32'], [[2, 4], 'float32'], [[2, 2], 'float32']]).message).toMatch(/lstmCell: rec must be float32 \(2, 8\), received float32 \(2, 4\)/);
-    expect(definitionError('gruCell', [[[2, 6], 'float32'], [[2, 9], 'float32'], [[2, 2], 'float32']]).message).toMatch(/gruCell: rec must be float32 \(2, 6\), received float32 \(2, 9\)/);
-    expect(definitionError('gruCellGrad', [[[2, 6], 'float32'], [[2, 6], 'float32'], [[2, 2], 'float32'], [[3, 2], 'float32']]).message).toMatch(/gruCellGrad: dh must be \[batch, 2\] for acts \(2, 6\), received \(3, 2\)/);
+    expect(definitionError('gruCell', [[[2, 6], 'float32'], [[2, 9], 'float32'], [[2, 2], 'float32'], [[6], 'float32']]).message).toMatch(/gruCell: rec must be float32 \(2, 6\), received float32 \(2, 9\)/);
+    expect(definitionError('gruCell', [[[2, 6], 'float32'], [[2, 6], 'float32'], [[2, 2], 'float32'], [[3], 'float32']]).message).toMatch(/gruCell: rb must be float32 \(6,\), received float32 \(3,\)/);
+    expect(definitionError('gruCellGrad', [[[2, 6], 'float32'], [[2, 6], 'float32'], [[2, 2], 'float32'], [[3, 2], 'float32'], [[6], 'float32']]).message).toMatch(/gruCellGrad: dh must be \[batch, 2\] for acts \(2, 6\), received \(3, 2\)/);
   });
 });

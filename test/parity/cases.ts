@@ -586,19 +586,19 @@ export const CASES: Record<string, OpCase[]> = {
   ],
 
   gruCell: [
-    { inputs: [x([3, 6], f32), x([3, 6], f32), x([3, 2], f32)] },
-    { inputs: [x([2, 9], f64), x([2, 9], f64), x([2, 3], f64)] },
-    { inputs: [x([5, 201], f32, 'any', 4), x([5, 201], f32), x([5, 67], f32)] }, // units off the vector widths, saturated gates
-    { inputs: [x([40, 384], f32), x([40, 384], f32), x([40, 128], f32)] }, // rows over threads
-    { inputs: [x([0, 6], f32), x([0, 6], f32), x([0, 2], f32)] },
-    { inputs: [x([2, 12], f32, 'special'), x([2, 12], f32), x([2, 4], f32)], grad: false },
+    { inputs: [x([3, 6], f32), x([3, 6], f32), x([3, 2], f32), x([6], f32)] },
+    { inputs: [x([2, 9], f64), x([2, 9], f64), x([2, 3], f64), x([9], f64)] },
+    { inputs: [x([5, 201], f32, 'any', 4), x([5, 201], f32), x([5, 67], f32), x([201], f32)] }, // units off the vector widths, saturated gates
+    { inputs: [x([40, 384], f32), x([40, 384], f32), x([40, 128], f32), x([384], f32)] }, // rows over threads
+    { inputs: [x([0, 6], f32), x([0, 6], f32), x([0, 2], f32), x([6], f32)] },
+    { inputs: [x([2, 12], f32, 'special'), x([2, 12], f32), x([2, 4], f32), x([12], f32)], grad: false },
   ],
   gruCellGrad: [
-    { inputs: [x([3, 6], f32, 'unit'), x([3, 6], f32), x([3, 2], f32), x([3, 2], f32)] },
-    { inputs: [x([2, 9], f64, 'unit'), x([2, 9], f64), x([2, 3], f64), x([2, 3], f64)] },
-    { inputs: [x([5, 201], f32, 'unit'), x([5, 201], f32), x([5, 67], f32), x([5, 67], f32)] },
-    { inputs: [x([40, 384], f32, 'unit'), x([40, 384], f32), x([40, 128], f32), x([40, 128], f32)] },
-    { inputs: [x([0, 6], f32), x([0, 6], f32), x([0, 2], f32), x([0, 2], f32)] },
+    { inputs: [x([3, 6], f32, 'unit'), x([3, 6], f32), x([3, 2], f32), x([3, 2], f32), x([6], f32)] },
+    { inputs: [x([2, 9], f64, 'unit'), x([2, 9], f64), x([2, 3], f64), x([2, 3], f64), x([9], f64)] },
+    { inputs: [x([5, 201], f32, 'unit'), x([5, 201], f32), x([5, 67], f32), x([5, 67], f32), x([201], f32)] },
+    { inputs: [x([40, 384], f32, 'unit'), x([40, 384], f32), x([40, 128], f32), x([40, 128], f32), x([384], f32)] },
+    { inputs: [x([0, 6], f32), x([0, 6], f32), x([0, 2], f32), x([0, 2], f32), x([6], f32)] },
   ],
 
   // ------------------------------------------------------------ fused optimizer update [variable, gradient, m, v (>= 0), alpha scalar]

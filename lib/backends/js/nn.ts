@@ -567,10 +567,20 @@ const lstmCellGrad: Kernel = ([acts, c, dh, dc], _attrs, [dzOut, dcOut]) => {
   return [new JsStorage(dz), new JsStorage(dcPrev)];
 };
 
-/** gruCell [x, rec, h] -> [h', acts] (lib/ops/rnn.ts) in float64, each value rounded once; acts = (z, r, hh). */
-const gruCell: Kernel = ([x, rec, h], _attrs, [hOut, actsOut]) => {
+/**
+ * The GRU cell's rec + rb per row, each value rounded to the dtype as the add it replaces
+ * (lib/ops/rnn.ts): [batch * 3 * units].
+ */
+function biasedRec(rec: Parameters<Kernel>[0][number], rb: Parameters<Kernel>[0][number]): Float64Array {
+  const rv = valuesOf(rec), bv = valuesOf(rb);
+  const round = rec.dtype === 'float32' ? Math.fround : (v: number) => v;
+  return Float64Array.from(rv, (v, i) => round(v + bv[i % bv.length]!));
+}
+
+/** gruCell [x, rec, h, rb] -> [h', acts] (lib/ops/rnn.ts) in float64, each value rounded once; acts = (z, r, hh). */
+const gruCell: Kernel = ([x, rec, h, rb], _attrs, [hOut, actsOut]) => {
   const [batch, units] = h.shape as [number, number];
-  const xv = valuesOf(x), rv = valuesOf(rec), hv = valuesOf(h);
+  const xv = valuesOf(x), rv = biasedRec(rec, rb), hv = valuesOf(h);
   const hNew = allocate(hOut.dtype, batch * units), acts = allocate(actsOut.dtype, batch * 3 * units);
   for (let b = 0; b < batch; b++) {
     for (let k = 0; k < units; k++) {
@@ -584,10 +594,10 @@ const gruCell: Kernel = ([x, rec, h], _attrs, [hOut, actsOut]) => {
   return [new JsStorage(hNew), new JsStorage(acts)];
 };
 
-/** gruCellGrad [acts, rec, h, dh] -> [dx, drec, dhPrev] (lib/ops/rnn.ts), in float64. */
-const gruCellGrad: Kernel = ([acts, rec, h, dh], _attrs, [dxOut, , dhOut]) => {
+/** gruCellGrad [acts, rec, h, dh, rb] -> [dx, drec, dhPrev] (lib/ops/rnn.ts), in float64. */
+const gruCellGrad: Kernel = ([acts, rec, h, dh, rb], _attrs, [dxOut, , dhOut]) => {
   const [batch, units] = h.shape as [number, number];
-  const av = valuesOf(acts), rv = valuesOf(rec), hv = valuesOf(h), dv = valuesOf(dh);
+  const av = valuesOf(acts), rv = biasedRec(rec, rb), hv = valuesOf(h), dv = valuesOf(dh);
   const dx = allocate(dxOut.dtype, batch * 3 * units), drec = allocate(dxOut.dtype, batch * 3 * units);
   const dhPrev = allocate(dhOut.dtype, batch * units);
   for (let b = 0; b < batch; b++) {

@@ -66,8 +66,9 @@ export class GRU extends BaseRNN {
 
   protected override step(x: Tensor[], states: Tensor[], h: Tensor, ctx: StepContext): StepResult {
     if (this.joinedGates()) {
-      const rec = ops.matmul(h, ctx.rk[0]);
-      const hNew = gruCell(x[0], ctx.rb ? ops.add(rec, ctx.rb[0]) : rec, states[0]);
+      // The recurrent bias goes into the cell (zeros without a bias: rec + 0 is rec).
+      const rb = ctx.rb ? ctx.rb[0]! : ops.zeros([3 * this.units], h.dtype);
+      const hNew = gruCell(x[0], ops.matmul(h, ctx.rk[0]), rb, states[0]);
       return { output: hNew, states: [hNew] };
     }
     const [rz, rr, rh] = ctx.rk;
