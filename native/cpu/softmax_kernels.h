@@ -261,8 +261,11 @@ struct LaneLayout {
 // sum(p) over the vectors from x[0], p stored to e when kStore; returns the sum and sets
 // *done to the elements covered. This pass computes from L1, so it is when memory is
 // free to work: the lines at address `next` (0 for none; the next row) are prefetched
-// meanwhile (to L1, where the range blocks read them 4 KiB later: to L2 only took 1.08-1.16x
-// the time of softmax from memory), `out` (0, or where a later pass writes the row) is
+// meanwhile, 4 KiB before the range blocks read them, into L2: a core has few L1 misses in
+// flight, too few to keep memory busy, and L2 holds more ([4096, 4096], 2 threads, % of copy
+// over three alternations, against prefetches into L1: logsumexp 67-71 -> 81-87, the
+// cross-entropy 59-69 -> 78-83, logSoftmax 91-93 -> 105-108, softmax 95-100 -> 102-121;
+// 4 KiB ahead stays: 2 KiB read slower, 8 KiB level), `out` (0, or where a later pass writes the row) is
 // brought in, and `ahead` (null, or the next row's Range) takes its blocks,
 // whose loads wait on memory beside the exp's arithmetic.
 //
@@ -306,7 +309,7 @@ __attribute__((flatten)) double exp_sum_lanes(const float* x, int64_t n, float m
   auto pack = [&](int64_t k, int slot) {
     for (int j = 0; j < P::kWidth; j += kLine) {
       const uintptr_t offset = uintptr_t(k + j) * sizeof(float);
-      if (next) __builtin_prefetch(reinterpret_cast<const void*>(next + offset), 0, 3);
+      if (next) __builtin_prefetch(reinterpret_cast<const void*>(next + offset), 0, 1);
       if (out) __builtin_prefetch(reinterpret_cast<const void*>(out + offset), 1);
     }
     const auto p = pack_term(P::loadu(x + k));
