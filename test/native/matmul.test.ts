@@ -206,6 +206,15 @@ describe('matmul on the thread pool', () => {
     }
   });
 
+  it('reads a B past the last-level cache in bands of rows, the next band requested ahead', () => {
+    // k not a multiple of the 16-row band (the last band partial, no band after it to request),
+    // n not a multiple of a column block; a second row of A shares each block of B.
+    const l3 = native.backendInfo().cpu.l3Bytes;
+    const n = 1000, k = Math.ceil(l3 / 4 / n) + 7;
+    check({ a: [1, k], b: [k, n] }, 'float32', 60);
+    check({ a: [2, k], b: [k, n] }, 'float32', 61);
+  });
+
   it('runs off the event loop with runKernelAsync and gives the same values', async () => {
     const a = upload(randomArray(64 * 48, 5), [64, 48], 'float32');
     const b = upload(randomArray(48 * 33, 6), [48, 33], 'float32');
