@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 #include <string>
 #include <type_traits>
@@ -12,6 +13,8 @@
 #include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "cpu_kernels.h"
+#include "gather.h"
+#include "isa.h"
 #include "simd/streaming.h"
 
 namespace keras::cpu {
@@ -96,36 +99,42 @@ std::vector<GatherPiece> gather_pieces(const std::vector<int64_t>& idx, int64_t 
 }
 
 // Single elements (inner == 1, indices mostly not consecutive): items are chunks of an
-// output row. The indices visit the source row in their own order, which the hardware
-// prefetchers cannot follow, so each load of a new line waited on memory: while gathering
-// row o an item prefetches the same share of row o + 1, when the indices are dense enough
-// to touch most of its lines ([4096, 4096] float32 by a permutation of 4096 along the last
-// axis: CPU time 0.59x). Into L2, not L1, where the current row and the index list already
-// fill it: 8.2-9.1 -> 7.1-7.7 ms on 2 threads after a copy, alternated three times.
+// output row, gathered by the ISA's element gathers (gather_kernels.h) with int32 indices.
+// The indices visit the source row in their own order, which the hardware prefetchers cannot
+// follow, so each load of a new line waited on memory: while gathering row o an item requests
+// the same share of row o + 1 into L2, when the indices are dense enough to touch most of its
+// lines ([4096, 4096] float32 by a permutation of 4096 along the last axis: CPU time 0.59x;
+// into L1, where the current row and the index list already fill it, was slower). An output
+// past the last-level cache is streamed around the caches: its lines are then not read
+// first (the figures: gather_kernels.h).
 template <class T>
 void gather_elements(const KernelContext& ctx, const T* src, T* dst, const std::vector<int64_t>& idx, int64_t outer,
                      int64_t dim) {
   const int64_t m = int64_t(idx.size());
+  if (dim > std::numeric_limits<int32_t>::max()) {  // an axis past int32 indices: a plain loop
+    parallel_items(outer, m * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
+      for (int64_t oi = begin; oi < end; ++oi)
+        for (int64_t k = 0; k < m; ++k) dst[oi * m + k] = src[oi * dim + idx[size_t(k)]];
+    });
+    return;
+  }
+  const std::vector<int32_t> idx32(idx.begin(), idx.end());
+  const GatherIsaTable& table = for_active_isa(kGatherAvx512, kGatherAvx2, kGatherPortable);
+  const GatherElementsFn run = sizeof(T) == 1 ? table.bytes1 : sizeof(T) == 4 ? table.bytes4 : table.bytes8;
   const bool prefetch = outer > 1 && m * 16 >= dim;
+  const bool stream = engine::past_last_level_cache(outer * m * int64_t(sizeof(T)));
   const double row_bytes = double(dim) * double(sizeof(T));
-  constexpr int64_t kStep = 64;  // indices between prefetches
   const int64_t chunk = std::min<int64_t>(m, 4096);
   const int64_t chunks = (m + chunk - 1) / chunk;
   parallel_items(outer * chunks, chunk * int64_t(sizeof(T)), ctx.max_threads, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t oi = item / chunks, k0 = (item % chunks) * chunk, k1 = std::min(m, k0 + chunk);
       const T* from = src + oi * dim;
-      T* to = dst + oi * m;
+      // This chunk's share of the next row: the lines its indices' share of the row covers.
       const char* next = prefetch && oi + 1 < outer ? reinterpret_cast<const char*>(from + dim) : nullptr;
-      int64_t fetched = int64_t(double(k0) * row_bytes / double(m)) & ~int64_t(63);
-      for (int64_t k = k0; k < k1; k += kStep) {
-        const int64_t ke = std::min(k1, k + kStep);
-        if (next) {
-          const int64_t until = int64_t(double(ke) * row_bytes / double(m));
-          for (; fetched < until; fetched += 64) __builtin_prefetch(next + fetched, 0, 2);
-        }
-        for (int64_t i = k; i < ke; ++i) to[i] = from[idx[size_t(i)]];
-      }
+      const int64_t first = int64_t(double(k0) * row_bytes / double(m)) & ~int64_t(63);
+      const int64_t last = int64_t(double(k1) * row_bytes / double(m));
+      run(from, idx32.data() + k0, dst + oi * m + k0, k1 - k0, next ? next + first : nullptr, last - first, stream);
     }
   });
 }

@@ -173,7 +173,8 @@ describe.each(isas)('native indexing kernels on %s', (isa) => {
 
 // Gathered rows past this machine's last-level cache are written by streaming stores: one copy
 // per index where the indices jump, one per run of consecutive ones (ISA-independent: once).
-// Single elements are stored plainly, with the next row prefetched.
+// Single elements go through each ISA's element gathers (vector gathers on avx512 and avx2),
+// streamed too, with the next row prefetched.
 describe('native gather past the last-level cache', () => {
   it('gather along axis 0: single rows and runs of rows, row lengths off the line and on it', () => {
     const l3 = native.backendInfo().cpu.l3Bytes;
@@ -185,14 +186,17 @@ describe('native gather past the last-level cache', () => {
     }
   });
 
-  it('gather along the last axis: single elements with the next row prefetched, index counts off the 64-element step', () => {
+  it.each(isas)('gather along the last axis on %s: single elements, output rows on and off the register, counts off the step', (isa) => {
+    native.setIsa(isa);
     const l3 = native.backendInfo().cpu.l3Bytes;
-    for (const [cols, m, dtype, bytes] of [[1000, 999, 'float32', 4], [515, 515, 'float64', 8]] as const) {
+    // 999 and 515 elements a row: each output row starts elsewhere in a register (a plain head,
+    // streamed registers, a plain tail); 1024 int32: every row aligned; bool: no vector gather.
+    const cases = [[1000, 999, 'float32', 4], [515, 515, 'float64', 8], [1030, 1024, 'int32', 4], [700, 999, 'bool', 1]] as const;
+    for (const [cols, m, dtype, bytes] of cases) {
       const rows = Math.ceil(l3 / (m * bytes)) + 3;
       // Scattered over the row (k * 389 mod cols): no two neighbours consecutive.
       const order = Array.from({ length: m }, (_, k) => (k * 389) % cols);
-      check('gather', [data([rows, cols], dtype), indices(order)], { axis: 1 }, `${dtype} [${rows}, ${cols}] by ${m} indices past L3`);
+      check('gather', [data([rows, cols], dtype), indices(order)], { axis: 1 }, `${isa} ${dtype} [${rows}, ${cols}] by ${m} indices past L3`);
     }
   });
 });
-
