@@ -20,13 +20,10 @@
 #endif
 
 #include "gather.h"
+#include "simd/streaming.h"
 
 namespace keras::cpu {
 namespace gather_detail {
-
-// Register bytes of the ISA: 64 (avx512), 32 (avx2), 16 (portable's vector extension).
-template <class Isa>
-constexpr size_t kRegBytes = sizeof(typename Isa::template Vec<float>::Reg);
 
 // Elements one vector gather loads: 0 where the ISA has none (or none of T's size).
 template <class Isa, class T>

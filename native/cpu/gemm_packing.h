@@ -13,7 +13,7 @@ namespace keras::cpu {
 // `rows`) and transposed, column j (k step j) in c[j]. avx512's is transpose_kernels.h's
 // ColumnTile; AVX2 float32 has its own 8x8 here (ColumnTile leaves AVX2 out for the scan,
 // whose columns stay live through a kernel: here they are stored at once).
-template <class Isa, class T, bool = transpose_detail::kRegBytes<Isa> == 32 && std::is_same_v<T, float>>
+template <class Isa, class T, bool = kRegBytes<Isa> == 32 && std::is_same_v<T, float>>
 struct PackTile : transpose_detail::ColumnTile<Isa, T> {
   template <class Reg>
   static void store_first(T* p, Reg v, int count) {

@@ -22,10 +22,6 @@
 namespace keras::cpu {
 namespace transpose_detail {
 
-// Register bytes of the ISA: 64 (avx512), 32 (avx2), 16 (portable's vector extension).
-template <class Isa>
-constexpr size_t kRegBytes = sizeof(typename Isa::template Vec<float>::Reg);
-
 template <class Isa, class T>
 void transpose_plain(const T* s, int64_t ss, T* d, int64_t ds, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) {

@@ -5,6 +5,7 @@
 // of V's register (the portable path) the store is a plain one. The values stored are the same
 // either way: only the way they reach memory differs.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -13,6 +14,11 @@
 #endif
 
 namespace keras::cpu {
+
+// Register bytes of an ISA tag (simd_<isa>.h's Isa): 64 (avx512), 32 (avx2), 16 (portable's
+// vector extension).
+template <class Isa>
+constexpr size_t kRegBytes = sizeof(typename Isa::template Vec<float>::Reg);
 
 // *p = v, one register of T: with kStream a streaming store where the ISA has one for this
 // register (p then aligned to it), else a plain unaligned store. Tag: the ISA's type (its Vec or
