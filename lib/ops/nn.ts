@@ -14,7 +14,7 @@ import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { isRecording, run1, runOp } from '../engine.js';
 import { normalizeAxes, normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { defineOp, getOp, type TensorSpec } from './registry.js';
+import { defineOp, type TensorSpec } from './registry.js';
 import { asFloat, convertToTensor, promote, type TensorLike } from './common.js';
 import {
   abs,
@@ -793,20 +793,22 @@ defineOp<{ axis: number }>({
   },
 });
 
+/** The loss's spec from labels and logits; errors name `op` (the loss or its gradient). */
+function sparseCrossEntropyLoss(op: string, labels: TensorSpec, logits: TensorSpec): TensorSpec {
+  if (labels.dtype !== 'int32') throw new DTypeError(`${op}: labels must be int32, received ${labels.dtype} ${fmtShape(labels.shape)}`);
+  if (!isFloat(logits.dtype)) throw new DTypeError(`${op}: logits must be a float tensor, received ${logits.dtype} ${fmtShape(logits.shape)}`);
+  const lead = logits.shape.slice(0, -1);
+  if (logits.shape.length < 1 || labels.shape.length !== lead.length || labels.shape.some((d, i) => d !== null && lead[i] !== null && d !== lead[i])) {
+    throw new ShapeError(`${op}: labels must have the shape of logits without the last axis, received labels.shape=${fmtShape(labels.shape)}, logits.shape=${fmtShape(logits.shape)}`);
+  }
+  return { shape: lead.map((d, i) => d ?? labels.shape[i] ?? null), dtype: logits.dtype };
+}
+
 defineOp({
   name: 'sparseSoftmaxCrossEntropy',
   category: 'nn',
   attrs: [],
-  infer([labels, logits]) {
-    const op = 'sparseSoftmaxCrossEntropy';
-    if (labels.dtype !== 'int32') throw new DTypeError(`${op}: labels must be int32, received ${labels.dtype} ${fmtShape(labels.shape)}`);
-    if (!isFloat(logits.dtype)) throw new DTypeError(`${op}: logits must be a float tensor, received ${logits.dtype} ${fmtShape(logits.shape)}`);
-    const lead = logits.shape.slice(0, -1);
-    if (logits.shape.length < 1 || labels.shape.length !== lead.length || labels.shape.some((d, i) => d !== null && lead[i] !== null && d !== lead[i])) {
-      throw new ShapeError(`${op}: labels must have the shape of logits without the last axis, received labels.shape=${fmtShape(labels.shape)}, logits.shape=${fmtShape(logits.shape)}`);
-    }
-    return [{ shape: lead.map((d, i) => d ?? labels.shape[i]), dtype: logits.dtype }];
-  },
+  infer: ([labels, logits]) => [sparseCrossEntropyLoss('sparseSoftmaxCrossEntropy', labels!, logits!)],
   nonDifferentiableInputs: [0],
   // (softmax(logits) - oneHot(labels)) * dy; rows with an out-of-range label have loss 0 and gradient 0.
   grad: ({ inputs: [labels, logits] }, [dy]) => [null, run1('sparseSoftmaxCrossEntropyGrad', [labels, logits, dy!])],
@@ -832,9 +834,9 @@ defineOp({
   attrs: [],
   infer([labels, logits, dy]) {
     const op = 'sparseSoftmaxCrossEntropyGrad';
-    const [loss] = getOp('sparseSoftmaxCrossEntropy').infer([labels!, logits!], {});
-    const fits = dy!.dtype === loss!.dtype && dy!.shape.length === loss!.shape.length && dy!.shape.every((d, i) => d === loss!.shape[i]);
-    if (!fits) throw new ShapeError(`${op}: dy must be ${loss!.dtype} ${fmtShape(loss!.shape)} like the loss, received ${dy!.dtype} ${fmtShape(dy!.shape)}`);
+    const loss = sparseCrossEntropyLoss(op, labels!, logits!);
+    const fits = dy!.dtype === loss.dtype && dy!.shape.length === loss.shape.length && dy!.shape.every((d, i) => d === loss.shape[i]);
+    if (!fits) throw new ShapeError(`${op}: dy must be ${loss.dtype} ${fmtShape(loss.shape)} like the loss, received ${dy!.dtype} ${fmtShape(dy!.shape)}`);
     return [{ shape: logits!.shape, dtype: logits!.dtype }];
   },
   nonDifferentiableInputs: [0],

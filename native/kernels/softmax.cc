@@ -52,9 +52,8 @@ std::vector<TensorSpec> infer_softmax_grad(const std::vector<TensorSpec>& in, co
   return infer_row(op.c_str(), in, attrs);
 }
 
-std::vector<TensorSpec> infer_sparse_ce(const std::vector<TensorSpec>& in, const Attrs&) {
-  const TensorSpec &labels = in[0], &logits = in[1];
-  const std::string op = "sparseSoftmaxCrossEntropy";
+// The loss's spec from labels and logits, errors named after `op` (the loss or its gradient).
+TensorSpec sparse_ce_loss(const std::string& op, const TensorSpec& labels, const TensorSpec& logits) {
   if (labels.dtype != DType::Int32) {
     throw OpError("DTypeError", op + ": labels must be int32, received " + engine::dtype_name(labels.dtype) + " " +
                                     format_shape(labels.shape));
@@ -67,13 +66,17 @@ std::vector<TensorSpec> infer_sparse_ce(const std::vector<TensorSpec>& in, const
     throw OpError("ShapeError", op + ": labels must have the shape of logits without the last axis, received labels.shape=" +
                                     format_shape(labels.shape) + ", logits.shape=" + format_shape(logits.shape));
   }
-  return {{logits.dtype, labels.shape}};
+  return {logits.dtype, labels.shape};
 }
 
-std::vector<TensorSpec> infer_sparse_ce_grad(const std::vector<TensorSpec>& in, const Attrs& attrs) {
+std::vector<TensorSpec> infer_sparse_ce(const std::vector<TensorSpec>& in, const Attrs&) {
+  return {sparse_ce_loss("sparseSoftmaxCrossEntropy", in[0], in[1])};
+}
+
+std::vector<TensorSpec> infer_sparse_ce_grad(const std::vector<TensorSpec>& in, const Attrs&) {
   const TensorSpec& logits = in[1];
   const TensorSpec& dy = in[2];
-  const TensorSpec loss = infer_sparse_ce({in[0], logits}, attrs)[0];
+  const TensorSpec loss = sparse_ce_loss("sparseSoftmaxCrossEntropyGrad", in[0], logits);
   if (dy.dtype != loss.dtype || dy.shape != loss.shape) {
     throw OpError("ShapeError", "sparseSoftmaxCrossEntropyGrad: dy must be " + std::string(engine::dtype_name(loss.dtype)) + " " +
                                     format_shape(loss.shape) + " like the loss, received " + engine::dtype_name(dy.dtype) + " " +

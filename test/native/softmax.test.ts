@@ -337,6 +337,9 @@ describe('softmax family by hand and errors', () => {
     expect(() => native.runKernel('softmaxGrad', [f32([2, 3]), f32([2, 3])], { axis: 2 })).toThrow(/softmaxGrad: axis 2 is out of range for input of shape \(2, 3\)/);
     expect(() => native.runKernel('logSoftmaxGrad', [f32([2, 3]), f32([3, 3])], { axis: 1 })).toThrow(/logSoftmaxGrad: dy must be float32 \(2, 3\) like y, received float32 \(3, 3\)/);
     expect(() => native.runKernel('sparseSoftmaxCrossEntropyGrad', [i32([2]), f32([2, 4]), f32([3])], {})).toThrow(/sparseSoftmaxCrossEntropyGrad: dy must be float32 \(2,\) like the loss, received float32 \(3,\)/);
+    // The gradient's checks of labels and logits name the gradient, not the loss.
+    expect(() => native.runKernel('sparseSoftmaxCrossEntropyGrad', [i32([3]), f32([2, 4]), f32([2])], {})).toThrow(/^sparseSoftmaxCrossEntropyGrad: labels must have the shape of logits without the last axis, received labels.shape=\(3,\), logits.shape=\(2, 4\)/);
+    expect(() => native.runKernel('sparseSoftmaxCrossEntropyGrad', [f32([2]), f32([2, 4]), f32([2])], {})).toThrow(/^sparseSoftmaxCrossEntropyGrad: labels must be int32, received float32 \(2,\)/);
   });
 });
 

@@ -169,5 +169,9 @@ describe('sparseSoftmaxCrossEntropy primitive', () => {
     expect(() => run1('sparseSoftmaxCrossEntropy', [f64([1, 0]), f64([[1, 2], [3, 4]])])).toThrow(/sparseSoftmaxCrossEntropy: labels must be int32, received float64 \(2,\)/);
     expect(() => run1('sparseSoftmaxCrossEntropy', [i32([1, 0]), i32([1, 2, 3, 4])])).toThrow(/sparseSoftmaxCrossEntropy: logits must be a float tensor/);
     expect(() => ops.sparseCategoricalCrossentropy([1, 2, 0], [[0.5, 0.5]], true)).toThrow(/sparseCategoricalCrossentropy: .*target.shape=\(3,\), output.shape=\(1, 2\)/);
+    // The gradient's own checks of labels and logits name the gradient.
+    expect(() => run1('sparseSoftmaxCrossEntropyGrad', [i32([1, 2, 0]), f64([[1, 2], [3, 4]]), f64([1, 1])])).toThrow(/^sparseSoftmaxCrossEntropyGrad: labels must have the shape of logits without the last axis, received labels.shape=\(3,\), logits.shape=\(2, 2\)/);
+    expect(() => run1('sparseSoftmaxCrossEntropyGrad', [i32([1, 0]), i32([1, 2, 3, 4]), f64([1, 1])])).toThrow(/^sparseSoftmaxCrossEntropyGrad: logits must be a float tensor/);
+    expect(() => run1('sparseSoftmaxCrossEntropyGrad', [i32([1, 0]), f64([[1, 2], [3, 4]]), f64([1, 1, 1])])).toThrow(/^sparseSoftmaxCrossEntropyGrad: dy must be float64 \(2,\) like the loss, received float64 \(3,\)/);
   });
 });
