@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- <name>...]`, name one of train | gemm | conv | elementwise | overhead |
+ * `npm run bench [-- <name>...]`, name one of train | predict | gemm | conv | elementwise | overhead |
  * executor | all (default all). Benchmarks print figures next to limits or baselines
  * measured in the same run; nothing here is asserted. See bench/README.md.
  */
@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const NAMES = ['train', 'gemm', 'conv', 'elementwise', 'overhead', 'executor'] as const;
+const NAMES = ['train', 'predict', 'gemm', 'conv', 'elementwise', 'overhead', 'executor'] as const;
 type Name = (typeof NAMES)[number];
 
 /** Imports bench/<file>.ts when present; calls its exported run*Bench function, if any (gemm and conv run on import). */

@@ -12,16 +12,22 @@ const { ops, layers } = keras;
 export interface Case {
   name: string;
   build: () => keras.Model;
-  x: () => keras.Tensor;
+  /** The inputs of a batch: `batch` rows (default: the train step's), the same values for each row count. */
+  x: (batch?: number) => keras.Tensor;
   y: () => keras.Tensor;
   steps: number;
+}
+
+/** Reproducible inputs of shape [batch, ...row]. */
+function inputs(batch: number, row: number[], seed: number): keras.Tensor {
+  return ops.reshape(ops.convertToTensor(randomFloats(batch * row.reduce((a, b) => a * b, 1), seed)), [batch, ...row]);
 }
 
 export const CASES: Case[] = [
   {
     name: 'MLP 784-512-512-10, batch 128, Adam',
     build: mlp,
-    x: () => ops.reshape(ops.convertToTensor(randomFloats(128 * 784, 1)), [128, 784]),
+    x: (batch = 128) => inputs(batch, [784], 1),
     y: () => labels(128, 10),
     steps: 10,
   },
@@ -38,7 +44,7 @@ export const CASES: Case[] = [
         new layers.Dense(128, { activation: 'relu' }),
         new layers.Dense(10),
       ]),
-    x: () => ops.reshape(ops.convertToTensor(randomFloats(64 * 784, 2)), [64, 28, 28, 1]),
+    x: (batch = 64) => inputs(batch, [28, 28, 1], 2),
     y: () => labels(64, 10),
     steps: 5,
   },
@@ -49,21 +55,21 @@ export const CASES: Case[] = [
       if (!lstm) throw new Error('LSTM layer not available');
       return new keras.Sequential([keras.Input({ shape: [50, 64] }), new lstm(128), new layers.Dense(10)]);
     },
-    x: () => ops.reshape(ops.convertToTensor(randomFloats(32 * 50 * 64, 3)), [32, 50, 64]),
+    x: (batch = 32) => inputs(batch, [50, 64], 3),
     y: () => labels(32, 10),
     steps: 3,
   },
   {
     name: 'GRU(128) over 50 steps of 64 features, batch 32, Dense(10), Adam',
     build: () => new keras.Sequential([keras.Input({ shape: [50, 64] }), new layers.GRU(128), new layers.Dense(10)]),
-    x: () => ops.reshape(ops.convertToTensor(randomFloats(32 * 50 * 64, 4)), [32, 50, 64]),
+    x: (batch = 32) => inputs(batch, [50, 64], 4),
     y: () => labels(32, 10),
     steps: 3,
   },
   {
     name: 'Transformer encoder block (64 tokens of 32 features -> width 128, 4 heads, FFN 512 GELU), batch 32, Adam',
     build: () => new TransformerBlock(),
-    x: () => ops.reshape(ops.convertToTensor(randomFloats(32 * 64 * 32, 5)), [32, 64, 32]),
+    x: (batch = 32) => inputs(batch, [64, 32], 5),
     y: () => labels(32, 10),
     steps: 5,
   },
@@ -115,46 +121,62 @@ async function kerasNode(c: Case, backend: string): Promise<number | string> {
   }
 }
 
-/** TensorFlow.js, if installed (optional devDependency). */
-async function tfjs(c: Case, index: number, backend: 'cpu' | 'wasm'): Promise<number | string> {
-  let tf: any;
+/** TensorFlow.js with `backend` ready, or why not (an optional devDependency). */
+export async function loadTfjs(backend: 'cpu' | 'wasm'): Promise<any> {
   try {
-    tf = await import('@tensorflow/tfjs' as string);
+    const tf = await import('@tensorflow/tfjs' as string);
     if (backend === 'wasm') await import('@tensorflow/tfjs-backend-wasm' as string);
     await tf.setBackend(backend);
     await tf.ready();
+    return tf;
   } catch {
     return 'not installed';
   }
+}
+
+/** CASES[index] in tfjs layers, ending in logits; a string where tfjs has no equivalent. */
+export function tfjsModel(tf: any, index: number): any {
   if (index === 4) return 'no MultiHeadAttention layer';
+  const model = tf.sequential();
+  if (index === 0) {
+    model.add(tf.layers.dense({ units: 512, activation: 'relu', inputShape: [784] }));
+    model.add(tf.layers.dense({ units: 512, activation: 'relu' }));
+    model.add(tf.layers.dense({ units: 10 }));
+  } else if (index === 1) {
+    model.add(tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }));
+    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    model.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }));
+    model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+    model.add(tf.layers.flatten());
+    model.add(tf.layers.dense({ units: 128, activation: 'relu' }));
+    model.add(tf.layers.dense({ units: 10 }));
+  } else if (index === 2) {
+    model.add(tf.layers.lstm({ units: 128, inputShape: [50, 64] }));
+    model.add(tf.layers.dense({ units: 10 }));
+  } else {
+    // resetAfter false: tfjs's GRU rejects true (Keras 3's default, what keras-node runs); the
+    // same work, the reset gate applied before the candidate's recurrent product instead of after.
+    model.add(tf.layers.gru({ units: 128, inputShape: [50, 64] }));
+    model.add(tf.layers.dense({ units: 10 }));
+  }
+  return model;
+}
+
+/** The same values as a tfjs tensor. */
+export function toTfjs(tf: any, t: keras.Tensor): any {
+  return tf.tensor(Array.from(t.dataSync()), t.shape);
+}
+
+async function tfjs(c: Case, index: number, backend: 'cpu' | 'wasm'): Promise<number | string> {
+  const tf = await loadTfjs(backend);
+  if (typeof tf === 'string') return tf;
   try {
-    const model = tf.sequential();
-    if (index === 0) {
-      model.add(tf.layers.dense({ units: 512, activation: 'relu', inputShape: [784] }));
-      model.add(tf.layers.dense({ units: 512, activation: 'relu' }));
-      model.add(tf.layers.dense({ units: 10 }));
-    } else if (index === 1) {
-      model.add(tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1] }));
-      model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-      model.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }));
-      model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-      model.add(tf.layers.flatten());
-      model.add(tf.layers.dense({ units: 128, activation: 'relu' }));
-      model.add(tf.layers.dense({ units: 10 }));
-    } else if (index === 2) {
-      model.add(tf.layers.lstm({ units: 128, inputShape: [50, 64] }));
-      model.add(tf.layers.dense({ units: 10 }));
-    } else {
-      // resetAfter false: tfjs's GRU rejects true (Keras 3's default, what keras-node runs); the
-      // same work, the reset gate applied before the candidate's recurrent product instead of after.
-      model.add(tf.layers.gru({ units: 128, inputShape: [50, 64] }));
-      model.add(tf.layers.dense({ units: 10 }));
-    }
+    const model = tfjsModel(tf, index);
+    if (typeof model === 'string') return model;
     // tfjs has no fromLogits: softmax output with one-hot categorical crossentropy does the same work.
     model.add(tf.layers.activation({ activation: 'softmax' }));
     model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
-    const xs = c.x();
-    const x = tf.tensor(Array.from(xs.dataSync()), xs.shape);
+    const x = toTfjs(tf, c.x());
     const y = tf.oneHot(tf.tensor1d(Array.from(c.y().dataSync()), 'int32'), 10);
     await model.trainOnBatch(x, y);
     const times: number[] = [];
@@ -169,19 +191,22 @@ async function tfjs(c: Case, index: number, backend: 'cpu' | 'wasm'): Promise<nu
   }
 }
 
+// CASES[i] in PyTorch. argv: i, then "train" (ms per Adam step at the case's batch) or "predict"
+// and a batch size (ms per forward under no_grad, eval mode).
 const TORCH = `
 import sys, time, torch, torch.nn as nn
 torch.set_num_threads(${Number(process.env.KERAS_NUM_THREADS ?? 2)})
-i = int(sys.argv[1])
+i, mode = int(sys.argv[1]), sys.argv[2]
+b = int(sys.argv[3]) if mode == 'predict' else [128, 64, 32, 32, 32][i]
 if i == 0:
-    m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)); x = torch.randn(128, 784); y = torch.randint(0, 10, (128,))
+    m = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10)); x = torch.randn(b, 784)
 elif i == 1:
-    m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10)); x = torch.randn(64, 1, 28, 28); y = torch.randint(0, 10, (64,))
+    m = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10)); x = torch.randn(b, 1, 28, 28)
 elif i < 4:
     class M(nn.Module):
         def __init__(s): super().__init__(); s.l = (nn.LSTM if i == 2 else nn.GRU)(64, 128, batch_first=True); s.d = nn.Linear(128, 10)
         def forward(s, x): return s.d(s.l(x)[0][:, -1])
-    m = M(); x = torch.randn(32, 50, 64); y = torch.randint(0, 10, (32,))
+    m = M(); x = torch.randn(b, 50, 64)
 else:
     class M(nn.Module):
         def __init__(s):
@@ -189,26 +214,34 @@ else:
             s.f = nn.Sequential(nn.Linear(128, 512), nn.GELU(), nn.Linear(512, 128)); s.n2 = nn.LayerNorm(128); s.d = nn.Linear(128, 10)
         def forward(s, x):
             x = s.e(x); h = s.n1(x + s.a(x, x, x, need_weights=False)[0]); return s.d(s.n2(h + s.f(h)).mean(1))
-    m = M(); x = torch.randn(32, 64, 32); y = torch.randint(0, 10, (32,))
-opt = torch.optim.Adam(m.parameters(), 1e-3); lf = nn.CrossEntropyLoss()
-def step():
-    opt.zero_grad(); l = lf(m(x), y); l.backward(); opt.step()
-for _ in range(3): step()
+    m = M(); x = torch.randn(b, 64, 32)
+y = torch.randint(0, 10, (b,))
+if mode == 'train':
+    opt = torch.optim.Adam(m.parameters(), 1e-3); lf = nn.CrossEntropyLoss()
+    def step():
+        opt.zero_grad(); l = lf(m(x), y); l.backward(); opt.step()
+    warm, n = 3, 20
+else:
+    m.eval(); torch.set_grad_enabled(False)
+    def step(): m(x)
+    warm, n = 10, 100
+for _ in range(warm): step()
 ts = []
-for _ in range(20):
+for _ in range(n):
     t = time.perf_counter(); step(); ts.append((time.perf_counter() - t) * 1e3)
 ts.sort(); print(ts[len(ts) // 2])
 `;
 
-function torch(index: number): number | string {
+/** PyTorch CPU's ms for CASES[index] (see TORCH), or why there is none. */
+export function torch(index: number, mode: 'train' | 'predict' = 'train', batch = 0): number | string {
   for (const py of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(py, ['-c', TORCH, String(index)], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(py, ['-c', TORCH, String(index), mode, String(batch)], { encoding: 'utf8', timeout: 300_000 });
     if (r.status === 0) return Number(r.stdout.trim());
   }
   return 'not installed';
 }
 
-function fmt(v: number | string): string {
+export function fmt(v: number | string): string {
   return typeof v === 'number' ? `${v.toFixed(2)} ms` : v;
 }
 
