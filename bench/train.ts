@@ -12,7 +12,7 @@ const { ops, layers } = keras;
 export interface Case {
   name: string;
   build: () => keras.Model;
-  /** The inputs of a batch: `batch` rows (default: the train step's), the same values for each row count. */
+  /** Inputs of `batch` rows (default: the train step's batch); a smaller batch is the first rows of a larger one. */
   x: (batch?: number) => keras.Tensor;
   y: () => keras.Tensor;
   steps: number;
