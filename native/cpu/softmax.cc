@@ -222,10 +222,18 @@ void sparse_ce_grad(const KernelContext& ctx, const int32_t* labels, const T* x,
       } else {
         for (int64_t r = r0; r < r1; ++r) f64_row(x + r * n, dx + r * n, n, false);
       }
+      // (p * valid - oneHot) * d, each step rounded as the composite's ops: off the label the
+      // subtraction is of 0, which leaves every value (NaN, -0 included) as it is, so the row is
+      // (p * valid) * d in a loop the compiler vectorizes, and the label's element is redone.
+      // (A compare per element kept it scalar: [4096, 4096] gradient, 2 threads, three
+      // alternations, 9.4-9.6 -> 5.4-5.6 ms.)
       for (int64_t r = r0; r < r1; ++r) {
-        const T valid = labels[r] >= 0 && labels[r] < n ? T(1) : T(0), d = dy[r];
+        const bool valid = labels[r] >= 0 && labels[r] < n;
+        const T scale = valid ? T(1) : T(0), d = dy[r];
         T* row = dx + r * n;
-        for (int64_t k = 0; k < n; ++k) row[k] = (row[k] * valid - T(k == labels[r])) * d;
+        const T p = valid ? row[labels[r]] : T(0);
+        for (int64_t k = 0; k < n; ++k) row[k] = (row[k] * scale) * d;
+        if (valid) row[labels[r]] = (p * scale - T(1)) * d;
       }
     }
   }, ctx.max_threads);
