@@ -64,7 +64,9 @@ async function tfjs(c: Case, index: number, batch: number, backend: 'cpu' | 'was
 export async function runPredictBench(): Promise<void> {
   console.log('inference benchmark: median ms per predictOnBatch call (same run); compiled: the cpu backend\'s graph, eager: model.call op by op');
   for (const [i, c] of CASES.entries()) {
-    const trainBatch = c.x().shape[0] as number;
+    const probe = c.x();
+    const trainBatch = probe.shape[0] as number;
+    probe.dispose();
     for (const batch of [1, trainBatch]) {
       console.log(`\n${c.name.replace(/, batch .*$/, '')}, batch ${batch}`);
       const results: Record<string, number | string> = {

@@ -233,7 +233,7 @@ void sparse_ce_grad(const KernelContext& ctx, const int32_t* labels, const T* x,
         T* row = dx + r * n;
         const T p = valid ? row[labels[r]] : T(0);
         for (int64_t k = 0; k < n; ++k) row[k] = (row[k] * scale) * d;
-        if (valid) row[labels[r]] = (p * scale - T(1)) * d;
+        if (valid) row[labels[r]] = (p - T(1)) * d;  // p * 1 is p
       }
     }
   }, ctx.max_threads);
