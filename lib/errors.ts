@@ -23,6 +23,20 @@ export class ValueError extends KerasError {}
 /** Asking for something that has no meaning, e.g. the gradient of an integer output. */
 export class GradientError extends KerasError {}
 
+const BY_NAME: Record<string, new (message: string) => KerasError> = { ShapeError, DTypeError, ValueError, GradientError };
+
+/**
+ * The native addon throws plain Errors whose `name` says the kind (it knows no JS classes);
+ * this makes such an error the class of that name, so `instanceof` holds on every backend.
+ * Anything else is returned as it is.
+ */
+export function asKerasError(error: unknown): unknown {
+  if (!(error instanceof Error) || error instanceof KerasError) return error;
+  const Kind = Object.hasOwn(BY_NAME, error.name) ? BY_NAME[error.name] : undefined;
+  if (!Kind) return error;
+  return new Kind(error.message);
+}
+
 /** Formats a shape the way Keras prints it: `(None, 28, 28)`. */
 export function fmtShape(shape: readonly (number | null)[]): string {
   const dims = shape.map((d) => (d === null ? 'None' : String(d)));

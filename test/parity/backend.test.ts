@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as keras from '../../lib/index.js';
-import { getBackend, setBackend } from '../../lib/engine.js';
+import { getBackend, runOp, setBackend } from '../../lib/engine.js';
 import { allOps } from '../../lib/ops/registry.js';
 import { CpuBackend, nativeAttrs } from '../../lib/backends/cpu/index.js';
 import { nativeUnavailableReason } from './harness.js';
@@ -164,5 +164,33 @@ describe.skipIf(reason !== null)(`cpu backend adapter${reason ? ` (skipped: ${re
     expect(() => ops.add(a, b)).toThrow(/add.*\(2, 3\).*\(4,?\)/);
     a.dispose();
     b.dispose();
+  });
+
+  it('errors a native kernel finds are the classes js throws, eager and in compiled graphs', async () => {
+    // A traced take cannot check its indices: the kernel does, in the compiled run.
+    const x = ops.convertToTensor([1, 2, 3], 'float32');
+    const bad = ops.convertToTensor([0, 7], 'int32');
+    for (const backendName of ['js', 'cpu']) {
+      setBackend(backendName);
+      const [xb, ib] = [ops.convertToTensor(x.arraySync(), 'float32'), ops.convertToTensor(bad.arraySync(), 'int32')];
+      // The primitive, not ops.take: the public op checks concrete indices before any kernel.
+      let eager: unknown = null;
+      try {
+        runOp('gather', [xb, ib], { axis: 0 });
+      } catch (error) {
+        eager = error;
+      }
+      expect(eager, `${backendName}: gather with index 7 of 3`).toBeInstanceOf(keras.ValueError);
+      expect((eager as Error).message).toMatch(/gather: index 7 is out of bounds for axis 0 with size 3/);
+      const exe = getBackend(backendName).compile(keras.trace((a: Tensor, i: Tensor) => ops.take(a, i), [{ shape: [3], dtype: 'float32' }, { shape: [2], dtype: 'int32' }]));
+      await expect(exe.run([xb, ib]), `${backendName}: a compiled run`).rejects.toBeInstanceOf(keras.ValueError);
+      expect(() => exe.runSync([xb, ib]), `${backendName}: a synchronous compiled run`).toThrow(keras.ValueError);
+      exe.dispose();
+      xb.dispose();
+      ib.dispose();
+    }
+    setBackend('js');
+    x.dispose();
+    bad.dispose();
   });
 });

@@ -13,7 +13,7 @@
  * such a variable may be read half-updated.
  */
 import type { DType } from '../../dtype.js';
-import { KerasError, ShapeError, fmtShape } from '../../errors.js';
+import { KerasError, ShapeError, asKerasError, fmtShape } from '../../errors.js';
 import type { Attrs, TensorSpec } from '../../ops/registry.js';
 import { state } from '../../state.js';
 import type { OpNode, Tensor } from '../../tensor.js';
@@ -209,6 +209,8 @@ export class NativeGraphExecutable implements Executable {
     let result: NativeRunResult;
     try {
       result = await compiled.native.run(call.feeds, call.vars, call.donate);
+    } catch (error) {
+      throw asKerasError(error);
     } finally {
       asyncRunsInFlight--;
     }
@@ -227,7 +229,12 @@ export class NativeGraphExecutable implements Executable {
   /** A synchronous native run, its wall time kept for run()'s choice. */
   private timed(compiled: Compiled, runSync: () => NativeRunResult): NativeRunResult {
     const started = performance.now();
-    const result = runSync();
+    let result: NativeRunResult;
+    try {
+      result = runSync();
+    } catch (error) {
+      throw asKerasError(error);
+    }
     compiled.lastRunMs = performance.now() - started;
     return result;
   }

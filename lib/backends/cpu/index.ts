@@ -5,7 +5,7 @@
  * on `cpu`; `nativeOps()` / `fallbackOps()` say which is which.
  */
 import type { DType, TypedArray } from '../../dtype.js';
-import { KerasError, ShapeError, fmtShape } from '../../errors.js';
+import { KerasError, ShapeError, asKerasError, fmtShape } from '../../errors.js';
 import type { Attrs } from '../../ops/registry.js';
 import { state } from '../../state.js';
 import { Tensor } from '../../tensor.js';
@@ -242,9 +242,13 @@ export class CpuBackend implements Backend {
         const a = hasAttrs(attrs) ? nativeAttrList(attrs) : undefined;
         // Inputs as arguments, not an array: the common arities without a spread.
         let r: number | number[];
-        if (inputs.length === 1) r = raw.runOp(id, a, idOf(inputs[0]));
-        else if (inputs.length === 2) r = raw.runOp(id, a, idOf(inputs[0]), idOf(inputs[1]));
-        else r = raw.runOp(id, a, ...inputs.map(idOf));
+        try {
+          if (inputs.length === 1) r = raw.runOp(id, a, idOf(inputs[0]));
+          else if (inputs.length === 2) r = raw.runOp(id, a, idOf(inputs[0]), idOf(inputs[1]));
+          else r = raw.runOp(id, a, ...inputs.map(idOf));
+        } catch (error) {
+          throw asKerasError(error);
+        }
         return this.wrapOutputs(op, r, outputs);
       };
     }
@@ -441,7 +445,7 @@ export class CpuBackend implements Backend {
       }
     } catch (error) {
       for (const t of produced) free(t);
-      throw error;
+      throw asKerasError(error);
     }
     const get = (t: Tensor) => {
       const v = env.get(t);
