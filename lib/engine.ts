@@ -6,7 +6,7 @@
 import { type DType, type TypedArray } from './dtype.js';
 import { KerasError, ValueError, fmtShape } from './errors.js';
 import type { Backend } from './backends/backend.js';
-import { getOp, type Attrs, type TensorSpec } from './ops/registry.js';
+import { arityMismatch, getOp, type Attrs, type TensorSpec } from './ops/registry.js';
 import { isConcrete } from './shape.js';
 import { innermostScope, state } from './state.js';
 import { Tensor, type OpNode } from './tensor.js';
@@ -97,6 +97,8 @@ function describeInputs(inputs: readonly Tensor[]): string {
  */
 export function runOp(opName: string, inputs: Tensor[], attrs: Attrs = {}, backend?: Backend): Tensor[] {
   const op = getOp(opName);
+  const arity = arityMismatch(op, inputs.length);
+  if (arity) throw new ValueError(`${opName}: ${arity}, received ${inputs.length}${inputs.length ? ` (${describeInputs(inputs)})` : ''}`);
   for (const key in attrs) {
     if (!op.attrs.includes(key)) {
       throw new ValueError(`${opName}: unknown attribute ${JSON.stringify(key)}; accepted: ${op.attrs.join(', ') || 'none'}`);

@@ -65,6 +65,18 @@ export function normalizeAxes(axis: number | readonly number[] | null | undefine
   return out.sort((x, y) => x - y);
 }
 
+/**
+ * Checks a primitive's axes, which the public ops have already normalized: each an integer
+ * in [0, rank), none repeated. Throws a ValueError naming the op and the shape.
+ */
+export function checkAxes(op: string, shape: Shape, axes: readonly number[]): void {
+  if (!Array.isArray(axes)) throw new ValueError(`${op}: axes must be a list of dims, received ${JSON.stringify(axes)}`);
+  for (const a of axes) {
+    if (!Number.isInteger(a) || a < 0 || a >= shape.length) throw new ValueError(`${op}: axis ${a} is out of bounds for input of shape ${fmtShape(shape)}`);
+  }
+  if (new Set(axes).size !== axes.length) throw new ValueError(`${op}: repeated axis in ${JSON.stringify(axes)}`);
+}
+
 /** Shape after reducing `axes` of `shape`. */
 export function reducedShape(shape: Shape, axes: readonly number[], keepdims: boolean): Dim[] {
   const out: Dim[] = [];

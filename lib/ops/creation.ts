@@ -28,8 +28,8 @@ defineOp<{ shape: number[]; value: number; dtype: DType }>({
   name: 'fill',
   category: 'creation',
   attrs: ['shape', 'value', 'dtype'],
+  arity: 0,
   infer(inputs, { shape, value, dtype }) {
-    if (inputs.length) throw new ValueError(`fill: takes no inputs, received ${inputs.length}`);
     if (typeof value !== 'number') throw new DTypeError(`fill: value must be a number, received ${typeof value}`);
     return [{ shape: [...checkShape(shape, 'fill')], dtype: parseDType(dtype, 'fill') }];
   },
@@ -39,8 +39,8 @@ defineOp<{ start: number; step: number; size: number; dtype: DType }>({
   name: 'arange',
   category: 'creation',
   attrs: ['start', 'step', 'size', 'dtype'],
+  arity: 0,
   infer(inputs, { start, step, size, dtype }) {
-    if (inputs.length) throw new ValueError(`arange: takes no inputs, received ${inputs.length}`);
     if (!Number.isFinite(start) || !Number.isFinite(step)) throw new ValueError(`arange: start and step must be finite numbers, received start=${start}, step=${step}`);
     if (!Number.isInteger(size) || size < 0) throw new ShapeError(`arange: size must be a non-negative integer, received ${size}`);
     return [{ shape: [size], dtype: parseDType(dtype, 'arange') }];

@@ -16,8 +16,11 @@ import { asDType, asFloat, convertToTensor, promote, unbroadcast, type TensorLik
 type UnaryGrad = (x: Tensor, y: Tensor, dy: Tensor) => Tensor;
 
 interface UnarySpec {
-  /** 'float': needs a float input (public fn casts ints); 'bool': returns bool; 'same': any numeric. */
-  kind: 'float' | 'same' | 'bool';
+  /**
+   * 'float': needs a float input (public fn casts ints); 'bool': returns bool; 'logical': bool
+   * in, bool out (the public fn casts); 'same': any numeric.
+   */
+  kind: 'float' | 'same' | 'bool' | 'logical';
   grad?: UnaryGrad;
 }
 
@@ -129,7 +132,7 @@ const UNARY: Record<string, UnarySpec> = {
   isnan: { kind: 'bool' },
   isinf: { kind: 'bool' },
   isfinite: { kind: 'bool' },
-  logicalNot: { kind: 'bool' },
+  logicalNot: { kind: 'logical' },
 };
 
 for (const [name, spec] of Object.entries(UNARY)) {
@@ -138,10 +141,12 @@ for (const [name, spec] of Object.entries(UNARY)) {
     name,
     category: 'unary',
     attrs: [],
+    arity: 1,
     infer([x]) {
       if (spec.kind === 'float' && !isFloat(x.dtype)) throw new DTypeError(`${name}: expected a float tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
       if (spec.kind === 'same' && x.dtype === 'bool') throw new DTypeError(`${name}: bool input is not supported ${fmtShape(x.shape)}`);
-      return [{ shape: x.shape, dtype: spec.kind === 'bool' ? 'bool' : x.dtype }];
+      if (spec.kind === 'logical' && x.dtype !== 'bool') throw new DTypeError(`${name}: expected a bool tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
+      return [{ shape: x.shape, dtype: spec.kind === 'bool' || spec.kind === 'logical' ? 'bool' : x.dtype }];
     },
     grad: grad ? ({ inputs: [x], outputs: [y] }, [dy]) => [grad(x, y, dy!)] : undefined,
   });
@@ -236,6 +241,7 @@ function inferBinary(name: string, kind: BinarySpec['kind'], a: TensorSpec, b: T
   if (a.dtype !== b.dtype) throw new DTypeError(`${name}: operands must have one dtype, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
   if (kind === 'arith' && a.dtype === 'bool') throw new DTypeError(`${name}: bool operands are not supported; cast them first`);
   if (kind === 'float' && !isFloat(a.dtype)) throw new DTypeError(`${name}: expected float operands, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
+  if (kind === 'logical' && a.dtype !== 'bool') throw new DTypeError(`${name}: expected bool operands, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
   return [{ shape: broadcastShapes(a.shape, b.shape, name), dtype: kind === 'arith' || kind === 'float' ? a.dtype : 'bool' }];
 }
 
@@ -262,6 +268,7 @@ for (const [name, spec] of Object.entries(BINARY)) {
     name,
     category: 'binary',
     attrs: [],
+    arity: 2,
     infer: ([a, b]) => inferBinary(name, spec.kind, a, b),
     grad: grad
       ? (({ inputs: [a, b], outputs: [y], needs }, [dy]) => {
@@ -278,6 +285,7 @@ defineOp({
   name: 'where',
   category: 'binary',
   attrs: [],
+  arity: 3,
   infer([c, a, b]) {
     if (c.dtype !== 'bool') throw new DTypeError(`where: condition must be bool, received ${c.dtype} ${fmtShape(c.shape)}`);
     if (a.dtype !== b.dtype) throw new DTypeError(`where: x1 and x2 must have one dtype, received ${a.dtype} and ${b.dtype}`);
@@ -291,6 +299,7 @@ defineOp<{ dtype: DType }>({
   name: 'cast',
   category: 'unary',
   attrs: ['dtype'],
+  arity: 1,
   infer: ([x], { dtype }) => [{ shape: x.shape, dtype: parseDType(dtype, 'cast') }],
   grad: ({ inputs: [x] }, [dy]) => [isFloat(x.dtype) && isFloat(dy!.dtype) ? cast(dy!, x.dtype) : null],
 });
@@ -299,6 +308,7 @@ defineOp<{ value: number; dtype?: DType }>({
   name: 'fullLike',
   category: 'creation',
   attrs: ['value', 'dtype'],
+  arity: 1,
   infer: ([x], { value, dtype }) => {
     if (typeof value !== 'number' && typeof value !== 'boolean') throw new DTypeError(`fullLike: fill value must be a number, received ${typeof value}`);
     return [{ shape: x.shape, dtype: dtype ? parseDType(dtype, 'fullLike') : x.dtype }];
@@ -309,6 +319,7 @@ defineOp({
   name: 'stopGradient',
   category: 'unary',
   attrs: [],
+  arity: 1,
   infer: ([x]) => [{ shape: x.shape, dtype: x.dtype }],
 });
 
@@ -316,6 +327,7 @@ defineOp({
   name: 'identity',
   category: 'unary',
   attrs: [],
+  arity: 1,
   infer: ([x]) => [{ shape: x.shape, dtype: x.dtype }],
   grad: (_ctx, [dy]) => [dy],
 });

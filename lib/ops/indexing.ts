@@ -37,6 +37,7 @@ defineOp<{ descending: boolean }>({
   name: 'sort',
   category: 'indexing',
   attrs: ['descending'],
+  arity: 1,
   infer([x]) {
     if (x.shape.length === 0) throw new ShapeError(`sort: x must have rank >= 1, received shape ${fmtShape(x.shape)}`);
     return [
@@ -53,6 +54,7 @@ defineOp<{ k: number }>({
   name: 'topK',
   category: 'indexing',
   attrs: ['k'],
+  arity: 1,
   infer([x], { k }) {
     if (x.shape.length === 0) throw new ShapeError(`topK: x must have rank >= 1, received shape ${fmtShape(x.shape)}`);
     const n = x.shape[x.shape.length - 1];
@@ -80,7 +82,7 @@ function scatterAlongLast(op: string, x: Tensor, indices: Tensor, dValues: Tenso
     return sum(where(mask, expandDims(dValues, -1), 0), -2);
   }
   const total = sizeOf(x.shape);
-  const rows = n === 0 ? 0 : total / n;
+  const rows = sizeOf(x.shape.slice(0, -1) as number[]);
   const picked = sizeOf(indices.shape as number[]);
   const offsets = reshape(multiply(arangeInt(rows), n), [...x.shape.slice(0, -1), 1]);
   const flatIdx = reshape(add(indices, offsets), [picked]);

@@ -73,6 +73,7 @@ defineOp<MatmulAttrs>({
   name: 'matmul',
   category: 'linalg',
   attrs: ['transposeA', 'transposeB'],
+  arity: 2,
   infer([a, b], { transposeA = false, transposeB = false }) {
     if (a.dtype !== b.dtype) throw new DTypeError(`matmul: both inputs must have the same dtype, received ${a.dtype} and ${b.dtype} for ${describeMatmul(a.shape, b.shape, transposeA, transposeB)}`);
     if (a.dtype === 'bool') throw new DTypeError(`matmul: bool inputs are not supported, received ${describeMatmul(a.shape, b.shape, transposeA, transposeB)}`);
@@ -134,6 +135,7 @@ defineOp({
   name: 'inv',
   category: 'linalg',
   attrs: [],
+  arity: 1,
   infer([x]) {
     checkFloat(x, 'inv');
     checkSquare(x, 'inv');
@@ -147,6 +149,7 @@ defineOp({
   name: 'det',
   category: 'linalg',
   attrs: [],
+  arity: 1,
   infer([x]) {
     checkFloat(x, 'det');
     checkSquare(x, 'det');
@@ -160,6 +163,7 @@ defineOp({
   name: 'solve',
   category: 'linalg',
   attrs: [],
+  arity: 2,
   infer([a, b]) {
     checkFloat(a, 'solve', 'a');
     if (a.dtype !== b.dtype) throw new DTypeError(`solve: a and b must have the same dtype, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
@@ -192,6 +196,7 @@ defineOp({
   name: 'cholesky',
   category: 'linalg',
   attrs: [],
+  arity: 1,
   infer([x]) {
     checkFloat(x, 'cholesky');
     checkSquare(x, 'cholesky');

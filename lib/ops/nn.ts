@@ -115,6 +115,7 @@ defineOp<ConvAttrs>({
   name: 'conv',
   category: 'nn',
   attrs: ['strides', 'padding', 'dilation', 'groups'],
+  arity: 2,
   infer([x, k], attrs) {
     const nsp = checkRank('conv', 'inputs', x);
     if (k.shape.length !== nsp + 2) throw new ShapeError(`conv: kernel of shape ${fmtShape(k.shape)} must have rank ${nsp + 2} to match inputs of shape ${fmtShape(x.shape)}`);
@@ -143,6 +144,7 @@ defineOp<ConvAttrs & { inputSize: number[] }>({
   name: 'convBackpropInput',
   category: 'nn',
   attrs: ['inputSize', 'strides', 'padding', 'dilation', 'groups'],
+  arity: 2,
   infer([dy, k], attrs) {
     const nsp = checkRank('convBackpropInput', 'dy', dy);
     if (k.shape.length !== nsp + 2) throw new ShapeError(`convBackpropInput: kernel of shape ${fmtShape(k.shape)} must have rank ${nsp + 2} to match dy of shape ${fmtShape(dy.shape)}`);
@@ -165,6 +167,7 @@ defineOp<ConvAttrs & { kernelSize: number[] }>({
   name: 'convBackpropFilter',
   category: 'nn',
   attrs: ['kernelSize', 'strides', 'padding', 'dilation', 'groups'],
+  arity: 2,
   infer([x, dy], attrs) {
     const nsp = checkRank('convBackpropFilter', 'inputs', x);
     if (dy.shape.length !== nsp + 2) throw new ShapeError(`convBackpropFilter: dy of shape ${fmtShape(dy.shape)} must have rank ${nsp + 2} to match inputs of shape ${fmtShape(x.shape)}`);
@@ -175,6 +178,9 @@ defineOp<ConvAttrs & { kernelSize: number[] }>({
     const { groups } = attrs;
     if (cin === null || cout === null) throw new ShapeError(`convBackpropFilter: channels must be known, received inputs ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)}`);
     if (cin % groups || cout % groups) throw new ShapeError(`convBackpropFilter: channels of inputs ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)} must be divisible by ${groups} groups`);
+    if (x.shape[0] !== null && dy.shape[0] !== null && x.shape[0] !== dy.shape[0]) {
+      throw new ShapeError(`convBackpropFilter: inputs of shape ${fmtShape(x.shape)} and dy of shape ${fmtShape(dy.shape)} have different batch sizes`);
+    }
     const what = () => `inputs ${fmtShape(x.shape)} and kernel size ${fmtShape(attrs.kernelSize)}`;
     checkDySpatial('convBackpropFilter', dy, convSpatial('convBackpropFilter', x.shape.slice(1, -1), attrs.kernelSize, attrs, what), what());
     return [{ shape: [...attrs.kernelSize, cin / groups, cout], dtype: x.dtype }];
@@ -196,6 +202,7 @@ defineOp<PoolAttrs>({
   name: 'maxPool',
   category: 'nn',
   attrs: ['poolSize', 'strides', 'padding'],
+  arity: 1,
   infer([x], attrs) {
     if (x.dtype === 'bool') throw new DTypeError(`maxPool: bool inputs are not supported ${fmtShape(x.shape)}`);
     return [{ shape: inferPool('maxPool', x, attrs), dtype: x.dtype }];
@@ -218,6 +225,7 @@ defineOp<PoolAttrs & { positiveMax?: boolean }>({
   name: 'maxPoolGrad',
   category: 'nn',
   attrs: ['poolSize', 'strides', 'padding', 'positiveMax'],
+  arity: 2,
   infer([x, dy], attrs) {
     checkFloatPair('maxPoolGrad', x, dy, ['inputs', 'dy']);
     const expected = inferPool('maxPoolGrad', x, attrs);
@@ -233,6 +241,7 @@ defineOp<PoolAttrs>({
   name: 'avgPool',
   category: 'nn',
   attrs: ['poolSize', 'strides', 'padding'],
+  arity: 1,
   infer([x], attrs) {
     if (!isFloat(x.dtype)) throw new DTypeError(`avgPool: expected a float tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
     return [{ shape: inferPool('avgPool', x, attrs), dtype: x.dtype }];
@@ -244,6 +253,7 @@ defineOp<PoolAttrs & { inputSize: number[] }>({
   name: 'avgPoolGrad',
   category: 'nn',
   attrs: ['poolSize', 'strides', 'padding', 'inputSize'],
+  arity: 1,
   infer([dy], attrs) {
     const nsp = checkRank('avgPoolGrad', 'dy', dy);
     if (!isFloat(dy.dtype)) throw new DTypeError(`avgPoolGrad: expected a float tensor, received ${dy.dtype} ${fmtShape(dy.shape)}`);
@@ -750,6 +760,7 @@ defineOp<{ axis: number }>({
   name: 'softmax',
   category: 'nn',
   attrs: ['axis'],
+  arity: 1,
   infer: ([x], { axis }) => inferRowOp('softmax', x, axis),
   grad: ({ outputs: [y], attrs: { axis } }, [dy]) => [run1('softmaxGrad', [y, dy!], { axis })],
 });
@@ -763,6 +774,7 @@ defineOp<{ axis: number }>({
   name: 'softmaxGrad',
   category: 'nn',
   attrs: ['axis'],
+  arity: 2,
   infer: ([y, dy], { axis }) => inferRowGrad('softmaxGrad', y!, dy!, axis),
   grad: ({ inputs: [y, dy], attrs: { axis } }, [g]) => [
     subtract(multiply(g!, subtract(dy!, sum(multiply(dy!, y!), axis, true))), multiply(dy!, sum(multiply(g!, y!), axis, true))),
@@ -774,6 +786,7 @@ defineOp<{ axis: number }>({
   name: 'logSoftmax',
   category: 'nn',
   attrs: ['axis'],
+  arity: 1,
   infer: ([x], { axis }) => inferRowOp('logSoftmax', x, axis),
   grad: ({ outputs: [y], attrs: { axis } }, [dy]) => [run1('logSoftmaxGrad', [y, dy!], { axis })],
 });
@@ -786,6 +799,7 @@ defineOp<{ axis: number }>({
   name: 'logSoftmaxGrad',
   category: 'nn',
   attrs: ['axis'],
+  arity: 2,
   infer: ([y, dy], { axis }) => inferRowGrad('logSoftmaxGrad', y!, dy!, axis),
   grad: ({ inputs: [y, dy], attrs: { axis } }, [g]) => {
     const p = exp(y!);
@@ -808,6 +822,7 @@ defineOp({
   name: 'sparseSoftmaxCrossEntropy',
   category: 'nn',
   attrs: [],
+  arity: 2,
   infer: ([labels, logits]) => [sparseCrossEntropyLoss('sparseSoftmaxCrossEntropy', labels!, logits!)],
   nonDifferentiableInputs: [0],
   // (softmax(logits) - oneHot(labels)) * dy; rows with an out-of-range label have loss 0 and gradient 0.
@@ -832,6 +847,7 @@ defineOp({
   name: 'sparseSoftmaxCrossEntropyGrad',
   category: 'nn',
   attrs: [],
+  arity: 3,
   infer([labels, logits, dy]) {
     const op = 'sparseSoftmaxCrossEntropyGrad';
     const loss = sparseCrossEntropyLoss(op, labels!, logits!);
@@ -1080,6 +1096,7 @@ defineOp<LayerNormAttrs>({
   name: 'layerNorm',
   category: 'nn',
   attrs: ['axis', 'epsilon', 'rms'],
+  arity: 3,
   infer([x, gamma, beta], { axis, epsilon }) {
     const { rows, dims } = inferNormRows('layerNorm', x, axis);
     if (typeof epsilon !== 'number') throw new ValueError(`layerNorm: attribute epsilon must be a number, received ${JSON.stringify(epsilon)}`);
@@ -1101,6 +1118,7 @@ defineOp<{ axis: number; rms: boolean }>({
   name: 'layerNormGrad',
   category: 'nn',
   attrs: ['axis', 'rms'],
+  arity: 5,
   infer([dy, x, gamma, m, rstd], { axis }) {
     const op = 'layerNormGrad';
     const { rows, dims } = inferNormRows(op, x, axis);
@@ -1170,6 +1188,7 @@ defineOp<BatchNormAttrs>({
   name: 'batchNorm',
   category: 'nn',
   attrs: ['axis', 'epsilon'],
+  arity: 3,
   infer([x, gamma, beta], { axis, epsilon }) {
     const op = 'batchNorm';
     const c = inferChannels(op, x, axis);
@@ -1192,6 +1211,7 @@ defineOp<BatchNormAttrs>({
   name: 'batchNormGrad',
   category: 'nn',
   attrs: ['axis', 'epsilon'],
+  arity: 5,
   infer([dy, x, gamma, m, v], { axis, epsilon }) {
     const op = 'batchNormGrad';
     const c = inferChannels(op, x, axis);

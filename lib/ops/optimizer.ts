@@ -26,6 +26,7 @@ defineOp<AdamUpdateAttrs>({
   name: 'adamUpdate',
   category: 'nn',
   attrs: ['beta1', 'beta2', 'epsilon'],
+  arity: 5,
   infer([variable, gradient, m, v, alpha], attrs) {
     for (const key of ['beta1', 'beta2', 'epsilon'] as const) {
       if (typeof attrs[key] !== 'number' || !Number.isFinite(attrs[key])) {

@@ -6,7 +6,7 @@
 import { FLOATX, isFloat } from '../dtype.js';
 import { DTypeError, ValueError, fmtShape } from '../errors.js';
 import { isRecording, run1, runOp } from '../engine.js';
-import { normalizeAxes, normalizeAxis, reducedShape } from '../shape.js';
+import { checkAxes, normalizeAxes, normalizeAxis, reducedShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
 import { asDType, asFloat, convertToTensor, type TensorLike } from './common.js';
@@ -44,8 +44,11 @@ function defineReduction(name: string, kind: 'numeric' | 'bool', grad?: (x: Tens
     name,
     category: 'reduction',
     attrs: ['axes', 'keepdims'],
+    arity: 1,
     infer([x], { axes, keepdims }) {
       if (kind === 'numeric' && x.dtype === 'bool') throw new DTypeError(`${name}: bool input is not supported ${fmtShape(x.shape)}; cast it first`);
+      if (kind === 'bool' && x.dtype !== 'bool') throw new DTypeError(`${name}: expected a bool tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
+      checkAxes(name, x.shape, axes);
       return [{ shape: reducedShape(x.shape, axes, keepdims), dtype: kind === 'bool' ? 'bool' : x.dtype }];
     },
     grad: grad ? ({ inputs: [x], outputs: [y], attrs }, [dy]) => [grad(x, y, dy!, attrs)] : undefined,
@@ -75,7 +78,9 @@ for (const name of ['argmax', 'argmin']) {
     name,
     category: 'reduction',
     attrs: ['axis'],
+    arity: 1,
     infer([x], { axis }) {
+      checkAxes(name, x.shape, [axis]);
       if (x.shape[axis] === 0) throw new ValueError(`${name}: cannot take ${name} over an empty axis ${axis} of shape ${fmtShape(x.shape)}`);
       return [{ shape: reducedShape(x.shape, [axis], false), dtype: 'int32' }];
     },
@@ -86,7 +91,11 @@ defineOp<{ axis: number }>({
   name: 'cumsum',
   category: 'reduction',
   attrs: ['axis'],
-  infer: ([x], { axis }) => [{ shape: x.shape, dtype: x.dtype === 'bool' ? 'int32' : x.dtype }],
+  arity: 1,
+  infer([x], { axis }) {
+    checkAxes('cumsum', x.shape, [axis]);
+    return [{ shape: x.shape, dtype: x.dtype === 'bool' ? 'int32' : x.dtype }];
+  },
   grad: ({ attrs: { axis } }, [dy]) => [reverse(cumsum(reverse(dy!, [axis]), axis), [axis])],
 });
 
@@ -94,7 +103,11 @@ defineOp<{ axis: number }>({
   name: 'cumprod',
   category: 'reduction',
   attrs: ['axis'],
-  infer: ([x], { axis }) => [{ shape: x.shape, dtype: x.dtype === 'bool' ? 'int32' : x.dtype }],
+  arity: 1,
+  infer([x], { axis }) {
+    checkAxes('cumprod', x.shape, [axis]);
+    return [{ shape: x.shape, dtype: x.dtype === 'bool' ? 'int32' : x.dtype }];
+  },
   // dx_i = sum_{j >= i} dy_j * y_j / x_i; exact for non-zero inputs.
   grad: ({ inputs: [x], outputs: [y], attrs: { axis } }, [dy]) => [divide(reverse(cumsum(reverse(multiply(dy!, y), [axis]), axis), [axis]), x)],
 });
@@ -106,8 +119,10 @@ defineOp<ReduceAttrs>({
   name: 'moments',
   category: 'reduction',
   attrs: ['axes', 'keepdims'],
+  arity: 1,
   infer([x], { axes, keepdims }) {
     if (!isFloat(x.dtype)) throw new DTypeError(`moments: expected a float tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
+    checkAxes('moments', x.shape, axes);
     const shape = reducedShape(x.shape, axes, keepdims);
     return [{ shape, dtype: x.dtype }, { shape, dtype: x.dtype }];
   },
@@ -127,6 +142,7 @@ defineOp<{ axis: number }>({
   name: 'logsumexp',
   category: 'reduction',
   attrs: ['axis'],
+  arity: 1,
   infer([x], { axis }) {
     if (!isFloat(x.dtype)) throw new DTypeError(`logsumexp: expected a float tensor, received ${x.dtype} ${fmtShape(x.shape)}`);
     if (!Number.isInteger(axis) || axis < 0 || axis >= x.shape.length) {

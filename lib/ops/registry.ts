@@ -58,6 +58,11 @@ export interface OpDef<A extends Attrs = Attrs> {
   name: string;
   /** Category for docs/ops.md. */
   category: string;
+  /**
+   * How many input tensors the op takes: exactly n, or a range (`max` absent: no limit;
+   * concatenate's list). The engine checks it before `infer`, which may then index its inputs.
+   */
+  arity: number | { min: number; max?: number };
   /** Attribute names this op accepts; anything else is an error. */
   attrs: readonly string[];
   /** Shape/dtype inference; runs on symbolic tensors and throws errors naming the op and shapes. */
@@ -96,6 +101,14 @@ export function getOp(name: string): OpDef {
   const def = OPS.get(name);
   if (!def) throw new Error(`unknown op ${name}`);
   return def;
+}
+
+/** The op's arity as a phrase ("2 input tensors", "1 to 2 input tensors"), or null when `count` fits it. */
+export function arityMismatch(op: OpDef, count: number): string | null {
+  const { min, max } = typeof op.arity === 'number' ? { min: op.arity, max: op.arity } : op.arity;
+  if (count >= min && (max === undefined || count <= max)) return null;
+  const n = max === undefined ? `at least ${min}` : min === max ? `${min}` : `${min} to ${max}`;
+  return `takes ${n} input tensor${n === '1' ? '' : 's'}`;
 }
 
 export function allOps(): OpDef[] {

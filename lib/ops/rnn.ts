@@ -50,6 +50,7 @@ defineOp({
   name: 'lstmCell',
   category: 'nn',
   attrs: [],
+  arity: 3,
   infer([x, rec, c]) {
     const [batch, units] = inferCell('lstmCell', 'x', x, 4, 'the gates i, f, c, o', [['c', c]]);
     expectLike('lstmCell', 'rec', rec, x);
@@ -70,6 +71,7 @@ defineOp({
   name: 'lstmCellGrad',
   category: 'nn',
   attrs: [],
+  arity: 4,
   infer([acts, c, dh, dc]) {
     const [batch, units] = inferCell('lstmCellGrad', 'acts', acts, 5, "i, f, g, o and tanh(c')", [['c', c], ['dh', dh], ['dc', dc]]);
     return [{ shape: [batch, 4 * units], dtype: acts.dtype }, { shape: [batch, units], dtype: acts.dtype }];
@@ -88,6 +90,7 @@ defineOp({
   name: 'gruCell',
   category: 'nn',
   attrs: [],
+  arity: 4,
   infer([x, rec, h, rb]) {
     const [batch, units] = inferCell('gruCell', 'x', x, 3, 'the gates z, r, h', [['h', h]]);
     expectLike('gruCell', 'rec', rec, x);
@@ -108,6 +111,7 @@ defineOp({
   name: 'gruCellGrad',
   category: 'nn',
   attrs: [],
+  arity: 5,
   infer([acts, rec, h, dh, rb]) {
     const [batch, units] = inferCell('gruCellGrad', 'acts', acts, 3, 'z, r and hh', [['h', h], ['dh', dh]]);
     expectLike('gruCellGrad', 'rec', rec, acts);

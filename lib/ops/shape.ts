@@ -5,7 +5,7 @@
  */
 import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
-import { normalizeAxis, normalizeAxes, broadcastShapes, resolveReshape, type Dim } from '../shape.js';
+import { checkAxes, normalizeAxis, normalizeAxes, broadcastShapes, resolveReshape, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp, type GradContext, type MergeableGrad, type TensorSpec } from './registry.js';
 import { convertToTensor, promote, assertInt, type TensorLike } from './common.js';
@@ -17,6 +17,7 @@ defineOp<{ shape: number[] }>({
   name: 'reshape',
   category: 'shape',
   attrs: ['shape'],
+  arity: 1,
   infer: ([x], { shape }) => [{ shape: resolveReshape(x.shape, shape), dtype: x.dtype }],
   grad: ({ inputs: [x] }, [dy]) => [reshape(dy!, x.shape.map((d) => (d === null ? -1 : d)))],
 });
@@ -25,6 +26,7 @@ defineOp<{ perm: number[] }>({
   name: 'transpose',
   category: 'shape',
   attrs: ['perm'],
+  arity: 1,
   infer([x], { perm }) {
     const sorted = [...perm].sort((a, b) => a - b);
     if (perm.length !== x.shape.length || sorted.some((p, i) => p !== i)) {
@@ -43,6 +45,7 @@ defineOp<{ shape: number[] }>({
   name: 'broadcastTo',
   category: 'shape',
   attrs: ['shape'],
+  arity: 1,
   infer([x], { shape }) {
     const out = broadcastShapes(x.shape, shape, 'broadcastTo');
     if (out.length !== shape.length || out.some((d, i) => d !== shape[i])) {
@@ -66,13 +69,14 @@ defineOp<{ begin: number[]; size: number[] }>({
   name: 'slice',
   category: 'shape',
   attrs: ['begin', 'size'],
+  arity: 1,
   infer([x], { begin, size }) {
     if (begin.length !== x.shape.length || size.length !== x.shape.length) {
       throw new ShapeError(`slice: start_indices ${JSON.stringify(begin)} and shape ${JSON.stringify(size)} must have one entry per axis of ${fmtShape(x.shape)}`);
     }
     const shape = size.map((s, i) => {
       const d = x.shape[i];
-      if (begin[i] < 0 || (d !== null && begin[i] + s > d) || s < -1) {
+      if (begin[i] < 0 || (d !== null && (begin[i] > d || begin[i] + s > d)) || s < -1) {
         throw new ShapeError(`slice: start ${begin[i]} with size ${s} is out of range for axis ${i} of ${fmtShape(x.shape)}`);
       }
       return s === -1 ? (d === null ? null : d - begin[i]) : s;
@@ -125,7 +129,11 @@ defineOp<{ axes: number[] }>({
   name: 'reverse',
   category: 'shape',
   attrs: ['axes'],
-  infer: ([x]) => [{ shape: x.shape, dtype: x.dtype }],
+  arity: 1,
+  infer([x], { axes }) {
+    checkAxes('reverse', x.shape, axes);
+    return [{ shape: x.shape, dtype: x.dtype }];
+  },
   grad: ({ attrs: { axes } }, [dy]) => [reverse(dy!, axes)],
 });
 
@@ -133,9 +141,10 @@ defineOp<{ axis: number }>({
   name: 'concatenate',
   category: 'shape',
   attrs: ['axis'],
+  arity: { min: 1 },
   infer(inputs, { axis }) {
-    if (!inputs.length) throw new ValueError('concatenate: needs at least one tensor');
     const first = inputs[0];
+    checkAxes('concatenate', first.shape, [axis]);
     let total: Dim = 0;
     for (const [i, t] of inputs.entries()) {
       if (t.dtype !== first.dtype) throw new DTypeError(`concatenate: input ${i} has dtype ${t.dtype}, input 0 has ${first.dtype}`);
@@ -164,6 +173,7 @@ defineOp<{ paddings: [number, number][]; constantValue: number }>({
   name: 'pad',
   category: 'shape',
   attrs: ['paddings', 'constantValue'],
+  arity: 1,
   infer([x], { paddings }) {
     if (paddings.length !== x.shape.length || paddings.some((p) => p.length !== 2 || p.some((v) => !Number.isInteger(v) || v < 0))) {
       throw new ShapeError(`pad: pad_width ${JSON.stringify(paddings)} must hold one [before, after] pair of non-negative integers per axis of ${fmtShape(x.shape)}`);
@@ -183,8 +193,10 @@ defineOp<{ axis: number }>({
   name: 'gather',
   category: 'shape',
   attrs: ['axis'],
+  arity: 2,
   infer([x, indices], { axis }) {
-    if (!isInt(indices.dtype)) throw new DTypeError(`take: indices must be int32, received ${indices.dtype} ${fmtShape(indices.shape)}`);
+    if (!isInt(indices.dtype)) throw new DTypeError(`gather: indices must be int32, received ${indices.dtype} ${fmtShape(indices.shape)}`);
+    checkAxes('gather', x.shape, [axis]);
     return [{ shape: gatherShape(x, indices, axis), dtype: x.dtype }];
   },
   nonDifferentiableInputs: [1],
@@ -214,8 +226,10 @@ defineOp<{ axis: number; dimSize: number }>({
   name: 'scatterAdd',
   category: 'shape',
   attrs: ['axis', 'dimSize'],
+  arity: 2,
   infer([indices, updates], { axis, dimSize }) {
-    if (!isInt(indices.dtype)) throw new DTypeError(`scatterAdd: indices must be int32, received ${indices.dtype}`);
+    if (!isInt(indices.dtype)) throw new DTypeError(`scatterAdd: indices must be int32, received ${indices.dtype} ${fmtShape(indices.shape)}`);
+    checkAxes('scatterAdd', updates.shape, [axis]);
     if (indices.shape.length !== 1 || (indices.shape[0] !== null && updates.shape[axis] !== null && indices.shape[0] !== updates.shape[axis])) {
       throw new ShapeError(`scatterAdd: indices ${fmtShape(indices.shape)} must be 1-D and match updates ${fmtShape(updates.shape)} along axis ${axis}`);
     }

@@ -30,7 +30,6 @@ interface DrawAttrs extends Attrs {
 /** Output of a draw: `shape` with null dims from `like` (inputs[1]). */
 function inferDraw(op: string, inputs: TensorSpec[], { shape, dtype, scale, shift }: DrawAttrs): TensorSpec[] {
   const [seed, like] = inputs;
-  if (inputs.length < 1 || inputs.length > 2) throw new ValueError(`${op}: expected a seed and an optional shape source, received ${inputs.length} inputs`);
   if (seed.dtype !== 'int32') throw new DTypeError(`${op}: seed must be int32 of shape (2,), received ${seed.dtype} ${fmtShape(seed.shape)}`);
   if (seed.shape.length !== 1 || (seed.shape[0] !== null && seed.shape[0] !== 2)) {
     throw new ShapeError(`${op}: seed must have shape (2,), received ${fmtShape(seed.shape)}`);
@@ -59,6 +58,7 @@ function defineDraw(name: string): void {
   defineOp<DrawAttrs>({
     name,
     category: 'random',
+    arity: { min: 1, max: 2 },
     attrs: ['shape', 'dtype', 'scale', 'shift'],
     random: true,
     nonDifferentiableInputs: [0, 1],
@@ -97,6 +97,7 @@ defineOp<{ rate: number }>({
   name: 'dropout',
   category: 'random',
   attrs: ['rate'],
+  arity: 2,
   random: true,
   nonDifferentiableInputs: [1],
   infer([x, seed], { rate }) {

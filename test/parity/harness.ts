@@ -54,8 +54,11 @@ export function expectParity(got: Tensor, want: Tensor, tol: Tolerance, scale: n
   }
 }
 
-/** Runs `op` with case `c` on one backend (made current, so constants made by gradient rules live there too). */
-function runOn(backendName: string, op: string, c: OpCase, values: number[][], withGrad: number[]): { outputs: Tensor[]; grads: Tensor[] } | { error: Error } {
+/**
+ * Runs `op` with case `c` on one backend (made current, so constants made by gradient rules
+ * live there too), and the gradients wrt inputs `withGrad` of sum(op(...)[0] * w).
+ */
+export function runOn(backendName: string, op: string, c: OpCase, values: number[][], withGrad: number[]): { outputs: Tensor[]; grads: Tensor[] } | { error: Error } {
   setBackend(backendName);
   const backend = getBackend(backendName);
   try {
