@@ -128,13 +128,13 @@ export class Tensor {
   /** Values as a TypedArray (a copy the caller may keep). */
   dataSync(): TypedArray {
     this.checkReadable('dataSync');
-    return this.backend!.read(this.storage, this.dtype).slice();
+    return this.backend!.readCopy(this.storage, this.dtype);
   }
 
   /** Values as a TypedArray, without blocking the event loop where the backend allows. */
   async data(): Promise<TypedArray> {
     this.checkReadable('data');
-    return (await this.backend!.readAsync(this.storage, this.dtype)).slice();
+    return this.backend!.readAsync(this.storage, this.dtype);
   }
 
   /** Values as nested JS arrays (numbers, or booleans for bool). */

@@ -29,6 +29,9 @@ export interface Backend {
   upload(values: TypedArray, dtype: DType, shape?: readonly number[]): unknown;
   /** Reads values back (a fresh or read-only view; callers must not mutate it). */
   read(storage: unknown, dtype: DType): TypedArray;
+  /** Values in a new array the caller owns (dataSync): one copy, not a view copied again. */
+  readCopy(storage: unknown, dtype: DType): TypedArray;
+  /** As readCopy, without blocking the event loop where the backend allows. */
   readAsync(storage: unknown, dtype: DType): Promise<TypedArray>;
   /** Reference counting lets views (reshape) share storage. */
   retain(storage: unknown): void;

@@ -82,6 +82,25 @@ describe.skipIf(reason !== null)(`cpu backend adapter${reason ? ` (skipped: ${re
     for (const t of [x, y, b, i]) t.dispose();
   });
 
+  it('dataSync and data() give arrays the caller owns: writing to them leaves the tensor as it was', async () => {
+    for (const backendName of ['js', 'cpu']) {
+      setBackend(backendName);
+      const uploaded = ops.convertToTensor([1, 2, 3], 'float32'); // on cpu, an upload not yet moved to native memory
+      const computed = ops.add(uploaded, 1);
+      for (const [what, t, want] of [['uploaded', uploaded, [1, 2, 3]], ['computed', computed, [2, 3, 4]]] as const) {
+        const sync = t.dataSync();
+        sync[0] = -7;
+        const later = await t.data();
+        expect(Array.from(later), `${backendName} ${what}: after writing to dataSync's array`).toEqual(want);
+        later[1] = -7;
+        expect(Array.from(t.dataSync()), `${backendName} ${what}: after writing to data()'s array`).toEqual(want);
+      }
+      uploaded.dispose();
+      computed.dispose();
+    }
+    setBackend('cpu');
+  });
+
   it('reshape, identity and stopGradient share storage; values live until the last view is disposed', () => {
     const bytes0 = cpu.memoryBytes();
     const x = ops.convertToTensor(new Float32Array([1, 2, 3, 4, 5, 6]));

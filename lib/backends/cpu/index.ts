@@ -179,9 +179,15 @@ export class CpuBackend implements Backend {
     return base.read();
   }
 
+  readCopy(storage: unknown): TypedArray {
+    // A native read is already a copy of its own; an upload not yet moved is the caller's array.
+    const s = storage as CpuStorage;
+    return s.pending ? s.pending.slice() : this.read(s);
+  }
+
   async readAsync(storage: unknown): Promise<TypedArray> {
     // NativeTensor.read is a memcpy; there is nothing to wait for.
-    return this.read(storage);
+    return this.readCopy(storage);
   }
 
   retain(storage: unknown): void {

@@ -33,8 +33,12 @@ export class JsBackend implements Backend {
     return (storage as JsStorage).data;
   }
 
+  readCopy(storage: unknown): TypedArray {
+    return (storage as JsStorage).data.slice();
+  }
+
   async readAsync(storage: unknown): Promise<TypedArray> {
-    return (storage as JsStorage).data;
+    return this.readCopy(storage);
   }
 
   retain(storage: unknown): void {
