@@ -78,6 +78,14 @@ inline void igemm_tile(int64_t ntaps, int64_t cin, const Rows& rows, const typen
 #pragma GCC unroll 8
     for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
   }
+  // Warm C's lines while the taps run: an output past the caches otherwise makes the
+  // tile's stores wait for their lines at the end (prefetches never fault, so the rows
+  // past nrows of an edge tile may be asked for too).
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NV; ++j) __builtin_prefetch(c + i * ldc + j * W, 1, 3);
+  }
   for (int64_t t = 0; t < ntaps; ++t) {
     const T* a[MR];
 #pragma GCC unroll 32
