@@ -785,6 +785,7 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
     std::vector<T> col(im2col ? size_t(chunk * kg) : 0);
     std::vector<int64_t> table(im2col ? 0 : size_t(chunk * taps));
     std::vector<const T*> a_ptr(static_cast<size_t>(chunk)), b_ptr(static_cast<size_t>(chunk));
+    std::vector<const T*> run_src(depthwise ? size_t(chunk * taps) : 0);  // a depthwise run's pixels, [row][tap]
     std::vector<int64_t> list(static_cast<size_t>(chunk));
     // table[(m - m0) * taps + t]: the input pixel (batch included) of row m's tap t, or -1.
     PixelCursor at{win.out};
@@ -843,12 +844,33 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
           continue;
         }
         if (depthwise) {
-          // dw[t] += sum over the chunk's rows m of x[pixel(m, t)] * dy[m], per tap.
+          // dw[t] += sum over the chunk's rows m of x[pixel(m, t)] * dy[m], the rows in
+          // order: runs of rows whose taps all read pixels through depthwise_filter (each
+          // tap's accumulators in registers over the run), a row with padding taps alone.
           fill_table(m0, m1);
-          for (int64_t t = 0; t < taps; ++t) {
-            const int64_t count = gather_tap(m0, m1, t, 0, 0);
-            ops.dot_rows(acc + t * c.cout, true, count, a_ptr.data(), b_ptr.data(), c.cout);
+          int64_t run = m0;
+          auto flush = [&](int64_t end) {
+            if (end == run) return;
+            for (int64_t m = run; m < end; ++m) {
+              for (int64_t t = 0; t < taps; ++t) {
+                run_src[size_t((m - run) * taps + t)] = x + table[size_t((m - m0) * taps + t)] * c.cin;
+              }
+            }
+            ops.depthwise_filter(end - run, taps, run_src.data(), dy + run * c.cout, acc, c.cout);
+          };
+          for (int64_t m = m0; m < m1; ++m) {
+            const int64_t* entry = &table[size_t((m - m0) * taps)];
+            if (std::all_of(entry, entry + taps, [](int64_t p) { return p >= 0; })) continue;
+            flush(m);
+            run = m + 1;
+            const T* dy_row = dy + m * c.cout;
+            for (int64_t t = 0; t < taps; ++t) {
+              if (entry[t] < 0) continue;
+              const T* x_row = x + entry[t] * c.cin;
+              ops.dot_rows(acc + t * c.cout, true, 1, &x_row, &dy_row, c.cout);
+            }
           }
+          flush(m1);
           continue;
         }
         for (int64_t g = 0; g < c.groups; ++g) {

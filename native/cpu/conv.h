@@ -93,6 +93,10 @@ struct RowOps {
   // y = (accumulate ? y : 0) + sum over q < count of a[q] * b[q], elementwise over n:
   // a depthwise conv row over all its taps, with y kept in registers.
   void (*dot_rows)(T* y, bool accumulate, int64_t count, const T* const* a, const T* const* b, int64_t n);
+  // The depthwise filter gradient of `rows` rows whose taps all read pixels: dw + t * n +=
+  // sum over m < rows of src[m * taps + t] times dy + m * n, elementwise over n channels, the
+  // rows in order (the roundings of dot_rows over the same rows, tap by tap).
+  void (*depthwise_filter)(int64_t rows, int64_t taps, const T* const* src, const T* dy, T* dw, int64_t n);
   // The sum over q < count of the dot product of a[q] and b[q] (n values each): one
   // output value of a convolution with few output columns, over its taps.
   T (*dot_sum)(const T* const* a, const T* const* b, int64_t count, int64_t n);

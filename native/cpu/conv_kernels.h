@@ -1,6 +1,7 @@
 // The convolution micro-kernel and channel-row loops, written once over a SIMD
 // vector type V (simd/simd_<isa>.h) and instantiated per ISA in conv_<isa>.cc.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
@@ -246,6 +247,111 @@ void row_dot_rows(typename V::T* y, bool accumulate, int64_t count, const typena
   }
 }
 
+template <class V, bool kPartial>
+inline typename V::Reg load_lanes(const typename V::T* p, int lanes) {
+  if constexpr (kPartial) {
+    return V::load_first(p, lanes);
+  } else {
+    return V::loadu(p);
+  }
+}
+
+template <class V, bool kPartial>
+inline void store_lanes(typename V::T* p, typename V::Reg v, int lanes) {
+  if constexpr (kPartial) {
+    V::store_first(p, v, lanes);
+  } else {
+    V::storeu(p, v);
+  }
+}
+
+// Channel blocks of a depthwise kernel: blocks of NV whole vectors, then whole vectors one
+// at a time, then the last lanes (fewer than a vector) masked: block(c, nv, partial, lanes).
+template <class V, int NV, class Block>
+inline void for_channel_blocks(int64_t n, const Block& block) {
+  constexpr int W = V::kWidth;
+  int64_t c = 0;
+  for (; c + NV * W <= n; c += NV * W) block(c, std::integral_constant<int, NV>{}, std::false_type{}, W);
+  for (; c + W <= n; c += W) block(c, std::integral_constant<int, 1>{}, std::false_type{}, W);
+  if (c < n) block(c, std::integral_constant<int, 1>{}, std::true_type{}, int(n - c));
+}
+
+// Vector j of NV at p: the last one masked to `lanes` in a partial block.
+template <class V, bool kPartial, int NV>
+inline typename V::Reg load_block(const typename V::T* p, int j, int lanes) {
+  return kPartial && j == NV - 1 ? load_lanes<V, true>(p + j * V::kWidth, lanes) : V::loadu(p + j * V::kWidth);
+}
+
+// Vectors of channels and taps of one depthwise filter-gradient pass: their accumulators stay
+// in registers over all the rows (row_dot_rows, tap by tap, read each row of dy once a tap).
+template <class V>
+constexpr int depthwise_filter_vectors() {
+  return V::kRegisters >= 32 ? 2 : 1;
+}
+template <class V>
+constexpr int depthwise_filter_taps() {
+  constexpr int nv = depthwise_filter_vectors<V>(), most = (V::kRegisters - nv - 2) / nv;
+  return most < 16 ? most : 16;
+}
+
+template <class V, int G>
+void depthwise_filter_group(int64_t rows, int64_t taps, const typename V::T* const* src, const typename V::T* dy,
+                            typename V::T* dw, int64_t n) {
+  using Reg = typename V::Reg;
+  for_channel_blocks<V, depthwise_filter_vectors<V>()>(n, [&](int64_t c, auto nv, auto partial, int lanes) {
+    constexpr int B = decltype(nv)::value;
+    constexpr bool kPartial = decltype(partial)::value;
+    Reg acc[G][B];
+#pragma GCC unroll 16
+    for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 4
+      for (int j = 0; j < B; ++j) acc[g][j] = load_block<V, kPartial, B>(dw + g * n + c, j, lanes);
+    }
+    for (int64_t m = 0; m < rows; ++m) {
+      Reg dyv[B];
+#pragma GCC unroll 4
+      for (int j = 0; j < B; ++j) dyv[j] = load_block<V, kPartial, B>(dy + m * n + c, j, lanes);
+      const typename V::T* const* row = src + m * taps;
+#pragma GCC unroll 16
+      for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 4
+        for (int j = 0; j < B; ++j) acc[g][j] = V::fmadd(load_block<V, kPartial, B>(row[g] + c, j, lanes), dyv[j], acc[g][j]);
+      }
+    }
+#pragma GCC unroll 16
+    for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 4
+      for (int j = 0; j < B; ++j) {
+        typename V::T* to = dw + g * n + c + j * V::kWidth;
+        if (kPartial && j == B - 1) {
+          store_lanes<V, true>(to, acc[g][j], lanes);
+        } else {
+          V::storeu(to, acc[g][j]);
+        }
+      }
+    }
+  });
+}
+
+template <class V, int... G>
+void depthwise_filter_dispatch(std::integer_sequence<int, G...>, int group, int64_t rows, int64_t taps,
+                               const typename V::T* const* src, const typename V::T* dy, typename V::T* dw, int64_t n) {
+  using Fn = void (*)(int64_t, int64_t, const typename V::T* const*, const typename V::T*, typename V::T*, int64_t);
+  static constexpr Fn kGroups[] = {&depthwise_filter_group<V, G + 1>...};
+  kGroups[group - 1](rows, taps, src, dy, dw, n);
+}
+
+template <class V>
+void depthwise_filter(int64_t rows, int64_t taps, const typename V::T* const* src, const typename V::T* dy,
+                      typename V::T* dw, int64_t n) {
+  constexpr int kMost = depthwise_filter_taps<V>();
+  for (int64_t t0 = 0; t0 < taps; t0 += kMost) {
+    const int group = int(std::min<int64_t>(kMost, taps - t0));
+    depthwise_filter_dispatch<V>(std::make_integer_sequence<int, kMost>{}, group, rows, taps, src + t0, dy,
+                                 dw + t0 * n, n);
+  }
+}
+
 template <class V>
 typename V::T row_dot_sum(const typename V::T* const* a, const typename V::T* const* b, int64_t count, int64_t n) {
   using T = typename V::T;
@@ -386,8 +492,10 @@ constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, co
        make_outer_kernels<F32, OMR>(nvs)},
       {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, &window_igemm_microkernel<F64, MR64, NV64>,
        make_outer_kernels<F64, OMR>(nvs)},
-      {&row_fma<F32>, &row_dot_rows<F32>, &row_dot_sum<F32>, &row_axpy<F32>, &row_add<F32>, &window_max<F32>, &window_max_grad<F32>},
-      {&row_fma<F64>, &row_dot_rows<F64>, &row_dot_sum<F64>, &row_axpy<F64>, &row_add<F64>, &window_max<F64>, &window_max_grad<F64>},
+      {&row_fma<F32>, &row_dot_rows<F32>, &depthwise_filter<F32>, &row_dot_sum<F32>,
+       &row_axpy<F32>, &row_add<F32>, &window_max<F32>, &window_max_grad<F32>},
+      {&row_fma<F64>, &row_dot_rows<F64>, &depthwise_filter<F64>, &row_dot_sum<F64>,
+       &row_axpy<F64>, &row_add<F64>, &window_max<F64>, &window_max_grad<F64>},
   };
 }
 

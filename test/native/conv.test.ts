@@ -102,6 +102,8 @@ const cases: Case[] = [
   { x: [1, 7, 7, 6], k: [3, 3, 2, 9], groups: 3, strides: [2, 2] },
   { x: [2, 9, 8, 20], k: [3, 3, 1, 20], groups: 20, padding: [[1, 1], [1, 1]] }, // depthwise
   { x: [1, 8, 9, 19], k: [5, 3, 1, 19], groups: 19, strides: [2, 2], dilation: [1, 2], padding: [[2, 1], [0, 2]] },
+  // depthwise, filter gradient: a block of two vectors of channels and a partial one, 25 taps in two register groups
+  { x: [2, 10, 9, 40], k: [5, 5, 1, 40], groups: 40, padding: [[2, 2], [2, 2]] },
   { x: [2, 5, 5, 4], k: [3, 3, 1, 8], groups: 4, padding: [[1, 1], [1, 1]] }, // depth multiplier 2
   { x: [1, 5, 5, 32], k: [3, 3, 16, 64], groups: 2, padding: [[1, 1], [1, 1]] }, // groups with whole register tiles
   // 1D and 3D
