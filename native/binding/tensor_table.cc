@@ -1,6 +1,10 @@
 #include "tensor_table.h"
 
+#include <cstdint>
 #include <cstring>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "addon_state.h"
 
@@ -119,6 +123,22 @@ Napi::Value TensorDType(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), engine::dtype_name(t->dtype));
 }
 
+// A large new ArrayBuffer is fresh memory from the OS, faulted in page by page as the copy
+// first writes it: 4 KiB pages cost more than the copy (8M floats read at 2 GB/s in a VM).
+// Advising its whole 2 MiB pages to be huge ones, before that first write, makes them a
+// fault each. Advice only: where it is refused or already touched nothing changes.
+void advise_huge_pages(void* data, size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(data) + bytes) & ~(kHuge - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data;
+  (void)bytes;
+#endif
+}
+
 Napi::Value ReadTensor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const engine::Tensor* t = addon_state(env).tensors.find(id_argument(info));
@@ -128,6 +148,7 @@ Napi::Value ReadTensor(const Napi::CallbackInfo& info) {
   const size_t count = size_t(tensor.numel());
   const size_t bytes = count * engine::dtype_size(tensor.dtype);
   Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
+  advise_huge_pages(buffer.Data(), bytes);
   if (bytes) std::memcpy(buffer.Data(), tensor.data(), bytes);
   switch (tensor.dtype) {
     case DType::Float32: return Napi::Float32Array::New(env, count, buffer, 0);
