@@ -8,7 +8,8 @@
 // and so splits over threads freely. The filter gradient is im2col^T x dy through
 // the packed GEMM, per thread on chunks of output rows, summed at the end.
 // Depthwise convolutions (one input and one output channel per group) use direct
-// loops vectorized over channels instead of GEMMs of width 1. First layers (a few
+// loops vectorized over channels instead of GEMMs of width 1; their filter gradient
+// keeps every tap's sums in registers over runs of rows (conv_kernels.h). First layers (a few
 // channels a tap) read the pixels whose windows lie inside the input at the window's
 // fixed offsets, a row of output pixels at a time, in both the forward and the filter
 // gradient: with 1-3 channels a tap, looking up taps and gathering patches cost more
