@@ -103,12 +103,12 @@ export function getOp(name: string): OpDef {
   return def;
 }
 
-/** The op's arity as a phrase ("2 input tensors", "1 to 2 input tensors"), or null when `count` fits it. */
+/** What the op's arity asks for ("takes 2 input tensors", "takes 1 to 2 input tensors"), or null when `count` fits it. */
 export function arityMismatch(op: OpDef, count: number): string | null {
   const { min, max } = typeof op.arity === 'number' ? { min: op.arity, max: op.arity } : op.arity;
   if (count >= min && (max === undefined || count <= max)) return null;
   const n = max === undefined ? `at least ${min}` : min === max ? `${min}` : `${min} to ${max}`;
-  return `takes ${n} input tensor${n === '1' ? '' : 's'}`;
+  return `takes ${n} input tensor${n === '1' || n === 'at least 1' ? '' : 's'}`;
 }
 
 export function allOps(): OpDef[] {
