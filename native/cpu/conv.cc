@@ -21,11 +21,13 @@
 #include <string>
 
 #include "../engine/allocator.h"
+#include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "conv.h"
 #include "cpu_kernels.h"
 #include "gemm.h"
 #include "isa.h"
+#include "simd/streaming.h"
 
 namespace keras::cpu {
 
@@ -521,13 +523,17 @@ std::vector<int64_t> rows_by_taps(const GatherSweep& sweep) {
 }
 
 // Depthwise (one channel per group): dst[r] = sum over the taps t reaching row r
-// of src[pixel(r, t)] * w[t], elementwise over the `ch` channels.
+// of src[pixel(r, t)] * w[t], elementwise over the `ch` channels. In a forward of stride and
+// dilation 1 (1-D or 2-D), the pixels of a row whose windows lie inside the input's columns go
+// through depthwise_run over their window rows inside it (each input pixel loaded once for all
+// the outputs it reaches); the others, and every other sweep, pixel by pixel over their taps.
 template <class T>
 void depthwise_gather(const KernelContext& ctx, const GatherSweep& sweep, const T* src, const T* w, T* dst,
                       int64_t ch) {
   const RowOps<T>& ops = row_ops<T>(conv_kernels());
-  const int64_t taps = sweep.win.taps(), rows = sweep.win.n * sweep.row_pixels();
-  engine::thread_pool().parallel_for(rows, chunk_grain(rows, 2.0 * double(taps * ch)), [&](int64_t b, int64_t e) {
+  const Window& win = sweep.win;
+  const int64_t taps = win.taps(), rows = win.n * sweep.row_pixels();
+  auto pixels = [&](int64_t b, int64_t e) {
     std::vector<int64_t> pix(static_cast<size_t>(taps));
     std::vector<const T*> pa(static_cast<size_t>(taps)), pb(static_cast<size_t>(taps));
     PixelCursor at{sweep.row_dims()};
@@ -543,6 +549,41 @@ void depthwise_gather(const KernelContext& ctx, const GatherSweep& sweep, const 
       }
       ops.dot_rows(dst + r * ch, false, count, pa.data(), pb.data(), ch);
     }
+  };
+  const bool runs = !sweep.transposed && win.k[0] == 1 && win.in[0] == 1 && win.out[0] == 1 && win.p[0] == 0 &&
+                    win.s[1] == 1 && win.s[2] == 1 && win.d[1] == 1 && win.d[2] == 1 && ch % ops.lanes == 0 &&
+                    (win.k[2] == 3 || win.k[2] == 5 || win.k[2] == 7);
+  if (!runs) {
+    engine::thread_pool().parallel_for(rows, chunk_grain(rows, 2.0 * double(taps * ch)), pixels, ctx.max_threads);
+    return;
+  }
+  const int64_t out_h = win.out[1], out_w = win.out[2], in_h = win.in[1], in_w = win.in[2];
+  const int64_t kh = win.k[1], kw = win.k[2], ph = win.p[1], pw = win.p[2];
+  // Output columns whose windows lie inside the input's columns.
+  const int64_t lo = std::clamp<int64_t>(pw, 0, out_w), hi = std::clamp<int64_t>(in_w - kw + pw + 1, lo, out_w);
+  const int64_t pixel_rows = win.n * out_h;
+  // Input and output past the last-level cache together: the output is written around the
+  // caches (no read for ownership; what the next op reads first would be gone from them by the
+  // time this one ends). [32,56,56,64] 3x3, 25.7 MB each: 2.72 -> 2.15-2.57 ms.
+  const bool stream = engine::past_last_level_cache((win.n * win.in_pixels() + rows) * ch * int64_t(sizeof(T))) &&
+                      reinterpret_cast<uintptr_t>(dst) % (size_t(ops.lanes) * sizeof(T)) == 0;
+  engine::thread_pool().parallel_for(pixel_rows, chunk_grain(pixel_rows, 2.0 * double(taps * ch * out_w)),
+                                     [&](int64_t b, int64_t e) {
+    for (int64_t pr = b; pr < e; ++pr) {
+      const int64_t n = pr / out_h, h = pr - n * out_h, first = pr * out_w;
+      // The window rows inside the input (a row at the top or bottom edge has fewer).
+      const int64_t ih = h - ph, r0 = std::max<int64_t>(0, -ih), r1 = std::min(kh, in_h - ih);
+      if (r1 <= r0 || hi == lo) {
+        pixels(first, first + out_w);
+        continue;
+      }
+      pixels(first, first + lo);
+      const T* x = src + ((n * in_h + ih + r0) * in_w + (lo - pw)) * ch;
+      const int64_t done = ops.depthwise_run(int(kw), r1 - r0, x, in_w * ch, w + r0 * kw * ch, dst + (first + lo) * ch,
+                                             ch, hi - lo, stream);
+      pixels(first + lo + done, first + out_w);
+    }
+    if (stream) stream_fence();
   }, ctx.max_threads);
 }
 

@@ -89,10 +89,18 @@ struct IgemmKernel {
 // Vectorized rows over channels.
 template <class T>
 struct RowOps {
+  int lanes;  // elements of a vector register
   void (*fma)(T* y, const T* a, const T* b, int64_t n);  // y += a * b
   // y = (accumulate ? y : 0) + sum over q < count of a[q] * b[q], elementwise over n:
   // a depthwise conv row over all its taps, with y kept in registers.
   void (*dot_rows)(T* y, bool accumulate, int64_t count, const T* const* a, const T* const* b, int64_t n);
+  // Depthwise output pixels along a row, windows of stride and dilation 1 inside the input:
+  // y[o] = sum over the kh x kw taps of x + (r * row_step + (o + k) * ch) times w + (r * kw + k)
+  // * ch, elementwise over ch channels (a whole number of vectors), for o < count. Returns the
+  // pixels done: count, or 0 for a kw it has no kernel for. stream: y written by streaming
+  // stores (y aligned to the register; the caller fences).
+  int64_t (*depthwise_run)(int kw, int64_t kh, const T* x, int64_t row_step, const T* w, T* y, int64_t ch,
+                           int64_t count, bool stream);
   // The depthwise filter gradient of `rows` rows whose taps all read pixels: dw + t * n +=
   // sum over m < rows of src[m * taps + t] times dy + m * n, elementwise over n channels, the
   // rows in order (the roundings of dot_rows over the same rows, tap by tap).

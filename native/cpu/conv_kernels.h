@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "conv.h"
+#include "simd/streaming.h"
 
 namespace keras::cpu {
 
@@ -352,6 +353,82 @@ void depthwise_filter(int64_t rows, int64_t taps, const typename V::T* const* sr
   }
 }
 
+// Depthwise 2-D windows of stride and dilation 1 inside the input, along a row of output
+// pixels: UR pixels and one vector of channels at a time, the KW weights of a window row in
+// registers and each input pixel loaded once for the up to KW outputs it reaches (row_dot_rows
+// loads every tap's pixel and weight for every output: 18 loads per 9 FMAs). Each output sums
+// its taps in order (window row, then column) from zero: the roundings of row_dot_rows.
+// UR: a power of two (runs end in halving tiles).
+template <class V>
+constexpr int depthwise_run_pixels() {
+  return V::kRegisters >= 32 ? 16 : 8;
+}
+
+template <class V, int KW, int UR, bool kStream>
+inline void depthwise_tile(int64_t kh, const typename V::T* x, int64_t row_step, int64_t pixel_step,
+                           const typename V::T* w, typename V::T* y) {
+  using Reg = typename V::Reg;
+  static_assert(UR + KW + 1 <= V::kRegisters, "depthwise tile does not fit the register file");
+  Reg acc[UR];
+#pragma GCC unroll 16
+  for (int o = 0; o < UR; ++o) acc[o] = V::zero();
+  for (int64_t r = 0; r < kh; ++r) {
+    const typename V::T* row = x + r * row_step;
+    Reg wv[KW];
+#pragma GCC unroll 8
+    for (int k = 0; k < KW; ++k) wv[k] = V::loadu(w + (r * KW + k) * pixel_step);
+#pragma GCC unroll 32
+    for (int i = 0; i < UR + KW - 1; ++i) {
+      const Reg xv = V::loadu(row + i * pixel_step);
+#pragma GCC unroll 8
+      for (int k = 0; k < KW; ++k) {
+        const int o = i - k;
+        if (o >= 0 && o < UR) acc[o] = V::fmadd(xv, wv[k], acc[o]);
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int o = 0; o < UR; ++o) store_vector<V, kStream>(y + o * pixel_step, acc[o]);
+}
+
+// Tiles of UR pixels while they fit, then of UR / 2, ... down to one pixel: the whole run.
+template <class V, int KW, int UR, bool kStream>
+void depthwise_run_tiles(int64_t kh, const typename V::T* x, int64_t row_step, const typename V::T* w,
+                         typename V::T* y, int64_t ch, int64_t count) {
+  int64_t o = 0;
+  for (; o + UR <= count; o += UR) {
+    for (int64_t c = 0; c < ch; c += V::kWidth) {
+      depthwise_tile<V, KW, UR, kStream>(kh, x + o * ch + c, row_step, ch, w + c, y + o * ch + c);
+    }
+  }
+  if constexpr (UR > 1) {
+    if (o < count) depthwise_run_tiles<V, KW, UR / 2, kStream>(kh, x + o * ch, row_step, w, y + o * ch, ch, count - o);
+  }
+}
+
+template <class V, int KW>
+int64_t depthwise_run_of(int64_t kh, const typename V::T* x, int64_t row_step, const typename V::T* w,
+                         typename V::T* y, int64_t ch, int64_t count, bool stream) {
+  constexpr int UR = depthwise_run_pixels<V>();
+  if (stream) {
+    depthwise_run_tiles<V, KW, UR, true>(kh, x, row_step, w, y, ch, count);
+  } else {
+    depthwise_run_tiles<V, KW, UR, false>(kh, x, row_step, w, y, ch, count);
+  }
+  return count;
+}
+
+template <class V>
+int64_t depthwise_run(int kw, int64_t kh, const typename V::T* x, int64_t row_step, const typename V::T* w,
+                      typename V::T* y, int64_t ch, int64_t count, bool stream) {
+  switch (kw) {
+    case 3: return depthwise_run_of<V, 3>(kh, x, row_step, w, y, ch, count, stream);
+    case 5: return depthwise_run_of<V, 5>(kh, x, row_step, w, y, ch, count, stream);
+    case 7: return depthwise_run_of<V, 7>(kh, x, row_step, w, y, ch, count, stream);
+    default: return 0;
+  }
+}
+
 template <class V>
 typename V::T row_dot_sum(const typename V::T* const* a, const typename V::T* const* b, int64_t count, int64_t n) {
   using T = typename V::T;
@@ -492,9 +569,9 @@ constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, co
        make_outer_kernels<F32, OMR>(nvs)},
       {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, &window_igemm_microkernel<F64, MR64, NV64>,
        make_outer_kernels<F64, OMR>(nvs)},
-      {&row_fma<F32>, &row_dot_rows<F32>, &depthwise_filter<F32>, &row_dot_sum<F32>,
+      {F32::kWidth, &row_fma<F32>, &row_dot_rows<F32>, &depthwise_run<F32>, &depthwise_filter<F32>, &row_dot_sum<F32>,
        &row_axpy<F32>, &row_add<F32>, &window_max<F32>, &window_max_grad<F32>},
-      {&row_fma<F64>, &row_dot_rows<F64>, &depthwise_filter<F64>, &row_dot_sum<F64>,
+      {F64::kWidth, &row_fma<F64>, &row_dot_rows<F64>, &depthwise_run<F64>, &depthwise_filter<F64>, &row_dot_sum<F64>,
        &row_axpy<F64>, &row_add<F64>, &window_max<F64>, &window_max_grad<F64>},
   };
 }

@@ -102,6 +102,9 @@ const cases: Case[] = [
   { x: [1, 7, 7, 6], k: [3, 3, 2, 9], groups: 3, strides: [2, 2] },
   { x: [2, 9, 8, 20], k: [3, 3, 1, 20], groups: 20, padding: [[1, 1], [1, 1]] }, // depthwise
   { x: [1, 8, 9, 19], k: [5, 3, 1, 19], groups: 19, strides: [2, 2], dilation: [1, 2], padding: [[2, 1], [0, 2]] },
+  // depthwise forward along rows: 48 channels (whole vectors on every path), window rows 7 wide, rows of 21 pixels
+  // (tiles of 16, 8, 4, 2 and 1), the edge rows with fewer window rows
+  { x: [2, 6, 21, 48], k: [3, 7, 1, 48], groups: 48, padding: [[1, 1], [3, 3]] },
   // depthwise, filter gradient: a block of two vectors of channels and a partial one, 25 taps in two register groups
   { x: [2, 10, 9, 40], k: [5, 5, 1, 40], groups: 40, padding: [[2, 2], [2, 2]] },
   { x: [2, 5, 5, 4], k: [3, 3, 1, 8], groups: 4, padding: [[1, 1], [1, 1]] }, // depth multiplier 2
@@ -258,6 +261,35 @@ describe('conv edge cases', () => {
     expect(Array.from(a!.read())).toEqual(Array.from(b!.read()));
     expect(Array.from(fa!.read())).toEqual(Array.from(fb!.read()));
     [x, k, a, b, fa, fb].forEach((t) => t!.dispose());
+  });
+});
+
+describe.each(isas)('a depthwise forward past the last-level cache on the %s path', (isa) => {
+  // Input and output larger than the cache together: the output is written by streaming stores.
+  // Its values must be the bits of the same images convolved in a call small enough for plain stores.
+  const l3Bytes = native.backendInfo().cpu.l3Bytes;
+  it.skipIf(l3Bytes > 64 * 1024 * 1024)('gives the bits of its images alone', () => {
+    native.setIsa(isa);
+    const [h, w, c] = [24, 24, 64];
+    const images = Math.ceil(l3Bytes / (2 * h * w * c * 4)) + 3, part = 2;
+    const attrs = { strides: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: c };
+    const xs = Float32Array.from(randomArray(images * h * w * c, 41));
+    const k = native.createTensor(Float32Array.from(randomArray(9 * c, 42)), [3, 3, 1, c], 'float32');
+    const run = (values: Float32Array, n: number) => {
+      const x = native.createTensor(values, [n, h, w, c], 'float32');
+      const [y] = native.runKernel('conv', [x, k], attrs);
+      const out = y!.read() as Float32Array;
+      [x, y!].forEach((t) => t.dispose());
+      return out;
+    };
+    const whole = run(xs, images);
+    const pixels = h * w * c;
+    for (const from of [0, images - part]) {
+      const alone = run(xs.slice(from * pixels, (from + part) * pixels), part);
+      const i = alone.findIndex((v, j) => !Object.is(v, whole[from * pixels + j]));
+      if (i >= 0) throw new Error(`${isa}: element ${from * pixels + i} is ${whole[from * pixels + i]} in the whole, ${alone[i]} alone`);
+    }
+    k.dispose();
   });
 });
 
