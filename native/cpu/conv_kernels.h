@@ -357,7 +357,8 @@ void depthwise_filter(int64_t rows, int64_t taps, const typename V::T* const* sr
 // pixels: UR pixels and one vector of channels at a time, the KW weights of a window row in
 // registers and each input pixel loaded once for the up to KW outputs it reaches (row_dot_rows
 // loads every tap's pixel and weight for every output: 18 loads per 9 FMAs). Each output sums
-// its taps in order (window row, then column) from zero: the roundings of row_dot_rows.
+// its window in order (row, then column) from zero: in a forward, the roundings of row_dot_rows
+// over its taps.
 // UR: a power of two (runs end in halving tiles).
 template <class V>
 constexpr int depthwise_run_pixels() {
@@ -402,7 +403,9 @@ void depthwise_run_tiles(int64_t kh, const typename V::T* x, int64_t row_step, c
     }
   }
   if constexpr (UR > 1) {
-    if (o < count) depthwise_run_tiles<V, KW, UR / 2, kStream>(kh, x + o * ch, row_step, w, y + o * ch, ch, count - o);
+    if (o < count) {
+      depthwise_run_tiles<V, KW, UR / 2, kStream>(kh, x + o * ch, row_step, w, y + o * ch, ch, count - o);
+    }
   }
 }
 

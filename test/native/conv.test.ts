@@ -264,20 +264,21 @@ describe('conv edge cases', () => {
   });
 });
 
-describe.each(isas)('a depthwise forward past the last-level cache on the %s path', (isa) => {
-  // Input and output larger than the cache together: the output is written by streaming stores.
-  // Its values must be the bits of the same images convolved in a call small enough for plain stores.
+describe.each(isas)('depthwise rows past the last-level cache on the %s path', (isa) => {
+  // Source and result larger than the cache together: the result is written by streaming stores.
+  // Its values must be the bits of the same images in a call small enough for plain stores, for
+  // the forward and for the input gradient (the same kernel over flipped weights).
   const l3Bytes = native.backendInfo().cpu.l3Bytes;
-  it.skipIf(l3Bytes > 64 * 1024 * 1024)('gives the bits of its images alone', () => {
+  it.skipIf(l3Bytes > 64 * 1024 * 1024).each(['conv', 'convBackpropInput'])('%s gives the bits of its images alone', (op) => {
     native.setIsa(isa);
     const [h, w, c] = [24, 24, 64];
     const images = Math.ceil(l3Bytes / (2 * h * w * c * 4)) + 3, part = 2;
-    const attrs = { strides: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: c };
+    const attrs = { strides: [1, 1], padding: [1, 1, 1, 1], dilation: [1, 1], groups: c, inputSize: [h, w] };
     const xs = Float32Array.from(randomArray(images * h * w * c, 41));
     const k = native.createTensor(Float32Array.from(randomArray(9 * c, 42)), [3, 3, 1, c], 'float32');
     const run = (values: Float32Array, n: number) => {
       const x = native.createTensor(values, [n, h, w, c], 'float32');
-      const [y] = native.runKernel('conv', [x, k], attrs);
+      const [y] = native.runKernel(op, [x, k], op === 'conv' ? { ...attrs, inputSize: undefined } : attrs);
       const out = y!.read() as Float32Array;
       [x, y!].forEach((t) => t.dispose());
       return out;
@@ -287,7 +288,7 @@ describe.each(isas)('a depthwise forward past the last-level cache on the %s pat
     for (const from of [0, images - part]) {
       const alone = run(xs.slice(from * pixels, (from + part) * pixels), part);
       const i = alone.findIndex((v, j) => !Object.is(v, whole[from * pixels + j]));
-      if (i >= 0) throw new Error(`${isa}: element ${from * pixels + i} is ${whole[from * pixels + i]} in the whole, ${alone[i]} alone`);
+      if (i >= 0) throw new Error(`${isa} ${op}: element ${from * pixels + i} is ${whole[from * pixels + i]} in the whole, ${alone[i]} alone`);
     }
     k.dispose();
   });
