@@ -105,6 +105,10 @@ const cases: Case[] = [
   // depthwise forward along rows: 48 channels (whole vectors on every path), window rows 7 wide, rows of 21 pixels
   // (tiles of 16, 8, 4, 2 and 1), the edge rows with fewer window rows
   { x: [2, 6, 21, 48], k: [3, 7, 1, 48], groups: 48, padding: [[1, 1], [3, 3]] },
+  // depthwise 3x3 with whole blocks of channels: 17 interior pixels a row; and with no padding, where the filter
+  // gradient's runs of interior pixels cross rows
+  { x: [2, 7, 19, 32], k: [3, 3, 1, 32], groups: 32, padding: [[1, 1], [1, 1]] },
+  { x: [1, 6, 9, 16], k: [3, 3, 1, 16], groups: 16 },
   // depthwise, filter gradient: a block of two vectors of channels and a partial one, 25 taps in two register groups
   { x: [2, 10, 9, 40], k: [5, 5, 1, 40], groups: 40, padding: [[2, 2], [2, 2]] },
   { x: [2, 5, 5, 4], k: [3, 3, 1, 8], groups: 4, padding: [[1, 1], [1, 1]] }, // depth multiplier 2
