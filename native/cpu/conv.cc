@@ -534,9 +534,16 @@ void depthwise_gather(const KernelContext& ctx, const GatherSweep& sweep, const 
   const RowOps<T>& ops = row_ops<T>(conv_kernels());
   const Window& win = sweep.win;
   const int64_t taps = win.taps(), rows = win.n * sweep.row_pixels();
-  auto pixels = [&](int64_t b, int64_t e) {
-    std::vector<int64_t> pix(static_cast<size_t>(taps));
-    std::vector<const T*> pa(static_cast<size_t>(taps)), pb(static_cast<size_t>(taps));
+  // A thread's taps of one pixel: their source pixels, then the pairs dot_rows sums.
+  struct PixelTaps {
+    std::vector<int64_t> pix;
+    std::vector<const T*> pa, pb;
+  };
+  auto pixel_taps = [taps] { return PixelTaps{std::vector<int64_t>(size_t(taps)), std::vector<const T*>(size_t(taps)),
+                                              std::vector<const T*>(size_t(taps))}; };
+  auto pixels = [&](int64_t b, int64_t e, PixelTaps& scratch) {
+    std::vector<int64_t>& pix = scratch.pix;
+    std::vector<const T*>&pa = scratch.pa, &pb = scratch.pb;
     PixelCursor at{sweep.row_dims()};
     for (int64_t r = b; r < e; ++r) {
       at.seek(r);
@@ -555,7 +562,10 @@ void depthwise_gather(const KernelContext& ctx, const GatherSweep& sweep, const 
                     win.s[2] == 1 && win.d[1] == 1 && win.d[2] == 1 && ch % ops.lanes == 0 &&
                     (win.k[2] == 3 || win.k[2] == 5 || win.k[2] == 7);
   if (!runs) {
-    engine::thread_pool().parallel_for(rows, chunk_grain(rows, 2.0 * double(taps * ch)), pixels, ctx.max_threads);
+    engine::thread_pool().parallel_for(rows, chunk_grain(rows, 2.0 * double(taps * ch)), [&](int64_t b, int64_t e) {
+      PixelTaps scratch = pixel_taps();
+      pixels(b, e, scratch);
+    }, ctx.max_threads);
     return;
   }
   // Rows of the result (h, w) and of the source it reads (sh, sw); the window of a result pixel
@@ -582,19 +592,21 @@ void depthwise_gather(const KernelContext& ctx, const GatherSweep& sweep, const 
                       reinterpret_cast<uintptr_t>(dst) % (size_t(ops.lanes) * sizeof(T)) == 0;
   engine::thread_pool().parallel_for(pixel_rows, chunk_grain(pixel_rows, 2.0 * double(taps * ch * rw)),
                                      [&](int64_t b, int64_t e) {
+    PixelTaps scratch = pixel_taps();
     for (int64_t pr = b; pr < e; ++pr) {
       const int64_t n = pr / rh, h = pr - n * rh, first = pr * rw;
       // The window rows inside the source (a row at the top or bottom edge has fewer).
       const int64_t top = h + shift_h, r0 = std::max<int64_t>(0, -top), r1 = std::min(kh, sh - top);
       if (r1 <= r0 || hi == lo) {
-        pixels(first, first + rw);
+        pixels(first, first + rw, scratch);
         continue;
       }
-      pixels(first, first + lo);
+      pixels(first, first + lo, scratch);
       const T* x = src + ((n * sh + top + r0) * sw + (lo + shift_w)) * ch;
-      const int64_t done = ops.depthwise_run(int(kw), r1 - r0, x, sw * ch, weights + r0 * kw * ch, dst + (first + lo) * ch,
-                                             ch, hi - lo, stream);
-      pixels(first + lo + done, first + rw);
+      T* y = dst + (first + lo) * ch;
+      const int64_t done =
+          ops.depthwise_run(int(kw), r1 - r0, x, sw * ch, weights + r0 * kw * ch, y, ch, hi - lo, stream);
+      pixels(first + lo + done, first + rw, scratch);
     }
     if (stream) stream_fence();
   }, ctx.max_threads);

@@ -316,7 +316,9 @@ void depthwise_filter_group(int64_t rows, int64_t taps, const typename V::T* con
 #pragma GCC unroll 16
       for (int g = 0; g < G; ++g) {
 #pragma GCC unroll 4
-        for (int j = 0; j < B; ++j) acc[g][j] = V::fmadd(load_block<V, kPartial, B>(row[g] + c, j, lanes), dyv[j], acc[g][j]);
+        for (int j = 0; j < B; ++j) {
+          acc[g][j] = V::fmadd(load_block<V, kPartial, B>(row[g] + c, j, lanes), dyv[j], acc[g][j]);
+        }
       }
     }
 #pragma GCC unroll 16
