@@ -248,24 +248,6 @@ void row_dot_rows(typename V::T* y, bool accumulate, int64_t count, const typena
   }
 }
 
-template <class V, bool kPartial>
-inline typename V::Reg load_lanes(const typename V::T* p, int lanes) {
-  if constexpr (kPartial) {
-    return V::load_first(p, lanes);
-  } else {
-    return V::loadu(p);
-  }
-}
-
-template <class V, bool kPartial>
-inline void store_lanes(typename V::T* p, typename V::Reg v, int lanes) {
-  if constexpr (kPartial) {
-    V::store_first(p, v, lanes);
-  } else {
-    V::storeu(p, v);
-  }
-}
-
 // Channel blocks of a depthwise kernel: blocks of NV whole vectors, then whole vectors one
 // at a time, then the last lanes (fewer than a vector) masked: block(c, nv, partial, lanes).
 template <class V, int NV, class Block>
@@ -277,10 +259,18 @@ inline void for_channel_blocks(int64_t n, const Block& block) {
   if (c < n) block(c, std::integral_constant<int, 1>{}, std::true_type{}, int(n - c));
 }
 
-// Vector j of NV at p: the last one masked to `lanes` in a partial block.
+// Vector j of a block of NV at p, and its store: the last one masked to `lanes` in a partial block.
 template <class V, bool kPartial, int NV>
 inline typename V::Reg load_block(const typename V::T* p, int j, int lanes) {
-  return kPartial && j == NV - 1 ? load_lanes<V, true>(p + j * V::kWidth, lanes) : V::loadu(p + j * V::kWidth);
+  return kPartial && j == NV - 1 ? V::load_first(p + j * V::kWidth, lanes) : V::loadu(p + j * V::kWidth);
+}
+template <class V, bool kPartial, int NV>
+inline void store_block(typename V::T* p, int j, typename V::Reg v, int lanes) {
+  if (kPartial && j == NV - 1) {
+    V::store_first(p + j * V::kWidth, v, lanes);
+  } else {
+    V::storeu(p + j * V::kWidth, v);
+  }
 }
 
 // Vectors of channels and taps of one depthwise filter-gradient pass: their accumulators stay
@@ -324,14 +314,7 @@ void depthwise_filter_group(int64_t rows, int64_t taps, const typename V::T* con
 #pragma GCC unroll 16
     for (int g = 0; g < G; ++g) {
 #pragma GCC unroll 4
-      for (int j = 0; j < B; ++j) {
-        typename V::T* to = dw + g * n + c + j * V::kWidth;
-        if (kPartial && j == B - 1) {
-          store_lanes<V, true>(to, acc[g][j], lanes);
-        } else {
-          V::storeu(to, acc[g][j]);
-        }
-      }
+      for (int j = 0; j < B; ++j) store_block<V, kPartial, B>(dw + g * n + c, j, acc[g][j], lanes);
     }
   });
 }
