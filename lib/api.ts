@@ -41,7 +41,7 @@ export {
 };
 export type { DType, TypedArray } from './dtype.js';
 export type { Dim, Shape } from './shape.js';
-export { KerasError, ShapeError, DTypeError, ValueError, GradientError } from './errors.js';
+export { KerasError, ShapeError, DTypeError, ValueError, GradientError, ResourceExhaustedError } from './errors.js';
 
 /** Graph IR utilities: trace, differentiate, evaluate and run graphs. */
 export const ir = { trace, differentiate: differentiateGraph, evaluate: evaluateGraph, run: runGraph, Graph };

@@ -3,8 +3,8 @@
  * let open gradient tapes record the call. Symbolic (an input is symbolic, or a
  * trace is open): infer shapes and record a node, computing nothing.
  */
-import { type DType, type TypedArray } from './dtype.js';
-import { KerasError, ValueError, fmtShape } from './errors.js';
+import { bytesPerElement, type DType, type TypedArray } from './dtype.js';
+import { KerasError, ResourceExhaustedError, ValueError, fmtShape } from './errors.js';
 import type { Backend } from './backends/backend.js';
 import { arityMismatch, getOp, type Attrs, type TensorSpec } from './ops/registry.js';
 import { isConcrete } from './shape.js';
@@ -92,6 +92,19 @@ function describeInputs(inputs: readonly Tensor[]): string {
 }
 
 /**
+ * A kernel's failed allocation as a ResourceExhaustedError naming the op and the outputs it
+ * asked for: V8's RangeError for a typed array it cannot make (js), or the native engine's
+ * out-of-memory error (cpu). Any other error is returned as it is.
+ */
+export function allocationFailure(opName: string, specs: readonly TensorSpec[], error: unknown): unknown {
+  const v8 = error instanceof RangeError && /Invalid typed array length|Array buffer allocation failed/.test(error.message);
+  if (!v8 && !(error instanceof ResourceExhaustedError)) return error;
+  const bytes = specs.reduce((n, s) => n + (s.shape as number[]).reduce((a, b) => a * b, bytesPerElement(s.dtype)), 0);
+  const outputs = specs.map((s) => `${fmtShape(s.shape)} ${s.dtype}`).join(', ');
+  return new ResourceExhaustedError(`${opName}: out of memory computing output${specs.length === 1 ? '' : 's'} ${outputs} (${bytes} bytes)`);
+}
+
+/**
  * Runs primitive `opName` on `inputs`. Returns all outputs.
  * `backend` chooses where creation ops (no inputs) run; defaults to the current backend.
  */
@@ -129,7 +142,12 @@ export function runOp(opName: string, inputs: Tensor[], attrs: Attrs = {}, backe
   for (const s of specs) {
     if (!isConcrete(s.shape)) throw new KerasError(`${opName}: output shape ${fmtShape(s.shape)} is not concrete for inputs ${describeInputs(inputs)}`);
   }
-  const outs = kernel(inputs, attrs, specs as { shape: number[]; dtype: DType }[]);
+  let outs: unknown[];
+  try {
+    outs = kernel(inputs, attrs, specs as { shape: number[]; dtype: DType }[]);
+  } catch (error) {
+    throw allocationFailure(opName, specs, error);
+  }
   const outputs: Tensor[] = [];
   for (let i = 0; i < outs.length; i++) outputs.push(new Tensor({ shape: specs[i].shape as number[], dtype: specs[i].dtype, backend: be, storage: outs[i] }));
   if (recorders.length) {

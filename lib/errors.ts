@@ -23,7 +23,19 @@ export class ValueError extends KerasError {}
 /** Asking for something that has no meaning, e.g. the gradient of an integer output. */
 export class GradientError extends KerasError {}
 
-const BY_NAME: Record<string, new (message: string) => KerasError> = { ShapeError, DTypeError, ValueError, GradientError };
+/**
+ * Memory for an op's outputs or working buffers could not be had: the message names the op
+ * and the outputs it asked for. Nothing is allocated or changed by the failed call.
+ */
+export class ResourceExhaustedError extends KerasError {}
+
+const BY_NAME: Record<string, new (message: string) => KerasError> = {
+  ShapeError,
+  DTypeError,
+  ValueError,
+  GradientError,
+  ResourceExhaustedError,
+};
 
 /**
  * The native addon throws plain Errors whose `name` says the kind (it knows no JS classes);

@@ -907,7 +907,9 @@ void GraphExecutable::run_group(size_t g, std::vector<Tensor>& values, const std
   } catch (const OpError& e) {
     throw OpError(e.kind(), context(last_id) + e.what());
   } catch (const std::bad_alloc&) {
-    throw std::runtime_error(context(last_id) + "out of memory");
+    std::string outs;
+    for (int s : last.outputs) outs += (outs.empty() ? "" : ", ") + describe(spec_.slots[size_t(s)].dtype, spec_.slots[size_t(s)].shape);
+    throw OpError("ResourceExhaustedError", context(last_id) + "out of memory computing " + outs);
   } catch (const std::exception& e) {
     throw std::runtime_error(context(last_id) + e.what());
   }

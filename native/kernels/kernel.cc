@@ -152,15 +152,20 @@ std::vector<engine::Tensor> run_op(const OpDef& def, const engine::Tensor* const
   }
   std::vector<TensorSpec> out_specs = def.infer(scratch.specs, attrs);
   std::vector<engine::Tensor> outputs;
-  outputs.reserve(out_specs.size());
-  scratch.output_views.resize(out_specs.size());
-  for (size_t i = 0; i < out_specs.size(); ++i) {
-    // Only host memory exists today; a CUDA device brings its own allocation here.
-    outputs.push_back(engine::make_host_tensor(out_specs[i].dtype, out_specs[i].shape));
-    scratch.output_views[i].assign(outputs.back());
+  try {
+    outputs.reserve(out_specs.size());
+    scratch.output_views.resize(out_specs.size());
+    for (size_t i = 0; i < out_specs.size(); ++i) {
+      // Only host memory exists today; a CUDA device brings its own allocation here.
+      outputs.push_back(engine::make_host_tensor(out_specs[i].dtype, out_specs[i].shape));
+      scratch.output_views[i].assign(outputs.back());
+    }
+    KernelContext ctx{device, name.c_str()};
+    kernel(ctx, scratch.input_views, scratch.output_views, attrs);
+  } catch (const std::bad_alloc&) {
+    // The outputs or a kernel's workspace; the caller's description (lib/engine.ts) names the outputs.
+    throw OpError("ResourceExhaustedError", name + ": out of memory");
   }
-  KernelContext ctx{device, name.c_str()};
-  kernel(ctx, scratch.input_views, scratch.output_views, attrs);
   return outputs;
 }
 

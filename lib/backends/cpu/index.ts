@@ -12,7 +12,7 @@ import { Tensor } from '../../tensor.js';
 import type { Graph, Placeholder } from '../../ir/graph.js';
 import { Graph as GraphClass } from '../../ir/graph.js';
 import { interpretedExecutable } from '../../ir/execute.js';
-import { runOp } from '../../engine.js';
+import { allocationFailure, runOp } from '../../engine.js';
 import type { Backend, Executable, Kernel, OutputSpec } from '../backend.js';
 import { JsBackend } from '../js/index.js';
 import { JsStorage } from '../js/storage.js';
@@ -431,7 +431,12 @@ export class CpuBackend implements Backend {
         let outs: Tensor[];
         if (this.native.has(node.op.name) && this.isLarge(ins, node.outputs)) {
           const specs = node.op.infer(ins, node.attrs) as OutputSpec[];
-          const ids = await this.addon.raw.runOpAsync(this.addon.opId(node.op.name), nativeAttrList(node.attrs), ...ins.map((t) => this.nativeOf(t).id));
+          let ids: number | number[];
+          try {
+            ids = await this.addon.raw.runOpAsync(this.addon.opId(node.op.name), nativeAttrList(node.attrs), ...ins.map((t) => this.nativeOf(t).id));
+          } catch (error) {
+            throw allocationFailure(node.op.name, specs, asKerasError(error));
+          }
           const storages = this.wrapOutputs(node.op.name, ids, specs);
           outs = detached(() => storages.map((s, k) => new Tensor({ shape: specs[k].shape, dtype: specs[k].dtype, backend: this, storage: s })));
           lastYield = Date.now();
