@@ -121,6 +121,44 @@ async function kerasNode(c: Case, backend: string): Promise<number | string> {
   }
 }
 
+/**
+ * The same step as a custom training loop on `cpu`: the model called eagerly under a
+ * GradientTape, its gradients applied by the optimizer, op by op (no compiled graph), as
+ * PyTorch's own step runs.
+ */
+async function kerasNodeEager(c: Case): Promise<number | string> {
+  keras.config.setBackend('cpu');
+  try {
+    const model = c.build();
+    const optimizer = new keras.optimizers.Adam(1e-3);
+    const loss = new keras.losses.SparseCategoricalCrossentropy({ fromLogits: true });
+    const x = c.x();
+    const y = c.y();
+    const step = () =>
+      keras.tidy(() => {
+        const tape = new keras.GradientTape();
+        const value = tape.record(() => loss.call(y, model.call(x, { training: true }) as keras.Tensor));
+        const weights = model.trainableWeights;
+        const grads = tape.gradient(value, weights);
+        optimizer.applyGradients(grads.map((g, i) => [g, weights[i]!] as [keras.Tensor, keras.Variable]));
+        return value.dataSync()[0];
+      });
+    step();
+    step();
+    const times: number[] = [];
+    for (let i = 0; i < c.steps; i++) {
+      const t0 = performance.now();
+      step();
+      times.push(performance.now() - t0);
+    }
+    return median(times);
+  } catch (e) {
+    return `failed (${(e as Error).message.split('\n')[0]})`;
+  } finally {
+    keras.config.setBackend('js');
+  }
+}
+
 /** TensorFlow.js with `backend` ready, or why not (an optional devDependency). */
 export async function loadTfjs(backend: 'cpu' | 'wasm'): Promise<any> {
   try {
@@ -252,13 +290,14 @@ export async function runTrainBench(): Promise<void> {
     console.log(`\n${c.name}`);
     const results: Record<string, number | string> = {};
     for (const b of backends) results[`keras-node ${b}`] = await kerasNode(c, b);
+    if (backends.includes('cpu')) results['keras-node cpu eager'] = await kerasNodeEager(c);
     results['PyTorch CPU'] = torch(i);
     results['tfjs cpu'] = await tfjs(c, i, 'cpu');
     results['tfjs wasm'] = await tfjs(c, i, 'wasm');
     const base = typeof results['PyTorch CPU'] === 'number' ? (results['PyTorch CPU'] as number) : null;
     for (const [k, v] of Object.entries(results)) {
       const ratio = base && typeof v === 'number' ? `  (${(v / base).toFixed(2)}x PyTorch)` : '';
-      console.log(`  ${k.padEnd(18)} ${fmt(v)}${ratio}`);
+      console.log(`  ${k.padEnd(21)} ${fmt(v)}${ratio}`);
     }
   }
 }

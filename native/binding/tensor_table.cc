@@ -1,5 +1,6 @@
 #include "tensor_table.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #if defined(__linux__)
@@ -18,6 +19,7 @@ constexpr uint32_t kMaxGeneration = 1u << 20;  // keeps ids below 2^53, exact in
 
 thread_local int64_t t_live_external = 0;      // bytes held by this thread's live tensors
 thread_local int64_t t_reported_external = 0;  // what V8 has been told
+thread_local int64_t t_low_since_ns = -1;        // since when live has been under half the report (-1: it is not)
 
 napi_typedarray_type typed_array_type_for(DType dtype) {
   switch (dtype) {
@@ -215,13 +217,24 @@ void TensorTable::clear() {
 void account_external_memory(napi_env env, int64_t delta) {
   t_live_external += delta;
   const int64_t live = t_live_external, reported = t_reported_external;
-  // Up once live passes the report by a batch; down only once live falls under half of it. V8 starts
-  // a full mark-compact when external memory rises 64 MiB over its level at the last GC, so reporting
-  // every 64 MiB output made and freed by a training step cost one full GC per step (5-12 ms each,
-  // measured); a step's churn stays inside this band and is reported once, at its first peak.
-  if (live < reported + kExternalMemoryBatch && live >= reported / 2) return;
+  // Up once live passes the report by a batch. V8 starts a full mark-compact when external memory
+  // rises 64 MiB over its low point since the last one, so a report that follows a training step's
+  // churn (activations made, then freed) costs one full GC per step (5-12 ms each, measured): the
+  // report goes down only once live has stayed under half of it for kShrinkReportDelay, which a
+  // loop whose steps come back to their peak never does. (An eager Transformer train step
+  // through a GradientTape went down and up every step: 25 full GCs in 28 steps.)
+  if (live >= reported / 2) {
+    t_low_since_ns = -1;
+    if (live < reported + kExternalMemoryBatch) return;
+  } else {
+    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch()).count();
+    if (t_low_since_ns < 0) t_low_since_ns = now;
+    if (now - t_low_since_ns < kShrinkReportDelayNs) return;
+  }
   int64_t total = 0;
   if (napi_adjust_external_memory(env, live - reported, &total) == napi_ok) t_reported_external = live;
+  t_low_since_ns = -1;
 }
 
 int64_t reported_external_memory() { return t_reported_external; }

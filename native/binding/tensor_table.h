@@ -56,12 +56,14 @@ const engine::Tensor& tensor_from_value(napi_env env, const TensorTable& table, 
 
 // Tells V8 about native bytes gained (> 0) or freed (< 0), so dropped handles are
 // collected under memory pressure. V8 is told the live bytes when they pass what it was
-// last told by kExternalMemoryBatch (the call is too costly to make per tensor) or fall
-// under half of it: memory made and freed within one step moves nothing, so it starts no GC.
+// last told by kExternalMemoryBatch (the call is too costly to make per tensor), or when they
+// have stayed under half of it for kShrinkReportDelayNs (seen at a later call): memory made
+// and freed by each step of a loop moves nothing, so it starts no GC.
 constexpr int64_t kExternalMemoryBatch = int64_t(1) << 20;
+constexpr int64_t kShrinkReportDelayNs = 1'000'000'000;
 void account_external_memory(napi_env env, int64_t delta);
-// Bytes V8 has been told about (memoryInfo, tests): between the bytes this thread's live
-// tensors hold less kExternalMemoryBatch, and twice those bytes.
+// Bytes V8 has been told about (memoryInfo, tests): from the bytes this thread's live tensors
+// hold less kExternalMemoryBatch up to twice those bytes, or more for under a second after a drop.
 int64_t reported_external_memory();
 
 // The functions over ids that lib/backends/cpu/native.ts wraps: createTensor,
