@@ -110,6 +110,27 @@ napi_value ReleaseTensor(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
+// reshapeView(id, shape): a tensor of `shape` over the same buffer, no copy, for a contiguous
+// tensor of as many elements; undefined for a strided one (the caller copies it through the
+// reshape op). The cpu backend's tensors are immutable, so the two never see different values;
+// a donation to a graph's in-place update checks that the buffer has no other holder.
+Napi::Value ReshapeView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorTable& table = addon_state(env).tensors;
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "reshapeView(id, shape): expected 2 arguments");
+  const engine::Tensor& t = tensor_from_value(env, table, info[0], [] { return std::string("reshapeView: the tensor"); });
+  engine::Shape shape = parse_shape(env, info[1], "reshapeView");
+  if (engine::shape_numel(shape) != t.numel()) {
+    throw Napi::RangeError::New(env, "reshapeView: cannot view " + engine::format_shape(t.shape) + " (" +
+                                         std::to_string(t.numel()) + " elements) as " + engine::format_shape(shape));
+  }
+  if (!t.is_contiguous()) return env.Undefined();
+  engine::Tensor view = t;
+  view.strides = engine::contiguous_strides(shape);
+  view.shape = std::move(shape);
+  return Napi::Number::New(env, table.insert(env, std::move(view), true));
+}
+
 // tensorShape(id) / tensorDType(id): undefined for an id that is not live.
 Napi::Value TensorShape(const Napi::CallbackInfo& info) {
   const engine::Tensor* t = addon_state(info.Env()).tensors.find(id_argument(info));
@@ -163,7 +184,7 @@ Napi::Value ReadTensor(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-double TensorTable::insert(napi_env env, engine::Tensor tensor) {
+double TensorTable::insert(napi_env env, engine::Tensor tensor, bool view) {
   uint32_t index;
   if (free_.empty()) {
     index = uint32_t(slots_.size());
@@ -173,7 +194,7 @@ double TensorTable::insert(napi_env env, engine::Tensor tensor) {
     free_.pop_back();
   }
   Slot& slot = slots_[index];
-  slot.reported_bytes = tensor.buffer ? int64_t(tensor.buffer->bytes()) : 0;
+  slot.reported_bytes = tensor.buffer && !view ? int64_t(tensor.buffer->bytes()) : 0;
   slot.tensor = std::move(tensor);
   slot.live = true;
   account_external_memory(env, slot.reported_bytes);
@@ -246,6 +267,7 @@ void register_tensor_functions(Napi::Env env, Napi::Object exports) {
   napi_value release = nullptr;
   NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, "releaseTensor", NAPI_AUTO_LENGTH, ReleaseTensor, nullptr, &release));
   exports.Set("releaseTensor", release);
+  exports.Set("reshapeView", Napi::Function::New(env, ReshapeView, "reshapeView"));
   exports.Set("tensorShape", Napi::Function::New(env, TensorShape, "tensorShape"));
   exports.Set("tensorDType", Napi::Function::New(env, TensorDType, "tensorDType"));
   exports.Set("readTensor", Napi::Function::New(env, ReadTensor, "readTensor"));

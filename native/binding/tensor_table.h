@@ -22,8 +22,9 @@ namespace keras::binding {
 
 class TensorTable {
  public:
-  // Stores the tensor and returns its id.
-  double insert(napi_env env, engine::Tensor tensor);
+  // Stores the tensor and returns its id. A view (a buffer another entry holds) is not
+  // reported to V8 again.
+  double insert(napi_env env, engine::Tensor tensor, bool view = false);
   // The live tensor of an id, or null (stale, released, or never issued).
   const engine::Tensor* find(double id) const;
   // Frees the tensor of an id; false (and nothing freed) when the id is not live.
@@ -67,7 +68,7 @@ void account_external_memory(napi_env env, int64_t delta);
 int64_t reported_external_memory();
 
 // The functions over ids that lib/backends/cpu/native.ts wraps: createTensor,
-// releaseTensor, tensorShape, tensorDType, readTensor.
+// releaseTensor, reshapeView, tensorShape, tensorDType, readTensor.
 void register_tensor_functions(Napi::Env env, Napi::Object exports);
 
 }  // namespace keras::binding

@@ -199,6 +199,27 @@ describe('native tensor handles', () => {
     expect(r.markCompacts, 'full GCs over 30 steps (one per step when each drop was reported at once)').toBeLessThan(10);
   });
 
+  it('views a contiguous tensor under another shape without a copy, and keeps its buffer alive', () => {
+    const raw = native.raw;
+    const before = native.memoryInfo();
+    const base = native.createTensor(new Float32Array([1, 2, 3, 4, 5, 6]), [2, 3], 'float32');
+    const withBase = native.memoryInfo().liveBytes;
+    const view = raw.reshapeView(base.id, [3, 2])!;
+    expect(view, 'an id for the view').toBeTypeOf('number');
+    expect(raw.tensorShape(view)).toEqual([3, 2]);
+    expect(native.memoryInfo().liveBytes, 'live bytes with the view: no new buffer').toBe(withBase);
+    base.dispose();
+    // The view keeps the buffer alive and reads the values in row-major order.
+    expect(Array.from(raw.readTensor(view))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(() => raw.reshapeView(view, [4, 2])).toThrowError(/reshapeView: cannot view \(3, 2\) \(6 elements\) as \(4, 2\)/);
+    const again = raw.reshapeView(view, [6])!;
+    expect(Array.from(raw.readTensor(again))).toEqual([1, 2, 3, 4, 5, 6]);
+    raw.releaseTensor(view);
+    raw.releaseTensor(again);
+    expect(native.memoryInfo().liveBytes, 'every byte back once the last holder is released').toBe(before.liveBytes);
+    expect(native.memoryInfo().liveTensors).toBe(before.liveTensors);
+  });
+
   it('names the op and the input for values that are not live tensors, and frees nothing it should not', () => {
     const a = native.createTensor(new Float32Array([1, 2]), [2], 'float32');
     const gone = native.createTensor(new Float32Array([1, 2]), [2], 'float32');

@@ -121,6 +121,18 @@ describe.skipIf(reason !== null)(`cpu backend adapter${reason ? ` (skipped: ${re
     expect(cpu.memoryBytes()).toBe(bytes0);
   });
 
+  it('a native kernel reading a reshape of a computed tensor reads its buffer, not a copy', () => {
+    const a = ops.add(ops.zeros([4096]), 1); // [4096] float32 computed natively: 16 KiB
+    const withA = cpu.memoryBytes();
+    const r = ops.reshape(a, [64, 64]);
+    const s = ops.sum(r, 0); // reads r's native tensor: a view of a's buffer
+    expect(cpu.memoryBytes() - withA, 'bytes added by the reshape and a [64] sum (a copy would add 16384)').toBeLessThan(4096);
+    expect(Array.from(s.dataSync())).toEqual(new Array(64).fill(64));
+    a.dispose();
+    expect(Array.from(ops.sum(r).dataSync()), 'the view after its base is disposed').toEqual([4096]);
+    for (const t of [r, s]) t.dispose();
+  });
+
   it('memory stays flat over repeated tidy steps mixing native and fallback ops, and size-0 tensors', () => {
     const step = () =>
       keras.tidy(() => {

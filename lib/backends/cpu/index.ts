@@ -224,9 +224,9 @@ export class CpuBackend implements Backend {
       const base = s.base;
       if (!base) throw new KerasError(`cpu backend: tensor ${t.id} of shape ${fmtShape(t.shape)} was released`);
       const raw = this.addon.raw;
-      const id = this.native.has('reshape')
-        ? (raw.runOp(this.addon.opId('reshape'), ['shape', t.shape], base.id) as number)
-        : raw.createTensor(base.read(), t.shape, base.dtype);
+      // The same buffer under the new shape (a copy only of a strided base): a copy per view cost
+      // an eager Transformer train step 2.2 ms in 36 reshapes of [2048, 128].
+      const id = raw.reshapeView(base.id, t.shape) ?? (raw.runOp(this.addon.opId('reshape'), ['shape', t.shape], base.id) as number);
       made = new NativeTensor(raw, id, false);
     }
     s.addView(t.shape, made);

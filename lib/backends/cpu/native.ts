@@ -83,6 +83,8 @@ export interface RawNativeAddon {
   createTensor(data: NativeTypedArray, shape: readonly number[], dtype: NativeDType): number;
   /** Frees a tensor; false for an id that is not live (already released: harmless). */
   releaseTensor(id: number): boolean;
+  /** A tensor of `shape` over the same buffer (no copy) for a contiguous one; undefined for a strided one. */
+  reshapeView(id: number, shape: readonly number[]): number | undefined;
   /** undefined for an id that is not live. */
   tensorShape(id: number): number[] | undefined;
   tensorDType(id: number): NativeDType | undefined;
