@@ -134,6 +134,27 @@ describe('update rules (three steps, float64, against the Keras formulas)', () =
     expectSteps(runSteps(new optimizers.Adam(0.01), GRADS, W0, 'float32'), want, 1e-6, 1e-7);
   });
 
+  it('Adam updating a float64 and a float32 variable in one call: each follows the formulas in its dtype', () => {
+    const want = reference(adamStep(f(0.01), 0.9, 0.999, 1e-7), () => ({ m: 0, v: 0 }));
+    const opt = new optimizers.Adam(0.01);
+    const w64 = variable(W0, 'float64', 'w64');
+    const w32 = variable(W0, 'float32', 'w32');
+    const got: { f64: number[][]; f32: number[][] } = { f64: [], f32: [] };
+    for (const g of GRADS) {
+      const [g64, g32] = [tensor(g, 'float64'), tensor(g, 'float32')];
+      opt.applyGradients([
+        [g64, w64],
+        [g32, w32],
+      ]);
+      for (const t of [g64, g32]) t.dispose();
+      got.f64.push(Array.from(w64.value.dataSync()));
+      got.f32.push(Array.from(w32.value.dataSync()));
+    }
+    expectSteps(got.f64, want);
+    expectSteps(got.f32, want, 1e-6, 1e-7);
+    expect(Number(opt.iterations.value.dataSync()[0]), 'iterations after three calls').toBe(3);
+  });
+
   it('AdamW: w -= w wd lr, then the Adam update (default weightDecay 0.004)', () => {
     const lr = f(0.01);
     const adam = adamStep(lr, 0.9, 0.999, 1e-7);
