@@ -44,6 +44,8 @@ export class Variable {
   readonly shape: number[];
   readonly dtype: DType;
   private current: Tensor;
+  /** Asynchronous graph runs in flight that install a new value here when they finish. */
+  private pendingRuns = 0;
 
   /**
    * @param initialValue a concrete tensor (kept by the variable; the caller may dispose its own copy)
@@ -97,6 +99,7 @@ export class Variable {
       return this;
     }
     if (value.isSymbolic) throw new KerasError(`Variable ${this.name}.assign: received a symbolic tensor outside a trace`);
+    this.checkNoPendingRun('assign');
     const old = this.current;
     this.current = this.own(value);
     old.dispose();
@@ -127,7 +130,26 @@ export class Variable {
 
   /** Frees the value. */
   dispose(): void {
+    this.checkNoPendingRun('dispose');
     this.current.dispose();
+  }
+
+  // A run in flight read the value when it started and replaces it when it ends: a value
+  // assigned meanwhile would be overwritten, silently.
+  private checkNoPendingRun(what: string): void {
+    if (this.pendingRuns > 0) {
+      throw new KerasError(`Variable ${this.name}.${what}: a compiled graph run that updates this variable is still running; await its promise first (it would replace the value when it ends)`);
+    }
+  }
+
+  /** @internal Runs `fn` (an asynchronous graph run that updates `variables`) with assign() and dispose() on them refused until it settles. */
+  static async whileUpdating<T>(variables: readonly Variable[], fn: () => Promise<T>): Promise<T> {
+    for (const v of variables) v.pendingRuns++;
+    try {
+      return await fn();
+    } finally {
+      for (const v of variables) v.pendingRuns--;
+    }
   }
 
   toString(): string {

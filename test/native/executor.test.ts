@@ -993,6 +993,36 @@ describe('native graph executor', () => {
     exe.dispose();
   });
 
+  for (const executor of ['native', 'interpreted'] as const) {
+    it(`refuses assign() and dispose() of a variable a ${executor} run() in flight updates, so its value is never overwritten unseen`, async () => {
+      const w = new keras.Variable(tensorOf([1, 2, 3, 4], [2, 2]), { name: `in_flight_${executor}` });
+      const other = new keras.Variable(tensorOf([5], [1]), { name: 'read_only' });
+      const graph = keras.trace((x: Tensor) => {
+        const y = ops.add(ops.matmul(x, w.value), other.value);
+        w.assign(ops.multiply(w.value, 2));
+        return [y];
+      }, [{ shape: [null, 2] }]);
+      const exe = cpu.compile(graph, { executor });
+      const x = tensorOf([1, 0, 0, 1], [2, 2]);
+      const pending = exe.run([x]);
+      expect(() => w.assign(tensorOf([0, 0, 0, 0], [2, 2])), 'assign during the run').toThrowError(
+        new RegExp(`Variable in_flight_${executor}\\.assign: a compiled graph run that updates this variable is still running; await its promise first`),
+      );
+      expect(() => w.dispose(), 'dispose during the run').toThrowError(new RegExp(`Variable in_flight_${executor}\\.dispose: .* still running`));
+      // A variable the graph only reads may change: the run has its value already.
+      other.assign(tensorOf([7], [1]));
+      const [y] = await pending;
+      expect(Array.from(y!.dataSync()), 'the run computed from the values at its start').toEqual([6, 7, 8, 9]);
+      expect(Array.from(w.value.dataSync()), 'the run\'s update, installed').toEqual([2, 4, 6, 8]);
+      w.assign(tensorOf([0, 0, 0, 0], [2, 2]));
+      expect(Array.from(w.value.dataSync()), 'assign after the run settled').toEqual([0, 0, 0, 0]);
+      for (const t of [x, y!]) t.dispose();
+      exe.dispose();
+      w.dispose();
+      other.dispose();
+    });
+  }
+
   it('falls back to the interpreter when an op has no native kernel, and says why when native is required', () => {
     const fallback = cpu.fallbackOps();
     const ok = keras.trace((x: Tensor) => [ops.exp(x)], [{ shape: [2] }]);

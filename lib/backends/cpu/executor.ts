@@ -18,7 +18,7 @@ import type { Attrs, TensorSpec } from '../../ops/registry.js';
 import { state } from '../../state.js';
 import type { OpNode, Tensor } from '../../tensor.js';
 import type { Graph } from '../../ir/graph.js';
-import type { Variable } from '../../variable.js';
+import { Variable } from '../../variable.js';
 import type { Executable } from '../backend.js';
 import type { NativeAddon, NativeAttrList, NativeDType, NativeTensor } from './native.js';
 
@@ -167,6 +167,8 @@ export class NativeGraphExecutable implements Executable {
   private stats: RunStats | null = null;
   /** Variables in the order the engine sees them: those read, then those only assigned. */
   private readonly variables: Variable[];
+  /** Variables the graph assigns. */
+  private readonly updated: Variable[];
   private disposed = false;
 
   constructor(
@@ -177,6 +179,7 @@ export class NativeGraphExecutable implements Executable {
     const vars = graph.variableReads.map((r) => r.variable);
     for (const u of graph.updates) if (!vars.includes(u.variable)) vars.push(u.variable);
     this.variables = vars;
+    this.updated = graph.updates.map((u) => u.variable);
   }
 
   /**
@@ -208,7 +211,7 @@ export class NativeGraphExecutable implements Executable {
     const started = performance.now();
     let result: NativeRunResult;
     try {
-      result = await compiled.native.run(call.feeds, call.vars, call.donate);
+      result = await Variable.whileUpdating(this.updated, () => compiled.native.run(call.feeds, call.vars, call.donate));
     } catch (error) {
       throw asKerasError(error);
     } finally {

@@ -9,6 +9,7 @@ import { KerasError, ShapeError, asKerasError, fmtShape } from '../../errors.js'
 import type { Attrs } from '../../ops/registry.js';
 import { state } from '../../state.js';
 import { Tensor } from '../../tensor.js';
+import { Variable } from '../../variable.js';
 import type { Graph, Placeholder } from '../../ir/graph.js';
 import { Graph as GraphClass } from '../../ir/graph.js';
 import { interpretedExecutable } from '../../ir/execute.js';
@@ -421,43 +422,46 @@ export class CpuBackend implements Backend {
     const produced = new Set<Tensor>();
     const free = (t: Tensor) => env.get(t)?.dispose();
     let lastYield = Date.now();
-    try {
-      for (const [i, node] of graph.nodes.entries()) {
-        const ins = node.inputs.map((t) => {
-          const v = env.get(t);
-          if (!v) throw new KerasError(`graph: ${node.op.name} reads a value that was never produced`);
-          return v;
-        });
-        let outs: Tensor[];
-        if (this.native.has(node.op.name) && this.isLarge(ins, node.outputs)) {
-          const specs = node.op.infer(ins, node.attrs) as OutputSpec[];
-          let ids: number | number[];
-          try {
-            ids = await this.addon.raw.runOpAsync(this.addon.opId(node.op.name), nativeAttrList(node.attrs), ...ins.map((t) => this.nativeOf(t).id));
-          } catch (error) {
-            throw allocationFailure(node.op.name, specs, asKerasError(error));
-          }
-          const storages = this.wrapOutputs(node.op.name, ids, specs);
-          outs = detached(() => storages.map((s, k) => new Tensor({ shape: specs[k].shape, dtype: specs[k].dtype, backend: this, storage: s })));
-          lastYield = Date.now();
-        } else {
-          outs = detached(() => runOp(node.op.name, ins, node.attrs, this));
-          if (Date.now() - lastYield >= YIELD_EVERY_MS) {
-            await new Promise((resolve) => setImmediate(resolve));
+    // The variables' reads above and the assigns below bracket the run: an assign meanwhile would be lost.
+    await Variable.whileUpdating(graph.updates.map((u) => u.variable), async () => {
+      try {
+        for (const [i, node] of graph.nodes.entries()) {
+          const ins = node.inputs.map((t) => {
+            const v = env.get(t);
+            if (!v) throw new KerasError(`graph: ${node.op.name} reads a value that was never produced`);
+            return v;
+          });
+          let outs: Tensor[];
+          if (this.native.has(node.op.name) && this.isLarge(ins, node.outputs)) {
+            const specs = node.op.infer(ins, node.attrs) as OutputSpec[];
+            let ids: number | number[];
+            try {
+              ids = await this.addon.raw.runOpAsync(this.addon.opId(node.op.name), nativeAttrList(node.attrs), ...ins.map((t) => this.nativeOf(t).id));
+            } catch (error) {
+              throw allocationFailure(node.op.name, specs, asKerasError(error));
+            }
+            const storages = this.wrapOutputs(node.op.name, ids, specs);
+            outs = detached(() => storages.map((s, k) => new Tensor({ shape: specs[k].shape, dtype: specs[k].dtype, backend: this, storage: s })));
             lastYield = Date.now();
+          } else {
+            outs = detached(() => runOp(node.op.name, ins, node.attrs, this));
+            if (Date.now() - lastYield >= YIELD_EVERY_MS) {
+              await new Promise((resolve) => setImmediate(resolve));
+              lastYield = Date.now();
+            }
           }
+          node.outputs.forEach((o, k) => {
+            env.set(o, outs[k]);
+            produced.add(o);
+          });
+          for (const t of node.inputs) if (lastUse.get(t) === i && produced.has(t) && !results.has(t)) free(t);
+          for (const o of node.outputs) if (!lastUse.has(o) && !results.has(o)) free(o);
         }
-        node.outputs.forEach((o, k) => {
-          env.set(o, outs[k]);
-          produced.add(o);
-        });
-        for (const t of node.inputs) if (lastUse.get(t) === i && produced.has(t) && !results.has(t)) free(t);
-        for (const o of node.outputs) if (!lastUse.has(o) && !results.has(o)) free(o);
+      } catch (error) {
+        for (const t of produced) free(t);
+        throw asKerasError(error);
       }
-    } catch (error) {
-      for (const t of produced) free(t);
-      throw asKerasError(error);
-    }
+    });
     const get = (t: Tensor) => {
       const v = env.get(t);
       if (!v) throw new KerasError('graph: an output was never produced');
