@@ -94,6 +94,19 @@ class TransformerBlock extends keras.Model {
   }
 }
 
+/** Median ms of `steps` calls of `step`, after two untimed ones (compilation, warm caches). */
+function timeSteps(step: () => unknown, steps: number): number {
+  step();
+  step();
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    step();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
 async function kerasNode(c: Case, backend: string): Promise<number | string> {
   try {
     keras.config.setBackend(backend);
@@ -105,15 +118,7 @@ async function kerasNode(c: Case, backend: string): Promise<number | string> {
     compileForBench(model);
     const x = c.x();
     const y = c.y();
-    model.trainOnBatch(x, y);
-    model.trainOnBatch(x, y);
-    const times: number[] = [];
-    for (let i = 0; i < c.steps; i++) {
-      const t0 = performance.now();
-      model.trainOnBatch(x, y);
-      times.push(performance.now() - t0);
-    }
-    return median(times);
+    return timeSteps(() => model.trainOnBatch(x, y), c.steps);
   } catch (e) {
     return `failed (${(e as Error).message.split('\n')[0]})`;
   } finally {
@@ -143,15 +148,7 @@ async function kerasNodeEager(c: Case): Promise<number | string> {
         optimizer.applyGradients(grads.map((g, i) => [g, weights[i]!] as [keras.Tensor, keras.Variable]));
         return value.dataSync()[0];
       });
-    step();
-    step();
-    const times: number[] = [];
-    for (let i = 0; i < c.steps; i++) {
-      const t0 = performance.now();
-      step();
-      times.push(performance.now() - t0);
-    }
-    return median(times);
+    return timeSteps(step, c.steps);
   } catch (e) {
     return `failed (${(e as Error).message.split('\n')[0]})`;
   } finally {
