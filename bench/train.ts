@@ -94,10 +94,9 @@ class TransformerBlock extends keras.Model {
   }
 }
 
-/** Median ms of `steps` calls of `step`, after two untimed ones (compilation, warm caches). */
-function timeSteps(step: () => unknown, steps: number): number {
-  step();
-  step();
+/** Median ms of `steps` calls of `step`, after `warmup` untimed ones (compilation, warm caches). */
+function timeSteps(step: () => unknown, steps: number, warmup = 2): number {
+  for (let i = 0; i < warmup; i++) step();
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
@@ -148,7 +147,10 @@ async function kerasNodeEager(c: Case): Promise<number | string> {
         optimizer.applyGradients(grads.map((g, i) => [g, weights[i]!] as [keras.Tensor, keras.Variable]));
         return value.dataSync()[0];
       });
-    return timeSteps(step, c.steps);
+    // An eager step reaches its pace after some 30-50 steps (V8 optimizing the tape's and the
+    // layers' code, its young generation growing: an LSTM step 32 ms in the first ten, 11 after
+    // fifty), which a training run is at for all but its first second.
+    return timeSteps(step, Math.max(c.steps, 10), 50);
   } catch (e) {
     return `failed (${(e as Error).message.split('\n')[0]})`;
   } finally {
