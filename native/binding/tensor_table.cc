@@ -131,6 +131,38 @@ Napi::Value ReshapeView(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, table.insert(env, std::move(view), true));
 }
 
+// sliceView(id, begin, size): the slice of a contiguous tensor that is one contiguous block of it
+// (dims of size 1, then one partial dim, then whole dims: an RNN's timestep of a time-major
+// sequence, a batch of rows) as a view at an offset into its buffer, no copy; undefined for any
+// other slice, which the caller runs through the slice kernel.
+Napi::Value SliceView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TensorTable& table = addon_state(env).tensors;
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "sliceView(id, begin, size): expected 3 arguments");
+  const engine::Tensor& t = tensor_from_value(env, table, info[0], [] { return std::string("sliceView: the tensor"); });
+  const engine::Shape begin = parse_shape(env, info[1], "sliceView begin");
+  engine::Shape size = parse_shape(env, info[2], "sliceView");
+  const size_t rank = t.shape.size();
+  bool inside = begin.size() == rank && size.size() == rank;
+  for (size_t d = 0; inside && d < rank; ++d) inside = begin[d] + size[d] <= t.shape[d];
+  if (!inside) {
+    throw Napi::RangeError::New(env, "sliceView: begin " + engine::format_shape(begin) + " and size " + engine::format_shape(size) +
+                                         " do not lie inside " + engine::format_shape(t.shape));
+  }
+  if (!t.is_contiguous()) return env.Undefined();
+  size_t partial = 0;
+  while (partial < rank && size[partial] == 1) ++partial;
+  for (size_t d = partial + 1; d < rank; ++d) {
+    if (size[d] != t.shape[d]) return env.Undefined();
+  }
+  const engine::Shape strides = engine::contiguous_strides(t.shape);
+  engine::Tensor view = t;
+  for (size_t d = 0; d < rank; ++d) view.offset += begin[d] * strides[d];
+  view.strides = engine::contiguous_strides(size);
+  view.shape = std::move(size);
+  return Napi::Number::New(env, table.insert(env, std::move(view), true));
+}
+
 // tensorShape(id) / tensorDType(id): undefined for an id that is not live.
 Napi::Value TensorShape(const Napi::CallbackInfo& info) {
   const engine::Tensor* t = addon_state(info.Env()).tensors.find(id_argument(info));
@@ -268,6 +300,7 @@ void register_tensor_functions(Napi::Env env, Napi::Object exports) {
   NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, "releaseTensor", NAPI_AUTO_LENGTH, ReleaseTensor, nullptr, &release));
   exports.Set("releaseTensor", release);
   exports.Set("reshapeView", Napi::Function::New(env, ReshapeView, "reshapeView"));
+  exports.Set("sliceView", Napi::Function::New(env, SliceView, "sliceView"));
   exports.Set("tensorShape", Napi::Function::New(env, TensorShape, "tensorShape"));
   exports.Set("tensorDType", Napi::Function::New(env, TensorDType, "tensorDType"));
   exports.Set("readTensor", Napi::Function::New(env, ReadTensor, "readTensor"));

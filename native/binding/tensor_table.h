@@ -68,7 +68,7 @@ void account_external_memory(napi_env env, int64_t delta);
 int64_t reported_external_memory();
 
 // The functions over ids that lib/backends/cpu/native.ts wraps: createTensor,
-// releaseTensor, reshapeView, tensorShape, tensorDType, readTensor.
+// releaseTensor, reshapeView, sliceView, tensorShape, tensorDType, readTensor.
 void register_tensor_functions(Napi::Env env, Napi::Object exports);
 
 }  // namespace keras::binding

@@ -220,6 +220,27 @@ describe('native tensor handles', () => {
     expect(native.memoryInfo().liveTensors).toBe(before.liveTensors);
   });
 
+  it('views a contiguous block of a tensor at an offset without a copy; other slices are left to the slice kernel', () => {
+    const raw = native.raw;
+    const before = native.memoryInfo();
+    const base = native.createTensor(Float32Array.from({ length: 24 }, (_, i) => i), [2, 3, 4], 'float32');
+    const withBase = native.memoryInfo().liveBytes;
+    const step = raw.sliceView(base.id, [1, 0, 0], [1, 3, 4])!; // a timestep of a time-major sequence
+    const rows = raw.sliceView(base.id, [0, 1, 0], [1, 2, 4])!; // rows inside one
+    expect(native.memoryInfo().liveBytes, 'live bytes with two views').toBe(withBase);
+    expect(raw.sliceView(base.id, [0, 0, 1], [2, 3, 2]), 'columns are not a block').toBeUndefined();
+    expect(raw.sliceView(base.id, [0, 1, 0], [2, 2, 4]), 'rows of two steps are not a block').toBeUndefined();
+    expect(() => raw.sliceView(base.id, [1, 2, 0], [1, 2, 4])).toThrowError(/sliceView: begin \(1, 2, 0\) and size \(1, 2, 4\) do not lie inside \(2, 3, 4\)/);
+    base.dispose();
+    expect(Array.from(raw.readTensor(step)), 'the step, read after its base is gone').toEqual([12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23]);
+    expect(raw.tensorShape(rows)).toEqual([1, 2, 4]);
+    // A kernel reads the view at its offset.
+    const sum = raw.runOp(raw.opId('sum'), ['axes', [2], 'keepdims', false], rows) as number;
+    expect(Array.from(raw.readTensor(sum))).toEqual([4 + 5 + 6 + 7, 8 + 9 + 10 + 11]);
+    for (const id of [sum, step, rows]) raw.releaseTensor(id);
+    expect(native.memoryInfo().liveBytes, 'every byte back once the last holder is released').toBe(before.liveBytes);
+  });
+
   it('names the op and the input for values that are not live tensors, and frees nothing it should not', () => {
     const a = native.createTensor(new Float32Array([1, 2]), [2], 'float32');
     const gone = native.createTensor(new Float32Array([1, 2]), [2], 'float32');

@@ -133,6 +133,19 @@ describe.skipIf(reason !== null)(`cpu backend adapter${reason ? ` (skipped: ${re
     for (const t of [r, s]) t.dispose();
   });
 
+  it('a slice that is a contiguous block of a computed tensor is a view of its buffer; other slices copy', () => {
+    const x = ops.add(ops.reshape(ops.arange(4096, { dtype: 'float32' }), [16, 16, 16]), 0); // 16 KiB, computed natively
+    const withX = cpu.memoryBytes();
+    const step = ops.slice(x, [3, 0, 0], [1, 16, 16]); // a timestep of a time-major sequence
+    expect(cpu.memoryBytes() - withX, 'bytes added by a block slice (a copy adds 1024)').toBe(0);
+    const columns = ops.slice(x, [0, 0, 4], [16, 16, 2]);
+    expect(cpu.memoryBytes() - withX, 'bytes added by a strided slice: its copy').toBeGreaterThanOrEqual(2048);
+    x.dispose();
+    expect(Array.from(step.dataSync()), 'the block after its base is disposed').toEqual(Array.from({ length: 256 }, (_, i) => 768 + i));
+    expect(Array.from(ops.sum(columns, [0, 1]).dataSync())).toEqual([4, 5].map((c) => Array.from({ length: 256 }, (_, i) => i * 16 + c).reduce((a, b) => a + b, 0)));
+    for (const t of [step, columns]) t.dispose();
+  });
+
   it('memory stays flat over repeated tidy steps mixing native and fallback ops, and size-0 tensors', () => {
     const step = () =>
       keras.tidy(() => {

@@ -258,6 +258,15 @@ export class CpuBackend implements Backend {
         }
         return this.wrapOutputs(op, r, outputs);
       };
+      if (op === 'slice') {
+        // A contiguous block (a timestep of a time-major sequence, a batch of rows) is a view of
+        // its input's buffer at an offset; other slices copy.
+        const copy = k;
+        k = (inputs, attrs, outputs) => {
+          const view = raw.sliceView(idOf(inputs[0]), attrs.begin as number[], outputs[0].shape);
+          return view === undefined ? copy(inputs, attrs, outputs) : [new CpuStorage(new NativeTensor(raw, view, false), outputs[0].shape)];
+        };
+      }
     }
     else if (this.js.kernel(op)) k = this.fallback(op);
     if (k) this.kernels.set(op, k);

@@ -85,6 +85,8 @@ export interface RawNativeAddon {
   releaseTensor(id: number): boolean;
   /** A tensor of `shape` over the same buffer (no copy) for a contiguous one; undefined for a strided one. */
   reshapeView(id: number, shape: readonly number[]): number | undefined;
+  /** A contiguous block of a contiguous tensor as a view at an offset (no copy); undefined for any other slice. */
+  sliceView(id: number, begin: readonly number[], size: readonly number[]): number | undefined;
   /** undefined for an id that is not live. */
   tensorShape(id: number): number[] | undefined;
   tensorDType(id: number): NativeDType | undefined;
