@@ -110,6 +110,16 @@ napi_value ReleaseTensor(napi_env env, napi_callback_info cbinfo) {
   return result;
 }
 
+// The id of a contiguous `shape` view of t's buffer from `offset` elements past t's first, not
+// reported to V8 again.
+double insert_view(napi_env env, TensorTable& table, const engine::Tensor& t, int64_t offset, engine::Shape shape) {
+  engine::Tensor view = t;
+  view.offset += offset;
+  view.strides = engine::contiguous_strides(shape);
+  view.shape = std::move(shape);
+  return table.insert(env, std::move(view), true);
+}
+
 // reshapeView(id, shape): a tensor of `shape` over the same buffer, no copy, for a contiguous
 // tensor of as many elements; undefined for a strided one (the caller copies it through the
 // reshape op). The cpu backend's tensors are immutable, so the two never see different values;
@@ -125,10 +135,7 @@ Napi::Value ReshapeView(const Napi::CallbackInfo& info) {
                                          std::to_string(t.numel()) + " elements) as " + engine::format_shape(shape));
   }
   if (!t.is_contiguous()) return env.Undefined();
-  engine::Tensor view = t;
-  view.strides = engine::contiguous_strides(shape);
-  view.shape = std::move(shape);
-  return Napi::Number::New(env, table.insert(env, std::move(view), true));
+  return Napi::Number::New(env, insert_view(env, table, t, 0, std::move(shape)));
 }
 
 // sliceView(id, begin, size): the slice of a contiguous tensor that is one contiguous block of it
@@ -156,11 +163,9 @@ Napi::Value SliceView(const Napi::CallbackInfo& info) {
     if (size[d] != t.shape[d]) return env.Undefined();
   }
   const engine::Shape strides = engine::contiguous_strides(t.shape);
-  engine::Tensor view = t;
-  for (size_t d = 0; d < rank; ++d) view.offset += begin[d] * strides[d];
-  view.strides = engine::contiguous_strides(size);
-  view.shape = std::move(size);
-  return Napi::Number::New(env, table.insert(env, std::move(view), true));
+  int64_t offset = 0;
+  for (size_t d = 0; d < rank; ++d) offset += begin[d] * strides[d];
+  return Napi::Number::New(env, insert_view(env, table, t, offset, std::move(size)));
 }
 
 // tensorShape(id) / tensorDType(id): undefined for an id that is not live.
