@@ -49,6 +49,24 @@ export function asKerasError(error: unknown): unknown {
   return new Kind(error.message);
 }
 
+/**
+ * Any argument as an error message shows what was received: JSON where it has one (numbers,
+ * strings, arrays, plain objects), else its kind. Never throws (a template literal of a Symbol does).
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'symbol' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (value !== null && typeof value === 'object' && 'shape' in value && 'dtype' in value) {
+    const t = value as { shape: readonly (number | null)[]; dtype: unknown };
+    return `a ${String(t.dtype)} tensor of shape ${fmtShape(t.shape)}`;
+  }
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
 /** Formats a shape the way Keras prints it: `(None, 28, 28)`. */
 export function fmtShape(shape: readonly (number | null)[]): string {
   const dims = shape.map((d) => (d === null ? 'None' : String(d)));

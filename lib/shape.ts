@@ -1,7 +1,7 @@
 /**
  * Shape arithmetic shared by shape inference (symbolic dims may be `null`) and kernels.
  */
-import { ShapeError, ValueError, fmtShape } from './errors.js';
+import { ShapeError, ValueError, describeValue, fmtShape } from './errors.js';
 
 /** A dimension: a size, or `null` when unknown until run time (the batch dimension). */
 export type Dim = number | null;
@@ -50,7 +50,7 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): Dim[] {
 
 /** Resolves a possibly negative axis against `rank`, with an error naming the op. */
 export function normalizeAxis(axis: number, rank: number, op: string, arg = 'axis'): number {
-  if (!Number.isInteger(axis)) throw new ValueError(`${op}: ${arg} must be an integer, received ${axis}`);
+  if (!Number.isInteger(axis)) throw new ValueError(`${op}: ${arg} must be an integer, received ${typeof axis === 'number' ? axis : describeValue(axis)}`);
   const a = axis < 0 ? axis + rank : axis;
   if (a < 0 || a >= rank) throw new ValueError(`${op}: ${arg}=${axis} is out of range for a tensor of rank ${rank}`);
   return a;
@@ -59,6 +59,9 @@ export function normalizeAxis(axis: number, rank: number, op: string, arg = 'axi
 /** Normalizes `axis` (number, array, or null/undefined meaning all) to sorted unique axes. */
 export function normalizeAxes(axis: number | readonly number[] | null | undefined, rank: number, op: string): number[] {
   if (axis === null || axis === undefined) return Array.from({ length: rank }, (_, i) => i);
+  if (typeof axis !== 'number' && !Array.isArray(axis)) {
+    throw new ValueError(`${op}: axis must be an integer, an array of integers or null, received ${describeValue(axis)}`);
+  }
   const list = typeof axis === 'number' ? [axis] : [...axis];
   const out = list.map((a) => normalizeAxis(a, rank, op));
   if (new Set(out).size !== out.length) throw new ValueError(`${op}: repeated axis in ${JSON.stringify(axis)}`);

@@ -3,7 +3,7 @@
  * weak typing of JS numbers, and un-broadcasting gradients.
  */
 import { FLOATX, isFloat, parseDType, resultType, type DType, type DTypeOperand, type TypedArray, allocate } from '../dtype.js';
-import { DTypeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, ValueError, describeValue, fmtShape } from '../errors.js';
 import { fromValues, run1 } from '../engine.js';
 import { Tensor } from '../tensor.js';
 import type { Backend } from '../backends/backend.js';
@@ -130,8 +130,17 @@ export function requireFloat(t: Tensor, op: string, arg = 'x'): void {
 }
 
 export function assertInt(value: unknown, op: string, arg: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ValueError(`${op}: ${arg} must be an integer, received ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ValueError(`${op}: ${arg} must be an integer, received ${describeValue(value)}`);
   return value;
+}
+
+/** `value`, an integer or an array of integers, as an array; a ValueError naming the op and the argument otherwise. */
+export function assertIntList(value: unknown, op: string, arg: string): number[] {
+  const list = typeof value === 'number' ? [value] : value;
+  if (!Array.isArray(list) || list.some((v) => typeof v !== 'number' || !Number.isInteger(v))) {
+    throw new ValueError(`${op}: ${arg} must be an integer or an array of integers, received ${describeValue(value)}`);
+  }
+  return [...list];
 }
 
 /** int32 [0, 1, ..., n-1] (a graph node inside a trace). */

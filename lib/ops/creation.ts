@@ -5,7 +5,7 @@
  * trace open and no inputs).
  */
 import { FLOATX, isFloat, isInt, parseDType, resultType, type DType } from '../dtype.js';
-import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, describeValue, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
 import { broadcastShapes, normalizeAxis, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -19,7 +19,7 @@ import { optionalArgs } from '../utils/args.js';
 
 function checkShape(shape: unknown, op: string): number[] {
   if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new ShapeError(`${op}: shape must be an array of non-negative integers, received ${JSON.stringify(shape)}`);
+    throw new ShapeError(`${op}: shape must be an array of non-negative integers, received ${describeValue(shape)}`);
   }
   return shape as number[];
 }
@@ -50,7 +50,7 @@ defineOp<{ start: number; step: number; size: number; dtype: DType }>({
 // ---------------------------------------------------------------- helpers
 
 function shapeArg(shape: number | readonly number[], op: string): number[] {
-  return checkShape(typeof shape === 'number' ? [shape] : [...shape], op);
+  return checkShape(typeof shape === 'number' ? [shape] : Array.isArray(shape) ? [...shape] : shape, op);
 }
 
 function dtypeArg(dtype: unknown, op: string, fallback: DType): DType {

@@ -14,7 +14,7 @@ import { broadcastShapes, normalizeAxis, sizeOf, stridesOf, type Dim } from '../
 import { Tensor } from '../tensor.js';
 import { Variable } from '../variable.js';
 import { defineOp } from './registry.js';
-import { arangeInt, asDType, convertToTensor, type TensorLike } from './common.js';
+import { arangeInt, asDType, assertIntList, convertToTensor, type TensorLike } from './common.js';
 import { add, cast, equal, less, multiply, notEqual, where, zerosLike } from './elementwise.js';
 import { sum } from './reduction.js';
 import { broadcastTo, concatenate, expandDims, flip, pad, reshape, slice, transpose } from './shape.js';
@@ -153,8 +153,8 @@ function intList(value: number | readonly number[] | TensorLike, op: string, arg
 /** Moves axes `source` to positions `destination`; the other axes keep their order. */
 export function moveaxis(x: TensorLike, source: number | readonly number[], destination: number | readonly number[]): Tensor {
   const t = convertToTensor(x, null, 'moveaxis');
-  const src = (typeof source === 'number' ? [source] : [...source]).map((a) => normalizeAxis(a, t.rank, 'moveaxis', 'source'));
-  const dst = (typeof destination === 'number' ? [destination] : [...destination]).map((a) => normalizeAxis(a, t.rank, 'moveaxis', 'destination'));
+  const src = assertIntList(source, 'moveaxis', 'source').map((a) => normalizeAxis(a, t.rank, 'moveaxis', 'source'));
+  const dst = assertIntList(destination, 'moveaxis', 'destination').map((a) => normalizeAxis(a, t.rank, 'moveaxis', 'destination'));
   if (src.length !== dst.length) throw new ValueError(`moveaxis: source ${JSON.stringify(source)} and destination ${JSON.stringify(destination)} must have the same number of elements`);
   if (new Set(src).size !== src.length || new Set(dst).size !== dst.length) throw new ValueError(`moveaxis: repeated axis in source ${JSON.stringify(source)} or destination ${JSON.stringify(destination)}`);
   const perm = t.shape.map((_, i) => i).filter((i) => !src.includes(i));
@@ -312,7 +312,7 @@ export function roll(x: TensorLike, shift: number | readonly number[], axis: num
     if (shifts.length !== 1) throw new ValueError(`roll: with axis null, shift must be one integer, received ${JSON.stringify(shift)}`);
     return reshape(roll(reshape(t, [-1]), shifts[0], 0), dims(t.shape));
   }
-  const axes = (typeof o.axis === 'number' ? [o.axis] : [...o.axis]).map((a) => normalizeAxis(a, t.rank, 'roll'));
+  const axes = assertIntList(o.axis, 'roll', 'axis').map((a) => normalizeAxis(a, t.rank, 'roll'));
   if (shifts.length !== axes.length && shifts.length !== 1 && axes.length !== 1) {
     throw new ValueError(`roll: shift ${JSON.stringify(shift)} and axis ${JSON.stringify(o.axis)} must have the same length`);
   }

@@ -9,6 +9,7 @@ import { isRecording, run1, runOp } from '../engine.js';
 import { checkAxes, normalizeAxes, normalizeAxis, reducedShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp } from './registry.js';
+import { optionalArgs } from '../utils/args.js';
 import { asDType, asFloat, convertToTensor, type TensorLike } from './common.js';
 import { abs, add, cast, divide, equal, maximum, multiply, power, sqrt, square, subtract, stopGradient, where, zerosLike, isinf, log, exp, notEqual } from './elementwise.js';
 import { broadcastTo, reshape, reverse } from './shape.js';
@@ -159,13 +160,13 @@ defineOp<{ axis: number }>({
 type Axis = number | number[] | null;
 
 /** Parses Keras' (x, axis, keepdims) with the options-object form. */
-function reduceArgs(axis: Axis | { axis?: Axis; keepdims?: boolean } | undefined, keepdims: boolean | undefined): { axis: Axis; keepdims: boolean } {
-  if (axis !== null && typeof axis === 'object' && !Array.isArray(axis)) return { axis: axis.axis ?? null, keepdims: axis.keepdims ?? false };
-  return { axis: axis ?? null, keepdims: keepdims ?? false };
+// Through optionalArgs, as every op's options: a misspelt name (`keepDims`) is an error, not a default.
+function reduceArgs(name: string, axis: Axis | { axis?: Axis; keepdims?: boolean } | undefined, keepdims: boolean | undefined): { axis: Axis; keepdims: boolean } {
+  return optionalArgs<{ axis: Axis; keepdims: boolean }>(name, { axis: null, keepdims: false }, [axis, keepdims]);
 }
 
 function reduce(name: string, t: Tensor, axisArg: Axis | { axis?: Axis; keepdims?: boolean } | undefined, keepdimsArg?: boolean): Tensor {
-  const { axis, keepdims } = reduceArgs(axisArg, keepdimsArg);
+  const { axis, keepdims } = reduceArgs(name, axisArg, keepdimsArg);
   const axes = normalizeAxes(axis, t.rank, name);
   return run1(name, [t], { axes, keepdims });
 }
@@ -190,7 +191,7 @@ export function prod(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: bool
 }
 
 function checkNonEmpty(name: string, t: Tensor, axis: Axis | ReduceOptions | undefined, keepdims?: boolean): void {
-  const { axis: a } = reduceArgs(axis, keepdims);
+  const { axis: a } = reduceArgs(name, axis, keepdims);
   const axes = normalizeAxes(a, t.rank, name);
   if (axes.some((ax) => t.shape[ax] === 0)) throw new ValueError(`${name}: zero-size reduction over axis ${JSON.stringify(a)} of shape ${fmtShape(t.shape)} has no identity`);
 }
@@ -268,7 +269,7 @@ export function cumprod(x: TensorLike, axis: number | null = null, dtype?: strin
 /** Variance (population, ddof 0, as Keras), from the single-pass `moments` primitive. */
 export function variance(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
   const t = asFloat(x, 'var');
-  const { axis: a, keepdims: k } = reduceArgs(axis, keepdims);
+  const { axis: a, keepdims: k } = reduceArgs('var', axis, keepdims);
   const [m, v] = runOp('moments', [t], { axes: normalizeAxes(a, t.rank, 'var'), keepdims: k });
   if (!isRecording() && !m.isSymbolic) m.dispose(); // a recorded gradient reads the mean
   return v;
@@ -288,7 +289,7 @@ export function std(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boole
  */
 export function logsumexp(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?: boolean): Tensor {
   const t = asFloat(x, 'logsumexp');
-  const { axis: a, keepdims: k } = reduceArgs(axis, keepdims);
+  const { axis: a, keepdims: k } = reduceArgs('logsumexp', axis, keepdims);
   const axes = normalizeAxes(a, t.rank, 'logsumexp');
   const outShape = reducedShape(t.shape, axes, k).map((d) => (d === null ? -1 : d));
   const finish = (out: Tensor) => (k ? out : reshape(out, outShape));

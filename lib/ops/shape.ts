@@ -3,12 +3,12 @@
  * reverse, concatenate, pad, gather, scatterAdd) and the public functions built
  * directly on them.
  */
-import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, describeValue, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
 import { checkAxes, normalizeAxis, normalizeAxes, broadcastShapes, resolveReshape, type Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { defineOp, type GradContext, type MergeableGrad, type TensorSpec } from './registry.js';
-import { convertToTensor, promote, assertInt, type TensorLike } from './common.js';
+import { convertToTensor, promote, assertInt, assertIntList, type TensorLike } from './common.js';
 import { isInt } from '../dtype.js';
 
 // ---------------------------------------------------------------- primitives
@@ -244,7 +244,7 @@ defineOp<{ axis: number; dimSize: number }>({
 /** Gives x a new shape with the same number of elements; one dim may be -1. */
 export function reshape(x: TensorLike, newShape: number | readonly number[]): Tensor {
   const t = convertToTensor(x, null, 'reshape');
-  const shape = typeof newShape === 'number' ? [newShape] : [...newShape];
+  const shape = assertIntList(newShape, 'reshape', 'newShape');
   if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
   return run1('reshape', [t], { shape });
 }
@@ -252,7 +252,7 @@ export function reshape(x: TensorLike, newShape: number | readonly number[]): Te
 /** Permutes the axes (reverses them by default). */
 export function transpose(x: TensorLike, axes?: readonly number[] | null): Tensor {
   const t = convertToTensor(x, null, 'transpose');
-  const perm = axes ? axes.map((a) => normalizeAxis(a, t.rank, 'transpose', 'axes')) : t.shape.map((_, i) => t.rank - 1 - i);
+  const perm = axes ? assertIntList(axes, 'transpose', 'axes').map((a) => normalizeAxis(a, t.rank, 'transpose', 'axes')) : t.shape.map((_, i) => t.rank - 1 - i);
   if (perm.length === t.rank && perm.every((p, i) => p === i)) return t;
   return run1('transpose', [t], { perm });
 }
@@ -272,7 +272,7 @@ export function reverse(x: Tensor, axes: number[]): Tensor {
 /** Inserts a size-1 axis at `axis` (several with an array). */
 export function expandDims(x: TensorLike, axis: number | number[]): Tensor {
   const t = convertToTensor(x, null, 'expandDims');
-  const list = typeof axis === 'number' ? [axis] : axis;
+  const list = assertIntList(axis, 'expandDims', 'axis');
   const outRank = t.rank + list.length;
   const axes = list.map((a) => normalizeAxis(a, outRank, 'expandDims'));
   if (new Set(axes).size !== axes.length) throw new ValueError(`expandDims: repeated axis in ${JSON.stringify(axis)}`);
@@ -295,8 +295,9 @@ export function squeeze(x: TensorLike, axis: number | number[] | null = null): T
 /** Broadcasts x to `shape` (numpy rules). */
 export function broadcastTo(x: TensorLike, shape: readonly number[]): Tensor {
   const t = convertToTensor(x, null, 'broadcastTo');
-  if (t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i])) return t;
-  return run1('broadcastTo', [t], { shape: [...shape] });
+  const target = assertIntList(shape, 'broadcastTo', 'shape');
+  if (t.shape.length === target.length && t.shape.every((d, i) => d === target[i])) return t;
+  return run1('broadcastTo', [t], { shape: target });
 }
 
 /** Joins tensors along an existing axis (default 0), promoting dtypes. */
@@ -324,8 +325,11 @@ export function stack(xs: TensorLike[], axis = 0): Tensor {
 /** Keras `ops.slice(inputs, startIndices, shape)`: a contiguous block; -1 in shape means "to the end". */
 export function slice(x: TensorLike, startIndices: readonly number[], shape: readonly number[]): Tensor {
   const t = convertToTensor(x, null, 'slice');
-  startIndices.forEach((s, i) => assertInt(s, 'slice', `startIndices[${i}]`));
-  return run1('slice', [t], { begin: [...startIndices], size: [...shape] });
+  // An array's entries checked one by one, so the error names the entry.
+  const begin = Array.isArray(startIndices)
+    ? startIndices.map((s, i) => assertInt(s, 'slice', `startIndices[${i}]`))
+    : assertIntList(startIndices, 'slice', 'startIndices');
+  return run1('slice', [t], { begin, size: assertIntList(shape, 'slice', 'shape') });
 }
 
 type PadMode = 'constant' | 'reflect' | 'symmetric';
@@ -336,6 +340,9 @@ type PadMode = 'constant' | 'reflect' | 'symmetric';
  */
 export function pad(x: TensorLike, padWidth: number | [number] | [number, number] | [number, number][], mode: PadMode = 'constant', constantValue: number | null = null): Tensor {
   const t = convertToTensor(x, null, 'pad');
+  if (typeof padWidth !== 'number' && !Array.isArray(padWidth)) {
+    throw new ShapeError(`pad: pad_width must be an integer or [before, after] pairs for ${fmtShape(t.shape)}, received ${describeValue(padWidth)}`);
+  }
   // Keras shortcuts: n, [n], [before, after] and [[before, after]] apply to every axis.
   const pw = padWidth as unknown[];
   const pairs: [number, number][] =

@@ -60,3 +60,38 @@ describe('ops take the options object anywhere their optional arguments start', 
     expect(() => keras.random.uniform([2], { minVal: 0 } as never)).toThrow(/uniform: unknown option "minVal"; accepted: minval, maxval, dtype, seed/);
   });
 });
+
+describe('arguments of the wrong kind', () => {
+  const x = ops.ones([2, 3]);
+  // Each call once raised a TypeError from inside the op (`shape is not iterable`, `axes.map is not a
+  // function`, or a template literal of a Symbol); now a KerasError names the op, the argument and
+  // what it received.
+  const cases: [string, () => unknown, RegExp][] = [
+    ['ones of a string', () => ops.ones('ab' as never), /^ones: shape must be an array of non-negative integers, received "ab"$/],
+    ['zeros of a tensor', () => ops.zeros(x as never), /^zeros: shape must be an array of non-negative integers, received a float32 tensor of shape \(2, 3\)$/],
+    ['sum with a misspelt option', () => ops.sum(x, { keepDims: true } as never), /^sum: unknown option "keepDims"; accepted: axis, keepdims$/],
+    ['mean over an object axis', () => ops.mean(x, { axis: { a: 1 } } as never), /^mean: axis must be an integer, an array of integers or null, received \{"a":1\}$/],
+    ['max over a Symbol axis', () => ops.max(x, Symbol('s') as never), /^max: axis must be an integer, an array of integers or null, received Symbol\(s\)$/],
+    ['argmax over a Symbol axis', () => ops.argmax(x, Symbol('s') as never), /^argmax: axis must be an integer, received Symbol\(s\)$/],
+    ['transpose by a string', () => ops.transpose(x, 'ab' as never), /^transpose: axes must be an integer or an array of integers, received "ab"$/],
+    ['reshape to an object', () => ops.reshape(x, { a: 1 } as never), /^reshape: newShape must be an integer or an array of integers, received \{"a":1\}$/],
+    ['expandDims at a string', () => ops.expandDims(x, 'ab' as never), /^expandDims: axis must be an integer or an array of integers, received "ab"$/],
+    ['broadcastTo a string', () => ops.broadcastTo(x, 'ab' as never), /^broadcastTo: shape must be an integer or an array of integers, received "ab"$/],
+    ['slice from a string', () => ops.slice(x, 'ab' as never, [1, 1]), /^slice: startIndices must be an integer or an array of integers, received "ab"$/],
+    ['slice of an object size', () => ops.slice(x, [0, 0], { a: 1 } as never), /^slice: shape must be an integer or an array of integers, received \{"a":1\}$/],
+    ['moveaxis from an object', () => ops.moveaxis(x, { a: 1 } as never, 0), /^moveaxis: source must be an integer or an array of integers, received \{"a":1\}$/],
+    ['roll along a string axis', () => ops.roll(x, 1, 'ab' as never), /^roll: axis must be an integer or an array of integers, received "ab"$/],
+    ['pad by an object', () => ops.pad(x, { a: 1 } as never), /^pad: pad_width must be an integer or \[before, after\] pairs for \(2, 3\), received \{"a":1\}$/],
+    ['cumsum along a function', () => ops.cumsum(x, (() => 0) as never), /^cumsum: axis must be an integer, received a function$/],
+  ];
+  it.each(cases)('%s: a KerasError naming the op and the argument', (_, call, message) => {
+    let error: unknown = null;
+    try {
+      call();
+    } catch (e) {
+      error = e;
+    }
+    expect(error, 'the call threw').toBeInstanceOf(keras.KerasError);
+    expect((error as Error).message).toMatch(message);
+  });
+});
