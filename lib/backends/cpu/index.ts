@@ -89,6 +89,14 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return true;
 }
 
+/** Whether a slice of `size` out of `shape` is one contiguous block: dims of size 1, one partial dim, then whole dims. */
+function isBlock(shape: readonly number[], size: readonly number[]): boolean {
+  let d = 0;
+  while (d < size.length && size[d] === 1) d++;
+  for (let e = d + 1; e < size.length; e++) if (size[e] !== shape[e]) return false;
+  return true;
+}
+
 /** What `backendInfo()` reports for the cpu backend. */
 export interface CpuBackendInfo extends NativeBackendInfo {
   backend: 'cpu';
@@ -263,8 +271,11 @@ export class CpuBackend implements Backend {
         // its input's buffer at an offset; other slices copy.
         const copy = k;
         k = (inputs, attrs, outputs) => {
-          const view = raw.sliceView(idOf(inputs[0]), attrs.begin as number[], outputs[0].shape);
-          return view === undefined ? copy(inputs, attrs, outputs) : [new CpuStorage(new NativeTensor(raw, view, false), outputs[0].shape)];
+          const size = outputs[0].shape;
+          // The addon checks the block too, and that the input is contiguous; asking it only for
+          // blocks spares other slices a second native call.
+          const view = isBlock(inputs[0].shape as number[], size) ? raw.sliceView(idOf(inputs[0]), attrs.begin as number[], size) : undefined;
+          return view === undefined ? copy(inputs, attrs, outputs) : [new CpuStorage(new NativeTensor(raw, view, false), size)];
         };
       }
     }
