@@ -40,13 +40,13 @@ const kernels::OpDef& op_from_value(const Napi::CallbackInfo& info, const char* 
 }
 
 // Inputs of a call as the table's tensors. The pointers stay valid until the
-// table changes, i.e. until outputs are inserted.
-void find_inputs(const Napi::CallbackInfo& info, const kernels::OpDef& def, std::vector<const engine::Tensor*>& inputs) {
+// table changes, i.e. until outputs are inserted. `queued`: for a kernel on the dispatch thread.
+void find_inputs(const Napi::CallbackInfo& info, const kernels::OpDef& def, std::vector<const engine::Tensor*>& inputs, bool queued) {
   Napi::Env env = info.Env();
-  const TensorTable& table = addon_state(env).tensors;
+  TensorTable& table = addon_state(env).tensors;
   inputs.resize(info.Length() - 2);
   for (size_t i = 0; i < inputs.size(); ++i) {
-    inputs[i] = &tensor_from_value(env, table, info[i + 2], [&] { return def.name + ": input " + std::to_string(i); });
+    inputs[i] = &tensor_from_value(env, table, info[i + 2], [&] { return def.name + ": input " + std::to_string(i); }, queued);
   }
 }
 
@@ -66,7 +66,7 @@ Napi::Value RunOp(const Napi::CallbackInfo& info) {
   // re-enters runOp, which would leave the input pointers below dangling.
   Attrs attrs = parse_attrs(env, def.name, info.Length() > 1 ? info[1] : env.Undefined());
   thread_local std::vector<const engine::Tensor*> inputs;
-  find_inputs(info, def, inputs);
+  find_inputs(info, def, inputs, false);
   std::vector<engine::Tensor> outputs;
   try {
     outputs = kernels::run_op(def, inputs.data(), inputs.size(), attrs, engine::Device::CPU);
@@ -99,7 +99,7 @@ Napi::Value RunOpAsync(const Napi::CallbackInfo& info) {
   const kernels::OpDef& def = op_from_value(info, "runOpAsync");
   Attrs attrs = parse_attrs(env, def.name, info.Length() > 1 ? info[1] : env.Undefined());  // first, as in runOp
   std::vector<const engine::Tensor*> found;
-  find_inputs(info, def, found);
+  find_inputs(info, def, found, true);
   std::vector<engine::Tensor> inputs;
   inputs.reserve(found.size());
   for (const auto* t : found) inputs.push_back(*t);

@@ -56,8 +56,8 @@ std::vector<int> ints(Napi::Env env, const Napi::Array& array, const std::string
 
 // A copy of the live tensor behind an id (sharing its buffer); `what()` names it in errors.
 template <class What>
-engine::Tensor live_tensor(Napi::Env env, const Napi::Value& value, const What& what) {
-  return tensor_from_value(env, addon_state(env).tensors, value, what);
+engine::Tensor live_tensor(Napi::Env env, const Napi::Value& value, const What& what, bool queued = false) {
+  return tensor_from_value(env, addon_state(env).tensors, value, what, queued);
 }
 
 PlanSpec parse_plan(Napi::Env env, const Napi::Value& value) {
@@ -122,7 +122,8 @@ struct RunArgs {
   std::vector<bool> donated;
 };
 
-RunArgs parse_run(const Napi::CallbackInfo& info, const char* function) {
+// `queued`: for run(), whose work goes to the dispatch thread.
+RunArgs parse_run(const Napi::CallbackInfo& info, const char* function, bool queued) {
   Napi::Env env = info.Env();
   if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
     throw Napi::TypeError::New(env, std::string(function) + "(feeds, variables, donate): expected arrays of tensor ids");
@@ -130,11 +131,11 @@ RunArgs parse_run(const Napi::CallbackInfo& info, const char* function) {
   RunArgs args;
   Napi::Array feeds = info[0].As<Napi::Array>();
   for (uint32_t i = 0; i < feeds.Length(); ++i) {
-    args.feeds.push_back(live_tensor(env, feeds.Get(i), [&] { return std::string(function) + ": feed " + std::to_string(i); }));
+    args.feeds.push_back(live_tensor(env, feeds.Get(i), [&] { return std::string(function) + ": feed " + std::to_string(i); }, queued));
   }
   Napi::Array variables = info[1].As<Napi::Array>();
   for (uint32_t i = 0; i < variables.Length(); ++i) {
-    args.variables.push_back(live_tensor(env, variables.Get(i), [&] { return std::string(function) + ": variable " + std::to_string(i); }));
+    args.variables.push_back(live_tensor(env, variables.Get(i), [&] { return std::string(function) + ": variable " + std::to_string(i); }, queued));
   }
   Napi::Array donate = info.Length() > 2 && info[2].IsArray() ? info[2].As<Napi::Array>() : Napi::Array::New(env);
   for (uint32_t i = 0; i < variables.Length(); ++i) {
@@ -166,11 +167,22 @@ Napi::Array wrap_result(Napi::Env env, RunResult& result) {
   return out;
 }
 
-// run(): the executable on the dispatch thread; resolves with the result's ids.
+// run(): the executable on the dispatch thread; resolves with the result's ids. The buffers
+// of donated variables are fenced from JS-thread readers until the kernels are done.
 class RunJob : public AsyncJob {
  public:
-  RunJob(std::shared_ptr<const GraphExecutable> exe, RunArgs args) : exe_(std::move(exe)), args_(std::move(args)) {}
+  RunJob(std::shared_ptr<const GraphExecutable> exe, RunArgs args, std::shared_ptr<WriteFence> fence)
+      : exe_(std::move(exe)), args_(std::move(args)), fence_(std::move(fence)) {}
+  ~RunJob() override {
+    if (fence_) fence_->release();
+  }
   void execute() override {
+    struct Release {
+      WriteFence* fence;
+      ~Release() {
+        if (fence) fence->release();  // on failure too: the readers then see what the run left
+      }
+    } release{fence_.get()};
     result_ = exe_->run(args_.feeds, args_.variables, args_.donated);
     args_ = RunArgs();
   }
@@ -179,6 +191,7 @@ class RunJob : public AsyncJob {
  private:
   std::shared_ptr<const GraphExecutable> exe_;
   RunArgs args_;
+  std::shared_ptr<WriteFence> fence_;
   RunResult result_;
 };
 
@@ -213,13 +226,22 @@ class NativeExecutable : public Napi::ObjectWrap<NativeExecutable> {
   Napi::Value Run(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     // The job holds the executable until it is settled.
-    return start_async_job(env, std::make_unique<RunJob>(live(env, "run"), parse_run(info, "run")));
+    auto exe = live(env, "run");
+    RunArgs args = parse_run(info, "run", true);
+    std::shared_ptr<WriteFence> fence;
+    Napi::Array ids = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < args.donated.size(); ++i) {
+      if (!args.donated[i]) continue;
+      if (!fence) fence = std::make_shared<WriteFence>();
+      addon_state(env).tensors.fence(ids.Get(i).As<Napi::Number>().DoubleValue(), fence);
+    }
+    return start_async_job(env, std::make_unique<RunJob>(std::move(exe), std::move(args), std::move(fence)));
   }
 
   Napi::Value RunSync(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     auto exe = live(env, "runSync");
-    RunArgs args = parse_run(info, "runSync");
+    RunArgs args = parse_run(info, "runSync", false);
     RunResult result;
     try {
       result = exe->run(args.feeds, args.variables, args.donated);

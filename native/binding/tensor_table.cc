@@ -170,7 +170,7 @@ Napi::Value SliceView(const Napi::CallbackInfo& info) {
 
 // tensorShape(id) / tensorDType(id): undefined for an id that is not live.
 Napi::Value TensorShape(const Napi::CallbackInfo& info) {
-  const engine::Tensor* t = addon_state(info.Env()).tensors.find(id_argument(info));
+  const engine::Tensor* t = addon_state(info.Env()).tensors.find_queued(id_argument(info));  // reads no values
   if (!t) return info.Env().Undefined();
   Napi::Array result = Napi::Array::New(info.Env(), t->shape.size());
   for (size_t i = 0; i < t->shape.size(); ++i) result.Set(uint32_t(i), double(t->shape[i]));
@@ -178,7 +178,7 @@ Napi::Value TensorShape(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value TensorDType(const Napi::CallbackInfo& info) {
-  const engine::Tensor* t = addon_state(info.Env()).tensors.find(id_argument(info));
+  const engine::Tensor* t = addon_state(info.Env()).tensors.find_queued(id_argument(info));
   if (!t) return info.Env().Undefined();
   return Napi::String::New(info.Env(), engine::dtype_name(t->dtype));
 }
@@ -251,9 +251,36 @@ TensorTable::Slot* TensorTable::slot_of(double id) {
   return slot.live && slot.generation == generation ? &slot : nullptr;
 }
 
-const engine::Tensor* TensorTable::find(double id) const {
-  Slot* slot = const_cast<TensorTable*>(this)->slot_of(id);
+void WriteFence::release() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_ = true;
+  }
+  released_signal_.notify_all();
+}
+
+void WriteFence::wait() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  released_signal_.wait(lock, [this] { return released_; });
+}
+
+const engine::Tensor* TensorTable::find(double id) {
+  Slot* slot = slot_of(id);
+  if (!slot) return nullptr;
+  if (slot->writer) {
+    slot->writer->wait();
+    slot->writer.reset();
+  }
+  return &slot->tensor;
+}
+
+const engine::Tensor* TensorTable::find_queued(double id) {
+  Slot* slot = slot_of(id);
   return slot ? &slot->tensor : nullptr;
+}
+
+void TensorTable::fence(double id, std::shared_ptr<WriteFence> fence) {
+  if (Slot* slot = slot_of(id)) slot->writer = std::move(fence);
 }
 
 bool TensorTable::release(napi_env env, double id) {
@@ -261,6 +288,7 @@ bool TensorTable::release(napi_env env, double id) {
   if (!slot) return false;
   account_external_memory(env, -slot->reported_bytes);
   slot->tensor = engine::Tensor();  // the buffer goes back to the allocator here
+  slot->writer.reset();
   slot->live = false;
   slot->generation = slot->generation + 1 == kMaxGeneration ? 1 : slot->generation + 1;
   free_.push_back(uint32_t(slot - slots_.data()));

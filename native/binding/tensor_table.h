@@ -12,7 +12,10 @@
 #pragma once
 #include <napi.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -20,13 +23,35 @@
 
 namespace keras::binding {
 
+// The buffer of a variable an asynchronous graph run updates in place: until the run's
+// kernels are done, a reader on the JS thread would see it half-written (a dataSync of a
+// weight while a training step runs), so the table's readers wait for it to be released.
+// Work queued on the dispatch thread runs after that run anyway, and does not wait.
+class WriteFence {
+ public:
+  // The run is over (done, failed or dropped); on any thread, any number of times.
+  void release();
+  void wait();
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_signal_;
+  bool released_ = false;
+};
+
 class TensorTable {
  public:
   // Stores the tensor and returns its id. A view (a buffer another entry holds) is not
   // reported to V8 again.
   double insert(napi_env env, engine::Tensor tensor, bool view = false);
-  // The live tensor of an id, or null (stale, released, or never issued).
-  const engine::Tensor* find(double id) const;
+  // The live tensor of an id, or null (stale, released, or never issued), once no run
+  // writes its buffer: for readers on the JS thread.
+  const engine::Tensor* find(double id);
+  // The same without waiting for a writer: for shape queries, and for work queued on the
+  // dispatch thread behind the run that writes it.
+  const engine::Tensor* find_queued(double id);
+  // Marks a live id's buffer as written by a run until `fence` is released.
+  void fence(double id, std::shared_ptr<WriteFence> fence);
   // Frees the tensor of an id; false (and nothing freed) when the id is not live.
   bool release(napi_env env, double id);
   size_t live_count() const { return slots_.size() - free_.size(); }
@@ -39,6 +64,7 @@ class TensorTable {
     uint32_t generation = 1;
     bool live = false;
     int64_t reported_bytes = 0;
+    std::shared_ptr<WriteFence> writer;  // a run writing the buffer in place, until released
   };
   Slot* slot_of(double id);
   std::vector<Slot> slots_;
@@ -46,12 +72,13 @@ class TensorTable {
 };
 
 // The engine tensor behind a JS value that should be a live id; a JS TypeError
-// naming `what()` otherwise. `what` is a callable so hot paths build no string.
+// naming `what()` otherwise. `what` is a callable so hot paths build no string. `queued`:
+// the tensor goes to work on the dispatch thread (TensorTable::find_queued).
 template <class What>
-const engine::Tensor& tensor_from_value(napi_env env, const TensorTable& table, napi_value value, const What& what) {
+const engine::Tensor& tensor_from_value(napi_env env, TensorTable& table, napi_value value, const What& what, bool queued = false) {
   double id = -1;
   if (napi_get_value_double(env, value, &id) != napi_ok) throw Napi::TypeError::New(env, what() + " is not a tensor id");
-  if (const engine::Tensor* t = table.find(id)) return *t;
+  if (const engine::Tensor* t = queued ? table.find_queued(id) : table.find(id)) return *t;
   throw Napi::Error::New(env, what() + " was already disposed");
 }
 

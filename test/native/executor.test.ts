@@ -922,7 +922,10 @@ describe('native graph executor', () => {
     const tensors = keras.memory().numTensors;
     expect(() => exe.runSync([bad])).toThrow(/gather.*7.*(5|axis)/s);
     expect(() => exe.runSync([bad])).toThrow(/graph node \d+ \(gather of float32 \(5, 3\), int32 \(2,\)\)/);
-    await expect(exe.run([bad])).rejects.toThrow(/gather.*int32 \(2,\)/s);
+    const failing = exe.run([bad]);
+    // A read waits for the run, and a failed run lets it go on.
+    expect(Array.from(table.value.dataSync()), 'a read while the failing run is in flight').toEqual(Array.from(before));
+    await expect(failing).rejects.toThrow(/gather.*int32 \(2,\)/s);
     // At most as much as before: the awaited run lets the GC free an earlier test's garbage
     // meanwhile (931 KB once, on a busy machine), but a leak would only add.
     expect(addon().memoryInfo().liveBytes, 'native live bytes after the failed runs vs before').toBeLessThanOrEqual(live);
@@ -1022,6 +1025,40 @@ describe('native graph executor', () => {
       other.dispose();
     });
   }
+
+  it('makes a synchronous read of a variable that a run() in flight updates in place wait for the update: never half-written', async () => {
+    const n = 512, size = 1 << 20;
+    const w = new keras.Variable(ops.zeros([size]), { name: 'fenced' });
+    // Tens of ms of products before the update (it reads their sum), so the reads below come
+    // while the run is in flight: without the wait they saw the old value, or a mix.
+    const graph = keras.trace((a: Tensor) => {
+      let h = a;
+      for (let i = 0; i < 6; i++) h = ops.tanh(ops.matmul(h, a));
+      const s = ops.sum(h);
+      w.assign(ops.add(ops.add(w.value, 1), ops.multiply(s, 0)));
+      return [s];
+    }, [{ shape: [n, n] }]);
+    const a = rand([n, n], 5, 'float32', 0.05);
+    const exe = native(cpu.compile(graph));
+    exe.runSync([a])[0]!.dispose();
+    const whole = (value: number) => new Float32Array(size).fill(value);
+    const reads: Array<[string, () => ArrayLike<number>]> = [
+      ['dataSync', () => w.value.dataSync()],
+      ['an eager op', () => keras.tidy(() => ops.add(w.value, 0).dataSync())],
+      ['a reshape view', () => keras.tidy(() => ops.reshape(w.value, [size / 2, 2]).dataSync())],
+    ];
+    let expected = 1;
+    for (const [what, read] of reads) {
+      const pending = exe.run([a]);
+      expected++;
+      expect(firstMismatch(read(), whole(expected), 0), `first element of ${what} during the run that is not the update's ${expected}`).toBe(-1);
+      (await pending)[0]!.dispose();
+    }
+    expect(exe.lastRunStats()!.inPlace, 'the update was written in place').toBeGreaterThan(0);
+    a.dispose();
+    exe.dispose();
+    w.dispose();
+  });
 
   it('falls back to the interpreter when an op has no native kernel, and says why when native is required', () => {
     const fallback = cpu.fallbackOps();
