@@ -8,6 +8,7 @@ import { fromValues, run1 } from '../engine.js';
 import { Tensor } from '../tensor.js';
 import type { Backend } from '../backends/backend.js';
 import { Variable } from '../variable.js';
+import type { MergeableGrad } from './registry.js';
 
 /** Anything keras.ops accepts where a tensor is expected. */
 export type TensorLike = Tensor | Variable | number | boolean | TypedArray | NestedNumbers;
@@ -109,6 +110,23 @@ export function promote(op: string, ...xs: TensorLike[]): { dtype: DType; tensor
 export function asFloat(x: TensorLike, op: string): Tensor {
   const t = convertToTensor(x, null, op);
   return isFloat(t.dtype) ? t : run1('cast', [t], { dtype: FLOATX });
+}
+
+/**
+ * An add's gradient for an operand broadcast along leading dims only (a bias row): the sum of dy
+ * over its rows, which sums with the other uses of that operand by concatenating their rows, so
+ * the recurrent bias an RNN adds at every timestep gets one sum of all timesteps' rows, not a sum
+ * per timestep and the adds of T small vectors. Null for other shapes (grad then unbroadcasts).
+ */
+export function rowSum(x: Tensor, dy: Tensor): MergeableGrad | null {
+  const lead = dy.rank - x.rank;
+  if (lead < 1 || x.rank === 0 || x.shape.some((d, i) => d === null || d === 0 || d !== dy.shape[lead + i])) return null;
+  return {
+    key: `rows ${fmtShape(x.shape)}`,
+    parts: [run1('reshape', [dy], { shape: [-1, ...x.shape] })],
+    axes: [0],
+    make: ([p]) => run1('sum', [p!], { axes: [0], keepdims: false }),
+  };
 }
 
 /** Sums `dy` down to `shape` (the inverse of broadcasting) for gradients. */

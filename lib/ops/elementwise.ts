@@ -4,12 +4,12 @@
  * kernels live in the backends under the same name.
  */
 import { FLOATX, isFloat, parseDType, type DType } from '../dtype.js';
-import { DTypeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, ValueError, describeValue, fmtShape } from '../errors.js';
 import { run1 } from '../engine.js';
-import { defineOp, type GradFn, type MergeableGrad, type TensorSpec } from './registry.js';
+import { defineOp, type GradFn, type TensorSpec } from './registry.js';
 import { broadcastShapes } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { asDType, asFloat, convertToTensor, promote, unbroadcast, type TensorLike } from './common.js';
+import { asDType, asFloat, convertToTensor, promote, rowSum, unbroadcast, type TensorLike } from './common.js';
 
 // ---------------------------------------------------------------- primitives
 
@@ -243,23 +243,6 @@ function inferBinary(name: string, kind: BinarySpec['kind'], a: TensorSpec, b: T
   if (kind === 'float' && !isFloat(a.dtype)) throw new DTypeError(`${name}: expected float operands, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
   if (kind === 'logical' && a.dtype !== 'bool') throw new DTypeError(`${name}: expected bool operands, received ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
   return [{ shape: broadcastShapes(a.shape, b.shape, name), dtype: kind === 'arith' || kind === 'float' ? a.dtype : 'bool' }];
-}
-
-/**
- * An add's gradient for an operand broadcast along leading dims only (a bias row): the sum of dy
- * over its rows, which sums with the other uses of that operand by concatenating their rows, so
- * the recurrent bias an RNN adds at every timestep gets one sum of all timesteps' rows, not a sum
- * per timestep and the adds of T small vectors. Null for other shapes (grad then unbroadcasts).
- */
-export function rowSum(x: Tensor, dy: Tensor): MergeableGrad | null {
-  const lead = dy.rank - x.rank;
-  if (lead < 1 || x.rank === 0 || x.shape.some((d, i) => d === null || d === 0 || d !== dy.shape[lead + i])) return null;
-  return {
-    key: `rows ${fmtShape(x.shape)}`,
-    parts: [run1('reshape', [dy], { shape: [-1, ...x.shape] })],
-    axes: [0],
-    make: ([p]) => run1('sum', [p!], { axes: [0], keepdims: false }),
-  };
 }
 
 for (const [name, spec] of Object.entries(BINARY)) {
@@ -502,6 +485,7 @@ export function cast(x: TensorLike, dtype: DType): Tensor {
 /** A tensor shaped like x filled with `value`. */
 export function fullLike(x: TensorLike, fillValue: number | boolean, dtype?: DType): Tensor {
   const t = convertToTensor(x, null, 'fullLike');
+  if (typeof fillValue !== 'number' && typeof fillValue !== 'boolean') throw new ValueError(`fullLike: fillValue must be a number or a boolean, received ${describeValue(fillValue)}`);
   const d = dtype ? parseDType(dtype, 'fullLike') : t.dtype;
   return run1('fullLike', [t], { value: Number(fillValue), dtype: d });
 }

@@ -8,7 +8,7 @@
  * the primitives' rules.
  */
 import { FLOATX, isInt, parseDType, type DType } from '../dtype.js';
-import { DTypeError, ShapeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, ShapeError, ValueError, describeValue, fmtShape } from '../errors.js';
 import { run1, runOp } from '../engine.js';
 import { broadcastShapes, normalizeAxis, sizeOf, stridesOf, type Dim } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -199,7 +199,7 @@ export function unstack(x: TensorLike, num?: number | null | { num?: number | nu
   const t = convertToTensor(x, null, 'unstack');
   const a = normalizeAxis(o.axis, t.rank, 'unstack');
   const n = knownDim(t, a, 'unstack');
-  if (o.num !== null && o.num !== n) throw new ShapeError(`unstack: num=${o.num} does not match size ${n} of axis ${a} of ${fmtShape(t.shape)}`);
+  if (o.num !== null && o.num !== n) throw new ShapeError(`unstack: num=${describeValue(o.num)} does not match size ${n} of axis ${a} of ${fmtShape(t.shape)}`);
   const rest = dims(t.shape.filter((_, i) => i !== a));
   return Array.from({ length: n }, (_, i) =>
     reshape(
@@ -545,7 +545,7 @@ export function topK(x: TensorLike, k: number, sorted: boolean | { sorted?: bool
   const t = convertToTensor(x, null, 'topK');
   if (t.rank === 0) throw new ShapeError(`topK: x must have rank >= 1, received shape ${fmtShape(t.shape)}`);
   const n = knownDim(t, t.rank - 1, 'topK');
-  if (!Number.isInteger(k) || k < 0 || k > n) throw new ValueError(`topK: k=${k} must be an integer in [0, ${n}] for x of shape ${fmtShape(t.shape)}`);
+  if (!Number.isInteger(k) || k < 0 || k > n) throw new ValueError(`topK: k=${describeValue(k)} must be an integer in [0, ${n}] for x of shape ${fmtShape(t.shape)}`);
   const [values, indices] = runOp('topK', [t], { k });
   return [values, indices];
 }

@@ -4,7 +4,7 @@
  * logsumexp over one axis (primitives), and norm (composite).
  */
 import { FLOATX, isFloat } from '../dtype.js';
-import { DTypeError, ValueError, fmtShape } from '../errors.js';
+import { DTypeError, ValueError, describeValue, fmtShape } from '../errors.js';
 import { isRecording, run1, runOp } from '../engine.js';
 import { checkAxes, normalizeAxes, normalizeAxis, reducedShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
@@ -315,6 +315,7 @@ export function logsumexp(x: TensorLike, axis?: Axis | ReduceOptions, keepdims?:
  */
 export function norm(x: TensorLike, ord: number | 'fro' | null = null, axis: Axis = null, keepdims = false): Tensor {
   const t = asFloat(x, 'norm');
+  if (ord !== null && ord !== 'fro' && typeof ord !== 'number') throw new ValueError(`norm: ord must be a number, 'fro' or null, received ${describeValue(ord)}`);
   const axes = normalizeAxes(axis, t.rank, 'norm');
   const isMatrix = axis !== null && Array.isArray(axis) && axis.length === 2;
   if (axis !== null && Array.isArray(axis) && axis.length > 2) throw new ValueError(`norm: axis must name 1 or 2 axes, received ${JSON.stringify(axis)}`);

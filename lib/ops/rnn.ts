@@ -10,7 +10,8 @@ import { DTypeError, ShapeError, fmtShape } from '../errors.js';
 import { isRecording, runOp } from '../engine.js';
 import type { Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { rowSum, zerosLike } from './elementwise.js';
+import { zerosLike } from './elementwise.js';
+import { rowSum } from './common.js';
 import { sum } from './reduction.js';
 import { defineOp, type TensorSpec } from './registry.js';
 

@@ -83,6 +83,10 @@ describe('arguments of the wrong kind', () => {
     ['roll along a string axis', () => ops.roll(x, 1, 'ab' as never), /^roll: axis must be an integer or an array of integers, received "ab"$/],
     ['pad by an object', () => ops.pad(x, { a: 1 } as never), /^pad: pad_width must be an integer or \[before, after\] pairs for \(2, 3\), received \{"a":1\}$/],
     ['cumsum along a function', () => ops.cumsum(x, (() => 0) as never), /^cumsum: axis must be an integer, received a function$/],
+    ['topK of a Symbol k', () => ops.topK(x, Symbol('k') as never), /^topK: k=Symbol\(k\) must be an integer in \[0, 3\] for x of shape \(2, 3\)$/],
+    ['unstack into a Symbol num', () => ops.unstack(x, Symbol('n') as never), /^unstack: num=Symbol\(n\) does not match size 2 of axis 0 of \(2, 3\)$/],
+    ['norm of a Symbol ord', () => ops.norm(x, Symbol('o') as never), /^norm: ord must be a number, 'fro' or null, received Symbol\(o\)$/],
+    ['fullLike filled with a Symbol', () => ops.fullLike(x, Symbol('v') as never), /^fullLike: fillValue must be a number or a boolean, received Symbol\(v\)$/],
   ];
   it.each(cases)('%s: a KerasError naming the op and the argument', (_, call, message) => {
     let error: unknown = null;
@@ -93,5 +97,9 @@ describe('arguments of the wrong kind', () => {
     }
     expect(error, 'the call threw').toBeInstanceOf(keras.KerasError);
     expect((error as Error).message).toMatch(message);
+  });
+
+  it('keeps gradient helpers out of keras.ops', () => {
+    expect('rowSum' in ops, 'rowSum (the add gradient\'s row sum) is internal').toBe(false);
   });
 });
