@@ -1,21 +1,27 @@
 /**
  * `npm run bench [-- <name>...]`, name one of train | predict | gemm | conv | elementwise | overhead |
  * executor | all (default all). Benchmarks print figures next to limits or baselines
- * measured in the same run; nothing here is asserted. See bench/README.md.
+ * measured in the same run; nothing here is asserted. See bench/README.md. `npm run bench` runs
+ * the compiled JavaScript (dist/bench), as users run dist/lib: under tsx, every closure made per call
+ * also goes through esbuild's keepNames helper, which made an eager matmul 0.8 us slower.
  */
 import { execSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const NAMES = ['train', 'predict', 'gemm', 'conv', 'elementwise', 'overhead', 'executor'] as const;
 type Name = (typeof NAMES)[number];
 
-/** Imports bench/<file>.ts when present; calls its exported run*Bench function, if any (gemm and conv run on import). */
+// This module's own extension: .js compiled (npm run bench), .ts under tsx.
+const extension = path.extname(fileURLToPath(import.meta.url));
+
+/** Imports bench/<file> when present; calls its exported run*Bench function, if any (gemm and conv run on import). */
 async function runModule(file: string): Promise<void> {
-  const url = new URL(`./${file}.ts`, import.meta.url);
+  const url = new URL(`./${file}${extension}`, import.meta.url);
   if (!fs.existsSync(fileURLToPath(url))) {
-    console.log(`bench/${file}.ts is not there yet: skipped`);
+    console.log(`bench/${file}${extension} is not there yet: skipped`);
     return;
   }
   try {
@@ -25,7 +31,7 @@ async function runModule(file: string): Promise<void> {
   } catch (error) {
     // One failing benchmark (e.g. no native build) should not hide the others' figures.
     failures.push(file);
-    console.log(`bench/${file}.ts failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    console.log(`bench/${file}${extension} failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
 }
 
