@@ -1,5 +1,5 @@
 // What the processor offers: instruction sets, cache sizes, core count.
-// Read once (cpuid, then sysfs, then safe defaults) and cached.
+// Read once (cpuid's cache leaves, then sysfs, then AMD's legacy leaves, then safe defaults) and cached.
 #pragma once
 #include <cstdint>
 #include <string>
