@@ -35,3 +35,15 @@ export function mlp(): keras.Sequential {
 export function compileForBench(model: keras.Model): void {
   model.compile({ optimizer: new keras.optimizers.Adam(1e-3), loss: new keras.losses.SparseCategoricalCrossentropy({ fromLogits: true }) });
 }
+
+/**
+ * The environment for a Python child (numpy, PyTorch): this process's, less the OPENBLAS_CORETYPE
+ * and OPENBLAS_L2_SIZE this machine may pin for old OpenBLAS builds (pinned to Haswell, a
+ * current OpenBLAS runs AVX2 kernels on an AVX-512 CPU, and PyTorch over it too), plus `extra`.
+ */
+export function pythonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}

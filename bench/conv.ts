@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import { loadNativeAddon, type NativeTensor } from '../lib/backends/cpu/native.js';
-import { median } from './common.js';
+import { median, pythonEnv } from './common.js';
 
 const native = loadNativeAddon();
 const [N, H, W, C, K, F] = [32, 32, 32, 64, 3, 64];
@@ -77,7 +77,7 @@ class TorchTimer {
   static async start(threads: number): Promise<TorchTimer | undefined> {
     // PASSIVE: OpenMP threads otherwise spin for a while after each of PyTorch's passes, on the cores our
     // next pass (interleaved with PyTorch's) is timed on: the passes after PyTorch's read ~1.5x slow.
-    const env = { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
+    const env = pythonEnv({ OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' });
     const child = spawn('/usr/bin/python3', ['-c', TORCH_SERVER, String(threads)], { env, stdio: ['pipe', 'pipe', 'ignore'] });
     const failed = new Promise<undefined>((resolve) => {
       child.on('error', () => resolve(undefined));
@@ -223,7 +223,7 @@ with torch.no_grad():
 
 async function variants(): Promise<void> {
   const threads = native.backendInfo().threads;
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
+  const env = pythonEnv({ OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' });
   const child = spawn('/usr/bin/python3', ['-c', TORCH_VARIANTS, String(threads), JSON.stringify(VARIANTS)], { env, stdio: ['pipe', 'pipe', 'ignore'] });
   const failed = new Promise<undefined>((resolve) => {
     child.on('error', () => resolve(undefined));

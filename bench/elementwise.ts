@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process';
 import * as keras from '../lib/index.js';
 import { isNativeAvailable, loadNativeAddon, type NativeTensor } from '../lib/backends/cpu/native.js';
-import { median } from './common.js';
+import { median, pythonEnv } from './common.js';
 
 const { ops } = keras;
 
@@ -367,11 +367,7 @@ print(json.dumps(out))
 `;
 
 function numpy(reps: number): Record<string, number> | string {
-  // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be pinned on this machine for old OpenBLAS builds; drop them for this child only.
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  const r = spawnSync('python3', ['-c', NUMPY, String(reps)], { env, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync('python3', ['-c', NUMPY, String(reps)], { env: pythonEnv(), encoding: 'utf8', timeout: 300_000 });
   if (r.status !== 0) return r.error || /No module named/.test(r.stderr) ? 'not importable' : `failed (${r.stderr.trim().split('\n').pop()})`;
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }

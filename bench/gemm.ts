@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import * as readline from 'node:readline';
 import { loadNativeAddon, type NativeTensor } from '../lib/backends/cpu/native.js';
-import { median } from './common.js';
+import { median, pythonEnv } from './common.js';
 
 const native = loadNativeAddon();
 const sizes = [1024, 2048];
@@ -105,11 +105,7 @@ class NumpyTimer {
   ) {}
 
   static async start(threads: number): Promise<NumpyTimer | undefined> {
-    // OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE may be pinned on this machine for old
-    // OpenBLAS builds; they slow a current numpy, so drop them for this child only.
-    const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
+    const env = pythonEnv({ OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) });
     const child = spawn('python3', ['-c', NUMPY_SERVER], { env, stdio: ['pipe', 'pipe', 'ignore'] });
     const failed = new Promise<undefined>((resolve) => {
       child.on('error', () => resolve(undefined));

@@ -25,7 +25,7 @@ import * as keras from '../lib/index.js';
 import { runOp } from '../lib/engine.js';
 import type { Kernel, OutputSpec } from '../lib/backends/backend.js';
 import { isNativeAvailable, loadNativeAddon } from '../lib/backends/cpu/native.js';
-import { median } from './common.js';
+import { median, pythonEnv } from './common.js';
 
 const { ops } = keras;
 
@@ -176,10 +176,7 @@ print(json.dumps(out))
 
 function python(): Record<string, number> | string {
   for (const py of ['/usr/bin/python3', 'python3']) {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.OPENBLAS_CORETYPE;
-    delete env.OPENBLAS_L2_SIZE;
-    const r = spawnSync(py, ['-c', PYTHON], { env, encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(py, ['-c', PYTHON], { env: pythonEnv(), encoding: 'utf8', timeout: 300_000 });
     if (r.status === 0) {
       const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
       if (Object.keys(res).some((k) => k.startsWith('torch'))) return res;

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as keras from '../lib/index.js';
-import { compileForBench, labels, median, mlp, randomFloats } from './common.js';
+import { compileForBench, labels, median, mlp, pythonEnv, randomFloats } from './common.js';
 
 const { ops, layers } = keras;
 
@@ -272,7 +272,7 @@ ts.sort(); print(ts[len(ts) // 2])
 /** PyTorch CPU's ms for CASES[index] (see TORCH), or why there is none. */
 export function torch(index: number, mode: 'train' | 'predict' = 'train', batch = 0): number | string {
   for (const py of ['/usr/bin/python3', 'python3']) {
-    const r = spawnSync(py, ['-c', TORCH, String(index), mode, String(batch)], { encoding: 'utf8', timeout: 300_000 });
+    const r = spawnSync(py, ['-c', TORCH, String(index), mode, String(batch)], { env: pythonEnv(), encoding: 'utf8', timeout: 300_000 });
     if (r.status === 0) return Number(r.stdout.trim());
   }
   return 'not installed';
