@@ -30,6 +30,17 @@ kernels::AttrValue list_attr(Napi::Env env, const std::string& op, const std::st
   return values;
 }
 
+// A JS string (an attribute name, a short value) in one call where it fits a buffer on the
+// stack; Utf8Value asks V8 twice (length, then the bytes), which was a third of a small matmul's
+// attribute parsing.
+std::string short_string(Napi::Env env, const Napi::Value& value) {
+  char buffer[64];
+  size_t length = 0;
+  NAPI_THROW_IF_FAILED(env, napi_get_value_string_utf8(env, value, buffer, sizeof buffer, &length), std::string());
+  if (length + 1 < sizeof buffer) return std::string(buffer, length);
+  return value.As<Napi::String>().Utf8Value();  // may have been cut short
+}
+
 }  // namespace
 
 kernels::Attrs parse_attrs(Napi::Env env, const std::string& op, const Napi::Value& value) {
@@ -39,10 +50,11 @@ kernels::Attrs parse_attrs(Napi::Env env, const std::string& op, const Napi::Val
   Napi::Array list = value.As<Napi::Array>();
   const uint32_t length = list.Length();
   if (length % 2 != 0) throw Napi::TypeError::New(env, op + ": attrs must alternate names and values (odd length " + std::to_string(length) + ")");
+  attrs.reserve(length / 2);
   for (uint32_t i = 0; i < length; i += 2) {
     Napi::Value key = list.Get(i);
     if (!key.IsString()) throw Napi::TypeError::New(env, op + ": attrs[" + std::to_string(i) + "] must be an attribute name");
-    std::string name = key.As<Napi::String>().Utf8Value();
+    std::string name = short_string(env, key);
     Napi::Value v = list.Get(i + 1);
     switch (v.Type()) {
       case napi_undefined:
@@ -55,7 +67,7 @@ kernels::Attrs parse_attrs(Napi::Env env, const std::string& op, const Napi::Val
         attrs.set(std::move(name), number_attr(v.As<Napi::Number>().DoubleValue()));
         break;
       case napi_string:
-        attrs.set(std::move(name), v.As<Napi::String>().Utf8Value());
+        attrs.set(std::move(name), short_string(env, v));
         break;
       default:
         if (!v.IsArray()) throw Napi::TypeError::New(env, op + ": attribute '" + name + "' has an unsupported type");

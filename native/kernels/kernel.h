@@ -62,6 +62,7 @@ using AttrValue = std::variant<bool, int64_t, double, std::string, std::vector<i
 // Op attributes by name. Getters check the type and name the op on mismatch.
 class Attrs {
  public:
+  void reserve(size_t count) { values_.reserve(count); }
   void set(std::string name, AttrValue value);
   bool has(const std::string& name) const { return find(name) != nullptr; }
   // The value named `name`, or null.
