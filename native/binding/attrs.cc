@@ -37,8 +37,10 @@ std::string short_string(Napi::Env env, const Napi::Value& value) {
   char buffer[64];
   size_t length = 0;
   NAPI_THROW_IF_FAILED(env, napi_get_value_string_utf8(env, value, buffer, sizeof buffer, &length), std::string());
-  if (length + 1 < sizeof buffer) return std::string(buffer, length);
-  return value.As<Napi::String>().Utf8Value();  // may have been cut short
+  // V8 stops before a character that does not fit whole (up to 4 bytes in UTF-8): a string this
+  // close to the end may have been cut short.
+  if (length + 4 < sizeof buffer) return std::string(buffer, length);
+  return value.As<Napi::String>().Utf8Value();
 }
 
 }  // namespace

@@ -287,21 +287,12 @@ const GemmMicrokernel<double>& select_kernel<double>(const IsaKernelTable& table
 
 }  // namespace
 
-// KERAS_GEMM_BLOCKING=mc,kc,nc (experiments), read once: getenv on every product was a tenth of
-// a small eager matmul's native call.
-const GemmBlocking* forced_blocking() {
-  static const GemmBlocking forced = [] {
-    long long mc = 0, kc = 0, nc = 0;
-    const char* env = std::getenv("KERAS_GEMM_BLOCKING");
-    if (env && std::sscanf(env, "%lld,%lld,%lld", &mc, &kc, &nc) == 3 && mc > 0 && kc > 0 && nc > 0) return GemmBlocking{mc, kc, nc};
-    return GemmBlocking{0, 0, 0};
-  }();
-  return forced.mc > 0 ? &forced : nullptr;
-}
-
 GemmBlocking gemm_blocking(int mr, int nr, int element_size) {
-  if (const GemmBlocking* forced = forced_blocking()) {
-    return {round_down_at_least(forced->mc, mr), forced->kc, round_down_at_least(forced->nc, nr)};
+  if (const char* env = std::getenv("KERAS_GEMM_BLOCKING")) {
+    long long mc = 0, kc = 0, nc = 0;
+    if (std::sscanf(env, "%lld,%lld,%lld", &mc, &kc, &nc) == 3 && mc > 0 && kc > 0 && nc > 0) {
+      return {round_down_at_least(mc, mr), kc, round_down_at_least(nc, nr)};
+    }
   }
   const auto& info = engine::cpu_info();
   // kc: long enough that the C tile update (MR x NR loads and stores per call)
