@@ -125,6 +125,55 @@ void gemm_rows_kernel(int64_t k, const typename V::T* __restrict a, int64_t rsa,
   }
 }
 
+// Rows of A contiguous along k against one column of B, also contiguous along k (a column
+// vector, or a column packed): C[i * ldc] = alpha * dot(a + i * rsa, b) + beta * C[i * ldc]
+// for i < MR. The MR rows share each load of b; two chains a row overlap the FMA latency.
+// A row's value takes the same operations whatever MR is (its lanes added in one fixed
+// tree), so it does not depend on the rows beside it or on how threads split them.
+template <class V, int MR>
+void gemm_dots_kernel(int64_t k, const typename V::T* __restrict a, int64_t rsa, const typename V::T* __restrict b,
+                      typename V::T* __restrict c, int64_t ldc, typename V::T alpha, typename V::T beta) {
+  using T = typename V::T;
+  using Reg = typename V::Reg;
+  constexpr int W = V::kWidth;
+  static_assert(2 * MR + 3 <= V::kRegisters, "accumulators do not fit the register file");
+  Reg acc[MR][2];
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = V::zero();
+  int64_t p = 0;
+  for (; p + 2 * W <= k; p += 2 * W) {
+    const Reg b0 = V::loadu(b + p), b1 = V::loadu(b + p + W);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) {
+      acc[i][0] = V::fmadd(V::loadu(a + i * rsa + p), b0, acc[i][0]);
+      acc[i][1] = V::fmadd(V::loadu(a + i * rsa + p + W), b1, acc[i][1]);
+    }
+  }
+  if (p + W <= k) {
+    const Reg b0 = V::loadu(b + p);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) acc[i][0] = V::fmadd(V::loadu(a + i * rsa + p), b0, acc[i][0]);
+    p += W;
+  }
+  if (p < k) {
+    const int last = int(k - p);
+    const Reg b0 = V::load_first(b + p, last);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i) acc[i][1] = V::fmadd(V::load_first(a + i * rsa + p, last), b0, acc[i][1]);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    alignas(64) T lanes[W];
+    V::storeu(lanes, V::add(acc[i][0], acc[i][1]));
+    for (int w = W / 2; w >= 1; w /= 2) {
+      for (int l = 0; l < w; ++l) lanes[l] += lanes[l + w];
+    }
+    T* to = c + i * ldc;
+    // beta == 0: C is write-only (a NaN in it never leaks through).
+    *to = beta == T(0) ? alpha * lanes[0] : alpha * lanes[0] + beta * *to;
+  }
+}
+
 // The rows kernels of every row count up to kGemmRowsMax and block width up to the
 // widest that the register file holds at kGemmRowsMax rows (wider entries repeat it:
 // never chosen, see GemmRowsKernels::vectors).
@@ -136,7 +185,7 @@ constexpr std::array<GemmRowsFn<typename V::T>, kGemmRowsVectors> gemm_rows_of(s
 template <class V, int... MR>
 constexpr GemmRowsKernels<typename V::T> gemm_rows_kernels(std::integer_sequence<int, MR...>) {
   constexpr auto nvs = std::make_integer_sequence<int, kGemmRowsVectors>{};
-  return {V::kWidth, gemm_rows_vectors(V::kRegisters), {gemm_rows_of<V, MR + 1>(nvs)...}};
+  return {V::kWidth, gemm_rows_vectors(V::kRegisters), {gemm_rows_of<V, MR + 1>(nvs)...}, {&gemm_dots_kernel<V, MR + 1>...}};
 }
 template <class V>
 constexpr GemmRowsKernels<typename V::T> make_gemm_rows_kernels() {

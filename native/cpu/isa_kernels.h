@@ -39,11 +39,16 @@ constexpr int gemm_rows_vectors(int registers) {
   while (nv < kGemmRowsVectors && kGemmRowsMax * (nv + 1) + (nv + 1) + 1 <= registers) ++nv;
   return nv;
 }
+// C[i * ldc] = alpha * (the dot product of a + i * rsa and b, k contiguous values each) +
+// beta * C[i * ldc] for the rows i of one call; see gemm_dots_kernel in gemm_microkernel.h.
+template <class T>
+using GemmDotsFn = void (*)(int64_t k, const T* a, int64_t rsa, const T* b, T* c, int64_t ldc, T alpha, T beta);
 template <class T>
 struct GemmRowsKernels {
   int lanes;    // elements per vector
   int vectors;  // the widest block used: gemm_rows_vectors of this ISA
   std::array<std::array<GemmRowsFn<T>, kGemmRowsVectors>, kGemmRowsMax> run;  // [rows - 1][vectors - 1]
+  std::array<GemmDotsFn<T>, kGemmRowsMax> dots;                                // [rows - 1]
 };
 
 template <class T>

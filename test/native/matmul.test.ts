@@ -85,6 +85,17 @@ const shapes: Case[] = [
   { a: [70, 37], b: [70, 16], transposeA: true },
   { a: [3, 45, 20], b: [3, 20, 5] },
   { a: [33, 9], b: [9, 8] },
+  // At most four columns against rows of A contiguous along k (the dot kernels): a column
+  // vector read in place, columns packed from a row-major B, a transposed B's columns in
+  // place; k with ragged tails past pairs of vectors and past one vector, every row count of
+  // a call, a broadcast B and one B a matrix of the batch (packed again for each).
+  { a: [37, 203], b: [203, 1] },
+  { a: [6, 80], b: [80, 2] },
+  { a: [3, 96], b: [96, 3] },
+  { a: [9, 100], b: [4, 100], transposeB: true },
+  { a: [3, 5, 70], b: [70, 1] },
+  { a: [2, 7, 90], b: [2, 90, 4] },
+  { a: [1, 64], b: [64, 1] },
   // Whole register tiles then a few rows (the last tile through the rows kernels, from the
   // packed A panel): every tail of 14-row (avx512) and 6-row tiles, whole and ragged panels.
   ...[15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 32].map((m): Case => ({ a: [m, 23], b: [23, m % 2 ? 70 : 64] })),
@@ -165,7 +176,8 @@ describe('matmul on the thread pool', () => {
       { a: [1, 230, 170], b: [170, 131] }, // a batch of one, broadcast B
       { a: [3, 120, 150], b: [3, 150, 200] }, // fewer matrices than 4 threads
       { a: [1, 2000], b: [2000, 2100] }, // one row: fewer rows than threads
-      { a: [1400, 3000], b: [3000, 1] }, // one column: the rows kernels, rows split over threads
+      { a: [1400, 3000], b: [3000, 1] }, // one column: dot products, rows split over threads
+      { a: [1003, 700], b: [700, 3] }, // three columns packed by each thread, a ragged last block of rows
       { a: [3001, 700], b: [700, 12] }, // a narrow product: rows split over threads
       { a: [5, 3], b: [3, 2] }, // smaller than one register tile
     ];
