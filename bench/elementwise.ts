@@ -136,6 +136,13 @@ const ALL_CASES: OpCase[] = [
     run: (x, _y, [v]) => ops.matmul(v!, x),
     note: 'a matrix-vector product (one inference row through a Dense layer): reads the matrix once',
   },
+  {
+    name: 'matmul [4096, 4096] x [4096, 1]',
+    bytes: (N + 2 * ROWS) * F32,
+    inputs: (_x, y) => [ops.reshape(ops.slice(y, [0, 0], [1, COLS]), [COLS, 1])],
+    run: (x, _y, [v]) => ops.matmul(x, v!),
+    note: 'the matrix times a column: one dot product per row (a Dense(1) head over a batch), reads the matrix once',
+  },
   { name: 'softmax (axis -1)', bytes: 2 * N * F32, run: (x) => ops.softmax(x, -1), note: 'one fused pass per row (the softmax primitive)' },
   { name: 'layerNormalization (axis -1)', bytes: 2 * N * F32, run: (x) => ops.layerNormalization(x), note: 'one fused pass per row (the layerNorm primitive)' },
   { name: 'layerNorm composite', bytes: 2 * N * F32, run: (x) => layerNormComposite(x), note: 'moments, rsqrt, multiply, add: the formula before the primitive' },
