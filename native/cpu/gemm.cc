@@ -376,6 +376,15 @@ void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
   }
 }
 
+// Products of k up to this are the rows kernels' too (gemm_rows): packing then costs as
+// much as the product, and the micro-kernel's tiles update C after a few FMAs each. Raw
+// runOp medians alternated in one process (Zen 5, avx512, 2 threads), against packed panels:
+// [4096,1]x[1,4096] (an outer product, 64 MiB written) 7.2 -> 2.0 ms (zerosLike of it: 1.6),
+// [1024,2]x[2,1024] 0.23x, [2048,8]x[8,2048] 0.19x, [1024,32]x[32,1024] 0.73x,
+// [2048,64]x[64,2048] 0.85x, [256,64]x[64,256] 0.88x; k = 128 was mixed ([512,128]x[128,512]
+// 0.61x, [1024,128]x[128,1024] 1.05x) and k = 256 slower ([256,256]x[256,256] 2.3x).
+constexpr int64_t kGemmRowsMaxDepth = 64;
+
 // Columns of C up to this many, each value a dot product (gemm_dots).
 constexpr int64_t kGemmDotsMaxColumns = 4;
 
@@ -464,11 +473,11 @@ void gemm(const GemmBatch<T>& g, int max_threads) {
     return gemm_dots(g, kernel.rows, threads, a_of, b_of, c_of);
   }
 
-  // A few rows, or at most half a panel of columns, against a row-major B (gemm_rows). A few
+  // A few rows, at most half a panel of columns, or a short k, against a row-major B (gemm_rows). A few
   // rows are bound by reading B, so a thread per 128 KiB of it too (a thread's columns stay in
   // its own L2 from call to call: 1x784x128 5.9-6.2 -> 4.9-5.3 us against a thread per 512 KiB;
   // per 64 KiB, 1x128x128 was no faster).
-  if ((g.m < kernel.mr || 2 * g.n <= kernel.nr) && g.b_col_stride == 1 && g.k > 0) {
+  if ((g.m < kernel.mr || 2 * g.n <= kernel.nr || g.k <= kGemmRowsMaxDepth) && g.b_col_stride == 1 && g.k > 0) {
     const double b_bytes = double(g.b_offsets.empty() ? 1 : g.batch) * double(g.k) * double(g.n) * double(sizeof(T));
     threads = std::max(threads, int(std::min<double>(most, b_bytes / (128 * 1024))));
     return gemm_rows(g, kernel.rows, threads, a_of, b_of, c_of);

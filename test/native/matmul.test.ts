@@ -96,6 +96,13 @@ const shapes: Case[] = [
   { a: [3, 5, 70], b: [70, 1] },
   { a: [2, 7, 90], b: [2, 90, 4] },
   { a: [1, 64], b: [64, 1] },
+  // A short k against a row-major B (the rows kernels, every row and column of C): an
+  // outer product, k at the limit, one past it (packed panels), a batch.
+  { a: [40, 1], b: [1, 70] },
+  { a: [33, 5], b: [5, 97] },
+  { a: [20, 64], b: [64, 40] },
+  { a: [20, 65], b: [65, 40] },
+  { a: [3, 17, 8], b: [3, 8, 50] },
   // Whole register tiles then a few rows (the last tile through the rows kernels, from the
   // packed A panel): every tail of 14-row (avx512) and 6-row tiles, whole and ragged panels.
   ...[15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 32].map((m): Case => ({ a: [m, 23], b: [23, m % 2 ? 70 : 64] })),
@@ -126,7 +133,7 @@ describe.each(isas)('matmul on the %s path', (isa) => {
     native.setIsa(isa);
     process.env.KERAS_GEMM_BLOCKING = '28,16,64';
     try {
-      check({ a: [61, 45], b: [45, 150] }, 'float32', 3);
+      check({ a: [61, 75], b: [75, 150] }, 'float32', 3); // k past the rows kernels' depth: packed panels
       check({ a: [45, 61], b: [150, 45], transposeA: true, transposeB: true }, 'float64', 4);
       // Large enough for the thread team that shares packed B blocks between barriers.
       check({ a: [301, 200], b: [200, 333] }, 'float32', 5);
@@ -178,6 +185,7 @@ describe('matmul on the thread pool', () => {
       { a: [1, 2000], b: [2000, 2100] }, // one row: fewer rows than threads
       { a: [1400, 3000], b: [3000, 1] }, // one column: dot products, rows split over threads
       { a: [1003, 700], b: [700, 3] }, // three columns packed by each thread, a ragged last block of rows
+      { a: [1500, 2], b: [2, 1700] }, // an outer product of depth 2: the rows kernels, column blocks over threads
       { a: [3001, 700], b: [700, 12] }, // a narrow product: rows split over threads
       { a: [5, 3], b: [3, 2] }, // smaller than one register tile
     ];
