@@ -474,12 +474,19 @@ void gemm(const GemmBatch<T>& g, int max_threads) {
   }
 
   // A few rows, at most half a panel of columns, or a short k, against a row-major B (gemm_rows). A few
-  // rows are bound by reading B, so a thread per 128 KiB of it too (a thread's columns stay in
-  // its own L2 from call to call: 1x784x128 5.9-6.2 -> 4.9-5.3 us against a thread per 512 KiB;
-  // per 64 KiB, 1x128x128 was no faster).
+  // rows are bound by reading B, so a thread per 128 KiB of it too where waking the workers pays
+  // (a thread's columns stay in its own L2 from call to call: 1x784x128 5.9-6.2 -> 4.9-5.3 us
+  // against a thread per 512 KiB; per 64 KiB, 1x128x128 was no faster); for a sporadic call,
+  // a thread per 4 MiB (Zen 5, workers asleep, in-process medians on 2 threads and 1:
+  // [1,128]x[128,512] 12.2 and 4.0 us, [1,512]x[512,512] 26.4 and 17.4, [1,1024]x[1024,1024]
+  // 90 and 97, [1,2048]x[2048,1024] 148 and 191).
   if ((g.m < kernel.mr || 2 * g.n <= kernel.nr || g.k <= kGemmRowsMaxDepth) && g.b_col_stride == 1 && g.k > 0) {
     const double b_bytes = double(g.b_offsets.empty() ? 1 : g.batch) * double(g.k) * double(g.n) * double(sizeof(T));
-    threads = std::max(threads, int(std::min<double>(most, b_bytes / (128 * 1024))));
+    int by_bytes = int(std::min<double>(most, b_bytes / (128 * 1024)));
+    if (by_bytes > threads && b_bytes < 8 * 1024 * 1024 && !pool.wake_pays()) {
+      by_bytes = int(std::min<double>(most, b_bytes / (4 * 1024 * 1024)));
+    }
+    threads = std::max(threads, by_bytes);
     return gemm_rows(g, kernel.rows, threads, a_of, b_of, c_of);
   }
 

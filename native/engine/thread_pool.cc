@@ -171,6 +171,14 @@ bool ThreadPool::workers_polling() const {
   return steady_ns() - last_job_end_.load(std::memory_order_relaxed) < int64_t(kWorkerSpinMicros) * 750;
 }
 
+bool ThreadPool::wake_pays() {
+  if (workers_polling()) return true;
+  const int64_t now = steady_ns();
+  if (now - last_wake_ask_.load(std::memory_order_relaxed) < int64_t(kWorkerSpinMicros) * 1000) return true;
+  last_wake_ask_.store(now, std::memory_order_relaxed);
+  return false;
+}
+
 bool ThreadPool::run_team(int count, const std::function<void(int, int)>& fn) {
   if (count <= 1) {
     fn(0, 1);
