@@ -28,6 +28,7 @@
 #include "gemm.h"
 #include "isa.h"
 #include "simd/streaming.h"
+#include "workspace.h"
 
 namespace keras::cpu {
 
@@ -202,25 +203,6 @@ InteriorRun interior_run(const Window& w, int64_t row) {
 const ConvIsaTable& conv_kernels() { return for_active_isa(kConvAvx512, kConvAvx2, kConvPortable); }
 
 namespace {
-
-// Aligned scratch from the engine allocator, freed on every path out.
-template <class T>
-class Scratch {
- public:
-  explicit Scratch(int64_t count, bool zero = false)
-      : bytes_(sizeof(T) * size_t(std::max<int64_t>(count, 1))),
-        data_(static_cast<T*>(engine::host_allocator().allocate(bytes_))) {
-    if (zero) std::memset(static_cast<void*>(data_), 0, bytes_);
-  }
-  ~Scratch() { engine::host_allocator().deallocate(data_, bytes_); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* get() const { return data_; }
-
- private:
-  size_t bytes_;
-  T* data_;
-};
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 

@@ -11,6 +11,7 @@
 #include "../engine/cpu_info.h"
 #include "../engine/thread_pool.h"
 #include "isa.h"
+#include "transpose.h"
 #include "workspace.h"
 
 namespace keras::cpu {
@@ -388,25 +389,31 @@ constexpr int64_t kGemmRowsMaxDepth = 64;
 // Columns of C up to this many, each value a dot product (gemm_dots).
 constexpr int64_t kGemmDotsMaxColumns = 4;
 
-// Few columns of C (at most kGemmDotsMaxColumns), rows of A contiguous along k, and k
-// of a few vectors at least: each value of C a dot product of a row of A and a column of B,
-// so A streams through once in order. The rows kernels would hold C's few columns in the
-// lanes of one vector, all but n of each FMA's lanes idle, A broadcast a value at a time:
-// [4096,4096]x[4096,1] took 2.9x the time of a sum over the same matrix. B's columns are
-// read in place when contiguous along k (a column vector), packed otherwise. Each thread
-// takes whole blocks of rows, every column of them while the rows are in its cache.
+// Rows of A contiguous along k, k of a few vectors at least, and few columns of C (at most
+// kGemmDotsMaxColumns) or few rows against a transposed B: each value of C a dot product of
+// a row of A and a column of B, so A streams through once in order. The rows kernels would
+// hold C's few columns in the lanes of one vector, all but n of each FMA's lanes idle, A
+// broadcast a value at a time: [4096,4096]x[4096,1] took 2.9x the time of a sum over the same
+// matrix; and few rows against a transposed B went through packed panels, mostly padding
+// ([1,512]x[512,512]^T 46 us, the row-major B 15.5). B's columns are read in place when
+// contiguous along k (a column vector, a transposed B), packed otherwise. Each thread takes
+// whole blocks of rows, every column of them while the rows are in its cache, or a range of
+// columns where the rows are fewer than the threads.
 template <class T, class A, class B, class C>
 void gemm_dots(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int threads, const A& a_of, const B& b_of,
                const C& c_of) {
   const bool packs_b = g.b_row_stride != 1;
   const int64_t parts = std::clamp<int64_t>(ceil_div(threads, g.batch), 1, ceil_div(g.m, kGemmRowsMax));
   const int64_t part_rows = round_up(ceil_div(g.m, parts), kGemmRowsMax);
-  const int64_t items = g.batch * parts;
+  const int64_t column_parts = packs_b ? 1 : std::clamp<int64_t>(ceil_div(threads, g.batch * parts), 1, g.n);
+  const int64_t part_columns = ceil_div(g.n, column_parts);
+  const int64_t items = g.batch * parts * column_parts;
   auto run_items = [&](int64_t begin, int64_t end) {
     T* columns = packs_b ? static_cast<T*>(t_workspace.get(sizeof(T) * size_t(g.n * g.k))) : nullptr;
     int64_t packed = -1;  // the matrix whose B columns are in `columns`
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t batch = item / parts, i0 = item % parts * part_rows;
+      const int64_t batch = item / (parts * column_parts), i0 = item / column_parts % parts * part_rows;
+      const int64_t j0 = item % column_parts * part_columns, j1 = std::min(g.n, j0 + part_columns);
       const int64_t rows = std::min(part_rows, g.m - i0);
       if (rows <= 0) continue;
       const T* b = b_of(batch);
@@ -419,7 +426,7 @@ void gemm_dots(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
       T* c = c_of(batch) + i0 * g.c_row_stride;
       for (int64_t i = 0; i < rows; i += kGemmRowsMax) {
         const int64_t count = std::min<int64_t>(kGemmRowsMax, rows - i);
-        for (int64_t j = 0; j < g.n; ++j) {
+        for (int64_t j = j0; j < j1; ++j) {
           const T* column = packs_b ? columns + j * g.k : b + j * g.b_col_stride;
           kernels.dots[size_t(count - 1)](g.k, a + i * g.a_row_stride, g.a_row_stride, column,
                                           c + i * g.c_row_stride + j, g.c_row_stride, g.alpha, g.beta);
@@ -435,10 +442,48 @@ void gemm_dots(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
   }
 }
 
+// A transposed B's storage (B's columns contiguous, column j at b + j * ldbt) written as
+// row-major B, [k, n], at dst: the ISA's block transposes over tiles of its shape, on up to
+// `threads` threads.
+template <class T>
+void transpose_b(const T* b, int64_t ldbt, int64_t k, int64_t n, T* dst, int threads) {
+  const TransposeIsaTable& kernels = for_active_isa(kTransposeAvx512, kTransposeAvx2, kTransposePortable);
+  const TransposeBlockFn block = sizeof(T) == 4 ? kernels.bytes4 : kernels.bytes8;
+  const int64_t tile_j = kernels.tile_rows, tile_p = kernels.tile_row_bytes / int64_t(sizeof(T));
+  const int64_t tiles_p = ceil_div(k, tile_p), tiles = ceil_div(n, tile_j) * tiles_p;
+  auto run = [&](int64_t begin, int64_t end) {
+    for (int64_t tile = begin; tile < end; ++tile) {
+      const int64_t j0 = tile / tiles_p * tile_j, p0 = tile % tiles_p * tile_p;
+      block(b + j0 * ldbt + p0, ldbt, dst + p0 * n + j0, n, std::min(tile_j, n - j0), std::min(tile_p, k - p0), false);
+    }
+  };
+  if (threads > 1) {
+    engine::thread_pool().parallel_for(tiles, ceil_div(tiles, 4 * int64_t(threads)), run, threads);
+  } else {
+    run(0, tiles);
+  }
+}
+
+// A transposed B of k up to this is transposed for the rows kernels (in gemm), into
+// scratch at most kTransposedBMaxBytes large.
+constexpr int64_t kTransposedBMaxDepth = 32;
+constexpr int64_t kTransposedBMaxBytes = int64_t(16) << 20;
+
 }  // namespace
 
 template <class T>
+void gemm_impl(const GemmBatch<T>& g, int max_threads);
+template <class T>
 void gemm(const GemmBatch<T>& g, int max_threads) {
+  static const bool log = getenv("KERAS_GEMM_LOG") != nullptr;
+  if (!log) return gemm_impl(g, max_threads);
+  const auto t0 = std::chrono::steady_clock::now();
+  gemm_impl(g, max_threads);
+  fprintf(stderr, "GEMM %ld %ld %ld %ld rs %ld %ld %ld %ld %.2f\n", (long)g.batch, (long)g.m, (long)g.n, (long)g.k, (long)g.a_row_stride, (long)g.a_col_stride, (long)g.b_row_stride, (long)g.b_col_stride,
+          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+}
+template <class T>
+void gemm_impl(const GemmBatch<T>& g, int max_threads) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
   const GemmMicrokernel<T>& kernel = select_kernel<T>(active_kernels());
   const Problem<T> p{kernel, gemm_blocking(kernel.mr, kernel.nr, int(sizeof(T))), g.alpha, g.beta,
@@ -469,8 +514,40 @@ void gemm(const GemmBatch<T>& g, int max_threads) {
   // [1,1024]x[1024,4], 1.10x.
   const int64_t lanes = kernel.rows.lanes;
   const bool dots_pay = g.b_row_stride == 1 ? g.k >= 4 * lanes : g.k >= 8 * lanes && g.m >= 8;
-  if (g.n <= kGemmDotsMaxColumns && g.a_col_stride == 1 && dots_pay) {
+  const bool few_dots = g.n <= kGemmDotsMaxColumns || (g.m <= kGemmRowsMax && g.b_row_stride == 1);
+  if (few_dots && g.a_col_stride == 1 && dots_pay) {
     return gemm_dots(g, kernel.rows, threads, a_of, b_of, c_of);
+  }
+
+  // A transposed B of a short k (a Dense(10) head's input gradient dY W^T): transposed into
+  // scratch (k x n values, few), then the rows kernels' product rather than packed tiles.
+  // Zen 5, one thread, alternated in one process: [128,10]x[10,512]^T 0.77-0.81x the time,
+  // [512,20]x[20,512]^T 0.79x, [128,32]x[32,256]^T 0.71x; but k = 64 was slower
+  // ([128,64]x[64,512]^T 1.41x) and a longer k gained nothing ([128,512]x[512,512]^T 1.13x,
+  // the transposition about 60 us of it; packed, it had run within 1.1x of the row-major B).
+  if (g.b_row_stride == 1 && g.b_col_stride != 1 && g.k > 0 && g.k <= kTransposedBMaxDepth && g.n > 1) {
+    std::vector<int64_t> distinct;  // B's matrices, each once (a broadcast B repeats its offset)
+    std::vector<int64_t> offsets(g.b_offsets.size());
+    for (size_t i = 0; i < g.b_offsets.size(); ++i) {
+      const auto at = std::find(distinct.begin(), distinct.end(), g.b_offsets[i]);
+      offsets[i] = (at - distinct.begin()) * g.k * g.n;
+      if (at == distinct.end()) distinct.push_back(g.b_offsets[i]);
+    }
+    if (distinct.empty()) distinct.push_back(0);
+    const int64_t elements = int64_t(distinct.size()) * g.k * g.n;
+    if (elements * int64_t(sizeof(T)) <= kTransposedBMaxBytes) {
+      Scratch<T> rows(elements);
+      const int transpose_threads = elements * int64_t(sizeof(T)) >= (256 << 10) ? most : 1;
+      for (size_t i = 0; i < distinct.size(); ++i) {
+        transpose_b(g.b + distinct[i], g.b_col_stride, g.k, g.n, rows.get() + int64_t(i) * g.k * g.n, transpose_threads);
+      }
+      GemmBatch<T> h = g;
+      h.b = rows.get();
+      h.b_row_stride = g.n;
+      h.b_col_stride = 1;
+      h.b_offsets = std::move(offsets);
+      return gemm_impl(h, max_threads);
+    }
   }
 
   // A few rows, at most half a panel of columns, or a short k, against a row-major B (gemm_rows). A few

@@ -2,10 +2,15 @@
 // work never allocates (GEMM packing, fused chains' tiles). Contents are not kept when it
 // grows, and nothing is cleared.
 #pragma once
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
+
+#include "../engine/allocator.h"
 
 namespace keras::cpu {
 
@@ -29,6 +34,26 @@ class Workspace {
   };
   std::unique_ptr<char, Free> data_;
   size_t capacity_ = 0;
+};
+
+// Aligned scratch for one call from the engine allocator (its cache makes repeated calls
+// cheap), freed on every path out.
+template <class T>
+class Scratch {
+ public:
+  explicit Scratch(int64_t count, bool zero = false)
+      : bytes_(sizeof(T) * size_t(std::max<int64_t>(count, 1))),
+        data_(static_cast<T*>(engine::host_allocator().allocate(bytes_))) {
+    if (zero) std::memset(static_cast<void*>(data_), 0, bytes_);
+  }
+  ~Scratch() { engine::host_allocator().deallocate(data_, bytes_); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* get() const { return data_; }
+
+ private:
+  size_t bytes_;
+  T* data_;
 };
 
 }  // namespace keras::cpu

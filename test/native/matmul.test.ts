@@ -29,6 +29,20 @@ const size = (shape: number[]) => shape.reduce((x, y) => x * y, 1);
 const tag = (c: Case) =>
   `${JSON.stringify(c.a)} x ${JSON.stringify(c.b)}${c.transposeA ? ' tA' : ''}${c.transposeB ? ' tB' : ''}`;
 
+/**
+ * Leaves a NaN-filled buffer of the product's size at the top of the allocator's cache, where
+ * the product's output is taken from: an element the kernel fails to write reads NaN, not a
+ * stale value of an earlier product of the same shape.
+ */
+function poisonOutput(c: Case, dtype: NativeDType): void {
+  const rows = c.transposeA ? c.a[c.a.length - 1]! : c.a.length > 1 ? c.a[c.a.length - 2]! : 1;
+  const cols = c.transposeB ? c.b[c.b.length - 2]! : c.b.length > 1 ? c.b[c.b.length - 1]! : 1;
+  const batch = Math.max(size(c.a.slice(0, -2)), size(c.b.slice(0, -2)));
+  const n = batch * rows * cols;
+  const data = dtype === 'float32' ? new Float32Array(n).fill(NaN) : dtype === 'float64' ? new Float64Array(n).fill(NaN) : new Int32Array(n).fill(-123456);
+  native.createTensor(data, [n], dtype).dispose();
+}
+
 function check(c: Case, dtype: 'float32' | 'float64', seed: number): void {
   const aValues = randomArray(size(c.a), seed);
   const bValues = randomArray(size(c.b), seed + 1);
@@ -36,6 +50,7 @@ function check(c: Case, dtype: 'float32' | 'float64', seed: number): void {
   const b = upload(bValues, c.b, dtype);
   // The reference sees exactly the rounded inputs the kernel sees.
   const want = referenceMatmul(a.read(), c.a, b.read(), c.b, c.transposeA, c.transposeB);
+  poisonOutput(c, dtype);
   const [out] = native.runKernel('matmul', [a, b], { transposeA: c.transposeA, transposeB: c.transposeB });
   // Rounding grows with k; bound it by a multiple of eps times the sum of |terms|.
   const k = c.transposeA ? c.a[c.a.length - 2] ?? c.a[0]! : c.a[c.a.length - 1]!;
@@ -103,6 +118,15 @@ const shapes: Case[] = [
   { a: [20, 64], b: [64, 40] },
   { a: [20, 65], b: [65, 40] },
   { a: [3, 17, 8], b: [3, 8, 50] },
+  // A transposed B: few rows as dot products over its contiguous columns (every row count of
+  // a call, k with a tail); a short k transposed for the rows kernels, one B, a B a matrix of
+  // the batch and a broadcast one (transposed once).
+  { a: [1, 200], b: [37, 200], transposeB: true },
+  { a: [3, 64], b: [70, 64], transposeB: true },
+  { a: [4, 97], b: [5, 97], transposeB: true },
+  { a: [30, 10], b: [70, 10], transposeB: true },
+  { a: [2, 40, 32], b: [2, 33, 32], transposeB: true },
+  { a: [3, 20, 7], b: [50, 7], transposeB: true },
   // Whole register tiles then a few rows (the last tile through the rows kernels, from the
   // packed A panel): every tail of 14-row (avx512) and 6-row tiles, whole and ragged panels.
   ...[15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 32].map((m): Case => ({ a: [m, 23], b: [23, m % 2 ? 70 : 64] })),
@@ -186,6 +210,8 @@ describe('matmul on the thread pool', () => {
       { a: [1400, 3000], b: [3000, 1] }, // one column: dot products, rows split over threads
       { a: [1003, 700], b: [700, 3] }, // three columns packed by each thread, a ragged last block of rows
       { a: [1500, 2], b: [2, 1700] }, // an outer product of depth 2: the rows kernels, column blocks over threads
+      { a: [2, 3000], b: [900, 3000], transposeB: true }, // two rows against B^T: dot products, columns over threads
+      { a: [700, 20], b: [1500, 20], transposeB: true }, // a short k against B^T: transposed, then the rows kernels
       { a: [3001, 700], b: [700, 12] }, // a narrow product: rows split over threads
       { a: [5, 3], b: [3, 2] }, // smaller than one register tile
     ];
@@ -202,6 +228,7 @@ describe('matmul on the thread pool', () => {
             const results: NativeTypedArray[] = [];
             for (const threads of [1, 2, 3, 4]) {
               native.setNumThreads(threads);
+              poisonOutput(c, dtype);
               const [out] = native.runKernel('matmul', [a, b], { transposeA: c.transposeA, transposeB: c.transposeB });
               results.push(out!.read());
               out!.dispose();
