@@ -6,5 +6,8 @@ export default defineConfig({
     setupFiles: ['test/setup.ts'],
     testTimeout: 60_000,
     pool: 'forks',
+    // Every native buffer handed out filled with 0xFF bytes (NaN, -1): an output element a kernel
+    // leaves unwritten fails its test instead of reading a stale, often right, earlier value.
+    env: { KERAS_ALLOCATOR_POISON: '1' },
   },
 });

@@ -1,6 +1,7 @@
 #include "allocator.h"
 
 #include <cstdlib>
+#include <cstring>
 #include <new>
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -8,7 +9,8 @@
 
 namespace keras::engine {
 
-CachingAllocator::CachingAllocator(int64_t cache_limit_bytes) : cache_limit_bytes_(cache_limit_bytes) {}
+CachingAllocator::CachingAllocator(int64_t cache_limit_bytes, bool poison)
+    : cache_limit_bytes_(cache_limit_bytes), poison_(poison) {}
 
 CachingAllocator::~CachingAllocator() { release_cache(); }
 
@@ -40,6 +42,12 @@ void* fresh_block(size_t bytes) {
 }  // namespace
 
 void* CachingAllocator::allocate(size_t bytes) {
+  void* ptr = take(bytes);
+  if (poison_) std::memset(ptr, 0xFF, bytes);
+  return ptr;
+}
+
+void* CachingAllocator::take(size_t bytes) {
   size_t cls = size_class(bytes);
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -105,8 +113,9 @@ CachingAllocator& host_allocator() {
   static CachingAllocator* allocator = [] {
     int64_t limit_mb = 1024;
     if (const char* env = std::getenv("KERAS_ALLOCATOR_CACHE_MB")) limit_mb = std::atoll(env);
+    const char* poison = std::getenv("KERAS_ALLOCATOR_POISON");
     // Leaked on purpose: tensors finalized during process exit must still find it.
-    return new CachingAllocator(limit_mb * 1024 * 1024);
+    return new CachingAllocator(limit_mb * 1024 * 1024, poison && std::strcmp(poison, "1") == 0);
   }();
   return *allocator;
 }

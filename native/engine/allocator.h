@@ -20,8 +20,11 @@ struct MemoryStats {
 
 class CachingAllocator {
  public:
-  // Cached bytes beyond this limit go back to the OS (env KERAS_ALLOCATOR_CACHE_MB).
-  explicit CachingAllocator(int64_t cache_limit_bytes);
+  // Cached bytes beyond this limit go back to the OS (env KERAS_ALLOCATOR_CACHE_MB). poison:
+  // every block handed out is filled with 0xFF bytes first (env KERAS_ALLOCATOR_POISON=1, set by
+  // the tests): a kernel that leaves an output element unwritten then shows NaN (or -1) instead
+  // of a stale value, often the right one, of an earlier call of the same shape.
+  explicit CachingAllocator(int64_t cache_limit_bytes, bool poison = false);
   ~CachingAllocator();
   CachingAllocator(const CachingAllocator&) = delete;
   CachingAllocator& operator=(const CachingAllocator&) = delete;
@@ -37,9 +40,12 @@ class CachingAllocator {
   static size_t size_class(size_t bytes);
 
  private:
+  void* take(size_t bytes);  // a cached or fresh block of bytes' size class
+
   mutable std::mutex mutex_;
   std::map<size_t, std::vector<void*>> free_lists_;
   int64_t cache_limit_bytes_;
+  bool poison_;
   MemoryStats stats_;
 };
 
