@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <thread>
 
 #include "../engine/allocator.h"
@@ -473,15 +474,24 @@ constexpr int64_t kTransposedBMaxBytes = int64_t(16) << 20;
 
 template <class T>
 void gemm_impl(const GemmBatch<T>& g, int max_threads);
+
+// KERAS_GEMM_LOG=1: each product's shape, operand strides and time on stderr, a line each:
+// which products a model's step runs and how fast each goes, for tuning the paths below.
 template <class T>
 void gemm(const GemmBatch<T>& g, int max_threads) {
-  static const bool log = getenv("KERAS_GEMM_LOG") != nullptr;
+  static const bool log = [] {
+    const char* v = std::getenv("KERAS_GEMM_LOG");
+    return v && std::strcmp(v, "1") == 0;
+  }();
   if (!log) return gemm_impl(g, max_threads);
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto start = std::chrono::steady_clock::now();
   gemm_impl(g, max_threads);
-  fprintf(stderr, "GEMM %ld %ld %ld %ld rs %ld %ld %ld %ld %.2f\n", (long)g.batch, (long)g.m, (long)g.n, (long)g.k, (long)g.a_row_stride, (long)g.a_col_stride, (long)g.b_row_stride, (long)g.b_col_stride,
-          std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "gemm f%d batch %lld m %lld n %lld k %lld A strides %lld %lld B strides %lld %lld: %.1f us\n",
+               int(8 * sizeof(T)), (long long)g.batch, (long long)g.m, (long long)g.n, (long long)g.k,
+               (long long)g.a_row_stride, (long long)g.a_col_stride, (long long)g.b_row_stride, (long long)g.b_col_stride, us);
 }
+
 template <class T>
 void gemm_impl(const GemmBatch<T>& g, int max_threads) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
