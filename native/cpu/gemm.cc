@@ -465,7 +465,7 @@ void transpose_b(const T* b, int64_t ldbt, int64_t k, int64_t n, T* dst, int thr
   }
 }
 
-// A transposed B of k up to this is transposed for the rows kernels (in gemm), into
+// One transposed B of k up to this is transposed for the rows kernels (in gemm), into
 // scratch at most kTransposedBMaxBytes large.
 constexpr int64_t kTransposedBMaxDepth = 32;
 constexpr int64_t kTransposedBMaxBytes = int64_t(16) << 20;
@@ -529,35 +529,24 @@ void gemm_impl(const GemmBatch<T>& g, int max_threads) {
     return gemm_dots(g, kernel.rows, threads, a_of, b_of, c_of);
   }
 
-  // A transposed B of a short k (a Dense(10) head's input gradient dY W^T): transposed into
+  // One transposed B of a short k (a Dense(10) head's input gradient dY W^T): transposed into
   // scratch (k x n values, few), then the rows kernels' product rather than packed tiles.
-  // Zen 5, one thread, alternated in one process: [128,10]x[10,512]^T 0.77-0.81x the time,
-  // [512,20]x[20,512]^T 0.79x, [128,32]x[32,256]^T 0.71x; but k = 64 was slower
-  // ([128,64]x[64,512]^T 1.41x) and a longer k gained nothing ([128,512]x[512,512]^T 1.13x,
-  // the transposition about 60 us of it; packed, it had run within 1.1x of the row-major B).
-  if (g.b_row_stride == 1 && g.b_col_stride != 1 && g.k > 0 && g.k <= kTransposedBMaxDepth && g.n > 1) {
-    std::vector<int64_t> distinct;  // B's matrices, each once (a broadcast B repeats its offset)
-    std::vector<int64_t> offsets(g.b_offsets.size());
-    for (size_t i = 0; i < g.b_offsets.size(); ++i) {
-      const auto at = std::find(distinct.begin(), distinct.end(), g.b_offsets[i]);
-      offsets[i] = (at - distinct.begin()) * g.k * g.n;
-      if (at == distinct.end()) distinct.push_back(g.b_offsets[i]);
-    }
-    if (distinct.empty()) distinct.push_back(0);
-    const int64_t elements = int64_t(distinct.size()) * g.k * g.n;
-    if (elements * int64_t(sizeof(T)) <= kTransposedBMaxBytes) {
-      Scratch<T> rows(elements);
-      const int transpose_threads = elements * int64_t(sizeof(T)) >= (256 << 10) ? most : 1;
-      for (size_t i = 0; i < distinct.size(); ++i) {
-        transpose_b(g.b + distinct[i], g.b_col_stride, g.k, g.n, rows.get() + int64_t(i) * g.k * g.n, transpose_threads);
-      }
-      GemmBatch<T> h = g;
-      h.b = rows.get();
-      h.b_row_stride = g.n;
-      h.b_col_stride = 1;
-      h.b_offsets = std::move(offsets);
-      return gemm_impl(h, max_threads);
-    }
+  // Zen 5, alternated in one process: [128,10]x[10,512]^T 0.77-0.86x the time on one or two
+  // threads, [512,20]x[20,512]^T 0.79x, [700,20]x[20,1500]^T 0.54x (two threads), [128,32]x
+  // [32,256]^T 0.71x; but k = 64 was slower ([128,64]x[64,512]^T 1.41x), a longer k gained
+  // nothing ([128,512]x[512,512]^T 1.13x; packed, it had run within 1.1x of the row-major B),
+  // and a batch of Bs, attention's 128 heads [64,32]x[32,64]^T, 1.14x on two threads.
+  const bool one_b = std::all_of(g.b_offsets.begin(), g.b_offsets.end(), [&](int64_t o) { return o == g.b_offsets[0]; });
+  if (g.b_row_stride == 1 && g.b_col_stride != 1 && g.k > 0 && g.k <= kTransposedBMaxDepth && g.n > 1 && one_b &&
+      g.k * g.n * int64_t(sizeof(T)) <= kTransposedBMaxBytes) {
+    Scratch<T> rows(g.k * g.n);
+    transpose_b(b_of(0), g.b_col_stride, g.k, g.n, rows.get(), g.k * g.n * int64_t(sizeof(T)) >= (256 << 10) ? most : 1);
+    GemmBatch<T> h = g;
+    h.b = rows.get();
+    h.b_row_stride = g.n;
+    h.b_col_stride = 1;
+    h.b_offsets.clear();
+    return gemm_impl(h, max_threads);
   }
 
   // A few rows, at most half a panel of columns, or a short k, against a row-major B (gemm_rows). A few

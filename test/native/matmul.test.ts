@@ -104,8 +104,8 @@ const shapes: Case[] = [
   { a: [20, 65], b: [65, 40] },
   { a: [3, 17, 8], b: [3, 8, 50] },
   // A transposed B: few rows as dot products over its contiguous columns (every row count of
-  // a call, k with a tail); a short k transposed for the rows kernels, one B, a B a matrix of
-  // the batch and a broadcast one (transposed once).
+  // a call, k with a tail); a short k transposed for the rows kernels, one B and a broadcast
+  // one (transposed once), and a B a matrix of the batch (packed panels).
   { a: [1, 200], b: [37, 200], transposeB: true },
   { a: [3, 64], b: [70, 64], transposeB: true },
   { a: [4, 97], b: [5, 97], transposeB: true },
