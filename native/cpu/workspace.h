@@ -1,6 +1,6 @@
-// A thread's scratch memory for a kernel family, kept from call to call so steady-state
-// work never allocates (GEMM packing, fused chains' tiles). Contents are not kept when it
-// grows, and nothing is cleared.
+// Kernels' scratch memory. A thread's Workspace for a kernel family, kept from call to call
+// so steady-state work never allocates (GEMM packing, fused chains' tiles): contents are not
+// kept when it grows, and nothing is cleared. A call's Scratch, from the engine allocator.
 #pragma once
 #include <algorithm>
 #include <cstddef>

@@ -213,7 +213,7 @@ describe('matmul on the thread pool', () => {
             const results: NativeTypedArray[] = [];
             for (const threads of [1, 2, 3, 4]) {
               native.setNumThreads(threads);
-                          const [out] = native.runKernel('matmul', [a, b], { transposeA: c.transposeA, transposeB: c.transposeB });
+              const [out] = native.runKernel('matmul', [a, b], { transposeA: c.transposeA, transposeB: c.transposeB });
               results.push(out!.read());
               out!.dispose();
             }
