@@ -511,9 +511,19 @@ void gemm_impl(const GemmBatch<T>& g, int max_threads) {
   // Per 1.5 MFLOP while the workers still poll after a job (kernels back to back, as a graph
   // runs them: no wake-up to pay): a GRU's recurrent [32,128]x[128,384] 30 -> 18 us, GRU(128)
   // train step 6.8-7.0 -> 5.4-5.6 ms; 2 ms apart, workers asleep, it took 35-40 -> 44-56 us.
+  // So a sporadic call (ThreadPool::wake_pays) takes a thread per 4 MFLOP: on Zen 5, workers
+  // asleep, one thread against two: [32,128]x[128,512] 25.5 against 30.8 us, [64,256]x[256,256]
+  // 47.5 against 43.7, [128,256]x[256,256] 90.7 against 71.1 (in-process medians).
   const double flops = 2.0 * double(g.batch) * double(g.m) * double(g.n) * double(std::max<int64_t>(g.k, 1));
   const int most = max_threads > 0 ? std::min(max_threads, pool.num_threads()) : pool.num_threads();
-  const double flops_per_thread = pool.workers_polling() ? 1.5e6 : 2e6;
+  // Asked at most once a call: an ask it answers no is recorded, and a second would say yes.
+  int wake_answer = -1;
+  auto wake_pays = [&] {
+    if (wake_answer < 0) wake_answer = pool.wake_pays() ? 1 : 0;
+    return wake_answer == 1;
+  };
+  const bool split_pays = flops >= 2 * 4e6 || flops < 2 * 1.5e6 || wake_pays();
+  const double flops_per_thread = split_pays ? (pool.workers_polling() ? 1.5e6 : 2e6) : 4e6;
   int threads = int(std::max<int64_t>(1, std::min<int64_t>(most, int64_t(flops / flops_per_thread))));
 
   // Dot products pay where k is a few vectors (each value ends in a sum across lanes) and,
@@ -550,16 +560,18 @@ void gemm_impl(const GemmBatch<T>& g, int max_threads) {
   }
 
   // A few rows, at most half a panel of columns, or a short k, against a row-major B (gemm_rows). A few
-  // rows are bound by reading B, so a thread per 128 KiB of it too where waking the workers pays
-  // (a thread's columns stay in its own L2 from call to call: 1x784x128 5.9-6.2 -> 4.9-5.3 us
-  // against a thread per 512 KiB; per 64 KiB, 1x128x128 was no faster); for a sporadic call,
-  // a thread per 4 MiB (Zen 5, workers asleep, in-process medians on 2 threads and 1:
-  // [1,128]x[128,512] 12.2 and 4.0 us, [1,512]x[512,512] 26.4 and 17.4, [1,1024]x[1024,1024]
-  // 90 and 97, [1,2048]x[2048,1024] 148 and 191).
+  // rows are bound by reading B, so a thread per 128 KiB of it too, from 384 KiB, where waking
+  // the workers pays (a thread's columns stay in its own L2 from call to call: Zen 4, 1x784x128,
+  // 392 KiB, 5.9-6.2 -> 4.9-5.3 us against a thread per 512 KiB; per 64 KiB, 1x128x128 was no
+  // faster; Zen 5, workers polling, one thread against two: [1,128]x[128,512], 256 KiB, 3.6
+  // against 4.9 us, [1,784]x[784,128] 4.3 against 4.8, [1,512]x[512,512], 1 MiB, 15.8 against
+  // 9.0). For a sporadic call, a thread per 4 MiB (Zen 5, workers asleep, in-process medians on
+  // 2 threads and 1: [1,128]x[128,512] 12.2 and 4.0 us, [1,512]x[512,512] 26.4 and 17.4,
+  // [1,1024]x[1024,1024] 90 and 97, [1,2048]x[2048,1024] 148 and 191).
   if ((g.m < kernel.mr || 2 * g.n <= kernel.nr || g.k <= kGemmRowsMaxDepth) && g.b_col_stride == 1 && g.k > 0) {
     const double b_bytes = double(g.b_offsets.empty() ? 1 : g.batch) * double(g.k) * double(g.n) * double(sizeof(T));
-    int by_bytes = int(std::min<double>(most, b_bytes / (128 * 1024)));
-    if (by_bytes > threads && b_bytes < 8 * 1024 * 1024 && !pool.wake_pays()) {
+    int by_bytes = b_bytes < 384 * 1024 ? 1 : int(std::min<double>(most, b_bytes / (128 * 1024)));
+    if (by_bytes > threads && b_bytes < 8 * 1024 * 1024 && !wake_pays()) {
       by_bytes = int(std::min<double>(most, b_bytes / (4 * 1024 * 1024)));
     }
     threads = std::max(threads, by_bytes);
