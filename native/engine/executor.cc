@@ -447,7 +447,9 @@ double GraphExecutable::light_work(size_t g) const {
     in += last.op == "gather" && s == last.inputs[0] ? out : bytes(s);
   }
   if (last.op == "matmul") {
-    // gemm takes a second thread from 2 MFLOP (or 512 KiB of a row-major B for a few rows).
+    // gemm takes a second thread from 3 MFLOP while the workers poll, as they do in a run (2
+    // MFLOP a thread when they sleep, 4 for a sporadic call), or from 384 KiB of a row-major B
+    // for a few rows; these bounds, a little below, were set against its earlier 2 MFLOP.
     const Shape& a = spec_.slots[size_t(last.inputs[0])].shape;
     const bool ta = last.attrs.get_bool("matmul", "transposeA", false) && a.size() >= 2;
     const int64_t k = a.empty() ? 1 : ta ? a[a.size() - 2] : a.back();
