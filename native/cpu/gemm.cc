@@ -578,10 +578,17 @@ void gemm_impl(const GemmBatch<T>& g, int max_threads) {
     return gemm_rows(g, kernel.rows, threads, a_of, b_of, c_of);
   }
 
-  // Fewer matrices than threads, enough rows to share and more than one panel of
-  // B to pack: each matrix on all threads. (A single panel, as in a matrix-vector
-  // product, is cheaper to pack per thread than to share.)
-  if (threads > 1 && g.batch < threads && g.k > 0 && g.m >= int64_t(threads) * kernel.mr && g.n > kernel.nr) {
+  // Fewer matrices than threads, enough rows to share and more than one panel of B to
+  // pack, on more than two threads: each matrix on all of them, its packed B shared. (A
+  // single panel, as in a matrix-vector product, is cheaper to pack per thread than to
+  // share.) Two threads take a tile each instead, each packing its own part of B: a block
+  // one thread packs and the other reads moves between their cores' caches, and on Zen 5 (two
+  // vCPUs, in-process medians, tiles against shared) that cost [28,128]x[128,1600]^T 0.41x the
+  // time, [64,512]x[512,1600]^T 0.53x, [128,512]x[512,512]^T 0.66x, [29,700]x[700,407] 0.77x,
+  // [600,256]x[256,1024] 0.82x, and square products 0.95-1.01x (1024^3 0.95x, 2048^3 0.97x);
+  // Zen 4 had shown column tiles ahead in some processes too. Past two threads (not measured
+  // here), sharing spares each thread a pack of its rows' whole B.
+  if (threads > 2 && g.batch < threads && g.k > 0 && g.m >= int64_t(threads) * kernel.mr && g.n > kernel.nr) {
     for (int64_t i = 0; i < g.batch; ++i) gemm_shared(p, g.m, g.n, g.k, a_of(i), b_of(i), c_of(i), threads);
     return;
   }
