@@ -504,6 +504,39 @@ void gemm_impl(const GemmBatch<T>& g, int max_threads) {
   auto b_of = [&](int64_t i) { return g.b + (g.b_offsets.empty() ? 0 : g.b_offsets[size_t(i)]); };
   auto c_of = [&](int64_t i) { return g.c + (g.c_offsets.empty() ? 0 : g.c_offsets[size_t(i)]); };
 
+  const int most = max_threads > 0 ? std::min(max_threads, pool.num_threads()) : pool.num_threads();
+
+  // Dot products pay where k is a few vectors (each value ends in a sum across lanes) and,
+  // when B's columns are packed first, where the packing is shared by rows enough. Against
+  // the rows kernels, raw runOp medians alternated in one process (Zen 5, avx512): in place
+  // [32,64]x[64,1] 0.73x, [32,64]x[4,64]^T 0.65x, [4096,4096]x[4096,1] 0.40x; packed
+  // [128,512]x[512,2] 0.34x, [32,128]x[128,4] 0.92x, but [32,64]x[64,4] 1.30x and one row,
+  // [1,1024]x[1024,4], 1.10x.
+  const int64_t lanes = kernel.rows.lanes;
+  const bool dots_pay = g.b_row_stride == 1 ? g.k >= 4 * lanes : g.k >= 8 * lanes && g.m >= 8;
+  const bool few_dots = g.n <= kGemmDotsMaxColumns || (g.m <= kGemmRowsMax && g.b_row_stride == 1);
+  const bool dots = few_dots && g.a_col_stride == 1 && dots_pay;
+
+  // One transposed B of a short k (a Dense(10) head's input gradient dY W^T): transposed into
+  // scratch (k x n values, few), then the rows kernels' product rather than packed tiles.
+  // Zen 5, alternated in one process: [128,10]x[10,512]^T 0.77-0.86x the time on one or two
+  // threads, [512,20]x[20,512]^T 0.79x, [700,20]x[20,1500]^T 0.54x (two threads), [128,32]x
+  // [32,256]^T 0.71x; but k = 64 was slower ([128,64]x[64,512]^T 1.41x), a longer k gained
+  // nothing ([128,512]x[512,512]^T 1.13x; packed, it had run within 1.1x of the row-major B),
+  // and a batch of Bs, attention's 128 heads [64,32]x[32,64]^T, 1.14x on two threads.
+  const bool one_b = std::all_of(g.b_offsets.begin(), g.b_offsets.end(), [&](int64_t o) { return o == g.b_offsets[0]; });
+  if (!dots && g.b_row_stride == 1 && g.b_col_stride != 1 && g.k > 0 && g.k <= kTransposedBMaxDepth && g.n > 1 && one_b &&
+      g.k * g.n * int64_t(sizeof(T)) <= kTransposedBMaxBytes) {
+    Scratch<T> rows(g.k * g.n);
+    transpose_b(b_of(0), g.b_col_stride, g.k, g.n, rows.get(), g.k * g.n * int64_t(sizeof(T)) >= (256 << 10) ? most : 1);
+    GemmBatch<T> h = g;
+    h.b = rows.get();
+    h.b_row_stride = g.n;
+    h.b_col_stride = 1;
+    h.b_offsets.clear();
+    return gemm_impl(h, max_threads);
+  }
+
   // A thread per 2 MFLOP at least; below that, wake-up and packing costs dominate. (From 4
   // MFLOP a thread, 2 threads took a 32x128x512 product back to back 55 -> 39 us, and a batch-32
   // MLP 128-512-256-10 train step 569-573 -> 538-541 us; the same product 2 ms apart, its
@@ -515,7 +548,6 @@ void gemm_impl(const GemmBatch<T>& g, int max_threads) {
   // asleep, one thread against two: [32,128]x[128,512] 25.5 against 30.8 us, [64,256]x[256,256]
   // 47.5 against 43.7, [128,256]x[256,256] 90.7 against 71.1 (in-process medians).
   const double flops = 2.0 * double(g.batch) * double(g.m) * double(g.n) * double(std::max<int64_t>(g.k, 1));
-  const int most = max_threads > 0 ? std::min(max_threads, pool.num_threads()) : pool.num_threads();
   // Asked at most once a call: an ask it answers no is recorded, and a second would say yes.
   int wake_answer = -1;
   auto wake_pays = [&] {
@@ -526,38 +558,7 @@ void gemm_impl(const GemmBatch<T>& g, int max_threads) {
   const double flops_per_thread = split_pays ? (pool.workers_polling() ? 1.5e6 : 2e6) : 4e6;
   int threads = int(std::max<int64_t>(1, std::min<int64_t>(most, int64_t(flops / flops_per_thread))));
 
-  // Dot products pay where k is a few vectors (each value ends in a sum across lanes) and,
-  // when B's columns are packed first, where the packing is shared by rows enough. Against
-  // the rows kernels, raw runOp medians alternated in one process (Zen 5, avx512): in place
-  // [32,64]x[64,1] 0.73x, [32,64]x[4,64]^T 0.65x, [4096,4096]x[4096,1] 0.40x; packed
-  // [128,512]x[512,2] 0.34x, [32,128]x[128,4] 0.92x, but [32,64]x[64,4] 1.30x and one row,
-  // [1,1024]x[1024,4], 1.10x.
-  const int64_t lanes = kernel.rows.lanes;
-  const bool dots_pay = g.b_row_stride == 1 ? g.k >= 4 * lanes : g.k >= 8 * lanes && g.m >= 8;
-  const bool few_dots = g.n <= kGemmDotsMaxColumns || (g.m <= kGemmRowsMax && g.b_row_stride == 1);
-  if (few_dots && g.a_col_stride == 1 && dots_pay) {
-    return gemm_dots(g, kernel.rows, threads, a_of, b_of, c_of);
-  }
-
-  // One transposed B of a short k (a Dense(10) head's input gradient dY W^T): transposed into
-  // scratch (k x n values, few), then the rows kernels' product rather than packed tiles.
-  // Zen 5, alternated in one process: [128,10]x[10,512]^T 0.77-0.86x the time on one or two
-  // threads, [512,20]x[20,512]^T 0.79x, [700,20]x[20,1500]^T 0.54x (two threads), [128,32]x
-  // [32,256]^T 0.71x; but k = 64 was slower ([128,64]x[64,512]^T 1.41x), a longer k gained
-  // nothing ([128,512]x[512,512]^T 1.13x; packed, it had run within 1.1x of the row-major B),
-  // and a batch of Bs, attention's 128 heads [64,32]x[32,64]^T, 1.14x on two threads.
-  const bool one_b = std::all_of(g.b_offsets.begin(), g.b_offsets.end(), [&](int64_t o) { return o == g.b_offsets[0]; });
-  if (g.b_row_stride == 1 && g.b_col_stride != 1 && g.k > 0 && g.k <= kTransposedBMaxDepth && g.n > 1 && one_b &&
-      g.k * g.n * int64_t(sizeof(T)) <= kTransposedBMaxBytes) {
-    Scratch<T> rows(g.k * g.n);
-    transpose_b(b_of(0), g.b_col_stride, g.k, g.n, rows.get(), g.k * g.n * int64_t(sizeof(T)) >= (256 << 10) ? most : 1);
-    GemmBatch<T> h = g;
-    h.b = rows.get();
-    h.b_row_stride = g.n;
-    h.b_col_stride = 1;
-    h.b_offsets.clear();
-    return gemm_impl(h, max_threads);
-  }
+  if (dots) return gemm_dots(g, kernel.rows, threads, a_of, b_of, c_of);
 
   // A few rows, at most half a panel of columns, or a short k, against a row-major B (gemm_rows). A few
   // rows are bound by reading B, so a thread per 128 KiB of it too, from 384 KiB, where waking
@@ -582,10 +583,10 @@ void gemm_impl(const GemmBatch<T>& g, int max_threads) {
   // pack, on more than two threads: each matrix on all of them, its packed B shared. (A
   // single panel, as in a matrix-vector product, is cheaper to pack per thread than to
   // share.) Two threads take a tile each instead, each packing its own part of B: a block
-  // one thread packs and the other reads moves between their cores' caches, and on Zen 5 (two
-  // vCPUs, in-process medians, tiles against shared) that cost [28,128]x[128,1600]^T 0.41x the
-  // time, [64,512]x[512,1600]^T 0.53x, [128,512]x[512,512]^T 0.66x, [29,700]x[700,407] 0.77x,
-  // [600,256]x[256,1024] 0.82x, and square products 0.95-1.01x (1024^3 0.95x, 2048^3 0.97x);
+  // one thread packs and the other reads moves between their cores' caches. Zen 5, two
+  // vCPUs, in-process medians, the tiles' time against sharing's: [28,128]x[128,1600]^T 0.41x,
+  // [64,512]x[512,1600]^T 0.53x, [128,512]x[512,512]^T 0.66x, [29,700]x[700,407] 0.77x,
+  // [600,256]x[256,1024] 0.82x, square products 0.95-1.01x (1024^3 0.95x, 2048^3 0.97x);
   // Zen 4 had shown column tiles ahead in some processes too. Past two threads (not measured
   // here), sharing spares each thread a pack of its rows' whole B.
   if (threads > 2 && g.batch < threads && g.k > 0 && g.m >= int64_t(threads) * kernel.mr && g.n > kernel.nr) {
