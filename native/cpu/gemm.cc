@@ -524,9 +524,9 @@ void gemm_impl(const GemmBatch<T>& g, int max_threads) {
   // [32,256]^T 0.71x; but k = 64 was slower ([128,64]x[64,512]^T 1.41x), a longer k gained
   // nothing ([128,512]x[512,512]^T 1.13x; packed, it had run within 1.1x of the row-major B),
   // and a batch of Bs, attention's 128 heads [64,32]x[32,64]^T, 1.14x on two threads.
-  const bool one_b = std::all_of(g.b_offsets.begin(), g.b_offsets.end(), [&](int64_t o) { return o == g.b_offsets[0]; });
-  if (!dots && g.b_row_stride == 1 && g.b_col_stride != 1 && g.k > 0 && g.k <= kTransposedBMaxDepth && g.n > 1 && one_b &&
-      g.k * g.n * int64_t(sizeof(T)) <= kTransposedBMaxBytes) {
+  auto one_b = [&] { return std::all_of(g.b_offsets.begin(), g.b_offsets.end(), [&](int64_t o) { return o == g.b_offsets[0]; }); };
+  if (!dots && g.b_row_stride == 1 && g.b_col_stride != 1 && g.k > 0 && g.k <= kTransposedBMaxDepth && g.n > 1 &&
+      g.k * g.n * int64_t(sizeof(T)) <= kTransposedBMaxBytes && one_b()) {
     Scratch<T> rows(g.k * g.n);
     transpose_b(b_of(0), g.b_col_stride, g.k, g.n, rows.get(), g.k * g.n * int64_t(sizeof(T)) >= (256 << 10) ? most : 1);
     GemmBatch<T> h = g;
