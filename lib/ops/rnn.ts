@@ -124,6 +124,55 @@ defineOp({
 });
 
 /**
+ * The sequence ops' `xs` [steps, batch, blocks * units] (time-major input projections) and `rk`
+ * [units, blocks * units]; `states` checked as the cell checks them. Returns [steps, batch, units].
+ */
+function inferSequence(op: string, xs: TensorSpec, rk: TensorSpec, blocks: number, what: string, states: [string, TensorSpec][]): [Dim, Dim, number] {
+  if (!isFloat(xs.dtype)) throw new DTypeError(`${op}: xs must be float32 or float64, received ${xs.dtype} ${fmtShape(xs.shape)}`);
+  const width = xs.shape[2];
+  if (xs.shape.length !== 3 || width === null || width === undefined || width % blocks !== 0) {
+    throw new ShapeError(`${op}: xs must be [steps, batch, ${blocks} * units] (${what} side by side), received ${fmtShape(xs.shape)}`);
+  }
+  const [batch, units] = inferCell(op, 'xs[t]', { shape: xs.shape.slice(1), dtype: xs.dtype }, blocks, what, states);
+  expectLike(op, 'rk', rk, { shape: [units, width], dtype: xs.dtype });
+  return [xs.shape[0]!, batch, units];
+}
+
+const SEQUENCE_GRADIENT = 'the fused recurrent sequence runs inference only (a layer under a GradientTape or in training runs its timesteps as cells, which differentiate)';
+
+// Every timestep of the LSTM cell in one op, for inference: xs [steps, batch, 4 * units] the input
+// projections (time-major, bias included), rk [units, 4 * units] the recurrent kernel, h0 and c0
+// [batch, units] the initial states; step t: [h_t, c_t] = lstmCell(xs[t], h_{t-1} rk, c_{t-1}).
+// Returns [hs, cT]: hs [steps, batch, units] every h_t, cT the last carry (c0 over 0 steps).
+defineOp({
+  name: 'lstmSequence',
+  category: 'nn',
+  attrs: [],
+  arity: 4,
+  infer([xs, rk, h0, c0]) {
+    const [steps, batch, units] = inferSequence('lstmSequence', xs, rk, 4, 'the gates i, f, c, o', [['h0', h0], ['c0', c0]]);
+    return [{ shape: [steps, batch, units], dtype: xs.dtype }, { shape: [batch, units], dtype: xs.dtype }];
+  },
+  gradientUnsupported: SEQUENCE_GRADIENT,
+});
+
+// Every timestep of the GRU cell (resetAfter) in one op, for inference: xs [steps, batch, 3 * units],
+// rk [units, 3 * units], h0 [batch, units], rb [3 * units] the recurrent bias; step t:
+// h_t = gruCell(xs[t], h_{t-1} rk, h_{t-1}, rb). Returns hs [steps, batch, units].
+defineOp({
+  name: 'gruSequence',
+  category: 'nn',
+  attrs: [],
+  arity: 4,
+  infer([xs, rk, h0, rb]) {
+    const [steps, batch, units] = inferSequence('gruSequence', xs, rk, 3, 'the gates z, r, h', [['h0', h0]]);
+    expectLike('gruSequence', 'rb', rb, { shape: [3 * units], dtype: xs.dtype });
+    return [{ shape: [steps, batch, units], dtype: xs.dtype }];
+  },
+  gradientUnsupported: SEQUENCE_GRADIENT,
+});
+
+/**
  * One GRU timestep (resetAfter) with sigmoid gates and tanh: `x` the input projection and `rec`
  * the recurrent one, [batch, 3 * units] each (z, r, h), `rb` [3 * units] the recurrent bias,
  * `h` [batch, units] the previous state. Returns h'.
@@ -143,4 +192,23 @@ export function lstmCell(x: Tensor, rec: Tensor, c: Tensor): [Tensor, Tensor] {
   const [h, cNew, acts] = runOp('lstmCell', [x, rec, c]);
   if (!acts!.isSymbolic && !isRecording()) acts!.dispose(); // only a gradient reads it
   return [h!, cNew!];
+}
+
+/**
+ * Every timestep of an LSTM with sigmoid gates and tanh in one kernel call (inference): `xs`
+ * [steps, batch, 4 * units] the time-major input projections, `rk` the recurrent kernel, `h0` and
+ * `c0` the initial states. Returns [hs, cT]: hs [steps, batch, units], cT [batch, units].
+ */
+export function lstmSequence(xs: Tensor, rk: Tensor, h0: Tensor, c0: Tensor): [Tensor, Tensor] {
+  const [hs, cT] = runOp('lstmSequence', [xs, rk, h0, c0]);
+  return [hs!, cT!];
+}
+
+/**
+ * Every timestep of a GRU (resetAfter) with sigmoid gates and tanh in one kernel call
+ * (inference): `xs` [steps, batch, 3 * units], `rk` the recurrent kernel, `h0` the initial state,
+ * `rb` [3 * units] the recurrent bias. Returns hs [steps, batch, units].
+ */
+export function gruSequence(xs: Tensor, rk: Tensor, h0: Tensor, rb: Tensor): Tensor {
+  return runOp('gruSequence', [xs, rk, h0, rb])[0]!;
 }

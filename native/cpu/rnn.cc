@@ -1,6 +1,6 @@
 // CPU kernels of the fused LSTM and GRU cells (lib/backends/js/nn.ts is the reference): batch rows
 // split over the thread pool, each block run by the active ISA's row functions (rnn_kernels.h);
-// the gradient reuses the forward's activations.
+// the gradient reuses the forward's activations; the sequence ops run every timestep in one call.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -8,6 +8,7 @@
 #include "../engine/thread_pool.h"
 #include "conv.h"
 #include "cpu_kernels.h"
+#include "gemm.h"
 #include "isa.h"
 #include "rnn.h"
 
@@ -83,6 +84,72 @@ void gru_cell_grad(const KernelContext& ctx, const std::vector<TensorView>& in, 
   }, ctx.max_threads);
 }
 
+// Every timestep in one call (lstmSequence, gruSequence), for inference (no activations kept for
+// a gradient): each step's recurrent product h rk as matmul runs it (the same gemm call, so the
+// same values as the steps run op by op), then the cell as above, on the batch rows.
+template <class T>
+void recurrent_product(const KernelContext& ctx, const T* h, const T* rk, T* rec, int64_t batch, int64_t units, int64_t width) {
+  GemmBatch<T> g;
+  g.m = batch;
+  g.n = width;
+  g.k = units;
+  g.a = h;
+  g.a_row_stride = units;
+  g.b = rk;
+  g.b_row_stride = width;
+  g.c = rec;
+  g.c_row_stride = width;
+  gemm<T>(g, ctx.max_threads);
+}
+
+template <class T>
+void lstm_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+  const int64_t steps = out[0].shape[0], batch = out[1].shape[0], units = out[1].shape[1], width = 4 * units;
+  std::vector<T> xss, rks, h0s, c0s;
+  const T *xs = contiguous_data<T>(in[0], xss), *rk = contiguous_data<T>(in[1], rks);
+  const T *h = contiguous_data<T>(in[2], h0s), *c = contiguous_data<T>(in[3], c0s);
+  T *hs = out[0].as<T>(), *c_last = out[1].as<T>();
+  if (steps == 0) {
+    std::copy(c, c + batch * units, c_last);
+    return;
+  }
+  std::vector<T> rec(size_t(batch * width)), acts(size_t(batch * 5 * units)), carries(size_t(2 * batch * units));
+  for (int64_t t = 0; t < steps; ++t) {
+    recurrent_product(ctx, h, rk, rec.data(), batch, units, width);
+    const T* x = xs + t * batch * width;
+    T* h_new = hs + t * batch * units;
+    T* c_new = t + 1 == steps ? c_last : carries.data() + (t % 2) * batch * units;
+    engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
+      const int64_t g = begin * width;
+      cell_rows<T>().lstm.forward(x + g, rec.data() + g, c + begin * units, h_new + begin * units, c_new + begin * units,
+                                  acts.data() + begin * 5 * units, end - begin, units);
+    }, ctx.max_threads);
+    h = h_new;
+    c = c_new;
+  }
+}
+
+template <class T>
+void gru_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+  const int64_t steps = out[0].shape[0], batch = out[0].shape[1], units = out[0].shape[2], width = 3 * units;
+  std::vector<T> xss, rks, h0s, bs;
+  const T *xs = contiguous_data<T>(in[0], xss), *rk = contiguous_data<T>(in[1], rks);
+  const T *h = contiguous_data<T>(in[2], h0s), *rb = contiguous_data<T>(in[3], bs);
+  T* hs = out[0].as<T>();
+  std::vector<T> rec(size_t(batch * width)), acts(size_t(batch * width));
+  for (int64_t t = 0; t < steps; ++t) {
+    recurrent_product(ctx, h, rk, rec.data(), batch, units, width);
+    const T* x = xs + t * batch * width;
+    T* h_new = hs + t * batch * units;
+    engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
+      const int64_t g = begin * width;
+      cell_rows<T>().gru.forward(x + g, rec.data() + g, rb, h + begin * units, h_new + begin * units, acts.data() + g,
+                                 end - begin, units);
+    }, ctx.max_threads);
+    h = h_new;
+  }
+}
+
 using CellFn = void (*)(const KernelContext&, const std::vector<TensorView>&, const std::vector<TensorView>&);
 
 // A cell's cpu kernel: its float32 or float64 form; nothing to do when output `kCounted` (a
@@ -101,6 +168,8 @@ void register_rnn(kernels::KernelRegistry& registry) {
   registry.register_kernel("lstmCellGrad", engine::Device::CPU, cell_kernel<lstm_cell_grad<float>, lstm_cell_grad<double>, 1>);
   registry.register_kernel("gruCell", engine::Device::CPU, cell_kernel<gru_cell<float>, gru_cell<double>, 0>);
   registry.register_kernel("gruCellGrad", engine::Device::CPU, cell_kernel<gru_cell_grad<float>, gru_cell_grad<double>, 2>);
+  registry.register_kernel("lstmSequence", engine::Device::CPU, cell_kernel<lstm_sequence<float>, lstm_sequence<double>, 1>);
+  registry.register_kernel("gruSequence", engine::Device::CPU, cell_kernel<gru_sequence<float>, gru_sequence<double>, 0>);
 }
 
 }  // namespace keras::cpu

@@ -7,7 +7,11 @@
 //   gruCell [x, rec, h, rb] -> [h', acts]: x and rec [batch, 3 * units] (z, r, h blocks), h and h'
 //     [batch, units], rb [3 * units] the recurrent bias (added to rec), acts [batch, 3 * units]
 //     (z, r, hh);
-//   gruCellGrad [acts, rec, h, dh, rb] -> [dx, drec, dhPrev].
+//   gruCellGrad [acts, rec, h, dh, rb] -> [dx, drec, dhPrev];
+//   lstmSequence [xs, rk, h0, c0] -> [hs, cT] and gruSequence [xs, rk, h0, rb] -> [hs]: every
+//     timestep of the cell over xs [steps, batch, blocks * units] (time-major input projections),
+//     rk [units, blocks * units] the recurrent kernel; hs [steps, batch, units] each step's h, cT
+//     the last carry.
 #include <string>
 
 #include "kernel.h"
@@ -82,6 +86,50 @@ std::vector<TensorSpec> infer_gru_cell_grad(const std::vector<TensorSpec>& in, c
   return {{in[0].dtype, in[0].shape}, {in[0].dtype, in[0].shape}, {in[0].dtype, state}};
 }
 
+// The sequence ops' xs [steps, batch, blocks * units] and rk [units, blocks * units]: their state
+// shape [batch, units], the states checked as the cell checks them (in[2..] after xs and rk).
+Shape check_sequence(const char* op, const std::vector<TensorSpec>& in, const char* const* names, int64_t blocks,
+                     const char* what) {
+  const TensorSpec& xs = in[0];
+  if (xs.dtype != DType::Float32 && xs.dtype != DType::Float64) {
+    throw OpError("DTypeError", std::string(op) + ": xs must be float32 or float64, received " + dtype_name(xs.dtype) + " " +
+                                    format_shape(xs.shape));
+  }
+  if (xs.shape.size() != 3 || xs.shape[2] % blocks != 0) {
+    throw OpError("ShapeError", std::string(op) + ": xs must be [steps, batch, " + std::to_string(blocks) + " * units] (" + what +
+                                    " side by side), received " + format_shape(xs.shape));
+  }
+  // One step's rows stand for xs in the cell's checks.
+  std::vector<TensorSpec> cell{{xs.dtype, {xs.shape[1], xs.shape[2]}}};
+  cell.insert(cell.end(), in.begin() + 2, in.end());
+  const Shape state = check_cell(op, cell, names, blocks, what);
+  const TensorSpec& rk = in[1];
+  const Shape want{state[1], xs.shape[2]};
+  if (rk.dtype != xs.dtype || rk.shape != want) {
+    throw OpError("ShapeError", std::string(op) + ": rk must be " + dtype_name(xs.dtype) + " " + format_shape(want) + " for xs " +
+                                    format_shape(xs.shape) + ", received " + dtype_name(rk.dtype) + " " + format_shape(rk.shape));
+  }
+  return state;
+}
+
+std::vector<TensorSpec> infer_lstm_sequence(const std::vector<TensorSpec>& in, const Attrs&) {
+  static const char* const names[] = {"xs[t]", "h0", "c0"};
+  const Shape state = check_sequence("lstmSequence", in, names, 4, "the gates i, f, c, o");
+  return {{in[0].dtype, {in[0].shape[0], state[0], state[1]}}, {in[0].dtype, state}};
+}
+
+std::vector<TensorSpec> infer_gru_sequence(const std::vector<TensorSpec>& in, const Attrs&) {
+  static const char* const names[] = {"xs[t]", "h0"};
+  const Shape state = check_sequence("gruSequence", {in.begin(), in.end() - 1}, names, 3, "the gates z, r, h");
+  const TensorSpec& rb = in.back();
+  if (rb.dtype != in[0].dtype || rb.shape != Shape{3 * state[1]}) {
+    throw OpError("ShapeError", std::string("gruSequence: rb must be ") + dtype_name(in[0].dtype) + " " +
+                                    format_shape(Shape{3 * state[1]}) + " for xs " + format_shape(in[0].shape) + ", received " +
+                                    dtype_name(rb.dtype) + " " + format_shape(rb.shape));
+  }
+  return {{in[0].dtype, {in[0].shape[0], state[0], state[1]}}};
+}
+
 }  // namespace
 
 void define_rnn_ops(KernelRegistry& registry) {
@@ -89,6 +137,8 @@ void define_rnn_ops(KernelRegistry& registry) {
   registry.define_op("lstmCellGrad", 4, infer_lstm_cell_grad);
   registry.define_op("gruCell", 4, infer_gru_cell);
   registry.define_op("gruCellGrad", 5, infer_gru_cell_grad);
+  registry.define_op("lstmSequence", 4, infer_lstm_sequence);
+  registry.define_op("gruSequence", 4, infer_gru_sequence);
 }
 
 }  // namespace keras::kernels

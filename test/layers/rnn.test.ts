@@ -1,8 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as keras from '../../lib/index.js';
 import type { Tensor } from '../../lib/index.js';
+import { getBackend } from '../../lib/engine.js';
 import { maskOf } from '../../lib/layers/layer.js';
 import { checkGrad, expectClose, randomTensor } from '../helpers.js';
+import { nativeUnavailableReason } from '../parity/harness.js';
 
 const { ops, layers } = keras;
 
@@ -394,6 +396,77 @@ describe('recurrent layer details', () => {
     expect(() => rnn.apply(ops.ones([2, 3, 5]))).toThrow(/Input 0 of layer "rnn_err" is incompatible with the layer: expected axis -1 of input shape to have value 4, received shape \(2, 3, 5\)/);
     expect(() => keras.trace((t: Tensor) => rnn.apply(t) as Tensor, [{ shape: [null, null, 4], dtype: 'float32' }])).toThrow(/rnn_err.*timesteps must be known.*\(None, None, 4\)/);
     expect(() => rnn.apply(ops.ones([2, 3, 4]), { mask: ops.ones([2, 4], 'bool') })).toThrow(/rnn_err.*mask must have shape \[batch, 3\], received \(2, 4\)/);
+  });
+});
+
+describe('eager inference: the whole sequence in one fused kernel', () => {
+  const backends = nativeUnavailableReason() === null ? ['js', 'cpu'] : ['js'];
+
+  /**
+   * The layer's outputs and the kernels it ran on `backend`: eagerly (lstmSequence / gruSequence),
+   * or under a GradientTape (a cell per timestep, differentiable).
+   */
+  function run(backend: string, layer: RNNLayer, input: number[][][], options: Record<string, unknown>, taped: boolean, dtype: keras.DType = 'float32') {
+    keras.config.setBackend(backend);
+    const be = getBackend(backend);
+    const spy = vi.spyOn(be, 'kernel');
+    try {
+      return keras.tidy(() => {
+        const t = ops.convertToTensor(input, dtype);
+        const initial = options.initialState as number[][][] | undefined;
+        const opts = { ...options, initialState: initial?.map((s) => ops.convertToTensor(s, dtype)) };
+        const call = () => {
+          const out = layer.apply(t, opts);
+          return (Array.isArray(out) ? out : [out]).map((o) => ({ shape: o.shape, values: Array.from(o.dataSync()) }));
+        };
+        const outputs = taped ? new keras.GradientTape().record(call) : call();
+        const kernels = spy.mock.calls.map((c) => c[0]);
+        return { outputs, kernels, count: (op: string) => kernels.filter((k) => k === op).length };
+      });
+    } finally {
+      spy.mockRestore();
+      keras.config.setBackend('js');
+    }
+  }
+
+  const input = (batch: number, steps: number, features: number, seed: number) => (randomTensor([batch, steps, features], seed).arraySync() as number[][][]);
+  const cases: { name: string; make: () => RNNLayer; batch: number; steps: number; options?: Record<string, unknown>; dtype?: keras.DType }[] = [
+    { name: 'LSTM, sequences and states', make: () => new layers.LSTM(5, { returnSequences: true, returnState: true }), batch: 3, steps: 6 },
+    { name: 'LSTM, backwards from given states', make: () => new layers.LSTM(5, { goBackwards: true }), batch: 2, steps: 4, options: { initialState: [[[0.5, -1, 0, 2, 0.25], [1, 1, -1, 0, 0]], [[0, 0.5, 1, -2, 3], [0.1, 0.2, 0.3, 0.4, 0.5]]] } },
+    { name: 'LSTM(128) over threads', make: () => new layers.LSTM(128, { returnState: true }), batch: 40, steps: 3 },
+    { name: 'LSTM, float64', make: () => new layers.LSTM(4, { returnSequences: true, dtype: 'float64' }), batch: 2, steps: 5, dtype: 'float64' },
+    { name: 'GRU, sequences and states', make: () => new layers.GRU(5, { returnSequences: true, returnState: true }), batch: 3, steps: 6 },
+    { name: 'GRU without a bias, backwards', make: () => new layers.GRU(5, { useBias: false, goBackwards: true }), batch: 2, steps: 4 },
+    { name: 'GRU(128) over threads', make: () => new layers.GRU(128, { returnSequences: true }), batch: 40, steps: 3 },
+  ];
+
+  for (const backend of backends) {
+    it.each(cases)(`${backend}: $name: the same values as a cell per timestep, in one kernel call`, ({ make, batch, steps, options = {}, dtype = 'float32' }) => {
+      const layer = make();
+      const x = input(batch, steps, 4, batch + steps);
+      const fused = run(backend, layer, x, options, false, dtype);
+      const stepped = run(backend, layer, x, options, true, dtype);
+      const [sequence, cell] = layer instanceof layers.LSTM ? ['lstmSequence', 'lstmCell'] : ['gruSequence', 'gruCell'];
+      expect(fused.count(sequence), `${sequence} kernels in ${fused.kernels.join(', ')}`).toBe(1);
+      expect(fused.count(cell), 'cell kernels of the fused run').toBe(0);
+      expect(stepped.count(cell), 'cell kernels under a GradientTape').toBe(steps);
+      expect(stepped.count(sequence)).toBe(0);
+      expect(fused.outputs.map((o) => o.shape)).toEqual(stepped.outputs.map((o) => o.shape));
+      // The same kernels in the same order (the product as matmul runs it, then the cell): bit-identical.
+      fused.outputs.forEach((o, i) => expect(o.values, `output ${i}`).toEqual(stepped.outputs[i]!.values));
+    });
+  }
+
+  it('a mask or training dropout keeps the cell per timestep', () => {
+    const layer = new layers.LSTM(3, { recurrentDropout: 0.5 });
+    const x = input(2, 3, 4, 9);
+    const mask = [[true, false, true], [true, true, true]];
+    const masked = run('js', layer, x, { mask: ops.convertToTensor(mask, 'bool') }, false);
+    expect(masked.count('lstmCell')).toBe(3);
+    expect(masked.count('lstmSequence')).toBe(0);
+    const training = run('js', layer, x, { training: true }, false);
+    expect(training.count('lstmCell')).toBe(3);
+    expect(run('js', layer, x, {}, false).count('lstmSequence')).toBe(1);
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * The fused recurrent cells' input checks (lstmCell, gruCell and their gradients): the
+ * The fused recurrent cells' input checks (lstmCell, gruCell, their gradients and sequences): the
  * native engine and the op definitions (every backend) name the op, the argument and the
  * shapes or dtypes involved. Values and gradients are in the parity suite
  * (test/parity/cases.ts) and the layers' tests (test/layers/rnn.test.ts).
@@ -43,6 +43,13 @@ describe('fused recurrent cells: errors', () => {
     expect(nativeError('gruCellGrad', [f32([2, 5]), f32([2, 5]), f32([2, 1]), f32([2, 1]), f32([5])], {}).message).toMatch(/gruCellGrad: acts must be \[batch, 3 \* units\]/);
     expect(nativeError('gruCellGrad', [f32([2, 6]), f32([2, 6]), f32([2, 2]), f32([2, 2]), f64([6])], {}).message).toMatch(/gruCellGrad: rb must be float32 \(6,\) for acts \(2, 6\), received float64 \(6,\)/);
     expect(nativeError('gruCell', [f32([2, 6]), f32([2, 6]), f32([2, 2])], {}).message).toMatch(/gruCell: expected 4 inputs, received 3/);
+    expect(nativeError('lstmSequence', [f32([3, 2, 7]), f32([2, 8]), f32([2, 2]), f32([2, 2])], {}).message).toMatch(/lstmSequence: xs must be \[steps, batch, 4 \* units\] \(the gates i, f, c, o side by side\), received \(3, 2, 7\)/);
+    expect(nativeError('lstmSequence', [f32([2, 8]), f32([2, 8]), f32([2, 2]), f32([2, 2])], {}).message).toMatch(/lstmSequence: xs must be \[steps, batch, 4 \* units\] \(the gates i, f, c, o side by side\), received \(2, 8\)/);
+    expect(nativeError('lstmSequence', [f32([3, 2, 8]), f32([2, 4]), f32([2, 2]), f32([2, 2])], {}).message).toMatch(/lstmSequence: rk must be float32 \(2, 8\) for xs \(3, 2, 8\), received float32 \(2, 4\)/);
+    expect(nativeError('lstmSequence', [f32([3, 2, 8]), f32([2, 8]), f32([2, 2]), f32([3, 2])], {}).message).toMatch(/lstmSequence: c0 must be \(2, 2\) for xs\[t\] \(2, 8\), received \(3, 2\)/);
+    expect(nativeError('lstmSequence', [i32([3, 2, 8]), i32([2, 8]), i32([2, 2]), i32([2, 2])], {}).message).toMatch(/lstmSequence: xs must be float32 or float64, received int32 \(3, 2, 8\)/);
+    expect(nativeError('gruSequence', [f32([3, 2, 6]), f32([2, 6]), f64([2, 2]), f32([6])], {}).message).toMatch(/gruSequence: h0 must be float32 like xs\[t\], received float64 \(2, 2\)/);
+    expect(nativeError('gruSequence', [f32([3, 2, 6]), f32([2, 6]), f32([2, 2]), f32([3])], {}).message).toMatch(/gruSequence: rb must be float32 \(6,\) for xs \(3, 2, 6\), received float32 \(3,\)/);
   });
 
   it('the op definitions raise the same on every backend', () => {
@@ -52,6 +59,11 @@ describe('fused recurrent cells: errors', () => {
     expect(definitionError('lstmCell', [[[2, 8], 'float32'], [[2, 4], 'float32'], [[2, 2], 'float32']]).message).toMatch(/lstmCell: rec must be float32 \(2, 8\), received float32 \(2, 4\)/);
     expect(definitionError('gruCell', [[[2, 6], 'float32'], [[2, 9], 'float32'], [[2, 2], 'float32'], [[6], 'float32']]).message).toMatch(/gruCell: rec must be float32 \(2, 6\), received float32 \(2, 9\)/);
     expect(definitionError('gruCell', [[[2, 6], 'float32'], [[2, 6], 'float32'], [[2, 2], 'float32'], [[3], 'float32']]).message).toMatch(/gruCell: rb must be float32 \(6,\), received float32 \(3,\)/);
+    expect(definitionError('lstmSequence', [[[2, 8], 'float32'], [[2, 8], 'float32'], [[2, 2], 'float32'], [[2, 2], 'float32']]).message).toMatch(/lstmSequence: xs must be \[steps, batch, 4 \* units\] \(the gates i, f, c, o side by side\), received \(2, 8\)/);
+    expect(definitionError('lstmSequence', [[[3, 2, 8], 'float32'], [[2, 4], 'float32'], [[2, 2], 'float32'], [[2, 2], 'float32']]).message).toMatch(/lstmSequence: rk must be float32 \(2, 8\), received float32 \(2, 4\)/);
+    expect(definitionError('lstmSequence', [[[3, 2, 8], 'float32'], [[2, 8], 'float32'], [[2, 2], 'float32'], [[3, 2], 'float32']]).message).toMatch(/lstmSequence: c0 must be \[batch, 2\] for xs\[t\] \(2, 8\), received \(3, 2\)/);
+    expect(definitionError('gruSequence', [[[3, 2, 6], 'int32'], [[2, 6], 'int32'], [[2, 2], 'int32'], [[6], 'int32']]).message).toMatch(/gruSequence: xs must be float32 or float64, received int32 \(3, 2, 6\)/);
+    expect(definitionError('gruSequence', [[[3, 2, 6], 'float32'], [[2, 6], 'float32'], [[2, 2], 'float32'], [[3], 'float32']]).message).toMatch(/gruSequence: rb must be float32 \(6,\), received float32 \(3,\)/);
     expect(definitionError('gruCellGrad', [[[2, 6], 'float32'], [[2, 6], 'float32'], [[2, 2], 'float32'], [[3, 2], 'float32'], [[6], 'float32']]).message).toMatch(/gruCellGrad: dh must be \[batch, 2\] for acts \(2, 6\), received \(3, 2\)/);
   });
 });

@@ -100,7 +100,7 @@ function gemmFor(a: TypedArray): Gemm {
   return g;
 }
 
-const matmulKernel: Kernel = (inputs, attrs, [out]) => {
+export const matmulKernel: Kernel = (inputs, attrs, [out]) => {
   const [ta, tb] = inputs;
   const tA = attrs.transposeA === true;
   const tB = attrs.transposeB === true;

@@ -6,9 +6,11 @@
  * they select ([..., Cin/groups, Cout], contiguous in Cout) are the inner-most loop,
  * unrolled 4 rows at a time. Accumulation is in float64.
  */
-import { allocate, type TypedArray } from '../../dtype.js';
+import { allocate, type DType, type TypedArray } from '../../dtype.js';
 import { sizeOf } from '../../shape.js';
+import type { Tensor } from '../../tensor.js';
 import type { Kernel } from '../backend.js';
+import { matmulKernel } from './linalg.js';
 import { JsStorage, valuesOf } from './storage.js';
 
 type Pair = [number, number];
@@ -616,6 +618,53 @@ const gruCellGrad: Kernel = ([acts, rec, h, dh, rb], _attrs, [dxOut, , dhOut]) =
   return [new JsStorage(dx), new JsStorage(drec), new JsStorage(dhPrev)];
 };
 
+/** `data` as an input of another kernel of this backend (kernels read its storage, shape and dtype). */
+function operand(data: TypedArray, shape: number[], dtype: DType): Tensor {
+  return { storage: new JsStorage(data), shape, dtype } as unknown as Tensor;
+}
+
+/**
+ * The sequence ops (lib/ops/rnn.ts) as their timesteps run op by op: step t's recurrent product
+ * states[0] rk by the matmul kernel (rounded to the dtype, as the op's output is), then `cell`,
+ * which returns the new states, h first. Returns every step's h [steps, batch, units] and the
+ * last states.
+ */
+function runSequence(xs: Tensor, rk: Tensor, initial: Tensor[], cell: (x: Tensor, rec: Tensor, states: Tensor[]) => TypedArray[]): [TypedArray, Tensor[]] {
+  const [steps, batch, width] = xs.shape as [number, number, number];
+  const units = initial[0]!.shape[1] as number;
+  const xv = valuesOf(xs);
+  const hs = allocate(xs.dtype, steps * batch * units);
+  let states = initial;
+  for (let t = 0; t < steps; t++) {
+    const x = operand(xv.subarray(t * batch * width, (t + 1) * batch * width), [batch, width], xs.dtype);
+    const [rec] = matmulKernel([states[0]!, rk], {}, [{ shape: [batch, width], dtype: xs.dtype }]) as JsStorage[];
+    states = cell(x, operand(rec!.data, [batch, width], xs.dtype), states).map((v) => operand(v, [batch, units], xs.dtype));
+    hs.set(valuesOf(states[0]!), t * batch * units);
+  }
+  return [hs, states];
+}
+
+/** lstmSequence [xs, rk, h0, c0] -> [hs, cT] (lib/ops/rnn.ts): the lstmCell kernel a step. */
+const lstmSequence: Kernel = ([xs, rk, h0, c0]) => {
+  const [batch, units] = h0.shape as [number, number];
+  const state = { shape: [batch, units], dtype: xs.dtype };
+  const [hs, [, c]] = runSequence(xs, rk, [h0, c0], (x, rec, [, cPrev]) => {
+    const [h, cNew] = lstmCell([x, rec, cPrev!], {}, [state, state, { shape: [batch, 5 * units], dtype: xs.dtype }]) as JsStorage[];
+    return [h!.data, cNew!.data];
+  });
+  return [new JsStorage(hs), new JsStorage(valuesOf(c!).slice())];
+};
+
+/** gruSequence [xs, rk, h0, rb] -> [hs] (lib/ops/rnn.ts): the gruCell kernel a step. */
+const gruSequence: Kernel = ([xs, rk, h0, rb]) => {
+  const [batch, units] = h0.shape as [number, number];
+  const [hs] = runSequence(xs, rk, [h0], (x, rec, [h]) => {
+    const [hNew] = gruCell([x, rec, h!, rb], {}, [{ shape: [batch, units], dtype: xs.dtype }, { shape: [batch, 3 * units], dtype: xs.dtype }]) as JsStorage[];
+    return [hNew!.data];
+  });
+  return [new JsStorage(hs)];
+};
+
 export const nnKernels: Record<string, Kernel> = {
   conv,
   convBackpropInput,
@@ -636,4 +685,6 @@ export const nnKernels: Record<string, Kernel> = {
   lstmCellGrad,
   gruCell,
   gruCellGrad,
+  lstmSequence,
+  gruSequence,
 };

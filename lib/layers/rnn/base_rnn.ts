@@ -8,6 +8,7 @@ import * as activations from '../../activations/index.js';
 import * as initializers from '../../initializers/index.js';
 import * as regularizers from '../../regularizers/index.js';
 import * as constraints from '../../constraints/index.js';
+import { currentTrace, isRecording } from '../../engine.js';
 import { ValueError, fmtShape } from '../../errors.js';
 import * as ops from '../../ops/index.js';
 import * as random from '../../random/index.js';
@@ -206,6 +207,18 @@ export abstract class BaseRNN extends Layer {
     return false;
   }
 
+  /**
+   * Every timestep in one fused kernel call, where the layer has one (LSTM and GRU with their
+   * default activations: joinedGates): `xs` the time-major input projection of all gates,
+   * `states` the initial states, `ctx` the recurrent kernel unsplit. Returns every step's h
+   * [steps, batch, units] and the last states after h (the LSTM's carry), or null without one.
+   * Inference only (no gradient): called on concrete tensors outside a GradientTape and a
+   * trace, without a mask or dropout.
+   */
+  protected sequence(_xs: Tensor, _states: Tensor[], _ctx: StepContext): { hs: Tensor; carries: Tensor[] } | null {
+    return null;
+  }
+
   /** Columns of gate `g` of a [rows, gates * units] weight (or of a [gates * units] bias). */
   protected gateOf(w: Tensor, g: number): Tensor {
     const u = this.units;
@@ -288,6 +301,14 @@ export abstract class BaseRNN extends Layer {
       states = Array.from({ length: this.stateCount }, () => zeroState);
     }
     const recMask = options.training && this.recurrentDropout > 0 ? random.dropout(ops.onesLike(zeroState), this.recurrentDropout, { seed: this.seedGenerator }) : null;
+    // Eager inference runs the whole sequence as one kernel (an LSTM(128) over 50 steps at batch 1:
+    // 200 ops and their JavaScript in one call).
+    const fused = joined && !maskT && !recMask && !x.isSymbolic && !isRecording() && currentTrace() === null ? this.sequence(projT[0]!, states, ctx) : null;
+    if (fused) {
+      const last = [timestep(fused.hs, steps - 1), ...fused.carries];
+      const out = this.returnSequences ? ops.transpose(fused.hs, [1, 0, 2]) : last[0]!;
+      return this.returnState ? [out, ...last] : out;
+    }
     let prevOutput = zeroState;
     const outputs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {

@@ -5,8 +5,9 @@
  * the input projection, row 1 for the recurrent one.
  */
 import * as activations from '../../activations/index.js';
+import type { DType } from '../../dtype.js';
 import * as ops from '../../ops/index.js';
-import { gruCell } from '../../ops/rnn.js';
+import { gruCell, gruSequence } from '../../ops/rnn.js';
 import type { Tensor } from '../../tensor.js';
 import { registerLayerClass } from '../registry.js';
 import { BaseRNN, type RNNArgs, type StepContext, type StepResult } from './base_rnn.js';
@@ -64,10 +65,18 @@ export class GRU extends BaseRNN {
     return this.resetAfter && this.recurrentActivation === activations.sigmoid && this.activation === activations.tanh;
   }
 
+  protected override sequence(xs: Tensor, states: Tensor[], ctx: StepContext): { hs: Tensor; carries: Tensor[] } {
+    return { hs: gruSequence(xs, ctx.rk[0]!, states[0]!, this.cellBias(ctx, xs.dtype)), carries: [] };
+  }
+
+  /** The recurrent bias the fused cell adds (zeros without a bias: rec + 0 is rec). */
+  private cellBias(ctx: StepContext, dtype: DType): Tensor {
+    return ctx.rb ? ctx.rb[0]! : ops.zeros([3 * this.units], dtype);
+  }
+
   protected override step(x: Tensor[], states: Tensor[], h: Tensor, ctx: StepContext): StepResult {
     if (this.joinedGates()) {
-      // The recurrent bias goes into the cell (zeros without a bias: rec + 0 is rec).
-      const rb = ctx.rb ? ctx.rb[0]! : ops.zeros([3 * this.units], h.dtype);
+      const rb = this.cellBias(ctx, h.dtype);
       const hNew = gruCell(x[0], ops.matmul(h, ctx.rk[0]), rb, states[0]);
       return { output: hNew, states: [hNew] };
     }

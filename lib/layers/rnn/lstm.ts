@@ -7,7 +7,7 @@ import * as activations from '../../activations/index.js';
 import * as initializers from '../../initializers/index.js';
 import type { DType } from '../../dtype.js';
 import * as ops from '../../ops/index.js';
-import { lstmCell } from '../../ops/rnn.js';
+import { lstmCell, lstmSequence } from '../../ops/rnn.js';
 import type { Tensor } from '../../tensor.js';
 import { registerLayerClass } from '../registry.js';
 import { BaseRNN, type RNNArgs, type StepContext, type StepResult } from './base_rnn.js';
@@ -55,6 +55,11 @@ export class LSTM extends BaseRNN {
    */
   protected override joinedGates(): boolean {
     return this.recurrentActivation === activations.sigmoid && this.activation === activations.tanh;
+  }
+
+  protected override sequence(xs: Tensor, states: Tensor[], ctx: StepContext): { hs: Tensor; carries: Tensor[] } {
+    const [hs, c] = lstmSequence(xs, ctx.rk[0]!, states[0]!, states[1]!);
+    return { hs, carries: [c] };
   }
 
   protected override step(x: Tensor[], states: Tensor[], h: Tensor, ctx: StepContext): StepResult {
