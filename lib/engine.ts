@@ -20,6 +20,8 @@ export interface OpRecorder {
 export interface TraceContext {
   /** Symbolic stand-in for an eager tensor or variable read inside the trace. */
   capture(t: Tensor): Tensor;
+  /** The graph is only run, never differentiated: ops without a gradient of their own may be recorded (the fused recurrent sequences). */
+  readonly inference: boolean;
 }
 
 const recorders: OpRecorder[] = [];

@@ -23,6 +23,8 @@ class Recording implements TraceContext, VariableTraceHooks {
   private readonly variableValues = new Map<Variable, Tensor>();
   readonly assigned = new Map<Variable, Tensor>();
 
+  constructor(readonly inference: boolean) {}
+
   capture(t: Tensor): Tensor {
     const v = variableOf(t);
     if (v && v.concreteValue === t) return this.readVariable(v);
@@ -84,12 +86,22 @@ export function collectNodes(roots: readonly Tensor[]): OpNode[] {
   return order;
 }
 
+/** Options of {@link trace}. */
+export interface TraceOptions {
+  /**
+   * The graph will only be run, never differentiated (a predict or test step): layers may then
+   * record inference-only ops (LSTM and GRU their whole sequence as one op, which has no gradient).
+   * Default false.
+   */
+  inference?: boolean;
+}
+
 /**
  * Records `fn` applied to symbolic inputs described by `specs`, as a Graph.
  * Variables read inside become graph inputs; `assign` on them becomes a graph update.
  */
-export function trace(fn: (...inputs: Tensor[]) => TraceOutput, specs: InputSpec[]): Graph {
-  const rec = new Recording();
+export function trace(fn: (...inputs: Tensor[]) => TraceOutput, specs: InputSpec[], options: TraceOptions = {}): Graph {
+  const rec = new Recording(options.inference === true);
   const inputs = specs.map((s, i) => {
     if (!Array.isArray(s.shape) || s.shape.some((d) => d !== null && (!Number.isInteger(d) || d < 0))) {
       throw new ShapeError(`trace: input ${i} has an invalid shape ${JSON.stringify(s.shape)}; use non-negative integers or null`);

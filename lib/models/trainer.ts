@@ -578,7 +578,7 @@ export abstract class Trainer extends Layer {
         const logs = step(b);
         keys = Object.keys(logs);
         return Object.values(logs);
-      }, specs);
+      }, specs, { inference: kind !== 'train' });
     } catch (e) {
       if (this.jit === true) throw e;
       // 'auto': value-dependent Python-style control flow cannot be traced; run eagerly.

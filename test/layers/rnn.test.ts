@@ -457,6 +457,34 @@ describe('eager inference: the whole sequence in one fused kernel', () => {
     });
   }
 
+  it.each(backends)('%s: a graph traced for inference holds one sequence op, runs to the eager values, and has no gradient', (backend) => {
+    keras.config.setBackend(backend);
+    try {
+      keras.tidy(() => {
+        const layer = new layers.GRU(5, { returnSequences: true });
+        const x = ops.convertToTensor(input(3, 4, 4, 5));
+        const eager = Array.from((layer.apply(x) as Tensor).dataSync());
+        const fn = (t: Tensor) => layer.apply(t) as Tensor;
+        const specs = [{ shape: [null, 4, 4], dtype: 'float32' as const }];
+        const inference = keras.trace(fn, specs, { inference: true });
+        const differentiable = keras.trace(fn, specs);
+        const count = (g: keras.Graph, op: string) => g.nodes.filter((n) => n.op.name === op).length;
+        expect([count(inference, 'gruSequence'), count(inference, 'gruCell')]).toEqual([1, 0]);
+        expect([count(differentiable, 'gruSequence'), count(differentiable, 'gruCell')]).toEqual([0, 4]);
+        expect(() => keras.ir.differentiate(inference)).toThrow(/gruSequence: the fused recurrent sequence runs inference only/);
+        expect(Array.from(keras.ir.run(inference, [x])[0]!.dataSync()), 'the graph evaluated op by op').toEqual(eager);
+        const exe = getBackend(backend).compile(inference);
+        try {
+          expect(Array.from(exe.runSync([x])[0]!.dataSync()), 'the compiled graph').toEqual(eager);
+        } finally {
+          exe.dispose();
+        }
+      });
+    } finally {
+      keras.config.setBackend('js');
+    }
+  });
+
   it('a mask or training dropout keeps the cell per timestep', () => {
     const layer = new layers.LSTM(3, { recurrentDropout: 0.5 });
     const x = input(2, 3, 4, 9);

@@ -212,8 +212,8 @@ export abstract class BaseRNN extends Layer {
    * default activations: joinedGates): `xs` the time-major input projection of all gates,
    * `states` the initial states, `ctx` the recurrent kernel unsplit. Returns every step's h
    * [steps, batch, units] and the last states after h (the LSTM's carry), or null without one.
-   * Inference only (no gradient): called on concrete tensors outside a GradientTape and a
-   * trace, without a mask or dropout.
+   * Inference only (no gradient): called outside a GradientTape, on concrete tensors or in an
+   * inference trace, without a mask or dropout.
    */
   protected sequence(_xs: Tensor, _states: Tensor[], _ctx: StepContext): { hs: Tensor; carries: Tensor[] } | null {
     return null;
@@ -301,9 +301,12 @@ export abstract class BaseRNN extends Layer {
       states = Array.from({ length: this.stateCount }, () => zeroState);
     }
     const recMask = options.training && this.recurrentDropout > 0 ? random.dropout(ops.onesLike(zeroState), this.recurrentDropout, { seed: this.seedGenerator }) : null;
-    // Eager inference runs the whole sequence as one kernel (an LSTM(128) over 50 steps at batch 1:
-    // 200 ops and their JavaScript in one call).
-    const fused = joined && !maskT && !recMask && !x.isSymbolic && !isRecording() && currentTrace() === null ? this.sequence(projT[0]!, states, ctx) : null;
+    // Inference runs the whole sequence as one kernel (an LSTM(128) over 50 steps at batch 1: 200
+    // ops and their JavaScript in one call): eagerly outside a GradientTape, or in a graph that
+    // is only run (a compiled predict or test step).
+    const trace = currentTrace();
+    const inference = !isRecording() && (trace ? trace.inference : !x.isSymbolic);
+    const fused = joined && inference && !maskT && !recMask ? this.sequence(projT[0]!, states, ctx) : null;
     if (fused) {
       const last = [timestep(fused.hs, steps - 1), ...fused.carries];
       const out = this.returnSequences ? ops.transpose(fused.hs, [1, 0, 2]) : last[0]!;
