@@ -85,12 +85,32 @@ void gru_cell_grad(const KernelContext& ctx, const std::vector<TensorView>& in, 
 }
 
 // Every timestep in one call (lstmSequence, gruSequence), for inference (no activations kept for
-// a gradient): each step's recurrent product h rk as matmul runs it (the same gemm call, so the
-// same values as the steps run op by op), then the cell as above, on the batch rows.
+// a gradient): each step's recurrent product h rk as matmul runs it (the same gemm), then the
+// cell as above. A batch's rows are independent through time, so each thread runs every
+// timestep of its own block of rows, with no synchronization between timesteps (the steps op by
+// op meet twice a step: after the product and after the cell). Zen 5, 2 threads, 50 steps of
+// 128 units, in-process medians against one block: batch 8 0.67x (LSTM) and 0.82x (GRU), batch 32
+// 0.63x and 0.63x, batch 128 0.48x and 0.74x. With fewer than kSequenceRowsPerThread rows a
+// thread, one block, its products and cells split per step as matmul and the cell ops split them.
+constexpr int64_t kSequenceRowsPerThread = 4;
+
+// rows(begin, end, threads) runs the sequence for batch rows [begin, end) on `threads`.
+template <class Rows>
+void sequence_row_blocks(const KernelContext& ctx, int64_t batch, const Rows& rows) {
+  auto& pool = engine::thread_pool();
+  const int threads = ctx.max_threads > 0 ? std::min(ctx.max_threads, pool.num_threads()) : pool.num_threads();
+  const int64_t blocks = std::clamp<int64_t>(batch / kSequenceRowsPerThread, 1, threads);
+  if (blocks == 1) return rows(0, batch, ctx.max_threads);
+  pool.parallel_for(blocks, 1, [&](int64_t first, int64_t last) {
+    for (int64_t b = first; b < last; ++b) rows(b * batch / blocks, (b + 1) * batch / blocks, 1);
+  }, int(blocks));
+}
+
+// rec = h rk for `rows` rows of h (row stride units), as matmul computes it.
 template <class T>
-void recurrent_product(const KernelContext& ctx, const T* h, const T* rk, T* rec, int64_t batch, int64_t units, int64_t width) {
+void recurrent_product(const T* h, const T* rk, T* rec, int64_t rows, int64_t units, int64_t width, int threads) {
   GemmBatch<T> g;
-  g.m = batch;
+  g.m = rows;
   g.n = width;
   g.k = units;
   g.a = h;
@@ -99,7 +119,7 @@ void recurrent_product(const KernelContext& ctx, const T* h, const T* rk, T* rec
   g.b_row_stride = width;
   g.c = rec;
   g.c_row_stride = width;
-  gemm<T>(g, ctx.max_threads);
+  gemm<T>(g, threads);
 }
 
 template <class T>
@@ -107,26 +127,29 @@ void lstm_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, 
   const int64_t steps = out[0].shape[0], batch = out[1].shape[0], units = out[1].shape[1], width = 4 * units;
   std::vector<T> xss, rks, h0s, c0s;
   const T *xs = contiguous_data<T>(in[0], xss), *rk = contiguous_data<T>(in[1], rks);
-  const T *h = contiguous_data<T>(in[2], h0s), *c = contiguous_data<T>(in[3], c0s);
+  const T *h0 = contiguous_data<T>(in[2], h0s), *c0 = contiguous_data<T>(in[3], c0s);
   T *hs = out[0].as<T>(), *c_last = out[1].as<T>();
   if (steps == 0) {
-    std::copy(c, c + batch * units, c_last);
+    std::copy(c0, c0 + batch * units, c_last);
     return;
   }
-  std::vector<T> rec(size_t(batch * width)), acts(size_t(batch * 5 * units)), carries(size_t(2 * batch * units));
-  for (int64_t t = 0; t < steps; ++t) {
-    recurrent_product(ctx, h, rk, rec.data(), batch, units, width);
-    const T* x = xs + t * batch * width;
-    T* h_new = hs + t * batch * units;
-    T* c_new = t + 1 == steps ? c_last : carries.data() + (t % 2) * batch * units;
-    engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
-      const int64_t g = begin * width;
-      cell_rows<T>().lstm.forward(x + g, rec.data() + g, c + begin * units, h_new + begin * units, c_new + begin * units,
-                                  acts.data() + begin * 5 * units, end - begin, units);
-    }, ctx.max_threads);
-    h = h_new;
-    c = c_new;
-  }
+  sequence_row_blocks(ctx, batch, [&](int64_t begin, int64_t end, int threads) {
+    const int64_t rows = end - begin;
+    std::vector<T> rec(size_t(rows * width)), acts(size_t(rows * 5 * units)), carries(size_t(2 * rows * units));
+    const T *h = h0 + begin * units, *c = c0 + begin * units;
+    for (int64_t t = 0; t < steps; ++t) {
+      recurrent_product(h, rk, rec.data(), rows, units, width, threads);
+      const T* x = xs + (t * batch + begin) * width;
+      T* h_new = hs + (t * batch + begin) * units;
+      T* c_new = t + 1 == steps ? c_last + begin * units : carries.data() + (t % 2) * rows * units;
+      engine::thread_pool().parallel_for(rows, grain_for(units), [&](int64_t r0, int64_t r1) {
+        cell_rows<T>().lstm.forward(x + r0 * width, rec.data() + r0 * width, c + r0 * units, h_new + r0 * units,
+                                    c_new + r0 * units, acts.data() + r0 * 5 * units, r1 - r0, units);
+      }, threads);
+      h = h_new;
+      c = c_new;
+    }
+  });
 }
 
 template <class T>
@@ -134,20 +157,23 @@ void gru_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, c
   const int64_t steps = out[0].shape[0], batch = out[0].shape[1], units = out[0].shape[2], width = 3 * units;
   std::vector<T> xss, rks, h0s, bs;
   const T *xs = contiguous_data<T>(in[0], xss), *rk = contiguous_data<T>(in[1], rks);
-  const T *h = contiguous_data<T>(in[2], h0s), *rb = contiguous_data<T>(in[3], bs);
+  const T *h0 = contiguous_data<T>(in[2], h0s), *rb = contiguous_data<T>(in[3], bs);
   T* hs = out[0].as<T>();
-  std::vector<T> rec(size_t(batch * width)), acts(size_t(batch * width));
-  for (int64_t t = 0; t < steps; ++t) {
-    recurrent_product(ctx, h, rk, rec.data(), batch, units, width);
-    const T* x = xs + t * batch * width;
-    T* h_new = hs + t * batch * units;
-    engine::thread_pool().parallel_for(batch, grain_for(units), [&](int64_t begin, int64_t end) {
-      const int64_t g = begin * width;
-      cell_rows<T>().gru.forward(x + g, rec.data() + g, rb, h + begin * units, h_new + begin * units, acts.data() + g,
-                                 end - begin, units);
-    }, ctx.max_threads);
-    h = h_new;
-  }
+  sequence_row_blocks(ctx, batch, [&](int64_t begin, int64_t end, int threads) {
+    const int64_t rows = end - begin;
+    std::vector<T> rec(size_t(rows * width)), acts(size_t(rows * width));
+    const T* h = h0 + begin * units;
+    for (int64_t t = 0; t < steps; ++t) {
+      recurrent_product(h, rk, rec.data(), rows, units, width, threads);
+      const T* x = xs + (t * batch + begin) * width;
+      T* h_new = hs + (t * batch + begin) * units;
+      engine::thread_pool().parallel_for(rows, grain_for(units), [&](int64_t r0, int64_t r1) {
+        cell_rows<T>().gru.forward(x + r0 * width, rec.data() + r0 * width, rb, h + r0 * units, h_new + r0 * units,
+                                   acts.data() + r0 * width, r1 - r0, units);
+      }, threads);
+      h = h_new;
+    }
+  });
 }
 
 using CellFn = void (*)(const KernelContext&, const std::vector<TensorView>&, const std::vector<TensorView>&);

@@ -607,6 +607,7 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([3, 2, 12], f64), x([3, 12], f64, 'any', 0.5), x([2, 3], f64), x([2, 3], f64)] },
     { inputs: [x([5, 5, 268], f32, 'any', 4), x([67, 268], f32, 'any', 0.2), x([5, 67]), x([5, 67])] }, // units off the vector widths, saturated gates
     { inputs: [x([3, 40, 512]), x([128, 512], f32, 'any', 0.1), x([40, 128]), x([40, 128])] }, // products and rows over threads
+    { inputs: [x([4, 9, 8]), x([2, 8], f32, 'any', 0.5), x([9, 2]), x([9, 2])] }, // row blocks of 4 and 5
     { inputs: [x([6, 1, 512]), x([128, 512], f32, 'any', 0.1), x([1, 128]), x([1, 128])] }, // batch 1: one-row products
     { inputs: [x([0, 3, 8]), x([2, 8]), x([3, 2]), x([3, 2])] }, // no steps: cT is c0
     { inputs: [x([2, 0, 8]), x([2, 8]), x([0, 2]), x([0, 2])] },
@@ -616,6 +617,7 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([3, 2, 9], f64), x([3, 9], f64, 'any', 0.5), x([2, 3], f64), x([9], f64)] },
     { inputs: [x([5, 5, 201], f32, 'any', 4), x([67, 201], f32, 'any', 0.2), x([5, 67]), x([201])] },
     { inputs: [x([3, 40, 384]), x([128, 384], f32, 'any', 0.1), x([40, 128]), x([384])] },
+    { inputs: [x([4, 9, 6], f64), x([2, 6], f64, 'any', 0.5), x([9, 2], f64), x([6], f64)] }, // row blocks of 4 and 5
     { inputs: [x([6, 1, 384]), x([128, 384], f32, 'any', 0.1), x([1, 128]), x([384])] },
     { inputs: [x([0, 3, 6]), x([2, 6]), x([3, 2]), x([6])] },
   ],
