@@ -6,13 +6,14 @@
  * sigmoid; they are not part of the keras.ops surface (Keras has no such ops).
  */
 import { isFloat } from '../dtype.js';
-import { DTypeError, ShapeError, fmtShape } from '../errors.js';
+import { DTypeError, GradientError, ShapeError, fmtShape } from '../errors.js';
 import { isRecording, runOp } from '../engine.js';
 import type { Dim } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { zerosLike } from './elementwise.js';
 import { rowSum } from './common.js';
 import { sum } from './reduction.js';
+import { concatenate, expandDims, reshape, slice } from './shape.js';
 import { defineOp, type TensorSpec } from './registry.js';
 
 /**
@@ -138,22 +139,62 @@ function inferSequence(op: string, xs: TensorSpec, rk: TensorSpec, blocks: numbe
   return [xs.shape[0]!, batch, units];
 }
 
-const SEQUENCE_GRADIENT = 'the fused recurrent sequence runs inference only (a layer under a GradientTape or in training runs its timesteps as cells, which differentiate)';
+const SEQUENCE_GRADIENT = 'the fused recurrent sequence runs inference only (a GRU that may be differentiated runs its timesteps as cells, which differentiate)';
 
-// Every timestep of the LSTM cell in one op, for inference: xs [steps, batch, 4 * units] the input
-// projections (time-major, bias included), rk [units, 4 * units] the recurrent kernel, h0 and c0
-// [batch, units] the initial states; step t: [h_t, c_t] = lstmCell(xs[t], h_{t-1} rk, c_{t-1}).
-// Returns [hs, cT]: hs [steps, batch, units] every h_t, cT the last carry (c0 over 0 steps).
-defineOp({
+// Every timestep of the LSTM cell in one op: xs [steps, batch, 4 * units] the input projections
+// (time-major, bias included), rk [units, 4 * units] the recurrent kernel, h0 and c0 [batch,
+// units] the initial states; step t: [h_t, c_t] = lstmCell(xs[t], h_{t-1} rk, c_{t-1}). Returns
+// [hs, cT, acts, cs]: hs [steps, batch, units] every h_t, cT the last carry (c0 over 0 steps);
+// with saveActivations (for the gradient) acts [steps, batch, 5 * units] every step's cell
+// activations and cs [steps, batch, units] every c_t (what the gradient reads; not
+// differentiable themselves), else both [0] (inference).
+defineOp<{ saveActivations?: boolean }>({
   name: 'lstmSequence',
   category: 'nn',
-  attrs: [],
+  attrs: ['saveActivations'],
   arity: 4,
-  infer([xs, rk, h0, c0]) {
+  infer([xs, rk, h0, c0], { saveActivations }) {
     const [steps, batch, units] = inferSequence('lstmSequence', xs, rk, 4, 'the gates i, f, c, o', [['h0', h0], ['c0', c0]]);
-    return [{ shape: [steps, batch, units], dtype: xs.dtype }, { shape: [batch, units], dtype: xs.dtype }];
+    const saved = (width: number) => ({ shape: saveActivations ? [steps, batch, width] : [0], dtype: xs.dtype });
+    return [{ shape: [steps, batch, units], dtype: xs.dtype }, { shape: [batch, units], dtype: xs.dtype }, saved(5 * units), saved(units)];
   },
-  gradientUnsupported: SEQUENCE_GRADIENT,
+  grad: ({ inputs: [xs, rk, h0, c0], outputs: [hs, , acts, cs], attrs }, [dhs, dcT]) => {
+    if (!attrs.saveActivations) throw new GradientError('lstmSequence: run without saveActivations (inference), it kept nothing to differentiate');
+    if (!dhs && !dcT) return [null, null, null, null];
+    const [dxs, dh0, dc0] = runOp('lstmSequenceGrad', [acts!, cs!, c0!, rk!, dhs ?? zerosLike(hs!), dcT ?? zerosLike(c0!)]);
+    // rk's gradient: sum over the steps of h_{t-1}^T dz_t, one product over all of them.
+    const steps = xs!.shape[0]!, units = rk!.shape[0]!;
+    const first = expandDims(h0!, 0);
+    const hPrev = steps > 1 ? concatenate([first, slice(hs!, [0, 0, 0], [steps - 1, -1, -1])], 0) : first;
+    const drk = runOp('matmul', [reshape(hPrev, [-1, units]), reshape(dxs!, [-1, 4 * units])], { transposeA: true })[0]!;
+    return [dxs!, drk, dh0!, dc0!];
+  },
+});
+
+// Backpropagation through lstmSequence's steps: acts and cs its saved activations and carries,
+// c0 the initial carry, rk the recurrent kernel, dhs [steps, batch, units] and dcT [batch, units]
+// the gradients of hs and cT. Returns [dxs, dh0, dc0]: dxs [steps, batch, 4 * units] the gradient
+// of xs (each step's gates), dh0 and dc0 those of the initial states.
+defineOp({
+  name: 'lstmSequenceGrad',
+  category: 'nn',
+  attrs: [],
+  arity: 6,
+  infer([acts, cs, c0, rk, dhs, dcT]) {
+    if (!isFloat(acts.dtype) || acts.shape.length !== 3 || acts.shape[2] === null || acts.shape[2]! % 5 !== 0) {
+      throw new ShapeError(`lstmSequenceGrad: acts must be float32 or float64 [steps, batch, 5 * units], received ${acts.dtype} ${fmtShape(acts.shape)}`);
+    }
+    const [steps, batch] = acts.shape as [number, Dim];
+    const units = acts.shape[2]! / 5;
+    const sequence = { shape: [steps, batch, units], dtype: acts.dtype }, state = { shape: [batch, units], dtype: acts.dtype };
+    expectLike('lstmSequenceGrad', 'cs', cs, sequence);
+    expectLike('lstmSequenceGrad', 'c0', c0, state);
+    expectLike('lstmSequenceGrad', 'rk', rk, { shape: [units, 4 * units], dtype: acts.dtype });
+    expectLike('lstmSequenceGrad', 'dhs', dhs, sequence);
+    expectLike('lstmSequenceGrad', 'dcT', dcT, state);
+    return [{ shape: [steps, batch, 4 * units], dtype: acts.dtype }, state, state];
+  },
+  gradientUnsupported: 'second derivatives through the fused LSTM sequence are not supported',
 });
 
 // Every timestep of the GRU cell (resetAfter) in one op, for inference: xs [steps, batch, 3 * units],
@@ -195,12 +236,17 @@ export function lstmCell(x: Tensor, rec: Tensor, c: Tensor): [Tensor, Tensor] {
 }
 
 /**
- * Every timestep of an LSTM with sigmoid gates and tanh in one kernel call (inference): `xs`
- * [steps, batch, 4 * units] the time-major input projections, `rk` the recurrent kernel, `h0` and
- * `c0` the initial states. Returns [hs, cT]: hs [steps, batch, units], cT [batch, units].
+ * Every timestep of an LSTM with sigmoid gates and tanh in one kernel call: `xs` [steps, batch,
+ * 4 * units] the time-major input projections, `rk` the recurrent kernel, `h0` and `c0` the
+ * initial states; `saveActivations` keeps what the gradient needs (else the op has none).
+ * Returns [hs, cT]: hs [steps, batch, units], cT [batch, units].
  */
-export function lstmSequence(xs: Tensor, rk: Tensor, h0: Tensor, c0: Tensor): [Tensor, Tensor] {
-  const [hs, cT] = runOp('lstmSequence', [xs, rk, h0, c0]);
+export function lstmSequence(xs: Tensor, rk: Tensor, h0: Tensor, c0: Tensor, saveActivations: boolean): [Tensor, Tensor] {
+  const [hs, cT, acts, cs] = runOp('lstmSequence', [xs, rk, h0, c0], saveActivations ? { saveActivations } : {});
+  if (!acts!.isSymbolic && !saveActivations) {
+    acts!.dispose();
+    cs!.dispose();
+  }
   return [hs!, cT!];
 }
 

@@ -133,22 +133,75 @@ void lstm_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, 
     std::copy(c0, c0 + batch * units, c_last);
     return;
   }
+  // saveActivations: every step's activations and carry go to the outputs acts and cs (for
+  // lstmSequenceGrad); else to scratch reused from step to step.
+  T *saved_acts = out[2].numel() > 0 ? out[2].as<T>() : nullptr, *saved_cs = out[3].numel() > 0 ? out[3].as<T>() : nullptr;
   sequence_row_blocks(ctx, batch, [&](int64_t begin, int64_t end, int threads) {
     const int64_t rows = end - begin;
-    std::vector<T> rec(size_t(rows * width)), acts(size_t(rows * 5 * units)), carries(size_t(2 * rows * units));
+    std::vector<T> rec(size_t(rows * width)), scratch_acts(saved_acts ? 0 : size_t(rows * 5 * units));
+    std::vector<T> carries(saved_cs ? 0 : size_t(2 * rows * units));
     const T *h = h0 + begin * units, *c = c0 + begin * units;
     for (int64_t t = 0; t < steps; ++t) {
       recurrent_product(h, rk, rec.data(), rows, units, width, threads);
-      const T* x = xs + (t * batch + begin) * width;
-      T* h_new = hs + (t * batch + begin) * units;
-      T* c_new = t + 1 == steps ? c_last + begin * units : carries.data() + (t % 2) * rows * units;
+      const int64_t row = t * batch + begin;
+      const T* x = xs + row * width;
+      T* h_new = hs + row * units;
+      T* acts = saved_acts ? saved_acts + row * 5 * units : scratch_acts.data();
+      T* c_new = saved_cs ? saved_cs + row * units : t + 1 == steps ? c_last + begin * units : carries.data() + (t % 2) * rows * units;
       engine::thread_pool().parallel_for(rows, grain_for(units), [&](int64_t r0, int64_t r1) {
         cell_rows<T>().lstm.forward(x + r0 * width, rec.data() + r0 * width, c + r0 * units, h_new + r0 * units,
-                                    c_new + r0 * units, acts.data() + r0 * 5 * units, r1 - r0, units);
+                                    c_new + r0 * units, acts + r0 * 5 * units, r1 - r0, units);
       }, threads);
       h = h_new;
       c = c_new;
     }
+    if (saved_cs) std::copy(c, c + rows * units, c_last + begin * units);
+  });
+}
+
+// Backpropagation through an lstmSequence's steps from its saved activations and carries, last
+// step first: dh_t = dhs[t] + the next step's dz rk^T, then the cell's gradient (dz into dxs[t],
+// and the carry's); rows in blocks over threads as the forward. The recurrent kernel's gradient,
+// h_{t-1}^T dz summed over the steps, is one product of all of them (lib/ops/rnn.ts).
+template <class T>
+void lstm_sequence_grad(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+  const int64_t steps = in[0].shape[0], batch = out[1].shape[0], units = out[1].shape[1], width = 4 * units;
+  std::vector<T> as, css, c0s, rks, dhss, dcs;
+  const T *acts = contiguous_data<T>(in[0], as), *cs = contiguous_data<T>(in[1], css), *c0 = contiguous_data<T>(in[2], c0s);
+  const T *rk = contiguous_data<T>(in[3], rks), *dhs = contiguous_data<T>(in[4], dhss), *dc_last = contiguous_data<T>(in[5], dcs);
+  T *dxs = out[0].as<T>(), *dh0 = out[1].as<T>(), *dc0 = out[2].as<T>();
+  sequence_row_blocks(ctx, batch, [&](int64_t begin, int64_t end, int threads) {
+    const int64_t rows = end - begin, n = rows * units;
+    const size_t count = size_t(n);
+    std::vector<T> dh(count), from_next(count, T(0)), dc(dc_last + begin * units, dc_last + begin * units + n), dc_prev(count);
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      const int64_t row = t * batch + begin;
+      const T* dh_out = dhs + row * units;
+      for (int64_t i = 0; i < n; ++i) dh[size_t(i)] = dh_out[i] + from_next[size_t(i)];
+      const T* c_prev = t > 0 ? cs + (row - batch) * units : c0 + begin * units;
+      const T* a = acts + row * 5 * units;
+      T* dz = dxs + row * width;
+      engine::thread_pool().parallel_for(rows, grain_for(units), [&](int64_t r0, int64_t r1) {
+        cell_rows<T>().lstm.backward(a + r0 * 5 * units, c_prev + r0 * units, dh.data() + r0 * units, dc.data() + r0 * units,
+                                     dz + r0 * width, dc_prev.data() + r0 * units, r1 - r0, units);
+      }, threads);
+      std::swap(dc, dc_prev);
+      // from_next = dz rk^T: matmul(dz, rk, transposeB)'s strides.
+      GemmBatch<T> g;
+      g.m = rows;
+      g.n = units;
+      g.k = width;
+      g.a = dz;
+      g.a_row_stride = width;
+      g.b = rk;
+      g.b_row_stride = 1;
+      g.b_col_stride = width;
+      g.c = from_next.data();
+      g.c_row_stride = units;
+      gemm<T>(g, threads);
+    }
+    std::copy(from_next.begin(), from_next.end(), dh0 + begin * units);
+    std::copy(dc.begin(), dc.end(), dc0 + begin * units);
   });
 }
 
@@ -195,6 +248,7 @@ void register_rnn(kernels::KernelRegistry& registry) {
   registry.register_kernel("gruCell", engine::Device::CPU, cell_kernel<gru_cell<float>, gru_cell<double>, 0>);
   registry.register_kernel("gruCellGrad", engine::Device::CPU, cell_kernel<gru_cell_grad<float>, gru_cell_grad<double>, 2>);
   registry.register_kernel("lstmSequence", engine::Device::CPU, cell_kernel<lstm_sequence<float>, lstm_sequence<double>, 1>);
+ registry.register_kernel("lstmSequenceGrad", engine::Device::CPU, cell_kernel<lstm_sequence_grad<float>, lstm_sequence_grad<double>, 1>);
   registry.register_kernel("gruSequence", engine::Device::CPU, cell_kernel<gru_sequence<float>, gru_sequence<double>, 0>);
 }
 

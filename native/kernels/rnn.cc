@@ -8,10 +8,13 @@
 //     [batch, units], rb [3 * units] the recurrent bias (added to rec), acts [batch, 3 * units]
 //     (z, r, hh);
 //   gruCellGrad [acts, rec, h, dh, rb] -> [dx, drec, dhPrev];
-//   lstmSequence [xs, rk, h0, c0] -> [hs, cT] and gruSequence [xs, rk, h0, rb] -> [hs]: every
-//     timestep of the cell over xs [steps, batch, blocks * units] (time-major input projections),
-//     rk [units, blocks * units] the recurrent kernel; hs [steps, batch, units] each step's h, cT
-//     the last carry.
+//   lstmSequence [xs, rk, h0, c0] -> [hs, cT, acts, cs] and gruSequence [xs, rk, h0, rb] -> [hs]:
+//     every timestep of the cell over xs [steps, batch, blocks * units] (time-major input
+//     projections), rk [units, blocks * units] the recurrent kernel; hs [steps, batch, units] each
+//     step's h, cT the last carry; with saveActivations, acts [steps, batch, 5 * units] each
+//     step's cell activations and cs [steps, batch, units] each step's carry (else both [0]);
+//   lstmSequenceGrad [acts, cs, c0, rk, dhs, dcT] -> [dxs, dh0, dc0]: backpropagation through
+//     the steps.
 #include <string>
 
 #include "kernel.h"
@@ -112,10 +115,38 @@ Shape check_sequence(const char* op, const std::vector<TensorSpec>& in, const ch
   return state;
 }
 
-std::vector<TensorSpec> infer_lstm_sequence(const std::vector<TensorSpec>& in, const Attrs&) {
+std::vector<TensorSpec> infer_lstm_sequence(const std::vector<TensorSpec>& in, const Attrs& attrs) {
   static const char* const names[] = {"xs[t]", "h0", "c0"};
   const Shape state = check_sequence("lstmSequence", in, names, 4, "the gates i, f, c, o");
-  return {{in[0].dtype, {in[0].shape[0], state[0], state[1]}}, {in[0].dtype, state}};
+  const int64_t steps = in[0].shape[0];
+  const bool save = attrs.get_bool("lstmSequence", "saveActivations", false);
+  const DType dtype = in[0].dtype;
+  return {{dtype, {steps, state[0], state[1]}},
+          {dtype, state},
+          {dtype, save ? Shape{steps, state[0], 5 * state[1]} : Shape{0}},
+          {dtype, save ? Shape{steps, state[0], state[1]} : Shape{0}}};
+}
+
+// lstmSequenceGrad [acts, cs, c0, rk, dhs, dcT]: acts [steps, batch, 5 * units], cs and dhs
+// [steps, batch, units], c0 and dcT [batch, units], rk [units, 4 * units].
+std::vector<TensorSpec> infer_lstm_sequence_grad(const std::vector<TensorSpec>& in, const Attrs&) {
+  static const char* const names[] = {"acts", "cs", "c0", "rk", "dhs", "dcT"};
+  const TensorSpec& acts = in[0];
+  if ((acts.dtype != DType::Float32 && acts.dtype != DType::Float64) || acts.shape.size() != 3 || acts.shape[2] % 5 != 0) {
+    throw OpError("ShapeError", std::string("lstmSequenceGrad: acts must be float32 or float64 [steps, batch, 5 * units], received ") +
+                                    dtype_name(acts.dtype) + " " + format_shape(acts.shape));
+  }
+  const int64_t steps = acts.shape[0], batch = acts.shape[1], units = acts.shape[2] / 5;
+  const Shape sequence{steps, batch, units}, state{batch, units};
+  const Shape want[] = {acts.shape, sequence, state, {units, 4 * units}, sequence, state};
+  for (size_t k = 1; k < in.size(); ++k) {
+    if (in[k].dtype != acts.dtype || in[k].shape != want[k]) {
+      throw OpError("ShapeError", std::string("lstmSequenceGrad: ") + names[k] + " must be " + dtype_name(acts.dtype) + " " +
+                                      format_shape(want[k]) + " for acts " + format_shape(acts.shape) + ", received " +
+                                      dtype_name(in[k].dtype) + " " + format_shape(in[k].shape));
+    }
+  }
+  return {{acts.dtype, {steps, batch, 4 * units}}, {acts.dtype, state}, {acts.dtype, state}};
 }
 
 std::vector<TensorSpec> infer_gru_sequence(const std::vector<TensorSpec>& in, const Attrs&) {
@@ -138,6 +169,7 @@ void define_rnn_ops(KernelRegistry& registry) {
   registry.define_op("gruCell", 4, infer_gru_cell);
   registry.define_op("gruCellGrad", 5, infer_gru_cell_grad);
   registry.define_op("lstmSequence", 4, infer_lstm_sequence);
+  registry.define_op("lstmSequenceGrad", 6, infer_lstm_sequence_grad);
   registry.define_op("gruSequence", 4, infer_gru_sequence);
 }
 

@@ -335,7 +335,8 @@ describe('recurrent layer details', () => {
     expect(rows.size).toBeGreaterThan(1);
   });
 
-  it.each([['lstm', 'lstmCell'], ['gru', 'gruCell']] as const)('%s with sigmoid and tanh runs the fused cell (%s), with the values and gradients of the cell built from ops', (kind, cellOp) => {
+  // A trace to differentiate: the LSTM's whole sequence as one op, the GRU's (no gradient) a cell a step.
+  it.each([['lstm', 'lstmSequence'], ['gru', 'gruCell']] as const)('%s with sigmoid and tanh runs a fused op (%s), with the values and gradients of the cell built from ops', (kind, cellOp) => {
     // The same activations as functions of their own: not the registry's, so the cell is built from ops.
     const unfused = make(kind, { dtype: 'float64', returnSequences: true, recurrentActivation: (v: Tensor) => ops.sigmoid(v), activation: (v: Tensor) => ops.tanh(v) });
     const fused = make(kind, { dtype: 'float64', returnSequences: true });
@@ -399,29 +400,37 @@ describe('recurrent layer details', () => {
   });
 });
 
-describe('eager inference: the whole sequence in one fused kernel', () => {
+describe('the whole sequence in one fused kernel', () => {
   const backends = nativeUnavailableReason() === null ? ['js', 'cpu'] : ['js'];
 
   /**
-   * The layer's outputs and the kernels it ran on `backend`: eagerly (lstmSequence / gruSequence),
-   * or under a GradientTape (a cell per timestep, differentiable).
+   * The layer's outputs, the kernels it ran on `backend`, and with `tape` the gradients of a
+   * weighted sum of its outputs w.r.t. the input, the initial states and the weights. `stepped`:
+   * an all-true mask, which keeps a cell per timestep (the reference).
    */
-  function run(backend: string, layer: RNNLayer, input: number[][][], options: Record<string, unknown>, taped: boolean, dtype: keras.DType = 'float32') {
+  function run(backend: string, layer: RNNLayer, input: number[][][], options: Record<string, unknown>, mode: { tape?: boolean; stepped?: boolean }, dtype: keras.DType = 'float32') {
     keras.config.setBackend(backend);
     const be = getBackend(backend);
     const spy = vi.spyOn(be, 'kernel');
     try {
       return keras.tidy(() => {
         const t = ops.convertToTensor(input, dtype);
-        const initial = options.initialState as number[][][] | undefined;
-        const opts = { ...options, initialState: initial?.map((s) => ops.convertToTensor(s, dtype)) };
-        const call = () => {
-          const out = layer.apply(t, opts);
-          return (Array.isArray(out) ? out : [out]).map((o) => ({ shape: o.shape, values: Array.from(o.dataSync()) }));
-        };
-        const outputs = taped ? new keras.GradientTape().record(call) : call();
+        const initial = (options.initialState as number[][][] | undefined)?.map((s) => ops.convertToTensor(s, dtype));
+        const mask = mode.stepped ? ops.ones([input.length, input[0]!.length], 'bool') : undefined;
+        if (!layer.built) layer.build(t.shape);
+        const tape = mode.tape ? new keras.GradientTape({ persistent: true }) : null;
+        const sources = [t, ...(initial ?? []), ...layer.weights.map((v) => v.value)];
+        const outs = (tape ? tape.record(() => (tape.watch(...sources), layer.apply(t, { ...options, initialState: initial, mask }))) : layer.apply(t, { ...options, initialState: initial, mask })) as Tensor | Tensor[];
+        const list = Array.isArray(outs) ? outs : [outs];
+        const outputs = list.map((o) => ({ shape: o.shape, values: Array.from(o.dataSync()) }));
+        let grads: Tensor[] = [];
+        if (tape) {
+          // Each output weighted differently, so every output's gradient path counts.
+          const loss = tape.record(() => list.map((o, i) => ops.sum(ops.multiply(o, ops.reshape(ops.sin(ops.arange(i, i + o.size, 1, o.dtype)), o.shape as number[])))).reduce((a, b) => ops.add(a, b)));
+          grads = tape.gradient(loss, sources);
+        }
         const kernels = spy.mock.calls.map((c) => c[0]);
-        return { outputs, kernels, count: (op: string) => kernels.filter((k) => k === op).length };
+        return { outputs, grads: grads.map((g) => Array.from(g.dataSync())), kernels, count: (op: string) => kernels.filter((k) => k === op).length };
       });
     } finally {
       spy.mockRestore();
@@ -441,19 +450,43 @@ describe('eager inference: the whole sequence in one fused kernel', () => {
   ];
 
   for (const backend of backends) {
-    it.each(cases)(`${backend}: $name: the same values as a cell per timestep, in one kernel call`, ({ make, batch, steps, options = {}, dtype = 'float32' }) => {
+    it.each(cases)(`${backend}: $name: one kernel call, the values of a cell per timestep`, ({ make, batch, steps, options = {}, dtype = 'float32' }) => {
       const layer = make();
       const x = input(batch, steps, 4, batch + steps);
-      const fused = run(backend, layer, x, options, false, dtype);
-      const stepped = run(backend, layer, x, options, true, dtype);
+      const fused = run(backend, layer, x, options, {}, dtype);
+      const stepped = run(backend, layer, x, options, { stepped: true }, dtype);
       const [sequence, cell] = layer instanceof layers.LSTM ? ['lstmSequence', 'lstmCell'] : ['gruSequence', 'gruCell'];
       expect(fused.count(sequence), `${sequence} kernels in ${fused.kernels.join(', ')}`).toBe(1);
       expect(fused.count(cell), 'cell kernels of the fused run').toBe(0);
-      expect(stepped.count(cell), 'cell kernels under a GradientTape').toBe(steps);
+      expect(stepped.count(cell), 'cell kernels of the masked run').toBe(steps);
       expect(stepped.count(sequence)).toBe(0);
       expect(fused.outputs.map((o) => o.shape)).toEqual(stepped.outputs.map((o) => o.shape));
       // The same kernels in the same order (the product as matmul runs it, then the cell): bit-identical.
       fused.outputs.forEach((o, i) => expect(o.values, `output ${i}`).toEqual(stepped.outputs[i]!.values));
+    });
+
+    it.each(cases.filter((c) => c.name.startsWith('LSTM')))(`${backend}: $name: under a GradientTape one sequence and one gradient kernel, the gradients of a cell per timestep`, ({ make, batch, steps, options = {}, dtype = 'float32' }) => {
+      const layer = make();
+      const x = input(batch, steps, 4, batch + steps + 1);
+      const fused = run(backend, layer, x, options, { tape: true }, dtype);
+      const stepped = run(backend, layer, x, options, { tape: true, stepped: true }, dtype);
+      expect([fused.count('lstmSequence'), fused.count('lstmSequenceGrad'), fused.count('lstmCell')]).toEqual([1, 1, 0]);
+      expect(stepped.count('lstmCell')).toBe(steps);
+      fused.outputs.forEach((o, i) => expect(o.values, `output ${i}`).toEqual(stepped.outputs[i]!.values));
+      // Sums in other orders (the recurrent kernel's over all steps in one product): close, not equal.
+      const tol = dtype === 'float64' ? 1e-12 : 2e-5;
+      expect(fused.grads).toHaveLength(stepped.grads.length);
+      fused.grads.forEach((g, i) => {
+        const want = stepped.grads[i]!;
+        const scale = Math.max(1e-3, ...want.map(Math.abs));
+        const worst = g.reduce((m, v, j) => Math.max(m, Math.abs(v - want[j]!)), 0);
+        expect(worst, `gradient ${i}: largest difference against the cells' (scale ${scale})`).toBeLessThanOrEqual(tol * scale);
+      });
+    });
+
+    it(`${backend}: the GRU under a GradientTape runs a cell per timestep (its sequence has no gradient)`, () => {
+      const taped = run(backend, new layers.GRU(3), input(2, 4, 4, 3), {}, { tape: true });
+      expect([taped.count('gruSequence'), taped.count('gruCell')]).toEqual([0, 4]);
     });
   }
 
@@ -485,16 +518,15 @@ describe('eager inference: the whole sequence in one fused kernel', () => {
     }
   });
 
-  it('a mask or training dropout keeps the cell per timestep', () => {
+  it('a mask or training recurrent dropout keeps the cell per timestep', () => {
     const layer = new layers.LSTM(3, { recurrentDropout: 0.5 });
     const x = input(2, 3, 4, 9);
-    const mask = [[true, false, true], [true, true, true]];
-    const masked = run('js', layer, x, { mask: ops.convertToTensor(mask, 'bool') }, false);
-    expect(masked.count('lstmCell')).toBe(3);
-    expect(masked.count('lstmSequence')).toBe(0);
-    const training = run('js', layer, x, { training: true }, false);
-    expect(training.count('lstmCell')).toBe(3);
-    expect(run('js', layer, x, {}, false).count('lstmSequence')).toBe(1);
+    const masked = run('js', layer, x, {}, { stepped: true });
+    expect([masked.count('lstmCell'), masked.count('lstmSequence')]).toEqual([3, 0]);
+    const training = run('js', layer, x, { training: true }, {});
+    expect([training.count('lstmCell'), training.count('lstmSequence')]).toEqual([3, 0]);
+    expect(run('js', layer, x, {}, {}).count('lstmSequence')).toBe(1);
+    expect(run('js', new layers.LSTM(3, { dropout: 0.5 }), x, { training: true }, {}).count('lstmSequence'), 'input dropout, drawn before the steps').toBe(1);
   });
 });
 

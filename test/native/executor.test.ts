@@ -701,11 +701,12 @@ describe('native graph executor', () => {
     // An LSTM's gradient: its timesteps' gate gradients, joined in forward order for the input
     // projection's slices and for the recurrent kernel's merged product, are one concatenation
     // (the other is of the states, for the recurrent kernel); the cells write both (joined).
+    // (A mask keeps a cell per timestep; without one the sequence is a single op.)
     const lstm = new keras.layers.LSTM(4);
     const rnnGraph = keras.trace(
       (x: Tensor) => {
         const tape = new keras.GradientTape();
-        const loss = tape.record(() => ops.sum(ops.square(lstm.apply(x) as Tensor)));
+        const loss = tape.record(() => ops.sum(ops.square(lstm.apply(x, { mask: ops.ones([2, 5], 'bool') }) as Tensor)));
         return tape.gradient(loss, lstm.trainableWeights);
       },
       [{ shape: [2, 5, 3] }],

@@ -48,6 +48,9 @@ describe('fused recurrent cells: errors', () => {
     expect(nativeError('lstmSequence', [f32([3, 2, 8]), f32([2, 4]), f32([2, 2]), f32([2, 2])], {}).message).toMatch(/lstmSequence: rk must be float32 \(2, 8\) for xs \(3, 2, 8\), received float32 \(2, 4\)/);
     expect(nativeError('lstmSequence', [f32([3, 2, 8]), f32([2, 8]), f32([2, 2]), f32([3, 2])], {}).message).toMatch(/lstmSequence: c0 must be \(2, 2\) for xs\[t\] \(2, 8\), received \(3, 2\)/);
     expect(nativeError('lstmSequence', [i32([3, 2, 8]), i32([2, 8]), i32([2, 2]), i32([2, 2])], {}).message).toMatch(/lstmSequence: xs must be float32 or float64, received int32 \(3, 2, 8\)/);
+    expect(nativeError('lstmSequenceGrad', [f32([3, 2, 9]), f32([3, 2, 2]), f32([2, 2]), f32([2, 8]), f32([3, 2, 2]), f32([2, 2])], {}).message).toMatch(/lstmSequenceGrad: acts must be float32 or float64 \[steps, batch, 5 \* units\], received float32 \(3, 2, 9\)/);
+    expect(nativeError('lstmSequenceGrad', [f32([3, 2, 10]), f32([3, 2, 2]), f32([2, 2]), f32([2, 8]), f32([2, 2, 2]), f32([2, 2])], {}).message).toMatch(/lstmSequenceGrad: dhs must be float32 \(3, 2, 2\) for acts \(3, 2, 10\), received float32 \(2, 2, 2\)/);
+    expect(nativeError('lstmSequenceGrad', [f32([3, 2, 10]), f32([3, 2, 2]), f32([2, 2]), f64([2, 8]), f32([3, 2, 2]), f32([2, 2])], {}).message).toMatch(/lstmSequenceGrad: rk must be float32 \(2, 8\) for acts \(3, 2, 10\), received float64 \(2, 8\)/);
     expect(nativeError('gruSequence', [f32([3, 2, 6]), f32([2, 6]), f64([2, 2]), f32([6])], {}).message).toMatch(/gruSequence: h0 must be float32 like xs\[t\], received float64 \(2, 2\)/);
     expect(nativeError('gruSequence', [f32([3, 2, 6]), f32([2, 6]), f32([2, 2]), f32([3])], {}).message).toMatch(/gruSequence: rb must be float32 \(6,\) for xs \(3, 2, 6\), received float32 \(3,\)/);
   });
@@ -62,6 +65,7 @@ describe('fused recurrent cells: errors', () => {
     expect(definitionError('lstmSequence', [[[2, 8], 'float32'], [[2, 8], 'float32'], [[2, 2], 'float32'], [[2, 2], 'float32']]).message).toMatch(/lstmSequence: xs must be \[steps, batch, 4 \* units\] \(the gates i, f, c, o side by side\), received \(2, 8\)/);
     expect(definitionError('lstmSequence', [[[3, 2, 8], 'float32'], [[2, 4], 'float32'], [[2, 2], 'float32'], [[2, 2], 'float32']]).message).toMatch(/lstmSequence: rk must be float32 \(2, 8\), received float32 \(2, 4\)/);
     expect(definitionError('lstmSequence', [[[3, 2, 8], 'float32'], [[2, 8], 'float32'], [[2, 2], 'float32'], [[3, 2], 'float32']]).message).toMatch(/lstmSequence: c0 must be \[batch, 2\] for xs\[t\] \(2, 8\), received \(3, 2\)/);
+    expect(definitionError('lstmSequenceGrad', [[[3, 2, 10], 'float32'], [[3, 2, 2], 'float32'], [[2, 2], 'float32'], [[2, 8], 'float32'], [[2, 2, 2], 'float32'], [[2, 2], 'float32']]).message).toMatch(/lstmSequenceGrad: dhs must be float32 \(3, 2, 2\), received float32 \(2, 2, 2\)/);
     expect(definitionError('gruSequence', [[[3, 2, 6], 'int32'], [[2, 6], 'int32'], [[2, 2], 'int32'], [[6], 'int32']]).message).toMatch(/gruSequence: xs must be float32 or float64, received int32 \(3, 2, 6\)/);
     expect(definitionError('gruSequence', [[[3, 2, 6], 'float32'], [[2, 6], 'float32'], [[2, 2], 'float32'], [[3], 'float32']]).message).toMatch(/gruSequence: rb must be float32 \(6,\), received float32 \(3,\)/);
     expect(definitionError('gruCellGrad', [[[2, 6], 'float32'], [[2, 6], 'float32'], [[2, 2], 'float32'], [[3, 2], 'float32'], [[6], 'float32']]).message).toMatch(/gruCellGrad: dh must be \[batch, 2\] for acts \(2, 6\), received \(3, 2\)/);

@@ -603,14 +603,24 @@ export const CASES: Record<string, OpCase[]> = {
 
   // ------------------------------------------------------------ fused recurrent sequences (xs [steps, batch, k * units], rk [units, k * units])
   lstmSequence: [
-    { inputs: [x([4, 3, 8]), x([2, 8], f32, 'any', 0.5), x([3, 2]), x([3, 2])] },
-    { inputs: [x([3, 2, 12], f64), x([3, 12], f64, 'any', 0.5), x([2, 3], f64), x([2, 3], f64)] },
-    { inputs: [x([5, 5, 268], f32, 'any', 4), x([67, 268], f32, 'any', 0.2), x([5, 67]), x([5, 67])] }, // units off the vector widths, saturated gates
-    { inputs: [x([3, 40, 512]), x([128, 512], f32, 'any', 0.1), x([40, 128]), x([40, 128])] }, // products and rows over threads
-    { inputs: [x([4, 9, 8]), x([2, 8], f32, 'any', 0.5), x([9, 2]), x([9, 2])] }, // row blocks of 4 and 5
-    { inputs: [x([6, 1, 512]), x([128, 512], f32, 'any', 0.1), x([1, 128]), x([1, 128])] }, // batch 1: one-row products
-    { inputs: [x([0, 3, 8]), x([2, 8]), x([3, 2]), x([3, 2])] }, // no steps: cT is c0
-    { inputs: [x([2, 0, 8]), x([2, 8]), x([0, 2]), x([0, 2])] },
+    { inputs: [x([4, 3, 8]), x([2, 8], f32, 'any', 0.5), x([3, 2]), x([3, 2])], grad: false }, // inference: no gradient
+    { inputs: [x([4, 3, 8]), x([2, 8], f32, 'any', 0.5), x([3, 2]), x([3, 2])], attrs: { saveActivations: true } },
+    { inputs: [x([3, 2, 12], f64), x([3, 12], f64, 'any', 0.5), x([2, 3], f64), x([2, 3], f64)], attrs: { saveActivations: true } },
+    { inputs: [x([5, 5, 268], f32, 'any', 4), x([67, 268], f32, 'any', 0.2), x([5, 67]), x([5, 67])], grad: false }, // units off the vector widths, saturated gates
+    { inputs: [x([5, 5, 268], f32, 'any', 4), x([67, 268], f32, 'any', 0.2), x([5, 67]), x([5, 67])], attrs: { saveActivations: true } },
+    { inputs: [x([3, 40, 512]), x([128, 512], f32, 'any', 0.1), x([40, 128]), x([40, 128])], attrs: { saveActivations: true } }, // products and rows over threads
+    { inputs: [x([4, 9, 8]), x([2, 8], f32, 'any', 0.5), x([9, 2]), x([9, 2])], grad: false }, // row blocks of 4 and 5
+    { inputs: [x([6, 1, 512]), x([128, 512], f32, 'any', 0.1), x([1, 128]), x([1, 128])], grad: false }, // batch 1: one-row products
+    { inputs: [x([0, 3, 8]), x([2, 8]), x([3, 2]), x([3, 2])], grad: false }, // no steps: cT is c0
+    { inputs: [x([1, 3, 8]), x([2, 8]), x([3, 2]), x([3, 2])], attrs: { saveActivations: true } }, // one step: h0 the only h_{t-1}
+    { inputs: [x([2, 0, 8]), x([2, 8]), x([0, 2]), x([0, 2])], attrs: { saveActivations: true } },
+  ],
+  lstmSequenceGrad: [
+    { inputs: [x([4, 3, 10], f32, 'unit'), x([4, 3, 2]), x([3, 2]), x([2, 8], f32, 'any', 0.5), x([4, 3, 2]), x([3, 2])] },
+    { inputs: [x([3, 2, 15], f64, 'unit'), x([3, 2, 3], f64), x([2, 3], f64), x([3, 12], f64, 'any', 0.5), x([3, 2, 3], f64), x([2, 3], f64)] },
+    { inputs: [x([3, 40, 640], f32, 'unit'), x([3, 40, 128]), x([40, 128]), x([128, 512], f32, 'any', 0.1), x([3, 40, 128]), x([40, 128])] }, // rows over threads
+    { inputs: [x([5, 9, 335], f32, 'unit'), x([5, 9, 67]), x([9, 67]), x([67, 268], f32, 'any', 0.2), x([5, 9, 67]), x([9, 67])] }, // row blocks of 4 and 5, units off the widths
+    { inputs: [x([0, 3, 10], f32, 'unit'), x([0, 3, 2]), x([3, 2]), x([2, 8]), x([0, 3, 2]), x([3, 2])] }, // no steps: dh0 0, dc0 dcT
   ],
   gruSequence: [
     { inputs: [x([4, 3, 6]), x([2, 6], f32, 'any', 0.5), x([3, 2]), x([6])] },

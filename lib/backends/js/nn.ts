@@ -623,36 +623,72 @@ function operand(data: TypedArray, shape: number[], dtype: DType): Tensor {
   return { storage: new JsStorage(data), shape, dtype } as unknown as Tensor;
 }
 
+/** Rows [t * batch, (t + 1) * batch) of a time-major [steps, batch, width] tensor's values. */
+function stepOf(t: Tensor, step: number): TypedArray {
+  const [, batch, width] = t.shape as [number, number, number];
+  return valuesOf(t).subarray(step * batch * width, (step + 1) * batch * width);
+}
+
 /**
  * The sequence ops (lib/ops/rnn.ts) as their timesteps run op by op: step t's recurrent product
  * states[0] rk by the matmul kernel (rounded to the dtype, as the op's output is), then `cell`,
  * which returns the new states, h first. Returns every step's h [steps, batch, units] and the
  * last states.
  */
-function runSequence(xs: Tensor, rk: Tensor, initial: Tensor[], cell: (x: Tensor, rec: Tensor, states: Tensor[]) => TypedArray[]): [TypedArray, Tensor[]] {
+function runSequence(xs: Tensor, rk: Tensor, initial: Tensor[], cell: (x: Tensor, rec: Tensor, states: Tensor[], step: number) => TypedArray[]): [TypedArray, Tensor[]] {
   const [steps, batch, width] = xs.shape as [number, number, number];
   const units = initial[0]!.shape[1] as number;
-  const xv = valuesOf(xs);
   const hs = allocate(xs.dtype, steps * batch * units);
   let states = initial;
   for (let t = 0; t < steps; t++) {
-    const x = operand(xv.subarray(t * batch * width, (t + 1) * batch * width), [batch, width], xs.dtype);
+    const x = operand(stepOf(xs, t), [batch, width], xs.dtype);
     const [rec] = matmulKernel([states[0]!, rk], {}, [{ shape: [batch, width], dtype: xs.dtype }]) as JsStorage[];
-    states = cell(x, operand(rec!.data, [batch, width], xs.dtype), states).map((v) => operand(v, [batch, units], xs.dtype));
+    states = cell(x, operand(rec!.data, [batch, width], xs.dtype), states, t).map((v) => operand(v, [batch, units], xs.dtype));
     hs.set(valuesOf(states[0]!), t * batch * units);
   }
   return [hs, states];
 }
 
-/** lstmSequence [xs, rk, h0, c0] -> [hs, cT] (lib/ops/rnn.ts): the lstmCell kernel a step. */
-const lstmSequence: Kernel = ([xs, rk, h0, c0]) => {
+/** lstmSequence [xs, rk, h0, c0] -> [hs, cT, acts, cs] (lib/ops/rnn.ts): the lstmCell kernel a step. */
+const lstmSequence: Kernel = ([xs, rk, h0, c0], attrs, [, , actsOut, csOut]) => {
   const [batch, units] = h0.shape as [number, number];
   const state = { shape: [batch, units], dtype: xs.dtype };
-  const [hs, [, c]] = runSequence(xs, rk, [h0, c0], (x, rec, [, cPrev]) => {
-    const [h, cNew] = lstmCell([x, rec, cPrev!], {}, [state, state, { shape: [batch, 5 * units], dtype: xs.dtype }]) as JsStorage[];
+  const acts = allocate(actsOut.dtype, sizeOf(actsOut.shape)), cs = allocate(csOut.dtype, sizeOf(csOut.shape));
+  const [hs, [, c]] = runSequence(xs, rk, [h0, c0], (x, rec, [, cPrev], t) => {
+    const [h, cNew, a] = lstmCell([x, rec, cPrev!], {}, [state, state, { shape: [batch, 5 * units], dtype: xs.dtype }]) as JsStorage[];
+    if (attrs.saveActivations === true) {
+      acts.set(a!.data, t * batch * 5 * units);
+      cs.set(cNew!.data, t * batch * units);
+    }
     return [h!.data, cNew!.data];
   });
-  return [new JsStorage(hs), new JsStorage(valuesOf(c!).slice())];
+  return [new JsStorage(hs), new JsStorage(valuesOf(c!).slice()), new JsStorage(acts), new JsStorage(cs)];
+};
+
+/**
+ * lstmSequenceGrad [acts, cs, c0, rk, dhs, dcT] -> [dxs, dh0, dc0] (lib/ops/rnn.ts): last step
+ * first, dh_t = dhs[t] + the next step's dz rk^T (the matmul kernel, transposeB), then the
+ * lstmCellGrad kernel.
+ */
+const lstmSequenceGrad: Kernel = ([acts, cs, c0, rk, dhs, dcT], _attrs, [dxsOut]) => {
+  const [steps, batch] = acts.shape as [number, number];
+  const units = (acts.shape[2] as number) / 5, dtype = acts.dtype;
+  const state = { shape: [batch, units], dtype };
+  const dxs = allocate(dxsOut.dtype, steps * batch * 4 * units);
+  let fromNext = allocate(dtype, batch * units), dc = valuesOf(dcT);
+  for (let t = steps - 1; t >= 0; t--) {
+    const dhOut = stepOf(dhs, t), dh = allocate(dtype, batch * units);
+    for (let i = 0; i < dh.length; i++) dh[i] = dhOut[i]! + fromNext[i]!;
+    const cPrev = t > 0 ? operand(stepOf(cs, t - 1), [batch, units], dtype) : c0;
+    const [dz, dcPrev] = lstmCellGrad([operand(stepOf(acts, t), [batch, 5 * units], dtype), cPrev, operand(dh, [batch, units], dtype), operand(dc, [batch, units], dtype)], {}, [
+      { shape: [batch, 4 * units], dtype },
+      state,
+    ]) as JsStorage[];
+    dxs.set(dz!.data, t * batch * 4 * units);
+    dc = dcPrev!.data;
+    fromNext = (matmulKernel([operand(dz!.data, [batch, 4 * units], dtype), rk], { transposeB: true }, [state]) as JsStorage[])[0]!.data;
+  }
+  return [new JsStorage(dxs), new JsStorage(fromNext), new JsStorage(dc.slice())];
 };
 
 /** gruSequence [xs, rk, h0, rb] -> [hs] (lib/ops/rnn.ts): the gruCell kernel a step. */
@@ -686,5 +722,6 @@ export const nnKernels: Record<string, Kernel> = {
   gruCell,
   gruCellGrad,
   lstmSequence,
+  lstmSequenceGrad,
   gruSequence,
 };

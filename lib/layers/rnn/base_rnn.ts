@@ -210,12 +210,13 @@ export abstract class BaseRNN extends Layer {
   /**
    * Every timestep in one fused kernel call, where the layer has one (LSTM and GRU with their
    * default activations: joinedGates): `xs` the time-major input projection of all gates,
-   * `states` the initial states, `ctx` the recurrent kernel unsplit. Returns every step's h
-   * [steps, batch, units] and the last states after h (the LSTM's carry), or null without one.
-   * Inference only (no gradient): called outside a GradientTape, on concrete tensors or in an
-   * inference trace, without a mask or dropout.
+   * `states` the initial states, `ctx` the recurrent kernel unsplit; `differentiable`: a
+   * gradient may be taken (a GradientTape records, or a graph is built that is not for
+   * inference only). Returns every step's h [steps, batch, units] and the last states after h
+   * (the LSTM's carry), or null where the layer has no fused sequence for this call (the GRU's
+   * has no gradient). Called without a mask or recurrent dropout.
    */
-  protected sequence(_xs: Tensor, _states: Tensor[], _ctx: StepContext): { hs: Tensor; carries: Tensor[] } | null {
+  protected sequence(_xs: Tensor, _states: Tensor[], _ctx: StepContext, _differentiable: boolean): { hs: Tensor; carries: Tensor[] } | null {
     return null;
   }
 
@@ -301,12 +302,13 @@ export abstract class BaseRNN extends Layer {
       states = Array.from({ length: this.stateCount }, () => zeroState);
     }
     const recMask = options.training && this.recurrentDropout > 0 ? random.dropout(ops.onesLike(zeroState), this.recurrentDropout, { seed: this.seedGenerator }) : null;
-    // Inference runs the whole sequence as one kernel (an LSTM(128) over 50 steps at batch 1: 200
-    // ops and their JavaScript in one call): eagerly outside a GradientTape, or in a graph that
-    // is only run (a compiled predict or test step).
+    // The whole sequence as one kernel (an LSTM(128) over 50 steps: 200 ops and their JavaScript
+    // in one call, its rows in blocks over threads). A gradient may be taken under a
+    // GradientTape, and in a graph not traced for inference only (a train step; a functional
+    // model's symbolic call).
     const trace = currentTrace();
-    const inference = !isRecording() && (trace ? trace.inference : !x.isSymbolic);
-    const fused = joined && inference && !maskT && !recMask ? this.sequence(projT[0]!, states, ctx) : null;
+    const differentiable = isRecording() || (trace ? !trace.inference : x.isSymbolic);
+    const fused = joined && !maskT && !recMask ? this.sequence(projT[0]!, states, ctx, differentiable) : null;
     if (fused) {
       const last = [timestep(fused.hs, steps - 1), ...fused.carries];
       const out = this.returnSequences ? ops.transpose(fused.hs, [1, 0, 2]) : last[0]!;

@@ -57,8 +57,8 @@ export class LSTM extends BaseRNN {
     return this.recurrentActivation === activations.sigmoid && this.activation === activations.tanh;
   }
 
-  protected override sequence(xs: Tensor, states: Tensor[], ctx: StepContext): { hs: Tensor; carries: Tensor[] } {
-    const [hs, c] = lstmSequence(xs, ctx.rk[0]!, states[0]!, states[1]!);
+  protected override sequence(xs: Tensor, states: Tensor[], ctx: StepContext, differentiable: boolean): { hs: Tensor; carries: Tensor[] } {
+    const [hs, c] = lstmSequence(xs, ctx.rk[0]!, states[0]!, states[1]!, differentiable);
     return { hs, carries: [c] };
   }
 
