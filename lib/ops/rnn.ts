@@ -139,7 +139,22 @@ function inferSequence(op: string, xs: TensorSpec, rk: TensorSpec, blocks: numbe
   return [xs.shape[0]!, batch, units];
 }
 
-const SEQUENCE_GRADIENT = 'the fused recurrent sequence runs inference only (a GRU that may be differentiated runs its timesteps as cells, which differentiate)';
+/** h_{t-1} of every step of a sequence op, h0 then hs but its last, as [steps * batch, units] rows. */
+function previousStates(hs: Tensor, h0: Tensor): Tensor {
+  const steps = hs.shape[0]!;
+  const first = expandDims(h0, 0);
+  return reshape(steps > 1 ? concatenate([first, slice(hs, [0, 0, 0], [steps - 1, -1, -1])], 0) : first, [-1, h0.shape[1]!]);
+}
+
+/** Σ_t h_{t-1}^T g_t, the recurrent kernel rk's gradient from every step's gate gradients g [steps, batch, k * units]: one product. */
+function recurrentKernelGrad(hs: Tensor, h0: Tensor, gates: Tensor, rk: Tensor): Tensor {
+  if (hs.shape[0] === 0) return zerosLike(rk);
+  return runOp('matmul', [previousStates(hs, h0), reshape(gates, [-1, gates.shape[2]!])], { transposeA: true })[0]!;
+}
+
+function withoutSavedActivations(op: string): never {
+  throw new GradientError(`${op}: run without saveActivations (inference), it kept nothing to differentiate`);
+}
 
 // Every timestep of the LSTM cell in one op: xs [steps, batch, 4 * units] the input projections
 // (time-major, bias included), rk [units, 4 * units] the recurrent kernel, h0 and c0 [batch,
@@ -158,16 +173,11 @@ defineOp<{ saveActivations?: boolean }>({
     const saved = (width: number) => ({ shape: saveActivations ? [steps, batch, width] : [0], dtype: xs.dtype });
     return [{ shape: [steps, batch, units], dtype: xs.dtype }, { shape: [batch, units], dtype: xs.dtype }, saved(5 * units), saved(units)];
   },
-  grad: ({ inputs: [xs, rk, h0, c0], outputs: [hs, , acts, cs], attrs }, [dhs, dcT]) => {
-    if (!attrs.saveActivations) throw new GradientError('lstmSequence: run without saveActivations (inference), it kept nothing to differentiate');
+  grad: ({ inputs: [, rk, h0, c0], outputs: [hs, , acts, cs], attrs }, [dhs, dcT]) => {
+    if (!attrs.saveActivations) withoutSavedActivations('lstmSequence');
     if (!dhs && !dcT) return [null, null, null, null];
     const [dxs, dh0, dc0] = runOp('lstmSequenceGrad', [acts!, cs!, c0!, rk!, dhs ?? zerosLike(hs!), dcT ?? zerosLike(c0!)]);
-    // rk's gradient: sum over the steps of h_{t-1}^T dz_t, one product over all of them.
-    const steps = xs!.shape[0]!, units = rk!.shape[0]!;
-    const first = expandDims(h0!, 0);
-    const hPrev = steps > 1 ? concatenate([first, slice(hs!, [0, 0, 0], [steps - 1, -1, -1])], 0) : first;
-    const drk = runOp('matmul', [reshape(hPrev, [-1, units]), reshape(dxs!, [-1, 4 * units])], { transposeA: true })[0]!;
-    return [dxs!, drk, dh0!, dc0!];
+    return [dxs!, recurrentKernelGrad(hs!, h0!, dxs!, rk!), dh0!, dc0!];
   },
 });
 
@@ -197,20 +207,56 @@ defineOp({
   gradientUnsupported: 'second derivatives through the fused LSTM sequence are not supported',
 });
 
-// Every timestep of the GRU cell (resetAfter) in one op, for inference: xs [steps, batch, 3 * units],
-// rk [units, 3 * units], h0 [batch, units], rb [3 * units] the recurrent bias; step t:
-// h_t = gruCell(xs[t], h_{t-1} rk, h_{t-1}, rb). Returns hs [steps, batch, units].
-defineOp({
+// Every timestep of the GRU cell (resetAfter) in one op: xs [steps, batch, 3 * units], rk [units,
+// 3 * units], h0 [batch, units], rb [3 * units] the recurrent bias; step t: h_t = gruCell(xs[t],
+// h_{t-1} rk, h_{t-1}, rb). Returns [hs, acts, recs]: hs [steps, batch, units]; with
+// saveActivations (for the gradient) acts and recs [steps, batch, 3 * units] every step's cell
+// activations and recurrent product (what the gradient reads; not differentiable themselves),
+// else both [0] (inference).
+defineOp<{ saveActivations?: boolean }>({
   name: 'gruSequence',
   category: 'nn',
-  attrs: [],
+  attrs: ['saveActivations'],
   arity: 4,
-  infer([xs, rk, h0, rb]) {
+  infer([xs, rk, h0, rb], { saveActivations }) {
     const [steps, batch, units] = inferSequence('gruSequence', xs, rk, 3, 'the gates z, r, h', [['h0', h0]]);
     expectLike('gruSequence', 'rb', rb, { shape: [3 * units], dtype: xs.dtype });
-    return [{ shape: [steps, batch, units], dtype: xs.dtype }];
+    const saved = { shape: saveActivations ? [steps, batch, 3 * units] : [0], dtype: xs.dtype };
+    return [{ shape: [steps, batch, units], dtype: xs.dtype }, saved, saved];
   },
-  gradientUnsupported: SEQUENCE_GRADIENT,
+  grad: ({ inputs: [, rk, h0, rb], outputs: [hs, acts, recs], attrs }, [dhs]) => {
+    if (!attrs.saveActivations) withoutSavedActivations('gruSequence');
+    if (!dhs) return [null, null, null, null];
+    const [dxs, drecs, dh0] = runOp('gruSequenceGrad', [acts!, recs!, hs!, h0!, rk!, rb!, dhs]);
+    return [dxs!, recurrentKernelGrad(hs!, h0!, drecs!, rk!), dh0!, sum(reshape(drecs!, [-1, rb!.shape[0]!]), 0)];
+  },
+});
+
+// Backpropagation through gruSequence's steps: acts and recs its saved activations and recurrent
+// products, hs its output, h0, rk and rb its inputs, dhs the gradient of hs. Returns [dxs, drecs,
+// dh0]: the gradients of xs, of every step's recurrent product (for rk's and rb's), and of h0.
+defineOp({
+  name: 'gruSequenceGrad',
+  category: 'nn',
+  attrs: [],
+  arity: 7,
+  infer([acts, recs, hs, h0, rk, rb, dhs]) {
+    if (!isFloat(acts.dtype) || acts.shape.length !== 3 || acts.shape[2] === null || acts.shape[2]! % 3 !== 0) {
+      throw new ShapeError(`gruSequenceGrad: acts must be float32 or float64 [steps, batch, 3 * units], received ${acts.dtype} ${fmtShape(acts.shape)}`);
+    }
+    const [steps, batch] = acts.shape as [number, Dim];
+    const units = acts.shape[2]! / 3;
+    const gates = { shape: acts.shape, dtype: acts.dtype }, sequence = { shape: [steps, batch, units], dtype: acts.dtype };
+    const state = { shape: [batch, units], dtype: acts.dtype };
+    expectLike('gruSequenceGrad', 'recs', recs, gates);
+    expectLike('gruSequenceGrad', 'hs', hs, sequence);
+    expectLike('gruSequenceGrad', 'h0', h0, state);
+    expectLike('gruSequenceGrad', 'rk', rk, { shape: [units, 3 * units], dtype: acts.dtype });
+    expectLike('gruSequenceGrad', 'rb', rb, { shape: [3 * units], dtype: acts.dtype });
+    expectLike('gruSequenceGrad', 'dhs', dhs, sequence);
+    return [gates, gates, state];
+  },
+  gradientUnsupported: 'second derivatives through the fused GRU sequence are not supported',
 });
 
 /**
@@ -251,10 +297,16 @@ export function lstmSequence(xs: Tensor, rk: Tensor, h0: Tensor, c0: Tensor, sav
 }
 
 /**
- * Every timestep of a GRU (resetAfter) with sigmoid gates and tanh in one kernel call
- * (inference): `xs` [steps, batch, 3 * units], `rk` the recurrent kernel, `h0` the initial state,
- * `rb` [3 * units] the recurrent bias. Returns hs [steps, batch, units].
+ * Every timestep of a GRU (resetAfter) with sigmoid gates and tanh in one kernel call: `xs`
+ * [steps, batch, 3 * units], `rk` the recurrent kernel, `h0` the initial state, `rb` [3 * units]
+ * the recurrent bias; `saveActivations` keeps what the gradient needs (else the op has none).
+ * Returns hs [steps, batch, units].
  */
-export function gruSequence(xs: Tensor, rk: Tensor, h0: Tensor, rb: Tensor): Tensor {
-  return runOp('gruSequence', [xs, rk, h0, rb])[0]!;
+export function gruSequence(xs: Tensor, rk: Tensor, h0: Tensor, rb: Tensor, saveActivations: boolean): Tensor {
+  const [hs, acts, recs] = runOp('gruSequence', [xs, rk, h0, rb], saveActivations ? { saveActivations } : {});
+  if (!acts!.isSymbolic && !saveActivations) {
+    acts!.dispose();
+    recs!.dispose();
+  }
+  return hs!;
 }

@@ -122,6 +122,24 @@ void recurrent_product(const T* h, const T* rk, T* rec, int64_t rows, int64_t un
   gemm<T>(g, threads);
 }
 
+// grad = dz rk^T for `rows` rows of dz (row stride width): the recurrent product's gradient w.r.t.
+// h, with matmul(dz, rk, transposeB)'s strides.
+template <class T>
+void recurrent_input_grad(const T* dz, const T* rk, T* grad, int64_t rows, int64_t units, int64_t width, int threads) {
+  GemmBatch<T> g;
+  g.m = rows;
+  g.n = units;
+  g.k = width;
+  g.a = dz;
+  g.a_row_stride = width;
+  g.b = rk;
+  g.b_row_stride = 1;
+  g.b_col_stride = width;
+  g.c = grad;
+  g.c_row_stride = units;
+  gemm<T>(g, threads);
+}
+
 template <class T>
 void lstm_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
   const int64_t steps = out[0].shape[0], batch = out[1].shape[0], units = out[1].shape[1], width = 4 * units;
@@ -186,19 +204,7 @@ void lstm_sequence_grad(const KernelContext& ctx, const std::vector<TensorView>&
                                      dz + r0 * width, dc_prev.data() + r0 * units, r1 - r0, units);
       }, threads);
       std::swap(dc, dc_prev);
-      // from_next = dz rk^T: matmul(dz, rk, transposeB)'s strides.
-      GemmBatch<T> g;
-      g.m = rows;
-      g.n = units;
-      g.k = width;
-      g.a = dz;
-      g.a_row_stride = width;
-      g.b = rk;
-      g.b_row_stride = 1;
-      g.b_col_stride = width;
-      g.c = from_next.data();
-      g.c_row_stride = units;
-      gemm<T>(g, threads);
+      recurrent_input_grad(dz, rk, from_next.data(), rows, units, width, threads);
     }
     std::copy(from_next.begin(), from_next.end(), dh0 + begin * units);
     std::copy(dc.begin(), dc.end(), dc0 + begin * units);
@@ -212,20 +218,60 @@ void gru_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, c
   const T *xs = contiguous_data<T>(in[0], xss), *rk = contiguous_data<T>(in[1], rks);
   const T *h0 = contiguous_data<T>(in[2], h0s), *rb = contiguous_data<T>(in[3], bs);
   T* hs = out[0].as<T>();
+  // saveActivations: every step's activations and recurrent product go to the outputs acts and
+  // recs (for gruSequenceGrad); else to scratch reused from step to step.
+  T *saved_acts = out[1].numel() > 0 ? out[1].as<T>() : nullptr, *saved_recs = out[2].numel() > 0 ? out[2].as<T>() : nullptr;
   sequence_row_blocks(ctx, batch, [&](int64_t begin, int64_t end, int threads) {
     const int64_t rows = end - begin;
-    std::vector<T> rec(size_t(rows * width)), acts(size_t(rows * width));
+    std::vector<T> scratch_rec(saved_recs ? 0 : size_t(rows * width)), scratch_acts(saved_acts ? 0 : size_t(rows * width));
     const T* h = h0 + begin * units;
     for (int64_t t = 0; t < steps; ++t) {
-      recurrent_product(h, rk, rec.data(), rows, units, width, threads);
-      const T* x = xs + (t * batch + begin) * width;
-      T* h_new = hs + (t * batch + begin) * units;
+      const int64_t row = t * batch + begin;
+      T* rec = saved_recs ? saved_recs + row * width : scratch_rec.data();
+      T* acts = saved_acts ? saved_acts + row * width : scratch_acts.data();
+      recurrent_product(h, rk, rec, rows, units, width, threads);
+      const T* x = xs + row * width;
+      T* h_new = hs + row * units;
       engine::thread_pool().parallel_for(rows, grain_for(units), [&](int64_t r0, int64_t r1) {
-        cell_rows<T>().gru.forward(x + r0 * width, rec.data() + r0 * width, rb, h + r0 * units, h_new + r0 * units,
-                                   acts.data() + r0 * width, r1 - r0, units);
+        cell_rows<T>().gru.forward(x + r0 * width, rec + r0 * width, rb, h + r0 * units, h_new + r0 * units,
+                                   acts + r0 * width, r1 - r0, units);
       }, threads);
       h = h_new;
     }
+  });
+}
+
+// Backpropagation through a gruSequence's steps from its saved activations and products, last
+// step first: dh_t = dhs[t] + what step t + 1 passed back, then the cell's gradient (dx into
+// dxs[t], drec into drecs[t]), and h_{t-1} receives the cell's dh plus drec rk^T. The recurrent
+// kernel's and bias's gradients sum drecs over the steps (lib/ops/rnn.ts).
+template <class T>
+void gru_sequence_grad(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
+  const int64_t steps = in[0].shape[0], batch = out[2].shape[0], units = out[2].shape[1], width = 3 * units;
+  std::vector<T> as, rs, hss, h0s, rks, bs, dhss;
+  const T *acts = contiguous_data<T>(in[0], as), *recs = contiguous_data<T>(in[1], rs), *hs = contiguous_data<T>(in[2], hss);
+  const T *h0 = contiguous_data<T>(in[3], h0s), *rk = contiguous_data<T>(in[4], rks), *rb = contiguous_data<T>(in[5], bs);
+  const T* dhs = contiguous_data<T>(in[6], dhss);
+  T *dxs = out[0].as<T>(), *drecs = out[1].as<T>(), *dh0 = out[2].as<T>();
+  sequence_row_blocks(ctx, batch, [&](int64_t begin, int64_t end, int threads) {
+    const int64_t rows = end - begin, n = rows * units;
+    const size_t count = size_t(n);
+    std::vector<T> dh(count), from_next(count, T(0)), dh_cell(count), product(count);
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      const int64_t row = t * batch + begin;
+      const T* dh_out = dhs + row * units;
+      for (int64_t i = 0; i < n; ++i) dh[size_t(i)] = dh_out[i] + from_next[size_t(i)];
+      const T* h_prev = t > 0 ? hs + (row - batch) * units : h0 + begin * units;
+      const T *a = acts + row * width, *rec = recs + row * width;
+      T *dx = dxs + row * width, *drec = drecs + row * width;
+      engine::thread_pool().parallel_for(rows, grain_for(units), [&](int64_t r0, int64_t r1) {
+        cell_rows<T>().gru.backward(a + r0 * width, rec + r0 * width, rb, h_prev + r0 * units, dh.data() + r0 * units,
+                                    dx + r0 * width, drec + r0 * width, dh_cell.data() + r0 * units, r1 - r0, units);
+      }, threads);
+      recurrent_input_grad(drec, rk, product.data(), rows, units, width, threads);
+      for (int64_t i = 0; i < n; ++i) from_next[size_t(i)] = dh_cell[size_t(i)] + product[size_t(i)];
+    }
+    std::copy(from_next.begin(), from_next.end(), dh0 + begin * units);
   });
 }
 
@@ -250,6 +296,7 @@ void register_rnn(kernels::KernelRegistry& registry) {
   registry.register_kernel("lstmSequence", engine::Device::CPU, cell_kernel<lstm_sequence<float>, lstm_sequence<double>, 1>);
  registry.register_kernel("lstmSequenceGrad", engine::Device::CPU, cell_kernel<lstm_sequence_grad<float>, lstm_sequence_grad<double>, 1>);
   registry.register_kernel("gruSequence", engine::Device::CPU, cell_kernel<gru_sequence<float>, gru_sequence<double>, 0>);
+  registry.register_kernel("gruSequenceGrad", engine::Device::CPU, cell_kernel<gru_sequence_grad<float>, gru_sequence_grad<double>, 2>);
 }
 
 }  // namespace keras::cpu

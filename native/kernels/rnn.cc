@@ -8,13 +8,14 @@
 //     [batch, units], rb [3 * units] the recurrent bias (added to rec), acts [batch, 3 * units]
 //     (z, r, hh);
 //   gruCellGrad [acts, rec, h, dh, rb] -> [dx, drec, dhPrev];
-//   lstmSequence [xs, rk, h0, c0] -> [hs, cT, acts, cs] and gruSequence [xs, rk, h0, rb] -> [hs]:
-//     every timestep of the cell over xs [steps, batch, blocks * units] (time-major input
-//     projections), rk [units, blocks * units] the recurrent kernel; hs [steps, batch, units] each
-//     step's h, cT the last carry; with saveActivations, acts [steps, batch, 5 * units] each
-//     step's cell activations and cs [steps, batch, units] each step's carry (else both [0]);
-//   lstmSequenceGrad [acts, cs, c0, rk, dhs, dcT] -> [dxs, dh0, dc0]: backpropagation through
-//     the steps.
+//   lstmSequence [xs, rk, h0, c0] -> [hs, cT, acts, cs] and gruSequence [xs, rk, h0, rb] -> [hs,
+//     acts, recs]: every timestep of the cell over xs [steps, batch, blocks * units] (time-major
+//     input projections), rk [units, blocks * units] the recurrent kernel; hs [steps, batch,
+//     units] each step's h, cT the last carry; with saveActivations, what the gradient reads:
+//     the LSTM's acts [steps, batch, 5 * units] and carries cs [steps, batch, units], the GRU's
+//     acts and recurrent products recs [steps, batch, 3 * units] (else each [0]);
+//   lstmSequenceGrad [acts, cs, c0, rk, dhs, dcT] -> [dxs, dh0, dc0] and gruSequenceGrad [acts,
+//     recs, hs, h0, rk, rb, dhs] -> [dxs, drecs, dh0]: backpropagation through the steps.
 #include <string>
 
 #include "kernel.h"
@@ -115,6 +116,26 @@ Shape check_sequence(const char* op, const std::vector<TensorSpec>& in, const ch
   return state;
 }
 
+// The sequence gradients' inputs: in[0] float [steps, batch, blocks * units]; in[k] has its dtype
+// and shape want(k, steps, batch, units).
+template <class Want>
+void check_sequence_grad(const char* op, const std::vector<TensorSpec>& in, const char* const* names, int64_t blocks, const Want& want) {
+  const TensorSpec& first = in[0];
+  if ((first.dtype != DType::Float32 && first.dtype != DType::Float64) || first.shape.size() != 3 || first.shape[2] % blocks != 0) {
+    throw OpError("ShapeError", std::string(op) + ": " + names[0] + " must be float32 or float64 [steps, batch, " + std::to_string(blocks) +
+                                    " * units], received " + dtype_name(first.dtype) + " " + format_shape(first.shape));
+  }
+  const int64_t steps = first.shape[0], batch = first.shape[1], units = first.shape[2] / blocks;
+  for (size_t k = 1; k < in.size(); ++k) {
+    const Shape expected = want(k, steps, batch, units);
+    if (in[k].dtype != first.dtype || in[k].shape != expected) {
+      throw OpError("ShapeError", std::string(op) + ": " + names[k] + " must be " + dtype_name(first.dtype) + " " +
+                                      format_shape(expected) + " for " + names[0] + " " + format_shape(first.shape) + ", received " +
+                                      dtype_name(in[k].dtype) + " " + format_shape(in[k].shape));
+    }
+  }
+}
+
 std::vector<TensorSpec> infer_lstm_sequence(const std::vector<TensorSpec>& in, const Attrs& attrs) {
   static const char* const names[] = {"xs[t]", "h0", "c0"};
   const Shape state = check_sequence("lstmSequence", in, names, 4, "the gates i, f, c, o");
@@ -131,25 +152,16 @@ std::vector<TensorSpec> infer_lstm_sequence(const std::vector<TensorSpec>& in, c
 // [steps, batch, units], c0 and dcT [batch, units], rk [units, 4 * units].
 std::vector<TensorSpec> infer_lstm_sequence_grad(const std::vector<TensorSpec>& in, const Attrs&) {
   static const char* const names[] = {"acts", "cs", "c0", "rk", "dhs", "dcT"};
-  const TensorSpec& acts = in[0];
-  if ((acts.dtype != DType::Float32 && acts.dtype != DType::Float64) || acts.shape.size() != 3 || acts.shape[2] % 5 != 0) {
-    throw OpError("ShapeError", std::string("lstmSequenceGrad: acts must be float32 or float64 [steps, batch, 5 * units], received ") +
-                                    dtype_name(acts.dtype) + " " + format_shape(acts.shape));
-  }
-  const int64_t steps = acts.shape[0], batch = acts.shape[1], units = acts.shape[2] / 5;
-  const Shape sequence{steps, batch, units}, state{batch, units};
-  const Shape want[] = {acts.shape, sequence, state, {units, 4 * units}, sequence, state};
-  for (size_t k = 1; k < in.size(); ++k) {
-    if (in[k].dtype != acts.dtype || in[k].shape != want[k]) {
-      throw OpError("ShapeError", std::string("lstmSequenceGrad: ") + names[k] + " must be " + dtype_name(acts.dtype) + " " +
-                                      format_shape(want[k]) + " for acts " + format_shape(acts.shape) + ", received " +
-                                      dtype_name(in[k].dtype) + " " + format_shape(in[k].shape));
-    }
-  }
-  return {{acts.dtype, {steps, batch, 4 * units}}, {acts.dtype, state}, {acts.dtype, state}};
+  check_sequence_grad("lstmSequenceGrad", in, names, 5, [](size_t k, int64_t steps, int64_t batch, int64_t units) -> Shape {
+    if (k == 2 || k == 5) return {batch, units};
+    if (k == 3) return {units, 4 * units};
+    return {steps, batch, units};
+  });
+  const int64_t steps = in[0].shape[0], batch = in[0].shape[1], units = in[0].shape[2] / 5;
+  return {{in[0].dtype, {steps, batch, 4 * units}}, {in[0].dtype, {batch, units}}, {in[0].dtype, {batch, units}}};
 }
 
-std::vector<TensorSpec> infer_gru_sequence(const std::vector<TensorSpec>& in, const Attrs&) {
+std::vector<TensorSpec> infer_gru_sequence(const std::vector<TensorSpec>& in, const Attrs& attrs) {
   static const char* const names[] = {"xs[t]", "h0"};
   const Shape state = check_sequence("gruSequence", {in.begin(), in.end() - 1}, names, 3, "the gates z, r, h");
   const TensorSpec& rb = in.back();
@@ -158,7 +170,23 @@ std::vector<TensorSpec> infer_gru_sequence(const std::vector<TensorSpec>& in, co
                                     format_shape(Shape{3 * state[1]}) + " for xs " + format_shape(in[0].shape) + ", received " +
                                     dtype_name(rb.dtype) + " " + format_shape(rb.shape));
   }
-  return {{in[0].dtype, {in[0].shape[0], state[0], state[1]}}};
+  const Shape saved = attrs.get_bool("gruSequence", "saveActivations", false) ? in[0].shape : Shape{0};
+  return {{in[0].dtype, {in[0].shape[0], state[0], state[1]}}, {in[0].dtype, saved}, {in[0].dtype, saved}};
+}
+
+// gruSequenceGrad [acts, recs, hs, h0, rk, rb, dhs]: acts and recs [steps, batch, 3 * units], hs and
+// dhs [steps, batch, units], h0 [batch, units], rk [units, 3 * units], rb [3 * units].
+std::vector<TensorSpec> infer_gru_sequence_grad(const std::vector<TensorSpec>& in, const Attrs&) {
+  static const char* const names[] = {"acts", "recs", "hs", "h0", "rk", "rb", "dhs"};
+  check_sequence_grad("gruSequenceGrad", in, names, 3, [](size_t k, int64_t steps, int64_t batch, int64_t units) -> Shape {
+    if (k == 1) return {steps, batch, 3 * units};
+    if (k == 3) return {batch, units};
+    if (k == 4) return {units, 3 * units};
+    if (k == 5) return {3 * units};
+    return {steps, batch, units};
+  });
+  const Shape& gates = in[0].shape;
+  return {{in[0].dtype, gates}, {in[0].dtype, gates}, {in[0].dtype, {gates[1], gates[2] / 3}}};
 }
 
 }  // namespace
@@ -171,6 +199,7 @@ void define_rnn_ops(KernelRegistry& registry) {
   registry.define_op("lstmSequence", 4, infer_lstm_sequence);
   registry.define_op("lstmSequenceGrad", 6, infer_lstm_sequence_grad);
   registry.define_op("gruSequence", 4, infer_gru_sequence);
+  registry.define_op("gruSequenceGrad", 7, infer_gru_sequence_grad);
 }
 
 }  // namespace keras::kernels

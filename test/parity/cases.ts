@@ -611,7 +611,7 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([3, 40, 512]), x([128, 512], f32, 'any', 0.1), x([40, 128]), x([40, 128])], attrs: { saveActivations: true } }, // products and rows over threads
     { inputs: [x([4, 9, 8]), x([2, 8], f32, 'any', 0.5), x([9, 2]), x([9, 2])], grad: false }, // row blocks of 4 and 5
     { inputs: [x([6, 1, 512]), x([128, 512], f32, 'any', 0.1), x([1, 128]), x([1, 128])], grad: false }, // batch 1: one-row products
-    { inputs: [x([0, 3, 8]), x([2, 8]), x([3, 2]), x([3, 2])], grad: false }, // no steps: cT is c0
+    { inputs: [x([0, 3, 8]), x([2, 8]), x([3, 2]), x([3, 2])], attrs: { saveActivations: true } }, // no steps: cT is c0, rk's gradient 0
     { inputs: [x([1, 3, 8]), x([2, 8]), x([3, 2]), x([3, 2])], attrs: { saveActivations: true } }, // one step: h0 the only h_{t-1}
     { inputs: [x([2, 0, 8]), x([2, 8]), x([0, 2]), x([0, 2])], attrs: { saveActivations: true } },
   ],
@@ -623,13 +623,27 @@ export const CASES: Record<string, OpCase[]> = {
     { inputs: [x([0, 3, 10], f32, 'unit'), x([0, 3, 2]), x([3, 2]), x([2, 8]), x([0, 3, 2]), x([3, 2])] }, // no steps: dh0 0, dc0 dcT
   ],
   gruSequence: [
-    { inputs: [x([4, 3, 6]), x([2, 6], f32, 'any', 0.5), x([3, 2]), x([6])] },
-    { inputs: [x([3, 2, 9], f64), x([3, 9], f64, 'any', 0.5), x([2, 3], f64), x([9], f64)] },
-    { inputs: [x([5, 5, 201], f32, 'any', 4), x([67, 201], f32, 'any', 0.2), x([5, 67]), x([201])] },
-    { inputs: [x([3, 40, 384]), x([128, 384], f32, 'any', 0.1), x([40, 128]), x([384])] },
-    { inputs: [x([4, 9, 6], f64), x([2, 6], f64, 'any', 0.5), x([9, 2], f64), x([6], f64)] }, // row blocks of 4 and 5
-    { inputs: [x([6, 1, 384]), x([128, 384], f32, 'any', 0.1), x([1, 128]), x([384])] },
-    { inputs: [x([0, 3, 6]), x([2, 6]), x([3, 2]), x([6])] },
+    { inputs: [x([4, 3, 6]), x([2, 6], f32, 'any', 0.5), x([3, 2]), x([6])], grad: false }, // inference: no gradient
+    { inputs: [x([4, 3, 6]), x([2, 6], f32, 'any', 0.5), x([3, 2]), x([6])], attrs: { saveActivations: true } },
+    { inputs: [x([3, 2, 9], f64), x([3, 9], f64, 'any', 0.5), x([2, 3], f64), x([9], f64)], attrs: { saveActivations: true } },
+    { inputs: [x([5, 5, 201], f32, 'any', 4), x([67, 201], f32, 'any', 0.2), x([5, 67]), x([201])], grad: false },
+    { inputs: [x([5, 5, 201], f32, 'any', 4), x([67, 201], f32, 'any', 0.2), x([5, 67]), x([201])], attrs: { saveActivations: true } },
+    { inputs: [x([3, 40, 384]), x([128, 384], f32, 'any', 0.1), x([40, 128]), x([384])], grad: false }, // rows over threads
+    { inputs: [x([3, 40, 384], f64), x([128, 384], f64, 'any', 0.1), x([40, 128], f64), x([384], f64)], attrs: { saveActivations: true } }, // and their gradient (float64: rk's sums 120 rows deep)
+    { inputs: [x([4, 9, 6], f64), x([2, 6], f64, 'any', 0.5), x([9, 2], f64), x([6], f64)], grad: false }, // row blocks of 4 and 5
+    { inputs: [x([6, 1, 384]), x([128, 384], f32, 'any', 0.1), x([1, 128]), x([384])], grad: false },
+    { inputs: [x([1, 3, 6]), x([2, 6]), x([3, 2]), x([6])], attrs: { saveActivations: true } }, // one step: h0 the only h_{t-1}
+    { inputs: [x([0, 3, 6]), x([2, 6]), x([3, 2]), x([6])], attrs: { saveActivations: true } }, // no steps
+  ],
+  // Random activations make the GRU's backward recursion (dh z plus drec rk^T each step) grow
+  // where a trained cell's would not: short sequences and small kernels keep its float32
+  // rounding within the accumulating tolerance.
+  gruSequenceGrad: [
+    { inputs: [x([4, 3, 6], f32, 'unit'), x([4, 3, 6]), x([4, 3, 2]), x([3, 2]), x([2, 6], f32, 'any', 0.5), x([6]), x([4, 3, 2])] },
+    { inputs: [x([3, 2, 9], f64, 'unit'), x([3, 2, 9], f64), x([3, 2, 3], f64), x([2, 3], f64), x([3, 9], f64, 'any', 0.5), x([9], f64), x([3, 2, 3], f64)] },
+    { inputs: [x([3, 40, 384], f32, 'unit'), x([3, 40, 384]), x([3, 40, 128]), x([40, 128]), x([128, 384], f32, 'unit', 0.05), x([384]), x([3, 40, 128], f32, 'positive')] }, // rows over threads
+    { inputs: [x([3, 9, 201], f32, 'unit'), x([3, 9, 201]), x([3, 9, 67]), x([9, 67]), x([67, 201], f32, 'unit', 0.1), x([201]), x([3, 9, 67], f32, 'positive')] }, // row blocks of 4 and 5, units off the widths
+    { inputs: [x([0, 3, 6], f32, 'unit'), x([0, 3, 6]), x([0, 3, 2]), x([3, 2]), x([2, 6]), x([6]), x([0, 3, 2])] }, // no steps: dh0 0
   ],
 
   // ------------------------------------------------------------ fused optimizer update [variable, gradient, m, v (>= 0), alpha scalar]

@@ -34,7 +34,7 @@ export const FORWARD: Record<DType, Tolerance> = {
 export const ACCUMULATING = new Set([
   'matmul', 'conv', 'convBackpropInput', 'convBackpropFilter', 'avgPool', 'avgPoolGrad',
   'sum', 'mean', 'prod', 'cumsum', 'cumprod', 'inv', 'det', 'solve', 'cholesky', 'scatterAdd',
-  'lstmSequence', 'lstmSequenceGrad', 'gruSequence', // a recurrent product a timestep, its rounding carried into the next
+  'lstmSequence', 'lstmSequenceGrad', 'gruSequence', 'gruSequenceGrad', // a recurrent product a timestep, its rounding carried into the next
 ]);
 export const FORWARD_ACCUMULATING: Record<DType, Tolerance> = {
   ...FORWARD,

@@ -691,14 +691,44 @@ const lstmSequenceGrad: Kernel = ([acts, cs, c0, rk, dhs, dcT], _attrs, [dxsOut]
   return [new JsStorage(dxs), new JsStorage(fromNext), new JsStorage(dc.slice())];
 };
 
-/** gruSequence [xs, rk, h0, rb] -> [hs] (lib/ops/rnn.ts): the gruCell kernel a step. */
-const gruSequence: Kernel = ([xs, rk, h0, rb]) => {
+/** gruSequence [xs, rk, h0, rb] -> [hs, acts, recs] (lib/ops/rnn.ts): the gruCell kernel a step. */
+const gruSequence: Kernel = ([xs, rk, h0, rb], attrs, [, actsOut, recsOut]) => {
   const [batch, units] = h0.shape as [number, number];
-  const [hs] = runSequence(xs, rk, [h0], (x, rec, [h]) => {
-    const [hNew] = gruCell([x, rec, h!, rb], {}, [{ shape: [batch, units], dtype: xs.dtype }, { shape: [batch, 3 * units], dtype: xs.dtype }]) as JsStorage[];
+  const acts = allocate(actsOut.dtype, sizeOf(actsOut.shape)), recs = allocate(recsOut.dtype, sizeOf(recsOut.shape));
+  const [hs] = runSequence(xs, rk, [h0], (x, rec, [h], t) => {
+    const [hNew, a] = gruCell([x, rec, h!, rb], {}, [{ shape: [batch, units], dtype: xs.dtype }, { shape: [batch, 3 * units], dtype: xs.dtype }]) as JsStorage[];
+    if (attrs.saveActivations === true) {
+      acts.set(a!.data, t * batch * 3 * units);
+      recs.set(valuesOf(rec), t * batch * 3 * units);
+    }
     return [hNew!.data];
   });
-  return [new JsStorage(hs)];
+  return [new JsStorage(hs), new JsStorage(acts), new JsStorage(recs)];
+};
+
+/**
+ * gruSequenceGrad [acts, recs, hs, h0, rk, rb, dhs] -> [dxs, drecs, dh0] (lib/ops/rnn.ts): last
+ * step first, dh_t = dhs[t] + what step t + 1 passed back, the gruCellGrad kernel, then h_{t-1}
+ * receives its dh plus drec rk^T (the matmul kernel, transposeB).
+ */
+const gruSequenceGrad: Kernel = ([acts, recs, hs, h0, rk, rb, dhs], _attrs, [gatesOut]) => {
+  const [steps, batch, width] = acts.shape as [number, number, number];
+  const units = width / 3, dtype = acts.dtype;
+  const state = { shape: [batch, units], dtype }, gates = { shape: [batch, width], dtype };
+  const dxs = allocate(gatesOut.dtype, steps * batch * width), drecs = allocate(gatesOut.dtype, steps * batch * width);
+  let fromNext = allocate(dtype, batch * units);
+  for (let t = steps - 1; t >= 0; t--) {
+    const dhOut = stepOf(dhs, t), dh = allocate(dtype, batch * units);
+    for (let i = 0; i < dh.length; i++) dh[i] = dhOut[i]! + fromNext[i]!;
+    const hPrev = t > 0 ? operand(stepOf(hs, t - 1), [batch, units], dtype) : h0;
+    const [dx, drec, dhCell] = gruCellGrad([operand(stepOf(acts, t), [batch, width], dtype), operand(stepOf(recs, t), [batch, width], dtype), hPrev, operand(dh, [batch, units], dtype), rb], {}, [gates, gates, state]) as JsStorage[];
+    dxs.set(dx!.data, t * batch * width);
+    drecs.set(drec!.data, t * batch * width);
+    const [product] = matmulKernel([operand(drec!.data, [batch, width], dtype), rk], { transposeB: true }, [state]) as JsStorage[];
+    fromNext = allocate(dtype, batch * units);
+    for (let i = 0; i < fromNext.length; i++) fromNext[i] = dhCell!.data[i]! + product!.data[i]!;
+  }
+  return [new JsStorage(dxs), new JsStorage(drecs), new JsStorage(fromNext)];
 };
 
 export const nnKernels: Record<string, Kernel> = {
@@ -724,4 +754,5 @@ export const nnKernels: Record<string, Kernel> = {
   lstmSequence,
   lstmSequenceGrad,
   gruSequence,
+  gruSequenceGrad,
 };

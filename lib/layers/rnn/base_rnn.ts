@@ -213,8 +213,8 @@ export abstract class BaseRNN extends Layer {
    * `states` the initial states, `ctx` the recurrent kernel unsplit; `differentiable`: a
    * gradient may be taken (a GradientTape records, or a graph is built that is not for
    * inference only). Returns every step's h [steps, batch, units] and the last states after h
-   * (the LSTM's carry), or null where the layer has no fused sequence for this call (the GRU's
-   * has no gradient). Called without a mask or recurrent dropout.
+   * (the LSTM's carry), or null where the layer has no fused sequence. Called without a mask
+   * or recurrent dropout.
    */
   protected sequence(_xs: Tensor, _states: Tensor[], _ctx: StepContext, _differentiable: boolean): { hs: Tensor; carries: Tensor[] } | null {
     return null;

@@ -65,9 +65,8 @@ export class GRU extends BaseRNN {
     return this.resetAfter && this.recurrentActivation === activations.sigmoid && this.activation === activations.tanh;
   }
 
-  protected override sequence(xs: Tensor, states: Tensor[], ctx: StepContext, differentiable: boolean): { hs: Tensor; carries: Tensor[] } | null {
-    // gruSequence has no gradient: a differentiable call runs a cell per timestep.
-    return differentiable ? null : { hs: gruSequence(xs, ctx.rk[0]!, states[0]!, this.cellBias(ctx, xs.dtype)), carries: [] };
+  protected override sequence(xs: Tensor, states: Tensor[], ctx: StepContext, differentiable: boolean): { hs: Tensor; carries: Tensor[] } {
+    return { hs: gruSequence(xs, ctx.rk[0]!, states[0]!, this.cellBias(ctx, xs.dtype), differentiable), carries: [] };
   }
 
   /** The recurrent bias the fused cell adds (zeros without a bias: rec + 0 is rec). */
