@@ -20,7 +20,7 @@ export interface OpRecorder {
 export interface TraceContext {
   /** Symbolic stand-in for an eager tensor or variable read inside the trace. */
   capture(t: Tensor): Tensor;
-  /** The graph is only run, never differentiated: ops without a gradient of their own may be recorded (the fused recurrent sequences). */
+  /** The graph is only run, never differentiated: layers record no more than inference needs (the recurrent sequences keep no activations). */
   readonly inference: boolean;
 }
 

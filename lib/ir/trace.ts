@@ -89,9 +89,9 @@ export function collectNodes(roots: readonly Tensor[]): OpNode[] {
 /** Options of {@link trace}. */
 export interface TraceOptions {
   /**
-   * The graph will only be run, never differentiated (a predict or test step): layers may then
-   * record inference-only ops (LSTM and GRU their whole sequence as one op, which has no gradient).
-   * Default false.
+   * The graph will only be run, never differentiated (a predict or test step): layers then
+   * record no more than inference needs (LSTM and GRU keep no activations for a gradient), and
+   * differentiating the graph raises a GradientError. Default false.
    */
   inference?: boolean;
 }

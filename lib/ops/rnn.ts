@@ -2,7 +2,8 @@
  * The fused recurrent cells: one timestep of an LSTM or a GRU (resetAfter) with Keras'
  * gate order and default activations as one primitive, and its gradient as another, so
  * a recurrent step is one kernel call instead of a dozen small elementwise ones (and its
- * gates one matmul). Internal: the layers use them when their activations are tanh and
+ * gates one matmul); and the fused sequences, every timestep in one primitive (its
+ * gradient another). Internal: the layers use them when their activations are tanh and
  * sigmoid; they are not part of the keras.ops surface (Keras has no such ops).
  */
 import { isFloat } from '../dtype.js';
@@ -139,6 +140,15 @@ function inferSequence(op: string, xs: TensorSpec, rk: TensorSpec, blocks: numbe
   return [xs.shape[0]!, batch, units];
 }
 
+/** The sequence gradients' `acts`, float [steps, batch, blocks * units]: returns [steps, batch, units]. */
+function inferSequenceGrad(op: string, acts: TensorSpec, blocks: number): [Dim, Dim, number] {
+  const width = acts.shape[2];
+  if (!isFloat(acts.dtype) || acts.shape.length !== 3 || width === null || width === undefined || width % blocks !== 0) {
+    throw new ShapeError(`${op}: acts must be float32 or float64 [steps, batch, ${blocks} * units], received ${acts.dtype} ${fmtShape(acts.shape)}`);
+  }
+  return [acts.shape[0]!, acts.shape[1]!, width / blocks];
+}
+
 /** h_{t-1} of every step of a sequence op, h0 then hs but its last, as [steps * batch, units] rows. */
 function previousStates(hs: Tensor, h0: Tensor): Tensor {
   const steps = hs.shape[0]!;
@@ -191,11 +201,7 @@ defineOp({
   attrs: [],
   arity: 6,
   infer([acts, cs, c0, rk, dhs, dcT]) {
-    if (!isFloat(acts.dtype) || acts.shape.length !== 3 || acts.shape[2] === null || acts.shape[2]! % 5 !== 0) {
-      throw new ShapeError(`lstmSequenceGrad: acts must be float32 or float64 [steps, batch, 5 * units], received ${acts.dtype} ${fmtShape(acts.shape)}`);
-    }
-    const [steps, batch] = acts.shape as [number, Dim];
-    const units = acts.shape[2]! / 5;
+    const [steps, batch, units] = inferSequenceGrad('lstmSequenceGrad', acts, 5);
     const sequence = { shape: [steps, batch, units], dtype: acts.dtype }, state = { shape: [batch, units], dtype: acts.dtype };
     expectLike('lstmSequenceGrad', 'cs', cs, sequence);
     expectLike('lstmSequenceGrad', 'c0', c0, state);
@@ -241,11 +247,7 @@ defineOp({
   attrs: [],
   arity: 7,
   infer([acts, recs, hs, h0, rk, rb, dhs]) {
-    if (!isFloat(acts.dtype) || acts.shape.length !== 3 || acts.shape[2] === null || acts.shape[2]! % 3 !== 0) {
-      throw new ShapeError(`gruSequenceGrad: acts must be float32 or float64 [steps, batch, 3 * units], received ${acts.dtype} ${fmtShape(acts.shape)}`);
-    }
-    const [steps, batch] = acts.shape as [number, Dim];
-    const units = acts.shape[2]! / 3;
+    const [steps, batch, units] = inferSequenceGrad('gruSequenceGrad', acts, 3);
     const gates = { shape: acts.shape, dtype: acts.dtype }, sequence = { shape: [steps, batch, units], dtype: acts.dtype };
     const state = { shape: [batch, units], dtype: acts.dtype };
     expectLike('gruSequenceGrad', 'recs', recs, gates);

@@ -84,9 +84,9 @@ void gru_cell_grad(const KernelContext& ctx, const std::vector<TensorView>& in, 
   }, ctx.max_threads);
 }
 
-// Every timestep in one call (lstmSequence, gruSequence), for inference (no activations kept for
-// a gradient): each step's recurrent product h rk as matmul runs it (the same gemm), then the
-// cell as above. A batch's rows are independent through time, so each thread runs every
+// Every timestep in one call (lstmSequence, gruSequence, and their gradients last step first):
+// each step's recurrent product h rk as matmul runs it (the same gemm), then the cell as above,
+// its activations kept for the gradient where asked (saveActivations). A batch's rows are independent through time, so each thread runs every
 // timestep of its own block of rows, with no synchronization between timesteps (the steps op by
 // op meet twice a step: after the product and after the cell). Zen 5, 2 threads, 50 steps of
 // 128 units, in-process medians against one block: batch 8 0.67x (LSTM) and 0.82x (GRU), batch 32
@@ -106,37 +106,22 @@ void sequence_row_blocks(const KernelContext& ctx, int64_t batch, const Rows& ro
   }, int(blocks));
 }
 
-// rec = h rk for `rows` rows of h (row stride units), as matmul computes it.
+// c = a rk (the recurrent product: a the states h, [rows, units]) or, `transposed`, c = a rk^T (its
+// gradient w.r.t. h: a the gate gradients, [rows, width]), rk [units, width], rows contiguous; as
+// matmul (with transposeB) sets up the same product.
 template <class T>
-void recurrent_product(const T* h, const T* rk, T* rec, int64_t rows, int64_t units, int64_t width, int threads) {
+void times_recurrent_kernel(const T* a, const T* rk, T* c, int64_t rows, int64_t units, int64_t width, bool transposed, int threads) {
   GemmBatch<T> g;
   g.m = rows;
-  g.n = width;
-  g.k = units;
-  g.a = h;
-  g.a_row_stride = units;
+  g.k = transposed ? width : units;
+  g.n = transposed ? units : width;
+  g.a = a;
+  g.a_row_stride = g.k;
   g.b = rk;
-  g.b_row_stride = width;
-  g.c = rec;
-  g.c_row_stride = width;
-  gemm<T>(g, threads);
-}
-
-// grad = dz rk^T for `rows` rows of dz (row stride width): the recurrent product's gradient w.r.t.
-// h, with matmul(dz, rk, transposeB)'s strides.
-template <class T>
-void recurrent_input_grad(const T* dz, const T* rk, T* grad, int64_t rows, int64_t units, int64_t width, int threads) {
-  GemmBatch<T> g;
-  g.m = rows;
-  g.n = units;
-  g.k = width;
-  g.a = dz;
-  g.a_row_stride = width;
-  g.b = rk;
-  g.b_row_stride = 1;
-  g.b_col_stride = width;
-  g.c = grad;
-  g.c_row_stride = units;
+  g.b_row_stride = transposed ? 1 : width;
+  g.b_col_stride = transposed ? width : 1;
+  g.c = c;
+  g.c_row_stride = g.n;
   gemm<T>(g, threads);
 }
 
@@ -160,7 +145,7 @@ void lstm_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, 
     std::vector<T> carries(saved_cs ? 0 : size_t(2 * rows * units));
     const T *h = h0 + begin * units, *c = c0 + begin * units;
     for (int64_t t = 0; t < steps; ++t) {
-      recurrent_product(h, rk, rec.data(), rows, units, width, threads);
+      times_recurrent_kernel(h, rk, rec.data(), rows, units, width, false, threads);
       const int64_t row = t * batch + begin;
       const T* x = xs + row * width;
       T* h_new = hs + row * units;
@@ -204,7 +189,7 @@ void lstm_sequence_grad(const KernelContext& ctx, const std::vector<TensorView>&
                                      dz + r0 * width, dc_prev.data() + r0 * units, r1 - r0, units);
       }, threads);
       std::swap(dc, dc_prev);
-      recurrent_input_grad(dz, rk, from_next.data(), rows, units, width, threads);
+      times_recurrent_kernel(dz, rk, from_next.data(), rows, units, width, true, threads);
     }
     std::copy(from_next.begin(), from_next.end(), dh0 + begin * units);
     std::copy(dc.begin(), dc.end(), dc0 + begin * units);
@@ -229,7 +214,7 @@ void gru_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, c
       const int64_t row = t * batch + begin;
       T* rec = saved_recs ? saved_recs + row * width : scratch_rec.data();
       T* acts = saved_acts ? saved_acts + row * width : scratch_acts.data();
-      recurrent_product(h, rk, rec, rows, units, width, threads);
+      times_recurrent_kernel(h, rk, rec, rows, units, width, false, threads);
       const T* x = xs + row * width;
       T* h_new = hs + row * units;
       engine::thread_pool().parallel_for(rows, grain_for(units), [&](int64_t r0, int64_t r1) {
@@ -268,7 +253,7 @@ void gru_sequence_grad(const KernelContext& ctx, const std::vector<TensorView>& 
         cell_rows<T>().gru.backward(a + r0 * width, rec + r0 * width, rb, h_prev + r0 * units, dh.data() + r0 * units,
                                     dx + r0 * width, drec + r0 * width, dh_cell.data() + r0 * units, r1 - r0, units);
       }, threads);
-      recurrent_input_grad(drec, rk, product.data(), rows, units, width, threads);
+      times_recurrent_kernel(drec, rk, product.data(), rows, units, width, true, threads);
       for (int64_t i = 0; i < n; ++i) from_next[size_t(i)] = dh_cell[size_t(i)] + product[size_t(i)];
     }
     std::copy(from_next.begin(), from_next.end(), dh0 + begin * units);
@@ -294,7 +279,7 @@ void register_rnn(kernels::KernelRegistry& registry) {
   registry.register_kernel("gruCell", engine::Device::CPU, cell_kernel<gru_cell<float>, gru_cell<double>, 0>);
   registry.register_kernel("gruCellGrad", engine::Device::CPU, cell_kernel<gru_cell_grad<float>, gru_cell_grad<double>, 2>);
   registry.register_kernel("lstmSequence", engine::Device::CPU, cell_kernel<lstm_sequence<float>, lstm_sequence<double>, 1>);
- registry.register_kernel("lstmSequenceGrad", engine::Device::CPU, cell_kernel<lstm_sequence_grad<float>, lstm_sequence_grad<double>, 1>);
+  registry.register_kernel("lstmSequenceGrad", engine::Device::CPU, cell_kernel<lstm_sequence_grad<float>, lstm_sequence_grad<double>, 1>);
   registry.register_kernel("gruSequence", engine::Device::CPU, cell_kernel<gru_sequence<float>, gru_sequence<double>, 0>);
   registry.register_kernel("gruSequenceGrad", engine::Device::CPU, cell_kernel<gru_sequence_grad<float>, gru_sequence_grad<double>, 2>);
 }
