@@ -369,21 +369,33 @@ describe('recurrent layer details', () => {
     }
   });
 
-  it('keeps memory flat under tidy (training with dropout, gradients, Bidirectional)', () => {
-    const xs = ops.ones([2, 4, 3]);
-    const lstm = new layers.LSTM(3, { dropout: 0.2, recurrentDropout: 0.2, returnSequences: true });
-    const bid = new layers.Bidirectional(new layers.GRU(2));
-    const run = () =>
-      keras.tidy(() => {
-        lstm.apply(xs, { training: true });
-        bid.apply(xs, { training: true });
-        keras.grad((v: Tensor) => ops.sum(lstm.apply(v) as Tensor))(xs);
-      });
-    run();
-    const before = keras.memory().numTensors;
-    run();
-    run();
-    expect(keras.memory().numTensors).toBe(before);
+  it.each(nativeUnavailableReason() === null ? ['js', 'cpu'] : ['js'])('keeps memory flat under tidy on %s (training with dropout, gradients, Bidirectional, fused sequences)', (backend) => {
+    keras.config.setBackend(backend);
+    try {
+      const xs = ops.ones([2, 4, 3]);
+      const lstm = new layers.LSTM(3, { dropout: 0.2, recurrentDropout: 0.2, returnSequences: true });
+      const bid = new layers.Bidirectional(new layers.GRU(2));
+      // No recurrent dropout: whole sequences in one kernel, with and without saved activations.
+      const fused = [new layers.LSTM(3, { returnSequences: true, returnState: true }), new layers.GRU(3, { returnState: true })];
+      const run = () =>
+        keras.tidy(() => {
+          lstm.apply(xs, { training: true });
+          bid.apply(xs, { training: true });
+          keras.grad((v: Tensor) => ops.sum(lstm.apply(v) as Tensor))(xs);
+          for (const layer of fused) {
+            layer.apply(xs);
+            keras.grad((v: Tensor) => ops.sum((layer.apply(v) as Tensor[])[1]!))(xs);
+          }
+        });
+      run();
+      const before = keras.memory();
+      run();
+      run();
+      expect(keras.memory().numTensors).toBe(before.numTensors);
+      expect(keras.memory().numBytes).toBe(before.numBytes);
+    } finally {
+      keras.config.setBackend('js');
+    }
   });
 
   it('raises Keras-style errors naming the layer and shapes', () => {
