@@ -125,6 +125,12 @@ void times_recurrent_kernel(const T* a, const T* rk, T* c, int64_t rows, int64_t
   gemm<T>(g, threads);
 }
 
+// out = a + b over n values (the gradients' sums of two contributions to one h, rounded as one add).
+template <class T>
+void add_values(const T* a, const T* b, T* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
 template <class T>
 void lstm_sequence(const KernelContext& ctx, const std::vector<TensorView>& in, const std::vector<TensorView>& out) {
   const int64_t steps = out[0].shape[0], batch = out[1].shape[0], units = out[1].shape[1], width = 4 * units;
@@ -179,8 +185,7 @@ void lstm_sequence_grad(const KernelContext& ctx, const std::vector<TensorView>&
     std::vector<T> dh(count), from_next(count, T(0)), dc(dc_last + begin * units, dc_last + begin * units + n), dc_prev(count);
     for (int64_t t = steps - 1; t >= 0; --t) {
       const int64_t row = t * batch + begin;
-      const T* dh_out = dhs + row * units;
-      for (int64_t i = 0; i < n; ++i) dh[size_t(i)] = dh_out[i] + from_next[size_t(i)];
+      add_values(dhs + row * units, from_next.data(), dh.data(), n);
       const T* c_prev = t > 0 ? cs + (row - batch) * units : c0 + begin * units;
       const T* a = acts + row * 5 * units;
       T* dz = dxs + row * width;
@@ -244,8 +249,7 @@ void gru_sequence_grad(const KernelContext& ctx, const std::vector<TensorView>& 
     std::vector<T> dh(count), from_next(count, T(0)), dh_cell(count), product(count);
     for (int64_t t = steps - 1; t >= 0; --t) {
       const int64_t row = t * batch + begin;
-      const T* dh_out = dhs + row * units;
-      for (int64_t i = 0; i < n; ++i) dh[size_t(i)] = dh_out[i] + from_next[size_t(i)];
+      add_values(dhs + row * units, from_next.data(), dh.data(), n);
       const T* h_prev = t > 0 ? hs + (row - batch) * units : h0 + begin * units;
       const T *a = acts + row * width, *rec = recs + row * width;
       T *dx = dxs + row * width, *drec = drecs + row * width;
@@ -254,7 +258,7 @@ void gru_sequence_grad(const KernelContext& ctx, const std::vector<TensorView>& 
                                     dx + r0 * width, drec + r0 * width, dh_cell.data() + r0 * units, r1 - r0, units);
       }, threads);
       times_recurrent_kernel(drec, rk, product.data(), rows, units, width, true, threads);
-      for (int64_t i = 0; i < n; ++i) from_next[size_t(i)] = dh_cell[size_t(i)] + product[size_t(i)];
+      add_values(dh_cell.data(), product.data(), from_next.data(), n);
     }
     std::copy(from_next.begin(), from_next.end(), dh0 + begin * units);
   });

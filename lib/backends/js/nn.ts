@@ -649,6 +649,19 @@ function runSequence(xs: Tensor, rk: Tensor, initial: Tensor[], cell: (x: Tensor
   return [hs, states];
 }
 
+/** The gradient reaching step t's h: dhs[t] plus what step t + 1 passed back (rounded to the dtype, as the native add). */
+function incomingGrad(dhs: Tensor, t: number, fromNext: TypedArray): TypedArray {
+  const dhOut = stepOf(dhs, t), dh = allocate(dhs.dtype, fromNext.length);
+  for (let i = 0; i < dh.length; i++) dh[i] = dhOut[i]! + fromNext[i]!;
+  return dh;
+}
+
+/** g rk^T for a step's gate gradients g [batch, width]: the recurrent product's gradient w.r.t. h (the matmul kernel, transposeB). */
+function timesRkTransposed(g: TypedArray, rk: Tensor, batch: number): TypedArray {
+  const [units, width] = rk.shape as [number, number];
+  return (matmulKernel([operand(g, [batch, width], rk.dtype), rk], { transposeB: true }, [{ shape: [batch, units], dtype: rk.dtype }]) as JsStorage[])[0]!.data;
+}
+
 /** lstmSequence [xs, rk, h0, c0] -> [hs, cT, acts, cs] (lib/ops/rnn.ts): the lstmCell kernel a step. */
 const lstmSequence: Kernel = ([xs, rk, h0, c0], attrs, [, , actsOut, csOut]) => {
   const [batch, units] = h0.shape as [number, number];
@@ -677,8 +690,7 @@ const lstmSequenceGrad: Kernel = ([acts, cs, c0, rk, dhs, dcT], _attrs, [dxsOut]
   const dxs = allocate(dxsOut.dtype, steps * batch * 4 * units);
   let fromNext = allocate(dtype, batch * units), dc = valuesOf(dcT);
   for (let t = steps - 1; t >= 0; t--) {
-    const dhOut = stepOf(dhs, t), dh = allocate(dtype, batch * units);
-    for (let i = 0; i < dh.length; i++) dh[i] = dhOut[i]! + fromNext[i]!;
+    const dh = incomingGrad(dhs, t, fromNext);
     const cPrev = t > 0 ? operand(stepOf(cs, t - 1), [batch, units], dtype) : c0;
     const [dz, dcPrev] = lstmCellGrad([operand(stepOf(acts, t), [batch, 5 * units], dtype), cPrev, operand(dh, [batch, units], dtype), operand(dc, [batch, units], dtype)], {}, [
       { shape: [batch, 4 * units], dtype },
@@ -686,7 +698,7 @@ const lstmSequenceGrad: Kernel = ([acts, cs, c0, rk, dhs, dcT], _attrs, [dxsOut]
     ]) as JsStorage[];
     dxs.set(dz!.data, t * batch * 4 * units);
     dc = dcPrev!.data;
-    fromNext = (matmulKernel([operand(dz!.data, [batch, 4 * units], dtype), rk], { transposeB: true }, [state]) as JsStorage[])[0]!.data;
+    fromNext = timesRkTransposed(dz!.data, rk, batch);
   }
   return [new JsStorage(dxs), new JsStorage(fromNext), new JsStorage(dc.slice())];
 };
@@ -718,15 +730,14 @@ const gruSequenceGrad: Kernel = ([acts, recs, hs, h0, rk, rb, dhs], _attrs, [gat
   const dxs = allocate(gatesOut.dtype, steps * batch * width), drecs = allocate(gatesOut.dtype, steps * batch * width);
   let fromNext = allocate(dtype, batch * units);
   for (let t = steps - 1; t >= 0; t--) {
-    const dhOut = stepOf(dhs, t), dh = allocate(dtype, batch * units);
-    for (let i = 0; i < dh.length; i++) dh[i] = dhOut[i]! + fromNext[i]!;
+    const dh = incomingGrad(dhs, t, fromNext);
     const hPrev = t > 0 ? operand(stepOf(hs, t - 1), [batch, units], dtype) : h0;
     const [dx, drec, dhCell] = gruCellGrad([operand(stepOf(acts, t), [batch, width], dtype), operand(stepOf(recs, t), [batch, width], dtype), hPrev, operand(dh, [batch, units], dtype), rb], {}, [gates, gates, state]) as JsStorage[];
     dxs.set(dx!.data, t * batch * width);
     drecs.set(drec!.data, t * batch * width);
-    const [product] = matmulKernel([operand(drec!.data, [batch, width], dtype), rk], { transposeB: true }, [state]) as JsStorage[];
+    const product = timesRkTransposed(drec!.data, rk, batch);
     fromNext = allocate(dtype, batch * units);
-    for (let i = 0; i < fromNext.length; i++) fromNext[i] = dhCell!.data[i]! + product!.data[i]!;
+    for (let i = 0; i < fromNext.length; i++) fromNext[i] = dhCell!.data[i]! + product[i]!;
   }
   return [new JsStorage(dxs), new JsStorage(drecs), new JsStorage(fromNext)];
 };
