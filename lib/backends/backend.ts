@@ -16,7 +16,11 @@ export interface OutputSpec {
 /** A kernel computes the outputs of one op from concrete inputs; it returns backend storage. */
 export type Kernel = (inputs: Tensor[], attrs: Attrs, outputs: OutputSpec[]) => unknown[];
 
-/** A graph compiled for one backend. `run` resolves with the graph's outputs and applies variable updates. */
+/**
+ * A graph compiled for one backend. `run` resolves with the graph's outputs and applies variable updates.
+ * The executable owns the constants its graph captured: `dispose()` frees them (Graph.dispose), after
+ * which the graph can no longer be run, compiled or differentiated.
+ */
 export interface Executable {
   run(feeds: Tensor[]): Promise<Tensor[]>;
   runSync(feeds: Tensor[]): Tensor[];

@@ -28,6 +28,7 @@ function checkFeeds(graph: Graph, feeds: readonly Tensor[]): void {
  * updated variables (not yet assigned, so the caller decides when state changes).
  */
 export function evaluateGraph(graph: Graph, feeds: readonly Tensor[], backend?: Backend): { outputs: Tensor[]; updates: Tensor[] } {
+  graph.assertUsable('graph run');
   checkFeeds(graph, feeds);
   const env = new Map<Tensor, Tensor>();
   for (const [t, p] of graph.placeholders) {
@@ -84,6 +85,7 @@ export function runGraph(graph: Graph, feeds: readonly Tensor[], backend?: Backe
 
 /** The executable every backend can fall back on: the graph interpreted op by op. */
 export function interpretedExecutable(graph: Graph, backend: Backend): Executable {
+  graph.assertUsable(`${backend.name}: compile`);
   const runSync = (feeds: Tensor[]) => {
     const outputs = runGraph(graph, feeds, backend);
     return outputs;
@@ -91,9 +93,7 @@ export function interpretedExecutable(graph: Graph, backend: Backend): Executabl
   return {
     runSync,
     run: async (feeds: Tensor[]) => runSync(feeds),
-    dispose: () => {
-      for (const p of graph.placeholders.values()) if (p.kind === 'constant') p.value.dispose();
-    },
+    dispose: () => graph.dispose(),
   };
 }
 
@@ -106,6 +106,7 @@ export function differentiateGraph(
   graph: Graph,
   options: { output?: number; wrt?: number[]; wrtVariables?: boolean } = {},
 ): Graph {
+  graph.assertUsable('differentiate');
   const outIndex = options.output ?? 0;
   if (outIndex < 0 || outIndex >= graph.outputs.length) throw new KerasError(`differentiate: output ${outIndex} does not exist`);
   const wrt = options.wrt ?? graph.inputs.map((_, i) => i);

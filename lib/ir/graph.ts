@@ -3,6 +3,7 @@
  * captured constants, variable reads and variable updates. Backend-neutral.
  */
 import type { DType } from '../dtype.js';
+import { KerasError } from '../errors.js';
 import type { Dim } from '../shape.js';
 import type { Tensor, OpNode } from '../tensor.js';
 import type { Variable } from '../variable.js';
@@ -19,6 +20,8 @@ export interface VariableUpdate {
 }
 
 export class Graph {
+  private released = false;
+
   constructor(
     /** Symbolic input placeholders, in feed order. */
     readonly inputs: Tensor[],
@@ -30,6 +33,30 @@ export class Graph {
     /** Values assigned to variables, applied after a run. */
     readonly updates: VariableUpdate[],
   ) {}
+
+  /**
+   * Frees the eager tensors the graph captured (its constants). An executable compiled from
+   * the graph owns them and calls this from its own `dispose()`; a second call does nothing.
+   * The graph cannot be run, compiled or differentiated afterwards.
+   */
+  dispose(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const p of this.placeholders.values()) if (p.kind === 'constant') p.value.dispose();
+  }
+
+  get isDisposed(): boolean {
+    return this.released;
+  }
+
+  /** Throws a KerasError naming `what` when the graph was disposed. */
+  assertUsable(what: string): void {
+    if (this.released) {
+      throw new KerasError(
+        `${what}: the graph was disposed (an executable compiled from it was disposed, which frees the constants the graph captured); trace the function again`,
+      );
+    }
+  }
 
   /** Placeholders standing for variables, in a stable order. */
   get variableReads(): { placeholder: Tensor; variable: Variable }[] {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as keras from '../../lib/index.js';
+import { getBackend } from '../../lib/engine.js';
 import { checkGrad, expectClose, randomTensor } from '../helpers.js';
 
 const { ops } = keras;
@@ -192,6 +193,25 @@ describe('trace and the graph IR', () => {
       expectClose(out, fn(x, y), { rtol: 0, atol: 0 });
     }
     expect(() => keras.ir.run(g, [ops.convertToTensor([[1, 2]], 'float32'), ops.convertToTensor([1, 2, 3], 'float32')])).toThrow(/graph input 0: expected shape \(None, 3\), received \(1, 2\)/);
+  });
+
+  it('an executable owns its graph\'s constants: after its dispose() the graph says it was disposed, where it ran and differentiated before', () => {
+    const g = keras.trace(fn, [{ shape: [null, 3] }, { shape: [3] }]);
+    const x = ops.convertToTensor([[1, 2, 3]], 'float32');
+    const y = ops.convertToTensor([0.5, -1, 2], 'float32');
+    const exe = getBackend('js').compile(g);
+    expectClose(exe.runSync([x, y])[0], fn(x, y), { rtol: 0, atol: 0 });
+    const constant = [...g.placeholders.values()].find((p) => p.kind === 'constant');
+    expect(constant?.kind === 'constant' && constant.value.isDisposed, 'the captured constant before dispose()').toBe(false);
+    expect(g.isDisposed).toBe(false);
+    exe.dispose();
+    exe.dispose(); // a second call does nothing
+    expect(constant?.kind === 'constant' && constant.value.isDisposed, 'the captured constant after dispose()').toBe(true);
+    expect(g.isDisposed).toBe(true);
+    const disposed = /the graph was disposed \(an executable compiled from it was disposed, which frees the constants the graph captured\); trace the function again/;
+    expect(() => keras.ir.run(g, [x, y])).toThrow(new RegExp(`^graph run: ${disposed.source}`));
+    expect(() => keras.ir.differentiate(g)).toThrow(new RegExp(`^differentiate: ${disposed.source}`));
+    expect(() => getBackend('js').compile(g)).toThrow(new RegExp(`^js: compile: ${disposed.source}`));
   });
 
   it('differentiates a graph into a graph whose values match eager gradients', () => {

@@ -135,6 +135,13 @@ describe.skipIf(reason !== null)(`compiled MLP train step, cpu vs js${reason ? `
     expect(Array.from(z.dataSync())).toEqual([3, -3]);
     for (const t of [a, y, z]) t.dispose();
     exe.dispose();
+    // The executable owned the graph's constants (the js one it copied from, too); the caller's
+    // tensor is its own handle and stays.
+    const captured = [...graph.placeholders.values()].flatMap((p) => (p.kind === 'constant' ? [p.value.isDisposed] : []));
+    expect(captured, 'the graph\'s captured constant after the cpu executable\'s dispose()').toEqual([true]);
+    expect(Array.from(scale.dataSync())).toEqual([2, 3]);
+    scale.dispose();
+    expect(() => cpu.compile(graph)).toThrow(/^cpu: compile: the graph was disposed/);
     setBackend('js');
   });
 });

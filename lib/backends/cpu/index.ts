@@ -380,6 +380,7 @@ export class CpuBackend implements Backend {
    * graph. Constants captured on another backend are copied here once.
    */
   compile(graph: Graph, options: { executor?: 'auto' | 'native' | 'interpreted' } = {}): Executable {
+    graph.assertUsable('cpu: compile');
     const copies: Tensor[] = [];
     const placeholders = new Map<Tensor, Placeholder>();
     for (const [t, p] of graph.placeholders) {
@@ -397,7 +398,7 @@ export class CpuBackend implements Backend {
       run: (feeds) => this.runAsync(g, feeds),
       dispose: () => {
         base.dispose();
-        for (const p of graph.placeholders.values()) if (p.kind === 'constant') p.value.dispose();
+        graph.dispose();
       },
     };
     const mode = options.executor ?? (process.env.KERAS_CPU_EXECUTOR as 'native' | 'interpreted' | undefined) ?? 'auto';
