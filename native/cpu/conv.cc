@@ -244,7 +244,7 @@ bool gathers_patches(int64_t ntaps, int64_t red) { return red < 8 && ntaps > 1 &
 // Group g reads channels [g*red, (g+1)*red) of those pixels and writes columns
 // [g*cols, (g+1)*cols) of out (row stride ldc). packed: [groups][panels][taps][red][NR].
 // `order`, when given, lists the rows in the order they are grouped into tiles
-// (rows that share their valid taps together); tiles of non-consecutive rows
+// (rows that share their valid taps together); tiles of rows not evenly spaced
 // are computed aside and copied out.
 template <class T, class Locate>
 void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t red, int64_t cols, int64_t groups,
@@ -266,11 +266,12 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
     alignas(64) T tile_out[16 * 64];  // >= MR x NR of every table entry
     for (int64_t tile = begin; tile < end; ++tile) {
       const int64_t t0 = tile * mr, nrows = std::min<int64_t>(mr, rows - t0);
-      bool consecutive = true;
-      for (int64_t i = 0; i < nrows; ++i) {
-        row_of[i] = order ? order[t0 + i] : t0 + i;
-        consecutive &= row_of[i] == row_of[0] + i;
-      }
+      for (int64_t i = 0; i < nrows; ++i) row_of[i] = order ? order[t0 + i] : t0 + i;
+      // Rows evenly spaced (consecutive, or one phase of a strided input gradient: every
+      // s-th pixel of an image row) are written in place with a row stride of step * ldc.
+      const int64_t step = nrows > 1 ? row_of[1] - row_of[0] : 1;
+      bool evenly_spaced = step > 0;
+      for (int64_t i = 2; i < nrows; ++i) evenly_spaced &= row_of[i] == row_of[0] + i * step;
       const int64_t r0 = row_of[0];
       locate(row_of, nrows, pix.data());
       std::fill(pix.begin() + nrows * ntaps, pix.end(), nullptr);
@@ -318,8 +319,8 @@ void run_igemm(const KernelContext& ctx, int64_t rows, int64_t ntaps, int64_t re
           const T* panel = packed + (g * panels + j) * ntaps * red * nr;
           for (int64_t q = 0; q < nt; ++q) wp[size_t(q)] = panel + tap_of[size_t(q)] * depth * nr;
           const int64_t ncols = std::min<int64_t>(nr, cols - j * nr);
-          if (consecutive) {
-            kernel.run(nt, depth, ind.data(), wp.data(), out + r0 * ldc + g * cols + j * nr, ldc, nrows, ncols);
+          if (evenly_spaced) {
+            kernel.run(nt, depth, ind.data(), wp.data(), out + r0 * ldc + g * cols + j * nr, step * ldc, nrows, ncols);
             continue;
           }
           kernel.run(nt, depth, ind.data(), wp.data(), tile_out, nr, mr, nr);

@@ -165,6 +165,9 @@ describe.each(isas)('conv on the %s path', (isa) => {
     native.setIsa(isa);
     checkCase({ x: [4, 16, 16, 32], k: [3, 3, 32, 48], padding: [[1, 1], [1, 1]] }, 'float32', 7);
     checkCase({ x: [3, 15, 15, 24], k: [3, 3, 24, 24], strides: [2, 2], padding: [[0, 1], [0, 1]] }, 'float64', 8);
+    // Input-gradient rows of one stride phase, 30 to an image row: tiles of every other pixel
+    // written in place (a row stride of two pixels), and the row's last ones aside.
+    checkCase({ x: [2, 5, 62, 16], k: [3, 3, 16, 24], strides: [2, 2], padding: [[1, 1], [1, 1]] }, 'float32', 9);
   });
 
   it('first layers (under 8 channels a tap): window rows read at fixed offsets, edges and short rows through the tables', () => {
