@@ -168,6 +168,9 @@ describe.each(isas)('conv on the %s path', (isa) => {
     // Input-gradient rows of one stride phase, 30 to an image row: tiles of every other pixel
     // written in place (a row stride of two pixels), and the row's last ones aside.
     checkCase({ x: [2, 5, 62, 16], k: [3, 3, 16, 24], strides: [2, 2], padding: [[1, 1], [1, 1]] }, 'float32', 9);
+    // Images of about 300 KB (dx and dy): with an L2 of 1 MiB or less, each image is its own
+    // block of rows grouped by taps.
+    checkCase({ x: [3, 24, 40, 64], k: [3, 3, 64, 64], strides: [2, 2], padding: [[1, 1], [1, 1]] }, 'float32', 10);
   });
 
   it('first layers (under 8 channels a tap): window rows read at fixed offsets, edges and short rows through the tables', () => {
