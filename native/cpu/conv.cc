@@ -410,6 +410,37 @@ void pack_weights(int64_t nr, int64_t ntaps, int64_t red, int64_t cols, int64_t 
 
 bool is_depthwise(const ConvParams& c) { return c.groups > 1 && c.cin_g() == 1 && c.cout_g() == 1; }
 
+// A 1x1 window with stride 1 and no padding in one group: each result pixel is its source
+// pixel times the weights, so the whole convolution is one matrix product over all pixels,
+// which the packed GEMM runs nearer peak than the indirect GEMM's one-tap tiles
+// ([32,28,28,128] 1x1 -> 256: 10.0 -> 9.2 ms on 1 thread as a matmul).
+bool is_pointwise(const ConvParams& c) {
+  const Window& w = c.win;
+  for (int j = 0; j < 3; ++j) {
+    if (w.k[j] != 1 || w.s[j] != 1 || w.p[j] != 0 || w.in[j] != w.out[j]) return false;
+  }
+  return c.groups == 1;
+}
+
+// dst[pixels, cols] = src[pixels, red] x weights, element (r, col) of the weights at
+// w[r * w_row_stride + col * w_col_stride].
+template <class T>
+void pointwise_product(const KernelContext& ctx, int64_t pixels, int64_t red, int64_t cols, const T* src, const T* w,
+                       int64_t w_row_stride, int64_t w_col_stride, T* dst) {
+  GemmBatch<T> g;
+  g.m = pixels;
+  g.n = cols;
+  g.k = red;
+  g.a = src;
+  g.a_row_stride = red;
+  g.b = w;
+  g.b_row_stride = w_row_stride;
+  g.b_col_stride = w_col_stride;
+  g.c = dst;
+  g.c_row_stride = cols;
+  gemm<T>(g, ctx.max_threads);
+}
+
 // ---------------------------------------------------------------- forward and input gradient
 
 // The forward and the input gradient are the same gather: each row, a pixel of
@@ -671,6 +702,7 @@ template <class T>
 void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, const T* w, T* y) {
   const GatherSweep sweep{c.win, false};
   if (is_depthwise(c)) return depthwise_gather<T>(ctx, sweep, x, w, y, c.cout);
+  if (is_pointwise(c)) return pointwise_product<T>(ctx, c.win.n * c.win.in_pixels(), c.cin, c.cout, x, w, c.cout, 1, y);
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
   const int64_t taps = c.win.taps(), red = c.cin_g(), cols = c.cout_g();
   const int64_t rows = c.win.n * c.win.out_pixels();
@@ -735,6 +767,8 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
   const Window& win = c.win;
   const GatherSweep sweep{win, true};
   if (is_depthwise(c)) return depthwise_gather<T>(ctx, sweep, dy, w, dx, c.cout);
+  // dx = dy x w^T: weight (co, ci) at w[ci * cout + co].
+  if (is_pointwise(c)) return pointwise_product<T>(ctx, c.win.n * c.win.in_pixels(), c.cout, c.cin, dy, w, 1, c.cout, dx);
   // dx[i, g, ci] = sum over taps t and co of dy[o(i, t), g, co] * w[t, ci, g, co]:
   // reduction over co (cout_g per tap), columns ci.
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
