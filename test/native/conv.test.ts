@@ -172,9 +172,11 @@ describe.each(isas)('conv on the %s path', (isa) => {
     // block of rows grouped by taps.
     checkCase({ x: [3, 24, 40, 64], k: [3, 3, 64, 64], strides: [2, 2], padding: [[1, 1], [1, 1]] }, 'float32', 10);
     // 1x1, stride 1, no padding: one packed GEMM over all pixels, forward and input gradient
-    // (threaded, the reduction past one cache block of the GEMM).
+    // (threaded, the reduction past one cache block of the GEMM), and the filter gradient
+    // where dw is past half of L1 (the first and last cases here: 142 KiB, 32 KiB).
     checkCase({ x: [4, 12, 12, 520], k: [1, 1, 520, 70] }, 'float32', 11);
     checkCase({ x: [3, 17, 24], k: [1, 24, 10] }, 'float64', 12);
+    checkCase({ x: [2, 6, 7, 64], k: [1, 1, 64, 64] }, 'float64', 13);
   });
 
   it('first layers (under 8 channels a tap): window rows read at fixed offsets, edges and short rows through the tables', () => {
