@@ -20,6 +20,18 @@
 
 namespace keras::cpu::vector_math {
 
+// v held in a register from here: the compiler can neither fold the load that made it into
+// each instruction that reads it (one load, not one per use) nor see through it (rounded).
+template <class R>
+inline R in_register(R v) {
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__("" : "+v"(v));
+#elif defined(__aarch64__)
+  __asm__("" : "+w"(v));
+#endif
+  return v;
+}
+
 // v as a value in a register: the compiler may not fuse the multiply that made it into a
 // following add (the build's default -ffp-contract=fast would emit an FMA, rounding once where
 // the specification rounds twice). For scalars and every ISA's vector registers.
@@ -33,11 +45,7 @@ inline R rounded(R v) {
   if constexpr (IsPackReg<R>::value) {  // a Pack's registers (pack.h), each
     for (auto& reg : v.r) reg = rounded(reg);
   } else {
-#if defined(__x86_64__) || defined(__i386__)
-    __asm__("" : "+v"(v));
-#elif defined(__aarch64__)
-    __asm__("" : "+w"(v));
-#endif
+    v = in_register(v);
   }
   return v;
 }
