@@ -422,23 +422,24 @@ bool is_pointwise(const ConvParams& c) {
   return c.groups == 1;
 }
 
-// dst[pixels, cols] = src[pixels, red] x weights, element (r, col) of the weights at
-// w[r * w_row_stride + col * w_col_stride].
+// c[m, n] (row-major) = a x b by the packed GEMM on at most `threads` threads: element (i, p)
+// of a at a[i * a_rows + p * a_cols], element (p, j) of b at b[p * b_rows + j * b_cols].
 template <class T>
-void pointwise_product(const KernelContext& ctx, int64_t pixels, int64_t red, int64_t cols, const T* src, const T* w,
-                       int64_t w_row_stride, int64_t w_col_stride, T* dst) {
+void matrix_product(int64_t m, int64_t n, int64_t k, const T* a, int64_t a_rows, int64_t a_cols, const T* b,
+                    int64_t b_rows, int64_t b_cols, T* c, int threads) {
   GemmBatch<T> g;
-  g.m = pixels;
-  g.n = cols;
-  g.k = red;
-  g.a = src;
-  g.a_row_stride = red;
-  g.b = w;
-  g.b_row_stride = w_row_stride;
-  g.b_col_stride = w_col_stride;
-  g.c = dst;
-  g.c_row_stride = cols;
-  gemm<T>(g, ctx.max_threads);
+  g.m = m;
+  g.n = n;
+  g.k = k;
+  g.a = a;
+  g.a_row_stride = a_rows;
+  g.a_col_stride = a_cols;
+  g.b = b;
+  g.b_row_stride = b_rows;
+  g.b_col_stride = b_cols;
+  g.c = c;
+  g.c_row_stride = n;
+  gemm<T>(g, threads);
 }
 
 // ---------------------------------------------------------------- forward and input gradient
@@ -463,19 +464,14 @@ struct GatherSweep {
   }
 };
 
-// Bytes of one image's result pixels and source pixels (channels each).
-template <class T>
-int64_t image_bytes(int64_t result_pixels, int64_t result_channels, int64_t source_pixels, int64_t source_channels) {
-  return (result_pixels * result_channels + source_pixels * source_channels) * int64_t(sizeof(T));
-}
-
 // The rows of a sweep grouped by the taps that reach inside the source, in run_igemm's
 // `order`: it drops a tap only when every row of a tile reads it as padding, so tiles of
 // rows in natural order multiplied zeros for every edge pixel among them (a 3x3 input
 // gradient of a 13x13 image: 40% of its products). Per dim, coordinates with the same
 // valid taps form a class; rows are listed class by class (a class of d, h and w), the
 // classes with the most taps first, then by image and position, over blocks of images whose
-// rows and sources (image_bytes each) fill at most half of L2: a class spans every image of
+// rows and sources (row_channels and source_channels of T a pixel) fill at most half of L2:
+// a class spans every image of
 // its block, and each block's lines are written while they are still cached (over the whole
 // batch, a stride-2 input gradient of [32,56,56,64] fetched every line of dx once per class:
 // 25.0 -> 21.7 ms). The threads claim tiles in that order, so within a block the cheap tiles
@@ -484,7 +480,8 @@ int64_t image_bytes(int64_t result_pixels, int64_t result_channels, int64_t sour
 // grouping saves at least an eighth of the products: the tiles of the largest class still
 // cross its runs of rows, computed aside and copied out, and a 'same' 32x32 forward (4% of
 // its products on padding) ran 0-3% slower grouped.
-std::vector<int64_t> rows_by_taps(const GatherSweep& sweep, int64_t image_bytes) {
+template <class T>
+std::vector<int64_t> rows_by_taps(const GatherSweep& sweep, int64_t row_channels, int64_t source_channels) {
   const Window& w = sweep.win;
   const int64_t* dims = sweep.row_dims();
   std::vector<std::vector<int64_t>> members[3];  // [dim][class] -> coordinates
@@ -532,6 +529,8 @@ std::vector<int64_t> rows_by_taps(const GatherSweep& sweep, int64_t image_bytes)
   }
   std::stable_sort(classes.begin(), classes.end(), [](const Class& a, const Class& b) { return a.taps > b.taps; });
   const int64_t per_image = sweep.row_pixels();
+  const int64_t image_bytes =
+      (per_image * row_channels + sweep.source_pixels() * source_channels) * int64_t(sizeof(T));
   const int64_t block = std::max<int64_t>(1, engine::cpu_info().l2_bytes / 2 / std::max<int64_t>(image_bytes, 1));
   order.reserve(size_t(w.n * per_image));
   for (int64_t n0 = 0; n0 < w.n; n0 += block) {
@@ -702,7 +701,11 @@ template <class T>
 void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, const T* w, T* y) {
   const GatherSweep sweep{c.win, false};
   if (is_depthwise(c)) return depthwise_gather<T>(ctx, sweep, x, w, y, c.cout);
-  if (is_pointwise(c)) return pointwise_product<T>(ctx, c.win.n * c.win.in_pixels(), c.cin, c.cout, x, w, c.cout, 1, y);
+  // y = x w over all pixels.
+  if (is_pointwise(c)) {
+    const int64_t pixels = c.win.n * c.win.in_pixels();
+    return matrix_product<T>(pixels, c.cout, c.cin, x, c.cin, 1, w, c.cout, 1, y, ctx.max_threads);
+  }
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
   const int64_t taps = c.win.taps(), red = c.cin_g(), cols = c.cout_g();
   const int64_t rows = c.win.n * c.win.out_pixels();
@@ -757,7 +760,7 @@ void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, con
   // Padding: pixels grouped by their taps inside x (see rows_by_taps); gathered patches hold
   // the padding's zeros whatever the order.
   const std::vector<int64_t> order =
-      gathers_patches(taps, red) ? std::vector<int64_t>() : rows_by_taps(sweep, image_bytes<T>(c.win.out_pixels(), c.cout, c.win.in_pixels(), c.cin));
+      gathers_patches(taps, red) ? std::vector<int64_t>() : rows_by_taps<T>(sweep, c.cout, c.cin);
   run_igemm<T>(ctx, rows, taps, red, cols, c.groups, packed.get(), y, c.cout, gather_locator(sweep, x, c.cin),
                order.empty() ? nullptr : order.data());
 }
@@ -767,8 +770,11 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
   const Window& win = c.win;
   const GatherSweep sweep{win, true};
   if (is_depthwise(c)) return depthwise_gather<T>(ctx, sweep, dy, w, dx, c.cout);
-  // dx = dy x w^T: weight (co, ci) at w[ci * cout + co].
-  if (is_pointwise(c)) return pointwise_product<T>(ctx, c.win.n * c.win.in_pixels(), c.cout, c.cin, dy, w, 1, c.cout, dx);
+  // dx = dy w^T over all pixels: weight (co, ci) at w[ci * cout + co].
+  if (is_pointwise(c)) {
+    const int64_t pixels = c.win.n * c.win.in_pixels();
+    return matrix_product<T>(pixels, c.cin, c.cout, dy, c.cout, 1, w, 1, c.cout, dx, ctx.max_threads);
+  }
   // dx[i, g, ci] = sum over taps t and co of dy[o(i, t), g, co] * w[t, ci, g, co]:
   // reduction over co (cout_g per tap), columns ci.
   const IgemmKernel<T>& kernel = igemm_kernel<T>(conv_kernels());
@@ -781,7 +787,7 @@ void conv_input_grad(const KernelContext& ctx, const ConvParams& c, const T* dy,
   // Edge pixels, and with a stride each phase (position modulo the stride), are reached by
   // fewer taps: grouped so that tiles drop those taps instead of multiplying zeros.
   const std::vector<int64_t> order =
-      gathers_patches(taps, red) ? std::vector<int64_t>() : rows_by_taps(sweep, image_bytes<T>(in_pix, c.cin, win.out_pixels(), c.cout));
+      gathers_patches(taps, red) ? std::vector<int64_t>() : rows_by_taps<T>(sweep, c.cin, c.cout);
   run_igemm<T>(ctx, rows, taps, red, cols, c.groups, packed.get(), dx, c.cin, gather_locator(sweep, dy, c.cout),
                order.empty() ? nullptr : order.data());
 }
@@ -932,19 +938,10 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
       T* acc = slot == 0 ? dw : partial.get() + (slot - 1) * dw_size;
       const int64_t c0 = chunks * slot / slots, c1 = chunks * (slot + 1) / slots;
       if (pointwise) {
-        // acc[cin, cout] = x^T dy over the slot's pixels, x read transposed in place.
-        GemmBatch<T> g;
-        g.m = c.cin;
-        g.n = c.cout;
-        g.k = std::min(rows, c1 * chunk) - c0 * chunk;
-        g.a = x + c0 * chunk * c.cin;
-        g.a_row_stride = 1;
-        g.a_col_stride = c.cin;
-        g.b = dy + c0 * chunk * c.cout;
-        g.b_row_stride = c.cout;
-        g.c = acc;
-        g.c_row_stride = c.cout;
-        gemm<T>(g, 1);
+        // acc = x^T dy over the slot's pixels, x read transposed in place.
+        const int64_t m0 = c0 * chunk;
+        matrix_product<T>(c.cin, c.cout, std::min(rows, c1 * chunk) - m0, x + m0 * c.cin, 1, c.cin, dy + m0 * c.cout,
+                          c.cout, 1, acc, 1);
         continue;
       }
       std::fill_n(acc, dw_size, T(0));
