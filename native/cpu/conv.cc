@@ -882,7 +882,9 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const bool im2col = !depthwise && !direct.run;
   // Few channels a tap in one group: pixels inside the input read x at fixed offsets.
   const bool windows = merged.run && c.groups == 1;
-  // The patch's (tap, channel) entries as element offsets from a pixel's first tap.
+  // Each tap's pixel, and the patch's (tap, channel) entries, as element offsets from a pixel's first tap.
+  std::vector<int64_t> tap_offsets(static_cast<size_t>(taps));
+  for (int64_t t = 0; t < taps; ++t) tap_offsets[size_t(t)] = win.offsets[size_t(t)] * c.cin;
   std::vector<int64_t> patch_offsets(static_cast<size_t>(kg));
   for (int64_t t = 0; t < taps; ++t) {
     for (int64_t r = 0; r < red; ++r) patch_offsets[size_t(t * red + r)] = win.offsets[size_t(t)] * c.cin + r;
@@ -899,11 +901,12 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
     std::vector<int64_t> list(static_cast<size_t>(chunk));
     // table[(m - m0) * taps + t]: the input pixel (batch included) of row m's tap t, or -1.
     PixelCursor at{win.out};
-    auto fill_table = [&](int64_t m0, int64_t m1) {
+    // Rows [m0, m1) into the table from its row m0 - origin on.
+    auto fill_table = [&](int64_t m0, int64_t m1, int64_t origin) {
       if (!image_taps.empty()) {
         int64_t n = m0 / out_pix, q = m0 - n * out_pix;
         for (int64_t m = m0; m < m1; ++m) {
-          int64_t* entry = &table[size_t((m - m0) * taps)];
+          int64_t* entry = &table[size_t((m - origin) * taps)];
           const int32_t* in_image = image_taps.data() + q * taps;
           for (int64_t t = 0; t < taps; ++t) entry[t] = in_image[t] < 0 ? -1 : n * in_pix + in_image[t];
           if (++q == out_pix) {
@@ -914,7 +917,7 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
         return;
       }
       for (int64_t m = m0; m < m1; ++m) {
-        int64_t* entry = &table[size_t((m - m0) * taps)];
+        int64_t* entry = &table[size_t((m - origin) * taps)];
         at.seek(m);
         window_taps_at(win, at.d, at.h, at.w, entry);
         const int64_t base = at.n * in_pix;
@@ -948,7 +951,7 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
       for (int64_t ck = c0; ck < c1; ++ck) {
         const int64_t m0 = ck * chunk, m1 = std::min(rows, m0 + chunk);
         if (direct.run) {
-          fill_table(m0, m1);
+          fill_table(m0, m1, m0);
           for (int64_t g = 0; g < c.groups; ++g) {
             for (int64_t t = 0; t < taps; ++t) {
               const int64_t count = gather_tap(m0, m1, t, g * red, g * cols);
@@ -961,10 +964,12 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
           continue;
         }
         if (depthwise) {
-          // dw[t] += sum over the chunk's rows m of x[pixel(m, t)] * dy[m], the rows in
-          // order: runs of rows whose taps all read pixels through depthwise_filter (each
-          // tap's accumulators in registers over the run), a row with padding taps alone.
-          fill_table(m0, m1);
+          // dw[t] += sum over the chunk's rows m of x[pixel(m, t)] * dy[m], the rows in order
+          // through depthwise_filter (each tap's accumulators in registers over a run of rows):
+          // along a window row, the pixels whose windows lie inside x at the taps' fixed
+          // offsets; runs of other rows whose taps all read pixels through a table of their
+          // pointers (the table filled for those rows only); a row with padding taps alone.
+          // Building every row's pointers had taken about as long as the products.
           int64_t run = m0;
           auto flush = [&](int64_t end) {
             if (end == run) return;
@@ -973,11 +978,30 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
                 run_src[size_t((m - run) * taps + t)] = x + table[size_t((m - m0) * taps + t)] * c.cin;
               }
             }
-            ops.depthwise_filter(end - run, taps, run_src.data(), dy + run * c.cout, acc, c.cout);
+            DepthwiseTaps<T> src;
+            src.table = run_src.data();
+            ops.depthwise_filter(end - run, taps, src, dy + run * c.cout, acc, c.cout);
           };
-          for (int64_t m = m0; m < m1; ++m) {
+          for (int64_t m = m0; m < m1;) {
+            const int64_t r = m / win.out[2], row_start = r * win.out[2];
+            const InteriorRun inside = interior_run(win, r);
+            const int64_t hi = std::min(m1, row_start + inside.hi);
+            if (m >= row_start + inside.lo && m < hi) {
+              flush(m);
+              DepthwiseTaps<T> src;
+              src.base = x + (inside.first + (m - row_start - inside.lo) * win.s[2]) * c.cin;
+              src.step = win.s[2] * c.cin;
+              src.offsets = tap_offsets.data();
+              ops.depthwise_filter(hi - m, taps, src, dy + m * c.cout, acc, c.cout);
+              run = m = hi;
+              continue;
+            }
+            fill_table(m, m + 1, m0);
             const int64_t* entry = &table[size_t((m - m0) * taps)];
-            if (std::all_of(entry, entry + taps, [](int64_t p) { return p >= 0; })) continue;
+            if (std::all_of(entry, entry + taps, [](int64_t p) { return p >= 0; })) {
+              ++m;
+              continue;
+            }
             flush(m);
             run = m + 1;
             const T* dy_row = dy + m * c.cout;
@@ -986,6 +1010,7 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
               const T* x_row = x + entry[t] * c.cin;
               ops.dot_rows(acc + t * c.cout, true, 1, &x_row, &dy_row, c.cout);
             }
+            ++m;
           }
           flush(m1);
           continue;

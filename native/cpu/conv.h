@@ -87,6 +87,17 @@ struct IgemmKernel {
 };
 
 // Vectorized rows over channels.
+// Where row m's taps read their pixels in a depthwise filter gradient: table[m * taps + t]
+// when there is a table, else base + m * step + offsets[t] (consecutive pixels of a window row
+// inside the input: no table of pointers to build).
+template <class T>
+struct DepthwiseTaps {
+  const T* const* table = nullptr;
+  const T* base = nullptr;
+  int64_t step = 0;
+  const int64_t* offsets = nullptr;
+};
+
 template <class T>
 struct RowOps {
   int lanes;  // elements of a vector register
@@ -102,9 +113,9 @@ struct RowOps {
   int64_t (*depthwise_run)(int kw, int64_t kh, const T* x, int64_t row_step, const T* w, T* y, int64_t ch,
                            int64_t count, bool stream);
   // The depthwise filter gradient of `rows` rows whose taps all read pixels: dw + t * n +=
-  // sum over m < rows of src[m * taps + t] times dy + m * n, elementwise over n channels, the
+  // sum over m < rows of src.at(m, t) times dy + m * n, elementwise over n channels, the
   // rows in order (the roundings of dot_rows over the same rows, tap by tap).
-  void (*depthwise_filter)(int64_t rows, int64_t taps, const T* const* src, const T* dy, T* dw, int64_t n);
+  void (*depthwise_filter)(int64_t rows, int64_t taps, const DepthwiseTaps<T>& src, const T* dy, T* dw, int64_t n);
   // The sum over q < count of the dot product of a[q] and b[q] (n values each): one
   // output value of a convolution with few output columns, over its taps.
   T (*dot_sum)(const T* const* a, const T* const* b, int64_t count, int64_t n);

@@ -286,9 +286,23 @@ constexpr int depthwise_filter_taps() {
   return most < 16 ? most : 16;
 }
 
-template <class V, int G>
-void depthwise_filter_group(int64_t rows, int64_t taps, const typename V::T* const* src, const typename V::T* dy,
-                            typename V::T* dw, int64_t n) {
+// DepthwiseTaps' two forms, from tap t0 on: row m's pixel of tap t0 + g.
+template <class T>
+struct TableTaps {
+  const T* const* table;
+  int64_t taps;
+  const T* at(int64_t m, int g) const { return table[m * taps + g]; }
+};
+template <class T>
+struct WindowTaps {
+  const T* base;
+  int64_t step;
+  const int64_t* offsets;
+  const T* at(int64_t m, int g) const { return base + m * step + offsets[g]; }
+};
+
+template <class V, int G, class Taps>
+void depthwise_filter_group(int64_t rows, const Taps& src, const typename V::T* dy, typename V::T* dw, int64_t n) {
   using Reg = typename V::Reg;
   for_channel_blocks<V, depthwise_filter_vectors<V>()>(n, [&](int64_t c, auto nv, auto partial, int lanes) {
     constexpr int B = decltype(nv)::value;
@@ -303,13 +317,11 @@ void depthwise_filter_group(int64_t rows, int64_t taps, const typename V::T* con
       Reg dyv[B];
 #pragma GCC unroll 4
       for (int j = 0; j < B; ++j) dyv[j] = load_block<V, kPartial, B>(dy + m * n + c, j, lanes);
-      const typename V::T* const* row = src + m * taps;
 #pragma GCC unroll 16
       for (int g = 0; g < G; ++g) {
+        const typename V::T* pixel = src.at(m, g) + c;
 #pragma GCC unroll 4
-        for (int j = 0; j < B; ++j) {
-          acc[g][j] = V::fmadd(load_block<V, kPartial, B>(row[g] + c, j, lanes), dyv[j], acc[g][j]);
-        }
+        for (int j = 0; j < B; ++j) acc[g][j] = V::fmadd(load_block<V, kPartial, B>(pixel, j, lanes), dyv[j], acc[g][j]);
       }
     }
 #pragma GCC unroll 16
@@ -320,22 +332,28 @@ void depthwise_filter_group(int64_t rows, int64_t taps, const typename V::T* con
   });
 }
 
-template <class V, int... G>
-void depthwise_filter_dispatch(std::integer_sequence<int, G...>, int group, int64_t rows, int64_t taps,
-                               const typename V::T* const* src, const typename V::T* dy, typename V::T* dw, int64_t n) {
-  using Fn = void (*)(int64_t, int64_t, const typename V::T* const*, const typename V::T*, typename V::T*, int64_t);
-  static constexpr Fn kGroups[] = {&depthwise_filter_group<V, G + 1>...};
-  kGroups[group - 1](rows, taps, src, dy, dw, n);
+template <class V, class Taps, int... G>
+void depthwise_filter_dispatch(std::integer_sequence<int, G...>, int group, int64_t rows, const Taps& src,
+                               const typename V::T* dy, typename V::T* dw, int64_t n) {
+  using Fn = void (*)(int64_t, const Taps&, const typename V::T*, typename V::T*, int64_t);
+  static constexpr Fn kGroups[] = {&depthwise_filter_group<V, G + 1, Taps>...};
+  kGroups[group - 1](rows, src, dy, dw, n);
 }
 
 template <class V>
-void depthwise_filter(int64_t rows, int64_t taps, const typename V::T* const* src, const typename V::T* dy,
+void depthwise_filter(int64_t rows, int64_t taps, const DepthwiseTaps<typename V::T>& src, const typename V::T* dy,
                       typename V::T* dw, int64_t n) {
+  using T = typename V::T;
   constexpr int kMost = depthwise_filter_taps<V>();
   for (int64_t t0 = 0; t0 < taps; t0 += kMost) {
     const int group = int(std::min<int64_t>(kMost, taps - t0));
-    depthwise_filter_dispatch<V>(std::make_integer_sequence<int, kMost>{}, group, rows, taps, src + t0, dy,
-                                 dw + t0 * n, n);
+    if (src.table) {
+      depthwise_filter_dispatch<V>(std::make_integer_sequence<int, kMost>{}, group, rows,
+                                   TableTaps<T>{src.table + t0, taps}, dy, dw + t0 * n, n);
+    } else {
+      depthwise_filter_dispatch<V>(std::make_integer_sequence<int, kMost>{}, group, rows,
+                                   WindowTaps<T>{src.base, src.step, src.offsets + t0}, dy, dw + t0 * n, n);
+    }
   }
 }
 

@@ -177,6 +177,9 @@ describe.each(isas)('conv on the %s path', (isa) => {
     checkCase({ x: [4, 12, 12, 520], k: [1, 1, 520, 70] }, 'float32', 11);
     checkCase({ x: [3, 17, 24], k: [1, 24, 10] }, 'float64', 12);
     checkCase({ x: [2, 6, 7, 64], k: [1, 1, 64, 64] }, 'float64', 13);
+    // Depthwise filter gradient over chunks of 128 rows: chunks that start inside a window
+    // row's pixels inside x (row 4 of 30 pixels, column 8), read at fixed tap offsets.
+    checkCase({ x: [2, 9, 30, 16], k: [3, 3, 1, 16], groups: 16, padding: [[1, 1], [1, 1]] }, 'float32', 14);
   });
 
   it('first layers (under 8 channels a tap): window rows read at fixed offsets, edges and short rows through the tables', () => {
