@@ -806,17 +806,18 @@ struct OuterPlan {
 // No plan (run null) when the channels are narrower than one tile.
 template <class T>
 OuterPlan<T> outer_plan(const OuterKernels<T>& kernels, int64_t rows, int64_t cols) {
-  if (rows < kernels.mr || cols < kernels.lanes) return {};
-  int best = 1;
+  int best = 0;
   int64_t best_cover = 0;
   for (int nv = 1; nv <= kernels.max_nv && nv * kernels.lanes <= cols; ++nv) {
+    if (rows < kernels.mr[nv - 1]) continue;
     const int64_t nr = int64_t(nv) * kernels.lanes, cover = ceil_div(cols, nr) * nr;
     if (best_cover == 0 || cover <= best_cover) {
       best = nv;
       best_cover = cover;
     }
   }
-  return {kernels.run[best - 1], kernels.window_run[best - 1], kernels.mr, int64_t(best) * kernels.lanes};
+  if (best == 0) return {};
+  return {kernels.run[best - 1], kernels.window_run[best - 1], kernels.mr[best - 1], int64_t(best) * kernels.lanes};
 }
 
 // tile(i0, j0, first_row, first_col) for each register tile of the plan over rows x cols;

@@ -66,13 +66,14 @@ template <class T>
 using WindowOuterFn = void (*)(int64_t count, const T* a_base, int64_t a_step, const int64_t* offsets, const T* b_base,
                                int64_t b_step, T* c, int64_t ldc, int64_t first_row, int64_t first_col);
 
-// Filter-gradient tiles: MR rows (input channels, broadcast) by nv vectors of
+// Filter-gradient tiles: mr[nv - 1] rows (input channels, broadcast) by nv vectors of
 // output-gradient channels, nv = 1..max_nv chosen per convolution so the tiles
 // cover the output channels with the least overhang.
 constexpr int kMaxOuterVectors = 4;
 template <class T>
 struct OuterKernels {
-  int mr, lanes, max_nv;
+  int lanes, max_nv;
+  int mr[kMaxOuterVectors];
   OuterFn<T> run[kMaxOuterVectors];  // run[nv - 1]
   WindowOuterFn<T> window_run[kMaxOuterVectors];
 };

@@ -559,17 +559,22 @@ constexpr int max_outer_vectors() {
   return nv;
 }
 
-template <class V, int MR, int... NV>
+// MR rows a tile of more than NARROW_NV vectors, NARROW_MR rows up to NARROW_NV vectors.
+template <class V, int MR, int NARROW_MR, int NARROW_NV, int... NV>
 constexpr OuterKernels<typename V::T> make_outer_kernels(std::integer_sequence<int, NV...>) {
   constexpr int widest = max_outer_vectors<V, MR>();
+  static_assert(NARROW_MR * NARROW_NV + NARROW_NV + 1 <= V::kRegisters, "narrow filter-gradient tile does not fit");
   // Entries past the widest repeat it; they are never chosen (max_nv).
-  return {MR, V::kWidth, widest, {&outer_microkernel<V, MR, (NV + 1 < widest ? NV + 1 : widest)>...},
-          {&window_outer_microkernel<V, MR, (NV + 1 < widest ? NV + 1 : widest)>...}};
+  constexpr auto vectors = [](int nv) { return nv + 1 < widest ? nv + 1 : widest; };
+  constexpr auto rows = [](int nv) { return nv + 1 <= NARROW_NV ? NARROW_MR : MR; };
+  return {V::kWidth, widest, {rows(NV)...}, {&outer_microkernel<V, rows(NV), vectors(NV)>...},
+          {&window_outer_microkernel<V, rows(NV), vectors(NV)>...}};
 }
 
 // MR32/NV32 (MR64/NV64): the forward's float32 (float64) register tile; OMR: the
-// filter gradient's rows, with up to kMaxOuterVectors vectors of columns.
-template <class V, int MR32, int NV32, int MR64, int NV64, int OMR>
+// filter gradient's rows, with up to kMaxOuterVectors vectors of columns, and ONMR rows
+// for tiles of up to ONNV vectors (narrow tiles: fewer accumulators, so more rows fit).
+template <class V, int MR32, int NV32, int MR64, int NV64, int OMR, int ONMR = OMR, int ONNV = 0>
 constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, const char* f64_name) {
   using F32 = typename V::template Vec<float>;
   using F64 = typename V::template Vec<double>;
@@ -577,9 +582,9 @@ constexpr ConvIsaTable make_conv_table(const char* isa, const char* f32_name, co
   return ConvIsaTable{
       isa,
       {f32_name, MR32, NV32 * F32::kWidth, &igemm_microkernel<F32, MR32, NV32>, &window_igemm_microkernel<F32, MR32, NV32>,
-       make_outer_kernels<F32, OMR>(nvs)},
+       make_outer_kernels<F32, OMR, ONMR, ONNV>(nvs)},
       {f64_name, MR64, NV64 * F64::kWidth, &igemm_microkernel<F64, MR64, NV64>, &window_igemm_microkernel<F64, MR64, NV64>,
-       make_outer_kernels<F64, OMR>(nvs)},
+       make_outer_kernels<F64, OMR, ONMR, ONNV>(nvs)},
       {F32::kWidth, &row_fma<F32>, &row_dot_rows<F32>, &depthwise_run<F32>, &depthwise_filter<F32>, &row_dot_sum<F32>,
        &row_axpy<F32>, &row_add<F32>, &window_max<F32>, &window_max_grad<F32>},
       {F64::kWidth, &row_fma<F64>, &row_dot_rows<F64>, &depthwise_run<F64>, &depthwise_filter<F64>, &row_dot_sum<F64>,
