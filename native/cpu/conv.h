@@ -87,7 +87,6 @@ struct IgemmKernel {
   OuterKernels<T> outer;
 };
 
-// Vectorized rows over channels.
 // Where row m's taps read their pixels in a depthwise filter gradient: table[m * taps + t]
 // when there is a table, else base + m * step + offsets[t] (consecutive pixels of a window row
 // inside the input: no table of pointers to build).
@@ -99,6 +98,7 @@ struct DepthwiseTaps {
   const int64_t* offsets = nullptr;
 };
 
+// Vectorized rows over channels.
 template <class T>
 struct RowOps {
   int lanes;  // elements of a vector register
@@ -114,7 +114,7 @@ struct RowOps {
   int64_t (*depthwise_run)(int kw, int64_t kh, const T* x, int64_t row_step, const T* w, T* y, int64_t ch,
                            int64_t count, bool stream);
   // The depthwise filter gradient of `rows` rows whose taps all read pixels: dw + t * n +=
-  // sum over m < rows of src.at(m, t) times dy + m * n, elementwise over n channels, the
+  // sum over m < rows of row m's pixel of tap t (src) times dy + m * n, elementwise over n channels, the
   // rows in order (the roundings of dot_rows over the same rows, tap by tap).
   void (*depthwise_filter)(int64_t rows, int64_t taps, const DepthwiseTaps<T>& src, const T* dy, T* dw, int64_t n);
   // The sum over q < count of the dot product of a[q] and b[q] (n values each): one
