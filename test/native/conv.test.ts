@@ -255,7 +255,13 @@ describe('conv edge cases', () => {
     const [yc] = native.runKernel('conv', [xc, kc], { ...attrs, padding: [0, 0, 0, 0] });
     expect(yc!.shape).toEqual([1, 3, 3, 2]);
     expect(Array.from(yc!.read())).toEqual(new Array(18).fill(0));
-    [x0, k, y0, dy0, dw0, dx0, xc, kc, yc].forEach((t) => t!.dispose());
+    // A 1x1 filter gradient of an empty batch, dw past half of L1 (the GEMM path): zeros.
+    const xp = native.createTensor(new Float32Array(0), [0, 4, 4, 128], 'float32');
+    const dyp = native.createTensor(new Float32Array(0), [0, 4, 4, 96], 'float32');
+    const [dwp] = native.runKernel('convBackpropFilter', [xp, dyp], { ...attrs, kernelSize: [1, 1] });
+    expect(dwp!.shape).toEqual([1, 1, 128, 96]);
+    expect(Array.from(dwp!.read()).every((v) => v === 0), 'every entry of the 1x1 dw is 0').toBe(true);
+    [x0, k, y0, dy0, dw0, dx0, xc, kc, yc, xp, dyp, dwp].forEach((t) => t!.dispose());
   });
 
   it('hand-computed: a 1D box filter with padding', () => {
