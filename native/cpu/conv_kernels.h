@@ -25,7 +25,7 @@ struct WindowRows {
   const T* base;
   int64_t step;
   const int64_t* tap_offsets;
-  const T* at(int64_t t, int i) const { return base + tap_offsets[t] + i * step; }
+  const T* at(int64_t t, int64_t i) const { return base + tap_offsets[t] + i * step; }
 };
 
 // An MR x NV register tile into tile[MR * NR], row-major.
@@ -286,19 +286,13 @@ constexpr int depthwise_filter_taps() {
   return most < 16 ? most : 16;
 }
 
-// DepthwiseTaps' two forms, from tap t0 on: row m's pixel of tap t0 + g.
+// DepthwiseTaps' table form, from tap t0 on: row m's pixel of tap t0 + g at table[m * taps + g]
+// (rows outer, unlike TableRows). Its window form is WindowRows.
 template <class T>
-struct TableTaps {
+struct RowMajorTaps {
   const T* const* table;
   int64_t taps;
-  const T* at(int64_t m, int g) const { return table[m * taps + g]; }
-};
-template <class T>
-struct WindowTaps {
-  const T* base;
-  int64_t step;
-  const int64_t* offsets;
-  const T* at(int64_t m, int g) const { return base + m * step + offsets[g]; }
+  const T* at(int64_t g, int64_t m) const { return table[m * taps + g]; }
 };
 
 template <class V, int G, class Taps>
@@ -319,7 +313,7 @@ void depthwise_filter_group(int64_t rows, const Taps& src, const typename V::T* 
       for (int j = 0; j < B; ++j) dyv[j] = load_block<V, kPartial, B>(dy + m * n + c, j, lanes);
 #pragma GCC unroll 16
       for (int g = 0; g < G; ++g) {
-        const typename V::T* pixel = src.at(m, g) + c;
+        const typename V::T* pixel = src.at(g, m) + c;
 #pragma GCC unroll 4
         for (int j = 0; j < B; ++j) acc[g][j] = V::fmadd(load_block<V, kPartial, B>(pixel, j, lanes), dyv[j], acc[g][j]);
       }
@@ -349,10 +343,10 @@ void depthwise_filter(int64_t rows, int64_t taps, const DepthwiseTaps<typename V
     const int group = int(std::min<int64_t>(kMost, taps - t0));
     if (src.table) {
       depthwise_filter_dispatch<V>(std::make_integer_sequence<int, kMost>{}, group, rows,
-                                   TableTaps<T>{src.table + t0, taps}, dy, dw + t0 * n, n);
+                                   RowMajorTaps<T>{src.table + t0, taps}, dy, dw + t0 * n, n);
     } else {
       depthwise_filter_dispatch<V>(std::make_integer_sequence<int, kMost>{}, group, rows,
-                                   WindowTaps<T>{src.base, src.step, src.offsets + t0}, dy, dw + t0 * n, n);
+                                   WindowRows<T>{src.base, src.step, src.offsets + t0}, dy, dw + t0 * n, n);
     }
   }
 }
