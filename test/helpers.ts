@@ -38,6 +38,15 @@ export function expectClose(actual: Tensor, expected: Nested | Tensor | ArrayLik
   }
 }
 
+/** Uniform integers in [0, n) from a seeded LCG: the random configurations of a test, reproducible by seed. */
+export function draws(seed: number): (n: number) => number {
+  let s = seed >>> 0 || 1;
+  return (n) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return Math.floor((s / 2 ** 32) * n);
+  };
+}
+
 /** A float64 tensor with deterministic pseudo-random values in [lo, hi). */
 export function randomTensor(shape: number[], seed = 1, lo = -1, hi = 1): Tensor {
   let s = seed >>> 0 || 1;

@@ -11,6 +11,7 @@ import { JsStorage } from '../../lib/backends/js/storage.js';
 import '../../lib/ops/nn.js';
 import { getOp } from '../../lib/ops/registry.js';
 import type { Tensor } from '../../lib/tensor.js';
+import { draws } from '../helpers.js';
 import { addon, randomArray } from './helpers.js';
 
 const native = addon();
@@ -150,6 +151,42 @@ function checkCase(c: Case, dtype: Dtype, seed: number): void {
   compare('convBackpropFilter', [x, dy], { ...attrs, kernelSize: c.k.slice(0, nsp) }, dtype, `convBackpropFilter ${label}`);
 }
 
+/**
+ * Random convolutions: 1-3 spatial dims, windows 1-5, strides and dilations up to 3, no /
+ * 'same' / random (negative included) padding, one group / a few / depthwise with multipliers,
+ * a quarter of them with images up to 30 and channels up to 64 a group (threads, several
+ * tiles). Windows larger than the padded input are left out.
+ */
+function randomCases(seed: number, count: number): Case[] {
+  const draw = draws(seed);
+  const out: Case[] = [];
+  while (out.length < count) {
+    const nsp = 1 + draw(3);
+    const big = draw(4) === 0;
+    const kind = draw(4);
+    let cinG = 1 + draw(big ? 64 : 12), coutG = 1 + draw(big ? 64 : 20), groups = 1;
+    if (kind === 1) groups = 2 + draw(3);
+    if (kind === 2) [groups, cinG, coutG] = [1 + draw(big ? 64 : 24), 1, 1 + draw(2)];
+    const c: Case = { x: [1 + draw(big ? 4 : 3)], k: [], strides: [], dilation: [], padding: [], groups };
+    let fits = true;
+    for (let d = 0; d < nsp; d++) {
+      const side = 1 + draw(nsp === 3 ? 7 : big ? 30 : 14), k = 1 + draw(nsp === 3 ? 3 : 5);
+      const dil = draw(4) === 0 ? 1 + draw(3) : 1;
+      const pad: Pair = draw(5) === 0 ? [draw(4) - 1, draw(4) - 1] : draw(2) ? [0, 0] : [((k - 1) >> 1) * dil, (k >> 1) * dil];
+      c.x.push(side);
+      c.k.push(k);
+      c.strides!.push(draw(3) === 0 ? 1 + draw(3) : 1);
+      c.dilation!.push(dil);
+      c.padding!.push(pad);
+      fits &&= side + pad[0] + pad[1] >= (k - 1) * dil + 1;
+    }
+    c.x.push(cinG * groups);
+    c.k.push(cinG, coutG * groups);
+    if (fits) out.push(c);
+  }
+  return out;
+}
+
 describe.each(isas)('conv on the %s path', (isa) => {
   it('float32 forward, input and filter gradients match the js kernels', () => {
     native.setIsa(isa);
@@ -233,6 +270,14 @@ describe.each(isas)('conv on the %s path', (isa) => {
     // 1600 rows: 13 row chunks over up to 8 slots, summed at the end.
     checkCase({ x: [4, 20, 20, 16], k: [3, 3, 16, 32], padding: [[1, 1], [1, 1]] }, 'float32', 36);
     checkCase({ x: [4, 20, 20, 16], k: [3, 3, 16, 64], strides: [2, 2], padding: [[1, 1], [1, 1]] }, 'float64', 37);
+  });
+
+  it('40 random configurations match in float32 and float64', () => {
+    native.setIsa(isa);
+    randomCases(2026, 40).forEach((c, i) => {
+      checkCase(c, 'float32', 600 + 3 * i);
+      checkCase(c, 'float64', 800 + 3 * i);
+    });
   });
 });
 

@@ -11,6 +11,7 @@ import { JsStorage } from '../../lib/backends/js/storage.js';
 import '../../lib/ops/nn.js';
 import { getOp } from '../../lib/ops/registry.js';
 import type { Tensor } from '../../lib/tensor.js';
+import { draws } from '../helpers.js';
 import { addon, randomArray } from './helpers.js';
 
 const native = addon();
@@ -99,6 +100,33 @@ function checkCase(c: Case, dtype: 'float32' | 'float64', seed: number, ties: bo
   compare('avgPoolGrad', [dy], { ...attrs, inputSize: c.x.slice(1, -1) }, dtype, tol, `avgPoolGrad ${label}`);
 }
 
+/**
+ * Random pools: 1-3 spatial dims, windows 1-4, strides equal to the window (disjoint) or 1-3
+ * (overlapping or gapped), a third with padding from -1 to 2 a side, channels 1-9 or (a
+ * quarter) up to 70. Windows larger than the padded input are left out.
+ */
+function randomCases(seed: number, count: number): Case[] {
+  const draw = draws(seed);
+  const out: Case[] = [];
+  while (out.length < count) {
+    const nsp = 1 + draw(3);
+    const c: Case = { x: [1 + draw(3)], pool: [], strides: [], padding: [] };
+    let fits = true;
+    for (let d = 0; d < nsp; d++) {
+      const side = 1 + draw(nsp === 3 ? 7 : 16), k = 1 + draw(4);
+      const pad: Pair = draw(3) === 0 ? [draw(4) - 1, draw(4) - 1] : [0, 0];
+      c.x.push(side);
+      c.pool.push(k);
+      c.strides!.push(draw(2) ? k : 1 + draw(3));
+      c.padding!.push(pad);
+      fits &&= side + pad[0] + pad[1] >= k;
+    }
+    c.x.push(1 + draw(draw(4) === 0 ? 70 : 9));
+    if (fits) out.push(c);
+  }
+  return out;
+}
+
 describe.each(isas)('pooling on the %s path', (isa) => {
   it('float32 and float64 match the js kernels', () => {
     native.setIsa(isa);
@@ -107,6 +135,14 @@ describe.each(isas)('pooling on the %s path', (isa) => {
       checkCase(c, 'float64', 100 + 2 * i, false);
       checkCase(c, 'float32', 300 + 2 * i, true);
       checkCase(c, 'float64', 400 + 2 * i, true);
+    });
+  });
+
+  it('40 random configurations match in float32 and float64, with and without ties', () => {
+    native.setIsa(isa);
+    randomCases(2026, 40).forEach((c, i) => {
+      checkCase(c, 'float32', 600 + 2 * i, i % 2 === 0);
+      checkCase(c, 'float64', 700 + 2 * i, i % 2 === 1);
     });
   });
 

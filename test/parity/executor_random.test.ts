@@ -17,6 +17,7 @@ import type { Tensor } from '../../lib/index.js';
 import { fromValues, getBackend, setBackend } from '../../lib/engine.js';
 import type { Backend } from '../../lib/backends/backend.js';
 import { NativeGraphExecutable } from '../../lib/backends/cpu/executor.js';
+import { draws } from '../helpers.js';
 import { makeValues } from './cases.js';
 import { nativeUnavailableReason } from './harness.js';
 import { GRAPH, firstMismatch } from './tolerances.js';
@@ -24,15 +25,7 @@ import { GRAPH, firstMismatch } from './tolerances.js';
 const { ops } = keras;
 const reason = nativeUnavailableReason();
 
-/** Uniform integers in [0, n) from a seeded LCG: a program is a function of its seed. */
-type Draw = (n: number) => number;
-function draws(seed: number): Draw {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return Math.floor((s / 2 ** 32) * n);
-  };
-}
+type Draw = ReturnType<typeof draws>;
 const pick = <T,>(draw: Draw, xs: readonly T[]): T => xs[draw(xs.length)]!;
 const sameShape = (a: Tensor, b: Tensor) => a.shape.join() === b.shape.join();
 
