@@ -854,21 +854,6 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const int64_t dw_size = taps * c.cin_g() * c.cout;
   engine::ThreadPool& pool = engine::thread_pool();
   const int threads = ctx.max_threads > 0 ? std::min(ctx.max_threads, pool.num_threads()) : pool.num_threads();
-  // Row chunks: 128 rows of one tap's pixels and of dy fit L1 per register-tile
-  // column block (and an im2col chunk stays in L2).
-  const int64_t chunk = 128;
-  const int64_t chunks = ceil_div(rows, chunk);
-  const double flops = 2.0 * double(rows) * double(kg) * double(c.cout);
-  // Slots are fixed row ranges with their own partial sums (the result does not
-  // depend on which thread ran which); a few per thread balance a busy core.
-  // Partial sums cost memory: at most ~64 MB of them (large filters use fewer slots).
-  const int64_t memory_cap = std::max<int64_t>(1, (int64_t(64) << 20) / std::max<int64_t>(1, dw_size * int64_t(sizeof(T))));
-  const int64_t slots =
-      std::max<int64_t>(1, std::min<int64_t>({int64_t(threads) * 4, chunks, int64_t(flops / 2e6) + 1, memory_cap}));
-  // Slot 0 sums straight into dw, the others into partial sums in dw's layout
-  // [taps, cin_g, cout], added to it at the end (in slot order, so the rounding
-  // is the same on any thread count).
-  Scratch<T> partial((slots - 1) * dw_size);
   // 1x1, stride 1, no padding, dw past half of L1: a slot's sums are one packed GEMM. The
   // outer-product tiles below reload dw's tiles every chunk of rows, and a chunk's pixels per
   // column block: [32,28,28,128] 1x1 ->256 7.2 -> 5.8 ms, 128 -> 256 channels ... 512 -> 128 by
@@ -883,6 +868,29 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const bool im2col = !depthwise && !direct.run;
   // Few channels a tap in one group: pixels inside the input read x at fixed offsets.
   const bool windows = merged.run && c.groups == 1;
+  // Row chunks: a chunk's rows of one tap's pixels and of dy fit L1 per register-tile
+  // column block (and an im2col chunk stays in L2): 128 rows, or, for the tiles over x and
+  // dy in place, fewer where dy's rows would span over two thirds of L1. Rows 128 channels
+  // apart fall in half of L1's sets, and 128 of them evicted each other ([32,28,28,64] -> 128
+  // in 64-row chunks: 1.17x as fast on 2 threads, 1.22x at stride 2). Not where dw is past
+  // twice L2: each chunk reads and writes a slot's whole dw, which then costs more than the
+  // misses ([32,7,7,256] -> 512 in 48-row chunks: 0.93x).
+  const engine::CpuInfo& cpu = engine::cpu_info();
+  const int64_t dw_bytes = dw_size * int64_t(sizeof(T)), dy_row_bytes = c.cout * int64_t(sizeof(T));
+  const bool shorter = direct.run && !pointwise && dw_bytes <= 2 * cpu.l2_bytes;
+  const int64_t chunk = shorter ? std::clamp<int64_t>(cpu.l1d_bytes * 2 / 3 / dy_row_bytes / 16 * 16, 48, 128) : 128;
+  const int64_t chunks = ceil_div(rows, chunk);
+  const double flops = 2.0 * double(rows) * double(kg) * double(c.cout);
+  // Slots are fixed row ranges with their own partial sums (the result does not
+  // depend on which thread ran which); a few per thread balance a busy core.
+  // Partial sums cost memory: at most ~64 MB of them (large filters use fewer slots).
+  const int64_t memory_cap = std::max<int64_t>(1, (int64_t(64) << 20) / std::max<int64_t>(1, dw_bytes));
+  const int64_t slots =
+      std::max<int64_t>(1, std::min<int64_t>({int64_t(threads) * 4, chunks, int64_t(flops / 2e6) + 1, memory_cap}));
+  // Slot 0 sums straight into dw, the others into partial sums in dw's layout
+  // [taps, cin_g, cout], added to it at the end (in slot order, so the rounding
+  // is the same on any thread count).
+  Scratch<T> partial((slots - 1) * dw_size);
   // Each tap's pixel, and the patch's (tap, channel) entries, as element offsets from a pixel's first tap.
   std::vector<int64_t> tap_offsets(static_cast<size_t>(taps));
   for (int64_t t = 0; t < taps; ++t) tap_offsets[size_t(t)] = win.offsets[size_t(t)] * c.cin;

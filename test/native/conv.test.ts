@@ -270,6 +270,9 @@ describe.each(isas)('conv on the %s path', (isa) => {
     // 1600 rows: 13 row chunks over up to 8 slots, summed at the end.
     checkCase({ x: [4, 20, 20, 16], k: [3, 3, 16, 32], padding: [[1, 1], [1, 1]] }, 'float32', 36);
     checkCase({ x: [4, 20, 20, 16], k: [3, 3, 16, 64], strides: [2, 2], padding: [[1, 1], [1, 1]] }, 'float64', 37);
+    // 160 output channels (rows of dy 640 bytes apart): shorter row chunks (64 or 48 rows with
+    // an L1 of 48 or 32 KiB), the last one partial, two column blocks and a shifted-back third.
+    checkCase({ x: [2, 9, 11, 8], k: [3, 3, 8, 160], padding: [[1, 1], [1, 1]] }, 'float32', 38);
   });
 
   it('40 random configurations match in float32 and float64', () => {
