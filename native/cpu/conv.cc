@@ -868,17 +868,60 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   const bool im2col = !depthwise && !direct.run;
   // Few channels a tap in one group: pixels inside the input read x at fixed offsets.
   const bool windows = merged.run && c.groups == 1;
+  // Where dw is past twice L2, one packed GEMM over patches gathered in memory: the row chunks
+  // below give each slot partial sums of all of dw and read and write its tiles every chunk
+  // ([32,7,7,256] -> 512, 4.7 MB of dw: 1.41x on 2 threads, 1.21x on 1; at 1.2 MB level with
+  // them, below that slower).
+  const engine::CpuInfo& cpu = engine::cpu_info();
+  const int64_t dw_bytes = dw_size * int64_t(sizeof(T));
+  const bool patch_product = direct.run && !pointwise && c.groups == 1 && dw_bytes > 2 * cpu.l2_bytes;
+  if (patch_product) {
+    // dw = patches^T dy by the packed GEMM, threaded inside: the patches (every row's taps'
+    // channels, zeros for padding) in blocks of rows of at most 32 MB, each block's product
+    // added to the last.
+    const int64_t block = std::max<int64_t>(1, std::min(rows, (int64_t(32) << 20) / (kg * int64_t(sizeof(T)))));
+    Scratch<T> patches(block * kg);
+    for (int64_t m0 = 0; m0 < rows; m0 += block) {
+      const int64_t count = std::min(block, rows - m0);
+      pool.parallel_for(count, std::max<int64_t>(1, 16384 / kg), [&](int64_t b, int64_t e) {
+        PixelCursor at{win.out};
+        std::vector<int64_t> pix(static_cast<size_t>(taps));
+        for (int64_t m = m0 + b; m < m0 + e; ++m) {
+          at.seek(m);
+          window_taps_at(win, at.d, at.h, at.w, pix.data());
+          T* row = patches.get() + (m - m0) * kg;
+          for (int64_t t = 0; t < taps; ++t) {
+            const int64_t p = pix[size_t(t)];
+            if (p < 0) std::fill_n(row + t * red, red, T(0));
+            else std::copy_n(x + (at.n * in_pix + p) * c.cin, red, row + t * red);
+          }
+        }
+      }, threads);
+      GemmBatch<T> gb;
+      gb.m = kg;
+      gb.n = cols;
+      gb.k = count;
+      gb.beta = m0 > 0 ? T(1) : T(0);
+      gb.a = patches.get();
+      gb.a_row_stride = 1;
+      gb.a_col_stride = kg;
+      gb.b = dy + m0 * c.cout;
+      gb.b_row_stride = c.cout;
+      gb.b_col_stride = 1;
+      gb.c = dw;
+      gb.c_row_stride = c.cout;
+      gemm<T>(gb, threads);
+    }
+    return;
+  }
   // Row chunks: a chunk's rows of one tap's pixels and of dy fit L1 per register-tile
   // column block (and an im2col chunk stays in L2): 128 rows, or, for the tiles over x and
   // dy in place, fewer where dy's rows would span over two thirds of L1. Rows 128 channels
   // apart fall in half of L1's sets, and 128 of them evicted each other ([32,28,28,64] -> 128
-  // in 64-row chunks: 1.17x as fast on 2 threads, 1.22x at stride 2). Not where dw is past
-  // twice L2: each chunk reads and writes a slot's whole dw, which then costs more than the
-  // misses ([32,7,7,256] -> 512 in 48-row chunks: 0.93x).
-  const engine::CpuInfo& cpu = engine::cpu_info();
-  const int64_t dw_bytes = dw_size * int64_t(sizeof(T)), dy_row_bytes = c.cout * int64_t(sizeof(T));
-  const bool shorter = direct.run && !pointwise && dw_bytes <= 2 * cpu.l2_bytes;
-  const int64_t chunk = shorter ? std::clamp<int64_t>(cpu.l1d_bytes * 2 / 3 / dy_row_bytes / 16 * 16, 48, 128) : 128;
+  // in 64-row chunks: 1.17x as fast on 2 threads, 1.22x at stride 2).
+  const int64_t dy_row_bytes = c.cout * int64_t(sizeof(T));
+  const int64_t chunk =
+      direct.run && !pointwise ? std::clamp<int64_t>(cpu.l1d_bytes * 2 / 3 / dy_row_bytes / 16 * 16, 48, 128) : 128;
   const int64_t chunks = ceil_div(rows, chunk);
   const double flops = 2.0 * double(rows) * double(kg) * double(c.cout);
   // Slots are fixed row ranges with their own partial sums (the result does not

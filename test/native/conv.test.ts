@@ -273,6 +273,8 @@ describe.each(isas)('conv on the %s path', (isa) => {
     // 160 output channels (rows of dy 640 bytes apart): shorter row chunks (64 or 48 rows with
     // an L1 of 48 or 32 KiB), the last one partial, two column blocks and a shifted-back third.
     checkCase({ x: [2, 9, 11, 8], k: [3, 3, 8, 160], padding: [[1, 1], [1, 1]] }, 'float32', 38);
+    // dw of 4.7 MB (past twice any L2 up to 2 MiB): one GEMM over the gathered patches, padding as zeros.
+    checkCase({ x: [1, 4, 5, 256], k: [3, 3, 256, 512], padding: [[1, 1], [1, 1]] }, 'float32', 39);
   });
 
   it('40 random configurations match in float32 and float64', () => {
