@@ -13,7 +13,7 @@
  * (peak, forward, input grad, filter grad, PyTorch) and reported as medians,
  * ratios as medians of per-repetition ratios.
  *
- * Then the other convolutions a model meets (1-D, 3-D, depthwise, strided, dilated, 1x1),
+ * Then the other convolutions a model meets (1-D, 3-D, depthwise, strided, dilated, 1x1, deep),
  * each pass against PyTorch on all threads, so a shape the main case does not exercise
  * shows where it stands. BENCH_CONV_VARIANTS=0 skips them.
  */
@@ -178,6 +178,10 @@ const VARIANTS: Variant[] = [
   { name: 'strided [32,56,56,64] 3x3 s2 ->128', x: [32, 56, 56, 64], k: [3, 3, 64, 128], stride: 2, dilation: 1, pad: 1, groups: 1 },
   { name: 'dilated [32,32,32,64] 3x3 d2 ->64', x: [32, 32, 32, 64], k: [3, 3, 64, 64], stride: 1, dilation: 2, pad: 2, groups: 1 },
   { name: 'pointwise [32,28,28,128] 1x1 ->256', x: [32, 28, 28, 128], k: [1, 1, 128, 256], stride: 1, dilation: 1, pad: 0, groups: 1 },
+  // Deep layers: few pixels, filters of 4.7 and 9.4 MB (past L2: their gradient, and the second's
+  // forward, as one GEMM over gathered patches).
+  { name: 'deep [32,7,7,256] 3x3 ->512', x: [32, 7, 7, 256], k: [3, 3, 256, 512], stride: 1, dilation: 1, pad: 1, groups: 1 },
+  { name: 'deep [16,7,7,512] 3x3 ->512', x: [16, 7, 7, 512], k: [3, 3, 512, 512], stride: 1, dilation: 1, pad: 1, groups: 1 },
 ];
 
 function variantGeometry(v: Variant): { spatial: number[]; out: number[]; attrs: Record<string, number[] | number>; flops: number } {

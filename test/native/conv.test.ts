@@ -205,6 +205,9 @@ describe.each(isas)('conv on the %s path', (isa) => {
     // Input-gradient rows of one stride phase, 30 to an image row: tiles of every other pixel
     // written in place (a row stride of two pixels), and the row's last ones aside.
     checkCase({ x: [2, 5, 62, 16], k: [3, 3, 16, 24], strides: [2, 2], padding: [[1, 1], [1, 1]] }, 'float32', 9);
+    // 9.4 MB of weights (512 -> 512, past 6x any L2 up to 1.5 MiB): the forward as one GEMM over
+    // the gathered patches, padding as zeros; and its filter gradient likewise.
+    checkCase({ x: [1, 3, 3, 512], k: [3, 3, 512, 512], padding: [[1, 1], [1, 1]] }, 'float32', 15);
     // Images of about 300 KB (dx and dy): with an L2 of 1 MiB or less, each image is its own
     // block of rows grouped by taps.
     checkCase({ x: [3, 24, 40, 64], k: [3, 3, 64, 64], strides: [2, 2], padding: [[1, 1], [1, 1]] }, 'float32', 10);
