@@ -697,6 +697,20 @@ auto gather_locator(const GatherSweep& sweep, const T* src, int64_t src_channels
   };
 }
 
+// The fraction of output pixels whose windows lie wholly inside the input.
+double inside_fraction(const Window& w) {
+  double fraction = 1;
+  for (int j = 0; j < 3; ++j) {
+    int64_t inside = 0;
+    for (int64_t o = 0; o < w.out[j]; ++o) {
+      const int64_t first = o * w.s[j] - w.p[j];
+      inside += first >= 0 && first + (w.k[j] - 1) * w.d[j] < w.in[j];
+    }
+    fraction *= w.out[j] > 0 ? double(inside) / double(w.out[j]) : 1.0;
+  }
+  return fraction;
+}
+
 // The patches of output pixels [m0, m0 + count) (batch included) of one group's convolution:
 // row m - m0 of dst holds every tap's cin channels of x (zeros for padding), taps in order.
 template <class T>
@@ -747,11 +761,14 @@ void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, con
   const int64_t rows = c.win.n * c.win.out_pixels();
   const auto weight = [&](int64_t t, int64_t r, int64_t g, int64_t col) { return w[(t * red + r) * c.cout + g * cols + col]; };
   if (few_columns<T>(cols)) return run_dots<T>(ctx, rows, taps, red, cols, c.groups, weight, y, c.cout, gather_locator(sweep, x, c.cin));
-  // Weights past 6x L2 (512 -> 512 channels 3x3: 9.4 MB): y = patches w by the packed GEMM,
-  // block by block of rows. The indirect GEMM reads all the weights for every tile of rows,
-  // from L3 once they are this large ([16,7,7,512] -> 512: 1.40x on 2 threads, 1.09x on 1; with
-  // 4.7 MB of weights 1.08x and 0.94x, below that slower).
-  if (c.groups == 1 && red >= 8 && taps * red * cols * int64_t(sizeof(T)) > 6 * engine::cpu_info().l2_bytes) {
+  // Small images with weights past 6x L2 (7x7 pixels, 512 -> 512 channels 3x3: 9.4 MB): y =
+  // patches w by the packed GEMM, block by block of rows. Most of those rows have taps in the
+  // padding: the indirect GEMM runs them in many short classes, each reading the weights of its
+  // taps from L3 ([16,7,7,512] -> 512: 1.13-1.40x on 2 threads, 1.09x on 1). With fewer edge rows it
+  // stays ahead ([32,14,14,512] -> 512, 27% of the rows: GEMM 0.89x), as with smaller weights
+  // ([32,7,7,256] -> 512, 4.7 MB: 1.08x and 0.94x).
+  if (c.groups == 1 && red >= 8 && taps * red * cols * int64_t(sizeof(T)) > 6 * engine::cpu_info().l2_bytes &&
+      inside_fraction(c.win) < 0.6) {
     for_patch_blocks<T>(ctx, c.win, x, c.cin, [&](int64_t m0, int64_t count, const T* patches) {
       matrix_product<T>(count, cols, taps * red, patches, taps * red, 1, w, c.cout, 1, y + m0 * c.cout, ctx.max_threads);
     });
