@@ -921,7 +921,9 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   // outer-product tiles below reload dw's tiles every chunk of rows, and a chunk's pixels per
   // column block: [32,28,28,128] 1x1 ->256 7.2 -> 5.8 ms, 128 -> 256 channels ... 512 -> 128 by
   // 10-23%; with dw in L1 they win (32 -> 64 channels: 1.35 -> 1.45 ms as a GEMM).
-  const bool pointwise = is_pointwise(c) && dw_size * int64_t(sizeof(T)) > engine::cpu_info().l1d_bytes / 2;
+  const engine::CpuInfo& cpu = engine::cpu_info();
+  const int64_t dw_bytes = dw_size * int64_t(sizeof(T));
+  const bool pointwise = is_pointwise(c) && dw_bytes > cpu.l1d_bytes / 2;
   const bool depthwise = is_depthwise(c);
   const OuterKernels<T>& outer = igemm_kernel<T>(conv_kernels()).outer;
   // Channels of at least one register tile: read x and dy in place; fewer, and a
@@ -935,11 +937,11 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
   // below give each slot partial sums of all of dw and read and write its tiles every chunk
   // ([32,7,7,256] -> 512, 4.7 MB of dw: 1.41x on 2 threads, 1.21x on 1; at 1.2 MB level with
   // them, below that slower).
-  const engine::CpuInfo& cpu = engine::cpu_info();
-  const int64_t dw_bytes = dw_size * int64_t(sizeof(T));
   const bool patch_product = direct.run && !pointwise && c.groups == 1 && dw_bytes > 2 * cpu.l2_bytes;
   if (patch_product) {
-    // dw = patches^T dy by the packed GEMM, threaded inside, block by block of rows.
+    // dw = patches^T dy by the packed GEMM, threaded inside, block by block of rows (none for
+    // an empty batch: an empty sum).
+    if (rows == 0) std::fill_n(dw, dw_size, T(0));
     for_patch_blocks<T>(ctx, win, x, c.cin, [&](int64_t m0, int64_t count, const T* patches) {
       GemmBatch<T> gb;
       gb.m = kg;

@@ -314,7 +314,13 @@ describe('conv edge cases', () => {
     const [dwp] = native.runKernel('convBackpropFilter', [xp, dyp], { ...attrs, kernelSize: [1, 1] });
     expect(dwp!.shape).toEqual([1, 1, 128, 96]);
     expect(Array.from(dwp!.read()).every((v) => v === 0), 'every entry of the 1x1 dw is 0').toBe(true);
-    [x0, k, y0, dy0, dw0, dx0, xc, kc, yc, xp, dyp, dwp].forEach((t) => t!.dispose());
+    // A 3x3 filter gradient of an empty batch with a 4.7 MB dw (the patches' GEMM): zeros.
+    const xg = native.createTensor(new Float32Array(0), [0, 3, 3, 256], 'float32');
+    const dyg = native.createTensor(new Float32Array(0), [0, 3, 3, 512], 'float32');
+    const [dwg] = native.runKernel('convBackpropFilter', [xg, dyg], { ...attrs, padding: [1, 1, 1, 1], kernelSize: [3, 3] });
+    expect(dwg!.shape).toEqual([3, 3, 256, 512]);
+    expect(Array.from(dwg!.read()).every((v) => v === 0), 'every entry of the large dw is 0').toBe(true);
+    [x0, k, y0, dy0, dw0, dx0, xc, kc, yc, xp, dyp, dwp, xg, dyg, dwg].forEach((t) => t!.dispose());
   });
 
   it('hand-computed: a 1D box filter with padding', () => {
