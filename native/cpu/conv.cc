@@ -762,11 +762,11 @@ void conv_forward(const KernelContext& ctx, const ConvParams& c, const T* x, con
   const auto weight = [&](int64_t t, int64_t r, int64_t g, int64_t col) { return w[(t * red + r) * c.cout + g * cols + col]; };
   if (few_columns<T>(cols)) return run_dots<T>(ctx, rows, taps, red, cols, c.groups, weight, y, c.cout, gather_locator(sweep, x, c.cin));
   // Small images with weights past 6x L2 (7x7 pixels, 512 -> 512 channels 3x3: 9.4 MB): y =
-  // patches w by the packed GEMM, block by block of rows. Most of those rows have taps in the
-  // padding: the indirect GEMM runs them in many short classes, each reading the weights of its
-  // taps from L3 ([16,7,7,512] -> 512: 1.13-1.40x on 2 threads, 1.09x on 1). With fewer edge rows it
-  // stays ahead ([32,14,14,512] -> 512, 27% of the rows: GEMM 0.89x), as with smaller weights
-  // ([32,7,7,256] -> 512, 4.7 MB: 1.08x and 0.94x).
+  // patches w by the packed GEMM, block by block of rows, where the indirect GEMM fell to 55-75%
+  // of the 2-thread peak ([16,7,7,512] -> 512: the GEMM 1.13-1.40x on 2 threads, 1.09x on 1;
+  // neither its grouping of rows by taps nor dropping it changed that). With fewer edge rows the
+  // indirect GEMM stays ahead ([32,14,14,512] -> 512, 27% of the rows: GEMM 0.89x), as with
+  // smaller weights ([32,7,7,256] -> 512, 4.7 MB: 1.08x and 0.94x).
   if (c.groups == 1 && red >= 8 && taps * red * cols * int64_t(sizeof(T)) > 6 * engine::cpu_info().l2_bytes &&
       inside_fraction(c.win) < 0.6) {
     for_patch_blocks<T>(ctx, c.win, x, c.cin, [&](int64_t m0, int64_t count, const T* patches) {
