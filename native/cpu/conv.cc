@@ -711,25 +711,37 @@ double inside_fraction(const Window& w) {
   return fraction;
 }
 
-// The patches of output pixels [m0, m0 + count) (batch included) of one group's convolution:
-// row m - m0 of dst holds every tap's cin channels of x (zeros for padding), taps in order.
+// Output pixel m's patch (batch included) into row: every tap's `red` channels of x from
+// channel `first` on (x has cin channels a pixel), zeros for padding, taps in order. `at` and
+// `pix` (taps entries) are the caller's scratch.
+template <class T>
+void patch_row(const Window& win, const T* x, int64_t cin, int64_t first, int64_t red, int64_t m, PixelCursor& at,
+               int64_t* pix, T* row) {
+  at.seek(m);
+  window_taps_at(win, at.d, at.h, at.w, pix);
+  const T* image = x + at.n * win.in_pixels() * cin + first;
+  for (int64_t t = 0; t < win.taps(); ++t) {
+    const int64_t p = pix[t];
+    if (red == 1) {  // one channel: a move, not a memcpy call
+      row[t] = p >= 0 ? image[p * cin] : T(0);
+    } else if (p >= 0) {
+      std::memcpy(row + t * red, image + p * cin, sizeof(T) * size_t(red));
+    } else {
+      std::fill_n(row + t * red, red, T(0));
+    }
+  }
+}
+
+// The patches of output pixels [m0, m0 + count) of one group's convolution: row m - m0 of dst
+// is patch_row of all cin channels.
 template <class T>
 void gather_patches(const KernelContext& ctx, const Window& win, const T* x, int64_t cin, int64_t m0, int64_t count,
                     T* dst) {
-  const int64_t taps = win.taps(), kg = taps * cin, in_pix = win.in_pixels();
+  const int64_t kg = win.taps() * cin;
   engine::thread_pool().parallel_for(count, std::max<int64_t>(1, 16384 / kg), [&](int64_t b, int64_t e) {
     PixelCursor at{win.out};
-    std::vector<int64_t> pix(static_cast<size_t>(taps));
-    for (int64_t m = m0 + b; m < m0 + e; ++m) {
-      at.seek(m);
-      window_taps_at(win, at.d, at.h, at.w, pix.data());
-      T* row = dst + (m - m0) * kg;
-      for (int64_t t = 0; t < taps; ++t) {
-        const int64_t p = pix[size_t(t)];
-        if (p < 0) std::fill_n(row + t * cin, cin, T(0));
-        else std::copy_n(x + (at.n * in_pix + p) * cin, cin, row + t * cin);
-      }
-    }
+    std::vector<int64_t> pix(static_cast<size_t>(win.taps()));
+    for (int64_t m = m0 + b; m < m0 + e; ++m) patch_row(win, x, cin, 0, cin, m, at, pix.data(), dst + (m - m0) * kg);
   }, ctx.max_threads);
 }
 
@@ -1133,21 +1145,7 @@ void conv_filter_grad(const KernelContext& ctx, const ConvParams& c, const T* x,
             }
           }
           for (int64_t k = 0; k < listed; ++k) {
-            const int64_t m = list[size_t(k)];
-            at.seek(m);
-            window_taps_at(win, at.d, at.h, at.w, pix.data());
-            const T* image = x + at.n * in_pix * c.cin + g * red;
-            T* row = col.data() + k * kg;
-            for (int64_t t = 0; t < taps; ++t) {
-              const int64_t p = pix[size_t(t)];
-              if (red == 1) {  // one channel: a move, not a memcpy call
-                row[t] = p >= 0 ? image[p * c.cin] : T(0);
-              } else if (p >= 0) {
-                std::memcpy(row + t * red, image + p * c.cin, sizeof(T) * size_t(red));
-              } else {
-                std::fill_n(row + t * red, red, T(0));
-              }
-            }
+            patch_row(win, x, c.cin, g * red, red, list[size_t(k)], at, pix.data(), col.data() + k * kg);
           }
           // acc[(t, ci), g*cols + co] += col^T (kg x rows) * dy (rows x cols).
           if (merged.run) {
