@@ -188,6 +188,36 @@ describe.each(isas)('matmul on the %s path', (isa) => {
     }
   });
 
+  it('sums one row against a B past L2 by slices of k: column tails, partial bands, A strided or 1-D, the same bits on 1-4 threads', () => {
+    native.setIsa(isa);
+    const l2 = native.backendInfo().cpu.l2Bytes;
+    const rows = (n: number, bytes: number) => Math.ceil((1.2 * l2) / (n * bytes));
+    const cases: [Case, 'float32' | 'float64'][] = [
+      // Whole register blocks of columns, then whole vectors, then a partial one; k not a
+      // multiple of the slices or of their bands.
+      [{ a: [1, rows(1000, 4) + 3], b: [rows(1000, 4) + 3, 1000] }, 'float32'],
+      [{ a: [rows(1000, 8) + 5], b: [rows(1000, 8) + 5, 1000] }, 'float64'], // A a vector
+      [{ a: [rows(130, 4), 1], b: [rows(130, 4), 130], transposeA: true }, 'float32'], // A read through a stride; no whole block
+      [{ a: [1, 7], b: [7, Math.ceil((1.2 * l2) / 28)] }, 'float32'], // a few very long rows: one slice, one band
+    ];
+    cases.forEach(([c, dtype], i) => {
+      check(c, dtype, 500 + i);
+      const a = upload(randomArray(size(c.a), 600 + i), c.a, dtype);
+      const b = upload(randomArray(size(c.b), 700 + i), c.b, dtype);
+      const results = [1, 2, 3, 4].map((threads) => {
+        native.setNumThreads(threads);
+        const [out] = native.runKernel('matmul', [a, b], { transposeA: c.transposeA });
+        const values = Array.from(out!.read());
+        out!.dispose();
+        return values;
+      });
+      native.setNumThreads(0);
+      results.forEach((r, t) => expect(r, `${dtype} ${tag(c)} on ${t + 1} threads against 1`).toEqual(results[0]));
+      a.dispose();
+      b.dispose();
+    });
+  });
+
   it('handles size-0 dimensions', () => {
     native.setIsa(isa);
     const cases: [number[], number[], number[]][] = [
@@ -273,7 +303,7 @@ describe('matmul on the thread pool', () => {
     }
   });
 
-  it('reads a B past the last-level cache in bands of rows, the next band requested ahead', () => {
+  it('reads a B past the last-level cache by slices of k (one row) or in bands of rows, the next band requested ahead (two)', () => {
     // k not a multiple of the 16-row band (the last band partial, no band after it to request),
     // n not a multiple of a column block; a second row of A shares each block of B.
     const l3 = native.backendInfo().cpu.l3Bytes;
