@@ -328,14 +328,14 @@ constexpr int64_t kGemmRowsBand = 16;
 // nothing is packed; the MR-row kernel spent MR - m of its MR rows of FMAs on padding (a
 // 1 x 784 x 128 product ran at 7 GFLOP/s), and NR - n of its NR columns (a classifier's
 // 128 x 512 x 10 logits at 25).
-// A matrix-vector product with B past L2 (gemv_split): k in at most kGemvSlices slices, of at
-// most kGemvSliceBytes of B each and whole bands of kGemvBand rows (a band's rows are read side
-// by side: 8 measured ahead of 4, 12, 16 and 32 on the widest rows, level on others).
+// A matrix-vector product with B past twice L2 (gemv_split): k in at most kGemvSlices slices,
+// of at most kGemvSliceBytes of B each and whole bands of kGemvBand rows (a band's rows are read
+// side by side: 8 measured ahead of 4, 12, 16 and 32 on the widest rows, level on others).
 constexpr int64_t kGemvSlices = 8;
 constexpr int64_t kGemvSliceBytes = int64_t(4) << 20;
 constexpr int64_t kGemvBand = 8;
 
-// C (one row) = alpha * A B + beta * C for one row of A against a row-major B past L2. The
+// C (one row) = alpha * A B + beta * C for one row of A against a row-major B past twice L2. The
 // rows kernels split B by columns: each thread read each row of B as a short run and held only
 // a few vectors of C, and B came at 40-60% of the rate a sum reads it. Here k is cut in slices
 // (fixed by size, so the sum's order and bits do not depend on the thread count), each slice's
@@ -377,13 +377,17 @@ void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
   const int64_t parts = std::clamp<int64_t>(ceil_div(threads, g.batch * blocks), 1, ceil_div(g.m, kGemmRowsMax));
   const int64_t part_rows = round_up(ceil_div(g.m, parts), kGemmRowsMax);
   const int64_t items = g.batch * blocks * parts;
-  // A B past L2 comes from memory: one row of A splits k (gemv_split); more walk B in bands of
-  // rows across a thread's whole range of columns (each row's part read in order), adding each
-  // band into C, rather than block by block down all k rows (a few lines a row, rows a stride
-  // apart: a 4096 x 4096 matrix-vector product read B at half the copy bandwidth).
+  // A B past L2 comes from memory: one row of A splits k (gemv_split, from twice L2); more rows
+  // walk B in bands of rows across a thread's whole range of columns (each row's part read in
+  // order), adding each band into C, rather than block by block down all k rows (a few lines a
+  // row, rows a stride apart: a 4096 x 4096 matrix-vector product read B at half the copy
+  // bandwidth).
   const double b_bytes = double(g.k) * double(g.n) * double(sizeof(T));
   const bool streams = b_bytes > double(engine::cpu_info().l2_bytes);
-  if (streams && g.m == 1 && g.batch == 1) return gemv_split(g, kernels, threads, a_of(0), b_of(0), c_of(0));
+  // (At 1.2-1.6 MB, 13-18 us a call, the bands below were level or ahead.)
+  if (g.m == 1 && g.batch == 1 && b_bytes >= 2 * double(engine::cpu_info().l2_bytes)) {
+    return gemv_split(g, kernels, threads, a_of(0), b_of(0), c_of(0));
+  }
   const int64_t band = streams ? kGemmRowsBand : g.k;  // k > 0 here (gemm)
   // A B past the last-level cache: each item also requests its block of the next band into L2,
   // as it goes. The hardware prefetchers kept too few of a band's row streams in flight:

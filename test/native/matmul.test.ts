@@ -188,17 +188,17 @@ describe.each(isas)('matmul on the %s path', (isa) => {
     }
   });
 
-  it('sums one row against a B past L2 by slices of k: column tails, partial bands, A strided or 1-D, the same bits on 1-4 threads', () => {
+  it('sums one row against a B past twice L2 by slices of k: column tails, partial bands, A strided or 1-D, the same bits on 1-4 threads', () => {
     native.setIsa(isa);
     const l2 = native.backendInfo().cpu.l2Bytes;
-    const rows = (n: number, bytes: number) => Math.ceil((1.2 * l2) / (n * bytes));
+    const rows = (n: number, bytes: number) => Math.ceil((2.2 * l2) / (n * bytes));
     const cases: [Case, 'float32' | 'float64'][] = [
       // Whole register blocks of columns, then whole vectors, then a partial one; k not a
       // multiple of the slices or of their bands.
       [{ a: [1, rows(1000, 4) + 3], b: [rows(1000, 4) + 3, 1000] }, 'float32'],
       [{ a: [rows(1000, 8) + 5], b: [rows(1000, 8) + 5, 1000] }, 'float64'], // A a vector
       [{ a: [rows(130, 4), 1], b: [rows(130, 4), 130], transposeA: true }, 'float32'], // A read through a stride; no whole block
-      [{ a: [1, 7], b: [7, Math.ceil((1.2 * l2) / 28)] }, 'float32'], // a few very long rows: one slice, one band
+      [{ a: [1, 7], b: [7, Math.ceil((2.2 * l2) / 28)] }, 'float32'], // a few very long rows: one slice, one band
     ];
     cases.forEach(([c, dtype], i) => {
       check(c, dtype, 500 + i);
