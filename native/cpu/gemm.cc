@@ -328,44 +328,53 @@ constexpr int64_t kGemmRowsBand = 16;
 // nothing is packed; the MR-row kernel spent MR - m of its MR rows of FMAs on padding (a
 // 1 x 784 x 128 product ran at 7 GFLOP/s), and NR - n of its NR columns (a classifier's
 // 128 x 512 x 10 logits at 25).
-// A matrix-vector product with B past twice L2 (gemv_split): k in at most kGemvSlices slices,
-// of at most kGemvSliceBytes of B each and whole bands of kGemvBand rows (a band's rows are read
-// side by side: 8 measured ahead of 4, 12, 16 and 32 on the widest rows, level on others).
+// A product of a few rows against a B past twice L2 (gemv_split): k in at most kGemvSlices
+// slices, of at most kGemvSliceBytes of B each and whole bands of kGemvBand rows (a band's rows
+// are read side by side: 8 measured ahead of 4, 12, 16 and 32 on the widest rows, level on others).
 constexpr int64_t kGemvSlices = 8;
 constexpr int64_t kGemvSliceBytes = int64_t(4) << 20;
 constexpr int64_t kGemvBand = 8;
+// Shorter sums stay on the column bands: their C is a larger part of the traffic, and they
+// would have few slices to share out.
+constexpr int64_t kGemvMinDepth = 256;
 
-// C (one row) = alpha * A B + beta * C for one row of A against a row-major B past twice L2. The
-// rows kernels split B by columns: each thread read each row of B as a short run and held only
-// a few vectors of C, and B came at 40-60% of the rate a sum reads it. Here k is cut in slices
-// (fixed by size, so the sum's order and bits do not depend on the thread count), each slice's
-// rows read in bands across all columns into its own partial row, the partials added in order
-// at the end. Zen 5, 2 threads, one process, the same tensors: [1,4096]x[4096,4096] 1.65-2.2 ->
-// 0.70-1.45 ms (a sum of B: 0.84-1.34), [1,2048]x[2048,1024] 78-127 -> 59-70 us, [1,1024]x[1024,
-// 1024] 60 -> 33-35 us, [1,16384]x[16384,512] 1.05-1.09 -> 0.44-0.49 ms.
+// C = alpha * A B + beta * C for at most kGemmRowsMax rows of A against a row-major B past
+// twice L2. The rows kernels split B by columns: each thread read each row of B as a short run
+// and held only a few vectors of C, and B came at 40-60% of the rate a sum reads it. Here k is
+// cut in slices (fixed by size, so the sum's order and bits do not depend on the thread count),
+// each slice's rows read in bands across all columns into its own partial rows of C, the
+// partials added in order at the end. Zen 5, 2 threads, one process, the same tensors:
+// [1,4096]x[4096,4096] 1.65-2.2 -> 0.70-1.45 ms (a sum of B: 0.84-1.34), [1,2048]x[2048,1024]
+// 78-127 -> 59-70 us, [1,1024]x[1024,1024] 60 -> 33-35 us, [1,16384]x[16384,512] 1.05-1.09 ->
+// 0.44-0.49 ms.
 template <class T>
 void gemv_split(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int threads, const T* a, const T* b, T* c) {
   const int64_t row_bytes = g.n * int64_t(sizeof(T));
   const int64_t most_rows = std::max<int64_t>(1, kGemvSliceBytes / row_bytes);
-  const int64_t slice = round_up(std::min(ceil_div(g.k, kGemvSlices), most_rows), kGemvBand);
-  const int64_t slices = ceil_div(g.k, slice);
-  std::vector<T> partial(size_t(slices * g.n));
+  // At most one partial of C per 16 rows of A's k each: partials a small part of B's traffic.
+  const int64_t most_slices = std::clamp<int64_t>(g.k / (16 * g.m), 1, kGemvSlices);
+  const int64_t slice = round_up(std::min(ceil_div(g.k, most_slices), most_rows), kGemvBand);
+  const int64_t slices = ceil_div(g.k, slice), outputs = g.m * g.n;
+  const GemvBandFn<T> band = kernels.gemv_band[size_t(g.m - 1)];
+  std::vector<T> partial(size_t(slices * outputs));
   engine::thread_pool().parallel_for(slices, 1, [&](int64_t begin, int64_t end) {
     for (int64_t s = begin; s < end; ++s) {
       const int64_t first = s * slice, last = std::min(g.k, first + slice);
       for (int64_t p0 = first; p0 < last; p0 += kGemvBand) {
-        kernels.gemv_band(std::min(kGemvBand, last - p0), a + p0 * g.a_col_stride, g.a_col_stride, b + p0 * g.b_row_stride,
-                          g.b_row_stride, partial.data() + s * g.n, g.n, p0 > first);
+        band(std::min(kGemvBand, last - p0), a + p0 * g.a_col_stride, g.a_row_stride, g.a_col_stride,
+             b + p0 * g.b_row_stride, g.b_row_stride, partial.data() + s * outputs, g.n, g.n, p0 > first);
       }
     }
   }, threads);
   for (int64_t s = 1; s < slices; ++s) {
-    const T* from = partial.data() + s * g.n;
-    for (int64_t j = 0; j < g.n; ++j) partial[size_t(j)] += from[j];
+    const T* from = partial.data() + s * outputs;
+    for (int64_t j = 0; j < outputs; ++j) partial[size_t(j)] += from[j];
   }
-  // beta == 0: C is write-only (a NaN in it never leaks through).
-  for (int64_t j = 0; j < g.n; ++j) {
-    c[j] = g.beta == T(0) ? g.alpha * partial[size_t(j)] : g.alpha * partial[size_t(j)] + g.beta * c[j];
+  for (int64_t i = 0; i < g.m; ++i) {
+    const T* sum = partial.data() + i * g.n;
+    T* to = c + i * g.c_row_stride;
+    // beta == 0: C is write-only (a NaN in it never leaks through).
+    for (int64_t j = 0; j < g.n; ++j) to[j] = g.beta == T(0) ? g.alpha * sum[j] : g.alpha * sum[j] + g.beta * to[j];
   }
 }
 
@@ -377,15 +386,15 @@ void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
   const int64_t parts = std::clamp<int64_t>(ceil_div(threads, g.batch * blocks), 1, ceil_div(g.m, kGemmRowsMax));
   const int64_t part_rows = round_up(ceil_div(g.m, parts), kGemmRowsMax);
   const int64_t items = g.batch * blocks * parts;
-  // A B past L2 comes from memory: one row of A splits k (gemv_split, from twice L2); more rows
-  // walk B in bands of rows across a thread's whole range of columns (each row's part read in
+  // A B past L2 comes from memory: a few rows of A split k (gemv_split, from twice L2); more
+  // rows walk B in bands of rows across a thread's whole range of columns (each row's part read in
   // order), adding each band into C, rather than block by block down all k rows (a few lines a
   // row, rows a stride apart: a 4096 x 4096 matrix-vector product read B at half the copy
   // bandwidth).
   const double b_bytes = double(g.k) * double(g.n) * double(sizeof(T));
   const bool streams = b_bytes > double(engine::cpu_info().l2_bytes);
   // (At 1.2-1.6 MB, 13-18 us a call, the bands below were level or ahead.)
-  if (g.m == 1 && g.batch == 1 && b_bytes >= 2 * double(engine::cpu_info().l2_bytes)) {
+  if (g.m <= kGemmRowsMax && g.k >= kGemvMinDepth && g.batch == 1 && b_bytes >= 2 * double(engine::cpu_info().l2_bytes)) {
     return gemv_split(g, kernels, threads, a_of(0), b_of(0), c_of(0));
   }
   const int64_t band = streams ? kGemmRowsBand : g.k;  // k > 0 here (gemm)

@@ -174,39 +174,64 @@ void gemm_dots_kernel(int64_t k, const typename V::T* __restrict a, int64_t rsa,
   }
 }
 
-// A band of a matrix-vector product (GemvBandFn): y's columns NV vectors at a time, held in
-// registers over the band's rows, which are read in order across all of B's columns; then
-// the columns left, a vector at a time (the last one partial).
-template <class V>
-void gemv_band_kernel(int64_t k, const typename V::T* __restrict x, int64_t incx, const typename V::T* __restrict b,
-                      int64_t rsb, typename V::T* __restrict y, int64_t n, bool accumulate) {
+// A band of a product of MR rows of A (GemvBandFn): C's columns NV vectors at a time, held in
+// registers over the band's rows of B, which are read in order across all of B's columns; then
+// the columns left, a vector at a time (the last one partial). One row folds its loads of B
+// into the FMAs (half the registers for C); more rows share each load, NV as many as fit
+// beside their broadcasts.
+template <class V, int MR>
+void gemv_band_kernel(int64_t k, const typename V::T* __restrict a, int64_t rsa, int64_t csa,
+                      const typename V::T* __restrict b, int64_t rsb, typename V::T* __restrict c, int64_t ldc, int64_t n,
+                      bool accumulate) {
   using T = typename V::T;
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
-  constexpr int NV = V::kRegisters / 2;
+  constexpr int NV = MR == 1 ? V::kRegisters / 2 : (V::kRegisters - MR - 2) / MR;
+  static_assert(NV >= 1, "no register block of columns fits");
   int64_t j0 = 0;
   for (; j0 + NV * W <= n; j0 += NV * W) {
-    Reg acc[NV];
+    Reg acc[MR][NV];
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 16
-    for (int j = 0; j < NV; ++j) acc[j] = accumulate ? V::loadu(y + j0 + j * W) : V::zero();
+      for (int j = 0; j < NV; ++j) acc[i][j] = accumulate ? V::loadu(c + i * ldc + j0 + j * W) : V::zero();
+    }
     for (int64_t p = 0; p < k; ++p) {
       const T* row = b + p * rsb + j0;
-      const Reg xv = V::set1(x[p * incx]);
+      Reg av[MR];
+#pragma GCC unroll 4
+      for (int i = 0; i < MR; ++i) av[i] = V::set1(a[i * rsa + p * csa]);
 #pragma GCC unroll 16
-      for (int j = 0; j < NV; ++j) acc[j] = V::fmadd(xv, V::loadu(row + j * W), acc[j]);
+      for (int j = 0; j < NV; ++j) {
+        const Reg bv = V::loadu(row + j * W);
+#pragma GCC unroll 4
+        for (int i = 0; i < MR; ++i) acc[i][j] = V::fmadd(av[i], bv, acc[i][j]);
+      }
     }
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 16
-    for (int j = 0; j < NV; ++j) V::storeu(y + j0 + j * W, acc[j]);
+      for (int j = 0; j < NV; ++j) V::storeu(c + i * ldc + j0 + j * W, acc[i][j]);
+    }
   }
   for (; j0 < n; j0 += W) {
     const int count = int(std::min<int64_t>(W, n - j0));
     const auto load = [count](const T* from) { return count == W ? V::loadu(from) : V::load_first(from, count); };
-    Reg acc = accumulate ? load(y + j0) : V::zero();
-    for (int64_t p = 0; p < k; ++p) acc = V::fmadd(V::set1(x[p * incx]), load(b + p * rsb + j0), acc);
-    if (count == W) {
-      V::storeu(y + j0, acc);
-    } else {
-      V::store_first(y + j0, acc, count);
+    Reg acc[MR];
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) acc[i] = accumulate ? load(c + i * ldc + j0) : V::zero();
+    for (int64_t p = 0; p < k; ++p) {
+      const Reg bv = load(b + p * rsb + j0);
+#pragma GCC unroll 4
+      for (int i = 0; i < MR; ++i) acc[i] = V::fmadd(V::set1(a[i * rsa + p * csa]), bv, acc[i]);
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < MR; ++i) {
+      if (count == W) {
+        V::storeu(c + i * ldc + j0, acc[i]);
+      } else {
+        V::store_first(c + i * ldc + j0, acc[i], count);
+      }
     }
   }
 }
@@ -223,7 +248,7 @@ template <class V, int... MR>
 constexpr GemmRowsKernels<typename V::T> gemm_rows_kernels(std::integer_sequence<int, MR...>) {
   constexpr auto nvs = std::make_integer_sequence<int, kGemmRowsVectors>{};
   return {V::kWidth, gemm_rows_vectors(V::kRegisters), {gemm_rows_of<V, MR + 1>(nvs)...}, {&gemm_dots_kernel<V, MR + 1>...},
-          &gemv_band_kernel<V>};
+          {&gemv_band_kernel<V, MR + 1>...}};
 }
 template <class V>
 constexpr GemmRowsKernels<typename V::T> make_gemm_rows_kernels() {

@@ -43,18 +43,19 @@ constexpr int gemm_rows_vectors(int registers) {
 // beta * C[i * ldc] for the rows i of one call; see gemm_dots_kernel in gemm_microkernel.h.
 template <class T>
 using GemmDotsFn = void (*)(int64_t k, const T* a, int64_t rsa, const T* b, T* c, int64_t ldc, T alpha, T beta);
-// One band of a matrix-vector product: y[0:n] = (accumulate ? y : 0) + the sum over rows
-// p < k of x[p * incx] * B's row p (at b + p * rsb); see gemv_band_kernel in gemm_microkernel.h.
+// One band of a product of a few rows of A against a row-major B: C[0:rows, 0:n] = (accumulate ?
+// C : 0) + the sum over p < k of A's column p (element (i, p) at a[i * rsa + p * csa]) times
+// B's row p (at b + p * rsb); see gemv_band_kernel in gemm_microkernel.h.
 template <class T>
-using GemvBandFn = void (*)(int64_t k, const T* x, int64_t incx, const T* b, int64_t rsb, T* y, int64_t n,
-                            bool accumulate);
+using GemvBandFn = void (*)(int64_t k, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb, T* c, int64_t ldc,
+                            int64_t n, bool accumulate);
 template <class T>
 struct GemmRowsKernels {
   int lanes;    // elements per vector
   int vectors;  // the widest block used: gemm_rows_vectors of this ISA
   std::array<std::array<GemmRowsFn<T>, kGemmRowsVectors>, kGemmRowsMax> run;  // [rows - 1][vectors - 1]
   std::array<GemmDotsFn<T>, kGemmRowsMax> dots;                                // [rows - 1]
-  GemvBandFn<T> gemv_band;
+  std::array<GemvBandFn<T>, kGemmRowsMax> gemv_band;                          // [rows - 1]
 };
 
 template <class T>

@@ -188,7 +188,7 @@ describe.each(isas)('matmul on the %s path', (isa) => {
     }
   });
 
-  it('sums one row against a B past twice L2 by slices of k: column tails, partial bands, A strided or 1-D, the same bits on 1-4 threads', () => {
+  it('sums one to four rows against a B past twice L2 by slices of k: column tails, partial bands, A strided or 1-D, the same bits on 1-4 threads', () => {
     native.setIsa(isa);
     const l2 = native.backendInfo().cpu.l2Bytes;
     const rows = (n: number, bytes: number) => Math.ceil((2.2 * l2) / (n * bytes));
@@ -198,7 +198,11 @@ describe.each(isas)('matmul on the %s path', (isa) => {
       [{ a: [1, rows(1000, 4) + 3], b: [rows(1000, 4) + 3, 1000] }, 'float32'],
       [{ a: [rows(1000, 8) + 5], b: [rows(1000, 8) + 5, 1000] }, 'float64'], // A a vector
       [{ a: [rows(130, 4), 1], b: [rows(130, 4), 130], transposeA: true }, 'float32'], // A read through a stride; no whole block
-      [{ a: [1, 7], b: [7, Math.ceil((2.2 * l2) / 28)] }, 'float32'], // a few very long rows: one slice, one band
+      [{ a: [1, 300], b: [300, Math.ceil((2.2 * l2) / 1200)] }, 'float32'], // a few very long rows
+      // Two to four rows of A share each load of B.
+      [{ a: [2, rows(1000, 4) + 3], b: [rows(1000, 4) + 3, 1000] }, 'float32'],
+      [{ a: [rows(1000, 8) + 5, 3], b: [rows(1000, 8) + 5, 1000], transposeA: true }, 'float64'],
+      [{ a: [4, rows(130, 4)], b: [rows(130, 4), 130] }, 'float32'],
     ];
     cases.forEach(([c, dtype], i) => {
       check(c, dtype, 500 + i);
@@ -303,13 +307,14 @@ describe('matmul on the thread pool', () => {
     }
   });
 
-  it('reads a B past the last-level cache by slices of k (one row) or in bands of rows, the next band requested ahead (two)', () => {
+  it('reads a B past the last-level cache by slices of k (a few rows) or in bands of rows, the next band requested ahead (more)', () => {
     // k not a multiple of the 16-row band (the last band partial, no band after it to request),
-    // n not a multiple of a column block; a second row of A shares each block of B.
+    // n not a multiple of a column block; five rows of A (past the sliced products' four) share
+    // each block of B.
     const l3 = native.backendInfo().cpu.l3Bytes;
     const n = 1000, k = Math.ceil(l3 / 4 / n) + 7;
     check({ a: [1, k], b: [k, n] }, 'float32', 60);
-    check({ a: [2, k], b: [k, n] }, 'float32', 61);
+    check({ a: [5, k], b: [k, n] }, 'float32', 61);
   });
 
   it('runs off the event loop with runKernelAsync and gives the same values', async () => {
