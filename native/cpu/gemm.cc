@@ -321,13 +321,6 @@ namespace {
 // Rows of B a streaming band adds into C (gemm_rows).
 constexpr int64_t kGemmRowsBand = 16;
 
-// Fewer rows of A than the micro-kernel's MR, or at most half its NR columns, and a row-major
-// B: the rows kernels over blocks of columns (the widest the ISA's registers hold) split over
-// threads, each block's rows of A in groups of kGemmRowsMax while its slice of B stays in cache,
-// and the rows split too where the blocks are fewer than the threads. B is read about once and
-// nothing is packed; the MR-row kernel spent MR - m of its MR rows of FMAs on padding (a
-// 1 x 784 x 128 product ran at 7 GFLOP/s), and NR - n of its NR columns (a classifier's
-// 128 x 512 x 10 logits at 25).
 // A product of a few rows against a B past twice L2 (gemv_split): k in at most kGemvSlices
 // slices, of at most kGemvSliceBytes of B each and whole bands of kGemvBand rows (a band's rows
 // are read side by side: 8 measured ahead of 4, 12, 16 and 32 on the widest rows, level on others).
@@ -344,14 +337,14 @@ constexpr int64_t kGemvMinDepth = 256;
 // cut in slices (fixed by size, so the sum's order and bits do not depend on the thread count),
 // each slice's rows read in bands across all columns into its own partial rows of C, the
 // partials added in order at the end. Zen 5, 2 threads, one process, the same tensors:
-// [1,4096]x[4096,4096] 1.65-2.2 -> 0.70-1.45 ms (a sum of B: 0.84-1.34), [1,2048]x[2048,1024]
-// 78-127 -> 59-70 us, [1,1024]x[1024,1024] 60 -> 33-35 us, [1,16384]x[16384,512] 1.05-1.09 ->
-// 0.44-0.49 ms.
+// [1,4096]x[4096,4096] 2.04-2.22 -> 1.24-1.45 ms (a sum of B: 1.27-1.34), [1,2048]x[2048,1024]
+// 78-127 -> 60-70 us, [1,1024]x[1024,1024] 60 -> 35 us, [1,16384]x[16384,512] 1.05-1.09 ->
+// 0.47-0.49 ms; two rows [2,4096]x[4096,4096] 1.84 -> 1.35 ms, four 1.90 -> 1.69.
 template <class T>
 void gemv_split(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int threads, const T* a, const T* b, T* c) {
   const int64_t row_bytes = g.n * int64_t(sizeof(T));
   const int64_t most_rows = std::max<int64_t>(1, kGemvSliceBytes / row_bytes);
-  // At most one partial of C per 16 rows of A's k each: partials a small part of B's traffic.
+  // Slices of at least 16 rows of B per row of A: the partials' traffic stays a small part of B's.
   const int64_t most_slices = std::clamp<int64_t>(g.k / (16 * g.m), 1, kGemvSlices);
   const int64_t slice = round_up(std::min(ceil_div(g.k, most_slices), most_rows), kGemvBand);
   const int64_t slices = ceil_div(g.k, slice), outputs = g.m * g.n;
@@ -378,6 +371,13 @@ void gemv_split(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int th
   }
 }
 
+// Fewer rows of A than the micro-kernel's MR, or at most half its NR columns, and a row-major
+// B: the rows kernels over blocks of columns (the widest the ISA's registers hold) split over
+// threads, each block's rows of A in groups of kGemmRowsMax while its slice of B stays in cache,
+// and the rows split too where the blocks are fewer than the threads. B is read about once and
+// nothing is packed; the MR-row kernel spent MR - m of its MR rows of FMAs on padding (a
+// 1 x 784 x 128 product ran at 7 GFLOP/s), and NR - n of its NR columns (a classifier's
+// 128 x 512 x 10 logits at 25).
 template <class T, class A, class B, class C>
 void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int threads, const A& a_of, const B& b_of,
                const C& c_of) {
@@ -394,7 +394,8 @@ void gemm_rows(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int thr
   const double b_bytes = double(g.k) * double(g.n) * double(sizeof(T));
   const bool streams = b_bytes > double(engine::cpu_info().l2_bytes);
   // (At 1.2-1.6 MB, 13-18 us a call, the bands below were level or ahead.)
-  if (g.m <= kGemmRowsMax && g.k >= kGemvMinDepth && g.batch == 1 && b_bytes >= 2 * double(engine::cpu_info().l2_bytes)) {
+  const bool sliced = g.m <= kGemmRowsMax && g.k >= kGemvMinDepth && g.batch == 1;
+  if (sliced && b_bytes >= 2 * double(engine::cpu_info().l2_bytes)) {
     return gemv_split(g, kernels, threads, a_of(0), b_of(0), c_of(0));
   }
   const int64_t band = streams ? kGemmRowsBand : g.k;  // k > 0 here (gemm)
