@@ -349,22 +349,24 @@ void gemv_split(const GemmBatch<T>& g, const GemmRowsKernels<T>& kernels, int th
   const int64_t slice = round_up(std::min(ceil_div(g.k, most_slices), most_rows), kGemvBand);
   const int64_t slices = ceil_div(g.k, slice), outputs = g.m * g.n;
   const GemvBandFn<T> band = kernels.gemv_band[size_t(g.m - 1)];
-  std::vector<T> partial(size_t(slices * outputs));
+  // Not zeroed: the first band of each slice writes its partial.
+  Scratch<T> partial(slices * outputs);
   engine::thread_pool().parallel_for(slices, 1, [&](int64_t begin, int64_t end) {
     for (int64_t s = begin; s < end; ++s) {
       const int64_t first = s * slice, last = std::min(g.k, first + slice);
       for (int64_t p0 = first; p0 < last; p0 += kGemvBand) {
         band(std::min(kGemvBand, last - p0), a + p0 * g.a_col_stride, g.a_row_stride, g.a_col_stride,
-             b + p0 * g.b_row_stride, g.b_row_stride, partial.data() + s * outputs, g.n, g.n, p0 > first);
+             b + p0 * g.b_row_stride, g.b_row_stride, partial.get() + s * outputs, g.n, g.n, p0 > first);
       }
     }
   }, threads);
+  T* total = partial.get();
   for (int64_t s = 1; s < slices; ++s) {
-    const T* from = partial.data() + s * outputs;
-    for (int64_t j = 0; j < outputs; ++j) partial[size_t(j)] += from[j];
+    const T* from = total + s * outputs;
+    for (int64_t j = 0; j < outputs; ++j) total[j] += from[j];
   }
   for (int64_t i = 0; i < g.m; ++i) {
-    const T* sum = partial.data() + i * g.n;
+    const T* sum = total + i * g.n;
     T* to = c + i * g.c_row_stride;
     // beta == 0: C is write-only (a NaN in it never leaks through).
     for (int64_t j = 0; j < g.n; ++j) to[j] = g.beta == T(0) ? g.alpha * sum[j] : g.alpha * sum[j] + g.beta * to[j];
